@@ -1,0 +1,54 @@
+"""What intake puts on the queue and what a worker hands to a reconciler.
+
+Keys (DESIGN.md):
+    pr:{repo_id}#{number}               the merge gate of one pull request
+    release:{repo_id}@{milestone_number} tracking issue, stage comments, release of one milestone
+    repo:{repo_id}                       configuration, branch/tag discovery; fans out
+
+A key is unique on the queue: enqueuing a key that is already waiting merges its hints into
+the waiting job instead of adding a second one (coalescing).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """One unit of work: a key plus what a reconciler needs to find the repository."""
+
+    key: str
+    installation_id: int | None
+    repo: str | None  # "owner/name"; None only for installation-wide work
+    reason: str = ""  # "pull_request.labeled": for logs only, never for decisions
+    # Hints merged on coalescing: lists are unioned, scalars replaced. Hints say where to look
+    # (e.g. {"comment_ids": [123]} for a new command comment), never what is true.
+    hints: dict[str, Any] = field(default_factory=dict)
+
+
+def pr_key(repo_id: int, number: int) -> str:
+    return f"pr:{repo_id}#{number}"
+
+
+def release_key(repo_id: int, milestone_number: int) -> str:
+    return f"release:{repo_id}@{milestone_number}"
+
+
+def repo_key(repo_id: int) -> str:
+    return f"repo:{repo_id}"
+
+
+def parse_key(key: str) -> tuple[str, int, int | None]:
+    """'pr:12#5' -> ('pr', 12, 5); 'repo:12' -> ('repo', 12, None)."""
+    kind, _, rest = key.partition(":")
+    if kind == "pr":
+        repo_id, _, number = rest.partition("#")
+        return kind, int(repo_id), int(number)
+    if kind == "release":
+        repo_id, _, number = rest.partition("@")
+        return kind, int(repo_id), int(number)
+    if kind == "repo":
+        return kind, int(rest), None
+    raise ValueError(f"unknown key kind in {key!r}")
