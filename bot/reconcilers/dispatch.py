@@ -1,13 +1,29 @@
-"""Route a job to the reconciler that owns its key kind."""
+"""Route a job to the reconciler that owns its key kind, and run it: ``run_job``.
+
+``run_job`` is the job boundary: it builds the ``JobContext`` (installation client, bot login,
+effective configuration), counts the job's API calls, and turns GitHub's errors into what the
+queue understands (``PermanentError``, ``RetryLater``, anything else = transient).
+"""
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
 
-from bot.jobs import parse_key
+from github.GithubException import GithubException
+
+from bot.errors import PermanentError, RetryLater
+from bot.github import accounting
+from bot.github.errors import map_github_exception
+from bot.jobs import JobSpec, parse_key
 from bot.reconcilers.context import JobContext
 
 Reconciler = Callable[[JobContext], None]
+
+log = logging.getLogger("bot.reconcile")
 
 
 def reconciler_for(key: str) -> Reconciler:
@@ -23,3 +39,89 @@ def reconciler_for(key: str) -> Reconciler:
     from bot.reconcilers import repo
 
     return repo.reconcile
+
+
+@dataclass(frozen=True)
+class JobReport:
+    key: str
+    outcome: str  # "ok"
+    api_calls: int
+    duration_seconds: float
+    config_error: str | None = None
+    config_valid: bool = True
+    rate_limit_remaining: int | None = None
+
+
+def run_job(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None] | None = None) -> JobReport:
+    """Run the reconciler of ``job.key`` with a fresh context. Raises ``PermanentError``,
+    ``RetryLater`` or a transient exception; the exception carries ``api_calls`` for the job log."""
+    try:
+        parse_key(job.key)
+    except ValueError as exc:
+        raise PermanentError(f"malformed job key {job.key!r}: {exc}") from None
+    if job.installation_id is None:
+        raise PermanentError(f"job {job.key} has no installation id")
+    if not job.repo or "/" not in job.repo:
+        raise PermanentError(f"job {job.key} has no repository (owner/name)")
+    started = time.perf_counter()
+    with accounting.count_job_calls() as calls:
+        try:
+            ctx = _build_context(job, services, enqueue)
+            reconciler_for(job.key)(ctx)
+        except (PermanentError, RetryLater) as exc:
+            exc.api_calls = calls.calls  # type: ignore[attr-defined]
+            raise
+        except GithubException as exc:
+            mapped = map_github_exception(exc)
+            if exc.status == 401:
+                # A revoked token or an uninstalled App: rebuild the client on the next attempt.
+                services.forget_installation(job.installation_id)
+            if mapped is None:
+                exc.api_calls = calls.calls  # type: ignore[attr-defined]
+                raise
+            if isinstance(mapped, PermanentError) and _installation_gone(exc):
+                services.forget_installation(job.installation_id)
+            mapped.api_calls = calls.calls  # type: ignore[attr-defined]
+            log.warning("job %s: GitHub answered %s: %s", job.key, exc.status, mapped)
+            raise mapped from exc
+        except Exception as exc:
+            exc.api_calls = calls.calls  # type: ignore[attr-defined]
+            raise
+    return JobReport(
+        key=job.key,
+        outcome="ok",
+        api_calls=calls.calls,
+        duration_seconds=time.perf_counter() - started,
+        config_error=ctx.config_error,
+        config_valid=ctx.config_valid,
+        rate_limit_remaining=calls.rate_limit_remaining,
+    )
+
+
+def _build_context(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None] | None) -> JobContext:
+    assert job.installation_id is not None and job.repo is not None
+    gh = services.client_for(job.installation_id)
+    _, repo_id, _ = parse_key(job.key)
+    loaded = services.config_loader.load(gh, job.repo, repo_id=repo_id, installation_id=job.installation_id)
+    if loaded.error:
+        log.warning("job %s: configuration error (%s in effect): %s", job.key,
+                    "last valid configuration" if loaded.valid else "defaults, gate fails closed", loaded.error)
+    return JobContext(
+        job=job,
+        gh=gh,
+        repo_full_name=job.repo,
+        bot_login=services.bot_login,
+        app_id=services.app_id,
+        config=loaded.config,
+        config_error=loaded.error,
+        store=services.store,
+        enqueue=enqueue or services.enqueue,
+        services=services,
+        config_valid=loaded.valid,
+    )
+
+
+def _installation_gone(exc: GithubException) -> bool:
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or "").lower()
+    return "suspended" in message or "installation" in message

@@ -1,0 +1,70 @@
+"""What `serve` and `worker` share: building the queue, the Services and the worker pool.
+
+Not a subcommand (the dispatcher only loads the modules it lists).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from bot.intake.routing import DropInstallation
+from bot.logging import configure_logging, log_fields
+from bot.queue.base import JobQueue, open_queue_from_settings
+from bot.queue.worker import WorkerPool, load_runner
+from bot.settings import Settings
+
+log = logging.getLogger("bot.runtime")
+
+
+def setup_logging(settings: Settings) -> None:
+    configure_logging(settings.log_level, secrets=[settings.webhook_secret, settings.private_key])
+
+
+def open_queue(settings: Settings) -> JobQueue:
+    return open_queue_from_settings(settings)
+
+
+def build_services(settings: Settings, queue: JobQueue) -> Any | None:
+    """The process-wide Services (GitHub App auth, caches). None when a test runner replaces the
+    reconcilers, or when the GitHub layer cannot be built (then no worker starts)."""
+    if settings.test_runner:
+        return None
+    try:
+        from bot.services import Services
+    except ImportError as exc:
+        log_fields(log, "GitHub layer unavailable: workers disabled", logging.ERROR, error=str(exc))
+        return None
+    return Services.from_settings(settings, queue)
+
+
+def build_pool(settings: Settings, queue: JobQueue, services: Any | None) -> WorkerPool | None:
+    if settings.worker_threads <= 0:
+        return None
+    if services is None and not settings.test_runner:
+        return None
+    try:
+        runner = load_runner(settings.test_runner)
+    except (ImportError, AttributeError, RuntimeError, ValueError) as exc:
+        log_fields(log, "no job runner: workers disabled", logging.ERROR, error=str(exc))
+        return None
+    return WorkerPool(
+        queue,
+        runner,
+        services=services,
+        threads=settings.worker_threads,
+        lease_seconds=settings.lease_seconds,
+    )
+
+
+def installation_removed_hook(services: Any | None):  # noqa: ANN201 - returns an optional callable
+    """Intake's callback: forget the installation's cached clients in this process."""
+    forget = getattr(services, "forget_installation", None)
+    if forget is None:
+        return None
+
+    def hook(control: DropInstallation) -> None:
+        if control.repos is None:
+            forget(control.installation_id)
+
+    return hook

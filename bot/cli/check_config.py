@@ -1,0 +1,66 @@
+"""`release-bot check-config FILE`: validate a `.github/release-bot.yml` offline.
+
+The same validation the bot applies when it reads the file from GitHub (``bot.config.validate``).
+Exit codes: 0 valid, 1 invalid (each problem printed with its line), 2 the file cannot be read.
+``_extends`` is not followed (that needs GitHub); its value is only checked for form.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config.defaults import default_config
+from bot.config.merge import deep_merge
+from bot.config.validate import validate_text
+
+HELP = "validate a .github/release-bot.yml (exit 1 with line-numbered errors when invalid)"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("check-config", help=HELP, description=HELP)
+    parser.add_argument("file", metavar="FILE", help="path of the configuration file ('-' for stdin)")
+    parser.add_argument("--print-effective", action="store_true",
+                        help="print the effective configuration (defaults merged) as JSON when valid")
+
+
+def run(args: argparse.Namespace) -> int:
+    name = args.file
+    try:
+        text = sys.stdin.read() if name == "-" else Path(name).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"{name}: cannot read: {exc}", file=sys.stderr)
+        return 2
+    data, problems = validate_text(text)
+    messages = [p.render(name if name != "-" else "<stdin>") for p in problems]
+    if not problems:
+        messages.extend(_notes_problems(data, name))
+    if messages:
+        for message in messages:
+            print(message)
+        print(f"{name}: {len(messages)} problem(s)")
+        return 1
+    effective = deep_merge(default_config(), {k: v for k, v in data.items() if k != "_extends"})
+    if args.print_effective:
+        print(json.dumps(effective, indent=2, sort_keys=True))
+    else:
+        extends = f" (extends {data['_extends']}, not followed offline)" if data.get("_extends") else ""
+        print(f"{name}: valid{extends}")
+    return 0
+
+
+def _notes_problems(data: dict[str, Any], name: str) -> list[str]:
+    """Template checks of the notes section, when the notes renderer provides them."""
+    try:
+        module = importlib.import_module("bot.core.notes")
+    except ImportError:
+        return []
+    check = getattr(module, "check_notes_config", None)
+    if check is None:
+        return []
+    notes = deep_merge(default_config()["notes"], data.get("notes") or {})
+    return [f"{name}: notes: {problem}" for problem in check(notes, None, None)]

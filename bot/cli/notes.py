@@ -1,0 +1,196 @@
+"""`release-bot notes OWNER/REPO VERSION`: print the release notes the bot would write.
+
+For previewing a configuration change before committing it (``--config`` takes a local
+``.github/release-bot.yml``). Reads only; writes nothing to GitHub. A progress bar on stderr
+follows the paging of large milestones.
+
+Credentials: ``GITHUB_TOKEN`` (any token that can read the repository) or the App's
+(``APP_ID`` + ``PRIVATE_KEY``/``PRIVATE_KEY_PATH``); ``GITHUB_API_URL`` for GitHub Enterprise
+or the sandbox. Exit codes: 0 printed, 1 not found / invalid configuration, 2 bad usage or
+no credentials.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from github import Auth, Github, GithubException, UnknownObjectException
+from tqdm import tqdm
+
+from bot.config.defaults import default_config
+from bot.config.merge import deep_merge
+from bot.config.validate import validate_text
+from bot.core.versions import ReleaseConventions, Version, branch_for, parse_milestone_title, parse_version
+from bot.github import notes_io
+from bot.github.paging import iter_pages
+from bot.reconcilers.release_notes import NotesPlan, plan_notes
+
+HELP = "print the release notes the bot would write for a version (reads only)"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("notes", help=HELP, description=HELP)
+    parser.add_argument("repo", metavar="OWNER/REPO")
+    parser.add_argument("version", metavar="VERSION", help="the milestone's version, e.g. 1.4.0 or v1.4.0")
+    parser.add_argument("--config", metavar="FILE", help="a local .github/release-bot.yml to preview instead of the "
+                                                         "repository's")
+    parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
+
+
+class Progress:
+    """One tqdm bar per listing (items, then commits), on stderr."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, what: str, done: int, total: int | None) -> None:
+        if not self.enabled:
+            return
+        bar = self.bars.get(what)
+        if bar is None:
+            bar = self.bars[what] = tqdm(desc=f"reading {what}", total=total, unit=" " + what, file=sys.stderr,
+                                         leave=False, dynamic_ncols=True)
+        if total is not None and bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+def _client(repo: str) -> Github:
+    from bot.settings import Settings
+
+    settings = Settings.from_env()
+    token = os.environ.get("GITHUB_TOKEN")
+    if token:
+        return Github(base_url=settings.github_api_url, auth=Auth.Token(token), per_page=100,
+                      seconds_between_requests=0, seconds_between_writes=0)
+    if not settings.has_app_credentials:
+        raise SystemExit("release-bot notes: set GITHUB_TOKEN, or APP_ID and PRIVATE_KEY(_PATH), to read GitHub")
+    from bot.services import Services
+
+    services = Services.from_settings(settings, None)
+    owner, _, name = repo.partition("/")
+    installation = services.app.integration.get_repo_installation(owner, name)
+    return services.app.client_for(int(installation.id))
+
+
+def _find_milestone(gh: Github, repo: str, version: Version, pattern: str) -> dict[str, Any] | None:
+    for page in iter_pages(gh, f"/repos/{repo}/milestones", {"state": "all"}):
+        for milestone in page:
+            if parse_milestone_title(str(milestone.get("title") or ""), pattern) == version:
+                return milestone
+    return None
+
+
+def _effective_config(gh: Github, repo: str, config_file: str | None) -> tuple[dict[str, Any], list[str]]:
+    from bot.config.loader import ConfigLoader
+
+    loaded = ConfigLoader(None).load(gh, repo)
+    config = loaded.config
+    problems = [loaded.error] if loaded.error else []
+    if config_file:
+        text = Path(config_file).read_text(encoding="utf-8")
+        data, found = validate_text(text)
+        if found:
+            return config, [p.render(config_file) for p in found]
+        sources = config.get("_sources")
+        config = deep_merge(default_config(), {k: v for k, v in data.items() if k != "_extends"})
+        config["_sources"] = sources
+        problems = []
+    return config, problems
+
+
+def _branch_exists(gh: Github, repo: str, branch: str) -> bool:
+    try:
+        gh.requester.requestJsonAndCheck("GET", f"/repos/{repo}/branches/{quote(branch, safe='')}")
+    except UnknownObjectException:
+        return False
+    return True
+
+
+def build_plan(gh: Github, repo: str, version: Version, config: dict[str, Any],
+               progress: Progress | None = None) -> tuple[NotesPlan, dict[str, Any]]:
+    conventions = ReleaseConventions.from_config(config)
+    milestone = _find_milestone(gh, repo, version, conventions.milestone_pattern)
+    if milestone is None:
+        raise LookupError(f"{repo} has no milestone for version {version}")
+    _h, repo_data = gh.requester.requestJsonAndCheck("GET", f"/repos/{repo}")
+    default_branch = str(repo_data.get("default_branch") or "main")
+    branch = branch_for(version, conventions.branch_pattern)
+    items = notes_io.list_milestone_items(
+        gh, repo, int(milestone["number"]),
+        on_page=(lambda done, total: progress("items", done, total)) if progress else None)
+    plan = plan_notes(gh, repo, config, milestone_number=int(milestone["number"]), version=version,
+                      tag_names=notes_io.list_tag_names(gh, repo), items=items,
+                      branch=branch if _branch_exists(gh, repo, branch) else None,
+                      default_branch=default_branch, on_progress=progress)
+    return plan, milestone
+
+
+def as_json(plan: NotesPlan, markdown: str, errors: list[str], collapsed: list[str]) -> dict[str, Any]:
+    return {
+        "version": plan.release.version,
+        "tag": plan.release_tag,
+        "name": plan.release_name,
+        "previous_tag": plan.previous_tag,
+        "target": plan.target,
+        "published_on_tag": plan.final_exists,
+        "categories": [],
+        "not_on_branch": [{"number": i.number, "title": i.title, "url": i.url} for i in plan.selection.not_on_branch],
+        "off_milestone": [{"number": n, "sha": sha} for n, sha in plan.selection.off_milestone],
+        "collapsed": collapsed,
+        "errors": errors,
+        "markdown": markdown,
+    }
+
+
+def run(args: argparse.Namespace) -> int:
+    version = parse_version(args.version.removeprefix("v"))
+    if version is None or "/" not in args.repo:
+        print("release-bot notes: expected OWNER/REPO and a version like 1.4.0", file=sys.stderr)
+        return 2
+    try:
+        gh = _client(args.repo)
+    except SystemExit as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    progress = Progress(enabled=not args.no_progress)
+    try:
+        config, problems = _effective_config(gh, args.repo, args.config)
+        if problems and args.config:
+            for problem in problems:
+                print(problem, file=sys.stderr)
+            return 1
+        plan, _milestone = build_plan(gh, args.repo, version, config, progress)
+    except (LookupError, OSError) as exc:
+        print(f"release-bot notes: {exc}", file=sys.stderr)
+        return 1
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        print(f"release-bot notes: GitHub answered {exc.status}: {message}", file=sys.stderr)
+        return 1
+    finally:
+        progress.close()
+    rendered = plan.render(None)
+    errors = [*plan.config.errors, *plan.errors, *problems]
+    for error in errors:
+        print(f"warning: {error}", file=sys.stderr)
+    if args.format == "json":
+        data = as_json(plan, rendered.markdown, errors, list(rendered.collapsed))
+        data["categories"] = [{"title": c.title, "collapsed": c.collapsed, "items": [i.number for i in c.items]}
+                              for c in rendered.categories]
+        print(json.dumps(data, indent=2))
+    else:
+        print(rendered.markdown)
+    return 0

@@ -1,0 +1,87 @@
+"""`release-bot protect OWNER/REPO`: require the gate, pinned to the App, on the release branches.
+
+Creates (or fixes) a repository ruleset named "release-bot gate" with a ``required_status_checks``
+rule for ``gate.check_name`` pinned to the App's id, on every branch matching
+``gate.release_branches``; where rulesets are unavailable (``--classic``, or GitHub answers 403/404
+for rulesets) it adds the App-pinned check to classic branch protection of each existing release
+branch instead, keeping the rest of that protection as it is.
+
+By default it acts as the App (APP_ID, PRIVATE_KEY/PRIVATE_KEY_PATH, GITHUB_API_URL), which needs
+the optional ``administration: write`` permission; ``--token-env VAR`` acts as the person whose
+token is in the environment variable VAR instead (a repository admin). The token is never printed.
+See docs/merge-gate.md for doing the same by hand and why the pin matters.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from typing import Any
+
+from github import Auth, Github, GithubException
+
+from bot.core.gate import GateSettings
+from bot.github import gate_io
+from bot.settings import Settings, SettingsError
+
+HELP = "require the release-bot/gate check, pinned to the App, on the release branches (ruleset or branch protection)"
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("protect", help=HELP, description=HELP)
+    parser.add_argument("repo", metavar="OWNER/REPO")
+    parser.add_argument("--branches", nargs="+", metavar="PATTERN",
+                        help="release branch patterns (default: gate.release_branches of the defaults, release/*)")
+    parser.add_argument("--check-name", default=None, help="check name (default: release-bot/gate)")
+    parser.add_argument("--classic", action="store_true", help="use classic branch protection instead of a ruleset")
+    parser.add_argument("--token-env", metavar="VAR",
+                        help="act as the person whose token is in environment variable VAR instead of the App")
+
+
+def run(args: argparse.Namespace) -> int:
+    repo = str(args.repo)
+    if repo.count("/") != 1 or not all(repo.split("/")):
+        print(f"protect: expected OWNER/REPO, got {repo!r}", file=sys.stderr)
+        return 2
+    defaults = GateSettings()
+    patterns = list(args.branches or defaults.release_branches)
+    check_name = args.check_name or defaults.check_name
+    try:
+        settings = Settings.from_env()
+        gh, app_id = _client(settings, repo, args.token_env)
+    except (SettingsError, ValueError) as exc:
+        print(f"protect: {exc}", file=sys.stderr)
+        return 2
+    try:
+        done = gate_io.protect_release_branches(gh, repo, patterns, check_name, app_id, classic=bool(args.classic))
+    except GithubException as exc:
+        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+        print(f"protect: GitHub refused ({exc.status}): {message}", file=sys.stderr)
+        if exc.status in (403, 404):
+            print("protect: the App needs the 'administration: write' permission (or use --token-env with an "
+                  "admin's token); see docs/merge-gate.md to set it up by hand", file=sys.stderr)
+        return 1
+    for line in done or [f"no branch matches {', '.join(patterns)} yet; nothing to protect"]:
+        print(line)
+    return 0
+
+
+def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[Github, int]:
+    if settings.app_id is None:
+        raise SettingsError("APP_ID is not set: the check is pinned to the App's id")
+    if token_env:
+        token = os.environ.get(token_env)
+        if not token:
+            raise SettingsError(f"environment variable {token_env} is empty or unset")
+        return Github(base_url=settings.github_api_url, auth=Auth.Token(token), per_page=100,
+                      seconds_between_requests=0, seconds_between_writes=0), settings.app_id
+    from bot.github.auth import GitHubApp
+
+    key = settings.load_private_key()
+    if not key:
+        raise SettingsError("neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set (or use --token-env)")
+    app = GitHubApp(settings.app_id, key, base_url=settings.github_api_url)
+    owner, name = repo.split("/")
+    installation = app.integration.get_repo_installation(owner, name)
+    return app.client_for(installation.id), settings.app_id

@@ -1,0 +1,184 @@
+"""`release-bot serve`: the webhook server plus in-process workers (the embedded default).
+
+The web side is gunicorn (the production server) run in-process: one gthread worker process by
+default (SERVE_WEB_WORKERS), which also runs the job workers, so one process owns the queue's
+leases and a SIGTERM drains both. The listening socket is bound here, before gunicorn starts, so
+PORT=0 works and the sandbox can be told the real webhook URL.
+
+Without App credentials (APP_ID and a private key) it runs in sandbox mode: it starts the
+built-in sandbox (``bot.sandbox.server.start_sandbox``) in this process, points itself at it
+(APP_ID=1, the sandbox's key file, its API URL, a generated webhook secret unless WEBHOOK_SECRET
+is set) and prints where the sandbox listens.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import secrets
+import socket
+import sys
+from typing import Any
+
+from bot.cli import _runtime
+from bot.logging import log_fields
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("bot.serve")
+
+
+def add_parser(subparsers: Any) -> None:
+    parser = subparsers.add_parser("serve", help="webhook server plus in-process workers (embedded default)")
+    parser.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
+    parser.add_argument("--port", type=int, help="listen port (default PORT or 3000; 0 = any free port)")
+    parser.add_argument("--no-sandbox", action="store_true", help="without App credentials, do not start the sandbox")
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
+def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any | None]:
+    """Start the sandbox in-process and return settings pointing at it."""
+    secret = settings.webhook_secret or secrets.token_hex(20)
+    try:
+        from bot.sandbox.server import start_sandbox
+    except ImportError as exc:
+        print(f"release-bot: sandbox unavailable ({exc}); serving webhooks without a GitHub", file=sys.stderr)
+        return settings.with_overrides(sandbox=True, webhook_secret=secret), None
+    key_path = os.environ.get("SANDBOX_APP_KEY", "") or os.path.abspath("sandbox-app.pem")
+    local_host = "127.0.0.1"
+    handle = start_sandbox(
+        port=settings.sandbox_port,
+        webhook_url=f"http://{local_host}:{bot_port}{settings.webhook_path}",
+        webhook_secret=secret,
+        app_key_path=key_path,
+    )
+    print(
+        f"release-bot: sandbox (simulated GitHub) at {handle.base_url} — API {handle.api_url}, "
+        f"app key {key_path}; try: curl -H 'Authorization: token sandbox-token-admin' {handle.api_url}/repos/acme/rocket",
+        flush=True,
+    )
+    return (
+        settings.with_overrides(
+            sandbox=True,
+            app_id=1,
+            private_key=None,
+            private_key_path=key_path,
+            github_api_url=handle.api_url,
+            webhook_secret=secret,
+        ),
+        handle,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        settings = Settings.from_env()
+        if args.host:
+            settings = settings.with_overrides(host=args.host)
+        if args.port is not None:
+            settings = settings.with_overrides(port=args.port)
+        _runtime.setup_logging(settings)
+        sock = _bind(settings.host, settings.port)
+        port = sock.getsockname()[1]
+        sandbox = None
+        if not settings.has_app_credentials:
+            if args.no_sandbox:
+                settings = settings.with_overrides(sandbox=True)
+            else:
+                settings, sandbox = _start_sandbox(settings, port)
+        settings.require_webhook_secret()
+        _runtime.setup_logging(settings)  # register the (possibly generated) secret for scrubbing
+    except SettingsError as exc:
+        print(f"release-bot serve: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"release-bot serve: cannot listen on {settings.host}:{settings.port}: {exc}", file=sys.stderr)
+        return 2
+    print(f"release-bot: listening on http://{settings.host}:{port}{settings.webhook_path}", flush=True)
+    log_fields(log, "serve starting", port=port, settings=settings.redacted())
+    try:
+        ServeApplication(settings, sock).run()
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    return 0
+
+
+def _application_class() -> type:
+    from gunicorn.app.base import BaseApplication
+
+    class _Serve(BaseApplication):  # type: ignore[misc]
+        def __init__(self, settings: Settings, sock: socket.socket) -> None:
+            self.settings = settings
+            self.sock = sock
+            super().__init__()
+
+        def load_config(self) -> None:
+            web_workers = int(os.environ.get("SERVE_WEB_WORKERS", "1") or 1)
+            drain = 25
+            config = {
+                "bind": [f"fd://{self.sock.fileno()}"],
+                "workers": web_workers,
+                "worker_class": "gthread",
+                "threads": int(os.environ.get("SERVE_WEB_THREADS", "8") or 8),
+                # Longer than the workers' drain, so SIGTERM lets running jobs finish.
+                "graceful_timeout": drain + 5,
+                "timeout": 60,
+                "keepalive": 5,
+                "accesslog": None,
+                "errorlog": "-",
+                "loglevel": "warning",
+                "worker_exit": _worker_exit,
+                "proc_name": "release-bot-serve",
+            }
+            for name, value in config.items():
+                self.cfg.set(name, value)
+
+        def load(self) -> Any:
+            # Runs in the gunicorn worker process (after fork): the queue connection, the
+            # GitHub clients and the worker threads all belong to it.
+            from bot.intake.app import create_app
+
+            _runtime.setup_logging(self.settings)
+            queue = _runtime.open_queue(self.settings)
+            services = _runtime.build_services(self.settings, queue)
+            pool = _runtime.build_pool(self.settings, queue, services)
+            app = create_app(
+                self.settings, queue, on_installation_removed=_runtime.installation_removed_hook(services)
+            )
+            if pool is not None:
+                pool.start()
+            else:
+                log_fields(log, "no workers in this process", logging.WARNING)
+            _STATE["pool"] = pool
+            _STATE["services"] = services
+            return app
+
+    return _Serve
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _worker_exit(server: Any, worker: Any) -> None:
+    """gunicorn hook, in the worker process after it stopped serving: drain the job workers."""
+    pool = _STATE.get("pool")
+    if pool is not None:
+        pool.stop()
+    services = _STATE.get("services")
+    close = getattr(services, "close", None)
+    if close is not None:
+        close()
+
+
+def ServeApplication(settings: Settings, sock: socket.socket) -> Any:  # noqa: N802 - a class factory
+    return _application_class()(settings, sock)

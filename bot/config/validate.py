@@ -1,0 +1,163 @@
+"""Validating a configuration file: YAML syntax, the shipped JSON Schema, and the checks a schema
+cannot express (regular expressions compile, time zones exist). Every problem carries the line of
+the YAML node it is about, found by walking PyYAML's composed node tree along the JSON path.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError
+
+from bot.config.defaults import load_schema
+
+PathPart = str | int
+
+
+@dataclass(frozen=True)
+class ConfigProblem:
+    message: str
+    path: tuple[PathPart, ...] = ()
+    line: int | None = None  # 1-based; None when the file text is not known
+
+    def pointer(self) -> str:
+        """The JSON pointer of the offending value (``/gate/release_branches/0``)."""
+        return "".join(f"/{part}" for part in self.path) or "/"
+
+    def render(self, filename: str = ".github/release-bot.yml") -> str:
+        where = f"{filename}:{self.line}" if self.line is not None else filename
+        location = ".".join(str(p) for p in self.path) or "(top level)"
+        return f"{where}: {location}: {self.message}"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; ``problems`` say where and why."""
+
+    def __init__(self, problems: Sequence[ConfigProblem], filename: str = ".github/release-bot.yml") -> None:
+        self.problems = list(problems)
+        self.filename = filename
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        return "\n".join(p.render(self.filename) for p in self.problems)
+
+
+@cache
+def _validator() -> Draft202012Validator:
+    schema = load_schema()
+    Draft202012Validator.check_schema(schema)
+    return Draft202012Validator(schema)
+
+
+def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """Parse ``text`` safely (no tags that build objects). Raises ``ConfigError`` with the line of a
+    syntax error."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError([ConfigProblem(f"invalid YAML: {problem}", (), line)]) from None
+    return data, node
+
+
+def validate_config(data: Any, node: yaml.Node | None = None) -> list[ConfigProblem]:
+    """Every problem of one configuration file's parsed content (``{}`` for an empty file)."""
+    if data is None:
+        data = {}
+    problems: list[ConfigProblem] = []
+    for error in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        problems.extend(_from_schema_error(error, node))
+    if not problems and isinstance(data, dict):
+        problems.extend(_semantic_problems(data, node))
+    problems.sort(key=lambda p: (p.line or 0, p.path and str(p.path)))
+    return problems
+
+
+def validate_text(text: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
+    """Parse and validate a file's text: ``(data, problems)``. ``data`` is ``{}`` when unusable."""
+    try:
+        data, node = parse_yaml(text)
+    except ConfigError as exc:
+        return {}, exc.problems
+    problems = validate_config(data, node)
+    return (data if isinstance(data, dict) and not problems else {}), problems
+
+
+def _from_schema_error(error: ValidationError, node: yaml.Node | None) -> list[ConfigProblem]:
+    path = tuple(error.absolute_path)
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = set(error.schema.get("properties", {}))
+        extras = [key for key in error.instance if key not in allowed]
+        return [
+            ConfigProblem(
+                f"unknown key {key!r} (allowed: {', '.join(sorted(allowed))})",
+                (*path, key),
+                line_of(node, (*path, key), key_line=True),
+            )
+            for key in extras
+        ]
+    message = error.message
+    if error.validator == "enum":
+        message = f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
+    return [ConfigProblem(message, path, line_of(node, path))]
+
+
+def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = []
+    releases = data.get("releases") or {}
+    pattern = releases.get("milestone_pattern")
+    if isinstance(pattern, str):
+        path: tuple[PathPart, ...] = ("releases", "milestone_pattern")
+        try:
+            compiled = re.compile(pattern)
+        except re.error as exc:
+            problems.append(ConfigProblem(f"not a valid regular expression: {exc}", path, line_of(node, path)))
+        else:
+            if "version" not in compiled.groupindex:
+                problems.append(
+                    ConfigProblem("must have a named group (?P<version>...)", path, line_of(node, path))
+                )
+    tz = releases.get("timezone")
+    if isinstance(tz, str):
+        path = ("releases", "timezone")
+        try:
+            ZoneInfo(tz)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(ConfigProblem(f"unknown time zone {tz!r} (use an IANA name such as Europe/Paris)",
+                                          path, line_of(node, path)))
+    return problems
+
+
+def line_of(node: yaml.Node | None, path: Sequence[PathPart], key_line: bool = False) -> int | None:
+    """1-based line of the YAML node at ``path`` (or of its key when ``key_line``); the nearest
+    existing ancestor's line when the path goes further than the file does (a missing key)."""
+    if node is None:
+        return None
+    current: yaml.Node = node
+    key_node: yaml.Node | None = None
+    for part in path:
+        child: yaml.Node | None = None
+        if isinstance(current, yaml.MappingNode):
+            for k, v in current.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(part):
+                    key_node, child = k, v
+                    break
+        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(current.value):
+            key_node, child = None, current.value[part]
+        if child is None:
+            break
+        current = child
+    else:
+        if key_line and key_node is not None:
+            return key_node.start_mark.line + 1
+    return current.start_mark.line + 1

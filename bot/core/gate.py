@@ -1,0 +1,1052 @@
+"""The merge gate, evaluated: facts about one pull request in, the desired state out. Pure.
+
+What the gate requires of a pull request into a release branch (``gate:`` configuration):
+UAT (``uat_label``) given by QA, approval (``approval_label``) given by a release manager, the
+milestone that owns the base branch, and no ``hold_label``. A label proves nothing by itself
+(DESIGN.md, Trust): who applied it is read from the timeline, and each UAT and approval is bound
+to the head commit it was given on and recorded in the bot's own check run for that commit —
+only the App can write a check run, so the record (a hidden JSON marker in its summary) is the
+trustworthy memory of who approved what. A label whose approval is not recorded for the current
+head commit never counts.
+
+``plan_gate(facts, comments)`` returns a ``GatePlan``: the check run output (conclusion, title,
+summary with the record), labels to add and remove, the milestone to set, replies and reactions.
+Everything rendered is deterministic (times come from GitHub's facts, never from "now"), so
+planning twice on the same facts gives the same plan and applying it twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
+
+from bot.core.commands import Command
+from bot.core.permissions import (
+    ROLE_QA,
+    ROLE_RELEASE_MANAGERS,
+    ROLE_TITLES,
+    RoleRule,
+    is_self_approval,
+)
+from bot.core.versions import owning_milestone, release_milestones
+
+RECORD_VERSION = 1
+RECORD_MARKER_PREFIX = "<!-- release-bot:gate-record:"
+_RECORD_RE = re.compile(r"<!-- release-bot:gate-record:(?P<json>\{.*?\}) -->", re.DOTALL)
+# GitHub caps check run summaries at 65,535 characters; stay well below with room for the record.
+SUMMARY_LIMIT = 60_000
+REASON_LIMIT = 300
+
+Conclusion = Literal["success", "failure", "neutral"]
+REQ_UAT = "uat"
+REQ_APPROVAL = "approval"
+GATE_REQUIREMENTS = (REQ_UAT, REQ_APPROVAL)
+
+GATE_COMMANDS = ("uat", "approve", "hold", "unhold", "milestone", "help")
+
+
+# ---------------------------------------------------------------------------------------------
+# configuration
+
+
+@dataclass(frozen=True)
+class GateSettings:
+    check_name: str = "release-bot/gate"
+    release_branches: tuple[str, ...] = ("release/*",)
+    uat_label: str = "uat-passed"
+    approval_label: str = "release-approved"
+    hold_label: str = "hold"
+    require_milestone: bool = True
+    allow_self_approval: bool = False
+    reset_on_push: bool = True
+    approval_from_reviews: bool = False
+    protect_release_branches: bool = False
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any] | None) -> GateSettings:
+        gate = dict((config or {}).get("gate") or {})
+        defaults = cls()
+        branches = gate.get("release_branches")
+        return cls(
+            check_name=str(gate.get("check_name") or defaults.check_name),
+            release_branches=tuple(branches) if branches is not None else defaults.release_branches,
+            uat_label=str(gate.get("uat_label") or defaults.uat_label),
+            approval_label=str(gate.get("approval_label") or defaults.approval_label),
+            hold_label=str(gate.get("hold_label") or defaults.hold_label),
+            require_milestone=bool(gate.get("require_milestone", defaults.require_milestone)),
+            allow_self_approval=bool(gate.get("allow_self_approval", defaults.allow_self_approval)),
+            reset_on_push=bool(gate.get("reset_on_push", defaults.reset_on_push)),
+            approval_from_reviews=bool(gate.get("approval_from_reviews", defaults.approval_from_reviews)),
+            protect_release_branches=bool(
+                gate.get("protect_release_branches", defaults.protect_release_branches)
+            ),
+        )
+
+    def label_for(self, requirement: str) -> str:
+        return self.uat_label if requirement == REQ_UAT else self.approval_label
+
+    def role_for(self, requirement: str) -> str:
+        return ROLE_QA if requirement == REQ_UAT else ROLE_RELEASE_MANAGERS
+
+
+def _glob_to_regex(pattern: str) -> re.Pattern[str]:
+    # GitHub's branch patterns (fnmatch with File::FNM_PATHNAME): '*' stops at '/', '**' does not.
+    out = []
+    i = 0
+    while i < len(pattern):
+        char = pattern[i]
+        if pattern.startswith("**", i):
+            out.append(".*")
+            i += 2
+            continue
+        if char == "*":
+            out.append("[^/]*")
+        elif char == "?":
+            out.append("[^/]")
+        else:
+            out.append(re.escape(char))
+        i += 1
+    return re.compile("".join(out) + r"\Z")
+
+
+def is_release_branch(branch: str, patterns: Iterable[str]) -> bool:
+    return any(_glob_to_regex(pattern).match(branch) for pattern in patterns)
+
+
+# ---------------------------------------------------------------------------------------------
+# facts
+
+
+@dataclass(frozen=True)
+class MilestoneRef:
+    number: int
+    title: str
+
+
+@dataclass(frozen=True)
+class PullFacts:
+    number: int
+    author: str
+    base: str
+    head_sha: str
+    state: str = "open"  # open | closed
+    merged: bool = False
+    draft: bool = False
+    labels: frozenset[str] = frozenset()
+    milestone: MilestoneRef | None = None
+
+
+@dataclass(frozen=True)
+class TimelineItem:
+    """One timeline entry that matters to the gate, in the timeline's (chronological) order.
+
+    kind: 'labeled' | 'unlabeled' (label, actor) | 'committed' | 'head_ref_force_pushed' (sha)
+          | 'commented' (id = comment id) | 'reviewed' (ignored here; reviews come separately)
+    """
+
+    kind: str
+    id: int | None = None
+    actor: str = ""
+    label: str = ""
+    sha: str = ""
+    created_at: str = ""
+
+
+@dataclass(frozen=True)
+class Review:
+    id: int
+    author: str
+    state: str  # APPROVED | CHANGES_REQUESTED | COMMENTED | DISMISSED
+    commit_id: str
+    submitted_at: str = ""
+
+
+@dataclass(frozen=True)
+class ExistingCheck:
+    id: int
+    status: str
+    conclusion: str | None
+    title: str
+    summary: str
+
+
+@dataclass(frozen=True)
+class CommentFacts:
+    """A hinted comment, as read from GitHub (never from the webhook payload)."""
+
+    id: int
+    author: str
+    body: str
+    created_at: str
+    commands: tuple[Command, ...]
+    handled: bool = False  # the bot already reacted to it: redeliveries do nothing
+
+
+@dataclass(frozen=True)
+class GateFacts:
+    pull: PullFacts
+    settings: GateSettings
+    rules: Mapping[str, RoleRule]
+    bot_login: str
+    timeline: tuple[TimelineItem, ...] = ()
+    open_milestones: tuple[MilestoneRef, ...] = ()
+    config: Mapping[str, Any] = field(default_factory=dict)  # for the release-line rule
+    existing: ExistingCheck | None = None
+    roles: Mapping[str, frozenset[str]] = field(default_factory=dict)  # login (lower) -> roles held
+    reviews: tuple[Review, ...] = ()
+    config_valid: bool = True
+    config_error: str | None = None
+
+    def roles_of(self, login: str) -> frozenset[str]:
+        return self.roles.get(login.lower(), frozenset())
+
+
+# ---------------------------------------------------------------------------------------------
+# the record kept in the check run
+
+
+@dataclass(frozen=True)
+class Approval:
+    by: str
+    at: str  # when it was given (GitHub's timestamp of the label event, comment or review)
+    via: str  # label | command | review
+    event: int | None = None  # the labeled event that carries it (None until the bot's label lands)
+    comment: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Approval:
+        return cls(
+            by=str(data["by"]),
+            at=str(data.get("at", "")),
+            via=str(data.get("via", "label")),
+            event=_int_or_none(data.get("event")),
+            comment=_int_or_none(data.get("comment")),
+        )
+
+
+@dataclass(frozen=True)
+class UatFailure:
+    by: str
+    at: str
+    reason: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class GateRecord:
+    """What the bot remembers about one head commit, inside its own check run."""
+
+    sha: str
+    uat: Approval | None = None
+    approval: Approval | None = None
+    uat_failed: UatFailure | None = None
+    reset_notice: bool = False  # the "new commit, approvals reset" comment was posted for this head
+    audited: bool = False  # an admin-bypass merge of this head was reported
+
+    def get(self, requirement: str) -> Approval | None:
+        return self.uat if requirement == REQ_UAT else self.approval
+
+    def with_requirement(self, requirement: str, value: Approval | None) -> GateRecord:
+        return replace(self, uat=value) if requirement == REQ_UAT else replace(self, approval=value)
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"v": RECORD_VERSION, "sha": self.sha}
+        if self.uat:
+            data["uat"] = self.uat.to_json()
+        if self.approval:
+            data["approval"] = self.approval.to_json()
+        if self.uat_failed:
+            data["uat_failed"] = self.uat_failed.to_json()
+        if self.reset_notice:
+            data["reset_notice"] = True
+        if self.audited:
+            data["audited"] = True
+        return data
+
+    def marker(self) -> str:
+        text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
+        # '<' and '>' escaped so that no user-given text (a UAT failure reason) can close the comment.
+        text = text.replace("<", "\\u003c").replace(">", "\\u003e")
+        return f"{RECORD_MARKER_PREFIX}{text} -->"
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
+
+
+def parse_record(summary: str | None, head_sha: str) -> GateRecord | None:
+    """The record in one of the bot's check run summaries, if it is for ``head_sha`` and readable."""
+    if not summary:
+        return None
+    match = _RECORD_RE.search(summary)
+    if not match:
+        return None
+    try:
+        data = json.loads(match.group("json"))
+        if data.get("v") != RECORD_VERSION or data.get("sha") != head_sha:
+            return None
+        failed = data.get("uat_failed")
+        return GateRecord(
+            sha=head_sha,
+            uat=Approval.from_json(data["uat"]) if data.get("uat") else None,
+            approval=Approval.from_json(data["approval"]) if data.get("approval") else None,
+            uat_failed=UatFailure(str(failed["by"]), str(failed.get("at", "")), str(failed.get("reason", "")))
+            if failed
+            else None,
+            reset_notice=bool(data.get("reset_notice")),
+            audited=bool(data.get("audited")),
+        )
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None  # unreadable: treat as no record (nothing counts), never crash on it
+
+
+# ---------------------------------------------------------------------------------------------
+# the plan
+
+
+@dataclass(frozen=True)
+class CheckOutput:
+    conclusion: Conclusion
+    title: str
+    summary: str
+
+    def differs_from(self, existing: ExistingCheck | None) -> bool:
+        if existing is None:
+            return True
+        return (
+            existing.status != "completed"
+            or existing.conclusion != self.conclusion
+            or existing.title != self.title
+            or existing.summary != self.summary
+        )
+
+
+@dataclass(frozen=True)
+class Reply:
+    to: str  # login addressed (throttling is per person per pull request)
+    body: str
+    comment_id: int | None = None  # the comment answered, if any
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    kind: str  # bypass_merge | direct_push
+    repo: str
+    branch: str
+    sha: str
+    number: int | None
+    by: str
+    detail: str
+
+
+@dataclass
+class GatePlan:
+    check: CheckOutput | None
+    record: GateRecord | None
+    add_labels: list[str] = field(default_factory=list)
+    remove_labels: list[str] = field(default_factory=list)
+    milestone: MilestoneRef | None | Literal["keep"] = "keep"
+    replies: list[Reply] = field(default_factory=list)
+    reactions: list[tuple[int, str]] = field(default_factory=list)  # (comment id, content)
+    audit: AuditEntry | None = None
+
+    @property
+    def has_writes(self) -> bool:
+        return bool(
+            self.add_labels
+            or self.remove_labels
+            or self.milestone != "keep"
+            or self.replies
+            or self.reactions
+            or self.audit
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+def short(sha: str) -> str:
+    return sha[:7]
+
+
+def _head_index(timeline: Sequence[TimelineItem], head_sha: str) -> int | None:
+    """Where the current head commit arrived in the timeline, or None if it cannot be placed."""
+    found: int | None = None
+    for index, item in enumerate(timeline):
+        if item.kind in ("committed", "head_ref_force_pushed") and item.sha == head_sha:
+            found = index
+    return found
+
+
+def latest_labeled(timeline: Sequence[TimelineItem], label: str) -> tuple[int, TimelineItem] | None:
+    latest: tuple[int, TimelineItem] | None = None
+    for index, item in enumerate(timeline):
+        if item.kind == "labeled" and item.label.lower() == label.lower():
+            latest = (index, item)
+    return latest
+
+
+def _comment_index(timeline: Sequence[TimelineItem], comment_id: int) -> int | None:
+    for index, item in enumerate(timeline):
+        if item.kind == "commented" and item.id == comment_id:
+            return index
+    return None
+
+
+def _who(rule: RoleRule) -> str:
+    return f"{ROLE_TITLES[rule.role]} ({rule.describe()})"
+
+
+def _has_label(labels: Iterable[str], label: str) -> bool:
+    return any(existing.lower() == label.lower() for existing in labels)
+
+
+class _Work:
+    """Mutable state while planning: the labels as they will be, the record as it will be."""
+
+    def __init__(self, facts: GateFacts, record: GateRecord) -> None:
+        self.facts = facts
+        self.labels = {label.lower(): label for label in facts.pull.labels}
+        self.record = record
+        self.add: dict[str, str] = {}
+        self.remove: dict[str, str] = {}
+        self.replies: list[Reply] = []
+        self.reactions: list[tuple[int, str]] = []
+        self.milestone: MilestoneRef | None | Literal["keep"] = "keep"
+        # label (lower) -> the reply to send if its removal goes ahead (a command may supersede it)
+        self.pending_refusals: dict[str, Reply] = {}
+        self.stale: set[str] = set()  # labels given on an earlier head commit
+
+    def has(self, label: str) -> bool:
+        return label.lower() in self.labels
+
+    def add_label(self, label: str) -> None:
+        key = label.lower()
+        self.remove.pop(key, None)
+        self.pending_refusals.pop(key, None)
+        if key not in self.labels:
+            self.labels[key] = label
+            if not _has_label(self.facts.pull.labels, label):
+                self.add[key] = label
+
+    def remove_label(self, label: str) -> None:
+        key = label.lower()
+        self.add.pop(key, None)
+        if key in self.labels:
+            del self.labels[key]
+            if _has_label(self.facts.pull.labels, label):
+                self.remove[key] = label
+
+
+def plan_gate(facts: GateFacts, comments: Sequence[CommentFacts] = ()) -> GatePlan:
+    """The desired state of the gate of one pull request, and what to do to get there."""
+    pull = facts.pull
+    settings = facts.settings
+    if not is_release_branch(pull.base, settings.release_branches):
+        return _plan_not_gated(facts, comments)
+
+    existing_record = parse_record(facts.existing.summary if facts.existing else None, pull.head_sha)
+    record = existing_record or GateRecord(sha=pull.head_sha)
+
+    if pull.state != "open":
+        return _plan_closed(facts, record)
+
+    work = _Work(facts, record)
+    work.stale = set(_judge_labels(work))
+    for comment in comments:
+        _apply_comment(work, comment)
+    _reset_stale(work, sorted(work.stale, key=lambda label: label != settings.uat_label))
+    check = render_check(facts, work.record, work.labels.values(), work.milestone)
+    return GatePlan(
+        check=check,
+        record=work.record,
+        add_labels=list(work.add.values()),
+        remove_labels=list(work.remove.values()),
+        milestone=work.milestone,
+        replies=work.replies + list(work.pending_refusals.values()),
+        reactions=work.reactions,
+    )
+
+
+def _judge_labels(work: _Work) -> list[str]:
+    """Provenance of the UAT and approval labels; returns the labels given on an earlier head commit."""
+    facts = work.facts
+    settings = facts.settings
+    head_index = _head_index(facts.timeline, facts.pull.head_sha)
+    stale: list[str] = []
+    for requirement in GATE_REQUIREMENTS:
+        label = settings.label_for(requirement)
+        entry = work.record.get(requirement)
+        if not work.has(label):
+            if entry is not None:  # the label was taken off: the approval it carried is withdrawn
+                work.record = work.record.with_requirement(requirement, None)
+            continue
+        latest = latest_labeled(facts.timeline, label)
+        event = latest[1] if latest else None
+        if entry is not None:
+            if event is None or entry.event == event.id:
+                continue
+            if event.actor.lower() == facts.bot_login.lower():
+                # the bot's own label carrying a command's approval: bind the record to its event
+                work.record = work.record.with_requirement(requirement, replace(entry, event=event.id))
+                continue
+            # a person re-applied the label after the record was made: judge that application instead
+            work.record = work.record.with_requirement(requirement, None)
+        if event is None:
+            continue  # who applied it is unknown: it does not count (the check says so)
+        on_head = head_index is not None and latest is not None and latest[0] > head_index
+        if not on_head:
+            stale.append(label)
+            continue
+        if event.actor.lower() == facts.bot_login.lower():
+            # a label the bot added without a record (an interrupted apply): it proves nothing
+            work.remove_label(label)
+            continue
+        refusal = _refusal(facts, requirement, event.actor)
+        if refusal:
+            work.remove_label(label)
+            work.pending_refusals[label.lower()] = Reply(
+                to=event.actor,
+                body=f"@{event.actor} the `{label}` label was removed: {refusal}",
+            )
+            continue
+        work.record = work.record.with_requirement(
+            requirement, Approval(by=event.actor, at=event.created_at, via="label", event=event.id)
+        )
+        if requirement == REQ_UAT:
+            work.record = replace(work.record, uat_failed=None)
+    return stale
+
+
+def _refusal(facts: GateFacts, requirement: str, actor: str) -> str | None:
+    """Why ``actor`` may not give ``requirement`` on this pull request, or None if they may."""
+    settings = facts.settings
+    role = settings.role_for(requirement)
+    rule = facts.rules[role]
+    what = "UAT" if requirement == REQ_UAT else "approval"
+    if is_self_approval(actor, facts.pull.author, settings.allow_self_approval):
+        return (
+            f"the author of a pull request cannot give its {what} (`gate.allow_self_approval` is off); "
+            f"it may be given by {_who(rule)}."
+        )
+    if role not in facts.roles_of(actor):
+        return f"{what} may only be given by {_who(rule)}."
+    return None
+
+
+def _reset_stale(work: _Work, stale: list[str]) -> None:
+    if not stale:
+        return
+    settings = work.facts.settings
+    if not settings.reset_on_push:
+        return  # they stay, but never count: the check says to give them again on this commit
+    removed = [label for label in stale if work.has(label)]
+    for label in removed:
+        work.remove_label(label)
+    if removed and not work.record.reset_notice:
+        names = " and ".join(f"`{label}`" for label in removed)
+        work.replies.append(
+            Reply(
+                to="",
+                body=(
+                    f"New head commit {short(work.facts.pull.head_sha)}: {names} removed, because UAT and "
+                    "approval are given for one commit and this one has not been accepted yet "
+                    "(`gate.reset_on_push`). Run `/uat passed` and `/approve` again when it is ready."
+                ),
+            )
+        )
+        work.record = replace(work.record, reset_notice=True)
+
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+
+def _apply_comment(work: _Work, comment: CommentFacts) -> None:
+    if comment.handled:
+        return
+    facts = work.facts
+    known = [command for command in comment.commands if command.name in GATE_COMMANDS]
+    if not known:
+        return
+    head_index = _head_index(facts.timeline, facts.pull.head_sha)
+    position = _comment_index(facts.timeline, comment.id)
+    # A comment written before the current head commit arrived speaks about an older commit.
+    before_head = position is not None and (head_index is None or position < head_index)
+    accepted_any = False
+    refused_any = False
+    for command in known:
+        answer = _apply_command(work, comment, command, before_head)
+        if answer is None:
+            accepted_any = True
+        else:
+            refused_any = True
+            work.replies.append(
+                Reply(to=comment.author, body=f"@{comment.author} {answer}", comment_id=comment.id)
+            )
+    # Every handled comment gets the bot's reaction: it is how a redelivery knows it was handled.
+    work.reactions.append((comment.id, "confused" if refused_any and not accepted_any else "+1"))
+
+
+def _apply_command(work: _Work, comment: CommentFacts, command: Command, before_head: bool) -> str | None:
+    """Apply one command; None when accepted, else the refusal to reply with (nothing changed)."""
+    facts = work.facts
+    settings = facts.settings
+    author = comment.author
+    argv = [arg.lower() for arg in command.argv]
+    roles = facts.roles_of(author)
+    rules = facts.rules
+
+    if command.name == "help":
+        work.replies.append(Reply(to=author, body=f"@{author} {help_text(facts)}", comment_id=comment.id))
+        return None
+
+    if command.name == "uat":
+        action = argv[0] if argv else ""
+        if action not in ("passed", "failed", "cancel"):
+            return "usage: `/uat passed`, `/uat failed [reason]` or `/uat cancel`."
+        if ROLE_QA not in roles:
+            return f"`/uat {action}` may only be run by {_who(rules[ROLE_QA])}; nothing changed."
+        if action == "passed":
+            return _give(work, comment, REQ_UAT, before_head)
+        work.remove_label(settings.uat_label)
+        work.record = work.record.with_requirement(REQ_UAT, None)
+        if action == "failed":
+            reason = _clean_reason(
+                command.args.split(None, 1)[1] if len(command.args.split(None, 1)) > 1 else ""
+            )
+            work.record = replace(
+                work.record, uat_failed=UatFailure(by=author, at=comment.created_at, reason=reason)
+            )
+        else:
+            work.record = replace(work.record, uat_failed=None)
+        return None
+
+    if command.name == "approve":
+        action = argv[0] if argv else ""
+        if action not in ("", "cancel"):
+            return "usage: `/approve` or `/approve cancel`."
+        if ROLE_RELEASE_MANAGERS not in roles:
+            return f"`/approve` may only be run by {_who(rules[ROLE_RELEASE_MANAGERS])}; nothing changed."
+        if action == "cancel":
+            work.remove_label(settings.approval_label)
+            work.record = work.record.with_requirement(REQ_APPROVAL, None)
+            return None
+        return _give(work, comment, REQ_APPROVAL, before_head)
+
+    if command.name in ("hold", "unhold"):
+        # Holding is always safe, so the author may hold their own pull request; lifting a hold is not.
+        allowed = bool(roles & {ROLE_QA, ROLE_RELEASE_MANAGERS})
+        if command.name == "hold":
+            allowed = allowed or author.lower() == facts.pull.author.lower()
+        if not allowed:
+            who = f"{_who(rules[ROLE_QA])} or {_who(rules[ROLE_RELEASE_MANAGERS])}"
+            if command.name == "hold":
+                who += ", or the pull request's author"
+            return f"`/{command.name}` may only be run by {who}; nothing changed."
+        if command.name == "hold":
+            work.add_label(settings.hold_label)
+        else:
+            work.remove_label(settings.hold_label)
+        return None
+
+    if command.name == "milestone":
+        if ROLE_RELEASE_MANAGERS not in roles:
+            return f"`/milestone` may only be run by {_who(rules[ROLE_RELEASE_MANAGERS])}; nothing changed."
+        wanted = command.args.strip()
+        if not wanted:
+            return "usage: `/milestone <title>` or `/milestone clear`."
+        if wanted.lower() == "clear":
+            work.milestone = None
+            return None
+        found = _find_milestone(facts, wanted)
+        if found is None:
+            titles = ", ".join(
+                f"`{m.title}`" for _, m in release_milestones(facts.open_milestones, _pattern(facts))
+            )
+            return f"there is no open milestone `{_clean_reason(wanted)}`. Open version milestones: {titles or 'none'}."
+        work.milestone = found
+        return None
+    return None
+
+
+def _give(work: _Work, comment: CommentFacts, requirement: str, before_head: bool) -> str | None:
+    facts = work.facts
+    settings = facts.settings
+    what = "UAT" if requirement == REQ_UAT else "approval"
+    if is_self_approval(comment.author, facts.pull.author, settings.allow_self_approval):
+        rule = facts.rules[settings.role_for(requirement)]
+        return (
+            f"the author of a pull request cannot give its {what} (`gate.allow_self_approval` is off); "
+            f"ask {_who(rule)}. Nothing changed."
+        )
+    if before_head:
+        return (
+            f"this comment was written before the head commit {short(facts.pull.head_sha)} was pushed, "
+            f"so it cannot give {what} for it; run the command again. Nothing changed."
+        )
+    label = settings.label_for(requirement)
+    latest = latest_labeled(facts.timeline, label)
+    # A label that is on already stays on (no new event): bind the record to its current event.
+    # Otherwise the bot adds it, and the next reconcile binds the record to the bot's event.
+    present_event = latest[1].id if (latest and _has_label(facts.pull.labels, label)) else None
+    work.stale.discard(label)
+    work.add_label(label)
+    work.record = work.record.with_requirement(
+        requirement,
+        Approval(
+            by=comment.author, at=comment.created_at, via="command", event=present_event, comment=comment.id
+        ),
+    )
+    if requirement == REQ_UAT:
+        work.record = replace(work.record, uat_failed=None)
+    return None
+
+
+def _pattern(facts: GateFacts) -> str:
+    from bot.core.versions import ReleaseConventions
+
+    return ReleaseConventions.from_config(facts.config).milestone_pattern
+
+
+def _find_milestone(facts: GateFacts, title: str) -> MilestoneRef | None:
+    wanted = title.strip().lower()
+    for milestone in facts.open_milestones:
+        if milestone.title.lower() == wanted:
+            return milestone
+    # 'v1.4.0' and '1.4.0' name the same release
+    alt = wanted[1:] if wanted.startswith("v") else "v" + wanted
+    for milestone in facts.open_milestones:
+        if milestone.title.lower() == alt:
+            return milestone
+    return None
+
+
+def _clean_reason(text: str) -> str:
+    # Shown back inside markdown: one line, bounded, no mentions that would ping people, no HTML.
+    text = " ".join(text.split())[:REASON_LIMIT]
+    text = text.replace("@", "@\u200b").replace("<", "&lt;").replace(">", "&gt;")
+    return text
+
+
+def help_text(facts: GateFacts) -> str:
+    """The gate's commands and who may run each, from the live configuration."""
+    settings = facts.settings
+    qa = _who(facts.rules[ROLE_QA])
+    rm = _who(facts.rules[ROLE_RELEASE_MANAGERS])
+    self_rule = "" if settings.allow_self_approval else " (not the pull request's author)"
+    lines = [
+        f"release-bot merge gate commands (pull requests into {', '.join(f'`{b}`' for b in settings.release_branches)}):",
+        "",
+        "| command | what it does | who may run it |",
+        "|---|---|---|",
+        f"| `/uat passed` | adds `{settings.uat_label}` for the current head commit | {qa}{self_rule} |",
+        f"| `/uat failed [reason]` | removes `{settings.uat_label}` and records why | {qa} |",
+        f"| `/uat cancel` | removes `{settings.uat_label}` | {qa} |",
+        f"| `/approve` | adds `{settings.approval_label}` for the current head commit | {rm}{self_rule} |",
+        f"| `/approve cancel` | removes `{settings.approval_label}` | {rm} |",
+        f"| `/hold` | adds `{settings.hold_label}`: the gate fails while it is on | {qa}, {rm}, or the author |",
+        f"| `/unhold` | removes `{settings.hold_label}` | {qa} or {rm} |",
+        f"| `/milestone <title>` / `/milestone clear` | sets or clears the milestone | {rm} |",
+        "| `/help` | this list | anyone |",
+    ]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# rendering the check
+
+
+@dataclass(frozen=True)
+class Requirement:
+    key: str
+    met: bool
+    text: str  # one markdown line: what is required and by whom it was met, or what is missing
+    missing: str = ""  # short name for the title when not met
+    todo: str = ""  # what to do next
+
+
+def evaluate_requirements(
+    facts: GateFacts,
+    record: GateRecord,
+    labels: Iterable[str],
+    milestone: MilestoneRef | None | Literal["keep"] = "keep",
+) -> list[Requirement]:
+    settings = facts.settings
+    pull = facts.pull
+    labels = list(labels)
+    head = short(pull.head_sha)
+    out: list[Requirement] = []
+
+    uat = record.uat if _has_label(labels, settings.uat_label) else None
+    qa = _who(facts.rules[ROLE_QA])
+    if uat:
+        out.append(
+            Requirement(REQ_UAT, True, f"UAT passed — by @{uat.by}, {uat.at}, on {head} ({_via(uat)})")
+        )
+    else:
+        failed = record.uat_failed
+        detail = (
+            f" — failed by @{failed.by}, {failed.at}: {failed.reason or 'no reason given'}" if failed else ""
+        )
+        if not failed and _has_label(labels, settings.uat_label):
+            detail = f" — `{settings.uat_label}` is on but was not given for {head}"
+        out.append(
+            Requirement(
+                REQ_UAT,
+                False,
+                f"UAT passed{detail}",
+                missing="UAT",
+                todo=f"{qa} comments `/uat passed` (or adds `{settings.uat_label}`) on {head}.",
+            )
+        )
+
+    approval = record.approval if _has_label(labels, settings.approval_label) else None
+    rm = _who(facts.rules[ROLE_RELEASE_MANAGERS])
+    if approval is None and settings.approval_from_reviews:
+        approval = _approval_from_reviews(facts)
+    if approval:
+        out.append(
+            Requirement(
+                REQ_APPROVAL,
+                True,
+                f"Release approval — by @{approval.by}, {approval.at}, on {head} ({_via(approval)})",
+            )
+        )
+    else:
+        detail = ""
+        if _has_label(labels, settings.approval_label):
+            detail = f" — `{settings.approval_label}` is on but was not given for {head}"
+        out.append(
+            Requirement(
+                REQ_APPROVAL,
+                False,
+                f"Release approval{detail}",
+                missing="approval",
+                todo=f"{rm} comments `/approve` (or adds `{settings.approval_label}`) on {head}.",
+            )
+        )
+
+    if settings.require_milestone:
+        current = pull.milestone if milestone == "keep" else milestone
+        owner = _owner(facts)
+        if owner is None:
+            out.append(
+                Requirement(
+                    "milestone",
+                    False,
+                    f"Milestone — no open version milestone owns `{pull.base}`",
+                    missing="milestone",
+                    todo=f"open a version milestone for `{pull.base}` (e.g. the next patch release).",
+                )
+            )
+        elif current is not None and current.number == owner.number:
+            out.append(
+                Requirement("milestone", True, f"Milestone — in `{owner.title}`, which owns `{pull.base}`")
+            )
+        else:
+            now = f"in `{current.title}`" if current else "no milestone"
+            out.append(
+                Requirement(
+                    "milestone",
+                    False,
+                    f"Milestone — {now}; `{pull.base}` belongs to `{owner.title}`",
+                    missing="milestone",
+                    todo=f"a release manager comments `/milestone {owner.title}`.",
+                )
+            )
+
+    if _has_label(labels, settings.hold_label):
+        out.append(
+            Requirement(
+                "hold",
+                False,
+                f"Not on hold — `{settings.hold_label}` is on",
+                missing="on hold",
+                todo="QA or a release manager comments `/unhold` when it may go ahead.",
+            )
+        )
+    else:
+        out.append(Requirement("hold", True, f"Not on hold (no `{settings.hold_label}` label)"))
+
+    if not facts.config_valid:
+        out.append(
+            Requirement(
+                "config",
+                False,
+                "Valid configuration — `.github/release-bot.yml` has never been valid, so the gate fails closed",
+                missing="valid configuration",
+                todo="fix `.github/release-bot.yml` on the default branch (`release-bot check-config`).",
+            )
+        )
+    return out
+
+
+def _via(approval: Approval) -> str:
+    if approval.via == "command":
+        return "command"
+    if approval.via == "review":
+        return "approving review"
+    return "label"
+
+
+def _owner(facts: GateFacts) -> MilestoneRef | None:
+    try:
+        return owning_milestone(facts.pull.base, facts.open_milestones, facts.config)
+    except ValueError:
+        return None  # a broken pattern: no milestone can own the branch; the check says so
+
+
+def _approval_from_reviews(facts: GateFacts) -> Approval | None:
+    """The latest approving review on the head commit by a release manager who is not the author."""
+    latest: dict[str, Review] = {}
+    for review in facts.reviews:
+        if review.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            latest[review.author.lower()] = review  # a later review by the same person overrides
+    for review in latest.values():
+        if review.state != "APPROVED" or review.commit_id != facts.pull.head_sha:
+            continue
+        if _refusal(facts, REQ_APPROVAL, review.author) is None:
+            return Approval(by=review.author, at=review.submitted_at, via="review")
+    return None
+
+
+def render_check(
+    facts: GateFacts,
+    record: GateRecord,
+    labels: Iterable[str],
+    milestone: MilestoneRef | None | Literal["keep"] = "keep",
+) -> CheckOutput:
+    requirements = evaluate_requirements(facts, record, labels, milestone)
+    missing = [req.missing for req in requirements if not req.met]
+    head = short(facts.pull.head_sha)
+    if missing:
+        conclusion: Conclusion = "failure"
+        title = "Missing: " + ", ".join(missing)
+    else:
+        conclusion = "success"
+        title = f"Ready to merge: UAT and approval given for {head}"
+    lines = [f"Requirements for merging into `{facts.pull.base}` at commit {head}:", ""]
+    lines += [f"- [{'x' if req.met else ' '}] {req.text}" for req in requirements]
+    todos = [req.todo for req in requirements if not req.met and req.todo]
+    if todos:
+        lines += ["", "**Next:**", ""] + [f"- {todo}" for todo in todos]
+    if facts.config_error:
+        lines += [
+            "",
+            f"Configuration problem (the last valid configuration is in use): {_clean_reason(facts.config_error)}",
+        ]
+    lines += [
+        "",
+        "UAT and approval count only for the commit they were given on; comment `/help` for the commands.",
+    ]
+    body = "\n".join(lines)[:SUMMARY_LIMIT]
+    return CheckOutput(conclusion=conclusion, title=title, summary=body + "\n\n" + record.marker())
+
+
+def _plan_not_gated(facts: GateFacts, comments: Sequence[CommentFacts]) -> GatePlan:
+    """A pull request that does not target a release branch: a neutral check, only if ours was there."""
+    check = None
+    if facts.existing is not None:
+        branches = ", ".join(f"`{b}`" for b in facts.settings.release_branches)
+        check = CheckOutput(
+            conclusion="neutral",
+            title=f"Not gated: `{facts.pull.base}` is not a release branch",
+            summary=(
+                f"This pull request targets `{facts.pull.base}`, which does not match the release branch "
+                f"patterns ({branches}), so the merge gate does not apply."
+            ),
+        )
+    plan = GatePlan(check=check, record=None)
+    for comment in comments:
+        if comment.handled:
+            continue
+        names = [c.name for c in comment.commands if c.name in GATE_COMMANDS]
+        if not names:
+            continue
+        if names == ["help"]:
+            plan.replies.append(
+                Reply(to=comment.author, body=f"@{comment.author} {help_text(facts)}", comment_id=comment.id)
+            )
+            plan.reactions.append((comment.id, "+1"))
+            continue
+        plan.replies.append(
+            Reply(
+                to=comment.author,
+                body=f"@{comment.author} the merge gate applies only to pull requests into release branches; nothing changed.",
+                comment_id=comment.id,
+            )
+        )
+        plan.reactions.append((comment.id, "confused"))
+    return plan
+
+
+def _plan_closed(facts: GateFacts, record: GateRecord) -> GatePlan:
+    """Closed pull requests keep their check; a merge past a failing gate is reported once."""
+    pull = facts.pull
+    existing = facts.existing
+    passed = existing is not None and existing.status == "completed" and existing.conclusion == "success"
+    if not pull.merged or passed or record.audited:
+        return GatePlan(check=None, record=None)
+    record = replace(record, audited=True)
+    conclusion_was = existing.conclusion if existing else "not evaluated"
+    audit = AuditEntry(
+        kind="bypass_merge",
+        repo="",
+        branch=pull.base,
+        sha=pull.head_sha,
+        number=pull.number,
+        by="",
+        detail=f"merged into `{pull.base}` while the gate was {conclusion_was}",
+    )
+    previous = existing
+    if previous is not None:
+        title = previous.title
+        summary = (
+            _RECORD_RE.sub(record.marker(), previous.summary)
+            if _RECORD_RE.search(previous.summary)
+            else (previous.summary + "\n\n" + record.marker())
+        )
+        conclusion = (
+            previous.conclusion if previous.conclusion in ("success", "failure", "neutral") else "failure"
+        )
+    else:
+        title = "Merged without the gate's evaluation"
+        summary = f"Merged into `{pull.base}` before the gate evaluated commit {short(pull.head_sha)}.\n\n{record.marker()}"
+        conclusion = "failure"
+    check = CheckOutput(conclusion=conclusion, title=title, summary=summary)  # type: ignore[arg-type]
+    reply = Reply(
+        to="",
+        body=(
+            f"Audit: this pull request was merged into `{pull.base}` while the release gate was "
+            f"{conclusion_was} on {short(pull.head_sha)} (a bypass of the merge gate)."
+        ),
+    )
+    return GatePlan(check=check, record=record, replies=[reply], audit=audit)
+
+
+def merge_group_check(results: Sequence[tuple[int, CheckOutput | None]], head_sha: str) -> CheckOutput:
+    """The check on a merge group's head commit: success when every pull request of it passes its gate."""
+    lines = [f"Merge group at {short(head_sha)}:", ""]
+    failing: list[int] = []
+    for number, output in results:
+        ok = output is not None and output.conclusion == "success"
+        if not ok:
+            failing.append(number)
+        title = output.title if output else "not gated (no release branch)"
+        lines.append(f"- [{'x' if ok else ' '}] #{number}: {title}")
+    if not results:
+        return CheckOutput("failure", "No pull requests found in the merge group", "\n".join(lines))
+    if failing:
+        title = "Gate failing for " + ", ".join(f"#{n}" for n in failing)
+        return CheckOutput("failure", title, "\n".join(lines))
+    return CheckOutput("success", f"All {len(results)} pull request(s) pass the gate", "\n".join(lines))

@@ -1,0 +1,124 @@
+"""Plain data the notes renderer works on: items from the milestone, the resolved configuration,
+and facts about the release. No I/O, no PyGithub objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from bot.core.notes.template import CheckedTemplate
+
+
+@dataclass(frozen=True)
+class NoteItem:
+    """A closed pull request or issue of the milestone, as the issues listing shows it."""
+
+    number: int
+    title: str
+    author: str
+    url: str  # html_url
+    labels: tuple[str, ...] = ()
+    body: str = ""
+    is_pull_request: bool = True
+    merged_at: str | None = None  # ISO 8601; None for issues and unmerged pull requests
+    author_is_bot: bool = False
+    state_reason: str | None = None  # issues: "completed" | "not_planned"
+
+    @classmethod
+    def from_issue_json(cls, data: dict) -> NoteItem:
+        """Build from one element of ``GET /repos/{o}/{r}/issues`` (pull requests carry
+        ``pull_request.merged_at`` there, so no request per pull request is needed)."""
+        user = data.get("user") or {}
+        pr = data.get("pull_request")
+        login = str(user.get("login") or "ghost")
+        return cls(
+            number=int(data["number"]),
+            title=str(data.get("title") or ""),
+            author=login,
+            url=str(data.get("html_url") or ""),
+            labels=tuple(str(label.get("name", "")) for label in data.get("labels") or []),
+            body=str(data.get("body") or ""),
+            is_pull_request=pr is not None,
+            merged_at=(pr or {}).get("merged_at"),
+            author_is_bot=user.get("type") == "Bot" or login.endswith("[bot]"),
+            state_reason=data.get("state_reason"),
+        )
+
+
+@dataclass(frozen=True)
+class Category:
+    title: str
+    labels: tuple[str, ...]  # "*" matches every item
+    exclude_labels: tuple[str, ...] = ()
+    exclude_authors: tuple[str, ...] = ()
+
+    def matches(self, item: NoteItem) -> bool:
+        item_labels = {label.casefold() for label in item.labels}
+        if item_labels & {label.casefold() for label in self.exclude_labels}:
+            return False
+        if item.author.casefold() in {a.casefold() for a in self.exclude_authors}:
+            return False
+        wanted = {label.casefold() for label in self.labels}
+        return "*" in wanted or bool(item_labels & wanted)
+
+
+@dataclass(frozen=True)
+class Replacer:
+    """release-drafter's ``replacers`` entry, compiled: a regex and a replacement in which only
+    ``$1``…``$99``, ``$&`` and ``$$`` mean something (expanded by hand, never by ``re``)."""
+
+    pattern_source: str
+    pattern: object  # re.Pattern[str]
+    replacement: str
+    replace_all: bool
+
+
+@dataclass(frozen=True)
+class NotesConfig:
+    """Everything the renderer needs, resolved from the configuration sources (sources.py)."""
+
+    categories: tuple[Category, ...]
+    category_source: str  # "release-bot.yml" | "release.yml" | "release-drafter.yml" | "defaults"
+    other_title: str
+    exclude_labels: tuple[str, ...]
+    exclude_authors: tuple[str, ...]
+    exclude_contributors: tuple[str, ...]  # left out of $CONTRIBUTORS only (release-drafter's meaning)
+    change_template: CheckedTemplate
+    header: CheckedTemplate
+    footer: CheckedTemplate
+    body_template: CheckedTemplate | None  # release-drafter's `template` with $CHANGES
+    no_changes_template: CheckedTemplate
+    escape_mentions: bool
+    title_escapes: str  # release-drafter's change-title-escapes
+    replacers: tuple[Replacer, ...]
+    include_issues: bool
+    issues_title: str
+    errors: tuple[str, ...] = field(default=())  # problems found while resolving (reported, not fatal)
+
+
+@dataclass(frozen=True)
+class ReleaseInfo:
+    """Facts about the release the notes are for, used by header/footer templates and links."""
+
+    version: str  # "1.4.0"
+    tag: str  # "v1.4.0"
+    previous_tag: str | None
+    owner: str
+    repository: str
+    html_base: str = "https://github.com"  # web root, e.g. "http://127.0.0.1:8900" on the sandbox
+    milestone_number: int | None = None
+
+    @property
+    def repo_url(self) -> str:
+        return f"{self.html_base.rstrip('/')}/{self.owner}/{self.repository}"
+
+    @property
+    def compare_url(self) -> str:
+        if not self.previous_tag:
+            return ""
+        return f"{self.repo_url}/compare/{self.previous_tag}...{self.tag}"
+
+    @property
+    def milestone_url(self) -> str:
+        if self.milestone_number is None:
+            return ""
+        return f"{self.repo_url}/milestone/{self.milestone_number}?closed=1"

@@ -1,0 +1,70 @@
+"""What ships: decided by the commit graph, not by the milestone alone.
+
+A pull request's merge commit is recognised in the commits of a comparison by GitHub's own
+commit messages: "Merge pull request #12 from owner/branch" for merge commits and a trailing
+"(#12)" on the first line for squash merges. (The issues listing that feeds the notes carries no
+merge commit SHA; asking for it per pull request would cost a request each.)
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from bot.core.notes.model import NoteItem
+
+_MERGE_MESSAGE = re.compile(r"^Merge pull request #(\d+) from ")
+_SQUASH_SUFFIX = re.compile(r"\(#(\d+)\)\s*$")
+
+
+@dataclass(frozen=True)
+class CommitRef:
+    sha: str
+    message: str
+
+
+def pull_numbers_in(commits: Iterable[CommitRef]) -> dict[int, str]:
+    """Pull request number → the SHA of the commit that merged it, for the commits given."""
+    found: dict[int, str] = {}
+    for commit in commits:
+        first_line = commit.message.split("\n", 1)[0]
+        m = _MERGE_MESSAGE.match(first_line) or _SQUASH_SUFFIX.search(first_line)
+        if m:
+            found.setdefault(int(m.group(1)), commit.sha)
+    return found
+
+
+@dataclass(frozen=True)
+class Selection:
+    shipped: tuple[NoteItem, ...]  # merged pull requests (and closed issues) that go into the notes
+    not_on_branch: tuple[NoteItem, ...]  # merged in the milestone, but not in the release's target
+    off_milestone: tuple[tuple[int, str], ...]  # (number, merge sha) in the target, not in the milestone
+
+
+def select_shipped(
+    milestone_items: Sequence[NoteItem],
+    *,
+    in_target: dict[int, str] | None,
+    not_in_target: dict[int, str] | None = None,
+) -> Selection:
+    """Split the milestone's merged pull requests by what the commit graph says.
+
+    ``in_target``: pull requests merged in the commits from the previous release's tag to the
+    target (None when there is no previous release). ``not_in_target``: pull requests merged in
+    commits reachable from the default branch but not from the target (used when there is no
+    previous release to compare from). With neither, every merged pull request ships.
+    """
+    merged = [i for i in milestone_items if i.is_pull_request and i.merged_at]
+    issues = [i for i in milestone_items if not i.is_pull_request]
+    shipped: list[NoteItem] = []
+    missing: list[NoteItem] = []
+    for item in merged:
+        if in_target is not None:
+            ok = item.number in in_target
+        else:
+            ok = item.number not in (not_in_target or {})
+        (shipped if ok else missing).append(item)
+    milestone_numbers = {i.number for i in milestone_items}
+    off = tuple(sorted((n, sha) for n, sha in (in_target or {}).items() if n not in milestone_numbers))
+    return Selection(tuple(shipped + issues), tuple(missing), off)

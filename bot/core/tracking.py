@@ -1,0 +1,420 @@
+"""Pure renderers of the release's artifacts: tracking issue body, stage comments, retrospective, replies.
+
+Deterministic: everything shown comes from the arguments (facts and the recorded stage state);
+there is no "now" here, so rendering twice gives the same text and an unchanged release makes no
+write. The stage record travels in the body as a hidden JSON marker: GitHub is the database.
+
+Markers (ARCHITECTURE.md, trusted only in artifacts the bot's login wrote):
+    <!-- release-bot:tracking:{milestone} -->            the tracking issue
+    <!-- release-bot:state {json} -->                    the stage record inside its body
+    <!-- release-bot:stage:{milestone}:{stage} -->       one checklist comment per stage
+    <!-- release-bot:retro:{milestone} -->               the retrospective comment
+    <!-- release-bot:reply:{comment_id} -->              the answer to one command comment
+    <!-- release-bot:closed:{milestone} -->              the note left when the milestone is deleted
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.checklists import Progress, StageChecklist
+from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
+
+MAX_BODY_CHARS = 65_000  # GitHub holds ~65,535; keep a margin for the markers
+MAX_LISTED = 50  # items per list before "and N more"
+STATE_VERSION = 1
+
+_STATE_RE = re.compile(r"<!--\s*release-bot:state\s+(?P<json>\{.*?\})\s*-->", re.DOTALL)
+_STATE_ICONS = {DONE: "✅ done", CURRENT: "▶️ current", SKIPPED: "⏭️ skipped", PENDING: "⏳ pending"}
+
+
+def tracking_marker(milestone_number: int) -> str:
+    return f"<!-- release-bot:tracking:{milestone_number} -->"
+
+
+def stage_marker(milestone_number: int, stage: str) -> str:
+    return f"<!-- release-bot:stage:{milestone_number}:{stage} -->"
+
+
+def retro_marker(milestone_number: int) -> str:
+    return f"<!-- release-bot:retro:{milestone_number} -->"
+
+
+def reply_marker(comment_id: int) -> str:
+    return f"<!-- release-bot:reply:{comment_id} -->"
+
+
+def closed_marker(milestone_number: int) -> str:
+    return f"<!-- release-bot:closed:{milestone_number} -->"
+
+
+_STAGE_MARKER_RE = re.compile(r"<!--\s*release-bot:stage:(?P<m>\d+):(?P<stage>[a-z_]+)\s*-->")
+_TRACKING_MARKER_RE = re.compile(r"<!--\s*release-bot:tracking:(?P<m>\d+)\s*-->")
+
+
+def tracking_milestone_of(body: str | None) -> int | None:
+    """The milestone number a tracking issue body is for, from its marker."""
+    match = _TRACKING_MARKER_RE.search(body or "")
+    return int(match.group("m")) if match else None
+
+
+def stage_of_comment(body: str | None, milestone_number: int) -> str | None:
+    match = _STAGE_MARKER_RE.search(body or "")
+    if not match or int(match.group("m")) != milestone_number or match.group("stage") not in STAGES:
+        return None
+    return match.group("stage")
+
+
+# --------------------------------------------------------------------------------------------
+# the hidden state
+
+
+def encode_state(data: Mapping[str, Any]) -> str:
+    """JSON inside an HTML comment; '<' and '>' escaped so user text (a UAT reason) cannot close it."""
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("--", "-\\u002d")
+    return f"<!-- release-bot:state {text} -->"
+
+
+def decode_state(body: str | None) -> dict[str, Any]:
+    """The state recorded in a tracking issue body; {} when absent or unreadable (never raises)."""
+    match = _STATE_RE.search(body or "")
+    if not match:
+        return {}
+    try:
+        data = json.loads(match.group("json"))
+    except ValueError:
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+@dataclass(frozen=True)
+class TrackingState:
+    """Everything the bot remembers about a release between reconciles (in the issue body)."""
+
+    stages: StageRecord = field(default_factory=StageRecord)
+    comment_watermark: int = 0  # the highest tracking-issue comment id whose commands were handled
+    feedback: tuple[int, ...] = ()  # issues listed as post-release feedback (kept after Monitor)
+    retro_done: bool = False  # the retrospective and carry-over ran (they happen once)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "stages": self.stages.to_json(),
+            "watermark": self.comment_watermark,
+            "feedback": sorted(set(self.feedback)),
+            "retro": self.retro_done,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> TrackingState:
+        if not isinstance(data, Mapping):
+            return cls()
+        watermark = data.get("watermark")
+        feedback = data.get("feedback") or ()
+        return cls(
+            stages=StageRecord.from_json(data.get("stages")),
+            comment_watermark=watermark if isinstance(watermark, int) else 0,
+            feedback=tuple(sorted({n for n in feedback if isinstance(n, int)})),
+            retro_done=bool(data.get("retro")),
+        )
+
+    @classmethod
+    def from_body(cls, body: str | None) -> TrackingState:
+        return cls.from_json(decode_state(body))
+
+
+# --------------------------------------------------------------------------------------------
+# text helpers
+
+
+def neutralize(text: str, limit: int = 200) -> str:
+    """User text shown in the bot's artifacts: one line, no mentions that would ping, bounded."""
+    one_line = " ".join(str(text).split())
+    if len(one_line) > limit:
+        one_line = one_line[: limit - 1] + "…"
+    # A zero-width joiner after '@' keeps the text readable but stops GitHub from notifying.
+    one_line = one_line.replace("@", "@\u200b")
+    # Markdown table cells and HTML comments are the only structures user text could break here.
+    return one_line.replace("|", "\\|").replace("<!--", "&lt;!--")
+
+
+def _bounded(lines: list[str], limit: int = MAX_LISTED) -> list[str]:
+    if len(lines) <= limit:
+        return lines
+    return lines[:limit] + [f"- … and {len(lines) - limit} more"]
+
+
+# --------------------------------------------------------------------------------------------
+# the tracking issue
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """An issue or pull request as listed in the bot's artifacts."""
+
+    number: int
+    title: str
+    is_pr: bool = False
+    author: str = ""
+
+
+@dataclass(frozen=True)
+class Scope:
+    open_issues: int = 0
+    closed_issues: int = 0
+    merged_prs: int = 0
+    open_prs: int = 0
+    closed_unmerged_prs: int = 0
+
+
+@dataclass(frozen=True)
+class TrackingView:
+    """The release at a glance: what the body shows."""
+
+    milestone_number: int
+    milestone_title: str
+    milestone_url: str
+    milestone_open: bool
+    version: str
+    due_date: str | None  # calendar date in the configured time zone
+    timezone: str
+    shipped_date: str | None  # date of the published release (else the final tag was seen), same zone
+    branch: str
+    branch_url: str | None  # None while the branch does not exist
+    candidate_tags: tuple[str, ...]
+    final_tag: str
+    final_tag_exists: bool
+    release_state: str | None  # "draft" | "published" | None
+    release_url: str | None
+    mode: str
+    state: TrackingState
+    checklists: Mapping[str, StageChecklist]
+    progress: Mapping[str, Progress]  # for stages with a posted comment
+    scope: Scope
+    off_milestone: tuple[ItemRef, ...] = ()  # merged into the branch from outside the milestone
+    past_failing_gate: tuple[ItemRef, ...] = ()
+    feedback: tuple[ItemRef, ...] = ()
+    warnings: tuple[str, ...] = ()  # duplicates, configuration errors, notes problems, strict holds
+    links: tuple[tuple[str, str], ...] = ()  # (label, url)
+
+
+def due_text(due_date: str | None, shipped_date: str | None, timezone: str) -> str:
+    """'2026-12-01 (UTC) · on time' — decided from facts (the ship date), never from the clock.
+
+    Before the release ships there is nothing deterministic to compare with, so the body says
+    'not shipped yet'; a reader sees the date. Shipped on the due date counts as on time.
+    """
+    if not due_date:
+        return "no due date"
+    base = f"{due_date} ({timezone})"
+    if not shipped_date:
+        return f"{base} · not shipped yet"
+    from datetime import date
+
+    days = (date.fromisoformat(shipped_date) - date.fromisoformat(due_date)).days
+    if days <= 0:
+        return f"{base} · shipped on time ({shipped_date})"
+    return f"{base} · shipped late by {days} day{'s' if days != 1 else ''} ({shipped_date})"
+
+
+def _stage_rows(view: TrackingView) -> list[str]:
+    from bot.core.stages import stage_states
+
+    states = stage_states(view.state.stages)
+    rows = ["| Stage | State | Began | Checklist |", "|---|---|---|---|"]
+    for stage in STAGES:
+        title = view.checklists[stage].title if stage in view.checklists else STAGE_TITLES[stage]
+        progress = view.progress.get(stage)
+        ticked = f"{progress.ticked}/{progress.total}" if progress is not None else "—"
+        began = view.state.stages.began.get(stage, "—") if states[stage] in (DONE, CURRENT) else "—"
+        rows.append(f"| {neutralize(title, 80)} | {_STATE_ICONS[states[stage]]} | {began} | {ticked} |")
+    return rows
+
+
+def _item_lines(items: Sequence[ItemRef]) -> list[str]:
+    lines = []
+    for item in sorted(items, key=lambda i: i.number):
+        author = f" by @\u200b{item.author}" if item.author else ""
+        lines.append(f"- #{item.number} {neutralize(item.title)}{author}".rstrip())
+    return _bounded(lines)
+
+
+def render_tracking_body(view: TrackingView) -> str:
+    lines: list[str] = [tracking_marker(view.milestone_number), f"## Release v{view.version}", ""]
+    for warning in view.warnings:
+        lines.append(f"> [!WARNING]\n> {warning}")
+        lines.append("")
+    branch = f"[`{view.branch}`]({view.branch_url})" if view.branch_url else f"`{view.branch}` (not created yet)"
+    if view.candidate_tags:
+        candidates = ", ".join(f"`{t}`" for t in view.candidate_tags)
+    else:
+        candidates = "none yet"
+    verdict = view.state.stages.uat
+    if verdict is None:
+        uat = "not given"
+    else:
+        on = f"rc.{verdict.rc}" if verdict.rc is not None else "no candidate"
+        word = "passed" if verdict.passed else "failed"
+        reason = f": {neutralize(verdict.reason)}" if verdict.reason else ""
+        uat = f"{word} on {on} by @\u200b{verdict.by} ({verdict.date}){reason}"
+    final = f"`{view.final_tag}`" if view.final_tag_exists else f"`{view.final_tag}` (not tagged yet)"
+    if view.release_state and view.release_url:
+        release = f"[{view.release_state}]({view.release_url})"
+    else:
+        release = "none yet"
+    lines += [
+        "| | |",
+        "|---|---|",
+        f"| Version | `{view.version}` |",
+        f"| Milestone | [{neutralize(view.milestone_title, 100)}]({view.milestone_url}) · {'open' if view.milestone_open else 'closed'} |",
+        f"| Due | {due_text(view.due_date, view.shipped_date, view.timezone)} |",
+        f"| Release branch | {branch} |",
+        f"| Candidates | {candidates} |",
+        f"| UAT | {uat} |",
+        f"| Final tag | {final} |",
+        f"| GitHub Release | {release} |",
+        f"| Mode | {view.mode} |",
+        "",
+        "### Stages",
+        "",
+        *_stage_rows(view),
+        "",
+        "### Scope",
+        "",
+        f"- Issues: {view.scope.open_issues} open, {view.scope.closed_issues} closed",
+        f"- Pull requests: {view.scope.merged_prs} merged, {view.scope.open_prs} open, "
+        f"{view.scope.closed_unmerged_prs} closed without merging",
+        "",
+    ]
+    outstanding = _outstanding(view)
+    if outstanding:
+        lines += ["### Outstanding checklist items", "", *outstanding, ""]
+    if view.off_milestone:
+        lines += [f"### Merged into `{view.branch}` from outside the milestone", "", *_item_lines(view.off_milestone), ""]
+    if view.past_failing_gate:
+        lines += ["### Merged past a failing gate", "", *_item_lines(view.past_failing_gate), ""]
+    if view.feedback:
+        lines += ["### Post-release feedback", "", *_item_lines(view.feedback), ""]
+    if view.links:
+        lines += ["### Links", "", *[f"- [{label}]({url})" for label, url in view.links], ""]
+    lines += ["Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`, `/help`.", ""]
+    lines.append(encode_state(view.state.to_json()))
+    body = "\n".join(lines)
+    if len(body) > MAX_BODY_CHARS:
+        # Keep the head (the summary) and the state marker; cut the lists in the middle.
+        state = encode_state(view.state.to_json())
+        body = body[: MAX_BODY_CHARS - len(state) - 40] + "\n\n… (truncated)\n\n" + state
+    return body
+
+
+def _outstanding(view: TrackingView) -> list[str]:
+    """Unticked items of stages already done (agile lets the release move on without them)."""
+    from bot.core.stages import stage_states
+
+    states = stage_states(view.state.stages)
+    lines: list[str] = []
+    for stage in STAGES:
+        progress = view.progress.get(stage)
+        if states[stage] != DONE or progress is None or not progress.unticked:
+            continue
+        title = view.checklists[stage].title if stage in view.checklists else STAGE_TITLES[stage]
+        for item in progress.unticked:
+            lines.append(f"- {neutralize(title, 80)}: {neutralize(item)}")
+    return _bounded(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# comments
+
+
+def render_stage_comment(milestone_number: int, version: str, checklist: StageChecklist) -> str:
+    lines = [stage_marker(milestone_number, checklist.stage), f"### {checklist.title} — v{version}", ""]
+    if checklist.owners:
+        lines += ["Owners: " + " ".join(checklist.owners), ""]
+    if checklist.items:
+        lines += [f"- [ ] {item}" for item in checklist.items]
+    else:
+        lines.append("_No checklist for this stage._")
+    lines += ["", "_Tick the boxes as the work is done; progress shows in the issue description._"]
+    return "\n".join(lines)
+
+
+HELP_TEXT = (
+    "Commands on a release tracking issue (one per line, at the start of the line):\n"
+    "- `/stage <name>` — move the release forward to a stage by hand (release managers). "
+    "Stages: " + ", ".join(f"`{s}`" for s in STAGES) + ".\n"
+    "- `/uat passed` — accept the latest release candidate (QA).\n"
+    "- `/uat failed <reason>` — reject the latest release candidate (QA).\n"
+    "- `/help` — this text."
+)
+
+
+def render_reply(comment_id: int, author: str, text: str) -> str:
+    return f"{reply_marker(comment_id)}\n@{author} {text}"
+
+
+@dataclass(frozen=True)
+class CarryOver:
+    item: ItemRef
+    to_title: str | None  # None: nowhere to go (needs a home)
+
+
+@dataclass(frozen=True)
+class RetroFigures:
+    version: str
+    planned: int  # items in the milestone when it closed (the tracking issue excluded)
+    delivered: int  # closed issues + merged pull requests
+    slipped: int  # open items at close
+    merged_prs: int
+    contributors: tuple[str, ...]
+    created_date: str | None
+    shipped_date: str | None
+    due_date: str | None
+    timezone: str
+
+
+def render_retrospective(milestone_number: int, figures: RetroFigures, moves: Sequence[CarryOver]) -> str:
+    from datetime import date
+
+    if figures.created_date and figures.shipped_date:
+        days = (date.fromisoformat(figures.shipped_date) - date.fromisoformat(figures.created_date)).days
+        lead = f"{days} day{'s' if days != 1 else ''} (milestone created {figures.created_date}, released {figures.shipped_date})"
+    else:
+        lead = "not released yet"
+    contributors = ", ".join(f"@\u200b{c}" for c in figures.contributors) or "none"
+    lines = [
+        retro_marker(milestone_number),
+        f"## Retrospective — v{figures.version}",
+        "",
+        "| | |",
+        "|---|---|",
+        f"| Planned items | {figures.planned} |",
+        f"| Delivered items | {figures.delivered} |",
+        f"| Slipped items | {figures.slipped} |",
+        f"| Merged pull requests | {figures.merged_prs} |",
+        f"| Contributors | {contributors} |",
+        f"| Milestone to release | {lead} |",
+        f"| Due | {due_text(figures.due_date, figures.shipped_date, figures.timezone)} |",
+        "",
+        "### Carry-over",
+        "",
+    ]
+    if not moves:
+        lines.append("Nothing was left open.")
+    for move in sorted(moves, key=lambda m: m.item.number):
+        kind = "pull request" if move.item.is_pr else "issue"
+        where = f"→ {neutralize(move.to_title, 80)}" if move.to_title else "→ **needs a home** (no later open version milestone)"
+        lines.append(f"- {kind} #{move.item.number} {neutralize(move.item.title)} {where}")
+    return "\n".join(lines)
+
+
+def render_deleted_note(milestone_number: int, version: str) -> str:
+    return (
+        f"{closed_marker(milestone_number)}\n"
+        f"The milestone of v{version} was deleted, so this release is no longer tracked. Closing this issue."
+    )

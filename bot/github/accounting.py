@@ -1,0 +1,106 @@
+"""Counting every GitHub API call, per installation and per job.
+
+A job's count lives in a context variable set around the job by ``count_job_calls``: a worker
+thread runs one job at a time and every request of that job is made from that thread, so the
+count needs no locking and never mixes two jobs. Per-installation totals are process-wide and
+locked. Both feed the Prometheus metrics of ``bot.web.metrics`` when that module provides them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import importlib
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class JobCallCount:
+    """API calls made while one job ran."""
+
+    calls: int = 0
+    by_status: Counter[int] = field(default_factory=Counter)
+    rate_limit_remaining: int | None = None
+
+
+_current_job: contextvars.ContextVar[JobCallCount | None] = contextvars.ContextVar(
+    "release_bot_job_calls", default=None
+)
+_lock = threading.Lock()
+_per_installation: Counter[int | None] = Counter()
+
+
+@contextlib.contextmanager
+def count_job_calls() -> Iterator[JobCallCount]:
+    """Count the API calls made by the code inside the ``with`` block (in this thread)."""
+    counter = JobCallCount()
+    token = _current_job.set(counter)
+    try:
+        yield counter
+    finally:
+        _current_job.reset(token)
+
+
+def current_job_count() -> JobCallCount | None:
+    return _current_job.get()
+
+
+def installation_calls(installation_id: int | None) -> int:
+    """Calls made by this process for one installation (None: the App's own JWT calls)."""
+    with _lock:
+        return _per_installation[installation_id]
+
+
+def _metric_hook(name: str) -> Callable[..., Any] | None:
+    # The metrics module belongs to the web layer, written by another engineer; it is looked up
+    # lazily so this layer works (and is testable) with or without it.
+    try:
+        module = importlib.import_module("bot.web.metrics")
+    except ImportError:
+        return None
+    hook = getattr(module, name, None)
+    return hook if callable(hook) else None
+
+
+def record_call(installation_id: int | None, status: int, headers: Any = None) -> None:
+    """Record one HTTP request made to GitHub (retries included) and its rate-limit headers."""
+    remaining = _header_int(headers, "X-RateLimit-Remaining")
+    job = _current_job.get()
+    if job is not None:
+        job.calls += 1
+        job.by_status[status] += 1
+        if remaining is not None:
+            job.rate_limit_remaining = remaining
+    with _lock:
+        _per_installation[installation_id] += 1
+    try:
+        hook = _metric_hook("record_github_call")
+        if hook is not None:
+            hook(installation_id, status)
+        if remaining is not None:
+            gauge = _metric_hook("set_rate_limit_remaining")
+            if gauge is not None:
+                gauge(installation_id, remaining)
+    except Exception:  # metrics must never break a job
+        log.exception("recording GitHub API call metrics failed")
+
+
+def _header_int(headers: Any, name: str) -> int | None:
+    if not headers:
+        return None
+    value = headers.get(name)
+    if value is None:
+        value = headers.get(name.lower())
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None

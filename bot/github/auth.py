@@ -1,0 +1,193 @@
+"""The GitHub App: its JWT client, installation tokens and per-installation clients.
+
+One ``GitHubApp`` per process. Installation clients live in a thread-safe cachetools TTL cache;
+each client authenticates with ``InstallationTokenAuth``, which mints an installation token through
+the App's ``GithubIntegration`` and mints a new one ``TOKEN_REFRESH_MARGIN`` before it expires
+(GitHub's tokens last an hour). Every client is built with PyGithub's blanket sleeps off, the
+one retry policy (``GitHubRetry``), ``per_page=100``, and the per-installation pacer and call
+counter (``bot.github.requester.instrument``).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from cachetools import TTLCache
+from github import Auth, Github, GithubIntegration
+from github.InstallationAuthorization import InstallationAuthorization
+
+from bot.github.pacer import Pacer, PacerLimits
+from bot.github.requester import instrument
+from bot.github.retry import GitHubRetry
+
+log = logging.getLogger(__name__)
+
+TOKEN_REFRESH_MARGIN = timedelta(minutes=5)
+CLIENT_TTL_SECONDS = 30 * 60  # a client outlives tokens; its auth refreshes them
+PER_PAGE = 100
+USER_AGENT = "release-bot"
+TIMEOUT_SECONDS = 30
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class InstallationTokenAuth(Auth.Auth):
+    """``Authorization: token …`` for one installation; refreshes the token before it expires.
+
+    Thread-safe: a cached client is shared by the worker threads running that installation's jobs.
+    """
+
+    def __init__(
+        self,
+        mint: Callable[[], InstallationAuthorization],
+        now: Callable[[], datetime] = _utcnow,
+        margin: timedelta = TOKEN_REFRESH_MARGIN,
+    ) -> None:
+        self._mint = mint
+        self._now = now
+        self._margin = margin
+        self._lock = threading.Lock()
+        self._authorization: InstallationAuthorization | None = None
+
+    @property
+    def token_type(self) -> str:
+        return "token"
+
+    @property
+    def token(self) -> str:
+        with self._lock:
+            current = self._authorization
+            if current is None or current.expires_at - self._margin <= self._now():
+                current = self._mint()
+                self._authorization = current
+            return current.token
+
+    @property
+    def expires_at(self) -> datetime | None:
+        return self._authorization.expires_at if self._authorization else None
+
+    def invalidate(self) -> None:
+        """Forget the token (401: revoked); the next request mints a new one."""
+        with self._lock:
+            self._authorization = None
+
+    @property
+    def _masked_token(self) -> str:  # what PyGithub's debug log shows instead of the token
+        return "token (installation token removed)"
+
+
+class GitHubApp:
+    """The App's identity and its clients. Thread-safe."""
+
+    def __init__(
+        self,
+        app_id: int,
+        private_key: str,
+        base_url: str = "https://api.github.com",
+        pacer_limits: PacerLimits | None = None,
+        retry_max_wait: float = 5.0,
+        client_ttl_seconds: float = CLIENT_TTL_SECONDS,
+        max_installations: int = 10_000,
+        now: Callable[[], datetime] = _utcnow,
+        sleep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.app_id = app_id
+        self.base_url = base_url.rstrip("/")
+        self.pacer_limits = pacer_limits or PacerLimits()
+        self._retry_max_wait = retry_max_wait
+        self._now = now
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        self._clients: TTLCache[int, Github] = TTLCache(maxsize=max_installations, ttl=client_ttl_seconds)
+        self._auths: dict[int, InstallationTokenAuth] = {}
+        self._pacers: dict[int, Pacer] = {}
+        self._bot_login: str | None = None
+        self._slug: str | None = None
+        self.integration = GithubIntegration(
+            auth=Auth.AppAuth(app_id, private_key),
+            **self._client_kwargs(installation_id=None),
+        )
+        instrument(self.integration.requester, None, None)
+
+    def _client_kwargs(self, installation_id: int | None) -> dict[str, Any]:
+        retry_kwargs: dict[str, Any] = {"max_wait": self._retry_max_wait, "installation_id": installation_id}
+        if self._sleep is not None:
+            retry_kwargs["sleep"] = self._sleep
+        return {
+            "base_url": self.base_url,
+            "timeout": TIMEOUT_SECONDS,
+            "user_agent": USER_AGENT,
+            "per_page": PER_PAGE,
+            "retry": GitHubRetry(**retry_kwargs),
+            # PyGithub's blanket sleeps (0.25 s per request, 1 s per write) are replaced by the pacer.
+            "seconds_between_requests": 0,
+            "seconds_between_writes": 0,
+        }
+
+    # --- the App itself -------------------------------------------------------------------------
+
+    @property
+    def bot_login(self) -> str:
+        """``{slug}[bot]``: the login of the App's bot user (from ``GET /app``, read once)."""
+        if self._bot_login is None:
+            app = self.integration.get_app()
+            with self._lock:
+                self._slug = app.slug
+                self._bot_login = f"{app.slug}[bot]"
+        return self._bot_login
+
+    def mint_token(self, installation_id: int) -> InstallationAuthorization:
+        log.info("minting an installation token for installation %s", installation_id)
+        return self.integration.get_access_token(installation_id)
+
+    # --- installation clients -------------------------------------------------------------------
+
+    def client_for(self, installation_id: int) -> Github:
+        """The cached client for one installation (built on first use)."""
+        with self._lock:
+            client = self._clients.get(installation_id)
+            if client is not None:
+                return client
+            auth = self._auths.get(installation_id)
+            if auth is None:
+                auth = InstallationTokenAuth(lambda: self.mint_token(installation_id), now=self._now)
+                self._auths[installation_id] = auth
+            pacer = self._pacers.get(installation_id)
+            if pacer is None:
+                pacer = Pacer(self.pacer_limits)
+                self._pacers[installation_id] = pacer
+            client = Github(auth=auth, **self._client_kwargs(installation_id))
+            instrument(client.requester, installation_id, pacer)
+            self._clients[installation_id] = client
+            return client
+
+    def token_auth(self, installation_id: int) -> InstallationTokenAuth | None:
+        with self._lock:
+            return self._auths.get(installation_id)
+
+    def forget_installation(self, installation_id: int) -> None:
+        """Drop the installation's client and token (uninstalled, suspended, token revoked)."""
+        with self._lock:
+            client = self._clients.pop(installation_id, None)
+            self._auths.pop(installation_id, None)
+            self._pacers.pop(installation_id, None)
+        if client is not None:
+            try:
+                client.close()
+            except Exception:  # closing a pooled connection must not fail the caller
+                log.debug("closing the client of installation %s failed", installation_id, exc_info=True)
+
+    def cached_installations(self) -> list[int]:
+        with self._lock:
+            return list(self._clients.keys())
+
+    def close(self) -> None:
+        for installation_id in self.cached_installations():
+            self.forget_installation(installation_id)
+        self.integration.close()

@@ -1,0 +1,453 @@
+"""Reads and writes of the merge gate, and the conversion of GitHub's JSON into the gate's facts.
+
+Every read is one explicit request (lists through ``bot.github.paging`` at ``per_page=100``),
+so a reconcile's cost is what this module is asked for: no PyGithub lazy objects, no
+``totalCount``. Writes are idempotent where GitHub allows (removing a label that is already gone
+is fine; adding one that is there changes nothing).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+from urllib.parse import quote
+
+from github import Github, GithubException
+
+from bot.core.gate import (
+    CheckOutput,
+    ExistingCheck,
+    MilestoneRef,
+    PullFacts,
+    Review,
+    TimelineItem,
+    is_release_branch,
+)
+from bot.github.paging import list_all
+
+# The timeline entries the gate reads; others (cross-references, reviews, …) are skipped.
+_TIMELINE_KINDS = {"labeled", "unlabeled", "committed", "head_ref_force_pushed", "commented"}
+# `gh-readonly-queue/{base}/pr-{number}-{sha}`: the pull requests merge queue groups are made of.
+MERGE_GROUP_PR = re.compile(r"pr-(\d+)-[0-9a-f]{7,40}")
+
+
+def _repo_path(repo: str) -> str:
+    owner, _, name = repo.partition("/")
+    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+
+
+def _get(gh: Github, path: str, params: Mapping[str, Any] | None = None) -> Any:
+    _, data = gh.requester.requestJsonAndCheck("GET", path, parameters=dict(params) if params else None)
+    return data
+
+
+def _send(gh: Github, verb: str, path: str, body: Any | None = None) -> Any:
+    _, data = gh.requester.requestJsonAndCheck(verb, path, input=body)
+    return data
+
+
+# ---------------------------------------------------------------------------------------------
+# reads
+
+
+def read_pull(gh: Github, repo: str, number: int) -> dict[str, Any]:
+    return _get(gh, f"{_repo_path(repo)}/pulls/{number}")
+
+
+def read_timeline(gh: Github, repo: str, number: int) -> list[dict[str, Any]]:
+    return list_all(gh, f"{_repo_path(repo)}/issues/{number}/timeline")
+
+
+def read_gate_checks(
+    gh: Github, repo: str, sha: str, check_name: str, app_id: int | None
+) -> list[dict[str, Any]]:
+    """The bot's check runs named ``check_name`` on ``sha`` (``app_id`` filters out look-alikes)."""
+    params: dict[str, Any] = {"check_name": check_name, "filter": "all"}
+    if app_id is not None:
+        params["app_id"] = app_id
+    runs = list_all(
+        gh, f"{_repo_path(repo)}/commits/{sha}/check-runs", params, items_key="check_runs", max_pages=5
+    )
+    if app_id is not None:
+        # Never trust a filter alone: only the App can write these, so the app id is the proof.
+        runs = [run for run in runs if (run.get("app") or {}).get("id") == app_id]
+    return [run for run in runs if run.get("name") == check_name]
+
+
+def read_open_milestones(gh: Github, repo: str) -> list[dict[str, Any]]:
+    return list_all(gh, f"{_repo_path(repo)}/milestones", {"state": "open"}, max_pages=10)
+
+
+def read_reviews(gh: Github, repo: str, number: int) -> list[dict[str, Any]]:
+    return list_all(gh, f"{_repo_path(repo)}/pulls/{number}/reviews", max_pages=10)
+
+
+def read_comment(gh: Github, repo: str, comment_id: int) -> dict[str, Any] | None:
+    """An issue comment, or None when it was deleted (a deleted command does nothing)."""
+    try:
+        return _get(gh, f"{_repo_path(repo)}/issues/comments/{int(comment_id)}")
+    except GithubException as exc:
+        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
+            raise
+        return None
+
+
+def bot_reacted(gh: Github, repo: str, comment_id: int, bot_login: str) -> bool:
+    """Whether the bot already reacted to the comment: the mark of a command already handled."""
+    for page_item in list_all(
+        gh, f"{_repo_path(repo)}/issues/comments/{int(comment_id)}/reactions", max_pages=20
+    ):
+        user = page_item.get("user") or {}
+        if str(user.get("login", "")).lower() == bot_login.lower():
+            return True
+    return False
+
+
+def read_pulls_by_head(gh: Github, repo: str, head_sha: str) -> list[dict[str, Any]]:
+    """Open pull requests whose head is ``head_sha`` (commit → pull requests)."""
+    try:
+        return list_all(gh, f"{_repo_path(repo)}/commits/{head_sha}/pulls", max_pages=2)
+    except GithubException as exc:
+        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
+            raise
+        return []
+
+
+_MERGE_MESSAGE = re.compile(r"^Merge pull request #(\d+)\b")
+
+
+def merge_group_member_numbers(gh: Github, repo: str, base: str, head_sha: str) -> list[int]:
+    """Pull requests whose merge commits a merge group adds on top of ``base`` (oldest first)."""
+    try:
+        data = _get(gh, f"{_repo_path(repo)}/compare/{quote(base, safe='')}...{head_sha}", {"per_page": 100})
+    except GithubException as exc:
+        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
+            raise
+        return []
+    numbers: list[int] = []
+    for commit in data.get("commits") or []:
+        message = str((commit.get("commit") or {}).get("message", ""))
+        match = _MERGE_MESSAGE.match(message)
+        if match and int(match.group(1)) not in numbers:
+            numbers.append(int(match.group(1)))
+    return numbers
+
+
+# ---------------------------------------------------------------------------------------------
+# writes
+
+
+def write_check(
+    gh: Github,
+    repo: str,
+    head_sha: str,
+    name: str,
+    output: CheckOutput,
+    existing_id: int | None,
+) -> int:
+    """Create the check run, or update ``existing_id`` in place. Returns its id."""
+    body: dict[str, Any] = {
+        "status": "completed",
+        "conclusion": output.conclusion,
+        "output": {"title": output.title, "summary": output.summary},
+    }
+    if existing_id is not None:
+        data = _send(gh, "PATCH", f"{_repo_path(repo)}/check-runs/{existing_id}", body)
+    else:
+        body.update({"name": name, "head_sha": head_sha})
+        data = _send(gh, "POST", f"{_repo_path(repo)}/check-runs", body)
+    return int(data["id"])
+
+
+def add_labels(gh: Github, repo: str, number: int, labels: Sequence[str]) -> None:
+    if labels:
+        _send(gh, "POST", f"{_repo_path(repo)}/issues/{number}/labels", {"labels": list(labels)})
+
+
+def remove_label(gh: Github, repo: str, number: int, label: str) -> None:
+    try:
+        _send(gh, "DELETE", f"{_repo_path(repo)}/issues/{number}/labels/{quote(label, safe='')}")
+    except GithubException as exc:
+        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
+            raise
+        pass  # already gone: the desired state holds
+
+
+def set_milestone(gh: Github, repo: str, number: int, milestone_number: int | None) -> None:
+    _send(gh, "PATCH", f"{_repo_path(repo)}/issues/{number}", {"milestone": milestone_number})
+
+
+def post_comment(gh: Github, repo: str, number: int, body: str) -> int:
+    data = _send(gh, "POST", f"{_repo_path(repo)}/issues/{number}/comments", {"body": body})
+    return int(data["id"])
+
+
+def react(gh: Github, repo: str, comment_id: int, content: str) -> None:
+    try:
+        _send(
+            gh,
+            "POST",
+            f"{_repo_path(repo)}/issues/comments/{int(comment_id)}/reactions",
+            {"content": content},
+        )
+    except GithubException as exc:
+        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
+            raise
+        pass  # the comment was deleted meanwhile
+
+
+def ensure_check(
+    gh: Github, repo: str, head_sha: str, name: str, app_id: int | None, output: CheckOutput
+) -> bool:
+    """Make the bot's check on ``head_sha`` say ``output``; True when something was written."""
+    existing = latest_check(read_gate_checks(gh, repo, head_sha, name, app_id))
+    if existing is not None and not output.differs_from(existing):
+        return False
+    write_check(gh, repo, head_sha, name, output, existing.id if existing else None)
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# JSON -> facts
+
+
+def _login(node: Any) -> str:
+    return str(node.get("login", "")) if isinstance(node, Mapping) else ""
+
+
+def pull_facts(data: Mapping[str, Any]) -> PullFacts:
+    milestone = data.get("milestone")
+    return PullFacts(
+        number=int(data["number"]),
+        author=_login(data.get("user")),
+        base=str((data.get("base") or {}).get("ref", "")),
+        head_sha=str((data.get("head") or {}).get("sha", "")),
+        state=str(data.get("state", "open")),
+        merged=bool(data.get("merged") or data.get("merged_at")),
+        draft=bool(data.get("draft")),
+        labels=frozenset(
+            str(label.get("name", "")) for label in data.get("labels") or [] if isinstance(label, Mapping)
+        ),
+        milestone=milestone_ref(milestone) if isinstance(milestone, Mapping) else None,
+    )
+
+
+def milestone_ref(data: Mapping[str, Any]) -> MilestoneRef:
+    return MilestoneRef(number=int(data["number"]), title=str(data.get("title", "")))
+
+
+def _when(text: str) -> float | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+    except (ValueError, AttributeError):
+        return None
+
+
+def timeline_items(entries: Iterable[Mapping[str, Any]]) -> tuple[TimelineItem, ...]:
+    """The timeline entries the gate uses, in chronological order.
+
+    GitHub lists the timeline chronologically already; the stable sort by time guards against
+    a listing that groups ``committed`` entries (which carry their time in ``committer.date``).
+    """
+    items: list[tuple[float, int, TimelineItem]] = []
+    for position, entry in enumerate(entries):
+        kind = str(entry.get("event", ""))
+        if kind not in _TIMELINE_KINDS:
+            continue
+        if kind == "committed":
+            when = str((entry.get("committer") or {}).get("date", ""))
+            item = TimelineItem(kind=kind, sha=str(entry.get("sha", "")), created_at=when)
+        elif kind == "head_ref_force_pushed":
+            item = TimelineItem(
+                kind=kind,
+                id=_opt_int(entry.get("id")),
+                actor=_login(entry.get("actor")),
+                sha=str(entry.get("commit_id") or ""),
+                created_at=str(entry.get("created_at", "")),
+            )
+        elif kind == "commented":
+            item = TimelineItem(
+                kind=kind,
+                id=_opt_int(entry.get("id")),
+                actor=_login(entry.get("actor") or entry.get("user")),
+                created_at=str(entry.get("created_at", "")),
+            )
+        else:
+            item = TimelineItem(
+                kind=kind,
+                id=_opt_int(entry.get("id")),
+                actor=_login(entry.get("actor")),
+                label=str((entry.get("label") or {}).get("name", "")),
+                created_at=str(entry.get("created_at", "")),
+            )
+        stamp = _when(item.created_at)
+        items.append((stamp if stamp is not None else float("-inf"), position, item))
+    if all(stamp != float("-inf") for stamp, _, _ in items):
+        items.sort(key=lambda triple: (triple[0], triple[1]))
+    return tuple(item for _, _, item in items)
+
+
+def _opt_int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def existing_check(run: Mapping[str, Any]) -> ExistingCheck:
+    output = run.get("output") or {}
+    return ExistingCheck(
+        id=int(run["id"]),
+        status=str(run.get("status", "")),
+        conclusion=run.get("conclusion"),
+        title=str(output.get("title") or ""),
+        summary=str(output.get("summary") or ""),
+    )
+
+
+def latest_check(runs: Sequence[Mapping[str, Any]]) -> ExistingCheck | None:
+    """The newest of the bot's runs (several can exist after a crash between create and record)."""
+    if not runs:
+        return None
+    return existing_check(max(runs, key=lambda run: int(run["id"])))
+
+
+def reviews(entries: Iterable[Mapping[str, Any]]) -> tuple[Review, ...]:
+    return tuple(
+        Review(
+            id=int(entry["id"]),
+            author=_login(entry.get("user")),
+            state=str(entry.get("state", "")),
+            commit_id=str(entry.get("commit_id", "")),
+            submitted_at=str(entry.get("submitted_at") or ""),
+        )
+        for entry in entries
+    )
+
+
+def merge_group_numbers(head_ref: str) -> list[int]:
+    return [int(match) for match in MERGE_GROUP_PR.findall(head_ref)]
+
+
+# ---------------------------------------------------------------------------------------------
+# branch protection: require the gate, pinned to the App, on the release branches
+
+RULESET_NAME = "release-bot gate"
+
+
+def _ruleset_body(patterns: Sequence[str], check_name: str, app_id: int) -> dict[str, Any]:
+    return {
+        "name": RULESET_NAME,
+        "target": "branch",
+        "enforcement": "active",
+        "conditions": {"ref_name": {"include": [f"refs/heads/{p}" for p in patterns], "exclude": []}},
+        "rules": [
+            {
+                "type": "required_status_checks",
+                "parameters": {
+                    "strict_required_status_checks_policy": False,
+                    # integration_id pins the check to the App: a commit status or another App's
+                    # check run with the same name does not satisfy it.
+                    "required_status_checks": [{"context": check_name, "integration_id": app_id}],
+                },
+            }
+        ],
+    }
+
+
+def _ruleset_is_ours(ruleset: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    include = ((ruleset.get("conditions") or {}).get("ref_name") or {}).get("include") or []
+    if ruleset.get("enforcement") != "active" or sorted(include) != sorted(wanted["conditions"]["ref_name"]["include"]):
+        return False
+    want = wanted["rules"][0]["parameters"]["required_status_checks"][0]
+    for rule in ruleset.get("rules") or []:
+        if rule.get("type") != "required_status_checks":
+            continue
+        for check in (rule.get("parameters") or {}).get("required_status_checks") or []:
+            if check.get("context") == want["context"] and check.get("integration_id") == want["integration_id"]:
+                return True
+    return False
+
+
+def ensure_ruleset(gh: Github, repo: str, patterns: Sequence[str], check_name: str, app_id: int) -> str:
+    """Create or fix the repository ruleset that requires the gate. Returns what was done."""
+    wanted = _ruleset_body(patterns, check_name, app_id)
+    for summary in list_all(gh, f"{_repo_path(repo)}/rulesets", max_pages=5):
+        if summary.get("name") != RULESET_NAME:
+            continue
+        ruleset_id = int(summary["id"])
+        current = _get(gh, f"{_repo_path(repo)}/rulesets/{ruleset_id}")
+        if _ruleset_is_ours(current, wanted):
+            return f"ruleset '{RULESET_NAME}' (id {ruleset_id}) already requires {check_name} from app {app_id}"
+        _send(gh, "PUT", f"{_repo_path(repo)}/rulesets/{ruleset_id}", wanted)
+        return f"ruleset '{RULESET_NAME}' (id {ruleset_id}) updated to require {check_name} from app {app_id}"
+    created = _send(gh, "POST", f"{_repo_path(repo)}/rulesets", wanted)
+    return f"ruleset '{RULESET_NAME}' (id {created.get('id')}) created: {check_name} from app {app_id} on {', '.join(patterns)}"
+
+
+def ensure_branch_protection(gh: Github, repo: str, branch: str, check_name: str, app_id: int) -> str:
+    """Classic protection of one existing branch: add the App-pinned check, keep everything else."""
+    path = f"{_repo_path(repo)}/branches/{quote(branch, safe='')}/protection"
+    try:
+        current: Mapping[str, Any] | None = _get(gh, path)
+    except GithubException as exc:
+        if exc.status != 404:  # 404: the branch is not protected yet
+            raise
+        current = None
+    status_checks = dict((current or {}).get("required_status_checks") or {})
+    checks = [dict(c) for c in status_checks.get("checks") or []]
+    if any(c.get("context") == check_name and c.get("app_id") == app_id for c in checks):
+        return f"{branch}: already requires {check_name} from app {app_id}"
+    checks = [c for c in checks if c.get("context") != check_name] + [{"context": check_name, "app_id": app_id}]
+    body = {
+        "required_status_checks": {"strict": bool(status_checks.get("strict", False)), "checks": checks},
+        "enforce_admins": bool(((current or {}).get("enforce_admins") or {}).get("enabled", False)),
+        "required_pull_request_reviews": _reviews_setting(current),
+        "restrictions": _restrictions_setting(current),
+    }
+    _send(gh, "PUT", path, body)
+    return f"{branch}: branch protection now requires {check_name} from app {app_id}"
+
+
+def _reviews_setting(current: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    reviews = (current or {}).get("required_pull_request_reviews")
+    if not isinstance(reviews, Mapping):
+        return None
+    keys = ("dismiss_stale_reviews", "require_code_owner_reviews", "required_approving_review_count", "require_last_push_approval")
+    return {key: reviews[key] for key in keys if key in reviews}
+
+
+def _restrictions_setting(current: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    restrictions = (current or {}).get("restrictions")
+    if not isinstance(restrictions, Mapping):
+        return None
+    return {
+        "users": [u.get("login") for u in restrictions.get("users") or []],
+        "teams": [t.get("slug") for t in restrictions.get("teams") or []],
+        "apps": [a.get("slug") for a in restrictions.get("apps") or []],
+    }
+
+
+def matching_branches(gh: Github, repo: str, patterns: Sequence[str]) -> list[str]:
+    return [
+        str(b["name"])
+        for b in list_all(gh, f"{_repo_path(repo)}/branches", max_pages=50)
+        if is_release_branch(str(b.get("name", "")), patterns)
+    ]
+
+
+def protect_release_branches(
+    gh: Github, repo: str, patterns: Sequence[str], check_name: str, app_id: int, classic: bool = False
+) -> list[str]:
+    """Require the gate pinned to the App: a ruleset, or classic protection where rulesets are unavailable.
+
+    Rulesets cover branches created later too; classic protection only the branches that exist now
+    (the repo reconciler calls this again when a release branch is created).
+    """
+    if not classic:
+        try:
+            return [ensure_ruleset(gh, repo, patterns, check_name, app_id)]
+        except GithubException as exc:
+            # 404: no rulesets on this GitHub (older GHES); 403 "Upgrade to GitHub Pro": not on this plan.
+            if exc.status not in (403, 404) or "not accessible by integration" in str(exc.data).lower():
+                raise
+    return [ensure_branch_protection(gh, repo, branch, check_name, app_id) for branch in matching_branches(gh, repo, patterns)]

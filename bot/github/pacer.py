@@ -1,0 +1,131 @@
+"""Per-installation pacing sized to GitHub's secondary rate limits.
+
+PyGithub sleeps 0.25 s before every request and 1 s before every write, whoever the caller and
+whatever the load. GitHub's documented secondary limits are per installation and per minute
+(docs.github.com, "Rate limits for the REST API"):
+
+- no more than 80 content-creating requests per minute (we count every POST/PATCH/PUT/DELETE);
+- no more than 900 points per minute for REST endpoints (GET/HEAD/OPTIONS 1 point, others 5);
+- no more than 100 concurrent requests.
+
+So one ``Pacer`` per installation keeps two sliding 60-second windows and a concurrency
+semaphore. A request that fits goes at once; one that must wait briefly sleeps; one that would
+wait longer than ``max_wait`` raises ``RetryLater`` so the job is requeued instead of holding a
+worker thread. The limits come from ``GITHUB_WRITES_PER_MINUTE`` / ``GITHUB_POINTS_PER_MINUTE``
+(0 disables that window) and are relaxed in sandbox mode.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from bot.errors import RetryLater
+
+WINDOW_SECONDS = 60.0
+WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
+WRITE_POINTS = 5
+READ_POINTS = 1
+
+
+@dataclass(frozen=True)
+class PacerLimits:
+    writes_per_minute: float = 80.0  # 0: no write window
+    points_per_minute: float = 900.0  # 0: no points window
+    max_concurrent: int = 100
+    max_wait: float = 5.0  # longer waits requeue the job (RetryLater)
+
+    @classmethod
+    def for_mode(
+        cls,
+        sandbox: bool,
+        writes_per_minute: float | None = None,
+        points_per_minute: float | None = None,
+    ) -> PacerLimits:
+        """GitHub's limits, or relaxed ones for the sandbox (which has no secondary limits but
+        still benefits from the code path being exercised); explicit settings win."""
+        default = cls(writes_per_minute=6000.0, points_per_minute=90000.0) if sandbox else cls()
+        return cls(
+            writes_per_minute=default.writes_per_minute if writes_per_minute is None else writes_per_minute,
+            points_per_minute=default.points_per_minute if points_per_minute is None else points_per_minute,
+            max_concurrent=default.max_concurrent,
+            max_wait=default.max_wait,
+        )
+
+
+class Pacer:
+    """Admission control for one installation's requests. Thread-safe."""
+
+    def __init__(
+        self,
+        limits: PacerLimits,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.limits = limits
+        self._clock = clock
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._lock = threading.Lock()
+        # Send times (possibly in the near future: reserved slots) of recent requests.
+        self._writes: deque[float] = deque()
+        self._points: deque[tuple[float, int]] = deque()
+        self._concurrency = threading.BoundedSemaphore(limits.max_concurrent)
+
+    def acquire(self, method: str) -> None:
+        """Wait for a slot for one request (briefly), or raise ``RetryLater``."""
+        delay = self._reserve(method.upper())
+        if delay > 0:
+            self._sleep(delay)
+        if not self._concurrency.acquire(timeout=self.limits.max_wait):
+            raise RetryLater(self._wall_clock() + self.limits.max_wait, "100 concurrent GitHub requests in flight")
+
+    def release(self) -> None:
+        self._concurrency.release()
+
+    def _reserve(self, method: str) -> float:
+        is_write = method in WRITE_METHODS
+        cost = WRITE_POINTS if is_write else READ_POINTS
+        with self._lock:
+            now = self._clock()
+            horizon = now - WINDOW_SECONDS
+            while self._writes and self._writes[0] <= horizon:
+                self._writes.popleft()
+            while self._points and self._points[0][0] <= horizon:
+                self._points.popleft()
+            at = now
+            if is_write and self.limits.writes_per_minute > 0:
+                at = max(at, self._earliest_write(now))
+            if self.limits.points_per_minute > 0:
+                at = max(at, self._earliest_points(now, cost))
+            delay = at - now
+            if delay > self.limits.max_wait:
+                # Reserve nothing: the job goes back to the queue and comes back when the window moved.
+                raise RetryLater(self._wall_clock() + delay, f"pacing GitHub requests: next slot in {delay:.1f}s")
+            if is_write and self.limits.writes_per_minute > 0:
+                self._writes.append(at)
+            if self.limits.points_per_minute > 0:
+                self._points.append((at, cost))
+            return delay
+
+    def _earliest_write(self, now: float) -> float:
+        limit = int(self.limits.writes_per_minute)
+        if len(self._writes) < max(limit, 1):
+            return now
+        # The request may go once the limit-th most recent write leaves the window.
+        return self._writes[len(self._writes) - max(limit, 1)] + WINDOW_SECONDS
+
+    def _earliest_points(self, now: float, cost: int) -> float:
+        limit = self.limits.points_per_minute
+        total = sum(points for _, points in self._points)
+        at = now
+        for sent, points in self._points:
+            if total + cost <= limit:
+                break
+            total -= points
+            at = max(at, sent + WINDOW_SECONDS)
+        return at

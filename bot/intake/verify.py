@@ -1,0 +1,106 @@
+"""Checking one webhook delivery before anything else looks at it.
+
+Signature verification and body decoding are gidgethub's (``gidgethub.sansio.Event.from_http``);
+this module adds the rules GitHub's library leaves to the caller:
+
+- only ``X-Hub-Signature-256`` counts: gidgethub falls back to the SHA-1 ``X-Hub-Signature``,
+  which we refuse (SHA-1 HMAC is deprecated by GitHub and weaker than what GitHub always sends);
+- a missing ``X-GitHub-Event`` or ``X-GitHub-Delivery`` is a 400 (gidgethub would raise KeyError);
+- content types: ``application/json`` (what GitHub Apps send) and, as gidgethub accepts it,
+  ``application/x-www-form-urlencoded`` with the JSON in a ``payload=`` field (what a repository or
+  organization webhook configured for "form" sends). Both are signed over the raw body, so
+  accepting the form costs no safety. Anything else is 415.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import Message
+from typing import Any
+
+from gidgethub import BadRequest, ValidationFailure
+from gidgethub.sansio import Event
+
+ACCEPTED_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
+
+
+@dataclass
+class WebhookRejected(Exception):
+    """The delivery is refused with this HTTP status and a message for the sender."""
+
+    status: int
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.status}: {self.message}"
+
+
+def _media_type(content_type: str | None) -> str | None:
+    if not content_type:
+        return None
+    message = Message()
+    message["content-type"] = content_type
+    return message.get_content_type()
+
+
+def verify_delivery(headers: Mapping[str, str], body: bytes, secret: str | None) -> Event:
+    """Return the verified, decoded event or raise ``WebhookRejected``.
+
+    ``headers`` must allow lower-case look-ups (werkzeug's headers do, case-insensitively).
+    ``secret`` None means no verification: only sandbox mode may call it so (Settings refuses to
+    start otherwise).
+    """
+    event_name = headers.get("x-github-event")
+    delivery_id = headers.get("x-github-delivery")
+    if not event_name:
+        raise WebhookRejected(400, "missing X-GitHub-Event header")
+    if not delivery_id:
+        raise WebhookRejected(400, "missing X-GitHub-Delivery header")
+    if len(delivery_id) > 200:
+        raise WebhookRejected(400, "X-GitHub-Delivery header is too long")
+
+    signature = headers.get("x-hub-signature-256")
+    if secret is not None:
+        if not signature:
+            if headers.get("x-hub-signature"):
+                raise WebhookRejected(401, "only X-Hub-Signature-256 (HMAC SHA-256) is accepted, not SHA-1")
+            raise WebhookRejected(401, "missing X-Hub-Signature-256 header")
+        if not signature.startswith("sha256="):
+            raise WebhookRejected(401, "X-Hub-Signature-256 must start with 'sha256='")
+
+    media_type = _media_type(headers.get("content-type"))
+    if media_type not in ACCEPTED_CONTENT_TYPES:
+        raise WebhookRejected(
+            415, f"content type {media_type or 'missing'!s}; expected application/json (or a form with payload=)"
+        )
+    if not body:
+        raise WebhookRejected(400, "empty body")
+
+    # Hand gidgethub exactly the headers we vetted, so its SHA-1 fallback can never be taken.
+    vetted = {
+        "x-github-event": event_name,
+        "x-github-delivery": delivery_id,
+        "content-type": headers.get("content-type", ""),
+    }
+    if secret is not None and signature:
+        vetted["x-hub-signature-256"] = signature
+    try:
+        return Event.from_http(vetted, body, secret=secret)
+    except ValidationFailure:
+        raise WebhookRejected(401, "X-Hub-Signature-256 does not match the body and the webhook secret") from None
+    except BadRequest as exc:
+        if int(exc.status_code) == 415:
+            # The media type was vetted above, so gidgethub's 415 means the body did not decode
+            # (it wraps JSON and form errors alike).
+            if media_type == "application/x-www-form-urlencoded":
+                raise WebhookRejected(400, "form body has no valid JSON payload= field") from None
+            raise WebhookRejected(400, "body is not valid JSON") from None
+        raise WebhookRejected(int(exc.status_code), str(exc) or "bad request") from None
+    except (ValueError, KeyError, IndexError):
+        raise WebhookRejected(400, "body is not valid JSON") from None
+
+
+def payload_of(event: Event) -> Any:
+    return event.data

@@ -1,0 +1,105 @@
+"""JSON-lines logging with secrets scrubbed.
+
+One JSON object per line on stderr (what gunicorn, systemd and container platforms collect).
+Structured fields are passed as ``extra={"fields": {...}}`` or through ``log_fields(...)``.
+
+Secrets never reach the output: the values of WEBHOOK_SECRET and PRIVATE_KEY are registered at
+start-up and replaced wherever they appear, and anything shaped like a GitHub token (``ghs_…``,
+``ghp_…``, ``github_pat_…``), a JWT, an ``Authorization`` value or a PEM block is masked, in the
+message, the fields and exception text alike.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+import time
+from typing import Any
+
+_TOKEN_PATTERNS = [
+    re.compile(r"\b(gh[pousr]_[A-Za-z0-9]{20,}|github_pat_[A-Za-z0-9_]{20,})"),
+    re.compile(r"\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]+"),  # JWT
+    re.compile(r"(?i)\b((?:token|bearer|basic)\s+)[A-Za-z0-9._~+/=-]{8,}"),
+    re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
+    re.compile(r"\bsandbox-token-[A-Za-z0-9_-]+"),
+]
+_REDACTED = "[redacted]"
+_secrets: set[str] = set()
+_secrets_lock = threading.Lock()
+
+
+def register_secret(value: str | None) -> None:
+    """Mask this exact value wherever it would be logged (short values are ignored: masking
+    'a' everywhere would garble logs without protecting anything)."""
+    if value and len(value) >= 6:
+        with _secrets_lock:
+            _secrets.add(value)
+
+
+def scrub(text: str) -> str:
+    for secret in _secrets:
+        if secret in text:
+            text = text.replace(secret, _REDACTED)
+    for pattern in _TOKEN_PATTERNS:
+        if pattern.groups and pattern.pattern.startswith("(?i)"):
+            text = pattern.sub(lambda m: m.group(1) + _REDACTED, text)
+        else:
+            text = pattern.sub(_REDACTED, text)
+    return text
+
+
+def _scrub_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, dict):
+        return {k: _scrub_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_value(v) for v in value]
+    return value
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        out: dict[str, Any] = {
+            "ts": round(record.created, 3),
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
+            + f".{int(record.msecs):03d}Z",
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "msg": scrub(record.getMessage()),
+        }
+        fields = getattr(record, "fields", None)
+        if isinstance(fields, dict):
+            for name, value in fields.items():
+                if name not in out:
+                    out[name] = _scrub_value(value)
+        if record.exc_info:
+            out["exc"] = scrub(self.formatException(record.exc_info))
+        return json.dumps(out, default=str, separators=(",", ":"))
+
+
+def configure_logging(level: str = "INFO", secrets: list[str | None] | None = None) -> None:
+    """Route the root logger to stderr as JSON lines. Idempotent."""
+    for secret in secrets or []:
+        register_secret(secret)
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, "_release_bot", False):
+            root.removeHandler(handler)
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    handler._release_bot = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    # Per-request access lines would double the delivery log line; errors still show.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.WARNING)
+
+
+def log_fields(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:
+    """One structured line: ``log_fields(log, "job", key=..., outcome=...)``."""
+    if logger.isEnabledFor(level):
+        logger.log(level, msg, extra={"fields": fields})

@@ -1,0 +1,182 @@
+"""The work queue's interface: what intake, workers and the CLI rely on.
+
+The embedded default is ``bot.queue.sqlite.SqliteQueue``; a Redis backend implements the same
+methods. Semantics every backend must keep (the tests in tests/queue/ pin them):
+
+- A key is *live* at most once (pending or running). Enqueuing a key that is pending merges the
+  hints into the waiting job (coalescing). Enqueuing a key that is running marks it *dirty*: when
+  the run ends, the key is queued once more with the hints that arrived meanwhile.
+- One key never runs in two workers at once: claiming moves the one live row to running under a
+  lease owned by a claim token; only that token may finish the job.
+- A lease expires unless renewed; an expired running job is claimable again (a SIGKILLed process
+  loses nothing). Each claim counts an attempt; ``retry_later`` gives the attempt back.
+- ``fail`` retries with exponential backoff up to a cap, then dead-letters (state ``failed``);
+  ``fail_permanently`` ends the job at once with its reason (also listed as failed).
+- ``accept_delivery`` records the delivery id and enqueues its jobs in one transaction, durable on
+  return, and refuses a delivery id seen within the retention window (GitHub redelivers for 3 days).
+- A small key-value store (``get_state``/``set_state``, JSON values) lives beside the queue.
+"""
+
+from __future__ import annotations
+
+import abc
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.jobs import JobSpec
+
+PENDING = "pending"
+RUNNING = "running"
+FAILED = "failed"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A claimed or listed job: its spec plus the queue's bookkeeping."""
+
+    id: int
+    spec: JobSpec
+    state: str
+    attempts: int
+    not_before: float
+    claim_token: str | None = None
+    last_error: str | None = None
+    permanent: bool = False
+    created_at: float = 0.0
+    updated_at: float = 0.0
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    pending: int
+    running: int
+    failed: int
+
+    def as_dict(self) -> dict[str, int]:
+        return {"pending": self.pending, "running": self.running, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    backoff_base_seconds: float = 2.0
+    backoff_cap_seconds: float = 300.0
+
+    def delay(self, attempts: int) -> float:
+        """Seconds to wait after the ``attempts``-th failed attempt: base * 2**(attempts-1), capped."""
+        return min(self.backoff_cap_seconds, self.backoff_base_seconds * (2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class FinishResult:
+    """What finishing a job did: whether the key went back to pending (dirty or retry)."""
+
+    requeued: bool = False
+    dead_lettered: bool = False
+    stale: bool = False  # the claim token no longer owns the job (lease lost): nothing was changed
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class JobQueue(abc.ABC):
+    """Durable, coalescing, per-key exclusive work queue plus the bot's small key-value store."""
+
+    retry_policy: RetryPolicy
+
+    # --- intake ---
+
+    @abc.abstractmethod
+    def accept_delivery(self, delivery_id: str, jobs: list[JobSpec]) -> bool:
+        """Record ``delivery_id`` and enqueue ``jobs`` atomically and durably.
+        Returns False (and enqueues nothing) when the delivery id was already accepted."""
+
+    @abc.abstractmethod
+    def enqueue(self, jobs: list[JobSpec]) -> None:
+        """Enqueue with coalescing (fan-out from reconcilers, `release-bot reconcile`)."""
+
+    # --- workers ---
+
+    @abc.abstractmethod
+    def claim(self, lease_seconds: float) -> Job | None:
+        """Take the next runnable job (pending and due, or running with an expired lease)."""
+
+    @abc.abstractmethod
+    def renew(self, job: Job, lease_seconds: float) -> bool:
+        """Extend the lease; False when the claim was lost (the job must stop applying changes)."""
+
+    @abc.abstractmethod
+    def complete(self, job: Job) -> FinishResult:
+        """Success: the job is removed, or re-queued once more if its key was enqueued while it ran."""
+
+    @abc.abstractmethod
+    def fail(self, job: Job, error: str) -> FinishResult:
+        """Transient failure: retry with backoff, or dead-letter after the last attempt."""
+
+    @abc.abstractmethod
+    def fail_permanently(self, job: Job, reason: str) -> FinishResult:
+        """The job can never succeed: it ends at once with the reason (listed as failed)."""
+
+    @abc.abstractmethod
+    def retry_later(self, job: Job, not_before: float, reason: str) -> FinishResult:
+        """Requeue to run no earlier than ``not_before``; the attempt is not counted."""
+
+    # --- operators (`release-bot jobs`, /healthz) ---
+
+    @abc.abstractmethod
+    def counts(self) -> QueueCounts: ...
+
+    @abc.abstractmethod
+    def list_jobs(self, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), limit: int = 1000) -> list[Job]: ...
+
+    @abc.abstractmethod
+    def retry(self, job_id: int) -> bool:
+        """Move a failed job back to pending now (with fresh attempts). False if no such failed job."""
+
+    @abc.abstractmethod
+    def drop(self, job_id: int) -> bool:
+        """Delete a pending or failed job. False if no such job (running jobs cannot be dropped)."""
+
+    @abc.abstractmethod
+    def drop_installation(self, installation_id: int, repos: list[str] | None = None) -> int:
+        """Drop the waiting (pending) jobs of an uninstalled/suspended installation, or only those of
+        ``repos`` ("owner/name") removed from it. Running jobs finish (and fail permanently on their
+        own). Returns how many were dropped."""
+
+    @abc.abstractmethod
+    def purge_expired(self) -> None:
+        """Forget delivery ids past the retention window and old failed jobs."""
+
+    # --- key-value store (last valid configuration, caches) ---
+
+    @abc.abstractmethod
+    def get_state(self, name: str) -> Any | None: ...
+
+    @abc.abstractmethod
+    def set_state(self, name: str, value: Any) -> None: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+
+def open_queue(queue_url: str, retry_policy: RetryPolicy | None = None, delivery_ttl_seconds: int = 3 * 24 * 3600) -> JobQueue:
+    """The backend named by QUEUE_URL."""
+    if queue_url.startswith("sqlite://"):
+        from bot.queue.sqlite import SqliteQueue
+
+        path = queue_url[len("sqlite://"):]
+        path = path[1:] if path.startswith("/") else path
+        return SqliteQueue(path or ":memory:", retry_policy=retry_policy, delivery_ttl_seconds=delivery_ttl_seconds)
+    if queue_url.startswith(("redis://", "rediss://")):
+        raise NotImplementedError("the Redis queue backend is not built yet; use QUEUE_URL=sqlite:///path")
+    raise ValueError(f"unsupported QUEUE_URL {queue_url!r}")
+
+
+def open_queue_from_settings(settings: Any) -> JobQueue:
+    return open_queue(
+        settings.queue_url,
+        RetryPolicy(settings.job_max_attempts, settings.job_backoff_base_seconds, settings.job_backoff_cap_seconds),
+        settings.delivery_ttl_seconds,
+    )

@@ -1,0 +1,442 @@
+"""The embedded work queue: one SQLite file in WAL mode (QUEUE_URL=sqlite:///path).
+
+Why SQLite: the default deployment is one machine (`release-bot serve`), and a WAL database gives
+durable, multi-process, multi-thread access with no server to run. Every write is a short
+``BEGIN IMMEDIATE`` transaction (the write lock is taken up front, so two writers never deadlock
+upgrading read locks) with ``synchronous=FULL``: when ``accept_delivery`` returns, the delivery and
+its jobs are on disk, which is what allows intake to answer 202.
+
+Rows: ``jobs`` holds live jobs (at most one pending-or-running row per key, enforced by a partial
+unique index) and dead-lettered ones (state ``failed``, kept for operators). A key enqueued while
+it runs is recorded in the running row (``dirty``, ``dirty_hints``) and turned back into a pending
+row when that run ends. Connections are per process and thread (sqlite3 connections must not cross
+threads, and a connection inherited over gunicorn's fork must not be used).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from bot.jobs import JobSpec
+from bot.queue.base import FAILED, PENDING, RUNNING, FinishResult, Job, JobQueue, QueueCounts, RetryPolicy
+from bot.queue.hints import merge_hints
+
+FAILED_RETENTION_SECONDS = 14 * 24 * 3600  # dead letters are for people to look at, not forever
+PURGE_EVERY_N_DELIVERIES = 1000  # on average: expired ids are swept as intake goes, no cron needed
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS jobs (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    key             TEXT    NOT NULL,
+    installation_id INTEGER,
+    repo            TEXT,
+    reason          TEXT    NOT NULL DEFAULT '',
+    hints           TEXT    NOT NULL DEFAULT '{}',
+    state           TEXT    NOT NULL,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    not_before      REAL    NOT NULL,
+    claim_token     TEXT,
+    lease_expires   REAL,
+    dirty           INTEGER NOT NULL DEFAULT 0,
+    dirty_hints     TEXT,
+    last_error      TEXT,
+    permanent       INTEGER NOT NULL DEFAULT 0,
+    created_at      REAL    NOT NULL,
+    updated_at      REAL    NOT NULL
+);
+CREATE UNIQUE INDEX IF NOT EXISTS jobs_live_key ON jobs(key) WHERE state IN ('pending', 'running');
+CREATE INDEX IF NOT EXISTS jobs_state_due ON jobs(state, not_before);
+CREATE INDEX IF NOT EXISTS jobs_installation ON jobs(installation_id, state);
+CREATE TABLE IF NOT EXISTS deliveries (
+    id          TEXT PRIMARY KEY,
+    received_at REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries(received_at);
+CREATE TABLE IF NOT EXISTS kv (
+    name       TEXT PRIMARY KEY,
+    value      TEXT NOT NULL,
+    updated_at REAL NOT NULL
+) WITHOUT ROWID;
+"""
+
+_JOB_COLUMNS = (
+    "id, key, installation_id, repo, reason, hints, state, attempts, not_before, claim_token, "
+    "last_error, permanent, created_at, updated_at, dirty, dirty_hints"
+)
+
+
+class SqliteQueue(JobQueue):
+    def __init__(
+        self,
+        path: str,
+        retry_policy: RetryPolicy | None = None,
+        delivery_ttl_seconds: int = 3 * 24 * 3600,
+        clock: Any = time.time,
+    ) -> None:
+        self.path = path
+        self.retry_policy = retry_policy or RetryPolicy()
+        self.delivery_ttl_seconds = delivery_ttl_seconds
+        self._clock = clock
+        self._local = threading.local()
+        if path != ":memory:":
+            directory = os.path.dirname(os.path.abspath(path))
+            os.makedirs(directory, exist_ok=True)
+        self._init_schema()
+
+    # --- connections and transactions ---
+
+    def _conn(self) -> sqlite3.Connection:
+        pid = os.getpid()
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None or getattr(self._local, "pid", None) != pid:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=True)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # FULL: the WAL is fsynced at each commit, so an accepted delivery survives power loss.
+            conn.execute("PRAGMA synchronous=FULL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            conn.row_factory = sqlite3.Row
+            self._local.conn = conn
+            self._local.pid = pid
+        return conn
+
+    def _init_schema(self) -> None:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        conn = self._conn()
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+
+    def close(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        if conn is not None and getattr(self._local, "pid", None) == os.getpid():
+            conn.close()
+        self._local = threading.local()
+
+    # --- intake ---
+
+    def accept_delivery(self, delivery_id: str, jobs: list[JobSpec]) -> bool:
+        now = self._clock()
+        with self._write() as db:
+            inserted = db.execute(
+                "INSERT OR IGNORE INTO deliveries (id, received_at) VALUES (?, ?)", (delivery_id, now)
+            ).rowcount
+            if not inserted:
+                # An id past the retention window counts as new (GitHub cannot redeliver it anymore).
+                row = db.execute("SELECT received_at FROM deliveries WHERE id = ?", (delivery_id,)).fetchone()
+                if row is None or row["received_at"] >= now - self.delivery_ttl_seconds:
+                    return False
+                db.execute("UPDATE deliveries SET received_at = ? WHERE id = ?", (now, delivery_id))
+            for spec in jobs:
+                self._enqueue_one(db, spec, now)
+            if random.random() < 1.0 / PURGE_EVERY_N_DELIVERIES:
+                db.execute("DELETE FROM deliveries WHERE received_at < ?", (now - self.delivery_ttl_seconds,))
+        return True
+
+    def enqueue(self, jobs: list[JobSpec]) -> None:
+        if not jobs:
+            return
+        now = self._clock()
+        with self._write() as db:
+            for spec in jobs:
+                self._enqueue_one(db, spec, now)
+
+    def _enqueue_one(self, db: sqlite3.Connection, spec: JobSpec, now: float) -> None:
+        live = db.execute(
+            "SELECT id, state, hints, dirty_hints FROM jobs WHERE key = ? AND state IN ('pending', 'running')",
+            (spec.key,),
+        ).fetchone()
+        if live is None:
+            db.execute(
+                "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+                (spec.key, spec.installation_id, spec.repo, spec.reason, json.dumps(spec.hints), now, now, now),
+            )
+        elif live["state"] == PENDING:
+            # Coalesce: one waiting job per key. Its due time is kept, so a key in backoff or
+            # waiting out a rate limit is not hurried by a burst of events.
+            hints = merge_hints(json.loads(live["hints"]), spec.hints)
+            db.execute(
+                "UPDATE jobs SET hints = ?, reason = ?, installation_id = COALESCE(?, installation_id),"
+                " repo = COALESCE(?, repo), updated_at = ? WHERE id = ?",
+                (json.dumps(hints), spec.reason, spec.installation_id, spec.repo, now, live["id"]),
+            )
+        else:
+            # Running: what it read may already be stale, so it must run once more afterwards.
+            dirty = merge_hints(json.loads(live["dirty_hints"] or "{}"), spec.hints)
+            db.execute(
+                "UPDATE jobs SET dirty = 1, dirty_hints = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(dirty), now, live["id"]),
+            )
+
+    # --- workers ---
+
+    def has_runnable(self) -> bool:
+        """A cheap read (no write lock) so idle workers can poll without contending with intake."""
+        now = self._clock()
+        row = self._conn().execute(
+            "SELECT 1 FROM jobs WHERE (state = 'pending' AND not_before <= ?)"
+            " OR (state = 'running' AND lease_expires < ?) LIMIT 1",
+            (now, now),
+        ).fetchone()
+        return row is not None
+
+    def claim(self, lease_seconds: float) -> Job | None:
+        if not self.has_runnable():
+            return None
+        now = self._clock()
+        token = uuid.uuid4().hex
+        with self._write() as db:
+            row = db.execute(
+                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = 'pending' AND not_before <= ?"
+                " ORDER BY not_before, id LIMIT 1",
+                (now,),
+            ).fetchone()
+            if row is None:
+                # A running job whose lease lapsed: its process died (or hung) mid-job.
+                row = db.execute(
+                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = 'running' AND lease_expires < ?"
+                    " ORDER BY lease_expires LIMIT 1",
+                    (now,),
+                ).fetchone()
+            if row is None:
+                return None
+            hints = json.loads(row["hints"])
+            if row["dirty"]:
+                hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
+            db.execute(
+                "UPDATE jobs SET state = 'running', claim_token = ?, lease_expires = ?, attempts = attempts + 1,"
+                " hints = ?, dirty = 0, dirty_hints = NULL, updated_at = ? WHERE id = ?",
+                (token, now + lease_seconds, json.dumps(hints), now, row["id"]),
+            )
+        return Job(
+            id=row["id"],
+            spec=JobSpec(row["key"], row["installation_id"], row["repo"], row["reason"], hints),
+            state=RUNNING,
+            attempts=row["attempts"] + 1,
+            not_before=row["not_before"],
+            claim_token=token,
+            last_error=row["last_error"],
+            created_at=row["created_at"],
+            updated_at=now,
+        )
+
+    def renew(self, job: Job, lease_seconds: float) -> bool:
+        now = self._clock()
+        with self._write() as db:
+            changed = db.execute(
+                "UPDATE jobs SET lease_expires = ? WHERE id = ? AND claim_token = ? AND state = 'running'",
+                (now + lease_seconds, job.id, job.claim_token),
+            ).rowcount
+        return bool(changed)
+
+    def _owned(self, db: sqlite3.Connection, job: Job) -> sqlite3.Row | None:
+        return db.execute(
+            "SELECT id, key, installation_id, repo, reason, hints, attempts, dirty, dirty_hints FROM jobs"
+            " WHERE id = ? AND claim_token = ? AND state = 'running'",
+            (job.id, job.claim_token),
+        ).fetchone()
+
+    def complete(self, job: Job) -> FinishResult:
+        now = self._clock()
+        with self._write() as db:
+            row = self._owned(db, job)
+            if row is None:
+                return FinishResult(stale=True)
+            if row["dirty"]:
+                db.execute(
+                    "UPDATE jobs SET state = 'pending', hints = ?, attempts = 0, not_before = ?, claim_token = NULL,"
+                    " lease_expires = NULL, dirty = 0, dirty_hints = NULL, last_error = NULL, updated_at = ?"
+                    " WHERE id = ?",
+                    (row["dirty_hints"] or "{}", now, now, row["id"]),
+                )
+                return FinishResult(requeued=True)
+            db.execute("DELETE FROM jobs WHERE id = ?", (row["id"],))
+        return FinishResult()
+
+    def fail(self, job: Job, error: str) -> FinishResult:
+        now = self._clock()
+        with self._write() as db:
+            row = self._owned(db, job)
+            if row is None:
+                return FinishResult(stale=True)
+            if row["attempts"] >= self.retry_policy.max_attempts:
+                self._dead_letter(db, row, error, permanent=False, now=now)
+                return FinishResult(dead_lettered=True, requeued=bool(row["dirty"]))
+            hints = json.loads(row["hints"])
+            if row["dirty"]:
+                hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
+            db.execute(
+                "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?, claim_token = NULL, lease_expires = NULL,"
+                " dirty = 0, dirty_hints = NULL, last_error = ?, updated_at = ? WHERE id = ?",
+                (json.dumps(hints), now + self.retry_policy.delay(row["attempts"]), error, now, row["id"]),
+            )
+        return FinishResult(requeued=True)
+
+    def fail_permanently(self, job: Job, reason: str) -> FinishResult:
+        now = self._clock()
+        with self._write() as db:
+            row = self._owned(db, job)
+            if row is None:
+                return FinishResult(stale=True)
+            self._dead_letter(db, row, reason, permanent=True, now=now)
+        return FinishResult(dead_lettered=True, requeued=bool(row["dirty"]))
+
+    def _dead_letter(self, db: sqlite3.Connection, row: sqlite3.Row, error: str, permanent: bool, now: float) -> None:
+        db.execute(
+            "UPDATE jobs SET state = 'failed', claim_token = NULL, lease_expires = NULL, dirty = 0, dirty_hints = NULL,"
+            " last_error = ?, permanent = ?, updated_at = ? WHERE id = ?",
+            (error, int(permanent), now, row["id"]),
+        )
+        if row["dirty"]:
+            # Events arrived while it ran: they deserve a fresh run of their own.
+            db.execute(
+                "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+                (row["key"], row["installation_id"], row["repo"], row["reason"], row["dirty_hints"] or "{}", now, now, now),
+            )
+
+    def retry_later(self, job: Job, not_before: float, reason: str) -> FinishResult:
+        now = self._clock()
+        with self._write() as db:
+            row = self._owned(db, job)
+            if row is None:
+                return FinishResult(stale=True)
+            hints = json.loads(row["hints"])
+            if row["dirty"]:
+                hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
+            db.execute(
+                "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?, attempts = MAX(0, attempts - 1),"
+                " claim_token = NULL, lease_expires = NULL, dirty = 0, dirty_hints = NULL, last_error = ?,"
+                " updated_at = ? WHERE id = ?",
+                (json.dumps(hints), max(not_before, now), reason, now, row["id"]),
+            )
+        return FinishResult(requeued=True)
+
+    # --- operators ---
+
+    def counts(self) -> QueueCounts:
+        rows = self._conn().execute("SELECT state, COUNT(*) AS n FROM jobs GROUP BY state").fetchall()
+        by_state = {row["state"]: row["n"] for row in rows}
+        return QueueCounts(by_state.get(PENDING, 0), by_state.get(RUNNING, 0), by_state.get(FAILED, 0))
+
+    def list_jobs(self, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), limit: int = 1000) -> list[Job]:
+        marks = ",".join("?" for _ in states)
+        rows = self._conn().execute(
+            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ({marks}) ORDER BY id LIMIT ?", (*states, limit)
+        ).fetchall()
+        return [self._to_job(row) for row in rows]
+
+    def get_job(self, job_id: int) -> Job | None:
+        row = self._conn().execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
+        return None if row is None else self._to_job(row)
+
+    @staticmethod
+    def _to_job(row: sqlite3.Row) -> Job:
+        return Job(
+            id=row["id"],
+            spec=JobSpec(row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"])),
+            state=row["state"],
+            attempts=row["attempts"],
+            not_before=row["not_before"],
+            claim_token=None,
+            last_error=row["last_error"],
+            permanent=bool(row["permanent"]),
+            created_at=row["created_at"],
+            updated_at=row["updated_at"],
+        )
+
+    def retry(self, job_id: int) -> bool:
+        now = self._clock()
+        with self._write() as db:
+            row = db.execute(
+                "SELECT id, key, installation_id, repo, reason, hints FROM jobs WHERE id = ? AND state = 'failed'",
+                (job_id,),
+            ).fetchone()
+            if row is None:
+                return False
+            live = db.execute(
+                "SELECT id FROM jobs WHERE key = ? AND state IN ('pending', 'running')", (row["key"],)
+            ).fetchone()
+            if live is not None:
+                # The key is already waiting or running: fold the dead letter into it.
+                db.execute("DELETE FROM jobs WHERE id = ?", (row["id"],))
+                spec = JobSpec(row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"]))
+                self._enqueue_one(db, spec, now)
+            else:
+                db.execute(
+                    "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?, permanent = 0, updated_at = ?"
+                    " WHERE id = ?",
+                    (now, now, row["id"]),
+                )
+        return True
+
+    def drop(self, job_id: int) -> bool:
+        with self._write() as db:
+            return bool(db.execute("DELETE FROM jobs WHERE id = ? AND state IN ('pending', 'failed')", (job_id,)).rowcount)
+
+    def drop_installation(self, installation_id: int, repos: list[str] | None = None) -> int:
+        with self._write() as db:
+            if repos is None:
+                return db.execute(
+                    "DELETE FROM jobs WHERE installation_id = ? AND state = 'pending'", (installation_id,)
+                ).rowcount
+            dropped = 0
+            for repo in repos:
+                dropped += db.execute(
+                    "DELETE FROM jobs WHERE installation_id = ? AND repo = ? AND state = 'pending'",
+                    (installation_id, repo),
+                ).rowcount
+            return dropped
+
+    def purge_expired(self) -> None:
+        now = self._clock()
+        with self._write() as db:
+            db.execute("DELETE FROM deliveries WHERE received_at < ?", (now - self.delivery_ttl_seconds,))
+            db.execute("DELETE FROM jobs WHERE state = 'failed' AND updated_at < ?", (now - FAILED_RETENTION_SECONDS,))
+
+    def delivery_seen(self, delivery_id: str) -> bool:
+        row = self._conn().execute(
+            "SELECT 1 FROM deliveries WHERE id = ? AND received_at >= ?",
+            (delivery_id, self._clock() - self.delivery_ttl_seconds),
+        ).fetchone()
+        return row is not None
+
+    # --- key-value store ---
+
+    def get_state(self, name: str) -> Any | None:
+        row = self._conn().execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
+        return None if row is None else json.loads(row["value"])
+
+    def set_state(self, name: str, value: Any) -> None:
+        encoded = json.dumps(value)
+        with self._write() as db:
+            db.execute(
+                "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (name, encoded, self._clock()),
+            )

@@ -1,0 +1,562 @@
+"""The ``release:{repo_id}@{milestone}`` reconciler: tracking issue, stage comments, retrospective.
+
+Read the facts once (``bot.github.release_facts``), decide with the pure core (stages, checklists,
+tracking renderers), apply only the difference. The stage record lives in the tracking issue's
+body (hidden JSON marker), so a reconcile from an empty store finds it again, and a reconcile
+that finds nothing new renders the same body and writes nothing.
+
+Order of writes, chosen so a crash at any point is repaired by the next run without duplicates:
+tracking issue (create) → stage comments (found by marker) → retrospective (marker) → carry-over
+moves → body/title/state update (records the new state) → reactions and replies (reply marker).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.core.checklists import Progress, all_checklists, parse_progress
+from bot.core.commands import parse_commands
+from bot.core.stages import (
+    DEPLOY,
+    FUTURE_PLANNING,
+    MONITOR,
+    STAGES,
+    STRICT,
+    StageFacts,
+    StageRecord,
+    advance,
+    index_of,
+    record_uat,
+    request_stage,
+)
+from bot.core.tracking import (
+    HELP_TEXT,
+    CarryOver,
+    ItemRef,
+    RetroFigures,
+    Scope,
+    TrackingState,
+    TrackingView,
+    closed_marker,
+    render_deleted_note,
+    render_reply,
+    render_retrospective,
+    render_stage_comment,
+    render_tracking_body,
+    reply_marker,
+    retro_marker,
+    stage_of_comment,
+)
+from bot.core.versions import (
+    PatternError,
+    duplicate_versions,
+    next_on_line,
+    next_release,
+    rc_tag,
+    version_text,
+)
+from bot.github import release_writes as writes
+from bot.github.paging import list_all
+from bot.github.release_facts import ReleaseFacts, api_get, parse_time, read_release_facts, repo_path
+from bot.jobs import JobSpec, parse_key, release_key
+from bot.reconcilers.context import JobContext
+from bot.reconcilers.release_roles import roles_for
+
+COMMANDS = ("stage", "uat", "help")
+
+
+class _Milestone:
+    """Adapter so the version helpers (which want .number/.title) accept raw milestone dicts."""
+
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.raw = raw
+        self.number = int(raw["number"])
+        self.title = str(raw.get("title") or "")
+
+
+def _timezone(name: str, ctx: JobContext) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        ctx.log.warning("releases.timezone %r is unknown; using UTC", name)
+        return ZoneInfo("UTC")
+
+
+def _local_date(value: str | None, tz: ZoneInfo) -> str | None:
+    moment = parse_time(value)
+    return moment.astimezone(tz).date().isoformat() if moment else None
+
+
+def _due_date(milestone: dict[str, Any]) -> str | None:
+    """The calendar date the milestone was given. GitHub stores a date and returns it at a fixed hour
+    UTC, so the date part of ``due_on`` is the date people picked (converting it to a zone west of
+    UTC would move it to the day before)."""
+    due = milestone.get("due_on")
+    return str(due)[:10] if due else None
+
+
+def _author(raw: dict[str, Any]) -> str:
+    return str((raw.get("user") or {}).get("login") or "")
+
+
+def _item_ref(raw: dict[str, Any]) -> ItemRef:
+    return ItemRef(int(raw["number"]), str(raw.get("title") or ""), bool(raw.get("pull_request")), _author(raw))
+
+
+def _is_merged(raw: dict[str, Any]) -> bool:
+    return bool((raw.get("pull_request") or {}).get("merged_at"))
+
+
+def _scope(items: list[dict[str, Any]]) -> Scope:
+    issues = [i for i in items if not i.get("pull_request")]
+    prs = [i for i in items if i.get("pull_request")]
+    return Scope(
+        open_issues=sum(1 for i in issues if i.get("state") == "open"),
+        closed_issues=sum(1 for i in issues if i.get("state") != "open"),
+        merged_prs=sum(1 for p in prs if _is_merged(p)),
+        open_prs=sum(1 for p in prs if p.get("state") == "open"),
+        closed_unmerged_prs=sum(1 for p in prs if p.get("state") != "open" and not _is_merged(p)),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def reconcile(ctx: JobContext) -> None:
+    _kind, repo_id, number = parse_key(ctx.job.key)
+    assert number is not None
+    try:
+        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.config)
+    except PatternError as exc:
+        ctx.log.error("release %s: unusable release pattern: %s", ctx.job.key, exc)
+        return
+    if facts.milestone is None:
+        _milestone_deleted(ctx, facts)
+        return
+    if facts.version_obj is None:
+        ctx.log.info("release %s: milestone %r is not a version; nothing to track", ctx.job.key, facts.milestone_title)
+        return
+    if facts.tracking_issue is None and not facts.milestone_open:
+        # Past releases are left alone: no tracking issue, no retrospective after the fact.
+        ctx.log.info("release %s: closed milestone without a tracking issue; left alone", ctx.job.key)
+        return
+    ReleaseRun(ctx, facts, repo_id).run()
+
+
+def _milestone_deleted(ctx: JobContext, facts: ReleaseFacts) -> None:
+    tracking = facts.tracking_issue
+    if tracking is None or tracking.get("state") != "open":
+        return
+    marker = closed_marker(facts.milestone_number)
+    already = any(
+        _author(c) == ctx.bot_login and marker in (c.get("body") or "") for c in facts.tracking_comments
+    )
+    state = TrackingState.from_body(tracking.get("body"))
+    version = _version_from_title(tracking.get("title") or "") or "?"
+    if not already:
+        writes.create_comment(ctx.gh, ctx.repo_full_name, tracking["number"], render_deleted_note(facts.milestone_number, version))
+    writes.update_issue(ctx.gh, ctx.repo_full_name, tracking["number"], {"state": "closed", "state_reason": "not_planned"})
+    ctx.log.info("release %s: milestone deleted; tracking issue #%s closed (stage was %s)", ctx.job.key,
+                 tracking["number"], state.stages.current)
+
+
+def _version_from_title(title: str) -> str | None:
+    match = re.search(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?", title)
+    return match.group(0) if match else None
+
+
+class ReleaseRun:
+    """One reconcile of one release (holds the facts and the decisions while they are applied)."""
+
+    def __init__(self, ctx: JobContext, facts: ReleaseFacts, repo_id: int) -> None:
+        self.ctx = ctx
+        self.facts = facts
+        self.repo_id = repo_id
+        self.config = ctx.config or {}
+        self.releases_cfg: dict[str, Any] = self.config.get("releases") or {}
+        self.tz_name = str(self.releases_cfg.get("timezone") or "UTC")
+        self.tz = _timezone(self.tz_name, ctx)
+        self.today = datetime.now(UTC).astimezone(self.tz).date().isoformat()
+        self.mode = STRICT if self.releases_cfg.get("mode") == STRICT else "agile"
+        self.version = facts.version_obj
+        assert self.version is not None
+        self.checklists = all_checklists(self.config)
+        self.bot = ctx.bot_login
+        self.writes = 0
+
+    # -- facts -----------------------------------------------------------------------------
+    def _bot_comments(self) -> list[dict[str, Any]]:
+        return [c for c in self.facts.tracking_comments if _author(c) == self.bot]
+
+    def _stage_comments(self) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for comment in sorted(self._bot_comments(), key=lambda c: c["id"]):
+            stage = stage_of_comment(comment.get("body"), self.facts.milestone_number)
+            if stage and stage not in found:
+                found[stage] = comment
+        return found
+
+    def _deployed(self, record: StageRecord) -> bool:
+        """A successful deployment of the final tag to the monitor environment (read only while it matters)."""
+        if record.deployed or not self.facts.final_tag_exists:
+            return record.deployed
+        if record.current is not None and index_of(record.current) >= index_of(MONITOR):
+            return False
+        environment = str(self.releases_cfg.get("monitor_environment") or "production")
+        base = repo_path(self.ctx.repo_full_name)
+        deployments = api_get(
+            self.ctx.gh,
+            f"{base}/deployments",
+            {"ref": self.facts.final_tag_name, "environment": environment, "per_page": 10},
+        ) or []
+        if not deployments:
+            return False
+        newest = max(deployments, key=lambda d: d.get("id", 0))
+        statuses = api_get(self.ctx.gh, f"{base}/deployments/{newest['id']}/statuses", {"per_page": 10}) or []
+        return any(s.get("state") == "success" for s in statuses)
+
+    def _feedback(self, record: StageRecord, known: tuple[int, ...]) -> tuple[int, ...]:
+        """Issues opened since Monitor began that name the version or carry a feedback label."""
+        began = record.began.get(MONITOR)
+        if record.current != MONITOR or not began:
+            return known
+        labels = {str(x).lower() for x in self.releases_cfg.get("feedback_labels") or ["regression"]}
+        base = repo_path(self.ctx.repo_full_name)
+        since = f"{began}T00:00:00Z"
+        recent = api_get(
+            self.ctx.gh,
+            f"{base}/issues",
+            {"state": "all", "since": since, "sort": "created", "direction": "desc", "per_page": 100},
+        ) or []
+        text = version_text(self.version)
+        names_version = re.compile(rf"(?<![\w.]){re.escape(text)}(?![\w.-]*\d)")
+        tracking = (self.facts.tracking_issue or {}).get("number")
+        found = set(known)
+        for issue in recent:
+            if issue.get("pull_request") or issue.get("number") == tracking or _author(issue) == self.bot:
+                continue
+            if (issue.get("created_at") or "") < since:
+                continue
+            issue_labels = {str(lbl.get("name", "")).lower() for lbl in issue.get("labels") or []}
+            if issue_labels & labels or names_version.search(f"{issue.get('title') or ''}\n{issue.get('body') or ''}"):
+                found.add(int(issue["number"]))
+        return tuple(sorted(found))
+
+    # -- the run ---------------------------------------------------------------------------
+    def run(self) -> None:
+        facts = self.facts
+        tracking = facts.tracking_issue
+        state = TrackingState.from_body(tracking.get("body")) if tracking else TrackingState()
+        stage_comments = self._stage_comments()
+        progress: dict[str, Progress] = {s: parse_progress(c.get("body")) for s, c in stage_comments.items()}
+        complete = frozenset(s for s, p in progress.items() if p.complete)
+        record = state.stages
+        stage_facts = StageFacts(
+            milestone_open=facts.milestone_open,
+            has_due_date=bool((facts.milestone or {}).get("due_on")),
+            branch_exists=facts.branch_exists,
+            candidates=facts.candidates,
+            final_tag=facts.final_tag_exists,
+            deployed=self._deployed(record),
+            complete_checklists=complete,
+            mode=self.mode,
+            milestone_created=_local_date((facts.milestone or {}).get("created_at"), self.tz),
+        )
+        first = advance(record, stage_facts, self.today)
+        record, answers, watermark = self._commands(first.record, stage_facts, state.comment_watermark)
+        outcome = advance(record, stage_facts, self.today)
+        record = outcome.record
+        held = outcome.held or first.held
+        feedback = self._feedback(record, state.feedback)
+        new_state = TrackingState(stages=record, comment_watermark=watermark, feedback=feedback,
+                                  retro_done=state.retro_done)
+
+        # Stage comments due: every stage that began (not skipped) and has none yet.
+        to_post = [s for s in STAGES if s in record.began and s not in stage_comments]
+        rendered = {s: render_stage_comment(facts.milestone_number, version_text(self.version), self.checklists[s])
+                    for s in to_post}
+        for stage, body in rendered.items():
+            progress[stage] = parse_progress(body)
+
+        facts.publish_allowed = self.mode != STRICT or index_of(record.current or STAGES[0]) >= index_of(DEPLOY)
+        notes = self._sync_notes()
+
+        retro_body: str | None = None
+        moves: list[tuple[dict[str, Any], CarryOver, int | None]] = []
+        if record.current == FUTURE_PLANNING and not facts.milestone_open and not state.retro_done:
+            retro_body, moves = self._retrospective(record)
+            new_state = replace(new_state, retro_done=True)
+
+        title = self._title()
+        body = render_tracking_body(self._view(new_state, progress, notes, held))
+        fp_progress = progress.get(FUTURE_PLANNING)
+        close = record.current == FUTURE_PLANNING and fp_progress is not None and fp_progress.complete \
+            and FUTURE_PLANNING in stage_comments
+
+        gh, repo = self.ctx.gh, self.ctx.repo_full_name
+        label = str(self.releases_cfg.get("tracking_label") or "release-tracking")
+        if tracking is None:
+            tracking = writes.create_issue(gh, repo, title, body, [label], facts.milestone_number)
+            self.writes += 1
+            changed_body = True
+        else:
+            patch: dict[str, Any] = {}
+            if tracking.get("title") != title:
+                patch["title"] = title
+            changed_body = (tracking.get("body") or "") != body
+            if ((tracking.get("milestone") or {}).get("number")) != facts.milestone_number:
+                patch["milestone"] = facts.milestone_number  # moved out by someone: the tracking issue belongs here
+            if close and tracking.get("state") == "open":
+                patch["state"] = "closed"
+                patch["state_reason"] = "completed"
+            if label not in {lbl.get("name") for lbl in tracking.get("labels") or []}:
+                writes.add_labels(gh, repo, tracking["number"], [label])
+                self.writes += 1
+            # The body goes last (below): it records what the other writes did.
+            self._pending_patch = (patch, body if changed_body else None)
+
+        number = int(tracking["number"])
+        for comment_body in rendered.values():
+            writes.create_comment(gh, repo, number, comment_body)
+            self.writes += 1
+        if retro_body is not None and not any(retro_marker(facts.milestone_number) in (c.get("body") or "")
+                                              for c in self._bot_comments()):
+            writes.create_comment(gh, repo, number, retro_body)
+            self.writes += 1
+        for raw, _move, target in moves:
+            if target is not None:
+                writes.update_issue(gh, repo, int(raw["number"]), {"milestone": target})
+                self.writes += 1
+        if facts.tracking_issue is not None:
+            patch, new_body = self._pending_patch
+            if new_body is not None:
+                patch["body"] = new_body
+            if patch:
+                writes.update_issue(gh, repo, number, patch)
+                self.writes += 1
+        for comment_id, author, accepted, reply in answers:
+            if accepted:
+                writes.react(gh, repo, comment_id, "+1")
+                self.writes += 1
+            if reply:
+                writes.create_comment(gh, repo, number, render_reply(comment_id, author, reply))
+                self.writes += 1
+        if changed_body:
+            self._wake_duplicates()
+        self._remember_monitoring(record.current == MONITOR)
+        self.ctx.log.info(
+            "release %s v%s: stage %s, %d write(s)", self.ctx.job.key, version_text(self.version), record.current, self.writes
+        )
+
+    # -- pieces ----------------------------------------------------------------------------
+    def _title(self) -> str:
+        template = str(self.releases_cfg.get("tracking_issue_title") or "Release v{version}")
+        # Plain replacement, not str.format: the template comes from the repository.
+        return template.replace("{version}", version_text(self.version))[:256]
+
+    def _commands(
+        self, record: StageRecord, stage_facts: StageFacts, watermark: int
+    ) -> tuple[StageRecord, list[tuple[int, str, bool, str | None]], int]:
+        """Run the commands of comments newer than the watermark, oldest first (new comments only)."""
+        answered = {
+            int(m.group(1))
+            for c in self._bot_comments()
+            for m in [re.search(r"release-bot:reply:(\d+)", c.get("body") or "")]
+            if m
+        }
+        answers: list[tuple[int, str, bool, str | None]] = []
+        newest = watermark
+        for comment in sorted(self.facts.tracking_comments, key=lambda c: c["id"]):
+            cid = int(comment["id"])
+            author = _author(comment)
+            if cid <= watermark or author == self.bot or (comment.get("user") or {}).get("type") == "Bot":
+                continue
+            newest = max(newest, cid)
+            commands = [c for c in parse_commands(comment.get("body")) if c.name in COMMANDS]
+            if not commands or cid in answered:
+                continue
+            replies: list[str] = []
+            accepted_any = False
+            for command in commands:
+                record, accepted, reply = self._command(record, stage_facts, command.name, command.args, author)
+                accepted_any = accepted_any or accepted
+                if reply:
+                    replies.append(reply)
+            answers.append((cid, author, accepted_any and not replies, "\n\n".join(replies) or None))
+        return record, answers, newest
+
+    def _command(
+        self, record: StageRecord, stage_facts: StageFacts, name: str, args: str, author: str
+    ) -> tuple[StageRecord, bool, str | None]:
+        if name == "help":
+            return record, True, HELP_TEXT
+        if name == "stage":
+            if not args:
+                return record, False, "Usage: `/stage <name>`."
+            allowed, rule = roles_for(self.ctx, author, "release_managers")
+            if not allowed:
+                return record, False, f"`/stage` is for release managers: {rule}."
+            decision = request_stage(record, stage_facts, args)
+            return decision.record, decision.accepted, decision.reply
+        # /uat passed | /uat failed <reason>
+        verb, _, reason = args.partition(" ")
+        verb = verb.lower()
+        if verb not in ("passed", "failed"):
+            return record, False, "Usage: `/uat passed` or `/uat failed <reason>`."
+        allowed, rule = roles_for(self.ctx, author, "qa")
+        if not allowed:
+            return record, False, f"`/uat` is for QA: {rule}."
+        decision = record_uat(record, stage_facts, verb == "passed", author, self.today, reason)
+        return decision.record, decision.accepted, decision.reply
+
+    def _sync_notes(self) -> Any:
+        try:
+            from bot.reconcilers.release_notes import sync_release_notes
+        except ImportError:  # the notes reconciler is not installed in this build
+            return None
+        return sync_release_notes(self.ctx, self.facts)
+
+    def _retrospective(self, record: StageRecord) -> tuple[str, list[tuple[dict[str, Any], CarryOver, int | None]]]:
+        facts = self.facts
+        items = facts.milestone_items
+        open_items = [i for i in items if i.get("state") == "open"]
+        delivered = [i for i in items if (i.get("pull_request") and _is_merged(i)) or
+                     (not i.get("pull_request") and i.get("state") == "closed" and i.get("state_reason") != "not_planned")]
+        merged = [i for i in items if _is_merged(i)]
+        contributors = tuple(sorted({_author(i) for i in merged if _author(i)}, key=str.lower))
+        others = [_Milestone(m) for m in facts.open_milestones if m.get("number") != facts.milestone_number]
+        line_target = next_on_line(self.version, others, self.config)
+        any_target = next_release(self.version, others, self.config)
+        moves: list[tuple[dict[str, Any], CarryOver, int | None]] = []
+        into_branch_prs = self._open_prs_into_branch() if any(i.get("pull_request") for i in open_items) else set()
+        for raw in open_items:
+            into_branch = int(raw["number"]) in into_branch_prs
+            target = line_target if into_branch else any_target
+            moves.append((raw, CarryOver(_item_ref(raw), target.title if target else None), target.number if target else None))
+        release = facts.published_release()
+        shipped = _local_date(release.get("published_at"), self.tz) if release else record.began.get(DEPLOY)
+        figures = RetroFigures(
+            version=version_text(self.version),
+            planned=len(items),
+            delivered=len(delivered),
+            slipped=len(open_items),
+            merged_prs=len(merged),
+            contributors=contributors,
+            created_date=_local_date((facts.milestone or {}).get("created_at"), self.tz),
+            shipped_date=shipped,
+            due_date=_due_date(facts.milestone or {}),
+            timezone=self.tz_name,
+        )
+        return render_retrospective(facts.milestone_number, figures, [m for _, m, _ in moves]), moves
+
+    def _open_prs_into_branch(self) -> set[int]:
+        """Numbers of open pull requests into the release branch (the issues listing has no base)."""
+        if not self.facts.branch_name:
+            return set()
+        pulls = list_all(
+            self.ctx.gh,
+            f"{repo_path(self.ctx.repo_full_name)}/pulls",
+            {"state": "open", "base": self.facts.branch_name},
+            max_pages=20,
+        )
+        return {int(p["number"]) for p in pulls}
+
+    def _view(self, state: TrackingState, progress: dict[str, Progress], notes: Any, held: str | None) -> TrackingView:
+        facts = self.facts
+        milestone = facts.milestone or {}
+        warnings: list[str] = []
+        if self.ctx.config_error:
+            first = " ".join(str(self.ctx.config_error).split())[:500]
+            warnings.append(f"Configuration error in `.github/release-bot.yml` (the last valid configuration is in use): {first}")
+        for version, group in duplicate_versions([_Milestone(m) for m in facts.open_milestones],
+                                                  facts.conventions.milestone_pattern).items():
+            if version == self.version and any(m.number == facts.milestone_number for m in group):
+                names = ", ".join(f"#{m.number} ({m.title})" for m in group)
+                warnings.append(f"Several open milestones name version {version_text(version)}: {names}. Keep one.")
+        if held:
+            warnings.append(held)
+        for error in getattr(notes, "errors", None) or []:
+            warnings.append(f"Release notes: {' '.join(str(error).split())[:300]}")
+        html_base = str(milestone.get("html_url") or "")
+        repo_html = html_base.rsplit("/milestone/", 1)[0] if "/milestone/" in html_base else ""
+        branch = facts.branch_name or ""
+        release = facts.published_release()
+        draft = facts.draft_release()
+        if notes is not None and getattr(notes, "release_url", None):
+            release_state = "published" if getattr(notes, "published", False) else "draft"
+            release_url = str(notes.release_url)
+        elif release is not None:
+            release_state, release_url = "published", str(release.get("html_url") or "")
+        elif draft is not None:
+            release_state, release_url = "draft", str(draft.get("html_url") or "")
+        else:
+            release_state, release_url = None, None
+        off = tuple(
+            ItemRef(int(getattr(p, "number", 0)), str(getattr(p, "title", "")), True, str(getattr(p, "author", "") or ""))
+            for p in (getattr(notes, "off_milestone", None) or [])
+        )
+        links: list[tuple[str, str]] = []
+        if html_base:
+            links.append(("Milestone", html_base))
+        if repo_html and facts.branch_exists:
+            links.append(("Release branch", f"{repo_html}/tree/{branch}"))
+        if release_url:
+            links.append(("GitHub Release", release_url))
+        return TrackingView(
+            milestone_number=facts.milestone_number,
+            milestone_title=facts.milestone_title,
+            milestone_url=html_base,
+            milestone_open=facts.milestone_open,
+            version=version_text(self.version),
+            due_date=_due_date(milestone),
+            timezone=self.tz_name,
+            shipped_date=state.stages.began.get(DEPLOY),
+            branch=branch,
+            branch_url=f"{repo_html}/tree/{branch}" if repo_html and facts.branch_exists else None,
+            candidate_tags=tuple(rc_tag(self.version, n, facts.conventions.rc_tag_pattern) for n in facts.candidates),
+            final_tag=facts.final_tag_name or "",
+            final_tag_exists=facts.final_tag_exists,
+            release_state=release_state,
+            release_url=release_url,
+            mode=self.mode,
+            state=state,
+            checklists=self.checklists,
+            progress=progress,
+            scope=_scope(facts.milestone_items),
+            off_milestone=off,
+            feedback=tuple(ItemRef(n, "") for n in state.feedback),
+            warnings=tuple(warnings),
+        )
+
+    def _remember_monitoring(self, monitoring: bool) -> None:
+        """Keep the wake-up list of releases in Monitor (issues without a milestone may be their feedback)."""
+        from bot.reconcilers.release_discovery import monitoring_key
+
+        key = monitoring_key(self.repo_id)
+        current = self.ctx.store.get_state(key)
+        numbers = {n for n in current if isinstance(n, int)} if isinstance(current, list) else set()
+        number = self.facts.milestone_number
+        if monitoring == (number in numbers) and isinstance(current, list):
+            return
+        numbers = numbers | {number} if monitoring else numbers - {number}
+        self.ctx.store.set_state(key, sorted(numbers))
+
+    def _wake_duplicates(self) -> None:
+        """A duplicate version milestone must show the warning too: reconcile it (only after we wrote,
+        so two duplicates cannot wake each other forever)."""
+        facts = self.facts
+        dups = duplicate_versions([_Milestone(m) for m in facts.open_milestones], facts.conventions.milestone_pattern)
+        others = [m.number for group in dups.values() for m in group
+                  if m.number != facts.milestone_number and any(x.number == facts.milestone_number for x in group)]
+        if others:
+            self.ctx.enqueue([
+                JobSpec(release_key(self.repo_id, n), self.ctx.job.installation_id, self.ctx.repo_full_name,
+                        "release.duplicate_version") for n in others
+            ])
+
+
+__all__ = ["reconcile", "reply_marker"]

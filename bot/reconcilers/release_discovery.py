@@ -1,0 +1,187 @@
+"""Release-branch and tag discovery, adoption and the bot's labels: the release side of a ``repo:`` job.
+
+Registered with ``bot.reconcilers.repo.register_discovery``; runs on every ``repo:`` job.
+
+Why discovery and not ``create`` events: GitHub sends no ``create`` (nor per-tag ``push``) event when
+more than three tags are pushed at once, and events can be lost. So every ``repo:`` job lists the
+tags and release branches (two calls) and compares them with the set seen last time (a cache in the
+bot's store). A new or deleted tag or branch wakes the release it belongs to. With an empty store
+(first sight of a repository, an installation, ``release-bot reconcile`` after a wipe) every open
+version milestone is woken — adoption: releases already in flight are picked up where they stand —
+and the bot's labels are created. Closed milestones are woken only by their own tags (a final tag
+pushed after the milestone closed still publishes), never adopted.
+
+Issues opened outside any milestone reach the ``repo:`` key (routing); they may be post-release
+feedback, so the releases recorded as being in Monitor are woken.
+"""
+
+from __future__ import annotations
+
+import string
+from typing import Any
+from urllib.parse import quote
+
+from github import GithubException
+
+from bot.core.versions import (
+    PatternError,
+    ReleaseConventions,
+    branch_line,
+    owning_milestone,
+    parse_milestone_title,
+    parse_tag,
+)
+from bot.github import release_writes
+from bot.github.paging import list_all
+from bot.github.release_facts import api_get, repo_path
+from bot.jobs import JobSpec, parse_key, release_key
+from bot.reconcilers.context import JobContext
+from bot.reconcilers.repo import register_discovery
+
+# (name, color, description) of the labels the bot uses; names come from the configuration.
+_LABEL_STYLE = {
+    "tracking_label": ("0e8a16", "Release tracking issue (release-bot)"),
+    "uat_label": ("1d76db", "UAT passed (release-bot gate)"),
+    "approval_label": ("5319e7", "Approved for the release branch (release-bot gate)"),
+    "hold_label": ("d93f0b", "Hold: do not merge into the release branch"),
+    "released_label": ("c5def5", "Shipped in a published release"),
+}
+
+
+def seen_refs_key(repo_id: int) -> str:
+    return f"release:refs:{repo_id}"
+
+
+def labels_key(repo_id: int) -> str:
+    return f"release:labels:{repo_id}"
+
+
+def monitoring_key(repo_id: int) -> str:
+    """Milestone numbers last seen in Monitor (a wake-up list only; the tracking issue holds the truth)."""
+    return f"release:monitoring:{repo_id}"
+
+
+class _M:
+    def __init__(self, raw: dict[str, Any]) -> None:
+        self.number = int(raw["number"])
+        self.title = str(raw.get("title") or "")
+        self.state = str(raw.get("state") or "open")
+
+
+def _literal_prefix(pattern: str) -> str:
+    """'release/{major}.{minor}' -> 'release/': what matching-refs can filter on."""
+    for literal, _name, _spec, _conv in string.Formatter().parse(pattern):
+        return literal
+    return ""
+
+
+def bot_labels(config: dict[str, Any]) -> list[tuple[str, str, str]]:
+    releases = config.get("releases") or {}
+    gate = config.get("gate") or {}
+    notes = config.get("notes") or {}
+    values = {
+        "tracking_label": releases.get("tracking_label", "release-tracking"),
+        "uat_label": gate.get("uat_label", "uat-passed"),
+        "approval_label": gate.get("approval_label", "release-approved"),
+        "hold_label": gate.get("hold_label", "hold"),
+        "released_label": notes.get("released_label", "released"),
+    }
+    labels = []
+    for key, name in values.items():
+        if isinstance(name, str) and name.strip():
+            color, description = _LABEL_STYLE[key]
+            labels.append((name.strip(), color, description))
+    return labels
+
+
+def ensure_labels(ctx: JobContext) -> int:
+    """Create the bot's labels that are missing (one list call, one create per missing label)."""
+    existing = {str(lbl.get("name", "")).lower()
+                for lbl in list_all(ctx.gh, f"{repo_path(ctx.repo_full_name)}/labels", max_pages=20)}
+    created = 0
+    for name, color, description in bot_labels(ctx.config or {}):
+        if name.lower() in existing:
+            continue
+        try:
+            release_writes.create_label(ctx.gh, ctx.repo_full_name, name, color, description)
+            created += 1
+        except GithubException as exc:
+            if exc.status != 422:  # 422: created meanwhile (already_exists)
+                raise
+    return created
+
+
+@register_discovery
+def discover_releases(ctx: JobContext) -> list[JobSpec]:
+    _, repo_id, _ = parse_key(ctx.job.key)
+    hints = ctx.job.hints or {}
+    conventions = ReleaseConventions.from_config(ctx.config)
+    base = repo_path(ctx.repo_full_name)
+
+    adopting = ctx.store.get_state(labels_key(repo_id)) is None or bool(hints.get("fan_out"))
+    if adopting:
+        ensure_labels(ctx)
+        ctx.store.set_state(labels_key(repo_id), True)
+
+    tags = sorted(
+        ref["ref"].removeprefix("refs/tags/")
+        for ref in api_get(ctx.gh, f"{base}/git/matching-refs/tags") or []
+        if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
+    )
+    prefix = _literal_prefix(conventions.branch_pattern)
+    branch_path = f"{base}/git/matching-refs/heads/{quote(prefix, safe='/')}" if prefix else f"{base}/git/matching-refs/heads"
+    branches = sorted(
+        ref["ref"].removeprefix("refs/heads/")
+        for ref in api_get(ctx.gh, branch_path) or []
+        if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
+    )
+    try:
+        branches = [b for b in branches if branch_line(b, conventions.branch_pattern) is not None]
+        tags = [t for t in tags if parse_tag(t, conventions) is not None]
+    except PatternError as exc:
+        ctx.log.error("%s: release patterns unusable: %s", ctx.repo_full_name, exc)
+        return []
+
+    previous = ctx.store.get_state(seen_refs_key(repo_id))
+    seen_before = previous if isinstance(previous, dict) else None
+    changed_tags = set(tags) ^ set((seen_before or {}).get("tags") or [])
+    changed_branches = set(branches) ^ set((seen_before or {}).get("branches") or [])
+    ctx.store.set_state(seen_refs_key(repo_id), {"tags": tags, "branches": branches})
+
+    wake_all_open = adopting or seen_before is None
+    monitoring = ctx.store.get_state(monitoring_key(repo_id))
+    wake_monitoring = str(ctx.job.reason).startswith("issues") and isinstance(monitoring, list)
+    if not (wake_all_open or changed_tags or changed_branches or wake_monitoring):
+        return []
+
+    state = "open" if not changed_tags else "all"
+    milestones = [_M(m) for m in list_all(ctx.gh, f"{base}/milestones", {"state": state}, max_pages=50)]
+    try:
+        versioned = [(parse_milestone_title(m.title, conventions.milestone_pattern), m) for m in milestones]
+    except PatternError as exc:
+        ctx.log.error("%s: releases.milestone_pattern unusable: %s", ctx.repo_full_name, exc)
+        return []
+    versioned = [(v, m) for v, m in versioned if v is not None]
+    open_ones = [m for _, m in versioned if m.state == "open"]
+
+    numbers: set[int] = set()
+    if wake_all_open:
+        numbers.update(m.number for m in open_ones)
+    for tag in changed_tags:
+        info = parse_tag(tag, conventions)
+        if info is None:
+            continue
+        same = [m for v, m in versioned if v == info.version]
+        # Prefer the open milestone of that version; a closed one still gets its final tag published.
+        numbers.update(m.number for m in (sorted(same, key=lambda m: m.state != "open")[:1]))
+    for branch in changed_branches:
+        owner = owning_milestone(branch, open_ones, ctx.config)
+        if owner is not None:
+            numbers.add(owner.number)
+    if wake_monitoring:
+        numbers.update(int(n) for n in monitoring if isinstance(n, int))
+    reason = "release discovery"
+    return [
+        JobSpec(release_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, reason=reason)
+        for n in sorted(numbers)
+    ]

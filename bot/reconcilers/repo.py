@@ -1,0 +1,138 @@
+"""The ``repo:{repo_id}`` reconciler: configuration changes and discovery; fans out to other keys.
+
+On every ``repo:`` job:
+1. a push to the default branch touching a configuration source (``.github/release-bot.yml``,
+   ``.github/release.yml``, ``.github/release-drafter.yml``, any file of the organization's
+   ``.github`` repository, or a file another repository ``_extends``) drops the cached
+   configurations that read from this repository, and re-runs the repositories that depend on it;
+2. when this repository's configuration changed (or a ``fan_out`` hint asks for it: installation
+   added, ``release-bot reconcile``), every open version milestone (``release:`` keys) and every
+   open pull request into a release branch (``pr:`` keys) is enqueued;
+3. the discovery functions registered with ``register_discovery`` run (release-branch and tag
+   discovery belongs to the release life cycle), and their jobs are enqueued with the rest.
+
+Hints read (``bot/intake/routing.py``): ``refs`` (``refs/heads/main``), ``changed_config_paths``,
+``config_changed`` and ``fan_out`` (booleans set by fan-out and by the reconcile command).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable
+from typing import Any
+
+from bot.config.loader import CONFIG_SOURCE_PATHS, ORG_CONFIG_REPO
+from bot.github.paging import list_all
+from bot.jobs import JobSpec, parse_key, pr_key, release_key, repo_key
+from bot.reconcilers.context import JobContext
+
+Discovery = Callable[[JobContext], list[JobSpec]]
+
+_discoveries: list[Discovery] = []
+
+
+def register_discovery(fn: Discovery) -> Discovery:
+    """Add a function run on every ``repo:`` job; the jobs it returns are enqueued. Usable as a
+    decorator. Registering the same function twice has no effect."""
+    if fn not in _discoveries:
+        _discoveries.append(fn)
+    return fn
+
+
+def registered_discoveries() -> list[Discovery]:
+    return list(_discoveries)
+
+
+def reconcile(ctx: JobContext) -> None:
+    _, repo_id, _ = parse_key(ctx.job.key)
+    hints = ctx.job.hints or {}
+    jobs: list[JobSpec] = []
+
+    config_changed = bool(hints.get("config_changed"))
+    if _touches_config(ctx, hints):
+        jobs.extend(_invalidate_sources(ctx, repo_id))
+        config_changed = True
+        ctx.log.info("%s: configuration source changed; configuration reloaded", ctx.repo_full_name)
+
+    if config_changed or hints.get("fan_out"):
+        if config_changed and ctx.services is not None:
+            loaded = ctx.services.config_loader.load(ctx.gh, ctx.repo_full_name, repo_id=repo_id,
+                                                     installation_id=ctx.job.installation_id)
+            ctx.config, ctx.config_error, ctx.config_valid = loaded.config, loaded.error, loaded.valid
+        jobs.extend(fan_out(ctx, repo_id))
+
+    for discover in registered_discoveries():
+        jobs.extend(discover(ctx) or [])
+
+    if jobs:
+        ctx.enqueue(_unique(jobs))
+
+
+def _touches_config(ctx: JobContext, hints: dict[str, Any]) -> bool:
+    """A push to the default branch that changed a configuration source of any repository."""
+    paths = [p for p in hints.get("changed_config_paths") or [] if isinstance(p, str)]
+    refs = [r for r in hints.get("refs") or [] if isinstance(r, str) and r.startswith("refs/heads/")]
+    if not paths or not refs:
+        return False
+    is_org_config_repo = ctx.repo_full_name.split("/", 1)[1].lower() == ORG_CONFIG_REPO
+    loader = ctx.services.config_loader if ctx.services is not None else None
+    is_extends_target = bool(loader and loader.dependents(ctx.repo_full_name))
+    if not (is_org_config_repo or is_extends_target or any(p in CONFIG_SOURCE_PATHS for p in paths)):
+        return False
+    # Configuration is read from the default branch only: a push elsewhere changes nothing.
+    _, repository = ctx.gh.requester.requestJsonAndCheck("GET", f"/repos/{ctx.repo_full_name}")
+    default_ref = f"refs/heads/{repository.get('default_branch')}"
+    return default_ref in refs
+
+
+def _invalidate_sources(ctx: JobContext, repo_id: int) -> list[JobSpec]:
+    """Drop cached configurations that read from this repository; re-run the other repositories
+    whose configuration depends on it (org ``.github`` fallback, ``_extends``)."""
+    if ctx.services is None:
+        return []
+    loader = ctx.services.config_loader
+    dependents = loader.dependents(ctx.repo_full_name)
+    loader.invalidate_source(ctx.repo_full_name)
+    jobs = []
+    for dependent in dependents:
+        if dependent.repo_id == repo_id:
+            continue
+        installation_id = dependent.installation_id or ctx.job.installation_id
+        jobs.append(JobSpec(repo_key(dependent.repo_id), installation_id, dependent.repo_full_name,
+                            reason=f"config source {ctx.repo_full_name} changed", hints={"config_changed": True}))
+    return jobs
+
+
+def fan_out(ctx: JobContext, repo_id: int) -> list[JobSpec]:
+    """``release:`` keys of open version milestones and ``pr:`` keys of open pull requests into
+    release branches, per the effective configuration."""
+    releases = ctx.config.get("releases") or {}
+    gate = ctx.config.get("gate") or {}
+    pattern = re.compile(str(releases.get("milestone_pattern") or r"^v?\d+\.\d+\.\d+"))
+    branch_patterns = [str(p) for p in gate.get("release_branches") or []]
+    reason = "repo fan-out"
+    jobs: list[JobSpec] = []
+    for milestone in list_all(ctx.gh, f"/repos/{ctx.repo_full_name}/milestones", {"state": "open"}):
+        if pattern.search(str(milestone.get("title") or "")):
+            jobs.append(JobSpec(release_key(repo_id, int(milestone["number"])), ctx.job.installation_id,
+                                ctx.repo_full_name, reason=reason))
+    if branch_patterns:
+        for pull in list_all(ctx.gh, f"/repos/{ctx.repo_full_name}/pulls", {"state": "open"}):
+            base = str((pull.get("base") or {}).get("ref") or "")
+            if any(fnmatch.fnmatchcase(base, p) for p in branch_patterns):
+                jobs.append(JobSpec(pr_key(repo_id, int(pull["number"])), ctx.job.installation_id,
+                                    ctx.repo_full_name, reason=reason))
+    return jobs
+
+
+def _unique(jobs: list[JobSpec]) -> list[JobSpec]:
+    seen: set[str] = set()
+    out: list[JobSpec] = []
+    for job in jobs:
+        if job.key not in seen:
+            seen.add(job.key)
+            out.append(job)
+    return out
+
+from bot.reconcilers import release_discovery as _release_discovery  # noqa: E402,F401  (registers the release discovery)

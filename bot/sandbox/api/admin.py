@@ -1,0 +1,433 @@
+"""``/_sandbox/``: the few operations GitHub has no API for (contract, last section).
+
+Unauthenticated on purpose: it is the test harness's control panel on a loopback-only server.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from bot.sandbox import serializers
+from bot.sandbox.http import ApiError, json_body, no_content, not_found, respond, state, validation_failed
+from bot.sandbox.state import ROLES, Chaos, Fault, Installation, iso
+from bot.sandbox.webhooks import emitter
+
+URL_PREFIX = "/_sandbox"
+bp = Blueprint("sandbox_admin", __name__)
+
+LOGIN_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})$")
+NAME_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+# --------------------------------------------------------------------------- request log, faults, clock
+
+
+@bp.get("/requests")
+def requests_log() -> Response:
+    try:
+        since = int(request.args.get("since", 0))
+    except ValueError:
+        raise ApiError(422, "since must be an integer") from None
+    st = state()
+    with st.lock:
+        rows = [{"seq": r.seq, "method": r.method, "path": r.path, "status": r.status, "actor": r.actor}
+                for r in st.requests if r.seq > since]
+        last = st.request_seq
+    return respond(rows, headers={"X-Sandbox-Last-Seq": str(last)})
+
+
+@bp.post("/faults")
+def add_fault() -> Response:
+    body = json_body()
+    path = body.get("path")
+    if not isinstance(path, str) or not path:
+        validation_failed("Fault", "path", "missing_field")
+    try:
+        re.compile(path)
+    except re.error as err:
+        validation_failed("Fault", "path", "invalid", f"not a regular expression: {err}")
+    fault = Fault(path=path, method=(body.get("method") or None), status=_opt_int(body, "status"),
+                  times=_opt_int(body, "times") or 1, retry_after=_opt_int(body, "retry_after"),
+                  delay_ms=_opt_int(body, "delay_ms") or 0,
+                  rate_limit_exhausted=bool(body.get("rate_limit_exhausted", False)))
+    if fault.status is not None and not 100 <= fault.status <= 599:
+        validation_failed("Fault", "status", "invalid", "status must be an HTTP status code")
+    st = state()
+    with st.lock:
+        st.faults.append(fault)
+    return respond(_fault_json(fault), status=201)
+
+
+@bp.get("/faults")
+def list_faults() -> Response:
+    st = state()
+    with st.lock:
+        return respond([_fault_json(f) for f in st.faults])
+
+
+@bp.delete("/faults")
+def clear_faults() -> Response:
+    st = state()
+    with st.lock:
+        st.faults.clear()
+    return no_content()
+
+
+def _fault_json(f: Fault) -> dict[str, Any]:
+    return {"method": f.method, "path": f.path, "status": f.status, "times": f.times,
+            "retry_after": f.retry_after, "delay_ms": f.delay_ms, "rate_limit_exhausted": f.rate_limit_exhausted}
+
+
+def _opt_int(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        validation_failed("Fault", key, "invalid", f"{key} must be a number")
+    return int(value)
+
+
+@bp.post("/clock")
+def clock() -> Response:
+    body = json_body()
+    seconds = body.get("advance_seconds")
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds < 0:
+        validation_failed("Clock", "advance_seconds", "invalid", "advance_seconds must be a number >= 0")
+    st = state()
+    st.advance_clock(seconds)
+    return respond({"now": iso(st.now()), "offset_seconds": st.clock_offset.total_seconds()})
+
+
+@bp.get("/clock")
+def get_clock() -> Response:
+    st = state()
+    return respond({"now": iso(st.now()), "offset_seconds": st.clock_offset.total_seconds()})
+
+
+# --------------------------------------------------------------------------- deliveries
+
+
+@bp.post("/deliveries/chaos")
+def chaos_on() -> Response:
+    body = json_body()
+    try:
+        chaos = Chaos(shuffle=bool(body.get("shuffle", False)), duplicate=float(body.get("duplicate", 0)),
+                      drop=float(body.get("drop", 0)), delay_ms=int(body.get("delay_ms", 0)))
+    except (TypeError, ValueError):
+        raise ApiError(422, "chaos settings must be numbers") from None
+    if not (0 <= chaos.duplicate <= 1 and 0 <= chaos.drop <= 1 and chaos.delay_ms >= 0):
+        raise ApiError(422, "duplicate and drop are probabilities in [0, 1]; delay_ms >= 0")
+    st = state()
+    with st.lock:
+        st.chaos = chaos
+    return respond(vars(chaos))
+
+
+@bp.delete("/deliveries/chaos")
+def chaos_off() -> Response:
+    st = state()
+    with st.lock:
+        st.chaos = Chaos()
+    return no_content()
+
+
+@bp.get("/deliveries")
+def deliveries() -> Response:
+    st = state()
+    with st.lock:
+        rows = [{"id": d.id, "guid": d.guid, "event": d.event, "action": d.action,
+                 "installation_id": d.installation_id, "repository_id": d.repository_id,
+                 "status": d.status, "status_code": d.status_code, "duration": round(d.duration, 4),
+                 "redelivery": d.redelivery, "delivered_at": iso(d.delivered_at), "done": d.done}
+                for d in st.deliveries]
+    if request.args.get("payloads") in ("1", "true"):
+        with st.lock:
+            by_id = {d.id: d.payload for d in st.deliveries}
+        for row in rows:
+            row["payload"] = by_id[row["id"]]
+    return respond(rows)
+
+
+@bp.post("/wait-idle")
+def wait_idle() -> Response:
+    try:
+        timeout = float(request.args.get("timeout", 30))
+    except ValueError:
+        raise ApiError(422, "timeout must be a number") from None
+    if not emitter(state()).wait_idle(timeout):
+        raise ApiError(504, "webhook deliveries still pending after timeout")
+    return respond({"idle": True})
+
+
+# --------------------------------------------------------------------------- users and repositories
+
+
+@bp.post("/users")
+def add_user() -> Response:
+    body = json_body()
+    login = body.get("login")
+    if not isinstance(login, str) or not LOGIN_RE.match(login):
+        validation_failed("User", "login", "invalid")
+    permission = body.get("permission")
+    if permission is not None and permission not in ROLES:
+        validation_failed("User", "permission", "invalid", f"permission must be one of {', '.join(ROLES)}")
+    teams = body.get("teams") or []
+    if not isinstance(teams, list) or not all(isinstance(t, str) for t in teams):
+        validation_failed("User", "teams", "invalid")
+    st = state()
+    with st.lock:
+        if st.account(login) is not None:
+            validation_failed("User", "login", "already_exists")
+        user = st.add_user(login)
+        org = st.org("acme")
+        if org is not None:
+            org.members.add(login)
+        repo = st.repo("acme", "rocket")
+        if permission is not None and repo is not None:
+            repo.permissions[login] = permission
+        for team in teams:
+            org_name, _, slug = team.rpartition("/")
+            st.add_team(org_name or "acme", slug, [login])
+    return respond({"login": user.login, "token": f"sandbox-token-{user.login}", "id": user.id}, status=201)
+
+
+@bp.post("/repos")
+def add_repo() -> Response:
+    body = json_body()
+    owner, name = body.get("owner"), body.get("name")
+    if not isinstance(owner, str) or not LOGIN_RE.match(owner):
+        validation_failed("Repository", "owner", "invalid")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        validation_failed("Repository", "name", "invalid")
+    perms = body.get("permissions")
+    if perms is not None and (not isinstance(perms, dict) or any(v not in ROLES for v in perms.values())):
+        validation_failed("Repository", "permissions", "invalid")
+    st = state()
+    with st.lock:
+        if st.repo(owner, name) is not None:
+            validation_failed("Repository", "name", "already_exists", "name already exists on this account")
+        for login in perms or {}:
+            if st.user(login) is None:
+                validation_failed("Repository", "permissions", "invalid", f"unknown user {login}")
+        new_org = st.org(owner) is None
+        if new_org:
+            st.add_org(owner, owners=["admin"])
+        repo = st.add_repo(owner, name, private=bool(body.get("private", False)), permissions=perms)
+        inst = next((i for i in st.installations.values()
+                     if i.app_id == 1 and i.account.lower() == owner.lower() and not i.deleted), None)
+        if inst is None:
+            now = st.now()
+            inst = Installation(id=st.next_id("installation"), app_id=1, account=st.org(owner).login,
+                                created_at=now, updated_at=now)
+            st.installations[inst.id] = inst
+            emitter(st).emit("installation", "created", lambda: {
+                "installation": serializers.installation(st, inst),
+                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                "requester": None}, None, installation=inst, sender="admin")
+        elif inst.repository_selection == "selected":
+            inst.repository_ids.add(repo.id)
+        elif not new_org:
+            # GitHub tells an "all repositories" installation about a new repository.
+            emitter(st).emit("installation_repositories", "added", lambda: {
+                "installation": serializers.installation(st, inst),
+                "repository_selection": inst.repository_selection,
+                "repositories_added": [_repo_lite(repo)], "repositories_removed": [],
+                "requester": None}, None, installation=inst, sender="admin")
+        out = serializers.repository(st, repo)
+    return respond(out, status=201)
+
+
+def _repo_lite(repo: Any) -> dict[str, Any]:
+    return {"id": repo.id, "node_id": repo.node_id, "name": repo.name, "full_name": repo.full_name,
+            "private": repo.private}
+
+
+# --------------------------------------------------------------------------- installations
+
+
+def _installation(inst_id: int) -> Installation:
+    st = state()
+    inst = st.installations.get(inst_id)
+    if inst is None or inst.deleted:
+        not_found()
+    return inst
+
+
+@bp.post("/installations")
+def create_installation() -> Response:
+    body = json_body()
+    account = body.get("account")
+    app_id = body.get("app_id", 1)
+    st = state()
+    with st.lock:
+        if not isinstance(account, str) or st.account(account) is None:
+            validation_failed("Installation", "account", "invalid", "unknown account")
+        if app_id not in st.apps:
+            validation_failed("Installation", "app_id", "invalid", "unknown app")
+        if any(i.app_id == app_id and i.account.lower() == account.lower() and not i.deleted
+               for i in st.installations.values()):
+            validation_failed("Installation", "account", "already_exists")
+        now = st.now()
+        acc = st.account(account)
+        inst = Installation(id=st.next_id("installation"), app_id=app_id, account=acc.login,
+                            created_at=now, updated_at=now)
+        selected = body.get("repositories")
+        if isinstance(selected, list):
+            inst.repository_selection = "selected"
+            for full in selected:
+                r = st.repo(*full.split("/", 1)) if "/" in str(full) else st.repo(acc.login, str(full))
+                if r is not None:
+                    inst.repository_ids.add(r.id)
+        st.installations[inst.id] = inst
+        emitter(st).emit("installation", "created", lambda: {
+            "installation": serializers.installation(st, inst),
+            "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+            "requester": None}, None, installation=inst, sender="admin")
+        out = serializers.installation(st, inst)
+    return respond(out, status=201)
+
+
+@bp.post("/installations/<int:inst_id>/repositories")
+def change_installation_repos(inst_id: int) -> Response:
+    body = json_body()
+    st = state()
+    with st.lock:
+        inst = _installation(inst_id)
+        add = _resolve_repos(inst, body.get("add") or [])
+        remove = _resolve_repos(inst, body.get("remove") or [])
+        before = {r.id for r in st.installation_repos(inst)}
+        if inst.repository_selection == "all":
+            inst.repository_selection = "selected"
+            inst.repository_ids = set(before)
+        inst.repository_ids |= {r.id for r in add}
+        inst.repository_ids -= {r.id for r in remove}
+        after = {r.id for r in st.installation_repos(inst)}
+        added = [r for r in add if r.id in after and r.id not in before]
+        removed = [r for r in remove if r.id in before and r.id not in after]
+        inst.updated_at = st.now()
+        if added or removed:
+            emitter(st).emit("installation_repositories", "added" if added else "removed", lambda: {
+                "installation": serializers.installation(st, inst),
+                "repository_selection": inst.repository_selection,
+                "repositories_added": [_repo_lite(r) for r in added],
+                "repositories_removed": [_repo_lite(r) for r in removed],
+                "requester": None}, None, installation=inst, sender="admin")
+        out = {"repositories": [r.full_name for r in st.installation_repos(inst)]}
+    return respond(out)
+
+
+def _resolve_repos(inst: Installation, names: list[Any]) -> list[Any]:
+    st = state()
+    out = []
+    for full in names:
+        if not isinstance(full, str):
+            validation_failed("Installation", "repositories", "invalid")
+        owner, _, name = full.rpartition("/")
+        repo = st.repo(owner or inst.account, name)
+        if repo is None or repo.owner.lower() != inst.account.lower():
+            validation_failed("Installation", "repositories", "invalid", f"unknown repository {full}")
+        out.append(repo)
+    return out
+
+
+@bp.post("/installations/<int:inst_id>/suspend")
+def suspend_installation(inst_id: int) -> Response:
+    st = state()
+    with st.lock:
+        inst = _installation(inst_id)
+        if inst.suspended_at is None:
+            inst.suspended_at = st.now()
+            inst.suspended_by = "admin"
+            emitter(st).emit("installation", "suspend", lambda: {
+                "installation": serializers.installation(st, inst),
+                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                "requester": None}, None, installation=inst, sender="admin")
+        out = serializers.installation(st, inst)
+    return respond(out)
+
+
+@bp.post("/installations/<int:inst_id>/unsuspend")
+def unsuspend_installation(inst_id: int) -> Response:
+    st = state()
+    with st.lock:
+        inst = _installation(inst_id)
+        if inst.suspended_at is not None:
+            inst.suspended_at = None
+            inst.suspended_by = None
+            emitter(st).emit("installation", "unsuspend", lambda: {
+                "installation": serializers.installation(st, inst),
+                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                "requester": None}, None, installation=inst, sender="admin")
+        out = serializers.installation(st, inst)
+    return respond(out)
+
+
+@bp.delete("/installations/<int:inst_id>")
+def delete_installation(inst_id: int) -> Response:
+    st = state()
+    with st.lock:
+        inst = _installation(inst_id)
+        # The webhook goes out before the installation disappears (GitHub sends it on uninstall).
+        was_suspended = inst.suspended_at
+        inst.suspended_at = None
+        emitter(st).emit("installation", "deleted", lambda: {
+            "installation": serializers.installation(st, inst),
+            "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+            "requester": None}, None, installation=inst, sender="admin")
+        inst.suspended_at = was_suspended
+        inst.deleted = True
+        for tok in [t for t in st.tokens.values() if t.installation_id == inst.id]:
+            del st.tokens[tok.token]
+    return no_content()
+
+
+# --------------------------------------------------------------------------- pushes and pull requests
+
+
+@bp.post("/repos/<owner>/<name>/push")
+def push_refs(owner: str, name: str) -> Response:
+    """Several ref changes in one push (``{"pusher", "refs": {"refs/tags/v1": sha | null}}``), as
+    ``git push`` can do and the REST API cannot: GitHub's >3-tags rule applies to these."""
+    from bot.sandbox.pushes import RefChange, push
+
+    body = json_body()
+    refs = body.get("refs")
+    pusher = body.get("pusher") or "admin"
+    if not isinstance(refs, dict) or not refs:
+        validation_failed("Push", "refs", "missing_field")
+    st = state()
+    with st.lock:
+        repo = st.repo(owner, name)
+        if repo is None:
+            not_found()
+        if st.user(pusher) is None:
+            validation_failed("Push", "pusher", "invalid", f"unknown user {pusher}")
+        changes = []
+        for ref, sha in refs.items():
+            if not isinstance(ref, str) or not ref.startswith(("refs/heads/", "refs/tags/")):
+                validation_failed("Push", "refs", "invalid", f"not a branch or tag ref: {ref}")
+            if sha is not None and sha not in repo.commits and sha not in repo.tags:
+                validation_failed("Push", "refs", "invalid", f"unknown object {sha}")
+            before = repo.refs.get(ref)
+            if before is None and sha is None:
+                continue
+            changes.append(RefChange(ref, before, sha))
+        push(st, repo, changes, st.user(pusher).login)
+        out = {ch.ref: ch.after for ch in changes}
+    return respond(out)
+
+
+@bp.delete("/repos/<owner>/<name>/pulls/<int:number>")
+def vanish_pull(owner: str, name: str, number: int) -> Response:
+    """A pull request disappears (404 from then on), for fault tests."""
+    st = state()
+    with st.lock:
+        repo = st.repo(owner, name)
+        it = repo.issues.get(number) if repo else None
+        if it is None or it.pull is None or it.deleted:
+            not_found()
+        it.deleted = True
+    return no_content()

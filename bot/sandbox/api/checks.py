@@ -1,0 +1,5 @@
+"""checks (in progress)."""
+
+from flask import Blueprint
+
+bp = Blueprint("sandbox_checks", __name__)

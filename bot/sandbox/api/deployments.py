@@ -1,0 +1,5 @@
+"""deployments (in progress)."""
+
+from flask import Blueprint
+
+bp = Blueprint("sandbox_deployments", __name__)

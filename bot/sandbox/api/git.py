@@ -1,0 +1,455 @@
+"""Git data: refs, annotated tags, git commits, contents, commit history and compare.
+
+Ref changes go through ``bot.sandbox.pushes`` so they send ``create``/``delete`` then ``push``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from datetime import datetime
+from typing import Any
+
+from flask import Blueprint, Response, request
+
+from bot.sandbox import gitobjects
+from bot.sandbox import serializers_git as gshapes
+from bot.sandbox.http import (
+    ApiError,
+    actor_login,
+    api_url,
+    get_repo,
+    html_url,
+    json_body,
+    no_content,
+    not_found,
+    page_params,
+    paginate,
+    respond,
+    state,
+    validation_failed,
+)
+from bot.sandbox.pushes import RefChange, commit_files, person_for, push
+from bot.sandbox.state import GitPerson, GitTag, Repo
+
+bp = Blueprint("sandbox_git", __name__)
+
+
+# --------------------------------------------------------------------------- resolving names
+
+
+def resolve(repo: Repo, name: str) -> str | None:
+    """A commit sha for a branch, tag, full ref, ``HEAD`` or (abbreviated) sha; None if unknown."""
+    if name == "HEAD":
+        name = repo.default_branch
+    for candidate in (name, f"refs/heads/{name}", f"refs/tags/{name}"):
+        if candidate.startswith("refs/") and candidate in repo.refs:
+            return gitobjects.peel(repo, repo.refs[candidate])
+    if name in repo.commits:
+        return name
+    if name in repo.tags:
+        return gitobjects.peel(repo, name)
+    if 7 <= len(name) < 40 and all(ch in "0123456789abcdef" for ch in name.lower()):
+        hits = [s for s in repo.commits if s.startswith(name.lower())]
+        if len(hits) == 1:
+            return hits[0]
+    return None
+
+
+def _full_ref(ref: str) -> str:
+    return ref if ref.startswith("refs/") else f"refs/{ref}"
+
+
+# --------------------------------------------------------------------------- refs
+
+
+@bp.get("/repos/<owner>/<name>/git/ref/<path:ref>")
+def get_ref(owner: str, name: str, ref: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        full = _full_ref(ref)
+        sha = repo.refs.get(full)
+        if sha is None:
+            not_found()
+        return respond(gshapes.ref(repo, full, sha))
+
+
+@bp.get("/repos/<owner>/<name>/git/refs")
+@bp.get("/repos/<owner>/<name>/git/refs/<path:ref>")
+def list_or_get_refs(owner: str, name: str, ref: str = "") -> Response:
+    # The legacy form: an exact ref answers the object, a prefix answers the list (GitHub does both).
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        full = _full_ref(ref) if ref else "refs/"
+        if full in repo.refs:
+            return respond(gshapes.ref(repo, full, repo.refs[full]))
+        prefix = full if full.endswith("/") else full + "/"
+        rows = [gshapes.ref(repo, r, sha) for r, sha in sorted(repo.refs.items()) if r.startswith(prefix)]
+        if not rows:
+            not_found()
+    return paginate(rows)
+
+
+@bp.get("/repos/<owner>/<name>/git/matching-refs/<path:ref>")
+def matching_refs(owner: str, name: str, ref: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        prefix = _full_ref(ref)
+        rows = [gshapes.ref(repo, r, sha) for r, sha in sorted(repo.refs.items()) if r.startswith(prefix)]
+    return paginate(rows)
+
+
+@bp.post("/repos/<owner>/<name>/git/refs")
+def create_ref(owner: str, name: str) -> Response:
+    body = json_body()
+    ref, sha = body.get("ref"), body.get("sha")
+    if not isinstance(ref, str) or not ref.startswith("refs/") or ref.count("/") < 2 or not _valid_ref_name(ref):
+        raise ApiError(422, "Reference name is not valid" if isinstance(ref, str) else "Invalid request.\n\n\"ref\" wasn't supplied.")
+    if not isinstance(sha, str):
+        raise ApiError(422, "Invalid request.\n\n\"sha\" wasn't supplied.")
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        if ref in repo.refs:
+            raise ApiError(422, "Reference already exists")
+        if sha not in repo.commits and sha not in repo.tags:
+            raise ApiError(422, "Object does not exist")
+        push(st, repo, [RefChange(ref, None, sha)], actor_login())
+        return respond(gshapes.ref(repo, ref, sha), status=201,
+                       headers={"Location": api_url(f"/repos/{repo.full_name}/git/{ref}")})
+
+
+def _valid_ref_name(ref: str) -> bool:
+    # git check-ref-format, the parts GitHub enforces.
+    bad = (" ", "~", "^", ":", "?", "*", "[", "\\", "..", "@{", "//")
+    return not any(b in ref for b in bad) and not ref.endswith(("/", ".", ".lock"))
+
+
+@bp.patch("/repos/<owner>/<name>/git/refs/<path:ref>")
+def update_ref(owner: str, name: str, ref: str) -> Response:
+    body = json_body()
+    sha = body.get("sha")
+    if not isinstance(sha, str):
+        raise ApiError(422, "Invalid request.\n\n\"sha\" wasn't supplied.")
+    force = bool(body.get("force", False))
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        full = _full_ref(ref)
+        before = repo.refs.get(full)
+        if before is None:
+            raise ApiError(422, "Reference does not exist")
+        if sha not in repo.commits and sha not in repo.tags:
+            raise ApiError(422, "Object does not exist")
+        if before != sha:
+            push(st, repo, [RefChange(full, before, sha)], actor_login(), force=force)
+        return respond(gshapes.ref(repo, full, sha))
+
+
+@bp.delete("/repos/<owner>/<name>/git/refs/<path:ref>")
+def delete_ref(owner: str, name: str, ref: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        full = _full_ref(ref)
+        before = repo.refs.get(full)
+        if before is None:
+            raise ApiError(422, "Reference does not exist")
+        if full == f"refs/heads/{repo.default_branch}":
+            raise ApiError(422, "Cannot delete the default branch")
+        push(st, repo, [RefChange(full, before, None)], actor_login())
+    return no_content()
+
+
+# --------------------------------------------------------------------------- tags and commits
+
+
+@bp.post("/repos/<owner>/<name>/git/tags")
+def create_tag(owner: str, name: str) -> Response:
+    body = json_body()
+    tag, message, obj = body.get("tag"), body.get("message"), body.get("object")
+    obj_type = body.get("type", "commit")
+    for field, value in (("tag", tag), ("message", message), ("object", obj)):
+        if not isinstance(value, str):
+            raise ApiError(422, f"Invalid request.\n\n\"{field}\" wasn't supplied.")
+    if obj_type not in ("commit", "tree", "blob"):
+        validation_failed("Tag", "type", "invalid")
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        if obj not in repo.commits:
+            raise ApiError(422, "Object does not exist")
+        tagger_in = body.get("tagger") or {}
+        login = actor_login()
+        default = person_for(st, login)
+        tagger = GitPerson(name=tagger_in.get("name") or default.name, email=tagger_in.get("email") or default.email,
+                           date=_parse_date(tagger_in.get("date")) or st.now(), login=default.login)
+        raw = f"object {obj}\ntype {obj_type}\ntag {tag}\ntagger {tagger.name} <{tagger.email}> " \
+              f"{int(tagger.date.timestamp())} +0000\n\n{message}"
+        sha = gitobjects._object_sha("tag", raw.encode())
+        t = GitTag(sha=sha, tag=tag, message=message, object_sha=obj, object_type=obj_type, tagger=tagger)
+        repo.tags[sha] = t
+        return respond(gshapes.tag(repo, t), status=201)
+
+
+def _parse_date(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        validation_failed("Tag", "tagger.date", "invalid")
+
+
+@bp.get("/repos/<owner>/<name>/git/tags/<sha>")
+def get_tag(owner: str, name: str, sha: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        t = repo.tags.get(sha)
+        if t is None:
+            not_found()
+        return respond(gshapes.tag(repo, t))
+
+
+@bp.get("/repos/<owner>/<name>/git/commits/<sha>")
+def get_git_commit(owner: str, name: str, sha: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        c = repo.commits.get(sha)
+        if c is None:
+            not_found()
+        return respond(gshapes.git_commit(repo, c))
+
+
+@bp.get("/repos/<owner>/<name>/commits")
+def list_commits(owner: str, name: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        start = request.args.get("sha") or repo.default_branch
+        head = resolve(repo, start)
+        if head is None:
+            raise ApiError(404, f"No commit found for SHA: {start}")
+        shas = gitobjects.history(repo, head)
+        path = request.args.get("path")
+        if path:
+            shas = [s for s in shas if _touches(repo, s, path)]
+        author = request.args.get("author")
+        if author:
+            shas = [s for s in shas if (repo.commits[s].author.login or "").lower() == author.lower()
+                    or repo.commits[s].author.email.lower() == author.lower()]
+        since, until = _parse_filter("since"), _parse_filter("until")
+        if since:
+            shas = [s for s in shas if repo.commits[s].committer.date >= since]
+        if until:
+            shas = [s for s in shas if repo.commits[s].committer.date <= until]
+        page, per_page = page_params()
+        window = shas[(page - 1) * per_page : page * per_page]
+        rendered = {s: gshapes.commit(st, repo, repo.commits[s]) for s in window}
+    # Render only the requested page (history can be long), then let paginate slice placeholders.
+    return paginate([rendered.get(s) for s in shas])
+
+
+def _parse_filter(key: str) -> datetime | None:
+    value = request.args.get(key)
+    if not value:
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(422, f"Invalid value for {key}") from None
+
+
+def _touches(repo: Repo, sha: str, path: str) -> bool:
+    c = repo.commits[sha]
+    parent = repo.commits[c.parents[0]].tree if c.parents else {}
+    return c.tree.get(path) != parent.get(path) or any(
+        p.startswith(path.rstrip("/") + "/") and c.tree.get(p) != parent.get(p) for p in set(c.tree) | set(parent))
+
+
+@bp.get("/repos/<owner>/<name>/commits/<path:ref>")
+def get_commit(owner: str, name: str, ref: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        sha = resolve(repo, ref)
+        if sha is None:
+            raise ApiError(422, f"No commit found for SHA: {ref}")
+        return respond(gshapes.commit(st, repo, repo.commits[sha], with_files=True))
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@bp.get("/repos/<owner>/<name>/compare/<path:basehead>")
+def compare(owner: str, name: str, basehead: str) -> Response:
+    if "..." in basehead:
+        base_name, head_name = basehead.split("...", 1)
+    elif ".." in basehead:
+        base_name, head_name = basehead.split("..", 1)
+    else:
+        not_found()
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        base = resolve(repo, base_name.split(":", 1)[-1])
+        head = resolve(repo, head_name.split(":", 1)[-1])
+        if base is None or head is None:
+            not_found()
+        mb = gitobjects.merge_base(repo, base, head)
+        if mb is None:
+            raise ApiError(404, f"No common ancestor between {base_name} and {head_name}.")
+        ahead = gitobjects.commits_between(repo, base, head)
+        behind = gitobjects.commits_between(repo, head, base)
+        status = ("identical" if not ahead and not behind else "ahead" if not behind
+                  else "behind" if not ahead else "diverged")
+        page, per_page = page_params()
+        page_shas = ahead[(page - 1) * per_page : page * per_page]
+        files = gshapes.diff_entries(repo, head, repo.commits[mb].tree, repo.commits[head].tree)
+        page_url = html_url(f"/{repo.full_name}/compare/{basehead}")
+        body = {
+            "url": api_url(f"/repos/{repo.full_name}/compare/{basehead}"),
+            "html_url": page_url,
+            "permalink_url": html_url(f"/{repo.full_name}/compare/{repo.owner}:{base[:7]}...{repo.owner}:{head[:7]}"),
+            "diff_url": f"{page_url}.diff",
+            "patch_url": f"{page_url}.patch",
+            "base_commit": gshapes.commit(st, repo, repo.commits[base]),
+            "merge_base_commit": gshapes.commit(st, repo, repo.commits[mb]),
+            "status": status,
+            "ahead_by": len(ahead),
+            "behind_by": len(behind),
+            "total_commits": len(ahead),
+            "commits": [gshapes.commit(st, repo, repo.commits[s]) for s in page_shas],
+            "files": files if page == 1 else [],
+        }
+        last = max(1, -(-len(ahead) // per_page))
+    resp = respond(body)
+    if last > 1:
+        from urllib.parse import urlencode
+
+        def link(p: int, rel: str) -> str:
+            return f'<{body["url"]}?{urlencode({"per_page": per_page, "page": p})}>; rel="{rel}"'
+
+        links = []
+        if page > 1:
+            links += [link(page - 1, "prev"), link(1, "first")]
+        if page < last:
+            links += [link(page + 1, "next"), link(last, "last")]
+        resp.headers["Link"] = ", ".join(links)
+    return resp
+
+
+# --------------------------------------------------------------------------- contents
+
+
+@bp.get("/repos/<owner>/<name>/contents/")
+@bp.get("/repos/<owner>/<name>/contents/<path:path>")
+def get_contents(owner: str, name: str, path: str = "") -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        ref_name = request.args.get("ref") or repo.default_branch
+        sha = resolve(repo, ref_name)
+        if sha is None:
+            raise ApiError(404, f"No commit found for the ref {ref_name}")
+        tree = repo.commits[sha].tree
+        path = path.strip("/")
+        if path in tree:
+            return respond(gshapes.content_file(repo, path, tree[path], ref_name))
+        prefix = f"{path}/" if path else ""
+        children: dict[str, str] = {}
+        for p in tree:
+            if p.startswith(prefix):
+                rest = p[len(prefix) :]
+                children[rest.split("/", 1)[0]] = "dir" if "/" in rest else "file"
+        if not children:
+            not_found()
+        rows = []
+        for child, kind in sorted(children.items()):
+            full = prefix + child
+            if kind == "file":
+                entry = gshapes.content_file(repo, full, tree[full], ref_name)
+                entry.pop("content")
+                entry.pop("encoding")
+            else:
+                entry = _dir_entry(repo, full, ref_name, tree)
+            rows.append(entry)
+        return respond(rows)
+
+
+def _dir_entry(repo: Repo, path: str, ref_name: str, tree: dict[str, bytes]) -> dict[str, Any]:
+    sub = {p: d for p, d in tree.items() if p.startswith(path + "/")}
+    sha = gitobjects.tree_sha(sub)
+    url = api_url(f"/repos/{repo.full_name}/contents/{path}?ref={ref_name}")
+    git = api_url(f"/repos/{repo.full_name}/git/trees/{sha}")
+    html = html_url(f"/{repo.full_name}/tree/{ref_name}/{path}")
+    return {"type": "dir", "size": 0, "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "url": url,
+            "git_url": git, "html_url": html, "download_url": None, "_links": {"self": url, "git": git, "html": html}}
+
+
+@bp.put("/repos/<owner>/<name>/contents/<path:path>")
+def put_contents(owner: str, name: str, path: str) -> Response:
+    body = json_body()
+    message, content = body.get("message"), body.get("content")
+    if not isinstance(message, str):
+        raise ApiError(422, "Invalid request.\n\n\"message\" wasn't supplied.")
+    if not isinstance(content, str):
+        raise ApiError(422, "Invalid request.\n\n\"content\" wasn't supplied.")
+    try:
+        data = base64.b64decode(content, validate=False)
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "content is not valid Base64") from None
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        branch = body.get("branch") or repo.default_branch
+        tip = repo.branch_sha(branch)
+        if tip is None:
+            raise ApiError(404, f"Branch {branch} not found")
+        path = path.strip("/")
+        existing = repo.commits[tip].tree.get(path)
+        given = body.get("sha")
+        if existing is not None:
+            if not given:
+                raise ApiError(422, "Invalid request.\n\n\"sha\" wasn't supplied.")
+            if given != gitobjects.blob_sha(existing):
+                raise ApiError(409, f"{path} does not match {given}")
+        author = _person_from(st, body.get("author"))
+        c = commit_files(st, repo, branch, {path: data}, message, actor_login(), author=author)
+        out = gshapes.file_commit(st, repo, path, data, branch, c)
+    return respond(out, status=200 if existing is not None else 201)
+
+
+@bp.delete("/repos/<owner>/<name>/contents/<path:path>")
+def delete_contents(owner: str, name: str, path: str) -> Response:
+    body = json_body()
+    message, given = body.get("message"), body.get("sha")
+    if not isinstance(message, str) or not isinstance(given, str):
+        raise ApiError(422, "Invalid request.\n\n\"message\" and \"sha\" are required.")
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        branch = body.get("branch") or repo.default_branch
+        tip = repo.branch_sha(branch)
+        if tip is None:
+            raise ApiError(404, f"Branch {branch} not found")
+        path = path.strip("/")
+        existing = repo.commits[tip].tree.get(path)
+        if existing is None:
+            not_found()
+        if given != gitobjects.blob_sha(existing):
+            raise ApiError(409, f"{path} does not match {given}")
+        c = commit_files(st, repo, branch, {path: None}, message, actor_login())
+        out = gshapes.file_commit(st, repo, path, None, branch, c)
+    return respond(out)
+
+
+def _person_from(st: Any, data: Any) -> GitPerson | None:
+    if not isinstance(data, dict) or not data.get("name") or not data.get("email"):
+        return None
+    return GitPerson(name=str(data["name"]), email=str(data["email"]), date=st.now())

@@ -1,0 +1,215 @@
+"""What branch protection and rulesets demand of a merge, and whether a commit satisfies it.
+
+A required check is ``(context, app_id)``; ``app_id`` None (or -1, GitHub's "any source") is
+satisfied by any App's check run or by a commit status of that context; a pinned ``app_id`` only by
+a check run of that App. A check passes when its latest run is completed with ``success``,
+``neutral`` or ``skipped``; a status when its latest state is ``success``. Call with the lock held.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from bot.sandbox import gitobjects
+from bot.sandbox.state import Repo, Ruleset, role_at_least
+
+PASSING_CONCLUSIONS = ("success", "neutral", "skipped")
+ADMIN_ROLE_ID = 5  # GitHub's RepositoryRole id for "admin" in ruleset bypass lists
+
+
+@dataclass(frozen=True)
+class RequiredCheck:
+    context: str
+    app_id: int | None  # None: any source
+
+
+@dataclass
+class MergeRequirements:
+    """Everything protection and rulesets require of a merge into one branch."""
+
+    checks: list[RequiredCheck] = field(default_factory=list)
+    strict: bool = False
+    approvals: int = 0
+    # Protection may be bypassed by admins when enforce_admins is false; ruleset rules only by their bypass list.
+    protection_checks: list[RequiredCheck] = field(default_factory=list)
+    ruleset_checks: list[RequiredCheck] = field(default_factory=list)
+    enforce_admins: bool = False
+    ruleset_bypass_admin: bool = False
+
+
+def ref_pattern_matches(pattern: str, ref: str, default_branch: str) -> bool:
+    """GitHub's ruleset ref patterns: ``~ALL``, ``~DEFAULT_BRANCH``, fnmatch with ``*`` within a segment."""
+    if pattern == "~ALL":
+        return True
+    if pattern == "~DEFAULT_BRANCH":
+        return ref == f"refs/heads/{default_branch}"
+    if not pattern.startswith("refs/"):
+        pattern = f"refs/heads/{pattern}"
+    rx = ""
+    i = 0
+    while i < len(pattern):
+        if pattern.startswith("**", i):
+            rx += ".*"
+            i += 2
+        elif pattern[i] == "*":
+            rx += "[^/]*"
+            i += 1
+        elif pattern[i] == "?":
+            rx += "[^/]"
+            i += 1
+        else:
+            rx += re.escape(pattern[i])
+            i += 1
+    return re.fullmatch(rx, ref) is not None
+
+
+def ruleset_applies(rs: Ruleset, repo: Repo, branch: str) -> bool:
+    if rs.enforcement != "active" or rs.target != "branch":
+        return False
+    cond = (rs.conditions or {}).get("ref_name") or {}
+    ref = f"refs/heads/{branch}"
+    include = cond.get("include") or []
+    exclude = cond.get("exclude") or []
+    return (any(ref_pattern_matches(p, ref, repo.default_branch) for p in include)
+            and not any(ref_pattern_matches(p, ref, repo.default_branch) for p in exclude))
+
+
+def requirements(repo: Repo, branch: str) -> MergeRequirements:
+    req = MergeRequirements()
+    prot = repo.protection.get(branch)
+    if prot:
+        rsc = prot.get("required_status_checks") or {}
+        seen: set[str] = set()
+        for chk in rsc.get("checks") or []:
+            app_id = chk.get("app_id")
+            req.protection_checks.append(RequiredCheck(chk["context"], None if app_id in (None, -1) else int(app_id)))
+            seen.add(chk["context"])
+        for ctx in rsc.get("contexts") or []:
+            if ctx not in seen:
+                req.protection_checks.append(RequiredCheck(ctx, None))
+        req.strict = bool(rsc.get("strict"))
+        req.enforce_admins = bool((prot.get("enforce_admins") or {}).get("enabled"))
+        reviews = prot.get("required_pull_request_reviews") or {}
+        req.approvals = int(reviews.get("required_approving_review_count") or 0) if reviews else 0
+    bypass = True
+    any_ruleset = False
+    for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
+        if not ruleset_applies(rs, repo, branch):
+            continue
+        any_ruleset = True
+        admin_bypass = any(
+            (b.get("actor_type") == "RepositoryRole" and b.get("actor_id") == ADMIN_ROLE_ID)
+            or b.get("actor_type") == "OrganizationAdmin" for b in rs.bypass_actors or [])
+        bypass = bypass and admin_bypass
+        for rule in rs.rules or []:
+            params = rule.get("parameters") or {}
+            if rule.get("type") == "required_status_checks":
+                for chk in params.get("required_status_checks") or []:
+                    iid = chk.get("integration_id")
+                    req.ruleset_checks.append(RequiredCheck(chk["context"], None if iid in (None, -1) else int(iid)))
+                req.strict = req.strict or bool(params.get("strict_required_status_checks_policy"))
+            elif rule.get("type") == "pull_request":
+                req.approvals = max(req.approvals, int(params.get("required_approving_review_count") or 0))
+    req.ruleset_bypass_admin = any_ruleset and bypass
+    req.checks = req.protection_checks + [c for c in req.ruleset_checks if c not in req.protection_checks]
+    return req
+
+
+def check_state(repo: Repo, sha: str, check: RequiredCheck) -> str:
+    """``passing``, ``failing`` or ``missing`` for one required check on ``sha``."""
+    runs = [r for r in repo.check_runs.values() if r.head_sha == sha and r.name == check.context
+            and (check.app_id is None or r.app_id == check.app_id)]
+    if runs:
+        latest = max(runs, key=lambda r: r.id)
+        if latest.status != "completed":
+            return "pending"
+        return "passing" if latest.conclusion in PASSING_CONCLUSIONS else "failing"
+    if check.app_id is None:
+        statuses = [s for s in repo.statuses if s.sha == sha and s.context == check.context]
+        if statuses:
+            latest_status = max(statuses, key=lambda s: s.id)
+            if latest_status.state == "success":
+                return "passing"
+            return "pending" if latest_status.state == "pending" else "failing"
+    return "missing"
+
+
+def unmet_checks(repo: Repo, sha: str, checks: list[RequiredCheck]) -> list[tuple[RequiredCheck, str]]:
+    return [(c, s) for c in checks if (s := check_state(repo, sha, c)) != "passing"]
+
+
+def approvals(repo: Repo, number: int, head_sha: str, role_of: dict[str, str | None]) -> int:
+    """Approvals that count: each reviewer's latest decisive review, from users with write access."""
+    it = repo.issues[number]
+    assert it.pull is not None
+    latest: dict[str, str] = {}
+    for r in sorted(it.pull.reviews, key=lambda r: r.id):
+        if r.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
+            latest[r.user.lower()] = r.state
+    return sum(1 for login, state in latest.items() if state == "APPROVED"
+               and role_at_least(role_of.get(login), "write"))
+
+
+def merge_refusal(repo: Repo, number: int, head_sha: str, *, actor_role: str | None,
+                  role_of: dict[str, str | None]) -> str | None:
+    """Why a merge of PR ``number`` at ``head_sha`` must be refused (405), or None if it may proceed."""
+    it = repo.issues[number]
+    assert it.pull is not None
+    req = requirements(repo, it.pull.base_ref)
+    is_admin = actor_role == "admin"
+    checks: list[RequiredCheck] = []
+    if not (is_admin and not req.enforce_admins):
+        checks += req.protection_checks
+        protection_approvals = _protection_approvals(repo, it.pull.base_ref)
+    else:
+        protection_approvals = 0
+    if not (is_admin and req.ruleset_bypass_admin):
+        checks += [c for c in req.ruleset_checks if c not in checks]
+        rules_apply = True
+    else:
+        rules_apply = False
+    failing = unmet_checks(repo, head_sha, checks)
+    if failing:
+        check, state = failing[0]
+        if state == "missing":
+            return f'Required status check "{check.context}" is expected.'
+        if state == "pending":
+            return f'Required status check "{check.context}" is in progress.'
+        return f'Required status check "{check.context}" is failing.'
+    needed = max(protection_approvals, _ruleset_approvals(repo, it.pull.base_ref) if rules_apply else 0)
+    if needed and approvals(repo, number, head_sha, role_of) < needed:
+        plural = "s" if needed > 1 else ""
+        return f"At least {needed} approving review{plural} is required by reviewers with write access."
+    strict = (req.strict and not (is_admin and not req.enforce_admins)) or (
+        rules_apply and _ruleset_strict(repo, it.pull.base_ref))
+    base_tip = repo.branch_sha(it.pull.base_ref)
+    if strict and base_tip and not gitobjects.is_ancestor(repo, base_tip, head_sha):
+        return "Head branch is not up to date with the base branch."
+    return None
+
+
+def _protection_approvals(repo: Repo, branch: str) -> int:
+    prot = repo.protection.get(branch) or {}
+    reviews = prot.get("required_pull_request_reviews") or {}
+    return int(reviews.get("required_approving_review_count") or 0) if reviews else 0
+
+
+def _ruleset_approvals(repo: Repo, branch: str) -> int:
+    n = 0
+    for rs in repo.rulesets.values():
+        if ruleset_applies(rs, repo, branch):
+            for rule in rs.rules or []:
+                if rule.get("type") == "pull_request":
+                    n = max(n, int((rule.get("parameters") or {}).get("required_approving_review_count") or 0))
+    return n
+
+
+def _ruleset_strict(repo: Repo, branch: str) -> bool:
+    for rs in repo.rulesets.values():
+        if ruleset_applies(rs, repo, branch):
+            for rule in rs.rules or []:
+                if rule.get("type") == "required_status_checks" and (rule.get("parameters") or {}).get(
+                        "strict_required_status_checks_policy"):
+                    return True
+    return False

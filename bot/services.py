@@ -1,0 +1,79 @@
+"""The process-wide services a worker hands to every job: the GitHub App, its cached installation
+clients, the configuration loader and the store. Built once per process from ``Settings``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from github import Github
+
+from bot.config.loader import ConfigLoader, Store
+from bot.github.auth import GitHubApp
+from bot.github.pacer import PacerLimits
+from bot.jobs import JobSpec
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger(__name__)
+
+
+class Services:
+    def __init__(
+        self,
+        app: GitHubApp,
+        store: Store | None,
+        config_loader: ConfigLoader | None = None,
+        enqueue: Callable[[list[JobSpec]], None] | None = None,
+    ) -> None:
+        self.app = app
+        self.store = store
+        self.config_loader = config_loader or ConfigLoader(store)
+        # Fan-out goes to the queue; the queue object is the store in production.
+        self._enqueue = enqueue or getattr(store, "enqueue", None)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store | None) -> Services:
+        if settings.app_id is None:
+            raise SettingsError("APP_ID is not set: the GitHub layer needs the App's id")
+        private_key = settings.load_private_key()
+        if not private_key:
+            raise SettingsError("neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set: the GitHub layer needs the App's key")
+        limits = PacerLimits.for_mode(
+            sandbox=settings.sandbox,
+            writes_per_minute=getattr(settings, "github_writes_per_minute", None),
+            points_per_minute=getattr(settings, "github_points_per_minute", None),
+        )
+        app = GitHubApp(settings.app_id, private_key, base_url=settings.github_api_url, pacer_limits=limits)
+        log.info("GitHub layer ready: %s app %s, pacing %s writes/min %s points/min",
+                 settings.github_api_url, settings.app_id, limits.writes_per_minute, limits.points_per_minute)
+        return cls(app, store)
+
+    @property
+    def app_id(self) -> int:
+        return self.app.app_id
+
+    @property
+    def bot_login(self) -> str:
+        return self.app.bot_login
+
+    def client_for(self, installation_id: int) -> Github:
+        return self.app.client_for(installation_id)
+
+    def enqueue(self, jobs: list[JobSpec]) -> None:
+        if not jobs:
+            return
+        if self._enqueue is None:
+            raise RuntimeError("Services has no queue to enqueue fan-out jobs on")
+        self._enqueue(jobs)
+
+    def forget_installation(self, installation_id: int) -> None:
+        """Drop the installation's cached client and token (deleted, suspended, token revoked)."""
+        self.app.forget_installation(installation_id)
+        log.info("forgot the cached client of installation %s", installation_id)
+
+    def close(self) -> None:
+        self.app.close()
+
+    def __repr__(self) -> str:  # never show keys or tokens
+        return f"Services(app_id={self.app.app_id}, base_url={self.app.base_url!r})"

@@ -1,0 +1,206 @@
+"""Every environment variable release-bot reads, in one place.
+
+Names follow Probot where Probot has one (APP_ID, PRIVATE_KEY, PRIVATE_KEY_PATH, WEBHOOK_SECRET,
+WEBHOOK_PATH, HOST, PORT, LOG_LEVEL, GITHUB_API_URL) so an operator's existing deployment
+knowledge carries over. ``Settings.from_env()`` is the only place that touches ``os.environ``;
+the rest of the code receives a ``Settings``.
+
+Secrets (PRIVATE_KEY, WEBHOOK_SECRET) are kept out of ``repr()`` so a settings object that lands
+in a log line or a traceback never leaks them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+DEFAULT_GITHUB_API_URL = "https://api.github.com"
+DEFAULT_WEBHOOK_PATH = "/api/github/webhooks"
+DEFAULT_QUEUE_URL = "sqlite:///./release-bot.db"
+MAX_BODY_BYTES_DEFAULT = 25 * 1024 * 1024  # GitHub caps webhook payloads at 25 MB
+
+
+class SettingsError(ValueError):
+    """An environment variable has a value the bot cannot use; the message names it."""
+
+
+def _int(env: Mapping[str, str], name: str, default: int | None, minimum: int | None = None) -> int | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be an integer, got {raw!r}") from None
+    if minimum is not None and value < minimum:
+        raise SettingsError(f"{name} must be >= {minimum}, got {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], name: str, default: float | None) -> float | None:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise SettingsError(f"{name} must be a number, got {raw!r}") from None
+    if value < 0:
+        raise SettingsError(f"{name} must be >= 0, got {value}")
+    return value
+
+
+def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise SettingsError(f"{name} must be a boolean (1/0, true/false), got {raw!r}")
+
+
+def decode_private_key(raw: str) -> str:
+    """PRIVATE_KEY may be the PEM itself (newlines possibly escaped as ``\\n``, as in many
+    dotenv files) or its base64 encoding, as Probot accepts. Returns the PEM text."""
+    text = raw.strip()
+    if "-----BEGIN" in text:
+        return text.replace("\\n", "\n")
+    try:
+        decoded = base64.b64decode(text, validate=True).decode("ascii")
+    except (binascii.Error, UnicodeDecodeError):
+        raise SettingsError("PRIVATE_KEY is neither a PEM key nor base64 of one") from None
+    if "-----BEGIN" not in decoded:
+        raise SettingsError("PRIVATE_KEY is base64 but does not decode to a PEM key")
+    return decoded
+
+
+@dataclass(frozen=True)
+class Settings:
+    # --- the GitHub App (Probot names) ---
+    app_id: int | None = None
+    private_key: str | None = field(default=None, repr=False)  # PEM text (decoded)
+    private_key_path: str | None = None
+    webhook_secret: str | None = field(default=None, repr=False)
+    github_api_url: str = DEFAULT_GITHUB_API_URL
+    # --- the web server ---
+    webhook_path: str = DEFAULT_WEBHOOK_PATH
+    host: str = "0.0.0.0"
+    port: int = 3000
+    max_body_bytes: int = MAX_BODY_BYTES_DEFAULT
+    # --- queue and workers ---
+    queue_url: str = DEFAULT_QUEUE_URL
+    worker_threads: int = 4
+    job_max_attempts: int = 6  # then dead-letter
+    job_backoff_base_seconds: float = 2.0  # 2, 4, 8, ... seconds
+    job_backoff_cap_seconds: float = 300.0
+    lease_seconds: float = 30.0  # renewed while a job runs; a killed process's jobs return after this
+    delivery_ttl_seconds: int = 3 * 24 * 3600  # GitHub allows redelivery for 3 days
+    # --- GitHub pacing (the github layer's pacer; names agreed on docs/coordination.md) ---
+    # Content-creating requests per minute per installation (GitHub's secondary limit is 80/min,
+    # 500/hour); None = the github layer's default for the mode (relaxed in sandbox mode); 0 = unpaced.
+    github_writes_per_minute: float | None = None
+    # Points per minute per installation (GitHub's secondary limit: GET 1 point, writes 5).
+    github_points_per_minute: float | None = None
+    # --- operations ---
+    log_level: str = "INFO"
+    sandbox: bool = False  # no App credentials: serve against the built-in sandbox
+    sandbox_port: int = 8900  # where `serve` starts the sandbox in sandbox mode (0 = any free port)
+    test_runner: str | None = None  # RELEASE_BOT_TEST_RUNNER "module:function"; only tests set it
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        private_key_path = env.get("PRIVATE_KEY_PATH", "").strip() or None
+        raw_key = env.get("PRIVATE_KEY", "")
+        private_key = decode_private_key(raw_key) if raw_key.strip() else None
+        webhook_path = env.get("WEBHOOK_PATH", "").strip() or DEFAULT_WEBHOOK_PATH
+        if not webhook_path.startswith("/"):
+            raise SettingsError(f"WEBHOOK_PATH must start with '/', got {webhook_path!r}")
+        log_level = (env.get("LOG_LEVEL", "").strip() or "INFO").upper()
+        if log_level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL", "TRACE", "FATAL"):
+            raise SettingsError(f"LOG_LEVEL must be a logging level name, got {log_level!r}")
+        # Probot's 'trace' and 'fatal' have no stdlib level; map them to the nearest one.
+        log_level = {"TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(log_level, log_level)
+        queue_url = env.get("QUEUE_URL", "").strip() or DEFAULT_QUEUE_URL
+        if not queue_url.startswith(("sqlite://", "redis://", "rediss://")):
+            raise SettingsError(f"QUEUE_URL must be sqlite:///path or redis://..., got {queue_url!r}")
+        settings = cls(
+            app_id=_int(env, "APP_ID", None, minimum=1),
+            private_key=private_key,
+            private_key_path=private_key_path,
+            webhook_secret=env.get("WEBHOOK_SECRET") or None,
+            github_api_url=(env.get("GITHUB_API_URL", "").strip() or DEFAULT_GITHUB_API_URL).rstrip("/"),
+            webhook_path=webhook_path,
+            host=env.get("HOST", "").strip() or "0.0.0.0",
+            port=_int(env, "PORT", 3000, minimum=0),  # type: ignore[arg-type]
+            max_body_bytes=_int(env, "MAX_BODY_BYTES", MAX_BODY_BYTES_DEFAULT, minimum=1),  # type: ignore[arg-type]
+            queue_url=queue_url,
+            worker_threads=_int(env, "WORKER_THREADS", 4, minimum=0),  # type: ignore[arg-type]
+            job_max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 6, minimum=1),  # type: ignore[arg-type]
+            job_backoff_base_seconds=_float(env, "JOB_BACKOFF_BASE_SECONDS", 2.0),  # type: ignore[arg-type]
+            job_backoff_cap_seconds=_float(env, "JOB_BACKOFF_CAP_SECONDS", 300.0),  # type: ignore[arg-type]
+            lease_seconds=_float(env, "LEASE_SECONDS", 30.0) or 30.0,  # type: ignore[arg-type]
+            github_writes_per_minute=_float(env, "GITHUB_WRITES_PER_MINUTE", None),
+            github_points_per_minute=_float(env, "GITHUB_POINTS_PER_MINUTE", None),
+            log_level=log_level,
+            sandbox=_bool(env, "SANDBOX", False),
+            sandbox_port=_int(env, "SANDBOX_PORT", 8900, minimum=0),  # type: ignore[arg-type]
+            test_runner=env.get("RELEASE_BOT_TEST_RUNNER", "").strip() or None,
+        )
+        return settings
+
+    # --- derived facts ---
+
+    @property
+    def has_app_credentials(self) -> bool:
+        return self.app_id is not None and (self.private_key is not None or self.private_key_path is not None)
+
+    def load_private_key(self) -> str | None:
+        """The PEM text, from PRIVATE_KEY or the file at PRIVATE_KEY_PATH."""
+        if self.private_key:
+            return self.private_key
+        if self.private_key_path:
+            try:
+                return decode_private_key(Path(self.private_key_path).read_text())
+            except OSError as exc:
+                raise SettingsError(f"PRIVATE_KEY_PATH {self.private_key_path!r}: {exc.strerror}") from None
+        return None
+
+    @property
+    def sqlite_path(self) -> str | None:
+        """The file of a sqlite:// QUEUE_URL (sqlite:///rel/path, sqlite:////abs/path), else None."""
+        if not self.queue_url.startswith("sqlite://"):
+            return None
+        rest = self.queue_url[len("sqlite://"):]
+        if rest.startswith("/"):
+            rest = rest[1:]
+        return rest or ":memory:"
+
+    def require_webhook_secret(self) -> None:
+        """The web server must not accept unsigned webhooks outside sandbox mode."""
+        if not self.webhook_secret and not self.sandbox:
+            raise SettingsError(
+                "WEBHOOK_SECRET is not set: refusing to accept unverifiable webhooks "
+                "(set SANDBOX=1 to run against the built-in sandbox)"
+            )
+
+    def with_overrides(self, **changes: Any) -> Settings:
+        return replace(self, **changes)
+
+    def redacted(self) -> dict[str, Any]:
+        """A loggable view: secrets shown only as set/unset."""
+        out: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name in ("private_key", "webhook_secret"):
+                out[f.name] = "<set>" if value else None
+            else:
+                out[f.name] = value
+        return out

@@ -1,0 +1,73 @@
+"""The `release-bot` dispatcher and the `jobs` command."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot import cli
+from bot.jobs import JobSpec
+from bot.queue.sqlite import SqliteQueue
+
+
+def test_core_commands_are_registered_and_optional_ones_when_present():
+    parser, modules = cli.build_parser()
+    assert {"serve", "worker", "jobs"} <= set(modules)
+    for name in cli.OPTIONAL_COMMANDS:
+        present = (Path(cli.__file__).parent / f"{name}.py").exists()
+        assert (name.replace("_", "-") in modules or name in modules) == present, name
+
+
+def test_unknown_command_exits_2(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["frobnicate"])
+    assert exc.value.code == 2
+
+
+@pytest.fixture
+def queue_env(tmp_path, monkeypatch) -> SqliteQueue:
+    path = tmp_path / "q.db"
+    monkeypatch.setenv("QUEUE_URL", f"sqlite:///{path}")
+    return SqliteQueue(str(path))
+
+
+def test_jobs_lists_pending_and_failed_with_reasons(queue_env, capsys):
+    queue_env.enqueue([JobSpec("pr:1#2", 1, "acme/rocket", "pull_request.opened"), JobSpec("repo:1", 1, "acme/rocket")])
+    job = queue_env.claim(30)
+    queue_env.fail_permanently(job, "403 Resource not accessible by integration\nmore detail")
+    assert cli.main(["jobs"]) == 0
+    out = capsys.readouterr().out
+    assert "pending=1 running=0 failed=1" in out
+    assert "permanent: 403 Resource not accessible by integration" in out and "more detail" not in out
+    assert "repo:1" in out and "pull_request.opened" in out
+    assert cli.main(["jobs", "--state", "failed", "--json"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 1 and '"permanent": true' in lines[0]
+
+
+def test_jobs_retry_and_drop(queue_env, capsys):
+    queue_env.enqueue([JobSpec("repo:1", 1, "a/b"), JobSpec("repo:2", 1, "a/b")])
+    job = queue_env.claim(30)
+    queue_env.fail_permanently(job, "x")
+    assert cli.main(["jobs", "--retry", str(job.id)]) == 0
+    assert queue_env.counts().as_dict() == {"pending": 2, "running": 0, "failed": 0}
+    assert cli.main(["jobs", "--retry", str(job.id)]) == 1  # no longer failed
+    assert "no failed job" in capsys.readouterr().err
+    assert cli.main(["jobs", "--drop", str(job.id)]) == 0
+    assert [j.key for j in queue_env.list_jobs()] == ["repo:2"]
+    assert cli.main(["jobs", "--drop", "424242"]) == 1
+
+
+def test_worker_refuses_to_start_without_credentials(monkeypatch, capsys, tmp_path):
+    for name in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "RELEASE_BOT_TEST_RUNNER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("QUEUE_URL", f"sqlite:///{tmp_path / 'q.db'}")
+    assert cli.main(["worker"]) == 2
+    assert "APP_ID" in capsys.readouterr().err
+
+
+def test_serve_refuses_bad_settings(monkeypatch, capsys):
+    monkeypatch.setenv("PORT", "not-a-port")
+    assert cli.main(["serve"]) == 2
+    assert "PORT" in capsys.readouterr().err

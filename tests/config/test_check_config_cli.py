@@ -1,0 +1,50 @@
+"""`release-bot check-config FILE`: exit codes and line-numbered output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bot.cli import main
+
+
+def test_valid_file(tmp_path, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text("_extends: .github\ngate:\n  release_branches: ['release/*', main]\n")
+    assert main(["check-config", str(path)]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_invalid_file_lists_problems_with_lines(tmp_path, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text("gate:\n  require_milestone: yes please\n\nnotes:\n  exclude_lables: [x]\n")
+    assert main(["check-config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:2: gate.require_milestone: 'yes please' is not of type 'boolean'" in out
+    assert f"{path}:5: notes.exclude_lables: unknown key 'exclude_lables'" in out
+    assert "2 problem(s)" in out
+
+
+def test_unreadable_file(tmp_path, capsys):
+    assert main(["check-config", str(tmp_path / "missing.yml")]) == 2
+    assert "cannot read" in capsys.readouterr().err
+
+
+def test_print_effective(tmp_path, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text("gate:\n  hold_label: wait\n")
+    assert main(["check-config", "--print-effective", str(path)]) == 0
+    effective = json.loads(capsys.readouterr().out)
+    assert effective["gate"]["hold_label"] == "wait" and effective["gate"]["uat_label"] == "uat-passed"
+
+
+def test_console_script_exit_code(tmp_path):
+    path = tmp_path / "bad.yml"
+    path.write_text("releases:\n  mode: sometimes\n")
+    script = Path(sys.executable).parent / "release-bot"
+    result = subprocess.run([str(script), "check-config", str(path)],
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert ":2: releases.mode: 'sometimes' is not one of 'agile', 'strict'" in result.stdout

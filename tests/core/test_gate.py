@@ -1,0 +1,433 @@
+"""Gate evaluation as tables: labels with actors, commits, roles, milestone, hold, self-approval."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from bot.core.commands import parse_commands
+from bot.core.gate import (
+    Approval,
+    CommentFacts,
+    ExistingCheck,
+    GateFacts,
+    GateRecord,
+    GateSettings,
+    MilestoneRef,
+    PullFacts,
+    Review,
+    TimelineItem,
+    is_release_branch,
+    merge_group_check,
+    parse_record,
+    plan_gate,
+)
+from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, role_rules
+
+BOT = "release-bot[bot]"
+HEAD = "b" * 40
+OLD = "a" * 40
+V140 = MilestoneRef(1, "v1.4.0")
+V141 = MilestoneRef(2, "v1.4.1")
+V150 = MilestoneRef(3, "v1.5.0")
+ROLES = {
+    "releaser": frozenset({ROLE_QA, ROLE_RELEASE_MANAGERS}),
+    "pm": frozenset({ROLE_QA, ROLE_RELEASE_MANAGERS}),
+    "qa": frozenset({ROLE_QA}),
+    "dev": frozenset({ROLE_QA}),
+    "triager": frozenset(),
+    "outsider": frozenset(),
+}
+
+
+def labeled(event_id: int, label: str, actor: str, at: str = "2026-11-26T05:00:00Z") -> TimelineItem:
+    return TimelineItem(kind="labeled", id=event_id, actor=actor, label=label, created_at=at)
+
+
+def committed(sha: str) -> TimelineItem:
+    return TimelineItem(kind="committed", sha=sha)
+
+
+def facts(
+    labels: tuple[str, ...] = (),
+    timeline: tuple[TimelineItem, ...] = (committed(HEAD),),
+    milestone: MilestoneRef | None = V140,
+    record: GateRecord | None = None,
+    author: str = "dev",
+    base: str = "release/1.4",
+    settings: GateSettings | None = None,
+    **extra: Any,
+) -> GateFacts:
+    existing = None
+    if record is not None:
+        existing = ExistingCheck(9, "completed", "failure", "t", "s\n\n" + record.marker())
+    return GateFacts(
+        pull=PullFacts(
+            number=7, author=author, base=base, head_sha=HEAD, labels=frozenset(labels), milestone=milestone
+        ),
+        settings=settings or GateSettings(),
+        rules=role_rules({}, "acme"),
+        bot_login=BOT,
+        timeline=timeline,
+        open_milestones=(V140, V150),
+        existing=extra.pop("existing", existing),
+        roles=ROLES,
+        **extra,
+    )
+
+
+def comment(cid: int, author: str, body: str, handled: bool = False) -> CommentFacts:
+    return CommentFacts(cid, author, body, "2026-11-26T06:00:00Z", tuple(parse_commands(body)), handled)
+
+
+BOTH = ("uat-passed", "release-approved")
+ON_HEAD = (committed(HEAD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"))
+
+
+# (name, facts, conclusion, title, labels removed)
+CASES = [
+    ("nothing given", facts(), "failure", "Missing: UAT, approval", []),
+    ("both by allowed people on head", facts(BOTH, ON_HEAD), "success", "Ready to merge: UAT and approval given for bbbbbbb", []),
+    (
+        "uat by triager removed",
+        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", "triager"), labeled(12, "release-approved", "releaser"))),
+        "failure",
+        "Missing: UAT",
+        ["uat-passed"],
+    ),
+    (
+        "approval by qa (not a release manager) removed",
+        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "qa"))),
+        "failure",
+        "Missing: approval",
+        ["release-approved"],
+    ),
+    (
+        "author cannot give their own UAT",
+        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", "dev"), labeled(12, "release-approved", "releaser"))),
+        "failure",
+        "Missing: UAT",
+        ["uat-passed"],
+    ),
+    (
+        "self approval allowed by config",
+        facts(
+            BOTH,
+            (committed(HEAD), labeled(11, "uat-passed", "dev"), labeled(12, "release-approved", "releaser")),
+            settings=GateSettings(allow_self_approval=True),
+        ),
+        "success",
+        "Ready to merge: UAT and approval given for bbbbbbb",
+        [],
+    ),
+    (
+        "labels given before the head commit are reset",
+        facts(BOTH, (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD))),
+        "failure",
+        "Missing: UAT, approval",
+        ["uat-passed", "release-approved"],
+    ),
+    (
+        "stale labels stay without reset_on_push but do not count",
+        facts(
+            BOTH,
+            (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD)),
+            settings=GateSettings(reset_on_push=False),
+        ),
+        "failure",
+        "Missing: UAT, approval",
+        [],
+    ),
+    (
+        "force push: head arrives by head_ref_force_pushed",
+        facts(
+            BOTH,
+            (
+                committed(OLD),
+                labeled(11, "uat-passed", "qa"),
+                labeled(12, "release-approved", "releaser"),
+                TimelineItem("head_ref_force_pushed", sha=HEAD),
+            ),
+        ),
+        "failure",
+        "Missing: UAT, approval",
+        ["uat-passed", "release-approved"],
+    ),
+    ("hold", facts((*BOTH, "hold"), ON_HEAD), "failure", "Missing: on hold", []),
+    ("wrong milestone", facts(BOTH, ON_HEAD, milestone=V150), "failure", "Missing: milestone", []),
+    ("no milestone", facts(BOTH, ON_HEAD, milestone=None), "failure", "Missing: milestone", []),
+    (
+        "milestone not required",
+        facts(BOTH, ON_HEAD, milestone=None, settings=GateSettings(require_milestone=False)),
+        "success",
+        "Ready to merge: UAT and approval given for bbbbbbb",
+        [],
+    ),
+    (
+        "invalid configuration fails closed",
+        facts(BOTH, ON_HEAD, config_valid=False),
+        "failure",
+        "Missing: valid configuration",
+        [],
+    ),
+    (
+        "label with no event in the timeline does not count",
+        facts(BOTH, (committed(HEAD), labeled(12, "release-approved", "releaser"))),
+        "failure",
+        "Missing: UAT",
+        [],
+    ),
+    (
+        "bot label without a record is removed",
+        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", BOT), labeled(12, "release-approved", "releaser"))),
+        "failure",
+        "Missing: UAT",
+        ["uat-passed"],
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "gate_facts", "conclusion", "title", "removed"), CASES, ids=[c[0] for c in CASES])
+def test_gate_table(name: str, gate_facts: GateFacts, conclusion: str, title: str, removed: list[str]) -> None:
+    plan = plan_gate(gate_facts)
+    assert plan.check is not None
+    assert plan.check.conclusion == conclusion
+    assert plan.check.title == title
+    assert sorted(plan.remove_labels) == sorted(removed)
+    assert plan.add_labels == []
+
+
+def test_summary_is_a_checklist_naming_who_and_which_commit() -> None:
+    plan = plan_gate(facts(BOTH, ON_HEAD))
+    summary = plan.check.summary  # type: ignore[union-attr]
+    assert "- [x] UAT passed — by @qa, 2026-11-26T05:00:00Z, on bbbbbbb (label)" in summary
+    assert "- [x] Release approval — by @releaser" in summary
+    assert "- [x] Milestone — in `v1.4.0`, which owns `release/1.4`" in summary
+    record = parse_record(summary, HEAD)
+    assert record is not None and record.uat == Approval("qa", "2026-11-26T05:00:00Z", "label", event=11)
+
+
+def test_milestone_summary_names_the_owner() -> None:
+    plan = plan_gate(facts(BOTH, ON_HEAD, milestone=V150))
+    assert "`release/1.4` belongs to `v1.4.0`" in plan.check.summary  # type: ignore[union-attr]
+    assert "`/milestone v1.4.0`" in plan.check.summary  # type: ignore[union-attr]
+
+
+def test_refusal_reply_names_rule_and_who_may() -> None:
+    plan = plan_gate(facts(("uat-passed",), (committed(HEAD), labeled(11, "uat-passed", "triager"))))
+    assert len(plan.replies) == 1
+    reply = plan.replies[0]
+    assert reply.to == "triager"
+    assert "`uat-passed` label was removed" in reply.body
+    assert "write permission or above" in reply.body
+
+
+def test_reset_comments_once_per_head() -> None:
+    stale = (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD))
+    plan = plan_gate(facts(BOTH, stale))
+    assert len(plan.replies) == 1 and "New head commit bbbbbbb" in plan.replies[0].body
+    assert plan.record is not None and plan.record.reset_notice
+    # labels removed but GitHub has not caught up: no second comment
+    again = plan_gate(facts(BOTH, stale, record=plan.record))
+    assert again.replies == []
+
+
+def test_steady_state_is_a_no_op() -> None:
+    first = plan_gate(facts(BOTH, ON_HEAD))
+    existing = ExistingCheck(5, "completed", first.check.conclusion, first.check.title, first.check.summary)  # type: ignore[union-attr]
+    second = plan_gate(facts(BOTH, ON_HEAD, existing=existing))
+    assert not second.has_writes
+    assert second.check is not None and not second.check.differs_from(existing)
+
+
+def test_recorded_approval_survives_without_permission_lookups() -> None:
+    record = GateRecord(HEAD, uat=Approval("qa", "t", "label", event=11), approval=Approval("releaser", "t", "label", event=12))
+    plan = plan_gate(replace(facts(BOTH, ON_HEAD, record=record), roles={}))
+    assert plan.check is not None and plan.check.conclusion == "success"
+
+
+def test_relabel_by_someone_else_after_record_is_judged_again() -> None:
+    record = GateRecord(HEAD, uat=Approval("qa", "t", "label", event=11))
+    timeline = (committed(HEAD), labeled(11, "uat-passed", "qa"), labeled(20, "uat-passed", "triager"))
+    plan = plan_gate(facts(("uat-passed",), timeline, record=record))
+    assert plan.remove_labels == ["uat-passed"]
+    assert plan.record is not None and plan.record.uat is None
+
+
+def test_removed_label_withdraws_the_record() -> None:
+    record = GateRecord(HEAD, uat=Approval("qa", "t", "label", event=11))
+    plan = plan_gate(facts((), ON_HEAD, record=record))
+    assert plan.record is not None and plan.record.uat is None
+
+
+def test_record_for_another_commit_is_ignored() -> None:
+    record = GateRecord(OLD, uat=Approval("qa", "t", "label", event=11), approval=Approval("releaser", "t", "label", event=12))
+    gate = facts(BOTH, (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD)))
+    gate = replace(gate, existing=ExistingCheck(1, "completed", "success", "t", record.marker()))
+    plan = plan_gate(gate)
+    assert plan.check is not None and plan.check.conclusion == "failure"
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def test_uat_and_approve_commands() -> None:
+    plan = plan_gate(facts(), [comment(100, "qa", "/uat passed"), comment(101, "releaser", "/approve")])
+    assert sorted(plan.add_labels) == sorted(BOTH)
+    assert plan.reactions == [(100, "+1"), (101, "+1")]
+    assert plan.check is not None and plan.check.conclusion == "success"
+    assert plan.record is not None and plan.record.uat == Approval("qa", "2026-11-26T06:00:00Z", "command", comment=100)
+    # the bot's label events arrive: the record binds to them and stays green
+    timeline = (committed(HEAD), labeled(30, "uat-passed", BOT), labeled(31, "release-approved", BOT))
+    gate = facts(BOTH, timeline, record=plan.record)
+    after = plan_gate(gate)
+    assert after.record is not None and after.record.uat is not None and after.record.uat.event == 30
+    assert after.check is not None and after.check.conclusion == "success" and after.remove_labels == []
+
+
+@pytest.mark.parametrize(
+    ("author", "body", "fragment"),
+    [
+        ("outsider", "/approve", "may only be run by release managers"),
+        ("dev", "/approve", "may only be run by release managers"),
+        ("triager", "/uat passed", "may only be run by QA"),
+        ("dev", "/uat passed", "author of a pull request cannot give its UAT"),
+        ("qa", "/uat sure", "usage: `/uat passed`"),
+        ("outsider", "/unhold", "`/unhold` may only be run by"),
+        ("qa", "/milestone v1.4.0", "`/milestone` may only be run by release managers"),
+        ("releaser", "/milestone v9.9.9", "Open version milestones: `v1.4.0`, `v1.5.0`"),
+    ],
+)
+def test_refused_commands_change_nothing(author: str, body: str, fragment: str) -> None:
+    plan = plan_gate(facts(), [comment(100, author, body)])
+    assert plan.add_labels == [] and plan.remove_labels == [] and plan.milestone == "keep"
+    assert plan.reactions == [(100, "confused")]
+    assert len(plan.replies) == 1 and fragment in plan.replies[0].body
+    assert plan.replies[0].to == author and plan.replies[0].comment_id == 100
+
+
+def test_handled_comment_is_skipped() -> None:
+    plan = plan_gate(facts(), [comment(100, "qa", "/uat passed", handled=True)])
+    assert not plan.has_writes
+
+
+def test_comment_written_before_the_head_commit_cannot_approve() -> None:
+    timeline = (committed(OLD), TimelineItem("commented", id=100), committed(HEAD))
+    plan = plan_gate(facts(timeline=timeline), [comment(100, "qa", "/uat passed")])
+    assert plan.add_labels == [] and "before the head commit bbbbbbb" in plan.replies[0].body
+
+
+def test_hold_unhold_and_milestone() -> None:
+    plan = plan_gate(facts(BOTH, ON_HEAD), [comment(100, "dev", "/hold")])  # the author may hold
+    assert plan.add_labels == ["hold"] and plan.check.conclusion == "failure"  # type: ignore[union-attr]
+    plan = plan_gate(facts((*BOTH, "hold"), ON_HEAD), [comment(100, "qa", "/unhold")])
+    assert plan.remove_labels == ["hold"] and plan.check.conclusion == "success"  # type: ignore[union-attr]
+    plan = plan_gate(facts(BOTH, ON_HEAD, milestone=None), [comment(100, "releaser", "/milestone 1.4.0")])
+    assert plan.milestone == V140 and plan.check.conclusion == "success"  # type: ignore[union-attr]
+    plan = plan_gate(facts(BOTH, ON_HEAD), [comment(100, "releaser", "/milestone clear")])
+    assert plan.milestone is None and plan.check.conclusion == "failure"  # type: ignore[union-attr]
+
+
+def test_uat_failed_records_reason_and_removes_label() -> None:
+    plan = plan_gate(facts(BOTH, ON_HEAD), [comment(100, "qa", "/uat failed login <b>broken</b> @team")])
+    assert plan.remove_labels == ["uat-passed"]
+    summary = plan.check.summary  # type: ignore[union-attr]
+    assert "failed by @qa" in summary and "&lt;b&gt;broken" in summary and "@\u200bteam" in summary
+    record = parse_record(summary, HEAD)
+    assert record is not None and record.uat_failed is not None and record.uat is None
+
+
+def test_command_supersedes_an_unauthorized_label() -> None:
+    timeline = (committed(HEAD), labeled(11, "uat-passed", "triager"))
+    plan = plan_gate(facts(("uat-passed",), timeline), [comment(100, "qa", "/uat passed")])
+    assert plan.remove_labels == [] and plan.add_labels == [] and plan.replies == []
+    assert plan.record is not None and plan.record.uat is not None and plan.record.uat.event == 11
+    # next reconcile: the record is bound to the label's event, so it counts
+    again = plan_gate(facts(("uat-passed",), timeline, record=plan.record))
+    assert again.remove_labels == [] and again.record.uat is not None  # type: ignore[union-attr]
+
+
+def test_command_on_new_head_rescues_a_stale_label() -> None:
+    timeline = (committed(OLD), labeled(11, "uat-passed", "qa"), committed(HEAD))
+    plan = plan_gate(facts(("uat-passed",), timeline), [comment(100, "qa", "/uat passed")])
+    assert plan.remove_labels == []
+    assert plan.record is not None and plan.record.uat is not None and plan.record.uat.by == "qa"
+
+
+def test_help_lists_commands_from_live_config() -> None:
+    gate = replace(facts(), rules=role_rules({"roles": {"qa": {"teams": ["acme/qa"]}}}, "acme"))
+    plan = plan_gate(gate, [comment(100, "outsider", "/help")])
+    assert plan.reactions == [(100, "+1")]
+    assert "members of @acme/qa" in plan.replies[0].body and "`/approve cancel`" in plan.replies[0].body
+
+
+def test_approval_from_reviews() -> None:
+    reviews = (Review(1, "releaser", "APPROVED", HEAD, "2026-11-26T05:30:00Z"), Review(2, "qa", "APPROVED", HEAD))
+    timeline = (committed(HEAD), labeled(11, "uat-passed", "qa"))
+    off = plan_gate(facts(("uat-passed",), timeline, reviews=reviews))
+    assert off.check.conclusion == "failure"  # type: ignore[union-attr]
+    on = plan_gate(facts(("uat-passed",), timeline, reviews=reviews, settings=GateSettings(approval_from_reviews=True)))
+    assert on.check.conclusion == "success"  # type: ignore[union-attr]
+    old = (Review(1, "releaser", "APPROVED", OLD),)
+    stale = plan_gate(facts(("uat-passed",), timeline, reviews=old, settings=GateSettings(approval_from_reviews=True)))
+    assert stale.check.conclusion == "failure"  # type: ignore[union-attr]
+
+
+# --- not gated, closed, merge groups ----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("branch", "patterns", "gated"),
+    [
+        ("release/1.4", ("release/*",), True),
+        ("release/1.4/x", ("release/*",), False),
+        ("release/1.4/x", ("release/**",), True),
+        ("main", ("release/*",), False),
+        ("hotfix-2", ("release/*", "hotfix-?"), True),
+    ],
+)
+def test_release_branch_patterns(branch: str, patterns: tuple[str, ...], gated: bool) -> None:
+    assert is_release_branch(branch, patterns) is gated
+
+
+def test_retargeted_off_a_release_branch_gets_neutral_only_if_checked_before() -> None:
+    assert plan_gate(facts(base="main")).check is None
+    existing = ExistingCheck(1, "completed", "failure", "t", "s")
+    plan = plan_gate(facts(base="main", existing=existing))
+    assert plan.check is not None and plan.check.conclusion == "neutral" and "`main`" in plan.check.title
+
+
+def test_merged_past_failing_gate_is_audited_once() -> None:
+    gate = facts(record=GateRecord(HEAD))
+    gate = replace(gate, pull=replace(gate.pull, state="closed", merged=True))
+    plan = plan_gate(gate)
+    assert plan.audit is not None and plan.audit.number == 7 and plan.audit.kind == "bypass_merge"
+    assert len(plan.replies) == 1 and "Audit" in plan.replies[0].body
+    assert plan.check is not None and parse_record(plan.check.summary, HEAD).audited  # type: ignore[union-attr]
+    audited = replace(gate, existing=ExistingCheck(9, "completed", "failure", "t", plan.check.summary))
+    assert not plan_gate(audited).has_writes
+
+
+def test_merged_with_green_gate_is_not_audited() -> None:
+    gate = facts(existing=ExistingCheck(9, "completed", "success", "t", GateRecord(HEAD).marker()))
+    gate = replace(gate, pull=replace(gate.pull, state="closed", merged=True))
+    assert plan_gate(gate).audit is None
+
+
+def test_merge_group_check() -> None:
+    ok = plan_gate(facts(BOTH, ON_HEAD)).check
+    bad = plan_gate(facts()).check
+    assert merge_group_check([(1, ok), (2, ok)], HEAD).conclusion == "success"
+    group = merge_group_check([(1, ok), (2, bad)], HEAD)
+    assert group.conclusion == "failure" and "#2" in group.title
+    assert merge_group_check([], HEAD).conclusion == "failure"
+
+
+def test_record_marker_cannot_be_closed_by_user_text() -> None:
+    record = GateRecord(HEAD, uat_failed=None, uat=Approval("qa", "t", "command"))
+    text = record.marker()
+    assert text.count("-->") == 1
+    assert parse_record("garbage <!-- release-bot:gate-record:{not json} -->", HEAD) is None
+    assert parse_record(text, HEAD) == record

@@ -1,0 +1,106 @@
+"""Renderers of the tracking issue, stage comments and retrospective (pure, deterministic)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from bot.core.checklists import Progress, all_checklists, parse_progress
+from bot.core.stages import StageFacts, StageRecord, advance, record_uat
+from bot.core.tracking import (
+    CarryOver,
+    ItemRef,
+    RetroFigures,
+    Scope,
+    TrackingState,
+    TrackingView,
+    decode_state,
+    due_text,
+    encode_state,
+    render_retrospective,
+    render_stage_comment,
+    render_tracking_body,
+    stage_of_comment,
+    tracking_milestone_of,
+)
+
+
+def make_view(**overrides) -> TrackingView:
+    facts = StageFacts(has_due_date=True, branch_exists=True, candidates=(1,))
+    record = advance(StageRecord(), facts, "2026-11-20").record
+    record = record_uat(record, facts, False, "qa", "2026-11-21", "broken --> <b>").record
+    view = TrackingView(
+        milestone_number=7,
+        milestone_title="v1.4.0",
+        milestone_url="http://h/acme/rocket/milestone/7",
+        milestone_open=True,
+        version="1.4.0",
+        due_date="2026-12-01",
+        timezone="UTC",
+        shipped_date=None,
+        branch="release/1.4",
+        branch_url="http://h/acme/rocket/tree/release/1.4",
+        candidate_tags=("v1.4.0-rc.1",),
+        final_tag="v1.4.0",
+        final_tag_exists=False,
+        release_state="draft",
+        release_url="http://h/r/1",
+        mode="agile",
+        state=TrackingState(stages=record, comment_watermark=42, feedback=(9,)),
+        checklists=all_checklists({}),
+        progress={"identify_needs": Progress(1, 4, ("a", "b", "c")), "uat": Progress(0, 4)},
+        scope=Scope(open_issues=3, closed_issues=2, merged_prs=5, open_prs=1),
+        off_milestone=(ItemRef(12, "Hotfix @everyone | pipe", True, "dev"),),
+    )
+    return replace(view, **overrides)
+
+
+def test_body_is_deterministic_and_round_trips_state() -> None:
+    view = make_view()
+    body = render_tracking_body(view)
+    assert body == render_tracking_body(make_view())
+    assert tracking_milestone_of(body) == 7
+    assert TrackingState.from_body(body) == view.state
+    assert "| UAT | ▶️ current | 2026-11-20 | 0/4 |" in body
+    assert "| Plan Release | ✅ done | 2026-11-20 | — |" in body
+    assert "- Identify Needs: a" in body  # outstanding items of done stages
+    assert "failed on rc.1 by @\u200bqa" in body
+    assert "@everyone" not in body and "\\|" in body  # mentions neutralized, table intact
+    assert "2026-12-01 (UTC) · not shipped yet" in body
+
+
+def test_state_marker_cannot_be_closed_by_user_text() -> None:
+    text = encode_state({"reason": "x --> <!-- y"})
+    assert text.count("-->") == 1 and text.endswith("-->")
+    assert decode_state(text) == {"reason": "x --> <!-- y"}
+    assert decode_state("no state") == {} and decode_state("<!-- release-bot:state {bad} -->") == {}
+
+
+def test_due_text_is_decided_by_ship_date() -> None:
+    assert due_text(None, None, "UTC") == "no due date"
+    assert "on time" in due_text("2026-12-01", "2026-12-01", "UTC")
+    assert "late by 2 days" in due_text("2026-12-01", "2026-12-03", "Europe/Paris")
+
+
+def test_body_stays_within_github_limit() -> None:
+    many = tuple(ItemRef(n, "x" * 190) for n in range(1, 2000))
+    body = render_tracking_body(make_view(off_milestone=many, feedback=many, warnings=("w" * 70000,)))
+    assert len(body) <= 65_000
+    assert TrackingState.from_body(body).comment_watermark == 42
+
+
+def test_stage_comment_has_marker_owners_and_unticked_boxes() -> None:
+    checklist = all_checklists({"stages": {"deploy": {"owners": ["@acme/release-managers"]}}})["deploy"]
+    body = render_stage_comment(7, "1.4.0", checklist)
+    assert stage_of_comment(body, 7) == "deploy" and stage_of_comment(body, 8) is None
+    assert "Owners: @acme/release-managers" in body
+    progress = parse_progress(body)
+    assert progress.ticked == 0 and progress.total == len(checklist.items)
+
+
+def test_retrospective() -> None:
+    figures = RetroFigures("1.4.0", 10, 7, 3, 5, ("dev", "qa"), "2026-11-01", "2026-11-30", "2026-12-01", "UTC")
+    moves = [CarryOver(ItemRef(4, "Late PR", True), "v1.4.1"), CarryOver(ItemRef(2, "Idea"), None)]
+    body = render_retrospective(7, figures, moves)
+    assert "| Planned items | 10 |" in body and "29 days" in body and "on time" in body
+    assert "- issue #2 Idea → **needs a home**" in body
+    assert body.index("#2") < body.index("#4")

@@ -1,0 +1,108 @@
+"""The per-installation pacer: GitHub's secondary limits, short waits slept, long waits requeued."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from bot.errors import RetryLater
+from bot.github.pacer import Pacer, PacerLimits
+
+
+class FakeTime:
+    def __init__(self) -> None:
+        self.now = 1000.0
+        self.slept: list[float] = []
+
+    def clock(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+def make(limits: PacerLimits, t: FakeTime) -> Pacer:
+    return Pacer(limits, clock=t.clock, wall_clock=t.clock, sleep=t.sleep)
+
+
+def send(pacer: Pacer, method: str) -> None:
+    pacer.acquire(method)
+    pacer.release()
+
+
+def test_eighty_writes_per_minute_then_requeue():
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=80, points_per_minute=0, max_wait=5), t)
+    for _ in range(80):
+        send(pacer, "POST")
+    assert t.slept == []
+    with pytest.raises(RetryLater) as info:
+        send(pacer, "PATCH")
+    assert info.value.not_before == pytest.approx(1060.0)
+    t.now += 57  # 3 s before the first write leaves the window: a short wait is slept
+    send(pacer, "POST")
+    assert t.slept == [pytest.approx(3.0)]
+
+
+def test_reads_do_not_use_the_write_window():
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=1, points_per_minute=0), t)
+    send(pacer, "POST")
+    for _ in range(500):
+        send(pacer, "GET")
+    assert t.slept == []
+
+
+def test_points_window_counts_writes_as_five():
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=0, points_per_minute=900, max_wait=5), t)
+    for _ in range(100):
+        send(pacer, "DELETE")  # 500 points
+    for _ in range(400):
+        send(pacer, "GET")  # 900 points
+    with pytest.raises(RetryLater):
+        send(pacer, "GET")
+    t.now += 60.5
+    send(pacer, "GET")
+
+
+def test_window_slides():
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=80, points_per_minute=900), t)
+    for _ in range(10):
+        for _ in range(40):
+            send(pacer, "POST")
+            t.now += 0.76  # 79 writes per minute, sustained
+    assert t.slept == []
+
+
+def test_zero_disables_pacing():
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=0, points_per_minute=0), t)
+    for _ in range(5000):
+        send(pacer, "POST")
+    assert t.slept == []
+
+
+def test_concurrency_is_bounded():
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=0, points_per_minute=0, max_concurrent=2, max_wait=0.05), t)
+    pacer.acquire("GET")
+    pacer.acquire("GET")
+    with pytest.raises(RetryLater):
+        pacer.acquire("GET")
+    released = threading.Timer(0.01, pacer.release)
+    released.start()
+    pacer.acquire("GET")  # the slot freed by the timer
+    released.join()
+
+
+def test_sandbox_mode_is_relaxed_and_settings_win():
+    github = PacerLimits.for_mode(sandbox=False)
+    sandbox = PacerLimits.for_mode(sandbox=True)
+    assert (github.writes_per_minute, github.points_per_minute, github.max_concurrent) == (80, 900, 100)
+    assert sandbox.writes_per_minute > github.writes_per_minute
+    assert PacerLimits.for_mode(sandbox=True, writes_per_minute=10).writes_per_minute == 10
+    assert PacerLimits.for_mode(sandbox=False, points_per_minute=0).points_per_minute == 0

@@ -1,0 +1,183 @@
+"""``run_job``: the context it builds, the API-call count it reports, and GitHub errors mapped at
+the job boundary."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import pytest
+import responses
+from dispatch_fake_github import API, FakeGitHub, make_app_key
+from github.GithubException import UnknownObjectException
+
+from bot.errors import PermanentError, RetryLater
+from bot.github.auth import GitHubApp
+from bot.github.pacer import PacerLimits
+from bot.jobs import JobSpec, pr_key, repo_key
+from bot.reconcilers import dispatch
+from bot.reconcilers.context import JobContext
+from bot.services import Services
+
+RB = ".github/release-bot.yml"
+
+
+class Store:
+    def __init__(self) -> None:
+        self.state: dict[str, Any] = {}
+        self.enqueued: list[JobSpec] = []
+
+    def get_state(self, name: str) -> Any | None:
+        return self.state.get(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        self.state[name] = value
+
+    def enqueue(self, jobs: list[JobSpec]) -> None:
+        self.enqueued.extend(jobs)
+
+
+@pytest.fixture(scope="module")
+def app_key() -> str:
+    return make_app_key()
+
+
+@pytest.fixture
+def fake() -> FakeGitHub:
+    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
+        yield FakeGitHub(mock)
+
+
+@pytest.fixture
+def services(app_key, fake) -> Services:
+    app = GitHubApp(7, app_key, pacer_limits=PacerLimits(0, 0), sleep=lambda s: None)
+    return Services(app, Store())
+
+
+@pytest.fixture
+def run_with(monkeypatch):
+    def install(reconciler):
+        monkeypatch.setattr(dispatch, "reconciler_for", lambda key: reconciler)
+    return install
+
+
+JOB = JobSpec(pr_key(42, 7), 5, "acme/rocket", reason="pull_request.labeled")
+
+
+def test_context_and_report(services, fake, run_with):
+    fake.put("acme/rocket", RB, "gate:\n  hold_label: wait\n")
+    seen: list[JobContext] = []
+
+    def reconcile(ctx: JobContext) -> None:
+        seen.append(ctx)
+        ctx.gh.get_repo("acme/rocket")
+        ctx.enqueue([JobSpec(repo_key(42), 5, "acme/rocket")])
+
+    run_with(reconcile)
+    report = dispatch.run_job(JOB, services)
+    ctx = seen[0]
+    assert ctx.bot_login == "release-bot[bot]" and ctx.app_id == 7
+    assert ctx.repo_full_name == "acme/rocket" and ctx.job is JOB
+    assert ctx.config["gate"]["hold_label"] == "wait" and ctx.config_error is None and ctx.config_valid
+    assert ctx.config["_sources"] == {"release_yml": None, "release_drafter_yml": None}
+    assert ctx.store is services.store and ctx.services is services
+    assert [j.key for j in services.store.enqueued] == ["repo:42"]
+    # token, GET /app, 3 config files (own file found: no org fallback), the reconciler's read
+    assert report.api_calls == 6 == len(fake.mock.calls)
+    assert report.outcome == "ok" and report.key == JOB.key
+
+    second = dispatch.run_job(JOB, services)  # token, bot login and config cached
+    assert second.api_calls == 1
+
+
+def test_invalid_config_reported_not_raised(services, fake, run_with):
+    fake.put("acme/rocket", RB, "gate:\n  require_milestone: sometimes\n")
+    seen: list[JobContext] = []
+    run_with(seen.append)
+    report = dispatch.run_job(JOB, services)
+    assert ":2: gate.require_milestone" in report.config_error
+    assert seen[0].config_valid is False and report.config_valid is False
+
+
+@pytest.mark.parametrize(
+    ("status", "message", "headers", "expected"),
+    [
+        (403, "Resource not accessible by integration", {}, PermanentError),
+        (404, "Not Found", {}, PermanentError),
+        (410, "Gone", {}, PermanentError),
+        (403, "API rate limit exceeded for installation.", {"X-RateLimit-Remaining": "0",
+                                                            "X-RateLimit-Reset": "2000000000"}, RetryLater),
+    ],
+)
+def test_github_errors_mapped(services, fake, run_with, status, message, headers, expected):
+    fake.mock.get(f"{API}/repos/acme/rocket/pulls/7", json={"message": message}, status=status, headers=headers)
+    run_with(lambda ctx: ctx.gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket/pulls/7"))
+    with pytest.raises(expected) as info:
+        dispatch.run_job(JOB, services)
+    assert info.value.api_calls >= 1
+    if expected is RetryLater:
+        assert info.value.not_before == 2000000001
+
+
+def test_transient_errors_stay_transient(services, fake, run_with):
+    fake.mock.get(f"{API}/repos/acme/rocket/pulls/7", json={"message": "Server Error"}, status=500)
+    run_with(lambda ctx: ctx.gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket/pulls/7"))
+    with pytest.raises(Exception) as info:
+        dispatch.run_job(JOB, services)
+    assert not isinstance(info.value, (PermanentError, RetryLater))
+    assert getattr(info.value, "status", None) == 500
+
+
+def test_reconciler_may_catch_expected_404(services, fake, run_with):
+    fake.mock.get(f"{API}/repos/acme/rocket/pulls/7", json={"message": "Not Found"}, status=404)
+
+    def reconcile(ctx: JobContext) -> None:
+        try:
+            ctx.gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket/pulls/7")
+        except UnknownObjectException:
+            return  # the pull request vanished: nothing to gate
+
+    run_with(reconcile)
+    assert dispatch.run_job(JOB, services).outcome == "ok"
+
+
+def test_suspended_installation_is_permanent_and_forgotten(services, fake, run_with):
+    fake.token_status = 403
+    fake.token_body = {"message": "This installation has been suspended"}
+    run_with(lambda ctx: None)
+    with pytest.raises(PermanentError, match="suspended"):
+        dispatch.run_job(JOB, services)
+    assert 5 not in services.app.cached_installations()
+
+
+def test_revoked_token_drops_the_client(services, fake, run_with):
+    fake.mock.get(f"{API}/repos/acme/rocket/pulls/7", json={"message": "Bad credentials"}, status=401)
+    run_with(lambda ctx: ctx.gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket/pulls/7"))
+    with pytest.raises(Exception) as info:
+        dispatch.run_job(JOB, services)
+    assert not isinstance(info.value, PermanentError)
+    assert 5 not in services.app.cached_installations()
+
+
+@pytest.mark.parametrize(
+    ("job", "message"),
+    [
+        (JobSpec("pr:42#7", None, "acme/rocket"), "no installation id"),
+        (JobSpec("pr:42#7", 5, None), "no repository"),
+        (JobSpec("branch:42", 5, "acme/rocket"), "malformed job key"),
+    ],
+)
+def test_unusable_jobs_are_permanent(services, job, message):
+    with pytest.raises(PermanentError, match=message):
+        dispatch.run_job(job, services)
+
+
+def test_forget_installation(services, fake):
+    client = services.client_for(5)
+    services.forget_installation(5)
+    assert services.client_for(5) is not client
+
+
+def test_report_duration(services, fake, run_with):
+    run_with(lambda ctx: time.sleep(0.01))
+    assert dispatch.run_job(JOB, services).duration_seconds >= 0.01

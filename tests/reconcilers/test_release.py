@@ -1,0 +1,261 @@
+"""The release reconciler against an in-memory GitHub: artifacts, idempotence, commands, budget."""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bot.config.defaults import default_config
+from bot.core.tracking import TrackingState
+from bot.jobs import JobSpec, release_key
+from bot.reconcilers import release
+from bot.reconcilers.context import JobContext
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_github import BOT, REPO, FakeGitHub  # noqa: E402
+
+
+class Store:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get_state(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        self.data[name] = value
+
+
+@pytest.fixture(autouse=True)
+def no_notes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The notes reconciler has its own tests; here only the life cycle is under test.
+    monkeypatch.setattr(release.ReleaseRun, "_sync_notes", lambda self: None)
+
+
+def run(gh: FakeGitHub, milestone: int, config: dict[str, Any] | None = None, store: Store | None = None,
+        config_error: str | None = None) -> list[JobSpec]:
+    enqueued: list[JobSpec] = []
+    ctx = JobContext(
+        job=JobSpec(release_key(1, milestone), 1, REPO, "test"),
+        gh=gh,  # type: ignore[arg-type]
+        repo_full_name=REPO,
+        bot_login=BOT,
+        app_id=1,
+        config=config or default_config(),
+        config_error=config_error,
+        store=store or Store(),
+        enqueue=enqueued.extend,
+        log=logging.getLogger("test"),
+    )
+    release.reconcile(ctx)
+    return enqueued
+
+
+def tracking(gh: FakeGitHub) -> dict[str, Any]:
+    (issue,) = gh.tracking_issues()
+    return issue
+
+
+def stage_comments(gh: FakeGitHub) -> list[str]:
+    out = []
+    for c in gh.comments_on(tracking(gh)["number"]):
+        m = re.search(r"release-bot:stage:\d+:(\w+)", c["body"])
+        if m and c["user"]["login"] == BOT:
+            out.append(m.group(1))
+    return out
+
+
+def settle(gh: FakeGitHub, milestone: int, **kw: Any) -> None:
+    """Run until a run makes no write, asserting it converges fast."""
+    for _ in range(4):
+        before = len(gh.writes())
+        run(gh, milestone, **kw)
+        if len(gh.writes()) == before:
+            return
+    raise AssertionError("reconcile does not converge")
+
+
+def tick_all(gh: FakeGitHub, stage: str) -> None:
+    for c in gh.comments_on(tracking(gh)["number"]):
+        if f":{stage} -->" in c["body"]:
+            c["body"] = c["body"].replace("- [ ]", "- [x]")
+
+
+def test_full_life_cycle() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
+    nxt = gh.add_milestone("v1.5.0")
+    hotfix = gh.add_milestone("v1.4.1")
+    gh.add_issue("Feature A", m, pr=True, state="closed", merged=True, author="dev")
+    gh.add_issue("Bug B", m)
+    late_pr = gh.add_issue("Late PR", m, pr=True)
+    gh.pull_bases[late_pr] = "release/1.4"
+    idea = gh.add_issue("Idea", m)
+
+    settle(gh, m)
+    issue = tracking(gh)
+    assert issue["title"] == "Release v1.4.0" and issue["milestone_number"] == m
+    assert {"name": "release-tracking"} in issue["labels"]
+    assert stage_comments(gh) == ["identify_needs", "plan"]
+    assert "| Plan Release | ▶️ current |" in issue["body"]
+    assert "- Issues: 2 open, 0 closed" in issue["body"]  # the tracking issue is not counted
+
+    # Nothing changed: no write at all, and reads within the budget.
+    gh.calls.clear()
+    run(gh, m)
+    assert gh.writes() == []
+    n_items = 5
+    assert len(gh.reads()) <= math.ceil(n_items / 100) + 8
+
+    gh.branches.append("release/1.4")
+    gh.tags.append("v1.4.0-rc.1")
+    settle(gh, m)
+    assert stage_comments(gh) == ["identify_needs", "plan", "build_test", "uat"]
+
+    # Commands: refused for a developer, failed then new candidate, passed by QA.
+    number = tracking(gh)["number"]
+    refused = gh.comment(number, "outsider", "/uat passed")
+    failed = gh.comment(number, "qa", "looks bad\n/uat failed login broken")
+    settle(gh, m)
+    replies = [c["body"] for c in gh.comments_on(number) if f"release-bot:reply:{refused}" in c["body"]]
+    assert len(replies) == 1 and "is for QA" in replies[0] and "write permission" in replies[0]
+    assert (failed, "+1", BOT) in gh.reactions and not any(r[0] == refused for r in gh.reactions)
+    assert "failed on rc.1" in tracking(gh)["body"]
+    gh.tags.append("v1.4.0-rc.2")
+    settle(gh, m)
+    assert "| UAT | ▶️ current |" in tracking(gh)["body"]
+    gh.comment(number, "qa", "/uat passed")
+    settle(gh, m)
+    assert "| Prepare | ▶️ current |" in tracking(gh)["body"]
+    assert "passed on rc.2" in tracking(gh)["body"]
+    # Redelivering everything (new runs, nothing new): no duplicate reply, reaction or comment.
+    writes = len(gh.writes())
+    settle(gh, m)
+    assert len(gh.writes()) == writes
+
+    gh.tags.append("v1.4.0")
+    settle(gh, m)
+    assert stage_comments(gh)[-1] == "deploy"
+    tick_all(gh, "deploy")
+    settle(gh, m)
+    body = tracking(gh)["body"]
+    assert "| Monitor | ▶️ current |" in body and "| Deploy | ✅ done |" in body and " 4/4 |" in body
+
+    # Feedback while in Monitor.
+    fb = gh.add_issue("Crash since 1.4.0", None, created_at="2099-01-01T00:00:00Z")
+    gh.add_issue("Crash in 1.4.01", None, created_at="2099-01-01T00:00:00Z")
+    settle(gh, m)
+    assert TrackingState.from_body(tracking(gh)["body"]).feedback == (fb,)
+
+    # Close: retrospective once, carry-over by release line and semver order.
+    gh.milestones[m]["state"] = "closed"
+    settle(gh, m)
+    retro = [c["body"] for c in gh.comments_on(number) if "release-bot:retro:" in c["body"]]
+    assert len(retro) == 1
+    assert "| Merged pull requests | 1 |" in retro[0] and "| Slipped items | 3 |" in retro[0]
+    assert gh.issues[late_pr]["milestone_number"] == hotfix
+    assert gh.issues[idea]["milestone_number"] == hotfix  # next version in semver order is 1.4.1
+    assert gh.issues[number]["milestone_number"] == m  # the tracking issue is never carried over
+    assert stage_comments(gh)[-1] == "future_planning"
+    assert gh.issues[number]["state"] == "open"
+    tick_all(gh, "future_planning")
+    settle(gh, m)
+    assert gh.issues[number]["state"] == "closed"
+    assert nxt  # v1.5.0 stays untouched by line carry-over
+
+
+def test_adoption_from_empty_store_changes_nothing() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v2.0.0", due_on="2026-12-01T08:00:00Z")
+    gh.branches.append("release/2.0")
+    settle(gh, m)
+    assert stage_comments(gh) == ["identify_needs", "plan", "build_test"]
+    gh.calls.clear()
+    run(gh, m, store=Store())  # wiped store
+    assert gh.writes() == []
+
+
+def test_adopted_patch_release_starts_at_build_and_test() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.1")
+    gh.branches.append("release/1.4")
+    settle(gh, m)
+    body = tracking(gh)["body"]
+    assert "| Plan Release | ⏭️ skipped |" in body and "| Build & Test | ▶️ current |" in body
+    assert stage_comments(gh) == ["identify_needs", "build_test"]
+
+
+def test_stage_command_permissions_and_help() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v3.0.0")
+    settle(gh, m)
+    number = tracking(gh)["number"]
+    dev = gh.comment(number, "dev", "/stage plan")
+    rm = gh.comment(number, "releaser", "<!-- /stage deploy -->\n/stage plan")
+    helped = gh.comment(number, "outsider", "/help")
+    settle(gh, m)
+    bodies = {c["body"].split("\n")[0]: c["body"] for c in gh.comments_on(number)}
+    assert "is for release managers" in bodies[f"<!-- release-bot:reply:{dev} -->"]
+    assert "/uat passed" in bodies[f"<!-- release-bot:reply:{helped} -->"]
+    assert (rm, "+1", BOT) in gh.reactions
+    assert "| Plan Release | ▶️ current |" in tracking(gh)["body"]  # not deploy: HTML comments ignored
+    back = gh.comment(number, "releaser", "/stage identify")
+    settle(gh, m)
+    assert any("never move backwards" in c["body"] for c in gh.comments_on(number) if str(back) in c["body"])
+
+
+def test_strict_mode_holds_and_says_so() -> None:
+    gh = FakeGitHub()
+    config = default_config()
+    config["releases"]["mode"] = "strict"
+    m = gh.add_milestone("v1.0.0")
+    settle(gh, m, config=config)
+    gh.milestones[m]["due_on"] = "2026-12-01T08:00:00Z"
+    settle(gh, m, config=config)
+    body = tracking(gh)["body"]
+    assert "| Identify Needs | ▶️ current |" in body and "Strict mode" in body
+    tick_all(gh, "identify_needs")
+    settle(gh, m, config=config)
+    assert "| Plan Release | ▶️ current |" in tracking(gh)["body"]
+
+
+def test_rename_duplicate_config_error_and_delete() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.0.0")
+    settle(gh, m, config_error="line 3: releases.mode: 'fast' is not one of ['agile', 'strict']")
+    assert "Configuration error" in tracking(gh)["body"]
+    gh.milestones[m]["title"] = "v1.1.0"
+    settle(gh, m)
+    assert tracking(gh)["title"] == "Release v1.1.0" and "Configuration error" not in tracking(gh)["body"]
+    dup = gh.add_milestone("1.1.0")
+    woken = run(gh, m)
+    assert "Several open milestones name version 1.1.0" in tracking(gh)["body"]
+    assert [j.key for j in woken] == [release_key(1, dup)]
+    assert run(gh, m) == []  # nothing written: nobody woken again
+    number = tracking(gh)["number"]
+    del gh.milestones[m]
+    gh.issues[number]["milestone_number"] = None
+    settle(gh, m)
+    assert gh.issues[number]["state"] == "closed"
+    assert sum("release-bot:closed:" in c["body"] for c in gh.comments_on(number)) == 1
+
+
+def test_closed_milestone_without_tracking_issue_is_left_alone() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v0.9.0")
+    gh.milestones[m]["state"] = "closed"
+    run(gh, m)
+    assert gh.writes() == [] and gh.tracking_issues() == []
+
+
+def test_non_version_milestone_is_ignored() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("Backlog")
+    run(gh, m)
+    assert gh.writes() == []
