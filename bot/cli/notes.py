@@ -148,7 +148,7 @@ def as_json(plan: NotesPlan, markdown: str, errors: list[str], collapsed: list[s
         "published_on_tag": plan.final_exists,
         "categories": [],
         "not_on_branch": [{"number": i.number, "title": i.title, "url": i.url} for i in plan.selection.not_on_branch],
-        "off_milestone": [{"number": n, "sha": sha} for n, sha in plan.selection.off_milestone],
+        "off_milestone": [{"number": n, "sha": ref.sha, "title": ref.title} for n, ref in plan.selection.off_milestone],
         "collapsed": collapsed,
         "errors": errors,
         "markdown": markdown,

@@ -107,7 +107,9 @@ def _from_schema_error(error: ValidationError, node: yaml.Node | None) -> list[C
             for key in extras
         ]
     message = error.message
-    if error.validator == "enum":
+    if error.validator == "pattern" and isinstance(error.schema, dict) and error.schema.get("description"):
+        message = f"{error.instance!r} is not {error.schema['description']}"
+    elif error.validator == "enum":
         message = f"{error.instance!r} is not one of {', '.join(map(repr, error.validator_value))}"
     return [ConfigProblem(message, path, line_of(node, path))]
 

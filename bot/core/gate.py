@@ -21,6 +21,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any, Literal
 
 from bot.core.commands import Command
@@ -171,6 +172,7 @@ class ExistingCheck:
     conclusion: str | None
     title: str
     summary: str
+    started_at: str = ""  # set by GitHub when the bot first wrote it: when the bot first saw the head
 
 
 @dataclass(frozen=True)
@@ -402,6 +404,30 @@ def _comment_index(timeline: Sequence[TimelineItem], comment_id: int) -> int | N
     return None
 
 
+def _head_seen_at(facts: GateFacts) -> str | None:
+    """When the bot first saw the head commit: GitHub's ``started_at`` of its check run there.
+
+    The timeline places a ``committed`` entry by its commit date, which is when the commit was made,
+    not when it was pushed: a commit made at 10:00 and pushed at 10:10 would make a label given at
+    10:05 (on the previous head) look like it came after. GitHub's own timestamp of the bot's first
+    check run on the head is no earlier than the push, so only what comes after it counts.
+    """
+    if facts.existing is None or not facts.existing.started_at:
+        return None
+    return facts.existing.started_at
+
+
+def _at_or_after(when: str, since: str | None) -> bool:
+    if since is None:
+        return False  # the bot has not seen this head yet: nothing can be proven to be for it
+    try:
+        return datetime.fromisoformat(when.replace("Z", "+00:00")) >= datetime.fromisoformat(
+            since.replace("Z", "+00:00")
+        )
+    except ValueError:
+        return False
+
+
 def _who(rule: RoleRule) -> str:
     return f"{ROLE_TITLES[rule.role]} ({rule.describe()})"
 
@@ -495,15 +521,21 @@ def _judge_labels(work: _Work) -> list[str]:
         if entry is not None:
             if event is None or entry.event == event.id:
                 continue
-            if event.actor.lower() == facts.bot_login.lower():
-                # the bot's own label carrying a command's approval: bind the record to its event
-                work.record = work.record.with_requirement(requirement, replace(entry, event=event.id))
+            if event.actor.lower() == facts.bot_login.lower() and entry.via == "command":
+                # The bot's own label, carrying a command's approval. Not bound to the event id (that
+                # would cost a write per command); a person re-applying the label later is still
+                # caught, because the latest labeled event is then theirs, not the bot's.
                 continue
             # a person re-applied the label after the record was made: judge that application instead
             work.record = work.record.with_requirement(requirement, None)
         if event is None:
             continue  # who applied it is unknown: it does not count (the check says so)
-        on_head = head_index is not None and latest is not None and latest[0] > head_index
+        on_head = (
+            head_index is not None
+            and latest is not None
+            and latest[0] > head_index
+            and _at_or_after(event.created_at, _head_seen_at(facts))
+        )
         if not on_head:
             stale.append(label)
             continue
@@ -581,7 +613,9 @@ def _apply_comment(work: _Work, comment: CommentFacts) -> None:
     head_index = _head_index(facts.timeline, facts.pull.head_sha)
     position = _comment_index(facts.timeline, comment.id)
     # A comment written before the current head commit arrived speaks about an older commit.
-    before_head = position is not None and (head_index is None or position < head_index)
+    before_head = (position is not None and (head_index is None or position < head_index)) or not _at_or_after(
+        comment.created_at, _head_seen_at(facts)
+    )
     accepted_any = False
     refused_any = False
     for command in known:
@@ -691,7 +725,7 @@ def _give(work: _Work, comment: CommentFacts, requirement: str, before_head: boo
         )
     if before_head:
         return (
-            f"this comment was written before the head commit {short(facts.pull.head_sha)} was pushed, "
+            f"this comment was written before the bot saw the head commit {short(facts.pull.head_sha)}, "
             f"so it cannot give {what} for it; run the command again. Nothing changed."
         )
     label = settings.label_for(requirement)

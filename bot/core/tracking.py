@@ -27,6 +27,7 @@ from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGE
 MAX_BODY_CHARS = 65_000  # GitHub holds ~65,535; keep a margin for the markers
 MAX_LISTED = 50  # items per list before "and N more"
 STATE_VERSION = 1
+MAX_PAST_GATE = 100  # entries kept in the hidden state
 
 _STATE_RE = re.compile(r"<!--\s*release-bot:state\s+(?P<json>\{.*?\})\s*-->", re.DOTALL)
 _STATE_ICONS = {DONE: "✅ done", CURRENT: "▶️ current", SKIPPED: "⏭️ skipped", PENDING: "⏳ pending"}
@@ -100,15 +101,21 @@ class TrackingState:
     comment_watermark: int = 0  # the highest tracking-issue comment id whose commands were handled
     feedback: tuple[int, ...] = ()  # issues listed as post-release feedback (kept after Monitor)
     retro_done: bool = False  # the retrospective and carry-over ran (they happen once)
+    # Changes that reached the release branch past the gate (admin bypass merges, direct pushes), as
+    # the gate recorded them: copied here so they outlive the bot's store. "#12" or a commit sha.
+    past_gate: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "v": STATE_VERSION,
             "stages": self.stages.to_json(),
             "watermark": self.comment_watermark,
             "feedback": sorted(set(self.feedback)),
             "retro": self.retro_done,
         }
+        if self.past_gate:
+            data["past_gate"] = list(self.past_gate)
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> TrackingState:
@@ -121,6 +128,7 @@ class TrackingState:
             comment_watermark=watermark if isinstance(watermark, int) else 0,
             feedback=tuple(sorted({n for n in feedback if isinstance(n, int)})),
             retro_done=bool(data.get("retro")),
+            past_gate=tuple(str(x)[:80] for x in (data.get("past_gate") or ()) if isinstance(x, str))[:MAX_PAST_GATE],
         )
 
     @classmethod
@@ -139,8 +147,9 @@ def neutralize(text: str, limit: int = 200) -> str:
         one_line = one_line[: limit - 1] + "…"
     # A zero-width joiner after '@' keeps the text readable but stops GitHub from notifying.
     one_line = one_line.replace("@", "@\u200b")
-    # Markdown table cells and HTML comments are the only structures user text could break here.
-    return one_line.replace("|", "\\|").replace("<!--", "&lt;!--")
+    # No HTML from users in the bot's artifacts (GitHub renders some tags; a comment could hide the
+    # rest of the body), and no '|' breaking a table cell.
+    return one_line.replace("<", "&lt;").replace(">", "&gt;").replace("|", "\\|")
 
 
 def _bounded(lines: list[str], limit: int = MAX_LISTED) -> list[str]:
@@ -197,7 +206,7 @@ class TrackingView:
     progress: Mapping[str, Progress]  # for stages with a posted comment
     scope: Scope
     off_milestone: tuple[ItemRef, ...] = ()  # merged into the branch from outside the milestone
-    past_failing_gate: tuple[ItemRef, ...] = ()
+    not_on_branch: tuple[ItemRef, ...] = ()  # merged pull requests of the milestone missing from the branch
     feedback: tuple[ItemRef, ...] = ()
     warnings: tuple[str, ...] = ()  # duplicates, configuration errors, notes problems, strict holds
     links: tuple[tuple[str, str], ...] = ()  # (label, url)
@@ -296,8 +305,12 @@ def render_tracking_body(view: TrackingView) -> str:
         lines += ["### Outstanding checklist items", "", *outstanding, ""]
     if view.off_milestone:
         lines += [f"### Merged into `{view.branch}` from outside the milestone", "", *_item_lines(view.off_milestone), ""]
-    if view.past_failing_gate:
-        lines += ["### Merged past a failing gate", "", *_item_lines(view.past_failing_gate), ""]
+    if view.not_on_branch:
+        lines += ["### In the milestone but not on the release branch", "", *_item_lines(view.not_on_branch), ""]
+    if view.state.past_gate:
+        gate_lines = [f"- {entry}" if entry.startswith("#") else f"- commit `{entry[:12]}` pushed directly"
+                      for entry in view.state.past_gate]
+        lines += [f"### Reached `{view.branch}` past the gate", "", *_bounded(gate_lines), ""]
     if view.feedback:
         lines += ["### Post-release feedback", "", *_item_lines(view.feedback), ""]
     if view.links:

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
 from typing import Any
 
+import jwt
 from cachetools import TTLCache
 from github import Auth, Github, GithubIntegration
+from github.GithubException import GithubException
 from github.InstallationAuthorization import InstallationAuthorization
 
 from bot.github.pacer import Pacer, PacerLimits
@@ -35,6 +39,37 @@ TIMEOUT_SECONDS = 30
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+# GitHub's answers to a JWT whose iat/exp are off GitHub's clock.
+_JWT_CLOCK_MESSAGES = ("claim ('exp')", "claim ('iat')")
+MIN_SKEW_SECONDS = 30.0
+
+
+class ClockSkewTolerantAppAuth(Auth.AppAuth):
+    """The App's JWT, signed on GitHub's clock rather than ours once a skew has been seen.
+
+    A JWT is valid for minutes around ``iat``; a host clock off by more than that makes every App
+    call fail with 401. Like octokit's auth-app, ``GitHubApp`` learns the offset from the ``Date``
+    header of that 401 and signs later JWTs with it.
+    """
+
+    JWT_EXPIRY_SECONDS = 300  # GitHub allows at most 10 minutes
+    JWT_BACKDATE_SECONDS = 60  # GitHub's advice: iat a minute in the past
+
+    def __init__(self, app_id: int, private_key: str) -> None:
+        super().__init__(app_id, private_key)
+        self._private_key = private_key
+        self.offset_seconds = 0.0
+
+    def create_jwt(self, expiration: int | None = None) -> str:
+        now = int(time.time() + self.offset_seconds)
+        payload = {
+            "iat": now - self.JWT_BACKDATE_SECONDS,
+            "exp": now + (expiration or self.JWT_EXPIRY_SECONDS),
+            "iss": self.app_id,
+        }
+        return jwt.encode(payload, self._private_key, algorithm="RS256")
 
 
 class InstallationTokenAuth(Auth.Auth):
@@ -109,8 +144,9 @@ class GitHubApp:
         self._pacers: dict[int, Pacer] = {}
         self._bot_login: str | None = None
         self._slug: str | None = None
+        self._jwt_auth = ClockSkewTolerantAppAuth(app_id, private_key)
         self.integration = GithubIntegration(
-            auth=Auth.AppAuth(app_id, private_key),
+            auth=self._jwt_auth,
             **self._client_kwargs(installation_id=None),
         )
         instrument(self.integration.requester, None, None)
@@ -132,11 +168,15 @@ class GitHubApp:
 
     # --- the App itself -------------------------------------------------------------------------
 
+    def _github_now(self) -> datetime:
+        """GitHub's clock as far as we know it: token expiry times are on that clock."""
+        return self._now() + timedelta(seconds=self._jwt_auth.offset_seconds)
+
     @property
     def bot_login(self) -> str:
         """``{slug}[bot]``: the login of the App's bot user (from ``GET /app``, read once)."""
         if self._bot_login is None:
-            app = self.integration.get_app()
+            app = self._with_clock_skew_retry(self.integration.get_app)
             with self._lock:
                 self._slug = app.slug
                 self._bot_login = f"{app.slug}[bot]"
@@ -144,7 +184,30 @@ class GitHubApp:
 
     def mint_token(self, installation_id: int) -> InstallationAuthorization:
         log.info("minting an installation token for installation %s", installation_id)
-        return self.integration.get_access_token(installation_id)
+        try:
+            return self._with_clock_skew_retry(lambda: self.integration.get_access_token(installation_id))
+        except GithubException as exc:
+            if exc.status in (403, 404):
+                # Uninstalled (404) or suspended (403): nothing cached for it may be reused. The
+                # client is only dropped, not closed: the request that asked for the token is its caller.
+                with self._lock:
+                    self._clients.pop(installation_id, None)
+                    self._auths.pop(installation_id, None)
+            raise
+
+    def _with_clock_skew_retry(self, call: Callable[[], Any]) -> Any:
+        """Run an App (JWT) call; if GitHub refuses the JWT's times, learn GitHub's clock from the
+        answer's ``Date`` header and try once more."""
+        try:
+            return call()
+        except GithubException as exc:
+            offset = _clock_offset(exc)
+            if offset is None:
+                raise
+            log.warning("this host's clock is %.0fs %s GitHub's; signing App JWTs on GitHub's clock",
+                        abs(offset), "behind" if offset > 0 else "ahead of")
+            self._jwt_auth.offset_seconds = offset
+            return call()
 
     # --- installation clients -------------------------------------------------------------------
 
@@ -156,7 +219,7 @@ class GitHubApp:
                 return client
             auth = self._auths.get(installation_id)
             if auth is None:
-                auth = InstallationTokenAuth(lambda: self.mint_token(installation_id), now=self._now)
+                auth = InstallationTokenAuth(lambda: self.mint_token(installation_id), now=self._github_now)
                 self._auths[installation_id] = auth
             pacer = self._pacers.get(installation_id)
             if pacer is None:
@@ -191,3 +254,21 @@ class GitHubApp:
         for installation_id in self.cached_installations():
             self.forget_installation(installation_id)
         self.integration.close()
+
+
+def _clock_offset(exc: GithubException) -> float | None:
+    """GitHub's clock minus ours, when ``exc`` is a 401 refusing a JWT's iat/exp; else None."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    message = str(data.get("message") or "")
+    if exc.status != 401 or not any(m in message for m in _JWT_CLOCK_MESSAGES):
+        return None
+    headers = exc.headers or {}
+    date = headers.get("date") or headers.get("Date")
+    if not date:
+        return None
+    try:
+        server_time = parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return None
+    offset = server_time - time.time()
+    return offset if abs(offset) >= MIN_SKEW_SECONDS else None

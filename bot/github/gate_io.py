@@ -135,6 +135,37 @@ def merge_group_member_numbers(gh: Github, repo: str, base: str, head_sha: str) 
     return numbers
 
 
+def read_branch_tip(gh: Github, repo: str, branch: str) -> str | None:
+    try:
+        data = _get(gh, f"{_repo_path(repo)}/git/ref/heads/{quote(branch, safe='/')}")
+    except GithubException as exc:
+        if exc.status != 404:
+            raise
+        return None
+    return str((data.get("object") or {}).get("sha") or "") or None
+
+
+def compare(gh: Github, repo: str, base: str, head: str) -> dict[str, Any] | None:
+    """``GET …/compare/{base}...{head}`` (first 100 commits, oldest first); None when unrelated/gone."""
+    try:
+        return _get(gh, f"{_repo_path(repo)}/compare/{base}...{head}", {"per_page": 100})
+    except GithubException as exc:
+        if exc.status not in (404, 422):
+            raise
+        return None
+
+
+def merged_pulls_into(gh: Github, repo: str, branch: str) -> dict[str, tuple[int, int]]:
+    """merge_commit_sha -> (number, commits) of the pull requests merged into ``branch`` lately."""
+    params = {"state": "closed", "base": branch, "sort": "updated", "direction": "desc", "per_page": 100}
+    out: dict[str, tuple[int, int]] = {}
+    for pull in _get(gh, f"{_repo_path(repo)}/pulls", params) or []:
+        if pull.get("merged_at") and pull.get("merge_commit_sha"):
+            # 0: the listing does not say how many commits it had (GitHub's pull-request-simple)
+            out[str(pull["merge_commit_sha"])] = (int(pull["number"]), int(pull.get("commits") or 0))
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # writes
 
@@ -301,6 +332,7 @@ def existing_check(run: Mapping[str, Any]) -> ExistingCheck:
         conclusion=run.get("conclusion"),
         title=str(output.get("title") or ""),
         summary=str(output.get("summary") or ""),
+        started_at=str(run.get("started_at") or ""),
     )
 
 
@@ -447,7 +479,9 @@ def protect_release_branches(
         try:
             return [ensure_ruleset(gh, repo, patterns, check_name, app_id)]
         except GithubException as exc:
-            # 404: no rulesets on this GitHub (older GHES); 403 "Upgrade to GitHub Pro": not on this plan.
-            if exc.status not in (403, 404) or "not accessible by integration" in str(exc.data).lower():
+            # 404: no rulesets on this GitHub (older GHES); 403 "Upgrade to GitHub Pro or make this
+            # repository public…": not on this plan. Any other 403 is a missing permission: say so.
+            message = str(exc.data.get("message") if isinstance(exc.data, dict) else exc.data).lower()
+            if not (exc.status == 404 or (exc.status == 403 and "upgrade" in message)):
                 raise
     return [ensure_branch_protection(gh, repo, branch, check_name, app_id) for branch in matching_branches(gh, repo, patterns)]

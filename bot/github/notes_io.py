@@ -106,7 +106,7 @@ def compare_commits(gh: Github, repo: str, base: str, head: str, *,
     commits: list[CommitRef] = []
     page = 1
     while True:
-        _headers, data = gh.requester.requestJsonAndCheck(
+        headers, data = gh.requester.requestJsonAndCheck(
             "GET", path, parameters={"per_page": COMPARE_PER_PAGE, "page": page})
         batch = data.get("commits") or []
         commits.extend(CommitRef(str(c.get("sha", "")), str((c.get("commit") or {}).get("message") or ""))
@@ -114,10 +114,16 @@ def compare_commits(gh: Github, repo: str, base: str, head: str, *,
         total = data.get("total_commits")
         if on_page:
             on_page(len(commits), total if isinstance(total, int) else None)
-        # total_commits says when to stop without asking for an empty page.
-        if len(batch) < COMPARE_PER_PAGE or (isinstance(total, int) and len(commits) >= total):
+        # total_commits says when to stop without asking for an empty page; the Link header
+        # covers a server that pages smaller than asked.
+        if not batch or (isinstance(total, int) and len(commits) >= total) or not _has_next(headers):
             return commits
         page += 1
+
+
+def _has_next(headers: dict[str, Any]) -> bool:
+    link = headers.get("link") or headers.get("Link") or ""
+    return 'rel="next"' in link
 
 
 def get_release(gh: Github, repo: str, release_id: int) -> ReleaseRecord | None:

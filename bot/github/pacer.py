@@ -74,6 +74,7 @@ class Pacer:
         # Send times (possibly in the near future: reserved slots) of recent requests.
         self._writes: deque[float] = deque()
         self._points: deque[tuple[float, int]] = deque()
+        self._points_total = 0  # sum of the points in the window, kept so admission is O(1)
         self._concurrency = threading.BoundedSemaphore(limits.max_concurrent)
 
     def acquire(self, method: str) -> None:
@@ -96,7 +97,7 @@ class Pacer:
             while self._writes and self._writes[0] <= horizon:
                 self._writes.popleft()
             while self._points and self._points[0][0] <= horizon:
-                self._points.popleft()
+                self._points_total -= self._points.popleft()[1]
             at = now
             if is_write and self.limits.writes_per_minute > 0:
                 at = max(at, self._earliest_write(now))
@@ -110,6 +111,7 @@ class Pacer:
                 self._writes.append(at)
             if self.limits.points_per_minute > 0:
                 self._points.append((at, cost))
+                self._points_total += cost
             return delay
 
     def _earliest_write(self, now: float) -> float:
@@ -121,7 +123,7 @@ class Pacer:
 
     def _earliest_points(self, now: float, cost: int) -> float:
         limit = self.limits.points_per_minute
-        total = sum(points for _, points in self._points)
+        total = self._points_total
         at = now
         for sent, points in self._points:
             if total + cost <= limit:

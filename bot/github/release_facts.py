@@ -264,7 +264,14 @@ def read_release_facts(
         # matching-refs is a prefix match: release/1.4 also finds release/1.40.
         if isinstance(ref, dict) and ref.get("ref") == wanted:
             facts.branch_sha = (ref.get("object") or {}).get("sha")
-    facts.releases = next(iter_pages(gh, f"{base}/releases"), [])
+    try:
+        facts.releases = next(iter_pages(gh, f"{base}/releases"), [])
+    except GithubException as exc:
+        # The repository answered the reads above, so a 404 here means no releases API (some GitHub
+        # Enterprise configurations, the sandbox while it grows): treat as no releases.
+        if exc.status != 404:
+            raise
+        facts.releases = []
     return facts
 
 

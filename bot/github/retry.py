@@ -58,7 +58,9 @@ class GitHubRetry(Retry):
         self._sleep_fn = sleep
         self._wall_clock = wall_clock
         kwargs.setdefault("status_forcelist", SERVER_ERRORS | RATE_LIMIT_STATUSES)
-        kwargs.setdefault("allowed_methods", None)  # all methods; is_retry decides per status
+        # Read errors (the request may have been applied) are retried for idempotent methods only;
+        # connect errors always (nothing was sent); statuses are decided by is_retry below.
+        kwargs.setdefault("allowed_methods", IDEMPOTENT_METHODS)
         kwargs.setdefault("raise_on_status", False)
         kwargs.setdefault("respect_retry_after_header", True)
         kwargs.setdefault("redirect", 0)  # PyGithub follows redirects itself

@@ -172,19 +172,23 @@ class WorkerPool:
         started = time.perf_counter()
         report: Any = None
         error: str | None = None
+        failure: BaseException | None = None
         try:
             report = self.runner(job.spec, self.services)
             result = self.queue.complete(job)
             outcome = "success"
         except PermanentError as exc:
+            failure = exc
             error = str(exc) or type(exc).__name__
             result = self.queue.fail_permanently(job, error)
             outcome = "permanent"
         except RetryLater as exc:
+            failure = exc
             error = exc.reason
             result = self.queue.retry_later(job, exc.not_before, exc.reason)
             outcome = "retry_later"
         except Exception as exc:  # noqa: BLE001 - any other failure is transient by definition
+            failure = exc
             error = f"{type(exc).__name__}: {exc}"
             log.debug("job failed", exc_info=True)
             result = self.queue.fail(job, error[:2000] + "\n" + "".join(traceback.format_exc(limit=5))[-2000:])
@@ -212,6 +216,7 @@ class WorkerPool:
             error=error,
             requeued=result.requeued,
             duration_ms=round(duration * 1000, 2),
-            api_calls=_api_calls(report),
+            # A failed job has no report; the github layer may attach its count to the exception.
+            api_calls=_api_calls(report if failure is None else failure),
         )
         return outcome

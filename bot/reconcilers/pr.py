@@ -14,12 +14,13 @@ the payload) and ``merge_group`` (``head_sha``/``head_ref``/``base_ref`` of a me
 from __future__ import annotations
 
 import logging
+import re
 import time
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import replace
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
-from github import UnknownObjectException
+from github import GithubException, UnknownObjectException
 
 from bot.core.commands import parse_commands
 from bot.core.gate import (
@@ -38,6 +39,7 @@ from bot.core.gate import (
     plan_gate,
 )
 from bot.core.permissions import role_rules
+from bot.core.versions import owning_milestone
 from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.permissions import roles_for
@@ -53,6 +55,7 @@ REPLY_WINDOW_SECONDS = 600.0
 MAX_HINTED_COMMENTS = 20
 AUDIT_STATE_PREFIX = "gate-audit:"
 AUDIT_KEEP = 200
+RELEASE_NOTE_COMMAND = "release-note"  # handled by bot.reconcilers.release_notes
 
 
 def reconcile(ctx: JobContext) -> None:
@@ -93,10 +96,12 @@ def reconcile_pull(
     )
     gated = is_release_branch(pull.base, settings.release_branches)
     comments: list[CommentFacts] = []
+    hinted: list[_Hinted] = []
     if gated and pull.state == "open":
         timeline = gate_io.timeline_items(gate_io.read_timeline(gh, repo, number))
         milestones = tuple(gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo))
-        comments = _read_comments(ctx, number, comment_ids)
+        hinted = _read_comments(ctx, number, comment_ids)
+        comments = [h.facts for h in hinted if h.facts.commands]
         reviews = (
             gate_io.reviews(gate_io.read_reviews(gh, repo, number)) if settings.approval_from_reviews else ()
         )
@@ -105,15 +110,35 @@ def reconcile_pull(
     else:
         facts = base_facts
         if not gated:
-            comments = _read_comments(ctx, number, comment_ids)
+            hinted = _read_comments(ctx, number, comment_ids)
+            comments = [h.facts for h in hinted if h.facts.commands]
     plan = plan_gate(facts, comments)
     apply_plan(ctx, repo_id, number, facts, plan)
-    return plan.check if gated else None
+    _apply_release_notes(ctx, number, hinted, pull_json)
+    if not gated:
+        return None
+    if (
+        plan.check is None
+        and existing is not None
+        and existing.conclusion in ("success", "failure", "neutral")
+    ):
+        return CheckOutput(existing.conclusion, existing.title, existing.summary)  # type: ignore[arg-type]
+    return plan.check
 
 
-def _read_comments(ctx: JobContext, number: int, comment_ids: Iterable[Any]) -> list[CommentFacts]:
-    """Hinted comments, read from GitHub; only those on this pull request and holding gate commands."""
-    out: list[CommentFacts] = []
+@dataclass(frozen=True)
+class _Hinted:
+    """A hinted comment as read from GitHub: its JSON, the gate's view of it, a /release-note in it."""
+
+    data: Mapping[str, Any]
+    facts: CommentFacts
+    release_note: bool
+
+
+def _read_comments(ctx: JobContext, number: int, comment_ids: Iterable[Any]) -> list[_Hinted]:
+    """Hinted comments, read from GitHub (never from the payload); only those on this pull
+    request, not the bot's own, and holding a gate command or a ``/release-note``."""
+    out: list[_Hinted] = []
     seen: set[int] = set()
     for raw_id in list(comment_ids)[:MAX_HINTED_COMMENTS]:
         if not isinstance(raw_id, int) or raw_id in seen:
@@ -129,21 +154,34 @@ def _read_comments(ctx: JobContext, number: int, comment_ids: Iterable[Any]) -> 
         author = str((data.get("user") or {}).get("login", ""))
         if author.lower() == ctx.bot_login.lower():
             continue  # the bot's own replies (the help text lists commands) never act
-        commands = tuple(c for c in parse_commands(data.get("body")) if c.name in GATE_COMMANDS)
-        if not commands:
+        parsed = parse_commands(data.get("body"))
+        commands = tuple(c for c in parsed if c.name in GATE_COMMANDS)
+        release_note = any(c.name == RELEASE_NOTE_COMMAND for c in parsed)
+        if not commands and not release_note:
             continue
         handled = gate_io.bot_reacted(ctx.gh, ctx.repo_full_name, raw_id, ctx.bot_login)
-        out.append(
-            CommentFacts(
-                raw_id,
-                author,
-                str(data.get("body") or ""),
-                str(data.get("created_at", "")),
-                commands,
-                handled,
-            )
+        facts = CommentFacts(
+            raw_id, author, str(data.get("body") or ""), str(data.get("created_at", "")), commands, handled
         )
+        out.append(_Hinted(data, facts, release_note))
     return out
+
+
+def _apply_release_notes(
+    ctx: JobContext, number: int, hinted: Sequence[_Hinted], pull_json: Mapping[str, Any]
+) -> None:
+    """``/release-note`` belongs to the notes engineer's module; the gate routes it and answers."""
+    pending = [h for h in hinted if h.release_note and not h.facts.handled]
+    if not pending:
+        return
+    from bot.reconcilers.release_notes import apply_release_note_command
+
+    for item in pending:
+        refusal = apply_release_note_command(ctx, number, item.data, pr=pull_json)
+        if refusal and _may_reply(ctx, number, item.facts.author):
+            gate_io.post_comment(ctx.gh, ctx.repo_full_name, number, refusal)
+        if not item.facts.commands:  # a gate command in the same comment gets the gate's reaction
+            gate_io.react(ctx.gh, ctx.repo_full_name, item.facts.id, "confused" if refusal else "+1")
 
 
 def _logins_to_judge(facts: GateFacts, comments: Sequence[CommentFacts]) -> list[str]:
@@ -306,3 +344,156 @@ def _group_members(ctx: JobContext, group: Mapping[str, Any]) -> list[int]:
         return []
     base = base_ref.removeprefix("refs/heads/")
     return gate_io.merge_group_member_numbers(ctx.gh, ctx.repo_full_name, base, head_sha)
+
+
+# ---------------------------------------------------------------------------------------------
+# repo: jobs — direct pushes to release branches, protection on request
+
+MAX_AUDITED_COMMITS = 50
+_SQUASH_SUFFIX = re.compile(r"\(#(\d+)\)\s*$")
+
+
+def gate_discovery(ctx: JobContext) -> list[JobSpec]:
+    """Run on every ``repo:`` job (``bot.reconcilers.repo.register_discovery``): audit pushes to
+    release branches, and require the gate on them when ``gate.protect_release_branches`` is on."""
+    settings = GateSettings.from_config(ctx.config)
+    hints = ctx.job.hints or {}
+    branches = [
+        ref.removeprefix("refs/heads/")
+        for ref in hints.get("refs") or []
+        if isinstance(ref, str) and ref.startswith("refs/heads/")
+    ]
+    branches += [
+        ref.removeprefix("branch:")
+        for ref in hints.get("refs") or []
+        if isinstance(ref, str) and ref.startswith("branch:")
+    ]
+    release_branches = sorted({b for b in branches if is_release_branch(b, settings.release_branches)})
+    _, repo_id, _ = parse_key(ctx.job.key)
+    jobs: list[JobSpec] = []
+    for branch in release_branches:
+        jobs += audit_branch(ctx, repo_id, branch)
+    if settings.protect_release_branches and (
+        release_branches or hints.get("config_changed") or hints.get("fan_out")
+    ):
+        try:
+            for line in gate_io.protect_release_branches(
+                ctx.gh, ctx.repo_full_name, settings.release_branches, settings.check_name, ctx.app_id
+            ):
+                log.info("%s: %s", ctx.repo_full_name, line)
+        except GithubException as exc:
+            # Usually the App lacks the optional administration permission: say so, do not fail the job.
+            log.warning(
+                "%s: gate.protect_release_branches is on but protection could not be set (%s): %s",
+                ctx.repo_full_name,
+                exc.status,
+                exc.data.get("message") if isinstance(exc.data, dict) else exc.data,
+            )
+    return jobs
+
+
+def audit_branch(ctx: JobContext, repo_id: int, branch: str) -> list[JobSpec]:
+    """Commits that reached ``branch`` since the tip last seen without a merged pull request."""
+    gh = ctx.gh
+    repo = ctx.repo_full_name
+    state_name = f"gate-tip:{repo}:{branch}"
+    tip = gate_io.read_branch_tip(gh, repo, branch)
+    last = ctx.store.get_state(state_name)
+    if tip is None or last == tip:
+        return []
+    ctx.store.set_state(state_name, tip)
+    if not isinstance(last, str):
+        return []  # first sight (new branch, empty store): nothing to compare with
+    comparison = gate_io.compare(gh, repo, last, tip)
+    entries: list[AuditEntry] = []
+    if comparison is None or comparison.get("status") not in ("ahead", "identical"):
+        entries.append(
+            AuditEntry(
+                "direct_push",
+                repo,
+                branch,
+                tip,
+                None,
+                "",
+                f"`{branch}` was force-pushed from {last[:7]} to {tip[:7]}",
+            )
+        )
+    else:
+        merged = gate_io.merged_pulls_into(gh, repo, branch)
+        def count_of(number: int) -> int:
+            return int(gate_io.read_pull(gh, repo, number).get("commits") or 1)
+
+        unexplained = _unexplained(comparison.get("commits") or [], tip, last, merged, count_of)
+        for commit in unexplained[:MAX_AUDITED_COMMITS]:
+            message = str((commit.get("commit") or {}).get("message", "")).splitlines()[:1]
+            author = str(
+                (commit.get("author") or {}).get("login")
+                or (commit.get("commit") or {}).get("author", {}).get("name", "")
+            )
+            entries.append(
+                AuditEntry(
+                    "direct_push",
+                    repo,
+                    branch,
+                    str(commit.get("sha")),
+                    None,
+                    author,
+                    f"commit {str(commit.get('sha'))[:7]} reached `{branch}` without a pull request: "
+                    f"{message[0] if message else ''}"[:300],
+                )
+            )
+    for entry in entries:
+        record_audit(ctx, repo_id, entry)
+    if not entries:
+        return []
+    milestones = [gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo)]
+    try:
+        owner = owning_milestone(branch, milestones, ctx.config)
+    except ValueError:
+        owner = None
+    if owner is None:
+        return []
+    return [
+        JobSpec(release_key(repo_id, owner.number), ctx.job.installation_id, repo, "gate.audit direct push")
+    ]
+
+
+def _unexplained(
+    commits: Sequence[Mapping[str, Any]],
+    tip: str,
+    last: str,
+    merged: Mapping[str, tuple[int, int]],
+    count_of: Callable[[int], int] | None = None,
+) -> list[Mapping[str, Any]]:
+    """First-parent commits from ``last`` to ``tip`` that no merged pull request accounts for.
+
+    ``merged``: merge_commit_sha -> (number, number of commits, 0 when unknown: ``count_of`` asks). A merge or squash commit is the
+    pull request's ``merge_commit_sha``; a rebase merge lands the pull request's commits one by
+    one, the last being its ``merge_commit_sha``, so the commits before it are accounted for too.
+    """
+    by_sha = {str(c.get("sha")): c for c in commits}
+    chain: list[Mapping[str, Any]] = []
+    sha = tip
+    while sha in by_sha and sha != last:
+        commit = by_sha[sha]
+        chain.append(commit)
+        parents = commit.get("parents") or []
+        sha = str(parents[0].get("sha")) if parents else ""
+    chain.reverse()  # oldest first
+    unexplained: list[Mapping[str, Any]] = []
+    for commit in chain:
+        sha = str(commit.get("sha"))
+        if sha not in merged:
+            unexplained.append(commit)
+            continue
+        number, count = merged[sha]
+        message = str((commit.get("commit") or {}).get("message", "")).splitlines()[:1]
+        squashed = bool(message and _SQUASH_SUFFIX.search(message[0]))
+        if len(commit.get("parents") or []) != 1 or squashed or not unexplained:
+            continue
+        if count <= 0:
+            # The pulls listing has no commit count on GitHub; the pull request itself has.
+            count = count_of(number) if count_of is not None else 1
+        if count > 1:
+            del unexplained[max(0, len(unexplained) - (count - 1)) :]  # the rebased commits before it
+    return unexplained

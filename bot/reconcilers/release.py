@@ -5,6 +5,11 @@ tracking renderers), apply only the difference. The stage record lives in the tr
 body (hidden JSON marker), so a reconcile from an empty store finds it again, and a reconcile
 that finds nothing new renders the same body and writes nothing.
 
+Commands: every comment on the tracking issue newer than the watermark recorded in the body is
+read for `/stage`, `/uat`, `/help` (intake's ``comment_ids`` hints only wake the job; the watermark,
+not the hint, decides what is new, so a missed event is caught up and an edited old comment never
+replays). A comment already answered (reply marker) is not answered again.
+
 Order of writes, chosen so a crash at any point is repaired by the next run without duplicates:
 tracking issue (create) → stage comments (found by marker) → retrospective (marker) → carry-over
 moves → body/title/state update (records the new state) → reactions and replies (reply marker).
@@ -17,6 +22,8 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from github import GithubException
 
 from bot.core.checklists import Progress, all_checklists, parse_progress
 from bot.core.commands import parse_commands
@@ -35,6 +42,7 @@ from bot.core.stages import (
 )
 from bot.core.tracking import (
     HELP_TEXT,
+    MAX_PAST_GATE,
     CarryOver,
     ItemRef,
     RetroFigures,
@@ -42,6 +50,7 @@ from bot.core.tracking import (
     TrackingState,
     TrackingView,
     closed_marker,
+    neutralize,
     render_deleted_note,
     render_reply,
     render_retrospective,
@@ -187,6 +196,7 @@ class ReleaseRun:
         self.checklists = all_checklists(self.config)
         self.bot = ctx.bot_login
         self.writes = 0
+        self.notes_error: GithubException | None = None
 
     # -- facts -----------------------------------------------------------------------------
     def _bot_comments(self) -> list[dict[str, Any]]:
@@ -208,11 +218,16 @@ class ReleaseRun:
             return False
         environment = str(self.releases_cfg.get("monitor_environment") or "production")
         base = repo_path(self.ctx.repo_full_name)
-        deployments = api_get(
-            self.ctx.gh,
-            f"{base}/deployments",
-            {"ref": self.facts.final_tag_name, "environment": environment, "per_page": 10},
-        ) or []
+        try:
+            deployments = api_get(
+                self.ctx.gh,
+                f"{base}/deployments",
+                {"ref": self.facts.final_tag_name, "environment": environment, "per_page": 10},
+            ) or []
+        except GithubException as exc:
+            if exc.status != 404:  # no deployments API here (the repository itself answered): none
+                raise
+            deployments = []
         if not deployments:
             return False
         newest = max(deployments, key=lambda d: d.get("id", 0))
@@ -233,7 +248,8 @@ class ReleaseRun:
             {"state": "all", "since": since, "sort": "created", "direction": "desc", "per_page": 100},
         ) or []
         text = version_text(self.version)
-        names_version = re.compile(rf"(?<![\w.]){re.escape(text)}(?![\w.-]*\d)")
+        # '1.4.0' or 'v1.4.0' as a whole version: not '11.4.0', '1.4.01' or '1.4.0.1'.
+        names_version = re.compile(rf"(?<![\d.]){re.escape(text)}(?!\d|\.\d)")
         tracking = (self.facts.tracking_issue or {}).get("number")
         found = set(known)
         for issue in recent:
@@ -273,7 +289,7 @@ class ReleaseRun:
         held = outcome.held or first.held
         feedback = self._feedback(record, state.feedback)
         new_state = TrackingState(stages=record, comment_watermark=watermark, feedback=feedback,
-                                  retro_done=state.retro_done)
+                                  retro_done=state.retro_done, past_gate=self._past_gate(state.past_gate))
 
         # Stage comments due: every stage that began (not skipped) and has none yet.
         to_post = [s for s in STAGES if s in record.began and s not in stage_comments]
@@ -283,7 +299,9 @@ class ReleaseRun:
             progress[stage] = parse_progress(body)
 
         facts.publish_allowed = self.mode != STRICT or index_of(record.current or STAGES[0]) >= index_of(DEPLOY)
-        notes = self._sync_notes()
+        # Of milestones naming the same version, the oldest keeps the release notes: two drafts
+        # for one tag would fight (GitHub refuses the second release of a tag).
+        notes = self._sync_notes() if self._notes_owner() == facts.milestone_number else None
 
         retro_body: str | None = None
         moves: list[tuple[dict[str, Any], CarryOver, int | None]] = []
@@ -347,7 +365,9 @@ class ReleaseRun:
                 self.writes += 1
         if changed_body:
             self._wake_duplicates()
-        self._remember_monitoring(record.current == MONITOR)
+        self._remember_stage(record.current)
+        if self.notes_error is not None:
+            raise self.notes_error
         self.ctx.log.info(
             "release %s v%s: stage %s, %d write(s)", self.ctx.job.key, version_text(self.version), record.current, self.writes
         )
@@ -383,17 +403,18 @@ class ReleaseRun:
             accepted_any = False
             for command in commands:
                 record, accepted, reply = self._command(record, stage_facts, command.name, command.args, author)
-                accepted_any = accepted_any or accepted
+                accepted_any = accepted_any or (accepted and not reply)
                 if reply:
                     replies.append(reply)
-            answers.append((cid, author, accepted_any and not replies, "\n\n".join(replies) or None))
+            # 👍 when something was done; a reply for every refusal or answer (both for a mixed comment).
+            answers.append((cid, author, accepted_any, "\n\n".join(replies) or None))
         return record, answers, newest
 
     def _command(
         self, record: StageRecord, stage_facts: StageFacts, name: str, args: str, author: str
     ) -> tuple[StageRecord, bool, str | None]:
         if name == "help":
-            return record, True, HELP_TEXT
+            return record, False, HELP_TEXT  # answered, not an action: no 👍
         if name == "stage":
             if not args:
                 return record, False, "Usage: `/stage <name>`."
@@ -413,12 +434,58 @@ class ReleaseRun:
         decision = record_uat(record, stage_facts, verb == "passed", author, self.today, reason)
         return decision.record, decision.accepted, decision.reply
 
+    def _shipped_date(self, record: StageRecord) -> str | None:
+        """When the release shipped: the published GitHub Release's date (a fact, in the configured
+        zone), else the day the final tag was first seen (recorded when Deploy began)."""
+        release = self.facts.published_release()
+        if release is not None and release.get("published_at"):
+            return _local_date(release.get("published_at"), self.tz)
+        return record.began.get(DEPLOY)
+
+    def _past_gate(self, known: tuple[str, ...]) -> tuple[str, ...]:
+        """The gate's audit of the release branch (bypass merges, direct pushes), merged into what the
+        body already records: the audit lives in the bot's store, the body outlives it."""
+        branch = self.facts.branch_name
+        if not branch or not self.facts.branch_exists:
+            return known
+        try:
+            from bot.reconcilers.pr import audit_entries
+        except ImportError:
+            return known
+        entries = list(known)
+        for entry in audit_entries(self.ctx.store, self.ctx.repo_full_name, branch):
+            if entry.get("kind") == "bypass_merge" and isinstance(entry.get("number"), int):
+                text = f"#{entry['number']}"
+            elif entry.get("sha"):
+                text = str(entry["sha"])[:40]
+            else:
+                continue
+            if text not in entries:
+                entries.append(text)
+        return tuple(entries[:MAX_PAST_GATE])
+
+    def _notes_owner(self) -> int:
+        facts = self.facts
+        group = duplicate_versions([_Milestone(m) for m in facts.open_milestones],
+                                   facts.conventions.milestone_pattern).get(self.version)
+        numbers = [m.number for m in group or []]
+        if facts.milestone_number not in numbers:
+            return facts.milestone_number
+        return min(numbers)
+
     def _sync_notes(self) -> Any:
         try:
             from bot.reconcilers.release_notes import sync_release_notes
         except ImportError:  # the notes reconciler is not installed in this build
             return None
-        return sync_release_notes(self.ctx, self.facts)
+        try:
+            return sync_release_notes(self.ctx, self.facts)
+        except GithubException as exc:
+            # The tracking issue must not wait for the notes: apply it, then let the job fail with
+            # this error (``run`` re-raises it) so the queue retries or ends it as it decides.
+            self.ctx.log.warning("release %s: release notes failed: %s", self.ctx.job.key, exc)
+            self.notes_error = exc
+            return None
 
     def _retrospective(self, record: StageRecord) -> tuple[str, list[tuple[dict[str, Any], CarryOver, int | None]]]:
         facts = self.facts
@@ -437,8 +504,7 @@ class ReleaseRun:
             into_branch = int(raw["number"]) in into_branch_prs
             target = line_target if into_branch else any_target
             moves.append((raw, CarryOver(_item_ref(raw), target.title if target else None), target.number if target else None))
-        release = facts.published_release()
-        shipped = _local_date(release.get("published_at"), self.tz) if release else record.began.get(DEPLOY)
+        shipped = self._shipped_date(record)
         figures = RetroFigures(
             version=version_text(self.version),
             planned=len(items),
@@ -475,8 +541,10 @@ class ReleaseRun:
         for version, group in duplicate_versions([_Milestone(m) for m in facts.open_milestones],
                                                   facts.conventions.milestone_pattern).items():
             if version == self.version and any(m.number == facts.milestone_number for m in group):
-                names = ", ".join(f"#{m.number} ({m.title})" for m in group)
-                warnings.append(f"Several open milestones name version {version_text(version)}: {names}. Keep one.")
+                names = ", ".join(f"#{m.number} ({neutralize(m.title, 80)})" for m in group)
+                keeper = min(m.number for m in group)
+                warnings.append(f"Several open milestones name version {version_text(version)}: {names}. Keep one; "
+                                f"until then the release notes follow milestone #{keeper}.")
         if held:
             warnings.append(held)
         for error in getattr(notes, "errors", None) or []:
@@ -495,10 +563,11 @@ class ReleaseRun:
             release_state, release_url = "draft", str(draft.get("html_url") or "")
         else:
             release_state, release_url = None, None
-        off = tuple(
-            ItemRef(int(getattr(p, "number", 0)), str(getattr(p, "title", "")), True, str(getattr(p, "author", "") or ""))
-            for p in (getattr(notes, "off_milestone", None) or [])
-        )
+        def refs(attribute: str) -> tuple[ItemRef, ...]:
+            return tuple(
+                ItemRef(int(getattr(p, "number", 0)), str(getattr(p, "title", "")), True, str(getattr(p, "author", "") or ""))
+                for p in (getattr(notes, attribute, None) or [])
+            )
         links: list[tuple[str, str]] = []
         if html_base:
             links.append(("Milestone", html_base))
@@ -514,7 +583,7 @@ class ReleaseRun:
             version=version_text(self.version),
             due_date=_due_date(milestone),
             timezone=self.tz_name,
-            shipped_date=state.stages.began.get(DEPLOY),
+            shipped_date=self._shipped_date(state.stages),
             branch=branch,
             branch_url=f"{repo_html}/tree/{branch}" if repo_html and facts.branch_exists else None,
             candidate_tags=tuple(rc_tag(self.version, n, facts.conventions.rc_tag_pattern) for n in facts.candidates),
@@ -527,23 +596,24 @@ class ReleaseRun:
             checklists=self.checklists,
             progress=progress,
             scope=_scope(facts.milestone_items),
-            off_milestone=off,
+            off_milestone=refs("off_milestone"),
+            not_on_branch=refs("not_on_branch"),
             feedback=tuple(ItemRef(n, "") for n in state.feedback),
             warnings=tuple(warnings),
         )
 
-    def _remember_monitoring(self, monitoring: bool) -> None:
-        """Keep the wake-up list of releases in Monitor (issues without a milestone may be their feedback)."""
-        from bot.reconcilers.release_discovery import monitoring_key
+    def _remember_stage(self, stage: str | None) -> None:
+        """Keep the wake-up map milestone -> stage (events routed to ``repo:`` wake releases by stage)."""
+        from bot.reconcilers.release_discovery import stages_key
 
-        key = monitoring_key(self.repo_id)
+        key = stages_key(self.repo_id)
         current = self.ctx.store.get_state(key)
-        numbers = {n for n in current if isinstance(n, int)} if isinstance(current, list) else set()
-        number = self.facts.milestone_number
-        if monitoring == (number in numbers) and isinstance(current, list):
+        stages = dict(current) if isinstance(current, dict) else {}
+        name = str(self.facts.milestone_number)
+        if stages.get(name) == stage:
             return
-        numbers = numbers | {number} if monitoring else numbers - {number}
-        self.ctx.store.set_state(key, sorted(numbers))
+        stages[name] = stage
+        self.ctx.store.set_state(key, stages)
 
     def _wake_duplicates(self) -> None:
         """A duplicate version milestone must show the warning too: reconcile it (only after we wrote,

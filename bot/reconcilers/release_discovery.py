@@ -11,8 +11,10 @@ version milestone is woken — adoption: releases already in flight are picked u
 and the bot's labels are created. Closed milestones are woken only by their own tags (a final tag
 pushed after the milestone closed still publishes), never adopted.
 
-Issues opened outside any milestone reach the ``repo:`` key (routing); they may be post-release
-feedback, so the releases recorded as being in Monitor are woken.
+Some events reach the ``repo:`` key because routing cannot know their milestone: issues opened outside
+any milestone (post-release feedback), ``deployment_status`` and ``release``. They wake the releases
+whose last recorded stage they can affect (``_WAKE_BY_EVENT``; the stages map is a cache in the store,
+written by the release reconciler; after a wipe every open release is woken anyway).
 """
 
 from __future__ import annotations
@@ -56,9 +58,27 @@ def labels_key(repo_id: int) -> str:
     return f"release:labels:{repo_id}"
 
 
-def monitoring_key(repo_id: int) -> str:
-    """Milestone numbers last seen in Monitor (a wake-up list only; the tracking issue holds the truth)."""
-    return f"release:monitoring:{repo_id}"
+def stages_key(repo_id: int) -> str:
+    """{milestone number: stage} as last seen (a wake-up list only; the tracking issue holds the truth)."""
+    return f"release:stages:{repo_id}"
+
+
+# Events routed to ``repo:`` that concern releases in some stages only (routing cannot know the
+# milestone): which recorded stages each wakes.
+_WAKE_BY_EVENT = {
+    "issues": ("monitor",),  # feedback: issues opened naming the version or labelled regression
+    "deployment_status": ("deploy",),  # a production deployment of the final tag starts Monitor
+    "deployment": ("deploy",),
+    "release": ("prepare", "deploy", "monitor", "future_planning"),  # a release edited or published by hand
+}
+
+
+def _woken_by_event(reason: str, stages: Any) -> set[int]:
+    event = reason.split(".", 1)[0]
+    wanted = _WAKE_BY_EVENT.get(event)
+    if not wanted or not isinstance(stages, dict):
+        return set()
+    return {int(n) for n, stage in stages.items() if stage in wanted and str(n).isdigit()}
 
 
 class _M:
@@ -149,10 +169,9 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
     ctx.store.set_state(seen_refs_key(repo_id), {"tags": tags, "branches": branches})
 
     wake_all_open = adopting or seen_before is None
-    monitoring = ctx.store.get_state(monitoring_key(repo_id))
-    wake_monitoring = str(ctx.job.reason).startswith("issues") and isinstance(monitoring, list)
-    if not (wake_all_open or changed_tags or changed_branches or wake_monitoring):
-        return []
+    by_event = _woken_by_event(str(ctx.job.reason or ""), ctx.store.get_state(stages_key(repo_id)))
+    if not (wake_all_open or changed_tags or changed_branches):
+        return _jobs(ctx, repo_id, by_event)
 
     state = "open" if not changed_tags else "all"
     milestones = [_M(m) for m in list_all(ctx.gh, f"{base}/milestones", {"state": state}, max_pages=50)]
@@ -178,10 +197,12 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
         owner = owning_milestone(branch, open_ones, ctx.config)
         if owner is not None:
             numbers.add(owner.number)
-    if wake_monitoring:
-        numbers.update(int(n) for n in monitoring if isinstance(n, int))
-    reason = "release discovery"
+    numbers |= by_event
+    return _jobs(ctx, repo_id, numbers)
+
+
+def _jobs(ctx: JobContext, repo_id: int, numbers: set[int]) -> list[JobSpec]:
     return [
-        JobSpec(release_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, reason=reason)
+        JobSpec(release_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, reason="release discovery")
         for n in sorted(numbers)
     ]

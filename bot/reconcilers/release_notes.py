@@ -46,7 +46,7 @@ ProgressCallback = Callable[[str, int, int | None], None]  # (what, done, total)
 
 # Items commented on and labelled per run; the rest continue in a requeued run, so one release
 # of thousands of pull requests never holds a worker for long (the pacer spaces the writes).
-RELEASED_PER_RUN = 50
+RELEASED_PER_RUN = 30  # 60 writes: inside GitHub's 80 content-creating requests a minute
 RC_SECTION = "{number}:rc"
 
 
@@ -68,7 +68,7 @@ class NotesOutcome:
     prerelease_url: str | None = None
     included: list[int] = field(default_factory=list)
     not_on_branch: list[NotesPR] = field(default_factory=list)  # in the milestone, not on the release branch
-    off_milestone: list[tuple[int, str]] = field(default_factory=list)  # (number, merge sha): shipped, no milestone
+    off_milestone: list[NotesPR] = field(default_factory=list)  # merged into the target without the milestone
     collapsed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     writes: int = 0
@@ -127,10 +127,22 @@ def plan_notes(
     tag_names: Iterable[str],
     items: list[dict[str, Any]],
     branch: str | None,
-    default_branch: str,
+    default_branch: str | Callable[[], str],
     on_progress: ProgressCallback | None = None,
+    bot_login: str | None = None,
 ) -> NotesPlan:
-    """Decide what ships and how the notes read. Reads only the comparison (250 commits a page)."""
+    """Decide what ships and how the notes read. Reads only the comparison (250 commits a page).
+
+    ``default_branch`` may be a callable: it is needed only without a release branch or without a
+    previous release, and finding it can cost a read.
+    """
+    resolved: list[str] = []
+
+    def default() -> str:
+        if not resolved:
+            resolved.append(default_branch() if callable(default_branch) else default_branch)
+        return resolved[0]
+
     notes_cfg = dict(config.get("notes") or {})
     sources = config.get("_sources") or {}
     notes_config = resolve_notes_config(notes_cfg, release_yml=sources.get("release_yml"),
@@ -152,7 +164,7 @@ def plan_notes(
     final_exists = release_tag in tags
     previous = previous_final(version, list(finals))
     previous_tag = finals[previous] if previous is not None else None
-    target = release_tag if final_exists else (branch or default_branch)
+    target = release_tag if final_exists else (branch or default())
 
     owner, _, name = repo.partition("/")
     progress = (lambda done, total: on_progress("commits", done, total)) if on_progress else None
@@ -161,18 +173,19 @@ def plan_notes(
     try:
         if previous_tag:
             in_target = pull_numbers_in(notes_io.compare_commits(gh, repo, previous_tag, target, on_page=progress))
-        elif target != default_branch:
+        elif target != default():
             # First release: no tag to compare from. What is on the default branch but not on the
             # target was merged after the branch was cut.
             not_in_target = pull_numbers_in(
-                notes_io.compare_commits(gh, repo, target, default_branch, on_page=progress))
+                notes_io.compare_commits(gh, repo, target, default(), on_page=progress))
     except UnknownObjectException:
         # A ref vanished between reads (tag deleted, branch renamed): the notes still build from
         # the milestone alone, and the tracking issue says why the commit check was skipped.
-        errors.append(f"could not compare {previous_tag or target}...{target if previous_tag else default_branch}: "
+        errors.append(f"could not compare {previous_tag or target}...{target if previous_tag else default()}: "
                       "a tag or branch is missing; every merged pull request of the milestone is listed")
     milestone_items = [NoteItem.from_issue_json(d) for d in items
-                       if d.get("state") == "closed" and int(d.get("number", 0)) > 0]
+                       if d.get("state") == "closed" and int(d.get("number", 0)) > 0
+                       and not _is_bot_issue(d, bot_login)]
     selection = select_shipped(milestone_items, in_target=in_target, not_in_target=not_in_target)
     return NotesPlan(
         version=version,
@@ -193,6 +206,11 @@ def plan_notes(
     )
 
 
+def _is_bot_issue(data: Mapping[str, Any], bot_login: str | None) -> bool:
+    # The bot's own tracking issue sits in the milestone; it is not a change of the release.
+    return bool(bot_login) and not data.get("pull_request") and (data.get("user") or {}).get("login") == bot_login
+
+
 # ---------------------------------------------------------------- facts (duck-typed ReleaseFacts)
 
 
@@ -202,7 +220,8 @@ def _get(obj: Any, name: str, default: Any = None) -> Any:
     return getattr(obj, name, default)
 
 
-def _facts_inputs(ctx: Any, facts: Any) -> tuple[int, Version | None, str | None, str, list[str] | None]:
+def _facts_inputs(ctx: Any, facts: Any) -> tuple[int, Version | None, str | None, Callable[[], str],
+                                                 list[str] | None]:
     milestone = _get(facts, "milestone")
     number = int(_get(facts, "milestone_number") or _get(milestone, "number") or 0)
     title = _get(facts, "milestone_title") or _get(milestone, "title") or ""
@@ -213,7 +232,10 @@ def _facts_inputs(ctx: Any, facts: Any) -> tuple[int, Version | None, str | None
     branch = _get(facts, "release_branch")
     if branch is None and _get(facts, "branch_exists") and version is not None:
         branch = branch_for(version, ReleaseConventions.from_config(ctx.config).branch_pattern)
-    default_branch = str(_get(facts, "default_branch") or "main")
+    def default_branch() -> str:
+        # ReleaseFacts reads it lazily (one call): only touch it when the plan needs it.
+        return str(_get(facts, "default_branch") or "main")
+
     tags = _get(facts, "tag_names") or _get(facts, "tags")
     return number, version, branch, default_branch, (list(tags) if tags is not None else None)
 
@@ -260,10 +282,11 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
     if items is None:
         items = notes_io.list_milestone_items(gh, repo, number)
     plan = plan_notes(gh, repo, ctx.config, milestone_number=number, version=version, tag_names=tags,
-                      items=list(items), branch=branch, default_branch=default_branch)
+                      items=list(items), branch=branch, default_branch=default_branch, bot_login=ctx.bot_login)
     outcome.errors.extend([*plan.config.errors, *plan.errors])
     outcome.not_on_branch = [NotesPR(i.number, i.title, i.url, i.author) for i in plan.selection.not_on_branch]
-    outcome.off_milestone = list(plan.selection.off_milestone)
+    repo_url = plan.release.repo_url
+    outcome.off_milestone = [NotesPR(n, ref.title, f"{repo_url}/pull/{n}", "") for n, ref in plan.selection.off_milestone]
 
     # Find the release: the facts' listing when it is complete (under a page), else by hint/listing.
     listing = _get(facts, "releases")

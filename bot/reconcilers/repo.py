@@ -135,4 +135,7 @@ def _unique(jobs: list[JobSpec]) -> list[JobSpec]:
             out.append(job)
     return out
 
+from bot.reconcilers import pr as _gate  # noqa: E402  (merge gate: direct-push audit, protection on request)
 from bot.reconcilers import release_discovery as _release_discovery  # noqa: E402,F401  (registers the release discovery)
+
+register_discovery(_gate.gate_discovery)

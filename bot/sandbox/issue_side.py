@@ -224,10 +224,16 @@ def set_milestone(st: SandboxState, repo: Repo, issue: Issue, number: int | None
         return
     old = repo.milestones.get(issue.milestone) if issue.milestone is not None else None
     if old is not None:
-        issue.milestone = None
         touch(st, repo, issue)
         record_event(st, repo, issue, "demilestoned", milestone={"title": old.title})
-        emit_issue_change(st, repo, issue, "demilestoned", milestone=shapes.milestone(st, repo, old))
+        if issue.pull is not None:
+            # GitHub's pull_request `demilestoned` still shows the milestone on the pull request
+            # (its schema requires it); the issues one shows null.
+            emit_issue_change(st, repo, issue, "demilestoned", milestone=shapes.milestone(st, repo, old))
+            issue.milestone = None
+        else:
+            issue.milestone = None
+            emit_issue_change(st, repo, issue, "demilestoned", milestone=shapes.milestone(st, repo, old))
     issue.milestone = None
     if number is not None:
         new = repo.milestones[number]

@@ -33,6 +33,9 @@ log = logging.getLogger(__name__)
 DELIVERY_TIMEOUT = 10.0
 USER_AGENT = "GitHub-Hookshot/sandbox"
 
+# GitHub leaves ``organization`` out of these events' payloads (their schemas forbid it).
+NO_ORGANIZATION_EVENTS = frozenset({"installation", "installation_repositories", "github_app_authorization"})
+
 PayloadBuilder = dict[str, Any] | Callable[[], dict[str, Any]]
 
 
@@ -41,6 +44,7 @@ class WebhookEmitter:
 
     def __init__(self, state: SandboxState) -> None:
         self.state = state
+        self.timeout = DELIVERY_TIMEOUT  # tests may shorten it to provoke time-outs quickly
         self._client = httpx.Client(timeout=DELIVERY_TIMEOUT)
         self._lanes: dict[str, deque[Delivery]] = {}
         self._busy: set[str] = set()
@@ -84,7 +88,7 @@ class WebhookEmitter:
                 if repo is not None and "repository" not in payload:
                     payload["repository"] = serializers.repository(st, repo, webhook=True)
                 owner_org = st.org(repo.owner if repo is not None else inst.account)
-                if owner_org is not None:
+                if owner_org is not None and event not in NO_ORGANIZATION_EVENTS:
                     payload["organization"] = serializers.organization(owner_org)
                 payload["sender"] = serializers.user(st, sender or _default_sender(st, app.bot_user))
                 if "installation" not in payload:
@@ -95,11 +99,19 @@ class WebhookEmitter:
                     payload=payload, delivered_at=st.now(), url=app.webhook_url)
                 st.deliveries.append(delivery)
                 created.append(delivery)
+        with st.lock:
+            accounts = {d.installation_id: st.installations[d.installation_id].account.lower()
+                        for d in created if d.installation_id in st.installations}
         for delivery in created:
+            # Repository events are ordered per repository; installation life-cycle events per account.
             lane = (f"repo:{delivery.repository_id}" if delivery.repository_id is not None
-                    else f"installation:{delivery.installation_id}")
+                    else f"account:{accounts.get(delivery.installation_id, '')}")
             self._schedule(delivery, lane=lane)
         return created
+
+    def reseed(self, seed: int) -> None:
+        """Make chaos decisions (drop, duplicate, delays) reproducible."""
+        self._rng.seed(seed)
 
     def redeliver(self, delivery_id: int) -> Delivery:
         """A new attempt of a recorded delivery: same body, same ``X-GitHub-Delivery``."""
@@ -219,7 +231,7 @@ class WebhookEmitter:
         started = time.monotonic()
         status_code, status, resp_headers, resp_body = 0, "", {}, ""
         try:
-            resp = self._client.post(url, content=body, headers=headers)
+            resp = self._client.post(url, content=body, headers=headers, timeout=self.timeout)
             status_code = resp.status_code
             status = "OK" if 200 <= status_code < 300 else f"Invalid HTTP Response: {status_code}"
             resp_headers = dict(resp.headers)

@@ -101,3 +101,10 @@ def test_top_level_must_be_a_map_and_empty_is_fine():
     assert validate_text("")[1] == []
     _, problems = validate_text("- a\n- b\n")
     assert problems and problems[0].line == 1
+
+
+def test_pattern_errors_say_what_is_expected():
+    _, problems = validate_text("stages:\n  deploy:\n    owners: [bob]\nroles:\n  qa:\n    teams: ['a b']\n")
+    messages = {p.pointer(): (p.line, p.message) for p in problems}
+    assert messages["/stages/deploy/owners/0"] == (3, "'bob' is not an @user or @org/team mention")
+    assert messages["/roles/qa/teams/0"][0] == 6

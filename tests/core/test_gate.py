@@ -27,6 +27,7 @@ from bot.core.gate import (
 from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, role_rules
 
 BOT = "release-bot[bot]"
+SEEN = "2026-11-26T04:00:00Z"
 HEAD = "b" * 40
 OLD = "a" * 40
 V140 = MilestoneRef(1, "v1.4.0")
@@ -60,9 +61,10 @@ def facts(
     settings: GateSettings | None = None,
     **extra: Any,
 ) -> GateFacts:
-    existing = None
+    # By default the bot saw the head commit (its check run's started_at) before anything happened.
+    existing = ExistingCheck(9, "completed", "failure", "t", "s", SEEN)
     if record is not None:
-        existing = ExistingCheck(9, "completed", "failure", "t", "s\n\n" + record.marker())
+        existing = ExistingCheck(9, "completed", "failure", "t", "s\n\n" + record.marker(), SEEN)
     return GateFacts(
         pull=PullFacts(
             number=7, author=author, base=base, head_sha=HEAD, labels=frozenset(labels), milestone=milestone
@@ -236,7 +238,7 @@ def test_reset_comments_once_per_head() -> None:
 
 def test_steady_state_is_a_no_op() -> None:
     first = plan_gate(facts(BOTH, ON_HEAD))
-    existing = ExistingCheck(5, "completed", first.check.conclusion, first.check.title, first.check.summary)  # type: ignore[union-attr]
+    existing = ExistingCheck(5, "completed", first.check.conclusion, first.check.title, first.check.summary, SEEN)  # type: ignore[union-attr]
     second = plan_gate(facts(BOTH, ON_HEAD, existing=existing))
     assert not second.has_writes
     assert second.check is not None and not second.check.differs_from(existing)
@@ -265,7 +267,7 @@ def test_removed_label_withdraws_the_record() -> None:
 def test_record_for_another_commit_is_ignored() -> None:
     record = GateRecord(OLD, uat=Approval("qa", "t", "label", event=11), approval=Approval("releaser", "t", "label", event=12))
     gate = facts(BOTH, (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD)))
-    gate = replace(gate, existing=ExistingCheck(1, "completed", "success", "t", record.marker()))
+    gate = replace(gate, existing=ExistingCheck(1, "completed", "success", "t", record.marker(), SEEN))
     plan = plan_gate(gate)
     assert plan.check is not None and plan.check.conclusion == "failure"
 
@@ -279,12 +281,15 @@ def test_uat_and_approve_commands() -> None:
     assert plan.reactions == [(100, "+1"), (101, "+1")]
     assert plan.check is not None and plan.check.conclusion == "success"
     assert plan.record is not None and plan.record.uat == Approval("qa", "2026-11-26T06:00:00Z", "command", comment=100)
-    # the bot's label events arrive: the record binds to them and stays green
+    # the bot's label events arrive: nothing more to write, still green
     timeline = (committed(HEAD), labeled(30, "uat-passed", BOT), labeled(31, "release-approved", BOT))
-    gate = facts(BOTH, timeline, record=plan.record)
-    after = plan_gate(gate)
-    assert after.record is not None and after.record.uat is not None and after.record.uat.event == 30
-    assert after.check is not None and after.check.conclusion == "success" and after.remove_labels == []
+    existing = ExistingCheck(9, "completed", "success", plan.check.title, plan.check.summary, SEEN)
+    after = plan_gate(facts(BOTH, timeline, existing=existing))
+    assert not after.has_writes and not after.check.differs_from(existing)  # type: ignore[union-attr]
+    # a person re-applying the label afterwards is judged again
+    relabeled = (*timeline, labeled(40, "uat-passed", "triager"))
+    again = plan_gate(facts(BOTH, relabeled, existing=existing))
+    assert again.remove_labels == ["uat-passed"] and again.check.conclusion == "failure"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
@@ -316,7 +321,20 @@ def test_handled_comment_is_skipped() -> None:
 def test_comment_written_before_the_head_commit_cannot_approve() -> None:
     timeline = (committed(OLD), TimelineItem("commented", id=100), committed(HEAD))
     plan = plan_gate(facts(timeline=timeline), [comment(100, "qa", "/uat passed")])
-    assert plan.add_labels == [] and "before the head commit bbbbbbb" in plan.replies[0].body
+    assert plan.add_labels == [] and "before the bot saw the head commit bbbbbbb" in plan.replies[0].body
+
+
+def test_labels_and_commands_before_the_bot_saw_the_head_do_not_count() -> None:
+    # committed at 03:00 (commit date), pushed later: the bot's first check on it started at 04:00
+    timeline = (committed(HEAD), labeled(11, "uat-passed", "qa", at="2026-11-26T03:30:00Z"))
+    plan = plan_gate(facts(("uat-passed",), timeline))
+    assert plan.remove_labels == ["uat-passed"] and plan.replies and "New head commit" in plan.replies[0].body
+    # the bot never saw this head (no check run yet): nothing can be for it
+    plan = plan_gate(facts(("uat-passed",), ON_HEAD, existing=None))
+    assert plan.remove_labels == ["uat-passed"]
+    early = CommentFacts(100, "qa", "/uat passed", "2026-11-26T03:59:59Z", tuple(parse_commands("/uat passed")))
+    plan = plan_gate(facts(), [early])
+    assert plan.add_labels == [] and "before the bot saw the head commit" in plan.replies[0].body
 
 
 def test_hold_unhold_and_milestone() -> None:
@@ -393,8 +411,8 @@ def test_release_branch_patterns(branch: str, patterns: tuple[str, ...], gated: 
 
 
 def test_retargeted_off_a_release_branch_gets_neutral_only_if_checked_before() -> None:
-    assert plan_gate(facts(base="main")).check is None
-    existing = ExistingCheck(1, "completed", "failure", "t", "s")
+    assert plan_gate(facts(base="main", existing=None)).check is None
+    existing = ExistingCheck(1, "completed", "failure", "t", "s", SEEN)
     plan = plan_gate(facts(base="main", existing=existing))
     assert plan.check is not None and plan.check.conclusion == "neutral" and "`main`" in plan.check.title
 
@@ -406,12 +424,12 @@ def test_merged_past_failing_gate_is_audited_once() -> None:
     assert plan.audit is not None and plan.audit.number == 7 and plan.audit.kind == "bypass_merge"
     assert len(plan.replies) == 1 and "Audit" in plan.replies[0].body
     assert plan.check is not None and parse_record(plan.check.summary, HEAD).audited  # type: ignore[union-attr]
-    audited = replace(gate, existing=ExistingCheck(9, "completed", "failure", "t", plan.check.summary))
+    audited = replace(gate, existing=ExistingCheck(9, "completed", "failure", "t", plan.check.summary, SEEN))
     assert not plan_gate(audited).has_writes
 
 
 def test_merged_with_green_gate_is_not_audited() -> None:
-    gate = facts(existing=ExistingCheck(9, "completed", "success", "t", GateRecord(HEAD).marker()))
+    gate = facts(existing=ExistingCheck(9, "completed", "success", "t", GateRecord(HEAD).marker(), SEEN))
     gate = replace(gate, pull=replace(gate.pull, state="closed", merged=True))
     assert plan_gate(gate).audit is None
 

@@ -66,6 +66,7 @@ def test_body_is_deterministic_and_round_trips_state() -> None:
     assert "failed on rc.1 by @\u200bqa" in body
     assert "@everyone" not in body and "\\|" in body  # mentions neutralized, table intact
     assert "2026-12-01 (UTC) · not shipped yet" in body
+    assert "broken --&gt; &lt;b&gt;" in body and "<b>" not in body  # user text carries no HTML
 
 
 def test_state_marker_cannot_be_closed_by_user_text() -> None:
@@ -104,3 +105,12 @@ def test_retrospective() -> None:
     assert "| Planned items | 10 |" in body and "29 days" in body and "on time" in body
     assert "- issue #2 Idea → **needs a home**" in body
     assert body.index("#2") < body.index("#4")
+
+
+def test_not_on_branch_and_past_gate_sections() -> None:
+    view = make_view(not_on_branch=(ItemRef(31, "Fix on main only", True, "dev"),))
+    view = replace(view, state=replace(view.state, past_gate=("#40", "abcdef0123456789abcdef0123456789abcdef01")))
+    body = render_tracking_body(view)
+    assert "### In the milestone but not on the release branch\n\n- #31 Fix on main only by @\u200bdev" in body
+    assert "- #40\n- commit `abcdef012345` pushed directly" in body
+    assert TrackingState.from_body(body).past_gate == view.state.past_gate

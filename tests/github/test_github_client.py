@@ -235,3 +235,49 @@ def test_metrics_record_calls(app_key, gh_mock):
     gh = make_app(app_key, []).client_for(5)
     gh.get_repo("acme/rocket")
     assert REGISTRY.get_sample_value("release_bot_github_rate_limit_remaining", {"installation": "5"}) == 4999
+
+
+def test_app_jwt_follows_githubs_clock_after_a_skew_401(app_key, gh_mock):
+    import json as _json
+    from email.utils import formatdate
+
+    import jwt
+
+    github_now = time.time() + 7200  # this host's clock is two hours behind GitHub's
+    answers = [
+        (401, {"Date": formatdate(github_now, usegmt=True)},
+         {"message": "'Expiration time' claim ('exp') must be a numeric value representing the future time at "
+                     "which the assertion expires"}),
+        (201, {}, {"token": "ghs_ok", "expires_at": "2099-01-01T00:00:00Z"}),
+    ]
+    gh_mock.add_callback("POST", f"{API}/app/installations/5/access_tokens",
+                         callback=lambda r: (lambda a: (a[0], a[1], _json.dumps(a[2])))(answers.pop(0)))
+    gh_mock.get(f"{API}/repos/acme/rocket", json=REPO_JSON)
+    gh = make_app(app_key, []).client_for(5)
+    gh.get_repo("acme/rocket")
+    jwts = [c.request.headers["Authorization"].split()[1] for c in gh_mock.calls if "access_tokens" in c.request.url]
+    claims = [jwt.decode(t, options={"verify_signature": False}) for t in jwts]
+    assert len(claims) == 2
+    assert abs(claims[0]["iat"] + 60 - time.time()) < 5  # first JWT on our clock
+    assert abs(claims[1]["iat"] + 60 - github_now) < 5  # second on GitHub's
+    assert auth_headers(gh_mock) == ["token ghs_ok"]
+
+
+def test_unrelated_401_is_not_taken_for_skew(app_key, gh_mock):
+    gh_mock.post(f"{API}/app/installations/5/access_tokens", json={"message": "Bad credentials"}, status=401,
+                 headers={"Date": "Mon, 01 Jan 2040 00:00:00 GMT"})
+    gh = make_app(app_key, []).client_for(5)
+    with pytest.raises(GithubException) as info:
+        gh.get_repo("acme/rocket")
+    assert info.value.status == 401
+    assert len([c for c in gh_mock.calls if "access_tokens" in c.request.url]) == 1
+
+
+def test_uninstalled_installation_is_dropped_and_permanent(app_key, gh_mock):
+    gh_mock.post(f"{API}/app/installations/5/access_tokens", json={"message": "Not Found"}, status=404)
+    app = make_app(app_key, [])
+    gh = app.client_for(5)
+    with pytest.raises(GithubException) as info:
+        gh.get_repo("acme/rocket")
+    assert isinstance(map_github_exception(info.value), PermanentError)
+    assert 5 not in app.cached_installations()

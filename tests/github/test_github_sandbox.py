@@ -36,7 +36,7 @@ def sandbox(tmp_path_factory) -> Iterator[object]:
 def api(sandbox) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=sandbox.api_url, headers=ADMIN, timeout=10) as client:
         yield client
-        client.delete("/../_sandbox/faults")
+        httpx.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=10)
 
 
 @pytest.fixture
@@ -55,6 +55,10 @@ def put_file(api: httpx.Client, repo: str, path: str, text: str) -> None:
         body["sha"] = current.json()["sha"]
     answer = api.put(f"/repos/{repo}/contents/{path}", json=body)
     assert answer.status_code in (200, 201), answer.text
+
+
+def admin_post(sandbox, path: str, json: dict) -> httpx.Response:
+    return httpx.post(f"{sandbox.base_url}{path}", json=json, headers=ADMIN, timeout=10)
 
 
 def sandbox_requests(sandbox, since: int) -> list[dict]:
@@ -88,8 +92,8 @@ def test_token_bot_login_and_config_through_contents_api(sandbox, api, app):
 def test_org_fallback_and_invalid_file_line(sandbox, api, app):
     loader = ConfigLoader(None)
     gh = app.client_for(1)
-    api.post("/../_sandbox/repos", json={"owner": "acme", "name": ".github"})
-    api.post("/../_sandbox/repos", json={"owner": "acme", "name": "engine"})
+    admin_post(sandbox, "/_sandbox/repos", json={"owner": "acme", "name": ".github"})
+    admin_post(sandbox, "/_sandbox/repos", json={"owner": "acme", "name": "engine"})
     put_file(api, "acme/.github", RB, "gate:\n  hold_label: org-hold\n")
     assert loader.load(gh, "acme/engine").config["gate"]["hold_label"] == "org-hold"
     put_file(api, "acme/engine", RB, "gate:\n  hold_label: [not, a, string]\n")
@@ -101,7 +105,7 @@ def test_org_fallback_and_invalid_file_line(sandbox, api, app):
 
 def test_sandbox_502_retried(sandbox, api, app):
     fault = {"method": "GET", "path": "/repos/acme/rocket$", "status": 502, "times": 1}
-    assert api.post("/../_sandbox/faults", json=fault).status_code == 201
+    assert admin_post(sandbox, "/_sandbox/faults", json=fault).status_code == 201
     gh = app.client_for(1)
     with accounting.count_job_calls() as calls:
         _, repository = gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket")
@@ -111,7 +115,7 @@ def test_sandbox_502_retried(sandbox, api, app):
 
 def test_sandbox_rate_limit_exhaustion_requeues(sandbox, api, app):
     fault = {"method": "GET", "path": "/repos/acme/rocket$", "status": 403, "times": 1, "rate_limit_exhausted": True}
-    assert api.post("/../_sandbox/faults", json=fault).status_code == 201
+    assert admin_post(sandbox, "/_sandbox/faults", json=fault).status_code == 201
     gh = app.client_for(1)
     with pytest.raises(RetryLater) as info:
         gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket")

@@ -4,6 +4,7 @@ the job boundary."""
 from __future__ import annotations
 
 import time
+from email.utils import parsedate_to_datetime
 from typing import Any
 
 import pytest
@@ -181,3 +182,69 @@ def test_forget_installation(services, fake):
 def test_report_duration(services, fake, run_with):
     run_with(lambda ctx: time.sleep(0.01))
     assert dispatch.run_job(JOB, services).duration_seconds >= 0.01
+
+
+def test_run_job_against_the_sandbox(tmp_path):
+    """Services built from settings, the real SQLite store, a repo fan-out read from the sandbox."""
+    sandbox_server = pytest.importorskip("bot.sandbox.server")
+    import httpx
+
+    from bot.queue.base import open_queue
+    from bot.settings import Settings
+
+    key_path = tmp_path / "app.pem"
+    with sandbox_server.start_sandbox(port=0, app_key_path=key_path) as sandbox:
+        admin = {"Authorization": "token sandbox-token-admin"}
+        created = httpx.post(f"{sandbox.api_url}/repos/acme/rocket/milestones", json={"title": "v1.4.0"},
+                             headers=admin, timeout=10)
+        assert created.status_code == 201, created.text
+        repo_id = httpx.get(f"{sandbox.api_url}/repos/acme/rocket", headers=admin, timeout=10).json()["id"]
+        settings = Settings(app_id=1, private_key_path=str(key_path), github_api_url=sandbox.api_url, sandbox=True)
+        queue = open_queue(f"sqlite:///{tmp_path / 'bot.db'}")
+        services = Services.from_settings(settings, queue)
+        try:
+            job = JobSpec(repo_key(repo_id), 1, "acme/rocket", "reconcile", {"fan_out": True})
+            report = dispatch.run_job(job, services)
+            waiting = [j.key for j in queue.list_jobs()]
+        finally:
+            services.close()
+            queue.close()
+    assert f"release:{repo_id}@{created.json()['number']}" in waiting
+    assert report.api_calls >= 5 and report.config_valid
+
+
+def test_expired_token_recovers_on_the_next_attempt(tmp_path):
+    """The sandbox's clock jumps past the token's hour: the job fails transiently, the client is
+    dropped, and the retried job mints a fresh token — signing its JWT on the server's clock, learnt
+    from the Date header of the refusal — and succeeds."""
+    sandbox_server = pytest.importorskip("bot.sandbox.server")
+    import httpx
+
+    from bot.settings import Settings
+
+    key_path = tmp_path / "app.pem"
+    with sandbox_server.start_sandbox(port=0, app_key_path=key_path) as sandbox:
+        settings = Settings(app_id=1, private_key_path=str(key_path), github_api_url=sandbox.api_url, sandbox=True)
+        services = Services.from_settings(settings, Store())
+        job = JobSpec(pr_key(1, 1), 1, "acme/rocket")
+
+        def reconcile(ctx: JobContext) -> None:
+            ctx.gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket")
+
+        original = dispatch.reconciler_for
+        dispatch.reconciler_for = lambda key: reconcile
+        try:
+            dispatch.run_job(job, services)
+            moved = httpx.post(f"{sandbox.base_url}/_sandbox/clock", json={"advance_seconds": 3700}, timeout=10)
+            assert moved.status_code == 200
+            served_date = httpx.get(f"{sandbox.api_url}/meta", timeout=10).headers.get("date", "")
+            if parsedate_to_datetime(served_date).timestamp() < time.time() + 3000:
+                pytest.skip("the sandbox does not send its clock in the Date header (as GitHub does) yet")
+            with pytest.raises(Exception) as info:
+                dispatch.run_job(job, services)
+            assert getattr(info.value, "status", None) == 401
+            assert not isinstance(info.value, (PermanentError, RetryLater))
+            assert dispatch.run_job(job, services).outcome == "ok"
+        finally:
+            dispatch.reconciler_for = original
+            services.close()

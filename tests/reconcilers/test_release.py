@@ -148,10 +148,14 @@ def test_full_life_cycle() -> None:
     assert "| Monitor | ▶️ current |" in body and "| Deploy | ✅ done |" in body and " 4/4 |" in body
 
     # Feedback while in Monitor.
-    fb = gh.add_issue("Crash since 1.4.0", None, created_at="2099-01-01T00:00:00Z")
+    fb = gh.add_issue("Crash since v1.4.0.", None, created_at="2099-01-01T00:00:00Z")
     gh.add_issue("Crash in 1.4.01", None, created_at="2099-01-01T00:00:00Z")
+    gh.add_issue("Crash in 11.4.0", None, created_at="2099-01-01T00:00:00Z")
+    reg = gh.add_issue("Slow page", None, labels=["regression"], created_at="2099-01-01T00:00:00Z")
+    gh.add_issue("Old regression", None, labels=["regression"], created_at="2000-01-01T00:00:00Z")
     settle(gh, m)
-    assert TrackingState.from_body(tracking(gh)["body"]).feedback == (fb,)
+    assert TrackingState.from_body(tracking(gh)["body"]).feedback == (fb, reg)
+    assert f"- #{fb}\n- #{reg}" in tracking(gh)["body"]
 
     # Close: retrospective once, carry-over by release line and semver order.
     gh.milestones[m]["state"] = "closed"
@@ -259,3 +263,72 @@ def test_non_version_milestone_is_ignored() -> None:
     m = gh.add_milestone("Backlog")
     run(gh, m)
     assert gh.writes() == []
+
+
+def test_gate_audit_is_copied_into_the_body_and_outlives_the_store() -> None:
+    from bot.reconcilers.pr import AUDIT_STATE_PREFIX
+
+    gh, store = FakeGitHub(), Store()
+    m = gh.add_milestone("v1.4.0")
+    gh.branches.append("release/1.4")
+    store.set_state(f"{AUDIT_STATE_PREFIX}{REPO}", [
+        {"kind": "bypass_merge", "repo": REPO, "branch": "release/1.4", "sha": "f" * 40, "number": 12, "by": "admin"},
+        {"kind": "direct_push", "repo": REPO, "branch": "release/1.4", "sha": "e" * 40, "number": None, "by": "admin"},
+        {"kind": "direct_push", "repo": REPO, "branch": "release/1.3", "sha": "d" * 40, "number": None, "by": "admin"},
+    ])
+    settle(gh, m, store=store)
+    assert TrackingState.from_body(tracking(gh)["body"]).past_gate == ("#12", "e" * 40)
+    gh.calls.clear()
+    run(gh, m, store=Store())  # wiped store: the record stays in the body
+    assert gh.writes() == []
+
+
+def test_production_deployment_of_the_final_tag_starts_monitor() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.0")
+    gh.tags += ["v1.4.0"]
+    settle(gh, m)
+    assert "| Deploy | ▶️ current |" in tracking(gh)["body"]
+    gh.deployments.append({"id": 5, "ref": "v1.4.0", "environment": "staging", "status": "success"})
+    gh.deployments.append({"id": 6, "ref": "v1.4.0", "environment": "production", "status": "failure"})
+    settle(gh, m)
+    assert "| Deploy | ▶️ current |" in tracking(gh)["body"]
+    gh.deployments.append({"id": 7, "ref": "v1.4.0", "environment": "production", "status": "success"})
+    settle(gh, m)
+    assert "| Monitor | ▶️ current |" in tracking(gh)["body"]
+    gh.calls.clear()
+    run(gh, m)
+    assert not any("/deployments" in path for _, path in gh.calls)  # no longer read once in Monitor
+
+
+def test_strict_mode_withholds_publishing_until_deploy(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[bool] = []
+    monkeypatch.setattr(release.ReleaseRun, "_sync_notes", lambda self: seen.append(self.facts.publish_allowed))
+    config = default_config()
+    config["releases"]["mode"] = "strict"
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.0")
+    settle(gh, m, config=config)
+    gh.tags += ["v1.4.0"]
+    settle(gh, m, config=config)
+    assert seen[-1] is False and "Strict mode" in tracking(gh)["body"]
+    for stage in ("identify_needs",):
+        tick_all(gh, stage)
+    settle(gh, m, config=config)
+    assert "| Deploy | ▶️ current |" in tracking(gh)["body"] and seen[-1] is True
+
+
+def test_late_or_on_time_is_decided_by_the_published_release() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
+    settle(gh, m)
+    assert "2026-12-01 (UTC) · not shipped yet" in tracking(gh)["body"]
+    gh.tags.append("v1.4.0")
+    gh.releases.append({"tag_name": "v1.4.0", "draft": False, "published_at": "2026-12-03T23:30:00Z",
+                        "html_url": "http://gh/r/1", "body": ""})
+    settle(gh, m)
+    assert "shipped late by 2 days (2026-12-03)" in tracking(gh)["body"]
+    config = default_config()
+    config["releases"]["timezone"] = "Asia/Tokyo"  # 23:30 UTC is the next day in Tokyo
+    settle(gh, m, config=config)
+    assert "2026-12-01 (Asia/Tokyo) · shipped late by 3 days (2026-12-04)" in tracking(gh)["body"]

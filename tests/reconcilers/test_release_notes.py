@@ -85,7 +85,7 @@ def test_draft_built_from_what_ships(scenario: FakeGitHub) -> None:
     assert "#12" not in body and "#13" not in body and "#14" not in body
     assert "compare/v1.3.0...v1.4.0" in body
     assert [p.number for p in outcome.not_on_branch] == [12]
-    assert outcome.off_milestone == [(20, "sha20")]
+    assert [(p.number, p.title) for p in outcome.off_milestone] == [(20, "x")]
     assert outcome.included == [10, 11]
     # Read budget: ceil(N/100) + ceil(C/250) + 8, here with tags and items from the facts.
     assert len(scenario.reads()) <= math.ceil(5 / 100) + math.ceil(4 / 250) + 8
@@ -112,7 +112,7 @@ def test_human_text_survives_and_demilestoned_pr_disappears(scenario: FakeGitHub
     outcome = sync_release_notes(make_ctx(), facts(scenario))
     assert outcome.writes == 1
     assert release["body"].startswith("Intro by a human.\n\n") and release["body"].endswith("\n\nOutro.")
-    assert "#10" not in release["body"] and outcome.off_milestone == [(10, "sha10"), (20, "sha20")]
+    assert "#10" not in release["body"] and [p.number for p in outcome.off_milestone] == [10, 20]
     assert "target_commitish" not in release["_sent"]  # unchanged target is not sent
 
 
@@ -184,9 +184,15 @@ def test_template_errors_are_reported_not_raised(scenario: FakeGitHub) -> None:
 
 
 def test_reads_facts_itself_when_not_given(scenario: FakeGitHub) -> None:
+    tracking = scenario.add_pr(50, "Release v1.4.0", author=BOT, body="<!-- release-bot:tracking:1 -->")
+    tracking.pop("pull_request")  # the bot's tracking issue, closed in the milestone: not a change
     outcome = sync_release_notes(make_ctx(), SimpleNamespace(milestone_number=1, milestone_title="1.4.0",
                                                              release_branch="release/1.4", default_branch="main"))
     assert outcome.included == [10, 11]
+    scenario.tags.append("v1.4.0")
+    sync_release_notes(make_ctx(include_issues=True), SimpleNamespace(
+        milestone_number=1, milestone_title="1.4.0", release_branch="release/1.4", default_branch="main"))
+    assert 50 not in scenario.comments and "Release v1.4.0" not in next(iter(scenario.releases.values()))["body"]
 
 
 def test_first_release_without_previous_tag_leaves_out_main_only_prs(fake: FakeGitHub) -> None:
@@ -224,3 +230,51 @@ class TestReleaseNoteCommand:
     def test_no_command_no_call(self, fake: FakeGitHub) -> None:
         assert apply_release_note_command(make_ctx(), 5, self.comment("dev", "LGTM", 1)) is None
         assert fake.calls == []
+
+
+def test_missing_ref_is_reported_and_notes_still_build(scenario: FakeGitHub) -> None:
+    del scenario.compares[("v1.3.0", "release/1.4")]
+    outcome = sync_release_notes(make_ctx(), facts(scenario))
+    assert any("could not compare v1.3.0...release/1.4" in e for e in outcome.errors)
+    assert sorted(outcome.included) == [10, 11, 12]  # the milestone alone decides when the graph cannot
+
+
+def test_strict_mode_keeps_the_draft_until_publishing_is_allowed(scenario: FakeGitHub) -> None:
+    scenario.tags.append("v1.4.0")
+    outcome = sync_release_notes(make_ctx(), facts(scenario, publish_allowed=False))
+    (release,) = scenario.releases.values()
+    assert release["draft"] and not outcome.published and scenario.comments == {}
+    assert "target_commitish" not in release["_sent"]  # the tag exists: the release will sit on it
+    outcome = sync_release_notes(make_ctx(), facts(scenario, publish_allowed=True))
+    assert outcome.published and not release["draft"]
+
+
+def test_duplicate_drafts_of_a_race_are_removed(scenario: FakeGitHub) -> None:
+    sync_release_notes(make_ctx(), facts(scenario))
+    (first,) = scenario.releases.values()
+    copy = scenario.add_release(**{k: v for k, v in first.items() if k not in ("id", "html_url", "_sent")})
+    outcome = sync_release_notes(make_ctx(), facts(scenario))
+    assert list(scenario.releases) == [first["id"]] and outcome.release_id == first["id"]
+    assert copy["id"] not in scenario.releases
+
+
+def test_complete_release_listing_in_facts_saves_reads(scenario: FakeGitHub) -> None:
+    sync_release_notes(make_ctx(), facts(scenario))
+    listing = [dict(r) for r in scenario.releases.values()]
+    scenario.calls.clear()
+    sync_release_notes(make_ctx(), facts(scenario, releases=listing))
+    assert [p for _m, p in scenario.reads() if "/releases" in p] == []
+
+
+def test_default_branch_is_not_asked_for_when_not_needed(scenario: FakeGitHub) -> None:
+    class Facts(SimpleNamespace):
+        asked = 0
+
+        @property
+        def default_branch(self) -> str:  # ReleaseFacts reads it with a call: count the asks
+            type(self).asked += 1
+            return "main"
+
+    sync_release_notes(make_ctx(), Facts(milestone_number=1, milestone_title="v1.4.0", release_branch="release/1.4",
+                                         tag_names=set(scenario.tags)))
+    assert Facts.asked == 0

@@ -8,7 +8,7 @@ from __future__ import annotations
 import base64
 
 import pytest
-from validation import RunningSandbox, assert_valid_webhook, sb  # noqa: F401 (fixture)
+from validation import RunningSandbox, assert_valid_webhook
 
 # --------------------------------------------------------------------------- helpers (imported elsewhere)
 

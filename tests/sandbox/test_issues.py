@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
-
-from validation import RunningSandbox, sb  # noqa: F401 (fixture)
+from validation import RunningSandbox
 
 
 def _issue(sb: RunningSandbox, repo: str, title: str, as_: str = "dev", **fields: object) -> dict:
@@ -17,23 +15,6 @@ def _milestone(sb: RunningSandbox, repo: str, title: str) -> int:
     resp = sb.api.post(f"/repos/{repo}/milestones", as_="dev", json={"title": title})
     assert resp.status_code == 201, resp.text
     return resp.json()["number"]
-
-
-def open_pull(sb: RunningSandbox, repo: str, branch: str, title: str = "a change", as_: str = "dev") -> dict:
-    """A pull request from a new branch with one commit (through the git and pulls APIs)."""
-    main = sb.api.get(f"/repos/{repo}/git/ref/heads/main").json()["object"]["sha"]
-    resp = sb.api.post(f"/repos/{repo}/git/refs", as_=as_, json={"ref": f"refs/heads/{branch}", "sha": main})
-    assert resp.status_code == 201, resp.text
-    content = base64.b64encode(f"{branch}\n".encode()).decode()
-    resp = sb.api.put(
-        f"/repos/{repo}/contents/{branch.replace('/', '-')}.txt",
-        as_=as_,
-        json={"message": f"add {branch}", "content": content, "branch": branch},
-    )
-    assert resp.status_code == 201, resp.text
-    resp = sb.api.post(f"/repos/{repo}/pulls", as_=as_, json={"title": title, "head": branch, "base": "main"})
-    assert resp.status_code == 201, resp.text
-    return resp.json()
 
 
 def test_create_get_and_opened_webhook(sb: RunningSandbox) -> None:
@@ -64,7 +45,7 @@ def test_create_get_and_opened_webhook(sb: RunningSandbox) -> None:
 def test_numbers_are_shared_with_pull_requests(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     first = _issue(sb, repo, "one")
-    pr = open_pull(sb, repo, "feature/a")
+    pr = sb.open_pull(repo, "feature/a")
     second = _issue(sb, repo, "two")
     assert (first["number"], pr["number"], second["number"]) == (1, 2, 3)
     as_issue = sb.api.get(f"/repos/{repo}/issues/{pr['number']}").json()
@@ -78,7 +59,7 @@ def test_list_filters(sb: RunningSandbox) -> None:
     a = _issue(sb, repo, "a", labels=["bug", "ui"], milestone=ms)
     b = _issue(sb, repo, "b", as_="qa", labels=["bug"])
     c = _issue(sb, repo, "c", milestone=ms)
-    pr = open_pull(sb, repo, "feature/b")
+    pr = sb.open_pull(repo, "feature/b")
     sb.api.patch(f"/repos/{repo}/issues/{c['number']}", as_="dev", json={"state": "closed"})
     sb.api.patch(f"/repos/{repo}/issues/{pr['number']}", as_="dev", json={"milestone": ms})
 
@@ -97,7 +78,9 @@ def test_list_filters(sb: RunningSandbox) -> None:
     assert numbers(labels="bug") == [b["number"], a["number"]]
     assert numbers(labels="bug,ui") == [a["number"]]
     assert numbers(creator="qa") == [b["number"]]
-    # a comment makes `a` the most commented and most recently updated
+    # later (by the sandbox clock, which has whole seconds), a comment makes `a` the most
+    # commented and the most recently updated
+    assert sb.api.sandbox("POST", "/_sandbox/clock", json={"advance_seconds": 5}).status_code == 200
     sb.api.post(f"/repos/{repo}/issues/{a['number']}/comments", as_="dev", json={"body": "hi"})
     assert numbers(sort="comments")[0] == a["number"]
     assert numbers(sort="updated")[0] == a["number"]
@@ -108,7 +91,7 @@ def test_list_filters(sb: RunningSandbox) -> None:
 
 def test_pull_request_entry_carries_merged_at(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
-    pr = open_pull(sb, repo, "feature/c")
+    pr = sb.open_pull(repo, "feature/c")
     resp = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", as_="dev", json={})
     assert resp.status_code == 200, resp.text
     listed = sb.api.get(f"/repos/{repo}/issues", params={"state": "closed"}).json()
@@ -139,7 +122,7 @@ def test_update_title_body_state_sends_edited_with_changes_closed_reopened(sb: R
 def test_pull_request_through_issues_api_sends_pull_request_events(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     ms = _milestone(sb, repo, "v1.0.0")
-    pr = open_pull(sb, repo, "feature/d", title="PR title")
+    pr = sb.open_pull(repo, "feature/d", title="PR title")
     n = pr["number"]
     sb.api.patch(f"/repos/{repo}/issues/{n}", as_="dev", json={"title": "PR title 2"})
     sb.api.patch(f"/repos/{repo}/issues/{n}", as_="triager", json={"milestone": ms})

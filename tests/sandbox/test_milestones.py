@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from validation import RunningSandbox, sb  # noqa: F401 (fixture)
+from validation import RunningSandbox
 
 
 def _create(sb: RunningSandbox, repo: str, title: str, as_: str = "dev", **fields: object) -> dict:

@@ -4,7 +4,7 @@ from bot.core.notes.blocks import release_note_of, release_note_source, with_rel
 from bot.core.notes.body import has_notes_marker, merge_release_body, notes_budget, split_body
 from bot.core.notes.model import Category, NoteItem, NotesConfig, ReleaseInfo
 from bot.core.notes.render import RELEASE_BODY_LIMIT, RenderedNotes, render_notes
-from bot.core.notes.selection import CommitRef, Selection, pull_numbers_in, select_shipped
+from bot.core.notes.selection import CommitRef, MergedPull, Selection, pull_numbers_in, select_shipped
 from bot.core.notes.sources import check_notes_config, resolve_notes_config
 from bot.core.notes.template import TemplateError
 
@@ -12,6 +12,7 @@ __all__ = [
     "RELEASE_BODY_LIMIT",
     "Category",
     "CommitRef",
+    "MergedPull",
     "NoteItem",
     "NotesConfig",
     "ReleaseInfo",

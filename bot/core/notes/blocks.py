@@ -48,6 +48,8 @@ def release_note_of(body: str | None, labels: tuple[str, ...] = ()) -> ReleaseNo
     if any(label.casefold() == NONE_LABEL for label in labels):
         return ReleaseNote(None, True)
     body = body or ""
+    if "release-note" not in body:
+        return ReleaseNote(None, False)  # the common case, without a regex pass
     text = None
     section = _SECTION.search(body)
     if section:

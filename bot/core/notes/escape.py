@@ -29,11 +29,14 @@ def _escape_plain(text: str, *, escape_mentions: bool, backslash_chars: str) -> 
         chars = "".join(c for c in dict.fromkeys(backslash_chars) if c not in "<>&@#")
         if chars:
             out = re.sub("[" + re.escape(chars) + "]", lambda m: "\\" + m.group(0), out)
-    if escape_mentions or "@" in backslash_chars:
+    # The `in` checks skip a regex pass for the many titles without '@', '#' or '-'.
+    if (escape_mentions or "@" in backslash_chars) and "@" in out:
         out = _MENTION.sub("@" + _BREAK, out)
     if escape_mentions or "#" in backslash_chars:
-        out = _ISSUE_REF.sub("#" + _BREAK, out)
-        out = _GH_REF.sub(lambda m: m.group(1) + _BREAK + "-", out)
+        if "#" in out:
+            out = _ISSUE_REF.sub("#" + _BREAK, out)
+        if "-" in out:
+            out = _GH_REF.sub(lambda m: m.group(1) + _BREAK + "-", out)
     return out
 
 
@@ -43,6 +46,8 @@ def escape_user_text(text: str, *, escape_mentions: bool = True, backslash_chars
     ``backslash_chars`` is release-drafter's ``change-title-escapes``: characters to prefix with
     a backslash so Markdown shows them literally ('@' and '#' there mean "break the autolink").
     """
+    if "`" not in text:
+        return _escape_plain(text, escape_mentions=escape_mentions, backslash_chars=backslash_chars)
     parts: list[str] = []
     pos = 0
     for m in _CODE_SPAN.finditer(text):

@@ -50,15 +50,24 @@ class Category:
     labels: tuple[str, ...]  # "*" matches every item
     exclude_labels: tuple[str, ...] = ()
     exclude_authors: tuple[str, ...] = ()
+    # Case-folded once: matching runs for every item of milestones of thousands.
+    _wanted: frozenset[str] = field(init=False, repr=False, compare=False)
+    _unwanted: frozenset[str] = field(init=False, repr=False, compare=False)
+    _unwanted_authors: frozenset[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_wanted", frozenset(label.casefold() for label in self.labels))
+        object.__setattr__(self, "_unwanted", frozenset(label.casefold() for label in self.exclude_labels))
+        object.__setattr__(self, "_unwanted_authors", frozenset(a.casefold() for a in self.exclude_authors))
+
+    def matches_folded(self, labels: frozenset[str], author: str) -> bool:
+        """``labels`` and ``author`` already case-folded."""
+        if labels & self._unwanted or author in self._unwanted_authors:
+            return False
+        return "*" in self._wanted or not labels.isdisjoint(self._wanted)
 
     def matches(self, item: NoteItem) -> bool:
-        item_labels = {label.casefold() for label in item.labels}
-        if item_labels & {label.casefold() for label in self.exclude_labels}:
-            return False
-        if item.author.casefold() in {a.casefold() for a in self.exclude_authors}:
-            return False
-        wanted = {label.casefold() for label in self.labels}
-        return "*" in wanted or bool(item_labels & wanted)
+        return self.matches_folded(frozenset(label.casefold() for label in item.labels), item.author.casefold())
 
 
 @dataclass(frozen=True)

@@ -66,11 +66,8 @@ def apply_replacer(replacer: Replacer, text: str) -> str:
     return replacer.pattern.sub(expand, text, count=0 if replacer.replace_all else 1)  # type: ignore[attr-defined]
 
 
-def _is_excluded(item: NoteItem, config: NotesConfig) -> bool:
-    labels = {label.casefold() for label in item.labels}
-    if labels & {label.casefold() for label in config.exclude_labels}:
-        return True
-    return item.author.casefold() in {a.casefold() for a in config.exclude_authors}
+def _folded(values: Iterable[str]) -> frozenset[str]:
+    return frozenset(v.casefold() for v in values)
 
 
 def _line(item: NoteItem, text: str, config: NotesConfig) -> str:
@@ -104,18 +101,20 @@ def categorize(items: Sequence[NoteItem], config: NotesConfig) -> tuple[list[Ren
     other: list[tuple[NoteItem, str]] = []
     issues: list[tuple[NoteItem, str]] = []
     excluded: list[int] = []
+    unwanted_labels, unwanted_authors = _folded(config.exclude_labels), _folded(config.exclude_authors)
     for item in _order(items):
         if not item.is_pull_request and (not config.include_issues or item.state_reason == "not_planned"):
             continue
+        labels, author = _folded(item.labels), item.author.casefold()
         text = _item_text(item)
-        if text is None or _is_excluded(item, config):
+        if text is None or not labels.isdisjoint(unwanted_labels) or author in unwanted_authors:
             excluded.append(item.number)
             continue
         line = _line(item, text, config)
         if not item.is_pull_request:
             issues.append((item, line))
             continue
-        category: Category | None = next((c for c in config.categories if c.matches(item)), None)
+        category: Category | None = next((c for c in config.categories if c.matches_folded(labels, author)), None)
         (buckets[category.title] if category else other).append((item, line))
 
     out = [

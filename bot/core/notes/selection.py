@@ -24,14 +24,28 @@ class CommitRef:
     message: str
 
 
-def pull_numbers_in(commits: Iterable[CommitRef]) -> dict[int, str]:
-    """Pull request number → the SHA of the commit that merged it, for the commits given."""
-    found: dict[int, str] = {}
+@dataclass(frozen=True)
+class MergedPull:
+    """A pull request as its merge commit tells it: enough to list it on the tracking issue."""
+
+    sha: str
+    title: str
+
+
+def pull_numbers_in(commits: Iterable[CommitRef]) -> dict[int, MergedPull]:
+    """Pull request number → the commit that merged it (and the title it recorded)."""
+    found: dict[int, MergedPull] = {}
     for commit in commits:
-        first_line = commit.message.split("\n", 1)[0]
-        m = _MERGE_MESSAGE.match(first_line) or _SQUASH_SUFFIX.search(first_line)
+        first_line, _, rest = commit.message.partition("\n")
+        m = _MERGE_MESSAGE.match(first_line)
         if m:
-            found.setdefault(int(m.group(1)), commit.sha)
+            # GitHub's merge commit: "Merge pull request #12 from o/b", blank line, the title.
+            title = rest.strip().split("\n", 1)[0] if rest.strip() else first_line
+        else:
+            m = _SQUASH_SUFFIX.search(first_line)
+            title = first_line[: m.start()].strip() if m else ""
+        if m:
+            found.setdefault(int(m.group(1)), MergedPull(commit.sha, title))
     return found
 
 
@@ -39,14 +53,14 @@ def pull_numbers_in(commits: Iterable[CommitRef]) -> dict[int, str]:
 class Selection:
     shipped: tuple[NoteItem, ...]  # merged pull requests (and closed issues) that go into the notes
     not_on_branch: tuple[NoteItem, ...]  # merged in the milestone, but not in the release's target
-    off_milestone: tuple[tuple[int, str], ...]  # (number, merge sha) in the target, not in the milestone
+    off_milestone: tuple[tuple[int, MergedPull], ...]  # in the target, not in the milestone
 
 
 def select_shipped(
     milestone_items: Sequence[NoteItem],
     *,
-    in_target: dict[int, str] | None,
-    not_in_target: dict[int, str] | None = None,
+    in_target: dict[int, MergedPull] | None,
+    not_in_target: dict[int, MergedPull] | None = None,
 ) -> Selection:
     """Split the milestone's merged pull requests by what the commit graph says.
 
@@ -66,5 +80,6 @@ def select_shipped(
             ok = item.number not in (not_in_target or {})
         (shipped if ok else missing).append(item)
     milestone_numbers = {i.number for i in milestone_items}
-    off = tuple(sorted((n, sha) for n, sha in (in_target or {}).items() if n not in milestone_numbers))
+    off = tuple(sorted(((n, ref) for n, ref in (in_target or {}).items() if n not in milestone_numbers),
+                       key=lambda pair: pair[0]))
     return Selection(tuple(shipped + issues), tuple(missing), off)

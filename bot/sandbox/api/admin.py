@@ -121,6 +121,11 @@ def chaos_on() -> Response:
     if not (0 <= chaos.duplicate <= 1 and 0 <= chaos.drop <= 1 and chaos.delay_ms >= 0):
         raise ApiError(422, "duplicate and drop are probabilities in [0, 1]; delay_ms >= 0")
     st = state()
+    seed = body.get("seed")
+    if seed is not None:
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ApiError(422, "seed must be an integer")
+        emitter(st).reseed(seed)  # reproducible chaos for tests
     with st.lock:
         st.chaos = chaos
     return respond(vars(chaos))
@@ -226,7 +231,7 @@ def add_repo() -> Response:
             emitter(st).emit("installation", "created", lambda: {
                 "installation": serializers.installation(st, inst),
                 "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
-                "requester": None}, None, installation=inst, sender="admin")
+                "requester": serializers.user(st, "admin")}, None, installation=inst, sender="admin")
         elif inst.repository_selection == "selected":
             inst.repository_ids.add(repo.id)
         elif not new_org:
@@ -285,7 +290,7 @@ def create_installation() -> Response:
         emitter(st).emit("installation", "created", lambda: {
             "installation": serializers.installation(st, inst),
             "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
-            "requester": None}, None, installation=inst, sender="admin")
+            "requester": serializers.user(st, "admin")}, None, installation=inst, sender="admin")
         out = serializers.installation(st, inst)
     return respond(out, status=201)
 
@@ -431,3 +436,37 @@ def vanish_pull(owner: str, name: str, number: int) -> Response:
             not_found()
         it.deleted = True
     return no_content()
+
+
+@bp.post("/merge-queue")
+def merge_queue_add() -> Response:
+    """``{"repo": "acme/rocket", "pull_numbers": [n, ...], "by": "admin"}`` → a merge group."""
+    from bot.sandbox import merge_queue
+
+    body = json_body()
+    full, numbers = body.get("repo"), body.get("pull_numbers")
+    if not isinstance(full, str) or "/" not in full:
+        validation_failed("MergeGroup", "repo", "invalid")
+    if not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+        validation_failed("MergeGroup", "pull_numbers", "invalid")
+    st = state()
+    with st.lock:
+        repo = st.repo(*full.split("/", 1))
+        if repo is None:
+            not_found()
+        by = body.get("by") or "admin"
+        if st.user(by) is None:
+            validation_failed("MergeGroup", "by", "invalid", f"unknown user {by}")
+        group = merge_queue.enqueue(st, repo, numbers, st.user(by).login)
+        out = {k: group[k] for k in ("id", "head_sha", "head_ref", "base_sha", "pull_numbers", "status")}
+        out["base_ref"] = f"refs/heads/{group['base']}"
+    return respond(out, status=201)
+
+
+@bp.get("/merge-queue")
+def merge_queue_list() -> Response:
+    st = state()
+    with st.lock:
+        rows = [{k: g[k] for k in ("id", "head_sha", "head_ref", "base_sha", "pull_numbers", "status")}
+                | {"repository_id": g["repo_id"], "base_ref": f"refs/heads/{g['base']}"} for g in st.merge_groups]
+    return respond(rows)

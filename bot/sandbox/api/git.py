@@ -160,6 +160,9 @@ def delete_ref(owner: str, name: str, ref: str) -> Response:
             raise ApiError(422, "Reference does not exist")
         if full == f"refs/heads/{repo.default_branch}":
             raise ApiError(422, "Cannot delete the default branch")
+        prot = repo.protection.get(full[len("refs/heads/"):]) if full.startswith("refs/heads/") else None
+        if prot is not None and not (prot.get("allow_deletions") or {}).get("enabled"):
+            raise ApiError(422, "Cannot delete this protected branch")
         push(st, repo, [RefChange(full, before, None)], actor_login())
     return no_content()
 
@@ -308,7 +311,7 @@ def compare(owner: str, name: str, basehead: str) -> Response:
         behind = gitobjects.commits_between(repo, head, base)
         status = ("identical" if not ahead and not behind else "ahead" if not behind
                   else "behind" if not ahead else "diverged")
-        page, per_page = page_params()
+        page, per_page = _compare_page()
         page_shas = ahead[(page - 1) * per_page : page * per_page]
         files = gshapes.diff_entries(repo, head, repo.commits[mb].tree, repo.commits[head].tree)
         page_url = html_url(f"/{repo.full_name}/compare/{basehead}")
@@ -342,6 +345,16 @@ def compare(owner: str, name: str, basehead: str) -> Response:
             links += [link(page + 1, "next"), link(last, "last")]
         resp.headers["Link"] = ", ".join(links)
     return resp
+
+
+def _compare_page() -> tuple[int, int]:
+    """Compare lists up to 250 commits by default, and pages by ``per_page`` (up to 250) when asked."""
+    try:
+        per_page = int(request.args.get("per_page", 250))
+        page = int(request.args.get("page", 1))
+    except ValueError:
+        raise ApiError(422, "Invalid pagination parameters") from None
+    return max(page, 1), max(1, min(per_page, 250))
 
 
 # --------------------------------------------------------------------------- contents

@@ -39,7 +39,9 @@ def get_user(login: str) -> Response:
         body.update({"name": acc.name, "company": None, "blog": "", "location": None, "email": acc.email,
                      "hireable": None, "bio": None, "twitter_username": None, "public_repos": 0,
                      "public_gists": 0, "followers": 0, "following": 0,
-                     "created_at": iso(acc.created_at), "updated_at": iso(acc.created_at)})
+                     "created_at": iso(acc.created_at), "updated_at": iso(acc.created_at),
+                     # GitHub's spec tells public from private profiles by this discriminator
+                     "user_view_type": "public"})
     return respond(body)
 
 
@@ -51,8 +53,7 @@ def get_org(org: str) -> Response:
         if o is None:
             not_found()
         body = serializers.organization(o)
-        body.update({"name": o.login, "company": None, "blog": "", "location": None, "email": None,
-                     "twitter_username": None, "is_verified": False, "has_organization_projects": True,
+        body.update({"name": o.login, "blog": "", "twitter_username": None, "is_verified": False, "has_organization_projects": True,
                      "has_repository_projects": True, "public_repos": sum(
                          1 for r in st.repos.values() if r.owner.lower() == o.login.lower() and not r.private),
                      "public_gists": 0, "followers": 0, "following": 0,

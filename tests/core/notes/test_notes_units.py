@@ -8,6 +8,7 @@ import pytest
 
 from bot.core.notes import (
     CommitRef,
+    MergedPull,
     NoteItem,
     ReleaseInfo,
     check_notes_config,
@@ -125,17 +126,17 @@ class TestSelection:
             CommitRef("c3", "Mention #14 in passing"),
             CommitRef("d4", "Revert \"x (#15)\" because"),
         ]
-        assert pull_numbers_in(commits) == {12: "a1", 13: "b2"}
+        assert pull_numbers_in(commits) == {12: MergedPull("a1", "Add it"), 13: MergedPull("b2", "Add thing")}
 
     def test_merged_to_main_only_is_not_shipped(self) -> None:
         items = [item(1), item(2), item(3, merged_at=None), item(4, is_pull_request=False, merged_at=None)]
-        sel = select_shipped(items, in_target={1: "s1", 9: "s9"})
+        sel = select_shipped(items, in_target={1: MergedPull("s1", "a"), 9: MergedPull("s9", "Nine")})
         assert [i.number for i in sel.shipped] == [1, 4]
         assert [i.number for i in sel.not_on_branch] == [2]
-        assert sel.off_milestone == ((9, "s9"),)
+        assert sel.off_milestone == ((9, MergedPull("s9", "Nine")),)
 
     def test_without_previous_release_compares_with_the_default_branch(self) -> None:
-        sel = select_shipped([item(1), item(2)], in_target=None, not_in_target={2: "s2"})
+        sel = select_shipped([item(1), item(2)], in_target=None, not_in_target={2: MergedPull("s2", "b")})
         assert [i.number for i in sel.shipped] == [1] and [i.number for i in sel.not_on_branch] == [2]
 
 

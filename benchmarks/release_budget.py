@@ -1,0 +1,104 @@
+"""Read calls of one `release:` reconcile against the budget ceil(N/100) + ceil(C/250) + 8, and writes
+when nothing changed. Runs the sandbox in-process and the real reconcilers through `run_job`.
+
+    .venv/bin/python benchmarks/release_budget.py [--items 250] [--comments 20]
+
+Counts come from the sandbox's request log (`GET /_sandbox/requests?since=`), actor release-bot[bot].
+C commits land on the release branch after the previous release's tag (v1.3.0), so the release
+notes compare v1.3.0...release/1.4 (250 commits a page) as they would on GitHub.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import math
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bot.jobs import JobSpec, release_key
+from bot.reconcilers.dispatch import run_job
+from bot.sandbox.server import start_sandbox
+from bot.services import Services
+from bot.settings import Settings
+
+BOT = "release-bot[bot]"
+
+
+class Store:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+        self.jobs: list[JobSpec] = []
+
+    def get_state(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        self.data[name] = value
+
+    def enqueue(self, jobs: list[JobSpec]) -> None:
+        self.jobs.extend(jobs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=250)
+    parser.add_argument("--comments", type=int, default=20)
+    parser.add_argument("--commits", type=int, default=300)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, start_sandbox(port=0, app_key_path=str(Path(tmp) / "app.pem")) as sb:
+        api = httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-pm"}, timeout=30)
+        repo = api.get("/repos/acme/rocket").json()
+        m = api.post("/repos/acme/rocket/milestones", json={"title": "v1.4.0", "due_on": "2030-12-01T00:00:00Z"}).json()
+        for i in range(args.items):
+            api.post("/repos/acme/rocket/issues", json={"title": f"item {i}", "milestone": m["number"]})
+        dev = httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-dev"}, timeout=30)
+        main_sha = dev.get("/repos/acme/rocket/git/ref/heads/main").json()["object"]["sha"]
+        for ref in ("refs/tags/v1.3.0", "refs/heads/release/1.4"):
+            dev.post("/repos/acme/rocket/git/refs", json={"ref": ref, "sha": main_sha}).raise_for_status()
+        for i in range(args.commits):
+            dev.put(f"/repos/acme/rocket/contents/change-{i}.txt", json={
+                "message": f"change {i}", "content": base64.b64encode(f"{i}\n".encode()).decode(),
+                "branch": "release/1.4"}).raise_for_status()
+        settings = Settings.from_env({"APP_ID": "1", "PRIVATE_KEY_PATH": str(Path(tmp) / "app.pem"),
+                                      "GITHUB_API_URL": sb.api_url, "SANDBOX": "1", "WEBHOOK_SECRET": "x"})
+        store = Store()
+        services = Services.from_settings(settings, store)
+        job = JobSpec(release_key(repo["id"], m["number"]), 1, "acme/rocket", "benchmark")
+
+        def reconcile() -> dict[str, Any]:
+            seq = httpx.get(f"{sb.base_url}/_sandbox/requests", params={"since": 0}).json()[-1]["seq"]
+            error = None
+            try:
+                run_job(job, services, enqueue=store.enqueue)
+            except Exception as exc:  # the notes part fails while the sandbox lacks the releases API
+                error = str(exc)
+            log = [r for r in httpx.get(f"{sb.base_url}/_sandbox/requests", params={"since": seq}).json()
+                   if r["actor"] == BOT]
+            return {
+                "reads": sum(1 for r in log if r["method"] == "GET"),
+                "writes_ok": sum(1 for r in log if r["method"] != "GET" and r["status"] < 400),
+                "writes_attempted": sum(1 for r in log if r["method"] != "GET"),
+                "error": error,
+                "paths": sorted({f"{r['method']} {r['path']}" for r in log}),
+            }
+
+        first = reconcile()
+        tracking = [i for i in api.get("/repos/acme/rocket/issues", params={"creator": BOT, "state": "all"}).json()]
+        for i in range(args.comments):
+            api.post(f"/repos/acme/rocket/issues/{tracking[0]['number']}/comments", json={"body": f"note {i}"})
+        reconcile()  # records the comment watermark
+        steady = reconcile()
+        n = args.items
+        c = args.commits
+        budget = math.ceil(n / 100) + math.ceil(c / 250) + 8
+        print(json.dumps({"N": n, "C": c, "budget_reads": budget, "first": first, "steady": steady}, indent=1))
+        services.close()
+
+
+if __name__ == "__main__":
+    main()

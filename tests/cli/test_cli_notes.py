@@ -1,0 +1,84 @@
+"""`release-bot notes` against an in-process sandbox: what it prints, and that it only reads."""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.cli import main
+
+REPO = "/repos/acme/rocket"
+
+
+@pytest.fixture
+def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    from bot.sandbox.server import start_sandbox
+
+    handle = start_sandbox(port=0, webhook_url=None, app_key_path=str(tmp_path / "app.pem"))
+    monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token-admin")
+    monkeypatch.setenv("GITHUB_API_URL", handle.api_url)
+    for name in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    try:
+        yield handle
+    finally:
+        handle.stop()
+
+
+def seed(api: httpx.Client, prs: list[tuple[str, str]]) -> int:
+    main_sha = api.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
+    api.post(f"{REPO}/git/refs", json={"ref": "refs/tags/v1.3.0", "sha": main_sha}).raise_for_status()
+    milestone = api.post(f"{REPO}/milestones", json={"title": "v1.4.0"}).json()["number"]
+    for i, (title, label) in enumerate(prs):
+        tip = api.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
+        api.post(f"{REPO}/git/refs", json={"ref": f"refs/heads/t{i}", "sha": tip}).raise_for_status()
+        api.put(f"{REPO}/contents/c{i}.txt", json={"message": title, "branch": f"t{i}",
+                                                  "content": base64.b64encode(b"x").decode()}).raise_for_status()
+        number = api.post(f"{REPO}/pulls", json={"title": title, "head": f"t{i}", "base": "main"}).json()["number"]
+        api.patch(f"{REPO}/issues/{number}", json={"milestone": milestone, "labels": [label]}).raise_for_status()
+        api.put(f"{REPO}/pulls/{number}/merge", json={}).raise_for_status()
+    return milestone
+
+
+def test_prints_markdown_and_json_reading_only(sandbox: Any, capsys: pytest.CaptureFixture[str],
+                                              tmp_path: Path) -> None:
+    api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"})
+    seed(api, [("Add boosters", "feature"), ("Fix crash", "bug"), ("Skip me", "skip-changelog")])
+    before = httpx.get(f"{sandbox.base_url}/_sandbox/requests").json()[-1]["seq"]
+
+    assert main(["notes", "acme/rocket", "v1.4.0"]) == 0
+    out, err = capsys.readouterr()
+    assert "reading items" in err and "reading items" not in out  # the progress bar stays on stderr
+    assert "### Features\n\n- Add boosters (#" in out and "### Fixes" in out and "Skip me" not in out
+    assert "compare/v1.3.0...v1.4.0" in out
+
+    config = tmp_path / "release-bot.yml"
+    config.write_text("notes:\n  categories:\n    - title: Everything\n      labels: ['*']\n"
+                      "  change_template: '* $TITLE'\n")
+    assert main(["notes", "acme/rocket", "1.4.0", "--config", str(config), "--format", "json", "--no-progress"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert [c["title"] for c in data["categories"]] == ["Everything"]
+    assert "* Add boosters" in data["markdown"] and data["previous_tag"] == "v1.3.0" and data["target"] == "main"
+
+    made = [r for r in httpx.get(f"{sandbox.base_url}/_sandbox/requests", params={"since": before}).json()
+            if r["method"] != "GET"]
+    assert made == []
+
+
+def test_unknown_version_and_bad_config_are_clear(sandbox: Any, capsys: pytest.CaptureFixture[str],
+                                                 tmp_path: Path) -> None:
+    assert main(["notes", "acme/rocket", "9.9.9", "--no-progress"]) == 1
+    assert "no milestone for version 9.9.9" in capsys.readouterr().err
+    bad = tmp_path / "bad.yml"
+    bad.write_text("notes:\n  change_template: 42\n")
+    api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"})
+    api.post(f"{REPO}/milestones", json={"title": "v2.0.0"}).raise_for_status()
+    assert main(["notes", "acme/rocket", "2.0.0", "--config", str(bad), "--no-progress"]) == 1
+    assert "change_template" in capsys.readouterr().err
+    assert main(["notes", "nonsense", "x.y"]) == 2

@@ -1,0 +1,294 @@
+"""The merge gate end to end: the sandbox, a real `release-bot serve`, webhooks, protection, merges."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from typing import Any
+
+import httpx
+import pytest
+
+BOT = "release-bot[bot]"
+CHECK = "release-bot/gate"
+REPO = "acme/rocket"
+_n = itertools.count(1)
+
+pytestmark = pytest.mark.e2e
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    return response.json() if response.content else None
+
+
+class Gate:
+    """A release line `release/1.4` with milestone v1.4.0 and one pull request by `dev`."""
+
+    def __init__(self, e2e: Any, protect: str | None = "classic") -> None:
+        self.e2e = e2e
+        admin = e2e.api("admin")
+        main = ok(admin.get(f"/repos/{REPO}/git/ref/heads/main"))["object"]["sha"]
+        ok(admin.post(f"/repos/{REPO}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}))
+        self.milestone = ok(admin.post(f"/repos/{REPO}/milestones", json={"title": "v1.4.0"}))["number"]
+        if protect == "classic":
+            ok(
+                admin.put(
+                    f"/repos/{REPO}/branches/release%2F1.4/protection",
+                    json={
+                        "required_status_checks": {"strict": False, "checks": [{"context": CHECK, "app_id": 1}]},
+                        "enforce_admins": True,
+                        "required_pull_request_reviews": None,
+                        "restrictions": None,
+                    },
+                )
+            )
+        elif protect == "ruleset":
+            ok(
+                admin.post(
+                    f"/repos/{REPO}/rulesets",
+                    json={
+                        "name": "gate",
+                        "target": "branch",
+                        "enforcement": "active",
+                        "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
+                        "rules": [
+                            {
+                                "type": "required_status_checks",
+                                "parameters": {
+                                    "strict_required_status_checks_policy": False,
+                                    "required_status_checks": [{"context": CHECK, "integration_id": 1}],
+                                },
+                            }
+                        ],
+                    },
+                )
+            )
+        self.number = self.open_pull()
+
+    def open_pull(self, author: str = "dev") -> int:
+        branch = f"fix-{next(_n)}"
+        api = self.e2e.api(author)
+        base = ok(api.get(f"/repos/{REPO}/git/ref/heads/release%2F1.4"))["object"]["sha"]
+        ok(api.post(f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": base}))
+        self.commit(branch, author)
+        number = ok(api.post(f"/repos/{REPO}/pulls", json={"title": f"Fix {branch}", "head": branch, "base": "release/1.4"}))[
+            "number"
+        ]
+        ok(self.e2e.api("releaser").patch(f"/repos/{REPO}/issues/{number}", json={"milestone": self.milestone}))
+        self.e2e.settle()
+        return number
+
+    def commit(self, branch: str, login: str = "dev") -> str:
+        n = next(_n)
+        body = {"message": f"change {n}", "content": base64.b64encode(f"{n}\n".encode()).decode(), "branch": branch}
+        return ok(self.e2e.api(login).put(f"/repos/{REPO}/contents/f{n}.txt", json=body))["commit"]["sha"]
+
+    def pull(self, number: int | None = None) -> dict[str, Any]:
+        return ok(self.e2e.api("admin").get(f"/repos/{REPO}/pulls/{number or self.number}"))
+
+    def labels(self, number: int | None = None) -> set[str]:
+        return {label["name"] for label in self.pull(number)["labels"]}
+
+    def label(self, login: str, label: str, number: int | None = None) -> None:
+        ok(self.e2e.api(login).post(f"/repos/{REPO}/issues/{number or self.number}/labels", json={"labels": [label]}))
+
+    def say(self, login: str, body: str, number: int | None = None) -> int:
+        return ok(self.e2e.api(login).post(f"/repos/{REPO}/issues/{number or self.number}/comments", json={"body": body}))["id"]
+
+    def bot_comments(self, number: int | None = None) -> list[str]:
+        comments = ok(
+            self.e2e.api("admin").get(f"/repos/{REPO}/issues/{number or self.number}/comments", params={"per_page": 100})
+        )
+        return [c["body"] for c in comments if c["user"]["login"] == BOT]
+
+    def check(self, sha: str | None = None) -> dict[str, Any]:
+        sha = sha or self.pull()["head"]["sha"]
+        runs = ok(self.e2e.api("admin").get(f"/repos/{REPO}/commits/{sha}/check-runs", params={"check_name": CHECK}))
+        ours = [r for r in runs["check_runs"] if r["app"]["id"] == 1]
+        assert len(ours) == 1, runs
+        return ours[0]
+
+    def merge(self, login: str = "admin", number: int | None = None) -> httpx.Response:
+        return self.e2e.api(login).put(f"/repos/{REPO}/pulls/{number or self.number}/merge", json={})
+
+    def settle(self) -> None:
+        self.e2e.settle()
+
+
+def bot_writes_since(e2e: Any, seq: int) -> list[str]:
+    """The bot's writes that touch the gate: pull requests, their comments and labels, check runs."""
+    gate_paths = ("/issues/", "/pulls/", "/check-runs")
+    return [
+        f"{r['method']} {r['path']}"
+        for r in e2e.requests_since(seq)
+        if r["actor"] == BOT and r["method"] != "GET" and any(p in r["path"] for p in gate_paths)
+    ]
+
+
+def last_seq(e2e: Any) -> int:
+    log = e2e.requests_since(0)
+    return log[-1]["seq"] if log else 0
+
+
+def test_gate_life_of_a_pull_request(e2e: Any) -> None:
+    gate = Gate(e2e)
+    assert gate.check()["conclusion"] == "failure"
+    assert gate.merge().status_code == 405  # protection requires the App's check, admins included
+
+    # a label from someone not allowed is removed, with a reply naming the rule
+    gate.label("triager", "uat-passed")
+    gate.settle()
+    assert "uat-passed" not in gate.labels()
+    assert any("@triager" in body and "`uat-passed` label was removed" in body for body in gate.bot_comments())
+
+    # refused commands: an outsider approving, the author giving their own UAT
+    gate.say("outsider", "/approve")
+    gate.say("dev", "/uat passed")
+    gate.settle()
+    assert gate.labels() == set()
+    replies = gate.bot_comments()
+    assert any("@outsider" in b and "release managers" in b for b in replies)
+    assert any("@dev" in b and "author of a pull request" in b for b in replies)
+
+    # QA and a release manager: green
+    gate.say("qa", "/uat passed")
+    gate.say("releaser", "/approve")
+    gate.settle()
+    check = gate.check()
+    assert check["conclusion"] == "success", check["output"]
+    assert {"uat-passed", "release-approved"} <= gate.labels()
+
+    # /hold turns it red, /unhold green again
+    gate.say("qa", "/hold")
+    gate.settle()
+    assert gate.check()["conclusion"] == "failure"
+    gate.say("releaser", "/unhold")
+    gate.settle()
+    assert gate.check()["conclusion"] == "success"
+
+    # a new commit resets both labels; the new head's check fails
+    new_head = gate.commit(gate.pull()["head"]["ref"])
+    gate.settle()
+    assert gate.labels() & {"uat-passed", "release-approved"} == set()
+    assert gate.check(new_head)["conclusion"] == "failure"
+    assert sum("New head commit" in body for body in gate.bot_comments()) == 1
+    assert gate.merge().status_code == 405
+
+    # given again on the new head: the merge goes through
+    gate.say("qa", "/uat passed")
+    gate.say("releaser", "/approve")
+    gate.settle()
+    assert gate.check(new_head)["conclusion"] == "success"
+    merged = gate.merge("releaser")
+    assert merged.status_code == 200, merged.text
+
+
+def test_missed_events_and_replays(e2e: Any) -> None:
+    from bot.sandbox.webhooks import emitter
+
+    gate = Gate(e2e, protect=None)
+    gate.label("triager", "uat-passed")
+    gate.settle()
+    assert "uat-passed" not in gate.labels()
+
+    # the bot is down while triager adds the label again; it restarts with an empty store
+    e2e.bot.kill()
+    gate.label("triager", "uat-passed")
+    (e2e.bot.workdir / "queue.db").unlink()
+    e2e.bot.start()
+    e2e.sandbox.wait_idle(10)
+    with e2e.sandbox.state.lock:
+        missed = [d.id for d in e2e.sandbox.state.deliveries if d.status_code not in (200, 202, 204)]
+    assert missed, "the label event was missed while the bot was down"
+    for delivery_id in missed:  # what an operator does with GitHub's "Redeliver"
+        emitter(e2e.sandbox.state).redeliver(delivery_id)
+    gate.settle()
+    assert "uat-passed" not in gate.labels()
+    assert sum("@triager" in body for body in gate.bot_comments()) == 2
+
+    gate.say("qa", "/uat passed")
+    gate.say("releaser", "/approve")
+    gate.settle()
+    assert gate.check()["conclusion"] == "success"
+    comments_before = len(gate.bot_comments())
+
+    # every delivery so far, redelivered in reverse order: nothing changes
+    seq = last_seq(e2e)
+    with e2e.sandbox.state.lock:
+        ids = [d.id for d in e2e.sandbox.state.deliveries if not d.redelivery]
+    for delivery_id in reversed(ids):
+        emitter(e2e.sandbox.state).redeliver(delivery_id)
+    gate.settle()
+    assert bot_writes_since(e2e, seq) == []
+    assert gate.check()["conclusion"] == "success"
+    assert len(gate.bot_comments()) == comments_before
+
+
+def test_commit_status_does_not_satisfy_a_ruleset_pinned_to_the_app(e2e: Any) -> None:
+    gate = Gate(e2e, protect="ruleset")
+    head = gate.pull()["head"]["sha"]
+    ok(e2e.api("dev").post(f"/repos/{REPO}/statuses/{head}", json={"state": "success", "context": CHECK}))
+    gate.settle()
+    assert gate.check()["conclusion"] == "failure"
+    assert gate.merge().status_code == 405
+
+
+def test_merge_group_gets_the_check(e2e: Any) -> None:
+    gate = Gate(e2e, protect="ruleset")  # the group waits for the required check
+    second = gate.open_pull()
+    for number in (gate.number, second):
+        gate.say("qa", "/uat passed", number=number)
+        gate.say("releaser", "/approve", number=number)
+    gate.settle()
+    assert gate.check()["conclusion"] == "success"
+    queued = httpx.post(
+        f"{e2e.sandbox.base_url}/_sandbox/merge-queue", json={"repo": REPO, "pull_numbers": [gate.number, second]}, timeout=10
+    )
+    assert queued.status_code < 300, queued.text
+    gate.settle()
+    with e2e.sandbox.state.lock:
+        groups = [d.payload for d in e2e.sandbox.state.deliveries if d.event == "merge_group"]
+    assert groups, "no merge_group delivery"
+    head_sha = groups[-1]["merge_group"]["head_sha"]
+    runs = ok(e2e.api("admin").get(f"/repos/{REPO}/commits/{head_sha}/check-runs", params={"check_name": CHECK}))
+    ours = [r for r in runs["check_runs"] if r["app"]["id"] == 1]
+    assert ours and ours[0]["conclusion"] == "success", ours[0]["output"] if ours else runs
+    assert f"#{gate.number}" in ours[0]["output"]["summary"] and f"#{second}" in ours[0]["output"]["summary"]
+    # the queue merged the group once the check passed
+    assert gate.pull()["merged"] and gate.pull(second)["merged"]
+
+
+def audit_entries(e2e: Any) -> list[dict[str, Any]]:
+    """The audit the bot keeps for the tracking issue (its store lives beside the queue)."""
+    import json
+    import sqlite3
+
+    with sqlite3.connect(e2e.bot.workdir / "queue.db") as db:
+        row = db.execute("SELECT value FROM kv WHERE name = ?", (f"gate-audit:{REPO}",)).fetchone()
+    return json.loads(row[0]) if row else []
+
+
+def test_bypass_merge_and_direct_push_are_audited(e2e: Any) -> None:
+    gate = Gate(e2e, protect=None)  # no protection: an admin can merge past the failing gate
+    assert gate.check()["conclusion"] == "failure"
+    merged = gate.merge("admin")
+    assert merged.status_code == 200, merged.text
+    gate.settle()
+    assert sum("Audit: this pull request was merged" in body for body in gate.bot_comments()) == 1
+
+    direct = gate.commit("release/1.4", "dev")  # a push straight to the release branch
+    gate.settle()
+    entries = audit_entries(e2e)
+    kinds = [(entry["kind"], entry.get("number"), entry["sha"]) for entry in entries]
+    assert ("bypass_merge", gate.number, gate.pull()["head"]["sha"]) in kinds
+    assert [sha for kind, _, sha in kinds if kind == "direct_push"] == [direct], entries
+
+    # a merge through a green gate is neither a bypass nor a direct push
+    second = gate.open_pull()
+    gate.say("qa", "/uat passed", number=second)
+    gate.say("releaser", "/approve", number=second)
+    gate.settle()
+    assert gate.merge("releaser", number=second).status_code == 200
+    gate.settle()
+    assert len(audit_entries(e2e)) == len(entries)

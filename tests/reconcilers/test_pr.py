@@ -1,0 +1,341 @@
+"""The pr: reconciler against the in-process sandbox (real REST calls, no webhooks, no queue).
+
+Each test gets its own repository in one module-wide sandbox; the reconciler is called directly
+with a JobContext, the way a worker would, so these tests see exactly which requests it makes.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from bot.config.defaults import default_config
+from bot.github import permissions
+from bot.github.auth import GitHubApp
+from bot.github.pacer import PacerLimits
+from bot.jobs import JobSpec, pr_key
+from bot.reconcilers import pr
+from bot.reconcilers.context import JobContext
+
+BOT = "release-bot[bot]"
+_names = itertools.count(1)
+
+
+class MemoryStore:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get_state(self, name: str) -> Any | None:
+        return self.data.get(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        self.data[name] = value
+
+
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    from bot.sandbox.server import start_sandbox
+
+    key = tmp_path_factory.mktemp("sandbox") / "app.pem"
+    handle = start_sandbox(port=0, webhook_url=None, app_key_path=str(key))
+    yield handle
+    handle.stop()
+
+
+@pytest.fixture(scope="module")
+def app(sandbox: Any) -> Iterator[GitHubApp]:
+    key = Path(sandbox.app_key_path).read_text()
+    github_app = GitHubApp(1, key, base_url=sandbox.api_url, pacer_limits=PacerLimits(0, 0))
+    yield github_app
+    github_app.close()
+
+
+class World:
+    """One fresh repository with a release line `release/1.4`, milestone v1.4.0 and a pull request."""
+
+    def __init__(self, sandbox: Any, app: GitHubApp) -> None:
+        self.sandbox = sandbox
+        self.app = app
+        self.name = f"gate{next(_names)}"
+        self.repo = f"acme/{self.name}"
+        self.store = MemoryStore()
+        self.enqueued: list[JobSpec] = []
+        created = httpx.post(f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": self.name}, timeout=10)
+        assert created.status_code in (200, 201), created.text
+        self.repo_id = self.as_("admin").get(f"/repos/{self.repo}").json()["id"]
+        main = self.as_("admin").get(f"/repos/{self.repo}/git/ref/heads/main").json()["object"]["sha"]
+        self.ok(self.as_("admin").post(f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}))
+        self.milestone = self.ok(self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.4.0"}))["number"]
+        self.ok(self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.5.0"}))
+        self.ok(self.as_("dev").post(f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/fix", "sha": main}))
+        self.commit("fix", "dev")
+        self.number = self.ok(
+            self.as_("dev").post(f"/repos/{self.repo}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"})
+        )["number"]
+        self.ok(self.as_("admin").patch(f"/repos/{self.repo}/issues/{self.number}", json={"milestone": self.milestone}))
+        self.reconcile()  # the bot sees the pull request open (its check run dates the head commit)
+
+    @staticmethod
+    def ok(response: httpx.Response) -> Any:
+        assert response.status_code < 300, f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+        return response.json() if response.content else None
+
+    def as_(self, login: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=self.sandbox.api_url, headers={"Authorization": f"token sandbox-token-{login}"}, timeout=10
+        )
+
+    def commit(self, branch: str, login: str) -> str:
+        n = next(_names)
+        body = {"message": f"change {n}", "content": base64.b64encode(f"{n}\n".encode()).decode(), "branch": branch}
+        data = self.ok(self.as_(login).put(f"/repos/{self.repo}/contents/file{n}.txt", json=body))
+        return data["commit"]["sha"]
+
+    def label(self, login: str, *labels: str) -> None:
+        self.ok(self.as_(login).post(f"/repos/{self.repo}/issues/{self.number}/labels", json={"labels": list(labels)}))
+
+    def comment(self, login: str, body: str) -> int:
+        return self.ok(self.as_(login).post(f"/repos/{self.repo}/issues/{self.number}/comments", json={"body": body}))["id"]
+
+    def pull(self) -> dict[str, Any]:
+        return self.ok(self.as_("admin").get(f"/repos/{self.repo}/pulls/{self.number}"))
+
+    def labels(self) -> set[str]:
+        return {label["name"] for label in self.pull()["labels"]}
+
+    def comments(self) -> list[dict[str, Any]]:
+        return self.ok(self.as_("admin").get(f"/repos/{self.repo}/issues/{self.number}/comments", params={"per_page": 100}))
+
+    def check(self, sha: str | None = None) -> dict[str, Any] | None:
+        sha = sha or self.pull()["head"]["sha"]
+        runs = self.ok(self.as_("admin").get(f"/repos/{self.repo}/commits/{sha}/check-runs"))["check_runs"]
+        ours = [r for r in runs if r["name"] == "release-bot/gate" and r["app"]["id"] == 1]
+        assert len(ours) <= 1, "the check is updated in place, never duplicated"
+        return ours[0] if ours else None
+
+    def seq(self) -> int:
+        log = httpx.get(f"{self.sandbox.base_url}/_sandbox/requests", params={"since": 0}, timeout=10).json()
+        return log[-1]["seq"] if log else 0
+
+    def bot_requests(self, since: int) -> list[dict[str, Any]]:
+        log = httpx.get(f"{self.sandbox.base_url}/_sandbox/requests", params={"since": since}, timeout=10).json()
+        return [r for r in log if r["actor"] == BOT]
+
+    def reconcile(self, hints: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run the reconciler once; returns the API requests it made."""
+        before = self.seq()
+        job = JobSpec(pr_key(self.repo_id, self.number), 1, self.repo, "test", hints or {})
+        ctx = JobContext(
+            job=job,
+            gh=self.app.client_for(1),
+            repo_full_name=self.repo,
+            bot_login=BOT,
+            app_id=1,
+            config=config or default_config(),
+            config_error=None,
+            store=self.store,
+            enqueue=self.enqueued.extend,
+        )
+        pr.reconcile(ctx)
+        return self.bot_requests(before)
+
+
+@pytest.fixture
+def world(sandbox: Any, app: GitHubApp) -> World:
+    permissions.clear_caches()
+    return World(sandbox, app)
+
+
+def writes(requests: list[dict[str, Any]]) -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in requests if r["method"] != "GET"]
+
+
+def test_fresh_pull_request_gets_a_failing_check(world: World) -> None:
+    world.reconcile()
+    check = world.check()
+    assert check is not None and check["conclusion"] == "failure"
+    assert check["output"]["title"] == "Missing: UAT, approval"
+    assert "- [x] Milestone — in `v1.4.0`" in check["output"]["summary"]
+
+
+def test_nothing_to_change_costs_four_reads_and_no_write(world: World) -> None:
+    world.label("qa", "uat-passed")
+    world.reconcile()
+    permissions.clear_caches()  # the record in the check run, not the cache, is what spares look-ups
+    requests = world.reconcile()
+    assert writes(requests) == []
+    assert len(requests) <= 4, requests
+
+
+def test_unauthorized_label_is_removed_with_one_reply(world: World) -> None:
+    world.label("triager", "uat-passed")
+    world.reconcile()
+    assert "uat-passed" not in world.labels()
+    replies = [c for c in world.comments() if c["user"]["login"] == BOT]
+    assert len(replies) == 1 and "@triager" in replies[0]["body"] and "write permission or above" in replies[0]["body"]
+    world.reconcile()  # replayed: nothing more
+    assert len([c for c in world.comments() if c["user"]["login"] == BOT]) == 1
+
+
+def test_commands_turn_the_gate_green_and_survive_replays(world: World) -> None:
+    uat = world.comment("qa", "/uat passed")
+    approve = world.comment("releaser", "LGTM\n/approve")
+    world.reconcile({"comment_ids": [uat, approve]})
+    assert {"uat-passed", "release-approved"} <= world.labels()
+    check = world.check()
+    assert check is not None and check["conclusion"] == "success", check["output"]
+    assert "by @qa" in check["output"]["summary"] and "by @releaser" in check["output"]["summary"]
+    # the bot's own label events, redelivered hints: nothing changes
+    requests = world.reconcile({"comment_ids": [uat, approve]})
+    assert writes(requests) == []
+    assert world.check()["conclusion"] == "success"  # type: ignore[index]
+
+
+def test_refused_commands_reply_and_change_nothing(world: World) -> None:
+    outsider = world.comment("outsider", "/approve")
+    author = world.comment("dev", "/uat passed")
+    world.reconcile({"comment_ids": [outsider, author]})
+    assert world.labels() == set()
+    bodies = [c["body"] for c in world.comments() if c["user"]["login"] == BOT]
+    assert any("@outsider" in b and "release managers" in b for b in bodies)
+    assert any("@dev" in b and "author of a pull request cannot give its UAT" in b for b in bodies)
+
+
+def test_new_commit_resets_both_labels(world: World) -> None:
+    world.label("qa", "uat-passed")
+    world.label("releaser", "release-approved")
+    world.reconcile()
+    old_head = world.pull()["head"]["sha"]
+    assert world.check(old_head)["conclusion"] == "success"  # type: ignore[index]
+    new_head = world.commit("fix", "dev")
+    world.reconcile()
+    assert world.labels() & {"uat-passed", "release-approved"} == set()
+    assert world.check(new_head)["conclusion"] == "failure"  # type: ignore[index]
+    notices = [c for c in world.comments() if c["user"]["login"] == BOT and "New head commit" in c["body"]]
+    assert len(notices) == 1
+    world.reconcile()
+    assert len([c for c in world.comments() if c["user"]["login"] == BOT and "New head commit" in c["body"]]) == 1
+
+
+def test_hold_turns_green_red(world: World) -> None:
+    world.label("qa", "uat-passed")
+    world.label("releaser", "release-approved")
+    world.reconcile()
+    hold = world.comment("qa", "/hold")
+    world.reconcile({"comment_ids": [hold]})
+    check = world.check()
+    assert check is not None and check["conclusion"] == "failure" and "on hold" in check["output"]["title"]
+
+
+def test_milestone_command_and_unknown_title(world: World) -> None:
+    world.ok(world.as_("admin").patch(f"/repos/{world.repo}/issues/{world.number}", json={"milestone": None}))
+    unknown = world.comment("releaser", "/milestone v9.9.9")
+    world.reconcile({"comment_ids": [unknown]})
+    bodies = [c["body"] for c in world.comments() if c["user"]["login"] == BOT]
+    assert any("`v1.4.0`, `v1.5.0`" in b for b in bodies)
+    good = world.comment("releaser", "/milestone v1.4.0")
+    world.reconcile({"comment_ids": [good]})
+    assert world.pull()["milestone"]["title"] == "v1.4.0"
+
+
+def test_retarget_off_release_branch_gets_neutral(world: World) -> None:
+    world.reconcile()
+    world.ok(world.as_("dev").patch(f"/repos/{world.repo}/pulls/{world.number}", json={"base": "main"}))
+    world.reconcile()
+    check = world.check()
+    assert check is not None and check["conclusion"] == "neutral"
+
+
+def test_release_note_command_is_routed_to_the_notes_module(world: World) -> None:
+    mine = world.comment("dev", "/release-note Fixes the launch countdown")
+    world.reconcile({"comment_ids": [mine]})
+    assert "Fixes the launch countdown" in (world.pull()["body"] or "")
+    outsider = world.comment("outsider", "/release-note Something else")
+    world.reconcile({"comment_ids": [mine, outsider]})
+    assert "Something else" not in (world.pull()["body"] or "")
+    refusals = [c for c in world.comments() if c["user"]["login"] == BOT and "@outsider" in c["body"]]
+    assert len(refusals) == 1
+    world.reconcile({"comment_ids": [outsider]})  # redelivered: answered once only
+    assert len([c for c in world.comments() if c["user"]["login"] == BOT and "@outsider" in c["body"]]) == 1
+
+
+def _repo_job(world: World, hints: dict[str, Any], config: dict[str, Any] | None = None) -> JobContext:
+    from bot.jobs import repo_key
+
+    return JobContext(
+        job=JobSpec(repo_key(world.repo_id), 1, world.repo, "test", hints),
+        gh=world.app.client_for(1),
+        repo_full_name=world.repo,
+        bot_login=BOT,
+        app_id=1,
+        config=config or default_config(),
+        config_error=None,
+        store=world.store,
+        enqueue=world.enqueued.extend,
+    )
+
+
+def test_direct_push_to_a_release_branch_is_audited(world: World) -> None:
+    hints = {"refs": ["refs/heads/release/1.4"]}
+    assert pr.gate_discovery(_repo_job(world, hints)) == []  # first sight: the tip is remembered
+    direct = world.commit("release/1.4", "dev")
+    jobs = pr.gate_discovery(_repo_job(world, hints))
+    entries = pr.audit_entries(world.store, world.repo, "release/1.4")
+    assert [(e["kind"], e["sha"]) for e in entries] == [("direct_push", direct)]
+    assert [j.key for j in jobs] == [f"release:{world.repo_id}@{world.milestone}"]
+    assert pr.gate_discovery(_repo_job(world, hints)) == []  # the same tip again: nothing new
+    assert len(pr.audit_entries(world.store, world.repo)) == 1
+
+
+def test_protect_release_branches_on_request(world: World) -> None:
+    config = default_config()
+    config["gate"]["protect_release_branches"] = True
+    pr.gate_discovery(_repo_job(world, {"config_changed": True}, config))
+    rulesets = world.ok(world.as_("admin").get(f"/repos/{world.repo}/rulesets"))
+    assert [r["name"] for r in rulesets] == ["release-bot gate"]
+    detail = world.ok(world.as_("admin").get(f"/repos/{world.repo}/rulesets/{rulesets[0]['id']}"))
+    checks = detail["rules"][0]["parameters"]["required_status_checks"]
+    assert checks == [{"context": "release-bot/gate", "integration_id": 1}]
+    before = world.seq()
+    pr.gate_discovery(_repo_job(world, {"config_changed": True}, config))
+    assert writes(world.bot_requests(before)) == []  # already in place
+
+
+def _commit(sha: str, parents: list[str], message: str = "x") -> dict[str, Any]:
+    return {"sha": sha, "parents": [{"sha": p} for p in parents], "commit": {"message": message}}
+
+
+@pytest.mark.parametrize(
+    ("commits", "merged", "expected"),
+    [
+        # a merge commit of a merged PR, then a direct commit
+        ([_commit("m1", ["a", "f1"]), _commit("d1", ["m1"])], {"m1": (5, 1)}, ["d1"]),
+        # a squash merge
+        ([_commit("s1", ["a"], "Fix (#6)")], {"s1": (6, 3)}, []),
+        # a rebase merge of three commits lands r1, r2, r3 (r3 is merge_commit_sha)
+        ([_commit("r1", ["a"]), _commit("r2", ["r1"]), _commit("r3", ["r2"])], {"r3": (7, 3)}, []),
+        # a direct commit before a rebase merge of two commits is still caught
+        ([_commit("d0", ["a"]), _commit("r1", ["d0"]), _commit("r2", ["r1"])], {"r2": (8, 2)}, ["d0"]),
+    ],
+)
+def test_unexplained_commits(commits: list[dict[str, Any]], merged: dict[str, tuple[int, int]], expected: list[str]) -> None:
+    tip = commits[-1]["sha"]
+    assert [c["sha"] for c in pr._unexplained(commits, tip, "a", merged)] == expected
+
+
+def test_rebase_commit_count_is_asked_only_when_unknown() -> None:
+    commits = [_commit("r1", ["a"]), _commit("r2", ["r1"])]
+    asked: list[int] = []
+
+    def count_of(number: int) -> int:
+        asked.append(number)
+        return 2
+
+    assert pr._unexplained(commits, "r2", "a", {"r2": (9, 0)}, count_of) == []
+    assert asked == [9]

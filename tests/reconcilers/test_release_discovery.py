@@ -1,0 +1,78 @@
+"""Release discovery on `repo:` jobs: adoption, labels, tags and branches found without `create` events."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.config.defaults import default_config
+from bot.jobs import JobSpec, release_key, repo_key
+from bot.reconcilers.context import JobContext
+from bot.reconcilers.release_discovery import discover_releases, stages_key
+
+sys.path.insert(0, str(Path(__file__).parent))
+from fake_github import BOT, REPO, FakeGitHub  # noqa: E402
+
+
+class Store:
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def get_state(self, name: str) -> Any:
+        return self.data.get(name)
+
+    def set_state(self, name: str, value: Any) -> None:
+        self.data[name] = value
+
+
+def discover(gh: FakeGitHub, store: Store, reason: str = "push", hints: dict[str, Any] | None = None) -> list[int]:
+    ctx = JobContext(job=JobSpec(repo_key(1), 1, REPO, reason, hints or {}), gh=gh,  # type: ignore[arg-type]
+                     repo_full_name=REPO, bot_login=BOT, app_id=1, config=default_config(), config_error=None,
+                     store=store, enqueue=lambda jobs: None, log=logging.getLogger("test"))
+    jobs = discover_releases(ctx)
+    return [int(j.key.split("@")[1]) for j in jobs if j.key.startswith("release:")]
+
+
+def test_adoption_labels_and_ref_discovery() -> None:
+    gh, store = FakeGitHub(), Store()
+    v14 = gh.add_milestone("v1.4.0")
+    v141 = gh.add_milestone("v1.4.1")
+    gh.add_milestone("Backlog")
+    old = gh.add_milestone("v1.3.0")
+    gh.milestones[old]["state"] = "closed"
+    assert discover(gh, store) == [v14, v141]  # adoption: open version milestones only
+    assert {"release-tracking", "uat-passed", "release-approved", "hold", "released"} <= set(gh.labels)
+    gh.calls.clear()
+    assert discover(gh, store) == [] and gh.writes() == []
+    assert len(gh.reads()) == 2  # tags + release branches, nothing else when nothing changed
+
+    gh.tags += ["v1.4.0-rc.1", "v1.4.0-rc.2", "v1.4.0", "v1.3.0", "unrelated"]  # > 3 tags at once: no create events
+    assert discover(gh, store) == [v14, old]  # a closed milestone's own tag still wakes it (publishing)
+    gh.branches.append("release/1.4")
+    assert discover(gh, store) == [v14]  # the lowest open milestone of the line
+    gh.milestones[v14]["state"] = "closed"
+    gh.branches.remove("release/1.4")
+    assert discover(gh, store) == [v141]
+
+
+def test_issue_events_wake_releases_in_monitor() -> None:
+    gh, store = FakeGitHub(), Store()
+    m = gh.add_milestone("v2.0.0")
+    discover(gh, store)
+    other = gh.add_milestone("v2.1.0")
+    discover(gh, store, hints={"fan_out": True})
+    store.set_state(stages_key(1), {str(m): "monitor", str(other): "deploy"})
+    assert discover(gh, store, reason="issues.opened") == [m]
+    assert discover(gh, store, reason="deployment_status.created") == [other]
+    assert discover(gh, store, reason="release.published") == [m, other]
+    assert discover(gh, store, reason="push") == []
+
+
+def test_fan_out_hint_readopts() -> None:
+    gh, store = FakeGitHub(), Store()
+    m = gh.add_milestone("v2.0.0")
+    discover(gh, store)
+    assert discover(gh, store, hints={"fan_out": True}) == [m]
+    assert release_key(1, m) == f"release:1@{m}"
