@@ -37,7 +37,9 @@ CHECK = "release-bot/gate"
 
 def ok(response: httpx.Response) -> Any:
     if response.status_code >= 300:
-        raise SystemExit(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+        raise SystemExit(
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+        )
     return response.json() if response.content else None
 
 
@@ -49,7 +51,11 @@ def setup(e2e: E2E) -> tuple[int, str]:
     dev = e2e.api("dev")
     ok(dev.post(f"/repos/{REPO}/git/refs", json={"ref": "refs/heads/fix", "sha": main}))
     content = base64.b64encode(b"fix\n").decode()
-    ok(dev.put(f"/repos/{REPO}/contents/fix.txt", json={"message": "fix", "content": content, "branch": "fix"}))
+    ok(
+        dev.put(
+            f"/repos/{REPO}/contents/fix.txt", json={"message": "fix", "content": content, "branch": "fix"}
+        )
+    )
     pull = ok(dev.post(f"/repos/{REPO}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"}))
     ok(admin.patch(f"/repos/{REPO}/issues/{pull['number']}", json={"milestone": milestone}))
     e2e.settle()
@@ -90,7 +96,9 @@ def noop_reconcile(e2e: E2E, number: int) -> dict[str, Any]:
 
 def label_latency(e2e: E2E, number: int, head: str, rounds: int) -> list[float]:
     qa = e2e.api("qa")
-    poll = httpx.Client(base_url=e2e.sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=10)
+    poll = httpx.Client(
+        base_url=e2e.sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=10
+    )
     samples: list[float] = []
     for i in range(rounds):
         adding = i % 2 == 0
@@ -102,7 +110,9 @@ def label_latency(e2e: E2E, number: int, head: str, rounds: int) -> list[float]:
             ok(qa.delete(f"/repos/{REPO}/issues/{number}/labels/uat-passed"))
         deadline = started + 10
         while time.perf_counter() < deadline:
-            runs = poll.get(f"/repos/{REPO}/commits/{head}/check-runs", params={"check_name": CHECK}).json()["check_runs"]
+            runs = poll.get(f"/repos/{REPO}/commits/{head}/check-runs", params={"check_name": CHECK}).json()[
+                "check_runs"
+            ]
             if runs and runs[0]["conclusion"] == want:
                 break
             time.sleep(0.005)
@@ -122,8 +132,12 @@ def main() -> int:
         workdir.mkdir()
         port = free_port()
         key = Path(tmp) / "app.pem"
-        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}", webhook_secret=SECRET,
-                                app_key_path=str(key))
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            webhook_secret=SECRET,
+            app_key_path=str(key),
+        )
         bot = BotProcess(
             workdir=workdir,
             port=port,
@@ -141,7 +155,11 @@ def main() -> int:
             bot.start()
             e2e = E2E(sandbox=sandbox, bot=bot)
             number, head = setup(e2e)
-            ok(e2e.api("releaser").post(f"/repos/{REPO}/issues/{number}/labels", json={"labels": ["release-approved"]}))
+            ok(
+                e2e.api("releaser").post(
+                    f"/repos/{REPO}/issues/{number}/labels", json={"labels": ["release-approved"]}
+                )
+            )
             e2e.settle()
             samples = label_latency(e2e, number, head, args.rounds)
             warm = noop_reconcile(e2e, number)
@@ -154,12 +172,16 @@ def main() -> int:
             sandbox.stop()
     samples.sort()
     print(f"label event -> updated check run, {len(samples)} rounds (sandbox, relaxed pacing):")
-    print(f"  median {statistics.median(samples) * 1000:.0f} ms, p95 {samples[int(0.95 * (len(samples) - 1))] * 1000:.0f} ms,"
-          f" max {samples[-1] * 1000:.0f} ms   (target < 1000 ms)")
+    print(
+        f"  median {statistics.median(samples) * 1000:.0f} ms, p95 {samples[int(0.95 * (len(samples) - 1))] * 1000:.0f} ms,"
+        f" max {samples[-1] * 1000:.0f} ms   (target < 1000 ms)"
+    )
     for name, result in (("warm caches", warm), ("after restart, empty store", cold)):
-        print(f"no-op pr: reconcile ({name}): {result['calls']} API calls; writes {result['writes'] or 'none'};"
-              f" gate reads {len(result['gate_reads'])} (target <= 4); config reads {len(result['config_reads'])};"
-              f" job log (key, api_calls, ms): {result['jobs']}")
+        print(
+            f"no-op pr: reconcile ({name}): {result['calls']} API calls; writes {result['writes'] or 'none'};"
+            f" gate reads {len(result['gate_reads'])} (target <= 4); config reads {len(result['config_reads'])};"
+            f" job log (key, api_calls, ms): {result['jobs']}"
+        )
         for path in result["gate_reads"]:
             print(f"    GET {path}")
     failed = samples[-1] >= 1.0 or warm["writes"] or cold["writes"] or len(warm["gate_reads"]) > 4

@@ -50,6 +50,13 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=20)
     parser.add_argument("--commits", type=int, default=300)
     args = parser.parse_args()
+    print(json.dumps(measure(args.items, args.commits, args.comments), indent=1))
+
+
+def measure(items: int, commits: int, comments: int) -> dict[str, Any]:
+    """Build a release of ``items`` milestone items and ``commits`` commits since v1.3.0, reconcile it
+    (first run: creation), add ``comments`` comments, then measure a reconcile that finds nothing new."""
+    args = argparse.Namespace(items=items, commits=commits, comments=comments)
     with tempfile.TemporaryDirectory() as tmp, start_sandbox(port=0, app_key_path=str(Path(tmp) / "app.pem")) as sb:
         api = httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-pm"}, timeout=30)
         repo = api.get("/repos/acme/rocket").json()
@@ -96,8 +103,8 @@ def main() -> None:
         n = args.items
         c = args.commits
         budget = math.ceil(n / 100) + math.ceil(c / 250) + 8
-        print(json.dumps({"N": n, "C": c, "budget_reads": budget, "first": first, "steady": steady}, indent=1))
         services.close()
+        return {"N": n, "C": c, "budget_reads": budget, "first": first, "steady": steady}
 
 
 if __name__ == "__main__":

@@ -40,6 +40,8 @@ def register_secret(value: str | None) -> None:
     if value and len(value) >= 6:
         with _secrets_lock:
             _secrets.add(value)
+            # Lines are scrubbed as JSON text, where quotes, backslashes and newlines are escaped.
+            _secrets.add(json.dumps(value)[1:-1])
 
 
 def _mask(match: re.Match[str]) -> str:
@@ -57,34 +59,36 @@ def scrub(text: str) -> str:
     return _TOKENS.sub(_mask, text)
 
 
-def _scrub_value(value: Any) -> Any:
-    if isinstance(value, str):
-        return scrub(value)
-    if isinstance(value, dict):
-        return {k: _scrub_value(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub_value(v) for v in value]
-    return value
-
-
 class JsonFormatter(logging.Formatter):
+    """The whole line is built first and scrubbed once: one regex pass over a short string costs
+    less than scrubbing every field, and nothing can slip through a field of an unexpected type."""
+
+    _second = -1
+    _second_text = ""
+
+    def _time(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:  # strftime once per second, not once per line
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            self._second = second
+        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {
             "ts": round(record.created, 3),
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created))
-            + f".{int(record.msecs):03d}Z",
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "logger": record.name,
-            "msg": scrub(record.getMessage()),
+            "msg": record.getMessage(),
         }
         fields = getattr(record, "fields", None)
         if isinstance(fields, dict):
             for name, value in fields.items():
                 if name not in out:
-                    out[name] = _scrub_value(value)
+                    out[name] = value
         if record.exc_info:
-            out["exc"] = scrub(self.formatException(record.exc_info))
-        return json.dumps(out, default=str, separators=(",", ":"))
+            out["exc"] = self.formatException(record.exc_info)
+        return scrub(json.dumps(out, default=str, separators=(",", ":")))
 
 
 def configure_logging(level: str = "INFO", secrets: list[str | None] | None = None) -> None:

@@ -31,12 +31,21 @@ HELP = "require the release-bot/gate check, pinned to the App, on the release br
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("protect", help=HELP, description=HELP)
     parser.add_argument("repo", metavar="OWNER/REPO")
-    parser.add_argument("--branches", nargs="+", metavar="PATTERN",
-                        help="release branch patterns (default: gate.release_branches of the defaults, release/*)")
+    parser.add_argument(
+        "--branches",
+        nargs="+",
+        metavar="PATTERN",
+        help="release branch patterns (default: gate.release_branches of the defaults, release/*)",
+    )
     parser.add_argument("--check-name", default=None, help="check name (default: release-bot/gate)")
-    parser.add_argument("--classic", action="store_true", help="use classic branch protection instead of a ruleset")
-    parser.add_argument("--token-env", metavar="VAR",
-                        help="act as the person whose token is in environment variable VAR instead of the App")
+    parser.add_argument(
+        "--classic", action="store_true", help="use classic branch protection instead of a ruleset"
+    )
+    parser.add_argument(
+        "--token-env",
+        metavar="VAR",
+        help="act as the person whose token is in environment variable VAR instead of the App",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,13 +63,18 @@ def run(args: argparse.Namespace) -> int:
         print(f"protect: {exc}", file=sys.stderr)
         return 2
     try:
-        done = gate_io.protect_release_branches(gh, repo, patterns, check_name, app_id, classic=bool(args.classic))
+        done = gate_io.protect_release_branches(
+            gh, repo, patterns, check_name, app_id, classic=bool(args.classic)
+        )
     except GithubException as exc:
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
         print(f"protect: GitHub refused ({exc.status}): {message}", file=sys.stderr)
         if exc.status in (403, 404):
-            print("protect: the App needs the 'administration: write' permission (or use --token-env with an "
-                  "admin's token); see docs/merge-gate.md to set it up by hand", file=sys.stderr)
+            print(
+                "protect: the App needs the 'administration: write' permission (or use --token-env with an "
+                "admin's token); see docs/merge-gate.md to set it up by hand",
+                file=sys.stderr,
+            )
         return 1
     for line in done or [f"no branch matches {', '.join(patterns)} yet; nothing to protect"]:
         print(line)
@@ -74,8 +88,13 @@ def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[Githu
         token = os.environ.get(token_env)
         if not token:
             raise SettingsError(f"environment variable {token_env} is empty or unset")
-        return Github(base_url=settings.github_api_url, auth=Auth.Token(token), per_page=100,
-                      seconds_between_requests=0, seconds_between_writes=0), settings.app_id
+        return Github(
+            base_url=settings.github_api_url,
+            auth=Auth.Token(token),
+            per_page=100,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+        ), settings.app_id
     from bot.github.auth import GitHubApp
 
     key = settings.load_private_key()

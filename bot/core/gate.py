@@ -613,9 +613,9 @@ def _apply_comment(work: _Work, comment: CommentFacts) -> None:
     head_index = _head_index(facts.timeline, facts.pull.head_sha)
     position = _comment_index(facts.timeline, comment.id)
     # A comment written before the current head commit arrived speaks about an older commit.
-    before_head = (position is not None and (head_index is None or position < head_index)) or not _at_or_after(
-        comment.created_at, _head_seen_at(facts)
-    )
+    before_head = (
+        position is not None and (head_index is None or position < head_index)
+    ) or not _at_or_after(comment.created_at, _head_seen_at(facts))
     accepted_any = False
     refused_any = False
     for command in known:
@@ -1001,26 +1001,15 @@ def _plan_not_gated(facts: GateFacts, comments: Sequence[CommentFacts]) -> GateP
             ),
         )
     plan = GatePlan(check=check, record=None)
+    # Other bots use the same words (Prow's `/approve`, `/hold`): outside release branches only
+    # `/help` is answered, the rest is left alone rather than answered with noise.
     for comment in comments:
-        if comment.handled:
-            continue
-        names = [c.name for c in comment.commands if c.name in GATE_COMMANDS]
-        if not names:
-            continue
-        if names == ["help"]:
-            plan.replies.append(
-                Reply(to=comment.author, body=f"@{comment.author} {help_text(facts)}", comment_id=comment.id)
-            )
-            plan.reactions.append((comment.id, "+1"))
+        if comment.handled or not any(c.name == "help" for c in comment.commands):
             continue
         plan.replies.append(
-            Reply(
-                to=comment.author,
-                body=f"@{comment.author} the merge gate applies only to pull requests into release branches; nothing changed.",
-                comment_id=comment.id,
-            )
+            Reply(to=comment.author, body=f"@{comment.author} {help_text(facts)}", comment_id=comment.id)
         )
-        plan.reactions.append((comment.id, "confused"))
+        plan.reactions.append((comment.id, "+1"))
     return plan
 
 

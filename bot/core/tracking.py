@@ -104,6 +104,7 @@ class TrackingState:
     # Changes that reached the release branch past the gate (admin bypass merges, direct pushes), as
     # the gate recorded them: copied here so they outlive the bot's store. "#12" or a commit sha.
     past_gate: tuple[str, ...] = ()
+    posted: tuple[str, ...] = ()  # stages whose checklist comment the bot posted (never posted twice)
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -115,6 +116,8 @@ class TrackingState:
         }
         if self.past_gate:
             data["past_gate"] = list(self.past_gate)
+        if self.posted:
+            data["posted"] = list(self.posted)
         return data
 
     @classmethod
@@ -129,6 +132,7 @@ class TrackingState:
             feedback=tuple(sorted({n for n in feedback if isinstance(n, int)})),
             retro_done=bool(data.get("retro")),
             past_gate=tuple(str(x)[:80] for x in (data.get("past_gate") or ()) if isinstance(x, str))[:MAX_PAST_GATE],
+            posted=tuple(s for s in STAGES if s in (data.get("posted") or ())),
         )
 
     @classmethod

@@ -388,14 +388,19 @@ def _ruleset_body(patterns: Sequence[str], check_name: str, app_id: int) -> dict
 
 def _ruleset_is_ours(ruleset: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
     include = ((ruleset.get("conditions") or {}).get("ref_name") or {}).get("include") or []
-    if ruleset.get("enforcement") != "active" or sorted(include) != sorted(wanted["conditions"]["ref_name"]["include"]):
+    if ruleset.get("enforcement") != "active" or sorted(include) != sorted(
+        wanted["conditions"]["ref_name"]["include"]
+    ):
         return False
     want = wanted["rules"][0]["parameters"]["required_status_checks"][0]
     for rule in ruleset.get("rules") or []:
         if rule.get("type") != "required_status_checks":
             continue
         for check in (rule.get("parameters") or {}).get("required_status_checks") or []:
-            if check.get("context") == want["context"] and check.get("integration_id") == want["integration_id"]:
+            if (
+                check.get("context") == want["context"]
+                and check.get("integration_id") == want["integration_id"]
+            ):
                 return True
     return False
 
@@ -409,7 +414,9 @@ def ensure_ruleset(gh: Github, repo: str, patterns: Sequence[str], check_name: s
         ruleset_id = int(summary["id"])
         current = _get(gh, f"{_repo_path(repo)}/rulesets/{ruleset_id}")
         if _ruleset_is_ours(current, wanted):
-            return f"ruleset '{RULESET_NAME}' (id {ruleset_id}) already requires {check_name} from app {app_id}"
+            return (
+                f"ruleset '{RULESET_NAME}' (id {ruleset_id}) already requires {check_name} from app {app_id}"
+            )
         _send(gh, "PUT", f"{_repo_path(repo)}/rulesets/{ruleset_id}", wanted)
         return f"ruleset '{RULESET_NAME}' (id {ruleset_id}) updated to require {check_name} from app {app_id}"
     created = _send(gh, "POST", f"{_repo_path(repo)}/rulesets", wanted)
@@ -429,7 +436,9 @@ def ensure_branch_protection(gh: Github, repo: str, branch: str, check_name: str
     checks = [dict(c) for c in status_checks.get("checks") or []]
     if any(c.get("context") == check_name and c.get("app_id") == app_id for c in checks):
         return f"{branch}: already requires {check_name} from app {app_id}"
-    checks = [c for c in checks if c.get("context") != check_name] + [{"context": check_name, "app_id": app_id}]
+    checks = [c for c in checks if c.get("context") != check_name] + [
+        {"context": check_name, "app_id": app_id}
+    ]
     body = {
         "required_status_checks": {"strict": bool(status_checks.get("strict", False)), "checks": checks},
         "enforce_admins": bool(((current or {}).get("enforce_admins") or {}).get("enabled", False)),
@@ -444,7 +453,12 @@ def _reviews_setting(current: Mapping[str, Any] | None) -> dict[str, Any] | None
     reviews = (current or {}).get("required_pull_request_reviews")
     if not isinstance(reviews, Mapping):
         return None
-    keys = ("dismiss_stale_reviews", "require_code_owner_reviews", "required_approving_review_count", "require_last_push_approval")
+    keys = (
+        "dismiss_stale_reviews",
+        "require_code_owner_reviews",
+        "required_approving_review_count",
+        "require_last_push_approval",
+    )
     return {key: reviews[key] for key in keys if key in reviews}
 
 
@@ -484,4 +498,7 @@ def protect_release_branches(
             message = str(exc.data.get("message") if isinstance(exc.data, dict) else exc.data).lower()
             if not (exc.status == 404 or (exc.status == 403 and "upgrade" in message)):
                 raise
-    return [ensure_branch_protection(gh, repo, branch, check_name, app_id) for branch in matching_branches(gh, repo, patterns)]
+    return [
+        ensure_branch_protection(gh, repo, branch, check_name, app_id)
+        for branch in matching_branches(gh, repo, patterns)
+    ]

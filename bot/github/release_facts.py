@@ -205,7 +205,9 @@ def read_release_facts(
     milestone_number: int,
     bot_login: str,
     config: dict[str, Any],
+    known_tracking_number: int | None = None,
 ) -> ReleaseFacts:
+    """``known_tracking_number``: the tracking issue the bot created earlier (a hint from its store)."""
     conventions = ReleaseConventions.from_config(config)
     base = repo_path(repo_full_name)
     tracking_label = str(((config.get("releases") or {}).get("tracking_label")) or "release-tracking")
@@ -235,6 +237,17 @@ def read_release_facts(
     facts.milestone = milestone
 
     tracking = find_tracking_issue(facts.all_items, milestone_number, bot_login)
+    if tracking is None and known_tracking_number is not None:
+        # Listings can lag a write by a moment on GitHub: the number the bot remembers from creating
+        # the issue is checked directly, so a quick second reconcile cannot create a twin.
+        try:
+            direct = api_get(gh, f"{base}/issues/{int(known_tracking_number)}")
+        except GithubException as exc:
+            if exc.status not in (404, 410):
+                raise
+            direct = None
+        if isinstance(direct, dict) and _is_bot_tracking(direct, milestone_number, bot_login):
+            tracking = direct
     if tracking is None:
         # Not in the milestone: not created yet, moved out by someone, or the milestone is gone.
         candidates = list_all(

@@ -268,6 +268,20 @@ class SqliteQueue(JobQueue):
                 self._enqueue_one(db, spec, now)
 
     def _enqueue_one(self, db: sqlite3.Connection, spec: JobSpec, now: float) -> None:
+        if not spec.hints:
+            # Nothing to merge (most events): one upsert does insert-or-coalesce-or-mark-dirty.
+            db.execute(
+                "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, '{}', 'pending', 0, ?, ?, ?)"
+                " ON CONFLICT(key) WHERE state IN ('pending', 'running') DO UPDATE SET"
+                " reason = excluded.reason, updated_at = excluded.updated_at,"
+                " installation_id = COALESCE(excluded.installation_id, installation_id),"
+                " repo = COALESCE(excluded.repo, repo),"
+                " dirty = CASE WHEN state = 'running' THEN 1 ELSE dirty END,"
+                " dirty_hints = CASE WHEN state = 'running' THEN COALESCE(dirty_hints, '{}') ELSE dirty_hints END",
+                (spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now),
+            )
+            return
         live = db.execute(
             "SELECT id, state, hints, dirty_hints FROM jobs WHERE key = ? AND state IN ('pending', 'running')",
             (spec.key,),

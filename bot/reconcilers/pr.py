@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from github import GithubException, UnknownObjectException
+from github import GithubException
 
 from bot.core.commands import parse_commands
 from bot.core.gate import (
@@ -76,8 +76,10 @@ def reconcile_pull(
     settings = GateSettings.from_config(ctx.config)
     try:
         pull_json = gate_io.read_pull(gh, repo, number)
-    except UnknownObjectException:
-        raise PermanentError(f"pull request {repo}#{number} no longer exists") from None
+    except GithubException as exc:
+        if exc.status in (404, 410):
+            raise PermanentError(f"pull request {repo}#{number} no longer exists") from None
+        raise
     pull = gate_io.pull_facts(pull_json)
     existing = gate_io.latest_check(
         gate_io.read_gate_checks(gh, repo, pull.head_sha, settings.check_name, ctx.app_id)
@@ -317,6 +319,10 @@ def reconcile_merge_group(
     if not head_sha:
         log.warning("merge_group hint for #%s without head_sha; ignored", number)
         return
+    settings = GateSettings.from_config(ctx.config)
+    base = str(group.get("base_ref") or "").removeprefix("refs/heads/")
+    if base and not is_release_branch(base, settings.release_branches):
+        return  # the gate does not apply to this queue: no check, so it cannot block it
     numbers = gate_io.merge_group_numbers(head_ref) or [number]
     numbers += [n for n in _group_members(ctx, group) if n not in numbers]
     results: list[tuple[int, CheckOutput | None]] = []
@@ -324,8 +330,11 @@ def reconcile_merge_group(
         if member == number:
             results.append((member, own))
         else:
-            results.append((member, reconcile_pull(ctx, repo_id, member)))
-    settings = GateSettings.from_config(ctx.config)
+            try:
+                results.append((member, reconcile_pull(ctx, repo_id, member)))
+            except PermanentError as exc:  # a member vanished: the group cannot pass
+                log.warning("merge group %s: %s", head_sha[:7], exc)
+                results.append((member, None))
     gate_io.ensure_check(
         ctx.gh,
         ctx.repo_full_name,
@@ -420,6 +429,7 @@ def audit_branch(ctx: JobContext, repo_id: int, branch: str) -> list[JobSpec]:
         )
     else:
         merged = gate_io.merged_pulls_into(gh, repo, branch)
+
         def count_of(number: int) -> int:
             return int(gate_io.read_pull(gh, repo, number).get("commits") or 1)
 

@@ -138,8 +138,10 @@ def _scope(items: list[dict[str, Any]]) -> Scope:
 def reconcile(ctx: JobContext) -> None:
     _kind, repo_id, number = parse_key(ctx.job.key)
     assert number is not None
+    known = ctx.store.get_state(tracking_hint_key(repo_id, number)) if ctx.store is not None else None
     try:
-        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.config)
+        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.config,
+                                   known_tracking_number=known if isinstance(known, int) else None)
     except PatternError as exc:
         ctx.log.error("release %s: unusable release pattern: %s", ctx.job.key, exc)
         return
@@ -154,6 +156,11 @@ def reconcile(ctx: JobContext) -> None:
         ctx.log.info("release %s: closed milestone without a tracking issue; left alone", ctx.job.key)
         return
     ReleaseRun(ctx, facts, repo_id).run()
+
+
+def tracking_hint_key(repo_id: int, milestone_number: int) -> str:
+    """Store key of the tracking issue number the bot created (a cache against listing lag)."""
+    return f"release:tracking:{repo_id}@{milestone_number}"
 
 
 def _milestone_deleted(ctx: JobContext, facts: ReleaseFacts) -> None:
@@ -292,7 +299,10 @@ class ReleaseRun:
                                   retro_done=state.retro_done, past_gate=self._past_gate(state.past_gate))
 
         # Stage comments due: every stage that began (not skipped) and has none yet.
-        to_post = [s for s in STAGES if s in record.began and s not in stage_comments]
+        # ``posted`` (in the body) also guards against a comments listing that lags our own write.
+        to_post = [s for s in STAGES if s in record.began and s not in stage_comments and s not in state.posted]
+        new_state = replace(new_state, posted=tuple(s for s in STAGES
+                                                    if s in state.posted or s in stage_comments or s in to_post))
         rendered = {s: render_stage_comment(facts.milestone_number, version_text(self.version), self.checklists[s])
                     for s in to_post}
         for stage, body in rendered.items():
@@ -318,8 +328,13 @@ class ReleaseRun:
         gh, repo = self.ctx.gh, self.ctx.repo_full_name
         label = str(self.releases_cfg.get("tracking_label") or "release-tracking")
         if tracking is None:
+            # The new issue's body must not claim comments that are not posted yet (a crash right
+            # after creating it would then never post them): the next run records them.
+            first_state = replace(new_state, posted=tuple(s for s in new_state.posted if s not in rendered))
+            body = render_tracking_body(self._view(first_state, progress, notes, held))
             tracking = writes.create_issue(gh, repo, title, body, [label], facts.milestone_number)
             self.writes += 1
+            self.ctx.store.set_state(tracking_hint_key(self.repo_id, facts.milestone_number), int(tracking["number"]))
             changed_body = True
         else:
             patch: dict[str, Any] = {}
@@ -349,19 +364,21 @@ class ReleaseRun:
             if target is not None:
                 writes.update_issue(gh, repo, int(raw["number"]), {"milestone": target})
                 self.writes += 1
-        if facts.tracking_issue is not None:
-            patch, new_body = self._pending_patch
-            if new_body is not None:
-                patch["body"] = new_body
-            if patch:
-                writes.update_issue(gh, repo, number, patch)
-                self.writes += 1
+        # Answers before the body: the body's watermark marks the commands as handled, so a crash in
+        # between re-runs them (a 👍 is idempotent on GitHub; a reply is found by its marker).
         for comment_id, author, accepted, reply in answers:
             if accepted:
                 writes.react(gh, repo, comment_id, "+1")
                 self.writes += 1
             if reply:
                 writes.create_comment(gh, repo, number, render_reply(comment_id, author, reply))
+                self.writes += 1
+        if facts.tracking_issue is not None:
+            patch, new_body = self._pending_patch
+            if new_body is not None:
+                patch["body"] = new_body
+            if patch:
+                writes.update_issue(gh, repo, number, patch)
                 self.writes += 1
         if changed_body:
             self._wake_duplicates()
@@ -397,7 +414,7 @@ class ReleaseRun:
                 continue
             newest = max(newest, cid)
             commands = [c for c in parse_commands(comment.get("body")) if c.name in COMMANDS]
-            if not commands or cid in answered:
+            if not commands:
                 continue
             replies: list[str] = []
             accepted_any = False
@@ -406,8 +423,10 @@ class ReleaseRun:
                 accepted_any = accepted_any or (accepted and not reply)
                 if reply:
                     replies.append(reply)
-            # 👍 when something was done; a reply for every refusal or answer (both for a mixed comment).
-            answers.append((cid, author, accepted_any, "\n\n".join(replies) or None))
+            # 👍 when something was done; a reply for every refusal or answer (both for a mixed comment),
+            # unless an earlier run already answered (it crashed before recording the watermark).
+            reply_text = None if cid in answered else ("\n\n".join(replies) or None)
+            answers.append((cid, author, accepted_any, reply_text))
         return record, answers, newest
 
     def _command(

@@ -303,7 +303,7 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
         on_tag = _published_on(listing, plan.release_tag) if complete_listing else \
             notes_io.get_release_by_tag(gh, repo, plan.release_tag)
 
-    release = _apply_main_release(gh, repo, plan, ours, on_tag, publish, outcome)
+    release = _apply_main_release(gh, repo, plan, ours, on_tag, publish, outcome, ctx.bot_login)
     for extra in duplicates + ([ours] if ours and release and ours.id != release.id and ours.draft else []):
         # Only drafts the bot itself wrote for this milestone: leftovers of a race, or the draft
         # made redundant by a release someone else published on the tag.
@@ -312,7 +312,7 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
     if release is not None:
         outcome.release_id, outcome.release_url = release.id, release.html_url
         outcome.published = not release.draft
-        if ctx.store:
+        if ctx.store and ctx.store.get_state(_hint_key(repo, number)) != release.id:
             ctx.store.set_state(_hint_key(repo, number), release.id)
 
     if (ctx.config.get("notes") or {}).get("prereleases", False) and not plan.final_exists and plan.latest_rc_tag:
@@ -324,10 +324,11 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
 
 
 def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRecord | None,
-                        on_tag: ReleaseRecord | None, publish: bool, outcome: NotesOutcome) -> ReleaseRecord | None:
+                        on_tag: ReleaseRecord | None, publish: bool, outcome: NotesOutcome,
+                        bot_login: str) -> ReleaseRecord | None:
     number = plan.milestone_number
     holder = on_tag if on_tag is not None else ours
-    theirs = holder is not None and holder is not ours and holder.author != ""
+    theirs = holder is not None and holder.author != bot_login
     desired = DesiredRelease(
         tag_name=plan.release_tag,
         # A release someone else made for the tag keeps its name and pre-release flag: we only

@@ -434,12 +434,7 @@ def _log(status: int) -> None:
     path = request.path
     if path.startswith(API_PREFIX):
         path = path[len(API_PREFIX) :] or "/"
-    with st.lock:
-        st.request_seq += 1
-        from bot.sandbox.state import RequestRecord
-
-        st.requests.append(RequestRecord(seq=st.request_seq, method=request.method, path=path,
-                                         status=status, actor=a.login))
+    st.log_request(request.method, path, status, a.login)
 
 
 def _account(st: SandboxState, a: Actor, *, count: bool) -> tuple[int, int, int, int]:

@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 
 from bot.sandbox import serializers_issues as shapes
-from bot.sandbox.http import Actor, ApiError, actor, actor_login, not_found, validation_failed
+from bot.sandbox.http import Actor, ApiError, actor, actor_login, get_repo, not_found, validation_failed
 from bot.sandbox.state import Issue, IssueEvent, Label, Milestone, Repo, SandboxState, role_at_least
 from bot.sandbox.webhooks import emit
 
@@ -42,6 +42,15 @@ def require_role(st: SandboxState, repo: Repo, needed: str) -> None:
     if not role_allows(st, repo, needed):
         raise ApiError(403, "Must have admin rights to Repository." if needed == "admin"
                        else "Resource not accessible by personal access token")
+
+
+def repo_for_contribution(owner: str, name: str) -> Repo:
+    """The repository for a write that anyone who can read may make (open an issue, comment, react).
+
+    People need only read access; the App's installation token needs its ``issues`` permission at
+    write level, as on GitHub (``get_repo`` checks App permissions only for writes)."""
+    needed = "write" if actor().kind == "installation" else "read"
+    return get_repo(owner, name, needed, app_permission="issues")
 
 
 def is_author(login: str | None, a: Actor | None = None) -> bool:

@@ -8,7 +8,8 @@ live state each time, never stored. Call these while holding ``state.lock``.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, overload
 from urllib.parse import quote
 
 from bot.sandbox import serializers
@@ -24,6 +25,30 @@ from bot.sandbox.state import (
     SandboxState,
     iso,
 )
+
+
+class Shaped(Sequence[dict[str, Any]]):
+    """A list that serializes its items only when sliced, so a paginated listing shapes one page
+    and not every item (shaping an issue counts its milestone's issues). Slice it under the lock."""
+
+    def __init__(self, items: Sequence[Any], shape: Callable[[Any], dict[str, Any]]) -> None:
+        self._items = items
+        self._shape = shape
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, Any]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[dict[str, Any]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
+        if isinstance(index, slice):
+            return [self._shape(x) for x in self._items[index]]
+        return self._shape(self._items[index])
+
 
 REACTION_CONTENTS: tuple[str, ...] = ("+1", "-1", "laugh", "confused", "heart", "hooray", "rocket", "eyes")
 

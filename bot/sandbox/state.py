@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+# The request log keeps this many records (a long benchmark must not grow memory without bound).
+REQUEST_LOG_LIMIT = 1_000_000
+
 # Repository roles in increasing order of power (GitHub's built-in roles).
 ROLES: tuple[str, ...] = ("read", "triage", "write", "maintain", "admin")
 
@@ -618,7 +621,8 @@ class SandboxState:
         self.tokens: dict[str, Token] = {}
         self.deliveries: list[Delivery] = []
         self.faults: list[Fault] = []
-        self.requests: list[RequestRecord] = []
+        self.requests: list[RequestRecord] = []  # seq of requests[i] is requests_first_seq + i
+        self.requests_first_seq = 1
         self.request_seq = 0
         self.rate_used: dict[str, tuple[int, int]] = {}  # actor key -> (window start epoch, used)
         self.chaos = Chaos()
@@ -647,6 +651,21 @@ class SandboxState:
                 counter = itertools.count(base)
                 self._ids[kind] = counter
             return next(counter)
+
+    def log_request(self, method: str, path: str, status: int, actor: str | None) -> None:
+        """Append to the request log, keeping the newest ``REQUEST_LOG_LIMIT`` records."""
+        with self.lock:
+            self.request_seq += 1
+            self.requests.append(RequestRecord(self.request_seq, method, path, status, actor))
+            if len(self.requests) > REQUEST_LOG_LIMIT:
+                drop = len(self.requests) - REQUEST_LOG_LIMIT // 2
+                del self.requests[:drop]
+                self.requests_first_seq += drop
+
+    def requests_since(self, seq: int) -> list[RequestRecord]:
+        with self.lock:
+            start = max(0, seq + 1 - self.requests_first_seq)
+            return self.requests[start:]
 
     # ------------------------------------------------------------------ look-ups
 

@@ -82,3 +82,17 @@ def test_unknown_version_and_bad_config_are_clear(sandbox: Any, capsys: pytest.C
     assert main(["notes", "acme/rocket", "2.0.0", "--config", str(bad), "--no-progress"]) == 1
     assert "change_template" in capsys.readouterr().err
     assert main(["notes", "nonsense", "x.y"]) == 2
+
+
+def test_app_credentials_work_too(sandbox: Any, capsys: pytest.CaptureFixture[str],
+                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"})
+    seed(api, [("Add boosters", "feature")])
+    monkeypatch.delenv("GITHUB_TOKEN")
+    monkeypatch.setenv("APP_ID", "1")
+    monkeypatch.setenv("PRIVATE_KEY_PATH", sandbox.app_key_path)
+    assert main(["notes", "acme/rocket", "1.4.0", "--no-progress"]) == 0
+    assert "- Add boosters (#" in capsys.readouterr().out
+    monkeypatch.delenv("APP_ID")
+    assert main(["notes", "acme/rocket", "1.4.0", "--no-progress"]) == 2
+    assert "GITHUB_TOKEN" in capsys.readouterr().err

@@ -91,24 +91,42 @@ ON_HEAD = (committed(HEAD), labeled(11, "uat-passed", "qa"), labeled(12, "releas
 # (name, facts, conclusion, title, labels removed)
 CASES = [
     ("nothing given", facts(), "failure", "Missing: UAT, approval", []),
-    ("both by allowed people on head", facts(BOTH, ON_HEAD), "success", "Ready to merge: UAT and approval given for bbbbbbb", []),
+    (
+        "both by allowed people on head",
+        facts(BOTH, ON_HEAD),
+        "success",
+        "Ready to merge: UAT and approval given for bbbbbbb",
+        [],
+    ),
     (
         "uat by triager removed",
-        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", "triager"), labeled(12, "release-approved", "releaser"))),
+        facts(
+            BOTH,
+            (
+                committed(HEAD),
+                labeled(11, "uat-passed", "triager"),
+                labeled(12, "release-approved", "releaser"),
+            ),
+        ),
         "failure",
         "Missing: UAT",
         ["uat-passed"],
     ),
     (
         "approval by qa (not a release manager) removed",
-        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "qa"))),
+        facts(
+            BOTH, (committed(HEAD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "qa"))
+        ),
         "failure",
         "Missing: approval",
         ["release-approved"],
     ),
     (
         "author cannot give their own UAT",
-        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", "dev"), labeled(12, "release-approved", "releaser"))),
+        facts(
+            BOTH,
+            (committed(HEAD), labeled(11, "uat-passed", "dev"), labeled(12, "release-approved", "releaser")),
+        ),
         "failure",
         "Missing: UAT",
         ["uat-passed"],
@@ -126,7 +144,15 @@ CASES = [
     ),
     (
         "labels given before the head commit are reset",
-        facts(BOTH, (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD))),
+        facts(
+            BOTH,
+            (
+                committed(OLD),
+                labeled(11, "uat-passed", "qa"),
+                labeled(12, "release-approved", "releaser"),
+                committed(HEAD),
+            ),
+        ),
         "failure",
         "Missing: UAT, approval",
         ["uat-passed", "release-approved"],
@@ -135,7 +161,12 @@ CASES = [
         "stale labels stay without reset_on_push but do not count",
         facts(
             BOTH,
-            (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD)),
+            (
+                committed(OLD),
+                labeled(11, "uat-passed", "qa"),
+                labeled(12, "release-approved", "releaser"),
+                committed(HEAD),
+            ),
             settings=GateSettings(reset_on_push=False),
         ),
         "failure",
@@ -183,7 +214,10 @@ CASES = [
     ),
     (
         "bot label without a record is removed",
-        facts(BOTH, (committed(HEAD), labeled(11, "uat-passed", BOT), labeled(12, "release-approved", "releaser"))),
+        facts(
+            BOTH,
+            (committed(HEAD), labeled(11, "uat-passed", BOT), labeled(12, "release-approved", "releaser")),
+        ),
         "failure",
         "Missing: UAT",
         ["uat-passed"],
@@ -191,8 +225,12 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("name", "gate_facts", "conclusion", "title", "removed"), CASES, ids=[c[0] for c in CASES])
-def test_gate_table(name: str, gate_facts: GateFacts, conclusion: str, title: str, removed: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("name", "gate_facts", "conclusion", "title", "removed"), CASES, ids=[c[0] for c in CASES]
+)
+def test_gate_table(
+    name: str, gate_facts: GateFacts, conclusion: str, title: str, removed: list[str]
+) -> None:
     plan = plan_gate(gate_facts)
     assert plan.check is not None
     assert plan.check.conclusion == conclusion
@@ -227,7 +265,12 @@ def test_refusal_reply_names_rule_and_who_may() -> None:
 
 
 def test_reset_comments_once_per_head() -> None:
-    stale = (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD))
+    stale = (
+        committed(OLD),
+        labeled(11, "uat-passed", "qa"),
+        labeled(12, "release-approved", "releaser"),
+        committed(HEAD),
+    )
     plan = plan_gate(facts(BOTH, stale))
     assert len(plan.replies) == 1 and "New head commit bbbbbbb" in plan.replies[0].body
     assert plan.record is not None and plan.record.reset_notice
@@ -238,14 +281,20 @@ def test_reset_comments_once_per_head() -> None:
 
 def test_steady_state_is_a_no_op() -> None:
     first = plan_gate(facts(BOTH, ON_HEAD))
-    existing = ExistingCheck(5, "completed", first.check.conclusion, first.check.title, first.check.summary, SEEN)  # type: ignore[union-attr]
+    existing = ExistingCheck(
+        5, "completed", first.check.conclusion, first.check.title, first.check.summary, SEEN
+    )  # type: ignore[union-attr]
     second = plan_gate(facts(BOTH, ON_HEAD, existing=existing))
     assert not second.has_writes
     assert second.check is not None and not second.check.differs_from(existing)
 
 
 def test_recorded_approval_survives_without_permission_lookups() -> None:
-    record = GateRecord(HEAD, uat=Approval("qa", "t", "label", event=11), approval=Approval("releaser", "t", "label", event=12))
+    record = GateRecord(
+        HEAD,
+        uat=Approval("qa", "t", "label", event=11),
+        approval=Approval("releaser", "t", "label", event=12),
+    )
     plan = plan_gate(replace(facts(BOTH, ON_HEAD, record=record), roles={}))
     assert plan.check is not None and plan.check.conclusion == "success"
 
@@ -265,8 +314,18 @@ def test_removed_label_withdraws_the_record() -> None:
 
 
 def test_record_for_another_commit_is_ignored() -> None:
-    record = GateRecord(OLD, uat=Approval("qa", "t", "label", event=11), approval=Approval("releaser", "t", "label", event=12))
-    gate = facts(BOTH, (committed(OLD), labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"), committed(HEAD)))
+    record = GateRecord(
+        OLD, uat=Approval("qa", "t", "label", event=11), approval=Approval("releaser", "t", "label", event=12)
+    )
+    gate = facts(
+        BOTH,
+        (
+            committed(OLD),
+            labeled(11, "uat-passed", "qa"),
+            labeled(12, "release-approved", "releaser"),
+            committed(HEAD),
+        ),
+    )
     gate = replace(gate, existing=ExistingCheck(1, "completed", "success", "t", record.marker(), SEEN))
     plan = plan_gate(gate)
     assert plan.check is not None and plan.check.conclusion == "failure"
@@ -280,7 +339,9 @@ def test_uat_and_approve_commands() -> None:
     assert sorted(plan.add_labels) == sorted(BOTH)
     assert plan.reactions == [(100, "+1"), (101, "+1")]
     assert plan.check is not None and plan.check.conclusion == "success"
-    assert plan.record is not None and plan.record.uat == Approval("qa", "2026-11-26T06:00:00Z", "command", comment=100)
+    assert plan.record is not None and plan.record.uat == Approval(
+        "qa", "2026-11-26T06:00:00Z", "command", comment=100
+    )
     # the bot's label events arrive: nothing more to write, still green
     timeline = (committed(HEAD), labeled(30, "uat-passed", BOT), labeled(31, "release-approved", BOT))
     existing = ExistingCheck(9, "completed", "success", plan.check.title, plan.check.summary, SEEN)
@@ -332,7 +393,9 @@ def test_labels_and_commands_before_the_bot_saw_the_head_do_not_count() -> None:
     # the bot never saw this head (no check run yet): nothing can be for it
     plan = plan_gate(facts(("uat-passed",), ON_HEAD, existing=None))
     assert plan.remove_labels == ["uat-passed"]
-    early = CommentFacts(100, "qa", "/uat passed", "2026-11-26T03:59:59Z", tuple(parse_commands("/uat passed")))
+    early = CommentFacts(
+        100, "qa", "/uat passed", "2026-11-26T03:59:59Z", tuple(parse_commands("/uat passed"))
+    )
     plan = plan_gate(facts(), [early])
     assert plan.add_labels == [] and "before the bot saw the head commit" in plan.replies[0].body
 
@@ -382,14 +445,21 @@ def test_help_lists_commands_from_live_config() -> None:
 
 
 def test_approval_from_reviews() -> None:
-    reviews = (Review(1, "releaser", "APPROVED", HEAD, "2026-11-26T05:30:00Z"), Review(2, "qa", "APPROVED", HEAD))
+    reviews = (
+        Review(1, "releaser", "APPROVED", HEAD, "2026-11-26T05:30:00Z"),
+        Review(2, "qa", "APPROVED", HEAD),
+    )
     timeline = (committed(HEAD), labeled(11, "uat-passed", "qa"))
     off = plan_gate(facts(("uat-passed",), timeline, reviews=reviews))
     assert off.check.conclusion == "failure"  # type: ignore[union-attr]
-    on = plan_gate(facts(("uat-passed",), timeline, reviews=reviews, settings=GateSettings(approval_from_reviews=True)))
+    on = plan_gate(
+        facts(("uat-passed",), timeline, reviews=reviews, settings=GateSettings(approval_from_reviews=True))
+    )
     assert on.check.conclusion == "success"  # type: ignore[union-attr]
     old = (Review(1, "releaser", "APPROVED", OLD),)
-    stale = plan_gate(facts(("uat-passed",), timeline, reviews=old, settings=GateSettings(approval_from_reviews=True)))
+    stale = plan_gate(
+        facts(("uat-passed",), timeline, reviews=old, settings=GateSettings(approval_from_reviews=True))
+    )
     assert stale.check.conclusion == "failure"  # type: ignore[union-attr]
 
 
@@ -449,3 +519,9 @@ def test_record_marker_cannot_be_closed_by_user_text() -> None:
     assert text.count("-->") == 1
     assert parse_record("garbage <!-- release-bot:gate-record:{not json} -->", HEAD) is None
     assert parse_record(text, HEAD) == record
+
+
+def test_commands_outside_release_branches_are_left_to_other_bots() -> None:
+    plan = plan_gate(facts(base="main", existing=None), [comment(100, "releaser", "/approve"), comment(101, "dev", "/help")])
+    assert plan.check is None and plan.add_labels == []
+    assert plan.reactions == [(101, "+1")] and len(plan.replies) == 1 and "`/uat passed`" in plan.replies[0].body

@@ -9,8 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
-from test_gate import CHECK, REPO, Gate, ok
+from test_gate_e2e import CHECK, REPO, Gate, ok
 
 pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,7 +27,14 @@ def protect(e2e: Any, *args: str, token_login: str | None = None) -> subprocess.
         env["ADMIN_TOKEN"] = f"sandbox-token-{token_login}"
         args = (*args, "--token-env", "ADMIN_TOKEN")
     return subprocess.run(
-        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "protect", REPO, *args],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            "protect",
+            REPO,
+            *args,
+        ],
         env=env,
         capture_output=True,
         text=True,
@@ -57,7 +63,13 @@ def test_protect_requires_the_app_pinned_check(e2e: Any, mode: str) -> None:
 
 def test_protect_refuses_bad_input_and_explains_missing_permission(e2e: Any) -> None:
     bad = subprocess.run(
-        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "protect", "not-a-repo"],
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            "protect",
+            "not-a-repo",
+        ],
         env={**os.environ, "PYTHONPATH": str(ROOT)},
         capture_output=True,
         text=True,

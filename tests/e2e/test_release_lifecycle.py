@@ -150,3 +150,20 @@ def test_rename_duplicate_and_delete(e2e: Any) -> None:
     assert closed["state"] == "closed"
     notes = [c for c in comments(pm, number) if f"release-bot:closed:{m}" in c["body"]]
     assert len(notes) == 1
+
+
+@pytest.mark.e2e
+def test_production_deployment_starts_monitor(e2e: Any) -> None:
+    pm, dev = e2e.api("pm"), e2e.api("dev")
+    m = pm.post(f"{REPO}/milestones", json={"title": "v5.0.0"}).json()["number"]
+    create_ref(dev, "refs/tags/v5.0.0")
+    e2e.settle()
+    assert "| Deploy | ▶️ current |" in tracking_issue(pm, m)["body"]
+    deployment = dev.post(f"{REPO}/deployments", json={"ref": "v5.0.0", "environment": "production",
+                                                        "required_contexts": []})
+    assert deployment.status_code == 201, deployment.text
+    status = dev.post(f"{REPO}/deployments/{deployment.json()['id']}/statuses", json={"state": "success"})
+    assert status.status_code == 201, status.text
+    e2e.settle()
+    body = tracking_issue(pm, m)["body"]
+    assert "| Monitor | ▶️ current |" in body and "| Deploy | ✅ done |" in body

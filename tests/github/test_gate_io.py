@@ -20,7 +20,9 @@ REPO = "acme/rocket"
 @pytest.fixture
 def gh() -> Iterator[Github]:
     permissions.clear_caches()
-    client = Github(base_url=API, auth=Auth.Token("t"), retry=None, seconds_between_requests=0, seconds_between_writes=0)
+    client = Github(
+        base_url=API, auth=Auth.Token("t"), retry=None, seconds_between_requests=0, seconds_between_writes=0
+    )
     yield client
     permissions.clear_caches()
 
@@ -31,10 +33,18 @@ def _perm(login: str, **booleans: bool) -> dict:
 
 @responses.activate
 def test_roles_from_permission_booleans_are_cached(gh: Github) -> None:
-    responses.get(f"{API}/repos/{REPO}/collaborators/qa/permission", json=_perm("qa", push=True, triage=True, pull=True))
-    responses.get(f"{API}/repos/{REPO}/collaborators/rel/permission", json=_perm("rel", maintain=True, push=True))
-    responses.get(f"{API}/repos/{REPO}/collaborators/ghost/permission", status=404, json={"message": "Not Found"})
-    roles = permissions.roles_for_logins(gh, REPO, {}, ["qa", "rel", "ghost", "QA", "release-bot[bot]"], "release-bot[bot]")
+    responses.get(
+        f"{API}/repos/{REPO}/collaborators/qa/permission", json=_perm("qa", push=True, triage=True, pull=True)
+    )
+    responses.get(
+        f"{API}/repos/{REPO}/collaborators/rel/permission", json=_perm("rel", maintain=True, push=True)
+    )
+    responses.get(
+        f"{API}/repos/{REPO}/collaborators/ghost/permission", status=404, json={"message": "Not Found"}
+    )
+    roles = permissions.roles_for_logins(
+        gh, REPO, {}, ["qa", "rel", "ghost", "QA", "release-bot[bot]"], "release-bot[bot]"
+    )
     assert roles == {
         "qa": frozenset({ROLE_QA}),
         "rel": frozenset({ROLE_QA, ROLE_RELEASE_MANAGERS}),
@@ -50,7 +60,9 @@ def test_roles_from_permission_booleans_are_cached(gh: Github) -> None:
 def test_team_rule_asks_only_teams(gh: Github) -> None:
     config = {"roles": {"qa": {"teams": ["qa"]}, "release_managers": {"teams": ["acme/release-managers"]}}}
     responses.get(f"{API}/orgs/acme/teams/qa/memberships/pat", json={"state": "active", "role": "member"})
-    responses.get(f"{API}/orgs/acme/teams/release-managers/memberships/pat", json={"state": "pending", "role": "member"})
+    responses.get(
+        f"{API}/orgs/acme/teams/release-managers/memberships/pat", json={"state": "pending", "role": "member"}
+    )
     roles = permissions.roles_for_logins(gh, REPO, config, ["pat"])
     assert roles == {"pat": frozenset({ROLE_QA})}  # pending membership is not membership
     assert all("/collaborators/" not in call.request.url for call in responses.calls)
@@ -75,12 +87,30 @@ class _Ctx:
 @responses.activate
 def test_check_runs_are_filtered_by_app_and_name(gh: Github) -> None:
     runs = [
-        {"id": 1, "name": "release-bot/gate", "app": {"id": 1}, "status": "completed", "conclusion": "failure",
-         "output": {"title": "a", "summary": "s1"}},
-        {"id": 3, "name": "release-bot/gate", "app": {"id": 1}, "status": "completed", "conclusion": "success",
-         "output": {"title": "b", "summary": "s3"}},
-        {"id": 5, "name": "release-bot/gate", "app": {"id": 99}, "status": "completed", "conclusion": "success",
-         "output": {"title": "fake", "summary": ""}},
+        {
+            "id": 1,
+            "name": "release-bot/gate",
+            "app": {"id": 1},
+            "status": "completed",
+            "conclusion": "failure",
+            "output": {"title": "a", "summary": "s1"},
+        },
+        {
+            "id": 3,
+            "name": "release-bot/gate",
+            "app": {"id": 1},
+            "status": "completed",
+            "conclusion": "success",
+            "output": {"title": "b", "summary": "s3"},
+        },
+        {
+            "id": 5,
+            "name": "release-bot/gate",
+            "app": {"id": 99},
+            "status": "completed",
+            "conclusion": "success",
+            "output": {"title": "fake", "summary": ""},
+        },
     ]
     responses.get(f"{API}/repos/{REPO}/commits/abc/check-runs", json={"total_count": 3, "check_runs": runs})
     found = gate_io.read_gate_checks(gh, REPO, "abc", "release-bot/gate", 1)
@@ -110,7 +140,11 @@ def test_write_check_creates_then_updates_in_place(gh: Github) -> None:
 
 @responses.activate
 def test_label_writes_encode_names_and_tolerate_missing(gh: Github) -> None:
-    responses.delete(f"{API}/repos/{REPO}/issues/7/labels/needs%20qa%2Fsign-off", status=404, json={"message": "Label does not exist"})
+    responses.delete(
+        f"{API}/repos/{REPO}/issues/7/labels/needs%20qa%2Fsign-off",
+        status=404,
+        json={"message": "Label does not exist"},
+    )
     gate_io.remove_label(gh, REPO, 7, "needs qa/sign-off")  # already gone: fine
     responses.post(f"{API}/repos/{REPO}/issues/7/labels", json=[])
     gate_io.add_labels(gh, REPO, 7, ["uat-passed"])
@@ -123,7 +157,10 @@ def test_label_writes_encode_names_and_tolerate_missing(gh: Github) -> None:
 def test_bot_reacted_and_comment_404(gh: Github) -> None:
     responses.get(
         f"{API}/repos/{REPO}/issues/comments/5/reactions",
-        json=[{"id": 1, "content": "+1", "user": {"login": "qa"}}, {"id": 2, "content": "+1", "user": {"login": "release-bot[bot]"}}],
+        json=[
+            {"id": 1, "content": "+1", "user": {"login": "qa"}},
+            {"id": 2, "content": "+1", "user": {"login": "release-bot[bot]"}},
+        ],
     )
     responses.get(f"{API}/repos/{REPO}/issues/comments/6", status=404, json={"message": "Not Found"})
     assert gate_io.bot_reacted(gh, REPO, 5, "release-bot[bot]")
@@ -133,12 +170,24 @@ def test_bot_reacted_and_comment_404(gh: Github) -> None:
 
 def test_timeline_items_in_time_order() -> None:
     entries = [
-        {"event": "labeled", "id": 10, "actor": {"login": "qa"}, "label": {"name": "uat-passed"}, "created_at": "2026-01-01T10:00:05Z"},
+        {
+            "event": "labeled",
+            "id": 10,
+            "actor": {"login": "qa"},
+            "label": {"name": "uat-passed"},
+            "created_at": "2026-01-01T10:00:05Z",
+        },
         {"event": "committed", "sha": "s1", "committer": {"date": "2026-01-01T10:00:00Z"}},
         {"event": "committed", "sha": "s2", "committer": {"date": "2026-01-01T10:00:09Z"}},
         {"event": "commented", "id": 77, "actor": {"login": "dev"}, "created_at": "2026-01-01T10:00:05Z"},
         {"event": "cross-referenced", "created_at": "2026-01-01T10:00:01Z"},
-        {"event": "head_ref_force_pushed", "id": 11, "commit_id": "s3", "actor": {"login": "dev"}, "created_at": "2026-01-01T10:00:10Z"},
+        {
+            "event": "head_ref_force_pushed",
+            "id": 11,
+            "commit_id": "s3",
+            "actor": {"login": "dev"},
+            "created_at": "2026-01-01T10:00:10Z",
+        },
     ]
     items = gate_io.timeline_items(entries)
     assert [(i.kind, i.sha or i.id) for i in items] == [

@@ -39,6 +39,7 @@ class FakeGitHub:
     pull_bases: dict[int, str] = field(default_factory=dict)
     reactions: list[tuple[int, str, str]] = field(default_factory=list)
     calls: list[tuple[str, str]] = field(default_factory=list)
+    faults: list[tuple[str, str]] = field(default_factory=list)  # (verb, path regex): fail once with 502
 
     def __post_init__(self) -> None:
         self._ids = itertools.count(1000)
@@ -93,6 +94,10 @@ class FakeGitHub:
                             input: Any = None, headers: Any = None) -> tuple[dict[str, str], Any]:  # noqa: A002
         path = url.split("?", 1)[0]
         self.calls.append((verb, path))
+        for fault in list(self.faults):
+            if fault[0] == verb and re.search(fault[1], path):
+                self.faults.remove(fault)
+                raise GithubException(502, {"message": "Bad Gateway"}, {})
         p = parameters or {}
         prefix = f"/repos/{REPO}"
         assert path.startswith(prefix) or path.startswith("/orgs/"), path
@@ -120,6 +125,10 @@ class FakeGitHub:
                         continue
                     out.append(self._issue_json(issue))
                 return {}, out
+            if mm := m(r"/issues/(\d+)", rest):
+                if int(mm[1]) not in self.issues:
+                    raise GithubException(404, {"message": "Not Found"}, {})
+                return {}, self._issue_json(self.issues[int(mm[1])])
             if mm := m(r"/issues/(\d+)/comments", rest):
                 return {}, [dict(c) for c in self.comments_on(int(mm[1]))]
             if rest == "/git/matching-refs/tags":

@@ -66,42 +66,72 @@ class World:
         self.repo = f"acme/{self.name}"
         self.store = MemoryStore()
         self.enqueued: list[JobSpec] = []
-        created = httpx.post(f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": self.name}, timeout=10)
+        created = httpx.post(
+            f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": self.name}, timeout=10
+        )
         assert created.status_code in (200, 201), created.text
         self.repo_id = self.as_("admin").get(f"/repos/{self.repo}").json()["id"]
         main = self.as_("admin").get(f"/repos/{self.repo}/git/ref/heads/main").json()["object"]["sha"]
-        self.ok(self.as_("admin").post(f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}))
-        self.milestone = self.ok(self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.4.0"}))["number"]
+        self.ok(
+            self.as_("admin").post(
+                f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}
+            )
+        )
+        self.milestone = self.ok(
+            self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.4.0"})
+        )["number"]
         self.ok(self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.5.0"}))
-        self.ok(self.as_("dev").post(f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/fix", "sha": main}))
+        self.ok(
+            self.as_("dev").post(f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/fix", "sha": main})
+        )
         self.commit("fix", "dev")
         self.number = self.ok(
-            self.as_("dev").post(f"/repos/{self.repo}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"})
+            self.as_("dev").post(
+                f"/repos/{self.repo}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"}
+            )
         )["number"]
-        self.ok(self.as_("admin").patch(f"/repos/{self.repo}/issues/{self.number}", json={"milestone": self.milestone}))
+        self.ok(
+            self.as_("admin").patch(
+                f"/repos/{self.repo}/issues/{self.number}", json={"milestone": self.milestone}
+            )
+        )
         self.reconcile()  # the bot sees the pull request open (its check run dates the head commit)
 
     @staticmethod
     def ok(response: httpx.Response) -> Any:
-        assert response.status_code < 300, f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+        assert response.status_code < 300, (
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+        )
         return response.json() if response.content else None
 
     def as_(self, login: str) -> httpx.Client:
         return httpx.Client(
-            base_url=self.sandbox.api_url, headers={"Authorization": f"token sandbox-token-{login}"}, timeout=10
+            base_url=self.sandbox.api_url,
+            headers={"Authorization": f"token sandbox-token-{login}"},
+            timeout=10,
         )
 
     def commit(self, branch: str, login: str) -> str:
         n = next(_names)
-        body = {"message": f"change {n}", "content": base64.b64encode(f"{n}\n".encode()).decode(), "branch": branch}
+        body = {
+            "message": f"change {n}",
+            "content": base64.b64encode(f"{n}\n".encode()).decode(),
+            "branch": branch,
+        }
         data = self.ok(self.as_(login).put(f"/repos/{self.repo}/contents/file{n}.txt", json=body))
         return data["commit"]["sha"]
 
     def label(self, login: str, *labels: str) -> None:
-        self.ok(self.as_(login).post(f"/repos/{self.repo}/issues/{self.number}/labels", json={"labels": list(labels)}))
+        self.ok(
+            self.as_(login).post(
+                f"/repos/{self.repo}/issues/{self.number}/labels", json={"labels": list(labels)}
+            )
+        )
 
     def comment(self, login: str, body: str) -> int:
-        return self.ok(self.as_(login).post(f"/repos/{self.repo}/issues/{self.number}/comments", json={"body": body}))["id"]
+        return self.ok(
+            self.as_(login).post(f"/repos/{self.repo}/issues/{self.number}/comments", json={"body": body})
+        )["id"]
 
     def pull(self) -> dict[str, Any]:
         return self.ok(self.as_("admin").get(f"/repos/{self.repo}/pulls/{self.number}"))
@@ -110,7 +140,11 @@ class World:
         return {label["name"] for label in self.pull()["labels"]}
 
     def comments(self) -> list[dict[str, Any]]:
-        return self.ok(self.as_("admin").get(f"/repos/{self.repo}/issues/{self.number}/comments", params={"per_page": 100}))
+        return self.ok(
+            self.as_("admin").get(
+                f"/repos/{self.repo}/issues/{self.number}/comments", params={"per_page": 100}
+            )
+        )
 
     def check(self, sha: str | None = None) -> dict[str, Any] | None:
         sha = sha or self.pull()["head"]["sha"]
@@ -120,14 +154,22 @@ class World:
         return ours[0] if ours else None
 
     def seq(self) -> int:
-        log = httpx.get(f"{self.sandbox.base_url}/_sandbox/requests", params={"since": 0}, timeout=10).json()
-        return log[-1]["seq"] if log else 0
+        """The sandbox's latest request number (read from a cursor: the log only grows)."""
+        cursor = self.sandbox.__dict__.setdefault("_test_seq", 0)
+        log = httpx.get(f"{self.sandbox.base_url}/_sandbox/requests", params={"since": cursor}, timeout=10).json()
+        if log:
+            self.sandbox.__dict__["_test_seq"] = log[-1]["seq"]
+        return self.sandbox.__dict__["_test_seq"]
 
     def bot_requests(self, since: int) -> list[dict[str, Any]]:
-        log = httpx.get(f"{self.sandbox.base_url}/_sandbox/requests", params={"since": since}, timeout=10).json()
+        log = httpx.get(
+            f"{self.sandbox.base_url}/_sandbox/requests", params={"since": since}, timeout=10
+        ).json()
         return [r for r in log if r["actor"] == BOT]
 
-    def reconcile(self, hints: dict[str, Any] | None = None, config: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+    def reconcile(
+        self, hints: dict[str, Any] | None = None, config: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]:
         """Run the reconciler once; returns the API requests it made."""
         before = self.seq()
         job = JobSpec(pr_key(self.repo_id, self.number), 1, self.repo, "test", hints or {})
@@ -178,7 +220,11 @@ def test_unauthorized_label_is_removed_with_one_reply(world: World) -> None:
     world.reconcile()
     assert "uat-passed" not in world.labels()
     replies = [c for c in world.comments() if c["user"]["login"] == BOT]
-    assert len(replies) == 1 and "@triager" in replies[0]["body"] and "write permission or above" in replies[0]["body"]
+    assert (
+        len(replies) == 1
+        and "@triager" in replies[0]["body"]
+        and "write permission or above" in replies[0]["body"]
+    )
     world.reconcile()  # replayed: nothing more
     assert len([c for c in world.comments() if c["user"]["login"] == BOT]) == 1
 
@@ -220,7 +266,10 @@ def test_new_commit_resets_both_labels(world: World) -> None:
     notices = [c for c in world.comments() if c["user"]["login"] == BOT and "New head commit" in c["body"]]
     assert len(notices) == 1
     world.reconcile()
-    assert len([c for c in world.comments() if c["user"]["login"] == BOT and "New head commit" in c["body"]]) == 1
+    assert (
+        len([c for c in world.comments() if c["user"]["login"] == BOT and "New head commit" in c["body"]])
+        == 1
+    )
 
 
 def test_hold_turns_green_red(world: World) -> None:
@@ -324,7 +373,9 @@ def _commit(sha: str, parents: list[str], message: str = "x") -> dict[str, Any]:
         ([_commit("d0", ["a"]), _commit("r1", ["d0"]), _commit("r2", ["r1"])], {"r2": (8, 2)}, ["d0"]),
     ],
 )
-def test_unexplained_commits(commits: list[dict[str, Any]], merged: dict[str, tuple[int, int]], expected: list[str]) -> None:
+def test_unexplained_commits(
+    commits: list[dict[str, Any]], merged: dict[str, tuple[int, int]], expected: list[str]
+) -> None:
     tip = commits[-1]["sha"]
     assert [c["sha"] for c in pr._unexplained(commits, tip, "a", merged)] == expected
 
@@ -339,3 +390,38 @@ def test_rebase_commit_count_is_asked_only_when_unknown() -> None:
 
     assert pr._unexplained(commits, "r2", "a", {"r2": (9, 0)}, count_of) == []
     assert asked == [9]
+
+
+def test_approving_review_counts_only_when_configured(world: World) -> None:
+    world.label("qa", "uat-passed")
+    world.ok(world.as_("releaser").post(f"/repos/{world.repo}/pulls/{world.number}/reviews", json={"event": "APPROVE"}))
+    world.reconcile()
+    assert world.check()["conclusion"] == "failure"  # type: ignore[index]
+    config = default_config()
+    config["gate"]["approval_from_reviews"] = True
+    world.reconcile(config=config)
+    check = world.check()
+    assert check is not None and check["conclusion"] == "success", check["output"]
+    assert "by @releaser" in check["output"]["summary"] and "approving review" in check["output"]["summary"]
+    # a new commit makes the review stale: approval is for a commit
+    world.commit("fix", "dev")
+    world.reconcile(config=config)
+    assert world.check()["conclusion"] == "failure"  # type: ignore[index]
+
+
+def test_vanished_pull_request_ends_the_job(world: World, sandbox: Any) -> None:
+    from bot.errors import PermanentError
+
+    httpx.delete(f"{sandbox.base_url}/_sandbox/repos/{world.repo}/pulls/{world.number}", timeout=10)
+    with pytest.raises(PermanentError, match="no longer exists"):
+        world.reconcile()
+
+
+def test_replies_are_throttled_per_person(world: World) -> None:
+    ids = [world.comment("outsider", "/approve") for _ in range(5)]
+    world.reconcile({"comment_ids": ids})
+    replies = [c for c in world.comments() if c["user"]["login"] == BOT and "@outsider" in c["body"]]
+    assert len(replies) == pr.REPLY_BURST
+    for comment_id in ids:  # every comment is still marked handled, with a reaction
+        reactions = world.ok(world.as_("admin").get(f"/repos/{world.repo}/issues/comments/{comment_id}/reactions"))
+        assert [r["content"] for r in reactions if r["user"]["login"] == BOT] == ["confused"]

@@ -332,3 +332,45 @@ def test_late_or_on_time_is_decided_by_the_published_release() -> None:
     config["releases"]["timezone"] = "Asia/Tokyo"  # 23:30 UTC is the next day in Tokyo
     settle(gh, m, config=config)
     assert "2026-12-01 (Asia/Tokyo) · shipped late by 3 days (2026-12-04)" in tracking(gh)["body"]
+
+
+def test_crash_before_the_body_is_recorded_repeats_nothing_visible() -> None:
+    from github import GithubException
+
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.0")
+    gh.branches.append("release/1.4")
+    gh.tags.append("v1.4.0-rc.1")
+    settle(gh, m)
+    number = tracking(gh)["number"]
+    mixed = gh.comment(number, "qa", "/uat passed\n/stage nowhere")
+    gh.faults.append(("PATCH", rf"/issues/{number}$"))  # the body update fails after the answers
+    with pytest.raises(GithubException):
+        run(gh, m)
+    settle(gh, m)
+    replies = [c for c in gh.comments_on(number) if f"release-bot:reply:{mixed}" in c["body"]]
+    assert len(replies) == 1 and "is for release managers" in replies[0]["body"]
+    assert "| Prepare | ▶️ current |" in tracking(gh)["body"]  # the accepted half took effect
+    assert stage_comments(gh).count("prepare") == 1
+
+
+def test_lagging_listings_do_not_duplicate_the_tracking_issue_or_stage_comments() -> None:
+    gh, store = FakeGitHub(), Store()
+    m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
+    settle(gh, m, store=store)
+    issue = tracking(gh)
+    # GitHub's listings lag a write: the tracking issue is missing from both issue listings...
+    real = gh.requestJsonAndCheck
+
+    def lagging(verb: str, url: str, parameters: Any = None, input: Any = None, headers: Any = None) -> Any:  # noqa: A002
+        headers_out, data = real(verb, url, parameters, input, headers)
+        if verb == "GET" and url.endswith("/issues"):
+            data = [i for i in data if i["number"] != issue["number"]]
+        if verb == "GET" and url.endswith(f"/issues/{issue['number']}/comments"):
+            data = []  # ...and its comments listing is empty
+        return headers_out, data
+
+    gh.requester = type("R", (), {"requestJsonAndCheck": staticmethod(lagging)})()
+    run(gh, m, store=store)
+    assert len(gh.tracking_issues()) == 1
+    assert stage_comments(gh) == ["identify_needs", "plan"]

@@ -132,3 +132,31 @@ def test_deliveries_page_by_cursor_and_redeliver_with_same_guid(sb: RunningSandb
     newest = sb.api.get("/app/hook/deliveries", token=jwt_token, params={"per_page": 1}).json()[0]
     assert newest["guid"] == target["guid"] and newest["redelivery"] is True
     assert sb.api.get("/app/hook/deliveries/99999999", token=jwt_token).status_code == 404
+
+
+def test_an_app_without_issues_write_cannot_open_issues_or_comment(sb: RunningSandbox) -> None:
+    import json as _json
+
+    import httpx
+
+    manifest = {"name": "read only app", "url": "http://127.0.0.1:9/", "default_permissions": {"issues": "read"}}
+    resp = httpx.post(f"{sb.root_url}/settings/apps/new", data={"manifest": _json.dumps(manifest)})
+    code = resp.headers["Location"].split("code=")[1].split("&")[0]
+    app = sb.api.post(f"/app-manifests/{code}/conversions", anonymous=True).json()
+    repo = sb.new_repo(owner="readonlyco")
+    installed = sb.api.sandbox("POST", "/_sandbox/installations", json={"account": "readonlyco", "app_id": app["id"]})
+    assert installed.status_code == 201, installed.text
+    now = int(sb.handle.state.now().timestamp())
+    app_jwt = jwt.encode({"iat": now - 30, "exp": now + 300, "iss": str(app["id"])}, app["pem"], algorithm="RS256")
+    token = sb.api.post(f"/app/installations/{installed.json()['id']}/access_tokens", token=app_jwt).json()["token"]
+    assert sb.api.get(f"/repos/{repo}/issues", token=token).status_code == 200  # reading is granted
+    n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "t"}).json()["number"]
+    for method, path, body in (
+        ("POST", f"/repos/{repo}/issues", {"title": "x"}),
+        ("POST", f"/repos/{repo}/issues/{n}/comments", {"body": "x"}),
+        ("POST", f"/repos/{repo}/issues/{n}/labels", {"labels": ["x"]}),
+        ("PATCH", f"/repos/{repo}/issues/{n}", {"state": "closed"}),
+    ):
+        refused = sb.api.request(method, path, token=token, json=body)
+        assert refused.status_code == 403, (path, refused.text)
+        assert refused.json()["message"] == "Resource not accessible by integration"

@@ -204,9 +204,15 @@ TABLE: list[Op] = [
     Op("GET", "/repos/{R}/deployments", 200),
     Op("GET", "/repos/{R}/deployments/{deployment}", 200),
     Op("POST", "/repos/{R}/deployments/{deployment}/statuses", 201, capture={"dstatus": "id"},
-       body={"state": "inactive", "description": "retired"}),
+       body={"state": "success", "description": "deployed", "environment_url": "http://127.0.0.1:9/",
+             "log_url": "http://127.0.0.1:9/log"}),
     Op("GET", "/repos/{R}/deployments/{deployment}/statuses", 200),
     Op("GET", "/repos/{R}/deployments/{deployment}/statuses/{dstatus}", 200),
+    # a newer successful deployment makes the first one inactive, which may then be deleted
+    Op("POST", "/repos/{R}/deployments", 201, capture={"deployment2": "id"},
+       body={"ref": "main", "environment": "production", "required_contexts": [], "auto_merge": False}),
+    Op("POST", "/repos/{R}/deployments/{deployment2}/statuses", 201,
+       body={"state": "success", "environment_url": "http://127.0.0.1:9/", "log_url": "http://127.0.0.1:9/log"}),
     Op("DELETE", "/repos/{R}/deployments/{deployment}", 204),
     # collaborators, organization and teams
     Op("GET", "/repos/{R}/collaborators", 200, auth="admin"),

@@ -188,3 +188,18 @@ def test_merge_queue_group_invalidated_by_failing_check(sb: RunningSandbox) -> N
     assert sb.api.get(f"/repos/{repo}/pulls/{pr['number']}").json()["state"] == "open"
     bad = sb.api.sandbox("POST", "/_sandbox/merge-queue", json={"repo": repo, "pull_numbers": [999]})
     assert bad.status_code == 404
+
+
+def test_strict_requires_head_up_to_date(sb: RunningSandbox) -> None:
+    from test_git import commit_file
+
+    repo = sb.new_repo()
+    protect(sb, repo, "main", [], strict=True)
+    pr = open_pr(sb, repo, "behind")
+    commit_file(sb, repo, "main", "moved.txt", "base moved on")
+    refused = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", as_="dev", json={})
+    assert refused.status_code == 405 and "not up to date" in refused.json()["message"]
+    # bring the head up to date by merging main into it (a two-parent commit on the head branch)
+    up = sb.api.post(f"/repos/{repo}/pulls", json={"title": "sync", "head": "main", "base": "behind"}).json()
+    assert sb.api.put(f"/repos/{repo}/pulls/{up['number']}/merge", json={}).status_code == 200
+    assert sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", as_="dev", json={}).status_code == 200

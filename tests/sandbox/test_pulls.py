@@ -221,3 +221,48 @@ def test_pull_list_paginates_hundreds(sb: RunningSandbox) -> None:
     assert len(everything) == 120 and len({p["number"] for p in everything}) == 120
     last = sb.api.get(f"/repos/{repo}/pulls", params={"per_page": 50, "page": 3})
     assert len(last.json()) == 20 and 'rel="prev"' in last.headers["link"]
+
+
+def test_pygithub_drives_pulls_and_merge(sb: RunningSandbox) -> None:
+    """PyGithub (what the bot uses) rejects URLs not built from its base_url: it must work unchanged."""
+    from github import Auth, Github
+
+    repo_name = sb.new_repo()
+    gh = Github(base_url=sb.api_url, auth=Auth.Token("sandbox-token-dev"), retry=None,
+                seconds_between_requests=0, seconds_between_writes=0)
+    try:
+        repo = gh.get_repo(repo_name)
+        main = repo.get_branch("main")
+        repo.create_git_ref("refs/heads/py", main.commit.sha)
+        repo.create_file("py.txt", "add py", "py\n", branch="py")
+        pr = repo.create_pull(title="From PyGithub", body="b", head="py", base="main")
+        assert pr.number == 1 and pr.mergeable is True
+        assert [p.number for p in repo.get_pulls(state="open", base="main")] == [1]
+        assert [c.commit.message for c in pr.get_commits()] == ["add py"]
+        result = pr.merge(merge_method="merge")
+        assert result.merged is True
+        merged = repo.get_pull(1)
+        assert merged.merged and merged.merge_commit_sha == result.sha
+        assert len(repo.get_commit(result.sha).parents) == 2
+        cmp = repo.compare(main.commit.sha, "main")
+        assert cmp.ahead_by == 2 and cmp.status == "ahead"
+    finally:
+        gh.close()
+
+
+def test_rebase_merge_replays_commits(sb: RunningSandbox) -> None:
+    repo = sb.new_repo()
+    create_branch(sb, repo, "rb")
+    first = commit_file(sb, repo, "rb", "r1.txt", "1")
+    commit_file(sb, repo, "rb", "r2.txt", "2")
+    commit_file(sb, repo, "main", "other.txt", "main moved")
+    base = branch_sha(sb, repo, "main")
+    pr = sb.api.post(f"/repos/{repo}/pulls", json={"title": "rb", "head": "rb", "base": "main"}).json()
+    resp = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", json={"merge_method": "rebase"})
+    assert resp.status_code == 200
+    tip = sb.api.get(f"/repos/{repo}/git/commits/{branch_sha(sb, repo, 'main')}").json()
+    parent = sb.api.get(f"/repos/{repo}/git/commits/{tip['parents'][0]['sha']}").json()
+    assert len(tip["parents"]) == 1 and parent["parents"][0]["sha"] == base
+    assert parent["message"] == "edit r1.txt" and parent["sha"] != first
+    files = {c["path"] for c in sb.api.get(f"/repos/{repo}/contents/", params={"ref": "main"}, validate=False).json()}
+    assert {"r1.txt", "r2.txt", "other.txt", "README.md"} <= files

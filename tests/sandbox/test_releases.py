@@ -108,3 +108,25 @@ def test_generate_notes_lists_merged_pulls_since_previous_release(sb: RunningSan
     assert body.index("### Other Changes") < body.index("Chore")
     assert "@qa made their first contribution" in body
     assert body.endswith(f"{sb.root_url}/{repo}/compare/v1.0.0...v1.1.0")
+
+
+def test_pygithub_drives_releases(sb: RunningSandbox) -> None:
+    from github import Auth, Github
+
+    repo_name = sb.new_repo()
+    gh = Github(base_url=sb.api_url, auth=Auth.Token("sandbox-token-releaser"), retry=None,
+                seconds_between_requests=0, seconds_between_writes=0)
+    try:
+        repo = gh.get_repo(repo_name)
+        rel = repo.create_git_release("v3.0.0", name="v3.0.0", message="body", draft=True)
+        assert rel.draft and rel.tag_name == "v3.0.0"
+        rel = rel.update_release(name="v3.0.0", message="final", draft=False)
+        assert not rel.draft
+        assert repo.get_release("v3.0.0").id == rel.id
+        assert repo.get_latest_release().body == "final"
+        assert [r.tag_name for r in repo.get_releases()] == ["v3.0.0"]
+        assert repo.get_git_ref("tags/v3.0.0").object.sha == repo.get_branch("main").commit.sha
+        rel.delete_release()
+        assert list(repo.get_releases()) == []
+    finally:
+        gh.close()

@@ -3,10 +3,18 @@ ETags, pagination), repositories/branches and deployments, over real HTTP."""
 
 from __future__ import annotations
 
+import signal
+import subprocess
+import sys
 import time
+from pathlib import Path
 
+import httpx
+import pytest
 from test_git import branch_sha, mark, names_after
 from validation import RunningSandbox
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _log_since(sb: RunningSandbox, seq: int) -> list[dict]:
@@ -222,3 +230,20 @@ def test_deployments_and_statuses(sb: RunningSandbox) -> None:
     blocked = sb.api.post(f"/repos/{repo}/deployments", json={"ref": "main"}, validate=False)
     assert blocked.status_code == 409
     assert sb.api.post(f"/repos/{repo}/deployments", as_="triager", json={"ref": "main"}).status_code == 403
+
+
+@pytest.mark.e2e
+def test_cli_runs_the_sandbox(tmp_path: Path) -> None:
+    key = tmp_path / "app.pem"
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "sandbox", "--port", "0", "--app-key", str(key)],
+                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    try:
+        first = proc.stdout.readline() if proc.stdout else ""
+        assert first.startswith("sandbox ready: http://127.0.0.1:"), first
+        api = first.split("REST API ")[1].rstrip(")\n")
+        assert httpx.get(f"{api}/meta", timeout=5).status_code == 200
+        assert key.exists() and (key.stat().st_mode & 0o777) == 0o600
+        assert b"PRIVATE KEY" in key.read_bytes()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0

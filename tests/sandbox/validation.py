@@ -275,10 +275,26 @@ def webhook_definition(event: str, action: str | None) -> str:
     raise AssertionError(f"no webhook schema for event {event!r} action {action!r}")
 
 
+def _is_uri(value: object) -> bool:
+    # jsonschema checks "uri" only when rfc3987 is installed; without a check, '' would satisfy both
+    # branches of the schemas' `oneOf: [{enum: ['']}, {format: uri}]` (environment_url, target_url).
+    if not isinstance(value, str):
+        return True
+    parts = urlsplit(value)
+    return bool(parts.scheme) and (bool(parts.netloc) or parts.scheme in ("mailto", "urn"))
+
+
+@cache
+def _webhook_format_checker() -> jsonschema.FormatChecker:
+    checker = jsonschema.FormatChecker(formats=list(jsonschema.Draft7Validator.FORMAT_CHECKER.checkers))
+    checker.checks("uri")(_is_uri)
+    return checker
+
+
 @cache
 def _webhook_validator(definition: str) -> jsonschema.Draft7Validator:
     root = {"definitions": webhook_schema()["definitions"], "$ref": f"#/definitions/{definition}"}
-    return jsonschema.Draft7Validator(root, format_checker=jsonschema.Draft7Validator.FORMAT_CHECKER)
+    return jsonschema.Draft7Validator(root, format_checker=_webhook_format_checker())
 
 
 def webhook_errors(event: str, payload: dict[str, Any]) -> list[str]:

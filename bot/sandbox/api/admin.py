@@ -34,7 +34,7 @@ def requests_log() -> Response:
     st = state()
     with st.lock:
         rows = [{"seq": r.seq, "method": r.method, "path": r.path, "status": r.status, "actor": r.actor}
-                for r in st.requests if r.seq > since]
+                for r in st.requests_since(since)]
         last = st.request_seq
     return respond(rows, headers={"X-Sandbox-Last-Seq": str(last)})
 

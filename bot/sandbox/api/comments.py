@@ -26,7 +26,14 @@ from bot.sandbox.http import (
     state,
     validation_failed,
 )
-from bot.sandbox.issue_side import creation_order, find_issue, is_author, role_allows, touch
+from bot.sandbox.issue_side import (
+    creation_order,
+    find_issue,
+    is_author,
+    repo_for_contribution,
+    role_allows,
+    touch,
+)
 from bot.sandbox.state import Comment, Repo, SandboxState
 from bot.sandbox.webhooks import emit
 
@@ -89,8 +96,7 @@ def list_comments(owner: str, name: str, number: str) -> Response:
         items = sorted((c for c in repo.comments.values() if c.issue_number == issue.number), key=lambda c: c.id)
         if since is not None:
             items = [c for c in items if c.updated_at >= since]
-        body = [shapes.comment(st, repo, c) for c in items]
-    return paginate(body)
+        return paginate(shapes.Shaped(items, lambda c: shapes.comment(st, repo, c)))
 
 
 @bp.get("/repos/<owner>/<name>/issues/comments")
@@ -109,8 +115,7 @@ def list_repo_comments(owner: str, name: str) -> Response:
             items = [c for c in items if c.updated_at >= since]
         items.sort(key=lambda c: (c.updated_at if sort == "updated" else c.created_at, c.id),
                    reverse=direction == "desc")
-        body = [shapes.comment(st, repo, c) for c in items]
-    return paginate(body)
+        return paginate(shapes.Shaped(items, lambda c: shapes.comment(st, repo, c)))
 
 
 @bp.post("/repos/<owner>/<name>/issues/<number>/comments")
@@ -119,7 +124,7 @@ def create_comment(owner: str, name: str, number: str) -> Response:
     require_auth()
     data = json_body()
     with st.lock:
-        repo = _repo(owner, name, "read")
+        repo = repo_for_contribution(owner, name)
         issue = find_issue(repo, number)
         body = _body(data)
         if issue.locked and not role_allows(st, repo, "write"):
@@ -154,7 +159,7 @@ def update_comment(owner: str, name: str, comment_id: str) -> Response:
     require_auth()
     data = json_body()
     with st.lock:
-        repo = _repo(owner, name, "read")
+        repo = repo_for_contribution(owner, name)
         c = _find_comment(repo, comment_id)
         _require_editor(st, repo, c)
         body = _body(data)
@@ -172,7 +177,7 @@ def delete_comment(owner: str, name: str, comment_id: str) -> Response:
     st = state()
     require_auth()
     with st.lock:
-        repo = _repo(owner, name, "read")
+        repo = repo_for_contribution(owner, name)
         c = _find_comment(repo, comment_id)
         _require_editor(st, repo, c)
         _emit(st, repo, c, "deleted")

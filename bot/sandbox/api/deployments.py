@@ -79,6 +79,8 @@ def status_json(st: SandboxState, repo: Repo, d: Deployment, s: DeploymentStatus
         "log_url": s.log_url,
         "performed_via_github_app": shapes.performed_via_app(st, s.creator, webhook=webhook),
     }
+    if webhook and not s.log_url:
+        del out["log_url"]  # the webhook schema wants a URI when present; GitHub leaves it out
     return out
 
 

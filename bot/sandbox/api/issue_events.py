@@ -35,9 +35,8 @@ def list_issue_events(owner: str, name: str, number: str) -> Response:
     with st.lock:
         repo = _repo(owner, name)
         issue = find_issue(repo, number)
-        body = [shapes.issue_event(st, repo, ev) for ev in repo.events
-                if ev.issue_number == issue.number and ev.event not in _TIMELINE_ONLY]
-    return paginate(body)
+        events = [ev for ev in repo.events if ev.issue_number == issue.number and ev.event not in _TIMELINE_ONLY]
+        return paginate(shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev)))
 
 
 @bp.get("/repos/<owner>/<name>/issues/events")
@@ -46,9 +45,9 @@ def list_repo_events(owner: str, name: str) -> Response:
     with st.lock:
         repo = _repo(owner, name)
         # newest first, as GitHub lists a repository's issue events
-        body = [shapes.issue_event(st, repo, ev, with_issue=True) for ev in reversed(repo.events)
-                if ev.event not in _TIMELINE_ONLY and not _gone(repo, ev.issue_number)]
-    return paginate(body)
+        events = [ev for ev in reversed(repo.events)
+                  if ev.event not in _TIMELINE_ONLY and not _gone(repo, ev.issue_number)]
+        return paginate(shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev, with_issue=True)))
 
 
 @bp.get("/repos/<owner>/<name>/issues/events/<event_id>")

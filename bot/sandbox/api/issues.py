@@ -34,6 +34,7 @@ from bot.sandbox.issue_side import (
     is_author,
     label_names,
     record_event,
+    repo_for_contribution,
     role_allows,
     set_labels,
     set_milestone,
@@ -154,8 +155,7 @@ def list_issues(owner: str, name: str) -> Response:
             return (i.created_at, i.number)
 
         items.sort(key=key, reverse=direction == "desc")
-        body = [shapes.issue(st, repo, i) for i in items]
-    return paginate(body)
+        return paginate(shapes.Shaped(items, lambda i: shapes.issue(st, repo, i)))
 
 
 # --------------------------------------------------------------------------- create
@@ -167,7 +167,7 @@ def create_issue(owner: str, name: str) -> Response:
     require_auth()
     data = json_body()
     with st.lock:
-        repo = _repo(owner, name, "read")
+        repo = repo_for_contribution(owner, name)
         title = data.get("title")
         if isinstance(title, int) and not isinstance(title, bool):
             title = str(title)
@@ -224,7 +224,7 @@ def update_issue(owner: str, name: str, number: str) -> Response:
     require_auth()
     data = json_body()
     with st.lock:
-        repo = _repo(owner, name, "read")
+        repo = repo_for_contribution(owner, name)
         issue = find_issue(repo, number)
         author = is_author(issue.user)
         can_triage = role_allows(st, repo, "triage")

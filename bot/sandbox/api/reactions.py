@@ -22,14 +22,14 @@ from bot.sandbox.http import (
     state,
     validation_failed,
 )
-from bot.sandbox.issue_side import role_allows
+from bot.sandbox.issue_side import repo_for_contribution, role_allows
 from bot.sandbox.state import Comment, Reaction, Repo
 
 bp = Blueprint("sandbox_reactions", __name__)
 
 
-def _comment(owner: str, name: str, comment_id: str, needed: str = "read") -> tuple[Repo, Comment]:
-    repo = get_repo(owner, name, needed, app_permission="issues")
+def _comment(owner: str, name: str, comment_id: str, write: bool = False) -> tuple[Repo, Comment]:
+    repo = repo_for_contribution(owner, name) if write else get_repo(owner, name, "read", app_permission="issues")
     try:
         c = repo.comments.get(int(comment_id))
     except ValueError:
@@ -60,7 +60,7 @@ def create_reaction(owner: str, name: str, comment_id: str) -> Response:
     if content not in shapes.REACTION_CONTENTS:
         validation_failed("Reaction", "content", "invalid" if content else "missing_field")
     with st.lock:
-        _, c = _comment(owner, name, comment_id)
+        _, c = _comment(owner, name, comment_id, write=True)
         login = actor_login()
         existing = next((r for r in c.reactions if r.user.lower() == login.lower() and r.content == content), None)
         if existing is not None:
@@ -76,7 +76,7 @@ def delete_reaction(owner: str, name: str, comment_id: str, reaction_id: str) ->
     st = state()
     require_auth()
     with st.lock:
-        repo, c = _comment(owner, name, comment_id)
+        repo, c = _comment(owner, name, comment_id, write=True)
         r = next((r for r in c.reactions if str(r.id) == reaction_id), None)
         if r is None:
             not_found()

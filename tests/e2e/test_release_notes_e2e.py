@@ -12,6 +12,10 @@ from __future__ import annotations
 
 import base64
 import itertools
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -19,6 +23,7 @@ import pytest
 
 REPO = "/repos/acme/rocket"
 BOT = "release-bot[bot]"
+ROOT = Path(__file__).resolve().parents[2]
 _counter = itertools.count(1)
 
 
@@ -170,6 +175,15 @@ def test_release_notes_story(e2e: Any) -> None:
     e2e.bot.start()
     pm.patch(f"{REPO}/milestones/{m}", json={"description": "touch again"})
     e2e.settle()
+    before_reconcile = last_seq(e2e)
+    env = {**os.environ, **e2e.bot.env, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+                           "reconcile", "acme/rocket"], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    e2e.settle()
+    rebuilt = [r for r in e2e.requests_since(before_reconcile)
+               if r["actor"] == BOT and r["method"] == "GET" and "/compare/" in r["path"]]
+    assert rebuilt, "release-bot reconcile did not rebuild the notes"
     writes = [w for w in bot_writes(e2e, seq) if "/releases" in w["path"] or w["path"].endswith("/labels")
               or ("/comments" in w["path"] and f"/issues/{shipped[0]}/" in w["path"])]
     assert writes == [], writes

@@ -18,7 +18,9 @@ pytestmark = pytest.mark.e2e
 
 
 def ok(response: httpx.Response) -> Any:
-    assert response.status_code < 300, f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    assert response.status_code < 300, (
+        f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+    )
     return response.json() if response.content else None
 
 
@@ -36,7 +38,10 @@ class Gate:
                 admin.put(
                     f"/repos/{REPO}/branches/release%2F1.4/protection",
                     json={
-                        "required_status_checks": {"strict": False, "checks": [{"context": CHECK, "app_id": 1}]},
+                        "required_status_checks": {
+                            "strict": False,
+                            "checks": [{"context": CHECK, "app_id": 1}],
+                        },
                         "enforce_admins": True,
                         "required_pull_request_reviews": None,
                         "restrictions": None,
@@ -72,16 +77,26 @@ class Gate:
         base = ok(api.get(f"/repos/{REPO}/git/ref/heads/release%2F1.4"))["object"]["sha"]
         ok(api.post(f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": base}))
         self.commit(branch, author)
-        number = ok(api.post(f"/repos/{REPO}/pulls", json={"title": f"Fix {branch}", "head": branch, "base": "release/1.4"}))[
-            "number"
-        ]
-        ok(self.e2e.api("releaser").patch(f"/repos/{REPO}/issues/{number}", json={"milestone": self.milestone}))
+        number = ok(
+            api.post(
+                f"/repos/{REPO}/pulls", json={"title": f"Fix {branch}", "head": branch, "base": "release/1.4"}
+            )
+        )["number"]
+        ok(
+            self.e2e.api("releaser").patch(
+                f"/repos/{REPO}/issues/{number}", json={"milestone": self.milestone}
+            )
+        )
         self.e2e.settle()
         return number
 
     def commit(self, branch: str, login: str = "dev") -> str:
         n = next(_n)
-        body = {"message": f"change {n}", "content": base64.b64encode(f"{n}\n".encode()).decode(), "branch": branch}
+        body = {
+            "message": f"change {n}",
+            "content": base64.b64encode(f"{n}\n".encode()).decode(),
+            "branch": branch,
+        }
         return ok(self.e2e.api(login).put(f"/repos/{REPO}/contents/f{n}.txt", json=body))["commit"]["sha"]
 
     def pull(self, number: int | None = None) -> dict[str, Any]:
@@ -91,20 +106,32 @@ class Gate:
         return {label["name"] for label in self.pull(number)["labels"]}
 
     def label(self, login: str, label: str, number: int | None = None) -> None:
-        ok(self.e2e.api(login).post(f"/repos/{REPO}/issues/{number or self.number}/labels", json={"labels": [label]}))
+        ok(
+            self.e2e.api(login).post(
+                f"/repos/{REPO}/issues/{number or self.number}/labels", json={"labels": [label]}
+            )
+        )
 
     def say(self, login: str, body: str, number: int | None = None) -> int:
-        return ok(self.e2e.api(login).post(f"/repos/{REPO}/issues/{number or self.number}/comments", json={"body": body}))["id"]
+        return ok(
+            self.e2e.api(login).post(
+                f"/repos/{REPO}/issues/{number or self.number}/comments", json={"body": body}
+            )
+        )["id"]
 
     def bot_comments(self, number: int | None = None) -> list[str]:
         comments = ok(
-            self.e2e.api("admin").get(f"/repos/{REPO}/issues/{number or self.number}/comments", params={"per_page": 100})
+            self.e2e.api("admin").get(
+                f"/repos/{REPO}/issues/{number or self.number}/comments", params={"per_page": 100}
+            )
         )
         return [c["body"] for c in comments if c["user"]["login"] == BOT]
 
     def check(self, sha: str | None = None) -> dict[str, Any]:
         sha = sha or self.pull()["head"]["sha"]
-        runs = ok(self.e2e.api("admin").get(f"/repos/{REPO}/commits/{sha}/check-runs", params={"check_name": CHECK}))
+        runs = ok(
+            self.e2e.api("admin").get(f"/repos/{REPO}/commits/{sha}/check-runs", params={"check_name": CHECK})
+        )
         ours = [r for r in runs["check_runs"] if r["app"]["id"] == 1]
         assert len(ours) == 1, runs
         return ours[0]
@@ -140,7 +167,9 @@ def test_gate_life_of_a_pull_request(e2e: Any) -> None:
     gate.label("triager", "uat-passed")
     gate.settle()
     assert "uat-passed" not in gate.labels()
-    assert any("@triager" in body and "`uat-passed` label was removed" in body for body in gate.bot_comments())
+    assert any(
+        "@triager" in body and "`uat-passed` label was removed" in body for body in gate.bot_comments()
+    )
 
     # refused commands: an outsider approving, the author giving their own UAT
     gate.say("outsider", "/approve")
@@ -243,7 +272,9 @@ def test_merge_group_gets_the_check(e2e: Any) -> None:
     gate.settle()
     assert gate.check()["conclusion"] == "success"
     queued = httpx.post(
-        f"{e2e.sandbox.base_url}/_sandbox/merge-queue", json={"repo": REPO, "pull_numbers": [gate.number, second]}, timeout=10
+        f"{e2e.sandbox.base_url}/_sandbox/merge-queue",
+        json={"repo": REPO, "pull_numbers": [gate.number, second]},
+        timeout=10,
     )
     assert queued.status_code < 300, queued.text
     gate.settle()
@@ -251,7 +282,9 @@ def test_merge_group_gets_the_check(e2e: Any) -> None:
         groups = [d.payload for d in e2e.sandbox.state.deliveries if d.event == "merge_group"]
     assert groups, "no merge_group delivery"
     head_sha = groups[-1]["merge_group"]["head_sha"]
-    runs = ok(e2e.api("admin").get(f"/repos/{REPO}/commits/{head_sha}/check-runs", params={"check_name": CHECK}))
+    runs = ok(
+        e2e.api("admin").get(f"/repos/{REPO}/commits/{head_sha}/check-runs", params={"check_name": CHECK})
+    )
     ours = [r for r in runs["check_runs"] if r["app"]["id"] == 1]
     assert ours and ours[0]["conclusion"] == "success", ours[0]["output"] if ours else runs
     assert f"#{gate.number}" in ours[0]["output"]["summary"] and f"#{second}" in ours[0]["output"]["summary"]

@@ -30,7 +30,14 @@ NONE: dict[str, bool] = {}
 
 @pytest.mark.parametrize(
     ("booleans", "level"),
-    [(ADMIN, "admin"), (MAINTAIN, "maintain"), (WRITE, "write"), (TRIAGE, "triage"), (READ, "read"), (NONE, "none")],
+    [
+        (ADMIN, "admin"),
+        (MAINTAIN, "maintain"),
+        (WRITE, "write"),
+        (TRIAGE, "triage"),
+        (READ, "read"),
+        (NONE, "none"),
+    ],
 )
 def test_permission_level(booleans: dict[str, bool], level: str) -> None:
     assert permission_level(booleans) == level
@@ -89,7 +96,9 @@ def test_defaults_are_permission_thresholds() -> None:
 
 
 def test_teams_replace_the_permission_threshold() -> None:
-    config = {"roles": {"qa": {"teams": ["qa"], "permission": "write"}, "release_managers": {"teams": ["@acme/rm"]}}}
+    config = {
+        "roles": {"qa": {"teams": ["qa"], "permission": "write"}, "release_managers": {"teams": ["@acme/rm"]}}
+    }
     rules = role_rules(config, "acme")
     assert teams_to_ask(rules.values()) == (TeamRef("acme", "qa"), TeamRef("acme", "rm"))
     # an admin outside the teams holds neither role: the teams are the rule
@@ -100,7 +109,12 @@ def test_teams_replace_the_permission_threshold() -> None:
 
 @pytest.mark.parametrize(
     ("actor", "author", "allow", "refused"),
-    [("dev", "dev", False, True), ("Dev", "dev", False, True), ("dev", "dev", True, False), ("qa", "dev", False, False)],
+    [
+        ("dev", "dev", False, True),
+        ("Dev", "dev", False, True),
+        ("dev", "dev", True, False),
+        ("qa", "dev", False, False),
+    ],
 )
 def test_self_approval(actor: str, author: str, allow: bool, refused: bool) -> None:
     assert is_self_approval(actor, author, allow) is refused

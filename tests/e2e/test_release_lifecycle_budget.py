@@ -1,0 +1,25 @@
+"""Smoke run of benchmarks/release_budget.py: a real sandbox, the real reconcilers (release + notes)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.e2e
+def test_steady_release_reconcile_is_within_the_read_budget_and_writes_nothing() -> None:
+    spec = importlib.util.spec_from_file_location("release_budget", ROOT / "benchmarks" / "release_budget.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    result = module.measure(items=101, commits=251, comments=5)  # budget: 2 + 2 + 8
+    steady = result["steady"]
+    assert result["budget_reads"] == 12
+    assert steady["error"] is None, steady
+    assert steady["writes_attempted"] == 0, steady["paths"]
+    assert steady["reads"] <= result["budget_reads"], steady["paths"]
+    assert result["first"]["writes_ok"] >= 3  # tracking issue, two stage comments (and the notes draft)
