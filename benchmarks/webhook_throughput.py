@@ -55,6 +55,38 @@ def milestone_payload() -> bytes:
     return json.dumps(entry["examples"][0]).encode()
 
 
+def fsync_latency_ms(workdir: Path, commits: int = 200) -> dict[str, float]:
+    """How long a durable SQLite commit takes on this disk right now (the floor under intake)."""
+    db = sqlite3.connect(workdir / "fsync-probe.db", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE IF NOT EXISTS t (x)")
+    times = []
+    for i in range(commits):
+        started = time.perf_counter()
+        db.execute("BEGIN IMMEDIATE")
+        db.execute("INSERT INTO t VALUES (?)", (i,))
+        db.execute("COMMIT")
+        times.append((time.perf_counter() - started) * 1000)
+    db.close()
+    times.sort()
+    return {"p50": round(times[len(times) // 2], 3), "p90": round(times[int(len(times) * 0.9)], 3),
+            "p99": round(times[int(len(times) * 0.99)], 3)}
+
+
+def commit_ms(log: Path) -> dict[str, float]:
+    """Percentiles of the bot's own `commit_ms` (time waiting for the durable group commit)."""
+    values = []
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("{") and '"commit_ms"' in line:
+            values.append(json.loads(line)["commit_ms"])
+    if not values:
+        return {}
+    values.sort()
+    return {"p50": values[len(values) // 2], "p90": values[int(len(values) * 0.9)],
+            "p99": values[int(len(values) * 0.99)]}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -72,7 +104,7 @@ def start_gunicorn(app: str, workdir: Path) -> tuple[subprocess.Popen[bytes], in
         "LOG_LEVEL": "INFO",  # production default: one JSON line per delivery (to the log file)
         "PYTHONPATH": str(ROOT),
     }
-    env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+    env.pop("PROMETHEUS_MULTIPROC_DIR", None)  # gunicorn.conf.py makes a fresh one
     log = open(workdir / f"{app.replace(':', '_')}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), app],
@@ -138,6 +170,7 @@ def main() -> int:
         workdir = Path(tmp)
         body_file = workdir / "milestone.json"
         body_file.write_bytes(body)
+        fsync_before = fsync_latency_ms(workdir)
         # Both servers run for the whole measurement and take turns under wrk, round after
         # round, so a burst of load from elsewhere on the machine hits both alike.
         servers = {name: start_gunicorn(app, workdir) for name, app in (("bare", "benchmarks.bare_app:app"), ("bot", "bot.wsgi:app"))}
@@ -149,6 +182,8 @@ def main() -> int:
         finally:
             for proc, _ in servers.values():
                 stop(proc)
+        fsync_after = fsync_latency_ms(workdir)
+        bot_commit = commit_ms(workdir / "bot.wsgi_app.log")
         db = sqlite3.connect(workdir / "queue.db")
         deliveries = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
         db.close()
@@ -175,6 +210,10 @@ def main() -> int:
         "ratio_rps": round(bot["rps"] / bare["rps"], 3),
         "ratio_p99": round(bot["p99_ms"] / bare["p99_ms"], 3),
         "deliveries_committed": deliveries,
+        "sqlite_commit_ms_before": fsync_before,
+        "sqlite_commit_ms_after": fsync_after,
+        "bot_commit_wait_ms": bot_commit,
+        "load_average": os.getloadavg(),
         "bot_2xx_responses": accepted,
     }
     checks = {

@@ -128,7 +128,11 @@ def create_app(
         if routed.ignored is not None and not routed.jobs and not routed.controls:
             return finish(_json({"ignored": routed.ignored}), "ignored")
 
-        if not queue.accept_delivery(event.delivery_id, routed.jobs):
+        committing = time.perf_counter()
+        accepted = queue.accept_delivery(event.delivery_id, routed.jobs)
+        # The durable commit's share of the answer time (group commit + fsync), for operators.
+        fields["commit_ms"] = round((time.perf_counter() - committing) * 1000, 2)
+        if not accepted:
             return finish(_json({"duplicate": event.delivery_id}), "duplicate")
         for control in routed.controls:
             dropped = queue.drop_installation(control.installation_id, control.repos)

@@ -75,6 +75,19 @@ CREATE TABLE IF NOT EXISTS kv (
 ) WITHOUT ROWID;
 """
 
+# Enqueue a job without hints: insert it, or coalesce into the waiting row, or mark the running
+# row dirty so it runs once more (the conflict target is the partial unique index of live keys).
+_UPSERT_PLAIN = (
+    "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
+    " created_at, updated_at) VALUES (?, ?, ?, ?, '{}', 'pending', 0, ?, ?, ?)"
+    " ON CONFLICT(key) WHERE state IN ('pending', 'running') DO UPDATE SET"
+    " reason = excluded.reason, updated_at = excluded.updated_at,"
+    " installation_id = COALESCE(excluded.installation_id, installation_id),"
+    " repo = COALESCE(excluded.repo, repo),"
+    " dirty = CASE WHEN state = 'running' THEN 1 ELSE dirty END,"
+    " dirty_hints = CASE WHEN state = 'running' THEN COALESCE(dirty_hints, '{}') ELSE dirty_hints END"
+)
+
 _JOB_COLUMNS = (
     "id, key, installation_id, repo, reason, hints, state, attempts, not_before, claim_token, "
     "last_error, permanent, created_at, updated_at, dirty, dirty_hints"
@@ -157,10 +170,6 @@ class SqliteQueue(JobQueue):
             # FULL: the WAL is fsynced at each commit, so an accepted delivery survives power loss.
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
-            # Checkpoint less often: the hot pages (the deliveries index, the live jobs) are
-            # rewritten by every commit, and a checkpoint copies each page once however many
-            # frames it has, so a longer WAL means far less checkpoint I/O per delivery.
-            conn.execute(f"PRAGMA wal_autocheckpoint={int(os.environ.get('RB_WAL_AUTOCHECKPOINT', '1000'))}")
             conn.row_factory = sqlite3.Row
             self._local.conn = conn
             self._local.pid = pid
@@ -232,8 +241,7 @@ class SqliteQueue(JobQueue):
                 with self._write() as db:
                     batch = group.take()
                     now = self._clock()
-                    for item in batch:
-                        item.accepted = self._accept_one(db, item, now)
+                    self._accept_batch(db, batch, now)
                     if random.random() < len(batch) / PURGE_EVERY_N_DELIVERIES:
                         db.execute("DELETE FROM deliveries WHERE received_at < ?", (now - self.delivery_ttl_seconds,))
             except BaseException as exc:  # noqa: BLE001 - handed to every waiter of the batch
@@ -245,19 +253,42 @@ class SqliteQueue(JobQueue):
             if not group.more():
                 return
 
-    def _accept_one(self, db: sqlite3.Connection, item: _Acceptance, now: float) -> bool:
-        inserted = db.execute(
-            "INSERT OR IGNORE INTO deliveries (id, received_at) VALUES (?, ?)", (item.delivery_id, now)
-        ).rowcount
-        if not inserted:
-            # An id past the retention window counts as new (GitHub cannot redeliver it anymore).
-            row = db.execute("SELECT received_at FROM deliveries WHERE id = ?", (item.delivery_id,)).fetchone()
-            if row is None or row["received_at"] >= now - self.delivery_ttl_seconds:
-                return False
-            db.execute("UPDATE deliveries SET received_at = ? WHERE id = ?", (now, item.delivery_id))
-        for spec in item.jobs:
-            self._enqueue_one(db, spec, now)
-        return True
+    def _accept_batch(self, db: sqlite3.Connection, batch: list[_Acceptance], now: float) -> None:
+        """Record a batch of deliveries with as few statements as possible: the leader holds the
+        cross-process write lock meanwhile, and every statement is a point where it may have to
+        wait for the GIL behind the process's other request threads."""
+        seen: dict[str, float] = {}
+        for start in range(0, len(batch), 500):  # SQLite's bound-parameter limit
+            ids = [item.delivery_id for item in batch[start:start + 500]]
+            marks = ",".join("?" * len(ids))
+            seen.update(db.execute(f"SELECT id, received_at FROM deliveries WHERE id IN ({marks})", ids).fetchall())
+        fresh: list[_Acceptance] = []
+        renewed: list[str] = []
+        for item in batch:
+            received = seen.get(item.delivery_id)
+            if received is not None and received >= now - self.delivery_ttl_seconds:
+                item.accepted = False  # a redelivery (or the same id twice in this batch)
+                continue
+            if received is not None:
+                # Past the retention window: GitHub cannot redeliver it anymore, so it is new.
+                renewed.append(item.delivery_id)
+            seen[item.delivery_id] = now
+            item.accepted = True
+            fresh.append(item)
+        new_ids = [(item.delivery_id, now) for item in fresh if item.delivery_id not in renewed]
+        if new_ids:
+            db.executemany("INSERT INTO deliveries (id, received_at) VALUES (?, ?)", new_ids)
+        if renewed:
+            db.executemany("UPDATE deliveries SET received_at = ? WHERE id = ?", [(now, i) for i in renewed])
+        plain: list[tuple[Any, ...]] = []
+        for item in fresh:
+            for spec in item.jobs:
+                if spec.hints:
+                    self._enqueue_one(db, spec, now)
+                else:
+                    plain.append((spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now))
+        if plain:
+            db.executemany(_UPSERT_PLAIN, plain)
 
     def enqueue(self, jobs: list[JobSpec]) -> None:
         if not jobs:
@@ -270,17 +301,7 @@ class SqliteQueue(JobQueue):
     def _enqueue_one(self, db: sqlite3.Connection, spec: JobSpec, now: float) -> None:
         if not spec.hints:
             # Nothing to merge (most events): one upsert does insert-or-coalesce-or-mark-dirty.
-            db.execute(
-                "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, '{}', 'pending', 0, ?, ?, ?)"
-                " ON CONFLICT(key) WHERE state IN ('pending', 'running') DO UPDATE SET"
-                " reason = excluded.reason, updated_at = excluded.updated_at,"
-                " installation_id = COALESCE(excluded.installation_id, installation_id),"
-                " repo = COALESCE(excluded.repo, repo),"
-                " dirty = CASE WHEN state = 'running' THEN 1 ELSE dirty END,"
-                " dirty_hints = CASE WHEN state = 'running' THEN COALESCE(dirty_hints, '{}') ELSE dirty_hints END",
-                (spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now),
-            )
+            db.execute(_UPSERT_PLAIN, (spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now))
             return
         live = db.execute(
             "SELECT id, state, hints, dirty_hints FROM jobs WHERE key = ? AND state IN ('pending', 'running')",

@@ -36,6 +36,9 @@ USER_AGENT = "GitHub-Hookshot/sandbox"
 # GitHub leaves ``organization`` out of these events' payloads (their schemas forbid it).
 NO_ORGANIZATION_EVENTS = frozenset({"installation", "installation_repositories", "github_app_authorization"})
 
+# Sent to every App whatever it subscribed to (GitHub does the same for its installation life cycle).
+ALWAYS_SENT_EVENTS = frozenset({"installation", "installation_repositories", "github_app_authorization"})
+
 PayloadBuilder = dict[str, Any] | Callable[[], dict[str, Any]]
 
 
@@ -80,6 +83,8 @@ class WebhookEmitter:
                 if inst.suspended_at is not None and event != "installation":
                     continue  # suspended installations receive nothing but their own life cycle
                 app = st.apps[inst.app_id]
+                if event not in ALWAYS_SENT_EVENTS and event not in app.events:
+                    continue  # the App did not subscribe to this event
                 body = payload_builder() if callable(payload_builder) else dict(payload_builder)
                 payload: dict[str, Any] = {}
                 if action is not None:

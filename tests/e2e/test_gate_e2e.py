@@ -308,7 +308,9 @@ def test_bypass_merge_and_direct_push_are_audited(e2e: Any) -> None:
     merged = gate.merge("admin")
     assert merged.status_code == 200, merged.text
     gate.settle()
-    assert sum("Audit: this pull request was merged" in body for body in gate.bot_comments()) == 1
+    assert sum("Audit: this pull request was merged" in body for body in gate.bot_comments()) == 1, [
+        line for line in e2e.bot.logs().splitlines() if '"pr:' in line or "error" in line.lower()
+    ][-30:]
 
     direct = gate.commit("release/1.4", "dev")  # a push straight to the release branch
     gate.settle()

@@ -189,3 +189,30 @@ def test_jobs_survive_reopening_the_database(tmp_path):
     reopened = SqliteQueue(path)
     [job] = reopened.list_jobs()
     assert job.key == "release:1@2" and job.state == "running" and job.spec.hints == {"comment_ids": [5]}
+
+
+def test_concurrent_deliveries_share_commits_and_each_id_is_accepted_once(tmp_path):
+    import threading
+
+    q = SqliteQueue(str(tmp_path / "group.db"))
+    results: dict[str, list[bool]] = {}
+    lock = threading.Lock()
+
+    def post(thread: int) -> None:
+        for i in range(50):
+            delivery = f"d-{i % 25}"  # every id offered by several threads at once
+            ok = q.accept_delivery(delivery, [JobSpec(f"pr:1#{i % 7}", 1, "a/b"), JobSpec("repo:1", 1, "a/b", hints={"refs": [str(i)]})])
+            with lock:
+                results.setdefault(delivery, []).append(ok)
+
+    threads = [threading.Thread(target=post, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(outcomes.count(True) == 1 for outcomes in results.values()), results
+    assert len(results) == 25
+    keys = sorted(j.key for j in q.list_jobs())
+    assert keys == sorted({f"pr:1#{i % 7}" for i in range(50)} | {"repo:1"})
+    [repo_job] = [j for j in q.list_jobs() if j.key == "repo:1"]
+    assert len(repo_job.spec.hints["refs"]) == 25  # hints of every accepted delivery, merged

@@ -98,6 +98,9 @@ def test_pull_request_entry_carries_merged_at(sb: RunningSandbox) -> None:
     entry = next(i for i in listed if i["number"] == pr["number"])
     assert entry["pull_request"]["merged_at"]
     assert entry["state"] == "closed"
+    # a merged pull request cannot be reopened
+    reopen = sb.api.patch(f"/repos/{repo}/issues/{pr['number']}", as_="dev", json={"state": "open"})
+    assert reopen.status_code == 422
 
 
 def test_update_title_body_state_sends_edited_with_changes_closed_reopened(sb: RunningSandbox) -> None:

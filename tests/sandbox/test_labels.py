@@ -113,3 +113,29 @@ def test_list_repository_labels_paginates(sb: RunningSandbox) -> None:
     first = sb.api.get(f"/repos/{repo}/labels")
     assert len(first.json()) == 30 and "next" in first.links
     assert len(sb.api.paginate(f"/repos/{repo}/labels", per_page=10)) == before + 35
+
+
+def test_concurrent_labelling_is_consistent(sb: RunningSandbox) -> None:
+    """Eight clients label one issue at once: every label lands once, with one event and one webhook each."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    repo = sb.new_repo()
+    n = _issue(sb, repo)
+
+    def label(i: int) -> int:
+        with httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-triager"}) as http:
+            codes = [http.post(f"/repos/{repo}/issues/{n}/labels", json={"labels": [f"c{i}-{k}", "shared"]}).status_code
+                     for k in range(5)]
+        return max(codes)
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        assert set(pool.map(label, range(8))) == {200}
+    names = sorted(lbl["name"] for lbl in sb.api.get(f"/repos/{repo}/issues/{n}/labels", params={"per_page": 100}).json())
+    assert names == sorted([f"c{i}-{k}" for i in range(8) for k in range(5)] + ["shared"])
+    events = sb.api.paginate(f"/repos/{repo}/issues/{n}/events")
+    assert len(events) == 41 and len({e["label"]["name"] for e in events}) == 41
+    sb.wait_idle()
+    assert sb.recorder.names(repo).count("issues.labeled") == 41
+    assert sb.recorder.names(repo).count("label.created") == 41

@@ -247,3 +247,37 @@ def test_cli_runs_the_sandbox(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
+
+
+def test_concurrent_clients_keep_state_consistent(sb: RunningSandbox) -> None:
+    """Eight clients commit and open pull requests at once: numbers stay unique, no commit is lost."""
+    import base64
+    from concurrent.futures import ThreadPoolExecutor
+
+    repo = sb.new_repo()
+    main = branch_sha(sb, repo, "main")
+
+    def worker(i: int) -> tuple[int, list[str]]:
+        with httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-dev"}) as http:
+            assert http.post(f"/repos/{repo}/git/refs", json={"ref": f"refs/heads/w{i}", "sha": main}).status_code == 201
+            shas = []
+            for j in range(5):
+                body = {"message": f"w{i} {j}", "content": base64.b64encode(f"{i}-{j}".encode()).decode(),
+                        "branch": f"w{i}"}
+                resp = http.put(f"/repos/{repo}/contents/w{i}-{j}.txt", json=body)
+                assert resp.status_code == 201, resp.text
+                shas.append(resp.json()["commit"]["sha"])
+            pr = http.post(f"/repos/{repo}/pulls", json={"title": f"w{i}", "head": f"w{i}", "base": "main"})
+            assert pr.status_code == 201, pr.text
+            return pr.json()["number"], shas
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(worker, range(8)))
+    numbers = sorted(n for n, _ in results)
+    assert numbers == list(range(1, 9))
+    for n, shas in results:
+        pr = sb.api.get(f"/repos/{repo}/pulls/{n}").json()
+        assert pr["commits"] == 5 and pr["head"]["sha"] == shas[-1]
+    sb.wait_idle()
+    pushes = [d for d in sb.recorder.for_repo(repo) if d.event == "push" and not d.payload["created"]]
+    assert len(pushes) == 40

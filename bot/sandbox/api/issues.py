@@ -242,6 +242,10 @@ def update_issue(owner: str, name: str, number: str) -> Response:
         new_state = data.get("state", issue.state)
         if new_state not in ("open", "closed"):
             validation_failed("Issue", "state")
+        if new_state == "open" and issue.pull is not None and issue.pull.merged:
+            raise ApiError(422, "Validation Failed", errors=[{
+                "resource": "Issue", "field": "state", "code": "custom",
+                "message": "state cannot be changed. The pull request has been merged."}])
         reason = data.get("state_reason")
         if reason is not None and reason not in _STATE_REASONS:
             validation_failed("Issue", "state_reason")
