@@ -112,6 +112,9 @@ class Settings:
     log_level: str = "INFO"
     sandbox: bool = False  # no App credentials: serve against the built-in sandbox
     sandbox_port: int = 8900  # where `serve` starts the sandbox in sandbox mode (0 = any free port)
+    sandbox_app_key: str = "sandbox-app.pem"  # the sandbox App's key file, created if missing
+    serve_web_workers: int = 1  # `serve`: gunicorn processes, each with its own job workers
+    serve_web_threads: int = 8  # `serve`: request threads per gunicorn process
     test_runner: str | None = None  # RELEASE_BOT_TEST_RUNNER "module:function"; only tests set it
 
     @classmethod
@@ -152,6 +155,9 @@ class Settings:
             log_level=log_level,
             sandbox=_bool(env, "SANDBOX", False),
             sandbox_port=_int(env, "SANDBOX_PORT", 8900, minimum=0),  # type: ignore[arg-type]
+            sandbox_app_key=env.get("SANDBOX_APP_KEY", "").strip() or "sandbox-app.pem",
+            serve_web_workers=_int(env, "SERVE_WEB_WORKERS", 1, minimum=1),  # type: ignore[arg-type]
+            serve_web_threads=_int(env, "SERVE_WEB_THREADS", 8, minimum=1),  # type: ignore[arg-type]
             test_runner=env.get("RELEASE_BOT_TEST_RUNNER", "").strip() or None,
         )
         return settings

@@ -30,11 +30,16 @@ def build_services(settings: Settings, queue: JobQueue) -> Any | None:
     reconcilers, or when the GitHub layer cannot be built (then no worker starts)."""
     if settings.test_runner:
         return None
+    if not settings.has_app_credentials:
+        # Sandbox mode without a sandbox: webhooks are accepted and queued, nothing can run them.
+        log_fields(log, "no App credentials: workers disabled, webhooks are only queued", logging.WARNING)
+        return None
     try:
         from bot.services import Services
     except ImportError as exc:
         log_fields(log, "GitHub layer unavailable: workers disabled", logging.ERROR, error=str(exc))
         return None
+    # With credentials, a bad key or an unreachable GitHub fails the start loudly.
     return Services.from_settings(settings, queue)
 
 

@@ -53,7 +53,7 @@ def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any | N
     except ImportError as exc:
         print(f"release-bot: sandbox unavailable ({exc}); serving webhooks without a GitHub", file=sys.stderr)
         return settings.with_overrides(sandbox=True, webhook_secret=secret), None
-    key_path = os.environ.get("SANDBOX_APP_KEY", "") or os.path.abspath("sandbox-app.pem")
+    key_path = os.path.abspath(settings.sandbox_app_key)
     local_host = "127.0.0.1"
     handle = start_sandbox(
         port=settings.sandbox_port,
@@ -123,13 +123,12 @@ def _application_class() -> type:
             super().__init__()
 
         def load_config(self) -> None:
-            web_workers = int(os.environ.get("SERVE_WEB_WORKERS", "1") or 1)
             drain = 25
             config = {
                 "bind": [f"fd://{self.sock.fileno()}"],
-                "workers": web_workers,
+                "workers": self.settings.serve_web_workers,
                 "worker_class": "gthread",
-                "threads": int(os.environ.get("SERVE_WEB_THREADS", "8") or 8),
+                "threads": self.settings.serve_web_threads,
                 # Longer than the workers' drain, so SIGTERM lets running jobs finish.
                 "graceful_timeout": drain + 5,
                 "timeout": 60,
@@ -178,6 +177,12 @@ def _worker_exit(server: Any, worker: Any) -> None:
     close = getattr(services, "close", None)
     if close is not None:
         close()
+    # gthread's request threads may still sit in a blocking read on an idle keep-alive connection
+    # (the sandbox's webhook client keeps one open), and interpreter shutdown would join them until
+    # gunicorn's graceful timeout ends in SIGKILL. Everything durable is committed and the job
+    # workers are drained, so leave now.
+    logging.shutdown()
+    os._exit(0)
 
 
 def ServeApplication(settings: Settings, sock: socket.socket) -> Any:  # noqa: N802 - a class factory

@@ -256,13 +256,21 @@ def advance(record: StageRecord, facts: StageFacts, today: str) -> StageOutcome:
         and current is not None
         and index_of(target) > index_of(current)
         and target != FUTURE_PLANNING
-        and current not in facts.complete_checklists
     ):
-        held = (
-            f"Strict mode: the release stays in {STAGE_TITLES[current]} until its checklist is fully ticked "
-            f"(the facts already point to {STAGE_TITLES[target]})."
-        )
-        target = current
+        if current not in facts.complete_checklists:
+            held = _held_message(current, target)
+            target = current
+        else:
+            # Waterfall: one stage at a time. The next stage whose trigger holds begins and is held in
+            # turn until its own checklist is ticked; stages whose trigger never held are skipped, as in
+            # agile. A hand request (/stage, checked against the ticked list) jumps where it asked.
+            natural = replace(base, manual=None)
+            step = next(s for s in STAGES[index_of(current) + 1:] if s == target or triggered(s, natural, facts))
+            if manual is not None and index_of(manual) > index_of(step):
+                step = STAGES[min(index_of(manual), index_of(target))]
+            if step != target and step not in facts.complete_checklists:
+                held = _held_message(step, target)
+            target = step
 
     begun: list[str] = []
     for stage in STAGES[: index_of(target) + 1]:
@@ -284,6 +292,13 @@ def advance(record: StageRecord, facts: StageFacts, today: str) -> StageOutcome:
         deployed=base.deployed,
     )
     return StageOutcome(record=new_record, begun=tuple(begun), held=held, returned_to_uat=returned)
+
+
+def _held_message(stage: str, target: str) -> str:
+    return (
+        f"Strict mode: the release stays in {STAGE_TITLES[stage]} until its checklist is fully ticked "
+        f"(the facts already point to {STAGE_TITLES[target]})."
+    )
 
 
 def stage_states(record: StageRecord) -> dict[str, str]:

@@ -142,7 +142,7 @@ def _issues(b: _Builder) -> None:
         if b.payload.get("action") in ("opened", "labeled", "reopened", "closed"):
             # Issues naming a shipped version (the Monitor stage's feedback) carry no milestone:
             # the repo reconciler fans out to the releases that watch for them.
-            b.add(repo_key(repo_id), repo)
+            b.add(repo_key(repo_id), repo, {"fan_out": True})
         else:
             b.route.ignored = "issue outside any milestone"
 
@@ -196,9 +196,12 @@ def _milestone(b: _Builder) -> None:
 
 def _repo_wide(b: _Builder) -> None:
     """release, deployment_status, create, delete: intake cannot know which milestone a tag or a
-    deployment belongs to without GitHub, so the repo reconciler fans out."""
+    deployment belongs to without GitHub. Branches and tags are the repo reconciler's own
+    discovery; releases and deployments concern the open releases, so those fan out to them."""
     repo_id, repo = b.repo()
     hints: dict[str, Any] = {}
+    if "release" in b.payload or "deployment_status" in b.payload:
+        hints["fan_out"] = True
     ref = b.payload.get("ref")
     if isinstance(ref, str) and b.payload.get("ref_type") in ("branch", "tag"):
         hints["refs"] = [f"{b.payload['ref_type']}:{ref}"]
@@ -222,9 +225,10 @@ def _push(b: _Builder) -> None:
 
 
 def _repositories(b: _Builder, field_name: str) -> None:
+    # A newly covered repository has releases and pull requests the bot has never seen: fan out.
     for repository in b.payload.get(field_name) or []:
         if isinstance(repository, dict) and isinstance(repository.get("id"), int):
-            b.add(repo_key(repository["id"]), repository.get("full_name"))
+            b.add(repo_key(repository["id"]), repository.get("full_name"), {"fan_out": True})
     if not b.route.jobs:
         b.route.ignored = f"no repositories in {field_name}"
 

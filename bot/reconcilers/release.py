@@ -108,6 +108,34 @@ def _due_date(milestone: dict[str, Any]) -> str | None:
     return str(due)[:10] if due else None
 
 
+_PROBLEM_RE = re.compile(r"^(?P<where>\S+?):(?P<line>\d+): (?P<message>.+)$")
+MAX_CONFIG_PROBLEMS = 10
+
+
+def config_error_warning(error: str, last_valid_in_use: bool) -> str:
+    """The configuration problems as people read them on the tracking issue: file, line, message.
+
+    The loader renders one problem per line as ``owner/repo:path:LINE: dotted.path: message``.
+    The messages quote values from the file (user text): neutralized, bounded.
+    """
+    problems: list[str] = []
+    for raw in error.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        match = _PROBLEM_RE.match(line)
+        if match:
+            problems.append(f"`{neutralize(match['where'], 200)}` line {match['line']}: {neutralize(match['message'], 300)}")
+        else:
+            problems.append(neutralize(line, 300))
+    shown = problems[:MAX_CONFIG_PROBLEMS]
+    if len(problems) > len(shown):
+        shown.append(f"and {len(problems) - len(shown)} more (run `release-bot check-config`)")
+    in_use = ("the last valid configuration is in use" if last_valid_in_use
+              else "no valid configuration was ever seen: the defaults are in use and the merge gate fails closed")
+    return f"Configuration error in `.github/release-bot.yml` ({in_use}): " + "; ".join(shown or ["unreadable"])
+
+
 def _author(raw: dict[str, Any]) -> str:
     return str((raw.get("user") or {}).get("login") or "")
 
@@ -555,8 +583,7 @@ class ReleaseRun:
         milestone = facts.milestone or {}
         warnings: list[str] = []
         if self.ctx.config_error:
-            first = " ".join(str(self.ctx.config_error).split())[:500]
-            warnings.append(f"Configuration error in `.github/release-bot.yml` (the last valid configuration is in use): {first}")
+            warnings.append(config_error_warning(str(self.ctx.config_error), self.ctx.config_valid))
         for version, group in duplicate_versions([_Milestone(m) for m in facts.open_milestones],
                                                   facts.conventions.milestone_pattern).items():
             if version == self.version and any(m.number == facts.milestone_number for m in group):

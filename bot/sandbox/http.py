@@ -399,7 +399,10 @@ def install_hooks(app: Flask) -> None:
             g.actor = authenticate(st)
         except ApiError as err:
             return respond(err.body(), status=err.status, headers=err.headers)
-        return _apply_fault(st)
+        fault = _apply_fault(st)
+        if fault is not None:
+            return fault
+        return _refuse_if_exhausted(st)
 
     @app.after_request
     def _after(resp: Response) -> Response:
@@ -439,7 +442,7 @@ def _log(status: int) -> None:
 
 def _account(st: SandboxState, a: Actor, *, count: bool) -> tuple[int, int, int, int]:
     """Count this request against the actor's hourly window; return (limit, remaining, reset, used)."""
-    limit = 60 if a.kind == "anonymous" else RATE_LIMIT
+    limit = 60 if a.kind == "anonymous" else st.rate_limit
     now = int(st.now().timestamp())
     with st.lock:
         start, used = st.rate_used.get(a.rate_key, (now, 0))
@@ -449,6 +452,22 @@ def _account(st: SandboxState, a: Actor, *, count: bool) -> tuple[int, int, int,
             used += 1
         st.rate_used[a.rate_key] = (start, used)
     return limit, max(0, limit - used), start + RATE_WINDOW, used
+
+
+def _refuse_if_exhausted(st: SandboxState) -> Response | None:
+    """Primary rate limiting, when switched on (``POST /_sandbox/rate-limit``): once the hour's budget
+    is used, GitHub answers 403 until the reset. Off by default so benchmarks measure the bot."""
+    if not st.rate_limit_enforced or request.path == f"{API_PREFIX}/rate_limit":
+        return None
+    limit, remaining, reset, used = _account(st, actor(), count=False)
+    if remaining > 0:
+        return None
+    g.rate_headers_set = True
+    return respond({"message": f"API rate limit exceeded for {actor().login or 'you'}.",
+                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+                   status=403, headers={"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
+                                        "X-RateLimit-Used": str(used), "X-RateLimit-Reset": str(reset),
+                                        "X-RateLimit-Resource": "core"})
 
 
 def rate_status(st: SandboxState, a: Actor) -> tuple[int, int, int, int]:

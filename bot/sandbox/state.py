@@ -450,6 +450,8 @@ class Repo:
     commits: dict[str, Commit] = field(default_factory=dict)
     refs: dict[str, str] = field(default_factory=dict)  # "refs/heads/main" -> sha (commit or tag object)
     tags: dict[str, GitTag] = field(default_factory=dict)  # annotated tag objects by sha
+    blobs: dict[str, bytes] = field(default_factory=dict)  # blobs created through POST /git/blobs
+    trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # flat snapshots by tree sha
     issues: dict[int, Issue] = field(default_factory=dict)  # issues AND pull requests, by number
     next_number: int = 1
     milestones: dict[int, Milestone] = field(default_factory=dict)
@@ -625,6 +627,8 @@ class SandboxState:
         self.requests_first_seq = 1
         self.request_seq = 0
         self.rate_used: dict[str, tuple[int, int]] = {}  # actor key -> (window start epoch, used)
+        self.rate_limit = 5000  # per hour for users, installations and the App (anonymous: 60)
+        self.rate_limit_enforced = False
         self.chaos = Chaos()
         self.merge_groups: list[dict[str, Any]] = []
         self.oauth_codes: dict[str, dict[str, Any]] = {}  # for the OAuth web flow (part 2)

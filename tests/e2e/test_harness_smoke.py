@@ -24,3 +24,15 @@ def test_a_milestone_created_in_the_sandbox_is_accepted_and_settles(e2e):
     jobs = [line for line in lines if line.get("msg") == "job" and line.get("key", "").startswith("release:")]
     assert jobs, "the release job ran"
     assert {"key", "outcome", "duration_ms", "api_calls", "attempt"} <= set(jobs[0])
+
+
+def test_sigterm_stops_the_bot_promptly_with_a_live_sandbox(e2e):
+    import time
+
+    with e2e.api("admin") as admin:
+        assert admin.post("/repos/acme/rocket/milestones", json={"title": "v9.8.0"}).status_code == 201
+    e2e.settle()
+    started = time.monotonic()
+    assert e2e.bot.stop() == 0
+    assert time.monotonic() - started < 15  # drained, not killed at gunicorn's graceful timeout
+    assert "SIGKILL" not in e2e.bot.logs()

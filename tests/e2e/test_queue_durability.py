@@ -47,7 +47,7 @@ def runner_env(effects: Path, sleep: float) -> dict[str, str]:
     return {
         "APP_ID": "1",
         "PRIVATE_KEY_PATH": "/nonexistent-not-used-by-the-test-runner.pem",
-        "RELEASE_BOT_TEST_RUNNER": "runners:slow_effect",
+        "RELEASE_BOT_TEST_RUNNER": "bot_test_runners:slow_effect",
         "RB_TEST_EFFECTS": str(effects),
         "RB_TEST_SLEEP": str(sleep),
         "LEASE_SECONDS": "2",

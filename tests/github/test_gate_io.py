@@ -214,3 +214,41 @@ def test_pull_facts_and_merge_group_numbers() -> None:
     )
     assert pull.base == "release/1.4" and pull.labels == {"hold"} and pull.milestone is not None
     assert gate_io.merge_group_numbers("refs/heads/gh-readonly-queue/release/1.4/pr-12-" + "a" * 40) == [12]
+
+
+@responses.activate
+def test_protection_falls_back_to_classic_only_where_rulesets_are_unavailable(gh: Github) -> None:
+    upgrade = {"message": "Upgrade to GitHub Pro or make this repository public to enable this feature."}
+    responses.get(f"{API}/repos/{REPO}/rulesets", status=403, json=upgrade)
+    responses.get(f"{API}/repos/{REPO}/branches", json=[{"name": "main"}, {"name": "release/1.4"}])
+    responses.get(
+        f"{API}/repos/{REPO}/branches/release%2F1.4/protection",
+        json={
+            "required_status_checks": {"strict": True, "checks": [{"context": "ci", "app_id": 7}]},
+            "enforce_admins": {"enabled": True},
+            "required_pull_request_reviews": {"required_approving_review_count": 2, "url": "x"},
+        },
+    )
+    responses.put(f"{API}/repos/{REPO}/branches/release%2F1.4/protection", json={})
+    done = gate_io.protect_release_branches(gh, REPO, ["release/*"], "release-bot/gate", 1)
+    assert done == ["release/1.4: branch protection now requires release-bot/gate from app 1"]
+    body = json.loads(responses.calls[-1].request.body)
+    assert body == {  # everything else kept as it was
+        "required_status_checks": {
+            "strict": True,
+            "checks": [{"context": "ci", "app_id": 7}, {"context": "release-bot/gate", "app_id": 1}],
+        },
+        "enforce_admins": True,
+        "required_pull_request_reviews": {"required_approving_review_count": 2},
+        "restrictions": None,
+    }
+
+
+@responses.activate
+def test_protection_reports_a_missing_permission(gh: Github) -> None:
+    from github import GithubException
+
+    responses.get(f"{API}/repos/{REPO}/rulesets", status=403, json={"message": "Resource not accessible by integration"})
+    with pytest.raises(GithubException) as raised:
+        gate_io.protect_release_branches(gh, REPO, ["release/*"], "release-bot/gate", 1)
+    assert raised.value.status == 403

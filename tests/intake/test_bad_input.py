@@ -9,7 +9,7 @@ import json
 import urllib.parse
 
 import pytest
-from conftest import SECRET, github_headers, sign
+from webhook_helpers import SECRET, github_headers, sign
 from werkzeug.test import create_environ, run_wsgi_app
 
 from bot.intake.app import create_app

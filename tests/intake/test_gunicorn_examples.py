@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import httpx
-from conftest import SECRET, github_headers, load_examples
 from expected_keys import expected
+from webhook_helpers import SECRET, github_headers, load_examples
 
 ROOT = Path(__file__).resolve().parents[2]
 

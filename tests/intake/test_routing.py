@@ -50,7 +50,8 @@ def test_comment_on_tracking_issue_goes_to_its_release_and_elsewhere_is_ignored(
 
 
 def test_issue_without_milestone_opened_fans_out_from_the_repo_but_assigned_is_ignored():
-    assert keys(route("issues", {"action": "opened", "issue": {"number": 1}, "repository": REPO})) == ["repo:42"]
+    opened = route("issues", {"action": "opened", "issue": {"number": 1}, "repository": REPO})
+    assert keys(opened) == ["repo:42"] and opened.jobs[0].hints == {"fan_out": True}
     assert route("issues", {"action": "assigned", "issue": {"number": 1}, "repository": REPO}).ignored
 
 
@@ -97,10 +98,18 @@ def test_tag_creation_hints_the_ref():
     assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"refs": ["tag:v1.4.0-rc.1"]}
 
 
+@pytest.mark.parametrize("event,body", [("release", {"action": "published", "release": {"id": 1}}),
+                                        ("deployment_status", {"action": "created", "deployment_status": {"id": 1}})])
+def test_releases_and_deployments_fan_out_from_the_repo(event, body):
+    r = route(event, {**body, "repository": REPO})
+    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"fan_out": True}
+
+
 def test_installation_created_enqueues_each_repository_and_deleted_drops_the_installation():
     created = route("installation", {"action": "created", "installation": INST,
                                      "repositories": [{"id": 1, "full_name": "a/x"}, {"id": 2, "full_name": "a/y"}]})
     assert keys(created) == ["repo:1", "repo:2"] and created.jobs[1].repo == "a/y"
+    assert all(job.hints == {"fan_out": True} for job in created.jobs)
     assert created.jobs[0].installation_id == 7
     for action in ("deleted", "suspend"):
         removed = route("installation", {"action": action, "installation": INST})

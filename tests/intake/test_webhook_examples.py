@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-from conftest import github_headers, load_examples
 from expected_keys import expected
+from webhook_helpers import github_headers, load_examples
 
 
 def test_every_example_is_answered_without_5xx_and_routed_by_the_table(client, queue, fixtures_dir):
@@ -41,7 +41,7 @@ def test_every_example_is_answered_without_5xx_and_routed_by_the_table(client, q
 
 
 def test_check_run_rerequested_is_ours_only_by_app_id(fixtures_dir, tmp_path):
-    from conftest import SECRET
+    from webhook_helpers import SECRET
 
     from bot.intake.app import create_app
     from bot.queue.sqlite import SqliteQueue

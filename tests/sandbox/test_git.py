@@ -290,3 +290,32 @@ def test_commits_list_paginates(sb: RunningSandbox) -> None:
 def test_missing_things_are_404(sb: RunningSandbox, path: str) -> None:
     resp = sb.api.get(path)
     assert resp.status_code == 404 and resp.json()["message"] == "Not Found"
+
+
+def test_git_data_api_multi_file_commit(sb: RunningSandbox) -> None:
+    repo = sb.new_repo()
+    main = branch_sha(sb, repo, "main")
+    base_tree = sb.api.get(f"/repos/{repo}/git/commits/{main}").json()["tree"]["sha"]
+    blob = sb.api.post(f"/repos/{repo}/git/blobs", json={"content": base64.b64encode(b"bin").decode(),
+                                                         "encoding": "base64"})
+    assert blob.status_code == 201
+    tree = sb.api.post(f"/repos/{repo}/git/trees", json={"base_tree": base_tree, "tree": [
+        {"path": "a/one.txt", "mode": "100644", "type": "blob", "content": "one"},
+        {"path": "a/two.bin", "mode": "100644", "type": "blob", "sha": blob.json()["sha"]}]})
+    assert tree.status_code == 201, tree.text
+    assert {e["path"] for e in tree.json()["tree"]} == {"README.md", "a/one.txt", "a/two.bin"}
+    commit = sb.api.post(f"/repos/{repo}/git/commits", json={"message": "two files", "tree": tree.json()["sha"],
+                                                             "parents": [main]})
+    assert commit.status_code == 201 and commit.json()["parents"][0]["sha"] == main
+    start = mark(sb, repo)
+    assert sb.api.patch(f"/repos/{repo}/git/refs/heads/main", json={"sha": commit.json()["sha"]}).status_code == 200
+    assert names_after(sb, repo, start) == ["push"]
+    push = sb.recorder.for_repo(repo)[start].payload
+    assert push["head_commit"]["added"] == ["a/one.txt", "a/two.bin"]
+    got = sb.api.get(f"/repos/{repo}/contents/a/two.bin").json()
+    assert base64.b64decode(got["content"]) == b"bin"
+    assert sb.api.get(f"/repos/{repo}/git/blobs/{blob.json()['sha']}").json()["size"] == 3
+    listed = sb.api.get(f"/repos/{repo}/git/trees/main", params={"recursive": 1}).json()
+    assert len(listed["tree"]) == 3
+    bad = sb.api.post(f"/repos/{repo}/git/commits", json={"message": "x", "tree": "f" * 40, "parents": []})
+    assert bad.status_code == 422

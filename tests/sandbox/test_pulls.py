@@ -266,3 +266,25 @@ def test_rebase_merge_replays_commits(sb: RunningSandbox) -> None:
     assert parent["message"] == "edit r1.txt" and parent["sha"] != first
     files = {c["path"] for c in sb.api.get(f"/repos/{repo}/contents/", params={"ref": "main"}, validate=False).json()}
     assert {"r1.txt", "r2.txt", "other.txt", "README.md"} <= files
+
+
+def test_update_branch_and_merges_endpoint(sb: RunningSandbox) -> None:
+    repo = sb.new_repo()
+    pr = open_pr(sb, repo, "upd")
+    moved = commit_file(sb, repo, "main", "base.txt", "moved")
+    start = mark(sb, repo)
+    resp = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/update-branch", json={"expected_head_sha": pr["head"]["sha"]})
+    assert resp.status_code == 202, resp.text
+    assert names_after(sb, repo, start) == ["push", "pull_request.synchronize"]
+    head = sb.api.get(f"/repos/{repo}/pulls/{pr['number']}").json()["head"]["sha"]
+    parents = [p["sha"] for p in sb.api.get(f"/repos/{repo}/git/commits/{head}").json()["parents"]]
+    assert parents == [pr["head"]["sha"], moved]
+    stale = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/update-branch", json={"expected_head_sha": "0" * 40})
+    assert stale.status_code == 422
+    # POST /merges: merge a branch into another; nothing to merge answers 204
+    create_branch(sb, repo, "side")
+    commit_file(sb, repo, "side", "side.txt", "s")
+    merged = sb.api.post(f"/repos/{repo}/merges", json={"base": "main", "head": "side"})
+    assert merged.status_code == 201 and len(merged.json()["parents"]) == 2
+    assert sb.api.post(f"/repos/{repo}/merges", json={"base": "main", "head": "side"}).status_code == 204
+    assert sb.api.post(f"/repos/{repo}/merges", json={"base": "main", "head": "nope"}).status_code == 404

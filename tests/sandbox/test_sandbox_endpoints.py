@@ -281,3 +281,18 @@ def test_concurrent_clients_keep_state_consistent(sb: RunningSandbox) -> None:
     sb.wait_idle()
     pushes = [d for d in sb.recorder.for_repo(repo) if d.event == "push" and not d.payload["created"]]
     assert len(pushes) == 40
+
+
+def test_enforced_primary_rate_limit(sb: RunningSandbox) -> None:
+    resp = sb.api.sandbox("POST", "/_sandbox/rate-limit", json={"enforce": True, "limit": 5, "reset": True})
+    assert resp.status_code == 200
+    try:
+        codes = [sb.api.get("/repos/acme/rocket", as_="releaser", validate=False).status_code for _ in range(7)]
+        assert codes == [200] * 5 + [403, 403]
+        refused = sb.api.get("/repos/acme/rocket", as_="releaser", validate=False)
+        assert refused.headers["X-RateLimit-Remaining"] == "0"
+        assert refused.json()["message"].startswith("API rate limit exceeded")
+        assert sb.api.get("/repos/acme/rocket", as_="qa").status_code == 200  # budgets are per actor
+    finally:
+        sb.api.sandbox("POST", "/_sandbox/rate-limit", json={"enforce": False, "limit": 5000, "reset": True})
+    assert sb.api.get("/repos/acme/rocket", as_="releaser").status_code == 200

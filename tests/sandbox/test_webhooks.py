@@ -195,3 +195,23 @@ def test_chaos_drop_duplicate_shuffle(sb: RunningSandbox) -> None:
 def test_chaos_settings_are_validated(sb: RunningSandbox) -> None:
     resp = sb.api.sandbox("POST", "/_sandbox/deliveries/chaos", json={"drop": 3})
     assert resp.status_code == 422 and "message" in resp.json()
+
+
+def test_only_subscribed_events_are_sent(sb: RunningSandbox) -> None:
+    app = sb.handle.state.apps[1]
+    repo = sb.new_repo()
+    sb.wait_idle()
+    before = list(app.events)
+    app.events = [e for e in before if e != "push"]
+    try:
+        start = mark(sb, repo)
+        create_branch(sb, repo, "quiet")
+        assert names_after(sb, repo, start) == ["create"]
+    finally:
+        app.events = before
+
+
+def test_bad_json_gets_githubs_400(sb: RunningSandbox) -> None:
+    resp = sb.api._client.post(f"{sb.api_url}/repos/acme/rocket/pulls", content=b"{not json",
+                               headers={"Authorization": "token sandbox-token-dev"})
+    assert resp.status_code == 400 and resp.json()["message"] == "Problems parsing JSON"

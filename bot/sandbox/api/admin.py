@@ -90,6 +90,22 @@ def _opt_int(body: dict[str, Any], key: str) -> int | None:
     return int(value)
 
 
+@bp.post("/rate-limit")
+def rate_limit_settings() -> Response:
+    """``{"enforce": true, "limit": 100}``: refuse with 403 once an actor used its hourly budget."""
+    body = json_body()
+    limit = body.get("limit", 5000)
+    if isinstance(limit, bool) or not isinstance(limit, int) or limit < 1:
+        validation_failed("RateLimit", "limit", "invalid", "limit must be a positive integer")
+    st = state()
+    with st.lock:
+        st.rate_limit = limit
+        st.rate_limit_enforced = bool(body.get("enforce", False))
+        if body.get("reset"):
+            st.rate_used.clear()
+    return respond({"limit": st.rate_limit, "enforce": st.rate_limit_enforced})
+
+
 @bp.post("/clock")
 def clock() -> Response:
     body = json_body()

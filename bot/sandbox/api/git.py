@@ -30,7 +30,7 @@ from bot.sandbox.http import (
     validation_failed,
 )
 from bot.sandbox.pushes import RefChange, commit_files, person_for, push
-from bot.sandbox.state import GitPerson, GitTag, Repo
+from bot.sandbox.state import Commit, GitPerson, GitTag, Repo
 
 bp = Blueprint("sandbox_git", __name__)
 
@@ -466,3 +466,183 @@ def _person_from(st: Any, data: Any) -> GitPerson | None:
     if not isinstance(data, dict) or not data.get("name") or not data.get("email"):
         return None
     return GitPerson(name=str(data["name"]), email=str(data["email"]), date=st.now())
+
+
+# --------------------------------------------------------------------------- merging branches
+
+
+@bp.post("/repos/<owner>/<name>/merges")
+def merge_branches(owner: str, name: str) -> Response:
+    """``POST /merges``: merge ``head`` into the branch ``base`` with a two-parent commit (push webhook)."""
+    body = json_body()
+    base, head = body.get("base"), body.get("head")
+    if not isinstance(base, str) or not isinstance(head, str):
+        raise ApiError(422, "Invalid request.\n\n\"base\" and \"head\" are required.")
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        base_sha = repo.branch_sha(base)
+        head_sha = resolve(repo, head)
+        if base_sha is None:
+            raise ApiError(404, "Base does not exist")
+        if head_sha is None:
+            raise ApiError(404, "Head does not exist")
+        if gitobjects.is_ancestor(repo, head_sha, base_sha):
+            return no_content()  # nothing to merge
+        commit = merge_into(st, repo, base, head_sha, body.get("commit_message") or f"Merge {head} into {base}")
+        return respond(gshapes.commit(st, repo, commit), status=201)
+
+
+def merge_into(st: Any, repo: Repo, branch: str, other_sha: str, message: str) -> Commit:
+    """A two-parent commit merging ``other_sha`` into ``branch``, pushed (409 on conflict)."""
+    tip = repo.branch_sha(branch)
+    assert tip is not None
+    mb = gitobjects.merge_base(repo, tip, other_sha)
+    tree = (gitobjects.three_way_merge(repo.commits[mb].tree, repo.commits[tip].tree, repo.commits[other_sha].tree)
+            if mb else None)
+    if tree is None:
+        raise ApiError(409, "Merge conflict")
+    who = person_for(st, actor_login())
+    c = gitobjects.make_commit(tree, [tip, other_sha], message, who, who)
+    repo.commits[c.sha] = c
+    push(st, repo, [RefChange(f"refs/heads/{branch}", tip, c.sha)], actor_login())
+    return c
+
+
+# --------------------------------------------------------------------------- blobs, trees, commits (git data API)
+
+
+def _find_blob(repo: Repo, sha: str) -> bytes | None:
+    if sha in repo.blobs:
+        return repo.blobs[sha]
+    for c in repo.commits.values():
+        for data in c.tree.values():
+            if gitobjects.blob_sha(data) == sha:
+                repo.blobs[sha] = data
+                return data
+    return None
+
+
+def _find_tree(repo: Repo, sha: str) -> dict[str, bytes] | None:
+    if sha in repo.trees:
+        return repo.trees[sha]
+    for c in repo.commits.values():
+        if c.tree_sha == sha:
+            repo.trees[sha] = c.tree
+            return c.tree
+    return None
+
+
+@bp.post("/repos/<owner>/<name>/git/blobs")
+def create_blob(owner: str, name: str) -> Response:
+    body = json_body()
+    content, encoding = body.get("content"), body.get("encoding", "utf-8")
+    if not isinstance(content, str):
+        raise ApiError(422, "Invalid request.\n\n\"content\" wasn't supplied.")
+    if encoding not in ("utf-8", "base64"):
+        raise ApiError(422, "Invalid request.\n\nencoding must be utf-8 or base64.")
+    try:
+        data = base64.b64decode(content) if encoding == "base64" else content.encode()
+    except (binascii.Error, ValueError):
+        raise ApiError(422, "content is not valid Base64") from None
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        sha = gitobjects.blob_sha(data)
+        repo.blobs[sha] = data
+        return respond({"sha": sha, "url": api_url(f"/repos/{repo.full_name}/git/blobs/{sha}")}, status=201)
+
+
+@bp.get("/repos/<owner>/<name>/git/blobs/<sha>")
+def get_blob(owner: str, name: str, sha: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        data = _find_blob(repo, sha)
+        if data is None:
+            not_found()
+        return respond({"sha": sha, "node_id": f"B_{sha[:16]}", "size": len(data),
+                        "url": api_url(f"/repos/{repo.full_name}/git/blobs/{sha}"),
+                        "content": base64.b64encode(data).decode(), "encoding": "base64"})
+
+
+@bp.post("/repos/<owner>/<name>/git/trees")
+def create_tree(owner: str, name: str) -> Response:
+    body = json_body()
+    entries = body.get("tree")
+    if not isinstance(entries, list):
+        raise ApiError(422, "Invalid request.\n\n\"tree\" wasn't supplied.")
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        tree: dict[str, bytes] = {}
+        if body.get("base_tree"):
+            base = _find_tree(repo, body["base_tree"])
+            if base is None:
+                raise ApiError(422, "base_tree is not a valid tree oid")
+            tree = dict(base)
+        for entry in entries:
+            if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
+                raise ApiError(422, "Invalid request.\n\nEvery tree entry needs a \"path\".")
+            path = entry["path"].strip("/")
+            if entry.get("type", "blob") != "blob":
+                raise ApiError(422, "Only blob entries are supported by the sandbox")
+            if "content" in entry and entry["content"] is not None:
+                tree[path] = str(entry["content"]).encode()
+            elif entry.get("sha") is None and "sha" in entry:
+                tree.pop(path, None)  # sha: null deletes the file
+            else:
+                data = _find_blob(repo, str(entry.get("sha")))
+                if data is None:
+                    raise ApiError(422, f"tree.sha {entry.get('sha')} is not a valid blob")
+                tree[path] = data
+        sha = gitobjects.tree_sha(tree)
+        repo.trees[sha] = tree
+        return respond(_tree_json(repo, sha, tree), status=201)
+
+
+def _tree_json(repo: Repo, sha: str, tree: dict[str, bytes]) -> dict[str, Any]:
+    base = api_url(f"/repos/{repo.full_name}/git")
+    items = [{"path": p, "mode": "100644", "type": "blob", "sha": gitobjects.blob_sha(d), "size": len(d),
+              "url": f"{base}/blobs/{gitobjects.blob_sha(d)}"} for p, d in sorted(tree.items())]
+    return {"sha": sha, "url": f"{base}/trees/{sha}", "tree": items, "truncated": False}
+
+
+@bp.get("/repos/<owner>/<name>/git/trees/<path:tree_sha>")
+def get_tree(owner: str, name: str, tree_sha: str) -> Response:
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        tree = _find_tree(repo, tree_sha)
+        if tree is None:
+            commit_sha = resolve(repo, tree_sha)
+            if commit_sha is None:
+                not_found()
+            tree = repo.commits[commit_sha].tree
+        # A flat snapshot: the recursive listing (what ?recursive=1 gives) is the natural answer.
+        return respond(_tree_json(repo, gitobjects.tree_sha(tree), tree))
+
+
+@bp.post("/repos/<owner>/<name>/git/commits")
+def create_git_commit(owner: str, name: str) -> Response:
+    body = json_body()
+    message, tree_sha, parents = body.get("message"), body.get("tree"), body.get("parents", [])
+    if not isinstance(message, str) or not isinstance(tree_sha, str):
+        raise ApiError(422, "Invalid request.\n\n\"message\" and \"tree\" are required.")
+    if not isinstance(parents, list):
+        raise ApiError(422, "Invalid request.\n\n\"parents\" must be a list.")
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        tree = _find_tree(repo, tree_sha)
+        if tree is None:
+            raise ApiError(422, "Tree SHA does not exist")
+        for p in parents:
+            if p not in repo.commits:
+                raise ApiError(422, "Parent SHA does not exist or is not a commit object")
+        who = person_for(st, actor_login())
+        author = _person_from(st, body.get("author")) or who
+        committer = _person_from(st, body.get("committer")) or who
+        c = gitobjects.make_commit(tree, list(parents), message, author, committer)
+        repo.commits[c.sha] = c
+        return respond(gshapes.git_commit(repo, c), status=201)

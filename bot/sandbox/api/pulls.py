@@ -407,3 +407,27 @@ def merge(owner: str, name: str, number: int) -> Response:
 def _ruleset_only(repo: Repo, it: Issue) -> bool:
     assert it.pull is not None
     return it.pull.base_ref not in repo.protection and bool(repo.rulesets)
+
+
+@bp.put("/repos/<owner>/<name>/pulls/<int:number>/update-branch")
+def update_branch(owner: str, name: str, number: int) -> Response:
+    """Merge the base branch into the head branch (``push`` then ``synchronize``)."""
+    from bot.sandbox.api.git import merge_into
+
+    body = json_body()
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name, "write", app_permission="contents")
+        it = get_pull(repo, number)
+        pr = it.pull
+        assert pr is not None
+        expected = body.get("expected_head_sha")
+        if expected is not None and expected != pr.head_sha:
+            raise ApiError(422, "expected head sha didn't match current head ref.")
+        base_sha = repo.branch_sha(pr.base_ref)
+        if base_sha is None or repo.branch_sha(pr.head_ref) is None:
+            raise ApiError(422, "The head or base branch no longer exists.")
+        if not gitobjects.is_ancestor(repo, base_sha, pr.head_sha):
+            merge_into(st, repo, pr.head_ref, base_sha, f"Merge branch '{pr.base_ref}' into {pr.head_ref}")
+        url = pshapes.pull_request(st, repo, it, simple=True)["url"]
+    return respond({"message": "Updating pull request branch.", "url": url}, status=202)
