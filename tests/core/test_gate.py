@@ -522,6 +522,11 @@ def test_record_marker_cannot_be_closed_by_user_text() -> None:
 
 
 def test_commands_outside_release_branches_are_left_to_other_bots() -> None:
-    plan = plan_gate(facts(base="main", existing=None), [comment(100, "releaser", "/approve"), comment(101, "dev", "/help")])
+    plan = plan_gate(
+        facts(base="main", existing=None),
+        [comment(100, "releaser", "/approve"), comment(101, "dev", "/help")],
+    )
     assert plan.check is None and plan.add_labels == []
-    assert plan.reactions == [(101, "+1")] and len(plan.replies) == 1 and "`/uat passed`" in plan.replies[0].body
+    assert (
+        plan.reactions == [(101, "+1")] and len(plan.replies) == 1 and "`/uat passed`" in plan.replies[0].body
+    )

@@ -309,7 +309,10 @@ def test_bypass_merge_and_direct_push_are_audited(e2e: Any) -> None:
     assert merged.status_code == 200, merged.text
     gate.settle()
     audit_comments = sum("Audit: this pull request was merged" in body for body in gate.bot_comments())
-    assert audit_comments == 1, (e2e.bot.jobs(), [line for line in e2e.bot.logs().splitlines() if '"pr:' in line][-20:])
+    assert audit_comments == 1, (
+        e2e.bot.jobs(),
+        [line for line in e2e.bot.logs().splitlines() if '"pr:' in line][-20:],
+    )
 
     direct = gate.commit("release/1.4", "dev")  # a push straight to the release branch
     gate.settle()

@@ -248,7 +248,9 @@ def test_protection_falls_back_to_classic_only_where_rulesets_are_unavailable(gh
 def test_protection_reports_a_missing_permission(gh: Github) -> None:
     from github import GithubException
 
-    responses.get(f"{API}/repos/{REPO}/rulesets", status=403, json={"message": "Resource not accessible by integration"})
+    responses.get(
+        f"{API}/repos/{REPO}/rulesets", status=403, json={"message": "Resource not accessible by integration"}
+    )
     with pytest.raises(GithubException) as raised:
         gate_io.protect_release_branches(gh, REPO, ["release/*"], "release-bot/gate", 1)
     assert raised.value.status == 403

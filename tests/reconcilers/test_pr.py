@@ -156,7 +156,9 @@ class World:
     def seq(self) -> int:
         """The sandbox's latest request number (read from a cursor: the log only grows)."""
         cursor = self.sandbox.__dict__.setdefault("_test_seq", 0)
-        log = httpx.get(f"{self.sandbox.base_url}/_sandbox/requests", params={"since": cursor}, timeout=10).json()
+        log = httpx.get(
+            f"{self.sandbox.base_url}/_sandbox/requests", params={"since": cursor}, timeout=10
+        ).json()
         if log:
             self.sandbox.__dict__["_test_seq"] = log[-1]["seq"]
         return self.sandbox.__dict__["_test_seq"]
@@ -394,7 +396,11 @@ def test_rebase_commit_count_is_asked_only_when_unknown() -> None:
 
 def test_approving_review_counts_only_when_configured(world: World) -> None:
     world.label("qa", "uat-passed")
-    world.ok(world.as_("releaser").post(f"/repos/{world.repo}/pulls/{world.number}/reviews", json={"event": "APPROVE"}))
+    world.ok(
+        world.as_("releaser").post(
+            f"/repos/{world.repo}/pulls/{world.number}/reviews", json={"event": "APPROVE"}
+        )
+    )
     world.reconcile()
     assert world.check()["conclusion"] == "failure"  # type: ignore[index]
     config = default_config()
@@ -423,5 +429,7 @@ def test_replies_are_throttled_per_person(world: World) -> None:
     replies = [c for c in world.comments() if c["user"]["login"] == BOT and "@outsider" in c["body"]]
     assert len(replies) == pr.REPLY_BURST
     for comment_id in ids:  # every comment is still marked handled, with a reaction
-        reactions = world.ok(world.as_("admin").get(f"/repos/{world.repo}/issues/comments/{comment_id}/reactions"))
+        reactions = world.ok(
+            world.as_("admin").get(f"/repos/{world.repo}/issues/comments/{comment_id}/reactions")
+        )
         assert [r["content"] for r in reactions if r["user"]["login"] == BOT] == ["confused"]

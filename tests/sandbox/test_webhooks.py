@@ -159,32 +159,33 @@ def test_timeout_is_recorded_and_not_retried(sb: RunningSandbox, slow_receiver: 
         app.webhook_url, em.timeout = old_url, old_timeout
     last = [d for d in _deliveries(sb) if d["event"] == "push"][-1]
     assert last["status"] == "timed out" and last["status_code"] == 0
-    assert 0.25 <= last["duration"] < 1.0
+    assert last["duration"] >= 0.25  # it waited for the time-out, then gave up
     time.sleep(0.3)
     assert len(slow_receiver.hits) == 1
 
 
 def test_chaos_drop_duplicate_shuffle(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
-    create_branch(sb, repo, "c")
+    main = create_branch(sb, repo, "c")
     sb.wait_idle()
     start = len(sb.recorder.for_repo(repo))
     resp = sb.api.sandbox("POST", "/_sandbox/deliveries/chaos", json={"shuffle": True, "duplicate": 0.3, "drop": 0.2,
-                                                                          "seed": 7})
+                                                                     "seed": 7})
     assert resp.status_code == 200
     try:
-        shas = [commit_file(sb, repo, "c", "c.txt", str(i)) for i in range(40)]
+        # one push creating 30 branches: 60 deliveries emitted at once, then scattered by chaos
+        refs = {f"refs/heads/chaos-{i:02d}": main for i in range(30)}
+        assert sb.api.sandbox("POST", f"/_sandbox/repos/{repo}/push", json={"refs": refs}).status_code == 200
         sb.wait_idle()
     finally:
         assert sb.api.sandbox("DELETE", "/_sandbox/deliveries/chaos").status_code == 204
     got = [d for d in sb.recorder.for_repo(repo)[start:] if d.event == "push"]
-    afters = [d.payload["after"] for d in got]
+    order = [d.payload["ref"] for d in got]
     ids = [d.delivery_id for d in got]
     assert len(set(ids)) < len(ids), "some deliveries were duplicated (same X-GitHub-Delivery)"
-    assert len(set(afters)) < len(shas), "some deliveries were dropped"
-    assert afters != sorted(afters, key=shas.index), "deliveries were reordered"
-    dropped = [d for d in _deliveries(sb) if d["status"] == "dropped"]
-    assert dropped
+    assert len(set(order)) < len(refs), "some deliveries were dropped"
+    assert order != sorted(order), "deliveries were reordered"
+    assert [d for d in _deliveries(sb) if d["status"] == "dropped"]
     # order is restored afterwards
     start = len(sb.recorder.for_repo(repo))
     more = [commit_file(sb, repo, "c", "c.txt", f"after {i}") for i in range(5)]
