@@ -1,7 +1,12 @@
 """Read calls of one `release:` reconcile against the budget ceil(N/100) + ceil(C/250) + 8, and writes
 when nothing changed. Runs the sandbox in-process and the real reconcilers through `run_job`.
 
-    .venv/bin/python benchmarks/release_budget.py [--items 250] [--comments 20]
+    .venv/bin/python benchmarks/release_budget.py [--items 250] [--commits 300] [--comments 20]
+                                                  [--comment-interval 5]
+
+Comments on the tracking issue are spread over time (``--comment-interval`` seconds of the sandbox's
+clock apart, as a discussion is): a steady reconcile lists only the comments changed since its last
+read (``?since=``, less a 10 s margin), so it reads one page of them however many there are.
 
 Counts come from the sandbox's request log (`GET /_sandbox/requests?since=`), actor release-bot[bot].
 C commits land on the release branch after the previous release's tag (v1.3.0), so the release
@@ -49,11 +54,12 @@ def main() -> None:
     parser.add_argument("--items", type=int, default=250)
     parser.add_argument("--comments", type=int, default=20)
     parser.add_argument("--commits", type=int, default=300)
+    parser.add_argument("--comment-interval", type=float, default=5.0)
     args = parser.parse_args()
-    print(json.dumps(measure(args.items, args.commits, args.comments), indent=1))
+    print(json.dumps(measure(args.items, args.commits, args.comments, args.comment_interval), indent=1))
 
 
-def measure(items: int, commits: int, comments: int) -> dict[str, Any]:
+def measure(items: int, commits: int, comments: int, comment_interval: float = 5.0) -> dict[str, Any]:
     """Build a release of ``items`` milestone items and ``commits`` commits since v1.3.0, reconcile it
     (first run: creation), add ``comments`` comments, then measure a reconcile that finds nothing new."""
     args = argparse.Namespace(items=items, commits=commits, comments=comments)
@@ -98,6 +104,8 @@ def measure(items: int, commits: int, comments: int) -> dict[str, Any]:
         tracking = [i for i in api.get("/repos/acme/rocket/issues", params={"creator": BOT, "state": "all"}).json()]
         for i in range(args.comments):
             api.post(f"/repos/acme/rocket/issues/{tracking[0]['number']}/comments", json={"body": f"note {i}"})
+            if comment_interval > 0:
+                httpx.post(f"{sb.base_url}/_sandbox/clock", json={"advance_seconds": comment_interval}).raise_for_status()
         reconcile()  # records the comment watermark
         steady = reconcile()
         n = args.items

@@ -14,9 +14,3 @@ settings = Settings.from_env()
 _runtime.setup_logging(settings)
 queue = _runtime.open_queue(settings)
 app = create_app(settings, queue)
-
-import os as _os  # noqa: E402
-import sys as _sys  # noqa: E402
-
-if _os.environ.get("RB_SWITCH"):
-    _sys.setswitchinterval(float(_os.environ["RB_SWITCH"]))

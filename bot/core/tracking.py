@@ -93,6 +93,50 @@ def decode_state(body: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+MAX_RECORDED_UNTICKED = 50  # unticked item texts kept per stage (the body lists at most MAX_LISTED)
+_TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+
+
+@dataclass(frozen=True)
+class ChecklistRecord:
+    """One stage comment as last read: its id and its progress (unticked texts bounded)."""
+
+    comment_id: int
+    progress: Progress
+
+    def to_json(self) -> list[Any]:
+        return [self.comment_id, self.progress.ticked, self.progress.total, list(self.progress.unticked)]
+
+    @classmethod
+    def from_json(cls, data: Any) -> ChecklistRecord | None:
+        if not isinstance(data, list) or len(data) != 4:
+            return None
+        cid, ticked, total, unticked = data
+        if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in (cid, ticked, total)):
+            return None
+        if ticked > total or not isinstance(unticked, list):
+            return None
+        texts = tuple(str(t)[:300] for t in unticked if isinstance(t, str))[:MAX_RECORDED_UNTICKED]
+        return cls(cid, Progress(ticked, total, texts))
+
+    @classmethod
+    def of(cls, comment_id: int, progress: Progress) -> ChecklistRecord:
+        return cls(comment_id, Progress(progress.ticked, progress.total,
+                                        tuple(t[:300] for t in progress.unticked[:MAX_RECORDED_UNTICKED])))
+
+
+def _checklist_records(data: Any) -> dict[str, ChecklistRecord]:
+    if not isinstance(data, Mapping):
+        return {}
+    records = {s: ChecklistRecord.from_json(data.get(s)) for s in STAGES if s in data}
+    return {s: r for s, r in records.items() if r is not None}
+
+
+def _timestamp(value: Any) -> str | None:
+    """GitHub's ``2026-11-26T05:00:00Z`` only: the value goes back to GitHub as a query parameter."""
+    return value if isinstance(value, str) and _TIMESTAMP_RE.match(value) else None
+
+
 @dataclass(frozen=True)
 class TrackingState:
     """Everything the bot remembers about a release between reconciles (in the issue body)."""
@@ -105,6 +149,12 @@ class TrackingState:
     # the gate recorded them: copied here so they outlive the bot's store. "#12" or a commit sha.
     past_gate: tuple[str, ...] = ()
     posted: tuple[str, ...] = ()  # stages whose checklist comment the bot posted (never posted twice)
+    # The stage comments as last read: id and progress. With ``comments_seen`` (the newest
+    # ``updated_at`` among the comments read) a steady reconcile lists only the comments changed
+    # since then (``?since=``) instead of every comment of the issue: a tick edits a comment, which
+    # moves its ``updated_at``, so it is listed again; an unchanged stage comment keeps this record.
+    checklists: Mapping[str, ChecklistRecord] = field(default_factory=dict)
+    comments_seen: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -118,6 +168,10 @@ class TrackingState:
             data["past_gate"] = list(self.past_gate)
         if self.posted:
             data["posted"] = list(self.posted)
+        if self.checklists:
+            data["lists"] = {s: self.checklists[s].to_json() for s in STAGES if s in self.checklists}
+        if self.comments_seen:
+            data["seen"] = self.comments_seen
         return data
 
     @classmethod
@@ -133,6 +187,8 @@ class TrackingState:
             retro_done=bool(data.get("retro")),
             past_gate=tuple(str(x)[:80] for x in (data.get("past_gate") or ()) if isinstance(x, str))[:MAX_PAST_GATE],
             posted=tuple(s for s in STAGES if s in (data.get("posted") or ())),
+            checklists=_checklist_records(data.get("lists")),
+            comments_seen=_timestamp(data.get("seen")),
         )
 
     @classmethod

@@ -10,7 +10,9 @@ ceil(N/100) + ceil(C/250) + 8 read calls for N milestone items and C commits. Wh
                                                               carried by an item (new, or deleted: 404)
     GET /repos/{o}/{r}/issues?creator=…&labels=…&state=all   only when the tracking issue is not in the
                                                               milestone (not created yet, moved away)
-    GET /repos/{o}/{r}/issues/{t}/comments                   1 per 100 comments of the tracking issue
+    GET /repos/{o}/{r}/issues/{t}/comments?since=…           1  (only the comments changed since the last
+                                                              read, recorded in the tracking issue's state;
+                                                              all of them, 1 per 100, when nothing is recorded)
     GET /repos/{o}/{r}/git/matching-refs/tags                1  (every tag: this release's and the previous one)
     GET /repos/{o}/{r}/git/matching-refs/heads/{branch}      1  (the release branch)
     GET /repos/{o}/{r}/releases                              1  (first page: the draft and published release)
@@ -22,13 +24,13 @@ Every list is read at ``per_page=100`` through ``bot.github.paging`` (each page 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from github import GithubException
 
-from bot.core.tracking import tracking_milestone_of
+from bot.core.tracking import TrackingState, tracking_milestone_of
 from bot.core.versions import (
     ReleaseConventions,
     TagInfo,
@@ -47,6 +49,7 @@ if TYPE_CHECKING:
 # The tracking issue's comments are read in full; beyond this many pages something is wrong.
 MAX_COMMENT_PAGES = 30
 MAX_ITEM_PAGES = 100
+COMMENTS_SINCE_MARGIN = timedelta(seconds=10)
 
 
 def api_get(gh: Github, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -86,6 +89,9 @@ class ReleaseFacts:
     all_items: list[dict[str, Any]] = field(default_factory=list)  # issues + PRs, tracking issue included
     tracking_issue: dict[str, Any] | None = None
     tracking_comments: list[dict[str, Any]] = field(default_factory=list)
+    # False when only the comments changed since the last read were listed (``?since=``): stage
+    # comments missing from the list are unchanged, their record is in the tracking issue's state.
+    comments_complete: bool = True
     tag_names: set[str] = field(default_factory=set)
     branch_name: str | None = None  # the release branch this version uses
     branch_sha: str | None = None  # None while the branch does not exist
@@ -259,9 +265,14 @@ def read_release_facts(
         tracking = find_tracking_issue(candidates, milestone_number, bot_login)
     facts.tracking_issue = tracking
     if tracking is not None:
+        since = comments_since(TrackingState.from_body(tracking.get("body")).comments_seen)
         facts.tracking_comments = list_all(
-            gh, f"{base}/issues/{tracking['number']}/comments", max_pages=MAX_COMMENT_PAGES
+            gh,
+            f"{base}/issues/{tracking['number']}/comments",
+            {"since": since} if since else None,
+            max_pages=MAX_COMMENT_PAGES,
         )
+        facts.comments_complete = since is None
 
     if milestone is None or facts.version_obj is None:
         return facts  # deleted, or not a release: nothing more to read
@@ -286,6 +297,16 @@ def read_release_facts(
             raise
         facts.releases = []
     return facts
+
+
+def comments_since(seen: str | None) -> str | None:
+    """The ``since`` of a partial comments listing: the newest ``updated_at`` read last time, less a
+    margin for a listing that lags a write (a comment written just before the last read but not
+    yet listed then is listed now). None: no record, list everything."""
+    moment = parse_time(seen)
+    if moment is None:
+        return None
+    return (moment - COMMENTS_SINCE_MARGIN).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _get_milestone(gh: Github, base: str, number: int) -> dict[str, Any] | None:

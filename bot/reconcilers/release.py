@@ -44,6 +44,7 @@ from bot.core.tracking import (
     HELP_TEXT,
     MAX_PAST_GATE,
     CarryOver,
+    ChecklistRecord,
     ItemRef,
     RetroFigures,
     Scope,
@@ -237,6 +238,13 @@ class ReleaseRun:
     def _bot_comments(self) -> list[dict[str, Any]]:
         return [c for c in self.facts.tracking_comments if _author(c) == self.bot]
 
+    def _comments_seen(self) -> str | None:
+        """The newest ``updated_at`` among the comments read (the next partial listing starts there)."""
+        stamps = [parse_time(str(c.get("updated_at"))) for c in self.facts.tracking_comments]
+        previous = parse_time(TrackingState.from_body((self.facts.tracking_issue or {}).get("body")).comments_seen)
+        known = [t for t in (*stamps, previous) if t is not None]
+        return max(known).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if known else None
+
     def _stage_comments(self) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for comment in sorted(self._bot_comments(), key=lambda c: c["id"]):
@@ -302,8 +310,17 @@ class ReleaseRun:
         facts = self.facts
         tracking = facts.tracking_issue
         state = TrackingState.from_body(tracking.get("body")) if tracking else TrackingState()
-        stage_comments = self._stage_comments()
-        progress: dict[str, Progress] = {s: parse_progress(c.get("body")) for s, c in stage_comments.items()}
+        # Stage comments: those listed now (new or edited since the last read), and — when only the
+        # changed comments were listed — the unchanged ones as recorded in the state.
+        listed = self._stage_comments()
+        checklists: dict[str, ChecklistRecord] = {
+            s: ChecklistRecord.of(int(c["id"]), parse_progress(c.get("body"))) for s, c in listed.items()
+        }
+        if not facts.comments_complete:
+            for stage, known in state.checklists.items():
+                checklists.setdefault(stage, known)
+        stage_comments = set(checklists)
+        progress: dict[str, Progress] = {s: r.progress for s, r in checklists.items()}
         complete = frozenset(s for s, p in progress.items() if p.complete)
         record = state.stages
         stage_facts = StageFacts(
@@ -324,7 +341,8 @@ class ReleaseRun:
         held = outcome.held or first.held
         feedback = self._feedback(record, state.feedback)
         new_state = TrackingState(stages=record, comment_watermark=watermark, feedback=feedback,
-                                  retro_done=state.retro_done, past_gate=self._past_gate(state.past_gate))
+                                  retro_done=state.retro_done, past_gate=self._past_gate(state.past_gate),
+                                  checklists=checklists, comments_seen=state.comments_seen)
 
         # Stage comments due: every stage that began (not skipped) and has none yet.
         # ``posted`` (in the body) also guards against a comments listing that lags our own write.
@@ -334,7 +352,7 @@ class ReleaseRun:
         rendered = {s: render_stage_comment(facts.milestone_number, version_text(self.version), self.checklists[s])
                     for s in to_post}
         for stage, body in rendered.items():
-            progress[stage] = parse_progress(body)
+            progress[stage] = ChecklistRecord.of(0, parse_progress(body)).progress  # bounded as recorded
 
         facts.publish_allowed = self.mode != STRICT or index_of(record.current or STAGES[0]) >= index_of(DEPLOY)
         # Of milestones naming the same version, the oldest keeps the release notes: two drafts
@@ -349,6 +367,14 @@ class ReleaseRun:
 
         title = self._title()
         body = render_tracking_body(self._view(new_state, progress, notes, held))
+        seen = self._comments_seen()
+        if seen != state.comments_seen and (tracking is None or state.comments_seen is None
+                                            or (tracking.get("body") or "") != body):
+            # The read mark moves only with a change that rewrites the body anyway (or to record a
+            # first one): a comment that changes nothing (a bot reply) is listed again next time
+            # rather than costing a write.
+            new_state = replace(new_state, comments_seen=seen)
+            body = render_tracking_body(self._view(new_state, progress, notes, held))
         fp_progress = progress.get(FUTURE_PLANNING)
         close = record.current == FUTURE_PLANNING and fp_progress is not None and fp_progress.complete \
             and FUTURE_PLANNING in stage_comments
@@ -381,9 +407,18 @@ class ReleaseRun:
             self._pending_patch = (patch, body if changed_body else None)
 
         number = int(tracking["number"])
-        for comment_body in rendered.values():
-            writes.create_comment(gh, repo, number, comment_body)
+        for stage, comment_body in rendered.items():
+            created = writes.create_comment(gh, repo, number, comment_body)
             self.writes += 1
+            if facts.tracking_issue is not None and isinstance(created, dict) and isinstance(created.get("id"), int):
+                # Recorded with the body written below: the next read need not list it again.
+                new_state = replace(new_state, checklists={**new_state.checklists,
+                                                           stage: ChecklistRecord.of(created["id"], progress[stage])})
+        if facts.tracking_issue is not None and rendered:
+            body = render_tracking_body(self._view(new_state, progress, notes, held))
+            patch, _ = self._pending_patch
+            self._pending_patch = (patch, body)
+            changed_body = True
         if retro_body is not None and not any(retro_marker(facts.milestone_number) in (c.get("body") or "")
                                               for c in self._bot_comments()):
             writes.create_comment(gh, repo, number, retro_body)

@@ -26,16 +26,14 @@ class RequiredCheck:
 
 @dataclass
 class MergeRequirements:
-    """Everything protection and rulesets require of a merge into one branch."""
+    """Everything branch protection and active rulesets require of any merge into one branch
+    (no one bypassing; what the merge queue waits for)."""
 
     checks: list[RequiredCheck] = field(default_factory=list)
     strict: bool = False
     approvals: int = 0
-    # Protection may be bypassed by admins when enforce_admins is false; ruleset rules only by their bypass list.
     protection_checks: list[RequiredCheck] = field(default_factory=list)
-    ruleset_checks: list[RequiredCheck] = field(default_factory=list)
     enforce_admins: bool = False
-    ruleset_bypass_admin: bool = False
 
 
 def ref_pattern_matches(pattern: str, ref: str, default_branch: str) -> bool:
@@ -90,29 +88,11 @@ def requirements(repo: Repo, branch: str) -> MergeRequirements:
                 req.protection_checks.append(RequiredCheck(ctx, None))
         req.strict = bool(rsc.get("strict"))
         req.enforce_admins = bool((prot.get("enforce_admins") or {}).get("enabled"))
-        reviews = prot.get("required_pull_request_reviews") or {}
-        req.approvals = int(reviews.get("required_approving_review_count") or 0) if reviews else 0
-    bypass = True
-    any_ruleset = False
-    for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
-        if not ruleset_applies(rs, repo, branch):
-            continue
-        any_ruleset = True
-        admin_bypass = any(
-            (b.get("actor_type") == "RepositoryRole" and b.get("actor_id") == ADMIN_ROLE_ID)
-            or b.get("actor_type") == "OrganizationAdmin" for b in rs.bypass_actors or [])
-        bypass = bypass and admin_bypass
-        for rule in rs.rules or []:
-            params = rule.get("parameters") or {}
-            if rule.get("type") == "required_status_checks":
-                for chk in params.get("required_status_checks") or []:
-                    iid = chk.get("integration_id")
-                    req.ruleset_checks.append(RequiredCheck(chk["context"], None if iid in (None, -1) else int(iid)))
-                req.strict = req.strict or bool(params.get("strict_required_status_checks_policy"))
-            elif rule.get("type") == "pull_request":
-                req.approvals = max(req.approvals, int(params.get("required_approving_review_count") or 0))
-    req.ruleset_bypass_admin = any_ruleset and bypass
-    req.checks = req.protection_checks + [c for c in req.ruleset_checks if c not in req.protection_checks]
+        req.approvals = _protection_approvals(repo, branch)
+    rs_checks, rs_approvals, rs_strict = _ruleset_demands(repo, branch, actor_role=None, actor_app_id=None)
+    req.checks = req.protection_checks + [c for c in rs_checks if c not in req.protection_checks]
+    req.approvals = max(req.approvals, rs_approvals)
+    req.strict = req.strict or rs_strict
     return req
 
 
@@ -151,24 +131,55 @@ def approvals(repo: Repo, number: int, head_sha: str, role_of: dict[str, str | N
                and role_at_least(role_of.get(login), "write"))
 
 
+def bypasses(rs: Ruleset, *, actor_role: str | None, actor_app_id: int | None) -> bool:
+    """Whether the actor is on the ruleset's bypass list (admins by role, Apps by integration id)."""
+    for b in rs.bypass_actors or []:
+        kind, ident = b.get("actor_type"), b.get("actor_id")
+        if actor_role == "admin" and (kind == "OrganizationAdmin" or (kind == "RepositoryRole" and ident == ADMIN_ROLE_ID)):
+            return True
+        if actor_app_id is not None and kind == "Integration" and ident == actor_app_id:
+            return True
+    return False
+
+
+def _ruleset_demands(repo: Repo, branch: str, *, actor_role: str | None,
+                     actor_app_id: int | None) -> tuple[list[RequiredCheck], int, bool]:
+    """(checks, approvals, strict) of the active rulesets on ``branch`` the actor does not bypass."""
+    checks: list[RequiredCheck] = []
+    approvals_needed, strict = 0, False
+    for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
+        if not ruleset_applies(rs, repo, branch) or bypasses(rs, actor_role=actor_role, actor_app_id=actor_app_id):
+            continue
+        for rule in rs.rules or []:
+            params = rule.get("parameters") or {}
+            if rule.get("type") == "required_status_checks":
+                for chk in params.get("required_status_checks") or []:
+                    iid = chk.get("integration_id")
+                    check = RequiredCheck(chk["context"], None if iid in (None, -1) else int(iid))
+                    if check not in checks:
+                        checks.append(check)
+                strict = strict or bool(params.get("strict_required_status_checks_policy"))
+            elif rule.get("type") == "pull_request":
+                approvals_needed = max(approvals_needed, int(params.get("required_approving_review_count") or 0))
+    return checks, approvals_needed, strict
+
+
 def merge_refusal(repo: Repo, number: int, head_sha: str, *, actor_role: str | None,
-                  role_of: dict[str, str | None]) -> str | None:
-    """Why a merge of PR ``number`` at ``head_sha`` must be refused (405), or None if it may proceed."""
+                  role_of: dict[str, str | None], actor_app_id: int | None = None) -> str | None:
+    """Why a merge of PR ``number`` at ``head_sha`` must be refused (405), or None if it may proceed.
+
+    Branch protection binds admins only with ``enforce_admins``; a ruleset binds everyone not on its
+    bypass list.
+    """
     it = repo.issues[number]
     assert it.pull is not None
-    req = requirements(repo, it.pull.base_ref)
-    is_admin = actor_role == "admin"
-    checks: list[RequiredCheck] = []
-    if not (is_admin and not req.enforce_admins):
-        checks += req.protection_checks
-        protection_approvals = _protection_approvals(repo, it.pull.base_ref)
-    else:
-        protection_approvals = 0
-    if not (is_admin and req.ruleset_bypass_admin):
-        checks += [c for c in req.ruleset_checks if c not in checks]
-        rules_apply = True
-    else:
-        rules_apply = False
+    branch = it.pull.base_ref
+    req = requirements(repo, branch)
+    protection_applies = not (actor_role == "admin" and not req.enforce_admins)
+    checks: list[RequiredCheck] = list(req.protection_checks) if protection_applies else []
+    rs_checks, rs_approvals, rs_strict = _ruleset_demands(repo, branch, actor_role=actor_role,
+                                                          actor_app_id=actor_app_id)
+    checks += [c for c in rs_checks if c not in checks]
     failing = unmet_checks(repo, head_sha, checks)
     if failing:
         check, state = failing[0]
@@ -177,13 +188,13 @@ def merge_refusal(repo: Repo, number: int, head_sha: str, *, actor_role: str | N
         if state == "pending":
             return f'Required status check "{check.context}" is in progress.'
         return f'Required status check "{check.context}" is failing.'
-    needed = max(protection_approvals, _ruleset_approvals(repo, it.pull.base_ref) if rules_apply else 0)
+    needed = max(_protection_approvals(repo, branch) if protection_applies else 0, rs_approvals)
     if needed and approvals(repo, number, head_sha, role_of) < needed:
         plural = "s" if needed > 1 else ""
         return f"At least {needed} approving review{plural} is required by reviewers with write access."
-    strict = (req.strict and not (is_admin and not req.enforce_admins)) or (
-        rules_apply and _ruleset_strict(repo, it.pull.base_ref))
-    base_tip = repo.branch_sha(it.pull.base_ref)
+    rsc = (repo.protection.get(branch) or {}).get("required_status_checks") or {}
+    strict = (protection_applies and bool(rsc.get("strict"))) or rs_strict
+    base_tip = repo.branch_sha(branch)
     if strict and base_tip and not gitobjects.is_ancestor(repo, base_tip, head_sha):
         return "Head branch is not up to date with the base branch."
     return None
@@ -193,23 +204,3 @@ def _protection_approvals(repo: Repo, branch: str) -> int:
     prot = repo.protection.get(branch) or {}
     reviews = prot.get("required_pull_request_reviews") or {}
     return int(reviews.get("required_approving_review_count") or 0) if reviews else 0
-
-
-def _ruleset_approvals(repo: Repo, branch: str) -> int:
-    n = 0
-    for rs in repo.rulesets.values():
-        if ruleset_applies(rs, repo, branch):
-            for rule in rs.rules or []:
-                if rule.get("type") == "pull_request":
-                    n = max(n, int((rule.get("parameters") or {}).get("required_approving_review_count") or 0))
-    return n
-
-
-def _ruleset_strict(repo: Repo, branch: str) -> bool:
-    for rs in repo.rulesets.values():
-        if ruleset_applies(rs, repo, branch):
-            for rule in rs.rules or []:
-                if rule.get("type") == "required_status_checks" and (rule.get("parameters") or {}).get(
-                        "strict_required_status_checks_policy"):
-                    return True
-    return False

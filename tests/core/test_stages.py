@@ -146,9 +146,45 @@ def test_strict_mode_holds_until_checklist_ticked() -> None:
         StageFacts(mode=STRICT, has_due_date=True, branch_exists=True, complete_checklists=frozenset({IDENTIFY_NEEDS})),
         TODAY,
     )
-    assert out.record.current == BUILD_TEST and out.held is None
+    # One stage at a time: Plan (its trigger holds) begins and is held in turn; Build & Test waits.
+    assert out.record.current == PLAN and out.record.skipped == ()
+    assert out.held and "stays in Plan Release" in out.held and "Build & Test" in out.held
     # Closing the milestone is not held.
     assert run(StageFacts(mode=STRICT, milestone_open=False), record).current == FUTURE_PLANNING
+
+
+@pytest.mark.parametrize(
+    "ticked, expected, skipped, held_in",
+    [
+        # Facts point to Deploy (branch, candidate, final tag; no due date, no UAT sign-off).
+        ((), IDENTIFY_NEEDS, (), "Identify Needs"),
+        ((IDENTIFY_NEEDS,), BUILD_TEST, (PLAN,), "Build & Test"),  # Plan's trigger never held: skipped
+        ((IDENTIFY_NEEDS, BUILD_TEST), UAT, (PLAN,), "UAT"),
+        ((IDENTIFY_NEEDS, BUILD_TEST, UAT), DEPLOY, (PLAN, PREPARE), None),  # no sign-off: Prepare skipped
+    ],
+)
+def test_strict_mode_walks_one_triggered_stage_per_ticked_checklist(ticked, expected, skipped, held_in) -> None:
+    record = run(StageFacts(mode=STRICT))
+    for n in range(len(ticked) + 1):
+        facts = StageFacts(mode=STRICT, branch_exists=True, candidates=(1,), final_tag=True,
+                           complete_checklists=frozenset(ticked[:n]))
+        out = advance(record, facts, TODAY)
+        record = out.record
+    assert record.current == expected and record.skipped == skipped
+    if held_in is None:
+        assert out.held is None
+    else:
+        assert out.held and f"stays in {held_in} " in out.held and "point to Deploy" in out.held
+    assert advance(record, facts, TODAY).record == record  # idempotent
+
+
+def test_strict_mode_hand_request_jumps_where_it_asked() -> None:
+    facts = StageFacts(mode=STRICT, complete_checklists=frozenset({IDENTIFY_NEEDS}))
+    record = run(facts)
+    decision = request_stage(record, facts, "uat")
+    assert decision.accepted
+    out = advance(decision.record, facts, TODAY)
+    assert out.record.current == UAT and out.held is None
 
 
 def test_stage_command_forward_only_and_strict() -> None:

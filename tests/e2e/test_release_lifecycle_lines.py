@@ -15,7 +15,15 @@ from typing import Any
 
 import httpx
 import pytest
-from test_release_lifecycle import BOT, REPO, comments, create_ref, reconcile_now, stage_comments, tracking_issue
+from test_release_lifecycle import (
+    BOT,
+    REPO,
+    comments,
+    create_ref,
+    reconcile_now,
+    stage_comments,
+    tracking_issue,
+)
 from test_release_lifecycle_strict import published, row
 
 

@@ -215,3 +215,17 @@ def test_sign_helper_matches_github_documentation_example():
     assert sign(b"Hello, World!", "It's a Secret to Everybody") == (
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
     )
+
+
+def test_invalid_content_length_is_400(client, queue):
+    environ = create_environ("/api/github/webhooks", method="POST", headers=github_headers("milestone", BODY), data=BODY)
+    environ["CONTENT_LENGTH"] = "twelve"
+    app_iter, status, _ = run_wsgi_app(client.application, environ, buffered=True)
+    assert status.startswith("400") and "Content-Length" in json.loads(b"".join(app_iter))["error"]
+    assert queue.list_jobs() == []
+
+
+def test_other_methods_on_the_webhook_path_are_405_with_allow(client):
+    response = client.put("/api/github/webhooks", data=BODY, headers=github_headers("milestone", BODY))
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    assert "error" in response.get_json()

@@ -68,8 +68,19 @@ class FakeGitHub:
 
     def comment(self, issue: int, author: str, body: str) -> int:
         cid = next(self._ids)
-        self.comments[cid] = {"id": cid, "issue": issue, "body": body, "user": {"login": author, "type": "User"}}
+        self.comments[cid] = {"id": cid, "issue": issue, "body": body, "user": {"login": author, "type": "User"},
+                              "updated_at": self.stamp()}
         return cid
+
+    def edit_comment(self, cid: int, body: str) -> None:
+        """An edit moves the comment's ``updated_at``, as on GitHub (a ``since`` listing finds it)."""
+        self.comments[cid]["body"] = body
+        self.comments[cid]["updated_at"] = self.stamp()
+
+    def stamp(self) -> str:
+        """A fake clock a minute further at each write: timestamps strictly increase."""
+        self._minutes = getattr(self, "_minutes", 0) + 1
+        return f"2026-11-26T{self._minutes // 60 % 24:02d}:{self._minutes % 60:02d}:00Z"
 
     def reads(self) -> list[tuple[str, str]]:
         return [c for c in self.calls if c[0] == "GET"]
@@ -130,7 +141,9 @@ class FakeGitHub:
                     raise GithubException(404, {"message": "Not Found"}, {})
                 return {}, self._issue_json(self.issues[int(mm[1])])
             if mm := m(r"/issues/(\d+)/comments", rest):
-                return {}, [dict(c) for c in self.comments_on(int(mm[1]))]
+                since = p.get("since")
+                return {}, [dict(c) for c in self.comments_on(int(mm[1]))
+                            if since is None or c.get("updated_at", "") >= since]
             if rest == "/git/matching-refs/tags":
                 return {}, [{"ref": f"refs/tags/{t}", "object": {"sha": "a" * 40}} for t in self.tags]
             if mm := m(r"/git/matching-refs/heads/?(.*)", rest):
@@ -178,7 +191,8 @@ class FakeGitHub:
                 return {}, issue["labels"]
             if verb == "POST" and (mm := m(r"/issues/(\d+)/comments", rest)):
                 cid = next(self._ids)
-                self.comments[cid] = {"id": cid, "issue": int(mm[1]), "body": body["body"], "user": {"login": BOT, "type": "Bot"}}
+                self.comments[cid] = {"id": cid, "issue": int(mm[1]), "body": body["body"], "user": {"login": BOT, "type": "Bot"},
+                                      "updated_at": self.stamp()}
                 return {}, dict(self.comments[cid])
             if verb == "POST" and (mm := m(r"/issues/comments/(\d+)/reactions", rest)):
                 self.reactions.append((int(mm[1]), body["content"], BOT))

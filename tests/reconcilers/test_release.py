@@ -13,6 +13,7 @@ import pytest
 
 from bot.config.defaults import default_config
 from bot.core.tracking import TrackingState
+from bot.github.release_facts import comments_since
 from bot.jobs import JobSpec, release_key
 from bot.reconcilers import release
 from bot.reconcilers.context import JobContext
@@ -84,7 +85,7 @@ def settle(gh: FakeGitHub, milestone: int, **kw: Any) -> None:
 def tick_all(gh: FakeGitHub, stage: str) -> None:
     for c in gh.comments_on(tracking(gh)["number"]):
         if f":{stage} -->" in c["body"]:
-            c["body"] = c["body"].replace("- [ ]", "- [x]")
+            gh.edit_comment(c["id"], c["body"].replace("- [ ]", "- [x]"))
 
 
 def test_full_life_cycle() -> None:
@@ -374,3 +375,64 @@ def test_lagging_listings_do_not_duplicate_the_tracking_issue_or_stage_comments(
     run(gh, m, store=store)
     assert len(gh.tracking_issues()) == 1
     assert stage_comments(gh) == ["identify_needs", "plan"]
+
+
+def test_config_error_warning_names_file_and_line_and_neutralizes_values() -> None:
+    error = ("acme/rocket:.github/release-bot.yml:3: releases.mode: '<b>@all</b>' is not one of 'agile', 'strict'\n"
+             "acme/.github:.github/release-bot.yml:12: gate.hold_label: 5 is not of type 'string'")
+    text = release.config_error_warning(error, last_valid_in_use=True)
+    assert "`acme/rocket:.github/release-bot.yml` line 3: releases.mode:" in text
+    assert "`acme/.github:.github/release-bot.yml` line 12: gate.hold_label" in text
+    assert "the last valid configuration is in use" in text
+    assert "<b>" not in text and "@all" not in text  # user text: no HTML, no pings
+    unparsable = release.config_error_warning(".github/release-bot.yml: (top level): not a mapping", False)
+    assert "defaults are in use" in unparsable and "not a mapping" in unparsable
+    many = "\n".join(f"o/r:.github/release-bot.yml:{n}: x: bad" for n in range(1, 15))
+    assert "and 4 more" in release.config_error_warning(many, True)
+
+
+def test_steady_reconcile_lists_only_comments_changed_since_the_last_read() -> None:
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
+    settle(gh, m)
+    number = tracking(gh)["number"]
+    for i in range(250):
+        gh.comment(number, "dev", f"discussion {i}")
+    settle(gh, m)
+    state = TrackingState.from_body(tracking(gh)["body"])
+    assert set(state.checklists) == {"identify_needs", "plan"} and state.comments_seen
+    assert state.comment_watermark == max(gh.comments)
+
+    listed: list[tuple[dict[str, Any], int]] = []
+    real = gh.requestJsonAndCheck
+
+    def spy(verb: str, url: str, parameters: Any = None, input: Any = None, headers: Any = None) -> Any:  # noqa: A002
+        out = real(verb, url, parameters, input, headers)
+        if verb == "GET" and url.endswith(f"/issues/{number}/comments"):
+            listed.append((dict(parameters or {}), len(out[1])))
+        return out
+
+    gh.requester = type("R", (), {"requestJsonAndCheck": staticmethod(spy)})()
+    gh.calls.clear()
+    run(gh, m)
+    assert gh.writes() == []
+    # One page instead of three: only the newest comment (within the lag margin of the mark) again.
+    assert len(listed) == 1 and listed[0][1] == 1, listed
+    assert listed[0][0]["since"] == comments_since(state.comments_seen) < state.comments_seen
+
+    # A tick edits the stage comment: listed again, progress moves; the other record is kept.
+    (plan,) = [c for c in gh.comments_on(number) if ":plan -->" in c["body"]]
+    gh.edit_comment(plan["id"], plan["body"].replace("- [ ]", "- [x]", 1))
+    listed.clear()
+    run(gh, m)
+    assert listed[0][1] == 2  # the edited stage comment, and the newest one again (margin)
+    body = tracking(gh)["body"]
+    assert re.search(r"\| Plan Release \| ▶️ current \| [-\d]+ \| 1/\d \|", body), body
+    new_state = TrackingState.from_body(body)
+    assert new_state.checklists["plan"].progress.ticked == 1
+    assert new_state.checklists["identify_needs"] == state.checklists["identify_needs"]
+    # A new command after that is still read (its comment is newer than the mark).
+    cmd = gh.comment(number, "releaser", "/stage build")
+    settle(gh, m)
+    assert (cmd, "+1", BOT) in gh.reactions
+    assert "build_test" in stage_comments(gh)

@@ -203,3 +203,25 @@ def test_strict_requires_head_up_to_date(sb: RunningSandbox) -> None:
     up = sb.api.post(f"/repos/{repo}/pulls", json={"title": "sync", "head": "main", "base": "behind"}).json()
     assert sb.api.put(f"/repos/{repo}/pulls/{up['number']}/merge", json={}).status_code == 200
     assert sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", as_="dev", json={}).status_code == 200
+
+
+def test_ruleset_bypass_actors(sb: RunningSandbox) -> None:
+    repo = sb.new_repo()
+    resp = sb.api.post(f"/repos/{repo}/rulesets", json={
+        "name": "main gate", "target": "branch", "enforcement": "active",
+        "bypass_actors": [{"actor_type": "RepositoryRole", "actor_id": 5, "bypass_mode": "always"},
+                          {"actor_type": "Integration", "actor_id": 1, "bypass_mode": "always"}],
+        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+        "rules": [{"type": "required_status_checks", "parameters": {
+            "strict_required_status_checks_policy": False,
+            "required_status_checks": [{"context": GATE, "integration_id": 1}]}}],
+    })
+    assert resp.status_code == 201, resp.text
+    by_admin, by_app, by_maintainer = (open_pr(sb, repo, b) for b in ("ba", "bb", "bc"))
+    assert sb.api.put(f"/repos/{repo}/pulls/{by_maintainer['number']}/merge", as_="releaser", json={}).status_code == 405
+    assert sb.api.put(f"/repos/{repo}/pulls/{by_admin['number']}/merge", as_="admin", json={}).status_code == 200
+    token = sb.installation_token()
+    assert sb.api.put(f"/repos/{repo}/pulls/{by_app['number']}/merge", token=token, json={}).status_code == 200
+    # disabled rulesets bind no one
+    sb.api.put(f"/repos/{repo}/rulesets/{resp.json()['id']}", json={"enforcement": "disabled"})
+    assert sb.api.put(f"/repos/{repo}/pulls/{by_maintainer['number']}/merge", as_="releaser", json={}).status_code == 200

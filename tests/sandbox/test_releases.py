@@ -130,3 +130,15 @@ def test_pygithub_drives_releases(sb: RunningSandbox) -> None:
         assert list(repo.get_releases()) == []
     finally:
         gh.close()
+
+
+def test_drafts_may_share_a_tag_but_published_releases_own_theirs(sb: RunningSandbox) -> None:
+    repo = sb.new_repo()
+    first = _release(sb, repo, tag_name="v5.0.0", draft=True)
+    second = _release(sb, repo, tag_name="v5.0.0", draft=True)
+    assert first["id"] != second["id"]
+    assert sb.api.patch(f"/repos/{repo}/releases/{first['id']}", json={"draft": False}).status_code == 200
+    clash = sb.api.patch(f"/repos/{repo}/releases/{second['id']}", json={"draft": False, "body": "x"})
+    assert clash.status_code == 422 and clash.json()["errors"][0]["code"] == "already_exists"
+    assert sb.api.get(f"/repos/{repo}/releases/{second['id']}").json()["body"] is None  # nothing changed
+    assert sb.api.post(f"/repos/{repo}/releases", json={"tag_name": "v5.0.0"}).status_code == 422

@@ -391,7 +391,9 @@ def merge(owner: str, name: str, number: int) -> Response:
         if sha is not None and sha != pr.head_sha:
             raise ApiError(409, "Head branch was modified. Review and try the merge again.")
         roles = {login: st.role(repo, login) for login in {r.user.lower() for r in pr.reviews}}
-        refusal = merge_refusal(repo, number, pr.head_sha, actor_role=actor_role(repo), role_of=roles)
+        a = actor()
+        refusal = merge_refusal(repo, number, pr.head_sha, actor_role=actor_role(repo), role_of=roles,
+                                actor_app_id=a.app_id if a.kind == "installation" else None)
         if refusal:
             raise ApiError(405, f"Repository rule violations found\n\n{refusal}"
                            if _ruleset_only(repo, it) else refusal)

@@ -75,6 +75,10 @@ def release_json(st: SandboxState, repo: Repo, rel: Release, *, webhook: bool = 
     return out
 
 
+def _published_with_tag(repo: Repo, tag: str) -> Release | None:
+    return next((r for r in repo.releases.values() if r.tag_name == tag and not r.draft), None)
+
+
 def _release(repo: Repo, release_id: int, *, include_drafts: bool) -> Release:
     rel = repo.releases.get(release_id)
     if rel is None or (rel.draft and not include_drafts):
@@ -130,7 +134,9 @@ def create_release(owner: str, name: str) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
-        if any(r.tag_name == tag for r in repo.releases.values()):
+        draft = bool(body.get("draft", False))
+        # Drafts are not bound to their tag: several may share one; a published release owns its tag.
+        if not draft and _published_with_tag(repo, tag) is not None:
             raise _validation("tag_name", "already_exists")
         target = body.get("target_commitish") or repo.default_branch
         if f"refs/tags/{tag}" not in repo.refs and resolve(repo, target) is None:
@@ -139,7 +145,7 @@ def create_release(owner: str, name: str) -> Response:
         if body.get("generate_release_notes"):
             notes = generate_notes(st, repo, tag, target, None, None)
             text = notes["body"] if not text else f"{text}\n\n{notes['body']}"
-        draft, prerelease = bool(body.get("draft", False)), bool(body.get("prerelease", False))
+        prerelease = bool(body.get("prerelease", False))
         rel = Release(id=st.next_id("release"), tag_name=tag, target_commitish=target, name=body.get("name"),
                       body=text, draft=True, prerelease=prerelease, author=actor_login(), created_at=st.now(),
                       make_latest=str(body.get("make_latest", "true")))
@@ -214,26 +220,27 @@ def update_release(owner: str, name: str, release_id: int) -> Response:
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
         rel = _release(repo, release_id, include_drafts=True)
+        # Validate everything first, so a refused edit changes nothing.
+        tag = body.get("tag_name", rel.tag_name)
+        if not isinstance(tag, str) or not tag.strip():
+            raise _validation("tag_name")
+        will_be_draft = bool(body["draft"]) if "draft" in body else rel.draft
+        other = _published_with_tag(repo, tag)
+        if not will_be_draft and other is not None and other.id != rel.id:
+            raise _validation("tag_name", "already_exists")
+        target = body.get("target_commitish") or rel.target_commitish
+        if target != rel.target_commitish and resolve(repo, target) is None:
+            raise _validation("target_commitish")
+        if "body" in body and len(body["body"] or "") > MAX_BODY:
+            raise ApiError(422, "Validation Failed", errors=[{
+                "resource": "Release", "code": "custom", "field": "body",
+                "message": "body is too long (maximum is 125000 characters)"}])
         changes: dict[str, Any] = {}
-        if "tag_name" in body and body["tag_name"] != rel.tag_name:
-            tag = body["tag_name"]
-            if not isinstance(tag, str) or not tag.strip():
-                raise _validation("tag_name")
-            if any(r.tag_name == tag and r.id != rel.id for r in repo.releases.values()):
-                raise _validation("tag_name", "already_exists")
-            rel.tag_name = tag
-        if "target_commitish" in body and body["target_commitish"]:
-            if resolve(repo, body["target_commitish"]) is None:
-                raise _validation("target_commitish")
-            rel.target_commitish = body["target_commitish"]
+        rel.tag_name, rel.target_commitish = tag, target
         if "name" in body and body["name"] != rel.name:
             changes["name"] = {"from": rel.name or ""}
             rel.name = body["name"]
         if "body" in body and body["body"] != rel.body:
-            if len(body["body"] or "") > MAX_BODY:
-                raise ApiError(422, "Validation Failed", errors=[{
-                    "resource": "Release", "code": "custom", "field": "body",
-                    "message": "body is too long (maximum is 125000 characters)"}])
             changes["body"] = {"from": rel.body or ""}
             rel.body = body["body"]
         if "make_latest" in body:
