@@ -72,6 +72,9 @@ def run(args: argparse.Namespace) -> int:
                 narrator.error(exc.detail.rstrip())
             narrator.error(f"release-bot demo: the bot's log and queue are kept in {env.workdir}")
             return 1
+        except KeyboardInterrupt:
+            narrator.error("\nrelease-bot demo: interrupted; stopping the bot and the sandbox")
+            return 130
         _print_summary(narrator, story, time.monotonic() - started)
         if args.keep_running:
             _print_exploration(narrator, env, story)

@@ -172,6 +172,18 @@ def test_bad_arguments_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
     assert "--step-timeout must be positive" in capsys.readouterr().err
 
 
+def test_a_busy_sandbox_port_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        args = argparse.Namespace(keep_running=False, port=port, bot_port=0, fast=True, step_timeout=5.0)
+        assert demo_cli.run(args) == 2
+    assert f"cannot start the sandbox on port {port}" in capsys.readouterr().err
+
+
 class _QuietEnvironment:
     """Settles at once and never produces anything: for Story.expect's timeout path."""
 
