@@ -97,6 +97,10 @@ def _print_summary(narrator: Any, story: Any, seconds: float) -> None:
                "admin": "  (includes the demo's read-backs)"}.get(actor, "")
         narrator.line(f"  {actor:<18} {calls.total:>5}  ({calls.reads} reads, {calls.writes} writes){who}")
     narrator.line(f"  the bot in total: {bot_calls(rows)}")
+    warnings, errors = story.env.log_problems()
+    narrator.line(f"  the bot's log: {warnings} warnings, {len(errors)} errors")
+    for message in errors[:5]:
+        narrator.line(f"    error: {message[:200]}")
     writes = bot_writes_by_endpoint(rows)
     if writes:
         narrator.line("  the bot's writes by endpoint:")

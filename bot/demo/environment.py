@@ -9,6 +9,7 @@ demo down. Everything lives in a temporary directory (queue DB, App key, bot log
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import shutil
@@ -70,9 +71,12 @@ class DemoEnvironment:
         try:
             sandbox = start_sandbox(port=sandbox_port, webhook_url=_webhook_url(chosen),
                                     webhook_secret=secret, app_key_path=str(key_path))
-        except OSError as exc:
+        except (OSError, SystemExit) as exc:
+            # werkzeug's make_server answers a port in use with sys.exit(1) (after printing why),
+            # not with the OSError; either way the demo must end with its own clear message.
             shutil.rmtree(workdir, ignore_errors=True)
-            raise DemoFailure("start", f"cannot start the sandbox on port {sandbox_port}: {exc}") from exc
+            reason = exc if isinstance(exc, OSError) else "address already in use"
+            raise DemoFailure("start", f"cannot start the sandbox on port {sandbox_port}: {reason}") from exc
         env = {
             "APP_ID": "1",
             "PRIVATE_KEY_PATH": str(key_path),
@@ -177,6 +181,25 @@ class DemoEnvironment:
             return self.bot_log_path.read_text(errors="replace")[-chars:]
         except OSError:
             return ""
+
+    def log_problems(self) -> tuple[int, list[str]]:
+        """(warnings, error messages) in the bot's JSON log lines; retries are warnings."""
+        warnings, errors = 0, []
+        try:
+            text = self.bot_log_path.read_text(errors="replace")
+        except OSError:
+            return 0, []
+        for line in text.splitlines():
+            try:
+                record = json.loads(line)
+            except ValueError:
+                continue  # the banner lines `serve` prints, gunicorn's own lines
+            level = str(record.get("level", "")).lower() if isinstance(record, dict) else ""
+            if level == "warning":
+                warnings += 1
+            elif level in ("error", "critical"):
+                errors.append(f"{record.get('msg')}: {record.get('error') or ''}".strip(": "))
+        return warnings, errors
 
     def bot_alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None

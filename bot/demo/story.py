@@ -91,6 +91,12 @@ class Story:
             action()
             seconds = time.monotonic() - began
             self.narrator.bot(f"made {bot_calls(self.log.fetch())} in this step ({seconds:.1f}s)")
+        self._step_name = "the end"
+        self.env.settle(timeout=self.step_timeout)
+        failed = self.env.queue().get("failed", 0)
+        if failed:
+            # Every effect showed, yet a job gave up: still a defect of the product.
+            raise self.fail(f"{failed} job(s) of the bot failed for good", self.env.jobs_report())
 
     def close(self) -> None:
         self.cast.close()

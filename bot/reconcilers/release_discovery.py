@@ -73,6 +73,11 @@ _WAKE_BY_EVENT = {
 }
 
 
+# Job reasons of a ``repo:`` job that (re)adopts the repository: the App installed or given the
+# repository, or `release-bot reconcile`.
+_ADOPTING_REASONS = frozenset({"installation", "installation_repositories", "release-bot reconcile"})
+
+
 def _woken_by_event(reason: str, stages: Any) -> set[int]:
     event = reason.split(".", 1)[0]
     wanted = _WAKE_BY_EVENT.get(event)
@@ -138,7 +143,11 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
     conventions = ReleaseConventions.from_config(ctx.config)
     base = repo_path(ctx.repo_full_name)
 
-    adopting = ctx.store.get_state(labels_key(repo_id)) is None or bool(hints.get("fan_out"))
+    # ``fan_out`` also comes with events that only wake releases (issues opened outside a milestone,
+    # releases, deployments): the labels are checked on adoption, not on each of those.
+    reason = str(ctx.job.reason or "")
+    adopting = ctx.store.get_state(labels_key(repo_id)) is None or (
+        bool(hints.get("fan_out")) and reason.split(".", 1)[0] in _ADOPTING_REASONS)
     if adopting:
         ensure_labels(ctx)
         ctx.store.set_state(labels_key(repo_id), True)
@@ -168,7 +177,7 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
     changed_branches = set(branches) ^ set((seen_before or {}).get("branches") or [])
     ctx.store.set_state(seen_refs_key(repo_id), {"tags": tags, "branches": branches})
 
-    wake_all_open = adopting or seen_before is None
+    wake_all_open = adopting or bool(hints.get("fan_out")) or seen_before is None
     by_event = _woken_by_event(str(ctx.job.reason or ""), ctx.store.get_state(stages_key(repo_id)))
     if not (wake_all_open or changed_tags or changed_branches):
         return _jobs(ctx, repo_id, by_event)

@@ -90,6 +90,7 @@ def test_demo_plays_a_whole_release_and_exits_zero() -> None:
     # The summary counts the bot's calls from the sandbox's request log.
     bot_line = re.search(r"release-bot\[bot\]\s+(\d+)\s+\((\d+) reads, (\d+) writes\)", out)
     assert bot_line and int(bot_line.group(3)) > 0, out[-2000:]
+    assert re.search(r"the bot's log: \d+ warnings, 0 errors", out), out[-2000:]
     # Nothing is left running: the bot's process and port are gone.
     started_line = re.search(r"bot \(release-bot serve, pid (\d+)\): (http://\S+)", out)
     assert started_line
@@ -280,3 +281,15 @@ def test_api_calls_per_actor_and_endpoints() -> None:
         ("POST /repos/acme/rocket/issues/{n}/comments", 1),
         ("POST /app/installations/{n}/access_tokens", 1),
     ]
+
+
+def test_log_problems_counts_warnings_and_names_errors(tmp_path: Path) -> None:
+    env = DemoEnvironment(workdir=tmp_path, sandbox=None, bot_port=0, bot_env={})
+    env.bot_log_path.write_text(
+        "release-bot: listening on http://127.0.0.1:1/api/github/webhooks\n"
+        '{"level":"info","msg":"job"}\n'
+        '{"level":"warning","msg":"job","error":"retry"}\n'
+        '{"level":"error","msg":"job","error":"GithubException: 500"}\n'
+        "[not json\n"
+    )
+    assert env.log_problems() == (1, ["job: GithubException: 500"])

@@ -76,3 +76,15 @@ def test_fan_out_hint_readopts() -> None:
     discover(gh, store)
     assert discover(gh, store, hints={"fan_out": True}) == [m]
     assert release_key(1, m) == f"release:1@{m}"
+
+
+def test_labels_are_checked_on_adoption_not_on_every_fanned_out_event() -> None:
+    gh, store = FakeGitHub(), Store()
+    m = gh.add_milestone("v2.0.0")
+    discover(gh, store)
+    gh.calls.clear()
+    assert discover(gh, store, reason="issues.opened", hints={"fan_out": True}) == [m]
+    assert ("GET", f"/repos/{REPO}/labels") not in gh.calls
+    gh.labels.remove("hold")  # deleted by someone: the next adoption puts it back
+    assert discover(gh, store, reason="installation_repositories.added", hints={"fan_out": True}) == [m]
+    assert "hold" in gh.labels
