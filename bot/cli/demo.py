@@ -120,6 +120,8 @@ def _print_exploration(narrator: Any, env: Any, story: Any) -> None:
     narrator.line(f"  bot health       : {env.bot_url}/healthz   metrics: {env.bot_url}/metrics")
     narrator.line(f"  bot webhooks     : {env.bot_url}/api/github/webhooks")
     narrator.line(f"  bot log / queue  : {env.workdir}")
+    bot_env = " ".join(f"{k}={env.bot_env[k]}" for k in ("APP_ID", "PRIVATE_KEY_PATH", "GITHUB_API_URL", "QUEUE_URL"))
+    narrator.line(f"  CLI against it   : {bot_env} release-bot jobs   (or reconcile, notes acme/rocket 1.4.0)")
     narrator.line("  tokens (send as 'Authorization: token ...'):")
     for login in SEEDED_USERS:
         narrator.line(f"    {login:<9} {token_for(login)}")

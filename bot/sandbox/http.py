@@ -15,6 +15,7 @@ import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.utils import format_datetime
 from typing import Any, NoReturn
 from urllib.parse import quote, urlencode
 
@@ -419,6 +420,8 @@ def install_hooks(app: Flask) -> None:
             resp.headers["X-RateLimit-Reset"] = str(reset)
             resp.headers["X-RateLimit-Used"] = str(used)
             resp.headers["X-RateLimit-Resource"] = "core"
+        # GitHub's clock, not the host's: clients that sign JWTs learn the server time from it.
+        resp.headers["Date"] = format_datetime(st.now(), usegmt=True)
         resp.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
         resp.headers["X-GitHub-Request-Id"] = f"SANDBOX:{id(resp):X}"
         if request.method == "GET" and resp.status_code == 200 and not resp.direct_passthrough:

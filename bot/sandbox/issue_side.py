@@ -10,14 +10,16 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import Actor, ApiError, actor, actor_login, get_repo, not_found, validation_failed
 from bot.sandbox.state import Issue, IssueEvent, Label, Milestone, Repo, SandboxState, role_at_least
 from bot.sandbox.webhooks import emit
 
-# GitHub returns a milestone's due date as that date at a fixed hour UTC (it keeps only the date).
-DUE_ON_HOUR = 8
+# GitHub keeps only a milestone's due *date*, taken in Pacific time (its database's zone), and returns
+# it as midnight Pacific in UTC: 08:00Z in winter, 07:00Z under daylight saving time.
+DUE_ON_ZONE = ZoneInfo("America/Los_Angeles")
 
 # Colours GitHub picks for labels created implicitly (a label name added to an issue that did not exist).
 _IMPLICIT_COLOR = "ededed"
@@ -84,7 +86,9 @@ def find_milestone(repo: Repo, number: Any) -> Milestone:
 
 
 def parse_due_on(value: Any, resource: str = "Milestone") -> datetime | None:
-    """``due_on`` as GitHub stores it: the calendar date of the ISO 8601 value, at a fixed hour UTC."""
+    """``due_on`` as GitHub stores it: the Pacific calendar date of the ISO 8601 instant (a bare date is
+    that date), returned as midnight Pacific in UTC — so ``2030-07-04T06:59:00Z`` becomes
+    ``2030-07-03T07:00:00Z``, as github.com answers."""
     if value is None:
         return None
     if not isinstance(value, str):
@@ -94,10 +98,13 @@ def parse_due_on(value: Any, resource: str = "Milestone") -> datetime | None:
         if len(text) == 10:
             day = date.fromisoformat(text)
         else:
-            day = datetime.fromisoformat(text.replace("Z", "+00:00")).date()
+            moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            day = moment.astimezone(DUE_ON_ZONE).date()
     except ValueError:
         validation_failed(resource, "due_on", message=f"{value!r} is not a valid ISO 8601 timestamp")
-    return datetime.combine(day, time(DUE_ON_HOUR, 0), tzinfo=UTC)
+    return datetime.combine(day, time(0, 0), tzinfo=DUE_ON_ZONE).astimezone(UTC)
 
 
 def normalize_color(value: Any) -> str | None:
