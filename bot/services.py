@@ -12,6 +12,7 @@ from github import Github
 from bot.config.loader import ConfigLoader, Store
 from bot.github.auth import GitHubApp
 from bot.github.pacer import PacerLimits
+from bot.installation_removals import RemovalWatch
 from bot.jobs import JobSpec
 from bot.settings import Settings, SettingsError
 
@@ -31,6 +32,8 @@ class Services:
         self.config_loader = config_loader or ConfigLoader(store)
         # Fan-out goes to the queue; the queue object is the store in production.
         self._enqueue = enqueue or getattr(store, "enqueue", None)
+        # Intake may run in another process: it records removed installations in the store.
+        self._removals = RemovalWatch(store, self.forget_installation)
 
     @classmethod
     def from_settings(cls, settings: Settings, store: Store | None) -> Services:
@@ -58,7 +61,15 @@ class Services:
         return self.app.bot_login
 
     def client_for(self, installation_id: int) -> Github:
+        """The installation's client; one built before the installation was deleted or suspended
+        (as recorded by intake, possibly in another process) is dropped first."""
+        self._removals.check(installation_id)
         return self.app.client_for(installation_id)
+
+    def forget_removed_installations(self) -> list[int]:
+        """Drop the cached clients of installations removed since this process last looked (for
+        idle workers: a client no job asks for again must not outlive its installation)."""
+        return self._removals.sweep(self.app.cached_installations())
 
     def enqueue(self, jobs: list[JobSpec]) -> None:
         if not jobs:

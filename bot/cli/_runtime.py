@@ -69,7 +69,7 @@ def installation_removed_hook(services: Any | None):  # noqa: ANN201 - returns a
         return None
 
     def hook(control: DropInstallation) -> None:
-        if control.repos is None:
-            forget(control.installation_id)
+        # Also when only some repositories were removed: the cached token's access changed.
+        forget(control.installation_id)
 
     return hook

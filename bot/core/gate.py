@@ -36,6 +36,8 @@ from bot.core.versions import owning_milestone, release_milestones
 
 RECORD_VERSION = 1
 RECORD_MARKER_PREFIX = "<!-- release-bot:gate-record:"
+# Ends the bot's audit comment on a pull request merged past the gate (one per head commit).
+AUDIT_MARKER_PREFIX = "<!-- release-bot:gate-audit:"
 _RECORD_RE = re.compile(r"<!-- release-bot:gate-record:(?P<json>\{.*?\}) -->", re.DOTALL)
 # GitHub caps check run summaries at 65,535 characters; stay well below with room for the record.
 SUMMARY_LIMIT = 60_000
@@ -252,6 +254,9 @@ class GateRecord:
     uat_failed: UatFailure | None = None
     reset_notice: bool = False  # the "new commit, approvals reset" comment was posted for this head
     audited: bool = False  # an admin-bypass merge of this head was reported
+    # The unlabeled event of the hold label that was judged allowed (QA or a release manager
+    # lifted it): recorded so that a steady reconcile needs no permission look-up for it.
+    hold_lifted: int | None = None
 
     def get(self, requirement: str) -> Approval | None:
         return self.uat if requirement == REQ_UAT else self.approval
@@ -271,6 +276,8 @@ class GateRecord:
             data["reset_notice"] = True
         if self.audited:
             data["audited"] = True
+        if self.hold_lifted is not None:
+            data["hold_lifted"] = self.hold_lifted
         return data
 
     def marker(self) -> str:
@@ -305,6 +312,7 @@ def parse_record(summary: str | None, head_sha: str) -> GateRecord | None:
             else None,
             reset_notice=bool(data.get("reset_notice")),
             audited=bool(data.get("audited")),
+            hold_lifted=_int_or_none(data.get("hold_lifted")),
         )
     except (ValueError, KeyError, TypeError, AttributeError):
         return None  # unreadable: treat as no record (nothing counts), never crash on it
@@ -336,6 +344,9 @@ class Reply:
     to: str  # login addressed (throttling is per person per pull request)
     body: str
     comment_id: int | None = None  # the comment answered, if any
+    # A hidden marker the body ends with, for replies that must be posted exactly once although
+    # the record saying "posted" is written after them (the audit): the applier looks for it first.
+    marker: str = ""
 
 
 @dataclass(frozen=True)
@@ -451,6 +462,9 @@ class _Work:
         # label (lower) -> the reply to send if its removal goes ahead (a command may supersede it)
         self.pending_refusals: dict[str, Reply] = {}
         self.stale: set[str] = set()  # labels given on an earlier head commit
+        # label (lower) -> (its labeled event, when the bot first saw the head or None): allowed
+        # people's labels that the timeline puts on the head but that predate the bot's first sight
+        self.unproven: dict[str, tuple[TimelineItem, str | None]] = {}
 
     def has(self, label: str) -> bool:
         return label.lower() in self.labels
@@ -488,6 +502,7 @@ def plan_gate(facts: GateFacts, comments: Sequence[CommentFacts] = ()) -> GatePl
 
     work = _Work(facts, record)
     work.stale = set(_judge_labels(work))
+    _judge_hold(work)
     for comment in comments:
         _apply_comment(work, comment)
     _reset_stale(work, sorted(work.stale, key=lambda label: label != settings.uat_label))
@@ -530,26 +545,32 @@ def _judge_labels(work: _Work) -> list[str]:
             work.record = work.record.with_requirement(requirement, None)
         if event is None:
             continue  # who applied it is unknown: it does not count (the check says so)
-        on_head = (
-            head_index is not None
-            and latest is not None
-            and latest[0] > head_index
-            and _at_or_after(event.created_at, _head_seen_at(facts))
-        )
-        if not on_head:
+        by_bot = event.actor.lower() == facts.bot_login.lower()
+        if not by_bot:
+            # Who applied it is judged first, whichever commit it was given on (labels added while
+            # the bot was down included): the reply then names the rule that really applies.
+            refusal = _refusal(facts, requirement, event.actor)
+            if refusal:
+                work.remove_label(label)
+                work.pending_refusals[label.lower()] = Reply(
+                    to=event.actor,
+                    body=f"@{event.actor} the `{label}` label was removed: {refusal}",
+                )
+                continue
+        after_head = head_index is not None and latest is not None and latest[0] > head_index
+        seen_at = _head_seen_at(facts)
+        if after_head and not by_bot and not _at_or_after(event.created_at, seen_at):
+            # After the head commit in the timeline, but the timeline places commits by their
+            # commit date, which whoever makes the commit sets: only GitHub's time of the bot's
+            # first check run on the head proves the label came after the push.
+            work.unproven[label.lower()] = (event, seen_at)
+            continue
+        if not after_head:
             stale.append(label)
             continue
-        if event.actor.lower() == facts.bot_login.lower():
+        if by_bot:
             # a label the bot added without a record (an interrupted apply): it proves nothing
             work.remove_label(label)
-            continue
-        refusal = _refusal(facts, requirement, event.actor)
-        if refusal:
-            work.remove_label(label)
-            work.pending_refusals[label.lower()] = Reply(
-                to=event.actor,
-                body=f"@{event.actor} the `{label}` label was removed: {refusal}",
-            )
             continue
         work.record = work.record.with_requirement(
             requirement, Approval(by=event.actor, at=event.created_at, via="label", event=event.id)
@@ -576,11 +597,12 @@ def _refusal(facts: GateFacts, requirement: str, actor: str) -> str | None:
 
 
 def _reset_stale(work: _Work, stale: list[str]) -> None:
-    if not stale:
-        return
     settings = work.facts.settings
     if not settings.reset_on_push:
         return  # they stay, but never count: the check says to give them again on this commit
+    _reset_unproven(work)
+    if not stale:
+        return
     removed = [label for label in stale if work.has(label)]
     for label in removed:
         work.remove_label(label)
@@ -597,6 +619,81 @@ def _reset_stale(work: _Work, stale: list[str]) -> None:
             )
         )
         work.record = replace(work.record, reset_notice=True)
+
+
+def _reset_unproven(work: _Work) -> None:
+    """Remove labels that cannot be proven to be for the head commit, telling their giver why."""
+    facts = work.facts
+    head = short(facts.pull.head_sha)
+    for key, (event, seen_at) in sorted(work.unproven.items()):
+        if key not in work.labels:
+            continue  # a command in this reconcile re-gave it, or it is already gone
+        label = work.labels[key]
+        requirement = REQ_UAT if key == facts.settings.uat_label.lower() else REQ_APPROVAL
+        command = "/uat passed" if requirement == REQ_UAT else "/approve"
+        seen = f"at {seen_at}" if seen_at else "only now"
+        work.remove_label(label)
+        work.pending_refusals[key] = Reply(
+            to=event.actor,
+            body=(
+                f"@{event.actor} the `{label}` label you added at {event.created_at} was removed: "
+                f"release-bot first saw head commit {head} {seen} (it was down or had not caught up "
+                "with the push yet). A commit's date is set by whoever makes the commit, so only what "
+                "happens after the bot has seen a head commit can count for it; a label added before "
+                f"that might have been meant for an earlier commit. Nothing else changed: comment "
+                f"`{command}` (or add `{label}` again) to give it for {head}."
+            ),
+        )
+
+
+def _judge_hold(work: _Work) -> None:
+    """A hold lifted by removing the label is judged like ``/unhold``: undone unless allowed."""
+    facts = work.facts
+    label = facts.settings.hold_label
+    if work.has(label):
+        return
+    lifted = hold_lift_to_judge(facts, work.record)
+    if lifted is None:
+        return
+    if _may_lift_hold(facts, lifted.actor):
+        work.record = replace(work.record, hold_lifted=lifted.id)
+        return
+    work.add_label(label)
+    work.pending_refusals[label.lower()] = Reply(
+        to=lifted.actor,
+        body=(
+            f"@{lifted.actor} the `{label}` label was put back: a hold may only be lifted by "
+            f"{_who(facts.rules[ROLE_QA])} or {_who(facts.rules[ROLE_RELEASE_MANAGERS])} "
+            "(the author may hold their own pull request, not lift a hold); ask one of them to "
+            "comment `/unhold`."
+        ),
+    )
+
+
+def hold_lift_to_judge(facts: GateFacts, record: GateRecord | None) -> TimelineItem | None:
+    """The person's ``unlabeled`` event that last took the hold label off, if not judged yet.
+
+    None when the label is on, when its last change was a labeling or the bot's own removal
+    (an accepted ``/unhold``), or when the record already holds that event as allowed.
+    """
+    label = facts.settings.hold_label.lower()
+    if any(name.lower() == label for name in facts.pull.labels):
+        return None
+    latest: TimelineItem | None = None
+    for item in facts.timeline:
+        if item.kind in ("labeled", "unlabeled") and item.label.lower() == label:
+            latest = item
+    if latest is None or latest.kind != "unlabeled" or not latest.actor:
+        return None
+    if latest.actor.lower() == facts.bot_login.lower():
+        return None
+    if record is not None and latest.id is not None and record.hold_lifted == latest.id:
+        return None
+    return latest
+
+
+def _may_lift_hold(facts: GateFacts, login: str) -> bool:
+    return bool(facts.roles_of(login) & {ROLE_QA, ROLE_RELEASE_MANAGERS})
 
 
 # ---------------------------------------------------------------------------------------------
@@ -691,6 +788,7 @@ def _apply_command(work: _Work, comment: CommentFacts, command: Command, before_
             work.add_label(settings.hold_label)
         else:
             work.remove_label(settings.hold_label)
+            work.pending_refusals.pop(settings.hold_label.lower(), None)  # lifted by someone allowed
         return None
 
     if command.name == "milestone":
@@ -734,6 +832,7 @@ def _give(work: _Work, comment: CommentFacts, requirement: str, before_head: boo
     # Otherwise the bot adds it, and the next reconcile binds the record to the bot's event.
     present_event = latest[1].id if (latest and _has_label(facts.pull.labels, label)) else None
     work.stale.discard(label)
+    work.unproven.pop(label.lower(), None)  # given now, after the bot saw the head: it counts
     work.add_label(label)
     work.record = work.record.with_requirement(
         requirement,
@@ -1035,7 +1134,7 @@ def _plan_closed(facts: GateFacts, record: GateRecord) -> GatePlan:
     if previous is not None:
         title = previous.title
         summary = (
-            _RECORD_RE.sub(record.marker(), previous.summary)
+            _RECORD_RE.sub(lambda _: record.marker(), previous.summary)
             if _RECORD_RE.search(previous.summary)
             else (previous.summary + "\n\n" + record.marker())
         )
@@ -1047,12 +1146,14 @@ def _plan_closed(facts: GateFacts, record: GateRecord) -> GatePlan:
         summary = f"Merged into `{pull.base}` before the gate evaluated commit {short(pull.head_sha)}.\n\n{record.marker()}"
         conclusion = "failure"
     check = CheckOutput(conclusion=conclusion, title=title, summary=summary)  # type: ignore[arg-type]
+    marker = f"{AUDIT_MARKER_PREFIX}{pull.head_sha} -->"
     reply = Reply(
         to="",
         body=(
             f"Audit: this pull request was merged into `{pull.base}` while the release gate was "
-            f"{conclusion_was} on {short(pull.head_sha)} (a bypass of the merge gate)."
+            f"{conclusion_was} on {short(pull.head_sha)} (a bypass of the merge gate).\n\n{marker}"
         ),
+        marker=marker,
     )
     return GatePlan(check=check, record=record, replies=[reply], audit=audit)
 

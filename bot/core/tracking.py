@@ -93,7 +93,11 @@ def decode_state(body: str | None) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-MAX_RECORDED_UNTICKED = 50  # unticked item texts kept per stage (the body lists at most MAX_LISTED)
+# Unticked item texts kept per stage in the hidden state, and their length: bounded so the state stays
+# a few kilobytes whatever people write into a checklist (the body holds ~65,535 characters). The
+# outstanding list shows the same bounded texts whether a comment was read now or recorded earlier.
+MAX_RECORDED_UNTICKED = 8
+MAX_RECORDED_TEXT = 60
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 
 
@@ -116,13 +120,13 @@ class ChecklistRecord:
             return None
         if ticked > total or not isinstance(unticked, list):
             return None
-        texts = tuple(str(t)[:300] for t in unticked if isinstance(t, str))[:MAX_RECORDED_UNTICKED]
+        texts = tuple(str(t)[:MAX_RECORDED_TEXT] for t in unticked if isinstance(t, str))[:MAX_RECORDED_UNTICKED]
         return cls(cid, Progress(ticked, total, texts))
 
     @classmethod
     def of(cls, comment_id: int, progress: Progress) -> ChecklistRecord:
         return cls(comment_id, Progress(progress.ticked, progress.total,
-                                        tuple(t[:300] for t in progress.unticked[:MAX_RECORDED_UNTICKED])))
+                                        tuple(t[:MAX_RECORDED_TEXT] for t in progress.unticked[:MAX_RECORDED_UNTICKED])))
 
 
 def _checklist_records(data: Any) -> dict[str, ChecklistRecord]:
@@ -398,6 +402,9 @@ def _outstanding(view: TrackingView) -> list[str]:
         title = view.checklists[stage].title if stage in view.checklists else STAGE_TITLES[stage]
         for item in progress.unticked:
             lines.append(f"- {neutralize(title, 80)}: {neutralize(item)}")
+        more = progress.total - progress.ticked - len(progress.unticked)
+        if more > 0:  # the state keeps a bounded number of texts per stage
+            lines.append(f"- {neutralize(title, 80)}: and {more} more unticked")
     return _bounded(lines)
 
 

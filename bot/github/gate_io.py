@@ -105,6 +105,22 @@ def bot_reacted(gh: Github, repo: str, comment_id: int, bot_login: str) -> bool:
     return False
 
 
+def bot_comment_markers(
+    gh: Github, repo: str, number: int, bot_login: str, markers: Sequence[str]
+) -> set[str]:
+    """Which of ``markers`` end a comment the bot wrote on issue/pull request ``number``."""
+    wanted = set(markers)
+    found: set[str] = set()
+    for comment in list_all(gh, f"{_repo_path(repo)}/issues/{number}/comments", max_pages=30):
+        if _login(comment.get("user")).lower() != bot_login.lower():
+            continue
+        body = str(comment.get("body") or "")
+        found |= {marker for marker in wanted if marker in body}
+        if found == wanted:
+            break
+    return found
+
+
 def read_pulls_by_head(gh: Github, repo: str, head_sha: str) -> list[dict[str, Any]]:
     """Open pull requests whose head is ``head_sha`` (commit → pull requests)."""
     try:

@@ -109,7 +109,8 @@ def compare_commits(gh: Github, repo: str, base: str, head: str, *,
         headers, data = gh.requester.requestJsonAndCheck(
             "GET", path, parameters={"per_page": COMPARE_PER_PAGE, "page": page})
         batch = data.get("commits") or []
-        commits.extend(CommitRef(str(c.get("sha", "")), str((c.get("commit") or {}).get("message") or ""))
+        commits.extend(CommitRef(str(c.get("sha", "")), str((c.get("commit") or {}).get("message") or ""),
+                                 tuple(str(p.get("sha", "")) for p in c.get("parents") or []))
                        for c in batch)
         total = data.get("total_commits")
         if on_page:
@@ -124,6 +125,17 @@ def compare_commits(gh: Github, repo: str, base: str, head: str, *,
 def _has_next(headers: dict[str, Any]) -> bool:
     link = headers.get("link") or headers.get("Link") or ""
     return 'rel="next"' in link
+
+
+def get_merge_commit_sha(gh: Github, repo: str, number: int) -> str | None:
+    """``merge_commit_sha`` of a merged pull request (the squash commit, or the last commit a
+    rebase merge wrote); None when the pull request is gone or GitHub has none."""
+    try:
+        _h, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/pulls/{int(number)}")
+    except UnknownObjectException:
+        return None
+    sha = data.get("merge_commit_sha")
+    return str(sha) if sha and data.get("merged_at") else None
 
 
 def get_release(gh: Github, repo: str, release_id: int) -> ReleaseRecord | None:
@@ -262,20 +274,29 @@ def _has_released_comment(gh: Github, repo: str, number: int, marker: str, bot_l
 
 def mark_released(gh: Github, repo: str, targets: Iterable[ReleasedTarget], *, milestone_number: int,
                   release_url: str, tag: str, bot_login: str, label: str, comment: bool,
-                  already_done: set[int], max_items: int) -> tuple[list[int], bool]:
+                  already_done: set[int], max_items: int,
+                  may_have_commented: Callable[[int], bool] | None = None,
+                  on_attempt: Callable[[int], None] | None = None) -> tuple[list[int], bool]:
     """Comment on and label each item once. Returns (numbers done now, whether some remain).
 
     Once-only without a database: the label (when configured) is added last, so an item that has
     it is finished and costs nothing; one without it is checked for the bot's marked comment
     before commenting (a crash between comment and label never comments twice). ``already_done``
     (the store's memory) skips even that read; a wiped store only costs reads.
+    ``may_have_commented(number)`` False says no earlier run can have commented on it (the
+    caller knows, e.g. the release was published in this run): the read is skipped.
+    ``on_attempt(number)`` is called before an item's comment is posted, so the caller can
+    remember which items a crash may have left half done.
     """
     marker = RELEASED_MARKER.format(milestone=milestone_number)
     done: list[int] = []
     pending = [t for t in targets if t.number not in already_done
                and not (label and label.casefold() in {x.casefold() for x in t.labels})]
     for target in pending[:max_items]:
-        if comment and not _has_released_comment(gh, repo, target.number, marker, bot_login):
+        check = may_have_commented is None or may_have_commented(target.number)
+        if comment and on_attempt is not None:
+            on_attempt(target.number)
+        if comment and not (check and _has_released_comment(gh, repo, target.number, marker, bot_login)):
             text = f"{marker}\nThis was released in [{tag}]({release_url}). :rocket:"
             gh.requester.requestJsonAndCheck("POST", f"{_repo_path(repo)}/issues/{target.number}/comments",
                                              input={"body": text})

@@ -13,6 +13,9 @@ semaphore. A request that fits goes at once; one that must wait briefly sleeps; 
 wait longer than ``max_wait`` raises ``RetryLater`` so the job is requeued instead of holding a
 worker thread. The limits come from ``GITHUB_WRITES_PER_MINUTE`` / ``GITHUB_POINTS_PER_MINUTE``
 (0 disables that window) and are relaxed in sandbox mode.
+
+The windows live in process memory, so the budget is per process: N worker processes should each
+get 1/N of GitHub's limits (README). GitHub's own 403/429 answers remain the backstop (``retry.py``).
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.installation_removals import record_removed
 from bot.intake.routing import DropInstallation, PayloadError, RoutingContext, route
 from bot.intake.verify import WebhookRejected, verify_delivery
 from bot.logging import log_fields
@@ -56,6 +57,10 @@ def _count_event(event: str, outcome: str) -> None:
     if child is None:
         child = _EVENT_COUNTERS.setdefault((event, outcome), WEBHOOK_EVENTS.labels(event=event, outcome=outcome))
     child.inc()
+
+
+def _event_reason(event: str, action: Any) -> str:
+    return f"{event}.{action}" if isinstance(action, str) else event
 
 
 class _TooLarge(Exception):
@@ -184,6 +189,9 @@ class WebhookEndpoint:
             return finish(200, {"duplicate": event.delivery_id}, "duplicate")
         for control in routed.controls:
             fields["dropped_jobs"] = self.queue.drop_installation(control.installation_id, control.repos)
+            # Workers may be other processes: they drop their cached client (and its token, whose
+            # repository access just changed) when they see this record.
+            record_removed(self.queue, control.installation_id, event.delivery_id, _event_reason(event.event, action))
             if self.on_installation_removed is not None:
                 self.on_installation_removed(control)
         keys = [job.key for job in routed.jobs]

@@ -32,6 +32,9 @@ from bot.web.metrics import JOB_DURATION, JOBS
 log = logging.getLogger("bot.worker")
 
 Runner = Callable[[JobSpec, Any], Any]
+# How often an idle worker drops the cached clients of installations removed meanwhile (intake
+# records removals in the store, possibly from another process; jobs check before they run).
+REMOVAL_SWEEP_SECONDS = 5.0
 
 
 def load_runner(spec: str | None) -> Runner:
@@ -90,6 +93,7 @@ class WorkerPool:
         self._workers: list[threading.Thread] = []
         self._heartbeat: threading.Thread | None = None
         self._last_purge = 0.0
+        self._last_sweep = 0.0
 
     # --- lifecycle ---
 
@@ -158,6 +162,14 @@ class WorkerPool:
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
+        if now - self._last_sweep > REMOVAL_SWEEP_SECONDS:
+            self._last_sweep = now
+            sweep = getattr(self.services, "forget_removed_installations", None)
+            if sweep is not None:
+                try:
+                    sweep()
+                except Exception:  # noqa: BLE001
+                    log.exception("dropping clients of removed installations failed")
         if now - self._last_purge > 3600:
             self._last_purge = now
             try:

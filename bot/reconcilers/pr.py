@@ -32,6 +32,7 @@ from bot.core.gate import (
     GateFacts,
     GatePlan,
     GateSettings,
+    hold_lift_to_judge,
     is_release_branch,
     latest_labeled,
     merge_group_check,
@@ -43,7 +44,7 @@ from bot.core.versions import owning_milestone
 from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.permissions import roles_for
-from bot.jobs import JobSpec, parse_key, release_key
+from bot.jobs import JobSpec, parse_key, pr_key, release_key
 from bot.reconcilers.context import JobContext
 
 log = logging.getLogger("bot.reconcile.pr")
@@ -202,6 +203,9 @@ def _logins_to_judge(facts: GateFacts, comments: Sequence[CommentFacts]) -> list
         if entry is not None and entry.event == latest[1].id:
             continue
         logins.append(latest[1].actor)
+    lifted = hold_lift_to_judge(facts, record)
+    if lifted is not None:
+        logins.append(lifted.actor)
     logins += [c.author for c in comments if not c.handled]
     logins += [
         r.author for r in facts.reviews if r.state == "APPROVED" and r.commit_id == facts.pull.head_sha
@@ -217,6 +221,15 @@ def apply_plan(ctx: JobContext, repo_id: int, number: int, facts: GateFacts, pla
     gh = ctx.gh
     repo = ctx.repo_full_name
     settings = facts.settings
+    # Replies that the record marks as done (the audit) go before the record: a failure between
+    # the two then repeats the attempt, and the marker found on GitHub keeps it to one comment.
+    # (The other way round, a failed post after the record was written would be lost for good.)
+    marked = [reply for reply in plan.replies if reply.marker]
+    if marked:
+        posted = gate_io.bot_comment_markers(gh, repo, number, ctx.bot_login, [r.marker for r in marked])
+        for reply in marked:
+            if reply.marker not in posted:
+                gate_io.post_comment(gh, repo, number, reply.body)
     # The check (and the record in it) first: a label the bot adds for a command must find its
     # record there when the label's own webhook wakes the next reconcile.
     if plan.check is not None and plan.check.differs_from(facts.existing):
@@ -235,6 +248,8 @@ def apply_plan(ctx: JobContext, repo_id: int, number: int, facts: GateFacts, pla
     if plan.milestone != "keep":
         gate_io.set_milestone(gh, repo, number, plan.milestone.number if plan.milestone else None)
     for reply in plan.replies:
+        if reply.marker:
+            continue  # posted above
         if reply.to and not _may_reply(ctx, number, reply.to):
             log.info("reply to %s on %s#%s throttled", reply.to, repo, number)
             continue
@@ -415,6 +430,7 @@ def audit_branch(ctx: JobContext, repo_id: int, branch: str) -> list[JobSpec]:
         return []  # first sight (new branch, empty store): nothing to compare with
     comparison = gate_io.compare(gh, repo, last, tip)
     entries: list[AuditEntry] = []
+    woken: list[JobSpec] = []
     if comparison is None or comparison.get("status") not in ("ahead", "identical"):
         entries.append(
             AuditEntry(
@@ -429,6 +445,14 @@ def audit_branch(ctx: JobContext, repo_id: int, branch: str) -> list[JobSpec]:
         )
     else:
         merged = gate_io.merged_pulls_into(gh, repo, branch)
+        # The pull requests this push merged: their `pr:` reconcile reports a merge past a failing
+        # gate, so the audit does not hinge on the `pull_request` `closed` delivery alone.
+        for commit in comparison.get("commits") or []:
+            landed = merged.get(str(commit.get("sha")))
+            if landed is not None:
+                woken.append(
+                    JobSpec(pr_key(repo_id, landed[0]), ctx.job.installation_id, repo, "gate.audit merged")
+                )
 
         def count_of(number: int) -> int:
             return int(gate_io.read_pull(gh, repo, number).get("commits") or 1)
@@ -455,16 +479,17 @@ def audit_branch(ctx: JobContext, repo_id: int, branch: str) -> list[JobSpec]:
     for entry in entries:
         record_audit(ctx, repo_id, entry)
     if not entries:
-        return []
+        return woken
     milestones = [gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo)]
     try:
         owner = owning_milestone(branch, milestones, ctx.config)
     except ValueError:
         owner = None
     if owner is None:
-        return []
+        return woken
     return [
-        JobSpec(release_key(repo_id, owner.number), ctx.job.installation_id, repo, "gate.audit direct push")
+        *woken,
+        JobSpec(release_key(repo_id, owner.number), ctx.job.installation_id, repo, "gate.audit direct push"),
     ]
 
 

@@ -15,11 +15,14 @@ from github import Github, UnknownObjectException
 
 from bot.core.notes import (
     RELEASE_BODY_LIMIT,
+    CommitRef,
     NoteItem,
     NotesConfig,
     ReleaseInfo,
     RenderedNotes,
     Selection,
+    attribute_by_sha,
+    carry_human_text,
     merge_release_body,
     notes_budget,
     pull_numbers_in,
@@ -27,6 +30,7 @@ from bot.core.notes import (
     render_notes,
     resolve_notes_config,
     select_shipped,
+    unattributed_commits,
     with_release_note_section,
 )
 from bot.core.versions import (
@@ -47,6 +51,11 @@ ProgressCallback = Callable[[str, int, int | None], None]  # (what, done, total)
 # Items commented on and labelled per run; the rest continue in a requeued run, so one release
 # of thousands of pull requests never holds a worker for long (the pacer spaces the writes).
 RELEASED_PER_RUN = 30  # 60 writes: inside GitHub's 80 content-creating requests a minute
+# `GET /pulls/{n}` reads per rebuild for pull requests that no merge/squash message places
+# (rebase merges, edited squash messages). The SHAs are kept in the store, so each pull request
+# costs one read once; a rebuild leaves the rest to a requeued run, inside the read budget of
+# ceil(N/100) + ceil(C/250) + 8 (a steady rebuild makes 2 fixed reads).
+MERGE_SHA_READS_PER_RUN = 4
 RC_SECTION = "{number}:rc"
 
 
@@ -65,6 +74,7 @@ class NotesOutcome:
     release_id: int | None = None
     release_url: str | None = None
     published: bool = False
+    published_now: bool = False  # this run turned the release from draft into published
     prerelease_url: str | None = None
     included: list[int] = field(default_factory=list)
     not_on_branch: list[NotesPR] = field(default_factory=list)  # in the milestone, not on the release branch
@@ -93,6 +103,7 @@ class NotesPlan:
     selection: Selection
     release: ReleaseInfo
     errors: list[str] = field(default_factory=list)  # reads that failed softly (reported, not raised)
+    unresolved: int = 0  # pull requests whose merge commit SHA is still to be read (next run)
 
     def render(self, existing_body: str | None, section_id: int | str | None = None,
                limit: int = RELEASE_BODY_LIMIT) -> RenderedNotes:
@@ -130,11 +141,16 @@ def plan_notes(
     default_branch: str | Callable[[], str],
     on_progress: ProgressCallback | None = None,
     bot_login: str | None = None,
+    merge_shas: dict[int, str] | None = None,
+    max_sha_reads: int | None = None,
 ) -> NotesPlan:
-    """Decide what ships and how the notes read. Reads only the comparison (250 commits a page).
+    """Decide what ships and how the notes read. Reads the comparison (250 commits a page) and,
+    only when the comparison has commits no merge/squash message accounts for, the merge commit
+    SHA of the merged pull requests the messages did not place.
 
     ``default_branch`` may be a callable: it is needed only without a release branch or without a
-    previous release, and finding it can cost a read.
+    previous release, and finding it can cost a read. ``merge_shas`` (number → SHA) is what is
+    already known (the store) and receives what is read; ``max_sha_reads`` caps those reads.
     """
     resolved: list[str] = []
 
@@ -169,15 +185,17 @@ def plan_notes(
     owner, _, name = repo.partition("/")
     progress = (lambda done, total: on_progress("commits", done, total)) if on_progress else None
     in_target = not_in_target = None
+    commits: list[CommitRef] | None = None
     errors: list[str] = []
     try:
         if previous_tag:
-            in_target = pull_numbers_in(notes_io.compare_commits(gh, repo, previous_tag, target, on_page=progress))
+            commits = notes_io.compare_commits(gh, repo, previous_tag, target, on_page=progress)
+            in_target = pull_numbers_in(commits)
         elif target != default():
             # First release: no tag to compare from. What is on the default branch but not on the
             # target was merged after the branch was cut.
-            not_in_target = pull_numbers_in(
-                notes_io.compare_commits(gh, repo, target, default(), on_page=progress))
+            commits = notes_io.compare_commits(gh, repo, target, default(), on_page=progress)
+            not_in_target = pull_numbers_in(commits)
     except UnknownObjectException:
         # A ref vanished between reads (tag deleted, branch renamed): the notes still build from
         # the milestone alone, and the tracking issue says why the commit check was skipped.
@@ -186,6 +204,15 @@ def plan_notes(
     milestone_items = [NoteItem.from_issue_json(d) for d in items
                        if d.get("state") == "closed" and int(d.get("number", 0)) > 0
                        and not _is_bot_issue(d, bot_login)]
+    unresolved = 0
+    if commits:
+        placed = in_target if in_target is not None else not_in_target
+        assert placed is not None
+        candidates = unattributed_commits(commits)
+        unplaced = [i.number for i in milestone_items if i.is_pull_request and i.merged_at and i.number not in placed]
+        if candidates and unplaced:
+            known, unresolved = _merge_shas_of(gh, repo, unplaced, merge_shas, max_sha_reads)
+            placed.update(attribute_by_sha(known, candidates))
     selection = select_shipped(milestone_items, in_target=in_target, not_in_target=not_in_target)
     return NotesPlan(
         version=version,
@@ -201,9 +228,34 @@ def plan_notes(
         config=notes_config,
         selection=selection,
         errors=errors,
+        unresolved=unresolved,
         release=ReleaseInfo(version_text(version), release_tag, previous_tag, owner, name,
                             html_base=html_base_of(gh), milestone_number=milestone_number),
     )
+
+
+def _merge_shas_of(gh: Github, repo: str, numbers: list[int], cache: dict[int, str] | None,
+                   max_reads: int | None) -> tuple[dict[int, str], int]:
+    """Merge commit SHAs of ``numbers``: from ``cache`` (updated), else one read each, at most
+    ``max_reads``. Returns (number → SHA for those known, how many are still unknown)."""
+    cache = cache if cache is not None else {}
+    known: dict[int, str] = {}
+    reads = 0
+    unresolved = 0
+    for number in numbers:
+        if number in cache:
+            known[number] = cache[number]
+            continue
+        if max_reads is not None and reads >= max_reads:
+            unresolved += 1
+            continue
+        reads += 1
+        sha = notes_io.get_merge_commit_sha(gh, repo, number)
+        # "" remembers "no SHA" (a vanished pull request) so it is not asked for again.
+        cache[number] = sha or ""
+        if sha:
+            known[number] = sha
+    return known, unresolved
 
 
 def _is_bot_issue(data: Mapping[str, Any], bot_login: str | None) -> bool:
@@ -247,8 +299,16 @@ def _hint_key(repo: str, number: int) -> str:
     return f"notes:release-id:{repo}#{number}"
 
 
+def _merge_shas_key(repo: str, number: int) -> str:
+    return f"notes:merge-shas:{repo}#{number}"
+
+
 def _released_key(repo: str, number: int) -> str:
     return f"notes:released:{repo}#{number}"
+
+
+def _attempted_key(repo: str, number: int) -> str:
+    return f"notes:released-attempted:{repo}#{number}"
 
 
 def _find_in_listing(releases: list[dict[str, Any]], milestone_number: int, bot_login: str,
@@ -281,8 +341,18 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
     items = _get(facts, "milestone_items")
     if items is None:
         items = notes_io.list_milestone_items(gh, repo, number)
+    # Merge commit SHAs never change once a pull request is merged: a cache, safe to wipe.
+    remembered = ctx.store.get_state(_merge_shas_key(repo, number)) if ctx.store else None
+    merge_shas = {int(k): str(v) for k, v in remembered.items()} if isinstance(remembered, dict) else {}
+    known_before = dict(merge_shas)
     plan = plan_notes(gh, repo, ctx.config, milestone_number=number, version=version, tag_names=tags,
-                      items=list(items), branch=branch, default_branch=default_branch, bot_login=ctx.bot_login)
+                      items=list(items), branch=branch, default_branch=default_branch, bot_login=ctx.bot_login,
+                      merge_shas=merge_shas, max_sha_reads=MERGE_SHA_READS_PER_RUN)
+    if ctx.store and merge_shas != known_before:
+        ctx.store.set_state(_merge_shas_key(repo, number), {str(k): v for k, v in merge_shas.items()})
+    if plan.unresolved:
+        # The rest of the pull requests to place by SHA: a requeued run reads the next few.
+        _continue(ctx, "notes.merge-sha-continue")
     outcome.errors.extend([*plan.config.errors, *plan.errors])
     outcome.not_on_branch = [NotesPR(i.number, i.title, i.url, i.author) for i in plan.selection.not_on_branch]
     repo_url = plan.release.repo_url
@@ -329,6 +399,10 @@ def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRec
     number = plan.milestone_number
     holder = on_tag if on_tag is not None else ours
     theirs = holder is not None and holder.author != bot_login
+    # Our draft is deleted once someone else's release holds the tag (sync_release_notes): the
+    # text people wrote into the draft around the bot's section moves to that release first.
+    donor = ours.body if theirs and ours is not None and ours.draft and holder is not None \
+        and ours.id != holder.id else None
     desired = DesiredRelease(
         tag_name=plan.release_tag,
         # A release someone else made for the tag keeps its name and pre-release flag: we only
@@ -342,6 +416,9 @@ def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRec
     )
 
     def body_for(current: str) -> str:
+        if donor is not None:
+            # Place the carried text first, so the size budget of the notes accounts for it.
+            current = carry_human_text(merge_release_body(current, "", number), donor, number)
         rendered = plan.render(current)
         outcome.included = list(rendered.included)
         outcome.collapsed = list(rendered.collapsed)
@@ -351,6 +428,7 @@ def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRec
     if holder is None:
         created = notes_io.create_release(gh, repo, desired, body_for(""))
         outcome.writes += 1
+        outcome.published_now = not created.draft
         return created
     # Pure check first: an unchanged rebuild costs no re-read and no write.
     if not notes_io.release_patch(holder, desired, body_for(holder.body)):
@@ -358,6 +436,7 @@ def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRec
     updated, patch = notes_io.update_release(gh, repo, holder.id, desired, body_for)
     if patch:
         outcome.writes += 1
+        outcome.published_now = patch.get("draft") is False
     return updated
 
 
@@ -395,16 +474,34 @@ def _mark_released(ctx: Any, plan: NotesPlan, release: ReleaseRecord, outcome: N
     already = {int(n) for n in remembered} if isinstance(remembered, list) else set()
     targets = [ReleasedTarget(i.number, i.labels) for i in plan.selection.shipped
                if i.is_pull_request or i.state_reason != "not_planned"]
+    # Which items an earlier run may have commented on without finishing (crash before the
+    # label): none when the release was published in this very run; those the store saw being
+    # attempted; all of them when the store knows nothing (wiped: reads, never a second comment).
+    attempted_key = _attempted_key(ctx.repo_full_name, plan.milestone_number)
+    recorded = ctx.store.get_state(attempted_key) if ctx.store else None
+    attempted = {int(n) for n in recorded} if isinstance(recorded, list) else set()
+    known = outcome.published_now or isinstance(recorded, list)
+
+    def on_attempt(number: int) -> None:
+        attempted.add(number)
+        if ctx.store:
+            ctx.store.set_state(attempted_key, sorted(attempted))
+
     done, remaining = notes_io.mark_released(
         ctx.gh, ctx.repo_full_name, targets, milestone_number=plan.milestone_number,
         release_url=release.html_url, tag=plan.release_tag, bot_login=ctx.bot_login, label=label,
-        comment=comment, already_done=already, max_items=RELEASED_PER_RUN)
+        comment=comment, already_done=already, max_items=RELEASED_PER_RUN,
+        may_have_commented=lambda n: not known or n in attempted, on_attempt=on_attempt)
     outcome.writes += len(done) * (int(comment) + int(bool(label)))
     if ctx.store and done:
         ctx.store.set_state(key, sorted(already | set(done)))
     if remaining:
-        job = ctx.job
-        ctx.enqueue([JobSpec(job.key, job.installation_id, job.repo, reason="notes.released-continue")])
+        _continue(ctx, "notes.released-continue")
+
+
+def _continue(ctx: Any, reason: str) -> None:
+    job = ctx.job
+    ctx.enqueue([JobSpec(job.key, job.installation_id, job.repo, reason=reason)])
 
 
 # ---------------------------------------------------------------- /release-note (the pr: reconcile)

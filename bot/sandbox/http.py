@@ -13,16 +13,19 @@ import json
 import math
 import re
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from email.utils import format_datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 from urllib.parse import quote, urlencode
 
 import jwt
 from flask import Flask, Response, current_app, g, has_request_context, request
 
+from bot.sandbox import gitobjects
 from bot.sandbox.state import Repo, SandboxState, role_at_least
+
+T = TypeVar("T")
 
 API_PREFIX = "/api/v3"
 DOCS = "https://docs.github.com/rest"
@@ -55,6 +58,13 @@ class ApiError(Exception):
 
 def not_found() -> NoReturn:
     raise ApiError(404, "Not Found")
+
+
+def found(value: T | None) -> T:
+    """``value``, or GitHub's 404 when a look-up found nothing."""
+    if value is None:
+        not_found()
+    return value
 
 
 def validation_failed(resource: str, field: str, code: str = "invalid", message: str | None = None) -> NoReturn:
@@ -313,6 +323,23 @@ def get_repo(owner: str, name: str, needed: str = "read", *, app_permission: str
     return repo
 
 
+def read_in_repo(owner: str, name: str, build: Callable[[SandboxState, Repo], Any], *,
+                 app_permission: str | None = None) -> Response:
+    """The common GET: under the state lock, the repository as the caller may see it (``get_repo``
+    answers 404/403), then ``build(state, repo)`` as the JSON answer (``build`` may raise 404 too)."""
+    st = state()
+    with st.lock:
+        return respond(build(st, get_repo(owner, name, app_permission=app_permission)))
+
+
+def commit_for_ref(repo: Repo, ref: str) -> str:
+    """The commit a branch, tag or sha names; 422 "No commit found" otherwise, as GitHub answers."""
+    sha = gitobjects.resolve(repo, ref)
+    if sha is None:
+        raise ApiError(422, f"No commit found for SHA: {ref}")
+    return sha
+
+
 def actor_role(repo: Repo) -> str | None:
     """The actor's role on ``repo`` (the App counts as write-capable within its permissions)."""
     a = actor()
@@ -407,6 +434,8 @@ def install_hooks(app: Flask) -> None:
 
     @app.after_request
     def _after(resp: Response) -> Response:
+        # GitHub's clock, not the host's: clients that sign JWTs learn the server time from it.
+        resp.headers["Date"] = format_datetime(state().now(), usegmt=True)
         if not request.path.startswith(API_PREFIX):
             if request.path.startswith("/login/oauth"):
                 _log(resp.status_code)
@@ -420,8 +449,6 @@ def install_hooks(app: Flask) -> None:
             resp.headers["X-RateLimit-Reset"] = str(reset)
             resp.headers["X-RateLimit-Used"] = str(used)
             resp.headers["X-RateLimit-Resource"] = "core"
-        # GitHub's clock, not the host's: clients that sign JWTs learn the server time from it.
-        resp.headers["Date"] = format_datetime(st.now(), usegmt=True)
         resp.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
         resp.headers["X-GitHub-Request-Id"] = f"SANDBOX:{id(resp):X}"
         if request.method == "GET" and resp.status_code == 200 and not resp.direct_passthrough:

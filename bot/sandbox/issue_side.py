@@ -46,6 +46,11 @@ def require_role(st: SandboxState, repo: Repo, needed: str) -> None:
                        else "Resource not accessible by personal access token")
 
 
+def issues_repo(owner: str, name: str, needed: str = "read") -> Repo:
+    """The repository for an issue-side request; the App's token needs its ``issues`` permission."""
+    return get_repo(owner, name, needed, app_permission="issues")
+
+
 def repo_for_contribution(owner: str, name: str) -> Repo:
     """The repository for a write that anyone who can read may make (open an issue, comment, react).
 

@@ -149,7 +149,7 @@ def _push_payload(st: SandboxState, repo: Repo, ch: RefChange, pusher: str) -> d
 def _follow_pull_requests(st: SandboxState, repo: Repo, ch: RefChange, pusher: str) -> None:
     """Pull requests whose head branch moved: synchronize; whose head branch vanished: closed."""
     em = emitter(st)
-    for it in list(repo.pull_requests()):
+    for it in repo.open_pull_requests():
         pr = it.pull
         assert pr is not None
         if it.state != "open" or pr.head_ref != ch.short:

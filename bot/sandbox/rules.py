@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.sandbox import gitobjects
 from bot.sandbox.state import Repo, Ruleset, role_at_least
@@ -142,26 +143,78 @@ def bypasses(rs: Ruleset, *, actor_role: str | None, actor_app_id: int | None) -
     return False
 
 
+def _active_rules(repo: Repo, branch: str, *, actor_role: str | None,
+                  actor_app_id: int | None) -> list[dict[str, Any]]:
+    """The rules of the active rulesets on ``branch`` that the actor does not bypass, in ruleset order."""
+    out: list[dict[str, Any]] = []
+    for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
+        if ruleset_applies(rs, repo, branch) and not bypasses(rs, actor_role=actor_role, actor_app_id=actor_app_id):
+            out.extend(rs.rules or [])
+    return out
+
+
+def _rule_checks(rule: dict[str, Any]) -> list[RequiredCheck]:
+    out = []
+    for chk in (rule.get("parameters") or {}).get("required_status_checks") or []:
+        iid = chk.get("integration_id")
+        out.append(RequiredCheck(chk["context"], None if iid in (None, -1) else int(iid)))
+    return out
+
+
 def _ruleset_demands(repo: Repo, branch: str, *, actor_role: str | None,
                      actor_app_id: int | None) -> tuple[list[RequiredCheck], int, bool]:
     """(checks, approvals, strict) of the active rulesets on ``branch`` the actor does not bypass."""
     checks: list[RequiredCheck] = []
     approvals_needed, strict = 0, False
-    for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
-        if not ruleset_applies(rs, repo, branch) or bypasses(rs, actor_role=actor_role, actor_app_id=actor_app_id):
-            continue
-        for rule in rs.rules or []:
-            params = rule.get("parameters") or {}
-            if rule.get("type") == "required_status_checks":
-                for chk in params.get("required_status_checks") or []:
-                    iid = chk.get("integration_id")
-                    check = RequiredCheck(chk["context"], None if iid in (None, -1) else int(iid))
-                    if check not in checks:
-                        checks.append(check)
-                strict = strict or bool(params.get("strict_required_status_checks_policy"))
-            elif rule.get("type") == "pull_request":
-                approvals_needed = max(approvals_needed, int(params.get("required_approving_review_count") or 0))
+    for rule in _active_rules(repo, branch, actor_role=actor_role, actor_app_id=actor_app_id):
+        params = rule.get("parameters") or {}
+        if rule.get("type") == "required_status_checks":
+            checks += [c for c in _rule_checks(rule) if c not in checks]
+            strict = strict or bool(params.get("strict_required_status_checks_policy"))
+        elif rule.get("type") == "pull_request":
+            approvals_needed = max(approvals_needed, int(params.get("required_approving_review_count") or 0))
     return checks, approvals_needed, strict
+
+
+def _checks_message(repo: Repo, sha: str | None, checks: list[RequiredCheck]) -> str | None:
+    """GitHub's refusal for a push whose commit lacks required checks (a new commit has none yet)."""
+    failing = unmet_checks(repo, sha, checks) if sha else [(c, "missing") for c in checks]
+    if not failing:
+        return None
+    if len(failing) == 1:
+        return f'Required status check "{failing[0][0].context}" is expected.'
+    return f"{len(failing)} of {len(checks)} required status checks are expected."
+
+
+def push_refusal(repo: Repo, branch: str, new_sha: str | None, *, actor_role: str | None,
+                 actor_app_id: int | None = None) -> str | None:
+    """Why a direct push (contents API, refs API, merges API) moving ``branch`` to ``new_sha`` must be
+    refused, or None. ``new_sha`` None means a commit created by the push itself (no checks yet).
+
+    As on GitHub: branch protection that requires pull requests refuses every direct push, and
+    required status checks must already pass on the pushed commit; an admin bypasses protection when
+    ``enforce_admins`` is off. A ruleset binds everyone not on its bypass list.
+    """
+    prot = repo.protection.get(branch)
+    if prot and not (actor_role == "admin" and not (prot.get("enforce_admins") or {}).get("enabled")):
+        if prot.get("required_pull_request_reviews") is not None:
+            return "Changes must be made through a pull request."
+        message = _checks_message(repo, new_sha, requirements(repo, branch).protection_checks)
+        if message:
+            return message
+    violations: list[str] = []
+    checks: list[RequiredCheck] = []
+    for rule in _active_rules(repo, branch, actor_role=actor_role, actor_app_id=actor_app_id):
+        if rule.get("type") == "pull_request":
+            violations.append("Changes must be made through a pull request.")
+        elif rule.get("type") == "required_status_checks":
+            checks += [c for c in _rule_checks(rule) if c not in checks]
+    message = _checks_message(repo, new_sha, checks)
+    if message:
+        violations.append(message)
+    if violations:
+        return "Repository rule violations found\n\n" + "\n".join(dict.fromkeys(violations)) + "\n"
+    return None
 
 
 def merge_refusal(repo: Repo, number: int, head_sha: str, *, actor_role: str | None,

@@ -68,7 +68,7 @@ def repository(st: SandboxState, repo: Repo, *, webhook: bool = False, full: boo
     """The repository: ``full-repository`` for REST, the webhook ``repository`` with ``webhook=True``."""
     u = api_url(f"/repos/{repo.full_name}")
     h = html_url(f"/{repo.full_name}")
-    open_count = sum(1 for i in repo.issues.values() if i.state == "open" and not i.deleted)
+    open_count = repo.issues.open_count
     out: dict[str, Any] = {
         "id": repo.id,
         "node_id": repo.node_id,
@@ -124,7 +124,7 @@ def repository(st: SandboxState, repo: Repo, *, webhook: bool = False, full: boo
         "clone_url": f"{h}.git",
         "svn_url": h,
         "homepage": None,
-        "size": sum(len(v) for v in repo.commits[repo.branch_sha(repo.default_branch) or ""].tree.values()) // 1024
+        "size": repo.commits[repo.branch_sha(repo.default_branch) or ""].tree_size // 1024
         if repo.branch_sha(repo.default_branch) in repo.commits else 0,
         "stargazers_count": 0,
         "watchers_count": 0,

@@ -85,15 +85,8 @@ def issue_labels(repo: Repo, issue: Issue) -> list[dict[str, Any]]:
 
 
 def milestone_counts(repo: Repo, number: int) -> tuple[int, int]:
-    """(open, closed) issues and pull requests in the milestone, counted live."""
-    open_count = closed_count = 0
-    for issue in repo.issues.values():
-        if issue.milestone == number and not issue.deleted:
-            if issue.state == "open":
-                open_count += 1
-            else:
-                closed_count += 1
-    return open_count, closed_count
+    """(open, closed) issues and pull requests in the milestone, live (kept current by the table)."""
+    return repo.issues.counts(number)
 
 
 def milestone(st: SandboxState, repo: Repo, m: Milestone) -> dict[str, Any]:
@@ -159,7 +152,8 @@ def performed_via_app(st: SandboxState, login: str | None, *, webhook: bool) -> 
 
 
 def comment_count(repo: Repo, number: int) -> int:
-    return sum(1 for c in repo.comments.values() if c.issue_number == number)
+    """Comments on issue ``number``, live (kept current by the table)."""
+    return repo.comments.per_issue[number]
 
 
 def issue(st: SandboxState, repo: Repo, it: Issue, *, webhook: bool = False) -> dict[str, Any]:

@@ -51,6 +51,13 @@ class _QuietHandler(WSGIRequestHandler):
     def log_request(self, *args: object, **kwargs: object) -> None:
         pass
 
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # The app sends ``Date`` from the sandbox clock (GitHub's clock); http.server would add the
+        # host's as a second ``Date`` header, which clients would read first.
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
 
 @dataclass
 class SandboxHandle:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import base64
 import itertools
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 # The request log keeps this many records (a long benchmark must not grow memory without bound).
@@ -150,11 +152,17 @@ class Commit:
     author: GitPerson
     committer: GitPerson
 
-    @property
+    # Commits never change, so what is derived from the whole tree is computed once.
+    @cached_property
     def tree_sha(self) -> str:
         from bot.sandbox import gitobjects
 
         return gitobjects.tree_sha(self.tree)
+
+    @cached_property
+    def tree_size(self) -> int:
+        """Bytes of all files (the repository's ``size`` is this, in KiB, for the default branch)."""
+        return sum(len(v) for v in self.tree.values())
 
 
 @dataclass
@@ -264,6 +272,64 @@ class Issue:
     def node_id(self) -> str:
         return node_id("PullRequest" if self.pull else "Issue", self.id)
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Once in an IssueTable, a change of a counted field moves this issue between the counters.
+        if name in _ISSUE_COUNTED_FIELDS and "_table" in self.__dict__:
+            self._count(-1)
+            object.__setattr__(self, name, value)
+            self._count(+1)
+        else:
+            object.__setattr__(self, name, value)
+
+    def _count(self, sign: int) -> None:
+        table: IssueTable = self.__dict__["_table"]
+        if self.deleted:
+            return
+        if self.state == "open":
+            table.open_count += sign
+            if sign > 0:
+                table.open_numbers.add(self.number)
+            else:
+                table.open_numbers.discard(self.number)
+        if self.milestone is not None:
+            pair = table.milestone_counts.setdefault(self.milestone, [0, 0])
+            pair[0 if self.state == "open" else 1] += sign
+
+
+_ISSUE_COUNTED_FIELDS = frozenset({"milestone", "state", "deleted"})
+
+
+class IssueTable(dict[int, Issue]):
+    """A repository's issues and pull requests by number, keeping the open count and each milestone's
+    (open, closed) counts up to date as issues are added or change milestone, state or existence — so
+    serializing a repository or a milestone costs the same with 10 issues or 10,000."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.milestone_counts: dict[int, list[int]] = {}
+        self.open_count = 0  # open issues and pull requests (the repository's ``open_issues_count``)
+        self.open_numbers: set[int] = set()  # their numbers
+
+    def __setitem__(self, number: int, issue: Issue) -> None:
+        old = self.get(number)
+        if old is not None and old is not issue:
+            old._count(-1)
+            del old.__dict__["_table"]
+        super().__setitem__(number, issue)
+        if old is not issue:
+            object.__setattr__(issue, "_table", self)
+            issue._count(+1)
+
+    def __delitem__(self, number: int) -> None:
+        old = self[number]
+        old._count(-1)
+        del old.__dict__["_table"]
+        super().__delitem__(number)
+
+    def counts(self, milestone: int) -> tuple[int, int]:
+        pair = self.milestone_counts.get(milestone)
+        return (pair[0], pair[1]) if pair else (0, 0)
+
 
 @dataclass
 class Reaction:
@@ -290,6 +356,36 @@ class Comment:
     @property
     def node_id(self) -> str:
         return node_id("IssueComment", self.id)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        table: CommentTable | None = self.__dict__.get("_table")
+        if name == "issue_number" and table is not None:
+            table.per_issue[self.issue_number] -= 1
+            object.__setattr__(self, name, value)
+            table.per_issue[value] += 1
+        else:
+            object.__setattr__(self, name, value)
+
+
+class CommentTable(dict[int, Comment]):
+    """A repository's issue comments by id, with the number of comments per issue kept current."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.per_issue: Counter[int] = Counter()
+
+    def __setitem__(self, comment_id: int, comment: Comment) -> None:
+        if comment_id in self:
+            del self[comment_id]
+        super().__setitem__(comment_id, comment)
+        object.__setattr__(comment, "_table", self)
+        self.per_issue[comment.issue_number] += 1
+
+    def __delitem__(self, comment_id: int) -> None:
+        old = self[comment_id]
+        self.per_issue[old.issue_number] -= 1
+        old.__dict__.pop("_table", None)
+        super().__delitem__(comment_id)
 
 
 @dataclass
@@ -452,12 +548,12 @@ class Repo:
     tags: dict[str, GitTag] = field(default_factory=dict)  # annotated tag objects by sha
     blobs: dict[str, bytes] = field(default_factory=dict)  # blobs created through POST /git/blobs
     trees: dict[str, dict[str, bytes]] = field(default_factory=dict)  # flat snapshots by tree sha
-    issues: dict[int, Issue] = field(default_factory=dict)  # issues AND pull requests, by number
+    issues: IssueTable = field(default_factory=IssueTable)  # issues AND pull requests, by number
     next_number: int = 1
     milestones: dict[int, Milestone] = field(default_factory=dict)
     next_milestone_number: int = 1
     labels: dict[str, Label] = field(default_factory=dict)  # lower-cased name -> label
-    comments: dict[int, Comment] = field(default_factory=dict)  # issue comments by id
+    comments: CommentTable = field(default_factory=CommentTable)  # issue comments by id
     events: list[IssueEvent] = field(default_factory=list)  # issue events, in order
     check_runs: dict[int, CheckRun] = field(default_factory=dict)
     statuses: list[CommitStatus] = field(default_factory=list)
@@ -465,6 +561,9 @@ class Repo:
     rulesets: dict[int, Ruleset] = field(default_factory=dict)
     releases: dict[int, Release] = field(default_factory=dict)
     deployments: dict[int, Deployment] = field(default_factory=dict)
+    # Generation numbers of commits (1 + the highest parent's), memoized by gitobjects: commits never
+    # change, so graph walks can stop early instead of visiting the whole history.
+    generations: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def full_name(self) -> str:
@@ -486,6 +585,11 @@ class Repo:
         for issue in self.issues.values():
             if issue.pull is not None and not issue.deleted:
                 yield issue
+
+    def open_pull_requests(self) -> list[Issue]:
+        """Open pull requests, by number (cheap however many were closed or merged before)."""
+        found = (self.issues[n] for n in sorted(self.issues.open_numbers))
+        return [it for it in found if it.pull is not None]
 
 
 # --------------------------------------------------------------------------- the App, installations, tokens

@@ -96,3 +96,14 @@ def test_app_credentials_work_too(sandbox: Any, capsys: pytest.CaptureFixture[st
     monkeypatch.delenv("APP_ID")
     assert main(["notes", "acme/rocket", "1.4.0", "--no-progress"]) == 2
     assert "GITHUB_TOKEN" in capsys.readouterr().err
+
+
+def test_check_config_reports_notes_template_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Issue 6 item 7: unknown template variables are reported by `check-config` (exit 1)."""
+    path = tmp_path / "release-bot.yml"
+    path.write_text("notes:\n  change_template: '- $TITLE by $WHO'\n  header: 'Release $VERSION'\n")
+    assert main(["check-config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert "$WHO" in out and "change_template" in out and "header" not in out
+    path.write_text("notes:\n  change_template: '- $TITLE (#$NUMBER) by $AUTHOR'\n  footer: '$CONTRIBUTORS'\n")
+    assert main(["check-config", str(path)]) == 0

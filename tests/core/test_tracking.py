@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.core.checklists import Progress, all_checklists, parse_progress
-from bot.core.stages import StageFacts, StageRecord, advance, record_uat
+from bot.core.stages import STAGES, StageFacts, StageRecord, advance, record_uat
 from bot.core.tracking import (
+    MAX_RECORDED_TEXT,
+    MAX_RECORDED_UNTICKED,
     CarryOver,
+    ChecklistRecord,
     ItemRef,
     RetroFigures,
     Scope,
@@ -114,3 +117,21 @@ def test_not_on_branch_and_past_gate_sections() -> None:
     assert "### In the milestone but not on the release branch\n\n- #31 Fix on main only by @\u200bdev" in body
     assert "- #40\n- commit `abcdef012345` pushed directly" in body
     assert TrackingState.from_body(body).past_gate == view.state.past_gate
+
+
+def test_checklist_records_round_trip_bounded_and_tolerant() -> None:
+    long = Progress(1, 40, tuple(f"item {i} " + "é" * 200 for i in range(39)))
+    record = ChecklistRecord.of(77, long)
+    assert record.progress.ticked == 1 and record.progress.total == 40
+    assert len(record.progress.unticked) == MAX_RECORDED_UNTICKED
+    assert all(len(t) <= MAX_RECORDED_TEXT for t in record.progress.unticked)
+    state = TrackingState(checklists={s: record for s in STAGES}, comments_seen="2026-11-26T05:00:00Z")
+    marker = encode_state(state.to_json())
+    assert len(marker) < 30_000  # worst case (all non-ASCII, every stage) stays well inside a body
+    back = TrackingState.from_body(f"text\n{marker}")
+    assert back.checklists == state.checklists and back.comments_seen == "2026-11-26T05:00:00Z"
+    # People can edit the body: malformed records and a non-GitHub timestamp are dropped, not trusted.
+    hostile = {"lists": {"plan": [1, 5, 2, []], "uat": "x", "deploy": [2, 0, 1, ["ok"]]},
+               "seen": "2026-11-26T05:00:00Z&per_page=1"}
+    parsed = TrackingState.from_json(hostile)
+    assert set(parsed.checklists) == {"deploy"} and parsed.comments_seen is None

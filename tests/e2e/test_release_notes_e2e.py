@@ -58,8 +58,8 @@ def open_pr(api: httpx.Client, title: str, *, base: str = "main", labels: tuple[
     return number
 
 
-def merge(api: httpx.Client, number: int) -> None:
-    r = api.put(f"{REPO}/pulls/{number}/merge", json={"merge_method": "merge"})
+def merge(api: httpx.Client, number: int, method: str = "merge", **extra: str) -> None:
+    r = api.put(f"{REPO}/pulls/{number}/merge", json={"merge_method": method, **extra})
     assert r.status_code == 200, r.text
 
 
@@ -110,16 +110,20 @@ def test_release_notes_story(e2e: Any) -> None:
     dropped = open_pr(dev, "Short-lived idea", labels=("feature",), milestone=m)
     for n in (feature, fix, chore, commanded, dropped):
         merge(dev, n)
+    e2e.settle()
+    (early,) = notes_releases(pm, m)  # before the branch exists the draft targets main
+    assert early["target_commitish"] == "main" and f"(#{dropped})" in section(early["body"], "Features")
     create_ref(dev, "refs/heads/release/1.4", ref_sha(dev, "heads/main"))  # the branch is cut
     late = open_pr(dev, "Late feature merged to main only", labels=("feature",), milestone=m)
     merge(dev, late)
     backport = open_pr(dev, "Hotfix on the branch", labels=("bug",), base="release/1.4", milestone=m)
     merge(dev, backport)
     dev.post(f"{REPO}/issues/{commanded}/comments", json={"body": "/release-note Telemetry is 2x faster."})
-    pm.patch(f"{REPO}/issues/{dropped}", json={"milestone": None})
+    pm.patch(f"{REPO}/issues/{dropped}", json={"milestone": None})  # it was in the draft: it disappears
     e2e.settle()
 
     (draft,) = notes_releases(pm, m)
+    assert draft["id"] == early["id"]  # the same draft, found again by its marker
     assert draft["draft"] and draft["author"]["login"] == BOT
     assert draft["tag_name"] == "v1.4.0" and draft["target_commitish"] == "release/1.4"
     body = draft["body"]
@@ -188,3 +192,134 @@ def test_release_notes_story(e2e: Any) -> None:
               or ("/comments" in w["path"] and f"/issues/{shipped[0]}/" in w["path"])]
     assert writes == [], writes
     assert len([r for r in releases(pm) if r["tag_name"] == "v1.4.0"]) == 1
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+def test_rebase_and_reworded_squash_ship_and_human_text_moves_to_their_release(e2e: Any) -> None:
+    """What ships without GitHub's merge messages (a rebase merge, a squash whose message was
+    rewritten), and a release someone else publishes on the tag: the text people wrote into the
+    bot's draft is carried into it before the draft is deleted."""
+    admin, pm, dev, releaser = e2e.api("admin"), e2e.api("pm"), e2e.api("dev"), e2e.api("releaser")
+    create_ref(admin, "refs/tags/v1.3.0", ref_sha(admin, "heads/main"))
+    m = pm.post(f"{REPO}/milestones", json={"title": "v1.4.0"}).json()["number"]
+    create_ref(dev, "refs/heads/release/1.4", ref_sha(dev, "heads/main"))
+    rebased = open_pr(dev, "Rebased onto the branch", base="release/1.4", labels=("feature",), milestone=m)
+    merge(dev, rebased, "rebase")
+    squashed = open_pr(dev, "Squashed with a new message", base="release/1.4", labels=("bug",), milestone=m)
+    merge(dev, squashed, "squash", commit_title="Reworded by hand, no number")
+    main_only = open_pr(dev, "Rebased onto main only", labels=("feature",), milestone=m)
+    merge(dev, main_only, "rebase")
+    stray = open_pr(dev, "Merged into the branch without the milestone", base="release/1.4")
+    merge(dev, stray)
+    e2e.settle()
+
+    (draft,) = notes_releases(pm, m)
+    body = draft["body"]
+    assert f"Rebased onto the branch (#{rebased})" in section(body, "Features"), body
+    assert f"Squashed with a new message (#{squashed})" in section(body, "Fixes"), body
+    assert f"(#{main_only})" not in body
+    (tracking,) = [i for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
+                   if i["user"]["login"] == BOT and not i.get("pull_request")]
+    listed = tracking["body"].split("### In the milestone but not on the release branch", 1)
+    assert len(listed) == 2 and f"#{main_only}" in listed[1].split("###", 1)[0], tracking["body"]
+    outside = tracking["body"].split("### Merged into `release/1.4` from outside the milestone", 1)
+    assert len(outside) == 2 and f"#{stray}" in outside[1].split("###", 1)[0], tracking["body"]
+    assert f"(#{stray})" not in body
+
+    r = releaser.patch(f"{REPO}/releases/{draft['id']}",
+                       json={"body": "Highlights by a human.\n\n" + body + "\n\nThanks, testers."})
+    assert r.status_code == 200, r.text
+    e2e.settle()
+    # The releaser publishes their own release on v1.4.0 (creating the tag) before the bot does.
+    r = releaser.post(f"{REPO}/releases", json={"tag_name": "v1.4.0", "target_commitish": "release/1.4",
+                                                "name": "Rocket 1.4", "body": "Hand-written intro."})
+    assert r.status_code == 201, r.text
+    theirs = r.json()["id"]
+    e2e.settle()
+
+    on_tag = [r for r in releases(pm) if r["tag_name"] == "v1.4.0"]
+    assert [r["id"] for r in on_tag] == [theirs], on_tag  # updated, not duplicated; our draft deleted
+    final = on_tag[0]
+    assert final["author"]["login"] == "releaser" and final["name"] == "Rocket 1.4" and not final["draft"]
+    text = final["body"]
+    assert text.startswith("Hand-written intro.\n\nHighlights by a human.\n\n<!-- release-bot:notes:"), text
+    assert text.endswith("\n\nThanks, testers.") and text.count("Highlights by a human.") == 1
+    assert f"(#{rebased})" in text and f"(#{squashed})" in text and f"(#{main_only})" not in text
+
+    seq = last_seq(e2e)
+    pm.patch(f"{REPO}/milestones/{m}", json={"description": "touch: rebuild"})
+    e2e.settle()
+    assert [w for w in bot_writes(e2e, seq) if "/releases" in w["path"]] == []
+
+    # A burst of 40 events on the milestone's pull requests is a handful of rebuilds: the queue
+    # coalesces the release key while it waits. Each rebuild reads the comparison once.
+    seq = last_seq(e2e)
+    for i in range(20):
+        for n in (rebased, squashed):
+            r = pm.post(f"{REPO}/issues/{n}/labels", json={"labels": [f"burst-{i}"]})
+            assert r.status_code == 200, r.text
+    e2e.settle()
+    rebuilds = [r for r in e2e.requests_since(seq) if r["actor"] == BOT and "/compare/" in r["path"]]
+    assert 1 <= len(rebuilds) <= 12, len(rebuilds)  # measured 6 (one per event would be 40)
+    assert [w for w in bot_writes(e2e, seq) if "/releases" in w["path"]] == []  # labels change no line
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(180)
+def test_configuration_change_rebuilds_and_template_errors_go_to_the_tracking_issue(e2e: Any) -> None:
+    admin, pm, dev = e2e.api("admin"), e2e.api("pm"), e2e.api("dev")
+    m = pm.post(f"{REPO}/milestones", json={"title": "v2.0.0"}).json()["number"]
+    pr = open_pr(dev, "Add warp drive", labels=("feature",), milestone=m)
+    merge(dev, pr)
+    e2e.settle()
+    (draft,) = notes_releases(pm, m)
+    assert f"- Add warp drive (#{pr}) @dev" in draft["body"]
+
+    def push_config(text: str, name: str = "release-bot.yml") -> None:
+        path = f"{REPO}/contents/.github/{name}"
+        current = admin.get(path, params={"ref": "main"})
+        payload = {"message": "notes config", "branch": "main", "content": base64.b64encode(text.encode()).decode()}
+        if current.status_code == 200:
+            payload["sha"] = current.json()["sha"]
+        r = admin.put(path, json=payload)
+        assert r.status_code in (200, 201), r.text
+
+    def tracking_body() -> str:
+        (issue,) = [i for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
+                    if i["user"]["login"] == BOT and not i.get("pull_request")]
+        return str(issue["body"])
+
+    # GitHub's own .github/release.yml, read by the bot's configuration loader, sets the categories.
+    push_config("changelog:\n  categories:\n    - title: Rocket science\n      labels: [feature]\n"
+                "    - title: Everything else\n      labels: ['*']\n", "release.yml")
+    e2e.settle()
+    (draft,) = notes_releases(pm, m)
+    assert f"(#{pr})" in section(draft["body"], "Rocket science"), draft["body"]
+
+    # A template with an unknown variable: the rebuild still happens (header applied, default
+    # line template in place of the broken one) and the problem is named on the tracking issue.
+    push_config("notes:\n  header: 'Rocket $VERSION'\n  change_template: '- $TITLE by $WHO'\n")
+    e2e.settle()
+    (draft,) = notes_releases(pm, m)
+    assert "Rocket 2.0.0" in draft["body"], draft["body"]
+    assert f"- Add warp drive (#{pr}) @dev" in section(draft["body"], "Rocket science"), draft["body"]
+    assert "$WHO" in tracking_body() and e2e.bot.jobs("--state", "failed").count("release:") == 0
+
+    issue = pm.post(f"{REPO}/issues", json={"title": "Warp drive overheats", "milestone": m}).json()["number"]
+    pm.patch(f"{REPO}/issues/{issue}", json={"state": "closed"}).raise_for_status()
+    push_config("notes:\n  header: 'Rocket $VERSION'\n  change_template: '* $TITLE by $AUTHOR'\n"
+                "  include_issues: true\n  prereleases: true\n")
+    e2e.settle()
+    (draft,) = notes_releases(pm, m)
+    assert "* Add warp drive by dev" in draft["body"] and "$WHO" not in tracking_body()
+    assert "### Closed issues\n\n* Warp drive overheats by pm" in draft["body"], draft["body"]
+
+    # notes.prereleases: a release-candidate tag gets a published pre-release with the notes so far.
+    create_ref(dev, "refs/tags/v2.0.0-rc.1", ref_sha(dev, "heads/main"))
+    e2e.settle()
+    (rc,) = [r for r in releases(pm) if r["tag_name"] == "v2.0.0-rc.1"]
+    assert rc["prerelease"] and not rc["draft"] and rc["author"]["login"] == BOT
+    assert "* Add warp drive by dev" in rc["body"]
+    (draft,) = notes_releases(pm, m)
+    assert draft["draft"]  # the release itself waits for v2.0.0

@@ -79,6 +79,7 @@ class FakeGitHub:
             ("GET", r"/issues/(\d+)/comments", self._list_comments),
             ("POST", r"/issues/(\d+)/comments", self._add_comment),
             ("POST", r"/issues/(\d+)/labels", self._add_labels),
+            ("GET", r"/pulls/(\d+)", self._get_pull),
             ("GET", r"/git/matching-refs/tags/(.*)", self._tags),
             ("GET", r"/compare/(.+)\.\.\.(.+)", self._compare),
             ("GET", r"/releases", self._list_releases),
@@ -129,6 +130,15 @@ class FakeGitHub:
     def _get_issue(self, number: str, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
         item = self.items.get(int(number))
         return (200, item, {}) if item else (404, {"message": "Not Found"}, {})
+
+    def _get_pull(self, number: str, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
+        item = self.items.get(int(number))
+        if item is None or "pull_request" not in item:
+            return 404, {"message": "Not Found"}, {}
+        merged_at = item["pull_request"].get("merged_at")
+        # GitHub: the merge commit, the squash commit, or the last commit a rebase wrote.
+        sha = item.get("_merge_sha", f"sha{number}")
+        return 200, {"number": int(number), "merged_at": merged_at, "merge_commit_sha": sha}, {}
 
     def _patch_issue(self, number: str, query: dict[str, str], body: Any) -> tuple[int, Any, dict[str, str]]:
         self.items[int(number)].update(body)

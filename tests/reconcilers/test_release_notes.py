@@ -278,3 +278,112 @@ def test_default_branch_is_not_asked_for_when_not_needed(scenario: FakeGitHub) -
     sync_release_notes(make_ctx(), Facts(milestone_number=1, milestone_title="v1.4.0", release_branch="release/1.4",
                                          tag_names=set(scenario.tags)))
     assert Facts.asked == 0
+
+
+def chain(*commits: tuple[str, str, tuple[str, ...]]) -> list[dict[str, Any]]:
+    """Compare entries with parents: (sha, message, parents)."""
+    return [{"sha": sha, "commit": {"message": msg}, "parents": [{"sha": p} for p in parents]}
+            for sha, msg, parents in commits]
+
+
+def test_rebase_merges_and_edited_squashes_ship_by_merge_commit_sha(fake: FakeGitHub) -> None:
+    fake.tags = ["v1.3.0"]
+    fake.add_pr(10, "Merged normally")
+    fake.add_pr(11, "Rebase merged")["_merge_sha"] = "r2"  # GitHub: the last commit the rebase wrote
+    fake.add_pr(12, "Squashed, message edited")["_merge_sha"] = "sq"
+    fake.add_pr(13, "Rebase merged to main only")["_merge_sha"] = "elsewhere"
+    fake.compares[("v1.3.0", "release/1.4")] = chain(
+        ("t10", "topic work", ("base",)),
+        ("m10", "Merge pull request #10 from acme/a\n\nMerged normally", ("base", "t10")),
+        ("r1", "rebased 1", ("m10",)), ("r2", "rebased 2", ("r1",)),
+        ("sq", "Squashed work, reworded by hand", ("r2",)),
+    )
+    store = Store()
+    outcome = sync_release_notes(make_ctx(store), facts(fake))
+    assert sorted(outcome.included) == [10, 11, 12] and [p.number for p in outcome.not_on_branch] == [13]
+    assert sorted(p for _m, p in fake.reads() if "/pulls/" in p) == [f"/repos/{REPO}/pulls/{n}" for n in (11, 12, 13)]
+    fake.calls.clear()
+    outcome = sync_release_notes(make_ctx(store), facts(fake))  # SHAs remembered: no more pull reads
+    assert sorted(outcome.included) == [10, 11, 12] and fake.writes() == []
+    assert [p for _m, p in fake.reads() if "/pulls/" in p] == []
+
+
+def test_pull_reads_are_capped_per_rebuild_and_continue_in_a_requeued_run(fake: FakeGitHub) -> None:
+    fake.tags = ["v1.3.0"]
+    shas = [f"r{n}" for n in range(1, 11)]
+    for n, sha in enumerate(shas, start=1):
+        fake.add_pr(n, f"Rebased {n}")["_merge_sha"] = sha
+    fake.compares[("v1.3.0", "release/1.4")] = chain(
+        *[(sha, f"commit {sha}", (shas[i - 1],) if i else ("base",)) for i, sha in enumerate(shas)])
+    store = Store()
+    ctx = make_ctx(store)
+    outcome = sync_release_notes(ctx, facts(fake))
+    pulls = [p for _m, p in fake.reads() if "/pulls/" in p]
+    assert len(pulls) == 4 and len(outcome.included) == 4
+    assert [j.reason for j in ctx.enqueued] == ["notes.merge-sha-continue"]
+    # Within the budget even on the first rebuild: ceil(N/100) + ceil(C/250) + 8.
+    assert len(fake.reads()) <= math.ceil(10 / 100) + math.ceil(10 / 250) + 8
+    for _ in range(2):
+        sync_release_notes(make_ctx(store), facts(fake))
+    final = make_ctx(store)
+    assert sorted(sync_release_notes(final, facts(fake)).included) == list(range(1, 11)) and final.enqueued == []
+
+
+def test_human_text_of_our_draft_moves_to_the_release_someone_else_made(scenario: FakeGitHub) -> None:
+    sync_release_notes(make_ctx(), facts(scenario))
+    (draft,) = scenario.releases.values()
+    draft["body"] = "Highlights written by a human.\n\n" + draft["body"] + "\n\nThanks to our testers."
+    scenario.tags.append("v1.4.0")
+    theirs = scenario.add_release(tag_name="v1.4.0", name="Rocket 1.4", body="Hand-written intro.",
+                                  author={"login": "releaser"}, target_commitish="release/1.4")
+    sync_release_notes(make_ctx(), facts(scenario))
+    assert list(scenario.releases) == [theirs["id"]]
+    body = theirs["body"]
+    assert body.startswith("Hand-written intro.\n\nHighlights written by a human.\n\n<!-- release-bot:notes:1 -->")
+    assert body.endswith("<!-- release-bot:notes-end:1 -->\n\nThanks to our testers.")
+    assert body.count("Highlights written by a human.") == 1
+    scenario.calls.clear()
+    sync_release_notes(make_ctx(), facts(scenario))
+    assert scenario.writes() == []
+
+
+def test_name_and_tag_come_from_the_templates(fake: FakeGitHub) -> None:
+    fake.tags = ["rocket-1.3.0"]
+    fake.add_pr(10, "Add boosters", labels=("feature",))
+    fake.compares[("rocket-1.3.0", "release/1.4")] = [fake.merge_commit(10)]
+    ctx = make_ctx(name_template="Rocket {major}.{minor} ({version}) {0.__class__}", tag_template="rocket-{version}")
+    ctx.config["releases"]["final_tag_pattern"] = "rocket-{version}"
+    ctx.config["releases"]["rc_tag_pattern"] = "rocket-{version}-rc.{n}"
+    outcome = sync_release_notes(ctx, facts(fake))
+    (release,) = fake.releases.values()
+    # Plain substitution: "{0.__class__}" stays literal text, never str.format.
+    assert release["name"] == "Rocket 1.4 (1.4.0) {0.__class__}" and release["tag_name"] == "rocket-1.4.0"
+    assert outcome.included == [10] and "compare/rocket-1.3.0...rocket-1.4.0" in release["body"]
+
+
+def test_publishing_run_marks_released_without_reading_comments(scenario: FakeGitHub) -> None:
+    sync_release_notes(make_ctx(), facts(scenario))
+    scenario.tags.append("v1.4.0")
+    scenario.calls.clear()
+    outcome = sync_release_notes(make_ctx(), facts(scenario))
+    assert outcome.published and outcome.published_now
+    # Nothing can carry a "released" comment before the release is published: no reads for it,
+    # so the publishing rebuild stays inside ceil(N/100) + ceil(C/250) + 8 reads.
+    assert [p for _m, p in scenario.reads() if p.split("?")[0].endswith("/comments")] == []
+    assert len(scenario.reads()) <= math.ceil(5 / 100) + math.ceil(4 / 250) + 8
+    assert {n for n, c in scenario.comments.items() if c} == {10, 11}
+
+
+def test_item_left_half_done_by_a_crash_is_checked_not_commented_twice(scenario: FakeGitHub) -> None:
+    store = Store()
+    sync_release_notes(make_ctx(store), facts(scenario))
+    scenario.tags.append("v1.4.0")
+    sync_release_notes(make_ctx(store), facts(scenario))
+    # A crash between the comment and the label: the label is missing and the store forgot #10.
+    scenario.items[10]["labels"] = [x for x in scenario.items[10]["labels"] if x["name"] != "released"]
+    store.data[f"notes:released:{REPO}#1"] = [11]
+    scenario.calls.clear()
+    sync_release_notes(make_ctx(store), facts(scenario))
+    assert len(scenario.comments[10]) == 1  # its comment was found: not posted again
+    assert any(p.startswith(f"/repos/{REPO}/issues/10/comments") for _m, p in scenario.reads())
+    assert any(x["name"] == "released" for x in scenario.items[10]["labels"])

@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.utils import parsedate_to_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -141,8 +142,12 @@ class Sandbox:
             headers["Authorization"] = f"{scheme} sandbox-token-{login}"
         return httpx.Client(base_url=self.api, headers=headers, timeout=30)
 
+    def server_time(self) -> int:
+        """GitHub's clock from its ``Date`` header (the sandbox's clock may be moved ahead)."""
+        return int(parsedate_to_datetime(httpx.get(f"{self.api}/meta").headers["Date"]).timestamp())
+
     def jwt(self, app_id: int = 1, pem: bytes | None = None) -> str:
-        now = int(time.time())
+        now = self.server_time()
         key = pem if pem is not None else self.key_path.read_bytes()
         return jwt.encode({"iat": now - 30, "exp": now + 540, "iss": str(app_id)}, key, algorithm="RS256")
 
@@ -423,6 +428,51 @@ def test_due_on_is_a_date_at_githubs_hour(sandbox: Sandbox) -> None:
         _assert_error(http.post(f"{REPO}/milestones", json={"title": "bad", "due_on": "soon"}), 422)
 
 
+def test_direct_pushes_to_protected_branches_are_refused(sandbox: Sandbox) -> None:
+    path = "/repos/acme/pushguard"
+    _new_repo(sandbox, "acme", "pushguard")
+    protection = {"required_status_checks": {"strict": False, "checks": [{"context": "ci", "app_id": 1}]},
+                  "enforce_admins": False, "required_pull_request_reviews": None, "restrictions": None}
+    with sandbox.client() as admin, sandbox.client("dev") as dev:
+        _branch(admin, "feature", repo=path)
+        green = _commit(dev, "feature", "green.txt", repo=path)
+        _ok(admin.put(f"{path}/branches/main/protection", json=protection))
+        body = _assert_error(_put_file(dev, path, "main", "direct.txt"), 409)
+        assert body["message"] == 'Required status check "ci" is expected.'
+        ref = dev.patch(f"{path}/git/refs/heads/main", json={"sha": green})
+        assert _assert_error(ref, 422)["message"] == 'Required status check "ci" is expected.'
+        _assert_error(dev.post(f"{path}/merges", json={"base": "main", "head": "feature"}), 409)
+        with sandbox.installation_client() as bot:  # the App's check passes on that commit: it may land
+            _ok(bot.post(f"{path}/check-runs", json={"name": "ci", "head_sha": green, "status": "completed",
+                                                     "conclusion": "success"}), 201)
+        assert _ok(dev.patch(f"{path}/git/refs/heads/main", json={"sha": green}))["object"]["sha"] == green
+        _ok(_put_file(admin, path, "main", "admin.txt"), 201)  # enforce_admins off: an admin bypasses
+        _ok(admin.put(f"{path}/branches/main/protection", json={**protection, "enforce_admins": True}))
+        _assert_error(_put_file(admin, path, "main", "admin2.txt"), 409)
+        _ok(admin.put(f"{path}/branches/main/protection", json={
+            **protection, "required_status_checks": None,
+            "required_pull_request_reviews": {"required_approving_review_count": 0}}))
+        body = _assert_error(_put_file(dev, path, "main", "direct2.txt"), 409)
+        assert body["message"] == "Changes must be made through a pull request."
+        _ok(_put_file(dev, path, "feature", "free.txt"), 201)  # unprotected branches take pushes
+        # A ruleset binds admins too unless they are on its bypass list.
+        ruleset = {"name": "gate", "target": "branch", "enforcement": "active",
+                   "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
+                   "rules": [{"type": "required_status_checks", "parameters": {
+                       "strict_required_status_checks_policy": False,
+                       "required_status_checks": [{"context": "gate", "integration_id": 1}]}}]}
+        rs = _ok(admin.post(f"{path}/rulesets", json=ruleset), 201)
+        _branch(admin, "release/1.0", repo=path)
+        for who in (dev, admin):
+            body = _assert_error(_put_file(who, path, "release/1.0", "r.txt"), 409)
+            assert body["message"].startswith("Repository rule violations found")
+            assert 'Required status check "gate" is expected.' in body["message"]
+        _ok(admin.put(f"{path}/rulesets/{rs['id']}", json={
+            **ruleset, "bypass_actors": [{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]}))
+        _ok(_put_file(admin, path, "release/1.0", "r.txt"), 201)
+        _assert_error(_put_file(dev, path, "release/1.0", "r2.txt"), 409)
+
+
 # --------------------------------------------------------------------------- webhooks
 
 
@@ -551,9 +601,12 @@ def test_chaos_and_order(sandbox: Sandbox) -> None:
 def test_clock_moves_token_expiry(sandbox: Sandbox) -> None:
     with sandbox.installation_client() as bot:
         assert bot.get(REPO).status_code == 200
+        before = sandbox.server_time()
         moved = _ok(sandbox.admin("POST", "/clock", json={"advance_seconds": 3601}))
-        assert "now" in moved
+        assert "now" in moved and sandbox.server_time() - before >= 3600  # the Date header follows it
         _assert_error(bot.get(REPO), 401)
+    with sandbox.installation_client() as fresh:  # a JWT signed on GitHub's clock gets a new token
+        assert fresh.get(REPO).status_code == 200
     _assert_error(sandbox.admin("POST", "/clock", json={"advance_seconds": "x"}), 422)
 
 
@@ -635,7 +688,7 @@ def test_merge_queue(sandbox: Sandbox) -> None:
         pr = _ok(http.post(f"{path}/pulls", json={"title": "q", "head": "q1", "base": "main"}), 201)
     group = _ok(sandbox.admin("POST", "/merge-queue", json={"repo": "acme/queued", "pull_numbers": [pr["number"]]}),
                 201)
-    hook = sandbox.receiver.wait(lambda h: h.event == "merge_group"
+    hook = sandbox.receiver.wait(lambda h: h.event == "merge_group" and h.payload["action"] == "checks_requested"
                                  and h.payload["repository"]["full_name"] == "acme/queued")
     mg = hook.payload["merge_group"]
     assert hook.payload["action"] == "checks_requested" and mg["head_sha"] == group["head_sha"]
@@ -735,6 +788,11 @@ def _commit(http: httpx.Client, branch: str, path: str, repo: str = REPO) -> str
     body = _ok(http.put(f"{repo}/contents/{path}", json={
         "message": f"add {path}", "content": base64.b64encode(path.encode()).decode(), "branch": branch}), 201)
     return body["commit"]["sha"]
+
+
+def _put_file(http: httpx.Client, repo: str, branch: str, path: str) -> httpx.Response:
+    return http.put(f"{repo}/contents/{path}", json={
+        "message": f"add {path}", "content": base64.b64encode(path.encode()).decode(), "branch": branch})
 
 
 if __name__ == "__main__":  # pragma: no cover

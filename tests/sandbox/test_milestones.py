@@ -11,9 +11,9 @@ def _create(sb: RunningSandbox, repo: str, title: str, as_: str = "dev", **field
     return resp.json()
 
 
-def test_create_returns_milestone_with_due_on_at_a_fixed_hour(sb: RunningSandbox) -> None:
+def test_create_returns_milestone_with_due_on_at_midnight_pacific(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
-    m = _create(sb, repo, "v1.4.0", description="scope", due_on="2026-12-01T00:00:00Z")
+    m = _create(sb, repo, "v1.4.0", description="scope", due_on="2026-12-01T12:00:00Z")
     assert m["number"] == 1
     assert m["title"] == "v1.4.0"
     assert m["description"] == "scope"
@@ -23,10 +23,13 @@ def test_create_returns_milestone_with_due_on_at_a_fixed_hour(sb: RunningSandbox
     assert m["creator"]["login"] == "dev"
     assert m["url"] == f"{sb.api_url}/repos/{repo}/milestones/1"
     assert m["html_url"] == f"{sb.root_url}/{repo}/milestone/1"
-    # the date is what counts, not the hour sent
+    # the (Pacific) date is what counts, not the hour sent: 23:30Z is still the 15th in California,
+    # midnight UTC is the evening before there, and summer dates come back at 07:00Z
     m2 = _create(sb, repo, "v1.5.0", due_on="2027-01-15T23:30:00Z")
     assert m2["due_on"] == "2027-01-15T08:00:00Z"
     assert m2["number"] == 2
+    assert _create(sb, repo, "v1.6.0", due_on="2027-02-01T00:00:00Z")["due_on"] == "2027-01-31T08:00:00Z"
+    assert _create(sb, repo, "v1.7.0", due_on="2027-06-01")["due_on"] == "2027-06-01T07:00:00Z"
     got = sb.api.get(f"/repos/{repo}/milestones/1").json()
     assert got["due_on"] == "2026-12-01T08:00:00Z"
 

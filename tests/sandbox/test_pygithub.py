@@ -5,7 +5,7 @@ pagination. PyGithub refuses URLs not built from its base, so this also checks e
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from github import Auth, Github, GithubException, GithubIntegration
@@ -41,7 +41,9 @@ def test_repository_and_app(gh: Github, integration: GithubIntegration) -> None:
 
 def test_milestones_issues_labels_comments_events(sb: RunningSandbox, gh: Github) -> None:
     repo = gh.get_repo(sb.new_repo(prefix="pyg"))
-    ms = repo.create_milestone("v1.4.0", description="scope", due_on=date(2026, 12, 1))
+    # PyGithub sends a date as midnight UTC, which is still the previous day in California: GitHub
+    # keeps that Pacific date. Noon UTC names the same day everywhere GitHub looks.
+    ms = repo.create_milestone("v1.4.0", description="scope", due_on=datetime(2026, 12, 1, 12, tzinfo=UTC))
     assert ms.number == 1 and ms.due_on.date() == date(2026, 12, 1)
     issue = repo.create_issue("Crash", body="steps", milestone=ms, labels=["bug"])
     assert issue.milestone.title == "v1.4.0" and [lbl.name for lbl in issue.labels] == ["bug"]

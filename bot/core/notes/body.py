@@ -77,3 +77,34 @@ def _join_in_place(parts: SplitBody, section: str) -> str:
     if parts.after:
         out += "\n" + parts.after
     return out
+
+
+def carry_human_text(body: str, donor: str | None, milestone_number: int | str) -> str:
+    """``body`` (which has the bot's section) with the human text of ``donor`` added around it:
+    what people wrote above the section in ``donor`` goes above it, what they wrote below goes
+    below. Text already present in ``body`` is not added again, so carrying twice (a crash
+    between the update and the deletion of the donor) changes nothing.
+    """
+    given = split_body(donor, milestone_number)
+    parts = split_body(body, milestone_number)
+    if given.section is None or parts.section is None:
+        return body
+    normalized = body.replace("\r\n", "\n")
+    above, below = given.before.strip("\n"), given.after.strip("\n")
+    add_above = bool(above.strip()) and above not in normalized
+    add_below = bool(below.strip()) and below not in normalized
+    if not add_above and not add_below:
+        return body
+    lines = _lines(body)
+    stripped = [line.strip() for line in lines]
+    i = stripped.index(start_marker(milestone_number))
+    end = end_marker(milestone_number)
+    j = next((k for k in range(i + 1, len(lines)) if stripped[k] == end), len(lines) - 1)
+    head = "\n".join(lines[:i]).rstrip("\n")
+    middle = "\n".join(lines[i : j + 1])
+    tail = "\n".join(lines[j + 1 :]).lstrip("\n")
+    if add_above:
+        head = f"{head}\n\n{above}" if head.strip() else above
+    if add_below:
+        tail = f"{below}\n\n{tail}" if tail.strip() else below
+    return "\n\n".join(part for part in (head, middle, tail) if part.strip())

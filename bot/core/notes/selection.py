@@ -4,6 +4,11 @@ A pull request's merge commit is recognised in the commits of a comparison by Gi
 commit messages: "Merge pull request #12 from owner/branch" for merge commits and a trailing
 "(#12)" on the first line for squash merges. (The issues listing that feeds the notes carries no
 merge commit SHA; asking for it per pull request would cost a request each.)
+
+A rebase merge, or a squash whose message was edited, leaves no such message. Those land as
+commits with one parent on the target's first-parent line that no message accounts for
+(``unattributed_commits``); only when there are some does the reconciler spend reads on the
+merge commit SHA of the pull requests the messages did not place (``attribute_by_sha``).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ _SQUASH_SUFFIX = re.compile(r"\(#(\d+)\)\s*$")
 class CommitRef:
     sha: str
     message: str
+    parents: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,39 @@ def pull_numbers_in(commits: Iterable[CommitRef]) -> dict[int, MergedPull]:
         if m:
             found.setdefault(int(m.group(1)), MergedPull(commit.sha, title))
     return found
+
+
+def unattributed_commits(commits: Sequence[CommitRef]) -> set[str]:
+    """Commits that may have landed a pull request without saying so in their message.
+
+    Walks the first-parent line from the comparison's head (the commit no other commit of the
+    comparison names as a parent; the last one listed when that is ambiguous) and keeps the
+    single-parent commits there that carry no merge or squash message: rebase-merged commits,
+    squashes with an edited message, and direct pushes. Commits of a merged branch sit behind a
+    merge commit's second parent and are not on that line, so ordinary merges never count.
+    """
+    if not commits:
+        return set()
+    by_sha = {c.sha: c for c in commits}
+    named = {p for c in commits for p in c.parents}
+    heads = [c for c in commits if c.sha not in named]
+    head = heads[-1] if len(heads) == 1 else commits[-1]
+    attributed = {ref.sha for ref in pull_numbers_in(commits).values()}
+    found: set[str] = set()
+    seen: set[str] = set()
+    current: CommitRef | None = head
+    while current is not None and current.sha not in seen:
+        seen.add(current.sha)
+        if len(current.parents) <= 1 and current.sha not in attributed:
+            found.add(current.sha)
+        current = by_sha.get(current.parents[0]) if current.parents else None
+    return found
+
+
+def attribute_by_sha(merge_shas: dict[int, str], candidates: set[str]) -> dict[int, MergedPull]:
+    """Pull requests whose merge commit SHA (``GET /pulls/{n}`` ``merge_commit_sha``: the squash
+    commit, or for a rebase the last rebased commit) is one of ``candidates``."""
+    return {n: MergedPull(sha, "") for n, sha in sorted(merge_shas.items()) if sha in candidates}
 
 
 @dataclass(frozen=True)

@@ -11,18 +11,21 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from bot.sandbox import merge_queue, serializers
+from bot.sandbox import gitobjects, merge_queue, serializers
 from bot.sandbox import serializers_git as gshapes
 from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
     actor,
     api_url,
+    commit_for_ref,
+    found,
     get_repo,
     html_url,
     json_body,
     not_found,
     paginate,
+    read_in_repo,
     respond,
     state,
     validation_failed,
@@ -44,8 +47,8 @@ def check_run_json(st: SandboxState, repo: Repo, run: CheckRun, *, webhook: bool
     base = api_url(f"/repos/{repo.full_name}")
     app = st.apps.get(run.app_id)
     app_shape = shapes.performed_via_app(st, app.bot_user, webhook=webhook) if app else None
-    prs = [_pr_ref(repo, it) for it in repo.pull_requests()
-           if it.state == "open" and it.pull is not None and it.pull.head_sha == run.head_sha]
+    prs = [_pr_ref(repo, it) for it in repo.open_pull_requests()
+           if it.pull is not None and it.pull.head_sha == run.head_sha]
     output = {
         "title": run.output.get("title"),
         "summary": run.output.get("summary"),
@@ -235,13 +238,7 @@ def update_check_run(owner: str, name: str, run_id: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/check-runs/<int:run_id>")
 def get_check_run(owner: str, name: str, run_id: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        run = repo.check_runs.get(run_id)
-        if run is None:
-            not_found()
-        return respond(check_run_json(st, repo, run))
+    return read_in_repo(owner, name, lambda st, repo: check_run_json(st, repo, found(repo.check_runs.get(run_id))))
 
 
 @bp.post("/repos/<owner>/<name>/check-runs/<int:run_id>/rerequest")
@@ -260,14 +257,10 @@ def rerequest_check_run(owner: str, name: str, run_id: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/check-runs")
 def list_check_runs_for_ref(owner: str, name: str, ref: str) -> Response:
-    from bot.sandbox.api.git import resolve
-
     st = state()
     with st.lock:
         repo = get_repo(owner, name)
-        sha = resolve(repo, ref)
-        if sha is None:
-            raise ApiError(422, f"No commit found for SHA: {ref}")
+        sha = commit_for_ref(repo, ref)
         runs = [r for r in repo.check_runs.values() if r.head_sha == sha]
         check_name = request.args.get("check_name")
         if check_name:
@@ -335,12 +328,10 @@ def _status_payload(st: SandboxState, repo: Repo, s: CommitStatus) -> dict[str, 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/statuses")
 @bp.get("/repos/<owner>/<name>/statuses/<path:ref>")
 def list_statuses(owner: str, name: str, ref: str) -> Response:
-    from bot.sandbox.api.git import resolve
-
     st = state()
     with st.lock:
         repo = get_repo(owner, name)
-        sha = resolve(repo, ref)
+        sha = gitobjects.resolve(repo, ref)
         rows = [status_json(st, repo, s) for s in sorted(repo.statuses, key=lambda s: s.id, reverse=True)
                 if s.sha == sha] if sha else []
     return paginate(rows)
@@ -348,14 +339,10 @@ def list_statuses(owner: str, name: str, ref: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/status")
 def combined_status(owner: str, name: str, ref: str) -> Response:
-    from bot.sandbox.api.git import resolve
-
     st = state()
     with st.lock:
         repo = get_repo(owner, name)
-        sha = resolve(repo, ref)
-        if sha is None:
-            raise ApiError(422, f"No commit found for SHA: {ref}")
+        sha = commit_for_ref(repo, ref)
         latest: dict[str, CommitStatus] = {}
         for s in sorted(repo.statuses, key=lambda s: s.id):
             if s.sha == sha:

@@ -16,11 +16,11 @@ from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
     actor_login,
-    get_repo,
     json_body,
     no_content,
     not_found,
     paginate,
+    read_in_repo,
     require_auth,
     respond,
     state,
@@ -30,6 +30,7 @@ from bot.sandbox.issue_side import (
     creation_order,
     find_issue,
     is_author,
+    issues_repo,
     repo_for_contribution,
     role_allows,
     touch,
@@ -43,8 +44,7 @@ bp = Blueprint("sandbox_comments", __name__)
 MAX_BODY = 65536
 
 
-def _repo(owner: str, name: str, needed: str = "read") -> Repo:
-    return get_repo(owner, name, needed, app_permission="issues")
+_repo = issues_repo
 
 
 def _find_comment(repo: Repo, comment_id: str) -> Comment:
@@ -142,10 +142,7 @@ def create_comment(owner: str, name: str, number: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues/comments/<comment_id>")
 def get_comment(owner: str, name: str, comment_id: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
-        return respond(shapes.comment(st, repo, _find_comment(repo, comment_id)))
+    return read_in_repo(owner, name, lambda st, repo: shapes.comment(st, repo, _find_comment(repo, comment_id)))
 
 
 def _require_editor(st: SandboxState, repo: Repo, c: Comment) -> None:

@@ -19,11 +19,13 @@ from bot.sandbox.http import (
     ApiError,
     actor_login,
     api_url,
+    found,
     get_repo,
     json_body,
     no_content,
     not_found,
     paginate,
+    read_in_repo,
     respond,
     state,
 )
@@ -161,10 +163,7 @@ def _deployment(repo: Repo, deployment_id: int) -> Deployment:
 
 @bp.get("/repos/<owner>/<name>/deployments/<int:deployment_id>")
 def get_deployment(owner: str, name: str, deployment_id: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        return respond(deployment_json(st, repo, _deployment(repo, deployment_id)))
+    return read_in_repo(owner, name, lambda st, repo: deployment_json(st, repo, _deployment(repo, deployment_id)))
 
 
 @bp.delete("/repos/<owner>/<name>/deployments/<int:deployment_id>")
@@ -230,11 +229,8 @@ def list_deployment_statuses(owner: str, name: str, deployment_id: int) -> Respo
 
 @bp.get("/repos/<owner>/<name>/deployments/<int:deployment_id>/statuses/<int:status_id>")
 def get_deployment_status(owner: str, name: str, deployment_id: int, status_id: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
+    def build(st: SandboxState, repo: Repo) -> dict[str, Any]:
         d = _deployment(repo, deployment_id)
-        s = next((s for s in d.statuses if s.id == status_id), None)
-        if s is None:
-            not_found()
-        return respond(status_json(st, repo, d, s))
+        return status_json(st, repo, d, found(next((s for s in d.statuses if s.id == status_id), None)))
+
+    return read_in_repo(owner, name, build)

@@ -12,12 +12,16 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from bot.sandbox import gitobjects
+from bot.sandbox import gitobjects, rules
 from bot.sandbox import serializers_git as gshapes
 from bot.sandbox.http import (
     ApiError,
+    actor,
     actor_login,
+    actor_role,
     api_url,
+    commit_for_ref,
+    found,
     get_repo,
     html_url,
     json_body,
@@ -25,6 +29,7 @@ from bot.sandbox.http import (
     not_found,
     page_params,
     paginate,
+    read_in_repo,
     respond,
     state,
     validation_failed,
@@ -38,22 +43,8 @@ bp = Blueprint("sandbox_git", __name__)
 # --------------------------------------------------------------------------- resolving names
 
 
-def resolve(repo: Repo, name: str) -> str | None:
-    """A commit sha for a branch, tag, full ref, ``HEAD`` or (abbreviated) sha; None if unknown."""
-    if name == "HEAD":
-        name = repo.default_branch
-    for candidate in (name, f"refs/heads/{name}", f"refs/tags/{name}"):
-        if candidate.startswith("refs/") and candidate in repo.refs:
-            return gitobjects.peel(repo, repo.refs[candidate])
-    if name in repo.commits:
-        return name
-    if name in repo.tags:
-        return gitobjects.peel(repo, name)
-    if 7 <= len(name) < 40 and all(ch in "0123456789abcdef" for ch in name.lower()):
-        hits = [s for s in repo.commits if s.startswith(name.lower())]
-        if len(hits) == 1:
-            return hits[0]
-    return None
+# Where a name is resolved to a commit (``resolve`` is used by other API modules through here too).
+resolve = gitobjects.resolve
 
 
 def _full_ref(ref: str) -> str:
@@ -128,6 +119,16 @@ def _valid_ref_name(ref: str) -> bool:
     return not any(b in ref for b in bad) and not ref.endswith(("/", ".", ".lock"))
 
 
+def refuse_protected_push(repo: Repo, branch: str, new_sha: str | None, status: int) -> None:
+    """Refuse a direct push to a protected branch as GitHub does (409 from the contents and merges
+    APIs, 422 from the refs API); ``new_sha`` None is a commit the push itself creates."""
+    a = actor()
+    reason = rules.push_refusal(repo, branch, new_sha, actor_role=actor_role(repo),
+                                actor_app_id=a.app_id if a.kind == "installation" else None)
+    if reason:
+        raise ApiError(status, reason)
+
+
 @bp.patch("/repos/<owner>/<name>/git/refs/<path:ref>")
 def update_ref(owner: str, name: str, ref: str) -> Response:
     body = json_body()
@@ -145,6 +146,8 @@ def update_ref(owner: str, name: str, ref: str) -> Response:
         if sha not in repo.commits and sha not in repo.tags:
             raise ApiError(422, "Object does not exist")
         if before != sha:
+            if full.startswith("refs/heads/"):
+                refuse_protected_push(repo, full[len("refs/heads/"):], gitobjects.peel(repo, sha), 422)
             push(st, repo, [RefChange(full, before, sha)], actor_login(), force=force)
         return respond(gshapes.ref(repo, full, sha))
 
@@ -209,24 +212,12 @@ def _parse_date(value: Any) -> datetime | None:
 
 @bp.get("/repos/<owner>/<name>/git/tags/<sha>")
 def get_tag(owner: str, name: str, sha: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        t = repo.tags.get(sha)
-        if t is None:
-            not_found()
-        return respond(gshapes.tag(repo, t))
+    return read_in_repo(owner, name, lambda st, repo: gshapes.tag(repo, found(repo.tags.get(sha))))
 
 
 @bp.get("/repos/<owner>/<name>/git/commits/<sha>")
 def get_git_commit(owner: str, name: str, sha: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        c = repo.commits.get(sha)
-        if c is None:
-            not_found()
-        return respond(gshapes.git_commit(repo, c))
+    return read_in_repo(owner, name, lambda st, repo: gshapes.git_commit(repo, found(repo.commits.get(sha))))
 
 
 @bp.get("/repos/<owner>/<name>/commits")
@@ -277,13 +268,8 @@ def _touches(repo: Repo, sha: str, path: str) -> bool:
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>")
 def get_commit(owner: str, name: str, ref: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        sha = resolve(repo, ref)
-        if sha is None:
-            raise ApiError(422, f"No commit found for SHA: {ref}")
-        return respond(gshapes.commit(st, repo, repo.commits[sha], with_files=True))
+    return read_in_repo(owner, name, lambda st, repo: gshapes.commit(
+        st, repo, repo.commits[commit_for_ref(repo, ref)], with_files=True))
 
 
 # --------------------------------------------------------------------------- compare
@@ -405,6 +391,23 @@ def _dir_entry(repo: Repo, path: str, ref_name: str, tree: dict[str, bytes]) -> 
             "git_url": git, "html_url": html, "download_url": None, "_links": {"self": url, "git": git, "html": html}}
 
 
+def _target_file(repo: Repo, body: dict[str, Any], path: str) -> tuple[str, str, bytes | None]:
+    """Where a contents write lands: the branch (the default one unless named; 404 if missing), the
+    normalized path, and the file's content there now (None if absent)."""
+    branch = body.get("branch") or repo.default_branch
+    tip = repo.branch_sha(branch)
+    if tip is None:
+        raise ApiError(404, f"Branch {branch} not found")
+    path = path.strip("/")
+    return branch, path, repo.commits[tip].tree.get(path)
+
+
+def _require_blob_sha(path: str, existing: bytes, given: Any) -> None:
+    """Changing a file names the blob it replaces (409 when that is not the file's current blob)."""
+    if given != gitobjects.blob_sha(existing):
+        raise ApiError(409, f"{path} does not match {given}")
+
+
 @bp.put("/repos/<owner>/<name>/contents/<path:path>")
 def put_contents(owner: str, name: str, path: str) -> Response:
     body = json_body()
@@ -420,18 +423,13 @@ def put_contents(owner: str, name: str, path: str) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
-        branch = body.get("branch") or repo.default_branch
-        tip = repo.branch_sha(branch)
-        if tip is None:
-            raise ApiError(404, f"Branch {branch} not found")
-        path = path.strip("/")
-        existing = repo.commits[tip].tree.get(path)
+        branch, path, existing = _target_file(repo, body, path)
         given = body.get("sha")
         if existing is not None:
             if not given:
                 raise ApiError(422, "Invalid request.\n\n\"sha\" wasn't supplied.")
-            if given != gitobjects.blob_sha(existing):
-                raise ApiError(409, f"{path} does not match {given}")
+            _require_blob_sha(path, existing, given)
+        refuse_protected_push(repo, branch, None, 409)
         author = _person_from(st, body.get("author"))
         c = commit_files(st, repo, branch, {path: data}, message, actor_login(), author=author)
         out = gshapes.file_commit(st, repo, path, data, branch, c)
@@ -447,16 +445,9 @@ def delete_contents(owner: str, name: str, path: str) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
-        branch = body.get("branch") or repo.default_branch
-        tip = repo.branch_sha(branch)
-        if tip is None:
-            raise ApiError(404, f"Branch {branch} not found")
-        path = path.strip("/")
-        existing = repo.commits[tip].tree.get(path)
-        if existing is None:
-            not_found()
-        if given != gitobjects.blob_sha(existing):
-            raise ApiError(409, f"{path} does not match {given}")
+        branch, path, existing = _target_file(repo, body, path)
+        _require_blob_sha(path, found(existing), given)
+        refuse_protected_push(repo, branch, None, 409)
         c = commit_files(st, repo, branch, {path: None}, message, actor_login())
         out = gshapes.file_commit(st, repo, path, None, branch, c)
     return respond(out)
@@ -497,6 +488,7 @@ def merge_into(st: Any, repo: Repo, branch: str, other_sha: str, message: str) -
     """A two-parent commit merging ``other_sha`` into ``branch``, pushed (409 on conflict)."""
     tip = repo.branch_sha(branch)
     assert tip is not None
+    refuse_protected_push(repo, branch, None, 409)
     mb = gitobjects.merge_base(repo, tip, other_sha)
     tree = (gitobjects.three_way_merge(repo.commits[mb].tree, repo.commits[tip].tree, repo.commits[other_sha].tree)
             if mb else None)

@@ -15,8 +15,8 @@ from flask import Blueprint, Response
 
 from bot.sandbox import gitobjects, serializers
 from bot.sandbox import serializers_issues as shapes
-from bot.sandbox.http import api_url, get_repo, html_url, not_found, paginate, respond, state
-from bot.sandbox.issue_side import find_issue
+from bot.sandbox.http import api_url, html_url, not_found, paginate, respond, state
+from bot.sandbox.issue_side import find_issue, issues_repo
 from bot.sandbox.state import Commit, Issue, Repo, SandboxState, iso, node_id
 
 bp = Blueprint("sandbox_issue_events", __name__)
@@ -25,8 +25,7 @@ bp = Blueprint("sandbox_issue_events", __name__)
 _TIMELINE_ONLY = {"committed", "commented", "reviewed", "cross-referenced"}
 
 
-def _repo(owner: str, name: str) -> Repo:
-    return get_repo(owner, name, "read", app_permission="issues")
+_repo = issues_repo
 
 
 @bp.get("/repos/<owner>/<name>/issues/<number>/events")

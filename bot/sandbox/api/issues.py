@@ -18,10 +18,10 @@ from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
     actor_login,
-    get_repo,
     json_body,
     not_found,
     paginate,
+    read_in_repo,
     require_auth,
     respond,
     state,
@@ -32,6 +32,7 @@ from bot.sandbox.issue_side import (
     ensure_label,
     find_issue,
     is_author,
+    issues_repo,
     label_names,
     record_event,
     repo_for_contribution,
@@ -48,8 +49,7 @@ bp = Blueprint("sandbox_issues", __name__)
 _STATE_REASONS = ("completed", "not_planned", "reopened", "duplicate")
 
 
-def _repo(owner: str, name: str, needed: str = "read") -> Repo:
-    return get_repo(owner, name, needed, app_permission="issues")
+_repo = issues_repo
 
 
 def _milestone_number(repo: Repo, value: Any) -> int | None:
@@ -212,10 +212,7 @@ def create_issue(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues/<number>")
 def get_issue(owner: str, name: str, number: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
-        return respond(shapes.issue(st, repo, find_issue(repo, number)))
+    return read_in_repo(owner, name, lambda st, repo: shapes.issue(st, repo, find_issue(repo, number)))
 
 
 @bp.patch("/repos/<owner>/<name>/issues/<number>")

@@ -16,10 +16,10 @@ from flask import Blueprint, Response, request
 from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
-    get_repo,
     json_body,
     no_content,
     paginate,
+    read_in_repo,
     respond,
     state,
     validation_failed,
@@ -27,6 +27,7 @@ from bot.sandbox.http import (
 from bot.sandbox.issue_side import (
     add_label,
     find_issue,
+    issues_repo,
     label_names,
     normalize_color,
     remove_label,
@@ -38,8 +39,7 @@ from bot.sandbox.webhooks import emit
 bp = Blueprint("sandbox_labels", __name__)
 
 
-def _repo(owner: str, name: str, needed: str = "read") -> Repo:
-    return get_repo(owner, name, needed, app_permission="issues")
+_repo = issues_repo
 
 
 def _find(repo: Repo, name: str) -> Label:
@@ -89,10 +89,7 @@ def create_label(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/labels/<path:label_name>")
 def get_label(owner: str, name: str, label_name: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
-        return respond(shapes.label(repo, _find(repo, label_name)))
+    return read_in_repo(owner, name, lambda st, repo: shapes.label(repo, _find(repo, label_name)))
 
 
 @bp.patch("/repos/<owner>/<name>/labels/<path:label_name>")

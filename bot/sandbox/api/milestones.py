@@ -14,16 +14,16 @@ from flask import Blueprint, Response, request
 from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     actor_login,
-    get_repo,
     json_body,
     no_content,
     paginate,
+    read_in_repo,
     respond,
     state,
     validation_failed,
 )
-from bot.sandbox.issue_side import find_milestone, parse_due_on, touch
-from bot.sandbox.state import Milestone, Repo, iso
+from bot.sandbox.issue_side import find_milestone, issues_repo, parse_due_on, touch
+from bot.sandbox.state import Milestone, iso
 from bot.sandbox.webhooks import emit
 
 bp = Blueprint("sandbox_milestones", __name__)
@@ -31,8 +31,7 @@ bp = Blueprint("sandbox_milestones", __name__)
 _STATES = ("open", "closed")
 
 
-def _repo(owner: str, name: str, needed: str = "read") -> Repo:
-    return get_repo(owner, name, needed, app_permission="issues")
+_repo = issues_repo
 
 
 @bp.get("/repos/<owner>/<name>/milestones")
@@ -95,10 +94,7 @@ def create_milestone(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/milestones/<number>")
 def get_milestone(owner: str, name: str, number: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
-        return respond(shapes.milestone(st, repo, find_milestone(repo, number)))
+    return read_in_repo(owner, name, lambda st, repo: shapes.milestone(st, repo, find_milestone(repo, number)))
 
 
 @bp.patch("/repos/<owner>/<name>/milestones/<number>")

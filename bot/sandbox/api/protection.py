@@ -19,6 +19,7 @@ from bot.sandbox.http import (
     not_found,
     paginate,
     quote_ref,
+    read_in_repo,
     respond,
     state,
 )
@@ -275,10 +276,7 @@ def _ruleset(repo: Repo, ruleset_id: int) -> Ruleset:
 
 @bp.get("/repos/<owner>/<name>/rulesets/<int:ruleset_id>")
 def get_ruleset(owner: str, name: str, ruleset_id: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        return respond(ruleset_json(repo, _ruleset(repo, ruleset_id)))
+    return read_in_repo(owner, name, lambda st, repo: ruleset_json(repo, _ruleset(repo, ruleset_id)))
 
 
 @bp.put("/repos/<owner>/<name>/rulesets/<int:ruleset_id>")

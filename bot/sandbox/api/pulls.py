@@ -15,11 +15,13 @@ from bot.sandbox.http import (
     actor,
     actor_login,
     actor_role,
+    found,
     get_repo,
     json_body,
     no_content,
     not_found,
     paginate,
+    read_in_repo,
     respond,
     state,
 )
@@ -87,9 +89,9 @@ def create_pull(owner: str, name: str) -> Response:
             raise _pr_validation("base")
         if not gitobjects.commits_between(repo, base_sha, head_sha):
             raise _pr_validation("", message=f"No commits between {base} and {head_branch}")
-        for other in repo.pull_requests():
+        for other in repo.open_pull_requests():
             assert other.pull is not None
-            if other.state == "open" and other.pull.head_ref == head_branch and other.pull.base_ref == base:
+            if other.pull.head_ref == head_branch and other.pull.base_ref == base:
                 raise _pr_validation("", message=f"A pull request already exists for {repo.owner}:{head_branch}.")
         now = st.now()
         number = repo.next_number
@@ -297,11 +299,21 @@ def create_review(owner: str, name: str, number: int) -> Response:
         pr.reviews.append(review)
         if event:
             it.updated_at = st.now()
-            emit("pull_request_review", "submitted", lambda: {
-                "review": pshapes.review(st, repo, it, review, webhook=True),
-                "pull_request": pshapes.pull_request(st, repo, it, webhook=True, simple=True)}, repo)
+            _emit_review(st, repo, it, review, "submitted")
         out = pshapes.review(st, repo, it, review)
     return respond(out)
+
+
+def _find_review(it: Issue, review_id: int) -> Review:
+    assert it.pull is not None
+    return found(next((r for r in it.pull.reviews if r.id == review_id), None))
+
+
+def _emit_review(st: SandboxState, repo: Repo, it: Issue, review: Review, action: str) -> None:
+    """``pull_request_review`` with the review and the (simple) pull request, built at change time."""
+    emit("pull_request_review", action, lambda: {
+        "review": pshapes.review(st, repo, it, review, webhook=True),
+        "pull_request": pshapes.pull_request(st, repo, it, webhook=True, simple=True)}, repo)
 
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/reviews")
@@ -319,15 +331,11 @@ def list_reviews(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/reviews/<int:review_id>")
 def get_review(owner: str, name: str, number: int, review_id: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
+    def build(st: SandboxState, repo: Repo) -> dict[str, Any]:
         it = get_pull(repo, number)
-        assert it.pull is not None
-        r = next((r for r in it.pull.reviews if r.id == review_id), None)
-        if r is None:
-            not_found()
-        return respond(pshapes.review(st, repo, it, r))
+        return pshapes.review(st, repo, it, _find_review(it, review_id))
+
+    return read_in_repo(owner, name, build)
 
 
 @bp.put("/repos/<owner>/<name>/pulls/<int:number>/reviews/<int:review_id>/dismissals")
@@ -339,16 +347,11 @@ def dismiss_review(owner: str, name: str, number: int, review_id: int) -> Respon
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="pull_requests")
         it = get_pull(repo, number)
-        assert it.pull is not None
-        r = next((r for r in it.pull.reviews if r.id == review_id), None)
-        if r is None:
-            not_found()
+        r = _find_review(it, review_id)
         if r.state == "PENDING":
             raise ApiError(422, "Unprocessable Entity", errors=["Can not dismiss a pending review"])
         r.state = "DISMISSED"
-        emit("pull_request_review", "dismissed", lambda: {
-            "review": pshapes.review(st, repo, it, r, webhook=True),
-            "pull_request": pshapes.pull_request(st, repo, it, webhook=True, simple=True)}, repo)
+        _emit_review(st, repo, it, r, "dismissed")
         out = pshapes.review(st, repo, it, r)
     return respond(out)
 

@@ -11,6 +11,8 @@ from bot.core.notes import (
     MergedPull,
     NoteItem,
     ReleaseInfo,
+    attribute_by_sha,
+    carry_human_text,
     check_notes_config,
     merge_release_body,
     notes_budget,
@@ -21,6 +23,7 @@ from bot.core.notes import (
     resolve_notes_config,
     select_shipped,
     split_body,
+    unattributed_commits,
     with_release_note_section,
 )
 from bot.core.notes.render import apply_replacer
@@ -138,6 +141,53 @@ class TestSelection:
     def test_without_previous_release_compares_with_the_default_branch(self) -> None:
         sel = select_shipped([item(1), item(2)], in_target=None, not_in_target={2: MergedPull("s2", "b")})
         assert [i.number for i in sel.shipped] == [1] and [i.number for i in sel.not_on_branch] == [2]
+
+
+class TestUnattributedCommits:
+    """Rebase merges and edited squash messages: which commits may have landed a pull request."""
+
+    def test_ordinary_merges_leave_nothing_to_look_up(self) -> None:
+        # base <- M1 (merge of topic commit t1) <- M2 (merge of t2): topic commits sit behind
+        # second parents; squash "(#13)" is attributed by its message.
+        commits = [
+            CommitRef("t1", "work", ("base",)),
+            CommitRef("m1", "Merge pull request #11 from acme/a\n\nA", ("base", "t1")),
+            CommitRef("s13", "Thing (#13)", ("m1",)),
+            CommitRef("t2", "more work", ("m1",)),
+            CommitRef("m2", "Merge pull request #12 from acme/b\n\nB", ("s13", "t2")),
+        ]
+        assert unattributed_commits(commits) == set()
+
+    def test_rebased_and_edited_squash_commits_are_candidates(self) -> None:
+        commits = [
+            CommitRef("r1", "first rebased commit", ("base",)),
+            CommitRef("r2", "second rebased commit", ("r1",)),
+            CommitRef("t1", "topic", ("r2",)),
+            CommitRef("m1", "Merge pull request #11 from acme/a\n\nA", ("r2", "t1")),
+            CommitRef("sq", "A squash whose message someone rewrote", ("m1",)),
+        ]
+        assert unattributed_commits(commits) == {"r1", "r2", "sq"}  # not t1: behind a merge
+        assert unattributed_commits([]) == set()
+
+    def test_attribution_by_merge_commit_sha(self) -> None:
+        found = attribute_by_sha({5: "r2", 6: "elsewhere", 7: ""}, {"r1", "r2"})
+        assert found == {5: MergedPull("r2", "")}
+
+
+class TestCarryHumanText:
+    def test_text_around_the_donor_section_moves_around_ours_once(self) -> None:
+        theirs = merge_release_body("Their intro.", "notes", 3)
+        donor = "Our highlights.\n\n" + merge_release_body("", "old notes", 3) + "\n\nOur outro."
+        carried = carry_human_text(theirs, donor, 3)
+        parts = split_body(carried, 3)
+        assert parts.before.strip() == "Their intro.\n\nOur highlights."
+        assert parts.section == "notes" and parts.after.strip() == "Our outro."
+        assert carry_human_text(carried, donor, 3) == carried  # a second carry adds nothing
+
+    def test_nothing_to_carry_keeps_the_body_byte_for_byte(self) -> None:
+        theirs = merge_release_body("Their intro.\r\n", "notes", 3)
+        assert carry_human_text(theirs, merge_release_body("", "old", 3), 3) == theirs
+        assert carry_human_text(theirs, None, 3) == theirs
 
 
 class TestIssuesAndSize:
