@@ -106,6 +106,11 @@ def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None)
     return resp
 
 
+def created(body: dict[str, Any]) -> Response:
+    """201 with ``Location``: the new object's ``url``, as GitHub answers a create."""
+    return respond(body, 201, headers={"Location": body["url"]})
+
+
 def no_content() -> Response:
     return Response(status=204)
 

@@ -12,8 +12,20 @@ from datetime import UTC, date, datetime, time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from flask import Response
+
 from bot.sandbox import serializers_issues as shapes
-from bot.sandbox.http import Actor, ApiError, actor, actor_login, get_repo, not_found, validation_failed
+from bot.sandbox.http import (
+    Actor,
+    ApiError,
+    actor,
+    actor_login,
+    created,
+    found,
+    get_repo,
+    not_found,
+    validation_failed,
+)
 from bot.sandbox.state import Issue, IssueEvent, Label, Milestone, Repo, SandboxState, role_at_least
 from bot.sandbox.webhooks import emit
 
@@ -84,10 +96,7 @@ def find_milestone(repo: Repo, number: Any) -> Milestone:
         n = int(number)
     except (TypeError, ValueError):
         not_found()
-    m = repo.milestones.get(n)
-    if m is None:
-        not_found()
-    return m
+    return found(repo.milestones.get(n))
 
 
 def parse_due_on(value: Any, resource: str = "Milestone") -> datetime | None:
@@ -110,6 +119,20 @@ def parse_due_on(value: Any, resource: str = "Milestone") -> datetime | None:
     except ValueError:
         validation_failed(resource, "due_on", message=f"{value!r} is not a valid ISO 8601 timestamp")
     return datetime.combine(day, time(0, 0), tzinfo=DUE_ON_ZONE).astimezone(UTC)
+
+
+def optional_text(data: dict[str, Any], key: str, resource: str, default: str | None = None) -> str | None:
+    """``data[key]`` when it is a string or null (``default`` when absent); 422 for anything else."""
+    value = data.get(key, default)
+    if value is not None and not isinstance(value, str):
+        validation_failed(resource, key)
+    return value
+
+
+def emit_created(st: SandboxState, repo: Repo, event: str, body: dict[str, Any]) -> Response:
+    """A repository object (label, milestone) was created: its ``created`` webhook, then the 201 answer."""
+    emit(event, "created", {event: body}, repo)
+    return created(body)
 
 
 def normalize_color(value: Any) -> str | None:

@@ -19,6 +19,7 @@ from bot.core.gate import (
     PullFacts,
     Review,
     TimelineItem,
+    UatFailure,
     is_release_branch,
     merge_group_check,
     parse_record,
@@ -389,10 +390,19 @@ def test_labels_and_commands_before_the_bot_saw_the_head_do_not_count() -> None:
     # committed at 03:00 (commit date), pushed later: the bot's first check on it started at 04:00
     timeline = (committed(HEAD), labeled(11, "uat-passed", "qa", at="2026-11-26T03:30:00Z"))
     plan = plan_gate(facts(("uat-passed",), timeline))
-    assert plan.remove_labels == ["uat-passed"] and plan.replies and "New head commit" in plan.replies[0].body
+    assert plan.remove_labels == ["uat-passed"] and len(plan.replies) == 1
+    reply = plan.replies[0]
+    # addressed to whoever gave it, saying exactly why and what to do (not "new head commit")
+    assert reply.to == "qa" and "New head commit" not in reply.body
+    assert "you added at 2026-11-26T03:30:00Z" in reply.body
+    assert f"first saw head commit bbbbbbb at {SEEN}" in reply.body and "`/uat passed`" in reply.body
+    assert plan.record is not None and plan.record.uat is None and not plan.record.reset_notice
     # the bot never saw this head (no check run yet): nothing can be for it
     plan = plan_gate(facts(("uat-passed",), ON_HEAD, existing=None))
     assert plan.remove_labels == ["uat-passed"]
+    assert [r.to for r in plan.replies] == [
+        "qa"
+    ] and "first saw head commit bbbbbbb only now" in plan.replies[0].body
     early = CommentFacts(
         100, "qa", "/uat passed", "2026-11-26T03:59:59Z", tuple(parse_commands("/uat passed"))
     )
@@ -530,3 +540,105 @@ def test_commands_outside_release_branches_are_left_to_other_bots() -> None:
     assert (
         plan.reactions == [(101, "+1")] and len(plan.replies) == 1 and "`/uat passed`" in plan.replies[0].body
     )
+
+
+# --- labels given while the bot was down, holds lifted by removing the label ------------------
+
+DOWN = "2026-11-26T03:30:00Z"  # before SEEN: the bot's first check run on the head started later
+
+
+def test_unproven_label_stays_without_reset_on_push_but_does_not_count() -> None:
+    timeline = (
+        committed(HEAD),
+        labeled(11, "uat-passed", "qa", at=DOWN),
+        labeled(12, "release-approved", "releaser"),
+    )
+    plan = plan_gate(facts(BOTH, timeline, settings=GateSettings(reset_on_push=False)))
+    assert plan.remove_labels == [] and plan.replies == []
+    assert plan.check is not None and plan.check.title == "Missing: UAT"
+    assert "`uat-passed` is on but was not given for bbbbbbb" in plan.check.summary
+
+
+def test_command_rescues_an_unproven_label() -> None:
+    timeline = (committed(HEAD), labeled(11, "uat-passed", "qa", at=DOWN))
+    plan = plan_gate(facts(("uat-passed",), timeline), [comment(100, "qa", "/uat passed")])
+    assert plan.remove_labels == [] and plan.replies == [] and plan.reactions == [(100, "+1")]
+    assert plan.record is not None and plan.record.uat is not None and plan.record.uat.event == 11
+    again = plan_gate(facts(("uat-passed",), timeline, record=plan.record))
+    assert again.remove_labels == [] and again.record.uat is not None  # type: ignore[union-attr]
+
+
+def test_unallowed_label_is_judged_whatever_commit_it_was_given_on() -> None:
+    # added while the bot was down, before it saw the head, and on an earlier head: the reply
+    # names the rule that applies (who may give UAT), not a reset
+    for timeline in (
+        (committed(HEAD), labeled(11, "uat-passed", "triager", at=DOWN)),
+        (committed(OLD), labeled(11, "uat-passed", "triager"), committed(HEAD)),
+    ):
+        plan = plan_gate(facts(("uat-passed",), timeline))
+        assert plan.remove_labels == ["uat-passed"] and len(plan.replies) == 1
+        assert plan.replies[0].to == "triager" and "UAT may only be given by QA" in plan.replies[0].body
+        assert not plan.record.reset_notice  # type: ignore[union-attr]
+
+
+def unlabeled(event_id: int, label: str, actor: str) -> TimelineItem:
+    return TimelineItem(
+        kind="unlabeled", id=event_id, actor=actor, label=label, created_at="2026-11-26T05:10:00Z"
+    )
+
+
+HELD = (*ON_HEAD, labeled(20, "hold", "qa"))
+
+
+@pytest.mark.parametrize("remover", ["triager", "outsider"])
+def test_hold_removed_by_someone_not_allowed_is_put_back(remover: str) -> None:
+    plan = plan_gate(facts(BOTH, (*HELD, unlabeled(21, "hold", remover))))
+    assert plan.add_labels == ["hold"] and plan.remove_labels == []
+    assert (
+        plan.check is not None
+        and plan.check.conclusion == "failure"
+        and plan.check.title == "Missing: on hold"
+    )
+    assert len(plan.replies) == 1 and plan.replies[0].to == remover
+    assert "`hold` label was put back" in plan.replies[0].body and "`/unhold`" in plan.replies[0].body
+
+
+def test_hold_removed_by_qa_is_recorded_and_not_looked_up_again() -> None:
+    timeline = (*HELD, unlabeled(21, "hold", "qa"))
+    plan = plan_gate(facts(BOTH, timeline))
+    assert not plan.has_writes and plan.check.conclusion == "success"  # type: ignore[union-attr]
+    assert plan.record is not None and plan.record.hold_lifted == 21
+    assert parse_record(plan.check.summary, HEAD) == plan.record  # type: ignore[union-attr]
+    # next reconcile: without any role known, the recorded lift still holds
+    steady = plan_gate(replace(facts(BOTH, timeline, record=plan.record), roles={}))
+    assert not steady.has_writes and steady.check.conclusion == "success"  # type: ignore[union-attr]
+
+
+def test_hold_lifted_by_the_bot_or_on_again_needs_no_judgement() -> None:
+    from bot.core.gate import hold_lift_to_judge
+
+    assert hold_lift_to_judge(facts(BOTH, (*HELD, unlabeled(21, "hold", BOT))), None) is None
+    assert hold_lift_to_judge(facts((*BOTH, "hold"), (*HELD, unlabeled(21, "hold", "triager"))), None) is None
+    lifted = hold_lift_to_judge(facts(BOTH, (*HELD, unlabeled(21, "hold", "triager"))), None)
+    assert lifted is not None and lifted.actor == "triager"
+
+
+def test_unhold_in_the_same_reconcile_supersedes_putting_hold_back() -> None:
+    plan = plan_gate(
+        facts(BOTH, (*HELD, unlabeled(21, "hold", "triager"))), [comment(100, "releaser", "/unhold")]
+    )
+    assert plan.add_labels == [] and plan.replies == [] and plan.reactions == [(100, "+1")]
+    assert plan.check is not None and plan.check.conclusion == "success"
+
+
+def test_audit_reply_carries_a_marker_and_keeps_json_escapes() -> None:
+    # a record whose JSON holds backslash escapes (a UAT failure reason with quotes and '<')
+    record = GateRecord(HEAD, uat_failed=UatFailure("qa", "t", 'said "no" <b>'))
+    gate = facts(record=record)
+    gate = replace(gate, pull=replace(gate.pull, state="closed", merged=True))
+    plan = plan_gate(gate)
+    assert len(plan.replies) == 1
+    marker = plan.replies[0].marker
+    assert marker == f"<!-- release-bot:gate-audit:{HEAD} -->" and plan.replies[0].body.endswith(marker)
+    kept = parse_record(plan.check.summary, HEAD)  # type: ignore[union-attr]
+    assert kept is not None and kept.audited and kept.uat_failed == record.uat_failed

@@ -16,6 +16,7 @@ import httpx
 import pytest
 
 from bot.config.defaults import default_config
+from bot.core.gate import parse_record
 from bot.github import permissions
 from bot.github.auth import GitHubApp
 from bot.github.pacer import PacerLimits
@@ -433,3 +434,87 @@ def test_replies_are_throttled_per_person(world: World) -> None:
             world.as_("admin").get(f"/repos/{world.repo}/issues/comments/{comment_id}/reactions")
         )
         assert [r["content"] for r in reactions if r["user"]["login"] == BOT] == ["confused"]
+
+
+def bot_bodies(world: World) -> list[str]:
+    return [c["body"] for c in world.comments() if c["user"]["login"] == BOT]
+
+
+def test_label_given_before_the_bot_saw_the_head_is_reset_with_the_reason(world: World) -> None:
+    new_head = world.commit("fix", "dev")  # pushed while the bot is down …
+    world.label("qa", "uat-passed")  # … and labelled by QA before the bot has seen that commit
+    world.reconcile()
+    assert "uat-passed" not in world.labels()
+    replies = [b for b in bot_bodies(world) if b.startswith("@qa ")]
+    assert len(replies) == 1, bot_bodies(world)
+    assert f"first saw head commit {new_head[:7]}" in replies[0] and "`/uat passed`" in replies[0]
+    assert not any("New head commit" in b for b in bot_bodies(world))
+    # doing what the reply says counts for the head
+    again = world.comment("qa", "/uat passed")
+    world.reconcile({"comment_ids": [again]})
+    check = world.check(new_head)
+    assert "uat-passed" in world.labels() and check is not None
+    assert "UAT passed — by @qa" in check["output"]["summary"]
+
+
+def test_hold_removed_by_someone_not_allowed_is_put_back(world: World) -> None:
+    world.label("qa", "uat-passed")
+    world.label("releaser", "release-approved")
+    hold = world.comment("qa", "/hold")
+    world.reconcile({"comment_ids": [hold]})
+    assert "hold" in world.labels()
+    world.ok(world.as_("triager").delete(f"/repos/{world.repo}/issues/{world.number}/labels/hold"))
+    world.reconcile()
+    assert "hold" in world.labels()
+    assert world.check()["conclusion"] == "failure"  # type: ignore[index]
+    assert [b for b in bot_bodies(world) if "`hold` label was put back" in b and b.startswith("@triager ")]
+    # QA lifting it by removing the label is accepted, and recorded: no look-up on later reconciles
+    world.ok(world.as_("qa").delete(f"/repos/{world.repo}/issues/{world.number}/labels/hold"))
+    world.reconcile()
+    assert "hold" not in world.labels()
+    assert world.check()["conclusion"] == "success"  # type: ignore[index]
+    permissions.clear_caches()
+    requests = world.reconcile()
+    assert writes(requests) == [] and len(requests) <= 4, requests
+
+
+def _merge_past_the_gate(world: World) -> None:
+    world.reconcile()
+    merged = world.as_("admin").put(f"/repos/{world.repo}/pulls/{world.number}/merge", json={})
+    assert merged.status_code == 200, merged.text
+
+
+def _audits(world: World) -> list[str]:
+    return [b for b in bot_bodies(world) if b.startswith("Audit: this pull request was merged")]
+
+
+@pytest.mark.parametrize("failing", ["post_comment", "write_check"])
+def test_bypass_audit_is_posted_exactly_once_across_a_failed_attempt(
+    world: World, monkeypatch: pytest.MonkeyPatch, failing: str
+) -> None:
+    _merge_past_the_gate(world)
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("connection reset")  # what a loaded machine can do to any request
+
+    with monkeypatch.context() as patch:
+        patch.setattr(pr.gate_io, failing, broken)
+        with pytest.raises(ConnectionError):
+            world.reconcile()
+    world.reconcile()  # the queue's retry
+    world.reconcile()  # and a redelivery
+    assert len(_audits(world)) == 1, bot_bodies(world)
+    record = parse_record(world.check()["output"]["summary"], world.pull()["head"]["sha"])  # type: ignore[index]
+    assert record is not None and record.audited
+    assert [e["kind"] for e in pr.audit_entries(world.store, world.repo)] == ["bypass_merge"]
+
+
+def test_a_push_wakes_the_pull_requests_it_merged(world: World) -> None:
+    hints = {"refs": ["refs/heads/release/1.4"]}
+    pr.gate_discovery(_repo_job(world, hints))  # first sight of the branch
+    _merge_past_the_gate(world)  # and the `pull_request` `closed` delivery is lost
+    jobs = pr.gate_discovery(_repo_job(world, hints))
+    assert pr_key(world.repo_id, world.number) in [job.key for job in jobs]
+    assert pr.audit_entries(world.store, world.repo) == []  # the merge commit is explained
+    world.reconcile()  # the woken key
+    assert len(_audits(world)) == 1

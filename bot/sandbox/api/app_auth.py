@@ -18,6 +18,7 @@ from bot.sandbox.http import (
     ApiError,
     actor,
     api_url,
+    found,
     json_body,
     no_content,
     not_found,
@@ -239,10 +240,7 @@ def _find_delivery(app: App, delivery_id: str) -> Delivery:
         wanted = int(delivery_id)
     except ValueError:
         not_found()
-    d = next((d for d in st.deliveries if d.id == wanted and d.app_id == app.id), None)
-    if d is None:
-        not_found()
-    return d
+    return found(next((d for d in st.deliveries if d.id == wanted and d.app_id == app.id), None))
 
 
 @bp.get("/app/hook/deliveries/<delivery_id>")

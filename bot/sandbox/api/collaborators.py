@@ -55,11 +55,16 @@ def collaborator(st: SandboxState, repo: Repo, login: str) -> dict[str, Any]:
     return out
 
 
+def _metadata_repo(owner: str, name: str) -> Repo:
+    # Collaborator reads need only the App's (read-only) metadata permission.
+    return get_repo(owner, name, "read", app_permission="metadata", app_level="read")
+
+
 @bp.get("/repos/<owner>/<name>/collaborators/<username>/permission")
 def get_permission(owner: str, name: str, username: str) -> Response:
     st = state()
     with st.lock:
-        repo = get_repo(owner, name, "read", app_permission="metadata", app_level="read")
+        repo = _metadata_repo(owner, name)
         user = st.user(username)
         if user is None or user.type == "Organization":
             raise ApiError(404, f"{username} is not a user")
@@ -76,7 +81,7 @@ def get_permission(owner: str, name: str, username: str) -> Response:
 def list_collaborators(owner: str, name: str) -> Response:
     st = state()
     with st.lock:
-        repo = get_repo(owner, name, "read", app_permission="metadata", app_level="read")
+        repo = _metadata_repo(owner, name)
         a = actor()
         if a.kind == "user" and not role_at_least(st.role(repo, a.login), "write"):
             raise ApiError(403, "Must have push access to view repository collaborators.")
@@ -93,7 +98,7 @@ def list_collaborators(owner: str, name: str) -> Response:
 def check_collaborator(owner: str, name: str, username: str) -> Response:
     st = state()
     with st.lock:
-        repo = get_repo(owner, name, "read", app_permission="metadata", app_level="read")
+        repo = _metadata_repo(owner, name)
         user = st.user(username)
         org = st.org(repo.owner)
         explicit = {k.lower() for k in repo.permissions} | {o.lower() for o in (org.owners if org else ())}

@@ -16,6 +16,7 @@ from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
     actor_login,
+    created,
     json_body,
     no_content,
     not_found,
@@ -137,7 +138,7 @@ def create_comment(owner: str, name: str, number: str) -> Response:
         touch(st, repo, issue)
         _emit(st, repo, c, "created")
         out = shapes.comment(st, repo, c)
-    return respond(out, 201, headers={"Location": out["url"]})
+    return created(out)
 
 
 @bp.get("/repos/<owner>/<name>/issues/comments/<comment_id>")

@@ -23,7 +23,6 @@ from bot.sandbox.http import (
     get_repo,
     json_body,
     no_content,
-    not_found,
     paginate,
     read_in_repo,
     respond,
@@ -155,10 +154,7 @@ def list_deployments(owner: str, name: str) -> Response:
 
 
 def _deployment(repo: Repo, deployment_id: int) -> Deployment:
-    d = repo.deployments.get(deployment_id)
-    if d is None:
-        not_found()
-    return d
+    return found(repo.deployments.get(deployment_id))
 
 
 @bp.get("/repos/<owner>/<name>/deployments/<int:deployment_id>")

@@ -18,6 +18,7 @@ from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
     actor_login,
+    created,
     json_body,
     not_found,
     paginate,
@@ -204,7 +205,7 @@ def create_issue(owner: str, name: str) -> Response:
         for login in assignees:
             _assignment(st, repo, issue, "assigned", login)
         out = shapes.issue(st, repo, issue)
-    return respond(out, 201, headers={"Location": out["url"]})
+    return created(out)
 
 
 # --------------------------------------------------------------------------- get and update

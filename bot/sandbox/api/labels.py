@@ -8,6 +8,7 @@ the label. ``triage`` and above may label; ``read`` may not.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
@@ -26,14 +27,16 @@ from bot.sandbox.http import (
 )
 from bot.sandbox.issue_side import (
     add_label,
+    emit_created,
     find_issue,
     issues_repo,
     label_names,
     normalize_color,
+    optional_text,
     remove_label,
     set_labels,
 )
-from bot.sandbox.state import Label, Repo
+from bot.sandbox.state import Issue, Label, Repo, SandboxState
 from bot.sandbox.webhooks import emit
 
 bp = Blueprint("sandbox_labels", __name__)
@@ -77,14 +80,10 @@ def create_label(owner: str, name: str) -> Response:
         if label_name.lower() in repo.labels:
             validation_failed("Label", "name", "already_exists")
         color = normalize_color(data.get("color")) or "ededed"
-        description = data.get("description")
-        if description is not None and not isinstance(description, str):
-            validation_failed("Label", "description")
+        description = optional_text(data, "description", "Label")
         lbl = Label(id=st.next_id("label"), name=label_name, color=color, description=description)
         repo.labels[label_name.lower()] = lbl
-        body = shapes.label(repo, lbl)
-        emit("label", "created", {"label": body}, repo)
-    return respond(body, 201, headers={"Location": body["url"]})
+        return emit_created(st, repo, "label", shapes.label(repo, lbl))
 
 
 @bp.get("/repos/<owner>/<name>/labels/<path:label_name>")
@@ -104,9 +103,7 @@ def update_label(owner: str, name: str, label_name: str) -> Response:
         if new_name.lower() != lbl.name.lower() and new_name.lower() in repo.labels:
             validation_failed("Label", "name", "already_exists")
         color = normalize_color(data.get("color")) if "color" in data else lbl.color
-        description = data.get("description", lbl.description)
-        if description is not None and not isinstance(description, str):
-            validation_failed("Label", "description")
+        description = optional_text(data, "description", "Label", lbl.description)
         if new_name != lbl.name:
             changes["name"] = {"from": lbl.name}
             old_lower = lbl.name.lower()
@@ -170,48 +167,45 @@ def _request_labels() -> list[str]:
     return label_names(data)
 
 
-@bp.post("/repos/<owner>/<name>/issues/<number>/labels")
-def add_issue_labels(owner: str, name: str, number: str) -> Response:
+def _change_issue_labels(owner: str, name: str, number: str,
+                         change: Callable[[SandboxState, Repo, Issue], None]) -> list[dict[str, Any]]:
+    """Apply ``change`` to an issue's labels (``triage`` needed); the issue's labels afterwards."""
     st = state()
-    names = _request_labels()
     with st.lock:
         repo = _repo(owner, name, "triage")
         issue = find_issue(repo, number)
+        change(st, repo, issue)
+        return _issue_labels_body(repo, issue.number)
+
+
+@bp.post("/repos/<owner>/<name>/issues/<number>/labels")
+def add_issue_labels(owner: str, name: str, number: str) -> Response:
+    names = _request_labels()
+
+    def add(st: SandboxState, repo: Repo, issue: Issue) -> None:
         for label_name in names:
             add_label(st, repo, issue, label_name)
-        body = _issue_labels_body(repo, issue.number)
-    return respond(body)
+
+    return respond(_change_issue_labels(owner, name, number, add))
 
 
 @bp.put("/repos/<owner>/<name>/issues/<number>/labels")
 def replace_issue_labels(owner: str, name: str, number: str) -> Response:
-    st = state()
     names = _request_labels()
-    with st.lock:
-        repo = _repo(owner, name, "triage")
-        issue = find_issue(repo, number)
-        set_labels(st, repo, issue, names)
-        body = _issue_labels_body(repo, issue.number)
-    return respond(body)
+    return respond(_change_issue_labels(owner, name, number,
+                                        lambda st, repo, issue: set_labels(st, repo, issue, names)))
 
 
 @bp.delete("/repos/<owner>/<name>/issues/<number>/labels")
 def clear_issue_labels(owner: str, name: str, number: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name, "triage")
-        issue = find_issue(repo, number)
-        set_labels(st, repo, issue, [])
+    _change_issue_labels(owner, name, number, lambda st, repo, issue: set_labels(st, repo, issue, []))
     return no_content()
 
 
 @bp.delete("/repos/<owner>/<name>/issues/<number>/labels/<path:label_name>")
 def remove_issue_label(owner: str, name: str, number: str, label_name: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name, "triage")
-        issue = find_issue(repo, number)
+    def remove(st: SandboxState, repo: Repo, issue: Issue) -> None:
         if not remove_label(st, repo, issue, unquote(label_name)):
             raise ApiError(404, "Label does not exist")
-        body = _issue_labels_body(repo, issue.number)
-    return respond(body)
+
+    return respond(_change_issue_labels(owner, name, number, remove))

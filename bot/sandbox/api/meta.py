@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response
 
 from bot.sandbox import serializers
-from bot.sandbox.http import actor, not_found, rate_status, respond, state
+from bot.sandbox.http import actor, found, rate_status, respond, state
 from bot.sandbox.state import iso
 
 bp = Blueprint("sandbox_meta", __name__)
@@ -28,17 +28,19 @@ def rate_limit() -> Response:
                     "rate": core})
 
 
+# Profile fields the sandbox has nothing for, shared by users and organizations.
+_EMPTY_PROFILE: dict[str, object] = {"blog": "", "twitter_username": None, "public_gists": 0, "followers": 0,
+                                     "following": 0}
+
+
 @bp.get("/users/<login>")
 def get_user(login: str) -> Response:
     st = state()
     with st.lock:
-        acc = st.account(login)
-        if acc is None:
-            not_found()
+        acc = found(st.account(login))
         body = serializers.user(st, acc.login) or {}
-        body.update({"name": acc.name, "company": None, "blog": "", "location": None, "email": acc.email,
-                     "hireable": None, "bio": None, "twitter_username": None, "public_repos": 0,
-                     "public_gists": 0, "followers": 0, "following": 0,
+        body.update({**_EMPTY_PROFILE, "name": acc.name, "company": None, "location": None, "email": acc.email,
+                     "hireable": None, "bio": None, "public_repos": 0,
                      "created_at": iso(acc.created_at), "updated_at": iso(acc.created_at),
                      # GitHub's spec tells public from private profiles by this discriminator
                      "user_view_type": "public"})
@@ -49,14 +51,11 @@ def get_user(login: str) -> Response:
 def get_org(org: str) -> Response:
     st = state()
     with st.lock:
-        o = st.org(org)
-        if o is None:
-            not_found()
+        o = found(st.org(org))
         body = serializers.organization(o)
-        body.update({"name": o.login, "blog": "", "twitter_username": None, "is_verified": False, "has_organization_projects": True,
+        body.update({**_EMPTY_PROFILE, "name": o.login, "is_verified": False, "has_organization_projects": True,
                      "has_repository_projects": True, "public_repos": sum(
                          1 for r in st.repos.values() if r.owner.lower() == o.login.lower() and not r.private),
-                     "public_gists": 0, "followers": 0, "following": 0,
                      "html_url": serializers.html_url(f"/{o.login}"), "created_at": iso(st.now()),
                      "updated_at": iso(st.now()), "type": "Organization", "archived_at": None})
     return respond(body)

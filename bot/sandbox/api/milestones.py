@@ -22,7 +22,14 @@ from bot.sandbox.http import (
     state,
     validation_failed,
 )
-from bot.sandbox.issue_side import find_milestone, issues_repo, parse_due_on, touch
+from bot.sandbox.issue_side import (
+    emit_created,
+    find_milestone,
+    issues_repo,
+    optional_text,
+    parse_due_on,
+    touch,
+)
 from bot.sandbox.state import Milestone, iso
 from bot.sandbox.webhooks import emit
 
@@ -77,9 +84,7 @@ def create_milestone(owner: str, name: str) -> Response:
         milestone_state = data.get("state", "open")
         if milestone_state not in _STATES:
             validation_failed("Milestone", "state")
-        description = data.get("description")
-        if description is not None and not isinstance(description, str):
-            validation_failed("Milestone", "description")
+        description = optional_text(data, "description", "Milestone")
         due_on = parse_due_on(data.get("due_on"))
         now = st.now()
         m = Milestone(id=st.next_id("milestone"), number=repo.next_milestone_number, title=title,
@@ -87,9 +92,7 @@ def create_milestone(owner: str, name: str) -> Response:
                       state=milestone_state, due_on=due_on, closed_at=now if milestone_state == "closed" else None)
         repo.next_milestone_number += 1
         repo.milestones[m.number] = m
-        body = shapes.milestone(st, repo, m)
-        emit("milestone", "created", {"milestone": body}, repo)
-    return respond(body, 201, headers={"Location": body["url"]})
+        return emit_created(st, repo, "milestone", shapes.milestone(st, repo, m))
 
 
 @bp.get("/repos/<owner>/<name>/milestones/<number>")
@@ -117,9 +120,7 @@ def update_milestone(owner: str, name: str, number: str) -> Response:
         if new_state not in _STATES:
             validation_failed("Milestone", "state")
         if "description" in data:
-            if data["description"] is not None and not isinstance(data["description"], str):
-                validation_failed("Milestone", "description")
-            if data["description"] != m.description:
+            if optional_text(data, "description", "Milestone") != m.description:
                 changes["description"] = {"from": m.description or ""}
         due_on = parse_due_on(data["due_on"]) if "due_on" in data else m.due_on
         if due_on != m.due_on:

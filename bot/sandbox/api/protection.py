@@ -12,11 +12,11 @@ from bot.sandbox import rules as rules_mod
 from bot.sandbox.http import (
     ApiError,
     api_url,
+    found,
     get_repo,
     html_url,
     json_body,
     no_content,
-    not_found,
     paginate,
     quote_ref,
     read_in_repo,
@@ -268,10 +268,7 @@ def list_rulesets(owner: str, name: str) -> Response:
 
 
 def _ruleset(repo: Repo, ruleset_id: int) -> Ruleset:
-    rs = repo.rulesets.get(ruleset_id)
-    if rs is None:
-        not_found()
-    return rs
+    return found(repo.rulesets.get(ruleset_id))
 
 
 @bp.get("/repos/<owner>/<name>/rulesets/<int:ruleset_id>")

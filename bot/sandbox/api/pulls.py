@@ -15,6 +15,7 @@ from bot.sandbox.http import (
     actor,
     actor_login,
     actor_role,
+    created,
     found,
     get_repo,
     json_body,
@@ -38,6 +39,13 @@ def get_pull(repo: Repo, number: int) -> Issue:
     if it is None or it.pull is None or it.deleted:
         not_found()
     return it
+
+
+def pull_parts(repo: Repo, number: int) -> tuple[Issue, PullPart]:
+    """The pull request ``number`` (404 if none) and its pull part, for handlers that use both."""
+    it = get_pull(repo, number)
+    assert it.pull is not None
+    return it, it.pull
 
 
 def _pr_validation(field: str, code: str = "invalid", message: str | None = None) -> ApiError:
@@ -104,15 +112,12 @@ def create_pull(owner: str, name: str) -> Response:
         repo.issues[number] = it
         _pr_webhook(st, repo, it, "opened")
         out = pshapes.pull_request(st, repo, it)
-    return respond(out, status=201, headers={"Location": out["url"]})
+    return created(out)
 
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>")
 def get_pull_request(owner: str, name: str, number: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        return respond(pshapes.pull_request(st, repo, get_pull(repo, number)))
+    return read_in_repo(owner, name, lambda st, repo: pshapes.pull_request(st, repo, get_pull(repo, number)))
 
 
 @bp.get("/repos/<owner>/<name>/pulls")
@@ -161,9 +166,7 @@ def update_pull(owner: str, name: str, number: int) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "read", app_permission="pull_requests")
-        it = get_pull(repo, number)
-        pr = it.pull
-        assert pr is not None
+        it, pr = pull_parts(repo, number)
         a = actor()
         if a.kind == "anonymous":
             raise ApiError(401, "Requires authentication")
@@ -253,9 +256,7 @@ def pull_files(owner: str, name: str, number: int) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name)
-        it = get_pull(repo, number)
-        pr = it.pull
-        assert pr is not None
+        it, pr = pull_parts(repo, number)
         base = pshapes.base_sha(repo, it)
         mb = gitobjects.merge_base(repo, base, pr.head_sha) or base
         rows = gshapes.diff_entries(repo, pr.head_sha, repo.commits[mb].tree, repo.commits[pr.head_sha].tree)
@@ -276,9 +277,7 @@ def create_review(owner: str, name: str, number: int) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "read", app_permission="pull_requests")
-        it = get_pull(repo, number)
-        pr = it.pull
-        assert pr is not None
+        it, pr = pull_parts(repo, number)
         a = actor()
         if a.kind == "anonymous":
             raise ApiError(401, "Requires authentication")
@@ -321,10 +320,9 @@ def list_reviews(owner: str, name: str, number: int) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name)
-        it = get_pull(repo, number)
-        assert it.pull is not None
+        it, pr = pull_parts(repo, number)
         login = actor().login
-        rows = [pshapes.review(st, repo, it, r) for r in it.pull.reviews
+        rows = [pshapes.review(st, repo, it, r) for r in pr.reviews
                 if r.state != "PENDING" or (login and r.user.lower() == login.lower())]
     return paginate(rows)
 
@@ -364,9 +362,8 @@ def is_merged(owner: str, name: str, number: int) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name)
-        it = get_pull(repo, number)
-        assert it.pull is not None
-        if not it.pull.merged:
+        _, pr = pull_parts(repo, number)
+        if not pr.merged:
             not_found()
     return no_content()
 
@@ -381,9 +378,7 @@ def merge(owner: str, name: str, number: int) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
-        it = get_pull(repo, number)
-        pr = it.pull
-        assert pr is not None
+        it, pr = pull_parts(repo, number)
         if pr.merged:
             raise ApiError(405, "Pull Request is not mergeable")
         if it.state != "open":
@@ -423,9 +418,7 @@ def update_branch(owner: str, name: str, number: int) -> Response:
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
-        it = get_pull(repo, number)
-        pr = it.pull
-        assert pr is not None
+        it, pr = pull_parts(repo, number)
         expected = body.get("expected_head_sha")
         if expected is not None and expected != pr.head_sha:
             raise ApiError(422, "expected head sha didn't match current head ref.")

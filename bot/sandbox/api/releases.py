@@ -20,6 +20,7 @@ from bot.sandbox.http import (
     actor_login,
     actor_role,
     api_url,
+    created,
     get_repo,
     html_url,
     json_body,
@@ -161,7 +162,7 @@ def create_release(owner: str, name: str) -> Response:
             _emit(st, repo, rel, "published")
             _emit(st, repo, rel, "prereleased" if rel.prerelease else "released")
         out = release_json(st, repo, rel)
-    return respond(out, status=201, headers={"Location": out["url"]})
+    return created(out)
 
 
 @bp.get("/repos/<owner>/<name>/releases")
