@@ -70,6 +70,10 @@ def scrub(text: str) -> str:
     return text
 
 
+# Built once: json.dumps with non-default arguments constructs a new encoder for every line.
+_LINE_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
 class JsonFormatter(logging.Formatter):
     """The whole line is built first and scrubbed once: one regex pass over a short string costs
     less than scrubbing every field, and nothing can slip through a field of an unexpected type."""
@@ -99,7 +103,7 @@ class JsonFormatter(logging.Formatter):
                     out[name] = value
         if record.exc_info:
             out["exc"] = self.formatException(record.exc_info)
-        return scrub(json.dumps(out, default=str, separators=(",", ":")))
+        return scrub(_LINE_ENCODER.encode(out))
 
 
 def configure_logging(level: str = "INFO", secrets: list[str | None] | None = None) -> None:

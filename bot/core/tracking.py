@@ -99,6 +99,7 @@ def decode_state(body: str | None) -> dict[str, Any]:
 MAX_RECORDED_UNTICKED = 8
 MAX_RECORDED_TEXT = 60
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
+_DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,10 @@ class TrackingState:
     # moves its ``updated_at``, so it is listed again; an unchanged stage comment keeps this record.
     checklists: Mapping[str, ChecklistRecord] = field(default_factory=dict)
     comments_seen: str | None = None
+    # The due date (ISO) a reconcile found passed with the release not shipped: recorded, like the
+    # date a stage began, so the body is rendered from the record and never from the clock. It
+    # counts only while the milestone keeps that due date (moving the date clears the verdict).
+    overdue: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -176,6 +181,8 @@ class TrackingState:
             data["lists"] = {s: self.checklists[s].to_json() for s in STAGES if s in self.checklists}
         if self.comments_seen:
             data["seen"] = self.comments_seen
+        if self.overdue:
+            data["overdue"] = self.overdue
         return data
 
     @classmethod
@@ -193,6 +200,7 @@ class TrackingState:
             posted=tuple(s for s in STAGES if s in (data.get("posted") or ())),
             checklists=_checklist_records(data.get("lists")),
             comments_seen=_timestamp(data.get("seen")),
+            overdue=data["overdue"] if isinstance(data.get("overdue"), str) and _DATE_RE.match(data["overdue"]) else None,
         )
 
     @classmethod
@@ -276,17 +284,17 @@ class TrackingView:
     links: tuple[tuple[str, str], ...] = ()  # (label, url)
 
 
-def due_text(due_date: str | None, shipped_date: str | None, timezone: str) -> str:
-    """'2026-12-01 (UTC) · on time' — decided from facts (the ship date), never from the clock.
+def due_text(due_date: str | None, shipped_date: str | None, timezone: str, overdue: bool = False) -> str:
+    """'2026-12-01 (UTC) · shipped on time (…)' — decided from facts and the record, never from the clock.
 
-    Before the release ships there is nothing deterministic to compare with, so the body says
-    'not shipped yet'; a reader sees the date. Shipped on the due date counts as on time.
+    Shipped: on time (on or before the due date) or late by N days, from the ship date. Not shipped:
+    late once a reconcile has recorded the due date as passed (``overdue``), else 'not shipped yet'.
     """
     if not due_date:
         return "no due date"
     base = f"{due_date} ({timezone})"
     if not shipped_date:
-        return f"{base} · not shipped yet"
+        return f"{base} · late: not shipped by the due date" if overdue else f"{base} · not shipped yet"
     from datetime import date
 
     days = (date.fromisoformat(shipped_date) - date.fromisoformat(due_date)).days
@@ -345,7 +353,7 @@ def render_tracking_body(view: TrackingView) -> str:
         "|---|---|",
         f"| Version | `{view.version}` |",
         f"| Milestone | [{neutralize(view.milestone_title, 100)}]({view.milestone_url}) · {'open' if view.milestone_open else 'closed'} |",
-        f"| Due | {due_text(view.due_date, view.shipped_date, view.timezone)} |",
+        f"| Due | {due_text(view.due_date, view.shipped_date, view.timezone, view.state.overdue == view.due_date)} |",
         f"| Release branch | {branch} |",
         f"| Candidates | {candidates} |",
         f"| UAT | {uat} |",
@@ -456,6 +464,7 @@ class RetroFigures:
     shipped_date: str | None
     due_date: str | None
     timezone: str
+    overdue: bool = False  # not shipped, and the due date was recorded as passed
 
 
 def render_retrospective(milestone_number: int, figures: RetroFigures, moves: Sequence[CarryOver]) -> str:
@@ -479,7 +488,7 @@ def render_retrospective(milestone_number: int, figures: RetroFigures, moves: Se
         f"| Merged pull requests | {figures.merged_prs} |",
         f"| Contributors | {contributors} |",
         f"| Milestone to release | {lead} |",
-        f"| Due | {due_text(figures.due_date, figures.shipped_date, figures.timezone)} |",
+        f"| Due | {due_text(figures.due_date, figures.shipped_date, figures.timezone, figures.overdue)} |",
         "",
         "### Carry-over",
         "",

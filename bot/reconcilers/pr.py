@@ -282,7 +282,6 @@ def _may_reply(ctx: JobContext, number: int, login: str, now: float | None = Non
 def record_audit(ctx: JobContext, repo_id: int, entry: AuditEntry, facts: GateFacts | None = None) -> None:
     """Keep the audit entry in the store and wake the release that owns the branch."""
     name = f"{AUDIT_STATE_PREFIX}{ctx.repo_full_name}"
-    entries = [e for e in (ctx.store.get_state(name) or []) if isinstance(e, dict)]
     item = {
         "kind": entry.kind,
         "repo": ctx.repo_full_name,
@@ -292,9 +291,7 @@ def record_audit(ctx: JobContext, repo_id: int, entry: AuditEntry, facts: GateFa
         "by": entry.by,
         "detail": entry.detail,
     }
-    if item not in entries:
-        entries.append(item)
-        ctx.store.set_state(name, entries[-AUDIT_KEEP:])
+    _append_entry(ctx.store, name, item)
     log.warning(
         "audit: %s %s on %s (%s)", entry.kind, entry.number or entry.sha[:7], entry.branch, entry.detail
     )
@@ -310,6 +307,30 @@ def record_audit(ctx: JobContext, repo_id: int, entry: AuditEntry, facts: GateFa
                 )
             ]
         )
+
+
+def _append_entry(store: Any, name: str, item: dict[str, Any]) -> None:
+    """Add ``item`` to the list kept under ``name`` (once, newest AUDIT_KEEP kept).
+
+    Jobs of different keys (a ``pr:`` bypass, a ``repo:`` direct push) may record at the same
+    moment: a store offering an atomic ``update_state(name, fn)`` makes that safe; with only
+    get/set, two simultaneous appends can lose one (see docs/acceptance/issue-5.md).
+    """
+
+    def add(current: Any) -> list[dict[str, Any]]:
+        entries = [e for e in (current or []) if isinstance(e, dict)]
+        if item not in entries:
+            entries.append(item)
+        return entries[-AUDIT_KEEP:]
+
+    update = getattr(store, "update_state", None)
+    if callable(update):
+        update(name, add)
+        return
+    current = store.get_state(name)
+    entries = add(current)
+    if entries != current:
+        store.set_state(name, entries)
 
 
 def audit_entries(store: Any, repo: str, branch: str | None = None) -> list[dict[str, Any]]:

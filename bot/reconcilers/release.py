@@ -88,6 +88,11 @@ class _Milestone:
         self.title = str(raw.get("title") or "")
 
 
+def utc_now() -> datetime:
+    """The clock, read once per run for the dates the bot records (a stage began, a due date passed)."""
+    return datetime.now(UTC)
+
+
 def _timezone(name: str, ctx: JobContext) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -225,7 +230,7 @@ class ReleaseRun:
         self.releases_cfg: dict[str, Any] = self.config.get("releases") or {}
         self.tz_name = str(self.releases_cfg.get("timezone") or "UTC")
         self.tz = _timezone(self.tz_name, ctx)
-        self.today = datetime.now(UTC).astimezone(self.tz).date().isoformat()
+        self.today = utc_now().astimezone(self.tz).date().isoformat()
         self.mode = STRICT if self.releases_cfg.get("mode") == STRICT else "agile"
         self.version = facts.version_obj
         assert self.version is not None
@@ -342,7 +347,8 @@ class ReleaseRun:
         feedback = self._feedback(record, state.feedback)
         new_state = TrackingState(stages=record, comment_watermark=watermark, feedback=feedback,
                                   retro_done=state.retro_done, past_gate=self._past_gate(state.past_gate),
-                                  checklists=checklists, comments_seen=state.comments_seen)
+                                  checklists=checklists, comments_seen=state.comments_seen,
+                                  overdue=self._overdue(state.overdue, record))
 
         # Stage comments due: every stage that began (not skipped) and has none yet.
         # ``posted`` (in the body) also guards against a comments listing that lags our own write.
@@ -516,6 +522,22 @@ class ReleaseRun:
         decision = record_uat(record, stage_facts, verb == "passed", author, self.today, reason)
         return decision.record, decision.accepted, decision.reply
 
+    def _overdue(self, recorded: str | None, record: StageRecord) -> str | None:
+        """The due date once it has passed with the release not shipped (sticky for that due date).
+
+        Decided here, against today's date in the configured zone, and recorded in the body: the
+        body shows 'late' from the record, so re-rendering never depends on the clock; the one write
+        that records it happens on the first reconcile after the due date.
+        """
+        due = _due_date(self.facts.milestone or {})
+        if due is None:
+            return None
+        if recorded == due:
+            return due
+        if self._shipped_date(record) is None and self.today > due:
+            return due
+        return None
+
     def _shipped_date(self, record: StageRecord) -> str | None:
         """When the release shipped: the published GitHub Release's date (a fact, in the configured
         zone), else the day the final tag was first seen (recorded when Deploy began)."""
@@ -598,6 +620,7 @@ class ReleaseRun:
             shipped_date=shipped,
             due_date=_due_date(facts.milestone or {}),
             timezone=self.tz_name,
+            overdue=shipped is None and self._overdue(None, record) is not None,
         )
         return render_retrospective(facts.milestone_number, figures, [m for _, m, _ in moves]), moves
 
@@ -681,6 +704,7 @@ class ReleaseRun:
             not_on_branch=refs("not_on_branch"),
             feedback=tuple(ItemRef(n, "") for n in state.feedback),
             warnings=tuple(warnings),
+            links=tuple(links),
         )
 
     def _remember_stage(self, stage: str | None) -> None:

@@ -9,7 +9,11 @@ from bot.reconcilers.context import JobContext
 
 
 def roles_for(ctx: JobContext, login: str, role: str) -> tuple[bool, str]:
-    """(holds the role, who holds it in words)."""
+    """(holds the role, who holds it in words).
+
+    The words name teams as ``@org/team``; a zero-width space after the ``@`` keeps the reply from
+    notifying the whole team each time someone runs a command they may not run.
+    """
     owner = ctx.repo_full_name.partition("/")[0]
     rule = role_rules(ctx.config or {}, owner)[role]
-    return has_role(ctx, login, role), rule.describe()
+    return has_role(ctx, login, role), rule.describe().replace("@", "@\u200b")

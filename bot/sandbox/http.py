@@ -337,6 +337,15 @@ def read_in_repo(owner: str, name: str, build: Callable[[SandboxState, Repo], An
         return respond(build(st, get_repo(owner, name, app_permission=app_permission)))
 
 
+def list_in_repo(owner: str, name: str, build: Callable[[SandboxState, Repo], Sequence[Any]], *,
+                 app_permission: str | None = None) -> Response:
+    """The common listing: like ``read_in_repo``, then one page of ``build(state, repo)``, sliced
+    under the lock (a lazily shaped list serializes only that page)."""
+    st = state()
+    with st.lock:
+        return paginate(build(st, get_repo(owner, name, app_permission=app_permission)))
+
+
 def commit_for_ref(repo: Repo, ref: str) -> str:
     """The commit a branch, tag or sha names; 422 "No commit found" otherwise, as GitHub answers."""
     sha = gitobjects.resolve(repo, ref)
@@ -445,9 +454,16 @@ def install_hooks(app: Flask) -> None:
             if request.path.startswith("/login/oauth"):
                 _log(resp.status_code)
             return resp
+        if request.method == "GET" and resp.status_code == 200 and not resp.direct_passthrough:
+            etag = 'W/"' + hashlib.sha256(resp.get_data()).hexdigest()[:32] + '"'
+            resp.headers["ETag"] = etag
+            if etag in request.headers.get("If-None-Match", ""):
+                resp = Response(status=304, headers={k: v for k, v in resp.headers.items()
+                                                     if k.lower() not in ("content-type", "content-length")})
         st = state()
-        a = actor()
-        limit, remaining, reset, used = _account(st, a, count=request.path != f"{API_PREFIX}/rate_limit")
+        # As on GitHub, a 304 to a conditional request does not count against the rate limit.
+        counted = request.path != f"{API_PREFIX}/rate_limit" and resp.status_code != 304
+        limit, remaining, reset, used = _account(st, actor(), count=counted)
         if not getattr(g, "rate_headers_set", False):
             resp.headers["X-RateLimit-Limit"] = str(limit)
             resp.headers["X-RateLimit-Remaining"] = str(remaining)
@@ -456,12 +472,6 @@ def install_hooks(app: Flask) -> None:
             resp.headers["X-RateLimit-Resource"] = "core"
         resp.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
         resp.headers["X-GitHub-Request-Id"] = f"SANDBOX:{id(resp):X}"
-        if request.method == "GET" and resp.status_code == 200 and not resp.direct_passthrough:
-            etag = 'W/"' + hashlib.sha256(resp.get_data()).hexdigest()[:32] + '"'
-            resp.headers["ETag"] = etag
-            if etag in request.headers.get("If-None-Match", ""):
-                resp = Response(status=304, headers={k: v for k, v in resp.headers.items()
-                                                     if k.lower() not in ("content-type", "content-length")})
         _log(resp.status_code)
         return resp
 

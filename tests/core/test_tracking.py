@@ -83,6 +83,17 @@ def test_due_text_is_decided_by_ship_date() -> None:
     assert due_text(None, None, "UTC") == "no due date"
     assert "on time" in due_text("2026-12-01", "2026-12-01", "UTC")
     assert "late by 2 days" in due_text("2026-12-01", "2026-12-03", "Europe/Paris")
+    assert due_text("2026-12-01", None, "UTC") == "2026-12-01 (UTC) · not shipped yet"
+    assert due_text("2026-12-01", None, "UTC", overdue=True) == "2026-12-01 (UTC) · late: not shipped by the due date"
+    assert "on time" in due_text("2026-12-01", "2026-11-30", "UTC", overdue=True)  # the ship date decides
+
+
+def test_overdue_is_rendered_from_the_record_for_the_current_due_date_only() -> None:
+    late = TrackingState(overdue="2026-12-01")
+    assert TrackingState.from_body(encode_state(late.to_json())).overdue == "2026-12-01"
+    assert TrackingState.from_json({"overdue": "soon"}).overdue is None
+    assert "late: not shipped" in render_tracking_body(make_view(due_date="2026-12-01", state=late))
+    assert "not shipped yet" in render_tracking_body(make_view(due_date="2026-12-08", state=late))
 
 
 def test_body_stays_within_github_limit() -> None:

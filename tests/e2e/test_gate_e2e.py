@@ -320,6 +320,13 @@ def test_bypass_merge_and_direct_push_are_audited(e2e: Any) -> None:
     kinds = [(entry["kind"], entry.get("number"), entry["sha"]) for entry in entries]
     assert ("bypass_merge", gate.number, gate.pull()["head"]["sha"]) in kinds
     assert [sha for kind, _, sha in kinds if kind == "direct_push"] == [direct], entries
+    # and both are named on the release's tracking issue
+    issues = ok(e2e.api("admin").get(f"/repos/{REPO}/issues", params={"state": "all", "per_page": 100}))
+    tracking = [i for i in issues if f"<!-- release-bot:tracking:{gate.milestone} -->" in (i["body"] or "")]
+    assert len(tracking) == 1, [i["title"] for i in issues]
+    section = tracking[0]["body"].split("### Reached `release/1.4` past the gate", 1)
+    assert len(section) == 2, tracking[0]["body"]
+    assert f"#{gate.number}" in section[1] and f"commit `{direct[:12]}` pushed directly" in section[1]
 
     # a merge through a green gate is neither a bypass nor a direct push
     second = gate.open_pull()
@@ -329,3 +336,132 @@ def test_bypass_merge_and_direct_push_are_audited(e2e: Any) -> None:
     assert gate.merge("releaser", number=second).status_code == 200
     gate.settle()
     assert len(audit_entries(e2e)) == len(entries)
+
+
+def test_labels_given_while_the_bot_was_down_and_a_hold_lifted_by_label(e2e: Any) -> None:
+    from bot.sandbox.webhooks import emitter
+
+    gate = Gate(e2e, protect=None)
+    # the bot is down while dev pushes and QA and a release manager label the new head
+    e2e.bot.kill()
+    new_head = gate.commit(gate.pull()["head"]["ref"])
+    gate.label("qa", "uat-passed")
+    gate.label("releaser", "release-approved")
+    (e2e.bot.workdir / "queue.db").unlink()
+    e2e.bot.start()
+    e2e.sandbox.wait_idle(10)
+    with e2e.sandbox.state.lock:
+        missed = [d.id for d in e2e.sandbox.state.deliveries if d.status_code not in (200, 202, 204)]
+    for delivery_id in missed:
+        emitter(e2e.sandbox.state).redeliver(delivery_id)
+    gate.settle()
+    # nothing proves those labels were meant for the new head: removed, each giver told why and what to do
+    assert gate.labels() & {"uat-passed", "release-approved"} == set()
+    assert gate.check(new_head)["conclusion"] == "failure"
+    for login, command in (("qa", "/uat passed"), ("releaser", "/approve")):
+        told = [b for b in gate.bot_comments() if b.startswith(f"@{login} ")]
+        assert len(told) == 1 and f"first saw head commit {new_head[:7]}" in told[0], told
+        assert f"`{command}`" in told[0]
+    assert not any("New head commit" in body for body in gate.bot_comments())
+    gate.say("qa", "/uat passed")
+    gate.say("releaser", "/approve")
+    gate.settle()
+    assert gate.check(new_head)["conclusion"] == "success"
+
+    # a hold lifted by someone not allowed to (removing the label) is put back
+    gate.say("qa", "/hold")
+    gate.settle()
+    assert gate.check()["conclusion"] == "failure"
+    ok(e2e.api("triager").delete(f"/repos/{REPO}/issues/{gate.number}/labels/hold"))
+    gate.settle()
+    assert "hold" in gate.labels() and gate.check()["conclusion"] == "failure"
+    assert any(b.startswith("@triager ") and "`hold` label was put back" in b for b in gate.bot_comments())
+    ok(e2e.api("releaser").delete(f"/repos/{REPO}/issues/{gate.number}/labels/hold"))
+    gate.settle()
+    assert "hold" not in gate.labels() and gate.check()["conclusion"] == "success"
+
+
+def test_retarget_edited_comments_and_rerequest(e2e: Any) -> None:
+    gate = Gate(e2e, protect=None)
+    admin = e2e.api("admin")
+    # retargeted off the release branch: a neutral check saying so
+    ok(e2e.api("dev").patch(f"/repos/{REPO}/pulls/{gate.number}", json={"base": "main"}))
+    gate.settle()
+    check = gate.check()
+    assert check["conclusion"] == "neutral" and "`main` is not a release branch" in check["output"]["title"]
+    # and back onto it: evaluated again
+    ok(e2e.api("dev").patch(f"/repos/{REPO}/pulls/{gate.number}", json={"base": "release/1.4"}))
+    gate.settle()
+    assert (
+        gate.check()["conclusion"] == "failure"
+        and gate.check()["output"]["title"] == "Missing: UAT, approval"
+    )
+
+    # a command smuggled in by editing a comment does nothing
+    comment_id = gate.say("releaser", "looks good")
+    gate.settle()
+    ok(e2e.api("releaser").patch(f"/repos/{REPO}/issues/comments/{comment_id}", json={"body": "/approve"}))
+    gate.settle()
+    assert "release-approved" not in gate.labels()
+
+    # `check_run` `rerequested` re-evaluates: a label given while no webhook reached the bot counts then
+    e2e.bot.kill()
+    gate.label("qa", "uat-passed")
+    e2e.bot.start()
+    gate.settle()
+    assert "UAT passed — by @qa" not in gate.check()["output"]["summary"]
+    ok(admin.post(f"/repos/{REPO}/check-runs/{gate.check()['id']}/rerequest"))
+    gate.settle()
+    assert "UAT passed — by @qa" in gate.check()["output"]["summary"]
+    assert gate.check()["output"]["title"] == "Missing: approval"
+
+
+def reactions(e2e: Any, comment_id: int) -> list[str]:
+    listed = ok(e2e.api("admin").get(f"/repos/{REPO}/issues/comments/{comment_id}/reactions"))
+    return [r["content"] for r in listed if r["user"]["login"] == BOT]
+
+
+def test_the_other_commands_and_throttled_replies(e2e: Any) -> None:
+    gate = Gate(e2e, protect=None)
+    helped = gate.say("outsider", "/help")
+    gate.settle()
+    help_reply = [b for b in gate.bot_comments() if b.startswith("@outsider ")]
+    assert len(help_reply) == 1 and "`/uat passed`" in help_reply[0] and "release managers" in help_reply[0]
+    assert reactions(e2e, helped) == ["+1"]
+
+    # /milestone: clear, an unknown title (the reply lists the open version milestones), a known one
+    ok(e2e.api("admin").post(f"/repos/{REPO}/milestones", json={"title": "v1.5.0"}))
+    gate.say("releaser", "/milestone clear")
+    gate.settle()
+    assert (
+        gate.pull()["milestone"] is None
+        and "Missing: UAT, approval, milestone" == gate.check()["output"]["title"]
+    )
+    unknown = gate.say("releaser", "/milestone v9.9.9")
+    gate.settle()
+    assert any("`v1.4.0`, `v1.5.0`" in b for b in gate.bot_comments()) and reactions(e2e, unknown) == [
+        "confused"
+    ]
+    gate.say("releaser", "/milestone v1.4.0")
+    gate.settle()
+    assert gate.pull()["milestone"]["title"] == "v1.4.0"
+
+    # /uat failed records who and why; /approve cancel withdraws the approval
+    gate.say("qa", "/uat passed")
+    approve = gate.say("releaser", "/approve")
+    gate.settle()
+    assert gate.check()["conclusion"] == "success" and reactions(e2e, approve) == ["+1"]
+    gate.say("qa", "/uat failed login broken on Safari")
+    gate.say("releaser", "/approve cancel")
+    gate.settle()
+    check = gate.check()
+    assert gate.labels() & {"uat-passed", "release-approved"} == set()
+    assert check["conclusion"] == "failure" and "failed by @qa" in check["output"]["summary"]
+    assert "login broken on Safari" in check["output"]["summary"]
+
+    # replies to one person on one pull request are throttled; every comment still gets its reaction
+    spam = [gate.say("outsider", "/approve") for _ in range(6)]
+    gate.settle()
+    answered = [b for b in gate.bot_comments() if b.startswith("@outsider ")]
+    assert len(answered) == 3, answered  # the /help reply above counts toward the same budget of 3
+    assert all(reactions(e2e, comment_id) == ["confused"] for comment_id in spam)

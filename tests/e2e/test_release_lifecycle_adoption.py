@@ -87,3 +87,46 @@ def test_a_repository_with_thirty_releases_is_adopted_once_within_its_call_allow
     e2e.settle(timeout=120)
     again = [c for c in e2e.requests_since(seq) if c["actor"] == BOT and c["method"] != "GET" and c["status"] < 400]
     assert again == [], again[:5]
+
+
+@pytest.mark.e2e
+def test_installing_the_app_adopts_open_version_milestones_where_they_stand(e2e: Any) -> None:
+    """`installation` `created` (the App installed on an organization that already plans releases)."""
+    admin_base = f"{e2e.sandbox.base_url}/_sandbox"
+    assert httpx.post(f"{admin_base}/repos", json={"owner": "globex", "name": "app"}).status_code == 201
+    e2e.settle()
+    with e2e.sandbox.state.lock:
+        [inst] = [i.id for i in e2e.sandbox.state.installations.values() if i.account == "globex" and not i.deleted]
+    assert httpx.delete(f"{admin_base}/installations/{inst}").status_code in (200, 204)
+    e2e.settle()
+
+    admin, base = e2e.api("admin"), "/repos/globex/app"
+    sha = admin.get(f"{base}/git/ref/heads/main").json()["object"]["sha"]
+    numbers = {}
+    for title, due in (("v2.0.0", "2030-06-01T00:00:00Z"), ("2.1.0-beta.1", None), ("Sprint 12", None),
+                       ("v1.9.0", None)):
+        body: dict[str, Any] = {"title": title, **({"due_on": due} if due else {})}
+        numbers[title] = admin.post(f"{base}/milestones", json=body).json()["number"]
+    admin.patch(f"{base}/milestones/{numbers['v1.9.0']}", json={"state": "closed"})
+    # v2.0.0 is in flight: its branch and first candidate exist before the App is installed.
+    for ref in ("refs/heads/release/2.0", "refs/tags/v2.0.0-rc.1"):
+        assert admin.post(f"{base}/git/refs", json={"ref": ref, "sha": sha}).status_code == 201
+    e2e.settle()
+    assert not [c for c in e2e.requests_since(0) if c["actor"] == BOT and c["path"].startswith(f"/api/v3{base}")]
+
+    r = httpx.post(f"{admin_base}/installations", json={"account": "globex"})
+    assert r.status_code == 201, r.text
+    e2e.settle()
+    issues = admin.get(f"{base}/issues", params={"state": "all", "per_page": 100}).json()
+    tracking = {i["milestone"]["title"]: i for i in issues
+                if i["user"]["login"] == BOT and "release-bot:tracking:" in (i["body"] or "")}
+    assert sorted(tracking) == ["2.1.0-beta.1", "v2.0.0"]  # not Sprint 12, not the closed v1.9.0
+    assert tracking["2.1.0-beta.1"]["title"] == "Release v2.1.0-beta.1"
+    in_flight = tracking["v2.0.0"]["body"]
+    assert "| UAT | ▶️ current |" in in_flight and "| Build & Test | ✅ done |" in in_flight, in_flight
+    stages = [c["body"].split(":")[3].split(" ")[0] for c in
+              admin.get(f"{base}/issues/{tracking['v2.0.0']['number']}/comments").json()
+              if c["user"]["login"] == BOT and "release-bot:stage:" in c["body"]]
+    assert stages == ["identify_needs", "plan", "build_test", "uat"]
+    labels = {lbl["name"] for lbl in admin.get(f"{base}/labels", params={"per_page": 100}).json()}
+    assert {"release-tracking", "uat-passed", "release-approved", "hold", "released"} <= labels

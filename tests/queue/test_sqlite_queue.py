@@ -216,3 +216,35 @@ def test_concurrent_deliveries_share_commits_and_each_id_is_accepted_once(tmp_pa
     assert keys == sorted({f"pr:1#{i % 7}" for i in range(50)} | {"repo:1"})
     [repo_job] = [j for j in q.list_jobs() if j.key == "repo:1"]
     assert len(repo_job.spec.hints["refs"]) == 25  # hints of every accepted delivery, merged
+
+
+def test_a_leader_commits_only_the_batch_holding_its_own_delivery(tmp_path, monkeypatch):
+    """Group commit hands the lead on: no thread commits later batches while its own answer waits."""
+    import threading
+
+    q = SqliteQueue(str(tmp_path / "handoff.db"))
+    mine = threading.local()
+    batches: list[tuple[str, list[str]]] = []
+    original = SqliteQueue._accept_batch
+
+    def recording(self, db, batch, now):  # noqa: ANN001, ANN202
+        time_to_gather_followers = 0.002  # others join the next batch meanwhile, as under load
+        threading.Event().wait(time_to_gather_followers)
+        batches.append((mine.delivery, [item.delivery_id for item in batch]))
+        return original(self, db, batch, now)
+
+    monkeypatch.setattr(SqliteQueue, "_accept_batch", recording)
+
+    def post(thread: int) -> None:
+        for i in range(30):
+            mine.delivery = f"{thread}-{i}"
+            assert q.accept_delivery(mine.delivery, [JobSpec("release:1@1", 1, "a/b")])
+
+    threads = [threading.Thread(target=post, args=(t,)) for t in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(len(ids) for _, ids in batches) == 240
+    assert any(len(ids) > 1 for _, ids in batches)  # commits were shared
+    assert all(leader in ids for leader, ids in batches)  # each leader committed its own batch only

@@ -518,3 +518,22 @@ def test_a_push_wakes_the_pull_requests_it_merged(world: World) -> None:
     assert pr.audit_entries(world.store, world.repo) == []  # the merge commit is explained
     world.reconcile()  # the woken key
     assert len(_audits(world)) == 1
+
+
+def test_audit_entries_use_an_atomic_store_update_when_offered() -> None:
+    class AtomicStore(MemoryStore):
+        updates = 0
+
+        def update_state(self, name: str, fn: Any) -> None:
+            self.updates += 1
+            self.data[name] = fn(self.data.get(name))
+
+    item = {"kind": "direct_push", "branch": "release/1.4", "sha": "abc"}
+    atomic = AtomicStore()
+    pr._append_entry(atomic, "k", item)
+    pr._append_entry(atomic, "k", item)  # the same entry twice: kept once
+    assert atomic.updates == 2 and atomic.data["k"] == [item]
+    plain = MemoryStore()
+    pr._append_entry(plain, "k", item)
+    pr._append_entry(plain, "k", {**item, "sha": "def"})
+    assert [e["sha"] for e in plain.data["k"]] == ["abc", "def"]

@@ -6,6 +6,7 @@ import logging
 import math
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -319,7 +320,12 @@ def test_strict_mode_withholds_publishing_until_deploy(monkeypatch: pytest.Monke
     assert "| Deploy | ▶️ current |" in tracking(gh)["body"] and seen[-1] is True
 
 
-def test_late_or_on_time_is_decided_by_the_published_release() -> None:
+def at(monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
+    monkeypatch.setattr(release, "utc_now", lambda: datetime.fromisoformat(moment))
+
+
+def test_late_or_on_time_is_decided_by_the_published_release(monkeypatch: pytest.MonkeyPatch) -> None:
+    at(monkeypatch, "2026-11-26T10:00:00+00:00")
     gh = FakeGitHub()
     m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
     settle(gh, m)
@@ -436,3 +442,33 @@ def test_steady_reconcile_lists_only_comments_changed_since_the_last_read() -> N
     settle(gh, m)
     assert (cmd, "+1", BOT) in gh.reactions
     assert "build_test" in stage_comments(gh)
+
+
+def test_a_due_date_passed_unshipped_is_recorded_late_once_and_rendered_from_the_record(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    at(monkeypatch, "2026-12-01T23:00:00+00:00")  # the due date itself: still on time
+    gh = FakeGitHub()
+    m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
+    settle(gh, m)
+    assert "2026-12-01 (UTC) · not shipped yet" in tracking(gh)["body"]
+    config = default_config()
+    config["releases"]["timezone"] = "Asia/Tokyo"  # already 2 December there: late
+    settle(gh, m, config=config)
+    body = tracking(gh)["body"]
+    assert "2026-12-01 (Asia/Tokyo) · late: not shipped by the due date" in body
+    assert '"overdue":"2026-12-01"' in body
+    # Rendered from the record: steady runs (even with the clock back) write nothing.
+    at(monkeypatch, "2026-11-01T00:00:00+00:00")
+    before = len(gh.writes())
+    settle(gh, m, config=config)
+    assert len(gh.writes()) == before and "late: not shipped" in tracking(gh)["body"]
+    # Moving the due date clears the verdict; shipping decides on time or late by the ship date.
+    gh.milestones[m]["due_on"] = "2026-12-20T08:00:00Z"
+    settle(gh, m, config=config)
+    assert "2026-12-20 (Asia/Tokyo) · not shipped yet" in tracking(gh)["body"]
+    gh.tags.append("v1.4.0")
+    gh.releases.append({"tag_name": "v1.4.0", "draft": False, "published_at": "2026-12-03T00:00:00Z",
+                        "html_url": "http://gh/r/1", "body": ""})
+    settle(gh, m, config=config)
+    assert "2026-12-20 (Asia/Tokyo) · shipped on time (2026-12-03)" in tracking(gh)["body"]

@@ -394,12 +394,14 @@ def test_rate_limit_headers_and_accounting(sandbox: Sandbox) -> None:
         resp.headers["X-RateLimit-Used"])
 
 
-def test_conditional_get_answers_304(sandbox: Sandbox) -> None:
-    with sandbox.client() as http:
+def test_conditional_get_answers_304_without_using_the_rate_limit(sandbox: Sandbox) -> None:
+    with sandbox.client("releaser") as http:
         first = http.get(REPO)
         etag = first.headers["ETag"]
         again = http.get(REPO, headers={"If-None-Match": etag})
-    assert again.status_code == 304 and not again.content
+        used = _ok(http.get("/rate_limit"))["resources"]["core"]["used"]
+    assert again.status_code == 304 and not again.content and again.headers["ETag"] == etag
+    assert again.headers["X-RateLimit-Used"] == first.headers["X-RateLimit-Used"] == str(used)
 
 
 def test_url_encoded_branch_names(sandbox: Sandbox) -> None:
@@ -657,8 +659,7 @@ def test_installation_life_cycle(sandbox: Sandbox) -> None:
     removed = _ok(sandbox.admin("POST", f"/installations/{inst}/repositories", json={"remove": ["initech/two"]}))
     assert "initech/two" not in json.dumps(removed)
     hook = sandbox.receiver.wait(lambda h: h.event == "installation_repositories"
-                                 and h.payload["installation"]["id"] == inst)
-    assert hook.payload["action"] == "removed"
+                                 and h.payload["action"] == "removed" and h.payload["installation"]["id"] == inst)
     assert [r["full_name"] for r in hook.payload["repositories_removed"]] == ["initech/two"]
     _ok(sandbox.admin("POST", f"/installations/{inst}/repositories", json={"add": ["initech/two"]}))
     sandbox.receiver.wait(lambda h: h.event == "installation_repositories" and h.payload["action"] == "added"

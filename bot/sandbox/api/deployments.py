@@ -22,6 +22,7 @@ from bot.sandbox.http import (
     found,
     get_repo,
     json_body,
+    list_in_repo,
     no_content,
     paginate,
     read_in_repo,
@@ -215,12 +216,11 @@ def create_deployment_status(owner: str, name: str, deployment_id: int) -> Respo
 
 @bp.get("/repos/<owner>/<name>/deployments/<int:deployment_id>/statuses")
 def list_deployment_statuses(owner: str, name: str, deployment_id: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
+    def build(st: SandboxState, repo: Repo) -> list[dict[str, Any]]:
         d = _deployment(repo, deployment_id)
-        rows = [status_json(st, repo, d, s) for s in reversed(d.statuses)]
-    return paginate(rows)
+        return [status_json(st, repo, d, s) for s in reversed(d.statuses)]
+
+    return list_in_repo(owner, name, build)
 
 
 @bp.get("/repos/<owner>/<name>/deployments/<int:deployment_id>/statuses/<int:status_id>")

@@ -25,6 +25,7 @@ from bot.sandbox.http import (
     get_repo,
     html_url,
     json_body,
+    list_in_repo,
     no_content,
     not_found,
     page_params,
@@ -56,14 +57,8 @@ def _full_ref(ref: str) -> str:
 
 @bp.get("/repos/<owner>/<name>/git/ref/<path:ref>")
 def get_ref(owner: str, name: str, ref: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        full = _full_ref(ref)
-        sha = repo.refs.get(full)
-        if sha is None:
-            not_found()
-        return respond(gshapes.ref(repo, full, sha))
+    full = _full_ref(ref)
+    return read_in_repo(owner, name, lambda st, repo: gshapes.ref(repo, full, found(repo.refs.get(full))))
 
 
 @bp.get("/repos/<owner>/<name>/git/refs")
@@ -85,12 +80,9 @@ def list_or_get_refs(owner: str, name: str, ref: str = "") -> Response:
 
 @bp.get("/repos/<owner>/<name>/git/matching-refs/<path:ref>")
 def matching_refs(owner: str, name: str, ref: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        prefix = _full_ref(ref)
-        rows = [gshapes.ref(repo, r, sha) for r, sha in sorted(repo.refs.items()) if r.startswith(prefix)]
-    return paginate(rows)
+    prefix = _full_ref(ref)
+    return list_in_repo(owner, name, lambda st, repo: [
+        gshapes.ref(repo, r, sha) for r, sha in sorted(repo.refs.items()) if r.startswith(prefix)])
 
 
 @bp.post("/repos/<owner>/<name>/git/refs")

@@ -8,6 +8,7 @@ pull request's commits (``committed``, from the commit graph), oldest first.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +16,7 @@ from flask import Blueprint, Response
 
 from bot.sandbox import gitobjects, serializers
 from bot.sandbox import serializers_issues as shapes
-from bot.sandbox.http import api_url, html_url, not_found, paginate, respond, state
+from bot.sandbox.http import api_url, html_url, list_in_repo, not_found, paginate, respond, state
 from bot.sandbox.issue_side import find_issue, issues_repo
 from bot.sandbox.state import Commit, Issue, Repo, SandboxState, iso, node_id
 
@@ -30,23 +31,23 @@ _repo = issues_repo
 
 @bp.get("/repos/<owner>/<name>/issues/<number>/events")
 def list_issue_events(owner: str, name: str, number: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
+    def build(st: SandboxState, repo: Repo) -> Sequence[dict[str, Any]]:
         issue = find_issue(repo, number)
         events = [ev for ev in repo.events if ev.issue_number == issue.number and ev.event not in _TIMELINE_ONLY]
-        return paginate(shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev)))
+        return shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev))
+
+    return list_in_repo(owner, name, build)
 
 
 @bp.get("/repos/<owner>/<name>/issues/events")
 def list_repo_events(owner: str, name: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
+    def build(st: SandboxState, repo: Repo) -> Sequence[dict[str, Any]]:
         # newest first, as GitHub lists a repository's issue events
         events = [ev for ev in reversed(repo.events)
                   if ev.event not in _TIMELINE_ONLY and not _gone(repo, ev.issue_number)]
-        return paginate(shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev, with_issue=True)))
+        return shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev, with_issue=True))
+
+    return list_in_repo(owner, name, build)
 
 
 @bp.get("/repos/<owner>/<name>/issues/events/<event_id>")

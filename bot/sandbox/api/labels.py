@@ -18,8 +18,8 @@ from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
     json_body,
+    list_in_repo,
     no_content,
-    paginate,
     read_in_repo,
     respond,
     state,
@@ -63,11 +63,8 @@ def _check_name(value: Any) -> str:
 
 @bp.get("/repos/<owner>/<name>/labels")
 def list_labels(owner: str, name: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
-        body = [shapes.label(repo, lbl) for lbl in sorted(repo.labels.values(), key=lambda x: x.id)]
-    return paginate(body)
+    return list_in_repo(owner, name, lambda st, repo: [
+        shapes.label(repo, lbl) for lbl in sorted(repo.labels.values(), key=lambda x: x.id)])
 
 
 @bp.post("/repos/<owner>/<name>/labels")
@@ -148,12 +145,7 @@ def _issue_labels_body(repo: Repo, number: int) -> list[dict[str, Any]]:
 
 @bp.get("/repos/<owner>/<name>/issues/<number>/labels")
 def list_issue_labels(owner: str, name: str, number: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = _repo(owner, name)
-        issue = find_issue(repo, number)
-        body = _issue_labels_body(repo, issue.number)
-    return paginate(body)
+    return list_in_repo(owner, name, lambda st, repo: _issue_labels_body(repo, find_issue(repo, number).number))
 
 
 def _request_labels() -> list[str]:

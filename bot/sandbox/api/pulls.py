@@ -19,6 +19,7 @@ from bot.sandbox.http import (
     found,
     get_repo,
     json_body,
+    list_in_repo,
     no_content,
     not_found,
     paginate,
@@ -243,26 +244,20 @@ def update_pull(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/commits")
 def pull_commits(owner: str, name: str, number: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        it = get_pull(repo, number)
-        rows = [gshapes.commit(st, repo, repo.commits[s]) for s in pshapes.pr_commits(repo, it)[:250]]
-    return paginate(rows)
+    return list_in_repo(owner, name, lambda st, repo: [
+        gshapes.commit(st, repo, repo.commits[s]) for s in pshapes.pr_commits(repo, get_pull(repo, number))[:250]])
 
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/files")
 def pull_files(owner: str, name: str, number: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
+    def build(st: SandboxState, repo: Repo) -> list[dict[str, Any]]:
         it, pr = pull_parts(repo, number)
         base = pshapes.base_sha(repo, it)
         mb = gitobjects.merge_base(repo, base, pr.head_sha) or base
         rows = gshapes.diff_entries(repo, pr.head_sha, repo.commits[mb].tree, repo.commits[pr.head_sha].tree)
-        for row in rows:
-            row["patch"] = ""
-    return paginate(rows)
+        return [{**row, "patch": ""} for row in rows]
+
+    return list_in_repo(owner, name, build)
 
 
 # --------------------------------------------------------------------------- reviews

@@ -21,13 +21,15 @@ from bot.sandbox.http import (
     actor_role,
     api_url,
     created,
+    found,
     get_repo,
     html_url,
     json_body,
+    list_in_repo,
     no_content,
     not_found,
-    paginate,
     quote_ref,
+    read_in_repo,
     respond,
     state,
 )
@@ -167,25 +169,18 @@ def create_release(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/releases")
 def list_releases(owner: str, name: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
+    def build(st: SandboxState, repo: Repo) -> list[dict[str, Any]]:
         drafts = _can_see_drafts(repo)
         rels = sorted((r for r in repo.releases.values() if drafts or not r.draft),
                       key=lambda r: (r.created_at, r.id), reverse=True)
-        rows = [release_json(st, repo, r) for r in rels]
-    return paginate(rows)
+        return [release_json(st, repo, r) for r in rels]
+
+    return list_in_repo(owner, name, build)
 
 
 @bp.get("/repos/<owner>/<name>/releases/latest")
 def latest_release(owner: str, name: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        rel = _latest(repo)
-        if rel is None:
-            not_found()
-        return respond(release_json(st, repo, rel))
+    return read_in_repo(owner, name, lambda st, repo: release_json(st, repo, found(_latest(repo))))
 
 
 def _latest(repo: Repo) -> Release | None:
@@ -197,21 +192,15 @@ def _latest(repo: Repo) -> Release | None:
 
 @bp.get("/repos/<owner>/<name>/releases/tags/<path:tag>")
 def release_by_tag(owner: str, name: str, tag: str) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        rel = next((r for r in repo.releases.values() if r.tag_name == tag and not r.draft), None)
-        if rel is None:
-            not_found()
-        return respond(release_json(st, repo, rel))
+    # Drafts have no tag yet: they are not found by tag, as on GitHub.
+    return read_in_repo(owner, name, lambda st, repo: release_json(st, repo, found(next(
+        (r for r in repo.releases.values() if r.tag_name == tag and not r.draft), None))))
 
 
 @bp.get("/repos/<owner>/<name>/releases/<int:release_id>")
 def get_release(owner: str, name: str, release_id: int) -> Response:
-    st = state()
-    with st.lock:
-        repo = get_repo(owner, name)
-        return respond(release_json(st, repo, _release(repo, release_id, include_drafts=_can_see_drafts(repo))))
+    return read_in_repo(owner, name, lambda st, repo: release_json(
+        st, repo, _release(repo, release_id, include_drafts=_can_see_drafts(repo))))
 
 
 @bp.patch("/repos/<owner>/<name>/releases/<int:release_id>")
