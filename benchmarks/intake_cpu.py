@@ -79,7 +79,7 @@ def drive(app: Any, body: bytes, threads: int, per_thread: int) -> dict[str, flo
         "requests_per_second": round(total / wall),
         "p50_ms": round(latencies[total // 2] * 1000, 2),
         "p99_ms": round(latencies[int(total * 0.99)] * 1000, 2),
-        "max_ms": round(latencies[-1] * 1000, 1),
+        "max_ms": round(latencies[-1] * 1000, 2),
     }
 
 
