@@ -26,6 +26,11 @@ _OUR_CHECK_NAME_PREFIX = "release-bot"
 # release-drafter.yml, and `_extends` targets, which can be any YAML file): the repo reconciler
 # decides which of them matter.
 _CONFIG_SUFFIXES = (".yml", ".yaml")
+# The bot's notes draft names its milestone (bot/github/notes_io.py). A release carrying it wakes
+# that one release instead of every open release of the repository: the bot's own draft writes
+# would otherwise fan out to all of them. A human who copies the marker into another release can
+# at worst cause one extra, harmless reconcile of that milestone.
+_NOTES_MARKER = re.compile(r"<!-- release-bot:notes:(\d+) -->")
 _MAX_HINTED_PATHS = 100
 
 
@@ -208,6 +213,17 @@ def _repo_wide(b: _Builder) -> None:
     b.add(repo_key(repo_id), repo, hints)
 
 
+def _release(b: _Builder) -> None:
+    release = b.payload.get("release")
+    body = release.get("body") if isinstance(release, dict) else None
+    marker = _NOTES_MARKER.search(body) if isinstance(body, str) else None
+    if marker is None:
+        _repo_wide(b)
+        return
+    repo_id, repo = b.repo()
+    b.add(release_key(repo_id, int(marker.group(1))), repo)
+
+
 def _push(b: _Builder) -> None:
     repo_id, repo = b.repo()
     paths: list[str] = []
@@ -267,7 +283,7 @@ _HANDLERS: dict[str, Callable[[_Builder], None]] = {
     "issues": _issues,
     "merge_group": _merge_group,
     "milestone": _milestone,
-    "release": _repo_wide,
+    "release": _release,
     "deployment_status": _repo_wide,
     "create": _repo_wide,
     "delete": _repo_wide,

@@ -7,7 +7,7 @@ import threading
 import pytest
 
 from bot.errors import RetryLater
-from bot.github.pacer import Pacer, PacerLimits
+from bot.github.pacer import WINDOW_SECONDS, Pacer, PacerLimits
 
 
 class FakeTime:
@@ -40,8 +40,9 @@ def test_eighty_writes_per_minute_then_requeue():
     assert t.slept == []
     with pytest.raises(RetryLater) as info:
         send(pacer, "PATCH")
-    assert info.value.not_before == pytest.approx(1060.0)
-    t.now += 57  # 3 s before the first write leaves the window: a short wait is slept
+    assert info.value.not_before == pytest.approx(1000.0 + WINDOW_SECONDS)
+    assert WINDOW_SECONDS > 60  # a guard against arrival jitter at GitHub's end
+    t.now += WINDOW_SECONDS - 3  # 3 s before the first write leaves the window: a short wait is slept
     send(pacer, "POST")
     assert t.slept == [pytest.approx(3.0)]
 
@@ -64,7 +65,7 @@ def test_points_window_counts_writes_as_five():
         send(pacer, "GET")  # 900 points
     with pytest.raises(RetryLater):
         send(pacer, "GET")
-    t.now += 60.5
+    t.now += WINDOW_SECONDS + 0.5
     send(pacer, "GET")
 
 
@@ -74,7 +75,7 @@ def test_window_slides():
     for _ in range(10):
         for _ in range(40):
             send(pacer, "POST")
-            t.now += 0.76  # 79 writes per minute, sustained
+            t.now += 0.77  # 80 writes per 61.6 s, sustained: just under the guarded window
     assert t.slept == []
 
 

@@ -49,7 +49,10 @@ def expected(event: str, p: dict[str, Any], app_id: int | None = None) -> set[st
         return {f"pr:{repo_id}#{m.group(1)}"} if action == "checks_requested" and m else None
     if event == "milestone":
         return {f"release:{repo_id}@{p['milestone']['number']}"}
-    if event in ("release", "deployment_status", "create", "delete", "push"):
+    if event == "release":
+        m = re.search(r"<!-- release-bot:notes:(\d+) -->", p["release"].get("body") or "")
+        return {f"release:{repo_id}@{m.group(1)}"} if m else {f"repo:{repo_id}"}
+    if event in ("deployment_status", "create", "delete", "push"):
         return {f"repo:{repo_id}"}
     if event == "installation":
         if action in ("deleted", "suspend"):

@@ -105,6 +105,15 @@ def test_releases_and_deployments_fan_out_from_the_repo(event, body):
     assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"fan_out": True}
 
 
+def test_the_bots_notes_draft_wakes_only_its_own_release():
+    body = "Human intro\n<!-- release-bot:notes:7 -->\n## Features\n"
+    r = route("release", {"action": "edited", "release": {"id": 1, "body": body}, "repository": REPO})
+    assert keys(r) == ["release:42@7"] and r.jobs[0].hints == {}
+    # A release without the marker (someone's own) still concerns every open release.
+    other = route("release", {"action": "edited", "release": {"id": 2, "body": "notes:7"}, "repository": REPO})
+    assert keys(other) == ["repo:42"] and other.jobs[0].hints == {"fan_out": True}
+
+
 def test_installation_created_enqueues_each_repository_and_deleted_drops_the_installation():
     created = route("installation", {"action": "created", "installation": INST,
                                      "repositories": [{"id": 1, "full_name": "a/x"}, {"id": 2, "full_name": "a/y"}]})
