@@ -11,6 +11,7 @@ Two figures, each on a fresh sandbox in its own process (as the bot's benchmarks
 
     .venv/bin/python benchmarks/sandbox_scale.py                  # 5,000 issues, 1,000 merges
     .venv/bin/python benchmarks/sandbox_scale.py --issues 1000 --merges 200
+    .venv/bin/python benchmarks/sandbox_scale.py --issues 0 --files 50   # a fixed-size tree
 
 Prints one JSON object.
 """
@@ -18,6 +19,7 @@ Prints one JSON object.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import sys
 import time
@@ -65,7 +67,9 @@ def milestone_listing(api_url: str, issues: int) -> dict[str, Any]:
             "first_page_ms": round(first_page * 1000, 1)}
 
 
-def merges(api_url: str, count: int) -> dict[str, Any]:
+def merges(api_url: str, count: int, files: int = 0) -> dict[str, Any]:
+    """``files`` 0: each PR adds a new file (the tree grows with the history); N: PRs rewrite N files
+    in turn (the tree stays small, so any growth left would come from the history itself)."""
     durations: list[float] = []
     with httpx.Client(base_url=api_url, headers=HEADERS, timeout=120) as http:
         root_sha = _ok(http.get(f"{REPO}/git/ref/heads/main"))["object"]["sha"]
@@ -75,8 +79,13 @@ def merges(api_url: str, count: int) -> dict[str, Any]:
             tip = _ok(http.get(f"{REPO}/git/ref/heads/main"))["object"]["sha"]
             branch = f"feature/{i}"
             _ok(http.post(f"{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": tip}))
-            _ok(http.put(f"{REPO}/contents/src/f{i}.txt",
-                         json={"message": f"change {i}", "content": "aGVsbG8K", "branch": branch}))
+            path = f"{REPO}/contents/src/f{i % files if files else i}.txt"
+            change: dict[str, Any] = {"message": f"change {i}", "branch": branch,
+                                      "content": base64.b64encode(f"{i}\n".encode()).decode()}
+            current = http.get(path, params={"ref": branch})
+            if current.status_code == 200:
+                change["sha"] = current.json()["sha"]
+            _ok(http.put(path, json=change))
             pr = _ok(http.post(f"{REPO}/pulls", json={"title": f"PR {i}", "head": branch, "base": "main"}))
             merged = _ok(http.put(f"{REPO}/pulls/{pr['number']}/merge", json={}))
             if not merged.get("merged"):
@@ -93,16 +102,25 @@ def merges(api_url: str, count: int) -> dict[str, Any]:
         if cmp["ahead_by"] != 2 * count:
             raise RuntimeError(f"compare says {cmp['ahead_by']} ahead, expected {2 * count}")
     window = min(100, count)
-    return {"merges": count, "total_seconds": round(total, 2),
+    return {"merges": count, "files": files or "one new file per PR", "total_seconds": round(total, 2),
             "first_window_ms_per_merge": round(sum(durations[:window]) / window * 1000, 2),
             "last_window_ms_per_merge": round(sum(durations[-window:]) / window * 1000, 2),
-            "window": window, "history_first_page_ms": round(history_ms, 1), "compare_ms": round(compare_ms, 1)}
+            "window": window,
+            "quarters_ms_per_merge": [round(sum(q) / len(q) * 1000, 2) for q in _quarters(durations)],
+            "history_first_page_ms": round(history_ms, 1), "compare_ms": round(compare_ms, 1)}
+
+
+def _quarters(values: list[float]) -> list[list[float]]:
+    size = max(1, len(values) // 4)
+    return [values[i : i + size] for i in range(0, size * 4, size) if values[i : i + size]]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--merges", type=int, default=1000)
+    parser.add_argument("--files", type=int, default=0,
+                        help="PRs rewrite this many files in turn (default 0: a new file per PR)")
     args = parser.parse_args(argv)
     out: dict[str, Any] = {}
     if args.issues:
@@ -110,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
             out["milestone_listing"] = milestone_listing(url, args.issues)
     if args.merges:
         with sandbox_process() as url:
-            out["merges"] = merges(url, args.merges)
+            out["merges"] = merges(url, args.merges, args.files)
     print(json.dumps(out))
     return 0
 
