@@ -20,6 +20,7 @@ methods. Semantics every backend must keep (the tests in tests/queue/ pin them):
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -156,6 +157,12 @@ class JobQueue(abc.ABC):
 
     @abc.abstractmethod
     def set_state(self, name: str, value: Any) -> None: ...
+
+    @abc.abstractmethod
+    def update_state(self, name: str, change: Callable[[Any | None], Any]) -> Any:
+        """Atomically replace the value under ``name`` with ``change(current)`` and return it.
+        Jobs of different keys may append to one record at the same moment (the gate's audit
+        log); get-then-set would lose one of them."""
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

@@ -29,7 +29,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -590,3 +590,16 @@ class SqliteQueue(JobQueue):
                 " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
                 (name, encoded, self._clock()),
             )
+
+    def update_state(self, name: str, change: Callable[[Any | None], Any]) -> Any:
+        # Read and write inside one write transaction: every writer (threads and processes) is
+        # serialised by the flock + BEGIN IMMEDIATE of _write, so no concurrent update is lost.
+        with self._write() as db:
+            row = db.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
+            value = change(None if row is None else json.loads(row["value"]))
+            db.execute(
+                "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?)"
+                " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
+                (name, json.dumps(value), self._clock()),
+            )
+        return value

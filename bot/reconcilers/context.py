@@ -23,6 +23,8 @@ class KeyValueStore(Protocol):
 
     def set_state(self, name: str, value: Any) -> None: ...
 
+    def update_state(self, name: str, change: Callable[[Any | None], Any]) -> Any: ...
+
 
 @dataclass
 class JobContext:

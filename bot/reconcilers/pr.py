@@ -313,8 +313,7 @@ def _append_entry(store: Any, name: str, item: dict[str, Any]) -> None:
     """Add ``item`` to the list kept under ``name`` (once, newest AUDIT_KEEP kept).
 
     Jobs of different keys (a ``pr:`` bypass, a ``repo:`` direct push) may record at the same
-    moment: a store offering an atomic ``update_state(name, fn)`` makes that safe; with only
-    get/set, two simultaneous appends can lose one (see docs/acceptance/issue-5.md).
+    moment, so the append is one atomic ``update_state``: get-then-set could lose one of them.
     """
 
     def add(current: Any) -> list[dict[str, Any]]:
@@ -323,14 +322,7 @@ def _append_entry(store: Any, name: str, item: dict[str, Any]) -> None:
             entries.append(item)
         return entries[-AUDIT_KEEP:]
 
-    update = getattr(store, "update_state", None)
-    if callable(update):
-        update(name, add)
-        return
-    current = store.get_state(name)
-    entries = add(current)
-    if entries != current:
-        store.set_state(name, entries)
+    store.update_state(name, add)
 
 
 def audit_entries(store: Any, repo: str, branch: str | None = None) -> list[dict[str, Any]]:

@@ -15,6 +15,7 @@ import responses
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from github import Github
+from memory_store import MemoryStore as DictStore
 
 from bot.github.auth import GitHubApp
 from bot.github.pacer import PacerLimits
@@ -79,22 +80,6 @@ def files(contents) -> FakeContents:
 @pytest.fixture
 def gh(app_key, contents) -> Github:
     return GitHubApp(7, app_key, pacer_limits=PacerLimits(0, 0)).client_for(5)
-
-
-class DictStore:
-    """The key-value part of the queue's store, in memory."""
-
-    def __init__(self) -> None:
-        self.state: dict[str, Any] = {}
-        self.writes = 0
-
-    def get_state(self, name: str) -> Any | None:
-        value = self.state.get(name)
-        return json.loads(json.dumps(value)) if value is not None else None
-
-    def set_state(self, name: str, value: Any) -> None:
-        self.writes += 1
-        self.state[name] = json.loads(json.dumps(value))  # JSON values only, as the real store
 
 
 @pytest.fixture

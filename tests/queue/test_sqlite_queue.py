@@ -180,6 +180,30 @@ def test_state_store_keeps_json_values_across_reopen(tmp_path):
     assert reopened.get_state("config:42") == {"gate": {"check_name": "y"}}
 
 
+def test_update_state_loses_no_concurrent_append(tmp_path):
+    """Two connections (as two processes would have) and several threads each append to one list:
+    with get-then-set some appends would be lost; update_state keeps every one."""
+    import threading
+
+    path = str(tmp_path / "kv.db")
+    stores = [SqliteQueue(path), SqliteQueue(path)]
+
+    def append_many(store: SqliteQueue, worker: int) -> None:
+        for i in range(25):
+            store.update_state("audit", lambda cur, item=f"{worker}-{i}": [*(cur or []), item])
+
+    threads = [threading.Thread(target=append_many, args=(stores[w % 2], w)) for w in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    entries = stores[0].get_state("audit")
+    assert len(entries) == 150 and len(set(entries)) == 150
+    assert stores[1].update_state("audit", lambda cur: cur[-2:]) == entries[-2:]
+    for store in stores:
+        store.close()
+
+
 def test_jobs_survive_reopening_the_database(tmp_path):
     path = str(tmp_path / "durable.db")
     q = SqliteQueue(path)

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import time
 from email.utils import parsedate_to_datetime
-from typing import Any
 
 import pytest
 import responses
 from dispatch_fake_github import API, FakeGitHub, make_app_key
 from github.GithubException import UnknownObjectException
+from memory_store import MemoryStore as Store
 
 from bot.errors import PermanentError, RetryLater
 from bot.github.auth import GitHubApp
@@ -21,21 +21,6 @@ from bot.reconcilers.context import JobContext
 from bot.services import Services
 
 RB = ".github/release-bot.yml"
-
-
-class Store:
-    def __init__(self) -> None:
-        self.state: dict[str, Any] = {}
-        self.enqueued: list[JobSpec] = []
-
-    def get_state(self, name: str) -> Any | None:
-        return self.state.get(name)
-
-    def set_state(self, name: str, value: Any) -> None:
-        self.state[name] = value
-
-    def enqueue(self, jobs: list[JobSpec]) -> None:
-        self.enqueued.extend(jobs)
 
 
 @pytest.fixture(scope="module")

@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
+from memory_store import MemoryStore
 
 from bot.config.defaults import default_config
 from bot.core.gate import parse_record
@@ -26,17 +27,6 @@ from bot.reconcilers.context import JobContext
 
 BOT = "release-bot[bot]"
 _names = itertools.count(1)
-
-
-class MemoryStore:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get_state(self, name: str) -> Any | None:
-        return self.data.get(name)
-
-    def set_state(self, name: str, value: Any) -> None:
-        self.data[name] = value
 
 
 @pytest.fixture(scope="module")
@@ -520,20 +510,10 @@ def test_a_push_wakes_the_pull_requests_it_merged(world: World) -> None:
     assert len(_audits(world)) == 1
 
 
-def test_audit_entries_use_an_atomic_store_update_when_offered() -> None:
-    class AtomicStore(MemoryStore):
-        updates = 0
-
-        def update_state(self, name: str, fn: Any) -> None:
-            self.updates += 1
-            self.data[name] = fn(self.data.get(name))
-
+def test_audit_entries_are_appended_once_each() -> None:
     item = {"kind": "direct_push", "branch": "release/1.4", "sha": "abc"}
-    atomic = AtomicStore()
-    pr._append_entry(atomic, "k", item)
-    pr._append_entry(atomic, "k", item)  # the same entry twice: kept once
-    assert atomic.updates == 2 and atomic.data["k"] == [item]
-    plain = MemoryStore()
-    pr._append_entry(plain, "k", item)
-    pr._append_entry(plain, "k", {**item, "sha": "def"})
-    assert [e["sha"] for e in plain.data["k"]] == ["abc", "def"]
+    store = MemoryStore()
+    pr._append_entry(store, "k", item)
+    pr._append_entry(store, "k", item)  # the same entry twice: kept once
+    pr._append_entry(store, "k", {**item, "sha": "def"})
+    assert [e["sha"] for e in store.state["k"]] == ["abc", "def"]

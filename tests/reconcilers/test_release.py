@@ -21,17 +21,7 @@ from bot.reconcilers.context import JobContext
 
 sys.path.insert(0, str(Path(__file__).parent))
 from fake_github import BOT, REPO, FakeGitHub  # noqa: E402
-
-
-class Store:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get_state(self, name: str) -> Any:
-        return self.data.get(name)
-
-    def set_state(self, name: str, value: Any) -> None:
-        self.data[name] = value
+from memory_store import MemoryStore as Store  # noqa: E402
 
 
 @pytest.fixture(autouse=True)

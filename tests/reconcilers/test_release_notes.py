@@ -13,22 +13,12 @@ import pytest
 import responses
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "github"))
+from memory_store import MemoryStore as Store  # noqa: E402
 from notes_fake import BOT, REPO, FakeGitHub, client  # noqa: E402
 
 from bot.config.defaults import default_config  # noqa: E402
 from bot.jobs import JobSpec  # noqa: E402
 from bot.reconcilers.release_notes import apply_release_note_command, sync_release_notes  # noqa: E402
-
-
-class Store:
-    def __init__(self) -> None:
-        self.data: dict[str, Any] = {}
-
-    def get_state(self, name: str) -> Any:
-        return self.data.get(name)
-
-    def set_state(self, name: str, value: Any) -> None:
-        self.data[name] = value
 
 
 @pytest.fixture
@@ -381,7 +371,7 @@ def test_item_left_half_done_by_a_crash_is_checked_not_commented_twice(scenario:
     sync_release_notes(make_ctx(store), facts(scenario))
     # A crash between the comment and the label: the label is missing and the store forgot #10.
     scenario.items[10]["labels"] = [x for x in scenario.items[10]["labels"] if x["name"] != "released"]
-    store.data[f"notes:released:{REPO}#1"] = [11]
+    store.state[f"notes:released:{REPO}#1"] = [11]
     scenario.calls.clear()
     sync_release_notes(make_ctx(store), facts(scenario))
     assert len(scenario.comments[10]) == 1  # its comment was found: not posted again
