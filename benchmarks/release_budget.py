@@ -59,11 +59,15 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=20)
     parser.add_argument("--commits", type=int, default=300)
     parser.add_argument("--comment-interval", type=float, default=5.0)
+    parser.add_argument("--final-tag", action="store_true",
+                        help="tag v1.4.0 on the branch first: the release is in Deploy (published notes, "
+                             "and the production deployment look-up Deploy adds)")
     args = parser.parse_args()
-    print(json.dumps(measure(args.items, args.commits, args.comments, args.comment_interval), indent=1))
+    print(json.dumps(measure(args.items, args.commits, args.comments, args.comment_interval, args.final_tag), indent=1))
 
 
-def measure(items: int, commits: int, comments: int, comment_interval: float = 5.0) -> dict[str, Any]:
+def measure(items: int, commits: int, comments: int, comment_interval: float = 5.0,
+            final_tag: bool = False) -> dict[str, Any]:
     """Build a release of ``items`` milestone items and ``commits`` commits since v1.3.0, reconcile it
     (first run: creation), add ``comments`` comments, then measure a reconcile that finds nothing new."""
     args = argparse.Namespace(items=items, commits=commits, comments=comments)
@@ -81,6 +85,9 @@ def measure(items: int, commits: int, comments: int, comment_interval: float = 5
             dev.put(f"/repos/acme/rocket/contents/change-{i}.txt", json={
                 "message": f"change {i}", "content": base64.b64encode(f"{i}\n".encode()).decode(),
                 "branch": "release/1.4"}).raise_for_status()
+        if final_tag:
+            tip = dev.get("/repos/acme/rocket/git/ref/heads/release/1.4").json()["object"]["sha"]
+            dev.post("/repos/acme/rocket/git/refs", json={"ref": "refs/tags/v1.4.0", "sha": tip}).raise_for_status()
         settings = Settings.from_env({"APP_ID": "1", "PRIVATE_KEY_PATH": str(Path(tmp) / "app.pem"),
                                       "GITHUB_API_URL": sb.api_url, "SANDBOX": "1", "WEBHOOK_SECRET": "x"})
         store = Store()

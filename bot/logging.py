@@ -78,15 +78,17 @@ class JsonFormatter(logging.Formatter):
     """The whole line is built first and scrubbed once: one regex pass over a short string costs
     less than scrubbing every field, and nothing can slip through a field of an unexpected type."""
 
-    _second = -1
-    _second_text = ""
+    # (second, its text) as one tuple: threads log concurrently, and two separate attributes could
+    # pair one thread's second with another's text.
+    _second_cache: tuple[int, str] = (-1, "")
 
     def _time(self, created: float) -> str:
         second = int(created)
-        if second != self._second:  # strftime once per second, not once per line
-            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-            self._second = second
-        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
+        cached = self._second_cache
+        if cached[0] != second:  # strftime once per second, not once per line
+            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            self._second_cache = cached
+        return f"{cached[1]}.{int((created - second) * 1000):03d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
         out: dict[str, Any] = {

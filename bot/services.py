@@ -44,8 +44,8 @@ class Services:
             raise SettingsError("neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set: the GitHub layer needs the App's key")
         limits = PacerLimits.for_mode(
             sandbox=settings.sandbox,
-            writes_per_minute=getattr(settings, "github_writes_per_minute", None),
-            points_per_minute=getattr(settings, "github_points_per_minute", None),
+            writes_per_minute=settings.github_writes_per_minute,
+            points_per_minute=settings.github_points_per_minute,
         )
         app = GitHubApp(settings.app_id, private_key, base_url=settings.github_api_url, pacer_limits=limits)
         log.info("GitHub layer ready: %s app %s, pacing %s writes/min %s points/min",

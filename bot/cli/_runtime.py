@@ -6,13 +6,17 @@ Not a subcommand (the dispatcher only loads the modules it lists).
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
 
+from bot.intake.endpoint import InstallationRemoved
 from bot.intake.routing import DropInstallation
 from bot.logging import configure_logging, log_fields
 from bot.queue.base import JobQueue, open_queue_from_settings
 from bot.queue.worker import WorkerPool, load_runner
 from bot.settings import Settings
+
+if TYPE_CHECKING:
+    from bot.services import Services
 
 log = logging.getLogger("bot.runtime")
 
@@ -25,7 +29,7 @@ def open_queue(settings: Settings) -> JobQueue:
     return open_queue_from_settings(settings)
 
 
-def build_services(settings: Settings, queue: JobQueue) -> Any | None:
+def build_services(settings: Settings, queue: JobQueue) -> Services | None:
     """The process-wide Services (GitHub App auth, caches). None when a test runner replaces the
     reconcilers, or when the GitHub layer cannot be built (then no worker starts)."""
     if settings.test_runner:
@@ -34,16 +38,15 @@ def build_services(settings: Settings, queue: JobQueue) -> Any | None:
         # Sandbox mode without a sandbox: webhooks are accepted and queued, nothing can run them.
         log_fields(log, "no App credentials: workers disabled, webhooks are only queued", logging.WARNING)
         return None
-    try:
-        from bot.services import Services
-    except ImportError as exc:
-        log_fields(log, "GitHub layer unavailable: workers disabled", logging.ERROR, error=str(exc))
-        return None
+    # Imported here: a web process without App credentials never loads the GitHub layer. A broken
+    # install fails the start (an ImportError is not a reason to run without workers silently).
+    from bot.services import Services
+
     # With credentials, a bad key or an unreachable GitHub fails the start loudly.
     return Services.from_settings(settings, queue)
 
 
-def build_pool(settings: Settings, queue: JobQueue, services: Any | None) -> WorkerPool | None:
+def build_pool(settings: Settings, queue: JobQueue, services: Services | None) -> WorkerPool | None:
     if settings.worker_threads <= 0:
         return None
     if services is None and not settings.test_runner:
@@ -62,11 +65,11 @@ def build_pool(settings: Settings, queue: JobQueue, services: Any | None) -> Wor
     )
 
 
-def installation_removed_hook(services: Any | None):  # noqa: ANN201 - returns an optional callable
+def installation_removed_hook(services: Services | None) -> InstallationRemoved | None:
     """Intake's callback: forget the installation's cached clients in this process."""
-    forget = getattr(services, "forget_installation", None)
-    if forget is None:
+    if services is None:
         return None
+    forget = services.forget_installation
 
     def hook(control: DropInstallation) -> None:
         # Also when only some repositories were removed: the cached token's access changed.

@@ -8,7 +8,6 @@ Exit codes: 0 valid, 1 invalid (each problem printed with its line), 2 the file 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from pathlib import Path
@@ -17,6 +16,7 @@ from typing import Any
 from bot.config.defaults import default_config
 from bot.config.merge import deep_merge
 from bot.config.validate import validate_text
+from bot.core.notes import check_notes_config
 
 HELP = "validate a .github/release-bot.yml (exit 1 with line-numbered errors when invalid)"
 
@@ -54,13 +54,6 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _notes_problems(data: dict[str, Any], name: str) -> list[str]:
-    """Template checks of the notes section, when the notes renderer provides them."""
-    try:
-        module = importlib.import_module("bot.core.notes")
-    except ImportError:
-        return []
-    check = getattr(module, "check_notes_config", None)
-    if check is None:
-        return []
+    """Template checks of the notes section (the renderer's own rules, so both agree)."""
     notes = deep_merge(default_config()["notes"], data.get("notes") or {})
-    return [f"{name}: notes: {problem}" for problem in check(notes, None, None)]
+    return [f"{name}: notes: {problem}" for problem in check_notes_config(notes)]

@@ -154,12 +154,6 @@ class ConfigLoader:
             self._store.set_state(f"config:changed:{source}", self._clock())
         return dropped
 
-    def dependents_of(self, source_repo: str) -> list[str]:
-        """Cached repositories whose configuration reads from ``source_repo``."""
-        source = _lower(source_repo)
-        with self._lock:
-            return [name for name, entry in self._cache.items() if source in entry.depends_on]
-
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()

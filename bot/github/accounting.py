@@ -3,20 +3,22 @@
 A job's count lives in a context variable set around the job by ``count_job_calls``: a worker
 thread runs one job at a time and every request of that job is made from that thread, so the
 count needs no locking and never mixes two jobs. Per-installation totals are process-wide and
-locked. Both feed the Prometheus metrics of ``bot.web.metrics`` when that module provides them.
+locked. Both feed the Prometheus metrics of ``bot.web.metrics`` (a leaf module: prometheus-client
+only, so importing it here creates no cycle).
 """
 
 from __future__ import annotations
 
 import contextlib
 import contextvars
-import importlib
 import logging
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
+
+from bot.web.metrics import record_github_call, set_rate_limit_remaining
 
 log = logging.getLogger(__name__)
 
@@ -58,17 +60,6 @@ def installation_calls(installation_id: int | None) -> int:
         return _per_installation[installation_id]
 
 
-def _metric_hook(name: str) -> Callable[..., Any] | None:
-    # The metrics module belongs to the web layer, written by another engineer; it is looked up
-    # lazily so this layer works (and is testable) with or without it.
-    try:
-        module = importlib.import_module("bot.web.metrics")
-    except ImportError:
-        return None
-    hook = getattr(module, name, None)
-    return hook if callable(hook) else None
-
-
 def record_call(installation_id: int | None, status: int, headers: Any = None) -> None:
     """Record one HTTP request made to GitHub (retries included) and its rate-limit headers."""
     remaining = _header_int(headers, "X-RateLimit-Remaining")
@@ -81,13 +72,9 @@ def record_call(installation_id: int | None, status: int, headers: Any = None) -
     with _lock:
         _per_installation[installation_id] += 1
     try:
-        hook = _metric_hook("record_github_call")
-        if hook is not None:
-            hook(installation_id, status)
+        record_github_call(installation_id, status)
         if remaining is not None:
-            gauge = _metric_hook("set_rate_limit_remaining")
-            if gauge is not None:
-                gauge(installation_id, remaining)
+            set_rate_limit_remaining(installation_id, remaining)
     except Exception:  # metrics must never break a job
         log.exception("recording GitHub API call metrics failed")
 

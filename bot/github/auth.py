@@ -230,10 +230,6 @@ class GitHubApp:
             self._clients[installation_id] = client
             return client
 
-    def token_auth(self, installation_id: int) -> InstallationTokenAuth | None:
-        with self._lock:
-            return self._auths.get(installation_id)
-
     def forget_installation(self, installation_id: int) -> None:
         """Drop the installation's client and token (uninstalled, suspended, token revoked)."""
         with self._lock:

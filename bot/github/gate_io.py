@@ -43,6 +43,20 @@ def _get(gh: Github, path: str, params: Mapping[str, Any] | None = None) -> Any:
     return data
 
 
+def _get_unless_gone(
+    gh: Github, path: str, params: Mapping[str, Any] | None = None, gone: tuple[int, ...] = (404,)
+) -> Any | None:
+    """``_get``, or None when GitHub answers one of ``gone`` (the object was deleted, or never
+    existed). Checked by status: PyGithub raises its ``UnknownObjectException`` only for 404s whose
+    message is 'Not Found', and GitHub has others."""
+    try:
+        return _get(gh, path, params)
+    except GithubException as exc:
+        if exc.status not in gone:
+            raise
+        return None
+
+
 def _send(gh: Github, verb: str, path: str, body: Any | None = None) -> Any:
     _, data = gh.requester.requestJsonAndCheck(verb, path, input=body)
     return data
@@ -86,12 +100,7 @@ def read_reviews(gh: Github, repo: str, number: int) -> list[dict[str, Any]]:
 
 def read_comment(gh: Github, repo: str, comment_id: int) -> dict[str, Any] | None:
     """An issue comment, or None when it was deleted (a deleted command does nothing)."""
-    try:
-        return _get(gh, f"{_repo_path(repo)}/issues/comments/{int(comment_id)}")
-    except GithubException as exc:
-        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
-            raise
-        return None
+    return _get_unless_gone(gh, f"{_repo_path(repo)}/issues/comments/{int(comment_id)}")
 
 
 def bot_reacted(gh: Github, repo: str, comment_id: int, bot_login: str) -> bool:
@@ -121,26 +130,13 @@ def bot_comment_markers(
     return found
 
 
-def read_pulls_by_head(gh: Github, repo: str, head_sha: str) -> list[dict[str, Any]]:
-    """Open pull requests whose head is ``head_sha`` (commit → pull requests)."""
-    try:
-        return list_all(gh, f"{_repo_path(repo)}/commits/{head_sha}/pulls", max_pages=2)
-    except GithubException as exc:
-        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
-            raise
-        return []
-
-
 _MERGE_MESSAGE = re.compile(r"^Merge pull request #(\d+)\b")
 
 
 def merge_group_member_numbers(gh: Github, repo: str, base: str, head_sha: str) -> list[int]:
     """Pull requests whose merge commits a merge group adds on top of ``base`` (oldest first)."""
-    try:
-        data = _get(gh, f"{_repo_path(repo)}/compare/{quote(base, safe='')}...{head_sha}", {"per_page": 100})
-    except GithubException as exc:
-        if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
-            raise
+    data = _get_unless_gone(gh, f"{_repo_path(repo)}/compare/{quote(base, safe='')}...{head_sha}", {"per_page": 100})
+    if data is None:
         return []
     numbers: list[int] = []
     for commit in data.get("commits") or []:
@@ -152,23 +148,15 @@ def merge_group_member_numbers(gh: Github, repo: str, base: str, head_sha: str) 
 
 
 def read_branch_tip(gh: Github, repo: str, branch: str) -> str | None:
-    try:
-        data = _get(gh, f"{_repo_path(repo)}/git/ref/heads/{quote(branch, safe='/')}")
-    except GithubException as exc:
-        if exc.status != 404:
-            raise
+    data = _get_unless_gone(gh, f"{_repo_path(repo)}/git/ref/heads/{quote(branch, safe='/')}")
+    if data is None:
         return None
     return str((data.get("object") or {}).get("sha") or "") or None
 
 
 def compare(gh: Github, repo: str, base: str, head: str) -> dict[str, Any] | None:
     """``GET …/compare/{base}...{head}`` (first 100 commits, oldest first); None when unrelated/gone."""
-    try:
-        return _get(gh, f"{_repo_path(repo)}/compare/{base}...{head}", {"per_page": 100})
-    except GithubException as exc:
-        if exc.status not in (404, 422):
-            raise
-        return None
+    return _get_unless_gone(gh, f"{_repo_path(repo)}/compare/{base}...{head}", {"per_page": 100}, gone=(404, 422))
 
 
 def merged_pulls_into(gh: Github, repo: str, branch: str) -> dict[str, tuple[int, int]]:

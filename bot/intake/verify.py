@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from gidgethub import BadRequest, ValidationFailure
 from gidgethub.sansio import Event
@@ -97,7 +96,3 @@ def verify_delivery(headers: Mapping[str, str], body: bytes, secret: str | None)
         raise WebhookRejected(int(exc.status_code), str(exc) or "bad request") from None
     except (ValueError, KeyError, IndexError):
         raise WebhookRejected(400, "body is not valid JSON") from None
-
-
-def payload_of(event: Event) -> Any:
-    return event.data

@@ -88,10 +88,24 @@ _UPSERT_PLAIN = (
     " dirty_hints = CASE WHEN state = 'running' THEN COALESCE(dirty_hints, '{}') ELSE dirty_hints END"
 )
 
+_UPSERT_STATE = (
+    "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?)"
+    " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+)
+
 _JOB_COLUMNS = (
     "id, key, installation_id, repo, reason, hints, state, attempts, not_before, claim_token, "
     "last_error, permanent, created_at, updated_at, dirty, dirty_hints"
 )
+
+
+def _hints_with_dirty(row: sqlite3.Row) -> dict[str, Any]:
+    """A live row's hints plus those that arrived while it ran: a run that starts (claim) or goes
+    back to waiting (retry) must look at every place any of its events pointed to."""
+    hints: dict[str, Any] = json.loads(row["hints"])
+    if row["dirty"]:
+        hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
+    return hints
 
 
 class _Acceptance:
@@ -329,7 +343,7 @@ class SqliteQueue(JobQueue):
         elif live["state"] == PENDING:
             # Coalesce: one waiting job per key. Its due time is kept, so a key in backoff or
             # waiting out a rate limit is not hurried by a burst of events.
-            hints = live["hints"] if not spec.hints else json.dumps(merge_hints(json.loads(live["hints"]), spec.hints))
+            hints = json.dumps(merge_hints(json.loads(live["hints"]), spec.hints))
             db.execute(
                 "UPDATE jobs SET hints = ?, reason = ?, installation_id = COALESCE(?, installation_id),"
                 " repo = COALESCE(?, repo), updated_at = ? WHERE id = ?",
@@ -375,9 +389,7 @@ class SqliteQueue(JobQueue):
                 ).fetchone()
             if row is None:
                 return None
-            hints = json.loads(row["hints"])
-            if row["dirty"]:
-                hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
+            hints = _hints_with_dirty(row)
             db.execute(
                 "UPDATE jobs SET state = 'running', claim_token = ?, lease_expires = ?, attempts = attempts + 1,"
                 " hints = ?, dirty = 0, dirty_hints = NULL, updated_at = ? WHERE id = ?",
@@ -437,9 +449,7 @@ class SqliteQueue(JobQueue):
             if row["attempts"] >= self.retry_policy.max_attempts:
                 self._dead_letter(db, row, error, permanent=False, now=now)
                 return FinishResult(dead_lettered=True, requeued=bool(row["dirty"]))
-            hints = json.loads(row["hints"])
-            if row["dirty"]:
-                hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
+            hints = _hints_with_dirty(row)
             db.execute(
                 "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?, claim_token = NULL, lease_expires = NULL,"
                 " dirty = 0, dirty_hints = NULL, last_error = ?, updated_at = ? WHERE id = ?",
@@ -476,9 +486,7 @@ class SqliteQueue(JobQueue):
             row = self._owned(db, job)
             if row is None:
                 return FinishResult(stale=True)
-            hints = json.loads(row["hints"])
-            if row["dirty"]:
-                hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
+            hints = _hints_with_dirty(row)
             db.execute(
                 "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?, attempts = MAX(0, attempts - 1),"
                 " claim_token = NULL, lease_expires = NULL, dirty = 0, dirty_hints = NULL, last_error = ?,"
@@ -500,10 +508,6 @@ class SqliteQueue(JobQueue):
             f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ({marks}) ORDER BY id LIMIT ?", (*states, limit)
         ).fetchall()
         return [self._to_job(row) for row in rows]
-
-    def get_job(self, job_id: int) -> Job | None:
-        row = self._conn().execute(f"SELECT {_JOB_COLUMNS} FROM jobs WHERE id = ?", (job_id,)).fetchone()
-        return None if row is None else self._to_job(row)
 
     @staticmethod
     def _to_job(row: sqlite3.Row) -> Job:
@@ -585,11 +589,7 @@ class SqliteQueue(JobQueue):
     def set_state(self, name: str, value: Any) -> None:
         encoded = json.dumps(value)
         with self._write() as db:
-            db.execute(
-                "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (name, encoded, self._clock()),
-            )
+            db.execute(_UPSERT_STATE, (name, encoded, self._clock()))
 
     def update_state(self, name: str, change: Callable[[Any | None], Any]) -> Any:
         # Read and write inside one write transaction: every writer (threads and processes) is
@@ -597,9 +597,5 @@ class SqliteQueue(JobQueue):
         with self._write() as db:
             row = db.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
             value = change(None if row is None else json.loads(row["value"]))
-            db.execute(
-                "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?)"
-                " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-                (name, json.dumps(value), self._clock()),
-            )
+            db.execute(_UPSERT_STATE, (name, json.dumps(value), self._clock()))
         return value

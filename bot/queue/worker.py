@@ -44,11 +44,8 @@ def load_runner(spec: str | None) -> Runner:
         if not module_name or not function_name:
             raise ValueError(f"runner must be 'module:function', got {spec!r}")
         return getattr(importlib.import_module(module_name), function_name)
-    from bot.reconcilers import dispatch
+    from bot.reconcilers.dispatch import run_job
 
-    run_job = getattr(dispatch, "run_job", None)
-    if run_job is None:
-        raise RuntimeError("bot.reconcilers.dispatch.run_job is not available yet")
     return run_job
 
 

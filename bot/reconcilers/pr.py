@@ -86,7 +86,6 @@ def reconcile_pull(
         gate_io.read_gate_checks(gh, repo, pull.head_sha, settings.check_name, ctx.app_id)
     )
     rules = role_rules(ctx.config, repo.split("/", 1)[0])
-    config_valid = bool(getattr(ctx, "config_valid", True))
     base_facts = GateFacts(
         pull=pull,
         settings=settings,
@@ -94,7 +93,7 @@ def reconcile_pull(
         bot_login=ctx.bot_login,
         config=ctx.config,
         existing=existing,
-        config_valid=config_valid,
+        config_valid=ctx.config_valid,
         config_error=ctx.config_error,
     )
     gated = is_release_branch(pull.base, settings.release_branches)

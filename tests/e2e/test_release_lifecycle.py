@@ -137,6 +137,11 @@ def test_release_life_cycle(e2e: Any) -> None:
     e2e.settle()
     closed = pm.get(f"{REPO}/issues/{number}").json()
     assert closed["state"] == "closed" and closed["state_reason"] == "completed"
+    # Closed, it is still not one of the release's delivered items.
+    assert "released" not in {lbl["name"] for lbl in closed["labels"]}
+    assert not [c for c in comments(pm, number) if "release-bot:released:" in c["body"]]
+    notes = pm.get(f"{REPO}/releases/tags/v1.4.0").json()["body"]
+    assert f"#{number}" not in notes
 
     # A milestone created while the bot is stopped is adopted by `release-bot reconcile`.
     e2e.bot.kill()

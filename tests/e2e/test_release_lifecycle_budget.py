@@ -11,12 +11,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.e2e
-def test_steady_release_reconcile_is_within_the_read_budget_and_writes_nothing() -> None:
+@pytest.mark.parametrize("final_tag", [False, True], ids=["build_test", "deploy"])
+def test_steady_release_reconcile_is_within_the_read_budget_and_writes_nothing(final_tag: bool) -> None:
+    """In Build & Test, and in Deploy (notes published on the tag; the deployment look-up Deploy adds)."""
     spec = importlib.util.spec_from_file_location("release_budget", ROOT / "benchmarks" / "release_budget.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    result = module.measure(items=101, commits=251, comments=5)  # budget: 2 + 2 + 8
+    result = module.measure(items=101, commits=251, comments=5, final_tag=final_tag)  # budget: 2 + 2 + 8
     steady = result["steady"]
     assert result["budget_reads"] == 12
     assert steady["error"] is None, steady

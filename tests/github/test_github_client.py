@@ -225,15 +225,18 @@ def test_pygithub_blanket_sleeps_are_off(app_key, gh_mock):
 
 
 def test_metrics_record_calls(app_key, gh_mock):
-    metrics = pytest.importorskip("bot.web.metrics")
-    if not hasattr(metrics, "record_github_call"):
-        pytest.skip("metrics hooks not provided yet")
     from prometheus_client import REGISTRY
+
+    def calls_2xx() -> float:
+        labels = {"installation": "5", "status_class": "2xx"}
+        return REGISTRY.get_sample_value("release_bot_github_api_calls_total", labels) or 0.0
 
     add_token(gh_mock, 5, ("ghs_t", None))
     gh_mock.get(f"{API}/repos/acme/rocket", json=REPO_JSON, headers={"X-RateLimit-Remaining": "4999"})
     gh = make_app(app_key, []).client_for(5)
+    before = calls_2xx()
     gh.get_repo("acme/rocket")
+    assert calls_2xx() - before == 1  # the token mint is the App's own call, counted under '-'
     assert REGISTRY.get_sample_value("release_bot_github_rate_limit_remaining", {"installation": "5"}) == 4999
 
 
