@@ -1,8 +1,9 @@
 """`release-bot` console script: an argparse dispatcher over one module per subcommand.
 
 Each subcommand lives in ``bot/cli/<name>.py`` and exposes ``add_parser(subparsers)`` (registers
-its parser) and ``run(args) -> int`` (the exit code). Optional subcommands are imported only if
-their module exists, so adding a command is adding a module to ``OPTIONAL_COMMANDS``' list.
+its parser) and ``run(args) -> int`` (the exit code): adding a command is adding a module to
+``COMMANDS``. Every module is required: a command missing from an install is a broken install,
+not something to hide from ``--help``.
 """
 
 from __future__ import annotations
@@ -13,20 +14,7 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-# Always present: the foundation's own commands.
-CORE_COMMANDS = ("serve", "worker", "jobs")
-# Written by other parts of the project; skipped silently while their module does not exist.
-OPTIONAL_COMMANDS = ("check_config", "sandbox", "reconcile", "notes", "protect", "demo")
-
-
-def _load(name: str, optional: bool) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"bot.cli.{name}")
-    except ModuleNotFoundError as exc:
-        # Only a missing command module is tolerated; a missing dependency *inside* it is a bug.
-        if optional and exc.name == f"bot.cli.{name}":
-            return None
-        raise
+COMMANDS = ("serve", "worker", "jobs", "check_config", "sandbox", "reconcile", "notes", "protect", "demo")
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
@@ -37,10 +25,9 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     modules: dict[str, ModuleType] = {}
-    for name, optional in [(n, False) for n in CORE_COMMANDS] + [(n, True) for n in OPTIONAL_COMMANDS]:
-        module = _load(name, optional)
-        if module is None:
-            continue
+    for name in COMMANDS:
+        # By name, so ``COMMANDS`` stays the one list of subcommands.
+        module = importlib.import_module(f"bot.cli.{name}")
         before = set(subparsers.choices)
         module.add_parser(subparsers)
         # A module registers one command (its name with '-' for '_', e.g. check-config); map

@@ -22,6 +22,7 @@ import sys
 from typing import Any
 
 from bot.cli import _runtime
+from bot.github.pacer import PacerLimits
 from bot.logging import log_fields
 from bot.settings import Settings, SettingsError
 
@@ -79,6 +80,25 @@ def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any | N
     )
 
 
+def share_pacing(settings: Settings) -> Settings:
+    """Split GitHub's per-installation budget between ``serve``'s processes.
+
+    Each gunicorn process runs its own job workers with its own pacer, while GitHub counts the
+    secondary limits per installation: N processes at the default 80 writes/min would send up to
+    N x 80. Values set explicitly (GITHUB_WRITES_PER_MINUTE, GITHUB_POINTS_PER_MINUTE) are per
+    process already (README) and are kept as given.
+    """
+    processes = settings.serve_web_workers
+    if processes <= 1:
+        return settings
+    defaults = PacerLimits.for_mode(sandbox=settings.sandbox)
+    writes, points = settings.github_writes_per_minute, settings.github_points_per_minute
+    return settings.with_overrides(
+        github_writes_per_minute=defaults.writes_per_minute / processes if writes is None else writes,
+        github_points_per_minute=defaults.points_per_minute / processes if points is None else points,
+    )
+
+
 def run(args: argparse.Namespace) -> int:
     try:
         settings = Settings.from_env()
@@ -96,6 +116,7 @@ def run(args: argparse.Namespace) -> int:
             else:
                 settings, sandbox = _start_sandbox(settings, port)
         settings.require_webhook_secret()
+        settings = share_pacing(settings)
         _runtime.setup_logging(settings)  # register the (possibly generated) secret for scrubbing
     except SettingsError as exc:
         print(f"release-bot serve: {exc}", file=sys.stderr)

@@ -17,6 +17,7 @@ planning twice on the same facts gives the same plan and applying it twice chang
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -95,6 +96,7 @@ class GateSettings:
         return ROLE_QA if requirement == REQ_UAT else ROLE_RELEASE_MANAGERS
 
 
+@functools.lru_cache(maxsize=256)  # a handful of patterns, matched against every pull request's base
 def _glob_to_regex(pattern: str) -> re.Pattern[str]:
     # GitHub's branch patterns (fnmatch with File::FNM_PATHNAME): '*' stops at '/', '**' does not.
     out = []
@@ -116,6 +118,8 @@ def _glob_to_regex(pattern: str) -> re.Pattern[str]:
 
 
 def is_release_branch(branch: str, patterns: Iterable[str]) -> bool:
+    """Whether ``branch`` matches one of ``gate.release_branches``: the one matcher for the gate,
+    the repo fan-out and branch protection, so they never disagree about which branch is gated."""
     return any(_glob_to_regex(pattern).match(branch) for pattern in patterns)
 
 

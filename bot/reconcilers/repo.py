@@ -17,12 +17,12 @@ Hints read (``bot/intake/routing.py``): ``refs`` (``refs/heads/main``), ``change
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from collections.abc import Callable
 from typing import Any
 
 from bot.config.loader import CONFIG_SOURCE_PATHS, ORG_CONFIG_REPO
+from bot.core.gate import GateSettings, is_release_branch
 from bot.github.paging import list_all
 from bot.jobs import JobSpec, parse_key, pr_key, release_key, repo_key
 from bot.reconcilers.context import JobContext
@@ -108,9 +108,8 @@ def fan_out(ctx: JobContext, repo_id: int) -> list[JobSpec]:
     """``release:`` keys of open version milestones and ``pr:`` keys of open pull requests into
     release branches, per the effective configuration."""
     releases = ctx.config.get("releases") or {}
-    gate = ctx.config.get("gate") or {}
     pattern = re.compile(str(releases.get("milestone_pattern") or r"^v?\d+\.\d+\.\d+"))
-    branch_patterns = [str(p) for p in gate.get("release_branches") or []]
+    branch_patterns = GateSettings.from_config(ctx.config).release_branches
     reason = "repo fan-out"
     jobs: list[JobSpec] = []
     for milestone in list_all(ctx.gh, f"/repos/{ctx.repo_full_name}/milestones", {"state": "open"}):
@@ -120,7 +119,7 @@ def fan_out(ctx: JobContext, repo_id: int) -> list[JobSpec]:
     if branch_patterns:
         for pull in list_all(ctx.gh, f"/repos/{ctx.repo_full_name}/pulls", {"state": "open"}):
             base = str((pull.get("base") or {}).get("ref") or "")
-            if any(fnmatch.fnmatchcase(base, p) for p in branch_patterns):
+            if is_release_branch(base, branch_patterns):
                 jobs.append(JobSpec(pr_key(repo_id, int(pull["number"])), ctx.job.installation_id,
                                     ctx.repo_full_name, reason=reason))
     return jobs

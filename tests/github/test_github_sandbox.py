@@ -15,8 +15,7 @@ from bot.errors import RetryLater
 from bot.github import accounting
 from bot.github.auth import GitHubApp
 from bot.github.pacer import PacerLimits
-
-sandbox_server = pytest.importorskip("bot.sandbox.server")
+from bot.sandbox import server as sandbox_server
 
 RB = ".github/release-bot.yml"
 ADMIN = {"Authorization": "token sandbox-token-admin"}

@@ -123,6 +123,19 @@ def test_milestone_pattern_from_config(services, fake):
     assert keys(services) == ["pr:42#10"]
 
 
+def test_fan_out_wakes_exactly_the_pull_requests_the_gate_gates(services, fake):
+    """GitHub's branch patterns: '*' stops at '/', '**' does not — the gate's own matcher decides."""
+    fake.put("acme/rocket", RB, "gate:\n  release_branches: ['release/*', 'hotfix/**']\n")
+    fake.pulls["acme/rocket"] = [
+        {"number": 20, "base": {"ref": "release/1.4"}},
+        {"number": 21, "base": {"ref": "release/1.4/docs"}},  # not gated: '*' does not cross '/'
+        {"number": 22, "base": {"ref": "hotfix/1.4/urgent"}},
+    ]
+    fake.milestones["acme/rocket"] = []
+    dispatch.run_job(JobSpec(repo_key(42), 5, "acme/rocket", "reconcile", {"fan_out": True}), services)
+    assert keys(services) == ["pr:42#20", "pr:42#22"]
+
+
 def test_fan_out_pages_through_hundreds(services, fake):
     fake.milestones["acme/rocket"] = [{"number": n, "title": f"v1.{n}.0"} for n in range(1, 251)]
     fake.pulls["acme/rocket"] = []

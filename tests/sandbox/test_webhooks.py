@@ -182,7 +182,8 @@ def test_chaos_drop_duplicate_shuffle(sb: RunningSandbox) -> None:
     got = [d for d in sb.recorder.for_repo(repo)[start:] if d.event == "push"]
     order = [d.payload["ref"] for d in got]
     ids = [d.delivery_id for d in got]
-    assert len(set(ids)) < len(ids), "some deliveries were duplicated (same X-GitHub-Delivery)"
+    statuses = sorted({(d["event"], d["status"]) for d in _deliveries(sb)})
+    assert len(set(ids)) < len(ids), f"some deliveries were duplicated (same X-GitHub-Delivery): {statuses}"
     assert len(set(order)) < len(refs), "some deliveries were dropped"
     assert order != sorted(order), "deliveries were reordered"
     assert [d for d in _deliveries(sb) if d["status"] == "dropped"]
