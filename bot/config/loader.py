@@ -176,16 +176,20 @@ class ConfigLoader:
         sources: list[str] = []
         error: str | None = None
         own: dict[str, Any] | None = None
+        # One listing of `.github/` says which of the repository's three sources exist, so a
+        # repository with only release-bot.yml costs 2 reads instead of 4 (the release reconcile's
+        # read budget includes the first load of a cold process).
+        present = self._github_dir_files(gh, repo_full_name)
         try:
-            own, chain = self._read_chain(gh, repo_full_name, owner, depends)
+            own, chain = self._read_chain(gh, repo_full_name, owner, depends, present)
             sources.extend(chain)
         except ConfigError as exc:
             error = exc.render()
             log.warning("configuration of %s is invalid:\n%s", repo_full_name, error)
 
         notes_sources = {
-            "release_yml": self._read_raw_yaml(gh, repo_full_name, RELEASE_YML_PATH),
-            "release_drafter_yml": self._read_raw_yaml(gh, repo_full_name, RELEASE_DRAFTER_PATH),
+            "release_yml": self._read_raw_yaml(gh, repo_full_name, RELEASE_YML_PATH, present),
+            "release_drafter_yml": self._read_raw_yaml(gh, repo_full_name, RELEASE_DRAFTER_PATH, present),
         }
         state_key = f"config:last_valid:{_lower(repo_full_name)}"
         valid = True
@@ -215,10 +219,10 @@ class ConfigLoader:
             self._store.set_state(state_key, value)
 
     def _read_chain(
-        self, gh: Github, repo_full_name: str, owner: str, depends: set[str]
+        self, gh: Github, repo_full_name: str, owner: str, depends: set[str], present: frozenset[str] | None
     ) -> tuple[dict[str, Any], list[str]]:
         """The repository's own file (or the org fallback) with its ``_extends`` chain merged."""
-        text = self._read_file(gh, repo_full_name, CONFIG_PATH)
+        text = self._read_file(gh, repo_full_name, CONFIG_PATH, present)
         where = f"{repo_full_name}:{CONFIG_PATH}"
         if text is None:
             org_repo = f"{owner}/{ORG_CONFIG_REPO}"
@@ -257,8 +261,10 @@ class ConfigLoader:
             merged = deep_merge(merged, {k: v for k, v in layer.items() if k != "_extends"})
         return merged, visited
 
-    def _read_raw_yaml(self, gh: Github, repo_full_name: str, path: str) -> dict[str, Any] | None:
-        text = self._read_file(gh, repo_full_name, path)
+    def _read_raw_yaml(
+        self, gh: Github, repo_full_name: str, path: str, present: frozenset[str] | None
+    ) -> dict[str, Any] | None:
+        text = self._read_file(gh, repo_full_name, path, present)
         if text is None:
             return None
         try:
@@ -268,8 +274,27 @@ class ConfigLoader:
             return None
         return data if isinstance(data, dict) else None
 
-    def _read_file(self, gh: Github, repo_full_name: str, path: str) -> str | None:
-        """The file's text on the default branch (the contents API's default ``ref``), None if absent."""
+    def _github_dir_files(self, gh: Github, repo_full_name: str) -> frozenset[str] | None:
+        """Paths of the files directly in the repository's ``.github/`` on the default branch
+        (empty when there is no such folder); None when the listing is not usable, and then every
+        source is read (and may 404) as before."""
+        try:
+            _, data = gh.requester.requestJsonAndCheck("GET", f"/repos/{repo_full_name}/contents/.github")
+        except GithubException as exc:
+            if exc.status == 404:
+                return frozenset()
+            raise
+        if not isinstance(data, list):
+            return None  # `.github` is a file or a submodule: nothing in it is a configuration file
+        return frozenset(str(e.get("path")) for e in data if isinstance(e, dict) and e.get("type") == "file")
+
+    def _read_file(
+        self, gh: Github, repo_full_name: str, path: str, present: frozenset[str] | None = None
+    ) -> str | None:
+        """The file's text on the default branch (the contents API's default ``ref``), None if absent.
+        ``present``: the files known to exist in the repository's ``.github/`` (see above)."""
+        if present is not None and path.startswith(".github/") and path.count("/") == 1 and path not in present:
+            return None
         url = f"/repos/{repo_full_name}/contents/{quote(path)}"
         try:
             _, data = gh.requester.requestJsonAndCheck("GET", url)

@@ -43,8 +43,15 @@ class FakeContents:
         repo, path = match.group(1).lower(), match.group(2)
         assert "ref=" not in request.url  # the default branch: the contents API's default
         self.reads.append((repo, path))
-        text = self.files.get((repo, path))
         headers = {"Content-Type": "application/json"}
+        listing = [
+            {"type": "file", "name": p.rsplit("/", 1)[-1], "path": p}
+            for (r, p) in self.files
+            if r == repo and p.rsplit("/", 1)[0] == path and "/" in p
+        ]
+        if listing:  # a directory: the contents API lists the files in it
+            return 200, headers, json.dumps(sorted(listing, key=lambda e: e["path"]))
+        text = self.files.get((repo, path))
         if text is None:
             return 404, headers, json.dumps({"message": "Not Found"})
         raw = text.encode()

@@ -27,6 +27,9 @@ def test_repo_file_merged_over_defaults(gh, files, store):
     assert loaded.config["releases"]["mode"] == "strict"
     assert loaded.config["releases"]["tracking_label"] == "release-tracking"  # org file not used
     assert loaded.sources == [f"acme/rocket:{RB}"]
+    # one listing of .github/ says which sources exist: release.yml and release-drafter.yml,
+    # absent, are not asked for, and the org file is not read when the repository has its own
+    assert files.reads == [("acme/rocket", ".github"), ("acme/rocket", RB)]
 
 
 def test_org_fallback(gh, files, store):

@@ -54,7 +54,11 @@ class FakeGitHub:
     def _contents(self, request: Any) -> tuple[int, dict[str, str], str]:
         match = _CONTENTS.match(request.url)
         assert match
-        text = self.files.get((match.group(1), match.group(2)))
+        repo, path = match.group(1), match.group(2)
+        listing = [{"type": "file", "path": p} for (r, p) in self.files if r == repo and "/" in p and p.rsplit("/", 1)[0] == path]
+        if listing:  # a directory: the contents API lists the files in it
+            return 200, {}, json.dumps(listing)
+        text = self.files.get((repo, path))
         if text is None:
             return 404, {}, json.dumps({"message": "Not Found"})
         return 200, {}, json.dumps({"type": "file", "encoding": "base64", "path": match.group(2),

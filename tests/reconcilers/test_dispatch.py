@@ -69,8 +69,8 @@ def test_context_and_report(services, fake, run_with):
     assert ctx.config["_sources"] == {"release_yml": None, "release_drafter_yml": None}
     assert ctx.store is services.store and ctx.services is services
     assert [j.key for j in services.store.enqueued] == ["repo:42"]
-    # token, GET /app, 3 config files (own file found: no org fallback), the reconciler's read
-    assert report.api_calls == 6 == len(fake.mock.calls)
+    # token, GET /app, the .github listing + the one config file it shows (no org fallback), the reconciler's read
+    assert report.api_calls == 5 == len(fake.mock.calls)
     assert report.outcome == "ok" and report.key == JOB.key
 
     second = dispatch.run_job(JOB, services)  # token, bot login and config cached
