@@ -32,6 +32,13 @@ _CONFIG_SUFFIXES = (".yml", ".yaml")
 # at worst cause one extra, harmless reconcile of that milestone.
 _NOTES_MARKER = re.compile(r"<!-- release-bot:notes:(\d+) -->")
 _MAX_HINTED_PATHS = 100
+# Hint of a ``repo:`` job: events that routing could not tie to a milestone but that concern the
+# releases in some stages (``issues`` outside a milestone, ``release`` without the notes marker,
+# ``deployment_status``). Release discovery wakes the releases whose recorded stage cares. A list,
+# so that coalesced jobs keep every event (``merge_hints`` unions lists; a scalar would be
+# overwritten). Not ``fan_out``: that one is the full fan-out (every open milestone and every pull
+# request into a release branch) of installations and ``release-bot reconcile``.
+RELEASE_EVENTS_HINT = "release_events"
 
 
 class PayloadError(ValueError):
@@ -78,6 +85,7 @@ class _Builder:
     """Collects jobs for one delivery, with the repository and installation filled in."""
 
     def __init__(self, event: str, payload: dict[str, Any]) -> None:
+        self.event = event
         self.payload = payload
         action = payload.get("action")
         self.reason = f"{event}.{action}" if isinstance(action, str) else event
@@ -146,8 +154,8 @@ def _issues(b: _Builder) -> None:
     if not found:
         if b.payload.get("action") in ("opened", "labeled", "reopened", "closed"):
             # Issues naming a shipped version (the Monitor stage's feedback) carry no milestone:
-            # the repo reconciler fans out to the releases that watch for them.
-            b.add(repo_key(repo_id), repo, {"fan_out": True})
+            # release discovery wakes the releases whose stage watches for them.
+            b.add(repo_key(repo_id), repo, {RELEASE_EVENTS_HINT: [b.event]})
         else:
             b.route.ignored = "issue outside any milestone"
 
@@ -202,11 +210,12 @@ def _milestone(b: _Builder) -> None:
 def _repo_wide(b: _Builder) -> None:
     """release, deployment_status, create, delete: intake cannot know which milestone a tag or a
     deployment belongs to without GitHub. Branches and tags are the repo reconciler's own
-    discovery; releases and deployments concern the open releases, so those fan out to them."""
+    discovery; releases and deployments concern some releases, by stage: release discovery wakes
+    those (``RELEASE_EVENTS_HINT``), not a full fan-out."""
     repo_id, repo = b.repo()
     hints: dict[str, Any] = {}
-    if "release" in b.payload or "deployment_status" in b.payload:
-        hints["fan_out"] = True
+    if b.event in ("release", "deployment_status"):
+        hints[RELEASE_EVENTS_HINT] = [b.event]
     ref = b.payload.get("ref")
     if isinstance(ref, str) and b.payload.get("ref_type") in ("branch", "tag"):
         hints["refs"] = [f"{b.payload['ref_type']}:{ref}"]

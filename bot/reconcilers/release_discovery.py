@@ -12,9 +12,11 @@ and the bot's labels are created. Closed milestones are woken only by their own 
 pushed after the milestone closed still publishes), never adopted.
 
 Some events reach the ``repo:`` key because routing cannot know their milestone: issues opened outside
-any milestone (post-release feedback), ``deployment_status`` and ``release``. They wake the releases
+any milestone (post-release feedback), ``deployment_status`` and ``release``. Routing names them in
+the ``release_events`` hint (a list: coalesced jobs keep every event), and they wake only the releases
 whose last recorded stage they can affect (``_WAKE_BY_EVENT``; the stages map is a cache in the store,
-written by the release reconciler; after a wipe every open release is woken anyway).
+written by the release reconciler; without it every open release is woken). The ``fan_out`` hint is
+the full fan-out of an adoption (installation, ``release-bot reconcile``): every open release.
 """
 
 from __future__ import annotations
@@ -67,22 +69,24 @@ def stages_key(repo_id: int) -> str:
 # milestone): which recorded stages each wakes.
 _WAKE_BY_EVENT = {
     "issues": ("monitor",),  # feedback: issues opened naming the version or labelled regression
-    "deployment_status": ("deploy",),  # a production deployment of the final tag starts Monitor
-    "deployment": ("deploy",),
+    # A production deployment of the final tag starts Monitor; in Monitor (moved there by hand) it
+    # is recorded as the deployment that happened.
+    "deployment_status": ("deploy", "monitor"),
+    "deployment": ("deploy", "monitor"),
     "release": ("prepare", "deploy", "monitor", "future_planning"),  # a release edited or published by hand
 }
 
-
-# Job reasons of a ``repo:`` job that (re)adopts the repository: the App installed or given the
-# repository, or `release-bot reconcile`.
-_ADOPTING_REASONS = frozenset({"installation", "installation_repositories", "release-bot reconcile"})
+# The hint routing (bot/intake/routing.py, RELEASE_EVENTS_HINT) sets on those events' ``repo:`` jobs.
+RELEASE_EVENTS_HINT = "release_events"
 
 
-def _woken_by_event(reason: str, stages: Any) -> set[int]:
-    event = reason.split(".", 1)[0]
-    wanted = _WAKE_BY_EVENT.get(event)
-    if not wanted or not isinstance(stages, dict):
-        return set()
+def _hinted_events(hints: dict[str, Any]) -> set[str]:
+    events = hints.get(RELEASE_EVENTS_HINT)
+    return {e for e in events if isinstance(e, str) and e in _WAKE_BY_EVENT} if isinstance(events, list) else set()
+
+
+def _woken_by_events(events: set[str], stages: dict[str, Any]) -> set[int]:
+    wanted = {stage for event in events for stage in _WAKE_BY_EVENT.get(event, ())}
     return {int(n) for n, stage in stages.items() if stage in wanted and str(n).isdigit()}
 
 
@@ -143,11 +147,9 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
     conventions = ReleaseConventions.from_config(ctx.config)
     base = repo_path(ctx.repo_full_name)
 
-    # ``fan_out`` also comes with events that only wake releases (issues opened outside a milestone,
-    # releases, deployments): the labels are checked on adoption, not on each of those.
-    reason = str(ctx.job.reason or "")
-    adopting = ctx.store.get_state(labels_key(repo_id)) is None or (
-        bool(hints.get("fan_out")) and reason.split(".", 1)[0] in _ADOPTING_REASONS)
+    # ``fan_out`` is set on adoption only (installation, ``release-bot reconcile``): the labels are
+    # checked then and on first sight, not on every ``repo:`` job.
+    adopting = bool(hints.get("fan_out")) or ctx.store.get_state(labels_key(repo_id)) is None
     if adopting:
         ensure_labels(ctx)
         ctx.store.set_state(labels_key(repo_id), True)
@@ -177,8 +179,11 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
     changed_branches = set(branches) ^ set((seen_before or {}).get("branches") or [])
     ctx.store.set_state(seen_refs_key(repo_id), {"tags": tags, "branches": branches})
 
-    wake_all_open = adopting or bool(hints.get("fan_out")) or seen_before is None
-    by_event = _woken_by_event(str(ctx.job.reason or ""), ctx.store.get_state(stages_key(repo_id)))
+    events = _hinted_events(hints)
+    stages = ctx.store.get_state(stages_key(repo_id)) if events else None
+    by_event = _woken_by_events(events, stages) if isinstance(stages, dict) else set()
+    # Without the stages map (never written, or lost) the events cannot be narrowed: wake them all.
+    wake_all_open = adopting or seen_before is None or (bool(events) and not isinstance(stages, dict))
     if not (wake_all_open or changed_tags or changed_branches):
         return _jobs(ctx, repo_id, by_event)
 

@@ -13,6 +13,9 @@ On every ``repo:`` job:
 
 Hints read (``bot/intake/routing.py``): ``refs`` (``refs/heads/main``), ``changed_config_paths``,
 ``config_changed`` and ``fan_out`` (booleans set by fan-out and by the reconcile command).
+``release_events`` (issues outside a milestone, releases, deployments) is release discovery's: it
+wakes the releases whose stage cares, and is deliberately no fan-out here (the gate depends on none
+of those events).
 """
 
 from __future__ import annotations

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.intake.routing import DropInstallation, PayloadError, RoutingContext, route
+from bot.queue.hints import merge_hints
 
 REPO = {"id": 42, "full_name": "acme/rocket"}
 INST = {"id": 7}
@@ -49,9 +50,11 @@ def test_comment_on_tracking_issue_goes_to_its_release_and_elsewhere_is_ignored(
     assert route("issue_comment", {**base, "issue": {"number": 3, "milestone": None}}).ignored
 
 
-def test_issue_without_milestone_opened_fans_out_from_the_repo_but_assigned_is_ignored():
-    opened = route("issues", {"action": "opened", "issue": {"number": 1}, "repository": REPO})
-    assert keys(opened) == ["repo:42"] and opened.jobs[0].hints == {"fan_out": True}
+def test_issue_without_milestone_opened_wakes_releases_by_stage_but_assigned_is_ignored():
+    # Not a full fan-out: release discovery wakes the releases whose stage lists feedback (Monitor).
+    for action in ("opened", "labeled", "reopened", "closed"):
+        r = route("issues", {"action": action, "issue": {"number": 1}, "repository": REPO})
+        assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"release_events": ["issues"]}
     assert route("issues", {"action": "assigned", "issue": {"number": 1}, "repository": REPO}).ignored
 
 
@@ -100,18 +103,31 @@ def test_tag_creation_hints_the_ref():
 
 @pytest.mark.parametrize("event,body", [("release", {"action": "published", "release": {"id": 1}}),
                                         ("deployment_status", {"action": "created", "deployment_status": {"id": 1}})])
-def test_releases_and_deployments_fan_out_from_the_repo(event, body):
+def test_releases_and_deployments_wake_releases_by_stage_from_the_repo(event, body):
     r = route(event, {**body, "repository": REPO})
-    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"fan_out": True}
+    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"release_events": [event]}
+
+
+def test_release_events_of_coalesced_jobs_are_all_kept():
+    """The queue merges a waiting job's hints with `merge_hints`: every event must survive it, and a
+    `fan_out` of an adoption waiting on the same key must not be lost either."""
+    issue = route("issues", {"action": "opened", "issue": {"number": 1}, "repository": REPO}).jobs[0].hints
+    deploy = route("deployment_status", {"action": "created", "deployment_status": {"id": 1},
+                                         "repository": REPO}).jobs[0].hints
+    added = route("installation_repositories", {"action": "added", "installation": INST,
+                                                "repositories_added": [{"id": 42, "full_name": "acme/rocket"}]})
+    merged = merge_hints(merge_hints(issue, added.jobs[0].hints), deploy)
+    assert merged == {"release_events": ["issues", "deployment_status"], "fan_out": True}
+    assert merge_hints(issue, issue) == {"release_events": ["issues"]}
 
 
 def test_the_bots_notes_draft_wakes_only_its_own_release():
     body = "Human intro\n<!-- release-bot:notes:7 -->\n## Features\n"
     r = route("release", {"action": "edited", "release": {"id": 1, "body": body}, "repository": REPO})
     assert keys(r) == ["release:42@7"] and r.jobs[0].hints == {}
-    # A release without the marker (someone's own) still concerns every open release.
+    # A release without the marker (someone's own) concerns the releases whose stage it can affect.
     other = route("release", {"action": "edited", "release": {"id": 2, "body": "notes:7"}, "repository": REPO})
-    assert keys(other) == ["repo:42"] and other.jobs[0].hints == {"fan_out": True}
+    assert keys(other) == ["repo:42"] and other.jobs[0].hints == {"release_events": ["release"]}
 
 
 def test_installation_created_enqueues_each_repository_and_deleted_drops_the_installation():

@@ -47,17 +47,41 @@ def test_adoption_labels_and_ref_discovery() -> None:
     assert discover(gh, store) == [v141]
 
 
-def test_issue_events_wake_releases_in_monitor() -> None:
+def events(*names: str) -> dict[str, Any]:
+    return {"release_events": list(names)}
+
+
+def test_release_events_wake_only_the_releases_whose_stage_cares() -> None:
     gh, store = FakeGitHub(), Store()
     m = gh.add_milestone("v2.0.0")
     discover(gh, store)
     other = gh.add_milestone("v2.1.0")
+    building = gh.add_milestone("v2.2.0")
     discover(gh, store, hints={"fan_out": True})
-    store.set_state(stages_key(1), {str(m): "monitor", str(other): "deploy"})
-    assert discover(gh, store, reason="issues.opened") == [m]
-    assert discover(gh, store, reason="deployment_status.created") == [other]
-    assert discover(gh, store, reason="release.published") == [m, other]
+    store.set_state(stages_key(1), {str(m): "monitor", str(other): "deploy", str(building): "build_test"})
+    gh.calls.clear()
+    assert discover(gh, store, reason="issues.opened", hints=events("issues")) == [m]
+    # From the stages map alone: no milestone listing, only the two ref listings of every repo: job.
+    assert len(gh.reads()) == 2 and gh.writes() == []
+    assert discover(gh, store, reason="deployment_status.created", hints=events("deployment_status")) == [m, other]
+    assert discover(gh, store, reason="release.published", hints=events("release")) == [m, other]
     assert discover(gh, store, reason="push") == []
+    # Coalesced jobs: the reason is the last event's, the hint keeps them all.
+    assert discover(gh, store, reason="push", hints=events("issues", "deployment_status")) == [m, other]
+    # An event name the discovery does not know wakes nothing.
+    assert discover(gh, store, reason="push", hints=events("gollum")) == []
+    # The reason alone (no hint) is not a release event: jobs enqueued before this hint existed
+    # carried `fan_out` instead.
+    assert discover(gh, store, reason="issues.opened") == []
+
+
+def test_release_events_without_a_stages_map_wake_every_open_release() -> None:
+    gh, store = FakeGitHub(), Store()
+    m = gh.add_milestone("v2.0.0")
+    discover(gh, store)
+    other = gh.add_milestone("v2.1.0")
+    assert store.get_state(stages_key(1)) is None  # no release reconciled yet: nothing to narrow by
+    assert discover(gh, store, reason="issues.opened", hints=events("issues")) == [m, other]
 
 
 def test_fan_out_hint_readopts() -> None:
@@ -68,13 +92,17 @@ def test_fan_out_hint_readopts() -> None:
     assert release_key(1, m) == f"release:1@{m}"
 
 
-def test_labels_are_checked_on_adoption_not_on_every_fanned_out_event() -> None:
+def test_labels_are_checked_on_adoption_not_on_every_release_event() -> None:
     gh, store = FakeGitHub(), Store()
     m = gh.add_milestone("v2.0.0")
     discover(gh, store)
+    store.set_state(stages_key(1), {str(m): "monitor"})
     gh.calls.clear()
-    assert discover(gh, store, reason="issues.opened", hints={"fan_out": True}) == [m]
+    assert discover(gh, store, reason="issues.opened", hints=events("issues")) == [m]
     assert ("GET", f"/repos/{REPO}/labels") not in gh.calls
     gh.labels.remove("hold")  # deleted by someone: the next adoption puts it back
-    assert discover(gh, store, reason="installation_repositories.added", hints={"fan_out": True}) == [m]
+    assert discover(gh, store, reason="issues.labeled", hints=events("issues")) == [m]
+    assert "hold" not in gh.labels
+    # An adoption coalesced with a later event keeps `fan_out` but not its reason: still an adoption.
+    assert discover(gh, store, reason="push", hints={"fan_out": True, **events("issues")}) == [m]
     assert "hold" in gh.labels

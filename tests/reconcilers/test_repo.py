@@ -9,6 +9,7 @@ from memory_store import MemoryStore as Store
 
 from bot.github.auth import GitHubApp
 from bot.github.pacer import PacerLimits
+from bot.intake.routing import route
 from bot.jobs import JobSpec, repo_key
 from bot.reconcilers import dispatch, repo
 from bot.reconcilers.context import JobContext
@@ -134,6 +135,23 @@ def test_fan_out_wakes_exactly_the_pull_requests_the_gate_gates(services, fake):
     fake.milestones["acme/rocket"] = []
     dispatch.run_job(JobSpec(repo_key(42), 5, "acme/rocket", "reconcile", {"fan_out": True}), services)
     assert keys(services) == ["pr:42#20", "pr:42#22"]
+
+
+@pytest.mark.parametrize("event,body", [
+    ("issues", {"action": "opened", "issue": {"number": 5}}),
+    ("release", {"action": "published", "release": {"id": 1, "body": "by hand"}}),
+    ("deployment_status", {"action": "created", "deployment_status": {"id": 1}}),
+])
+def test_events_that_only_concern_releases_do_not_fan_out(services, fake, event, body):
+    """Events that only concern releases in some stages (release discovery wakes those) must not list
+    the milestones and pull requests nor enqueue a `pr:` job: the gate depends on none of them."""
+    services.config_loader.load(services.client_for(5), "acme/rocket")
+    routed = route(event, {**body, "repository": {"id": 42, "full_name": "acme/rocket"}, "installation": {"id": 5}})
+    assert [job.key for job in routed.jobs] == ["repo:42"]
+    report = dispatch.run_job(routed.jobs[0], services)
+    assert services.store.enqueued == []
+    assert fake.requests("/pulls") == [] and fake.requests("/milestones") == []
+    assert report.api_calls == 1  # GET /app (bot login), as for any repo: job with nothing to do
 
 
 def test_fan_out_pages_through_hundreds(services, fake):
