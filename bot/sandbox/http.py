@@ -86,11 +86,15 @@ def state() -> SandboxState:
 
 
 def json_body() -> dict[str, Any]:
-    """The request's JSON object; GitHub answers 400 "Problems parsing JSON" otherwise."""
-    if not request.data:
+    """The request's JSON object; GitHub answers 400 "Problems parsing JSON" otherwise.
+
+    GitHub reads the body as JSON whatever its Content-Type, so ``curl -d '{…}'`` (sent as
+    application/x-www-form-urlencoded) works there; ``request.data`` would be empty for that type."""
+    raw = request.get_data(cache=True)
+    if not raw:
         return {}
     try:
-        data = json.loads(request.data)
+        data = json.loads(raw)
     except ValueError:
         raise ApiError(400, "Problems parsing JSON") from None
     if not isinstance(data, dict):

@@ -346,6 +346,17 @@ def test_errors_have_githubs_shape_and_codes(sandbox: Sandbox) -> None:
         _assert_error(http.put(f"/repos/acme/gated/pulls/{pr['number']}/merge", json={}), 405)
 
 
+def test_a_json_body_is_read_whatever_its_content_type(sandbox: Sandbox) -> None:
+    """As on GitHub, `curl -d '{…}'` (sent as application/x-www-form-urlencoded) works: the README's example."""
+    body = b'{"title": "v9.8.7", "due_on": "2026-12-15T12:00:00Z"}'
+    with sandbox.client("pm") as http:
+        made = _ok(http.post(f"{REPO}/milestones", content=body,
+                             headers={"Content-Type": "application/x-www-form-urlencoded"}), 201)
+        assert made["title"] == "v9.8.7" and made["due_on"] == "2026-12-15T08:00:00Z"
+        _assert_error(http.post(f"{REPO}/milestones", content=b"title=x",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"}), 400)
+
+
 def test_pagination_defaults_maximum_and_link_headers(sandbox: Sandbox) -> None:
     _new_repo(sandbox, "acme", "paging")
     path = "/repos/acme/paging/labels"
