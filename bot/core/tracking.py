@@ -97,7 +97,12 @@ def decode_state(body: str | None) -> dict[str, Any]:
 # a few kilobytes whatever people write into a checklist (the body holds ~65,535 characters). The
 # outstanding list shows the same bounded texts whether a comment was read now or recorded earlier.
 MAX_RECORDED_UNTICKED = 8
-MAX_RECORDED_TEXT = 60
+MAX_RECORDED_TEXT = 72  # x 8 items x 8 stages, JSON-escaped, keeps the state marker under 30k
+
+
+def _clip(text: str) -> str:
+    """Checklist text kept in the hidden state (bounded so the body stays small), cut visibly."""
+    return text if len(text) <= MAX_RECORDED_TEXT else text[: MAX_RECORDED_TEXT - 1].rstrip() + "…"
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -121,13 +126,13 @@ class ChecklistRecord:
             return None
         if ticked > total or not isinstance(unticked, list):
             return None
-        texts = tuple(str(t)[:MAX_RECORDED_TEXT] for t in unticked if isinstance(t, str))[:MAX_RECORDED_UNTICKED]
+        texts = tuple(_clip(str(t)) for t in unticked if isinstance(t, str))[:MAX_RECORDED_UNTICKED]
         return cls(cid, Progress(ticked, total, texts))
 
     @classmethod
     def of(cls, comment_id: int, progress: Progress) -> ChecklistRecord:
         return cls(comment_id, Progress(progress.ticked, progress.total,
-                                        tuple(t[:MAX_RECORDED_TEXT] for t in progress.unticked[:MAX_RECORDED_UNTICKED])))
+                                        tuple(_clip(t) for t in progress.unticked[:MAX_RECORDED_UNTICKED])))
 
 
 def _checklist_records(data: Any) -> dict[str, ChecklistRecord]:

@@ -135,7 +135,8 @@ def test_checklist_records_round_trip_bounded_and_tolerant() -> None:
     record = ChecklistRecord.of(77, long)
     assert record.progress.ticked == 1 and record.progress.total == 40
     assert len(record.progress.unticked) == MAX_RECORDED_UNTICKED
-    assert all(len(t) <= MAX_RECORDED_TEXT for t in record.progress.unticked)
+    assert all(len(t) <= MAX_RECORDED_TEXT and t.endswith("…") for t in record.progress.unticked)  # cut visibly
+    assert ChecklistRecord.of(1, Progress(0, 1, ("Short item",))).progress.unticked == ("Short item",)
     state = TrackingState(checklists={s: record for s in STAGES}, comments_seen="2026-11-26T05:00:00Z")
     marker = encode_state(state.to_json())
     assert len(marker) < 30_000  # worst case (all non-ASCII, every stage) stays well inside a body
