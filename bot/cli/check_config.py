@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.config.defaults import default_config
 from bot.config.merge import deep_merge
-from bot.config.validate import validate_text
+from bot.config.validate import ConfigError, ConfigProblem, line_of, parse_yaml, validate_text
 from bot.core.notes import check_notes_config
 
 HELP = "validate a .github/release-bot.yml (exit 1 with line-numbered errors when invalid)"
@@ -35,10 +35,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, UnicodeDecodeError) as exc:
         print(f"{name}: cannot read: {exc}", file=sys.stderr)
         return 2
+    shown_name = name if name != "-" else "<stdin>"
     data, problems = validate_text(text)
-    messages = [p.render(name if name != "-" else "<stdin>") for p in problems]
-    if not problems:
-        messages.extend(_notes_problems(data, name))
+    # Template problems are reported even when the schema found others, so one run shows them all.
+    problems = [*problems, *_notes_problems(text)]
+    messages = [p.render(shown_name) for p in problems]
     if messages:
         for message in messages:
             print(message)
@@ -53,7 +54,21 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _notes_problems(data: dict[str, Any], name: str) -> list[str]:
-    """Template checks of the notes section (the renderer's own rules, so both agree)."""
-    notes = deep_merge(default_config()["notes"], data.get("notes") or {})
-    return [f"{name}: notes: {problem}" for problem in check_notes_config(notes)]
+def _notes_problems(text: str) -> list[ConfigProblem]:
+    """Template checks of the notes section (the renderer's own rules, so both agree), each on the
+    line of the key it names."""
+    try:
+        raw, node = parse_yaml(text)
+    except ConfigError:
+        return []  # the syntax error is already reported
+    section = raw.get("notes") if isinstance(raw, dict) else None
+    if not isinstance(section, dict):
+        return []
+    notes = deep_merge(default_config()["notes"], section)
+    problems = []
+    for problem in check_notes_config(notes):
+        key = problem.split(":", 1)[0].strip()
+        path = ("notes", key) if key in section else ("notes",)
+        problems.append(ConfigProblem(problem.split(":", 1)[1].strip() if key in section else problem, path,
+                                      line_of(node, path, key_line=True)))
+    return problems

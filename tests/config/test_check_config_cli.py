@@ -27,6 +27,16 @@ def test_invalid_file_lists_problems_with_lines(tmp_path, capsys):
     assert "2 problem(s)" in out
 
 
+def test_template_errors_have_lines_and_come_with_schema_errors(tmp_path, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text("releases:\n  mode: waterfall\nnotes:\n  header: 'v$VERSION'\n  change_template: '- $TITLE by $WHO'\n")
+    assert main(["check-config", str(path)]) == 1
+    out = capsys.readouterr().out
+    assert f"{path}:2: releases.mode: 'waterfall' is not one of 'agile', 'strict'" in out
+    assert f"{path}:5: notes.change_template: unknown variable $WHO" in out
+    assert "2 problem(s)" in out
+
+
 def test_unreadable_file(tmp_path, capsys):
     assert main(["check-config", str(tmp_path / "missing.yml")]) == 2
     assert "cannot read" in capsys.readouterr().err
