@@ -18,24 +18,20 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import Any
+
+from bot.store import KeyValueStore
 
 log = logging.getLogger(__name__)
 
 STATE_PREFIX = "installation-removed:"
 
 
-class Store(Protocol):
-    def get_state(self, name: str) -> Any | None: ...
-
-    def set_state(self, name: str, value: Any) -> None: ...
-
-
 def state_name(installation_id: int) -> str:
     return f"{STATE_PREFIX}{installation_id}"
 
 
-def record_removed(store: Store, installation_id: int, delivery_id: str, reason: str) -> None:
+def record_removed(store: KeyValueStore, installation_id: int, delivery_id: str, reason: str) -> None:
     """Tell every process that ``installation_id`` was deleted, suspended or lost repositories
     (by ``delivery_id``)."""
     store.set_state(
@@ -46,7 +42,7 @@ def record_removed(store: Store, installation_id: int, delivery_id: str, reason:
 class RemovalWatch:
     """Per process: forget an installation's cached client once per removal record. Thread-safe."""
 
-    def __init__(self, store: Store | None, forget: Callable[[int], None]) -> None:
+    def __init__(self, store: KeyValueStore | None, forget: Callable[[int], None]) -> None:
         self._store = store
         self._forget = forget
         self._lock = threading.Lock()

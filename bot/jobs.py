@@ -11,6 +11,7 @@ the waiting job instead of adding a second one (coalescing).
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,3 +53,14 @@ def parse_key(key: str) -> tuple[str, int, int | None]:
     if kind == "repo":
         return kind, int(rest), None
     raise ValueError(f"unknown key kind in {key!r}")
+
+
+# GitHub names a merge group's head `gh-readonly-queue/{base}/pr-{number}-{sha}`; intake (which
+# key to wake) and the gate (which pull request the group checks) read it the same way.
+_MERGE_GROUP_PR = re.compile(r"(?:^|/)pr-(\d+)-[0-9a-f]{7,40}$")
+
+
+def merge_group_pull_number(head_ref: str) -> int | None:
+    """The pull request a merge group's head ref was made for, or None when it names none."""
+    match = _MERGE_GROUP_PR.search(head_ref)
+    return int(match.group(1)) if match else None

@@ -9,12 +9,13 @@ from collections.abc import Callable
 
 from github import Github
 
-from bot.config.loader import ConfigLoader, Store
+from bot.config.loader import ConfigLoader
 from bot.github.auth import GitHubApp
 from bot.github.pacer import PacerLimits
 from bot.installation_removals import RemovalWatch
 from bot.jobs import JobSpec
 from bot.settings import Settings, SettingsError
+from bot.store import KeyValueStore
 
 log = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ class Services:
     def __init__(
         self,
         app: GitHubApp,
-        store: Store | None,
+        store: KeyValueStore | None,
         config_loader: ConfigLoader | None = None,
         enqueue: Callable[[list[JobSpec]], None] | None = None,
     ) -> None:
@@ -36,7 +37,7 @@ class Services:
         self._removals = RemovalWatch(store, self.forget_installation)
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store | None) -> Services:
+    def from_settings(cls, settings: Settings, store: KeyValueStore | None) -> Services:
         if settings.app_id is None:
             raise SettingsError("APP_ID is not set: the GitHub layer needs the App's id")
         private_key = settings.load_private_key()

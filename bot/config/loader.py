@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import quote
 
 import yaml
@@ -37,6 +37,7 @@ from github.GithubException import GithubException
 from bot.config.defaults import default_config
 from bot.config.merge import deep_merge
 from bot.config.validate import ConfigError, ConfigProblem, parse_yaml, validate_config
+from bot.store import KeyValueStore
 
 log = logging.getLogger(__name__)
 
@@ -47,12 +48,6 @@ CONFIG_SOURCE_PATHS = frozenset({CONFIG_PATH, RELEASE_YML_PATH, RELEASE_DRAFTER_
 ORG_CONFIG_REPO = ".github"
 MAX_EXTENDS_DEPTH = 10
 DEFAULT_TTL_SECONDS = 300.0
-
-
-class Store(Protocol):
-    def get_state(self, name: str) -> Any | None: ...
-
-    def set_state(self, name: str, value: Any) -> None: ...
 
 
 @dataclass
@@ -81,7 +76,7 @@ class ConfigLoader:
 
     def __init__(
         self,
-        store: Store | None,
+        store: KeyValueStore | None,
         ttl_seconds: float = DEFAULT_TTL_SECONDS,
         maxsize: int = 4096,
         clock: Callable[[], float] = time.time,

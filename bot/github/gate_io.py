@@ -30,7 +30,6 @@ from bot.github.paging import list_all
 # The timeline entries the gate reads; others (cross-references, reviews, …) are skipped.
 _TIMELINE_KINDS = {"labeled", "unlabeled", "committed", "head_ref_force_pushed", "commented"}
 # `gh-readonly-queue/{base}/pr-{number}-{sha}`: the pull requests merge queue groups are made of.
-MERGE_GROUP_PR = re.compile(r"pr-(\d+)-[0-9a-f]{7,40}")
 
 
 def _repo_path(repo: str) -> str:
@@ -360,8 +359,6 @@ def reviews(entries: Iterable[Mapping[str, Any]]) -> tuple[Review, ...]:
     )
 
 
-def merge_group_numbers(head_ref: str) -> list[int]:
-    return [int(match) for match in MERGE_GROUP_PR.findall(head_ref)]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,11 +15,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.jobs import JobSpec, pr_key, release_key, repo_key
+from bot.jobs import JobSpec, merge_group_pull_number, pr_key, release_key, repo_key
 
 # `merge_group.head_ref`: refs/heads/gh-readonly-queue/{base}/pr-{number}-{sha}. The PR it names
 # is the last of the group; the pr reconciler reads the group's other members from GitHub.
-_MERGE_GROUP_PR = re.compile(r"(?:^|/)pr-(\d+)-[0-9a-f]{7,40}$")
 # Our own check runs, recognised by name when APP_ID is not known (sandbox-less local runs).
 _OUR_CHECK_NAME_PREFIX = "release-bot"
 # Changed files that may be configuration sources (DESIGN.md: release-bot.yml, release.yml,
@@ -187,8 +186,8 @@ def _merge_group(b: _Builder) -> None:
         return
     group = _get(b.payload, "merge_group")
     head_ref = str(_get(group, "head_ref"))
-    match = _MERGE_GROUP_PR.search(head_ref)
-    if match is None:
+    number = merge_group_pull_number(head_ref)
+    if number is None:
         b.route.ignored = "merge group head_ref names no pull request"
         return
     repo_id, repo = b.repo()
@@ -199,7 +198,7 @@ def _merge_group(b: _Builder) -> None:
             "base_ref": group.get("base_ref"),
         }
     }
-    b.add(pr_key(repo_id, int(match.group(1))), repo, hint)
+    b.add(pr_key(repo_id, number), repo, hint)
 
 
 def _milestone(b: _Builder) -> None:

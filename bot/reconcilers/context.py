@@ -8,22 +8,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from bot.jobs import JobSpec
+from bot.store import KeyValueStore
 
 if TYPE_CHECKING:
     from github import Github
-
-
-class KeyValueStore(Protocol):
-    """The bot's own small durable store (lives beside the queue): last valid config, caches."""
-
-    def get_state(self, name: str) -> Any | None: ...
-
-    def set_state(self, name: str, value: Any) -> None: ...
-
-    def update_state(self, name: str, change: Callable[[Any | None], Any]) -> Any: ...
 
 
 @dataclass

@@ -44,7 +44,7 @@ from bot.core.versions import owning_milestone
 from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.permissions import roles_for
-from bot.jobs import JobSpec, parse_key, pr_key, release_key
+from bot.jobs import JobSpec, merge_group_pull_number, parse_key, pr_key, release_key
 from bot.reconcilers.context import JobContext
 
 log = logging.getLogger("bot.reconcile.pr")
@@ -350,7 +350,8 @@ def reconcile_merge_group(
     base = str(group.get("base_ref") or "").removeprefix("refs/heads/")
     if base and not is_release_branch(base, settings.release_branches):
         return  # the gate does not apply to this queue: no check, so it cannot block it
-    numbers = gate_io.merge_group_numbers(head_ref) or [number]
+    named = merge_group_pull_number(head_ref)
+    numbers = [named] if named is not None else [number]
     numbers += [n for n in _group_members(ctx, group) if n not in numbers]
     results: list[tuple[int, CheckOutput | None]] = []
     for member in numbers:

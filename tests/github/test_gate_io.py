@@ -12,6 +12,7 @@ from github import Auth, Github
 from bot.core.gate import CheckOutput, ExistingCheck
 from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS
 from bot.github import gate_io, permissions
+from bot.jobs import merge_group_pull_number
 
 API = "https://ghe.example.test:443/api/v3"
 REPO = "acme/rocket"
@@ -213,7 +214,9 @@ def test_pull_facts_and_merge_group_numbers() -> None:
         }
     )
     assert pull.base == "release/1.4" and pull.labels == {"hold"} and pull.milestone is not None
-    assert gate_io.merge_group_numbers("refs/heads/gh-readonly-queue/release/1.4/pr-12-" + "a" * 40) == [12]
+    assert merge_group_pull_number("refs/heads/gh-readonly-queue/release/1.4/pr-12-" + "a" * 40) == 12
+    assert merge_group_pull_number("gh-readonly-queue/pr-7-abc/pr-12-" + "b" * 40) == 12  # the last segment only
+    assert merge_group_pull_number("refs/heads/release/1.4") is None
 
 
 @responses.activate
