@@ -35,7 +35,9 @@ from bot.core.permissions import (
 )
 from bot.core.versions import owning_milestone, release_milestones
 
-RECORD_VERSION = 1
+# v2: one section per pull request whose head is the commit (v1 bound sign-offs to the commit
+# alone, so a twin, a decoy or a retarget could reuse or wipe them); a v1 record counts for nothing.
+RECORD_VERSION = 2
 RECORD_MARKER_PREFIX = "<!-- release-bot:gate-record:"
 # Ends the bot's audit comment on a pull request merged past the gate (one per head commit).
 AUDIT_MARKER_PREFIX = "<!-- release-bot:gate-audit:"
@@ -151,7 +153,8 @@ class TimelineItem:
     """One timeline entry that matters to the gate, in the timeline's (chronological) order.
 
     kind: 'labeled' | 'unlabeled' (label, actor) | 'committed' | 'head_ref_force_pushed' (sha)
-          | 'commented' (id = comment id) | 'reviewed' (ignored here; reviews come separately)
+          | 'commented' (id = comment id) | 'milestoned' | 'demilestoned' (milestone title, actor)
+          | 'base_ref_changed' (actor; GitHub's time of a retarget)
     """
 
     kind: str
@@ -160,6 +163,7 @@ class TimelineItem:
     label: str = ""
     sha: str = ""
     created_at: str = ""
+    milestone: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +195,9 @@ class CommentFacts:
     created_at: str
     commands: tuple[Command, ...]
     handled: bool = False  # the bot already reacted to it: redeliveries do nothing
+    # Changed after it was posted (``updated_at`` later than ``created_at``). Anyone with write
+    # access can edit anyone's comment, so an edited comment is no longer what its author wrote.
+    edited: bool = False
 
 
 @dataclass(frozen=True)
@@ -207,6 +214,9 @@ class GateFacts:
     reviews: tuple[Review, ...] = ()
     config_valid: bool = True
     config_error: str | None = None
+    # The other open pull requests into a gated branch whose head is this commit, each with its
+    # last section from the commit's record (read back from GitHub, not from the record alone).
+    others: tuple[PullSection, ...] = ()
 
     def roles_of(self, login: str) -> frozenset[str]:
         return self.roles.get(login.lower(), frozenset())
@@ -250,7 +260,7 @@ class UatFailure:
 
 @dataclass(frozen=True)
 class GateRecord:
-    """What the bot remembers about one head commit, inside its own check run."""
+    """What the bot remembers about one pull request at one head commit, inside its own check run."""
 
     sha: str
     uat: Approval | None = None
@@ -261,6 +271,9 @@ class GateRecord:
     # The unlabeled event of the hold label that was judged allowed (QA or a release manager
     # lifted it): recorded so that a steady reconcile needs no permission look-up for it.
     hold_lifted: int | None = None
+    # The milestoned event judged to be a release manager's (or the bot's) act, so the milestone
+    # requirement needs no permission look-up on a steady reconcile.
+    milestone_by: Approval | None = None
 
     def get(self, requirement: str) -> Approval | None:
         return self.uat if requirement == REQ_UAT else self.approval
@@ -269,7 +282,7 @@ class GateRecord:
         return replace(self, uat=value) if requirement == REQ_UAT else replace(self, approval=value)
 
     def to_json(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"v": RECORD_VERSION, "sha": self.sha}
+        data: dict[str, Any] = {}
         if self.uat:
             data["uat"] = self.uat.to_json()
         if self.approval:
@@ -282,7 +295,100 @@ class GateRecord:
             data["audited"] = True
         if self.hold_lifted is not None:
             data["hold_lifted"] = self.hold_lifted
+        if self.milestone_by:
+            data["milestone_by"] = self.milestone_by.to_json()
         return data
+
+    @classmethod
+    def from_json(cls, sha: str, data: Mapping[str, Any]) -> GateRecord:
+        failed = data.get("uat_failed")
+        return cls(
+            sha=sha,
+            uat=Approval.from_json(data["uat"]) if data.get("uat") else None,
+            approval=Approval.from_json(data["approval"]) if data.get("approval") else None,
+            uat_failed=UatFailure(str(failed["by"]), str(failed.get("at", "")), str(failed.get("reason", "")))
+            if failed
+            else None,
+            reset_notice=bool(data.get("reset_notice")),
+            audited=bool(data.get("audited")),
+            hold_lifted=_int_or_none(data.get("hold_lifted")),
+            milestone_by=Approval.from_json(data["milestone_by"]) if data.get("milestone_by") else None,
+        )
+
+
+@dataclass(frozen=True)
+class PullVerdict:
+    """What the gate says of one pull request: the check it would show if it were alone."""
+
+    conclusion: Conclusion
+    title: str
+    summary: str  # the requirement list, without the record
+
+
+@dataclass(frozen=True)
+class PullSection:
+    """One pull request's part of a commit's gate: its sign-offs, bound to its base branch and
+    to the release that owns that branch when they were given. ``verdict`` None: a pull request
+    found at this commit that the bot has not evaluated yet (it counts as failing)."""
+
+    number: int
+    base: str
+    release: int | None
+    record: GateRecord
+    verdict: PullVerdict | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"base": self.base, **self.record.to_json()}
+        if self.release is not None:
+            data["release"] = self.release
+        if self.verdict is not None:
+            data["verdict"] = {
+                "conclusion": self.verdict.conclusion,
+                "title": self.verdict.title,
+                "summary": self.verdict.summary,
+            }
+        return data
+
+    @classmethod
+    def from_json(cls, sha: str, number: int, data: Mapping[str, Any]) -> PullSection:
+        verdict = data.get("verdict")
+        parsed = None
+        if isinstance(verdict, Mapping) and verdict.get("conclusion") in ("success", "failure", "neutral"):
+            parsed = PullVerdict(verdict["conclusion"], str(verdict.get("title", "")), str(verdict.get("summary", "")))
+        return cls(
+            number=number,
+            base=str(data["base"]),
+            release=_int_or_none(data.get("release")),
+            record=GateRecord.from_json(sha, data),
+            verdict=parsed,
+        )
+
+
+@dataclass(frozen=True)
+class CommitRecord:
+    """The record in the bot's check run of one commit: a section per pull request at that head.
+
+    A check run belongs to a commit and GitHub merges commits, so the gate written on a commit
+    is the strictest over every open pull request into a gated branch whose head it is; what
+    each pull request was given stays in its own section, bound to its base branch.
+    """
+
+    sha: str
+    pulls: tuple[PullSection, ...] = ()
+
+    def section(self, number: int) -> PullSection | None:
+        return next((s for s in self.pulls if s.number == number), None)
+
+    def with_section(self, section: PullSection) -> CommitRecord:
+        rest = [s for s in self.pulls if s.number != section.number]
+        return replace(self, pulls=tuple(sorted([*rest, section], key=lambda s: s.number)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": RECORD_VERSION,
+            "sha": self.sha,
+            "pulls": {str(s.number): s.to_json() for s in self.pulls},
+        }
 
     def marker(self) -> str:
         text = json.dumps(self.to_json(), sort_keys=True, separators=(",", ":"))
@@ -292,34 +398,44 @@ class GateRecord:
 
 
 def _int_or_none(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
     return int(value) if isinstance(value, int | str) and str(value).isdigit() else None
 
 
-def parse_record(summary: str | None, head_sha: str) -> GateRecord | None:
-    """The record in one of the bot's check run summaries, if it is for ``head_sha`` and readable."""
+def parse_commit_record(summary: str | None, head_sha: str) -> CommitRecord:
+    """The record in one of the bot's check run summaries for ``head_sha``; empty when there is
+    none, it is for another commit, of an older version, or unreadable (nothing then counts)."""
+    empty = CommitRecord(sha=head_sha)
     if not summary:
-        return None
+        return empty
     match = _RECORD_RE.search(summary)
     if not match:
-        return None
+        return empty
     try:
         data = json.loads(match.group("json"))
         if data.get("v") != RECORD_VERSION or data.get("sha") != head_sha:
-            return None
-        failed = data.get("uat_failed")
-        return GateRecord(
-            sha=head_sha,
-            uat=Approval.from_json(data["uat"]) if data.get("uat") else None,
-            approval=Approval.from_json(data["approval"]) if data.get("approval") else None,
-            uat_failed=UatFailure(str(failed["by"]), str(failed.get("at", "")), str(failed.get("reason", "")))
-            if failed
-            else None,
-            reset_notice=bool(data.get("reset_notice")),
-            audited=bool(data.get("audited")),
-            hold_lifted=_int_or_none(data.get("hold_lifted")),
-        )
+            return empty
+        sections = [
+            PullSection.from_json(head_sha, int(number), section)
+            for number, section in dict(data.get("pulls") or {}).items()
+            if str(number).isdigit() and isinstance(section, Mapping)
+        ]
+        return CommitRecord(head_sha, tuple(sorted(sections, key=lambda s: s.number)))
     except (ValueError, KeyError, TypeError, AttributeError):
-        return None  # unreadable: treat as no record (nothing counts), never crash on it
+        return empty  # unreadable: treat as no record (nothing counts), never crash on it
+
+
+def parse_record(summary: str | None, head_sha: str, number: int, base: str) -> GateRecord | None:
+    """The record of pull request ``number`` into ``base`` at ``head_sha``, if there is one.
+
+    A section given for another base branch is no record for this one: a retargeted pull
+    request starts afresh.
+    """
+    section = parse_commit_record(summary, head_sha).section(number)
+    if section is None or section.base != base:
+        return None
+    return section.record
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,6 +490,7 @@ class GatePlan:
     replies: list[Reply] = field(default_factory=list)
     reactions: list[tuple[int, str]] = field(default_factory=list)  # (comment id, content)
     audit: AuditEntry | None = None
+    own: PullVerdict | None = None  # this pull request's own verdict (None when it is not gated or closed)
 
     @property
     def has_writes(self) -> bool:
@@ -396,12 +513,36 @@ def short(sha: str) -> str:
 
 
 def _head_index(timeline: Sequence[TimelineItem], head_sha: str) -> int | None:
-    """Where the current head commit arrived in the timeline, or None if it cannot be placed."""
+    """Where the current head commit arrived in the timeline, or None if it cannot be placed.
+
+    A retarget after it moves the point on: sign-offs are given for one base branch, so what came
+    before the pull request was pointed at its current base speaks about another one.
+    """
     found: int | None = None
     for index, item in enumerate(timeline):
         if item.kind in ("committed", "head_ref_force_pushed") and item.sha == head_sha:
             found = index
-    return found
+    if found is None:
+        return None
+    retarget = last_retarget(timeline)
+    return max(found, retarget[0]) if retarget is not None else found
+
+
+def last_retarget(timeline: Sequence[TimelineItem]) -> tuple[int, TimelineItem] | None:
+    """The latest ``base_ref_changed`` entry: when (GitHub's time) the base branch last changed."""
+    latest: tuple[int, TimelineItem] | None = None
+    for index, item in enumerate(timeline):
+        if item.kind == "base_ref_changed":
+            latest = (index, item)
+    return latest
+
+
+def _retargeted_after_head(timeline: Sequence[TimelineItem], head_sha: str) -> bool:
+    retarget = last_retarget(timeline)
+    if retarget is None:
+        return False
+    commits = [i for i, item in enumerate(timeline) if item.sha == head_sha and item.kind != "base_ref_changed"]
+    return not commits or retarget[0] > commits[-1]
 
 
 def latest_labeled(timeline: Sequence[TimelineItem], label: str) -> tuple[int, TimelineItem] | None:
@@ -429,6 +570,11 @@ def _head_seen_at(facts: GateFacts) -> str | None:
     """
     if facts.existing is None or not facts.existing.started_at:
         return None
+    retarget = last_retarget(facts.timeline)
+    if retarget is not None and retarget[1].created_at and _at_or_after(
+        retarget[1].created_at, facts.existing.started_at
+    ):
+        return retarget[1].created_at  # GitHub's time of the retarget: only what follows is for this base
     return facts.existing.started_at
 
 
@@ -469,6 +615,9 @@ class _Work:
         # label (lower) -> (its labeled event, when the bot first saw the head or None): allowed
         # people's labels that the timeline puts on the head but that predate the bot's first sight
         self.unproven: dict[str, tuple[TimelineItem, str | None]] = {}
+        # The release the record was given for, when another release now owns the base branch.
+        self.rebound_from: int | None = None
+        self.milestone_setter = ""  # who set the milestone, when they may not (the check says so)
 
     def has(self, label: str) -> bool:
         return label.lower() in self.labels
@@ -492,34 +641,59 @@ class _Work:
 
 
 def plan_gate(facts: GateFacts, comments: Sequence[CommentFacts] = ()) -> GatePlan:
-    """The desired state of the gate of one pull request, and what to do to get there."""
+    """The desired state of the gate of one pull request, and what to do to get there.
+
+    ``plan.check`` is what the commit's check run must say: the strictest over this pull request
+    and ``facts.others`` (the other open gated pull requests at this head). A pull request that is
+    not gated, or closed, never writes a conclusion of its own over theirs.
+    """
     pull = facts.pull
     settings = facts.settings
+    commit = parse_commit_record(facts.existing.summary if facts.existing else None, pull.head_sha)
     if not is_release_branch(pull.base, settings.release_branches):
-        return _plan_not_gated(facts, comments)
+        return _plan_not_gated(facts, comments, commit)
 
-    existing_record = parse_record(facts.existing.summary if facts.existing else None, pull.head_sha)
-    record = existing_record or GateRecord(sha=pull.head_sha)
+    owner = _owner(facts)
+    release = owner.number if owner is not None else None
+    own = commit.section(pull.number)
+    if own is not None and own.base == pull.base:
+        record = own.record
+    else:
+        record = GateRecord(sha=pull.head_sha)  # never evaluated here, or given for another base branch
 
     if pull.state != "open":
-        return _plan_closed(facts, record)
+        return _plan_closed(facts, commit, record, release)
 
     work = _Work(facts, record)
+    # The release that owns the base changed (a shipped version's branch now belongs to the
+    # next patch release): what was given for the other release is given again.
+    work.rebound_from = (
+        own.release if own is not None and own.base == pull.base and own.release != release else None
+    )
     work.stale = set(_judge_labels(work))
     _judge_hold(work)
+    _judge_milestone(work)
     for comment in comments:
         _apply_comment(work, comment)
     _reset_stale(work, sorted(work.stale, key=lambda label: label != settings.uat_label))
-    check = render_check(facts, work.record, work.labels.values(), work.milestone)
+    verdict = render_verdict(facts, work.record, work.labels.values(), work.milestone)
+    section = PullSection(pull.number, pull.base, release, work.record, verdict)
     return GatePlan(
-        check=check,
+        check=commit_check(pull.head_sha, [section, *facts.others], _inert(commit, pull.number)),
         record=work.record,
         add_labels=list(work.add.values()),
         remove_labels=list(work.remove.values()),
         milestone=work.milestone,
         replies=work.replies + list(work.pending_refusals.values()),
         reactions=work.reactions,
+        own=verdict,
     )
+
+
+def _inert(commit: CommitRecord, number: int) -> list[PullSection]:
+    """Sections kept in the record that count for nothing: merged pull requests already audited
+    (kept so that their audit is not reported twice)."""
+    return [s for s in commit.pulls if s.number != number and s.record.audited]
 
 
 def _judge_labels(work: _Work) -> list[str]:
@@ -569,7 +743,7 @@ def _judge_labels(work: _Work) -> list[str]:
             # first check run on the head proves the label came after the push.
             work.unproven[label.lower()] = (event, seen_at)
             continue
-        if not after_head:
+        if not after_head or work.rebound_from is not None:
             stale.append(label)
             continue
         if by_bot:
@@ -612,17 +786,31 @@ def _reset_stale(work: _Work, stale: list[str]) -> None:
         work.remove_label(label)
     if removed and not work.record.reset_notice:
         names = " and ".join(f"`{label}`" for label in removed)
-        work.replies.append(
-            Reply(
-                to="",
-                body=(
-                    f"New head commit {short(work.facts.pull.head_sha)}: {names} removed, because UAT and "
-                    "approval are given for one commit and this one has not been accepted yet "
-                    "(`gate.reset_on_push`). Run `/uat passed` and `/approve` again when it is ready."
-                ),
-            )
-        )
+        work.replies.append(Reply(to="", body=_reset_notice(work, names)))
         work.record = replace(work.record, reset_notice=True)
+
+
+def _reset_notice(work: _Work, names: str) -> str:
+    facts = work.facts
+    again = "Run `/uat passed` and `/approve` again when it is ready."
+    if _retargeted_after_head(facts.timeline, facts.pull.head_sha):
+        return (
+            f"This pull request now targets `{facts.pull.base}`: {names} removed, because UAT and approval "
+            "are given for one pull request into one release branch, and none was given for this one yet. "
+            + again
+        )
+    if work.rebound_from is not None:
+        owner = _owner(facts)
+        now = f"`{owner.title}`" if owner is not None else "another release"
+        return (
+            f"`{facts.pull.base}` now belongs to {now}: {names} removed, because UAT and approval are "
+            "given for one release, and none was given for this one yet. " + again
+        )
+    return (
+        f"New head commit {short(facts.pull.head_sha)}: {names} removed, because UAT and "
+        "approval are given for one commit and this one has not been accepted yet "
+        "(`gate.reset_on_push`). " + again
+    )
 
 
 def _reset_unproven(work: _Work) -> None:
@@ -648,6 +836,55 @@ def _reset_unproven(work: _Work) -> None:
                 f"`{command}` (or add `{label}` again) to give it for {head}."
             ),
         )
+
+
+def latest_milestoned(timeline: Sequence[TimelineItem], title: str) -> TimelineItem | None:
+    """The last ``milestoned`` entry that put the pull request into the milestone ``title``."""
+    latest: TimelineItem | None = None
+    for item in timeline:
+        if item.kind == "milestoned" and item.milestone.lower() == title.lower():
+            latest = item
+    return latest
+
+
+def milestone_to_judge(facts: GateFacts, record: GateRecord | None) -> TimelineItem | None:
+    """The person's ``milestoned`` event whose author's role the milestone requirement needs,
+    when it is not judged yet (None for the bot's own, or one already in the record)."""
+    current = facts.pull.milestone
+    if current is None:
+        return None
+    event = latest_milestoned(facts.timeline, current.title)
+    if event is None or not event.actor or event.actor.lower() == facts.bot_login.lower():
+        return None
+    if record is not None and record.milestone_by is not None and record.milestone_by.event == event.id:
+        return None
+    return event
+
+
+def _judge_milestone(work: _Work) -> None:
+    """Who set the milestone: it counts only when a release manager did, or the bot (on a release
+    manager's ``/milestone``, or by its own carry-over). Anyone with write access can set one."""
+    facts = work.facts
+    current = facts.pull.milestone
+    if current is None:
+        work.record = replace(work.record, milestone_by=None)
+        return
+    event = latest_milestoned(facts.timeline, current.title)
+    if event is None:
+        work.record = replace(work.record, milestone_by=None)
+        return
+    recorded = work.record.milestone_by
+    if recorded is not None and recorded.event == event.id:
+        return
+    by_bot = event.actor.lower() == facts.bot_login.lower()
+    if by_bot or ROLE_RELEASE_MANAGERS in facts.roles_of(event.actor):
+        work.record = replace(
+            work.record,
+            milestone_by=Approval(by=event.actor, at=event.created_at, via="milestone", event=event.id),
+        )
+    else:
+        work.record = replace(work.record, milestone_by=None)
+        work.milestone_setter = event.actor
 
 
 def _judge_hold(work: _Work) -> None:
@@ -710,6 +947,20 @@ def _apply_comment(work: _Work, comment: CommentFacts) -> None:
     facts = work.facts
     known = [command for command in comment.commands if command.name in GATE_COMMANDS]
     if not known:
+        return
+    if comment.edited:
+        work.replies.append(
+            Reply(
+                to=comment.author,
+                body=(
+                    f"@{comment.author} this comment was edited after it was posted, so the bot runs no "
+                    "command in it: anyone with write access can edit anyone's comment, so an edited "
+                    "comment no longer proves what its author wrote. Post the command in a new comment."
+                ),
+                comment_id=comment.id,
+            )
+        )
+        work.reactions.append((comment.id, "confused"))
         return
     head_index = _head_index(facts.timeline, facts.pull.head_sha)
     position = _comment_index(facts.timeline, comment.id)
@@ -811,6 +1062,23 @@ def _apply_command(work: _Work, comment: CommentFacts, command: Command, before_
             )
             return f"there is no open milestone `{_clean_reason(wanted)}`. Open version milestones: {titles or 'none'}."
         work.milestone = found
+        current = facts.pull.milestone
+        present = latest_milestoned(facts.timeline, found.title) if current and current.number == found.number else None
+        # A release manager naming the milestone the pull request is already in vouches for it (bound
+        # to the event that put it there); otherwise the bot sets it, and its own event counts.
+        work.record = replace(
+            work.record,
+            milestone_by=Approval(
+                by=author,
+                at=comment.created_at,
+                via="command",
+                event=present.id if present else None,
+                comment=comment.id,
+            )
+            if present
+            else None,
+        )
+        work.milestone_setter = ""
         return None
     return None
 
@@ -986,9 +1254,23 @@ def evaluate_requirements(
                     todo=f"open a version milestone for `{pull.base}` (e.g. the next patch release).",
                 )
             )
-        elif current is not None and current.number == owner.number:
+        elif current is not None and current.number == owner.number and (
+            milestone != "keep" or record.milestone_by is not None
+        ):
             out.append(
                 Requirement("milestone", True, f"Milestone — in `{owner.title}`, which owns `{pull.base}`")
+            )
+        elif current is not None and current.number == owner.number:
+            setter = latest_milestoned(facts.timeline, current.title)
+            by = f"set by @{setter.actor}, who is not a release manager" if setter else "set by someone unknown"
+            out.append(
+                Requirement(
+                    "milestone",
+                    False,
+                    f"Milestone — in `{owner.title}`, but {by}",
+                    missing="milestone",
+                    todo=f"a release manager comments `/milestone {owner.title}` (or sets it).",
+                )
             )
         else:
             now = f"in `{current.title}`" if current else "no milestone"
@@ -1057,12 +1339,12 @@ def _approval_from_reviews(facts: GateFacts) -> Approval | None:
     return None
 
 
-def render_check(
+def render_verdict(
     facts: GateFacts,
     record: GateRecord,
     labels: Iterable[str],
     milestone: MilestoneRef | None | Literal["keep"] = "keep",
-) -> CheckOutput:
+) -> PullVerdict:
     requirements = evaluate_requirements(facts, record, labels, milestone)
     missing = [req.missing for req in requirements if not req.met]
     head = short(facts.pull.head_sha)
@@ -1086,14 +1368,69 @@ def render_check(
         "",
         "UAT and approval count only for the commit they were given on; comment `/help` for the commands.",
     ]
-    body = "\n".join(lines)[:SUMMARY_LIMIT]
-    return CheckOutput(conclusion=conclusion, title=title, summary=body + "\n\n" + record.marker())
+    return PullVerdict(conclusion, title, "\n".join(lines)[:SECTION_SUMMARY_LIMIT])
 
 
-def _plan_not_gated(facts: GateFacts, comments: Sequence[CommentFacts]) -> GatePlan:
-    """A pull request that does not target a release branch: a neutral check, only if ours was there."""
+# At most this many pull requests share one commit's gate; more at one head fail it (a check run
+# summary holds about 65,535 characters, and each section is shown and recorded).
+MAX_PULLS_PER_COMMIT = 8
+SECTION_SUMMARY_LIMIT = 3_000
+
+
+def commit_check(sha: str, live: Sequence[PullSection], inert: Sequence[PullSection] = ()) -> CheckOutput:
+    """The check run of commit ``sha``: the strictest verdict over ``live``, the open pull requests
+    into a gated branch whose head it is. One pull request alone gets its own verdict as it is."""
+    live = sorted(live, key=lambda s: s.number)
+    record = CommitRecord(sha, tuple(sorted([*live[:MAX_PULLS_PER_COMMIT], *inert], key=lambda s: s.number)))
+    marker = record.marker()
+    if len(live) == 1 and live[0].verdict is not None:
+        verdict = live[0].verdict
+        return CheckOutput(verdict.conclusion, verdict.title, verdict.summary + "\n\n" + marker)
+    failing = [s for s in live if s.verdict is None or s.verdict.conclusion != "success"]
+    if len(live) > MAX_PULLS_PER_COMMIT:
+        failing = failing or list(live[MAX_PULLS_PER_COMMIT:])
+    numbers = ", ".join(f"#{s.number}" for s in live)
+    lines = [
+        f"Commit {short(sha)} is the head of {len(live)} open pull requests into release branches ({numbers}). "
+        "A check belongs to a commit and GitHub merges the commit, so it passes only when every one "
+        "of them passes; what each was given stays with it.",
+        "",
+    ]
+    if len(live) > MAX_PULLS_PER_COMMIT:
+        lines += [f"More than {MAX_PULLS_PER_COMMIT} pull requests share this commit: close the extra ones.", ""]
+    for section in live[:MAX_PULLS_PER_COMMIT]:
+        lines.append(f"### #{section.number} into `{section.base}`")
+        lines.append("")
+        if section.verdict is None:
+            lines.append("Not evaluated yet at this commit: it counts as failing until the bot has seen it.")
+        else:
+            lines.append(f"**{section.verdict.title}**")
+            lines.append("")
+            lines.append(section.verdict.summary)
+        lines.append("")
+    if failing:
+        conclusion: Conclusion = "failure"
+        parts = [
+            f"#{s.number} " + (s.verdict.title.removeprefix("Missing: ").lower() if s.verdict else "not evaluated yet")
+            for s in failing
+        ]
+        title = ("Missing: " + "; ".join(parts))[:REASON_LIMIT]
+    else:
+        conclusion = "success"
+        title = f"Ready to merge: all {len(live)} pull requests at {short(sha)} pass the gate"
+    body = "\n".join(lines).rstrip()[:SUMMARY_LIMIT]
+    return CheckOutput(conclusion, title, body + "\n\n" + marker)
+
+
+def _plan_not_gated(facts: GateFacts, comments: Sequence[CommentFacts], commit: CommitRecord) -> GatePlan:
+    """A pull request that does not target a release branch writes no conclusion over a gated one:
+    the check of its head stays the gate of the pull requests into release branches at that commit
+    (``facts.others``); only where there are none does it become neutral, and only if ours was there."""
     check = None
-    if facts.existing is not None:
+    inert = _inert(commit, facts.pull.number)
+    if facts.others:
+        check = commit_check(facts.pull.head_sha, facts.others, inert)
+    elif facts.existing is not None:
         branches = ", ".join(f"`{b}`" for b in facts.settings.release_branches)
         check = CheckOutput(
             conclusion="neutral",
@@ -1101,13 +1438,14 @@ def _plan_not_gated(facts: GateFacts, comments: Sequence[CommentFacts]) -> GateP
             summary=(
                 f"This pull request targets `{facts.pull.base}`, which does not match the release branch "
                 f"patterns ({branches}), so the merge gate does not apply."
+                + (f"\n\n{CommitRecord(facts.pull.head_sha, tuple(inert)).marker()}" if inert else "")
             ),
         )
     plan = GatePlan(check=check, record=None)
     # Other bots use the same words (Prow's `/approve`, `/hold`): outside release branches only
     # `/help` is answered, the rest is left alone rather than answered with noise.
     for comment in comments:
-        if comment.handled or not any(c.name == "help" for c in comment.commands):
+        if comment.handled or comment.edited or not any(c.name == "help" for c in comment.commands):
             continue
         plan.replies.append(
             Reply(to=comment.author, body=f"@{comment.author} {help_text(facts)}", comment_id=comment.id)
@@ -1116,15 +1454,35 @@ def _plan_not_gated(facts: GateFacts, comments: Sequence[CommentFacts]) -> GateP
     return plan
 
 
-def _plan_closed(facts: GateFacts, record: GateRecord) -> GatePlan:
-    """Closed pull requests keep their check; a merge past a failing gate is reported once."""
+def _plan_closed(facts: GateFacts, commit: CommitRecord, record: GateRecord, release: int | None) -> GatePlan:
+    """Closed pull requests keep their check; a merge past a failing gate is reported once.
+
+    A merge counts as gated only when this pull request's own section passed for its base: a twin
+    merged on the strength of another pull request's sign-offs is a bypass too. A pull request
+    closed unmerged stops holding the commit's gate, which the others' sections then decide.
+    """
     pull = facts.pull
     existing = facts.existing
-    passed = existing is not None and existing.status == "completed" and existing.conclusion == "success"
-    if not pull.merged or passed or record.audited:
+    own = commit.section(pull.number)
+    if not pull.merged:
+        if own is not None and facts.others:
+            return GatePlan(check=commit_check(pull.head_sha, facts.others, _inert(commit, pull.number)), record=None)
+        return GatePlan(check=None, record=None)
+    own_passed = (
+        own is not None and own.base == pull.base and own.verdict is not None and own.verdict.conclusion == "success"
+    )
+    passed = (
+        existing is not None
+        and existing.status == "completed"
+        and existing.conclusion == "success"
+        and own_passed
+    )
+    if passed or record.audited:
         return GatePlan(check=None, record=None)
     record = replace(record, audited=True)
     conclusion_was = existing.conclusion if existing else "not evaluated"
+    if existing is not None and existing.conclusion == "success" and not own_passed:
+        conclusion_was = "not given for this pull request (the commit passed for another one)"
     audit = AuditEntry(
         kind="bypass_merge",
         repo="",
@@ -1134,30 +1492,32 @@ def _plan_closed(facts: GateFacts, record: GateRecord) -> GatePlan:
         by="",
         detail=f"merged into `{pull.base}` while the gate was {conclusion_was}",
     )
+    section = PullSection(pull.number, pull.base, release, record, own.verdict if own else None)
+    marker = commit.with_section(section).marker()
     previous = existing
     if previous is not None:
         title = previous.title
         summary = (
-            _RECORD_RE.sub(lambda _: record.marker(), previous.summary)
+            _RECORD_RE.sub(lambda _: marker, previous.summary)
             if _RECORD_RE.search(previous.summary)
-            else (previous.summary + "\n\n" + record.marker())
+            else (previous.summary + "\n\n" + marker)
         )
         conclusion = (
             previous.conclusion if previous.conclusion in ("success", "failure", "neutral") else "failure"
         )
     else:
         title = "Merged without the gate's evaluation"
-        summary = f"Merged into `{pull.base}` before the gate evaluated commit {short(pull.head_sha)}.\n\n{record.marker()}"
+        summary = f"Merged into `{pull.base}` before the gate evaluated commit {short(pull.head_sha)}.\n\n{marker}"
         conclusion = "failure"
     check = CheckOutput(conclusion=conclusion, title=title, summary=summary)  # type: ignore[arg-type]
-    marker = f"{AUDIT_MARKER_PREFIX}{pull.head_sha} -->"
+    audit_marker = f"{AUDIT_MARKER_PREFIX}{pull.head_sha} -->"
     reply = Reply(
         to="",
         body=(
             f"Audit: this pull request was merged into `{pull.base}` while the release gate was "
-            f"{conclusion_was} on {short(pull.head_sha)} (a bypass of the merge gate).\n\n{marker}"
+            f"{conclusion_was} on {short(pull.head_sha)} (a bypass of the merge gate).\n\n{audit_marker}"
         ),
-        marker=marker,
+        marker=audit_marker,
     )
     return GatePlan(check=check, record=record, replies=[reply], audit=audit)
 

@@ -28,7 +28,16 @@ from bot.core.gate import (
 from bot.github.paging import list_all
 
 # The timeline entries the gate reads; others (cross-references, reviews, …) are skipped.
-_TIMELINE_KINDS = {"labeled", "unlabeled", "committed", "head_ref_force_pushed", "commented"}
+_TIMELINE_KINDS = {
+    "labeled",
+    "unlabeled",
+    "committed",
+    "head_ref_force_pushed",
+    "commented",
+    "milestoned",
+    "demilestoned",
+    "base_ref_changed",
+}
 # `gh-readonly-queue/{base}/pr-{number}-{sha}`: the pull requests merge queue groups are made of.
 
 
@@ -91,6 +100,12 @@ def read_gate_checks(
 
 def read_open_milestones(gh: Github, repo: str) -> list[dict[str, Any]]:
     return list_all(gh, f"{_repo_path(repo)}/milestones", {"state": "open"}, max_pages=10)
+
+
+def read_commit_pulls(gh: Github, repo: str, sha: str) -> list[dict[str, Any]]:
+    """The pull requests GitHub associates with commit ``sha`` (for a commit that is not on the
+    default branch: the open pull requests containing it)."""
+    return list_all(gh, f"{_repo_path(repo)}/commits/{sha}/pulls", max_pages=3)
 
 
 def read_reviews(gh: Github, repo: str, number: int) -> list[dict[str, Any]]:
@@ -299,6 +314,14 @@ def timeline_items(entries: Iterable[Mapping[str, Any]]) -> tuple[TimelineItem, 
                 id=_opt_int(entry.get("id")),
                 actor=_login(entry.get("actor")),
                 sha=str(entry.get("commit_id") or ""),
+                created_at=str(entry.get("created_at", "")),
+            )
+        elif kind in ("milestoned", "demilestoned", "base_ref_changed"):
+            item = TimelineItem(
+                kind=kind,
+                id=_opt_int(entry.get("id")),
+                actor=_login(entry.get("actor")),
+                milestone=str((entry.get("milestone") or {}).get("title", "")),
                 created_at=str(entry.get("created_at", "")),
             )
         elif kind == "commented":

@@ -29,13 +29,19 @@ from bot.core.gate import (
     AuditEntry,
     CheckOutput,
     CommentFacts,
+    CommitRecord,
     GateFacts,
     GatePlan,
+    GateRecord,
     GateSettings,
+    PullFacts,
+    PullSection,
     hold_lift_to_judge,
     is_release_branch,
     latest_labeled,
     merge_group_check,
+    milestone_to_judge,
+    parse_commit_record,
     parse_record,
     plan_gate,
 )
@@ -45,6 +51,7 @@ from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.permissions import roles_for
 from bot.jobs import JobSpec, merge_group_pull_number, parse_key, pr_key, release_key
+from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 
 log = logging.getLogger("bot.reconcile.pr")
@@ -71,7 +78,7 @@ def reconcile(ctx: JobContext) -> None:
 def reconcile_pull(
     ctx: JobContext, repo_id: int, number: int, comment_ids: Sequence[int] = ()
 ) -> CheckOutput | None:
-    """Converge the gate of one pull request; returns what its check says (None when not gated)."""
+    """Converge the gate of one pull request; returns what its own verdict says (None when not gated)."""
     gh = ctx.gh
     repo = ctx.repo_full_name
     settings = GateSettings.from_config(ctx.config)
@@ -82,50 +89,111 @@ def reconcile_pull(
             raise PermanentError(f"pull request {repo}#{number} no longer exists") from None
         raise
     pull = gate_io.pull_facts(pull_json)
-    existing = gate_io.latest_check(
-        gate_io.read_gate_checks(gh, repo, pull.head_sha, settings.check_name, ctx.app_id)
-    )
-    rules = role_rules(ctx.config, repo.split("/", 1)[0])
-    base_facts = GateFacts(
-        pull=pull,
-        settings=settings,
-        rules=rules,
-        bot_login=ctx.bot_login,
-        config=ctx.config,
-        existing=existing,
-        config_valid=ctx.config_valid,
-        config_error=ctx.config_error,
-    )
-    gated = is_release_branch(pull.base, settings.release_branches)
-    comments: list[CommentFacts] = []
-    hinted: list[_Hinted] = []
-    if gated and pull.state == "open":
-        timeline = gate_io.timeline_items(gate_io.read_timeline(gh, repo, number))
-        milestones = tuple(gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo))
-        hinted = _read_comments(ctx, number, comment_ids)
-        comments = [h.facts for h in hinted if h.facts.commands]
-        reviews = (
-            gate_io.reviews(gate_io.read_reviews(gh, repo, number)) if settings.approval_from_reviews else ()
+    # The commit's check run is shared by every pull request at that head: one writer at a time.
+    with commit_lock(ctx.store, repo, pull.head_sha):
+        existing = gate_io.latest_check(
+            gate_io.read_gate_checks(gh, repo, pull.head_sha, settings.check_name, ctx.app_id)
         )
-        facts = replace(base_facts, timeline=timeline, open_milestones=milestones, reviews=reviews)
-        facts = replace(facts, roles=roles_for(ctx, _logins_to_judge(facts, comments)))
-    else:
-        facts = base_facts
-        if not gated:
+        commit = parse_commit_record(existing.summary if existing else None, pull.head_sha)
+        rules = role_rules(ctx.config, repo.split("/", 1)[0])
+        base_facts = GateFacts(
+            pull=pull,
+            settings=settings,
+            rules=rules,
+            bot_login=ctx.bot_login,
+            config=ctx.config,
+            existing=existing,
+            config_valid=ctx.config_valid,
+            config_error=ctx.config_error,
+            others=_other_pulls_at_head(ctx, repo_id, pull, commit, settings),
+        )
+        gated = is_release_branch(pull.base, settings.release_branches)
+        comments: list[CommentFacts] = []
+        hinted: list[_Hinted] = []
+        if gated and pull.state == "open":
+            timeline = gate_io.timeline_items(gate_io.read_timeline(gh, repo, number))
+            milestones = tuple(gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo))
             hinted = _read_comments(ctx, number, comment_ids)
             comments = [h.facts for h in hinted if h.facts.commands]
-    plan = plan_gate(facts, comments)
-    apply_plan(ctx, repo_id, number, facts, plan)
+            reviews = (
+                gate_io.reviews(gate_io.read_reviews(gh, repo, number)) if settings.approval_from_reviews else ()
+            )
+            facts = replace(base_facts, timeline=timeline, open_milestones=milestones, reviews=reviews)
+            facts = replace(facts, roles=roles_for(ctx, _logins_to_judge(facts, comments)))
+        else:
+            facts = base_facts
+            if not gated:
+                hinted = _read_comments(ctx, number, comment_ids)
+                comments = [h.facts for h in hinted if h.facts.commands]
+        plan = plan_gate(facts, comments)
+        if plan.check is not None and plan.check.conclusion != "failure" and plan.check.differs_from(existing):
+            # Before a commit is written as passing (or not gated), every open pull request into a
+            # gated branch at that head must be in it: one the bot has not evaluated yet fails it.
+            unknown = _unknown_pulls_at_head(ctx, repo_id, pull, facts.others, settings)
+            if unknown:
+                facts = replace(facts, others=(*facts.others, *unknown))
+                plan = plan_gate(facts, comments)
+        apply_plan(ctx, repo_id, number, facts, plan)
     _apply_release_notes(ctx, number, hinted, pull_json)
     if not gated:
         return None
-    if (
-        plan.check is None
-        and existing is not None
-        and existing.conclusion in ("success", "failure", "neutral")
-    ):
-        return CheckOutput(existing.conclusion, existing.title, existing.summary)  # type: ignore[arg-type]
-    return plan.check
+    if plan.own is not None:
+        return CheckOutput(plan.own.conclusion, plan.own.title, plan.own.summary)
+    section = commit.section(number)
+    if section is not None and section.verdict is not None and section.base == pull.base:
+        verdict = section.verdict
+        return CheckOutput(verdict.conclusion, verdict.title, verdict.summary)
+    return None
+
+
+def _other_pulls_at_head(
+    ctx: JobContext, repo_id: int, pull: PullFacts, commit: CommitRecord, settings: GateSettings
+) -> tuple[PullSection, ...]:
+    """The other pull requests the commit's record has a section for, read back from GitHub: those
+    still open at this head into a gated branch. One retargeted since counts as not evaluated (and
+    is woken), so its old sign-offs count for nothing here."""
+    out: list[PullSection] = []
+    for section in commit.pulls:
+        if section.number == pull.number or section.record.audited:
+            continue
+        try:
+            other = gate_io.pull_facts(gate_io.read_pull(ctx.gh, ctx.repo_full_name, section.number))
+        except GithubException as exc:
+            if exc.status in (404, 410):
+                continue
+            raise
+        if other.state != "open" or other.head_sha != pull.head_sha:
+            continue
+        if not is_release_branch(other.base, settings.release_branches):
+            continue
+        if other.base != section.base:
+            out.append(PullSection(other.number, other.base, None, GateRecord(pull.head_sha)))
+            _wake(ctx, repo_id, other.number, "gate.twin retargeted")
+            continue
+        out.append(section)
+    return tuple(out)
+
+
+def _unknown_pulls_at_head(
+    ctx: JobContext, repo_id: int, pull: PullFacts, known: Sequence[PullSection], settings: GateSettings
+) -> list[PullSection]:
+    """Open pull requests into a gated branch at this head that the record has no section for:
+    each counts as not evaluated (failing) until its own reconcile, which this wakes, has run."""
+    numbers = {pull.number, *(s.number for s in known)}
+    found: list[PullSection] = []
+    for data in gate_io.read_commit_pulls(ctx.gh, ctx.repo_full_name, pull.head_sha):
+        other = gate_io.pull_facts(data)
+        if other.number in numbers or other.state != "open" or other.head_sha != pull.head_sha:
+            continue
+        if not is_release_branch(other.base, settings.release_branches):
+            continue
+        found.append(PullSection(other.number, other.base, None, GateRecord(pull.head_sha)))
+        _wake(ctx, repo_id, other.number, "gate.twin found")
+    return found
+
+
+def _wake(ctx: JobContext, repo_id: int, number: int, reason: str) -> None:
+    ctx.enqueue([JobSpec(pr_key(repo_id, number), ctx.job.installation_id, ctx.repo_full_name, reason)])
 
 
 @dataclass(frozen=True)
@@ -162,8 +230,15 @@ def _read_comments(ctx: JobContext, number: int, comment_ids: Iterable[Any]) -> 
         if not commands and not release_note:
             continue
         handled = gate_io.bot_reacted(ctx.gh, ctx.repo_full_name, raw_id, ctx.bot_login)
+        created_at = str(data.get("created_at", ""))
         facts = CommentFacts(
-            raw_id, author, str(data.get("body") or ""), str(data.get("created_at", "")), commands, handled
+            raw_id,
+            author,
+            str(data.get("body") or ""),
+            created_at,
+            commands,
+            handled,
+            edited=str(data.get("updated_at") or created_at) != created_at,
         )
         out.append(_Hinted(data, facts, release_note))
     return out
@@ -189,7 +264,9 @@ def _apply_release_notes(
 def _logins_to_judge(facts: GateFacts, comments: Sequence[CommentFacts]) -> list[str]:
     """People whose roles the plan needs: unrecorded label appliers, commenters, reviewers."""
 
-    record = parse_record(facts.existing.summary if facts.existing else None, facts.pull.head_sha)
+    record = parse_record(
+        facts.existing.summary if facts.existing else None, facts.pull.head_sha, facts.pull.number, facts.pull.base
+    )
     logins: list[str] = []
     for requirement in GATE_REQUIREMENTS:
         label = facts.settings.label_for(requirement)
@@ -205,7 +282,10 @@ def _logins_to_judge(facts: GateFacts, comments: Sequence[CommentFacts]) -> list
     lifted = hold_lift_to_judge(facts, record)
     if lifted is not None:
         logins.append(lifted.actor)
-    logins += [c.author for c in comments if not c.handled]
+    milestoned = milestone_to_judge(facts, record)
+    if milestoned is not None:
+        logins.append(milestoned.actor)
+    logins += [c.author for c in comments if not c.handled and not c.edited]
     logins += [
         r.author for r in facts.reviews if r.state == "APPROVED" and r.commit_id == facts.pull.head_sha
     ]

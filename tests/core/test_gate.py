@@ -22,6 +22,9 @@ from bot.core.gate import (
     UatFailure,
     is_release_branch,
     merge_group_check,
+    CommitRecord,
+    PullSection,
+    PullVerdict,
     parse_record,
     plan_gate,
 )
@@ -52,6 +55,22 @@ def committed(sha: str) -> TimelineItem:
     return TimelineItem(kind="committed", sha=sha)
 
 
+def marker(record: GateRecord, verdict: PullVerdict | None = None, number: int = 7, base: str = "release/1.4") -> str:
+    """The check run record holding ``record`` as pull request #7's section (into release/1.4, v1.4.0)."""
+    return CommitRecord(record.sha, (PullSection(number, base, V140.number, record, verdict),)).marker()
+
+
+def parse(summary: str | None) -> GateRecord | None:
+    return parse_record(summary, HEAD, 7, "release/1.4")
+
+
+PASSED = PullVerdict("success", "Ready to merge", "all given")
+
+
+def milestoned(title: str, actor: str = "releaser", event_id: int = 5) -> TimelineItem:
+    return TimelineItem(kind="milestoned", id=event_id, actor=actor, milestone=title, created_at="2026-11-26T03:00:00Z")
+
+
 def facts(
     labels: tuple[str, ...] = (),
     timeline: tuple[TimelineItem, ...] = (committed(HEAD),),
@@ -65,7 +84,11 @@ def facts(
     # By default the bot saw the head commit (its check run's started_at) before anything happened.
     existing = ExistingCheck(9, "completed", "failure", "t", "s", SEEN)
     if record is not None:
-        existing = ExistingCheck(9, "completed", "failure", "t", "s\n\n" + record.marker(), SEEN)
+        existing = ExistingCheck(9, "completed", "failure", "t", "s\n\n" + marker(record), SEEN)
+    # By default a release manager put the pull request into its milestone, before anything else.
+    milestoned_by = extra.pop("milestoned_by", "releaser")
+    if milestone is not None and milestoned_by is not None:
+        timeline = (milestoned(milestone.title, milestoned_by), *timeline)
     return GateFacts(
         pull=PullFacts(
             number=7, author=author, base=base, head_sha=HEAD, labels=frozenset(labels), milestone=milestone
@@ -246,7 +269,7 @@ def test_summary_is_a_checklist_naming_who_and_which_commit() -> None:
     assert "- [x] UAT passed — by @qa, 2026-11-26T05:00:00Z, on bbbbbbb (label)" in summary
     assert "- [x] Release approval — by @releaser" in summary
     assert "- [x] Milestone — in `v1.4.0`, which owns `release/1.4`" in summary
-    record = parse_record(summary, HEAD)
+    record = parse(summary)
     assert record is not None and record.uat == Approval("qa", "2026-11-26T05:00:00Z", "label", event=11)
 
 
@@ -295,6 +318,7 @@ def test_recorded_approval_survives_without_permission_lookups() -> None:
         HEAD,
         uat=Approval("qa", "t", "label", event=11),
         approval=Approval("releaser", "t", "label", event=12),
+        milestone_by=Approval("releaser", "t", "milestone", event=5),
     )
     plan = plan_gate(replace(facts(BOTH, ON_HEAD, record=record), roles={}))
     assert plan.check is not None and plan.check.conclusion == "success"
@@ -327,7 +351,7 @@ def test_record_for_another_commit_is_ignored() -> None:
             committed(HEAD),
         ),
     )
-    gate = replace(gate, existing=ExistingCheck(1, "completed", "success", "t", record.marker(), SEEN))
+    gate = replace(gate, existing=ExistingCheck(1, "completed", "success", "t", marker(record), SEEN))
     plan = plan_gate(gate)
     assert plan.check is not None and plan.check.conclusion == "failure"
 
@@ -426,7 +450,7 @@ def test_uat_failed_records_reason_and_removes_label() -> None:
     assert plan.remove_labels == ["uat-passed"]
     summary = plan.check.summary  # type: ignore[union-attr]
     assert "failed by @qa" in summary and "&lt;b&gt;broken" in summary and "@\u200bteam" in summary
-    record = parse_record(summary, HEAD)
+    record = parse(summary)
     assert record is not None and record.uat_failed is not None and record.uat is None
 
 
@@ -503,13 +527,13 @@ def test_merged_past_failing_gate_is_audited_once() -> None:
     plan = plan_gate(gate)
     assert plan.audit is not None and plan.audit.number == 7 and plan.audit.kind == "bypass_merge"
     assert len(plan.replies) == 1 and "Audit" in plan.replies[0].body
-    assert plan.check is not None and parse_record(plan.check.summary, HEAD).audited  # type: ignore[union-attr]
+    assert plan.check is not None and parse(plan.check.summary).audited  # type: ignore[union-attr]
     audited = replace(gate, existing=ExistingCheck(9, "completed", "failure", "t", plan.check.summary, SEEN))
     assert not plan_gate(audited).has_writes
 
 
 def test_merged_with_green_gate_is_not_audited() -> None:
-    gate = facts(existing=ExistingCheck(9, "completed", "success", "t", GateRecord(HEAD).marker(), SEEN))
+    gate = facts(existing=ExistingCheck(9, "completed", "success", "t", marker(GateRecord(HEAD), PASSED), SEEN))
     gate = replace(gate, pull=replace(gate.pull, state="closed", merged=True))
     assert plan_gate(gate).audit is None
 
@@ -525,10 +549,10 @@ def test_merge_group_check() -> None:
 
 def test_record_marker_cannot_be_closed_by_user_text() -> None:
     record = GateRecord(HEAD, uat_failed=None, uat=Approval("qa", "t", "command"))
-    text = record.marker()
+    text = marker(record)
     assert text.count("-->") == 1
-    assert parse_record("garbage <!-- release-bot:gate-record:{not json} -->", HEAD) is None
-    assert parse_record(text, HEAD) == record
+    assert parse("garbage <!-- release-bot:gate-record:{not json} -->") is None
+    assert parse(text) == record
 
 
 def test_commands_outside_release_branches_are_left_to_other_bots() -> None:
@@ -608,7 +632,7 @@ def test_hold_removed_by_qa_is_recorded_and_not_looked_up_again() -> None:
     plan = plan_gate(facts(BOTH, timeline))
     assert not plan.has_writes and plan.check.conclusion == "success"  # type: ignore[union-attr]
     assert plan.record is not None and plan.record.hold_lifted == 21
-    assert parse_record(plan.check.summary, HEAD) == plan.record  # type: ignore[union-attr]
+    assert parse(plan.check.summary) == plan.record  # type: ignore[union-attr]
     # next reconcile: without any role known, the recorded lift still holds
     steady = plan_gate(replace(facts(BOTH, timeline, record=plan.record), roles={}))
     assert not steady.has_writes and steady.check.conclusion == "success"  # type: ignore[union-attr]
@@ -640,5 +664,5 @@ def test_audit_reply_carries_a_marker_and_keeps_json_escapes() -> None:
     assert len(plan.replies) == 1
     marker = plan.replies[0].marker
     assert marker == f"<!-- release-bot:gate-audit:{HEAD} -->" and plan.replies[0].body.endswith(marker)
-    kept = parse_record(plan.check.summary, HEAD)  # type: ignore[union-attr]
+    kept = parse(plan.check.summary)  # type: ignore[union-attr]
     assert kept is not None and kept.audited and kept.uat_failed == record.uat_failed

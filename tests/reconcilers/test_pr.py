@@ -494,7 +494,8 @@ def test_bypass_audit_is_posted_exactly_once_across_a_failed_attempt(
     world.reconcile()  # the queue's retry
     world.reconcile()  # and a redelivery
     assert len(_audits(world)) == 1, bot_bodies(world)
-    record = parse_record(world.check()["output"]["summary"], world.pull()["head"]["sha"])  # type: ignore[index]
+    pull = world.pull()
+    record = parse_record(world.check()["output"]["summary"], pull["head"]["sha"], pull["number"], pull["base"]["ref"])  # type: ignore[index]
     assert record is not None and record.audited
     assert [e["kind"] for e in pr.audit_entries(world.store, world.repo)] == ["bypass_merge"]
 

@@ -176,6 +176,7 @@ TABLE: list[Op] = [
        body={"status": "completed", "conclusion": "success", "output": {"title": "ok", "summary": "passed"}}),
     Op("POST", "/repos/{R}/check-runs/{run}/rerequest", 201, auth="inst"),
     Op("GET", "/repos/{R}/commits/{head}/check-runs", 200),
+    Op("GET", "/repos/{R}/commits/{head}/pulls", 200),
     Op("POST", "/repos/{R}/statuses/{head}", 201, body={"state": "success", "context": "ci/test"}),
     Op("GET", "/repos/{R}/commits/{head}/statuses", 200),
     Op("GET", "/repos/{R}/statuses/{head}", 200, documented=False),

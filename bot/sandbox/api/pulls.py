@@ -158,6 +158,34 @@ def list_pulls(owner: str, name: str) -> Response:
     return paginate(shaped)
 
 
+@bp.get("/repos/<owner>/<name>/commits/<sha>/pulls")
+def commit_pulls(owner: str, name: str, sha: str) -> Response:
+    """GitHub's "list pull requests associated with a commit": for a commit on the default branch,
+    the merged pull request(s) that brought it there; otherwise the open pull requests whose
+    commits include it."""
+    st = state()
+    with st.lock:
+        repo = get_repo(owner, name)
+        full = gitobjects.resolve(repo, sha)
+        if full is None or full not in repo.commits:
+            raise ApiError(422, f"No commit found for SHA: {sha}")
+        default_tip = repo.branch_sha(repo.default_branch)
+        on_default = default_tip is not None and (full == default_tip or gitobjects.is_ancestor(repo, full, default_tip))
+        rows = []
+        for it in repo.pull_requests() if on_default else repo.open_pull_requests():
+            assert it.pull is not None
+            if on_default:
+                if it.pull.merged and (it.pull.merge_commit_sha == full or it.pull.head_sha == full):
+                    rows.append(it)
+            elif it.state == "open" and (
+                it.pull.head_sha == full or gitobjects.is_ancestor(repo, full, it.pull.head_sha)
+            ):
+                rows.append(it)
+        rows.sort(key=lambda i: i.number, reverse=True)
+        shaped = [pshapes.pull_request(st, repo, it, simple=True) for it in rows]
+    return paginate(shaped)
+
+
 # --------------------------------------------------------------------------- update
 
 
