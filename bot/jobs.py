@@ -11,6 +11,7 @@ the waiting job instead of adding a second one (coalescing).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,3 +65,9 @@ def merge_group_pull_number(head_ref: str) -> int | None:
     """The pull request a merge group's head ref was made for, or None when it names none."""
     match = _MERGE_GROUP_PR.search(head_ref)
     return int(match.group(1)) if match else None
+
+
+def comment_digest(body: str) -> str:
+    """A short digest of a comment's body: intake records it from the signed ``created`` payload,
+    the reconciler compares it with the body it reads back, so an edited command is never run."""
+    return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.jobs import JobSpec, merge_group_pull_number, pr_key, release_key, repo_key
+from bot.jobs import JobSpec, comment_digest, merge_group_pull_number, pr_key, release_key, repo_key
 
 # `merge_group.head_ref`: refs/heads/gh-readonly-queue/{base}/pr-{number}-{sha}. The PR it names
 # is the last of the group; the pr reconciler reads the group's other members from GitHub.
@@ -130,7 +130,17 @@ def _issue_comment(b: _Builder) -> None:
     issue = _get(b.payload, "issue")
     # Commands count only when a comment is created: an edit must not replay or smuggle one.
     # Edits still reconcile (ticking a checklist box on the tracking issue arrives as `edited`).
-    hints = {"comment_ids": [_int(b.payload, "comment", "id")]} if b.payload.get("action") == "created" else {}
+    hints: dict[str, Any] = {}
+    if b.payload.get("action") == "created":
+        comment_id = _int(b.payload, "comment", "id")
+        # The digest of the body as GitHub delivered it on creation, in this signed payload: the
+        # reconciler runs a command only if the comment still says exactly that (an edit within
+        # the same second leaves `updated_at` equal to `created_at`, so the time alone cannot tell).
+        body = _get(b.payload, "comment").get("body")
+        hints = {
+            "comment_ids": [comment_id],
+            "comment_digests": [[comment_id, comment_digest(body if isinstance(body, str) else "")]],
+        }
     if issue.get("pull_request"):
         b.add(pr_key(repo_id, _int(issue, "number")), repo, hints)
         return

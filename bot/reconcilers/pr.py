@@ -50,7 +50,7 @@ from bot.core.versions import owning_milestone
 from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.permissions import roles_for
-from bot.jobs import JobSpec, merge_group_pull_number, parse_key, pr_key, release_key
+from bot.jobs import JobSpec, comment_digest, merge_group_pull_number, parse_key, pr_key, release_key
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 
@@ -69,14 +69,33 @@ RELEASE_NOTE_COMMAND = "release-note"  # handled by bot.reconcilers.release_note
 def reconcile(ctx: JobContext) -> None:
     _, repo_id, number = parse_key(ctx.job.key)
     assert number is not None
-    check = reconcile_pull(ctx, repo_id, number, ctx.job.hints.get("comment_ids") or [])
+    check = reconcile_pull(
+        ctx,
+        repo_id,
+        number,
+        ctx.job.hints.get("comment_ids") or [],
+        _digests(ctx.job.hints.get("comment_digests")),
+    )
     group = ctx.job.hints.get("merge_group")
     if isinstance(group, Mapping):
         reconcile_merge_group(ctx, repo_id, number, group, check)
 
 
+def _digests(hint: Any) -> dict[int, str]:
+    """``comment_digests`` hint: [[comment id, digest of the body as created], …]."""
+    out: dict[int, str] = {}
+    for entry in hint if isinstance(hint, list) else []:
+        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int) and isinstance(entry[1], str):
+            out[entry[0]] = entry[1]
+    return out
+
+
 def reconcile_pull(
-    ctx: JobContext, repo_id: int, number: int, comment_ids: Sequence[int] = ()
+    ctx: JobContext,
+    repo_id: int,
+    number: int,
+    comment_ids: Sequence[int] = (),
+    digests: Mapping[int, str] | None = None,
 ) -> CheckOutput | None:
     """Converge the gate of one pull request; returns what its own verdict says (None when not gated)."""
     gh = ctx.gh
@@ -113,7 +132,7 @@ def reconcile_pull(
         if gated and pull.state == "open":
             timeline = gate_io.timeline_items(gate_io.read_timeline(gh, repo, number))
             milestones = tuple(gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo))
-            hinted = _read_comments(ctx, number, comment_ids)
+            hinted = _read_comments(ctx, number, comment_ids, digests or {})
             comments = [h.facts for h in hinted if h.facts.commands]
             reviews = (
                 gate_io.reviews(gate_io.read_reviews(gh, repo, number)) if settings.approval_from_reviews else ()
@@ -123,7 +142,7 @@ def reconcile_pull(
         else:
             facts = base_facts
             if not gated:
-                hinted = _read_comments(ctx, number, comment_ids)
+                hinted = _read_comments(ctx, number, comment_ids, digests or {})
                 comments = [h.facts for h in hinted if h.facts.commands]
         plan = plan_gate(facts, comments)
         if plan.check is not None and plan.check.conclusion != "failure" and plan.check.differs_from(existing):
@@ -205,7 +224,9 @@ class _Hinted:
     release_note: bool
 
 
-def _read_comments(ctx: JobContext, number: int, comment_ids: Iterable[Any]) -> list[_Hinted]:
+def _read_comments(
+    ctx: JobContext, number: int, comment_ids: Iterable[Any], digests: Mapping[int, str]
+) -> list[_Hinted]:
     """Hinted comments, read from GitHub (never from the payload); only those on this pull
     request, not the bot's own, and holding a gate command or a ``/release-note``."""
     out: list[_Hinted] = []
@@ -238,7 +259,8 @@ def _read_comments(ctx: JobContext, number: int, comment_ids: Iterable[Any]) -> 
             created_at,
             commands,
             handled,
-            edited=str(data.get("updated_at") or created_at) != created_at,
+            edited=str(data.get("updated_at") or created_at) != created_at
+            or (raw_id in digests and digests[raw_id] != comment_digest(str(data.get("body") or ""))),
         )
         out.append(_Hinted(data, facts, release_note))
     return out

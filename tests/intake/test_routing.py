@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.intake.routing import DropInstallation, PayloadError, RoutingContext, route
+from bot.jobs import comment_digest
 from bot.queue.hints import merge_hints
 
 REPO = {"id": 42, "full_name": "acme/rocket"}
@@ -36,9 +37,14 @@ def test_pull_request_moved_between_milestones_reaches_both():
 
 
 def test_new_pr_comment_carries_its_id_as_a_hint_but_an_edit_does_not():
-    payload = {"issue": {"number": 9, "pull_request": {"url": "x"}}, "comment": {"id": 555}, "repository": REPO}
+    payload = {"issue": {"number": 9, "pull_request": {"url": "x"}}, "comment": {"id": 555, "body": "/approve"},
+               "repository": REPO}
     created = route("issue_comment", {**payload, "action": "created"})
-    assert keys(created) == ["pr:42#9"] and created.jobs[0].hints == {"comment_ids": [555]}
+    assert keys(created) == ["pr:42#9"] and created.jobs[0].hints == {
+        "comment_ids": [555],
+        "comment_digests": [[555, comment_digest("/approve")]],
+    }
+    assert comment_digest("/approve") != comment_digest("/approve ")
     edited = route("issue_comment", {**payload, "action": "edited"})
     assert keys(edited) == ["pr:42#9"] and edited.jobs[0].hints == {}
 
@@ -46,7 +52,7 @@ def test_new_pr_comment_carries_its_id_as_a_hint_but_an_edit_does_not():
 def test_comment_on_tracking_issue_goes_to_its_release_and_elsewhere_is_ignored():
     base = {"action": "created", "comment": {"id": 1}, "repository": REPO}
     r = route("issue_comment", {**base, "issue": {"number": 3, "milestone": {"number": 4}}})
-    assert keys(r) == ["release:42@4"] and r.jobs[0].hints == {"comment_ids": [1]}
+    assert keys(r) == ["release:42@4"] and r.jobs[0].hints["comment_ids"] == [1]
     assert route("issue_comment", {**base, "issue": {"number": 3, "milestone": None}}).ignored
 
 
