@@ -156,34 +156,46 @@ def get_release_by_tag(gh: Github, repo: str, tag: str) -> ReleaseRecord | None:
     return ReleaseRecord.from_json(data)
 
 
-def is_notes_release(release: ReleaseRecord, milestone_number: int, bot_login: str) -> bool:
-    """A release counts as the bot's notes of a milestone only when the bot wrote it and it
-    carries the marker: a marker pasted into someone else's release proves nothing."""
-    return release.author == bot_login and split_body(release.body, milestone_number).section is not None
+def is_notes_release(release: ReleaseRecord, milestone_number: int, bot_login: str, tag: str) -> bool:
+    """A release is the bot's notes of a milestone only when the bot created it (GitHub keeps the
+    creator as ``author`` whoever edits it later), it is on the version's own tag, and it carries
+    the milestone's section. The marker alone proves nothing: anyone with contents write can paste
+    it into any release's body, the bot's published notes of another version included."""
+    return (
+        release.author == bot_login
+        and release.tag_name == tag
+        and split_body(release.body, milestone_number).section is not None
+    )
 
 
-def find_notes_release(gh: Github, repo: str, milestone_number: int, bot_login: str, *,
+def find_notes_release(gh: Github, repo: str, milestone_number: int, bot_login: str, *, tag: str,
                        hint_id: int | None = None) -> tuple[ReleaseRecord | None, list[ReleaseRecord]]:
-    """The bot's release for the milestone, and any duplicate drafts of it (oldest wins).
+    """The bot's release for the milestone on ``tag``, and any duplicate drafts of it (oldest wins).
 
     ``hint_id`` (kept in the store) saves listing releases; a wrong or stale hint falls back to
     the listing, so a wiped store only costs a read or two.
     """
     if hint_id is not None:
         hinted = get_release(gh, repo, hint_id)
-        if hinted is not None and is_notes_release(hinted, milestone_number, bot_login):
+        if hinted is not None and is_notes_release(hinted, milestone_number, bot_login, tag):
             return hinted, []
     found: list[ReleaseRecord] = []
     # Releases are listed newest first; the bot's draft is created when the milestone starts, so
     # it sits near the top. Stop at the first page that has it, or after a few pages.
     for index, page in enumerate(iter_pages(gh, f"{_repo_path(repo)}/releases")):
-        found.extend(r for r in map(ReleaseRecord.from_json, page) if is_notes_release(r, milestone_number, bot_login))
+        found.extend(r for r in map(ReleaseRecord.from_json, page)
+                     if is_notes_release(r, milestone_number, bot_login, tag))
         if found or index + 1 >= RELEASE_LIST_MAX_PAGES:
             break
+    return ours_and_duplicates(found)
+
+
+def ours_and_duplicates(found: list[ReleaseRecord]) -> tuple[ReleaseRecord | None, list[ReleaseRecord]]:
+    """Of the bot's releases for one milestone and tag: a published one is the release, otherwise
+    the oldest draft; the other drafts are leftovers of a race (published ones are never touched)."""
     if not found:
         return None, []
-    # A published one is the release; otherwise the oldest draft. Others are leftovers of a race.
-    found.sort(key=lambda r: (r.draft, r.id))
+    found = sorted(found, key=lambda r: (r.draft, r.id))
     return found[0], [r for r in found[1:] if r.draft]
 
 

@@ -311,12 +311,12 @@ def _attempted_key(repo: str, number: int) -> str:
     return f"notes:released-attempted:{repo}#{number}"
 
 
-def _find_in_listing(releases: list[dict[str, Any]], milestone_number: int, bot_login: str,
+def _find_in_listing(releases: list[dict[str, Any]], milestone_number: int, bot_login: str, tag: str,
                      ) -> tuple[ReleaseRecord | None, list[ReleaseRecord]]:
-    found = [r for r in map(ReleaseRecord.from_json, releases)
-             if notes_io.is_notes_release(r, milestone_number, bot_login)]
-    found.sort(key=lambda r: (r.draft, r.id))
-    return (found[0], [r for r in found[1:] if r.draft]) if found else (None, [])
+    return notes_io.ours_and_duplicates([
+        r for r in map(ReleaseRecord.from_json, releases)
+        if notes_io.is_notes_release(r, milestone_number, bot_login, tag)
+    ])
 
 
 def _published_on(releases: list[dict[str, Any]], tag: str) -> ReleaseRecord | None:
@@ -362,10 +362,10 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
     listing = _get(facts, "releases")
     complete_listing = isinstance(listing, list) and len(listing) < 100
     if complete_listing:
-        ours, duplicates = _find_in_listing(listing, number, ctx.bot_login)
+        ours, duplicates = _find_in_listing(listing, number, ctx.bot_login, plan.release_tag)
     else:
         hint = ctx.store.get_state(_hint_key(repo, number)) if ctx.store else None
-        ours, duplicates = notes_io.find_notes_release(gh, repo, number, ctx.bot_login,
+        ours, duplicates = notes_io.find_notes_release(gh, repo, number, ctx.bot_login, tag=plan.release_tag,
                                                        hint_id=int(hint) if isinstance(hint, int) else None)
     publish = plan.final_exists and bool(_get(facts, "publish_allowed", True))
     on_tag: ReleaseRecord | None = None
@@ -373,7 +373,7 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
         on_tag = _published_on(listing, plan.release_tag) if complete_listing else \
             notes_io.get_release_by_tag(gh, repo, plan.release_tag)
 
-    release = _apply_main_release(gh, repo, plan, ours, on_tag, publish, outcome, ctx.bot_login)
+    release = _apply_main_release(gh, repo, plan, ours, on_tag, publish, outcome, ctx.bot_login, duplicates)
     for extra in duplicates + ([ours] if ours and release and ours.id != release.id and ours.draft else []):
         # Only drafts the bot itself wrote for this milestone: leftovers of a race, or the draft
         # made redundant by a release someone else published on the tag.
@@ -395,14 +395,16 @@ def sync_release_notes(ctx: Any, facts: Any) -> NotesOutcome:
 
 def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRecord | None,
                         on_tag: ReleaseRecord | None, publish: bool, outcome: NotesOutcome,
-                        bot_login: str) -> ReleaseRecord | None:
+                        bot_login: str, duplicates: list[ReleaseRecord]) -> ReleaseRecord | None:
     number = plan.milestone_number
     holder = on_tag if on_tag is not None else ours
     theirs = holder is not None and holder.author != bot_login
-    # Our draft is deleted once someone else's release holds the tag (sync_release_notes): the
-    # text people wrote into the draft around the bot's section moves to that release first.
-    donor = ours.body if theirs and ours is not None and ours.draft and holder is not None \
-        and ours.id != holder.id else None
+    # Drafts that are deleted after this (sync_release_notes) give their human text to the release
+    # that stays first: our draft once someone else's release holds the tag, and duplicate drafts
+    # of a race, whose text people may have edited too.
+    donors = [d.body for d in duplicates if holder is None or d.id != holder.id]
+    if theirs and ours is not None and ours.draft and holder is not None and ours.id != holder.id:
+        donors.insert(0, ours.body)
     desired = DesiredRelease(
         tag_name=plan.release_tag,
         # A release someone else made for the tag keeps its name and pre-release flag: we only
@@ -416,9 +418,11 @@ def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRec
     )
 
     def body_for(current: str) -> str:
-        if donor is not None:
+        if donors:
             # Place the carried text first, so the size budget of the notes accounts for it.
-            current = carry_human_text(merge_release_body(current, "", number), donor, number)
+            current = merge_release_body(current, "", number)
+            for donor in donors:
+                current = carry_human_text(current, donor, number)
         rendered = plan.render(current)
         outcome.included = list(rendered.included)
         outcome.collapsed = list(rendered.collapsed)

@@ -176,6 +176,25 @@ class E2E:
             timeout=30,
         )
 
+    def installation_api(self, installation_id: int = 1) -> httpx.Client:
+        """A client acting as the App's installation (as the bot does): what it creates is the bot's."""
+        import jwt
+
+        now = int(self.sandbox.state.now().timestamp())
+        key = Path(self.bot.env["PRIVATE_KEY_PATH"]).read_text()
+        app_jwt = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": self.bot.env["APP_ID"]}, key, algorithm="RS256")
+        resp = httpx.post(
+            f"{self.sandbox.api_url}/app/installations/{installation_id}/access_tokens",
+            headers={"Authorization": f"Bearer {app_jwt}", "Accept": "application/vnd.github+json"},
+            timeout=30,
+        )
+        assert resp.status_code == 201, resp.text
+        return httpx.Client(
+            base_url=self.sandbox.api_url,
+            headers={"Authorization": f"token {resp.json()['token']}", "Accept": "application/vnd.github+json"},
+            timeout=30,
+        )
+
     def deliveries_count(self) -> int:
         with self.sandbox.state.lock:
             return len(self.sandbox.state.deliveries)

@@ -55,28 +55,30 @@ def test_tags_come_from_matching_refs(fake: FakeGitHub) -> None:
 
 def test_find_by_marker_written_by_the_bot_not_first_draft(fake: FakeGitHub) -> None:
     marker = "<!-- release-bot:notes:7 -->\nnotes\n<!-- release-bot:notes-end:7 -->"
-    ours = fake.add_release(draft=True, body=marker, author={"login": BOT})
-    fake.add_release(draft=True, body=marker, author={"login": "mallory"})  # forged marker
+    ours = fake.add_release(draft=True, body=marker, author={"login": BOT}, tag_name="v1.4.0")
+    fake.add_release(draft=True, body=marker, author={"login": "mallory"}, tag_name="v1.4.0")  # forged marker
     fake.add_release(draft=True, body="somebody's draft", author={"login": BOT})  # the "first draft"
-    found, dups = notes_io.find_notes_release(client(), REPO, 7, BOT)
+    # the bot's own published notes of another version, with this milestone's marker pasted in
+    fake.add_release(draft=False, body=marker, author={"login": BOT}, tag_name="v1.3.0")
+    found, dups = notes_io.find_notes_release(client(), REPO, 7, BOT, tag="v1.4.0")
     assert found is not None and found.id == ours["id"] and dups == []
 
 
 def test_stale_hint_falls_back_to_the_listing(fake: FakeGitHub) -> None:
-    ours = fake.add_release(draft=True, author={"login": BOT},
+    ours = fake.add_release(draft=True, author={"login": BOT}, tag_name="v1.4.0",
                             body="<!-- release-bot:notes:7 -->\nx\n<!-- release-bot:notes-end:7 -->")
-    found, _ = notes_io.find_notes_release(client(), REPO, 7, BOT, hint_id=424242)
+    found, _ = notes_io.find_notes_release(client(), REPO, 7, BOT, tag="v1.4.0", hint_id=424242)
     assert found is not None and found.id == ours["id"]
     fake.calls.clear()
-    found, _ = notes_io.find_notes_release(client(), REPO, 7, BOT, hint_id=ours["id"])
+    found, _ = notes_io.find_notes_release(client(), REPO, 7, BOT, tag="v1.4.0", hint_id=ours["id"])
     assert found is not None and len(fake.reads()) == 1  # the hint alone
 
 
 def test_duplicate_drafts_are_reported_oldest_wins(fake: FakeGitHub) -> None:
     body = "<!-- release-bot:notes:7 -->\nx"
-    first = fake.add_release(draft=True, author={"login": BOT}, body=body)
-    second = fake.add_release(draft=True, author={"login": BOT}, body=body)
-    found, dups = notes_io.find_notes_release(client(), REPO, 7, BOT)
+    first = fake.add_release(draft=True, author={"login": BOT}, body=body, tag_name="v1.4.0")
+    second = fake.add_release(draft=True, author={"login": BOT}, body=body, tag_name="v1.4.0")
+    found, dups = notes_io.find_notes_release(client(), REPO, 7, BOT, tag="v1.4.0")
     assert found is not None and found.id == first["id"] and [d.id for d in dups] == [second["id"]]
 
 
