@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import logging
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -53,13 +52,13 @@ from bot.github.permissions import roles_for
 from bot.jobs import JobSpec, comment_digest, merge_group_pull_number, parse_key, pr_key, release_key
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.reply_throttle import PER_PERSON_PER_THREAD, may_reply
 
 log = logging.getLogger("bot.reconcile.pr")
 
-# Replies to one person on one pull request: at most REPLY_BURST within REPLY_WINDOW_SECONDS.
-# Beyond that the bot only reacts, so nobody can make it flood a thread (or GitHub's limits).
-REPLY_BURST = 3
-REPLY_WINDOW_SECONDS = 600.0
+# Replies to one person on one pull request (bot.reconcilers.reply_throttle): beyond that the bot
+# only reacts, so nobody can make it flood a thread (or GitHub's limits).
+REPLY_BURST = PER_PERSON_PER_THREAD.replies
 MAX_HINTED_COMMENTS = 20
 AUDIT_STATE_PREFIX = "gate-audit:"
 AUDIT_KEEP = 200
@@ -362,18 +361,7 @@ def apply_plan(ctx: JobContext, repo_id: int, number: int, facts: GateFacts, pla
 
 
 def _may_reply(ctx: JobContext, number: int, login: str, now: float | None = None) -> bool:
-    """Token-bucket-like throttle in the store: REPLY_BURST replies per REPLY_WINDOW_SECONDS."""
-    now = time.time() if now is None else now
-    name = f"gate-replies:{ctx.repo_full_name}#{number}:{login.lower()}"
-    recent = [
-        t
-        for t in (ctx.store.get_state(name) or [])
-        if isinstance(t, int | float) and now - t < REPLY_WINDOW_SECONDS
-    ]
-    if len(recent) >= REPLY_BURST:
-        return False
-    ctx.store.set_state(name, [*recent, now])
-    return True
+    return may_reply(ctx.store, ctx.repo_full_name, number, login, now)
 
 
 # ---------------------------------------------------------------------------------------------

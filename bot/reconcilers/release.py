@@ -75,6 +75,7 @@ from bot.github.release_facts import ReleaseFacts, api_get, parse_time, read_rel
 from bot.jobs import JobSpec, parse_key, release_key
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.release_roles import roles_for
+from bot.reconcilers.reply_throttle import may_reply
 
 COMMANDS = ("stage", "uat", "help")
 
@@ -439,8 +440,12 @@ class ReleaseRun:
             if accepted:
                 writes.react(gh, repo, comment_id, "+1")
                 self.writes += 1
-            if reply:
+            if reply and may_reply(self.ctx.store, repo, number, author):
                 writes.create_comment(gh, repo, number, render_reply(comment_id, author, reply))
+                self.writes += 1
+            elif reply:
+                # Throttled (bot.reconcilers.reply_throttle): seen, not answered again.
+                writes.react(gh, repo, comment_id, "eyes")
                 self.writes += 1
         if facts.tracking_issue is not None:
             patch, new_body = self._pending_patch

@@ -171,3 +171,17 @@ def test_check_name_on_the_decoy_is_the_gates_own(e2e: Any) -> None:
     gate.settle()
     runs = ok(e2e.api("admin").get(f"/repos/{REPO}/commits/{head['sha']}/check-runs", params={"check_name": CHECK}))
     assert [r["conclusion"] for r in runs["check_runs"] if r["app"]["id"] == 1] == ["failure"]
+
+
+def test_help_on_the_tracking_issue_is_throttled_per_person(e2e: Any) -> None:
+    milestone = ok(e2e.api("pm").post(f"/repos/{REPO}/milestones", json={"title": "v2.0.0"}))["number"]
+    e2e.settle()
+    issues = ok(e2e.api("admin").get(f"/repos/{REPO}/issues", params={"milestone": milestone}))
+    (tracking,) = [i["number"] for i in issues if i["user"]["login"] == "release-bot[bot]"]
+    outsider = e2e.api("outsider")
+    for _ in range(15):
+        ok(outsider.post(f"/repos/{REPO}/issues/{tracking}/comments", json={"body": "/help"}))
+    e2e.settle()
+    comments = ok(e2e.api("admin").get(f"/repos/{REPO}/issues/{tracking}/comments", params={"per_page": 100}))
+    replies = [c for c in comments if c["user"]["login"] == "release-bot[bot]" and "@outsider" in c["body"]]
+    assert 1 <= len(replies) <= 3, [c["body"][:80] for c in replies]
