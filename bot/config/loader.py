@@ -29,7 +29,6 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
-import yaml
 from cachetools import TTLCache
 from github import Github
 from github.GithubException import GithubException
@@ -244,6 +243,11 @@ class ConfigLoader:
                 break
             current_owner = where.split("/", 1)[0]
             target_repo, target_path = parse_extends(target, current_owner)
+            if _lower(target_repo.split("/", 1)[0]) != _lower(owner):
+                # Another account's repository is outside this installation (and a public one is
+                # readable by anyone's token): who may approve must not come from someone else's file.
+                raise ConfigError([ConfigProblem(
+                    f"_extends may only name a repository of `{owner}`, not `{target_repo}`", ("_extends",))], where)
             depends.add(_lower(target_repo))
             next_where = f"{target_repo}:{target_path}"
             text = self._read_file(gh, target_repo, target_path)
@@ -263,9 +267,9 @@ class ConfigLoader:
         if text is None:
             return None
         try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            log.warning("%s:%s is not valid YAML (%s); ignored", repo_full_name, path, exc)
+            data, _node = parse_yaml(text)  # the same guards as our own file: size, alias bombs
+        except ConfigError as exc:
+            log.warning("%s:%s is not usable YAML (%s); ignored", repo_full_name, path, exc.problems[0].message)
             return None
         return data if isinstance(data, dict) else None
 

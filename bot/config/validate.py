@@ -56,11 +56,55 @@ def _validator() -> Draft202012Validator:
     return Draft202012Validator(schema)
 
 
+# A configuration is a few hundred lines. Bigger files, and documents whose aliases expand to more
+# nodes than this (a "billion laughs" bomb: each alias repeats the one before it), are refused
+# before anything walks them: validating, merging or storing one would expand every alias.
+MAX_CONFIG_BYTES = 256 * 1024
+MAX_EXPANDED_NODES = 20_000
+MAX_DEPTH = 50
+
+
+def _expanded_size(root: yaml.Node | None) -> tuple[int, int]:
+    """(nodes, depth) of the document with every alias expanded, computed once per shared node."""
+    sizes: dict[int, tuple[int, int]] = {}
+
+    def walk(node: yaml.Node, depth: int) -> tuple[int, int]:
+        if depth > MAX_DEPTH:
+            return MAX_EXPANDED_NODES + 1, depth
+        known = sizes.get(id(node))
+        if known is not None:
+            return known
+        count, deepest = 1, 1
+        if isinstance(node, yaml.SequenceNode):
+            children = list(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            children = [part for pair in node.value for part in pair]
+        else:
+            children = []
+        for child in children:
+            size, below = walk(child, depth + 1)
+            count += size
+            deepest = max(deepest, below + 1)
+            if count > MAX_EXPANDED_NODES:
+                break
+        sizes[id(node)] = (count, deepest)
+        return count, deepest
+
+    return walk(root, 0) if root is not None else (0, 0)
+
+
 def parse_yaml(text: str) -> tuple[Any, yaml.Node | None]:
     """Parse ``text`` safely (no tags that build objects). Raises ``ConfigError`` with the line of a
-    syntax error."""
+    syntax error, or when the file is too large or expands too far to be a configuration."""
+    if len(text.encode("utf-8", "surrogatepass")) > MAX_CONFIG_BYTES:
+        raise ConfigError([ConfigProblem(f"the file is larger than {MAX_CONFIG_BYTES // 1024} KiB", ())])
     try:
         node = yaml.compose(text, Loader=yaml.SafeLoader)
+        nodes, depth = _expanded_size(node)
+        if nodes > MAX_EXPANDED_NODES or depth > MAX_DEPTH:
+            raise ConfigError([ConfigProblem(
+                f"the document expands to more than {MAX_EXPANDED_NODES} values or {MAX_DEPTH} levels "
+                "(aliases repeating aliases?); a configuration is far smaller", ())])
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)

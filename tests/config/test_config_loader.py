@@ -64,16 +64,26 @@ def test_parse_extends(value, expected):
 
 def test_extends_chain(gh, files, store):
     files.put("acme/rocket", RB, "_extends: shared\ngate:\n  hold_label: rocket-hold\n")
-    files.put("acme/shared", RB, "_extends: other/base:conf/base.yml\ngate:\n  uat_label: shared-uat\n"
+    files.put("acme/shared", RB, "_extends: acme/base:conf/base.yml\ngate:\n  uat_label: shared-uat\n"
                                  "  hold_label: shared-hold\n")
-    files.put("other/base", "conf/base.yml", "gate:\n  uat_label: base-uat\n  approval_label: base-ok\n")
+    files.put("acme/base", "conf/base.yml", "gate:\n  uat_label: base-uat\n  approval_label: base-ok\n")
     loaded = ConfigLoader(store).load(gh, "acme/rocket")
     assert loaded.error is None
     gate = loaded.config["gate"]
     assert (gate["hold_label"], gate["uat_label"], gate["approval_label"]) == ("rocket-hold", "shared-uat", "base-ok")
-    assert loaded.sources == [f"acme/rocket:{RB}", f"acme/shared:{RB}", "other/base:conf/base.yml"]
-    assert {"acme/shared", "other/base"} <= loaded.depends_on
+    assert loaded.sources == [f"acme/rocket:{RB}", f"acme/shared:{RB}", "acme/base:conf/base.yml"]
+    assert {"acme/shared", "acme/base"} <= loaded.depends_on
     assert "_extends" not in loaded.config
+
+
+def test_extends_into_another_account_is_refused(gh, files, store):
+    """Another organization's public repository is readable by any token: roles must not come from it."""
+    files.put("acme/rocket", RB, "_extends: evil/config\n")
+    files.put("evil/config", RB, "roles:\n  release_managers: {users: [mallory]}\n")
+    loaded = ConfigLoader(store).load(gh, "acme/rocket")
+    assert loaded.error is not None and "_extends may only name a repository of `acme`" in loaded.error
+    assert not loaded.valid  # never valid: defaults, and the gate fails closed
+    assert ("evil/config", RB) not in files.reads
 
 
 def test_extends_loop_refused(gh, files, store):

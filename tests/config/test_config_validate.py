@@ -97,6 +97,23 @@ def test_unsafe_yaml_refused():
     assert problems and "invalid YAML" in problems[0].message
 
 
+def test_alias_bomb_and_huge_files_are_refused_before_anything_walks_them():
+    import time
+
+    levels = ["a0: &a0 [x, x, x, x, x, x, x, x, x, x]"]
+    levels += [f"a{i}: &a{i} [{', '.join(['*a' + str(i - 1)] * 10)}]" for i in range(1, 9)]
+    bomb = "\n".join(levels) + "\ngate:\n  release_branches: *a8\n"  # 10^9 values once expanded
+    started = time.process_time()
+    _, problems = validate_text(bomb)
+    assert time.process_time() - started < 2.0
+    assert problems and "expands to more than" in problems[0].message
+    _, problems = validate_text("notes:\n  template: '" + "x" * 300_000 + "'\n")
+    assert problems and "larger than 256 KiB" in problems[0].message
+    nested = "gate: " + "[" * 200 + "]" * 200 + "\n"
+    _, problems = validate_text(nested)
+    assert problems and "levels" in problems[0].message
+
+
 def test_top_level_must_be_a_map_and_empty_is_fine():
     assert validate_text("")[1] == []
     _, problems = validate_text("- a\n- b\n")
