@@ -19,10 +19,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.checklists import Progress, StageChecklist
 from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
+
+if TYPE_CHECKING:
+    from bot.core.checklist_facts import FactTick
 
 MAX_BODY_CHARS = 65_000  # GitHub holds ~65,535; keep a margin for the markers
 MAX_LISTED = 50  # items per list before "and N more"
@@ -425,12 +428,16 @@ def _outstanding(view: TrackingView) -> list[str]:
 # comments
 
 
-def render_stage_comment(milestone_number: int, version: str, checklist: StageChecklist) -> str:
+def render_stage_comment(milestone_number: int, version: str, checklist: StageChecklist,
+                         ticks: Mapping[str, FactTick] | None = None) -> str:
+    """A new stage comment; its fact items (bot.core.checklist_facts) ticked as ``ticks`` stand."""
+    from bot.core.checklist_facts import checklist_lines
+
     lines = [stage_marker(milestone_number, checklist.stage), f"### {checklist.title} — v{version}", ""]
     if checklist.owners:
         lines += ["Owners: " + " ".join(checklist.owners), ""]
     if checklist.items:
-        lines += [f"- [ ] {item}" for item in checklist.items]
+        lines += checklist_lines(checklist, ticks or {})
     else:
         lines.append("_No checklist for this stage._")
     lines += ["", "_Tick the boxes as the work is done; progress shows in the issue description._"]
