@@ -28,6 +28,7 @@ from github import GithubException
 from bot.core.checklist_facts import ticks_of
 from bot.core.checklists import Progress, all_checklists, parse_progress
 from bot.core.commands import parse_commands
+from bot.core.due_dates import github_due_day
 from bot.core.stages import (
     DEPLOY,
     FUTURE_PLANNING,
@@ -109,11 +110,8 @@ def _local_date(value: str | None, tz: ZoneInfo) -> str | None:
 
 
 def _due_date(milestone: dict[str, Any]) -> str | None:
-    """The calendar date the milestone was given. GitHub stores a date and returns it at a fixed hour
-    UTC, so the date part of ``due_on`` is the date people picked (converting it to a zone west of
-    UTC would move it to the day before)."""
-    due = milestone.get("due_on")
-    return str(due)[:10] if due else None
+    """The calendar day GitHub shows for the milestone (a US Pacific day: bot.core.due_dates)."""
+    return github_due_day(milestone.get("due_on"))
 
 
 _PROBLEM_RE = re.compile(r"^(?P<where>\S+?):(?P<line>\d+): (?P<message>.+)$")
