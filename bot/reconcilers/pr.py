@@ -118,14 +118,29 @@ def reconcile_pull(
     apply_plan(ctx, repo_id, number, facts, plan)
     _apply_release_notes(ctx, number, hinted, pull_json)
     if not gated:
-        return None
-    if (
+        decided = None
+    elif (
         plan.check is None
         and existing is not None
         and existing.conclusion in ("success", "failure", "neutral")
     ):
-        return CheckOutput(existing.conclusion, existing.title, existing.summary)  # type: ignore[arg-type]
-    return plan.check
+        decided = CheckOutput(existing.conclusion, existing.title, existing.summary)  # type: ignore[arg-type]
+    else:
+        decided = plan.check
+    _log_decision(ctx, number, pull.base, pull.head_sha, gated, decided)
+    return decided
+
+
+def _log_decision(ctx: JobContext, number: int, base: str, head_sha: str, gated: bool,
+                  decided: CheckOutput | None) -> None:
+    """One line per gate decision, as there is one per release reconcile: which pull request, the
+    conclusion, and what is missing (the check's title says it: "Missing: UAT, approval")."""
+    if not gated:
+        ctx.log.info("gate %s#%s: not gated (base %s)", ctx.repo_full_name, number, base)
+        return
+    conclusion = decided.conclusion if decided else "pending"
+    title = " ".join((decided.title if decided else "no check yet").split())[:200]
+    ctx.log.info("gate %s#%s @%s: %s — %s", ctx.repo_full_name, number, head_sha[:7], conclusion, title)
 
 
 @dataclass(frozen=True)
