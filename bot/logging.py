@@ -159,6 +159,10 @@ def configure_logging(level: str = "INFO", secrets: list[str | None] | None = No
     # Per-request access lines would double the delivery log line; errors still show.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     logging.getLogger("urllib3").setLevel(logging.WARNING)
+    # httpx (the sandbox's webhook deliveries, the demo's requests) logs every request at INFO:
+    # hundreds of lines that hide the bot's own. The delivery log already records each one.
+    for name in ("httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def log_fields(logger: logging.Logger, msg: str, level: int = logging.INFO, **fields: Any) -> None:

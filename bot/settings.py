@@ -102,7 +102,7 @@ class Settings:
     job_backoff_cap_seconds: float = 300.0
     lease_seconds: float = 30.0  # renewed while a job runs; a killed process's jobs return after this
     delivery_ttl_seconds: int = 3 * 24 * 3600  # GitHub allows redelivery for 3 days
-    # --- GitHub pacing (the github layer's pacer; names agreed on docs/coordination.md) ---
+    # --- GitHub pacing (the github layer's pacer, bot/github/pacer.py) ---
     # Content-creating requests per minute per installation (GitHub's secondary limit is 80/min,
     # 500/hour); None = the github layer's default for the mode (relaxed in sandbox mode); 0 = unpaced.
     github_writes_per_minute: float | None = None

@@ -17,11 +17,22 @@ from types import ModuleType
 COMMANDS = ("serve", "worker", "jobs", "check_config", "sandbox", "reconcile", "notes", "protect", "demo")
 
 
+def _version() -> str:
+    """The installed distribution's version (pyproject.toml), one source of truth."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("release-bot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, ModuleType]]:
     parser = argparse.ArgumentParser(
         prog="release-bot",
         description="A GitHub App that runs a team's release life cycle on GitHub.",
     )
+    parser.add_argument("--version", action="version", version=f"release-bot {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     subparsers.required = True
     modules: dict[str, ModuleType] = {}

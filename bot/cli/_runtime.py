@@ -6,12 +6,13 @@ Not a subcommand (the dispatcher only loads the modules it lists).
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING
 
 from bot.intake.endpoint import InstallationRemoved
 from bot.intake.routing import DropInstallation
 from bot.logging import configure_logging, log_fields
-from bot.queue.base import JobQueue, open_queue_from_settings
+from bot.queue.base import JobQueue, open_queue_from_settings, sqlite_path
 from bot.queue.worker import WorkerPool, load_runner
 from bot.settings import Settings
 
@@ -26,6 +27,21 @@ def setup_logging(settings: Settings) -> None:
 
 
 def open_queue(settings: Settings) -> JobQueue:
+    return open_queue_from_settings(settings)
+
+
+class StoreMissing(Exception):
+    """A command that reads or feeds a running bot's store found none where QUEUE_URL points."""
+
+
+def open_existing_queue(settings: Settings) -> JobQueue:
+    """The store ``serve``/``worker`` created; ``StoreMissing`` instead of creating an empty one,
+    which would answer "no jobs" (or take jobs no bot reads) in the wrong directory."""
+    path = sqlite_path(settings.queue_url)
+    if path is not None and not os.path.exists(path):
+        raise StoreMissing(
+            f"no store at {os.path.abspath(path)} (QUEUE_URL={settings.queue_url}); run this in the directory "
+            "where `release-bot serve` or `worker` runs, or set QUEUE_URL to its store")
     return open_queue_from_settings(settings)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     shown_name = name if name != "-" else "<stdin>"
     data, problems = validate_text(text)
     # Template problems are reported even when the schema found others, so one run shows them all.
-    problems = [*problems, *_notes_problems(text)]
+    problems = sorted([*problems, *_notes_problems(text)], key=lambda p: (p.line or 0, p.pointer()))
     messages = [p.render(shown_name) for p in problems]
     if messages:
         for message in messages:
@@ -47,11 +48,23 @@ def run(args: argparse.Namespace) -> int:
         return 1
     effective = deep_merge(default_config(), {k: v for k, v in data.items() if k != "_extends"})
     if args.print_effective:
-        print(json.dumps(effective, indent=2, sort_keys=True))
+        _print_to_pipe(json.dumps(effective, indent=2, sort_keys=True))
     else:
         extends = f" (extends {data['_extends']}, not followed offline)" if data.get("_extends") else ""
         print(f"{name}: valid{extends}")
     return 0
+
+
+def _print_to_pipe(text: str) -> None:
+    """Print, quietly stopping when the reader went away (``--print-effective | head``)."""
+    try:
+        print(text, flush=True)
+    except BrokenPipeError:
+        # Python would report the pipe again when it flushes stdout at exit: point stdout at
+        # /dev/null so it has nothing left to write.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
 
 
 def _notes_problems(text: str) -> list[ConfigProblem]:

@@ -109,22 +109,19 @@ def _print_summary(narrator: Any, story: Any, seconds: float) -> None:
 
 
 def _print_exploration(narrator: Any, env: Any, story: Any) -> None:
-    from bot.demo.actors import SEEDED_USERS, token_for
+    from bot.sandbox.guide import SandboxEndpoints, drive_me_lines
 
     api = env.sandbox.api_url
     state = story.state
     narrator.line()
     narrator.banner("Still running (--keep-running). Ctrl-C stops both.")
-    narrator.line(f"  sandbox web root : {env.sandbox.base_url}")
-    narrator.line(f"  sandbox REST API : {api}")
-    narrator.line(f"  bot health       : {env.bot_url}/healthz   metrics: {env.bot_url}/metrics")
-    narrator.line(f"  bot webhooks     : {env.bot_url}/api/github/webhooks")
+    endpoints = SandboxEndpoints(
+        web_url=env.sandbox.base_url, api_url=api, bot_url=env.bot_url, webhook_path="/api/github/webhooks",
+        key_path=env.bot_env["PRIVATE_KEY_PATH"], queue_url=env.bot_env["QUEUE_URL"],
+    )
+    for line in drive_me_lines(endpoints):
+        narrator.line(line)
     narrator.line(f"  bot log / queue  : {env.workdir}")
-    bot_env = " ".join(f"{k}={env.bot_env[k]}" for k in ("APP_ID", "PRIVATE_KEY_PATH", "GITHUB_API_URL", "QUEUE_URL"))
-    narrator.line(f"  CLI against it   : {bot_env} release-bot jobs   (or reconcile, notes acme/rocket 1.4.0)")
-    narrator.line("  tokens (send as 'Authorization: token ...'):")
-    for login in SEEDED_USERS:
-        narrator.line(f"    {login:<9} {token_for(login)}")
     narrator.line("  try:")
     auth = "-H 'Authorization: token sandbox-token-pm'"
     narrator.line(f"    curl -s {auth} {api}/repos/acme/rocket/issues/{state.tracking}")

@@ -8,7 +8,8 @@ import sys
 import time
 from typing import Any
 
-from bot.queue.base import FAILED, PENDING, RUNNING, Job, open_queue_from_settings
+from bot.cli._runtime import StoreMissing, open_existing_queue
+from bot.queue.base import FAILED, PENDING, RUNNING, Job
 from bot.settings import Settings, SettingsError
 
 _STATES = {"pending": (PENDING,), "running": (RUNNING,), "failed": (FAILED,), "all": (PENDING, RUNNING, FAILED)}
@@ -44,7 +45,11 @@ def run(args: argparse.Namespace) -> int:
     except SettingsError as exc:
         print(f"release-bot jobs: {exc}", file=sys.stderr)
         return 2
-    queue = open_queue_from_settings(settings)
+    try:
+        queue = open_existing_queue(settings)
+    except StoreMissing as exc:
+        print(f"release-bot jobs: {exc}", file=sys.stderr)
+        return 2
     if args.retry is not None:
         if queue.retry(args.retry):
             print(f"job {args.retry} is pending again")

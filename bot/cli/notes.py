@@ -45,10 +45,13 @@ def add_parser(subparsers: Any) -> None:
 
 
 class Progress:
-    """One tqdm bar per listing (items, then commits), on stderr."""
+    """One tqdm bar per listing (items, then commits), on stderr — only when stderr is a terminal:
+    piped or captured, a bar's carriage returns are noise in a log."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, enabled: bool, stream: Any = None) -> None:
+        self.stream = stream if stream is not None else sys.stderr
+        isatty = getattr(self.stream, "isatty", None)
+        self.enabled = enabled and bool(isatty and isatty())
         self.bars: dict[str, tqdm] = {}
 
     def __call__(self, what: str, done: int, total: int | None) -> None:
@@ -56,7 +59,7 @@ class Progress:
             return
         bar = self.bars.get(what)
         if bar is None:
-            bar = self.bars[what] = tqdm(desc=f"reading {what}", total=total, unit=" " + what, file=sys.stderr,
+            bar = self.bars[what] = tqdm(desc=f"reading {what}", total=total, unit=" " + what, file=self.stream,
                                          leave=False, dynamic_ncols=True)
         if total is not None and bar.total != total:
             bar.total = total
@@ -64,6 +67,10 @@ class Progress:
 
     def close(self) -> None:
         for bar in self.bars.values():
+            # The count is what was read: a total announced by GitHub (total_commits) that the
+            # listing did not reach is not shown as if it had been.
+            bar.total = bar.n
+            bar.refresh()
             bar.close()
 
 

@@ -54,7 +54,7 @@ def _repositories(services: Any, only: str | None) -> list[tuple[int, int, str]]
 
 
 def run(args: argparse.Namespace) -> int:
-    from bot.cli._runtime import open_queue, setup_logging
+    from bot.cli._runtime import StoreMissing, open_existing_queue, open_queue, setup_logging
 
     try:
         settings = Settings.from_env()
@@ -70,7 +70,12 @@ def run(args: argparse.Namespace) -> int:
         return 2
     from bot.services import Services
 
-    queue = open_queue(settings)
+    try:
+        # Enqueued jobs are for a running bot: its store must exist. --now works from an empty store.
+        queue = open_queue(settings) if args.now else open_existing_queue(settings)
+    except StoreMissing as exc:
+        print(f"release-bot reconcile: {exc} (or use --now)", file=sys.stderr)
+        return 2
     services = Services.from_settings(settings, queue)
     try:
         repos = _repositories(services, args.repo)

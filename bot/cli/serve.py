@@ -62,11 +62,8 @@ def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any | N
         webhook_secret=secret,
         app_key_path=key_path,
     )
-    print(
-        f"release-bot: sandbox (simulated GitHub) at {handle.base_url} — API {handle.api_url}, "
-        f"app key {key_path}; try: curl -H 'Authorization: token sandbox-token-admin' {handle.api_url}/repos/acme/rocket",
-        flush=True,
-    )
+    print(f"release-bot: sandbox (simulated GitHub) at {handle.base_url} — API {handle.api_url}", flush=True)
+    _print_drive_me(settings, handle, bot_port, key_path)
     return (
         settings.with_overrides(
             sandbox=True,
@@ -78,6 +75,24 @@ def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any | N
         ),
         handle,
     )
+
+
+def _print_drive_me(settings: Settings, handle: Any, bot_port: int, key_path: str) -> None:
+    """The same "how to drive me" block as ``demo --keep-running`` (bot.sandbox.guide)."""
+    from bot.sandbox.guide import SandboxEndpoints, drive_me_lines
+
+    # 0.0.0.0 / :: are where serve listens, not an address to type into curl.
+    host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
+    bot_url = f"http://[{host}]:{bot_port}" if ":" in host else f"http://{host}:{bot_port}"
+    endpoints = SandboxEndpoints(web_url=handle.base_url, api_url=handle.api_url, bot_url=bot_url,
+                                 webhook_path=settings.webhook_path, key_path=key_path,
+                                 queue_url=settings.queue_url)
+    lines = drive_me_lines(endpoints)
+    lines.append("  try:")
+    lines.append(f"    curl -s -H 'Authorization: token sandbox-token-pm' -X POST {handle.api_url}/repos/acme/rocket/milestones "
+                 """-d '{"title": "v1.4.0", "due_on": "2026-12-15T12:00:00Z"}'""")
+    lines.append(f"    curl -s -H 'Authorization: token sandbox-token-pm' {handle.api_url}/repos/acme/rocket/issues")
+    print("\n".join(lines), flush=True)
 
 
 def share_pacing(settings: Settings) -> Settings:

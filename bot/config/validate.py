@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from jsonschema import Draft202012Validator
-from jsonschema.exceptions import ValidationError
+from jsonschema.exceptions import ValidationError, best_match
 
 from bot.config.defaults import load_schema
 
@@ -121,7 +121,8 @@ def validate_config(data: Any, node: yaml.Node | None = None) -> list[ConfigProb
     problems: list[ConfigProblem] = []
     for error in sorted(_validator().iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
         problems.extend(_from_schema_error(error, node))
-    if not problems and isinstance(data, dict):
+    if isinstance(data, dict):
+        # Reported together with the schema's problems: one run shows everything to fix.
         problems.extend(_semantic_problems(data, node))
     problems.sort(key=lambda p: (p.line or 0, p.path and str(p.path)))
     return problems
@@ -138,6 +139,12 @@ def validate_text(text: str) -> tuple[dict[str, Any], list[ConfigProblem]]:
 
 
 def _from_schema_error(error: ValidationError, node: yaml.Node | None) -> list[ConfigProblem]:
+    if error.validator in ("anyOf", "oneOf") and error.context:
+        # "is not valid under any of the given schemas" says nothing: report the branch's own
+        # problem (a checklist item {item, fact} with a misspelled fact names the fact).
+        # A branch whose type fits the value is the one meant; the others only say "not a string".
+        fitting = [e for e in error.context if e.validator != "type"] or list(error.context)
+        return _from_schema_error(best_match(fitting), node)
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
         allowed = set(error.schema.get("properties", {}))
@@ -158,9 +165,37 @@ def _from_schema_error(error: ValidationError, node: yaml.Node | None) -> list[C
     return [ConfigProblem(message, path, line_of(node, path))]
 
 
-def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[ConfigProblem]:
+# The ``{placeholder}`` templates and what each may name (bot.core.versions fills the patterns,
+# the tracking issue and the notes fill the rest by plain replacement).
+_VERSION_FIELDS = frozenset({"version", "major", "minor", "patch"})
+BRACE_TEMPLATES: dict[tuple[str, str], frozenset[str]] = {
+    ("releases", "branch_pattern"): _VERSION_FIELDS,
+    ("releases", "rc_tag_pattern"): _VERSION_FIELDS | {"n"},
+    ("releases", "final_tag_pattern"): _VERSION_FIELDS,
+    ("releases", "tracking_issue_title"): frozenset({"version"}),
+    ("notes", "name_template"): _VERSION_FIELDS,
+    ("notes", "tag_template"): _VERSION_FIELDS,
+}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
+
+
+def _placeholder_problems(data: dict[str, Any], node: yaml.Node | None) -> list[ConfigProblem]:
     problems: list[ConfigProblem] = []
-    releases = data.get("releases") or {}
+    for (section, key), allowed in BRACE_TEMPLATES.items():
+        value = data.get(section).get(key) if isinstance(data.get(section), dict) else None
+        if not isinstance(value, str):
+            continue
+        unknown = [name for name in _PLACEHOLDER.findall(value) if name not in allowed]
+        for name in dict.fromkeys(unknown):
+            problems.append(ConfigProblem(
+                f"unknown placeholder {{{name}}} (known: {', '.join('{' + a + '}' for a in sorted(allowed))})",
+                (section, key), line_of(node, (section, key))))
+    return problems
+
+
+def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[ConfigProblem]:
+    problems: list[ConfigProblem] = _placeholder_problems(data, node)
+    releases = data.get("releases") if isinstance(data.get("releases"), dict) else {}
     pattern = releases.get("milestone_pattern")
     if isinstance(pattern, str):
         path: tuple[PathPart, ...] = ("releases", "milestone_pattern")

@@ -3,6 +3,10 @@
 Defaults are drawn from the release management life cycle (scope → plan → build and test →
 user acceptance → preparation → deployment → monitoring → retrospective). A repository replaces
 any stage's title, owners or items in ``.github/release-bot.yml`` (lists replace, maps merge).
+
+Some items are facts the bot reads from GitHub (``FACT_ITEMS``; the names are ``bot.core.stages.FACTS``):
+the bot ticks them, with who and when (``bot.core.checklist_facts``); people tick the rest. A configured
+item names a fact as ``{item: "Release branch cut", fact: branch_cut}``.
 """
 
 from __future__ import annotations
@@ -13,7 +17,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.core.commands import strip_html_comments
-from bot.core.stages import STAGE_TITLES, STAGES
+from bot.core.stages import (
+    BRANCH_CUT,
+    CANDIDATE_TAGGED,
+    DEPLOYED,
+    FACTS,
+    FINAL_TAGGED,
+    RELEASE_PUBLISHED,
+    STAGE_TITLES,
+    STAGES,
+    UAT_SIGNED_OFF,
+)
 
 DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
     "identify_needs": (
@@ -51,9 +65,9 @@ DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
     ),
     "deploy": (
         "Final tag created on the accepted commit",
+        "GitHub Release published",
         "Deployed to production",
-        "Smoke tests pass in production",
-        "GitHub Release published and announcement sent",
+        "Smoke tests pass in production; announcement sent",
     ),
     "monitor": (
         "Error rates and latency watched against the baseline",
@@ -69,6 +83,23 @@ DEFAULT_CHECKLISTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
+# The default items that are facts, per stage: item text -> fact name.
+FACT_ITEMS: dict[str, dict[str, str]] = {
+    "build_test": {
+        "Release branch created from the agreed commit": BRANCH_CUT,
+        "Release candidate tagged": CANDIDATE_TAGGED,
+    },
+    "uat": {"Sign-off given with `/uat passed` on this issue": UAT_SIGNED_OFF},
+    "deploy": {
+        "Final tag created on the accepted commit": FINAL_TAGGED,
+        "GitHub Release published": RELEASE_PUBLISHED,
+        "Deployed to production": DEPLOYED,
+    },
+}
+
+# What an unticked fact item says after its text (the outstanding list shows the text without it).
+FACT_PENDING_SUFFIX = " — _ticked by the bot when it happens_"
+
 # `- [ ] item`, `* [x] item`, `1. [X] item`: GitHub's task-list syntax.
 _TASK = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+\[(?P<mark>[ xX])\]\s+(?P<text>.*\S)\s*$")
 
@@ -79,6 +110,11 @@ class StageChecklist:
     title: str
     owners: tuple[str, ...]
     items: tuple[str, ...]
+    # Aligned with ``items``: the fact an item is (ticked by the bot), or None (ticked by people).
+    facts: tuple[str | None, ...] = ()
+
+    def fact_of(self, index: int) -> str | None:
+        return self.facts[index] if index < len(self.facts) else None
 
 
 @dataclass(frozen=True)
@@ -111,8 +147,26 @@ def checklist_for(stage: str, config: Mapping[str, Any] | None) -> StageChecklis
     title = str(entry.get("title") or STAGE_TITLES[stage]).strip() or STAGE_TITLES[stage]
     owners = tuple(o for o in (_clean_owner(x) for x in entry.get("owners") or ()) if o)
     raw_items = entry.get("checklist")
-    items = DEFAULT_CHECKLISTS[stage] if raw_items is None else tuple(str(i).strip() for i in raw_items if str(i).strip())
-    return StageChecklist(stage=stage, title=title, owners=owners, items=items)
+    if raw_items is None:
+        items = DEFAULT_CHECKLISTS[stage]
+        facts = tuple(FACT_ITEMS.get(stage, {}).get(item) for item in items)
+    else:
+        pairs = [pair for pair in (_configured_item(raw) for raw in raw_items) if pair is not None]
+        items = tuple(text for text, _fact in pairs)
+        facts = tuple(fact for _text, fact in pairs)
+    return StageChecklist(stage=stage, title=title, owners=owners, items=items, facts=facts)
+
+
+def _configured_item(raw: Any) -> tuple[str, str | None] | None:
+    """A configured item: a string (people tick it) or ``{item, fact}`` (the bot ticks it).
+
+    An unknown fact name makes a plain item (the schema reports it; the last valid config is used)."""
+    if isinstance(raw, Mapping):
+        text = str(raw.get("item") or "").strip()
+        fact = raw.get("fact")
+        return (text, fact if fact in FACTS else None) if text else None
+    text = str(raw).strip()
+    return (text, None) if text else None
 
 
 def all_checklists(config: Mapping[str, Any] | None) -> dict[str, StageChecklist]:
@@ -139,5 +193,5 @@ def parse_progress(comment_body: str | None) -> Progress:
         if match.group("mark") in "xX":
             ticked += 1
         else:
-            unticked.append(match.group("text"))
+            unticked.append(match.group("text").removesuffix(FACT_PENDING_SUFFIX).rstrip())
     return Progress(ticked, total, tuple(unticked))

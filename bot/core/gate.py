@@ -1162,6 +1162,7 @@ def help_text(facts: GateFacts) -> str:
         f"| `/hold` | adds `{settings.hold_label}`: the gate fails while it is on | {qa}, {rm}, or the author |",
         f"| `/unhold` | removes `{settings.hold_label}` | {qa} or {rm} |",
         f"| `/milestone <title>` / `/milestone clear` | sets or clears the milestone | {rm} |",
+        f"| `/release-note <text>` | sets this pull request's line in the release notes | the author or {rm} |",
         "| `/help` | this list | anyone |",
     ]
     return "\n".join(lines)

@@ -62,6 +62,26 @@ _STAGE_ALIASES: dict[str, str] = {
     "future-planning": FUTURE_PLANNING,
 }
 
+# Checklist items that are facts the bot reads from GitHub (bot.core.checklist_facts): the bot
+# ticks them, with who and when; people tick the rest. A configured checklist names them too
+# (``{item: "…", fact: branch_cut}``).
+BRANCH_CUT = "branch_cut"
+CANDIDATE_TAGGED = "candidate_tagged"
+UAT_SIGNED_OFF = "uat_signed_off"
+FINAL_TAGGED = "final_tagged"
+RELEASE_PUBLISHED = "release_published"
+DEPLOYED = "deployed"
+MILESTONE_CLOSED = "milestone_closed"
+FACTS: dict[str, str] = {
+    BRANCH_CUT: "the release branch exists",
+    CANDIDATE_TAGGED: "a release-candidate tag of the version exists",
+    UAT_SIGNED_OFF: "`/uat passed` was given on the latest candidate",
+    FINAL_TAGGED: "the final tag of the version exists",
+    RELEASE_PUBLISHED: "the GitHub Release of the version is published",
+    DEPLOYED: "a successful deployment of the final tag to the monitor environment",
+    MILESTONE_CLOSED: "the milestone is closed",
+}
+
 DONE = "done"
 CURRENT = "current"
 SKIPPED = "skipped"

@@ -19,10 +19,13 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.core.checklists import Progress, StageChecklist
 from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
+
+if TYPE_CHECKING:
+    from bot.core.checklist_facts import FactTick
 
 MAX_BODY_CHARS = 65_000  # GitHub holds ~65,535; keep a margin for the markers
 MAX_LISTED = 50  # items per list before "and N more"
@@ -267,8 +270,8 @@ class TrackingView:
     milestone_url: str
     milestone_open: bool
     version: str
-    due_date: str | None  # calendar date in the configured time zone
-    timezone: str
+    due_date: str | None  # the calendar day GitHub shows (a US Pacific day: bot.core.due_dates)
+    timezone: str  # the configured zone: ship dates and "late" are decided in it
     shipped_date: str | None  # date of the published release (else the final tag was seen), same zone
     branch: str
     branch_url: str | None  # None while the branch does not exist
@@ -297,15 +300,19 @@ def due_text(due_date: str | None, shipped_date: str | None, timezone: str, over
     """
     if not due_date:
         return "no due date"
-    base = f"{due_date} ({timezone})"
+    from bot.core.due_dates import GITHUB_DUE_ZONE_NAME
+
+    # The due day is GitHub's (a Pacific day), labelled so; the ship date is in the configured zone.
+    base = f"{due_date} ({GITHUB_DUE_ZONE_NAME})"
     if not shipped_date:
         return f"{base} · late: not shipped by the due date" if overdue else f"{base} · not shipped yet"
     from datetime import date
 
     days = (date.fromisoformat(shipped_date) - date.fromisoformat(due_date)).days
+    shipped = shipped_date if timezone == GITHUB_DUE_ZONE_NAME else f"{shipped_date}, {timezone}"
     if days <= 0:
-        return f"{base} · shipped on time ({shipped_date})"
-    return f"{base} · shipped late by {days} day{'s' if days != 1 else ''} ({shipped_date})"
+        return f"{base} · shipped on time ({shipped})"
+    return f"{base} · shipped late by {days} day{'s' if days != 1 else ''} ({shipped})"
 
 
 def _stage_rows(view: TrackingView) -> list[str]:
@@ -425,12 +432,16 @@ def _outstanding(view: TrackingView) -> list[str]:
 # comments
 
 
-def render_stage_comment(milestone_number: int, version: str, checklist: StageChecklist) -> str:
+def render_stage_comment(milestone_number: int, version: str, checklist: StageChecklist,
+                         ticks: Mapping[str, FactTick] | None = None) -> str:
+    """A new stage comment; its fact items (bot.core.checklist_facts) ticked as ``ticks`` stand."""
+    from bot.core.checklist_facts import checklist_lines
+
     lines = [stage_marker(milestone_number, checklist.stage), f"### {checklist.title} — v{version}", ""]
     if checklist.owners:
         lines += ["Owners: " + " ".join(checklist.owners), ""]
     if checklist.items:
-        lines += [f"- [ ] {item}" for item in checklist.items]
+        lines += checklist_lines(checklist, ticks or {})
     else:
         lines.append("_No checklist for this stage._")
     lines += ["", "_Tick the boxes as the work is done; progress shows in the issue description._"]

@@ -12,12 +12,11 @@ from typing import Any
 import httpx
 
 from bot.demo.errors import DemoFailure
+from bot.sandbox.guide import token_for
+from bot.sandbox.state import SEED_PERMISSIONS
 
-SEEDED_USERS = ("admin", "pm", "releaser", "qa", "dev", "triager", "outsider")
-
-
-def token_for(login: str) -> str:
-    return f"sandbox-token-{login}"
+SEEDED_USERS = tuple(SEED_PERMISSIONS)
+__all__ = ["SEEDED_USERS", "Actor", "token_for"]
 
 
 class Actor:

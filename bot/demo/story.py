@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 
 from github import Auth, Github, GithubException
 
+from bot.core.due_dates import GITHUB_DUE_ZONE_NAME, github_due_day
 from bot.core.gate import GateSettings
 from bot.core.stages import STAGE_TITLES
 from bot.demo import readback as rb
@@ -165,7 +166,9 @@ class Story:
         pm = self.cast["pm"]
         milestone = pm.post("milestones", {"title": MILESTONE, "due_on": due, "description": "Rocket boosters"})
         self.state.milestone = int(milestone["number"])
-        self.narrator.act("pm", f"created milestone {MILESTONE} due {due[:10]}")
+        # The day GitHub keeps (a US Pacific day), as the tracking issue and the retrospective name it.
+        day = github_due_day(milestone.get("due_on"))
+        self.narrator.act("pm", f"created milestone {MILESTONE} due {day} ({GITHUB_DUE_ZONE_NAME}, as GitHub keeps it)")
         self.narrator.link("milestone", milestone.get("html_url"))
         issue = self.expect("a tracking issue for the milestone",
                             lambda: rb.tracking_issue(self.reader, self.state.milestone))

@@ -78,7 +78,7 @@ class ReleaseFacts:
 
     The attribute names the release-notes reconciler reads (``milestone_number``, ``milestone_title``,
     ``version``, ``release_branch``, ``default_branch``, ``tag_names``, ``milestone_items``) are part of
-    its interface (docs/coordination.md).
+    its interface (``bot.reconcilers.release_notes.sync_release_notes``).
     """
 
     repo_full_name: str
@@ -132,7 +132,7 @@ class ReleaseFacts:
         tracking = (self.tracking_issue or {}).get("number")
         return [item for item in self.all_items if item.get("number") != tracking]
 
-    # Aliases the notes reconciler looks for (docs/coordination.md, 05:00 [notes]).
+    # Aliases the notes reconciler looks for (bot.reconcilers.release_notes).
     @property
     def items(self) -> list[dict[str, Any]]:
         return self.milestone_items

@@ -37,6 +37,10 @@ def create_comment(gh: Github, repo: str, number: int, body: str) -> dict[str, A
     return _request(gh, "POST", f"{repo_path(repo)}/issues/{number}/comments", {"body": body})
 
 
+def update_comment(gh: Github, repo: str, comment_id: int, body: str) -> dict[str, Any]:
+    return _request(gh, "PATCH", f"{repo_path(repo)}/issues/comments/{comment_id}", {"body": body})
+
+
 def react(gh: Github, repo: str, comment_id: int, content: str) -> Any:
     return _request(gh, "POST", f"{repo_path(repo)}/issues/comments/{comment_id}/reactions", {"content": content})
 

@@ -168,14 +168,23 @@ class JobQueue(abc.ABC):
         """Release connections."""
 
 
+def sqlite_path(queue_url: str) -> str | None:
+    """The file of a ``sqlite:///path`` QUEUE_URL (``sqlite:///./release-bot.db`` -> ``./release-bot.db``);
+    None for another backend or an in-memory store."""
+    if not queue_url.startswith("sqlite://"):
+        return None
+    path = queue_url[len("sqlite://"):]
+    path = path[1:] if path.startswith("/") else path
+    return path if path and path != ":memory:" else None
+
+
 def open_queue(queue_url: str, retry_policy: RetryPolicy | None = None, delivery_ttl_seconds: int = 3 * 24 * 3600) -> JobQueue:
     """The backend named by QUEUE_URL."""
     if queue_url.startswith("sqlite://"):
         from bot.queue.sqlite import SqliteQueue
 
-        path = queue_url[len("sqlite://"):]
-        path = path[1:] if path.startswith("/") else path
-        return SqliteQueue(path or ":memory:", retry_policy=retry_policy, delivery_ttl_seconds=delivery_ttl_seconds)
+        return SqliteQueue(sqlite_path(queue_url) or ":memory:", retry_policy=retry_policy,
+                           delivery_ttl_seconds=delivery_ttl_seconds)
     if queue_url.startswith(("redis://", "rediss://")):
         raise NotImplementedError("the Redis queue backend is not built yet; use QUEUE_URL=sqlite:///path")
     raise ValueError(f"unsupported QUEUE_URL {queue_url!r}")

@@ -154,6 +154,7 @@ def reconcile_pull(
         apply_plan(ctx, repo_id, number, facts, plan)
     _apply_release_notes(ctx, number, hinted, pull_json)
     if not gated:
+<<<<<<< HEAD
         return None
     if plan.own is not None:
         return CheckOutput(plan.own.conclusion, plan.own.title, plan.own.summary)
@@ -212,6 +213,31 @@ def _unknown_pulls_at_head(
 
 def _wake(ctx: JobContext, repo_id: int, number: int, reason: str) -> None:
     ctx.enqueue([JobSpec(pr_key(repo_id, number), ctx.job.installation_id, ctx.repo_full_name, reason)])
+=======
+        decided = None
+    elif (
+        plan.check is None
+        and existing is not None
+        and existing.conclusion in ("success", "failure", "neutral")
+    ):
+        decided = CheckOutput(existing.conclusion, existing.title, existing.summary)  # type: ignore[arg-type]
+    else:
+        decided = plan.check
+    _log_decision(ctx, number, pull.base, pull.head_sha, gated, decided)
+    return decided
+
+
+def _log_decision(ctx: JobContext, number: int, base: str, head_sha: str, gated: bool,
+                  decided: CheckOutput | None) -> None:
+    """One line per gate decision, as there is one per release reconcile: which pull request, the
+    conclusion, and what is missing (the check's title says it: "Missing: UAT, approval")."""
+    if not gated:
+        ctx.log.info("gate %s#%s: not gated (base %s)", ctx.repo_full_name, number, base)
+        return
+    conclusion = decided.conclusion if decided else "pending"
+    title = " ".join((decided.title if decided else "no check yet").split())[:200]
+    ctx.log.info("gate %s#%s @%s: %s — %s", ctx.repo_full_name, number, head_sha[:7], conclusion, title)
+>>>>>>> first-hour
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from github import GithubException
 
+from bot.core.checklist_facts import ticks_of
 from bot.core.checklists import Progress, all_checklists, parse_progress
 from bot.core.commands import parse_commands
+from bot.core.due_dates import github_due_day
 from bot.core.stages import (
     DEPLOY,
     FUTURE_PLANNING,
@@ -74,6 +76,7 @@ from bot.github.paging import list_all
 from bot.github.release_facts import ReleaseFacts, api_get, parse_time, read_release_facts, repo_path
 from bot.jobs import JobSpec, parse_key, release_key
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.release_fact_items import fact_edits, known_facts
 from bot.reconcilers.release_roles import roles_for
 from bot.reconcilers.reply_throttle import may_reply
 
@@ -108,11 +111,8 @@ def _local_date(value: str | None, tz: ZoneInfo) -> str | None:
 
 
 def _due_date(milestone: dict[str, Any]) -> str | None:
-    """The calendar date the milestone was given. GitHub stores a date and returns it at a fixed hour
-    UTC, so the date part of ``due_on`` is the date people picked (converting it to a zone west of
-    UTC would move it to the day before)."""
-    due = milestone.get("due_on")
-    return str(due)[:10] if due else None
+    """The calendar day GitHub shows for the milestone (a US Pacific day: bot.core.due_dates)."""
+    return github_due_day(milestone.get("due_on"))
 
 
 _PROBLEM_RE = re.compile(r"^(?P<where>\S+?):(?P<line>\d+): (?P<message>.+)$")
@@ -345,6 +345,13 @@ class ReleaseRun:
         outcome = advance(record, stage_facts, self.today)
         record = outcome.record
         held = outcome.held or first.held
+        # Checklist items that are facts: ticked by the bot (bot.core.checklist_facts).
+        ticks = ticks_of(known_facts(facts, record, stage_facts.deployed, self.tz, self.today))
+        edits = fact_edits(self.ctx.gh, self.ctx.repo_full_name, self.checklists, listed, checklists, ticks,
+                           first.returned_to_uat or outcome.returned_to_uat)
+        for stage, edit in edits.items():
+            checklists[stage] = ChecklistRecord.of(edit.comment_id, parse_progress(edit.body))
+            progress[stage] = checklists[stage].progress
         feedback = self._feedback(record, state.feedback)
         new_state = TrackingState(stages=record, comment_watermark=watermark, feedback=feedback,
                                   retro_done=state.retro_done, past_gate=self._past_gate(state.past_gate),
@@ -356,7 +363,7 @@ class ReleaseRun:
         to_post = [s for s in STAGES if s in record.began and s not in stage_comments and s not in state.posted]
         new_state = replace(new_state, posted=tuple(s for s in STAGES
                                                     if s in state.posted or s in stage_comments or s in to_post))
-        rendered = {s: render_stage_comment(facts.milestone_number, version_text(self.version), self.checklists[s])
+        rendered = {s: render_stage_comment(facts.milestone_number, version_text(self.version), self.checklists[s], ticks)
                     for s in to_post}
         for stage, body in rendered.items():
             progress[stage] = ChecklistRecord.of(0, parse_progress(body)).progress  # bounded as recorded
@@ -421,6 +428,9 @@ class ReleaseRun:
                 # Recorded with the body written below: the next read need not list it again.
                 new_state = replace(new_state, checklists={**new_state.checklists,
                                                            stage: ChecklistRecord.of(created["id"], progress[stage])})
+        for edit in edits.values():  # before the body, which shows their progress
+            writes.update_comment(gh, repo, edit.comment_id, edit.body)
+            self.writes += 1
         if facts.tracking_issue is not None and rendered:
             body = render_tracking_body(self._view(new_state, progress, notes, held))
             patch, _ = self._pending_patch

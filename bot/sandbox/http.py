@@ -85,18 +85,27 @@ def state() -> SandboxState:
     return current_app.config["SANDBOX_STATE"]
 
 
-def json_body() -> dict[str, Any]:
-    """The request's JSON object; GitHub answers 400 "Problems parsing JSON" otherwise.
+def json_value() -> Any:
+    """The request body parsed as JSON, whatever its Content-Type (``None`` when empty); GitHub
+    answers 400 "Problems parsing JSON" for a body that is not JSON.
 
     GitHub reads the body as JSON whatever its Content-Type, so ``curl -d '{…}'`` (sent as
-    application/x-www-form-urlencoded) works there; ``request.data`` would be empty for that type."""
+    application/x-www-form-urlencoded) works there; ``request.data`` would be empty for that type.
+    Every endpoint reads its body through here (or :func:`json_body`), so none can differ."""
     raw = request.get_data(cache=True)
     if not raw:
-        return {}
+        return None
     try:
-        data = json.loads(raw)
+        return json.loads(raw)
     except ValueError:
         raise ApiError(400, "Problems parsing JSON") from None
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object (``{}`` when the body is empty); see :func:`json_value`."""
+    data = json_value()
+    if data is None:
+        return {}
     if not isinstance(data, dict):
         raise ApiError(400, "Problems parsing JSON")
     return data

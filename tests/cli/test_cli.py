@@ -69,3 +69,37 @@ def test_serve_refuses_bad_settings(monkeypatch, capsys):
     monkeypatch.setenv("PORT", "not-a-port")
     assert cli.main(["serve"]) == 2
     assert "PORT" in capsys.readouterr().err
+
+
+def test_version(capsys):
+    from importlib.metadata import version
+
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"release-bot {version('release-bot')}"
+
+
+def test_jobs_without_a_store_says_so_and_creates_none(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("QUEUE_URL", raising=False)
+    assert cli.main(["jobs"]) == 2
+    err = capsys.readouterr().err
+    assert f"no store at {tmp_path / 'release-bot.db'}" in err and "QUEUE_URL" in err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_reconcile_onto_a_missing_store_says_so(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("QUEUE_URL", f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    monkeypatch.setenv("APP_ID", "1")
+    monkeypatch.setenv("PRIVATE_KEY", "-----BEGIN RSA PRIVATE KEY-----\nx\n-----END RSA PRIVATE KEY-----")
+    assert cli.main(["reconcile"]) == 2
+    assert "no store at" in capsys.readouterr().err and list(tmp_path.iterdir()) == []
+
+
+def test_the_store_lock_file_is_ignored_by_git():
+    from pathlib import Path
+
+    ignored = (Path(__file__).resolve().parents[2] / ".gitignore").read_text().split()
+    assert {"*.db", "*.db-wal", "*.db-shm", "*.db.lock"} <= set(ignored)

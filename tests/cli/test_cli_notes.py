@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import io
 import json
 from collections.abc import Iterator
 from pathlib import Path
@@ -54,7 +55,8 @@ def test_prints_markdown_and_json_reading_only(sandbox: Any, capsys: pytest.Capt
 
     assert main(["notes", "acme/rocket", "v1.4.0"]) == 0
     out, err = capsys.readouterr()
-    assert "reading items" in err and "reading items" not in out  # the progress bar stays on stderr
+    # stderr is captured, not a terminal: no progress bar anywhere (test_progress_bar_* below).
+    assert "reading items" not in err and "reading items" not in out
     assert "### Features\n\n- Add boosters (#" in out and "### Fixes" in out and "Skip me" not in out
     assert "compare/v1.3.0...v1.4.0" in out
 
@@ -107,3 +109,26 @@ def test_check_config_reports_notes_template_errors(tmp_path: Path, capsys: pyte
     assert "$WHO" in out and "change_template" in out and "header" not in out
     path.write_text("notes:\n  change_template: '- $TITLE (#$NUMBER) by $AUTHOR'\n  footer: '$CONTRIBUTORS'\n")
     assert main(["check-config", str(path)]) == 0
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal_and_counts_what_was_read() -> None:
+    from bot.cli.notes import Progress
+
+    piped = io.StringIO()
+    quiet = Progress(enabled=True, stream=piped)
+    quiet("items", 100, None)
+    quiet.close()
+    assert piped.getvalue() == "" and not quiet.bars
+
+    terminal = _Terminal()
+    bar = Progress(enabled=True, stream=terminal)
+    bar("commits", 250, 300)  # GitHub announced 300 commits; the listing stopped at 250
+    assert bar.bars["commits"].n == 250
+    bar.close()
+    assert bar.bars["commits"].total == 250 and "250/250" in terminal.getvalue()
+    assert Progress(enabled=False, stream=_Terminal()).enabled is False

@@ -85,6 +85,10 @@ def test_demo_plays_a_whole_release_and_exits_zero() -> None:
     assert not missing, (missing, out)
     assert positions == sorted(positions), "the narrative is out of order"
     assert out.count("-- Step ") == 12
+    # The narration and the retrospective name the same due day (the one GitHub keeps).
+    narrated = re.search(r"created milestone v\S+ due (\d{4}-\d{2}-\d{2}) \(America/Los_Angeles", flat)
+    retro_due = re.search(r"\| Due \| (\d{4}-\d{2}-\d{2}) \(America/Los_Angeles\)", flat)
+    assert narrated and retro_due and narrated.group(1) == retro_due.group(1), (narrated, retro_due)
     # Links point at the sandbox's web pages.
     assert re.search(r"tracking issue: http://127\.0\.0\.1:\d+/acme/rocket/issues/1\b", out)
     # The summary counts the bot's calls from the sandbox's request log.

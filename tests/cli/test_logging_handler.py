@@ -65,3 +65,14 @@ def test_a_failing_formatter_writes_nothing_and_does_not_raise(monkeypatch) -> N
     handler.setFormatter(Broken())
     assert handler.handle(_record()) is True
     assert stream.getvalue() == "" and len(errors) == 1
+
+
+def test_httpx_request_lines_are_not_logged_at_info() -> None:
+    import logging
+
+    from bot.logging import configure_logging
+
+    configure_logging("INFO")
+    assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+    assert logging.getLogger("bot.reconcile").isEnabledFor(logging.INFO)

@@ -58,3 +58,56 @@ def test_console_script_exit_code(tmp_path):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 1
     assert ":2: releases.mode: 'sometimes' is not one of 'agile', 'strict'" in result.stdout
+
+
+GOLDEN_CONFIG = """\
+releases:
+  branch_pattern: 'release/{major}.{minr}'
+  timezone: Mars/Olympus
+  tracking_issue_title: 'Release {versoin}'
+  mode: waterfall
+stages:
+  deploy:
+    checklist:
+      - Deploy to production
+      - {item: Release published, fact: release_publishd}
+notes:
+  name_template: 'v{versoin}'
+  change_template: '- $TITEL'
+"""
+
+
+def test_golden_every_problem_of_a_file_in_one_run_sorted_by_line(tmp_path, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text(GOLDEN_CONFIG)
+    assert main(["check-config", str(path)]) == 1
+    facts = ", ".join(repr(f) for f in ("branch_cut", "candidate_tagged", "uat_signed_off", "final_tagged",
+                                        "release_published", "deployed", "milestone_closed"))
+    assert capsys.readouterr().out.splitlines() == [
+        f"{path}:2: releases.branch_pattern: unknown placeholder {{minr}} (known: {{major}}, {{minor}}, {{patch}}, {{version}})",
+        f"{path}:3: releases.timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Paris)",
+        f"{path}:4: releases.tracking_issue_title: unknown placeholder {{versoin}} (known: {{version}})",
+        f"{path}:5: releases.mode: 'waterfall' is not one of 'agile', 'strict'",
+        f"{path}:10: stages.deploy.checklist.1.fact: 'release_publishd' is not one of {facts}",
+        f"{path}:12: notes.name_template: unknown placeholder {{versoin}} (known: {{major}}, {{minor}}, {{patch}}, {{version}})",
+        f"{path}:13: notes.change_template: unknown variable $TITEL (known: $AUTHOR, $NUMBER, $TITLE, $URL); using the default",
+        f"{path}: 7 problem(s)",
+    ]
+
+
+def test_golden_fact_items_and_known_placeholders_are_valid(tmp_path, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text("releases:\n  rc_tag_pattern: 'v{version}-rc{n}'\n  tracking_issue_title: 'Ship {version}'\n"
+                    "stages:\n  deploy:\n    checklist: [Smoke test, {item: Shipped, fact: release_published}]\n")
+    assert main(["check-config", str(path)]) == 0
+    assert capsys.readouterr().out == f"{path}: valid\n"
+
+
+def test_print_effective_into_a_closed_pipe_has_no_traceback(tmp_path):
+    path = tmp_path / "release-bot.yml"
+    path.write_text("gate:\n  hold_label: wait\n")
+    script = Path(sys.executable).parent / "release-bot"
+    # `true` exits without reading: every write of the effective configuration meets a closed pipe.
+    result = subprocess.run(f"'{script}' check-config --print-effective '{path}' | true; exit ${{PIPESTATUS[0]}}",
+                            shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stderr == ""

@@ -68,7 +68,7 @@ def test_body_is_deterministic_and_round_trips_state() -> None:
     assert "- Identify Needs: a" in body  # outstanding items of done stages
     assert "failed on rc.1 by @\u200bqa" in body
     assert "@everyone" not in body and "\\|" in body  # mentions neutralized, table intact
-    assert "2026-12-01 (UTC) · not shipped yet" in body
+    assert "2026-12-01 (America/Los_Angeles) · not shipped yet" in body
     assert "broken --&gt; &lt;b&gt;" in body and "<b>" not in body  # user text carries no HTML
 
 
@@ -83,8 +83,11 @@ def test_due_text_is_decided_by_ship_date() -> None:
     assert due_text(None, None, "UTC") == "no due date"
     assert "on time" in due_text("2026-12-01", "2026-12-01", "UTC")
     assert "late by 2 days" in due_text("2026-12-01", "2026-12-03", "Europe/Paris")
-    assert due_text("2026-12-01", None, "UTC") == "2026-12-01 (UTC) · not shipped yet"
-    assert due_text("2026-12-01", None, "UTC", overdue=True) == "2026-12-01 (UTC) · late: not shipped by the due date"
+    # The due day is labelled with GitHub's zone, the ship date with the configured one.
+    assert due_text("2026-12-01", "2026-12-03", "Europe/Paris") == (
+        "2026-12-01 (America/Los_Angeles) · shipped late by 2 days (2026-12-03, Europe/Paris)")
+    assert due_text("2026-12-01", None, "UTC") == "2026-12-01 (America/Los_Angeles) · not shipped yet"
+    assert due_text("2026-12-01", None, "UTC", overdue=True) == "2026-12-01 (America/Los_Angeles) · late: not shipped by the due date"
     assert "on time" in due_text("2026-12-01", "2026-11-30", "UTC", overdue=True)  # the ship date decides
 
 

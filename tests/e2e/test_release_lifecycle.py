@@ -88,6 +88,11 @@ def test_release_life_cycle(e2e: Any) -> None:
     assert [(r["content"], r["user"]["login"]) for r in reactions] == [("+1", BOT)]
     body = tracking_issue(pm, m)["body"]
     assert "| Prepare | ▶️ current |" in body and "passed on rc.2" in body
+    # Items that are facts were ticked by the bot, with who and when: the sign-off, the branch, the candidate.
+    assert next(line for line in body.splitlines() if line.startswith("| UAT | ✅ done |")).endswith(" 1/4 |")
+    assert next(line for line in body.splitlines() if line.startswith("| Build & Test | ✅ done |")).endswith(" 2/5 |")
+    uat_comment = next(c for c in comments(pm, number) if ":uat -->" in c["body"])
+    assert "- [x] Sign-off given with `/uat passed` on this issue — ✔ by @\u200bqa, on " in uat_comment["body"]
 
     create_ref(dev, "refs/tags/v1.4.0")
     e2e.settle()

@@ -140,6 +140,10 @@ class FakeGitHub:
                 if int(mm[1]) not in self.issues:
                     raise GithubException(404, {"message": "Not Found"}, {})
                 return {}, self._issue_json(self.issues[int(mm[1])])
+            if mm := m(r"/issues/comments/(\d+)", rest):
+                if int(mm[1]) not in self.comments:
+                    raise GithubException(404, {"message": "Not Found"}, {})
+                return {}, dict(self.comments[int(mm[1])])
             if mm := m(r"/issues/(\d+)/comments", rest):
                 since = p.get("since")
                 return {}, [dict(c) for c in self.comments_on(int(mm[1]))
@@ -194,6 +198,9 @@ class FakeGitHub:
                 self.comments[cid] = {"id": cid, "issue": int(mm[1]), "body": body["body"], "user": {"login": BOT, "type": "Bot"},
                                       "updated_at": self.stamp()}
                 return {}, dict(self.comments[cid])
+            if verb == "PATCH" and (mm := m(r"/issues/comments/(\d+)", rest)):
+                self.edit_comment(int(mm[1]), body["body"])
+                return {}, dict(self.comments[int(mm[1])])
             if verb == "POST" and (mm := m(r"/issues/comments/(\d+)/reactions", rest)):
                 self.reactions.append((int(mm[1]), body["content"], BOT))
                 return {}, {"content": body["content"]}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import logging
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,14 @@ def test_fresh_pull_request_gets_a_failing_check(world: World) -> None:
     assert check is not None and check["conclusion"] == "failure"
     assert check["output"]["title"] == "Missing: UAT, approval"
     assert "- [x] Milestone — in `v1.4.0`" in check["output"]["summary"]
+
+
+def test_each_gate_decision_logs_one_summary_line(world: World, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.INFO, logger="bot.reconcile"):
+        world.reconcile()
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("gate ")]
+    assert len(lines) == 1 and lines[0].endswith(": failure — Missing: UAT, approval"), lines
+    assert lines[0].startswith(f"gate {world.repo}#{world.number} @")
 
 
 def test_nothing_to_change_costs_four_reads_and_no_write(world: World) -> None:

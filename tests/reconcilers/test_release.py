@@ -319,16 +319,16 @@ def test_late_or_on_time_is_decided_by_the_published_release(monkeypatch: pytest
     gh = FakeGitHub()
     m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
     settle(gh, m)
-    assert "2026-12-01 (UTC) · not shipped yet" in tracking(gh)["body"]
+    assert "2026-12-01 (America/Los_Angeles) · not shipped yet" in tracking(gh)["body"]
     gh.tags.append("v1.4.0")
     gh.releases.append({"tag_name": "v1.4.0", "draft": False, "published_at": "2026-12-03T23:30:00Z",
                         "html_url": "http://gh/r/1", "body": ""})
     settle(gh, m)
-    assert "shipped late by 2 days (2026-12-03)" in tracking(gh)["body"]
+    assert "shipped late by 2 days (2026-12-03, UTC)" in tracking(gh)["body"]
     config = default_config()
     config["releases"]["timezone"] = "Asia/Tokyo"  # 23:30 UTC is the next day in Tokyo
     settle(gh, m, config=config)
-    assert "2026-12-01 (Asia/Tokyo) · shipped late by 3 days (2026-12-04)" in tracking(gh)["body"]
+    assert "2026-12-01 (America/Los_Angeles) · shipped late by 3 days (2026-12-04, Asia/Tokyo)" in tracking(gh)["body"]
 
 
 def test_crash_before_the_body_is_recorded_repeats_nothing_visible() -> None:
@@ -441,12 +441,12 @@ def test_a_due_date_passed_unshipped_is_recorded_late_once_and_rendered_from_the
     gh = FakeGitHub()
     m = gh.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
     settle(gh, m)
-    assert "2026-12-01 (UTC) · not shipped yet" in tracking(gh)["body"]
+    assert "2026-12-01 (America/Los_Angeles) · not shipped yet" in tracking(gh)["body"]
     config = default_config()
     config["releases"]["timezone"] = "Asia/Tokyo"  # already 2 December there: late
     settle(gh, m, config=config)
     body = tracking(gh)["body"]
-    assert "2026-12-01 (Asia/Tokyo) · late: not shipped by the due date" in body
+    assert "2026-12-01 (America/Los_Angeles) · late: not shipped by the due date" in body
     assert '"overdue":"2026-12-01"' in body
     # Rendered from the record: steady runs (even with the clock back) write nothing.
     at(monkeypatch, "2026-11-01T00:00:00+00:00")
@@ -456,9 +456,9 @@ def test_a_due_date_passed_unshipped_is_recorded_late_once_and_rendered_from_the
     # Moving the due date clears the verdict; shipping decides on time or late by the ship date.
     gh.milestones[m]["due_on"] = "2026-12-20T08:00:00Z"
     settle(gh, m, config=config)
-    assert "2026-12-20 (Asia/Tokyo) · not shipped yet" in tracking(gh)["body"]
+    assert "2026-12-20 (America/Los_Angeles) · not shipped yet" in tracking(gh)["body"]
     gh.tags.append("v1.4.0")
     gh.releases.append({"tag_name": "v1.4.0", "draft": False, "published_at": "2026-12-03T00:00:00Z",
                         "html_url": "http://gh/r/1", "body": ""})
     settle(gh, m, config=config)
-    assert "2026-12-20 (Asia/Tokyo) · shipped on time (2026-12-03)" in tracking(gh)["body"]
+    assert "2026-12-20 (America/Los_Angeles) · shipped on time (2026-12-03, Asia/Tokyo)" in tracking(gh)["body"]

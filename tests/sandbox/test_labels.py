@@ -139,3 +139,40 @@ def test_concurrent_labelling_is_consistent(sb: RunningSandbox) -> None:
     sb.wait_idle()
     assert sb.recorder.names(repo).count("issues.labeled") == 41
     assert sb.recorder.names(repo).count("label.created") == 41
+
+
+def test_labels_read_a_curl_style_body_like_every_endpoint(sb: RunningSandbox) -> None:
+    """``curl -d '{"labels": [...]}'`` sends application/x-www-form-urlencoded; GitHub reads the body as
+    JSON anyway, and so does every sandbox endpoint (labels once read ``request.data``: 422)."""
+    import httpx
+
+    repo = sb.new_repo()
+    n = _issue(sb, repo)
+    curl_headers = {"Authorization": "token sandbox-token-triager",
+                    "Content-Type": "application/x-www-form-urlencoded"}
+    url = f"{sb.api_url}/repos/{repo}/issues/{n}/labels"
+    added = httpx.post(url, content=b'{"labels":["feature"]}', headers=curl_headers)
+    assert added.status_code == 200, added.text
+    assert [lbl["name"] for lbl in added.json()] == ["feature"]
+    replaced = httpx.put(url, content=b'["bug"]', headers=curl_headers)
+    assert replaced.status_code == 200 and [lbl["name"] for lbl in replaced.json()] == ["bug"]
+    empty = httpx.post(url, content=b"", headers=curl_headers)
+    assert empty.status_code == 422 and empty.json()["errors"][0]["code"] == "missing_field"
+    assert httpx.post(url, content=b"labels=feature", headers=curl_headers).status_code == 400
+
+
+def test_no_sandbox_endpoint_reads_the_body_its_own_way() -> None:
+    """One body reader (``bot.sandbox.http.json_value``/``json_body``); the OAuth token exchange is a
+    form endpoint of the web side, as on GitHub."""
+    from pathlib import Path
+
+    import bot.sandbox
+
+    root = Path(bot.sandbox.__file__).parent
+    offenders = [
+        str(path.relative_to(root))
+        for path in sorted(root.rglob("*.py"))
+        if path.name not in {"http.py", "oauth.py"}
+        and any(token in path.read_text() for token in ("request.data", "get_json(", "request.get_data("))
+    ]
+    assert offenders == []

@@ -7,17 +7,17 @@ the label. ``triage`` and above may label; ``read`` may not.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from bot.sandbox import serializers_issues as shapes
 from bot.sandbox.http import (
     ApiError,
     json_body,
+    json_value,
     list_in_repo,
     no_content,
     read_in_repo,
@@ -150,12 +150,9 @@ def list_issue_labels(owner: str, name: str, number: str) -> Response:
 
 def _request_labels() -> list[str]:
     # The body may be a bare list, which json_body() (objects only) refuses.
-    if not request.data:
+    data = json_value()
+    if data is None:
         validation_failed("Label", "labels", "missing_field")
-    try:
-        data = json.loads(request.data)
-    except ValueError:
-        raise ApiError(400, "Problems parsing JSON") from None
     return label_names(data)
 
 
