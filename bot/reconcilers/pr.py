@@ -153,16 +153,16 @@ def reconcile_pull(
                 plan = plan_gate(facts, comments)
         apply_plan(ctx, repo_id, number, facts, plan)
     _apply_release_notes(ctx, number, hinted, pull_json)
-    if not gated:
-<<<<<<< HEAD
-        return None
-    if plan.own is not None:
-        return CheckOutput(plan.own.conclusion, plan.own.title, plan.own.summary)
-    section = commit.section(number)
-    if section is not None and section.verdict is not None and section.base == pull.base:
-        verdict = section.verdict
-        return CheckOutput(verdict.conclusion, verdict.title, verdict.summary)
-    return None
+    decided: CheckOutput | None = None
+    if gated and plan.own is not None:
+        decided = CheckOutput(plan.own.conclusion, plan.own.title, plan.own.summary)
+    elif gated:
+        section = commit.section(number)
+        if section is not None and section.verdict is not None and section.base == pull.base:
+            verdict = section.verdict
+            decided = CheckOutput(verdict.conclusion, verdict.title, verdict.summary)
+    _log_decision(ctx, number, pull.base, pull.head_sha, gated, decided)
+    return decided
 
 
 def _other_pulls_at_head(
@@ -213,18 +213,6 @@ def _unknown_pulls_at_head(
 
 def _wake(ctx: JobContext, repo_id: int, number: int, reason: str) -> None:
     ctx.enqueue([JobSpec(pr_key(repo_id, number), ctx.job.installation_id, ctx.repo_full_name, reason)])
-=======
-        decided = None
-    elif (
-        plan.check is None
-        and existing is not None
-        and existing.conclusion in ("success", "failure", "neutral")
-    ):
-        decided = CheckOutput(existing.conclusion, existing.title, existing.summary)  # type: ignore[arg-type]
-    else:
-        decided = plan.check
-    _log_decision(ctx, number, pull.base, pull.head_sha, gated, decided)
-    return decided
 
 
 def _log_decision(ctx: JobContext, number: int, base: str, head_sha: str, gated: bool,
@@ -237,7 +225,6 @@ def _log_decision(ctx: JobContext, number: int, base: str, head_sha: str, gated:
     conclusion = decided.conclusion if decided else "pending"
     title = " ".join((decided.title if decided else "no check yet").split())[:200]
     ctx.log.info("gate %s#%s @%s: %s — %s", ctx.repo_full_name, number, head_sha[:7], conclusion, title)
->>>>>>> first-hour
 
 
 @dataclass(frozen=True)
