@@ -460,6 +460,12 @@ class ReleaseRun:
                 # Recorded with the record update below: the next read need not list it again.
                 new_state = replace(new_state, checklists={**new_state.checklists,
                                                            stage: ChecklistRecord.of(created["id"], progress[stage])})
+                stamp = parse_time(str(created.get("updated_at") or ""))
+                if facts.tracking_issue is None and stamp is not None:
+                    # A new issue has no comment but ours (and any posted within the listing margin of
+                    # them): the read mark starts at them, so the next run need not record it.
+                    mark = stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    new_state = replace(new_state, comments_seen=max(new_state.comments_seen or mark, mark))
         if retro_body is not None and not any(retro_marker(facts.milestone_number) in (c.get("body") or "")
                                               for c in self._bot_comments()):
             writes.create_comment(gh, repo, number, retro_body)
