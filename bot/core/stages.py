@@ -227,7 +227,9 @@ def triggered(stage: str, record: StageRecord, facts: StageFacts) -> bool:
     if stage == DEPLOY:
         return facts.final_tag or manual
     if stage == MONITOR:
-        return facts.deployed or record.deployed or DEPLOY in facts.complete_checklists or manual
+        # Not "the Deploy checklist fully ticked": GitHub does not say who ticks a box, so a tick
+        # never starts a stage (docs/release-lifecycle.md, "Who decides a stage").
+        return facts.deployed or record.deployed or manual
     if stage == FUTURE_PLANNING:
         return not facts.milestone_open or manual
     raise ValueError(f"unknown stage {stage!r}")

@@ -2,11 +2,13 @@
 
 Deterministic: everything shown comes from the arguments (facts and the recorded stage state);
 there is no "now" here, so rendering twice gives the same text and an unchanged release makes no
-write. The stage record travels in the body as a hidden JSON marker: GitHub is the database.
+write. The body is a view, never read back: what the bot remembers (``TrackingState``) lives in the
+release record, a check run only the App can write (``bot.core.release_record``); the body only
+points at it. A body anyone edited is rendered again from the record and the facts.
 
 Markers (ARCHITECTURE.md, trusted only in artifacts the bot's login wrote):
     <!-- release-bot:tracking:{milestone} -->            the tracking issue
-    <!-- release-bot:state {json} -->                    the stage record inside its body
+    <!-- release-bot:record:{check_run_id} -->           the release record it shows (a verified hint)
     <!-- release-bot:stage:{milestone}:{stage} -->       one checklist comment per stage
     <!-- release-bot:retro:{milestone} -->               the retrospective comment
     <!-- release-bot:reply:{comment_id} -->              the answer to one command comment
@@ -15,13 +17,13 @@ Markers (ARCHITECTURE.md, trusted only in artifacts the bot's login wrote):
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.core.checklists import Progress, StageChecklist
+from bot.core.release_record import record_pointer
 from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
 
 if TYPE_CHECKING:
@@ -32,7 +34,6 @@ MAX_LISTED = 50  # items per list before "and N more"
 STATE_VERSION = 1
 MAX_PAST_GATE = 100  # entries kept in the hidden state
 
-_STATE_RE = re.compile(r"<!--\s*release-bot:state\s+(?P<json>\{.*?\})\s*-->", re.DOTALL)
 _STATE_ICONS = {DONE: "✅ done", CURRENT: "▶️ current", SKIPPED: "⏭️ skipped", PENDING: "⏳ pending"}
 
 
@@ -74,26 +75,7 @@ def stage_of_comment(body: str | None, milestone_number: int) -> str | None:
 
 
 # --------------------------------------------------------------------------------------------
-# the hidden state
-
-
-def encode_state(data: Mapping[str, Any]) -> str:
-    """JSON inside an HTML comment; '<' and '>' escaped so user text (a UAT reason) cannot close it."""
-    text = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
-    text = text.replace("<", "\\u003c").replace(">", "\\u003e").replace("--", "-\\u002d")
-    return f"<!-- release-bot:state {text} -->"
-
-
-def decode_state(body: str | None) -> dict[str, Any]:
-    """The state recorded in a tracking issue body; {} when absent or unreadable (never raises)."""
-    match = _STATE_RE.search(body or "")
-    if not match:
-        return {}
-    try:
-        data = json.loads(match.group("json"))
-    except ValueError:
-        return {}
-    return data if isinstance(data, dict) else {}
+# what the bot remembers (kept in the release record, bot.core.release_record)
 
 
 # Unticked item texts kept per stage in the hidden state, and their length: bounded so the state stays
@@ -152,7 +134,7 @@ def _timestamp(value: Any) -> str | None:
 
 @dataclass(frozen=True)
 class TrackingState:
-    """Everything the bot remembers about a release between reconciles (in the issue body)."""
+    """Everything the bot remembers about a release between reconciles (in the release record)."""
 
     stages: StageRecord = field(default_factory=StageRecord)
     comment_watermark: int = 0  # the highest tracking-issue comment id whose commands were handled
@@ -210,10 +192,6 @@ class TrackingState:
             comments_seen=_timestamp(data.get("seen")),
             overdue=data["overdue"] if isinstance(data.get("overdue"), str) and _DATE_RE.match(data["overdue"]) else None,
         )
-
-    @classmethod
-    def from_body(cls, body: str | None) -> TrackingState:
-        return cls.from_json(decode_state(body))
 
 
 # --------------------------------------------------------------------------------------------
@@ -290,6 +268,7 @@ class TrackingView:
     feedback: tuple[ItemRef, ...] = ()
     warnings: tuple[str, ...] = ()  # duplicates, configuration errors, notes problems, strict holds
     links: tuple[tuple[str, str], ...] = ()  # (label, url)
+    record_id: int | None = None  # the release record's check run, pointed at from the body
 
 
 def due_text(due_date: str | None, shipped_date: str | None, timezone: str, overdue: bool = False) -> str:
@@ -400,12 +379,12 @@ def render_tracking_body(view: TrackingView) -> str:
     if view.links:
         lines += ["### Links", "", *[f"- [{label}]({url})" for label, url in view.links], ""]
     lines += ["Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`, `/help`.", ""]
-    lines.append(encode_state(view.state.to_json()))
+    pointer = record_pointer(view.record_id) if view.record_id is not None else ""
+    lines.append(pointer)
     body = "\n".join(lines)
     if len(body) > MAX_BODY_CHARS:
-        # Keep the head (the summary) and the state marker; cut the lists in the middle.
-        state = encode_state(view.state.to_json())
-        body = body[: MAX_BODY_CHARS - len(state) - 40] + "\n\n… (truncated)\n\n" + state
+        # Keep the head (the summary) and the record's pointer; cut the lists in the middle.
+        body = body[: MAX_BODY_CHARS - len(pointer) - 40] + "\n\n… (truncated)\n\n" + pointer
     return body
 
 

@@ -76,7 +76,7 @@ class Story:
             (f"dev tags the first candidate {RC_TAG}", self.tag_candidate),
             ("QA accepts the candidate on the tracking issue", self.accept_candidate),
             (f"dev tags the release {FINAL_TAG}", self.tag_final),
-            ("a maintainer ticks the Deploy checklist", self.tick_deploy),
+            ("a release manager ticks the Deploy checklist and moves to Monitor", self.tick_deploy),
             (f"pm closes milestone {MILESTONE}", self.close_milestone),
         ]
 
@@ -328,6 +328,9 @@ class Story:
         self.cast["releaser"].patch(f"issues/comments/{deploy['id']}", {"body": body.replace("- [ ]", "- [x]")})
         self.narrator.act("releaser", f"ticked the {ticked} boxes of the Deploy checklist")
         self.narrator.link("checklist", deploy.get("html_url"))
+        # A tick moves no stage (GitHub does not say who ticked): the release manager says so.
+        self.cast["releaser"].comment(self.state.tracking, "/stage monitor")
+        self.narrator.act("releaser", f"commented `/stage monitor` on tracking issue #{self.state.tracking}")
         self.expect_stage("monitor")
 
     def close_milestone(self) -> None:

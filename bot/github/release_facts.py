@@ -10,8 +10,9 @@ ceil(N/100) + ceil(C/250) + 8 read calls for N milestone items and C commits. Wh
                                                               carried by an item (new, or deleted: 404)
     GET /repos/{o}/{r}/issues?creator=…&labels=…&state=all   only when the tracking issue is not in the
                                                               milestone (not created yet, moved away)
+    GET /repos/{o}/{r}/check-runs/{id}                       1  (the release record: bot.core.release_record)
     GET /repos/{o}/{r}/issues/{t}/comments?since=…           1  (only the comments changed since the last
-                                                              read, recorded in the tracking issue's state;
+                                                              read, as the release record notes it;
                                                               all of them, 1 per 100, when nothing is recorded)
     GET /repos/{o}/{r}/git/matching-refs/tags                1  (every tag: this release's and the previous one)
     GET /repos/{o}/{r}/git/matching-refs/heads/{branch}      1  (the release branch)
@@ -30,6 +31,7 @@ from urllib.parse import quote
 
 from github import GithubException
 
+from bot.core.release_record import pointer_of
 from bot.core.tracking import TrackingState, tracking_milestone_of
 from bot.core.versions import (
     ReleaseConventions,
@@ -42,6 +44,7 @@ from bot.core.versions import (
     version_text,
 )
 from bot.github.paging import iter_pages, list_all
+from bot.github.release_record_io import ReleaseRecord, read_record
 
 if TYPE_CHECKING:
     from github import Github
@@ -88,6 +91,9 @@ class ReleaseFacts:
     open_milestones: list[dict[str, Any]] = field(default_factory=list)
     all_items: list[dict[str, Any]] = field(default_factory=list)  # issues + PRs, tracking issue included
     tracking_issue: dict[str, Any] | None = None
+    # What the bot remembers about the release, from the App's own check run (never from the
+    # tracking issue body, which people can edit). None: no verified record found.
+    record: ReleaseRecord | None = None
     tracking_comments: list[dict[str, Any]] = field(default_factory=list)
     # False when only the comments changed since the last read were listed (``?since=``): stage
     # comments missing from the list are unchanged, their record is in the tracking issue's state.
@@ -212,8 +218,11 @@ def read_release_facts(
     bot_login: str,
     config: dict[str, Any],
     known_tracking_number: int | None = None,
+    app_id: int | None = None,
+    known_record_id: int | None = None,
 ) -> ReleaseFacts:
-    """``known_tracking_number``: the tracking issue the bot created earlier (a hint from its store)."""
+    """``known_tracking_number``, ``known_record_id``: the tracking issue and the record the bot created
+    earlier (from its store). Without an ``app_id`` no record is read (none can be verified)."""
     conventions = ReleaseConventions.from_config(config)
     base = repo_path(repo_full_name)
     tracking_label = str(((config.get("releases") or {}).get("tracking_label")) or "release-tracking")
@@ -264,8 +273,12 @@ def read_release_facts(
         )
         tracking = find_tracking_issue(candidates, milestone_number, bot_login)
     facts.tracking_issue = tracking
+    if app_id is not None:
+        facts.record = _find_record(gh, repo_full_name, milestone_number, app_id, known_record_id,
+                                    pointer_of(tracking.get("body")) if tracking else None)
     if tracking is not None:
-        since = comments_since(TrackingState.from_body(tracking.get("body")).comments_seen)
+        recorded = TrackingState.from_json(facts.record.state) if facts.record else TrackingState()
+        since = comments_since(recorded.comments_seen)
         facts.tracking_comments = list_all(
             gh,
             f"{base}/issues/{tracking['number']}/comments",
@@ -297,6 +310,17 @@ def read_release_facts(
             raise
         facts.releases = []
     return facts
+
+
+def _find_record(gh: Github, repo: str, milestone_number: int, app_id: int, known: int | None,
+                 pointer: int | None) -> ReleaseRecord | None:
+    """The record the store names, else the one the body's pointer names (each verified: a body
+    edited to point elsewhere finds nothing). One read in the steady state."""
+    for candidate in dict.fromkeys(c for c in (known, pointer) if c is not None):
+        record = read_record(gh, repo, candidate, milestone_number, app_id)
+        if record is not None:
+            return record
+    return None
 
 
 def comments_since(seen: str | None) -> str | None:

@@ -10,7 +10,8 @@ Answers, in this order:
   405 another method; 413 body over MAX_BODY_BYTES (refused from Content-Length before anything is
   read; a chunked body is read up to the cap and no further); 400 missing X-GitHub-Event /
   X-GitHub-Delivery; 401 missing, SHA-1-only or wrong signature; 415 content type; 400 empty body,
-  invalid JSON, or a payload missing a field its event always has;
+  invalid JSON, or a payload missing a field its event always has or holding one of the wrong
+  type (the error names the field: `payload field check_run is not an object`);
   200 {"ping": "pong"}; 200 {"ignored": reason} for events the bot has no use for;
   200 {"duplicate": id} for a delivery id accepted within 3 days;
   202 {"accepted": id, "jobs": [keys]} once the delivery id and its jobs are committed to disk.

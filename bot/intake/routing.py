@@ -41,7 +41,8 @@ RELEASE_EVENTS_HINT = "release_events"
 
 
 class PayloadError(ValueError):
-    """A signed payload lacks a field its event always carries; the message names it."""
+    """A signed payload lacks a field its event always carries, or holds one of the wrong type
+    (an integer where an object belongs); the message names the field."""
 
 
 @dataclass(frozen=True)
@@ -64,20 +65,75 @@ class RoutingContext:
     app_id: int | None = None  # APP_ID: check_run rerequests are ours only if their app id matches
 
 
-def _get(payload: Any, *path: str) -> Any:
-    node = payload
+_KIND_WORDS = {dict: "an object", list: "an array", str: "a string", int: "an integer"}
+
+
+Path = tuple[str | int, ...]
+
+
+def _dotted(path: Path) -> str:
+    """``check_run.pull_requests[0].number``: the field as people name it."""
+    text = ""
     for name in path:
-        if not isinstance(node, dict) or name not in node:
-            raise PayloadError(f"payload lacks {'.'.join(path)}")
+        text += f"[{name}]" if isinstance(name, int) else (f".{name}" if text else name)
+    return text or "(root)"
+
+
+def _get(payload: Any, *path: str | int) -> Any:
+    """The value at ``path`` (keys, and indices into arrays); the error names the field."""
+    node = payload
+    for depth, name in enumerate(path):
+        if isinstance(name, int):
+            if not isinstance(node, list) or name >= len(node):
+                raise PayloadError(f"payload field {_dotted(path[:depth])} is not an array")
+            node = node[name]
+            continue
+        if not isinstance(node, dict):
+            raise PayloadError(f"payload field {_dotted(path[:depth])} is not an object")
+        if name not in node:
+            raise PayloadError(f"payload lacks {_dotted(path)}")
         node = node[name]
     return node
 
 
-def _int(payload: Any, *path: str) -> int:
-    value = _get(payload, *path)
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise PayloadError(f"payload field {'.'.join(path)} is not an integer")
+def _typed(payload: Any, kind: type, *path: str | int, required: bool = True) -> Any:
+    """The value at ``path`` if it is of ``kind``; a missing or null optional field gives None.
+
+    Signed payloads come from GitHub, but a wrong-shaped one (a proxy, a replay tool, a bug) must be
+    refused with the field named, never crash the router: every field it reads goes through here.
+    """
+    try:
+        value = _get(payload, *path)
+    except PayloadError:
+        if required:
+            raise
+        # Only a missing leaf is optional: a wrong-typed parent is still an error.
+        parent = _get(payload, *path[:-1]) if len(path) > 1 else payload
+        if not isinstance(parent, dict):
+            raise
+        return None
+    if value is None and not required:
+        return None
+    is_kind = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
+    if not is_kind:
+        raise PayloadError(f"payload field {_dotted(path)} is not {_KIND_WORDS[kind]}")
     return value
+
+
+def _int(payload: Any, *path: str | int) -> int:
+    return _typed(payload, int, *path)  # type: ignore[no-any-return]
+
+
+def _str(payload: Any, *path: str | int, required: bool = True) -> str | None:
+    return _typed(payload, str, *path, required=required)  # type: ignore[no-any-return]
+
+
+def _obj(payload: Any, *path: str | int, required: bool = True) -> dict[str, Any] | None:
+    return _typed(payload, dict, *path, required=required)  # type: ignore[no-any-return]
+
+
+def _list(payload: Any, *path: str | int) -> list[Any]:
+    return _typed(payload, list, *path, required=False) or []
 
 
 class _Builder:
@@ -86,14 +142,15 @@ class _Builder:
     def __init__(self, event: str, payload: dict[str, Any]) -> None:
         self.event = event
         self.payload = payload
-        action = payload.get("action")
-        self.reason = f"{event}.{action}" if isinstance(action, str) else event
-        installation = payload.get("installation")
-        self.installation_id: int | None = installation.get("id") if isinstance(installation, dict) else None
+        self.action = _str(payload, "action", required=False)
+        self.reason = f"{event}.{self.action}" if self.action is not None else event
+        self.installation_id: int | None = (
+            _int(payload, "installation", "id") if _obj(payload, "installation", required=False) is not None else None
+        )
         self.route = Route()
 
     def repo(self) -> tuple[int, str]:
-        return _int(self.payload, "repository", "id"), str(_get(self.payload, "repository", "full_name"))
+        return _int(self.payload, "repository", "id"), str(_str(self.payload, "repository", "full_name"))
 
     def add(self, key: str, repo: str | None, hints: dict[str, Any] | None = None) -> None:
         for existing in self.route.jobs:
@@ -102,20 +159,20 @@ class _Builder:
         self.route.jobs.append(JobSpec(key, self.installation_id, repo, self.reason, hints or {}))
 
 
-def _milestone_number(node: Any) -> int | None:
-    if isinstance(node, dict) and isinstance(node.get("number"), int):
-        return node["number"]
-    return None
+def _milestone_number(payload: Any, *path: str | int) -> int | None:
+    """The number of the milestone at ``path`` (null or absent: None; any other shape: refused)."""
+    if _obj(payload, *path, required=False) is None:
+        return None
+    return _int(payload, *path, "number")
 
 
 def _pull_request(b: _Builder) -> None:
     repo_id, repo = b.repo()
-    pr = _get(b.payload, "pull_request")
-    b.add(pr_key(repo_id, _int(pr, "number")), repo)
+    _obj(b.payload, "pull_request")
+    b.add(pr_key(repo_id, _int(b.payload, "pull_request", "number")), repo)
     # The PR's milestone's release (notes, scope); for `demilestoned` the payload's top-level
     # `milestone` is the one it left, whose release must drop it too.
-    for milestone in (pr.get("milestone"), b.payload.get("milestone")):
-        number = _milestone_number(milestone)
+    for number in (_milestone_number(b.payload, "pull_request", "milestone"), _milestone_number(b.payload, "milestone")):
         if number is not None:
             b.add(release_key(repo_id, number), repo)
 
@@ -127,24 +184,21 @@ def _pull_request_review(b: _Builder) -> None:
 
 def _issue_comment(b: _Builder) -> None:
     repo_id, repo = b.repo()
-    issue = _get(b.payload, "issue")
+    _obj(b.payload, "issue")
+    comment_id = _int(b.payload, "comment", "id")
     # Commands count only when a comment is created: an edit must not replay or smuggle one.
     # Edits still reconcile (ticking a checklist box on the tracking issue arrives as `edited`).
     hints: dict[str, Any] = {}
-    if b.payload.get("action") == "created":
-        comment_id = _int(b.payload, "comment", "id")
+    if b.action == "created":
         # The digest of the body as GitHub delivered it on creation, in this signed payload: the
         # reconciler runs a command only if the comment still says exactly that (an edit within
         # the same second leaves `updated_at` equal to `created_at`, so the time alone cannot tell).
-        body = _get(b.payload, "comment").get("body")
-        hints = {
-            "comment_ids": [comment_id],
-            "comment_digests": [[comment_id, comment_digest(body if isinstance(body, str) else "")]],
-        }
-    if issue.get("pull_request"):
-        b.add(pr_key(repo_id, _int(issue, "number")), repo, hints)
+        body = _str(b.payload, "comment", "body", required=False) or ""
+        hints = {"comment_ids": [comment_id], "comment_digests": [[comment_id, comment_digest(body)]]}
+    if _obj(b.payload, "issue", "pull_request", required=False):
+        b.add(pr_key(repo_id, _int(b.payload, "issue", "number")), repo, hints)
         return
-    number = _milestone_number(issue.get("milestone"))
+    number = _milestone_number(b.payload, "issue", "milestone")
     if number is None:
         b.route.ignored = "comment on an issue outside any milestone"
         return
@@ -153,15 +207,15 @@ def _issue_comment(b: _Builder) -> None:
 
 def _issues(b: _Builder) -> None:
     repo_id, repo = b.repo()
-    issue = _get(b.payload, "issue")
-    numbers = [_milestone_number(issue.get("milestone")), _milestone_number(b.payload.get("milestone"))]
+    _obj(b.payload, "issue")
+    numbers = [_milestone_number(b.payload, "issue", "milestone"), _milestone_number(b.payload, "milestone")]
     found = False
     for number in numbers:
         if number is not None:
             found = True
             b.add(release_key(repo_id, number), repo)
     if not found:
-        if b.payload.get("action") in ("opened", "labeled", "reopened", "closed"):
+        if b.action in ("opened", "labeled", "reopened", "closed"):
             # Issues naming a shipped version (the Monitor stage's feedback) carry no milestone:
             # release discovery wakes the releases whose stage watches for them.
             b.add(repo_key(repo_id), repo, {RELEASE_EVENTS_HINT: [b.event]})
@@ -170,32 +224,30 @@ def _issues(b: _Builder) -> None:
 
 
 def _check_run(b: _Builder, ctx: RoutingContext) -> None:
-    if b.payload.get("action") != "rerequested":
+    if b.action != "rerequested":
         b.route.ignored = "check_run action other than rerequested"
         return
-    run = _get(b.payload, "check_run")
-    app = run.get("app") if isinstance(run.get("app"), dict) else {}
+    _obj(b.payload, "check_run")
     if ctx.app_id is not None:
-        ours = app.get("id") == ctx.app_id
+        app = _obj(b.payload, "check_run", "app", required=False)
+        ours = app is not None and _typed(b.payload, int, "check_run", "app", "id", required=False) == ctx.app_id
     else:
-        ours = str(run.get("name", "")).startswith(_OUR_CHECK_NAME_PREFIX)
+        ours = (_str(b.payload, "check_run", "name", required=False) or "").startswith(_OUR_CHECK_NAME_PREFIX)
     if not ours:
         b.route.ignored = "check run of another app"
         return
     repo_id, repo = b.repo()
-    for pull in run.get("pull_requests") or []:
-        if isinstance(pull, dict) and isinstance(pull.get("number"), int):
-            b.add(pr_key(repo_id, pull["number"]), repo)
+    for index in range(len(_list(b.payload, "check_run", "pull_requests"))):
+        b.add(pr_key(repo_id, _int(b.payload, "check_run", "pull_requests", index, "number")), repo)
     if not b.route.jobs:
         b.route.ignored = "rerequested check run has no pull requests"
 
 
 def _merge_group(b: _Builder) -> None:
-    if b.payload.get("action") != "checks_requested":
+    if b.action != "checks_requested":
         b.route.ignored = "merge_group action other than checks_requested"
         return
-    group = _get(b.payload, "merge_group")
-    head_ref = str(_get(group, "head_ref"))
+    head_ref = str(_str(b.payload, "merge_group", "head_ref"))
     number = merge_group_pull_number(head_ref)
     if number is None:
         b.route.ignored = "merge group head_ref names no pull request"
@@ -203,9 +255,9 @@ def _merge_group(b: _Builder) -> None:
     repo_id, repo = b.repo()
     hint = {
         "merge_group": {
-            "head_sha": group.get("head_sha"),
+            "head_sha": _str(b.payload, "merge_group", "head_sha", required=False),
             "head_ref": head_ref,
-            "base_ref": group.get("base_ref"),
+            "base_ref": _str(b.payload, "merge_group", "base_ref", required=False),
         }
     }
     b.add(pr_key(repo_id, number), repo, hint)
@@ -225,16 +277,17 @@ def _repo_wide(b: _Builder) -> None:
     hints: dict[str, Any] = {}
     if b.event in ("release", "deployment_status"):
         hints[RELEASE_EVENTS_HINT] = [b.event]
-    ref = b.payload.get("ref")
-    if isinstance(ref, str) and b.payload.get("ref_type") in ("branch", "tag"):
-        hints["refs"] = [f"{b.payload['ref_type']}:{ref}"]
+    if b.event in ("create", "delete"):
+        ref = _str(b.payload, "ref", required=False)
+        ref_type = _str(b.payload, "ref_type", required=False)
+        if ref is not None and ref_type in ("branch", "tag"):
+            hints["refs"] = [f"{ref_type}:{ref}"]
     b.add(repo_key(repo_id), repo, hints)
 
 
 def _release(b: _Builder) -> None:
-    release = b.payload.get("release")
-    body = release.get("body") if isinstance(release, dict) else None
-    marker = _NOTES_MARKER.search(body) if isinstance(body, str) else None
+    body = _str(b.payload, "release", "body", required=False) if _obj(b.payload, "release") else None
+    marker = _NOTES_MARKER.search(body) if body is not None else None
     if marker is None:
         _repo_wide(b)
         return
@@ -244,15 +297,16 @@ def _release(b: _Builder) -> None:
 
 def _push(b: _Builder) -> None:
     repo_id, repo = b.repo()
+    ref = str(_str(b.payload, "ref"))
     paths: list[str] = []
-    for commit in b.payload.get("commits") or []:
-        if not isinstance(commit, dict):
-            continue
+    for index in range(len(_list(b.payload, "commits"))):
+        _obj(b.payload, "commits", index)
         for change in ("added", "modified", "removed"):
-            for path in commit.get(change) or []:
-                if isinstance(path, str) and path.endswith(_CONFIG_SUFFIXES) and path not in paths:
+            for position in range(len(_list(b.payload, "commits", index, change))):
+                path = str(_str(b.payload, "commits", index, change, position))
+                if path.endswith(_CONFIG_SUFFIXES) and path not in paths:
                     paths.append(path)
-    hints: dict[str, Any] = {"refs": [str(_get(b.payload, "ref"))]}
+    hints: dict[str, Any] = {"refs": [ref]}
     if paths:
         hints["changed_config_paths"] = paths[:_MAX_HINTED_PATHS]
     b.add(repo_key(repo_id), repo, hints)
@@ -260,38 +314,42 @@ def _push(b: _Builder) -> None:
 
 def _repositories(b: _Builder, field_name: str) -> None:
     # A newly covered repository has releases and pull requests the bot has never seen: fan out.
-    for repository in b.payload.get(field_name) or []:
-        if isinstance(repository, dict) and isinstance(repository.get("id"), int):
-            b.add(repo_key(repository["id"]), repository.get("full_name"), {"fan_out": True})
+    for index in range(len(_list(b.payload, field_name))):
+        _obj(b.payload, field_name, index)
+        repo_id = _typed(b.payload, int, field_name, index, "id", required=False)
+        if repo_id is None:
+            continue
+        b.add(repo_key(repo_id), _str(b.payload, field_name, index, "full_name", required=False), {"fan_out": True})
     if not b.route.jobs:
         b.route.ignored = f"no repositories in {field_name}"
 
 
 def _installation(b: _Builder) -> None:
-    action = b.payload.get("action")
     installation_id = _int(b.payload, "installation", "id")
-    if action in ("deleted", "suspend"):
+    if b.action in ("deleted", "suspend"):
         b.route.controls.append(DropInstallation(installation_id))
         return
-    if action in ("created", "unsuspend", "new_permissions_accepted"):
+    if b.action in ("created", "unsuspend", "new_permissions_accepted"):
         # `created` lists the repositories; the others may not, then the repo reconcile of a later
         # event (or `release-bot reconcile`) picks them up.
         _repositories(b, "repositories")
         return
-    b.route.ignored = f"installation action {action!r}"
+    b.route.ignored = f"installation action {b.action!r}"
 
 
 def _installation_repositories(b: _Builder) -> None:
-    action = b.payload.get("action")
-    if action == "added":
+    if b.action == "added":
         _repositories(b, "repositories_added")
-    elif action == "removed":
-        repos = [
-            str(r["full_name"]) for r in b.payload.get("repositories_removed") or [] if isinstance(r, dict) and r.get("full_name")
-        ]
+    elif b.action == "removed":
+        repos: list[str] = []
+        for index in range(len(_list(b.payload, "repositories_removed"))):
+            _obj(b.payload, "repositories_removed", index)
+            name = _str(b.payload, "repositories_removed", index, "full_name", required=False)
+            if name:
+                repos.append(name)
         b.route.controls.append(DropInstallation(_int(b.payload, "installation", "id"), repos))
     else:
-        b.route.ignored = f"installation_repositories action {action!r}"
+        b.route.ignored = f"installation_repositories action {b.action!r}"
 
 
 _HANDLERS: dict[str, Callable[[_Builder], None]] = {

@@ -1,18 +1,23 @@
 """The ``release:{repo_id}@{milestone}`` reconciler: tracking issue, stage comments, retrospective.
 
 Read the facts once (``bot.github.release_facts``), decide with the pure core (stages, checklists,
-tracking renderers), apply only the difference. The stage record lives in the tracking issue's
-body (hidden JSON marker), so a reconcile from an empty store finds it again, and a reconcile
-that finds nothing new renders the same body and writes nothing.
+tracking renderers), apply only the difference. What the bot remembers (stage, dates, UAT verdict,
+command watermark) lives in the release record, a check run only the App can write
+(``bot.core.release_record``), found again from an empty store through the pointer in the tracking
+issue body (verified); the body is only a view of record and facts, so anyone's edit of it is
+rendered away, and a reconcile that finds nothing new writes nothing.
 
-Commands: every comment on the tracking issue newer than the watermark recorded in the body is
-read for `/stage`, `/uat`, `/help` (intake's ``comment_ids`` hints only wake the job; the watermark,
-not the hint, decides what is new, so a missed event is caught up and an edited old comment never
-replays). A comment already answered (reply marker) is not answered again.
+Commands: every comment on the tracking issue newer than the record's watermark is read for
+`/stage`, `/uat`, `/help` (intake's ``comment_ids`` hints only wake the job; the watermark, not the
+hint, decides what is new, so a missed event is caught up and an edited old comment never
+replays). A comment edited before the bot read it (``updated_at`` after ``created_at``) is no
+command: GitHub does not say who edited it. A comment already answered (reply marker) is not
+answered again.
 
 Order of writes, chosen so a crash at any point is repaired by the next run without duplicates:
-tracking issue (create) → stage comments (found by marker) → retrospective (marker) → carry-over
-moves → body/title/state update (records the new state) → reactions and replies (reply marker).
+record (create, before anything points at it) → tracking issue (create) → stage comments (found by
+marker) → retrospective (marker) → carry-over moves → reactions and replies (reply marker) →
+record update (marks the commands handled) → body/title update (the view).
 """
 
 from __future__ import annotations
@@ -29,10 +34,12 @@ from bot.core.checklist_facts import ticks_of
 from bot.core.checklists import Progress, all_checklists, parse_progress
 from bot.core.commands import parse_commands
 from bot.core.due_dates import github_due_day
+from bot.core.release_record import render_record
 from bot.core.stages import (
     DEPLOY,
     FUTURE_PLANNING,
     MONITOR,
+    STAGE_TITLES,
     STAGES,
     STRICT,
     StageFacts,
@@ -74,6 +81,7 @@ from bot.core.versions import (
 from bot.github import release_writes as writes
 from bot.github.paging import list_all
 from bot.github.release_facts import ReleaseFacts, api_get, parse_time, read_release_facts, repo_path
+from bot.github.release_record_io import default_head_sha, write_record
 from bot.jobs import JobSpec, parse_key, release_key
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.release_fact_items import fact_edits, known_facts
@@ -143,6 +151,16 @@ def config_error_warning(error: str, last_valid_in_use: bool) -> str:
     return f"Configuration error in `.github/release-bot.yml` ({in_use}): " + "; ".join(shown or ["unreadable"])
 
 
+EDITED_REPLY = ("This comment was edited before release-bot read it, so its commands were not run: GitHub does "
+                "not say who edits a comment. Post the command again in a new comment.")
+
+
+def _edited(comment: dict[str, Any]) -> bool:
+    """Changed since it was posted: GitHub moves ``updated_at`` on an edit (a reaction does not)."""
+    created, updated = comment.get("created_at"), comment.get("updated_at")
+    return bool(created and updated and updated != created)
+
+
 def _author(raw: dict[str, Any]) -> str:
     return str((raw.get("user") or {}).get("login") or "")
 
@@ -174,9 +192,12 @@ def reconcile(ctx: JobContext) -> None:
     _kind, repo_id, number = parse_key(ctx.job.key)
     assert number is not None
     known = ctx.store.get_state(tracking_hint_key(repo_id, number)) if ctx.store is not None else None
+    known_record = ctx.store.get_state(record_hint_key(repo_id, number)) if ctx.store is not None else None
     try:
         facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.config,
-                                   known_tracking_number=known if isinstance(known, int) else None)
+                                   known_tracking_number=known if isinstance(known, int) else None,
+                                   app_id=ctx.app_id,
+                                   known_record_id=known_record if isinstance(known_record, int) else None)
     except PatternError as exc:
         ctx.log.error("release %s: unusable release pattern: %s", ctx.job.key, exc)
         return
@@ -198,6 +219,11 @@ def tracking_hint_key(repo_id: int, milestone_number: int) -> str:
     return f"release:tracking:{repo_id}@{milestone_number}"
 
 
+def record_hint_key(repo_id: int, milestone_number: int) -> str:
+    """Store key of the release record's check run id (the body's pointer is the fallback)."""
+    return f"release:record:{repo_id}@{milestone_number}"
+
+
 def _milestone_deleted(ctx: JobContext, facts: ReleaseFacts) -> None:
     tracking = facts.tracking_issue
     if tracking is None or tracking.get("state") != "open":
@@ -206,7 +232,7 @@ def _milestone_deleted(ctx: JobContext, facts: ReleaseFacts) -> None:
     already = any(
         _author(c) == ctx.bot_login and marker in (c.get("body") or "") for c in facts.tracking_comments
     )
-    state = TrackingState.from_body(tracking.get("body"))
+    state = TrackingState.from_json(facts.record.state) if facts.record else TrackingState()
     version = _version_from_title(tracking.get("title") or "") or "?"
     if not already:
         writes.create_comment(ctx.gh, ctx.repo_full_name, tracking["number"], render_deleted_note(facts.milestone_number, version))
@@ -239,15 +265,21 @@ class ReleaseRun:
         self.bot = ctx.bot_login
         self.writes = 0
         self.notes_error: GithubException | None = None
+        self.record_id: int | None = facts.record.check_run_id if facts.record is not None else None
 
     # -- facts -----------------------------------------------------------------------------
+    def _recorded(self) -> TrackingState:
+        """What the release record holds (empty without one): never the tracking issue body."""
+        record = self.facts.record
+        return TrackingState.from_json(record.state) if record is not None else TrackingState()
+
     def _bot_comments(self) -> list[dict[str, Any]]:
         return [c for c in self.facts.tracking_comments if _author(c) == self.bot]
 
     def _comments_seen(self) -> str | None:
         """The newest ``updated_at`` among the comments read (the next partial listing starts there)."""
         stamps = [parse_time(str(c.get("updated_at"))) for c in self.facts.tracking_comments]
-        previous = parse_time(TrackingState.from_body((self.facts.tracking_issue or {}).get("body")).comments_seen)
+        previous = parse_time(self._recorded().comments_seen)
         known = [t for t in (*stamps, previous) if t is not None]
         return max(known).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ") if known else None
 
@@ -315,7 +347,14 @@ class ReleaseRun:
     def run(self) -> None:
         facts = self.facts
         tracking = facts.tracking_issue
-        state = TrackingState.from_body(tracking.get("body")) if tracking else TrackingState()
+        state = self._recorded()
+        if facts.record is None and tracking is not None:
+            # A tracking issue without its record (written by a version that kept the state in the
+            # body, or its pointer edited away while the store was empty): start from the facts, as
+            # a release seen for the first time does, and replay no old command — a sign-off given
+            # long ago must not be applied to today's candidate.
+            ids = [int(c["id"]) for c in facts.tracking_comments if isinstance(c.get("id"), int)]
+            state = replace(state, comment_watermark=max(ids, default=0))
         # Stage comments: those listed now (new or edited since the last read), and — when only the
         # changed comments were listed — the unchanged ones as recorded in the state.
         listed = self._stage_comments()
@@ -380,35 +419,38 @@ class ReleaseRun:
             new_state = replace(new_state, retro_done=True)
 
         title = self._title()
-        body = render_tracking_body(self._view(new_state, progress, notes, held))
+        written = dict(facts.record.state) if facts.record is not None else None
         seen = self._comments_seen()
-        if seen != state.comments_seen and (tracking is None or state.comments_seen is None
-                                            or (tracking.get("body") or "") != body):
-            # The read mark moves only with a change that rewrites the body anyway (or to record a
+        if seen != state.comments_seen and (written is None or state.comments_seen is None
+                                            or new_state.to_json() != written):
+            # The read mark moves only with a change that rewrites the record anyway (or to record a
             # first one): a comment that changes nothing (a bot reply) is listed again next time
             # rather than costing a write.
             new_state = replace(new_state, comments_seen=seen)
-            body = render_tracking_body(self._view(new_state, progress, notes, held))
         fp_progress = progress.get(FUTURE_PLANNING)
         close = record.current == FUTURE_PLANNING and fp_progress is not None and fp_progress.complete \
             and FUTURE_PLANNING in stage_comments
 
         gh, repo = self.ctx.gh, self.ctx.repo_full_name
         label = str(self.releases_cfg.get("tracking_label") or "release-tracking")
+        if facts.record is None:
+            # The record first, before anything points at it. It must not claim stage comments that
+            # are not posted yet (a crash right after would then never post them): the update at the
+            # end of this run records them.
+            initial = replace(new_state, posted=tuple(s for s in new_state.posted if s not in rendered))
+            self._write_record(initial, None)
+            written = initial.to_json()
+        body = render_tracking_body(self._view(new_state, progress, notes, held))
         if tracking is None:
-            # The new issue's body must not claim comments that are not posted yet (a crash right
-            # after creating it would then never post them): the next run records them.
-            first_state = replace(new_state, posted=tuple(s for s in new_state.posted if s not in rendered))
-            body = render_tracking_body(self._view(first_state, progress, notes, held))
             tracking = writes.create_issue(gh, repo, title, body, [label], facts.milestone_number)
             self.writes += 1
             self.ctx.store.set_state(tracking_hint_key(self.repo_id, facts.milestone_number), int(tracking["number"]))
             changed_body = True
-        else:
             patch: dict[str, Any] = {}
+        else:
+            patch = {}
             if tracking.get("title") != title:
                 patch["title"] = title
-            changed_body = (tracking.get("body") or "") != body
             if ((tracking.get("milestone") or {}).get("number")) != facts.milestone_number:
                 patch["milestone"] = facts.milestone_number  # moved out by someone: the tracking issue belongs here
             if close and tracking.get("state") == "open":
@@ -417,25 +459,24 @@ class ReleaseRun:
             if label not in {lbl.get("name") for lbl in tracking.get("labels") or []}:
                 writes.add_labels(gh, repo, tracking["number"], [label])
                 self.writes += 1
-            # The body goes last (below): it records what the other writes did.
-            self._pending_patch = (patch, body if changed_body else None)
 
         number = int(tracking["number"])
         for stage, comment_body in rendered.items():
             created = writes.create_comment(gh, repo, number, comment_body)
             self.writes += 1
-            if facts.tracking_issue is not None and isinstance(created, dict) and isinstance(created.get("id"), int):
-                # Recorded with the body written below: the next read need not list it again.
+            if isinstance(created, dict) and isinstance(created.get("id"), int):
+                # Recorded with the record update below: the next read need not list it again.
                 new_state = replace(new_state, checklists={**new_state.checklists,
                                                            stage: ChecklistRecord.of(created["id"], progress[stage])})
+                stamp = parse_time(str(created.get("updated_at") or ""))
+                if facts.tracking_issue is None and stamp is not None:
+                    # A new issue has no comment but ours (and any posted within the listing margin of
+                    # them): the read mark starts at them, so the next run need not record it.
+                    mark = stamp.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                    new_state = replace(new_state, comments_seen=max(new_state.comments_seen or mark, mark))
         for edit in edits.values():  # before the body, which shows their progress
             writes.update_comment(gh, repo, edit.comment_id, edit.body)
             self.writes += 1
-        if facts.tracking_issue is not None and rendered:
-            body = render_tracking_body(self._view(new_state, progress, notes, held))
-            patch, _ = self._pending_patch
-            self._pending_patch = (patch, body)
-            changed_body = True
         if retro_body is not None and not any(retro_marker(facts.milestone_number) in (c.get("body") or "")
                                               for c in self._bot_comments()):
             writes.create_comment(gh, repo, number, retro_body)
@@ -444,7 +485,7 @@ class ReleaseRun:
             if target is not None:
                 writes.update_issue(gh, repo, int(raw["number"]), {"milestone": target})
                 self.writes += 1
-        # Answers before the body: the body's watermark marks the commands as handled, so a crash in
+        # Answers before the record: its watermark marks the commands as handled, so a crash in
         # between re-runs them (a 👍 is idempotent on GitHub; a reply is found by its marker).
         for comment_id, author, accepted, reply in answers:
             if accepted:
@@ -457,10 +498,14 @@ class ReleaseRun:
                 # Throttled (bot.reconcilers.reply_throttle): seen, not answered again.
                 writes.react(gh, repo, comment_id, "eyes")
                 self.writes += 1
+        if new_state.to_json() != written:
+            self._write_record(new_state, self.record_id)
+        # The body last: only a view (of the record and the facts), whoever last edited it.
         if facts.tracking_issue is not None:
-            patch, new_body = self._pending_patch
-            if new_body is not None:
-                patch["body"] = new_body
+            body = render_tracking_body(self._view(new_state, progress, notes, held))
+            changed_body = (tracking.get("body") or "") != body
+            if changed_body:
+                patch["body"] = body
             if patch:
                 writes.update_issue(gh, repo, number, patch)
                 self.writes += 1
@@ -474,6 +519,20 @@ class ReleaseRun:
         )
 
     # -- pieces ----------------------------------------------------------------------------
+    def _write_record(self, state: TrackingState, existing_id: int | None) -> None:
+        """Create or update the release record (the App's check run) and remember its id."""
+        stage = state.stages.current
+        output = render_record(self.facts.milestone_number, version_text(self.version), state.to_json(),
+                               STAGE_TITLES.get(stage or "", "not started"))
+        head = None
+        if existing_id is None:
+            head = self.facts.branch_sha or default_head_sha(self.ctx.gh, self.ctx.repo_full_name)
+        self.record_id = write_record(self.ctx.gh, self.ctx.repo_full_name, self.facts.milestone_number,
+                                      output, existing_id, head)
+        self.writes += 1
+        if existing_id is None:
+            self.ctx.store.set_state(record_hint_key(self.repo_id, self.facts.milestone_number), self.record_id)
+
     def _title(self) -> str:
         template = str(self.releases_cfg.get("tracking_issue_title") or "Release v{version}")
         # Plain replacement, not str.format: the template comes from the repository.
@@ -500,10 +559,17 @@ class ReleaseRun:
             commands = [c for c in parse_commands(comment.get("body")) if c.name in COMMANDS]
             if not commands:
                 continue
+            if _edited(comment):
+                # Edited before the bot read it: GitHub does not say who edited a comment, so the
+                # text may not be its author's. Commands are read from comments as first posted.
+                reply_text = None if cid in answered else EDITED_REPLY
+                answers.append((cid, author, False, reply_text))
+                continue
+            given = _local_date(str(comment.get("created_at") or ""), self.tz) or self.today
             replies: list[str] = []
             accepted_any = False
             for command in commands:
-                record, accepted, reply = self._command(record, stage_facts, command.name, command.args, author)
+                record, accepted, reply = self._command(record, stage_facts, command.name, command.args, author, given)
                 accepted_any = accepted_any or (accepted and not reply)
                 if reply:
                     replies.append(reply)
@@ -514,8 +580,9 @@ class ReleaseRun:
         return record, answers, newest
 
     def _command(
-        self, record: StageRecord, stage_facts: StageFacts, name: str, args: str, author: str
+        self, record: StageRecord, stage_facts: StageFacts, name: str, args: str, author: str, given: str
     ) -> tuple[StageRecord, bool, str | None]:
+        """``given``: the comment's creation date (GitHub's, in the configured zone): the verdict's date."""
         if name == "help":
             return record, False, HELP_TEXT  # answered, not an action: no 👍
         if name == "stage":
@@ -534,7 +601,7 @@ class ReleaseRun:
         allowed, rule = roles_for(self.ctx, author, "qa")
         if not allowed:
             return record, False, f"`/uat` is for QA: {rule}."
-        decision = record_uat(record, stage_facts, verb == "passed", author, self.today, reason)
+        decision = record_uat(record, stage_facts, verb == "passed", author, given, reason)
         return decision.record, decision.accepted, decision.reply
 
     def _overdue(self, recorded: str | None, record: StageRecord) -> str | None:
@@ -720,6 +787,7 @@ class ReleaseRun:
             feedback=tuple(ItemRef(n, "") for n in state.feedback),
             warnings=tuple(warnings),
             links=tuple(links),
+            record_id=self.record_id,
         )
 
     def _remember_stage(self, stage: str | None) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.core.stages import (
@@ -85,6 +87,9 @@ def test_full_life_cycle_step_by_step_with_comments_due_once() -> None:
     facts = StageFacts(
         has_due_date=True, branch_exists=True, candidates=(1,), final_tag=True, complete_checklists=frozenset({DEPLOY})
     )
+    # A ticked Deploy checklist is no trigger: GitHub does not say who ticked the boxes.
+    assert advance(out.record, facts, TODAY).record.current == DEPLOY
+    facts = replace(facts, deployed=True)  # a successful production deployment of the tag is one
     out = advance(out.record, facts, TODAY)
     assert out.record.current == MONITOR
     facts = StageFacts(milestone_open=False, has_due_date=True, branch_exists=True, candidates=(1,), final_tag=True)

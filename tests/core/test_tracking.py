@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from bot.core.checklists import Progress, all_checklists, parse_progress
+from bot.core.release_record import decode_record_text, pointer_of, render_record
 from bot.core.stages import STAGES, StageFacts, StageRecord, advance, record_uat
 from bot.core.tracking import (
     MAX_RECORDED_TEXT,
@@ -16,9 +17,7 @@ from bot.core.tracking import (
     Scope,
     TrackingState,
     TrackingView,
-    decode_state,
     due_text,
-    encode_state,
     render_retrospective,
     render_stage_comment,
     render_tracking_body,
@@ -57,12 +56,19 @@ def make_view(**overrides) -> TrackingView:
     return replace(view, **overrides)
 
 
-def test_body_is_deterministic_and_round_trips_state() -> None:
-    view = make_view()
+def _round_trip(state: TrackingState) -> TrackingState:
+    """Through the release record's check run output, as the reconciler writes and reads it."""
+    return TrackingState.from_json(decode_record_text(render_record(7, "1.4.0", state.to_json(), "UAT").text))
+
+
+def test_body_is_deterministic_points_at_the_record_and_carries_no_state() -> None:
+    view = make_view(record_id=31337)
     body = render_tracking_body(view)
-    assert body == render_tracking_body(make_view())
+    assert body == render_tracking_body(make_view(record_id=31337))
     assert tracking_milestone_of(body) == 7
-    assert TrackingState.from_body(body) == view.state
+    assert pointer_of(body) == 31337 and pointer_of(render_tracking_body(make_view())) is None
+    assert "release-bot:state" not in body and '"watermark"' not in body  # nothing to trust in the body
+    assert _round_trip(view.state) == view.state
     assert "| UAT | ▶️ current | 2026-11-20 | 0/4 |" in body
     assert "| Plan Release | ✅ done | 2026-11-20 | — |" in body
     assert "- Identify Needs: a" in body  # outstanding items of done stages
@@ -72,11 +78,11 @@ def test_body_is_deterministic_and_round_trips_state() -> None:
     assert "broken --&gt; &lt;b&gt;" in body and "<b>" not in body  # user text carries no HTML
 
 
-def test_state_marker_cannot_be_closed_by_user_text() -> None:
-    text = encode_state({"reason": "x --> <!-- y"})
+def test_record_json_cannot_be_closed_by_user_text() -> None:
+    text = render_record(7, "1.4.0", {"reason": "x --> <!-- y"}, "UAT").text
     assert text.count("-->") == 1 and text.endswith("-->")
-    assert decode_state(text) == {"reason": "x --> <!-- y"}
-    assert decode_state("no state") == {} and decode_state("<!-- release-bot:state {bad} -->") == {}
+    assert decode_record_text(text) == {"reason": "x --> <!-- y"}
+    assert decode_record_text("no state") == {} and decode_record_text("<!-- release-bot:record-json {bad} -->") == {}
 
 
 def test_due_text_is_decided_by_ship_date() -> None:
@@ -93,7 +99,7 @@ def test_due_text_is_decided_by_ship_date() -> None:
 
 def test_overdue_is_rendered_from_the_record_for_the_current_due_date_only() -> None:
     late = TrackingState(overdue="2026-12-01")
-    assert TrackingState.from_body(encode_state(late.to_json())).overdue == "2026-12-01"
+    assert _round_trip(late).overdue == "2026-12-01"
     assert TrackingState.from_json({"overdue": "soon"}).overdue is None
     assert "late: not shipped" in render_tracking_body(make_view(due_date="2026-12-01", state=late))
     assert "not shipped yet" in render_tracking_body(make_view(due_date="2026-12-08", state=late))
@@ -101,9 +107,9 @@ def test_overdue_is_rendered_from_the_record_for_the_current_due_date_only() -> 
 
 def test_body_stays_within_github_limit() -> None:
     many = tuple(ItemRef(n, "x" * 190) for n in range(1, 2000))
-    body = render_tracking_body(make_view(off_milestone=many, feedback=many, warnings=("w" * 70000,)))
+    body = render_tracking_body(make_view(off_milestone=many, feedback=many, warnings=("w" * 70000,), record_id=9))
     assert len(body) <= 65_000
-    assert TrackingState.from_body(body).comment_watermark == 42
+    assert pointer_of(body) == 9  # the pointer survives the cut
 
 
 def test_stage_comment_has_marker_owners_and_unticked_boxes() -> None:
@@ -130,7 +136,7 @@ def test_not_on_branch_and_past_gate_sections() -> None:
     body = render_tracking_body(view)
     assert "### In the milestone but not on the release branch\n\n- #31 Fix on main only by @\u200bdev" in body
     assert "- #40\n- commit `abcdef012345` pushed directly" in body
-    assert TrackingState.from_body(body).past_gate == view.state.past_gate
+    assert _round_trip(view.state).past_gate == view.state.past_gate
 
 
 def test_checklist_records_round_trip_bounded_and_tolerant() -> None:
@@ -141,11 +147,11 @@ def test_checklist_records_round_trip_bounded_and_tolerant() -> None:
     assert all(len(t) <= MAX_RECORDED_TEXT and t.endswith("…") for t in record.progress.unticked)  # cut visibly
     assert ChecklistRecord.of(1, Progress(0, 1, ("Short item",))).progress.unticked == ("Short item",)
     state = TrackingState(checklists={s: record for s in STAGES}, comments_seen="2026-11-26T05:00:00Z")
-    marker = encode_state(state.to_json())
-    assert len(marker) < 30_000  # worst case (all non-ASCII, every stage) stays well inside a body
-    back = TrackingState.from_body(f"text\n{marker}")
+    marker = render_record(7, "1.4.0", state.to_json(), "UAT").text
+    assert len(marker) < 30_000  # worst case (all non-ASCII, every stage) stays well inside a check run's text
+    back = TrackingState.from_json(decode_record_text(f"text\n{marker}"))
     assert back.checklists == state.checklists and back.comments_seen == "2026-11-26T05:00:00Z"
-    # People can edit the body: malformed records and a non-GitHub timestamp are dropped, not trusted.
+    # Read tolerantly all the same: malformed records and a non-GitHub timestamp are dropped.
     hostile = {"lists": {"plan": [1, 5, 2, []], "uat": "x", "deploy": [2, 0, 1, ["ok"]]},
                "seen": "2026-11-26T05:00:00Z&per_page=1"}
     parsed = TrackingState.from_json(hostile)

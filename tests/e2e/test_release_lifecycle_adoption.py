@@ -19,10 +19,12 @@ import pytest
 BOT = "release-bot[bot]"
 BIG = "/repos/acme/big"
 MILESTONES = 30
-# Writes are exact: per release the tracking issue, its stage comments (Identify Needs; Plan too when
-# the milestone has a due date), the notes draft and the body recording the comments; plus the labels.
+# Writes are exact: per release the release record (a check run, created first), the tracking issue,
+# its stage comments (Identify Needs; Plan too when the milestone has a due date), the notes draft and
+# the record's update noting the comments; plus the labels. (Before issue 16 the state was in the
+# body: no record create, and the body update in its place — one write less per release.)
 DUE_DATED = len(range(0, MILESTONES, 3))
-EXPECTED_WRITES = 5 + MILESTONES * 4 + DUE_DATED
+EXPECTED_WRITES = 5 + MILESTONES * 5 + DUE_DATED
 # Reads vary with how events coalesce: measured 22-27 reads per release (two or three reconciles of
 # ~10 reads: the first, and those the events of the bot's own writes wake — the notes draft's
 # `release` event wakes only its own release since routing recognises the bot's marker; before that,

@@ -93,6 +93,8 @@ def test_stage_comments_and_answers_exactly_once_under_chaos_and_replay(e2e: Any
                            json={"body": deploy[0]["body"].replace("- [ ]", "- [x]")})
         assert r.status_code == 200, r.text
         e2e.settle()
+        moved = _say(releaser, number, "/stage monitor")  # ticks move no stage (issue 16): a command does
+        e2e.settle()
         duplicated = [d for d in e2e.sandbox.state.deliveries if not d.redelivery]
         assert len(duplicated) > len({d.guid for d in duplicated}), "chaos duplicated no delivery"
     finally:
@@ -105,7 +107,7 @@ def test_stage_comments_and_answers_exactly_once_under_chaos_and_replay(e2e: Any
         assert {k: v for k, v in markers.items() if k.startswith("stage:")} == {f"stage:{s}": 1 for s in expected_stages}
         # Refusals and /help are answered once; accepted commands get a 👍 and no reply.
         assert {k: v for k, v in markers.items() if k.startswith("reply:")} == {f"reply:{refused}": 1, f"reply:{helped}": 1}
-        assert _thumbs(pm, failed) == [BOT] and _thumbs(pm, passed) == [BOT]
+        assert _thumbs(pm, failed) == [BOT] and _thumbs(pm, passed) == [BOT] and _thumbs(pm, moved) == [BOT]
         assert _thumbs(pm, refused) == [] and _thumbs(pm, helped) == []
         body = _tracking(pm, m)["body"]
         assert "| Monitor | ▶️ current |" in body and "| Deploy | ✅ done |" in body and " 4/4 |" in body

@@ -38,6 +38,7 @@ class FakeGitHub:
         "pm": "maintain", "releaser": "maintain", "qa": "write", "dev": "write", "outsider": "read"})
     pull_bases: dict[int, str] = field(default_factory=dict)
     reactions: list[tuple[int, str, str]] = field(default_factory=list)
+    check_runs: dict[int, dict[str, Any]] = field(default_factory=dict)  # only the App (BOT) writes them
     calls: list[tuple[str, str]] = field(default_factory=list)
     faults: list[tuple[str, str]] = field(default_factory=list)  # (verb, path regex): fail once with 502
 
@@ -68,8 +69,9 @@ class FakeGitHub:
 
     def comment(self, issue: int, author: str, body: str) -> int:
         cid = next(self._ids)
+        now = self.stamp()
         self.comments[cid] = {"id": cid, "issue": issue, "body": body, "user": {"login": author, "type": "User"},
-                              "updated_at": self.stamp()}
+                              "created_at": now, "updated_at": now}
         return cid
 
     def edit_comment(self, cid: int, body: str) -> None:
@@ -87,6 +89,13 @@ class FakeGitHub:
 
     def writes(self) -> list[tuple[str, str]]:
         return [c for c in self.calls if c[0] != "GET"]
+
+    def record_state(self, milestone: int) -> dict[str, Any]:
+        """The state in the release record the App wrote for ``milestone`` (its check run)."""
+        from bot.core.release_record import decode_record_text, record_external_id
+
+        (run,) = [r for r in self.check_runs.values() if r["external_id"] == record_external_id(milestone)]
+        return decode_record_text(run["output"].get("text"))
 
     def tracking_issues(self) -> list[dict[str, Any]]:
         return [i for i in self.issues.values() if i["user"]["login"] == BOT]
@@ -170,6 +179,12 @@ class FakeGitHub:
                 return {}, [{"name": n} for n in self.labels]
             if rest == "":
                 return {}, {"default_branch": "main"}
+            if rest == "/commits/HEAD":
+                return {}, {"sha": "c" * 40}
+            if mm := m(r"/check-runs/(\d+)", rest):
+                if int(mm[1]) not in self.check_runs:
+                    raise GithubException(404, {"message": "Not Found"}, {})
+                return {}, dict(self.check_runs[int(mm[1])])
         else:
             body = input or {}
             if verb == "POST" and rest == "/issues":
@@ -195,8 +210,9 @@ class FakeGitHub:
                 return {}, issue["labels"]
             if verb == "POST" and (mm := m(r"/issues/(\d+)/comments", rest)):
                 cid = next(self._ids)
+                now = self.stamp()
                 self.comments[cid] = {"id": cid, "issue": int(mm[1]), "body": body["body"], "user": {"login": BOT, "type": "Bot"},
-                                      "updated_at": self.stamp()}
+                                      "created_at": now, "updated_at": now}
                 return {}, dict(self.comments[cid])
             if verb == "PATCH" and (mm := m(r"/issues/comments/(\d+)", rest)):
                 self.edit_comment(int(mm[1]), body["body"])
@@ -204,6 +220,17 @@ class FakeGitHub:
             if verb == "POST" and (mm := m(r"/issues/comments/(\d+)/reactions", rest)):
                 self.reactions.append((int(mm[1]), body["content"], BOT))
                 return {}, {"content": body["content"]}
+            if verb == "POST" and rest == "/check-runs":
+                run_id = next(self._ids)
+                self.check_runs[run_id] = {"id": run_id, "app": {"id": 1, "slug": "release-bot"}, "name": body["name"],
+                                           "head_sha": body["head_sha"], "external_id": body.get("external_id", ""),
+                                           "status": body.get("status"), "conclusion": body.get("conclusion"),
+                                           "output": dict(body.get("output") or {})}
+                return {}, dict(self.check_runs[run_id])
+            if verb == "PATCH" and (mm := m(r"/check-runs/(\d+)", rest)):
+                run = self.check_runs[int(mm[1])]
+                run.update({k: v for k, v in body.items() if k in ("status", "conclusion", "output", "external_id")})
+                return {}, dict(run)
             if verb == "POST" and rest == "/labels":
                 self.labels.append(body["name"])
                 return {}, body
