@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -71,3 +72,23 @@ def comment_digest(body: str) -> str:
     """A short digest of a comment's body: intake records it from the signed ``created`` payload,
     the reconciler compares it with the body it reads back, so an edited command is never run."""
     return hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+def comment_digests(hints: Mapping[str, Any]) -> dict[int, str]:
+    """The ``comment_digests`` hint ([[comment id, digest of the body as created], …]) as a map."""
+    out: dict[int, str] = {}
+    value = hints.get("comment_digests")
+    for entry in value if isinstance(value, list) else []:
+        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int) and isinstance(entry[1], str):
+            out[entry[0]] = entry[1]
+    return out
+
+
+def comment_was_edited(created_at: str, updated_at: str, body: str, digest: str | None) -> bool:
+    """Whether a comment read back from GitHub is no longer what its author posted: GitHub moved
+    ``updated_at``, or the body differs from the digest intake took of the signed ``created``
+    delivery (which also catches an edit within the same second). GitHub does not say who edited
+    a comment, and anyone with write access can, so an edited comment runs no command."""
+    if created_at and updated_at and updated_at != created_at:
+        return True
+    return digest is not None and digest != comment_digest(body)

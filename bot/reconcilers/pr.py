@@ -49,7 +49,15 @@ from bot.core.versions import owning_milestone
 from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.permissions import roles_for
-from bot.jobs import JobSpec, comment_digest, merge_group_pull_number, parse_key, pr_key, release_key
+from bot.jobs import (
+    JobSpec,
+    comment_digests,
+    comment_was_edited,
+    merge_group_pull_number,
+    parse_key,
+    pr_key,
+    release_key,
+)
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.reply_throttle import PER_PERSON_PER_THREAD, may_reply
@@ -73,20 +81,11 @@ def reconcile(ctx: JobContext) -> None:
         repo_id,
         number,
         ctx.job.hints.get("comment_ids") or [],
-        _digests(ctx.job.hints.get("comment_digests")),
+        comment_digests(ctx.job.hints),
     )
     group = ctx.job.hints.get("merge_group")
     if isinstance(group, Mapping):
         reconcile_merge_group(ctx, repo_id, number, group, check)
-
-
-def _digests(hint: Any) -> dict[int, str]:
-    """``comment_digests`` hint: [[comment id, digest of the body as created], …]."""
-    out: dict[int, str] = {}
-    for entry in hint if isinstance(hint, list) else []:
-        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int) and isinstance(entry[1], str):
-            out[entry[0]] = entry[1]
-    return out
 
 
 def reconcile_pull(
@@ -271,8 +270,9 @@ def _read_comments(
             created_at,
             commands,
             handled,
-            edited=str(data.get("updated_at") or created_at) != created_at
-            or (raw_id in digests and digests[raw_id] != comment_digest(str(data.get("body") or ""))),
+            edited=comment_was_edited(
+                created_at, str(data.get("updated_at") or ""), str(data.get("body") or ""), digests.get(raw_id)
+            ),
         )
         out.append(_Hinted(data, facts, release_note))
     return out

@@ -82,7 +82,7 @@ from bot.github import release_writes as writes
 from bot.github.paging import list_all
 from bot.github.release_facts import ReleaseFacts, api_get, parse_time, read_release_facts, repo_path
 from bot.github.release_record_io import default_head_sha, write_record
-from bot.jobs import JobSpec, parse_key, release_key
+from bot.jobs import JobSpec, comment_digests, comment_was_edited, parse_key, release_key
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.release_fact_items import fact_edits, known_facts
 from bot.reconcilers.release_roles import roles_for
@@ -155,10 +155,10 @@ EDITED_REPLY = ("This comment was edited before release-bot read it, so its comm
                 "not say who edits a comment. Post the command again in a new comment.")
 
 
-def _edited(comment: dict[str, Any]) -> bool:
-    """Changed since it was posted: GitHub moves ``updated_at`` on an edit (a reaction does not)."""
-    created, updated = comment.get("created_at"), comment.get("updated_at")
-    return bool(created and updated and updated != created)
+def _edited(comment: dict[str, Any], digests: dict[int, str]) -> bool:
+    """Changed since it was posted (``bot.jobs.comment_was_edited``)."""
+    return comment_was_edited(str(comment.get("created_at") or ""), str(comment.get("updated_at") or ""),
+                              str(comment.get("body") or ""), digests.get(int(comment["id"])))
 
 
 def _author(raw: dict[str, Any]) -> str:
@@ -559,7 +559,7 @@ class ReleaseRun:
             commands = [c for c in parse_commands(comment.get("body")) if c.name in COMMANDS]
             if not commands:
                 continue
-            if _edited(comment):
+            if _edited(comment, comment_digests(self.ctx.job.hints or {})):
                 # Edited before the bot read it: GitHub does not say who edited a comment, so the
                 # text may not be its author's. Commands are read from comments as first posted.
                 reply_text = None if cid in answered else EDITED_REPLY
