@@ -195,6 +195,18 @@ class E2E:
             timeout=30,
         )
 
+    def redeliver_missed(self) -> list[int]:
+        """What an operator does with GitHub's "Redeliver" after the bot was down: every delivery
+        the bot did not accept is sent again. Returns their ids."""
+        from bot.sandbox.webhooks import emitter
+
+        self.sandbox.wait_idle(10)
+        with self.sandbox.state.lock:
+            missed = [d.id for d in self.sandbox.state.deliveries if d.status_code not in (200, 202, 204)]
+        for delivery_id in missed:
+            emitter(self.sandbox.state).redeliver(delivery_id)
+        return missed
+
     def deliveries_count(self) -> int:
         with self.sandbox.state.lock:
             return len(self.sandbox.state.deliveries)
@@ -250,14 +262,18 @@ def bot_factory(tmp_path: Path) -> Iterator[Any]:
 def e2e(tmp_path: Path, bot_factory: Any) -> Iterator[E2E]:
     from bot.sandbox.server import start_sandbox
 
-    port = free_port()
     key_path = tmp_path / "sandbox-app.pem"
-    sandbox = start_sandbox(
-        port=0,
-        webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-        webhook_secret=SECRET,
-        app_key_path=str(key_path),
-    )
+    # The bot's port stays bound while the sandbox picks its own (port 0): released first, the OS
+    # could hand the very same port to the sandbox, and the bot would then fail to listen.
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            webhook_secret=SECRET,
+            app_key_path=str(key_path),
+        )
     try:
         bot = bot_factory(
             env={

@@ -112,20 +112,12 @@ def test_a_twin_merged_on_anothers_sign_offs_is_audited(e2e: Any) -> None:
     twin = open_pull(e2e, "twin-fast", "release/1.4")
     assert gate.merge("admin", twin).status_code == 200
     e2e.bot.start()
-    e2e.sandbox.wait_idle(10)
-    from bot.sandbox.webhooks import emitter
-
-    with e2e.sandbox.state.lock:
-        missed = [d.id for d in e2e.sandbox.state.deliveries if d.status_code not in (200, 202, 204)]
-    for delivery_id in missed:
-        emitter(e2e.sandbox.state).redeliver(delivery_id)
+    assert e2e.redeliver_missed()
     gate.settle()
     assert any("Audit: this pull request was merged" in body for body in gate.bot_comments(twin))
 
 
 def test_an_edited_comment_does_not_become_a_release_managers_approval(e2e: Any) -> None:
-    from bot.sandbox.webhooks import emitter
-
     gate = Gate(e2e, protect="ruleset")
     gate.say("qa", "/uat passed")
     gate.settle()
@@ -134,11 +126,7 @@ def test_an_edited_comment_does_not_become_a_release_managers_approval(e2e: Any)
     comment_id = gate.say("releaser", "I'll look at this tomorrow")
     ok(e2e.api("dev").patch(f"/repos/{REPO}/issues/comments/{comment_id}", json={"body": "/approve"}))
     e2e.bot.start()
-    e2e.sandbox.wait_idle(10)
-    with e2e.sandbox.state.lock:
-        missed = [d.id for d in e2e.sandbox.state.deliveries if d.status_code not in (200, 202, 204)]
-    for delivery_id in missed:
-        emitter(e2e.sandbox.state).redeliver(delivery_id)
+    assert e2e.redeliver_missed()
     gate.settle()
     assert "release-approved" not in gate.labels()
     check = gate.check()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -15,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import ROOT, SECRET, WEBHOOK_PATH, free_port
+from harness import ROOT, SECRET, WEBHOOK_PATH
 
 pytestmark = pytest.mark.e2e
 
@@ -61,10 +62,12 @@ def _stop(proc: subprocess.Popen[bytes]) -> int | None:
 def test_worker_process_drops_the_client_of_an_installation_suspended_at_the_web_process(tmp_path: Path):
     from bot.sandbox.server import start_sandbox
 
-    port = free_port()
     key_path = tmp_path / "sandbox-app.pem"
-    sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}", webhook_secret=SECRET,
-                            app_key_path=str(key_path))
+    with socket.socket() as held:  # kept bound while the sandbox picks its port, so it cannot pick this one
+        held.bind(("127.0.0.1", 0))
+        port = held.getsockname()[1]
+        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}", webhook_secret=SECRET,
+                                app_key_path=str(key_path))
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
