@@ -52,7 +52,7 @@ def test_new_pr_comment_carries_its_id_as_a_hint_but_an_edit_does_not():
 def test_comment_on_tracking_issue_goes_to_its_release_and_elsewhere_is_ignored():
     base = {"action": "created", "comment": {"id": 1}, "repository": REPO}
     r = route("issue_comment", {**base, "issue": {"number": 3, "milestone": {"number": 4}}})
-    assert keys(r) == ["release:42@4"] and r.jobs[0].hints["comment_ids"] == [1]
+    assert keys(r) == ["release:42@4"] and r.jobs[0].hints == {"comment_ids": [1], "comment_digests": [[1, comment_digest("")]]}
     assert route("issue_comment", {**base, "issue": {"number": 3, "milestone": None}}).ignored
 
 
