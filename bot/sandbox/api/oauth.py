@@ -308,6 +308,9 @@ def convert_manifest(code: str) -> Response:
                   events=events, description=str(manifest.get("description") or ""),
                   external_url=manifest["url"], private_key_pem=pem)
         st.apps[app.id] = app
+        if isinstance(manifest.get("setup_url"), str) and _safe_redirect(manifest["setup_url"]):
+            # where GitHub sends the browser after an installation (bot.sandbox.pages_apps)
+            st.extra.setdefault("app_setup_urls", {})[app.id] = manifest["setup_url"]
         body = serializers.app(st, app)
         body.update({"client_id": app.client_id, "client_secret": app.client_secret,
                      "webhook_secret": webhook_secret, "pem": pem.decode()})
