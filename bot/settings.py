@@ -124,6 +124,7 @@ class Settings:
     session_secret: str | None = field(default=None, repr=False)
     session_secret_file: str = ".release-bot-session-secret"
     web_cache_seconds: float = 10.0  # how long a page's GitHub reads are reused for one user
+    web_refresh_seconds: int = 5  # the pages' optional live refresh (0: off)
     env_file: str = ".env"  # where the setup page writes the new App's credentials
 
     @classmethod
@@ -176,6 +177,7 @@ class Settings:
             session_secret=env.get("SESSION_SECRET", "").strip() or None,
             session_secret_file=env.get("SESSION_SECRET_FILE", "").strip() or ".release-bot-session-secret",
             web_cache_seconds=_float(env, "WEB_CACHE_SECONDS", 10.0),  # type: ignore[arg-type]
+            web_refresh_seconds=_int(env, "WEB_REFRESH_SECONDS", 5, minimum=0),  # type: ignore[arg-type]
             env_file=env.get("ENV_FILE", "").strip() or ".env",
         )
         return settings

@@ -29,7 +29,7 @@ bp = Blueprint("web_auth", __name__, template_folder="templates")
 def not_found_page(_exc: Exception) -> tuple[str, int]:
     """HTML answers for the pages' own 404s (the rest of the app answers JSON)."""
     return render_template("message.html", title="Not found",
-                           message=f"There is nothing you can see at {request.path}."), 404
+                           message="There is nothing here that you can see."), 404
 
 
 bp.register_error_handler(404, not_found_page)

@@ -21,7 +21,6 @@ from bot.web.session import TokenBox, configure_sessions
 
 SANDBOX_CLIENT_ID = "Iv1.sandbox"  # the sandbox App's OAuth client (docs/sandbox-contract.md)
 SANDBOX_CLIENT_SECRET = "sandbox-client-secret"
-REFRESH_SECONDS = 5  # how often the pages' optional script re-reads them
 _CSP = ("default-src 'none'; style-src 'self'; script-src 'self'; img-src 'self'; connect-src 'self'; "
         "form-action 'self' {web}; base-uri 'none'; frame-ancestors 'none'")
 
@@ -33,7 +32,7 @@ class WebState:
     tokens: TokenBox
     client_id: str | None
     client_secret: str | None
-    refresh_seconds: int = REFRESH_SECONDS
+    refresh_seconds: int = 5  # how often the pages' optional script re-reads them (0: never)
 
     @property
     def oauth_configured(self) -> bool:
@@ -48,7 +47,8 @@ def register_web(app: Flask, settings: Settings) -> None:
     app.extensions["release_bot_web"] = WebState(
         settings=settings,
         reads=PageReads(settings.github_api_url, settings.app_id, settings.web_cache_seconds),
-        tokens=tokens, client_id=client_id, client_secret=client_secret)
+        tokens=tokens, client_id=client_id, client_secret=client_secret,
+        refresh_seconds=settings.web_refresh_seconds)
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the (8-hour) session
     CSRFProtect(app)
     for bp in (auth.bp, dashboard.bp, setup_page.bp):
