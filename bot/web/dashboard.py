@@ -14,7 +14,7 @@ from flask import Blueprint, Response, abort, render_template, request
 
 from bot.github.accounting import count_job_calls
 from bot.web.auth import not_found_page, sign_in_required, web_state
-from bot.web.markdown import render_markdown
+from bot.web.markdown import render_inline, render_markdown
 from bot.web.pages import GATE_WORDS, STATE_WORDS, due_words, gate_counts
 from bot.web.reads import SignedIn
 
@@ -29,7 +29,7 @@ CALLS_HEADER = "X-Release-Bot-GitHub-Calls"  # what this page view cost in GitHu
 def _render(template: str, calls: int, **context: object) -> Response:
     state = web_state()
     body = render_template(template, today=datetime.now(UTC).date(), due_words=due_words,
-                           gate_counts=gate_counts, state_words=STATE_WORDS, gate_words=GATE_WORDS,
+                           gate_counts=gate_counts, inline=render_inline, state_words=STATE_WORDS, gate_words=GATE_WORDS,
                            refresh_seconds=state.refresh_seconds, live=True, **context)
     response = Response(body, mimetype="text/html")
     response.headers[CALLS_HEADER] = str(calls)

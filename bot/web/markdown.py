@@ -22,3 +22,8 @@ _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": 
 def render_markdown(text: str | None) -> Markup:
     """Safe HTML of user-written Markdown (everything it contains is escaped by the renderer)."""
     return Markup(_md.render(_COMMENT_RE.sub("", text or "")))  # noqa: S704 - rendered with html=False
+
+
+def render_inline(text: str | None) -> Markup:
+    """One line of user Markdown (a checklist item): code spans, emphasis, links; no blocks."""
+    return Markup(_md.renderInline(_COMMENT_RE.sub("", text or "")))  # noqa: S704 - html=False
