@@ -38,7 +38,7 @@ bp = Blueprint("web_setup", __name__, template_folder="templates")
 bp.register_error_handler(404, not_found_page)
 APP_YML = Path(__file__).resolve().parents[2] / "app.yml"
 _ACCOUNT_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,37}[A-Za-z0-9])?$")  # GitHub's login rule
-ENV_KEYS = ("APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET")
+DEFAULT_APP_NAME = "release-bot"
 
 
 def _env_has_app(path: Path) -> bool:
@@ -77,7 +77,7 @@ def setup() -> str | tuple[str, int]:
         return render_template("message.html", title="The App is configured",
                                message="This deployment already has a GitHub App (APP_ID is set). The setup "
                                        "page changes nothing.")
-    return render_template("setup.html", error=None)
+    return render_template("setup.html", error=None, app_name=DEFAULT_APP_NAME)
 
 
 @bp.post("/setup")
@@ -86,16 +86,22 @@ def start() -> str | tuple[str, int]:
         return _configured_page()
     owner_kind = request.form.get("owner_kind", "user")
     org = request.form.get("organization", "").strip()
+    name = " ".join(request.form.get("app_name", "").split()) or DEFAULT_APP_NAME
+    if len(name) > 34:  # GitHub's limit for an App's name
+        return render_template("setup.html", error="The App's name is at most 34 characters.",
+                               app_name=DEFAULT_APP_NAME), 422
     if owner_kind not in ("user", "organization"):
-        return render_template("setup.html", error="Choose a personal account or an organization."), 422
+        return render_template("setup.html", error="Choose a personal account or an organization.",
+                               app_name=name), 422
     if owner_kind == "organization" and not _ACCOUNT_RE.match(org):
         return render_template("setup.html", error="An organization name is letters, digits and single "
-                                                   "hyphens, at most 39 characters."), 422
+                                                   "hyphens, at most 39 characters.", app_name=name), 422
     nonce = secrets.token_urlsafe(24)
     session["setup_state"] = nonce
     web = web_state().settings.github_web_url
     target = f"{web}/organizations/{org}/settings/apps/new" if owner_kind == "organization" else f"{web}/settings/apps/new"
     manifest = load_manifest(request.host_url, web_state().settings.webhook_path)
+    manifest["name"] = name
     return render_template("setup_manifest.html", action=f"{target}?state={nonce}",
                            manifest=json.dumps(manifest, sort_keys=True), owner=org or "your account")
 

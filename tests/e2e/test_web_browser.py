@@ -192,3 +192,84 @@ def test_who_sees_what(web: E2E, browser: Any, chromium: Any) -> None:
     page.goto(web.bot.url + "/login?login=dev")
     page.get_by_text("Signed in as dev").wait_for()
     expect(page.get_by_role("heading", name="acme/secret-rocket")).to_be_visible()
+
+
+@pytest.fixture
+def unconfigured(tmp_path: Path) -> Iterator[tuple[Any, str, Path]]:
+    """The sandbox, and a real `release-bot serve --no-sandbox` with no App: what a maintainer
+    starts before the App exists (GITHUB_API_URL names the GitHub to create it on)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from harness import free_port
+
+    from bot.sandbox.server import start_sandbox
+
+    sandbox = start_sandbox(port=0, webhook_url=None, app_key_path=str(tmp_path / "sandbox-app.pem"))
+    workdir = tmp_path / "deploy"
+    workdir.mkdir()
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "GITHUB_API_URL": sandbox.api_url,
+           "WEBHOOK_SECRET": SECRET, "QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}", "WORKER_THREADS": "0",
+           "PYTHONPATH": str(ROOT)}
+    env.pop("APP_ID", None)
+    log = open(workdir / "serve.log", "wb")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
+                             "serve", "--no-sandbox"], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
+                            start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (workdir / "serve.log").read_text()[-2000:]
+            try:
+                if httpx.get(url + "/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "serve --no-sandbox did not start"
+            time.sleep(0.05)
+        yield sandbox, url, workdir
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(10)
+        log.close()
+        sandbox.stop()
+
+
+def test_setup_flow_runs_to_the_end_and_refuses_to_run_again(unconfigured: tuple[Any, str, Path], browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    sandbox, url, workdir = unconfigured
+    page = browser
+    page.goto(url + "/setup")
+    # a post without the form's CSRF token is refused (the browser's cookies, no token)
+    refused = page.request.post(url + "/setup", form={"owner_kind": "user"})
+    assert refused.status == 400 and "CSRF" in refused.text()
+
+    page.get_by_label("The App's name").fill("release-bot for acme")
+    page.get_by_label("an organization").check()
+    page.get_by_label("Organization name").fill("acme")
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_role("button", name="Create the App on GitHub").click()  # to the sandbox, and back
+    expect(page.get_by_role("heading", name="App created")).to_be_visible()
+    env_file = workdir / ".env"
+    assert env_file.stat().st_mode & 0o777 == 0o600
+    assert "APP_ID=" in env_file.read_text() and "GITHUB_CLIENT_SECRET=" in env_file.read_text()
+    shot(page, "setup-done")
+
+    page.get_by_role("link", name="Install the App").click()  # GitHub's install page (the sandbox's)
+    page.get_by_label("acme").check()
+    page.get_by_role("button", name="Install").click()
+    expect(page.get_by_role("heading", name="release-bot for acme is installed")).to_be_visible()
+    with sandbox.state.lock:
+        app = next(a for a in sandbox.state.apps.values() if a.name == "release-bot for acme")
+        assert [i.account for i in sandbox.state.installations.values() if i.app_id == app.id] == ["acme"]
+
+    before = env_file.read_bytes()
+    page.goto(url + "/setup")
+    expect(page.get_by_role("heading", name="The App is configured")).to_be_visible()
+    assert page.locator("form[action='/setup']").count() == 0 and env_file.read_bytes() == before
