@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
+import requests
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
 from github import GithubException
 
@@ -69,8 +70,18 @@ def sign_in_required(view: Callable[..., Response | str]) -> Callable[..., Respo
                 web_state().reads.forget(user)
                 session.clear()
                 return redirect(url_for("web_auth.login", next=request.full_path.rstrip("?")))
-            raise
+            log.warning("page %s: GitHub answered %s", request.path, exc.status)
+            return _github_unavailable(f"GitHub answered {exc.status} to a read this page needs.")
+        except requests.RequestException as exc:
+            log.warning("page %s: GitHub unreachable: %s", request.path, type(exc).__name__)
+            return _github_unavailable("GitHub could not be reached.")
     return wrapper
+
+
+def _github_unavailable(reason: str) -> tuple[str, int]:
+    # A clear page, never a 500: the reason (GitHub down, rate limited) is GitHub's, so is the remedy.
+    return render_template("message.html", title="GitHub did not answer",
+                           message=f"{reason} Try again in a minute."), 502  # type: ignore[return-value]
 
 
 @bp.get("/login")

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 bp = Blueprint("web_dashboard", __name__, template_folder="templates", static_folder="static",
                static_url_path="/assets")
 bp.register_error_handler(404, not_found_page)
+MAX_OVERVIEW_REPOS = 30
 CALLS_HEADER = "X-Release-Bot-GitHub-Calls"  # what this page view cost in GitHub API requests
 
 
@@ -44,8 +45,22 @@ def overview(user: SignedIn) -> Response:
     reads = web_state().reads
     with count_job_calls() as cost:
         repos = reads.repositories(user)
-        sections = [reads.repo_releases(user, repo) for repo in repos]
-    return _render("overview.html", cost.calls, user=user, sections=sections)
+        # A page view's cost stays bounded however many repositories a person can read: the first
+        # MAX_OVERVIEW_REPOS in full, the rest as links to their own page.
+        sections = [reads.repo_releases(user, repo) for repo in repos[:MAX_OVERVIEW_REPOS]]
+    return _render("overview.html", cost.calls, user=user, sections=sections, more=repos[MAX_OVERVIEW_REPOS:])
+
+
+@bp.get("/repos/<owner>/<name>")
+@sign_in_required
+def repository(user: SignedIn, owner: str, name: str) -> Response:
+    reads = web_state().reads
+    with count_job_calls() as cost:
+        repo = reads.repository(user, f"{owner}/{name}")
+        if repo is None:
+            abort(404)
+        sections = [reads.repo_releases(user, repo)]
+    return _render("overview.html", cost.calls, user=user, sections=sections, more=())
 
 
 @bp.get("/releases/<owner>/<name>/<int:number>")

@@ -162,3 +162,33 @@ def test_a_page_view_costs_a_bounded_number_of_calls_and_a_repeat_costs_none(san
     page = client.get(f"/releases/{repo}/{made['milestone']['number']}")
     # the release page: repositories cached; milestone, open pulls, items, record, gate, comments, releases
     assert int(page.headers[CALLS_HEADER]) == len(_requests_by(sandbox, "qa", seq)) == 7
+
+
+def test_many_repositories_stay_within_a_bounded_overview(sandbox, web_client, monkeypatch: pytest.MonkeyPatch) -> None:
+    import bot.web.dashboard as dashboard
+
+    new_repo(sandbox)
+    monkeypatch.setattr(dashboard, "MAX_OVERVIEW_REPOS", 1)
+    sign_in(web_client, "pm")
+    page = web_client.get("/")
+    assert page.text.count('<section class="repo" aria-labelledby="repo-') == 1
+    assert "More repositories" in page.text
+    # every repository keeps its own page, in full
+    [link] = [m for m in page.text.split('href="')[1:] if m.startswith("/repos/acme/web")][:1]
+    path = link.split('"')[0]
+    repo_page = web_client.get(path)
+    assert repo_page.status_code == 200 and path.removeprefix("/repos/") in repo_page.text
+    assert web_client.get("/repos/acme/no-such-repository").status_code == 404
+
+
+@pytest.mark.reliability(area="fault", case="GitHub answers 502 to a read a dashboard page needs", trials=1)
+def test_github_failing_gives_a_clear_page_not_a_500(sandbox, web_client) -> None:
+    sign_in(web_client, "pm")
+    ok(httpx.post(f"{sandbox.base_url}/_sandbox/faults", timeout=15,
+                  json={"method": "GET", "path": "^/user/installations$", "status": 502, "times": 1}))
+    try:
+        resp = web_client.get("/")
+        assert resp.status_code == 502 and "GitHub answered 502" in resp.text
+        assert web_client.get("/").status_code == 200  # the next view reads again
+    finally:
+        httpx.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=15)
