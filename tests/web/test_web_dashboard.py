@@ -91,7 +91,7 @@ def test_release_page_escapes_user_text(sandbox, web_client) -> None:
     assert "<script>alert" not in page and "<img src=x" not in page
     pulls = page[page.index('<table class="pulls">'):page.index("</table>")]
     assert "**not bold**" in pulls  # a pull request title is plain text on GitHub: no Markdown either
-    assert "<strong>not bold</strong>" in page[page.index("<h2>Checklists"):page.index("<h2>Gated")]  # items are Markdown
+    assert "<strong>not bold</strong>" in page[page.index("<h2>Checklists"):page.index("<h2>Pull requests")]  # items are Markdown
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page  # the PR title and checklist item, as text
     assert "Content-Security-Policy" in resp.headers and "script-src 'self'" in resp.headers["Content-Security-Policy"]
     notes = page[page.index('class="notes markdown"'):]
