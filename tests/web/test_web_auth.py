@@ -11,7 +11,7 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import sign_in
+from web_helpers import sign_in
 
 
 def _cookie_header(resp) -> str:

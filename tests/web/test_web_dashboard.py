@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import api, installation_api, new_repo, sign_in
+from web_helpers import api, installation_api, new_repo, sign_in
 
 from bot.core.release_record import RECORD_CHECK_NAME, record_external_id, record_pointer, render_record
 from bot.core.tracking import tracking_marker
