@@ -100,7 +100,12 @@ def start() -> str | tuple[str, int]:
     session["setup_state"] = nonce
     web = web_state().settings.github_web_url
     target = f"{web}/organizations/{org}/settings/apps/new" if owner_kind == "organization" else f"{web}/settings/apps/new"
-    manifest = load_manifest(request.host_url, web_state().settings.webhook_path)
+    try:
+        manifest = load_manifest(request.host_url, web_state().settings.webhook_path)
+    except OSError:
+        return render_template("message.html", title="Setup unavailable",
+                               message=f"The App manifest {APP_YML} is missing: run release-bot from a checkout "
+                                       "of the project (or create the App by hand from app.yml)."), 503
     manifest["name"] = name
     return render_template("setup_manifest.html", action=f"{target}?state={nonce}",
                            manifest=json.dumps(manifest, sort_keys=True), owner=org or "your account")
