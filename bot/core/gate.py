@@ -25,6 +25,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal
 
+from bot.core.audit import AuditEntry
 from bot.core.commands import Command
 from bot.core.permissions import (
     ROLE_QA,
@@ -467,17 +468,6 @@ class Reply:
     # A hidden marker the body ends with, for replies that must be posted exactly once although
     # the record saying "posted" is written after them (the audit): the applier looks for it first.
     marker: str = ""
-
-
-@dataclass(frozen=True)
-class AuditEntry:
-    kind: str  # bypass_merge | direct_push
-    repo: str
-    branch: str
-    sha: str
-    number: int | None
-    by: str
-    detail: str
 
 
 @dataclass

@@ -13,6 +13,10 @@ from github.GithubException import GithubException
 
 from bot.errors import PermanentError, RetryLater
 
+# ``GithubException`` is the error every call of this layer raises; the layers above catch it from
+# here (``bot.github.errors.GithubException``), never from PyGithub itself.
+__all__ = ["GithubException", "SECONDARY_LIMIT_WAIT_SECONDS", "is_secondary_rate_limit", "map_github_exception"]
+
 # GitHub's documented advice for a secondary rate limit without Retry-After: wait at least a minute.
 SECONDARY_LIMIT_WAIT_SECONDS = 60.0
 

@@ -14,13 +14,13 @@ from bot.jobs import JobSpec
 from bot.store import KeyValueStore
 
 if TYPE_CHECKING:
-    from github import Github
+    from bot.github.client import GitHubClient
 
 
 @dataclass
 class JobContext:
     job: JobSpec
-    gh: Github  # PyGithub client authenticated as the installation, paced and counted
+    gh: GitHubClient  # PyGithub client authenticated as the installation, paced and counted
     repo_full_name: str  # "owner/name"
     bot_login: str  # "release-bot[bot]": only artifacts written by this login carry trusted markers
     app_id: int

@@ -1,6 +1,6 @@
 """Release-branch and tag discovery, adoption and the bot's labels: the release side of a ``repo:`` job.
 
-Registered with ``bot.reconcilers.repo.register_discovery``; runs on every ``repo:`` job.
+Listed in ``bot.reconcilers.dispatch.DISCOVERIES``; runs on every ``repo:`` job.
 
 Why discovery and not ``create`` events: GitHub sends no ``create`` (nor per-tag ``push``) event when
 more than three tags are pushed at once, and events can be lost. So every ``repo:`` job lists the
@@ -25,8 +25,6 @@ import string
 from typing import Any
 from urllib.parse import quote
 
-from github import GithubException
-
 from bot.core.versions import (
     PatternError,
     ReleaseConventions,
@@ -36,11 +34,11 @@ from bot.core.versions import (
     parse_tag,
 )
 from bot.github import release_writes
+from bot.github.errors import GithubException
 from bot.github.paging import list_all
 from bot.github.release_facts import api_get, repo_path
 from bot.jobs import JobSpec, parse_key, release_key
 from bot.reconcilers.context import JobContext
-from bot.reconcilers.repo import register_discovery
 
 # (name, color, description) of the labels the bot uses; names come from the configuration.
 _LABEL_STYLE = {
@@ -140,7 +138,6 @@ def ensure_labels(ctx: JobContext) -> int:
     return created
 
 
-@register_discovery
 def discover_releases(ctx: JobContext) -> list[JobSpec]:
     _, repo_id, _ = parse_key(ctx.job.key)
     hints = ctx.job.hints or {}

@@ -11,7 +11,7 @@ from bot.github.auth import GitHubApp
 from bot.github.pacer import PacerLimits
 from bot.intake.routing import route
 from bot.jobs import JobSpec, repo_key
-from bot.reconcilers import dispatch, repo
+from bot.reconcilers import dispatch
 from bot.reconcilers.context import JobContext
 from bot.services import Services
 
@@ -44,7 +44,7 @@ def services(app_key, fake) -> Services:
 
 @pytest.fixture(autouse=True)
 def no_discoveries(monkeypatch):
-    monkeypatch.setattr(repo, "_discoveries", [])
+    monkeypatch.setattr(dispatch, "DISCOVERIES", ())
 
 
 def push(repo_name: str, repo_id: int, ref: str, paths: list[str]) -> JobSpec:
@@ -162,15 +162,14 @@ def test_fan_out_pages_through_hundreds(services, fake):
     assert len(fake.requests("/milestones")) == 3
 
 
-def test_discovery_extension_point(services, fake):
+def test_discovery_extension_point(services, fake, monkeypatch):
     seen: list[JobContext] = []
 
-    @repo.register_discovery
     def discover(ctx: JobContext) -> list[JobSpec]:
         seen.append(ctx)
         return [JobSpec("release:42@9", ctx.job.installation_id, ctx.repo_full_name, "tag v1.9.0")]
 
-    repo.register_discovery(discover)  # idempotent
+    monkeypatch.setattr(dispatch, "DISCOVERIES", (discover,))  # the one list of discoveries
     dispatch.run_job(JobSpec(repo_key(42), 5, "acme/rocket", "create", {"refs": ["tag:v1.9.0"]}), services)
     assert len(seen) == 1 and seen[0].job.hints == {"refs": ["tag:v1.9.0"]}
     assert keys(services) == ["release:42@9"]
