@@ -14,6 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bot.core.command_registry import NOTES, PULL_REQUEST, names_for
 from bot.core.commands import parse_commands
 from bot.core.gate import GATE_COMMANDS, CommentFacts
 from bot.github import gate_io
@@ -25,7 +26,8 @@ from bot.reconcilers.reply_throttle import may_reply
 log = logging.getLogger("bot.reconcile.pr")
 
 MAX_HINTED_COMMENTS = 20
-RELEASE_NOTE_COMMAND = "release-note"  # handled by bot.reconcilers.release_notes
+# The pull-request commands the notes module handles (``/release-note``), from the registry.
+NOTES_COMMANDS = names_for(PULL_REQUEST, NOTES)
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ def read_comments(
             continue  # the bot's own replies (the help text lists commands) never act
         parsed = parse_commands(data.get("body"))
         commands = tuple(c for c in parsed if c.name in GATE_COMMANDS)
-        release_note = any(c.name == RELEASE_NOTE_COMMAND for c in parsed)
+        release_note = any(c.name in NOTES_COMMANDS for c in parsed)
         if not commands and not release_note:
             continue
         handled = gate_io.bot_reacted(ctx.gh, ctx.repo_full_name, raw_id, ctx.bot_login)

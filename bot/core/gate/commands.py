@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from bot.core.command_registry import PULL_REQUEST, pull_request_help_rows, spec
 from bot.core.commands import Command
 from bot.core.gate.facts import CommentFacts, GateFacts, MilestoneRef
 from bot.core.gate.plan import Reply
@@ -80,7 +81,9 @@ def _apply_command(work: Work, comment: CommentFacts, command: Command, before_h
     author = comment.author
     argv = [arg.lower() for arg in command.argv]
     roles = facts.roles_of(author)
-    rules = facts.rules
+    declared = spec(PULL_REQUEST, command.name)
+    values = help_values(facts)
+    is_author = author.lower() == facts.pull.author.lower()
 
     if command.name == "help":
         work.replies.append(Reply(to=author, body=f"@{author} {help_text(facts)}", comment_id=comment.id))
@@ -89,9 +92,9 @@ def _apply_command(work: Work, comment: CommentFacts, command: Command, before_h
     if command.name == "uat":
         action = argv[0] if argv else ""
         if action not in ("passed", "failed", "cancel"):
-            return "usage: `/uat passed`, `/uat failed [reason]` or `/uat cancel`."
-        if ROLE_QA not in roles:
-            return f"`/uat {action}` may only be run by {role_title(rules[ROLE_QA])}; nothing changed."
+            return declared.usage()
+        if not declared.may_run(roles, is_author):
+            return declared.refusal(values, f"/uat {action}")
         if action == "passed":
             return _give(work, comment, REQ_UAT, before_head)
         work.remove_label(settings.uat_label)
@@ -110,9 +113,9 @@ def _apply_command(work: Work, comment: CommentFacts, command: Command, before_h
     if command.name == "approve":
         action = argv[0] if argv else ""
         if action not in ("", "cancel"):
-            return "usage: `/approve` or `/approve cancel`."
-        if ROLE_RELEASE_MANAGERS not in roles:
-            return f"`/approve` may only be run by {role_title(rules[ROLE_RELEASE_MANAGERS])}; nothing changed."
+            return declared.usage()
+        if not declared.may_run(roles, is_author):
+            return declared.refusal(values)
         if action == "cancel":
             work.remove_label(settings.approval_label)
             work.record = work.record.with_requirement(REQ_APPROVAL, None)
@@ -121,14 +124,8 @@ def _apply_command(work: Work, comment: CommentFacts, command: Command, before_h
 
     if command.name in ("hold", "unhold"):
         # Holding is always safe, so the author may hold their own pull request; lifting a hold is not.
-        allowed = bool(roles & {ROLE_QA, ROLE_RELEASE_MANAGERS})
-        if command.name == "hold":
-            allowed = allowed or author.lower() == facts.pull.author.lower()
-        if not allowed:
-            who = f"{role_title(rules[ROLE_QA])} or {role_title(rules[ROLE_RELEASE_MANAGERS])}"
-            if command.name == "hold":
-                who += ", or the pull request's author"
-            return f"`/{command.name}` may only be run by {who}; nothing changed."
+        if not declared.may_run(roles, is_author):
+            return declared.refusal(values)
         if command.name == "hold":
             work.add_label(settings.hold_label)
         else:
@@ -137,11 +134,11 @@ def _apply_command(work: Work, comment: CommentFacts, command: Command, before_h
         return None
 
     if command.name == "milestone":
-        if ROLE_RELEASE_MANAGERS not in roles:
-            return f"`/milestone` may only be run by {role_title(rules[ROLE_RELEASE_MANAGERS])}; nothing changed."
+        if not declared.may_run(roles, is_author):
+            return declared.refusal(values)
         wanted = command.args.strip()
         if not wanted:
-            return "usage: `/milestone <title>` or `/milestone clear`."
+            return declared.usage()
         if wanted.lower() == "clear":
             work.milestone = None
             return None
@@ -226,26 +223,27 @@ def find_milestone(facts: GateFacts, title: str) -> MilestoneRef | None:
     return None
 
 
-def help_text(facts: GateFacts) -> str:
-    """The gate's commands and who may run each, from the live configuration."""
+def help_values(facts: GateFacts) -> dict[str, str]:
+    """What the registry's texts name (``bot.core.command_registry``), from the live configuration."""
     settings = facts.settings
-    qa = role_title(facts.rules[ROLE_QA])
-    rm = role_title(facts.rules[ROLE_RELEASE_MANAGERS])
-    self_rule = "" if settings.allow_self_approval else " (not the pull request's author)"
+    return {
+        "qa": role_title(facts.rules[ROLE_QA]),
+        "rm": role_title(facts.rules[ROLE_RELEASE_MANAGERS]),
+        "self_rule": "" if settings.allow_self_approval else " (not the pull request's author)",
+        "uat_label": settings.uat_label,
+        "approval_label": settings.approval_label,
+        "hold_label": settings.hold_label,
+    }
+
+
+def help_text(facts: GateFacts) -> str:
+    """``/help`` on a pull request: every command the registry declares there, and who may run it."""
+    branches = ", ".join(f"`{b}`" for b in facts.settings.release_branches)
     lines = [
-        f"release-bot merge gate commands (pull requests into {', '.join(f'`{b}`' for b in settings.release_branches)}):",
+        f"release-bot merge gate commands (pull requests into {branches}):",
         "",
         "| command | what it does | who may run it |",
         "|---|---|---|",
-        f"| `/uat passed` | adds `{settings.uat_label}` for the current head commit | {qa}{self_rule} |",
-        f"| `/uat failed [reason]` | removes `{settings.uat_label}` and records why | {qa} |",
-        f"| `/uat cancel` | removes `{settings.uat_label}` | {qa} |",
-        f"| `/approve` | adds `{settings.approval_label}` for the current head commit | {rm}{self_rule} |",
-        f"| `/approve cancel` | removes `{settings.approval_label}` | {rm} |",
-        f"| `/hold` | adds `{settings.hold_label}`: the gate fails while it is on | {qa}, {rm}, or the author |",
-        f"| `/unhold` | removes `{settings.hold_label}` | {qa} or {rm} |",
-        f"| `/milestone <title>` / `/milestone clear` | sets or clears the milestone | {rm} |",
-        f"| `/release-note <text>` | sets this pull request's line in the release notes | the author or {rm} |",
-        "| `/help` | this list | anyone |",
+        *pull_request_help_rows(help_values(facts)),
     ]
     return "\n".join(lines)

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from bot.core.command_registry import GATE, PULL_REQUEST, names_for
 from bot.core.permissions import (
     ROLE_QA,
     ROLE_RELEASE_MANAGERS,
@@ -25,7 +26,8 @@ REQ_APPROVAL = "approval"
 GATE_REQUIREMENTS = (REQ_UAT, REQ_APPROVAL)
 
 
-GATE_COMMANDS = ("uat", "approve", "hold", "unhold", "milestone", "help")
+# The pull-request commands the gate handles, as declared in the one registry.
+GATE_COMMANDS = names_for(PULL_REQUEST, GATE)
 
 
 @dataclass(frozen=True)
