@@ -19,7 +19,7 @@ import os
 import sys
 from typing import Any
 
-from bot.core.gate import GateSettings
+from bot.config.repo_config import default_gate_settings
 from bot.github import gate_io
 from bot.github.client import GitHubClient, GithubException, token_client
 from bot.settings import Settings, SettingsError
@@ -52,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if repo.count("/") != 1 or not all(repo.split("/")):
         print(f"protect: expected OWNER/REPO, got {repo!r}", file=sys.stderr)
         return 2
-    defaults = GateSettings()
+    defaults = default_gate_settings()
     patterns = list(args.branches or defaults.release_branches)
     check_name = args.check_name or defaults.check_name
     try:

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
+from bot.config.repo_config import default_gate_settings
 from bot.core.due_dates import GITHUB_DUE_ZONE_NAME, github_due_day
-from bot.core.gate import GateSettings
 from bot.core.stages import STAGE_TITLES
 from bot.demo import readback as rb
 from bot.demo.actors import Cast
@@ -59,7 +59,7 @@ class Story:
         self.cast = Cast(self.env.sandbox.api_url, REPO)
         self.reader = self.cast["admin"]  # read-backs: admin sees everything
         self.log = RequestLog(self.env.sandbox.base_url)
-        self.gate = GateSettings()
+        self.gate = default_gate_settings()
 
     # ------------------------------------------------------------------ running
 

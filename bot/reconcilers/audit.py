@@ -19,7 +19,7 @@ from bot.core.audit import (
     force_push_entry,
     unexplained,
 )
-from bot.core.gate import GateSettings, MilestoneRef, is_release_branch
+from bot.core.gate import MilestoneRef, is_release_branch
 from bot.core.versions import owning_milestone
 from bot.github import gate_io
 from bot.github.errors import GithubException
@@ -89,7 +89,7 @@ def gate_discovery(ctx: JobContext) -> list[JobSpec]:
     """Run on every ``repo:`` job (listed in ``bot.reconcilers.dispatch.DISCOVERIES``): audit
     pushes to release branches, and require the gate on them when ``gate.protect_release_branches``
     is on."""
-    settings = GateSettings.from_config(ctx.config)
+    settings = ctx.repo_config.gate
     hints = ctx.job.hints or {}
     branches = [
         ref.removeprefix("refs/heads/")

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from bot.core.gate import CheckOutput, GateSettings, is_release_branch, merge_group_check
+from bot.core.gate import CheckOutput, is_release_branch, merge_group_check
 from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.jobs import merge_group_pull_number
@@ -36,7 +36,7 @@ def reconcile_merge_group(
     if not head_sha:
         log.warning("merge_group hint for #%s without head_sha; ignored", number)
         return
-    settings = GateSettings.from_config(ctx.config)
+    settings = ctx.repo_config.gate
     base = str(group.get("base_ref") or "").removeprefix("refs/heads/")
     if base and not is_release_branch(base, settings.release_branches):
         return  # the gate does not apply to this queue: no check, so it cannot block it

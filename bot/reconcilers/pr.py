@@ -40,11 +40,9 @@ from bot.core.gate import (
     parse_record,
     plan_gate,
 )
-from bot.core.permissions import role_rules
 from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.errors import GithubException
-from bot.github.permissions import roles_for
 from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
 from bot.reconcilers.audit import AUDIT_STATE_PREFIX, audit_entries, record_audit
 from bot.reconcilers.commit_lock import commit_lock
@@ -87,7 +85,7 @@ def reconcile_pull(
     """Converge the gate of one pull request; returns what its own verdict says (None when not gated)."""
     gh = ctx.gh
     repo = ctx.repo_full_name
-    settings = GateSettings.from_config(ctx.config)
+    settings = ctx.repo_config.gate
     try:
         pull_json = gate_io.read_pull(gh, repo, number)
     except GithubException as exc:
@@ -101,7 +99,7 @@ def reconcile_pull(
             gate_io.read_gate_checks(gh, repo, pull.head_sha, settings.check_name, ctx.app_id)
         )
         commit = parse_commit_record(existing.summary if existing else None, pull.head_sha)
-        rules = role_rules(ctx.config, repo.split("/", 1)[0])
+        rules = ctx.repo_config.roles
         base_facts = GateFacts(
             pull=pull,
             settings=settings,
@@ -125,7 +123,7 @@ def reconcile_pull(
                 gate_io.reviews(gate_io.read_reviews(gh, repo, number)) if settings.approval_from_reviews else ()
             )
             facts = replace(base_facts, timeline=timeline, open_milestones=milestones, reviews=reviews)
-            facts = replace(facts, roles=roles_for(ctx, _logins_to_judge(facts, comments)))
+            facts = replace(facts, roles=ctx.roles.roles_of(_logins_to_judge(facts, comments)))
         else:
             facts = base_facts
             if not gated:

@@ -25,9 +25,9 @@ import string
 from typing import Any
 from urllib.parse import quote
 
+from bot.config.repo_config import RepoConfig
 from bot.core.versions import (
     PatternError,
-    ReleaseConventions,
     branch_line,
     owning_milestone,
     parse_milestone_title,
@@ -36,7 +36,8 @@ from bot.core.versions import (
 from bot.github import release_writes
 from bot.github.errors import GithubException
 from bot.github.paging import list_all
-from bot.github.release_facts import api_get, repo_path
+from bot.github.paths import repo_path
+from bot.github.release_facts import api_get
 from bot.jobs import JobSpec, parse_key, release_key
 from bot.reconcilers.context import JobContext
 
@@ -102,20 +103,17 @@ def _literal_prefix(pattern: str) -> str:
     return ""
 
 
-def bot_labels(config: dict[str, Any]) -> list[tuple[str, str, str]]:
-    releases = config.get("releases") or {}
-    gate = config.get("gate") or {}
-    notes = config.get("notes") or {}
+def bot_labels(config: RepoConfig) -> list[tuple[str, str, str]]:
     values = {
-        "tracking_label": releases.get("tracking_label", "release-tracking"),
-        "uat_label": gate.get("uat_label", "uat-passed"),
-        "approval_label": gate.get("approval_label", "release-approved"),
-        "hold_label": gate.get("hold_label", "hold"),
-        "released_label": notes.get("released_label", "released"),
+        "tracking_label": config.releases.tracking_label,
+        "uat_label": config.gate.uat_label,
+        "approval_label": config.gate.approval_label,
+        "hold_label": config.gate.hold_label,
+        "released_label": config.notes.released_label,
     }
     labels = []
     for key, name in values.items():
-        if isinstance(name, str) and name.strip():
+        if name.strip():
             color, description = _LABEL_STYLE[key]
             labels.append((name.strip(), color, description))
     return labels
@@ -126,7 +124,7 @@ def ensure_labels(ctx: JobContext) -> int:
     existing = {str(lbl.get("name", "")).lower()
                 for lbl in list_all(ctx.gh, f"{repo_path(ctx.repo_full_name)}/labels", max_pages=20)}
     created = 0
-    for name, color, description in bot_labels(ctx.config or {}):
+    for name, color, description in bot_labels(ctx.repo_config):
         if name.lower() in existing:
             continue
         try:
@@ -141,7 +139,7 @@ def ensure_labels(ctx: JobContext) -> int:
 def discover_releases(ctx: JobContext) -> list[JobSpec]:
     _, repo_id, _ = parse_key(ctx.job.key)
     hints = ctx.job.hints or {}
-    conventions = ReleaseConventions.from_config(ctx.config)
+    conventions = ctx.repo_config.releases.conventions
     base = repo_path(ctx.repo_full_name)
 
     # ``fan_out`` is set on adoption only (installation, ``release-bot reconcile``): the labels are

@@ -25,8 +25,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.config.loader import CONFIG_SOURCE_PATHS, ORG_CONFIG_REPO
-from bot.core.gate import GateSettings, is_release_branch
-from bot.core.versions import PatternError, ReleaseConventions, parse_milestone_title
+from bot.core.gate import is_release_branch
+from bot.core.versions import PatternError, parse_milestone_title
 from bot.github import repo_io
 from bot.jobs import JobSpec, parse_key, pr_key, release_key, repo_key
 from bot.reconcilers.context import JobContext
@@ -96,8 +96,8 @@ def _invalidate_sources(ctx: JobContext, repo_id: int) -> list[JobSpec]:
 def fan_out(ctx: JobContext, repo_id: int) -> list[JobSpec]:
     """``release:`` keys of open version milestones and ``pr:`` keys of open pull requests into
     release branches, per the effective configuration."""
-    pattern = ReleaseConventions.from_config(ctx.config).milestone_pattern
-    branch_patterns = GateSettings.from_config(ctx.config).release_branches
+    pattern = ctx.repo_config.releases.conventions.milestone_pattern
+    branch_patterns = ctx.repo_config.gate.release_branches
     reason = "repo fan-out"
     jobs: list[JobSpec] = []
     for milestone in repo_io.open_milestones(ctx.gh, ctx.repo_full_name):

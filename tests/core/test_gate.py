@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.config.repo_config import default_gate_settings
 from bot.core.commands import parse_commands
 from bot.core.gate import (
     Approval,
@@ -30,6 +31,11 @@ from bot.core.gate import (
     plan_gate,
 )
 from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, role_rules
+
+
+def gate_settings(**changes: Any) -> GateSettings:
+    """The schema's default ``gate:`` settings, with ``changes``."""
+    return replace(default_gate_settings(), **changes)
 
 BOT = "release-bot[bot]"
 SEEN = "2026-11-26T04:00:00Z"
@@ -94,7 +100,7 @@ def facts(
         pull=PullFacts(
             number=7, author=author, base=base, head_sha=HEAD, labels=frozenset(labels), milestone=milestone
         ),
-        settings=settings or GateSettings(),
+        settings=settings or gate_settings(),
         rules=role_rules({}, "acme"),
         bot_login=BOT,
         timeline=timeline,
@@ -161,7 +167,7 @@ CASES = [
         facts(
             BOTH,
             (committed(HEAD), labeled(11, "uat-passed", "dev"), labeled(12, "release-approved", "releaser")),
-            settings=GateSettings(allow_self_approval=True),
+            settings=gate_settings(allow_self_approval=True),
         ),
         "success",
         "Ready to merge: UAT and approval given for bbbbbbb",
@@ -192,7 +198,7 @@ CASES = [
                 labeled(12, "release-approved", "releaser"),
                 committed(HEAD),
             ),
-            settings=GateSettings(reset_on_push=False),
+            settings=gate_settings(reset_on_push=False),
         ),
         "failure",
         "Missing: UAT, approval",
@@ -218,7 +224,7 @@ CASES = [
     ("no milestone", facts(BOTH, ON_HEAD, milestone=None), "failure", "Missing: milestone", []),
     (
         "milestone not required",
-        facts(BOTH, ON_HEAD, milestone=None, settings=GateSettings(require_milestone=False)),
+        facts(BOTH, ON_HEAD, milestone=None, settings=gate_settings(require_milestone=False)),
         "success",
         "Ready to merge: UAT and approval given for bbbbbbb",
         [],
@@ -488,12 +494,12 @@ def test_approval_from_reviews() -> None:
     off = plan_gate(facts(("uat-passed",), timeline, reviews=reviews))
     assert off.check.conclusion == "failure"  # type: ignore[union-attr]
     on = plan_gate(
-        facts(("uat-passed",), timeline, reviews=reviews, settings=GateSettings(approval_from_reviews=True))
+        facts(("uat-passed",), timeline, reviews=reviews, settings=gate_settings(approval_from_reviews=True))
     )
     assert on.check.conclusion == "success"  # type: ignore[union-attr]
     old = (Review(1, "releaser", "APPROVED", OLD),)
     stale = plan_gate(
-        facts(("uat-passed",), timeline, reviews=old, settings=GateSettings(approval_from_reviews=True))
+        facts(("uat-passed",), timeline, reviews=old, settings=gate_settings(approval_from_reviews=True))
     )
     assert stale.check.conclusion == "failure"  # type: ignore[union-attr]
 
@@ -578,7 +584,7 @@ def test_unproven_label_stays_without_reset_on_push_but_does_not_count() -> None
         labeled(11, "uat-passed", "qa", at=DOWN),
         labeled(12, "release-approved", "releaser"),
     )
-    plan = plan_gate(facts(BOTH, timeline, settings=GateSettings(reset_on_push=False)))
+    plan = plan_gate(facts(BOTH, timeline, settings=gate_settings(reset_on_push=False)))
     assert plan.remove_labels == [] and plan.replies == []
     assert plan.check is not None and plan.check.title == "Missing: UAT"
     assert "`uat-passed` is on but was not given for bbbbbbb" in plan.check.summary

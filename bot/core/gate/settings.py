@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from bot.core.command_registry import GATE, PULL_REQUEST, names_for
 from bot.core.permissions import (
@@ -32,36 +32,19 @@ GATE_COMMANDS = names_for(PULL_REQUEST, GATE)
 
 @dataclass(frozen=True)
 class GateSettings:
-    check_name: str = "release-bot/gate"
-    release_branches: tuple[str, ...] = ("release/*",)
-    uat_label: str = "uat-passed"
-    approval_label: str = "release-approved"
-    hold_label: str = "hold"
-    require_milestone: bool = True
-    allow_self_approval: bool = False
-    reset_on_push: bool = True
-    approval_from_reviews: bool = False
-    protect_release_branches: bool = False
+    """``gate:`` of one repository's configuration, typed. Built by ``bot.config.repo_config``
+    from the schema-defaulted mapping: the schema is where the defaults are written."""
 
-    @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> GateSettings:
-        gate = dict((config or {}).get("gate") or {})
-        defaults = cls()
-        branches = gate.get("release_branches")
-        return cls(
-            check_name=str(gate.get("check_name") or defaults.check_name),
-            release_branches=tuple(branches) if branches is not None else defaults.release_branches,
-            uat_label=str(gate.get("uat_label") or defaults.uat_label),
-            approval_label=str(gate.get("approval_label") or defaults.approval_label),
-            hold_label=str(gate.get("hold_label") or defaults.hold_label),
-            require_milestone=bool(gate.get("require_milestone", defaults.require_milestone)),
-            allow_self_approval=bool(gate.get("allow_self_approval", defaults.allow_self_approval)),
-            reset_on_push=bool(gate.get("reset_on_push", defaults.reset_on_push)),
-            approval_from_reviews=bool(gate.get("approval_from_reviews", defaults.approval_from_reviews)),
-            protect_release_branches=bool(
-                gate.get("protect_release_branches", defaults.protect_release_branches)
-            ),
-        )
+    check_name: str
+    release_branches: tuple[str, ...]
+    uat_label: str
+    approval_label: str
+    hold_label: str
+    require_milestone: bool
+    allow_self_approval: bool
+    reset_on_push: bool
+    approval_from_reviews: bool
+    protect_release_branches: bool
 
     def label_for(self, requirement: str) -> str:
         return self.uat_label if requirement == REQ_UAT else self.approval_label
