@@ -21,7 +21,7 @@ from typing import Any
 
 from bot.config.repo_config import default_gate_settings
 from bot.github import gate_io
-from bot.github.client import GitHubClient, GithubException, token_client
+from bot.github.client import GitHubClient, GithubException, installation_client, token_client
 from bot.settings import Settings, SettingsError
 
 HELP = "require the release-bot/gate check, pinned to the App, on the release branches (ruleset or branch protection)"
@@ -94,6 +94,4 @@ def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[GitHu
     if not key:
         raise SettingsError("neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set (or use --token-env)")
     app = GitHubApp(settings.app_id, key, base_url=settings.github_api_url)
-    owner, name = repo.split("/")
-    installation = app.integration.get_repo_installation(owner, name)
-    return app.client_for(installation.id), settings.app_id
+    return installation_client(app, repo), settings.app_id

@@ -8,13 +8,18 @@ person's token makes (``release-bot protect --token-env``, the demo's admin).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from github import Auth, Github
 
 from bot.github.errors import GithubException
 
+if TYPE_CHECKING:
+    from bot.github.auth import GitHubApp
+
 GitHubClient = Github
 
-__all__ = ["GitHubClient", "GithubException", "token_client"]
+__all__ = ["GitHubClient", "GithubException", "installation_client", "token_client"]
 
 
 def token_client(base_url: str, token: str) -> GitHubClient:
@@ -26,3 +31,19 @@ def token_client(base_url: str, token: str) -> GitHubClient:
         seconds_between_requests=0,
         seconds_between_writes=0,
     )
+
+
+def installation_client(app: GitHubApp, repo: str) -> GitHubClient:
+    """The App's client for the installation that covers ``repo`` (``owner/name``)."""
+    owner, _, name = repo.partition("/")
+    installation = app.integration.get_repo_installation(owner, name)
+    return app.client_for(installation.id)
+
+
+def active_installation_ids(app: GitHubApp) -> list[int]:
+    """The App's installations, suspended ones left out."""
+    return [
+        installation.id
+        for installation in app.integration.get_installations()
+        if not getattr(installation, "suspended_at", None)
+    ]
