@@ -156,8 +156,14 @@ class Repo:
         full = {ref if ref.startswith("refs/") else f"refs/heads/{ref}": sha for ref, sha in refs.items()}
         ok(self.world.admin_api.post(f"/repos/{self.full_name}/push", json={"refs": full, "pusher": pusher}))
 
-    def commit(self, branch: str, login: str = "admin", path: str | None = None,
-               content: str | None = None, message: str | None = None) -> str:
+    def commit(
+        self,
+        branch: str,
+        login: str = "admin",
+        path: str | None = None,
+        content: str | None = None,
+        message: str | None = None,
+    ) -> str:
         """One commit on ``branch`` through the contents API (a new file unless ``path`` is given)."""
         n = next(_names)
         path_given = path is not None
@@ -175,8 +181,9 @@ class Repo:
 
     def file(self, path: str, content: str, branch: str | None = None, login: str = "admin") -> str:
         """Write ``path`` (create or replace) on ``branch``; returns the commit's sha."""
-        return self.commit(branch or self.default_branch, login, path=path, content=content,
-                           message=f"Write {path}")
+        return self.commit(
+            branch or self.default_branch, login, path=path, content=content, message=f"Write {path}"
+        )
 
     # ----------------------------------------------------------------- issues side
 

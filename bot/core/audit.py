@@ -87,7 +87,13 @@ def unexplained(
 def force_push_entry(repo: str, branch: str, last: str, tip: str) -> AuditEntry:
     """The tip moved to a commit that does not descend from the one last seen."""
     return AuditEntry(
-        "direct_push", repo, branch, tip, None, "", f"`{branch}` was force-pushed from {last[:7]} to {tip[:7]}"
+        "direct_push",
+        repo,
+        branch,
+        tip,
+        None,
+        "",
+        f"`{branch}` was force-pushed from {last[:7]} to {tip[:7]}",
     )
 
 

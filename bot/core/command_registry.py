@@ -98,7 +98,11 @@ REGISTRY: tuple[CommandSpec, ...] = (
         "hold",
         PULL_REQUEST,
         GATE,
-        (Form(("/hold",), "adds `{hold_label}`: the gate fails while it is on", "{qa}, {rm}, or the author"),),
+        (
+            Form(
+                ("/hold",), "adds `{hold_label}`: the gate fails while it is on", "{qa}, {rm}, or the author"
+            ),
+        ),
         roles=frozenset({ROLE_QA, ROLE_RELEASE_MANAGERS}),
         author_may=True,  # holding is always safe, so the author may hold their own pull request
         refusal_who="{qa} or {rm}, or the pull request's author",

@@ -146,7 +146,8 @@ _MERGE_MESSAGE = re.compile(r"^Merge pull request #(\d+)\b")
 
 def merge_group_member_numbers(gh: Github, repo: str, base: str, head_sha: str) -> list[int]:
     """Pull requests whose merge commits a merge group adds on top of ``base`` (oldest first)."""
-    data = _get_unless_gone(gh, f"{repo_path(repo)}/compare/{quote(base, safe='')}...{head_sha}", {"per_page": 100})
+    path = f"{repo_path(repo)}/compare/{quote(base, safe='')}...{head_sha}"
+    data = _get_unless_gone(gh, path, {"per_page": 100})
     if data is None:
         return []
     numbers: list[int] = []
@@ -167,7 +168,9 @@ def read_branch_tip(gh: Github, repo: str, branch: str) -> str | None:
 
 def compare(gh: Github, repo: str, base: str, head: str) -> dict[str, Any] | None:
     """``GET …/compare/{base}...{head}`` (first 100 commits, oldest first); None when unrelated/gone."""
-    return _get_unless_gone(gh, f"{repo_path(repo)}/compare/{base}...{head}", {"per_page": 100}, gone=(404, 422))
+    return _get_unless_gone(
+        gh, f"{repo_path(repo)}/compare/{base}...{head}", {"per_page": 100}, gone=(404, 422)
+    )
 
 
 def pushed_commits(comparison: Mapping[str, Any]) -> tuple[PushedCommit, ...]:
@@ -402,8 +405,6 @@ def reviews(entries: Iterable[Mapping[str, Any]]) -> tuple[Review, ...]:
     )
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # branch protection: require the gate, pinned to the App, on the release branches
 
@@ -464,7 +465,10 @@ def ensure_ruleset(gh: Github, repo: str, patterns: Sequence[str], check_name: s
         _send(gh, "PUT", f"{repo_path(repo)}/rulesets/{ruleset_id}", wanted)
         return f"ruleset '{RULESET_NAME}' (id {ruleset_id}) updated to require {check_name} from app {app_id}"
     created = _send(gh, "POST", f"{repo_path(repo)}/rulesets", wanted)
-    return f"ruleset '{RULESET_NAME}' (id {created.get('id')}) created: {check_name} from app {app_id} on {', '.join(patterns)}"
+    return (
+        f"ruleset '{RULESET_NAME}' (id {created.get('id')}) created: {check_name} from app {app_id} "
+        f"on {', '.join(patterns)}"
+    )
 
 
 def ensure_branch_protection(gh: Github, repo: str, branch: str, check_name: str, app_id: int) -> str:

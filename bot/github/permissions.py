@@ -101,7 +101,8 @@ def is_team_member(gh: Github, team: TeamRef, login: str) -> bool:
     try:
         _, data = gh.requester.requestJsonAndCheck(
             "GET",
-            f"/orgs/{quote(team.org, safe='')}/teams/{quote(team.slug, safe='')}/memberships/{quote(login, safe='')}",
+            f"/orgs/{quote(team.org, safe='')}/teams/{quote(team.slug, safe='')}"
+            f"/memberships/{quote(login, safe='')}",
         )
         member = isinstance(data, Mapping) and data.get("state") == "active"
     except GithubException as exc:

@@ -36,9 +36,13 @@ AUDIT_KEEP = 200
 # the store
 
 
-def record_audit(ctx: JobContext, repo_id: int, entry: AuditEntry, milestone: MilestoneRef | None = None) -> None:
+def record_audit(
+    ctx: JobContext, repo_id: int, entry: AuditEntry, milestone: MilestoneRef | None = None
+) -> None:
     """Keep the audit entry in the store and wake the release of ``milestone`` (the pull request's)."""
-    append_entry(ctx.store, f"{AUDIT_STATE_PREFIX}{ctx.repo_full_name}", entry_item(entry, ctx.repo_full_name))
+    append_entry(
+        ctx.store, f"{AUDIT_STATE_PREFIX}{ctx.repo_full_name}", entry_item(entry, ctx.repo_full_name)
+    )
     log.warning(
         "audit: %s %s on %s (%s)", entry.kind, entry.number or entry.sha[:7], entry.branch, entry.detail
     )

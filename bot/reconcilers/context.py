@@ -43,7 +43,10 @@ class JobContext:
         """``config`` typed, parsed once (again only when ``config`` is replaced: a reload)."""
         parsed = self._parsed
         if parsed is None or parsed[0] is not self.config:
-            parsed = (self.config, RepoConfig.from_mapping(self.config, self.repo_full_name.partition("/")[0]))
+            parsed = (
+                self.config,
+                RepoConfig.from_mapping(self.config, self.repo_full_name.partition("/")[0]),
+            )
             self._parsed = parsed
         return parsed[1]
 

@@ -109,14 +109,20 @@ def run_job(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None
     )
 
 
-def _build_context(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None] | None) -> JobContext:
+def _build_context(
+    job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None] | None
+) -> JobContext:
     assert job.installation_id is not None and job.repo is not None
     gh = services.client_for(job.installation_id)
     _, repo_id, _ = parse_key(job.key)
     loaded = services.config_loader.load(gh, job.repo, repo_id=repo_id, installation_id=job.installation_id)
     if loaded.error:
-        log.warning("job %s: configuration error (%s in effect): %s", job.key,
-                    "last valid configuration" if loaded.valid else "defaults, gate fails closed", loaded.error)
+        log.warning(
+            "job %s: configuration error (%s in effect): %s",
+            job.key,
+            "last valid configuration" if loaded.valid else "defaults, gate fails closed",
+            loaded.error,
+        )
     return JobContext(
         job=job,
         gh=gh,

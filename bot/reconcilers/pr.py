@@ -120,7 +120,9 @@ def reconcile_pull(
             hinted = read_comments(ctx, number, comment_ids, digests or {})
             comments = [h.facts for h in hinted if h.facts.commands]
             reviews = (
-                gate_io.reviews(gate_io.read_reviews(gh, repo, number)) if settings.approval_from_reviews else ()
+                gate_io.reviews(gate_io.read_reviews(gh, repo, number))
+                if settings.approval_from_reviews
+                else ()
             )
             facts = replace(base_facts, timeline=timeline, open_milestones=milestones, reviews=reviews)
             facts = replace(facts, roles=ctx.roles.roles_of(_logins_to_judge(facts, comments)))
@@ -130,7 +132,11 @@ def reconcile_pull(
                 hinted = read_comments(ctx, number, comment_ids, digests or {})
                 comments = [h.facts for h in hinted if h.facts.commands]
         plan = plan_gate(facts, comments)
-        if plan.check is not None and plan.check.conclusion != "failure" and plan.check.differs_from(existing):
+        if (
+            plan.check is not None
+            and plan.check.conclusion != "failure"
+            and plan.check.differs_from(existing)
+        ):
             # Before a commit is written as passing (or not gated), every open pull request into a
             # gated branch at that head must be in it: one the bot has not evaluated yet fails it.
             unknown = _unknown_pulls_at_head(ctx, repo_id, pull, facts.others, settings)
@@ -201,8 +207,9 @@ def _wake(ctx: JobContext, repo_id: int, number: int, reason: str) -> None:
     ctx.enqueue([JobSpec(pr_key(repo_id, number), ctx.job.installation_id, ctx.repo_full_name, reason)])
 
 
-def _log_decision(ctx: JobContext, number: int, base: str, head_sha: str, gated: bool,
-                  decided: CheckOutput | None) -> None:
+def _log_decision(
+    ctx: JobContext, number: int, base: str, head_sha: str, gated: bool, decided: CheckOutput | None
+) -> None:
     """One line per gate decision, as there is one per release reconcile: which pull request, the
     conclusion, and what is missing (the check's title says it: "Missing: UAT, approval")."""
     if not gated:
@@ -217,7 +224,10 @@ def _logins_to_judge(facts: GateFacts, comments: Sequence[CommentFacts]) -> list
     """People whose roles the plan needs: unrecorded label appliers, commenters, reviewers."""
 
     record = parse_record(
-        facts.existing.summary if facts.existing else None, facts.pull.head_sha, facts.pull.number, facts.pull.base
+        facts.existing.summary if facts.existing else None,
+        facts.pull.head_sha,
+        facts.pull.number,
+        facts.pull.base,
     )
     logins: list[str] = []
     for requirement in GATE_REQUIREMENTS:

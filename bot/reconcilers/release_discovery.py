@@ -81,7 +81,11 @@ RELEASE_EVENTS_HINT = "release_events"
 
 def _hinted_events(hints: dict[str, Any]) -> set[str]:
     events = hints.get(RELEASE_EVENTS_HINT)
-    return {e for e in events if isinstance(e, str) and e in _WAKE_BY_EVENT} if isinstance(events, list) else set()
+    return (
+        {e for e in events if isinstance(e, str) and e in _WAKE_BY_EVENT}
+        if isinstance(events, list)
+        else set()
+    )
 
 
 def _woken_by_events(events: set[str], stages: dict[str, Any]) -> set[int]:
@@ -121,8 +125,10 @@ def bot_labels(config: RepoConfig) -> list[tuple[str, str, str]]:
 
 def ensure_labels(ctx: JobContext) -> int:
     """Create the bot's labels that are missing (one list call, one create per missing label)."""
-    existing = {str(lbl.get("name", "")).lower()
-                for lbl in list_all(ctx.gh, f"{repo_path(ctx.repo_full_name)}/labels", max_pages=20)}
+    existing = {
+        str(lbl.get("name", "")).lower()
+        for lbl in list_all(ctx.gh, f"{repo_path(ctx.repo_full_name)}/labels", max_pages=20)
+    }
     created = 0
     for name, color, description in bot_labels(ctx.repo_config):
         if name.lower() in existing:
@@ -155,7 +161,11 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
         if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
     )
     prefix = _literal_prefix(conventions.branch_pattern)
-    branch_path = f"{base}/git/matching-refs/heads/{quote(prefix, safe='/')}" if prefix else f"{base}/git/matching-refs/heads"
+    branch_path = (
+        f"{base}/git/matching-refs/heads/{quote(prefix, safe='/')}"
+        if prefix
+        else f"{base}/git/matching-refs/heads"
+    )
     branches = sorted(
         ref["ref"].removeprefix("refs/heads/")
         for ref in api_get(ctx.gh, branch_path) or []
@@ -212,6 +222,8 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
 
 def _jobs(ctx: JobContext, repo_id: int, numbers: set[int]) -> list[JobSpec]:
     return [
-        JobSpec(release_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, reason="release discovery")
+        JobSpec(
+            release_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, reason="release discovery"
+        )
         for n in sorted(numbers)
     ]

@@ -20,16 +20,29 @@ def test_every_section_is_typed_from_the_schema_defaults() -> None:
     assert config.releases.feedback_labels == ("regression",)
     assert config.releases.conventions.branch_pattern == schema["releases"]["branch_pattern"]
     assert config.notes.released_label == schema["notes"]["released_label"]
-    assert config.roles[ROLE_QA].permission == "write" and config.roles[ROLE_RELEASE_MANAGERS].permission == "maintain"
+    assert (
+        config.roles[ROLE_QA].permission == "write"
+        and config.roles[ROLE_RELEASE_MANAGERS].permission == "maintain"
+    )
     assert set(config.stages) == {
-        "identify_needs", "plan", "build_test", "uat", "prepare", "deploy", "monitor", "future_planning",
+        "identify_needs",
+        "plan",
+        "build_test",
+        "uat",
+        "prepare",
+        "deploy",
+        "monitor",
+        "future_planning",
     }
 
 
 def test_a_partial_mapping_gets_the_rest_from_the_schema() -> None:
     config = RepoConfig.from_mapping(
-        {"gate": {"hold_label": "wait"}, "roles": {"qa": {"teams": ["testers"]}},
-         "releases": {"feedback_labels": ["bug", "regression"], "timezone": "Europe/Paris"}},
+        {
+            "gate": {"hold_label": "wait"},
+            "roles": {"qa": {"teams": ["testers"]}},
+            "releases": {"feedback_labels": ["bug", "regression"], "timezone": "Europe/Paris"},
+        },
         "acme",
     )
     full = RepoConfig.from_mapping(None, "acme")
@@ -43,9 +56,15 @@ def test_a_partial_mapping_gets_the_rest_from_the_schema() -> None:
 
 def test_the_job_context_parses_once_and_again_after_a_reload() -> None:
     ctx = JobContext(
-        job=JobSpec("repo:1", 1, "acme/rocket", "test"), gh=None, repo_full_name="acme/rocket",  # type: ignore[arg-type]
-        bot_login="release-bot[bot]", app_id=1, config=default_config(), config_error=None,
-        store=MemoryStore(), enqueue=lambda jobs: None,
+        job=JobSpec("repo:1", 1, "acme/rocket", "test"),
+        gh=None,
+        repo_full_name="acme/rocket",  # type: ignore[arg-type]
+        bot_login="release-bot[bot]",
+        app_id=1,
+        config=default_config(),
+        config_error=None,
+        store=MemoryStore(),
+        enqueue=lambda jobs: None,
     )
     first = ctx.repo_config
     assert ctx.repo_config is first  # parsed once
@@ -64,13 +83,20 @@ def test_one_roles_service_answers_may_this_person_run_it_here(sandbox_world, sa
     permissions.clear_caches()
     repo = sandbox_world.repo()
     roles = permissions.Roles(
-        sandbox_app.client_for(1), repo.full_name, RepoConfig.from_mapping(None, "acme").roles, "release-bot[bot]"
+        sandbox_app.client_for(1),
+        repo.full_name,
+        RepoConfig.from_mapping(None, "acme").roles,
+        "release-bot[bot]",
     )
     approve, hold = spec(PULL_REQUEST, "approve"), spec(PULL_REQUEST, "hold")
     assert roles.may_run(approve, "releaser", is_author=False)
     assert not roles.may_run(approve, "qa", is_author=False)
-    assert roles.may_run(hold, "outsider", is_author=True) and not roles.may_run(hold, "outsider", is_author=False)
+    assert roles.may_run(hold, "outsider", is_author=True) and not roles.may_run(
+        hold, "outsider", is_author=False
+    )
     assert roles.may_run(spec(TRACKING_ISSUE, "uat"), "qa", is_author=False)
     assert roles.holds("qa", ROLE_QA) and not roles.holds("outsider", ROLE_QA)
     assert roles.roles_of(["release-bot[bot]"]) == {"release-bot[bot]": frozenset()}
-    assert roles.describe(ROLE_RELEASE_MANAGERS) == "people with maintain permission or above on the repository"
+    assert (
+        roles.describe(ROLE_RELEASE_MANAGERS) == "people with maintain permission or above on the repository"
+    )

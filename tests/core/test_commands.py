@@ -80,7 +80,9 @@ def test_tracking_issue_commands_are_declared_as_the_release_side_runs_them() ->
 def test_usage_and_refusal_replies_come_from_the_declaration() -> None:
     uat = registry.spec(registry.PULL_REQUEST, "uat")
     assert uat.usage() == "usage: `/uat passed`, `/uat failed [reason]` or `/uat cancel`."
-    assert registry.spec(registry.PULL_REQUEST, "approve").usage() == "usage: `/approve` or `/approve cancel`."
+    assert (
+        registry.spec(registry.PULL_REQUEST, "approve").usage() == "usage: `/approve` or `/approve cancel`."
+    )
     milestone = registry.spec(registry.PULL_REQUEST, "milestone")
     assert milestone.usage() == "usage: `/milestone <title>` or `/milestone clear`."
     hold = registry.spec(registry.PULL_REQUEST, "hold")

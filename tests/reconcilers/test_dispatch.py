@@ -39,8 +39,9 @@ class Rocket:
     api_url: str
 
     def __post_init__(self) -> None:
-        self.job = JobSpec(pr_key(self.repo.id, 7), self.installation_id, self.repo.full_name,
-                           reason="pull_request.labeled")
+        self.job = JobSpec(
+            pr_key(self.repo.id, 7), self.installation_id, self.repo.full_name, reason="pull_request.labeled"
+        )
 
     @property
     def pull_url(self) -> str:
@@ -74,6 +75,7 @@ def github_answers(sandbox: object) -> Iterator[responses.RequestsMock]:
 def run_with(monkeypatch):
     def install(reconciler):
         monkeypatch.setattr(dispatch, "reconciler_for", lambda key: reconciler)
+
     return install
 
 
@@ -96,7 +98,8 @@ def test_context_and_report(services, rocket, run_with, sandbox_world):
     assert ctx.config["_sources"] == {"release_yml": None, "release_drafter_yml": None}
     assert ctx.store is services.store and ctx.services is services
     assert [j.key for j in services.store.enqueued] == ["repo:42"]
-    # token, GET /app, the .github listing + the one config file it shows (no org fallback), the reconciler's read
+    # token, GET /app, the .github listing + the one config file it shows (no org fallback),
+    # the reconciler's read
     assert report.api_calls == 5 == len(sandbox_world.log.since(before))
     assert report.outcome == "ok" and report.key == rocket.job.key
 
@@ -119,8 +122,12 @@ def test_invalid_config_reported_not_raised(services, rocket, run_with):
         (403, "Resource not accessible by integration", {}, PermanentError),
         (404, "Not Found", {}, PermanentError),
         (410, "Gone", {}, PermanentError),
-        (403, "API rate limit exceeded for installation.", {"X-RateLimit-Remaining": "0",
-                                                            "X-RateLimit-Reset": "2000000000"}, RetryLater),
+        (
+            403,
+            "API rate limit exceeded for installation.",
+            {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2000000000"},
+            RetryLater,
+        ),
     ],
 )
 def test_github_errors_mapped(services, rocket, run_with, github_answers, status, message, headers, expected):
@@ -205,13 +212,19 @@ def test_run_job_against_the_sandbox(tmp_path, sandbox, sandbox_world):
 
     repo = sandbox_world.repo("rocket", owner=unique("org"))
     milestone = repo.milestone("v1.4.0")
-    settings = Settings(app_id=1, private_key_path=sandbox.app_key_path, github_api_url=sandbox.api_url,
-                        sandbox=True)
+    settings = Settings(
+        app_id=1, private_key_path=sandbox.app_key_path, github_api_url=sandbox.api_url, sandbox=True
+    )
     queue = open_queue(f"sqlite:///{tmp_path / 'bot.db'}")
     services = Services.from_settings(settings, queue)
     try:
-        job = JobSpec(repo_key(repo.id), sandbox_world.installation_id(repo.full_name), repo.full_name,
-                      "reconcile", {"fan_out": True})
+        job = JobSpec(
+            repo_key(repo.id),
+            sandbox_world.installation_id(repo.full_name),
+            repo.full_name,
+            "reconcile",
+            {"fan_out": True},
+        )
         report = dispatch.run_job(job, services)
         waiting = [j.key for j in queue.list_jobs()]
     finally:
@@ -231,7 +244,9 @@ def test_expired_token_recovers_on_the_next_attempt(tmp_path):
 
     key_path = tmp_path / "app.pem"
     with sandbox_server.start_sandbox(port=0, app_key_path=key_path) as sandbox:
-        settings = Settings(app_id=1, private_key_path=str(key_path), github_api_url=sandbox.api_url, sandbox=True)
+        settings = Settings(
+            app_id=1, private_key_path=str(key_path), github_api_url=sandbox.api_url, sandbox=True
+        )
         services = Services.from_settings(settings, Store())
         job = JobSpec(pr_key(1, 1), 1, "acme/rocket")
 
@@ -242,7 +257,9 @@ def test_expired_token_recovers_on_the_next_attempt(tmp_path):
         dispatch.reconciler_for = lambda key: reconcile
         try:
             dispatch.run_job(job, services)
-            moved = httpx.post(f"{sandbox.base_url}/_sandbox/clock", json={"advance_seconds": 3700}, timeout=10)
+            moved = httpx.post(
+                f"{sandbox.base_url}/_sandbox/clock", json={"advance_seconds": 3700}, timeout=10
+            )
             assert moved.status_code == 200
             served_date = httpx.get(f"{sandbox.api_url}/meta", timeout=10).headers.get("date", "")
             # GitHub's Date header carries its clock; the recovery below learns the skew from it.

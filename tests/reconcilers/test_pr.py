@@ -1,7 +1,8 @@
 """The pr: reconciler against the in-process sandbox (real REST calls, no webhooks, no queue).
 
-Each test gets its own repository in the session's sandbox (tests/conftest.py, tests/world.py); the reconciler is called directly
-with a JobContext, the way a worker would, so these tests see exactly which requests it makes.
+Each test gets its own repository in the session's sandbox (tests/conftest.py, tests/world.py);
+the reconciler is called directly with a JobContext, the way a worker would, so these tests see
+exactly which requests it makes.
 """
 
 from __future__ import annotations
@@ -430,7 +431,9 @@ def test_bypass_audit_is_posted_exactly_once_across_a_failed_attempt(
     world.reconcile()  # and a redelivery
     assert len(_audits(world)) == 1, bot_bodies(world)
     pull = world.pull()
-    record = parse_record(world.check()["output"]["summary"], pull["head"]["sha"], pull["number"], pull["base"]["ref"])  # type: ignore[index]
+    record = parse_record(
+        world.check()["output"]["summary"], pull["head"]["sha"], pull["number"], pull["base"]["ref"]
+    )  # type: ignore[index]
     assert record is not None and record.audited
     assert [e["kind"] for e in audit.audit_entries(world.store, world.repo)] == ["bypass_merge"]
 

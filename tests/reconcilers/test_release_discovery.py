@@ -31,10 +31,18 @@ class Discovery:
         self.clear()
 
     def __call__(self, reason: str = "push", hints: dict[str, Any] | None = None) -> list[int]:
-        ctx = JobContext(job=JobSpec(repo_key(self.repo.id), 1, self.repo.full_name, reason, hints or {}),
-                         gh=self.gh, repo_full_name=self.repo.full_name, bot_login=BOT, app_id=1,
-                         config=default_config(), config_error=None, store=self.store,
-                         enqueue=lambda jobs: None, log=logging.getLogger("test"))
+        ctx = JobContext(
+            job=JobSpec(repo_key(self.repo.id), 1, self.repo.full_name, reason, hints or {}),
+            gh=self.gh,
+            repo_full_name=self.repo.full_name,
+            bot_login=BOT,
+            app_id=1,
+            config=default_config(),
+            config_error=None,
+            store=self.store,
+            enqueue=lambda jobs: None,
+            log=logging.getLogger("test"),
+        )
         jobs = discover_releases(ctx)
         return [int(j.key.split("@")[1]) for j in jobs if j.key.startswith("release:")]
 
@@ -54,7 +62,9 @@ class Discovery:
         return {label["name"] for label in self.repo.get("/labels", per_page=100)}
 
     def close_milestone(self, number: int) -> None:
-        self.repo.api().patch(self.repo.path(f"/milestones/{number}"), json={"state": "closed"}).raise_for_status()
+        self.repo.api().patch(
+            self.repo.path(f"/milestones/{number}"), json={"state": "closed"}
+        ).raise_for_status()
 
     def set_stages(self, stages: dict[int, str]) -> None:
         self.store.set_state(stages_key(self.repo.id), {str(m): stage for m, stage in stages.items()})
@@ -78,7 +88,13 @@ def test_adoption_labels_and_ref_discovery(discover: Discovery) -> None:
     assert discover() == [] and discover.writes() == []
     assert len(discover.reads()) == 2  # tags + release branches, nothing else when nothing changed
 
-    tags = ["v1.4.0-rc.1", "v1.4.0-rc.2", "v1.4.0", "v1.3.0", "unrelated"]  # > 3 tags at once: no create events
+    tags = [
+        "v1.4.0-rc.1",
+        "v1.4.0-rc.2",
+        "v1.4.0",
+        "v1.3.0",
+        "unrelated",
+    ]  # > 3 tags at once: no create events
     repo.push_refs({f"refs/tags/{tag}": discover.main for tag in tags})
     assert discover() == [v14, old]  # a closed milestone's own tag still wakes it (publishing)
     repo.push_refs({"release/1.4": discover.main})

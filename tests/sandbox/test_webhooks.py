@@ -175,8 +175,9 @@ def test_chaos_drop_duplicate_shuffle(sb: RunningSandbox) -> None:
     main = create_branch(sb, repo, "c")
     sb.wait_idle()
     start = len(sb.recorder.for_repo(repo))
-    resp = sb.api.sandbox("POST", "/_sandbox/deliveries/chaos", json={"shuffle": True, "duplicate": 0.3, "drop": 0.2,
-                                                                     "seed": 7})
+    resp = sb.api.sandbox(
+        "POST", "/_sandbox/deliveries/chaos", json={"shuffle": True, "duplicate": 0.3, "drop": 0.2, "seed": 7}
+    )
     assert resp.status_code == 200
     try:
         # one push creating 30 branches: 60 deliveries emitted at once, then scattered by chaos
@@ -220,6 +221,9 @@ def test_only_subscribed_events_are_sent(sb: RunningSandbox) -> None:
 
 
 def test_bad_json_gets_githubs_400(sb: RunningSandbox) -> None:
-    resp = sb.api._client.post(f"{sb.api_url}/repos/acme/rocket/pulls", content=b"{not json",
-                               headers={"Authorization": "token sandbox-token-dev"})
+    resp = sb.api._client.post(
+        f"{sb.api_url}/repos/acme/rocket/pulls",
+        content=b"{not json",
+        headers={"Authorization": "token sandbox-token-dev"},
+    )
     assert resp.status_code == 400 and resp.json()["message"] == "Problems parsing JSON"

@@ -65,10 +65,16 @@ def plan_closed(facts: GateFacts, commit: CommitRecord, record: GateRecord, rele
     own = commit.section(pull.number)
     if not pull.merged:
         if own is not None and facts.others:
-            return GatePlan(check=commit_check(pull.head_sha, facts.others, inert_sections(commit, pull.number)), record=None)
+            return GatePlan(
+                check=commit_check(pull.head_sha, facts.others, inert_sections(commit, pull.number)),
+                record=None,
+            )
         return GatePlan(check=None, record=None)
     own_passed = (
-        own is not None and own.base == pull.base and own.verdict is not None and own.verdict.conclusion == "success"
+        own is not None
+        and own.base == pull.base
+        and own.verdict is not None
+        and own.verdict.conclusion == "success"
     )
     passed = (
         existing is not None
@@ -106,7 +112,9 @@ def plan_closed(facts: GateFacts, commit: CommitRecord, record: GateRecord, rele
         )
     else:
         title = "Merged without the gate's evaluation"
-        summary = f"Merged into `{pull.base}` before the gate evaluated commit {short(pull.head_sha)}.\n\n{marker}"
+        summary = (
+            f"Merged into `{pull.base}` before the gate evaluated commit {short(pull.head_sha)}.\n\n{marker}"
+        )
         conclusion = "failure"
     check = CheckOutput(conclusion=conclusion, title=title, summary=summary)  # type: ignore[arg-type]
     audit_marker = f"{AUDIT_MARKER_PREFIX}{pull.head_sha} -->"

@@ -56,9 +56,9 @@ def apply_comment(work: Work, comment: CommentFacts) -> None:
     head_index = head_position(facts.timeline, facts.pull.head_sha)
     position = comment_index(facts.timeline, comment.id)
     # A comment written before the current head commit arrived speaks about an older commit.
-    before_head = (
-        position is not None and (head_index is None or position < head_index)
-    ) or not at_or_after(comment.created_at, head_seen_at(facts))
+    before_head = (position is not None and (head_index is None or position < head_index)) or not at_or_after(
+        comment.created_at, head_seen_at(facts)
+    )
     accepted_any = False
     refused_any = False
     for command in known:
@@ -145,12 +145,20 @@ def _apply_command(work: Work, comment: CommentFacts, command: Command, before_h
         found = find_milestone(facts, wanted)
         if found is None:
             titles = ", ".join(
-                f"`{m.title}`" for _, m in release_milestones(facts.open_milestones, milestone_pattern_of(facts))
+                f"`{m.title}`"
+                for _, m in release_milestones(facts.open_milestones, milestone_pattern_of(facts))
             )
-            return f"there is no open milestone `{clean_reason(wanted)}`. Open version milestones: {titles or 'none'}."
+            return (
+                f"there is no open milestone `{clean_reason(wanted)}`. "
+                f"Open version milestones: {titles or 'none'}."
+            )
         work.milestone = found
         current = facts.pull.milestone
-        present = latest_milestoned(facts.timeline, found.title) if current and current.number == found.number else None
+        present = (
+            latest_milestoned(facts.timeline, found.title)
+            if current and current.number == found.number
+            else None
+        )
         # A release manager naming the milestone the pull request is already in vouches for it (bound
         # to the event that put it there); otherwise the bot sets it, and its own event counts.
         work.record = replace(

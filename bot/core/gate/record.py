@@ -163,7 +163,9 @@ class PullSection:
         verdict = data.get("verdict")
         parsed = None
         if isinstance(verdict, Mapping) and verdict.get("conclusion") in ("success", "failure", "neutral"):
-            parsed = PullVerdict(verdict["conclusion"], str(verdict.get("title", "")), str(verdict.get("summary", "")))
+            parsed = PullVerdict(
+                verdict["conclusion"], str(verdict.get("title", "")), str(verdict.get("summary", ""))
+            )
         return cls(
             number=number,
             base=str(data["base"]),

@@ -32,13 +32,17 @@ def commit_check(sha: str, live: Sequence[PullSection], inert: Sequence[PullSect
         failing = failing or list(live[MAX_PULLS_PER_COMMIT:])
     numbers = ", ".join(f"#{s.number}" for s in live)
     lines = [
-        f"Commit {short(sha)} is the head of {len(live)} open pull requests into release branches ({numbers}). "
+        f"Commit {short(sha)} is the head of {len(live)} open pull requests into release branches "
+        f"({numbers}). "
         "A check belongs to a commit and GitHub merges the commit, so it passes only when every one "
         "of them passes; what each was given stays with it.",
         "",
     ]
     if len(live) > MAX_PULLS_PER_COMMIT:
-        lines += [f"More than {MAX_PULLS_PER_COMMIT} pull requests share this commit: close the extra ones.", ""]
+        lines += [
+            f"More than {MAX_PULLS_PER_COMMIT} pull requests share this commit: close the extra ones.",
+            "",
+        ]
     for section in live[:MAX_PULLS_PER_COMMIT]:
         lines.append(f"### #{section.number} into `{section.base}`")
         lines.append("")
@@ -52,7 +56,8 @@ def commit_check(sha: str, live: Sequence[PullSection], inert: Sequence[PullSect
     if failing:
         conclusion: Conclusion = "failure"
         parts = [
-            f"#{s.number} " + (s.verdict.title.removeprefix("Missing: ").lower() if s.verdict else "not evaluated yet")
+            f"#{s.number} "
+            + (s.verdict.title.removeprefix("Missing: ").lower() if s.verdict else "not evaluated yet")
             for s in failing
         ]
         title = ("Missing: " + "; ".join(parts))[:REASON_LIMIT]

@@ -47,7 +47,9 @@ def retargeted_after_head(timeline: Sequence[TimelineItem], head_sha: str) -> bo
     retarget = last_retarget(timeline)
     if retarget is None:
         return False
-    commits = [i for i, item in enumerate(timeline) if item.sha == head_sha and item.kind != "base_ref_changed"]
+    commits = [
+        i for i, item in enumerate(timeline) if item.sha == head_sha and item.kind != "base_ref_changed"
+    ]
     return not commits or retarget[0] > commits[-1]
 
 
@@ -77,8 +79,10 @@ def head_seen_at(facts: GateFacts) -> str | None:
     if facts.existing is None or not facts.existing.started_at:
         return None
     retarget = last_retarget(facts.timeline)
-    if retarget is not None and retarget[1].created_at and at_or_after(
-        retarget[1].created_at, facts.existing.started_at
+    if (
+        retarget is not None
+        and retarget[1].created_at
+        and at_or_after(retarget[1].created_at, facts.existing.started_at)
     ):
         return retarget[1].created_at  # GitHub's time of the retarget: only what follows is for this base
     return facts.existing.started_at

@@ -50,7 +50,9 @@ def evaluate_requirements(
     qa = role_title(facts.rules[ROLE_QA])
     if uat:
         out.append(
-            Requirement(REQ_UAT, True, f"UAT passed — by @{uat.by}, {uat.at}, on {head} ({approval_via(uat)})")
+            Requirement(
+                REQ_UAT, True, f"UAT passed — by @{uat.by}, {uat.at}, on {head} ({approval_via(uat)})"
+            )
         )
     else:
         failed = record.uat_failed
@@ -108,15 +110,21 @@ def evaluate_requirements(
                     todo=f"open a version milestone for `{pull.base}` (e.g. the next patch release).",
                 )
             )
-        elif current is not None and current.number == owner.number and (
-            milestone != "keep" or record.milestone_by is not None
+        elif (
+            current is not None
+            and current.number == owner.number
+            and (milestone != "keep" or record.milestone_by is not None)
         ):
             out.append(
                 Requirement("milestone", True, f"Milestone — in `{owner.title}`, which owns `{pull.base}`")
             )
         elif current is not None and current.number == owner.number:
             setter = latest_milestoned(facts.timeline, current.title)
-            by = f"set by @{setter.actor}, who is not a release manager" if setter else "set by someone unknown"
+            by = (
+                f"set by @{setter.actor}, who is not a release manager"
+                if setter
+                else "set by someone unknown"
+            )
             out.append(
                 Requirement(
                     "milestone",
@@ -156,7 +164,8 @@ def evaluate_requirements(
             Requirement(
                 "config",
                 False,
-                "Valid configuration — `.github/release-bot.yml` has never been valid, so the gate fails closed",
+                "Valid configuration — `.github/release-bot.yml` has never been valid, "
+                "so the gate fails closed",
                 missing="valid configuration",
                 todo="fix `.github/release-bot.yml` on the default branch (`release-bot check-config`).",
             )
@@ -209,7 +218,8 @@ def render_verdict(
     if facts.config_error:
         lines += [
             "",
-            f"Configuration problem (the last valid configuration is in use): {clean_reason(facts.config_error)}",
+            "Configuration problem (the last valid configuration is in use): "
+            f"{clean_reason(facts.config_error)}",
         ]
     lines += [
         "",
