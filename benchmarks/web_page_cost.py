@@ -41,7 +41,9 @@ HEADER = "X-Release-Bot-GitHub-Calls"
 
 def ok(response: httpx.Response) -> Any:
     if response.status_code >= 300:
-        raise SystemExit(f"{response.request.method} {response.request.url}: {response.status_code} {response.text}")
+        raise SystemExit(
+            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
+        )
     return response.json() if response.content else None
 
 
@@ -55,10 +57,22 @@ def build(e2e: E2E, releases: int, pulls: int) -> None:
         for j in range(pulls):
             branch = f"fix-{i}-{j}"
             ok(dev.post(f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": main}))
-            ok(dev.put(f"/repos/{REPO}/contents/{branch}.txt", json={
-                "message": branch, "content": base64.b64encode(branch.encode()).decode(), "branch": branch}))
-            pr = ok(dev.post(f"/repos/{REPO}/pulls", json={"title": f"Fix {branch}", "head": branch,
-                                                         "base": f"release/1.{i}"}))
+            ok(
+                dev.put(
+                    f"/repos/{REPO}/contents/{branch}.txt",
+                    json={
+                        "message": branch,
+                        "content": base64.b64encode(branch.encode()).decode(),
+                        "branch": branch,
+                    },
+                )
+            )
+            pr = ok(
+                dev.post(
+                    f"/repos/{REPO}/pulls",
+                    json={"title": f"Fix {branch}", "head": branch, "base": f"release/1.{i}"},
+                )
+            )
             ok(releaser.patch(f"/repos/{REPO}/issues/{pr['number']}", json={"milestone": number}))
     e2e.settle(timeout=180)
     ok(admin.patch(f"/repos/{REPO}/milestones/{closed}", json={"state": "closed"}))
@@ -92,21 +106,37 @@ def main() -> int:
         with socket.socket() as held:
             held.bind(("127.0.0.1", 0))
             port = held.getsockname()[1]
-            sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-                                    webhook_secret=SECRET, app_key_path=str(key))
+            sandbox = start_sandbox(
+                port=0,
+                webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+                webhook_secret=SECRET,
+                app_key_path=str(key),
+            )
         workdir = tmp_path / "bot"
         workdir.mkdir()
-        bot = BotProcess(workdir=workdir, port=port, env={
-            "WEBHOOK_SECRET": SECRET, "QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}", "APP_ID": "1",
-            "PRIVATE_KEY_PATH": str(key), "GITHUB_API_URL": sandbox.api_url, "SANDBOX": "1", "LOG_LEVEL": "WARNING"})
+        bot = BotProcess(
+            workdir=workdir,
+            port=port,
+            env={
+                "WEBHOOK_SECRET": SECRET,
+                "QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}",
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(key),
+                "GITHUB_API_URL": sandbox.api_url,
+                "SANDBOX": "1",
+                "LOG_LEVEL": "WARNING",
+            },
+        )
         try:
             bot.start()
             e2e = E2E(sandbox=sandbox, bot=bot)
             build(e2e, args.releases, args.pulls)
             with httpx.Client(base_url=bot.url, timeout=30) as client:
                 sign_in(client, "pm")
-                rows = [("overview, cold", *measured(e2e, client, "/")),
-                        ("overview, repeated within WEB_CACHE_SECONDS", *measured(e2e, client, "/"))]
+                rows = [
+                    ("overview, cold", *measured(e2e, client, "/")),
+                    ("overview, repeated within WEB_CACHE_SECONDS", *measured(e2e, client, "/")),
+                ]
                 client.cookies.clear()
                 sign_in(client, "pm")  # a new session: the cache is per token, so cold again
                 rows.append(("release page v1.1.0, cold", *measured(e2e, client, "/releases/acme/rocket/2")))
@@ -114,7 +144,9 @@ def main() -> int:
             bot.kill()
             sandbox.stop()
     expected = 4 + args.releases * (2 + args.pulls)
-    print(f"acme/rocket: {args.releases} open releases x {args.pulls} open gated pull requests, 1 closed release")
+    print(
+        f"acme/rocket: {args.releases} open releases x {args.pulls} open gated pull requests, 1 closed release"
+    )
     print(f"{'page view':48} {'page count':>10} {'sandbox log':>12}")
     for name, own, logged in rows:
         print(f"{name:48} {own:>10} {logged:>12}")

@@ -182,23 +182,43 @@ def _requirements(run: Mapping[str, Any], number: int, base: str, head_sha: str)
     rows = []
     for req, name in ((REQ_UAT, "UAT"), (REQ_APPROVAL, "Approval")):
         given = record.get(req) if record is not None else None
-        rows.append(Requirement(name=name, met=given is not None, by=given.by if given else None,
-                                at=given.at if given else None, via=given.via if given else None))
+        rows.append(
+            Requirement(
+                name=name,
+                met=given is not None,
+                by=given.by if given else None,
+                at=given.at if given else None,
+                via=given.via if given else None,
+            )
+        )
     return tuple(rows)
 
 
-def read_gate(gh: Github, repo: str, number: int, base: str, head_sha: str, app_id: int) -> tuple[str, str, tuple[Requirement, ...]]:
+def read_gate(
+    gh: Github, repo: str, number: int, base: str, head_sha: str, app_id: int
+) -> tuple[str, str, tuple[Requirement, ...]]:
     """(passing|failing|pending|none, the check's title, requirements) of the App's gate check run
     on ``head_sha``. One request."""
     check_name = _DEFAULTS["gate"]["check_name"]
-    data = _get(gh, f"{_repo_path(repo)}/commits/{quote(head_sha, safe='')}/check-runs",
-                {"check_name": check_name, "filter": "latest", "per_page": 100})
-    runs = [r for r in (data or {}).get("check_runs", []) if isinstance(r, Mapping)
-            and isinstance(r.get("app"), Mapping) and r["app"].get("id") == app_id and r.get("name") == check_name]
+    data = _get(
+        gh,
+        f"{_repo_path(repo)}/commits/{quote(head_sha, safe='')}/check-runs",
+        {"check_name": check_name, "filter": "latest", "per_page": 100},
+    )
+    runs = [
+        r
+        for r in (data or {}).get("check_runs", [])
+        if isinstance(r, Mapping)
+        and isinstance(r.get("app"), Mapping)
+        and r["app"].get("id") == app_id
+        and r.get("name") == check_name
+    ]
     if not runs:
         return "none", "", ()
     run = max(runs, key=lambda r: int(r.get("id") or 0))
-    title = str((run.get("output") or {}).get("title") or "") if isinstance(run.get("output"), Mapping) else ""
+    title = (
+        str((run.get("output") or {}).get("title") or "") if isinstance(run.get("output"), Mapping) else ""
+    )
     if run.get("status") != "completed":
         state = "pending"
     elif run.get("conclusion") in ("success", "neutral", "skipped"):
@@ -220,16 +240,29 @@ class _MilestoneItems:
 def _milestone_items(gh: Github, repo: RepoRef, number: int) -> _MilestoneItems:
     """The milestone's issues and pull requests (one request per 100): its tracking issue (the bot's,
     with this milestone's marker) and its pull requests."""
-    items = list_all(gh, f"{_repo_path(repo.full_name)}/issues", {"milestone": number, "state": "all"},
-                     max_pages=MAX_ISSUE_PAGES)
-    tracking = next((i for i in sorted(items, key=lambda i: int(i.get("number") or 0))
-                     if "pull_request" not in i and _login(i.get("user")) == repo.bot_login
-                     and tracking_milestone_of(i.get("body")) == number), None)
+    items = list_all(
+        gh,
+        f"{_repo_path(repo.full_name)}/issues",
+        {"milestone": number, "state": "all"},
+        max_pages=MAX_ISSUE_PAGES,
+    )
+    tracking = next(
+        (
+            i
+            for i in sorted(items, key=lambda i: int(i.get("number") or 0))
+            if "pull_request" not in i
+            and _login(i.get("user")) == repo.bot_login
+            and tracking_milestone_of(i.get("body")) == number
+        ),
+        None,
+    )
     pulls = tuple(i for i in items if isinstance(i.get("pull_request"), Mapping))
     return _MilestoneItems(tracking, pulls)
 
 
-def _state_of(gh: Github, repo: RepoRef, tracking: Mapping[str, Any] | None, number: int, app_id: int) -> TrackingState:
+def _state_of(
+    gh: Github, repo: RepoRef, tracking: Mapping[str, Any] | None, number: int, app_id: int
+) -> TrackingState:
     """The release's remembered state, from the App's record check run the tracking issue points at
     (one request); an empty state when there is none or the pointer names anything else."""
     if tracking is None:
@@ -248,9 +281,16 @@ def _stage_views(state: TrackingState) -> tuple[StageView, ...]:
     for stage in STAGES:
         progress = state.checklists.get(stage)
         began = state.stages.began.get(stage) if states[stage] in ("done", "current") else None
-        views.append(StageView(stage=stage, title=STAGE_TITLES[stage], state=states[stage], began=began,
-                               ticked=progress.progress.ticked if progress else None,
-                               total=progress.progress.total if progress else None))
+        views.append(
+            StageView(
+                stage=stage,
+                title=STAGE_TITLES[stage],
+                state=states[stage],
+                began=began,
+                ticked=progress.progress.ticked if progress else None,
+                total=progress.progress.total if progress else None,
+            )
+        )
     return tuple(views)
 
 
@@ -262,15 +302,24 @@ def _uat_text(state: TrackingState) -> str | None:
     return f"{'passed' if verdict.passed else 'failed'} on {on} by @{verdict.by} ({verdict.date})"
 
 
-def _gated_pulls(gh: Github, repo: RepoRef, items: Sequence[Mapping[str, Any]], open_pulls: Mapping[int, Mapping[str, Any]],
-                 app_id: int) -> tuple[tuple[GatedPull, ...], int]:
+def _gated_pulls(
+    gh: Github,
+    repo: RepoRef,
+    items: Sequence[Mapping[str, Any]],
+    open_pulls: Mapping[int, Mapping[str, Any]],
+    app_id: int,
+) -> tuple[tuple[GatedPull, ...], int]:
     patterns = _DEFAULTS["gate"]["release_branches"]
     out: list[GatedPull] = []
     read = left_off = 0
     for item in sorted(items, key=lambda i: int(i.get("number") or 0)):
         number = int(item["number"])
-        common = {"number": number, "title": str(item.get("title") or ""), "author": _login(item.get("user")),
-                  "html_url": str(item.get("html_url") or "")}
+        common = {
+            "number": number,
+            "title": str(item.get("title") or ""),
+            "author": _login(item.get("user")),
+            "html_url": str(item.get("html_url") or ""),
+        }
         pull = open_pulls.get(number)
         if pull is None:
             merged = bool((item.get("pull_request") or {}).get("merged_at"))
@@ -286,24 +335,44 @@ def _gated_pulls(gh: Github, repo: RepoRef, items: Sequence[Mapping[str, Any]], 
         read += 1
         sha = str((pull.get("head") or {}).get("sha") or "")
         gate, title, reqs = read_gate(gh, repo.full_name, number, base, sha, app_id)
-        out.append(GatedPull(**common, base=base, state="open", gate=gate, gate_title=title, requirements=reqs))
+        out.append(
+            GatedPull(**common, base=base, state="open", gate=gate, gate_title=title, requirements=reqs)
+        )
     return tuple(out), left_off
 
 
-def _summary(repo: RepoRef, milestone: Mapping[str, Any], version: str, state: TrackingState,
-             tracking: Mapping[str, Any] | None, pulls: tuple[GatedPull, ...], left_off: int) -> ReleaseSummary:
+def _summary(
+    repo: RepoRef,
+    milestone: Mapping[str, Any],
+    version: str,
+    state: TrackingState,
+    tracking: Mapping[str, Any] | None,
+    pulls: tuple[GatedPull, ...],
+    left_off: int,
+) -> ReleaseSummary:
     stages = _stage_views(state)
     ticked = sum(s.ticked or 0 for s in stages)
     total = sum(s.total or 0 for s in stages)
     return ReleaseSummary(
-        repo=repo.full_name, number=int(milestone["number"]), title=str(milestone.get("title") or ""),
-        version=version, open=milestone.get("state") == "open", due_day=github_due_day(milestone.get("due_on")),
-        closed_at=str(milestone.get("closed_at") or "")[:10] or None, milestone_url=str(milestone.get("html_url") or ""),
+        repo=repo.full_name,
+        number=int(milestone["number"]),
+        title=str(milestone.get("title") or ""),
+        version=version,
+        open=milestone.get("state") == "open",
+        due_day=github_due_day(milestone.get("due_on")),
+        closed_at=str(milestone.get("closed_at") or "")[:10] or None,
+        milestone_url=str(milestone.get("html_url") or ""),
         tracking_url=str(tracking.get("html_url")) if tracking else None,
         tracking_number=int(tracking["number"]) if tracking else None,
-        stages=stages, current=state.stages.current, checklist_ticked=ticked, checklist_total=total,
-        scope_open=int(milestone.get("open_issues") or 0), scope_closed=int(milestone.get("closed_issues") or 0),
-        pulls=pulls, pulls_left_off=left_off, uat=_uat_text(state),
+        stages=stages,
+        current=state.stages.current,
+        checklist_ticked=ticked,
+        checklist_total=total,
+        scope_open=int(milestone.get("open_issues") or 0),
+        scope_closed=int(milestone.get("closed_issues") or 0),
+        pulls=pulls,
+        pulls_left_off=left_off,
+        uat=_uat_text(state),
     )
 
 
@@ -312,8 +381,13 @@ def _open_pulls(gh: Github, repo: RepoRef) -> dict[int, Mapping[str, Any]]:
     return {int(p["number"]): p for p in pulls}
 
 
-def _release_of(gh: Github, repo: RepoRef, milestone: Mapping[str, Any], open_pulls: Mapping[int, Mapping[str, Any]],
-                app_id: int) -> tuple[ReleaseSummary, Mapping[str, Any] | None] | None:
+def _release_of(
+    gh: Github,
+    repo: RepoRef,
+    milestone: Mapping[str, Any],
+    open_pulls: Mapping[int, Mapping[str, Any]],
+    app_id: int,
+) -> tuple[ReleaseSummary, Mapping[str, Any] | None] | None:
     version = _version_of(str(milestone.get("title") or ""))
     if version is None:
         return None
@@ -326,8 +400,12 @@ def _release_of(gh: Github, repo: RepoRef, milestone: Mapping[str, Any], open_pu
 
 def read_repo_releases(gh: Github, repo: RepoRef, app_id: int) -> RepoReleases:
     """Open releases in full; closed ones from the milestone list alone (no further requests)."""
-    milestones = list_all(gh, f"{_repo_path(repo.full_name)}/milestones",
-                          {"state": "all", "sort": "due_on", "direction": "asc"}, max_pages=MAX_MILESTONE_PAGES)
+    milestones = list_all(
+        gh,
+        f"{_repo_path(repo.full_name)}/milestones",
+        {"state": "all", "sort": "due_on", "direction": "asc"},
+        max_pages=MAX_MILESTONE_PAGES,
+    )
     open_ms = [m for m in milestones if m.get("state") == "open" and _version_of(str(m.get("title") or ""))]
     open_pulls = _open_pulls(gh, repo) if open_ms else {}
     opened = []
@@ -344,9 +422,14 @@ def read_repo_releases(gh: Github, repo: RepoRef, app_id: int) -> RepoReleases:
     return RepoReleases(repo=repo, open=tuple(opened), closed=tuple(closed))
 
 
-def _checklists(gh: Github, repo: RepoRef, tracking: Mapping[str, Any], number: int) -> tuple[StageChecklistView, ...]:
-    comments = list_all(gh, f"{_repo_path(repo.full_name)}/issues/{int(tracking['number'])}/comments",
-                        max_pages=MAX_COMMENT_PAGES)
+def _checklists(
+    gh: Github, repo: RepoRef, tracking: Mapping[str, Any], number: int
+) -> tuple[StageChecklistView, ...]:
+    comments = list_all(
+        gh,
+        f"{_repo_path(repo.full_name)}/issues/{int(tracking['number'])}/comments",
+        max_pages=MAX_COMMENT_PAGES,
+    )
     found: dict[str, StageChecklistView] = {}
     for comment in sorted(comments, key=lambda c: int(c.get("id") or 0)):
         if _login(comment.get("user")) != repo.bot_login:
@@ -354,9 +437,12 @@ def _checklists(gh: Github, repo: RepoRef, tracking: Mapping[str, Any], number: 
         stage = stage_of_comment(comment.get("body"), number)
         if stage is None or stage in found:
             continue  # the first of the bot's comments for a stage is the one it keeps
-        found[stage] = StageChecklistView(stage=stage, title=STAGE_TITLES[stage],
-                                          items=_task_items(str(comment.get("body") or "")),
-                                          url=str(comment.get("html_url") or ""))
+        found[stage] = StageChecklistView(
+            stage=stage,
+            title=STAGE_TITLES[stage],
+            items=_task_items(str(comment.get("body") or "")),
+            url=str(comment.get("html_url") or ""),
+        )
     return tuple(found[s] for s in STAGES if s in found)
 
 
@@ -389,8 +475,11 @@ def _notes(gh: Github, repo: RepoRef, number: int, version: str) -> NotesDraft |
             continue
         section = split_body(rel.get("body"), number).section
         if section is not None:
-            return NotesDraft(markdown=section, state="draft" if rel.get("draft") else "published",
-                              html_url=str(rel.get("html_url") or ""))
+            return NotesDraft(
+                markdown=section,
+                state="draft" if rel.get("draft") else "published",
+                html_url=str(rel.get("html_url") or ""),
+            )
     return None
 
 
@@ -405,4 +494,6 @@ def read_release(gh: Github, repo: RepoRef, number: int, app_id: int) -> Release
         return None
     summary, tracking = found
     checklists = _checklists(gh, repo, tracking, number) if tracking is not None else ()
-    return ReleaseDetail(summary=summary, checklists=checklists, notes=_notes(gh, repo, number, summary.version))
+    return ReleaseDetail(
+        summary=summary, checklists=checklists, notes=_notes(gh, repo, number, summary.version)
+    )

@@ -56,19 +56,33 @@ class RepoRef:
 
 def user_client(api_url: str, token: str) -> Github:
     """A PyGithub client acting as the user (``per_page=100``, no blanket sleeps), counted."""
-    gh = Github(auth=Auth.Token(token), base_url=api_url, per_page=100, timeout=TIMEOUT_SECONDS,
-                seconds_between_requests=0, seconds_between_writes=0, retry=None)
+    gh = Github(
+        auth=Auth.Token(token),
+        base_url=api_url,
+        per_page=100,
+        timeout=TIMEOUT_SECONDS,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+        retry=None,
+    )
     instrument(gh.requester, None, None)
     return gh
 
 
 def _oauth(api_url: str, client_id: str, client_secret: str) -> ApplicationOAuth:
-    gh = Github(base_url=api_url, timeout=TIMEOUT_SECONDS, retry=None,
-                seconds_between_requests=0, seconds_between_writes=0)
+    gh = Github(
+        base_url=api_url,
+        timeout=TIMEOUT_SECONDS,
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     return gh.get_oauth_application(client_id, client_secret)
 
 
-def authorize_url(api_url: str, client_id: str, redirect_uri: str, state: str, login: str | None = None) -> str:
+def authorize_url(
+    api_url: str, client_id: str, redirect_uri: str, state: str, login: str | None = None
+) -> str:
     """Where to send the browser to sign in (``login`` pre-fills the account, as on GitHub)."""
     return _oauth(api_url, client_id, "").get_login_url(redirect_uri=redirect_uri, state=state, login=login)
 
@@ -94,8 +108,9 @@ def read_viewer(gh: Github) -> Viewer:
 def read_repositories(gh: Github, app_id: int | None) -> tuple[RepoRef, ...]:
     """Every repository the user can read through an installation of App ``app_id`` (all Apps'
     when None), sorted by name. Costs 1 + (installations) requests per 100 items."""
-    installations = list_all(gh, "/user/installations", items_key="installations",
-                             max_pages=MAX_INSTALLATION_PAGES)
+    installations = list_all(
+        gh, "/user/installations", items_key="installations", max_pages=MAX_INSTALLATION_PAGES
+    )
     repos: dict[str, RepoRef] = {}
     for inst in installations:
         if app_id is not None and inst.get("app_id") != app_id:
@@ -103,10 +118,21 @@ def read_repositories(gh: Github, app_id: int | None) -> tuple[RepoRef, ...]:
         if inst.get("suspended_at"):
             continue  # a suspended installation acts on nothing; the bot shows nothing for it
         bot_login = f"{inst.get('app_slug')}[bot]"
-        for repo in list_all(gh, f"/user/installations/{int(inst['id'])}/repositories",
-                             items_key="repositories", max_pages=MAX_REPOSITORY_PAGES):
+        for repo in list_all(
+            gh,
+            f"/user/installations/{int(inst['id'])}/repositories",
+            items_key="repositories",
+            max_pages=MAX_REPOSITORY_PAGES,
+        ):
             name = str(repo["full_name"])
-            repos.setdefault(name.lower(), RepoRef(full_name=name, private=bool(repo.get("private")),
-                                                   html_url=str(repo.get("html_url") or ""),
-                                                   installation_id=int(inst["id"]), bot_login=bot_login))
+            repos.setdefault(
+                name.lower(),
+                RepoRef(
+                    full_name=name,
+                    private=bool(repo.get("private")),
+                    html_url=str(repo.get("html_url") or ""),
+                    installation_id=int(inst["id"]),
+                    bot_login=bot_login,
+                ),
+            )
     return tuple(sorted(repos.values(), key=lambda r: r.full_name.lower()))

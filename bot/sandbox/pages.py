@@ -56,10 +56,12 @@ def _when(moment: datetime | None) -> str:
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
-    doc = (f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
-           f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
-           f"<title>{_esc(title)} · sandbox</title><style>{_STYLE}</style></head><body>"
-           f"<header><strong>sandbox</strong> · a simulated GitHub</header><main>{body}</main></body></html>")
+    doc = (
+        f"<!doctype html><html lang='en'><head><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<title>{_esc(title)} · sandbox</title><style>{_STYLE}</style></head><body>"
+        f"<header><strong>sandbox</strong> · a simulated GitHub</header><main>{body}</main></body></html>"
+    )
     resp = Response(doc, status=status, mimetype="text/html")
     resp.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self'"
     return resp
@@ -81,8 +83,10 @@ def _repo_link(repo: Repo) -> str:
 
 def _box(who: str, when: datetime | None, body: str | None, anchor: str = "") -> str:
     ident = f" id='{_esc(anchor)}'" if anchor else ""
-    return (f"<article class='box'{ident}><div class='meta'><strong>{_esc(who)}</strong> · {_when(when)}</div>"
-            f"<div class='md'>{markdown(body) if body else '<p><em>No description provided.</em></p>'}</div></article>")
+    return (
+        f"<article class='box'{ident}><div class='meta'><strong>{_esc(who)}</strong> · {_when(when)}</div>"
+        f"<div class='md'>{markdown(body) if body else '<p><em>No description provided.</em></p>'}</div></article>"
+    )
 
 
 def _labels(names: Iterable[str]) -> str:
@@ -107,18 +111,25 @@ def repository(owner: str, name: str) -> Response:
         items = sorted((i for i in repo.issues.values() if not i.deleted), key=lambda i: -i.number)[:100]
         rows = "".join(
             f"<li><a href='/{_esc(repo.full_name)}/{'pull' if i.pull else 'issues'}/{i.number}'>#{i.number}</a> "
-            f"{_esc(i.title)} <span class='meta'>{_item_state(i)[1].lower()}</span></li>" for i in items)
+            f"{_esc(i.title)} <span class='meta'>{_item_state(i)[1].lower()}</span></li>"
+            for i in items
+        )
         milestones = "".join(
             f"<li><a href='/{_esc(repo.full_name)}/milestone/{m.number}'>{_esc(m.title)}</a> "
-            f"<span class='meta'>{_esc(m.state)}</span></li>" for m in sorted(repo.milestones.values(), key=lambda m: m.number))
+            f"<span class='meta'>{_esc(m.state)}</span></li>"
+            for m in sorted(repo.milestones.values(), key=lambda m: m.number)
+        )
         releases = "".join(
             f"<li><a href='{_esc(_release_path(repo, r.id, r.tag_name, r.draft))}'>{_esc(r.name or r.tag_name)}</a> "
             f"<span class='meta'>{'draft' if r.draft else 'published'}</span></li>"
-            for r in sorted(_releases(repo), key=lambda r: -r.id))
-        body = (f"<h1>{_esc(repo.full_name)}</h1><p class='meta'>{'private' if repo.private else 'public'} · "
-                f"default branch {_esc(repo.default_branch)}</p><h2>Milestones</h2><ul>{milestones or '<li>none</li>'}</ul>"
-                f"<h2>Releases</h2><ul>{releases or '<li>none</li>'}</ul>"
-                f"<h2>Issues and pull requests</h2><ul>{rows or '<li>none</li>'}</ul>")
+            for r in sorted(_releases(repo), key=lambda r: -r.id)
+        )
+        body = (
+            f"<h1>{_esc(repo.full_name)}</h1><p class='meta'>{'private' if repo.private else 'public'} · "
+            f"default branch {_esc(repo.default_branch)}</p><h2>Milestones</h2><ul>{milestones or '<li>none</li>'}</ul>"
+            f"<h2>Releases</h2><ul>{releases or '<li>none</li>'}</ul>"
+            f"<h2>Issues and pull requests</h2><ul>{rows or '<li>none</li>'}</ul>"
+        )
     return _page(repo.full_name, body)
 
 
@@ -144,16 +155,23 @@ def _issue_page(owner: str, name: str, number: int, want_pull: bool) -> Response
             return redirect(f"/{repo.full_name}/{'pull' if it.pull else 'issues'}/{number}", code=301)  # type: ignore[return-value]
         css, word = _item_state(it)
         milestone = repo.milestones.get(it.milestone) if it.milestone else None
-        parts = [f"<p class='meta'>{_repo_link(repo)}</p>",
-                 f"<h1>{_esc(it.title)} <span class='meta'>#{it.number}</span></h1>",
-                 f"<p><span class='state {css}'>{word}</span> <span class='meta'>opened by "
-                 f"<strong>{_esc(it.user)}</strong> {_when(it.created_at)}</span></p>"]
+        parts = [
+            f"<p class='meta'>{_repo_link(repo)}</p>",
+            f"<h1>{_esc(it.title)} <span class='meta'>#{it.number}</span></h1>",
+            f"<p><span class='state {css}'>{word}</span> <span class='meta'>opened by "
+            f"<strong>{_esc(it.user)}</strong> {_when(it.created_at)}</span></p>",
+        ]
         if it.pull is not None:
-            parts.append(f"<p class='meta'>wants to merge <code>{_esc(it.pull.head_ref)}</code> into "
-                         f"<code>{_esc(it.pull.base_ref)}</code> · head <code>{_esc(it.pull.head_sha[:12])}</code></p>")
+            parts.append(
+                f"<p class='meta'>wants to merge <code>{_esc(it.pull.head_ref)}</code> into "
+                f"<code>{_esc(it.pull.base_ref)}</code> · head <code>{_esc(it.pull.head_sha[:12])}</code></p>"
+            )
         if it.labels or milestone is not None:
-            ms = (f" Milestone: <a href='/{_esc(repo.full_name)}/milestone/{milestone.number}'>{_esc(milestone.title)}</a>"
-                  if milestone is not None else "")
+            ms = (
+                f" Milestone: <a href='/{_esc(repo.full_name)}/milestone/{milestone.number}'>{_esc(milestone.title)}</a>"
+                if milestone is not None
+                else ""
+            )
             parts.append(f"<p>{_labels(it.labels)}{ms}</p>")
         parts.append(_box(it.user, it.created_at, it.body))
         timeline: list[tuple[datetime, str]] = []
@@ -165,7 +183,9 @@ def _issue_page(owner: str, name: str, number: int, want_pull: bool) -> Response
                 if r.submitted_at is None:
                     continue
                 who = f"{r.user} · review: {r.state.lower().replace('_', ' ')}"
-                timeline.append((r.submitted_at, _box(who, r.submitted_at, r.body, f"pullrequestreview-{r.id}")))
+                timeline.append(
+                    (r.submitted_at, _box(who, r.submitted_at, r.body, f"pullrequestreview-{r.id}"))
+                )
         parts += [html_ for _when_, html_ in sorted(timeline, key=lambda t: t[0])]
         if it.pull is not None:
             parts.append(_checks_of(st, repo, it.pull.head_sha))
@@ -179,7 +199,9 @@ def _checks_of(st: SandboxState, repo: Repo, sha: str) -> str:
     rows = "".join(
         f"<li><a href='/{_esc(repo.full_name)}/runs/{r.id}'>{_esc(r.name)}</a> · "
         f"{_esc(r.conclusion or r.status)} <span class='meta'>{_esc(st.apps[r.app_id].name if r.app_id in st.apps else '')}"
-        f"</span></li>" for r in runs)
+        f"</span></li>"
+        for r in runs
+    )
     return f"<h2>Checks</h2><ul>{rows}</ul>"
 
 
@@ -201,17 +223,24 @@ def milestone(owner: str, name: str, number: int) -> Response:
         m = repo.milestones.get(number) if repo is not None else None
         if repo is None or m is None:
             return _not_found()
-        items = sorted((i for i in repo.issues.values() if i.milestone == number and not i.deleted), key=lambda i: i.number)
+        items = sorted(
+            (i for i in repo.issues.values() if i.milestone == number and not i.deleted),
+            key=lambda i: i.number,
+        )
         rows = "".join(
             f"<li><a href='/{_esc(repo.full_name)}/{'pull' if i.pull else 'issues'}/{i.number}'>#{i.number}</a> "
-            f"{_esc(i.title)} <span class='meta'>{_item_state(i)[1].lower()}</span></li>" for i in items)
+            f"{_esc(i.title)} <span class='meta'>{_item_state(i)[1].lower()}</span></li>"
+            for i in items
+        )
         open_count = sum(1 for i in items if i.state == "open")
         due = f"Due by {m.due_on.strftime('%Y-%m-%d')}" if m.due_on else "No due date"
-        body = (f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(m.title)}</h1>"
-                f"<p><span class='state {'closed' if m.state == 'closed' else ''}'>{_esc(m.state.title())}</span> "
-                f"<span class='meta'>{due} · {open_count} open, {len(items) - open_count} closed</span></p>"
-                f"<div class='box'><div class='md'>{markdown(m.description) if m.description else '<p><em>No description.</em></p>'}"
-                f"</div></div><h2>Issues and pull requests</h2><ul>{rows or '<li>none</li>'}</ul>")
+        body = (
+            f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(m.title)}</h1>"
+            f"<p><span class='state {'closed' if m.state == 'closed' else ''}'>{_esc(m.state.title())}</span> "
+            f"<span class='meta'>{due} · {open_count} open, {len(items) - open_count} closed</span></p>"
+            f"<div class='box'><div class='md'>{markdown(m.description) if m.description else '<p><em>No description.</em></p>'}"
+            f"</div></div><h2>Issues and pull requests</h2><ul>{rows or '<li>none</li>'}</ul>"
+        )
     return _page(m.title, body)
 
 
@@ -223,21 +252,23 @@ def release(owner: str, name: str, tag: str) -> Response:
         if repo is None:
             return _not_found()
         releases = _releases(repo)
-        if tag.startswith("untagged-") and tag[len("untagged-"):].isdigit():
+        if tag.startswith("untagged-") and tag[len("untagged-") :].isdigit():
             # A draft's page; GitHub shows it only to people with push access, the sandbox to anyone
             # following the bot's link on one machine.
-            wanted = int(tag[len("untagged-"):])
+            wanted = int(tag[len("untagged-") :])
             rel = next((r for r in releases if r.id == wanted and r.draft), None)
         else:
             rel = next((r for r in releases if r.tag_name == tag and not r.draft), None)
         if rel is None:
             return _not_found()
         word = "Draft" if rel.draft else ("Pre-release" if rel.prerelease else "Release")
-        body = (f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(rel.name or rel.tag_name)}</h1>"
-                f"<p><span class='state {'draft' if rel.draft else ''}'>{word}</span> <span class='meta'>tag "
-                f"<code>{_esc(rel.tag_name)}</code> · by <strong>{_esc(rel.author)}</strong>"
-                f"{' · published ' + _when(rel.published_at) if rel.published_at else ''}</span></p>"
-                f"<div class='box'><div class='md'>{markdown(rel.body) if rel.body else '<p><em>No notes.</em></p>'}</div></div>")
+        body = (
+            f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(rel.name or rel.tag_name)}</h1>"
+            f"<p><span class='state {'draft' if rel.draft else ''}'>{word}</span> <span class='meta'>tag "
+            f"<code>{_esc(rel.tag_name)}</code> · by <strong>{_esc(rel.author)}</strong>"
+            f"{' · published ' + _when(rel.published_at) if rel.published_at else ''}</span></p>"
+            f"<div class='box'><div class='md'>{markdown(rel.body) if rel.body else '<p><em>No notes.</em></p>'}</div></div>"
+        )
     return _page(rel.name or rel.tag_name, body)
 
 
@@ -251,11 +282,17 @@ def check_run(owner: str, name: str, run_id: int) -> Response:
             return _not_found()
         app = st.apps.get(run.app_id)
         output = run.output or {}
-        body = (f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(run.name)}</h1>"
-                f"<p class='meta'>by {_esc(app.name if app else 'an app')} · {_esc(run.status)}"
-                f"{' · ' + _esc(run.conclusion) if run.conclusion else ''} · commit <code>{_esc(run.head_sha[:12])}</code>"
-                f"{' · completed ' + _when(run.completed_at) if run.completed_at else ''}</p>"
-                f"<h2>{_esc(output.get('title') or 'No output title')}</h2>"
-                f"<div class='box'><div class='md'>{markdown(output.get('summary'))}</div></div>"
-                + (f"<div class='box'><div class='md'>{markdown(output.get('text'))}</div></div>" if output.get("text") else ""))
+        body = (
+            f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(run.name)}</h1>"
+            f"<p class='meta'>by {_esc(app.name if app else 'an app')} · {_esc(run.status)}"
+            f"{' · ' + _esc(run.conclusion) if run.conclusion else ''} · commit <code>{_esc(run.head_sha[:12])}</code>"
+            f"{' · completed ' + _when(run.completed_at) if run.completed_at else ''}</p>"
+            f"<h2>{_esc(output.get('title') or 'No output title')}</h2>"
+            f"<div class='box'><div class='md'>{markdown(output.get('summary'))}</div></div>"
+            + (
+                f"<div class='box'><div class='md'>{markdown(output.get('text'))}</div></div>"
+                if output.get("text")
+                else ""
+            )
+        )
     return _page(run.name, body)

@@ -17,8 +17,8 @@ from typing import Any
 
 import requests
 from flask import Blueprint, Response, current_app, redirect, render_template, request, session, url_for
-from github import GithubException
 
+from bot.github.errors import GithubException
 from bot.github.user_io import SignInFailed, authorize_url, exchange_code, read_viewer, user_client
 from bot.web.reads import SignedIn
 
@@ -29,8 +29,9 @@ bp = Blueprint("web_auth", __name__, template_folder="templates")
 
 def not_found_page(_exc: Exception) -> tuple[str, int]:
     """HTML answers for the pages' own 404s (the rest of the app answers JSON)."""
-    return render_template("message.html", title="Not found",
-                           message="There is nothing here that you can see."), 404
+    return render_template(
+        "message.html", title="Not found", message="There is nothing here that you can see."
+    ), 404
 
 
 bp.register_error_handler(404, not_found_page)
@@ -61,8 +62,9 @@ def sign_in_required(view: Callable[..., Response | str]) -> Callable[..., Respo
         user = current_user()
         if user is None:
             session.clear()
-            return render_template("signin.html", next=request.full_path.rstrip("?"),
-                                   configured=web_state().oauth_configured), 401  # type: ignore[return-value]
+            return render_template(
+                "signin.html", next=request.full_path.rstrip("?"), configured=web_state().oauth_configured
+            ), 401  # type: ignore[return-value]
         try:
             return view(user, *args, **kwargs)
         except GithubException as exc:
@@ -75,29 +77,38 @@ def sign_in_required(view: Callable[..., Response | str]) -> Callable[..., Respo
         except requests.RequestException as exc:
             log.warning("page %s: GitHub unreachable: %s", request.path, type(exc).__name__)
             return _github_unavailable("GitHub could not be reached.")
+
     return wrapper
 
 
 def _github_unavailable(reason: str) -> tuple[str, int]:
     # A clear page, never a 500: the reason (GitHub down, rate limited) is GitHub's, so is the remedy.
-    return render_template("message.html", title="GitHub did not answer",
-                           message=f"{reason} Try again in a minute."), 502  # type: ignore[return-value]
+    return render_template(
+        "message.html", title="GitHub did not answer", message=f"{reason} Try again in a minute."
+    ), 502  # type: ignore[return-value]
 
 
 @bp.get("/login")
 def login() -> Response | tuple[str, int]:
     state = web_state()
     if not state.oauth_configured:
-        return render_template("message.html", title="Sign-in is not configured",
-                               message="Set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth "
-                                       "client) to let people sign in with GitHub."), 503
+        return render_template(
+            "message.html",
+            title="Sign-in is not configured",
+            message="Set GITHUB_CLIENT_ID and GITHUB_CLIENT_SECRET (the App's OAuth "
+            "client) to let people sign in with GitHub.",
+        ), 503
     nonce = secrets.token_urlsafe(24)
     session["oauth_state"] = nonce
     session["next"] = _safe_next(request.args.get("next"))
     hint = request.args.get("login")
-    target = authorize_url(state.settings.github_api_url, state.client_id,
-                           url_for("web_auth.callback", _external=True), nonce,
-                           login=hint if hint and hint.isascii() and len(hint) <= 39 else None)
+    target = authorize_url(
+        state.settings.github_api_url,
+        state.client_id,
+        url_for("web_auth.callback", _external=True),
+        nonce,
+        login=hint if hint and hint.isascii() and len(hint) <= 39 else None,
+    )
     return redirect(target, code=302)
 
 
@@ -107,12 +118,18 @@ def callback() -> Response | tuple[str, int]:
     expected = session.pop("oauth_state", None)
     given = request.args.get("state", "")
     if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
-        return render_template("message.html", title="Sign-in failed",
-                               message="This sign-in link is not the one this browser started (or it was "
-                                       "used already). Start again from the sign-in page."), 400
+        return render_template(
+            "message.html",
+            title="Sign-in failed",
+            message="This sign-in link is not the one this browser started (or it was "
+            "used already). Start again from the sign-in page.",
+        ), 400
     if request.args.get("error"):
-        return render_template("message.html", title="Sign-in cancelled",
-                               message=f"GitHub answered: {request.args.get('error_description') or request.args['error']}"), 400
+        return render_template(
+            "message.html",
+            title="Sign-in cancelled",
+            message=f"GitHub answered: {request.args.get('error_description') or request.args['error']}",
+        ), 400
     code = request.args.get("code", "")
     if not code:
         return render_template("message.html", title="Sign-in failed", message="GitHub sent no code."), 400

@@ -20,8 +20,9 @@ from bot.web.reads import SignedIn
 
 log = logging.getLogger(__name__)
 
-bp = Blueprint("web_dashboard", __name__, template_folder="templates", static_folder="static",
-               static_url_path="/assets")
+bp = Blueprint(
+    "web_dashboard", __name__, template_folder="templates", static_folder="static", static_url_path="/assets"
+)
 bp.register_error_handler(404, not_found_page)
 MAX_OVERVIEW_REPOS = 30
 CALLS_HEADER = "X-Release-Bot-GitHub-Calls"  # what this page view cost in GitHub API requests
@@ -29,9 +30,18 @@ CALLS_HEADER = "X-Release-Bot-GitHub-Calls"  # what this page view cost in GitHu
 
 def _render(template: str, calls: int, **context: object) -> Response:
     state = web_state()
-    body = render_template(template, today=datetime.now(UTC).date(), due_words=due_words,
-                           gate_counts=gate_counts, inline=render_inline, state_words=STATE_WORDS, gate_words=GATE_WORDS,
-                           refresh_seconds=state.refresh_seconds, live=True, **context)
+    body = render_template(
+        template,
+        today=datetime.now(UTC).date(),
+        due_words=due_words,
+        gate_counts=gate_counts,
+        inline=render_inline,
+        state_words=STATE_WORDS,
+        gate_words=GATE_WORDS,
+        refresh_seconds=state.refresh_seconds,
+        live=True,
+        **context,
+    )
     response = Response(body, mimetype="text/html")
     response.headers[CALLS_HEADER] = str(calls)
     response.headers["Cache-Control"] = "private, no-store"
@@ -75,5 +85,12 @@ def release(user: SignedIn, owner: str, name: str, number: int) -> Response:
     if detail is None:
         abort(404)
     notes_html = render_markdown(detail.notes.markdown) if detail.notes else None
-    return _render("release.html", cost.calls, user=user, repo=repo, detail=detail, release=detail.summary,
-                   notes_html=notes_html)
+    return _render(
+        "release.html",
+        cost.calls,
+        user=user,
+        repo=repo,
+        detail=detail,
+        release=detail.summary,
+        notes_html=notes_html,
+    )

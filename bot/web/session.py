@@ -106,7 +106,11 @@ class TokenBox:
         if not sealed:
             return None
         try:
-            return self._fernet().decrypt(sealed.encode("ascii"), ttl=int(SESSION_LIFETIME.total_seconds())).decode()
+            return (
+                self._fernet()
+                .decrypt(sealed.encode("ascii"), ttl=int(SESSION_LIFETIME.total_seconds()))
+                .decode()
+            )
         except (InvalidToken, ValueError):
             return None
 

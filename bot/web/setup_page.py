@@ -66,17 +66,23 @@ def load_manifest(base_url: str, webhook_path: str) -> dict[str, Any]:
 
 
 def _configured_page() -> tuple[str, int]:
-    return render_template("message.html", title="The App is configured",
-                           message="This deployment already has a GitHub App (APP_ID is set). The setup "
-                                   "page changes nothing; to start over, remove the App's settings first."), 409
+    return render_template(
+        "message.html",
+        title="The App is configured",
+        message="This deployment already has a GitHub App (APP_ID is set). The setup "
+        "page changes nothing; to start over, remove the App's settings first.",
+    ), 409
 
 
 @bp.get("/setup")
 def setup() -> str | tuple[str, int]:
     if app_configured():
-        return render_template("message.html", title="The App is configured",
-                               message="This deployment already has a GitHub App (APP_ID is set). The setup "
-                                       "page changes nothing.")
+        return render_template(
+            "message.html",
+            title="The App is configured",
+            message="This deployment already has a GitHub App (APP_ID is set). The setup "
+            "page changes nothing.",
+        )
     return render_template("setup.html", error=None, app_name=DEFAULT_APP_NAME)
 
 
@@ -88,27 +94,43 @@ def start() -> str | tuple[str, int]:
     org = request.form.get("organization", "").strip()
     name = " ".join(request.form.get("app_name", "").split()) or DEFAULT_APP_NAME
     if len(name) > 34:  # GitHub's limit for an App's name
-        return render_template("setup.html", error="The App's name is at most 34 characters.",
-                               app_name=DEFAULT_APP_NAME), 422
+        return render_template(
+            "setup.html", error="The App's name is at most 34 characters.", app_name=DEFAULT_APP_NAME
+        ), 422
     if owner_kind not in ("user", "organization"):
-        return render_template("setup.html", error="Choose a personal account or an organization.",
-                               app_name=name), 422
+        return render_template(
+            "setup.html", error="Choose a personal account or an organization.", app_name=name
+        ), 422
     if owner_kind == "organization" and not _ACCOUNT_RE.match(org):
-        return render_template("setup.html", error="An organization name is letters, digits and single "
-                                                   "hyphens, at most 39 characters.", app_name=name), 422
+        return render_template(
+            "setup.html",
+            error="An organization name is letters, digits and single hyphens, at most 39 characters.",
+            app_name=name,
+        ), 422
     nonce = secrets.token_urlsafe(24)
     session["setup_state"] = nonce
     web = web_state().settings.github_web_url
-    target = f"{web}/organizations/{org}/settings/apps/new" if owner_kind == "organization" else f"{web}/settings/apps/new"
+    target = (
+        f"{web}/organizations/{org}/settings/apps/new"
+        if owner_kind == "organization"
+        else f"{web}/settings/apps/new"
+    )
     try:
         manifest = load_manifest(request.host_url, web_state().settings.webhook_path)
     except OSError:
-        return render_template("message.html", title="Setup unavailable",
-                               message=f"The App manifest {APP_YML} is missing: run release-bot from a checkout "
-                                       "of the project (or create the App by hand from app.yml)."), 503
+        return render_template(
+            "message.html",
+            title="Setup unavailable",
+            message=f"The App manifest {APP_YML} is missing: run release-bot from a checkout "
+            "of the project (or create the App by hand from app.yml).",
+        ), 503
     manifest["name"] = name
-    return render_template("setup_manifest.html", action=f"{target}?state={nonce}",
-                           manifest=json.dumps(manifest, sort_keys=True), owner=org or "your account")
+    return render_template(
+        "setup_manifest.html",
+        action=f"{target}?state={nonce}",
+        manifest=json.dumps(manifest, sort_keys=True),
+        owner=org or "your account",
+    )
 
 
 def write_env(path: Path, values: dict[str, str]) -> None:
@@ -145,29 +167,53 @@ def callback() -> str | tuple[str, int]:
     expected = session.pop("setup_state", None)
     given = request.args.get("state", "")
     if not isinstance(expected, str) or not hmac.compare_digest(expected.encode(), given.encode()):
-        return render_template("message.html", title="Setup link not recognised",
-                               message="This callback is not for the setup this browser started. "
-                                       "Start again from the setup page."), 400
+        return render_template(
+            "message.html",
+            title="Setup link not recognised",
+            message="This callback is not for the setup this browser started. "
+            "Start again from the setup page.",
+        ), 400
     code = request.args.get("code", "")
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,100}", code):
-        return render_template("message.html", title="Setup failed", message="GitHub sent no valid code."), 400
+        return render_template(
+            "message.html", title="Setup failed", message="GitHub sent no valid code."
+        ), 400
     api = web_state().settings.github_api_url
     try:
-        resp = httpx.post(f"{api}/app-manifests/{code}/conversions", timeout=15,
-                          headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"})
+        resp = httpx.post(
+            f"{api}/app-manifests/{code}/conversions",
+            timeout=15,
+            headers={"Accept": "application/vnd.github+json", "X-GitHub-Api-Version": "2022-11-28"},
+        )
     except httpx.HTTPError as exc:
-        return render_template("message.html", title="Setup failed",
-                               message=f"GitHub could not be reached: {type(exc).__name__}."), 502
+        return render_template(
+            "message.html",
+            title="Setup failed",
+            message=f"GitHub could not be reached: {type(exc).__name__}.",
+        ), 502
     if resp.status_code != 201:
-        return render_template("message.html", title="Setup failed",
-                               message=f"GitHub refused the code (HTTP {resp.status_code}); it expires after "
-                                       "an hour and works once. Start again."), 502
+        return render_template(
+            "message.html",
+            title="Setup failed",
+            message=f"GitHub refused the code (HTTP {resp.status_code}); it expires after "
+            "an hour and works once. Start again.",
+        ), 502
     app = resp.json()
-    values = {"APP_ID": str(app["id"]), "PRIVATE_KEY": str(app["pem"]), "WEBHOOK_SECRET": str(app["webhook_secret"]),
-              "GITHUB_CLIENT_ID": str(app["client_id"]), "GITHUB_CLIENT_SECRET": str(app["client_secret"])}
+    values = {
+        "APP_ID": str(app["id"]),
+        "PRIVATE_KEY": str(app["pem"]),
+        "WEBHOOK_SECRET": str(app["webhook_secret"]),
+        "GITHUB_CLIENT_ID": str(app["client_id"]),
+        "GITHUB_CLIENT_SECRET": str(app["client_secret"]),
+    }
     env_path = Path(web_state().settings.env_file)
     write_env(env_path, values)
     log.info("setup: App %s (%s) created; credentials written to %s", app["id"], app.get("slug"), env_path)
     install_url = f"{str(app.get('html_url') or '').rstrip('/')}/installations/new"
-    return render_template("setup_done.html", app_name=str(app.get("name") or app.get("slug") or ""),
-                           app_id=app["id"], install_url=install_url, env_file=str(env_path))
+    return render_template(
+        "setup_done.html",
+        app_name=str(app.get("name") or app.get("slug") or ""),
+        app_id=app["id"],
+        install_url=install_url,
+        env_file=str(env_path),
+    )

@@ -25,8 +25,15 @@ pytestmark = pytest.mark.e2e
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium's own connections are refused on a closed network
 # and slow every launch; a fresh profile per run keeps runs independent.
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 ARTIFACTS = Path(os.environ.get("RELEASE_BOT_ARTIFACTS", ROOT / "test-artifacts")) / "web"
 REPO = "acme/rocket"
 INJECTED_TITLE = "<img src=x onerror=alert(1)> Fix <b>it</b>"
@@ -41,8 +48,12 @@ def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     assert Path(CHROMIUM).exists(), "Debian's chromium is missing: run ./scripts/install-chromium"
     with sync_playwright() as pw:
         context = pw.chromium.launch_persistent_context(
-            str(tmp_path_factory.mktemp("chromium-profile")), executable_path=CHROMIUM, headless=True,
-            args=CHROMIUM_FLAGS, viewport={"width": 1200, "height": 900})
+            str(tmp_path_factory.mktemp("chromium-profile")),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1200, "height": 900},
+        )
         context.set_default_timeout(WAIT_MS)
         try:
             yield context
@@ -72,11 +83,24 @@ def web(tmp_path: Path, bot_factory: Any) -> Iterator[E2E]:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-                                webhook_secret=SECRET, app_key_path=str(key_path))
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            webhook_secret=SECRET,
+            app_key_path=str(key_path),
+        )
     try:
-        bot = bot_factory(env={"APP_ID": "1", "PRIVATE_KEY_PATH": str(key_path), "GITHUB_API_URL": sandbox.api_url,
-                               "SANDBOX": "1", "WEB_CACHE_SECONDS": "0.5", "WEB_REFRESH_SECONDS": "1"}, port=port)
+        bot = bot_factory(
+            env={
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(key_path),
+                "GITHUB_API_URL": sandbox.api_url,
+                "SANDBOX": "1",
+                "WEB_CACHE_SECONDS": "0.5",
+                "WEB_REFRESH_SECONDS": "1",
+            },
+            port=port,
+        )
         yield E2E(sandbox=sandbox, bot=bot)
     finally:
         sandbox.stop()
@@ -131,10 +155,17 @@ def test_pm_signs_in_and_follows_a_release_live(web: E2E, browser: Any) -> None:
 
     dev = web.api("dev")
     ok(dev.post(f"/repos/{REPO}/git/refs", json={"ref": "refs/heads/fix-web", "sha": main}))
-    ok(dev.put(f"/repos/{REPO}/contents/web.txt", json={
-        "message": "fix", "content": base64.b64encode(b"web\n").decode(), "branch": "fix-web"}))
-    number = ok(dev.post(f"/repos/{REPO}/pulls", json={"title": INJECTED_TITLE, "head": "fix-web",
-                                                       "base": "release/1.4"}))["number"]
+    ok(
+        dev.put(
+            f"/repos/{REPO}/contents/web.txt",
+            json={"message": "fix", "content": base64.b64encode(b"web\n").decode(), "branch": "fix-web"},
+        )
+    )
+    number = ok(
+        dev.post(
+            f"/repos/{REPO}/pulls", json={"title": INJECTED_TITLE, "head": "fix-web", "base": "release/1.4"}
+        )
+    )["number"]
     ok(web.api("releaser").patch(f"/repos/{REPO}/issues/{number}", json={"milestone": milestone}))
     web.settle()
     row = page.locator("table.pulls tbody tr", has_text=f"#{number}")
@@ -170,8 +201,13 @@ def test_pm_signs_in_and_follows_a_release_live(web: E2E, browser: Any) -> None:
 def test_who_sees_what(web: E2E, browser: Any, chromium: Any) -> None:
     from playwright.sync_api import expect
 
-    ok(httpx.post(f"{web.sandbox.base_url}/_sandbox/repos", timeout=15, json={
-        "owner": "acme", "name": "secret-rocket", "private": True, "permissions": {"dev": "write"}}))
+    ok(
+        httpx.post(
+            f"{web.sandbox.base_url}/_sandbox/repos",
+            timeout=15,
+            json={"owner": "acme", "name": "secret-rocket", "private": True, "permissions": {"dev": "write"}},
+        )
+    )
     ok(web.api("admin").post("/repos/acme/secret-rocket/milestones", json={"title": "v0.9.0"}))
     ok(web.api("admin").post(f"/repos/{REPO}/milestones", json={"title": "v2.0.0"}))
     web.settle()
@@ -211,14 +247,32 @@ def unconfigured(tmp_path: Path) -> Iterator[tuple[Any, str, Path]]:
     workdir = tmp_path / "deploy"
     workdir.mkdir()
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "GITHUB_API_URL": sandbox.api_url,
-           "WEBHOOK_SECRET": SECRET, "QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}", "WORKER_THREADS": "0",
-           "PYTHONPATH": str(ROOT)}
+    env = {
+        **os.environ,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "GITHUB_API_URL": sandbox.api_url,
+        "WEBHOOK_SECRET": SECRET,
+        "QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}",
+        "WORKER_THREADS": "0",
+        "PYTHONPATH": str(ROOT),
+    }
     env.pop("APP_ID", None)
     log = open(workdir / "serve.log", "wb")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
-                             "serve", "--no-sandbox"], cwd=workdir, env=env, stdout=log, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            "serve",
+            "--no-sandbox",
+        ],
+        cwd=workdir,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 30
@@ -240,7 +294,9 @@ def unconfigured(tmp_path: Path) -> Iterator[tuple[Any, str, Path]]:
         sandbox.stop()
 
 
-def test_setup_flow_runs_to_the_end_and_refuses_to_run_again(unconfigured: tuple[Any, str, Path], browser: Any) -> None:
+def test_setup_flow_runs_to_the_end_and_refuses_to_run_again(
+    unconfigured: tuple[Any, str, Path], browser: Any
+) -> None:
     from playwright.sync_api import expect
 
     sandbox, url, workdir = unconfigured

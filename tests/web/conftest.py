@@ -31,14 +31,22 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 @pytest.fixture
 def make_client(sandbox: Any, tmp_path: Path) -> Callable[..., FlaskClient]:
     def make(**env: str) -> FlaskClient:
-        base = {"WEBHOOK_SECRET": "web-secret", "APP_ID": "1", "PRIVATE_KEY_PATH": str(tmp_path / "unused.pem"),
-                "GITHUB_API_URL": sandbox.api_url, "GITHUB_CLIENT_ID": "Iv1.sandbox",
-                "GITHUB_CLIENT_SECRET": "sandbox-client-secret", "WEB_CACHE_SECONDS": "0",
-                "SESSION_SECRET_FILE": str(tmp_path / "session-secret"), "ENV_FILE": str(tmp_path / ".env")}
+        base = {
+            "WEBHOOK_SECRET": "web-secret",
+            "APP_ID": "1",
+            "PRIVATE_KEY_PATH": str(tmp_path / "unused.pem"),
+            "GITHUB_API_URL": sandbox.api_url,
+            "GITHUB_CLIENT_ID": "Iv1.sandbox",
+            "GITHUB_CLIENT_SECRET": "sandbox-client-secret",
+            "WEB_CACHE_SECONDS": "0",
+            "SESSION_SECRET_FILE": str(tmp_path / "session-secret"),
+            "ENV_FILE": str(tmp_path / ".env"),
+        }
         settings = Settings.from_env({**base, **env})
         app = create_app(settings, SqliteQueue(str(tmp_path / "q.db")))
         app.config["TESTING"] = True
         return app.test_client()
+
     return make
 
 

@@ -15,7 +15,9 @@ from web_helpers import sign_in
 
 
 def _cookie_header(resp) -> str:
-    [cookie] = [v for k, v in resp.headers.items() if k == "Set-Cookie" and v.startswith("release_bot_session=")]
+    [cookie] = [
+        v for k, v in resp.headers.items() if k == "Set-Cookie" and v.startswith("release_bot_session=")
+    ]
     return cookie
 
 
@@ -25,12 +27,16 @@ def _session_payload(cookie_value: str) -> str:
     return (zlib.decompress(raw) if cookie_value.startswith(".") else raw).decode()
 
 
-@pytest.mark.reliability(area="attack", case="anonymous visitor of the dashboard sees nothing about any repository", trials=1)
+@pytest.mark.reliability(
+    area="attack", case="anonymous visitor of the dashboard sees nothing about any repository", trials=1
+)
 def test_anonymous_sees_the_sign_in_page_and_nothing_else(web_client) -> None:
     for path in ("/", "/releases/acme/rocket/1"):
         resp = web_client.get(path)
         assert resp.status_code == 401
-        assert "Sign in with GitHub" in resp.text and "acme" not in resp.text.replace("/releases/acme/rocket/1", "")
+        assert "Sign in with GitHub" in resp.text and "acme" not in resp.text.replace(
+            "/releases/acme/rocket/1", ""
+        )
 
 
 def test_sign_in_as_pm_through_the_sandbox(web_client) -> None:
@@ -43,7 +49,9 @@ def test_sign_in_as_pm_through_the_sandbox(web_client) -> None:
 def test_session_cookie_flags_and_sealed_token(web_client) -> None:
     resp = web_client.get("/login")
     cookie = _cookie_header(resp)
-    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie  # loopback: plain http
+    assert (
+        "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
+    )  # loopback: plain http
     remote = web_client.get("/login", base_url="https://release.example.com")
     assert "Secure" in _cookie_header(remote)
     sign_in(web_client, "pm")
@@ -53,7 +61,9 @@ def test_session_cookie_flags_and_sealed_token(web_client) -> None:
     assert "ghu_" not in payload and "sandbox-token" not in payload  # the token is encrypted inside
 
 
-@pytest.mark.reliability(area="attack", case="OAuth callback with a state this browser did not start", trials=1)
+@pytest.mark.reliability(
+    area="attack", case="OAuth callback with a state this browser did not start", trials=1
+)
 def test_callback_with_a_foreign_state_is_refused(web_client) -> None:
     web_client.get("/login")  # this browser's state is in its session
     resp = web_client.get("/login/callback", query_string={"code": "abc", "state": "forged"})

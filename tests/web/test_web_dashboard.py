@@ -23,7 +23,9 @@ def ok(resp: httpx.Response) -> Any:
     return resp.json() if resp.content else None
 
 
-def _release(sandbox: Any, repo: str, *, current: str = "build_test", with_record: bool = True) -> dict[str, Any]:
+def _release(
+    sandbox: Any, repo: str, *, current: str = "build_test", with_record: bool = True
+) -> dict[str, Any]:
     """A release as the bot leaves it: milestone, the bot's tracking issue pointing at the App's
     record check run, a stage comment; a gated pull request by dev with an injected title."""
     admin, bot = api(sandbox, "admin"), installation_api(sandbox)
@@ -34,34 +36,90 @@ def _release(sandbox: Any, repo: str, *, current: str = "build_test", with_recor
     dev = api(sandbox, "dev")
     ok(dev.post(f"/repos/{repo}/git/refs", json={"ref": "refs/heads/fix-1", "sha": main}))
     content = base64.b64encode(b"fix\n").decode()
-    ok(dev.put(f"/repos/{repo}/contents/fix.txt", json={"message": "fix", "content": content, "branch": "fix-1"}))
-    pr = ok(dev.post(f"/repos/{repo}/pulls", json={"title": INJECTED, "head": "fix-1", "base": "release/3.1"}))
-    ok(api(sandbox, "releaser").patch(f"/repos/{repo}/issues/{pr['number']}", json={"milestone": ms["number"]}))
-    ok(bot.post(f"/repos/{repo}/check-runs", json={
-        "name": "release-bot/gate", "head_sha": pr["head"]["sha"], "status": "completed", "conclusion": "failure",
-        "output": {"title": "Waiting for UAT and approval", "summary": "UAT: missing"}}))
+    ok(
+        dev.put(
+            f"/repos/{repo}/contents/fix.txt", json={"message": "fix", "content": content, "branch": "fix-1"}
+        )
+    )
+    pr = ok(
+        dev.post(f"/repos/{repo}/pulls", json={"title": INJECTED, "head": "fix-1", "base": "release/3.1"})
+    )
+    ok(
+        api(sandbox, "releaser").patch(
+            f"/repos/{repo}/issues/{pr['number']}", json={"milestone": ms["number"]}
+        )
+    )
+    ok(
+        bot.post(
+            f"/repos/{repo}/check-runs",
+            json={
+                "name": "release-bot/gate",
+                "head_sha": pr["head"]["sha"],
+                "status": "completed",
+                "conclusion": "failure",
+                "output": {"title": "Waiting for UAT and approval", "summary": "UAT: missing"},
+            },
+        )
+    )
     body = tracking_marker(ms["number"]) + "\n## Release v3.1.0\n"
     if with_record:
-        state = {"v": 1, "stages": {"current": current, "began": {"identify_needs": "2026-11-20", "plan": "2026-11-21",
-                                                                  "build_test": "2026-11-25"},
-                                    "skipped": [], "candidate": None, "uat": None, "manual": None, "deployed": False},
-                 "watermark": 0, "feedback": [], "retro": False,
-                 "lists": {"identify_needs": [1, 3, 4, []], "plan": [2, 2, 5, ["Owners named"]]}}
+        state = {
+            "v": 1,
+            "stages": {
+                "current": current,
+                "began": {"identify_needs": "2026-11-20", "plan": "2026-11-21", "build_test": "2026-11-25"},
+                "skipped": [],
+                "candidate": None,
+                "uat": None,
+                "manual": None,
+                "deployed": False,
+            },
+            "watermark": 0,
+            "feedback": [],
+            "retro": False,
+            "lists": {"identify_needs": [1, 3, 4, []], "plan": [2, 2, 5, ["Owners named"]]},
+        }
         out = render_record(ms["number"], "3.1.0", state, "Build & Test")
-        run = ok(bot.post(f"/repos/{repo}/check-runs", json={
-            "name": RECORD_CHECK_NAME, "head_sha": main, "external_id": record_external_id(ms["number"]),
-            "status": "completed", "conclusion": "neutral",
-            "output": {"title": out.title, "summary": out.summary, "text": out.text}}))
+        run = ok(
+            bot.post(
+                f"/repos/{repo}/check-runs",
+                json={
+                    "name": RECORD_CHECK_NAME,
+                    "head_sha": main,
+                    "external_id": record_external_id(ms["number"]),
+                    "status": "completed",
+                    "conclusion": "neutral",
+                    "output": {"title": out.title, "summary": out.summary, "text": out.text},
+                },
+            )
+        )
         body += "\n" + record_pointer(run["id"])
-    tracking = ok(bot.post(f"/repos/{repo}/issues", json={"title": "Release v3.1.0", "body": body,
-                                                         "milestone": ms["number"]}))
-    ok(bot.post(f"/repos/{repo}/issues/{tracking['number']}/comments", json={
-        "body": f"<!-- release-bot:stage:{ms['number']}:plan -->\n### Plan Release — v3.1.0\n\n"
-                f"- [x] Due date set\n- [ ] Owners named {INJECTED}\n"}))
-    ok(bot.post(f"/repos/{repo}/releases", json={
-        "tag_name": "v3.1.0", "name": "v3.1.0", "draft": True,
-        "body": f"<!-- release-bot:notes:{ms['number']} -->\n## Fixes\n- {INJECTED} (#{pr['number']})\n"
-                f"<!-- release-bot:notes-end:{ms['number']} -->"}))
+    tracking = ok(
+        bot.post(
+            f"/repos/{repo}/issues", json={"title": "Release v3.1.0", "body": body, "milestone": ms["number"]}
+        )
+    )
+    ok(
+        bot.post(
+            f"/repos/{repo}/issues/{tracking['number']}/comments",
+            json={
+                "body": f"<!-- release-bot:stage:{ms['number']}:plan -->\n### Plan Release — v3.1.0\n\n"
+                f"- [x] Due date set\n- [ ] Owners named {INJECTED}\n"
+            },
+        )
+    )
+    ok(
+        bot.post(
+            f"/repos/{repo}/releases",
+            json={
+                "tag_name": "v3.1.0",
+                "name": "v3.1.0",
+                "draft": True,
+                "body": f"<!-- release-bot:notes:{ms['number']} -->\n## Fixes\n- {INJECTED} (#{pr['number']})\n"
+                f"<!-- release-bot:notes-end:{ms['number']} -->",
+            },
+        )
+    )
     return {"milestone": ms, "pr": pr, "tracking": tracking}
 
 
@@ -70,7 +128,7 @@ def test_overview_shows_each_open_release_at_a_glance(sandbox, web_client) -> No
     made = _release(sandbox, repo)
     sign_in(web_client, "pm")
     page = web_client.get("/").text
-    section = page[page.index(f">{repo}<"):]
+    section = page[page.index(f">{repo}<") :]
     section = section[: section.find("</section>")]
     assert "v3.1.0" in section and '<li class="stage current" aria-current="step">' in section
     assert "Build &amp; Test</span>" in section.split('aria-current="step"')[1][:80]
@@ -80,7 +138,11 @@ def test_overview_shows_each_open_release_at_a_glance(sandbox, web_client) -> No
     assert f">#{made['tracking']['number']}</a>" in section and "2 open, 0 closed" in section
 
 
-@pytest.mark.reliability(area="attack", case="HTML and Markdown in a pull request title, checklist item and notes on the dashboard", trials=1)
+@pytest.mark.reliability(
+    area="attack",
+    case="HTML and Markdown in a pull request title, checklist item and notes on the dashboard",
+    trials=1,
+)
 def test_release_page_escapes_user_text(sandbox, web_client) -> None:
     repo = new_repo(sandbox)
     made = _release(sandbox, repo)
@@ -89,33 +151,53 @@ def test_release_page_escapes_user_text(sandbox, web_client) -> None:
     page = resp.text
     assert resp.status_code == 200
     assert "<script>alert" not in page and "<img src=x" not in page
-    pulls = page[page.index('<table class="pulls">'):page.index("</table>")]
+    pulls = page[page.index('<table class="pulls">') : page.index("</table>")]
     assert "**not bold**" in pulls  # a pull request title is plain text on GitHub: no Markdown either
-    assert "<strong>not bold</strong>" in page[page.index("<h2>Checklists"):page.index("<h2>Pull requests")]  # items are Markdown
-    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page  # the PR title and checklist item, as text
-    assert "Content-Security-Policy" in resp.headers and "script-src 'self'" in resp.headers["Content-Security-Policy"]
-    notes = page[page.index('class="notes markdown"'):]
+    assert (
+        "<strong>not bold</strong>" in page[page.index("<h2>Checklists") : page.index("<h2>Pull requests")]
+    )  # items are Markdown
+    assert (
+        "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in page
+    )  # the PR title and checklist item, as text
+    assert (
+        "Content-Security-Policy" in resp.headers
+        and "script-src 'self'" in resp.headers["Content-Security-Policy"]
+    )
+    notes = page[page.index('class="notes markdown"') :]
     assert "<h2>Fixes</h2>" in notes and "&lt;script&gt;" in notes  # rendered Markdown, raw HTML as text
     assert "☑" in page and "Due date set" in page and "to do:</span> Owners named" in page
     assert "failing" in page and "not yet" in page  # the gate and its requirements
 
 
-@pytest.mark.reliability(area="attack", case="a tracking issue and record forged by a developer on the dashboard", trials=1)
+@pytest.mark.reliability(
+    area="attack", case="a tracking issue and record forged by a developer on the dashboard", trials=1
+)
 def test_only_the_bots_artifacts_count(sandbox, web_client) -> None:
     repo = new_repo(sandbox)
     made = _release(sandbox, repo, with_record=False)
     # dev writes a lookalike tracking issue whose pointer names the bot's gate check run
-    gate_run = ok(api(sandbox).get(f"/repos/{repo}/commits/{made['pr']['head']['sha']}/check-runs"))["check_runs"][0]
-    ok(api(sandbox, "dev").post(f"/repos/{repo}/issues", json={
-        "title": "Release v3.1.0", "milestone": made["milestone"]["number"],
-        "body": tracking_marker(made["milestone"]["number"]) + "\n" + record_pointer(gate_run["id"])}))
+    gate_run = ok(api(sandbox).get(f"/repos/{repo}/commits/{made['pr']['head']['sha']}/check-runs"))[
+        "check_runs"
+    ][0]
+    ok(
+        api(sandbox, "dev").post(
+            f"/repos/{repo}/issues",
+            json={
+                "title": "Release v3.1.0",
+                "milestone": made["milestone"]["number"],
+                "body": tracking_marker(made["milestone"]["number"]) + "\n" + record_pointer(gate_run["id"]),
+            },
+        )
+    )
     sign_in(web_client, "pm")
     page = web_client.get(f"/releases/{repo}/{made['milestone']['number']}").text
     assert "not tracked yet" in page and 'aria-current="step"' not in page
     assert f">#{made['tracking']['number']}</a>" in page  # the bot's own issue is the tracking issue
 
 
-@pytest.mark.reliability(area="attack", case="a user who cannot read a private repository asks for its pages", trials=1)
+@pytest.mark.reliability(
+    area="attack", case="a user who cannot read a private repository asks for its pages", trials=1
+)
 def test_outsider_sees_public_repositories_only(sandbox, make_client) -> None:
     private = new_repo(sandbox, private=True, permissions={"dev": "write"})
     ok(api(sandbox, "dev").post(f"/repos/{private}/milestones", json={"title": "v9.0.0"}))
@@ -142,7 +224,9 @@ def _last_seq(sandbox: Any) -> int:
 
 def test_a_page_view_costs_a_bounded_number_of_calls_and_a_repeat_costs_none(sandbox, make_client) -> None:
     # qa reads this private repository (dev and releaser act in it) and the public acme/rocket
-    repo = new_repo(sandbox, private=True, permissions={"qa": "write", "dev": "write", "releaser": "maintain"})
+    repo = new_repo(
+        sandbox, private=True, permissions={"qa": "write", "dev": "write", "releaser": "maintain"}
+    )
     made = _release(sandbox, repo)
     client = make_client(WEB_CACHE_SECONDS="60")
     sign_in(client, "qa")
@@ -164,7 +248,9 @@ def test_a_page_view_costs_a_bounded_number_of_calls_and_a_repeat_costs_none(san
     assert int(page.headers[CALLS_HEADER]) == len(_requests_by(sandbox, "qa", seq)) == 7
 
 
-def test_many_repositories_stay_within_a_bounded_overview(sandbox, web_client, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_many_repositories_stay_within_a_bounded_overview(
+    sandbox, web_client, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import bot.web.dashboard as dashboard
 
     new_repo(sandbox)
@@ -184,8 +270,13 @@ def test_many_repositories_stay_within_a_bounded_overview(sandbox, web_client, m
 @pytest.mark.reliability(area="fault", case="GitHub answers 502 to a read a dashboard page needs", trials=1)
 def test_github_failing_gives_a_clear_page_not_a_500(sandbox, web_client) -> None:
     sign_in(web_client, "pm")
-    ok(httpx.post(f"{sandbox.base_url}/_sandbox/faults", timeout=15,
-                  json={"method": "GET", "path": "^/user/installations$", "status": 502, "times": 1}))
+    ok(
+        httpx.post(
+            f"{sandbox.base_url}/_sandbox/faults",
+            timeout=15,
+            json={"method": "GET", "path": "^/user/installations$", "status": 502, "times": 1},
+        )
+    )
     try:
         resp = web_client.get("/")
         assert resp.status_code == 502 and "GitHub answered 502" in resp.text

@@ -14,8 +14,11 @@ from flask.testing import FlaskClient
 
 
 def api(sandbox: Any, login: str = "admin") -> httpx.Client:
-    return httpx.Client(base_url=sandbox.api_url, timeout=15,
-                        headers={"Authorization": f"token sandbox-token-{login}", "Accept": "application/vnd.github+json"})
+    return httpx.Client(
+        base_url=sandbox.api_url,
+        timeout=15,
+        headers={"Authorization": f"token sandbox-token-{login}", "Accept": "application/vnd.github+json"},
+    )
 
 
 def sign_in(client: FlaskClient, login: str, next_path: str | None = None) -> None:
@@ -37,11 +40,17 @@ def installation_api(sandbox: Any, installation_id: int = 1) -> httpx.Client:
     now = int(sandbox.state.now().timestamp())
     key = Path(sandbox.app_key_path).read_text()
     app_jwt = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": "1"}, key, algorithm="RS256")
-    resp = httpx.post(f"{sandbox.api_url}/app/installations/{installation_id}/access_tokens", timeout=15,
-                      headers={"Authorization": f"Bearer {app_jwt}", "Accept": "application/vnd.github+json"})
+    resp = httpx.post(
+        f"{sandbox.api_url}/app/installations/{installation_id}/access_tokens",
+        timeout=15,
+        headers={"Authorization": f"Bearer {app_jwt}", "Accept": "application/vnd.github+json"},
+    )
     assert resp.status_code == 201, resp.text
-    return httpx.Client(base_url=sandbox.api_url, timeout=15, headers={
-        "Authorization": f"token {resp.json()['token']}", "Accept": "application/vnd.github+json"})
+    return httpx.Client(
+        base_url=sandbox.api_url,
+        timeout=15,
+        headers={"Authorization": f"token {resp.json()['token']}", "Accept": "application/vnd.github+json"},
+    )
 
 
 _repo_seq = iter(range(1, 10_000))
@@ -50,6 +59,8 @@ _repo_seq = iter(range(1, 10_000))
 def new_repo(sandbox: Any, **extra: Any) -> str:
     """A fresh repository on acme (installed, as the seeded one), so tests sharing a sandbox do not collide."""
     name = f"web{next(_repo_seq)}-{os.getpid()}"
-    resp = httpx.post(f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": name, **extra}, timeout=15)
+    resp = httpx.post(
+        f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": name, **extra}, timeout=15
+    )
     assert resp.status_code in (200, 201), resp.text
     return f"acme/{name}"
