@@ -17,6 +17,7 @@ inside a freshness window costs no request, any other cached read is sent condit
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from github.Requester import Requester
@@ -81,16 +82,20 @@ def instrument(
         if answer is not None and answer.confirmed_in_current_job():
             cache.count("reused_in_job")
             return 200, dict(answer.headers), answer.body
+        if answer is not None and cache.fresh(key, answer):
+            cache.count("reused_fresh")
+            return 200, dict(answer.headers), answer.body
         if answer is not None:
             request_headers = {**request_headers, **cache.conditional_headers(answer)}
+        asked_at = time.time()
         status, headers, output = send(cnx, verb, url, request_headers, *args, **kwargs)
         if status == 304 and answer is not None:
-            renewed = cache.revalidated(key, answer, headers)
+            renewed = cache.revalidated(key, answer, headers, asked_at)
             return 200, dict(renewed.headers), renewed.body
         if status == 200 and isinstance(output, str):
             if answer is not None:
                 cache.count("refetched")
-            cache.store(key, headers, output)
+            cache.store(key, headers, output, asked_at)
         elif answer is not None:
             cache.drop(key)  # 404, 410, 5xx: the cached answer no longer stands
         return status, headers, output

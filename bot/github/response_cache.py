@@ -39,6 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 from cachetools import LRUCache
 
 from bot.github import accounting
+from bot.github.freshness import TouchClock, window_for
 
 DEFAULT_MAX_ENTRIES = 4096
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
@@ -58,6 +59,7 @@ class CachedAnswer:
     headers: Mapping[str, str]
     body: str
     stored_at: float  # time.monotonic() when GitHub last confirmed it (200 or 304)
+    asked_at: float  # time.time() when that confirming request was sent (compared with touches)
     repo: str | None  # "owner/name", lower-cased, or None outside /repos/
     family: str
     unconditional: bool  # revalidation cannot be trusted for it (see the module docstring)
@@ -94,8 +96,11 @@ class ResponseCache:
         max_entries: int = DEFAULT_MAX_ENTRIES,
         max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
+        touches: TouchClock | None = None,
     ) -> None:
         self.max_entries = max_entries
+        # With a touch clock, reads in a freshness window (bot.github.freshness) skip GitHub.
+        self.touches = touches
         self.max_bytes = max_bytes
         floor = max(1, max_bytes // max(1, max_entries))
         self._entries: LRUCache[CacheKey, CachedAnswer] = LRUCache(
@@ -136,7 +141,18 @@ class ResponseCache:
 
     # --- answers ---------------------------------------------------------------------------------
 
-    def store(self, key: CacheKey, headers: Mapping[str, Any], body: str) -> None:
+    def fresh(self, key: CacheKey, answer: CachedAnswer) -> bool:
+        """Whether ``answer`` may be served without asking: inside its freshness window and no
+        event touched its family since GitHub confirmed it."""
+        if self.touches is None or answer.unconditional or answer.repo is None:
+            return False
+        window = window_for(key[1])
+        if window is None or self.age(answer) >= window.ttl:
+            return False
+        touched = self.touches.last_touch(answer.repo, window.family)
+        return touched is None or touched < answer.asked_at
+
+    def store(self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None) -> None:
         """Keep a 200 answer that GitHub can revalidate (it sent an ETag or Last-Modified)."""
         kept = {k.lower(): str(v) for k, v in headers.items() if k.lower() not in _NOT_CACHED_HEADERS}
         if "etag" not in kept and "last-modified" not in kept:
@@ -145,14 +161,16 @@ class ResponseCache:
             return  # one huge answer must not evict everything else
         repo, family = repo_and_family(key[1])
         answer = CachedAnswer(
-            headers=kept, body=body, stored_at=self._clock(), repo=repo, family=family,
+            headers=kept, body=body, stored_at=self._clock(), asked_at=time.time() if asked_at is None else asked_at,
+            repo=repo, family=family,
             unconditional=_needs_unconditional(key[1], kept, body), job=_current_job_ref(),
         )
         with self._lock:
             self._entries[key] = answer
             self.stats.stored += 1
 
-    def revalidated(self, key: CacheKey, answer: CachedAnswer, headers: Mapping[str, Any]) -> CachedAnswer:
+    def revalidated(self, key: CacheKey, answer: CachedAnswer, headers: Mapping[str, Any],
+                    asked_at: float | None = None) -> CachedAnswer:
         """GitHub said 304: the cached body stands; refresh the headers that describe now."""
         fresh = {k.lower(): str(v) for k, v in headers.items()}
         merged = dict(answer.headers)
@@ -160,7 +178,8 @@ class ResponseCache:
             if name in fresh:
                 merged[name] = fresh[name]
         renewed = CachedAnswer(
-            headers=merged, body=answer.body, stored_at=self._clock(), repo=answer.repo,
+            headers=merged, body=answer.body, stored_at=self._clock(),
+            asked_at=time.time() if asked_at is None else asked_at, repo=answer.repo,
             family=answer.family, unconditional=answer.unconditional, job=_current_job_ref(),
         )
         with self._lock:
@@ -179,6 +198,9 @@ class ResponseCache:
         if repo is None:
             return 0
         families = families_written(url, verb)
+        if self.touches is not None:
+            # Other processes' answers are not ours to drop: end their freshness windows instead.
+            self.touches.touch(repo, _freshness_families(families))
         with self._lock:
             stale = [k for k, a in self._entries.items()
                      if k[0] == scope and a.repo == repo and (a.family in families or "*" in families)]
@@ -251,6 +273,17 @@ def families_written(url: str, verb: str) -> frozenset[str]:
     if family == "repo":
         return frozenset({"*"})  # renames, default branch: everything may read differently
     return frozenset({family})
+
+
+def _freshness_families(families: frozenset[str]) -> set[str]:
+    out: set[str] = set()
+    if "*" in families:
+        return {"repo", "refs", "releases"}
+    if "git" in families:
+        out.add("refs")
+    if "releases" in families:
+        out.update({"releases", "refs"})
+    return out
 
 
 def _needs_unconditional(url: str, headers: Mapping[str, str], body: str) -> bool:

@@ -15,6 +15,7 @@ import responses
 from github import Auth, Github
 
 from bot.github import accounting
+from bot.github.freshness import LocalTouchClock, StoreTouchClock, families_touched, window_for
 from bot.github.requester import instrument
 from bot.github.response_cache import ResponseCache, families_written, repo_and_family
 
@@ -210,3 +211,127 @@ def test_what_a_write_makes_stale() -> None:
     assert families_written("/repos/a/b/releases/3", "PATCH") == {"releases", "git"}
     assert families_written("/repos/a/b/issues/5/labels", "POST") == {"issues"}
     assert families_written("/repos/a/b", "PATCH") == {"*"}
+
+
+# --------------------------------------------------------------------------- freshness windows
+
+
+@pytest.fixture
+def touches() -> LocalTouchClock:
+    return LocalTouchClock()
+
+
+@pytest.fixture
+def fresh_gh(touches: LocalTouchClock) -> Iterator[tuple[Github, ResponseCache]]:
+    cache = ResponseCache(max_entries=100, max_bytes=1 << 20, touches=touches)
+    client = Github(auth=Auth.Token("t0k3n"), base_url=API, seconds_between_requests=0, seconds_between_writes=0)
+    instrument(client.requester, 7, None, cache)
+    yield client, cache
+    client.close()
+
+
+@responses.activate
+def test_tags_are_not_asked_again_inside_their_window_until_an_event_touches_them(
+    fresh_gh: tuple[Github, ResponseCache], touches: LocalTouchClock
+) -> None:
+    gh, cache = fresh_gh
+    tags = FakeResource([{"ref": "refs/tags/v1.4.0-rc.1"}])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
+    get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+    get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+    assert len(tags.requests) == 1 and cache.stats.reused_fresh == 1
+
+    tags.body = [{"ref": "refs/tags/v1.4.0-rc.1"}, {"ref": "refs/tags/v1.4.0"}]
+    touches.touch("Acme/Rocket", families_touched("create"))  # the `create` webhook of the tag
+    assert len(get(gh, "/repos/acme/rocket/git/matching-refs/tags")) == 2
+    assert tags.conditional == [False, True]
+
+
+@responses.activate
+def test_a_window_ends_by_itself_so_a_lost_webhook_is_healed(touches: LocalTouchClock) -> None:
+    now = [1000.0]
+    cache = ResponseCache(touches=touches, clock=lambda: now[0])
+    gh = Github(auth=Auth.Token("t"), base_url=API, seconds_between_requests=0, seconds_between_writes=0)
+    instrument(gh.requester, 7, None, cache)
+    releases = FakeResource([])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/releases", callback=releases)
+    get(gh, "/repos/acme/rocket/releases")
+    now[0] += window_for("/repos/acme/rocket/releases").ttl - 1  # type: ignore[union-attr]
+    get(gh, "/repos/acme/rocket/releases")
+    assert len(releases.requests) == 1
+    now[0] += 2  # past the window, no event heard: GitHub is asked again
+    releases.body = [{"id": 1}]
+    assert get(gh, "/repos/acme/rocket/releases") == [{"id": 1}]
+    assert releases.conditional == [False, True]
+    gh.close()
+
+
+@responses.activate
+def test_reads_outside_any_window_are_always_revalidated(fresh_gh: tuple[Github, ResponseCache]) -> None:
+    gh, cache = fresh_gh
+    issue = FakeResource({"number": 5})
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/issues/5", callback=issue)
+    get(gh, "/repos/acme/rocket/issues/5")
+    get(gh, "/repos/acme/rocket/issues/5")
+    assert issue.conditional == [False, True] and cache.stats.reused_fresh == 0
+
+
+@responses.activate
+def test_a_write_ends_the_window_in_every_process_sharing_the_clock(touches: LocalTouchClock) -> None:
+    """Two workers (two caches) on one touch clock: one publishes a release, the other's window closes."""
+    caches = [ResponseCache(touches=touches) for _ in range(2)]
+    clients = []
+    for cache in caches:
+        client = Github(auth=Auth.Token("t"), base_url=API, seconds_between_requests=0, seconds_between_writes=0)
+        instrument(client.requester, 7, None, cache)
+        clients.append(client)
+    releases = FakeResource([{"id": 1, "draft": True}])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/releases", callback=releases)
+
+    def publish(request: Any) -> tuple[int, dict[str, str], str]:
+        releases.body = [{"id": 1, "draft": False}]
+        return 200, {"Content-Type": "application/json"}, json.dumps(releases.body[0])
+
+    responses.add_callback(responses.PATCH, f"{MOCK}/repos/acme/rocket/releases/1", callback=publish)
+    first, second = clients
+    get(second, "/repos/acme/rocket/releases")
+    first.requester.requestJsonAndCheck("PATCH", "/repos/acme/rocket/releases/1", input={"draft": False})
+    assert get(second, "/repos/acme/rocket/releases") == [{"id": 1, "draft": False}]
+    for client in clients:
+        client.close()
+
+
+def test_the_store_clock_is_shared_through_the_store() -> None:
+    from memory_store import MemoryStore
+
+    store = MemoryStore()
+    writer, reader = StoreTouchClock(store, clock=lambda: 50.0), StoreTouchClock(store)
+    assert reader.last_touch("acme/rocket", "refs") is None
+    writer.touch("Acme/Rocket", {"refs"})
+    writer.touch("acme/rocket", {"refs"}, at=10.0)  # an older touch never moves the clock back
+    assert reader.last_touch("acme/rocket", "refs") == 50.0
+
+
+@pytest.mark.parametrize(
+    ("url", "family"),
+    [
+        ("/api/v3/repos/acme/rocket", "repo"),
+        ("/api/v3/repos/acme/rocket/git/matching-refs/tags?per_page=100", "refs"),
+        ("/api/v3/repos/acme/rocket/compare/release/1.4...main", "refs"),
+        ("/api/v3/repos/acme/rocket/releases", "releases"),
+        ("/api/v3/repos/acme/rocket/issues/5", None),
+        ("/api/v3/repos/acme/rocket/milestones", None),  # its counts move with every issue event
+        ("/api/v3/repos/acme/rocket/commits/abc/check-runs", None),
+    ],
+)
+def test_which_reads_have_a_window(url: str, family: str | None) -> None:
+    window = window_for(url)
+    assert (window.family if window else None) == family
+
+
+def test_which_events_touch_what() -> None:
+    assert families_touched("create") == {"refs"}
+    assert families_touched("release", "published") == {"releases"}
+    assert families_touched("pull_request", "closed") == {"refs"}
+    assert families_touched("pull_request", "labeled") == frozenset()
+    assert families_touched("issue_comment", "created") == frozenset()
