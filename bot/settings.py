@@ -108,6 +108,10 @@ class Settings:
     github_writes_per_minute: float | None = None
     # Points per minute per installation (GitHub's secondary limit: GET 1 point, writes 5).
     github_points_per_minute: float | None = None
+    # --- the revalidating cache of GitHub reads (bot/github/response_cache.py) ---
+    github_cache: bool = True  # GITHUB_CACHE=off: every read goes to GitHub unconditionally
+    github_cache_max_entries: int = 4096
+    github_cache_max_mb: int = 64
     # --- operations ---
     log_level: str = "INFO"
     sandbox: bool = False  # no App credentials: serve against the built-in sandbox
@@ -165,6 +169,9 @@ class Settings:
             lease_seconds=_float(env, "LEASE_SECONDS", 30.0) or 30.0,  # type: ignore[arg-type]
             github_writes_per_minute=_float(env, "GITHUB_WRITES_PER_MINUTE", None),
             github_points_per_minute=_float(env, "GITHUB_POINTS_PER_MINUTE", None),
+            github_cache=_bool(env, "GITHUB_CACHE", True),
+            github_cache_max_entries=_int(env, "GITHUB_CACHE_MAX_ENTRIES", 4096, minimum=1),  # type: ignore[arg-type]
+            github_cache_max_mb=_int(env, "GITHUB_CACHE_MAX_MB", 64, minimum=1),  # type: ignore[arg-type]
             log_level=log_level,
             sandbox=_bool(env, "SANDBOX", False),
             sandbox_port=_int(env, "SANDBOX_PORT", 8900, minimum=0),  # type: ignore[arg-type]

@@ -61,7 +61,9 @@ class DemoEnvironment:
     # ------------------------------------------------------------------ start / stop
 
     @classmethod
-    def start(cls, sandbox_port: int = 0, bot_port: int = 0, ready_timeout: float = 45.0) -> DemoEnvironment:
+    def start(cls, sandbox_port: int = 0, bot_port: int = 0, ready_timeout: float = 45.0,
+              extra_env: dict[str, str] | None = None) -> DemoEnvironment:
+        """``extra_env`` adds to (or overrides) the bot's environment (benchmarks: real pacing)."""
         from bot.sandbox.server import start_sandbox
 
         workdir = Path(tempfile.mkdtemp(prefix="release-bot-demo-"))
@@ -90,6 +92,7 @@ class DemoEnvironment:
             # step's timeout rather than after minutes of backoff.
             "JOB_BACKOFF_BASE_SECONDS": "0.5",
             "JOB_BACKOFF_CAP_SECONDS": "5",
+            **(extra_env or {}),
         }
         env_obj = cls(workdir=workdir, sandbox=sandbox, bot_port=chosen, bot_env=env)
         try:
