@@ -42,6 +42,7 @@ from bot.github import accounting
 from bot.github.freshness import TouchClock, window_for
 
 DEFAULT_MAX_ENTRIES = 4096
+CLOCK_SKEW_MARGIN_SECONDS = 2.0
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _NOT_CACHED_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
 # What a 304 refreshes in the cached headers (the rate-limit window, the clock, the validators).
@@ -159,7 +160,8 @@ class ResponseCache:
         if window is None or self.age(answer) >= window.ttl:
             return False
         touched = self.touches.last_touch(answer.repo, window.family)
-        return touched is None or touched < answer.asked_at
+        # Touches and answers may be timed on two machines' clocks: a margin absorbs their skew.
+        return touched is None or touched < answer.asked_at - CLOCK_SKEW_MARGIN_SECONDS
 
     def store(
         self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None
