@@ -300,7 +300,7 @@ def test_production_deployment_of_the_final_tag_starts_monitor() -> None:
 
 def test_strict_mode_withholds_publishing_until_deploy(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[bool] = []
-    monkeypatch.setattr(release.ReleaseRun, "_sync_notes", lambda self: seen.append(self.facts.publish_allowed))
+    monkeypatch.setattr(release.ReleaseRun, "_sync_notes", lambda self: seen.append(self.plan.publish_allowed))
     config = default_config()
     config["releases"]["mode"] = "strict"
     gh = FakeGitHub()

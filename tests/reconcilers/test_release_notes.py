@@ -17,8 +17,14 @@ from memory_store import MemoryStore as Store  # noqa: E402
 from notes_fake import BOT, REPO, FakeGitHub, client  # noqa: E402
 
 from bot.config.defaults import default_config  # noqa: E402
+from bot.core.versions import parse_version  # noqa: E402
+from bot.github.notes_facts import NotesInputs  # noqa: E402
+from bot.github.release_json import release_of  # noqa: E402
 from bot.jobs import JobSpec  # noqa: E402
 from bot.reconcilers.release_notes import apply_release_note_command, sync_release_notes  # noqa: E402
+
+V140 = parse_version("1.4.0")
+assert V140 is not None
 
 
 @pytest.fixture
@@ -39,11 +45,13 @@ def make_ctx(store: Store | None = None, **notes: Any) -> SimpleNamespace:
                            job=JobSpec("release:42@1", 1, REPO, "test"))
 
 
-def facts(fake: FakeGitHub, *, branch: str | None = "release/1.4", **kw: Any) -> SimpleNamespace:
-    base = dict(milestone_number=1, milestone_title="v1.4.0", release_branch=branch, default_branch="main",
-                tag_names=set(fake.tags))
-    base.update(kw)
-    return SimpleNamespace(**base)
+def facts(fake: FakeGitHub, *, branch: str | None = "release/1.4",
+          releases: list[dict[str, Any]] | None = None) -> NotesInputs:
+    """What the release reconcile hands the notes: the tags it read, the branch, the default branch
+    (the milestone's items are read by the notes here); a complete release listing when given."""
+    return NotesInputs(milestone_number=1, version=V140, branch=branch, tag_names=frozenset(fake.tags),
+                       default_branch="main",
+                       releases=tuple(release_of(r) for r in releases) if releases is not None else None)
 
 
 @pytest.fixture
@@ -176,12 +184,12 @@ def test_template_errors_are_reported_not_raised(scenario: FakeGitHub) -> None:
 def test_reads_facts_itself_when_not_given(scenario: FakeGitHub) -> None:
     tracking = scenario.add_pr(50, "Release v1.4.0", author=BOT, body="<!-- release-bot:tracking:1 -->")
     tracking.pop("pull_request")  # the bot's tracking issue, closed in the milestone: not a change
-    outcome = sync_release_notes(make_ctx(), SimpleNamespace(milestone_number=1, milestone_title="1.4.0",
-                                                             release_branch="release/1.4", default_branch="main"))
+    outcome = sync_release_notes(make_ctx(), NotesInputs(milestone_number=1, version=V140, branch="release/1.4",
+                                                         default_branch="main"))
     assert outcome.included == [10, 11]
     scenario.tags.append("v1.4.0")
-    sync_release_notes(make_ctx(include_issues=True), SimpleNamespace(
-        milestone_number=1, milestone_title="1.4.0", release_branch="release/1.4", default_branch="main"))
+    sync_release_notes(make_ctx(include_issues=True), NotesInputs(
+        milestone_number=1, version=V140, branch="release/1.4", default_branch="main"))
     assert 50 not in scenario.comments and "Release v1.4.0" not in next(iter(scenario.releases.values()))["body"]
 
 
@@ -231,11 +239,11 @@ def test_missing_ref_is_reported_and_notes_still_build(scenario: FakeGitHub) -> 
 
 def test_strict_mode_keeps_the_draft_until_publishing_is_allowed(scenario: FakeGitHub) -> None:
     scenario.tags.append("v1.4.0")
-    outcome = sync_release_notes(make_ctx(), facts(scenario, publish_allowed=False))
+    outcome = sync_release_notes(make_ctx(), facts(scenario), publish_allowed=False)
     (release,) = scenario.releases.values()
     assert release["draft"] and not outcome.published and scenario.comments == {}
     assert "target_commitish" not in release["_sent"]  # the tag exists: the release will sit on it
-    outcome = sync_release_notes(make_ctx(), facts(scenario, publish_allowed=True))
+    outcome = sync_release_notes(make_ctx(), facts(scenario), publish_allowed=True)
     assert outcome.published and not release["draft"]
 
 
@@ -257,17 +265,11 @@ def test_complete_release_listing_in_facts_saves_reads(scenario: FakeGitHub) -> 
 
 
 def test_default_branch_is_not_asked_for_when_not_needed(scenario: FakeGitHub) -> None:
-    class Facts(SimpleNamespace):
-        asked = 0
-
-        @property
-        def default_branch(self) -> str:  # ReleaseFacts reads it with a call: count the asks
-            type(self).asked += 1
-            return "main"
-
-    sync_release_notes(make_ctx(), Facts(milestone_number=1, milestone_title="v1.4.0", release_branch="release/1.4",
-                                         tag_names=set(scenario.tags)))
-    assert Facts.asked == 0
+    # Not given: the notes read it (GET /repos/{o}/{r}) only when they need it — here they do not.
+    outcome = sync_release_notes(make_ctx(), NotesInputs(milestone_number=1, version=V140, branch="release/1.4",
+                                                         tag_names=frozenset(scenario.tags)))
+    assert outcome.included == [10, 11]
+    assert [p for _m, p in scenario.reads() if p.split("?")[0] == f"/repos/{REPO}"] == []
 
 
 def chain(*commits: tuple[str, str, tuple[str, ...]]) -> list[dict[str, Any]]:
