@@ -11,6 +11,8 @@ in the documented write order.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -105,8 +107,7 @@ class ReleasePlan:
 
 
 def record_json(state: TrackingState) -> str:
-    import json
-
+    """The state as the record's canonical JSON (``bot.github.release_record_io.canonical_state``)."""
     return json.dumps(state.to_json(), sort_keys=True, separators=(",", ":"))
 
 
@@ -131,8 +132,6 @@ def _stage_comments(bot_comments: list[Comment], milestone_number: int) -> dict[
 def _feedback(facts: ReleaseFacts, settings: ReleaseSettings, began: str, known: tuple[int, ...],
               version: str) -> tuple[int, ...]:
     """Issues opened since Monitor began that name the version or carry a feedback label."""
-    import re
-
     since = datetime.fromisoformat(f"{began}T00:00:00+00:00")
     # '1.4.0' or 'v1.4.0' as a whole version: not '11.4.0', '1.4.01' or '1.4.0.1'.
     names_version = re.compile(rf"(?<![\d.]){re.escape(version)}(?!\d|\.\d)")
@@ -155,7 +154,9 @@ def _past_gate(facts: ReleaseFacts, known: tuple[str, ...], audit: tuple[str, ..
     if not facts.branch_name or not facts.branch_exists:
         return known
     entries = list(known)
-    entries.extend(text for text in dict.fromkeys(audit) if text not in entries)
+    for text in audit:
+        if text not in entries:
+            entries.append(text)
     return tuple(entries[:MAX_PAST_GATE])
 
 
@@ -351,8 +352,6 @@ class DeletedPlan:
 
 
 def plan_deleted(facts: ReleaseFacts) -> DeletedPlan | None:
-    import re
-
     tracking = facts.tracking_issue
     if tracking is None or tracking.state != "open":
         return None
