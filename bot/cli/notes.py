@@ -14,12 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from github import Auth, Github, GithubException
+from github import Github, GithubException
 from tqdm import tqdm
 
 from bot.config.defaults import default_config
@@ -27,6 +26,7 @@ from bot.config.merge import deep_merge
 from bot.config.validate import validate_text
 from bot.core.versions import ReleaseConventions, Version, branch_for, parse_milestone_title, parse_version
 from bot.github import notes_io
+from bot.github.notes_client import NoCredentials, notes_client
 from bot.github.notes_facts import NotesInputs
 from bot.reconcilers.release_notes import NotesPlan, plan_notes
 
@@ -71,24 +71,6 @@ class Progress:
             bar.total = bar.n
             bar.refresh()
             bar.close()
-
-
-def _client(repo: str) -> Github:
-    from bot.settings import Settings
-
-    settings = Settings.from_env()
-    token = os.environ.get("GITHUB_TOKEN")
-    if token:
-        return Github(base_url=settings.github_api_url, auth=Auth.Token(token), per_page=100,
-                      seconds_between_requests=0, seconds_between_writes=0)
-    if not settings.has_app_credentials:
-        raise SystemExit("release-bot notes: set GITHUB_TOKEN, or APP_ID and PRIVATE_KEY(_PATH), to read GitHub")
-    from bot.services import Services
-
-    services = Services.from_settings(settings, None)
-    owner, _, name = repo.partition("/")
-    installation = services.app.integration.get_repo_installation(owner, name)
-    return services.app.client_for(int(installation.id))
 
 
 def _find_milestone(gh: Github, repo: str, version: Version, pattern: str) -> int | None:
@@ -155,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
         print("release-bot notes: expected OWNER/REPO and a version like 1.4.0", file=sys.stderr)
         return 2
     try:
-        gh = _client(args.repo)
-    except SystemExit as exc:
+        gh = notes_client(args.repo)
+    except NoCredentials as exc:
         print(exc, file=sys.stderr)
         return 2
     progress = Progress(enabled=not args.no_progress)
