@@ -49,9 +49,8 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]
 def sandbox_app(sandbox: SandboxHandle) -> Iterator[GitHubApp]:
     from bot.github.pacer import PacerLimits
 
-    # Token expiry is judged on the sandbox's clock, as on GitHub's: a clock moved by days mints anew.
     app = GitHubApp(1, Path(sandbox.app_key_path).read_text(), base_url=sandbox.api_url,
-                    pacer_limits=PacerLimits(0, 0), now=lambda: sandbox.state.now())
+                    pacer_limits=PacerLimits(0, 0))
     yield app
     app.close()
 
@@ -78,7 +77,17 @@ class Release:
         self.app = app
         self.repo: Repo = builder.repo(unique("rel"))
         self.full = self.repo.full_name
-        self.gh: Any = app.client_for(1)
+
+    @property
+    def gh(self) -> Any:
+        return self.app.client_for(1)
+
+    def advance(self, seconds: float) -> None:
+        """Move the sandbox's clock. The installation token minted before has expired by GitHub's
+        clock: the App forgets it, as it does on a 401, and the next request mints one (learning
+        GitHub's clock from the JWT's refusal, as against a host whose clock is off)."""
+        self.builder.handle.state.advance_clock(seconds)
+        self.app.forget_installation(1)
 
     # -- the world, built as people would ----------------------------------------------------
     def api(self, login: str = "admin") -> Any:
@@ -264,10 +273,6 @@ def world(sandbox_world: World, sandbox_app: GitHubApp) -> Release:
     return rel
 
 
-def advance_clock(sandbox: SandboxHandle, seconds: float) -> None:
-    sandbox.state.advance_clock(seconds)
-
-
 def test_full_life_cycle(world: Release, sandbox: SandboxHandle) -> None:
     w = world
     m = w.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
@@ -329,7 +334,7 @@ def test_full_life_cycle(world: Release, sandbox: SandboxHandle) -> None:
     assert "| Deploy | ▶️ current |" in body and " 4/4 |" in body
     # An issue opened before Monitor begins is no feedback, even when it changes later.
     old = w.add_issue("Old regression", None, labels=["regression"])
-    advance_clock(sandbox, 2 * 86400)  # Monitor begins two days later
+    w.advance(2 * 86400)  # Monitor begins two days later
     w.comment(number, "releaser", "/stage monitor")
     w.settle(m)
     body = w.tracking()["body"]
@@ -514,14 +519,6 @@ def at(monkeypatch: pytest.MonkeyPatch, moment: datetime) -> None:
     monkeypatch.setattr(release, "utc_now", lambda: moment)
 
 
-def next_moment(sandbox: SandboxHandle, hour: int, minute: int, days_ahead: int = 1) -> datetime:
-    """Move the sandbox clock to ``hour:minute`` UTC, ``days_ahead`` days or more from now."""
-    now = sandbox.state.now().astimezone(UTC)
-    target = (now + timedelta(days=days_ahead)).replace(hour=hour, minute=minute, second=0, microsecond=0)
-    advance_clock(sandbox, (target - now).total_seconds())
-    return target
-
-
 def day(moment: datetime, days: int = 0) -> str:
     return (moment + timedelta(days=days)).date().isoformat()
 
@@ -542,7 +539,7 @@ def test_late_or_on_time_is_decided_by_the_published_release(world: Release, san
     w.settle(m)
     assert f"{due} (America/Los_Angeles) · not shipped yet" in w.tracking()["body"]
     w.tag("v1.4.0")
-    advance_clock(sandbox, (shipped - sandbox.state.now().astimezone(UTC)).total_seconds())
+    w.advance((shipped - sandbox.state.now().astimezone(UTC)).total_seconds())
     published = w.publish("v1.4.0")["published_at"]
     assert published.startswith(f"{day(shipped)}T23:30:")
     w.settle(m)
@@ -619,7 +616,7 @@ def test_steady_reconcile_lists_only_comments_changed_since_the_last_read(world:
     ids = []
     for i in range(250):
         ids.append(w.comment(number, "dev", f"discussion {i}"))
-        advance_clock(sandbox, 60)  # a comment a minute: only the newest is inside the listing's margin
+        w.advance(60)  # a comment a minute: only the newest is inside the listing's margin
     w.settle(m)
     state = TrackingState.from_json(w.record_state(m, w.store))
     assert set(state.checklists) == {"identify_needs", "plan"} and state.comments_seen
