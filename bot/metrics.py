@@ -49,7 +49,42 @@ GITHUB_RATE_LIMIT_REMAINING = Gauge(
     ["installation"],
     multiprocess_mode="mostrecent",
 )
+# outcome: revalidated (304) | refetched (200 to a conditional request) | reused_in_job |
+# reused_fresh (no request: bot.github.freshness) | stored | dropped_by_writes
+GITHUB_CACHE = Counter("release_bot_github_cache", "The read cache's answers, by outcome", ["outcome"])
+GITHUB_CACHE_BYTES = Gauge(
+    "release_bot_github_cache_bytes", "Bytes of bodies the read cache holds", multiprocess_mode="livesum"
+)
+GITHUB_CACHE_ENTRIES = Gauge(
+    "release_bot_github_cache_entries", "Answers the read cache holds", multiprocess_mode="livesum"
+)
+GITHUB_PACING_WAIT = Histogram(
+    "release_bot_github_pacing_wait_seconds",
+    "Time a request waited for the pacer (GitHub's secondary limits), requeued waits included",
+    buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
+)
+GITHUB_PACING_WAIT_MAX = Gauge(
+    "release_bot_github_pacing_wait_max_seconds",
+    "The longest pacing wait since the process started",
+    multiprocess_mode="max",
+)
 
+
+def record_cache(outcome: str, entries: int, size: int) -> None:
+    GITHUB_CACHE.labels(outcome=outcome).inc()
+    GITHUB_CACHE_ENTRIES.set(entries)
+    GITHUB_CACHE_BYTES.set(size)
+
+
+_pacing_max = 0.0
+
+
+def record_pacing_wait(seconds: float) -> None:
+    global _pacing_max
+    GITHUB_PACING_WAIT.observe(seconds)
+    if seconds > _pacing_max:
+        _pacing_max = seconds
+        GITHUB_PACING_WAIT_MAX.set(seconds)
 
 
 def record_github_call(installation_id: int | None, status: int) -> None:
