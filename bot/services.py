@@ -48,9 +48,18 @@ class Services:
             writes_per_minute=settings.github_writes_per_minute,
             points_per_minute=settings.github_points_per_minute,
         )
-        app = GitHubApp(settings.app_id, private_key, base_url=settings.github_api_url, pacer_limits=limits)
-        log.info("GitHub layer ready: %s app %s, pacing %s writes/min %s points/min",
-                 settings.github_api_url, settings.app_id, limits.writes_per_minute, limits.points_per_minute)
+        pacers = None
+        redis_client = getattr(store, "client", None) if settings.uses_redis else None
+        if redis_client is not None:
+            # One budget per installation for every worker on every machine (bot/github/pacer_redis.py).
+            from bot.github.pacer_redis import redis_pacers
+
+            pacers = redis_pacers(limits, redis_client, getattr(store, "prefix", "release-bot:"))
+        app = GitHubApp(settings.app_id, private_key, base_url=settings.github_api_url, pacer_limits=limits,
+                        pacer_factory=pacers)
+        log.info("GitHub layer ready: %s app %s, pacing %s writes/min %s points/min (%s)",
+                 settings.github_api_url, settings.app_id, limits.writes_per_minute, limits.points_per_minute,
+                 "shared in Redis" if pacers is not None else "per process")
         return cls(app, store)
 
     @property

@@ -20,7 +20,7 @@ from github.Requester import Requester
 
 from bot.errors import RetryLater
 from bot.github import accounting
-from bot.github.pacer import Pacer
+from bot.github.pacer import InstallationPacer
 
 _RAW = "_Requester__requestRaw"
 
@@ -29,7 +29,7 @@ class PyGithubIncompatible(RuntimeError):
     """The installed PyGithub no longer has the request hook this layer relies on."""
 
 
-def instrument(requester: Requester, installation_id: int | None, pacer: Pacer | None) -> Requester:
+def instrument(requester: Requester, installation_id: int | None, pacer: InstallationPacer | None) -> Requester:
     """Make ``requester`` pace its requests with ``pacer`` and count them for ``installation_id``."""
     original = getattr(requester, _RAW, None)
     if original is None or not callable(original):

@@ -70,8 +70,8 @@ class QueueStats:
     oldest_waiting_seconds: float | None  # age of the job waiting longest; None when none waits
 
     def as_dict(self) -> dict[str, Any]:
+        """The backlog beyond the counts (the ``backlog`` of /healthz)."""
         return {
-            **self.counts.as_dict(),
             "dead_letters": self.counts.failed,
             "pending_by_installation": dict(self.pending_by_installation),
             "oldest_waiting_seconds": None if self.oldest_waiting_seconds is None
