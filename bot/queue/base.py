@@ -31,6 +31,11 @@ RUNNING = "running"
 FAILED = "failed"
 
 
+class QueueUnavailable(Exception):
+    """The queue's store did not answer (Redis down past the client's retries): nothing was
+    recorded, so intake answers 503 and GitHub's redelivery brings the event back."""
+
+
 @dataclass(frozen=True)
 class Job:
     """A claimed or listed job: its spec plus the queue's bookkeeping."""

@@ -45,6 +45,7 @@ from bot.queue.base import (
     JobQueue,
     QueueCounts,
     QueueStats,
+    QueueUnavailable,
     RetryPolicy,
 )
 from bot.queue.hints import merge_hints
@@ -137,7 +138,12 @@ class RedisQueue(JobQueue):
 
     def accept_delivery(self, delivery_id: str, jobs: list[JobSpec]) -> bool:
         fields = [field for spec in jobs for field in _encode(spec)]
-        return bool(self._run("ENQUEUE", repr(self._clock()), delivery_id, self.delivery_ttl_seconds, *fields))
+        try:
+            return bool(self._run("ENQUEUE", repr(self._clock()), delivery_id, self.delivery_ttl_seconds, *fields))
+        except (redis.ConnectionError, redis.TimeoutError) as exc:
+            # A timeout after the script ran would mean it was recorded: then the redelivery
+            # is answered as a duplicate, and the work is in the queue either way.
+            raise QueueUnavailable(f"Redis: {type(exc).__name__}") from exc
 
     def enqueue(self, jobs: list[JobSpec]) -> None:
         # One script per few hundred jobs: a fan-out of thousands does not hold the server for long.

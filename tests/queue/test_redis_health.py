@@ -44,3 +44,19 @@ def test_healthz_is_503_when_redis_does_not_answer():
     client = create_app(Settings.from_env({"WEBHOOK_SECRET": "s"}), unreachable).test_client()
     response = client.get("/healthz")
     assert response.status_code == 503 and "queue unavailable" in response.get_json()["error"]
+
+
+@pytest.mark.reliability(area="fault", case="Redis unreachable at intake: 503, nothing half-recorded", trials=1)
+def test_a_delivery_is_answered_503_when_redis_does_not_answer():
+    import hashlib
+    import hmac
+    import json
+
+    unreachable = RedisQueue("redis://127.0.0.1:1/0", client=redis.Redis(port=1, socket_connect_timeout=0.5))
+    client = create_app(Settings.from_env({"WEBHOOK_SECRET": "s"}), unreachable).test_client()
+    body = json.dumps({"action": "closed", "milestone": {"number": 1},
+                       "repository": {"id": 5, "full_name": "a/b"}, "installation": {"id": 1}}).encode()
+    response = client.post("/api/github/webhooks", data=body, headers={
+        "X-GitHub-Event": "milestone", "X-GitHub-Delivery": "d-503", "Content-Type": "application/json",
+        "X-Hub-Signature-256": "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest()})
+    assert response.status_code == 503 and "redeliver" in response.get_json()["error"]
