@@ -218,6 +218,16 @@ class Settings:
         return replace(self, **changes)
 
     @property
+    def queue_password(self) -> str | None:
+        """The password in a redis://user:PASSWORD@host QUEUE_URL (scrubbed from every log line)."""
+        from urllib.parse import unquote, urlsplit
+
+        if not self.uses_redis:
+            return None
+        password = urlsplit(self.queue_url).password
+        return unquote(password) if password else None
+
+    @property
     def uses_redis(self) -> bool:
         """The shared deployment: queue, state and the GitHub budget in Redis."""
         return self.queue_url.startswith(("redis://", "rediss://"))

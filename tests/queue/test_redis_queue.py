@@ -196,3 +196,4 @@ def test_settings_accept_a_redis_url_and_never_log_its_password():
     assert settings.uses_redis
     assert settings.redacted()["queue_url"] == "redis://:***@cache.internal:6380/2"
     assert "s3cret" not in repr(settings.redacted())
+    assert settings.queue_password == "s3cret"  # registered with the log scrubber (bot/cli/_runtime.py)
