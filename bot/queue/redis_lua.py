@@ -156,7 +156,7 @@ return 1
 """
 
 # ARGV: P, now, lease_seconds, token, share (0..1: the most of all registered worker threads one
-# installation's jobs may hold while others could run; >= 1: no cap).
+# installation's jobs may hold while others could run; >= 1: no cap), worker (who claims: for operators).
 # Returns false, or {id, {field, value, ...}, {hint parts}}.
 CLAIM = _COMMON + r"""
 local now = tonumber(ARGV[2])
@@ -200,7 +200,7 @@ merge_dirty_into_hints(chosen)
 local job = jk(chosen)
 local expires = now + lease
 redis.call('HSET', job, 'state', 'running', 'claim_token', token, 'lease_expires', expires, 'dirty', 0,
-           'updated_at', now)
+           'updated_at', now, 'worker', ARGV[6])
 redis.call('HINCRBY', job, 'attempts', 1)
 redis.call('ZADD', P .. 'leases', expires, chosen)
 redis.call('ZADD', P .. 'running:' .. inst, expires, chosen)

@@ -125,6 +125,7 @@ class RedisQueue(JobQueue):
         self.installation_share = installation_share
         self._clock = clock
         self.client = client or connect(url)
+        self._worker_id = ""
         self._scripts = {
             name: self.client.register_script(getattr(redis_lua, name))
             for name in ("ENQUEUE", "CLAIM", "RENEW", "COMPLETE", "FAIL", "FAIL_PERMANENTLY", "RETRY_LATER",
@@ -159,7 +160,7 @@ class RedisQueue(JobQueue):
 
     def claim(self, lease_seconds: float) -> Job | None:
         token = uuid.uuid4().hex
-        answer = self._run("CLAIM", repr(self._clock()), lease_seconds, token, self.installation_share)
+        answer = self._run("CLAIM", repr(self._clock()), lease_seconds, token, self.installation_share, self._worker_id)
         if not answer:
             return None
         id_, flat, parts = answer
@@ -193,6 +194,7 @@ class RedisQueue(JobQueue):
                                       repr(not_before), reason))
 
     def heartbeat(self, worker_id: str, threads: int, ttl_seconds: float) -> None:
+        self._worker_id = worker_id  # recorded on the jobs this process claims (who runs what)
         self._run("HEARTBEAT", worker_id, threads, repr(self._clock() + ttl_seconds))
 
     def leave(self, worker_id: str) -> None:
