@@ -38,3 +38,18 @@ def comment(spec: JobSpec, services: Any) -> dict[str, int]:
     with open(os.environ["RB_TEST_EFFECTS"], "a") as f:
         f.write(f"wrote {spec.key} {os.getpid()}\n")
     return {"api_calls": 1}
+
+
+def effect(spec: JobSpec, services: Any) -> dict[str, int]:
+    """As bot_test_runners.slow_effect ("start KEY PID", sleep, "done KEY PID"), but the keys in
+    RB_TEST_SLOW_KEYS take RB_TEST_SLOW_SLEEP: a run of one of them is surely still going when the
+    test kills its process."""
+    import time
+
+    slow = spec.key in os.environ.get("RB_TEST_SLOW_KEYS", "").split(",")
+    with open(os.environ["RB_TEST_EFFECTS"], "a") as f:
+        f.write(f"start {spec.key} {os.getpid()}\n")
+    time.sleep(float(os.environ["RB_TEST_SLOW_SLEEP" if slow else "RB_TEST_SLEEP"]))
+    with open(os.environ["RB_TEST_EFFECTS"], "a") as f:
+        f.write(f"done {spec.key} {os.getpid()}\n")
+    return {"api_calls": 0}

@@ -8,12 +8,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,7 @@ from bot.jobs import JobSpec  # noqa: E402
 from bot.queue.redis_queue import RedisQueue  # noqa: E402
 
 pytestmark = pytest.mark.e2e
+SLOW_KEY = "release:42@7"
 
 
 def milestone_delivery(number: int) -> tuple[bytes, dict[str, str]]:
@@ -47,64 +49,89 @@ def effect_lines(path: Path) -> list[list[str]]:
     return [line.split() for line in path.read_text().splitlines()] if path.exists() else []
 
 
-@pytest.mark.reliability(area="crash", case="Redis topology: a worker SIGKILLed mid-job and Redis SIGKILLed, nothing lost", trials=1)
-def test_web_only_and_two_workers_on_redis_survive_a_worker_sigkill_and_a_redis_restart(
+@pytest.mark.reliability(area="crash", case="Redis topology: 2,000 events (20% redelivered) on 2 web + 3 workers, a worker SIGKILLed mid-job, Redis SIGKILLed", trials=1)
+def test_two_web_processes_and_three_workers_lose_nothing_through_a_worker_sigkill_and_a_redis_restart(
         processes, redis_server, redis_url, tmp_path):  # noqa: F811 - fixtures
+    """2,000 signed events over 200 keys, a fifth of them GitHub's redelivery of an earlier one sent
+    to the other web process; a worker SIGKILLed mid-job and Redis SIGKILLed between the halves.
+    Every key runs after its last event, no key ever runs in two processes at once, every
+    redelivery is recognized, nothing is dead-lettered."""
     effects = tmp_path / "effects.txt"
     runner = {"QUEUE_URL": redis_url, "APP_ID": "1", "PRIVATE_KEY_PATH": "/nonexistent-not-used-by-the-test-runner.pem",
-              "RELEASE_BOT_TEST_RUNNER": "bot_test_runners:slow_effect", "RB_TEST_EFFECTS": str(effects),
-              "RB_TEST_SLEEP": "0.4", "LEASE_SECONDS": "2"}
-    port = free_port()
-    processes.start("web", "serve", "--no-worker", "--no-sandbox", env={**runner, "PORT": str(port)})
-    web = f"http://127.0.0.1:{port}"
+              "RELEASE_BOT_TEST_RUNNER": "redis_runners:effect", "RB_TEST_EFFECTS": str(effects),
+              "RB_TEST_SLEEP": "0.05", "RB_TEST_SLOW_KEYS": SLOW_KEY, "RB_TEST_SLOW_SLEEP": "1.5",
+              "LEASE_SECONDS": "2"}
+    ports = [free_port(), free_port()]
+    webs = [f"http://127.0.0.1:{port}" for port in ports]
+    for n, port in enumerate(ports):
+        processes.start(f"web-{n}", "serve", "--no-worker", "--no-sandbox", env={**runner, "PORT": str(port)})
 
-    def health() -> dict[str, Any]:
+    def health(web: str) -> dict[str, Any]:
         try:
             return httpx.get(web + "/healthz", timeout=5).json()
         except httpx.HTTPError:
             return {}
 
-    wait_for(lambda: health().get("status") == "ok", 30, "the web process", processes)
-    worker_a = processes.start("worker-a", "worker", "--concurrency", "2", env=runner)
-    processes.start("worker-b", "worker", "--concurrency", "2", env=runner)
+    wait_for(lambda: all(health(w).get("status") == "ok" for w in webs), 30, "the web processes", processes)
+    workers = [processes.start(f"worker-{n}", "worker", "--concurrency", "2", env=runner) for n in range(3)]
 
-    def post(body: bytes, headers: dict[str, str]) -> int:
-        return httpx.post(web + WEBHOOK_PATH, content=body, headers=headers, timeout=30).status_code
+    keys = [f"release:42@{n}" for n in range(1, 201)]
+    marks: dict[str, int] = {}  # effects file size once a key's latest event was accepted
+    answers: list[tuple[bool, int]] = []
+    lock = threading.Lock()
+    clients = [httpx.Client(base_url=w, timeout=30) for w in webs]
 
-    keys = [f"release:42@{n}" for n in range(1, 31)]
-    first = [milestone_delivery(n) for n in range(1, 31)]
-    assert [post(*d) for d in first] == [202] * 30
+    def send(item: tuple[int, tuple[bytes, dict[str, str]], bool]) -> None:
+        n, (body, headers), redelivery = item
+        status = clients[n % 2].post(WEBHOOK_PATH, content=body, headers=headers).status_code
+        size = effects.stat().st_size if effects.exists() else 0
+        with lock:
+            answers.append((redelivery, status))
+            if status == 202:
+                key = f"release:42@{json.loads(body)['milestone']['number']}"
+                marks[key] = max(marks.get(key, 0), size)
 
-    # SIGKILL worker A while it is in the middle of a job (a start without its done).
-    def a_is_mid_job() -> bool:
-        lines = effect_lines(effects)
-        started = {key for word, key, pid in lines if word == "start" and pid == str(worker_a.pid)}
-        done = {key for word, key, pid in lines if word == "done" and pid == str(worker_a.pid)}
-        return bool(started - done)
+    def batch(seed: int, n_fresh: int, earlier: list[Any]) -> list[tuple[bytes, dict[str, str]]]:
+        """``n_fresh`` new deliveries and 200 redeliveries of earlier ones (to the other web process)."""
+        fresh = [milestone_delivery(1 + (seed * 7 + i * 13) % 200) for i in range(n_fresh)]
+        again = (earlier or fresh)[: 200]
+        items = [(i, d, False) for i, d in enumerate(fresh)] + [(i + 1, d, True) for i, d in enumerate(again)]
+        with ThreadPoolExecutor(8) as pool:
+            list(pool.map(send, items))
+        return fresh
 
-    wait_for(a_is_mid_job, 30, "worker A mid-job", processes)
-    os.killpg(worker_a.pid, signal.SIGKILL)
-    worker_a.wait(10)
-    killed = str(worker_a.pid)
+    first = batch(0, 800, [])  # 1,000 events
+    # SIGKILL the worker running the slow key (1.5 s a run: still running when killed), then Redis.
+    pids = {str(w.pid): w for w in workers}
+    caught: list[str] = []
+
+    def slow_key_running() -> bool:
+        owner = None
+        for word, key, pid in effect_lines(effects):
+            if key == SLOW_KEY:
+                owner = pid if word == "start" else None
+        caught[:] = [owner] if owner in pids else []
+        return bool(caught)
+
+    wait_for(slow_key_running, 30, "a worker running the slow key", processes)
+    killed = caught[0]
+    processes.kill(pids[killed])
     redis_server.restart(signal.SIGKILL)  # the append-only file (fsync always) is all that survives
-    processes.start("worker-c", "worker", "--concurrency", "2", env=runner)  # the replacement
+    processes.start("worker-3", "worker", "--concurrency", "2", env=runner)  # the replacement
+    batch(1, 800, first)  # 1,000 more
 
-    # A second event for every key (some are running: they must run once more), and GitHub's
-    # redelivery of first-round deliveries, which any web process recognises.
-    marks: dict[str, int] = {}
-    for n, key in enumerate(keys, start=1):
-        assert post(*milestone_delivery(n)) == 202
-        marks[key] = len(effect_lines(effects))
-    assert [post(*d) for d in first[:15]] == [200] * 15
+    assert len(answers) == 2000 and sum(1 for redelivery, _ in answers if redelivery) == 400
+    assert {status for redelivery, status in answers if redelivery} == {200}  # recognized by the other process
+    assert {status for redelivery, status in answers if not redelivery} == {202}
 
     def settled() -> bool:
-        queue = health().get("queue", {})
-        if queue != {"pending": 0, "running": 0, "failed": 0}:
+        if health(webs[0]).get("queue") != {"pending": 0, "running": 0, "failed": 0}:
             return False
-        lines = effect_lines(effects)
-        return all(any(w == "done" and k == key for w, k, _ in lines[marks[key]:]) for key in keys)
+        text = effects.read_text()
+        return all(f"done {key} " in text[marks[key]:] for key in marks)
 
     wait_for(settled, 90, "every key run after its last event", processes)
+    assert set(marks) == set(keys)
 
     lines = effect_lines(effects)
     running: dict[str, str] = {}
@@ -116,8 +143,8 @@ def test_web_only_and_two_workers_on_redis_survive_a_worker_sigkill_and_a_redis_
         else:
             assert running.pop(key) == pid
     interrupted = {k for w, k, p in lines if w == "start" and p == killed} - {k for w, k, p in lines if w == "done" and p == killed}
-    assert interrupted and all(any(w == "done" and k == key and p != killed for w, k, p in lines) for key in interrupted)
-    backlog = health()["backlog"]
+    assert SLOW_KEY in interrupted and all(any(w == "done" and k == key and p != killed for w, k, p in lines) for key in interrupted)
+    backlog = health(webs[1])["backlog"]
     assert backlog["backend"] == "redis" and backlog["dead_letters"] == 0 and backlog["pending_by_installation"] == {}
 
 
