@@ -21,6 +21,8 @@ Redis Cluster, since keys are built inside the scripts):
 - ``P waiting``           zset of pending job ids by when they started waiting (oldest age)
 - ``P failed``            zset of dead-lettered job ids by when they failed
 - ``P workers``           zset of worker processes by heartbeat expiry; ``P worker-threads`` their threads
+- ``P seen``              zset of installations by when they last had an event (the cap applies
+                          only where two or more had work in the last 10 minutes)
 - ``P delivery:<id>``     when a delivery id was accepted (expires after the retention window)
 
 Hints are kept as a list of parts rather than merged here: merging is Python's (lists unioned by
@@ -74,6 +76,7 @@ local function new_job(key, inst, repo, reason, now)
 end
 
 local function enqueue_one(key, inst, repo, reason, hints, now)
+  redis.call('ZADD', P .. 'seen', now, inst)
   local id = redis.call('HGET', P .. 'live', key)
   if not id then
     id = new_job(key, inst, repo, reason, now)
@@ -156,7 +159,7 @@ return 1
 """
 
 # ARGV: P, now, lease_seconds, token, share (0..1: the most of all registered worker threads one
-# installation's jobs may hold while others could run; >= 1: no cap), worker (who claims: for operators).
+# installation's jobs may hold while other installations have work; >= 1: no cap), worker (who claims: for operators).
 # Returns false, or {id, {field, value, ...}, {hint parts}}.
 CLAIM = _COMMON + r"""
 local now = tonumber(ARGV[2])
@@ -172,7 +175,11 @@ if share < 1 then
   local alive = redis.call('ZRANGE', P .. 'workers', 0, -1)
   local total = 0
   for _, w in ipairs(alive) do total = total + (tonumber(redis.call('HGET', P .. 'worker-threads', w)) or 0) end
-  if total >= 2 then cap = math.min(total - 1, math.max(1, math.ceil(total * share))) end
+  -- Only where several installations had work lately: alone, one installation may use every thread.
+  redis.call('ZREMRANGEBYSCORE', P .. 'seen', '-inf', now - 600)
+  if total >= 2 and redis.call('ZCARD', P .. 'seen') >= 2 then
+    cap = math.min(total - 1, math.max(1, math.ceil(total * share)))
+  end
 end
 local chosen, inst
 for _, candidate in ipairs(redis.call('ZRANGE', P .. 'rr', 0, -1)) do

@@ -127,6 +127,8 @@ def test_one_installation_cannot_hold_every_worker_thread(redis_url):
     q = RedisQueue(redis_url, clock=clock, installation_share=0.75)
     q.heartbeat("worker-a", 2, 60)
     q.heartbeat("worker-b", 2, 60)  # four threads in all: one installation may hold three
+    q.enqueue([job("repo:50", installation=2)])  # another installation had work a moment ago
+    q.complete(q.claim(30))
     q.enqueue([job(f"repo:{i}", installation=1) for i in range(10)])
     held = [q.claim(30) for _ in range(4)]
     assert [j is not None for j in held] == [True, True, True, False]
@@ -138,6 +140,15 @@ def test_one_installation_cannot_hold_every_worker_thread(redis_url):
     clock.now += 61  # the workers stopped heart-beating: no cap without registered threads
     q.enqueue([job("repo:300", installation=1)])
     assert sum(q.claim(30) is not None for _ in range(10)) >= 6
+
+
+def test_an_installation_alone_may_use_every_worker_thread(redis_url):
+    """The reserve is for other installations: a deployment with one installation (one
+    organization) keeps every thread busy."""
+    q = RedisQueue(redis_url, installation_share=0.75)
+    q.heartbeat("worker-a", 4, 60)
+    q.enqueue([job(f"repo:{i}", installation=1) for i in range(10)])
+    assert all(q.claim(30) is not None for _ in range(4))
 
 
 def test_stats_report_depth_per_installation_and_the_oldest_wait(redis_url):
