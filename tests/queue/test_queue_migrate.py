@@ -61,3 +61,17 @@ def test_migrate_refuses_a_missing_store_or_a_bad_url(tmp_path):
     assert missing.returncode == 2 and "no SQLite store" in missing.stderr
     bad = _cli("queue", "migrate", "postgres://x", "redis://127.0.0.1:1/0")
     assert bad.returncode == 2 and "not a QUEUE_URL" in bad.stderr
+
+
+def test_queue_stats_prints_the_shared_backlog(redis_url):
+    import os
+
+    q = RedisQueue(redis_url)
+    q.enqueue([JobSpec("repo:1", 5, "a/x"), JobSpec("repo:2", 5, "a/y")])
+    env = {**os.environ, "QUEUE_URL": redis_url}
+    command = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
+    out = subprocess.run([sys.executable, "-c", command, "queue", "stats"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    stats = json.loads(out.stdout)
+    assert stats["pending"] == 2 and stats["pending_by_installation"] == {"5": 2} and stats["dead_letters"] == 0
