@@ -27,7 +27,8 @@ Redis Cluster, since keys are built inside the scripts):
 
 Hints are kept as a list of parts rather than merged here: merging is Python's (lists unioned by
 JSON equality), and folding the parts in arrival order gives the same result as merging each one
-as it came. A part equal to the last one is not appended again (bursts of identical events).
+as it came. A part equal to the last one is not appended again (bursts of identical events), and
+after a claim the parts are replaced by their merge (COMPACT_HINTS), so a retried job carries one.
 """
 
 from __future__ import annotations
@@ -212,6 +213,18 @@ redis.call('HINCRBY', job, 'attempts', 1)
 redis.call('ZADD', P .. 'leases', expires, chosen)
 redis.call('ZADD', P .. 'running:' .. inst, expires, chosen)
 return {chosen, redis.call('HGETALL', job), redis.call('LRANGE', P .. 'hints:' .. chosen, 0, -1)}
+"""
+
+# ARGV: P, id, token, count, merged. After a claim: the job's ``count`` hint parts replaced by their
+# merge (one part), if the claim still owns the job and no part was added meanwhile.
+COMPACT_HINTS = _COMMON + r"""
+local id, token = ARGV[2], ARGV[3]
+if not owned(id, token) then return 0 end
+local list = P .. 'hints:' .. id
+if redis.call('LLEN', list) ~= tonumber(ARGV[4]) then return 0 end
+redis.call('DEL', list)
+append_part(list, ARGV[5])
+return 1
 """
 
 # ARGV: P, id, token, now, lease_seconds. Returns 1 when the lease was extended.

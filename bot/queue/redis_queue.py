@@ -129,7 +129,7 @@ class RedisQueue(JobQueue):
         self._scripts = {
             name: self.client.register_script(getattr(redis_lua, name))
             for name in ("ENQUEUE", "CLAIM", "RENEW", "COMPLETE", "FAIL", "FAIL_PERMANENTLY", "RETRY_LATER",
-                         "RETRY", "DROP", "DROP_INSTALLATION", "PURGE_FAILED", "HEARTBEAT", "LEAVE")
+                         "RETRY", "DROP", "DROP_INSTALLATION", "PURGE_FAILED", "HEARTBEAT", "LEAVE", "COMPACT_HINTS")
         }
 
     def _run(self, script: str, *args: Any) -> Any:
@@ -165,7 +165,11 @@ class RedisQueue(JobQueue):
             return None
         id_, flat, parts = answer
         fields = dict(zip(flat[::2], flat[1::2], strict=True))
-        return _job(id_, fields, parts, token)
+        job = _job(id_, fields, parts, token)
+        if len(parts) > 1:
+            # Keep the stored hints small: what the run starts with, merged into one part.
+            self._run("COMPACT_HINTS", id_, token, len(parts), json.dumps(job.spec.hints, sort_keys=True))
+        return job
 
     def renew(self, job: Job, lease_seconds: float) -> bool:
         return bool(self._run("RENEW", job.id, job.claim_token or "", repr(self._clock()), lease_seconds))

@@ -208,3 +208,16 @@ def test_settings_accept_a_redis_url_and_never_log_its_password():
     assert settings.redacted()["queue_url"] == "redis://:***@cache.internal:6380/2"
     assert "s3cret" not in repr(settings.redacted())
     assert settings.queue_password == "s3cret"  # registered with the log scrubber (bot/cli/_runtime.py)
+
+
+def test_a_claim_compacts_the_hint_parts_into_one(redis_url):
+    q = RedisQueue(redis_url, RetryPolicy(max_attempts=5, backoff_base_seconds=0))
+    for n in range(5):
+        q.enqueue([job("pr:1#2", comment_ids=[n], head={"sha": str(n)})])
+    claimed = q.claim(30)
+    assert claimed.spec.hints == {"comment_ids": [0, 1, 2, 3, 4], "head": {"sha": "4"}}
+    assert q.client.llen(f"release-bot:hints:{claimed.id}") == 1
+    q.enqueue([job("pr:1#2", comment_ids=[9])])  # arrives while it runs
+    q.fail(claimed, "boom")
+    again = q.claim(30)
+    assert again.spec.hints == {"comment_ids": [0, 1, 2, 3, 4, 9], "head": {"sha": "4"}}
