@@ -129,6 +129,16 @@ class Settings:
     serve_web_workers: int = 1  # `serve`: gunicorn processes, each with its own job workers
     serve_web_threads: int = 8  # `serve`: request threads per gunicorn process
     test_runner: str | None = None  # RELEASE_BOT_TEST_RUNNER "module:function"; only tests set it
+    # --- the web side (bot/web: sign-in, dashboard, setup page) ---
+    # The App's OAuth client (Probot's names); in sandbox mode the sandbox App's are used.
+    github_client_id: str | None = None
+    github_client_secret: str | None = field(default=None, repr=False)
+    # Signs (and keys the encryption of) session cookies; generated into SESSION_SECRET_FILE when unset.
+    session_secret: str | None = field(default=None, repr=False)
+    session_secret_file: str = ".release-bot-session-secret"
+    web_cache_seconds: float = 10.0  # how long a page's GitHub reads are reused for one user
+    web_refresh_seconds: int = 5  # the pages' optional live refresh (0: off)
+    env_file: str = ".env"  # where the setup page writes the new App's credentials
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -176,6 +186,13 @@ class Settings:
             serve_web_workers=_int(env, "SERVE_WEB_WORKERS", 1, minimum=1),  # type: ignore[arg-type]
             serve_web_threads=_int(env, "SERVE_WEB_THREADS", 8, minimum=1),  # type: ignore[arg-type]
             test_runner=env.get("RELEASE_BOT_TEST_RUNNER", "").strip() or None,
+            github_client_id=env.get("GITHUB_CLIENT_ID", "").strip() or None,
+            github_client_secret=env.get("GITHUB_CLIENT_SECRET", "").strip() or None,
+            session_secret=env.get("SESSION_SECRET", "").strip() or None,
+            session_secret_file=env.get("SESSION_SECRET_FILE", "").strip() or ".release-bot-session-secret",
+            web_cache_seconds=_float(env, "WEB_CACHE_SECONDS", 10.0),  # type: ignore[arg-type]
+            web_refresh_seconds=_int(env, "WEB_REFRESH_SECONDS", 5, minimum=0),  # type: ignore[arg-type]
+            env_file=env.get("ENV_FILE", "").strip() or ".env",
         )
         return settings
 
@@ -195,6 +212,14 @@ class Settings:
             except OSError as exc:
                 raise SettingsError(f"PRIVATE_KEY_PATH {self.private_key_path!r}: {exc.strerror}") from None
         return None
+
+    @property
+    def github_web_url(self) -> str:
+        """Where GitHub's web pages are (OAuth, the manifest flow): github.com for api.github.com,
+        the host root for GitHub Enterprise Server's ``/api/v3`` layout (and the sandbox's)."""
+        if self.github_api_url == DEFAULT_GITHUB_API_URL:
+            return "https://github.com"
+        return self.github_api_url.removesuffix("/api/v3").rstrip("/")
 
     @property
     def sqlite_path(self) -> str | None:
@@ -237,7 +262,7 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("private_key", "webhook_secret"):
+            if f.name in ("private_key", "webhook_secret", "github_client_secret", "session_secret"):
                 out[f.name] = "<set>" if value else None
             elif f.name == "queue_url":
                 out[f.name] = _redact_url(value)
