@@ -55,8 +55,11 @@ def _start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
 
     subprocess.run([str(ROOT / "scripts" / "start-redis")], check=True, stdout=subprocess.DEVNULL)
     port = _free_port()
-    proc = subprocess.Popen([str(ROOT / "scripts" / "start-redis"), str(port), str(directory)],
-                            stdout=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(ROOT / "scripts" / "start-redis"), str(port), str(directory)],
+        stdout=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
         try:
@@ -68,13 +71,24 @@ def _start_redis(directory: Path) -> tuple[subprocess.Popen[bytes], str]:
 
 
 def _workers(n: int, concurrency: int, env: dict[str, str], logs: Path) -> list[subprocess.Popen[bytes]]:
-    full = {**os.environ, **env, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]),
-            "LOG_LEVEL": "WARNING"}
+    full = {
+        **os.environ,
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "benchmarks")]),
+        "LOG_LEVEL": "WARNING",
+    }
     procs = []
     for i in range(n):
         with open(logs / f"worker-{len(list(logs.iterdir()))}-{i}.log", "wb") as out:
-            procs.append(subprocess.Popen([sys.executable, "-c", CLI, "worker", "--concurrency", str(concurrency)],
-                                          env=full, stdout=out, stderr=subprocess.STDOUT, start_new_session=True))
+            procs.append(
+                subprocess.Popen(
+                    [sys.executable, "-c", CLI, "worker", "--concurrency", str(concurrency)],
+                    env=full,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                )
+            )
     return procs
 
 
@@ -100,8 +114,13 @@ def _wait_registered(queue: RedisQueue, n: int) -> None:
 
 def _warm(queue: RedisQueue, installations: list[tuple[int, str]], n_workers: int) -> None:
     """One job per installation and worker first, so token minting is not part of the figure."""
-    queue.enqueue([JobSpec(f"pr:warm-{n}#{i}", inst, repo, "warm") for n in range(n_workers * 4)
-                   for i, (inst, repo) in enumerate(installations)])
+    queue.enqueue(
+        [
+            JobSpec(f"pr:warm-{n}#{i}", inst, repo, "warm")
+            for n in range(n_workers * 4)
+            for i, (inst, repo) in enumerate(installations)
+        ]
+    )
     _drain(queue, 120)
 
 
@@ -141,24 +160,42 @@ def main(argv: list[str] | None = None) -> int:
         key_path = tmp_path / "app.pem"
         sandbox = start_sandbox(port=0, webhook_url=None, app_key_path=str(key_path))
         try:
-            api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"},
-                               timeout=60)
+            api = httpx.Client(
+                base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=60
+            )
             for org in ("bench-b", "bench-c", "bench-d"):
-                httpx.post(f"{sandbox.base_url}/_sandbox/repos", json={"owner": org, "name": "app"}, timeout=30)
+                httpx.post(
+                    f"{sandbox.base_url}/_sandbox/repos", json={"owner": org, "name": "app"}, timeout=30
+                )
             repos = ["acme/rocket", "bench-b/app", "bench-c/app", "bench-d/app"]
             with sandbox.state.lock:
                 by_account = {i.account.lower(): i.id for i in sandbox.state.installations.values()}
             # Three installations for the speedup; a fourth, with an empty window, for the budget.
             *installations, budget_installation = [(by_account[repo.split("/")[0]], repo) for repo in repos]
-            issues = {repo: api.post(f"/repos/{repo}/issues", json={"title": "bench"}).json()["number"] for repo in repos}
-            httpx.post(f"{sandbox.base_url}/_sandbox/faults",
-                       json={"path": ".*", "delay_ms": args.latency_ms, "times": 10**9}, timeout=30)
-            env = {"QUEUE_URL": redis_url, "APP_ID": "1", "PRIVATE_KEY_PATH": str(key_path),
-                   "GITHUB_API_URL": sandbox.api_url, "SANDBOX": "1",
-                   "RELEASE_BOT_TEST_RUNNER": "redis_scaling_runner:job", "RB_BENCH_ISSUES": json.dumps(issues)}
+            issues = {
+                repo: api.post(f"/repos/{repo}/issues", json={"title": "bench"}).json()["number"]
+                for repo in repos
+            }
+            httpx.post(
+                f"{sandbox.base_url}/_sandbox/faults",
+                json={"path": ".*", "delay_ms": args.latency_ms, "times": 10**9},
+                timeout=30,
+            )
+            env = {
+                "QUEUE_URL": redis_url,
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(key_path),
+                "GITHUB_API_URL": sandbox.api_url,
+                "SANDBOX": "1",
+                "RELEASE_BOT_TEST_RUNNER": "redis_scaling_runner:job",
+                "RB_BENCH_ISSUES": json.dumps(issues),
+            }
             queue = RedisQueue(redis_url)
-            result: dict[str, Any] = {"latency_ms": args.latency_ms, "jobs": args.jobs,
-                                      "concurrency_per_worker": args.concurrency}
+            result: dict[str, Any] = {
+                "latency_ms": args.latency_ms,
+                "jobs": args.jobs,
+                "concurrency_per_worker": args.concurrency,
+            }
 
             times: dict[int, float] = {}
             for n in (1, args.workers):
@@ -166,7 +203,9 @@ def main(argv: list[str] | None = None) -> int:
                 try:
                     _wait_registered(queue, n)
                     _warm(queue, installations, n)
-                    queue.enqueue([JobSpec(f"pr:{n}w#{i}", *installations[i % 3], "bench") for i in range(args.jobs)])
+                    queue.enqueue(
+                        [JobSpec(f"pr:{n}w#{i}", *installations[i % 3], "bench") for i in range(args.jobs)]
+                    )
                     times[n] = _drain(queue, 600)
                 finally:
                     _stop(procs)
@@ -181,18 +220,28 @@ def main(argv: list[str] | None = None) -> int:
 
             # The shared budget: one installation, a limit every worker alone could use up.
             seq = sandbox.state.request_seq
-            procs = _workers(args.workers, args.concurrency, {**env, "GITHUB_WRITES_PER_MINUTE": str(args.limit)}, logs)
+            procs = _workers(
+                args.workers, args.concurrency, {**env, "GITHUB_WRITES_PER_MINUTE": str(args.limit)}, logs
+            )
             try:
                 _wait_registered(queue, args.workers)
-                queue.enqueue([JobSpec(f"pr:budget#{i}", *budget_installation, "budget") for i in range(args.budget_jobs)])
+                queue.enqueue(
+                    [
+                        JobSpec(f"pr:budget#{i}", *budget_installation, "budget")
+                        for i in range(args.budget_jobs)
+                    ]
+                )
                 time.sleep(args.budget_seconds)
             finally:
                 _stop(procs)
             records = sandbox.state.requests_since(seq)
             writes = [r for r in records if r.method == "POST" and r.path.endswith("/comments")]
             result["budget"] = {
-                "writes_per_minute_limit": args.limit, "workers": args.workers, "seconds": args.budget_seconds,
-                "writes_seen": len(writes), "jobs_waiting": queue.counts().pending,
+                "writes_per_minute_limit": args.limit,
+                "workers": args.workers,
+                "seconds": args.budget_seconds,
+                "writes_seen": len(writes),
+                "jobs_waiting": queue.counts().pending,
                 "secondary_limit_answers": sum(1 for r in records if r.status in (403, 429)),
             }
         finally:
@@ -200,8 +249,11 @@ def main(argv: list[str] | None = None) -> int:
             os.killpg(redis_proc.pid, signal.SIGKILL)
             redis_proc.wait()
     print(json.dumps(result, sort_keys=True))
-    ok = result["speedup"] >= args.min_speedup and result["budget"]["writes_seen"] <= args.limit \
+    ok = (
+        result["speedup"] >= args.min_speedup
+        and result["budget"]["writes_seen"] <= args.limit
         and result["budget"]["secondary_limit_answers"] == 0
+    )
     return 0 if ok else 1
 
 

@@ -32,5 +32,7 @@ def job(spec: JobSpec, services: Any) -> dict[str, int]:
     requester = _production_services().client_for(spec.installation_id).requester
     issue = json.loads(os.environ["RB_BENCH_ISSUES"])[spec.repo]
     requester.requestJsonAndCheck("GET", f"/repos/{spec.repo}/issues/{issue}")
-    requester.requestJsonAndCheck("POST", f"/repos/{spec.repo}/issues/{issue}/comments", input={"body": spec.key})
+    requester.requestJsonAndCheck(
+        "POST", f"/repos/{spec.repo}/issues/{issue}/comments", input={"body": spec.key}
+    )
     return {"api_calls": 2}

@@ -7,10 +7,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from github import Github
-
 from bot.config.loader import ConfigLoader
 from bot.github.auth import GitHubApp
+from bot.github.client import GitHubClient
 from bot.github.pacer import PacerLimits
 from bot.installation_removals import RemovalWatch
 from bot.jobs import JobSpec
@@ -70,7 +69,7 @@ class Services:
     def bot_login(self) -> str:
         return self.app.bot_login
 
-    def client_for(self, installation_id: int) -> Github:
+    def client_for(self, installation_id: int) -> GitHubClient:
         """The installation's client; one built before the installation was deleted or suspended
         (as recorded by intake, possibly in another process) is dropped first."""
         self._removals.check(installation_id)

@@ -156,7 +156,8 @@ class Settings:
         log_level = {"TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(log_level, log_level)
         queue_url = env.get("QUEUE_URL", "").strip() or DEFAULT_QUEUE_URL
         if not queue_url.startswith(("sqlite://", "redis://", "rediss://")):
-            raise SettingsError(f"QUEUE_URL must be sqlite:///path or redis://HOST:PORT/DB, got {_redact_url(queue_url)!r}")
+            raise SettingsError(
+                f"QUEUE_URL must be sqlite:///path or redis://HOST:PORT/DB, got {_redact_url(queue_url)!r}")
         share = _float(env, "QUEUE_INSTALLATION_SHARE", 0.75)
         if share is not None and not 0 < share <= 1:
             raise SettingsError(f"QUEUE_INSTALLATION_SHARE must be in (0, 1], got {share}")

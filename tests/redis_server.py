@@ -44,14 +44,20 @@ class RedisServer:
         # shared): then redis exits at once and another free port is tried. Allocation, not a test retry.
         for _ in range(5):
             self.port = port or _free_port()
-            self.proc = subprocess.Popen([str(START_REDIS), str(self.port), str(self.directory)],
-                                         stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT, start_new_session=True)
+            self.proc = subprocess.Popen(
+                [str(START_REDIS), str(self.port), str(self.directory)],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
             if self._wait_ready():
                 return
             if port is not None:
                 break
-        log = (self.directory / "redis.log")
-        raise RuntimeError(f"redis-server did not start: {log.read_text()[-2000:] if log.exists() else 'no log'}")
+        log = self.directory / "redis.log"
+        raise RuntimeError(
+            f"redis-server did not start: {log.read_text()[-2000:] if log.exists() else 'no log'}"
+        )
 
     def _wait_ready(self, timeout: float = 20.0) -> bool:
         import redis

@@ -25,7 +25,9 @@ def add_parser(subparsers: Any) -> None:
     actions.required = True
     actions.add_parser("stats", help="depth per installation, oldest waiting job's age, dead letters")
     migrate = actions.add_parser("migrate", help="copy queued work, delivery ids and state from FROM to TO")
-    migrate.add_argument("source", metavar="FROM", help="QUEUE_URL to read (sqlite:///path or redis://HOST:PORT/DB)")
+    migrate.add_argument(
+        "source", metavar="FROM", help="QUEUE_URL to read (sqlite:///path or redis://HOST:PORT/DB)"
+    )
     migrate.add_argument("target", metavar="TO", help="QUEUE_URL to write")
     migrate.add_argument("--include-failed", action="store_true", help="queue dead letters afresh on TO")
 

@@ -116,7 +116,9 @@ class RedisPacer:
     ) -> None:
         self.limits = limits
         self._client = client
-        self._keys = [f"{prefix}pace:{installation_id}:{part}" for part in ("writes", "points", "total", "inflight")]
+        self._keys = [
+            f"{prefix}pace:{installation_id}:{part}" for part in ("writes", "points", "total", "inflight")
+        ]
         self._clock = clock  # None: the Redis server's clock
         self._wall_clock = wall_clock
         self._sleep = sleep
@@ -130,22 +132,36 @@ class RedisPacer:
         waited = 0.0
         while True:
             now = "" if self._clock is None else repr(self._clock())
-            verdict, value = self._admit(keys=self._keys, args=[
-                now, "1" if is_write else "0", WRITE_POINTS if is_write else READ_POINTS,
-                self.limits.writes_per_minute, self.limits.points_per_minute, self.limits.max_wait,
-                WINDOW_SECONDS, self.limits.max_concurrent, token, INFLIGHT_TTL_SECONDS,
-            ])
+            verdict, value = self._admit(
+                keys=self._keys,
+                args=[
+                    now,
+                    "1" if is_write else "0",
+                    WRITE_POINTS if is_write else READ_POINTS,
+                    self.limits.writes_per_minute,
+                    self.limits.points_per_minute,
+                    self.limits.max_wait,
+                    WINDOW_SECONDS,
+                    self.limits.max_concurrent,
+                    token,
+                    INFLIGHT_TTL_SECONDS,
+                ],
+            )
             if verdict == "busy":
                 if waited >= self.limits.max_wait:
-                    raise RetryLater(self._wall_clock() + self.limits.max_wait,
-                                     f"{self.limits.max_concurrent} concurrent GitHub requests in flight")
+                    raise RetryLater(
+                        self._wall_clock() + self.limits.max_wait,
+                        f"{self.limits.max_concurrent} concurrent GitHub requests in flight",
+                    )
                 self._sleep(BUSY_POLL_SECONDS)
                 waited += BUSY_POLL_SECONDS
                 continue
             delay = float(value)
             if verdict == "wait":
                 # Reserve nothing: the job goes back to the queue and comes back when the window moved.
-                raise RetryLater(self._wall_clock() + delay, f"pacing GitHub requests: next slot in {delay:.1f}s")
+                raise RetryLater(
+                    self._wall_clock() + delay, f"pacing GitHub requests: next slot in {delay:.1f}s"
+                )
             break
         stack = getattr(self._held, "tokens", None)
         if stack is None:
@@ -160,6 +176,8 @@ class RedisPacer:
             self._client.zrem(self._keys[3], stack.pop())
 
 
-def redis_pacers(limits: PacerLimits, client: Any, prefix: str = "release-bot:") -> Callable[[int], RedisPacer]:
+def redis_pacers(
+    limits: PacerLimits, client: Any, prefix: str = "release-bot:"
+) -> Callable[[int], RedisPacer]:
     """The pacer factory of a Redis deployment (``GitHubApp(pacer_factory=...)``)."""
     return lambda installation_id: RedisPacer(limits, client, installation_id, prefix)

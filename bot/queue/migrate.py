@@ -45,10 +45,16 @@ def _deliveries(source: JobQueue, source_url: str) -> list[str]:
     client = getattr(source, "client", None)
     if client is not None:  # Redis: the ids that have not expired
         prefix = f"{source.prefix}delivery:"  # type: ignore[attr-defined]
-        return [key[len(prefix):] for key in client.scan_iter(match=prefix + "*", count=500)
-                if source.delivery_seen(key[len(prefix):])]  # type: ignore[attr-defined]
+        return [
+            key[len(prefix) :]
+            for key in client.scan_iter(match=prefix + "*", count=500)
+            if source.delivery_seen(key[len(prefix) :])
+        ]  # type: ignore[attr-defined]
     horizon = time.time() - getattr(source, "delivery_ttl_seconds", 3 * 24 * 3600)
-    return [row[0] for row in _sqlite_rows(source_url, "SELECT id FROM deliveries WHERE received_at >= ?", (horizon,))]
+    return [
+        row[0]
+        for row in _sqlite_rows(source_url, "SELECT id FROM deliveries WHERE received_at >= ?", (horizon,))
+    ]
 
 
 def _state(source: JobQueue, source_url: str) -> list[tuple[str, Any]]:
@@ -57,10 +63,15 @@ def _state(source: JobQueue, source_url: str) -> list[tuple[str, Any]]:
         return items()
     import json
 
-    return [(name, json.loads(value)) for name, value in _sqlite_rows(source_url, "SELECT name, value FROM kv", ())]
+    return [
+        (name, json.loads(value))
+        for name, value in _sqlite_rows(source_url, "SELECT name, value FROM kv", ())
+    ]
 
 
-def migrate(source: JobQueue, source_url: str, target: JobQueue, include_failed: bool = False) -> MigrationReport:
+def migrate(
+    source: JobQueue, source_url: str, target: JobQueue, include_failed: bool = False
+) -> MigrationReport:
     report = MigrationReport()
     for name, value in _state(source, source_url):
         target.set_state(name, value)

@@ -70,7 +70,8 @@ end
 local function new_job(key, inst, repo, reason, now)
   local id = redis.call('INCR', P .. 'seq')
   redis.call('HSET', jk(id), 'key', key, 'inst', inst, 'repo', repo, 'reason', reason, 'state', 'pending',
-             'attempts', 0, 'not_before', now, 'created_at', now, 'updated_at', now, 'dirty', 0, 'permanent', 0)
+             'attempts', 0, 'not_before', now, 'created_at', now, 'updated_at', now, 'dirty', 0,
+             'permanent', 0)
   redis.call('HSET', P .. 'live', key, id)
   add_pending(id, inst, now, now)
   return id
@@ -160,7 +161,8 @@ return 1
 """
 
 # ARGV: P, now, lease_seconds, token, share (0..1: the most of all registered worker threads one
-# installation's jobs may hold while other installations have work; >= 1: no cap), worker (who claims: for operators).
+# installation's jobs may hold while other installations have work; >= 1: no cap), worker (who
+# claims: for operators).
 # Returns false, or {id, {field, value, ...}, {hint parts}}.
 CLAIM = _COMMON + r"""
 local now = tonumber(ARGV[2])
@@ -175,7 +177,9 @@ if share < 1 then
   redis.call('ZREMRANGEBYSCORE', P .. 'workers', '-inf', now)
   local alive = redis.call('ZRANGE', P .. 'workers', 0, -1)
   local total = 0
-  for _, w in ipairs(alive) do total = total + (tonumber(redis.call('HGET', P .. 'worker-threads', w)) or 0) end
+  for _, w in ipairs(alive) do
+    total = total + (tonumber(redis.call('HGET', P .. 'worker-threads', w)) or 0)
+  end
   -- Only where several installations had work lately: alone, one installation may use every thread.
   redis.call('ZREMRANGEBYSCORE', P .. 'seen', '-inf', now - 600)
   if total >= 2 and redis.call('ZCARD', P .. 'seen') >= 2 then
@@ -273,7 +277,8 @@ local inst = redis.call('HGET', job, 'inst')
 stop_running(id, inst)
 merge_dirty_into_hints(id)
 local due = now + tonumber(ARGV[7])
-redis.call('HSET', job, 'state', 'pending', 'not_before', due, 'dirty', 0, 'last_error', ARGV[5], 'updated_at', now)
+redis.call('HSET', job, 'state', 'pending', 'not_before', due, 'dirty', 0, 'last_error', ARGV[5],
+           'updated_at', now)
 add_pending(id, inst, due, now)
 return 'requeued'
 """
@@ -315,7 +320,8 @@ if redis.call('HEXISTS', P .. 'live', f[2]) == 1 then
   delete_job(id)
   return 1
 end
-redis.call('HSET', job, 'state', 'pending', 'attempts', 0, 'not_before', now, 'permanent', 0, 'updated_at', now)
+redis.call('HSET', job, 'state', 'pending', 'attempts', 0, 'not_before', now, 'permanent', 0,
+           'updated_at', now)
 redis.call('HSET', P .. 'live', f[2], id)
 add_pending(id, f[3], now, now)
 return 1

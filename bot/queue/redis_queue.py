@@ -92,8 +92,13 @@ def _job(id_: int | str, fields: dict[str, str], parts: list[str], token: str | 
     inst = fields.get("inst", _NO_INSTALLATION)
     return Job(
         id=int(id_),
-        spec=JobSpec(fields["key"], None if inst == _NO_INSTALLATION else int(inst), fields.get("repo") or None,
-                     fields.get("reason", ""), _fold_hints(parts)),
+        spec=JobSpec(
+            fields["key"],
+            None if inst == _NO_INSTALLATION else int(inst),
+            fields.get("repo") or None,
+            fields.get("reason", ""),
+            _fold_hints(parts),
+        ),
         state=fields["state"],
         attempts=int(fields.get("attempts", 0)),
         not_before=float(fields.get("not_before", 0)),
@@ -128,8 +133,22 @@ class RedisQueue(JobQueue):
         self._worker_id = ""
         self._scripts = {
             name: self.client.register_script(getattr(redis_lua, name))
-            for name in ("ENQUEUE", "CLAIM", "RENEW", "COMPLETE", "FAIL", "FAIL_PERMANENTLY", "RETRY_LATER",
-                         "RETRY", "DROP", "DROP_INSTALLATION", "PURGE_FAILED", "HEARTBEAT", "LEAVE", "COMPACT_HINTS")
+            for name in (
+                "ENQUEUE",
+                "CLAIM",
+                "RENEW",
+                "COMPLETE",
+                "FAIL",
+                "FAIL_PERMANENTLY",
+                "RETRY_LATER",
+                "RETRY",
+                "DROP",
+                "DROP_INSTALLATION",
+                "PURGE_FAILED",
+                "HEARTBEAT",
+                "LEAVE",
+                "COMPACT_HINTS",
+            )
         }
 
     def _run(self, script: str, *args: Any) -> Any:
@@ -140,7 +159,9 @@ class RedisQueue(JobQueue):
     def accept_delivery(self, delivery_id: str, jobs: list[JobSpec]) -> bool:
         fields = [field for spec in jobs for field in _encode(spec)]
         try:
-            return bool(self._run("ENQUEUE", repr(self._clock()), delivery_id, self.delivery_ttl_seconds, *fields))
+            return bool(
+                self._run("ENQUEUE", repr(self._clock()), delivery_id, self.delivery_ttl_seconds, *fields)
+            )
         except (redis.ConnectionError, redis.TimeoutError) as exc:
             # A timeout after the script ran would mean it was recorded: then the redelivery
             # is answered as a duplicate, and the work is in the queue either way.
@@ -149,7 +170,7 @@ class RedisQueue(JobQueue):
     def enqueue(self, jobs: list[JobSpec]) -> None:
         # One script per few hundred jobs: a fan-out of thousands does not hold the server for long.
         for start in range(0, len(jobs), 200):
-            fields = [field for spec in jobs[start:start + 200] for field in _encode(spec)]
+            fields = [field for spec in jobs[start : start + 200] for field in _encode(spec)]
             self._run("ENQUEUE", repr(self._clock()), "", 0, *fields)
 
     def delivery_seen(self, delivery_id: str) -> bool:
@@ -160,7 +181,9 @@ class RedisQueue(JobQueue):
 
     def claim(self, lease_seconds: float) -> Job | None:
         token = uuid.uuid4().hex
-        answer = self._run("CLAIM", repr(self._clock()), lease_seconds, token, self.installation_share, self._worker_id)
+        answer = self._run(
+            "CLAIM", repr(self._clock()), lease_seconds, token, self.installation_share, self._worker_id
+        )
         if not answer:
             return None
         id_, flat, parts = answer
@@ -187,15 +210,29 @@ class RedisQueue(JobQueue):
 
     def fail(self, job: Job, error: str) -> FinishResult:
         delay = self.retry_policy.delay(job.attempts)
-        return self._result(self._run("FAIL", job.id, job.claim_token or "", repr(self._clock()), error,
-                                      self.retry_policy.max_attempts, delay))
+        return self._result(
+            self._run(
+                "FAIL",
+                job.id,
+                job.claim_token or "",
+                repr(self._clock()),
+                error,
+                self.retry_policy.max_attempts,
+                delay,
+            )
+        )
 
     def fail_permanently(self, job: Job, reason: str) -> FinishResult:
-        return self._result(self._run("FAIL_PERMANENTLY", job.id, job.claim_token or "", repr(self._clock()), reason))
+        return self._result(
+            self._run("FAIL_PERMANENTLY", job.id, job.claim_token or "", repr(self._clock()), reason)
+        )
 
     def retry_later(self, job: Job, not_before: float, reason: str) -> FinishResult:
-        return self._result(self._run("RETRY_LATER", job.id, job.claim_token or "", repr(self._clock()),
-                                      repr(not_before), reason))
+        return self._result(
+            self._run(
+                "RETRY_LATER", job.id, job.claim_token or "", repr(self._clock()), repr(not_before), reason
+            )
+        )
 
     def heartbeat(self, worker_id: str, threads: int, ttl_seconds: float) -> None:
         self._worker_id = worker_id  # recorded on the jobs this process claims (who runs what)
@@ -234,7 +271,7 @@ class RedisQueue(JobQueue):
         jobs: list[Job] = []
         ids.sort()
         for start in range(0, len(ids), 500):
-            chunk = ids[start:start + 500]
+            chunk = ids[start : start + 500]
             pipe = self.client.pipeline(transaction=False)
             for id_ in chunk:
                 pipe.hgetall(f"{self.prefix}job:{id_}")

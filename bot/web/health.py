@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from bot.metrics import render_metrics
 from bot.queue.base import JobQueue, is_redis_url
-from bot.web.metrics import render_metrics
 
 
 def health_blueprint(queue: JobQueue) -> Blueprint:
@@ -21,7 +21,8 @@ def health_blueprint(queue: JobQueue) -> Blueprint:
             response = jsonify({"status": "error", "error": f"queue unavailable: {type(exc).__name__}"})
             response.status_code = 503
             return response
-        return jsonify({"status": "ok", "queue": stats.counts.as_dict(), "backlog": {"backend": backend, **stats.as_dict()}})
+        backlog = {"backend": backend, **stats.as_dict()}
+        return jsonify({"status": "ok", "queue": stats.counts.as_dict(), "backlog": backlog})
 
     @bp.get("/metrics")
     def metrics() -> Response:

@@ -27,11 +27,21 @@ class Processes:
 
     def start(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
         log = self.workdir / f"{name}.log"
-        full_env = {**os.environ, **self.base_env, **(env or {}),
-                    "PYTHONPATH": os.pathsep.join([str(ROOT), str(Path(__file__).parent)])}
+        full_env = {
+            **os.environ,
+            **self.base_env,
+            **(env or {}),
+            "PYTHONPATH": os.pathsep.join([str(ROOT), str(Path(__file__).parent)]),
+        }
         with open(log, "ab") as out:
-            proc = subprocess.Popen([sys.executable, "-c", CLI, *args], cwd=self.workdir, env=full_env, stdout=out,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
+            proc = subprocess.Popen(
+                [sys.executable, "-c", CLI, *args],
+                cwd=self.workdir,
+                env=full_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         self.started.append((proc, log))
         return proc
 
@@ -41,7 +51,9 @@ class Processes:
         proc.wait(10)
 
     def logs(self) -> str:
-        return "\n".join(f"--- {log.name}\n{log.read_text(errors='replace')[-2500:]}" for _, log in self.started)
+        return "\n".join(
+            f"--- {log.name}\n{log.read_text(errors='replace')[-2500:]}" for _, log in self.started
+        )
 
     def kill_all(self) -> None:
         for proc, _ in self.started:
@@ -70,5 +82,3 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-

@@ -33,8 +33,11 @@ def _production_services() -> Any:
 def comment(spec: JobSpec, services: Any) -> dict[str, int]:
     client = _production_services().client_for(spec.installation_id)
     issue = os.environ["RB_TEST_ISSUE"]
-    client.requester.requestJsonAndCheck("POST", f"/repos/{spec.repo}/issues/{issue}/comments",
-                                         input={"body": f"{spec.key} from {os.getpid()}"})
+    client.requester.requestJsonAndCheck(
+        "POST",
+        f"/repos/{spec.repo}/issues/{issue}/comments",
+        input={"body": f"{spec.key} from {os.getpid()}"},
+    )
     with open(os.environ["RB_TEST_EFFECTS"], "a") as f:
         f.write(f"wrote {spec.key} {os.getpid()}\n")
     return {"api_calls": 1}

@@ -31,13 +31,27 @@ REPOS = ("acme/rocket", "acme/jet")
 
 
 def _tracking_issues(admin: httpx.Client, repo: str, milestone: int) -> list[dict[str, Any]]:
-    issues = admin.get(f"/repos/{repo}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}).json()
-    return [i for i in issues if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in (i["body"] or "") + " "]
+    issues = admin.get(
+        f"/repos/{repo}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}
+    ).json()
+    return [
+        i
+        for i in issues
+        if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in (i["body"] or "") + " "
+    ]
 
 
-@pytest.mark.reliability(area="crash", case="Redis topology, real reconcilers: worker SIGKILL + Redis restart + redelivery to another web process", trials=1)
+@pytest.mark.reliability(
+    area="crash",
+    case="Redis topology, real reconcilers: worker SIGKILL, Redis restart, redelivery to another web process",
+    trials=1,
+)
 def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
-        processes: Processes, redis_server, redis_url, tmp_path):  # noqa: F811 - fixtures
+    processes: Processes,  # noqa: F811 - a fixture
+    redis_server,  # noqa: F811 - a fixture
+    redis_url,  # noqa: F811 - a fixture
+    tmp_path,
+):
     from bot.sandbox.server import start_sandbox
 
     key_path = tmp_path / "sandbox-app.pem"
@@ -45,14 +59,26 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
         one.bind(("127.0.0.1", 0))
         two.bind(("127.0.0.1", 0))
         ports = [one.getsockname()[1], two.getsockname()[1]]
-        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{ports[0]}{WEBHOOK_PATH}",
-                                webhook_secret=SECRET, app_key_path=str(key_path))
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{ports[0]}{WEBHOOK_PATH}",
+            webhook_secret=SECRET,
+            app_key_path=str(key_path),
+        )
     try:
-        env = {"QUEUE_URL": redis_url, "APP_ID": "1", "PRIVATE_KEY_PATH": str(key_path),
-               "GITHUB_API_URL": sandbox.api_url, "SANDBOX": "1", "LEASE_SECONDS": "3"}
+        env = {
+            "QUEUE_URL": redis_url,
+            "APP_ID": "1",
+            "PRIVATE_KEY_PATH": str(key_path),
+            "GITHUB_API_URL": sandbox.api_url,
+            "SANDBOX": "1",
+            "LEASE_SECONDS": "3",
+        }
         webs = [f"http://127.0.0.1:{port}" for port in ports]
         for n, port in enumerate(ports):
-            processes.start(f"web-{n}", "serve", "--no-worker", "--no-sandbox", env={**env, "PORT": str(port)})
+            processes.start(
+                f"web-{n}", "serve", "--no-worker", "--no-sandbox", env={**env, "PORT": str(port)}
+            )
         queue = RedisQueue(redis_url)
 
         def healthy(url: str) -> bool:
@@ -65,12 +91,26 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
         workers = [processes.start(f"worker-{n}", "worker", "--concurrency", "2", env=env) for n in range(3)]
         wait_for(lambda: queue.client.zcard("release-bot:workers") == 3, 30, "three workers", processes)
 
-        admin = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=30)
-        pm = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-pm"}, timeout=30)
-        assert httpx.post(f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": "jet"},
-                          timeout=30).status_code == 201
-        assert httpx.post(f"{sandbox.base_url}/_sandbox/deliveries/chaos",
-                          json={"shuffle": True, "duplicate": 0.2, "seed": 13}, timeout=30).status_code == 200
+        admin = httpx.Client(
+            base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=30
+        )
+        pm = httpx.Client(
+            base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-pm"}, timeout=30
+        )
+        assert (
+            httpx.post(
+                f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": "jet"}, timeout=30
+            ).status_code
+            == 201
+        )
+        assert (
+            httpx.post(
+                f"{sandbox.base_url}/_sandbox/deliveries/chaos",
+                json={"shuffle": True, "duplicate": 0.2, "seed": 13},
+                timeout=30,
+            ).status_code
+            == 200
+        )
         pids = {str(w.pid): w for w in workers}
         busy: list[Any] = []
         slow_since: list[float] = []
@@ -93,7 +133,9 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
         milestones: list[tuple[str, int]] = []
         for i in range(12):
             repo = REPOS[i % 2]
-            made = pm.post(f"/repos/{repo}/milestones", json={"title": f"v{i + 1}.0.0", "due_on": "2030-12-01T00:00:00Z"})
+            made = pm.post(
+                f"/repos/{repo}/milestones", json={"title": f"v{i + 1}.0.0", "due_on": "2030-12-01T00:00:00Z"}
+            )
             assert made.status_code == 201, made.text
             number = made.json()["number"]
             milestones.append((repo, number))
@@ -104,8 +146,14 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
                 # The next API calls are slow (1.5 s), so a job caught running is still running
                 # when its process is killed.
                 slow_since.append(time.time())
-                assert httpx.post(f"{sandbox.base_url}/_sandbox/faults",
-                                  json={"path": ".*", "delay_ms": 1500, "times": 1000}, timeout=30).status_code == 201
+                assert (
+                    httpx.post(
+                        f"{sandbox.base_url}/_sandbox/faults",
+                        json={"path": ".*", "delay_ms": 1500, "times": 1000},
+                        timeout=30,
+                    ).status_code
+                    == 201
+                )
                 victim, interrupted = wait_for_a_worker_mid_job()
                 processes.kill(victim)
                 live = queue.client.hget("release-bot:live", interrupted)
@@ -141,9 +189,13 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
             assert len(found) == 1, (repo, number, [i["title"] for i in found], processes.logs())
         assert queue.counts().failed == 0, queue.list_jobs(("failed",))
         # The interrupted key was finished by another process after the dead one's lease lapsed.
-        finished_elsewhere = [line for _, log in processes.started if log.name != f"worker-{workers.index(victim)}.log"
-                              for line in log.read_text(errors="replace").splitlines()
-                              if f'"key":"{interrupted}"' in line and '"outcome":"success"' in line]
+        finished_elsewhere = [
+            line
+            for _, log in processes.started
+            if log.name != f"worker-{workers.index(victim)}.log"
+            for line in log.read_text(errors="replace").splitlines()
+            if f'"key":"{interrupted}"' in line and '"outcome":"success"' in line
+        ]
         assert finished_elsewhere, processes.logs()
     finally:
         sandbox.stop()

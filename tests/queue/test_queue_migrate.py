@@ -21,7 +21,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     command = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
-    return subprocess.run([sys.executable, "-c", command, *args], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-c", command, *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_sqlite_to_redis_and_back_keeps_every_queued_key(tmp_path, redis_url):
@@ -38,7 +40,13 @@ def test_sqlite_to_redis_and_back_keeps_every_queued_key(tmp_path, redis_url):
 
     moved = _cli("queue", "migrate", source_url, redis_url)
     assert moved.returncode == 0, moved.stderr
-    assert json.loads(moved.stdout) == {"jobs": 2, "failed_requeued": 0, "failed_left": 1, "deliveries": 1, "state": 1}
+    assert json.loads(moved.stdout) == {
+        "jobs": 2,
+        "failed_requeued": 0,
+        "failed_left": 1,
+        "deliveries": 1,
+        "state": 1,
+    }
     target = RedisQueue(redis_url)
     jobs = {j.key: j for j in target.list_jobs()}
     assert set(jobs) == {"pr:1#2", "release:1@3"} and interrupted.key in jobs
@@ -70,8 +78,16 @@ def test_queue_stats_prints_the_shared_backlog(redis_url):
     q.enqueue([JobSpec("repo:1", 5, "a/x"), JobSpec("repo:2", 5, "a/y")])
     env = {**os.environ, "QUEUE_URL": redis_url}
     command = "import sys; from bot.cli import main; sys.exit(main(sys.argv[1:]))"
-    out = subprocess.run([sys.executable, "-c", command, "queue", "stats"], cwd=ROOT, env=env, capture_output=True,
-                         text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-c", command, "queue", "stats"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     stats = json.loads(out.stdout)
-    assert stats["pending"] == 2 and stats["pending_by_installation"] == {"5": 2} and stats["dead_letters"] == 0
+    assert (
+        stats["pending"] == 2 and stats["pending_by_installation"] == {"5": 2} and stats["dead_letters"] == 0
+    )

@@ -29,16 +29,25 @@ def test_health_and_metrics_report_the_shared_backlog(redis_url):
     assert health["queue"] == {"pending": 2, "running": 0, "failed": 1}
     backlog = health["backlog"]
     assert backlog["backend"] == "redis" and backlog["dead_letters"] == 1
-    assert sum(backlog["pending_by_installation"].values()) == 2 and set(backlog["pending_by_installation"]) <= {"11", "12"}
+    assert sum(backlog["pending_by_installation"].values()) == 2 and set(
+        backlog["pending_by_installation"]
+    ) <= {"11", "12"}
     assert backlog["oldest_waiting_seconds"] >= 0
     text = client.get("/metrics").text
     assert _metric(text, "release_bot_queue_dead_letters ") == 1
-    assert sum(_metric(text, f'release_bot_queue_pending_by_installation{{installation="{i}"}}')
-               for i in backlog["pending_by_installation"]) == 2
+    assert (
+        sum(
+            _metric(text, f'release_bot_queue_pending_by_installation{{installation="{i}"}}')
+            for i in backlog["pending_by_installation"]
+        )
+        == 2
+    )
     assert _metric(text, "release_bot_queue_oldest_waiting_seconds ") >= 0
 
 
-@pytest.mark.reliability(area="fault", case="Redis unreachable: /healthz answers 503, not 5xx from a crash", trials=1)
+@pytest.mark.reliability(
+    area="fault", case="Redis unreachable: /healthz answers 503, not 5xx from a crash", trials=1
+)
 def test_healthz_is_503_when_redis_does_not_answer():
     unreachable = RedisQueue("redis://127.0.0.1:1/0", client=redis.Redis(port=1, socket_connect_timeout=0.5))
     client = create_app(Settings.from_env({"WEBHOOK_SECRET": "s"}), unreachable).test_client()
@@ -46,7 +55,9 @@ def test_healthz_is_503_when_redis_does_not_answer():
     assert response.status_code == 503 and "queue unavailable" in response.get_json()["error"]
 
 
-@pytest.mark.reliability(area="fault", case="Redis unreachable at intake: 503, nothing half-recorded", trials=1)
+@pytest.mark.reliability(
+    area="fault", case="Redis unreachable at intake: 503, nothing half-recorded", trials=1
+)
 def test_a_delivery_is_answered_503_when_redis_does_not_answer():
     import hashlib
     import hmac
@@ -54,9 +65,22 @@ def test_a_delivery_is_answered_503_when_redis_does_not_answer():
 
     unreachable = RedisQueue("redis://127.0.0.1:1/0", client=redis.Redis(port=1, socket_connect_timeout=0.5))
     client = create_app(Settings.from_env({"WEBHOOK_SECRET": "s"}), unreachable).test_client()
-    body = json.dumps({"action": "closed", "milestone": {"number": 1},
-                       "repository": {"id": 5, "full_name": "a/b"}, "installation": {"id": 1}}).encode()
-    response = client.post("/api/github/webhooks", data=body, headers={
-        "X-GitHub-Event": "milestone", "X-GitHub-Delivery": "d-503", "Content-Type": "application/json",
-        "X-Hub-Signature-256": "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest()})
+    body = json.dumps(
+        {
+            "action": "closed",
+            "milestone": {"number": 1},
+            "repository": {"id": 5, "full_name": "a/b"},
+            "installation": {"id": 1},
+        }
+    ).encode()
+    response = client.post(
+        "/api/github/webhooks",
+        data=body,
+        headers={
+            "X-GitHub-Event": "milestone",
+            "X-GitHub-Delivery": "d-503",
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": "sha256=" + hmac.new(b"s", body, hashlib.sha256).hexdigest(),
+        },
+    )
     assert response.status_code == 503 and "redeliver" in response.get_json()["error"]

@@ -131,8 +131,13 @@ def test_a_redis_deployment_paces_through_redis_and_an_embedded_one_in_process(r
     from bot.services import Services
     from bot.settings import Settings
 
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
     store = RedisQueue(redis_url)
     shared = Services.from_settings(Settings(app_id=1, private_key=key, queue_url=redis_url), store)
     assert isinstance(shared.app._pacer_factory(5), RedisPacer)

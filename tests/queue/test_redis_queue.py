@@ -95,7 +95,9 @@ def test_each_delivery_id_is_accepted_once_across_clients(redis_url):
     assert len(waiting.spec.hints["refs"]) == 20  # one hint per accepted delivery, merged
 
 
-@pytest.mark.reliability(area="crash", case="Redis killed (SIGKILL) and restarted: accepted and running jobs kept", trials=1)
+@pytest.mark.reliability(
+    area="crash", case="Redis killed (SIGKILL) and restarted: accepted and running jobs kept", trials=1
+)
 def test_accepted_and_running_jobs_survive_a_redis_kill(redis_server, redis_url):
     q = RedisQueue(redis_url)
     assert q.accept_delivery("d1", [job("release:1@2", comment_ids=[5])])

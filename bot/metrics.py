@@ -56,12 +56,15 @@ GITHUB_RATE_LIMIT_REMAINING = Gauge(
 def record_github_call(installation_id: int | None, status: int) -> None:
     """Called by the github layer once per REST request (the app's own JWT calls: installation '-')."""
     GITHUB_API_CALLS.labels(
-        installation="-" if installation_id is None else str(installation_id), status_class=f"{status // 100}xx"
+        installation="-" if installation_id is None else str(installation_id),
+        status_class=f"{status // 100}xx",
     ).inc()
 
 
 def set_rate_limit_remaining(installation_id: int | None, remaining: int) -> None:
-    GITHUB_RATE_LIMIT_REMAINING.labels(installation="-" if installation_id is None else str(installation_id)).set(remaining)
+    GITHUB_RATE_LIMIT_REMAINING.labels(
+        installation="-" if installation_id is None else str(installation_id)
+    ).set(remaining)
 
 
 CountsSource = Callable[[], dict[str, int]]
@@ -94,8 +97,9 @@ class QueueBacklogCollector(Collector):
         for installation, n in sorted(stats.pending_by_installation.items()):
             depth.add_metric([installation], n)
         yield depth
-        yield GaugeMetricFamily("release_bot_queue_oldest_waiting_seconds", "Age of the job waiting longest (0: none)",
-                                value=stats.oldest_waiting_seconds or 0.0)
+        oldest = stats.oldest_waiting_seconds or 0.0
+        yield GaugeMetricFamily("release_bot_queue_oldest_waiting_seconds",
+                                "Age of the job waiting longest (0: none)", value=oldest)
         yield GaugeMetricFamily("release_bot_queue_dead_letters", "Dead-lettered jobs kept for operators",
                                 value=stats.counts.failed)
 
