@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -117,7 +118,28 @@ class QueueDepthCollector(Collector):
         yield family
 
 
-def render_metrics(counts: CountsSource) -> tuple[bytes, str]:
+class QueueBacklogCollector(Collector):
+    """The shared queue's backlog at scrape time: waiting jobs per installation, the oldest waiting
+    job's age and the dead letters (any web process answers for the whole queue)."""
+
+    def __init__(self, stats: Callable[[], Any]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self._stats()
+        depth = GaugeMetricFamily("release_bot_queue_pending_by_installation", "Waiting jobs by installation",
+                                  labels=["installation"])
+        for installation, n in sorted(stats.pending_by_installation.items()):
+            depth.add_metric([installation], n)
+        yield depth
+        oldest = stats.oldest_waiting_seconds or 0.0
+        yield GaugeMetricFamily("release_bot_queue_oldest_waiting_seconds",
+                                "Age of the job waiting longest (0: none)", value=oldest)
+        yield GaugeMetricFamily("release_bot_queue_dead_letters", "Dead-lettered jobs kept for operators",
+                                value=stats.counts.failed)
+
+
+def render_metrics(counts: CountsSource, stats: Callable[[], Any] | None = None) -> tuple[bytes, str]:
     """The exposition text and its content type."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -128,4 +150,6 @@ def render_metrics(counts: CountsSource) -> tuple[bytes, str]:
         for collector in list(REGISTRY._collector_to_names):  # the process's own metrics
             registry.register(collector)
     registry.register(QueueDepthCollector(counts))
+    if stats is not None:
+        registry.register(QueueBacklogCollector(stats))
     return generate_latest(registry), CONTENT_TYPE_LATEST

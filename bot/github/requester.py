@@ -25,13 +25,13 @@ from github.Requester import Requester
 from bot import metrics
 from bot.errors import RetryLater
 from bot.github import accounting
-from bot.github.pacer import Pacer
+from bot.github.pacer import InstallationPacer
 from bot.github.response_cache import ResponseCache, Scope
 
 _RAW = "_Requester__requestRaw"
 
 
-def _paced(pacer: Pacer, verb: str) -> None:
+def _paced(pacer: InstallationPacer, verb: str) -> None:
     """Wait for the pacer, and record how long (a wait too long to sleep requeues the job: its
     delay counts too), so the longest pacing wait is a metric (benchmarks/release_day.py)."""
     began = time.monotonic()
@@ -52,7 +52,7 @@ class PyGithubIncompatible(RuntimeError):
 def instrument(
     requester: Requester,
     installation_id: int | None,
-    pacer: Pacer | None,
+    pacer: InstallationPacer | None,
     cache: ResponseCache | None = None,
     scope: Scope = None,
 ) -> Requester:
