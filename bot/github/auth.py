@@ -112,6 +112,18 @@ class InstallationTokenAuth(Auth.Auth):
         with self._lock:
             self._authorization = None
 
+    def reauthorize(self, request_headers: dict[str, str]) -> bool:
+        """After a 401: mint a new token unless another thread already did since this request
+        was sent, and put it in ``request_headers``. False when the request used no token of ours."""
+        sent = request_headers.get("Authorization", "")
+        with self._lock:
+            current = self._authorization
+            if current is not None and sent == f"token {current.token}":
+                self._authorization = None  # the token GitHub refused: mint another
+        log.info("GitHub refused an installation token (401); minting a new one")
+        request_headers["Authorization"] = f"token {self.token}"
+        return True
+
     @property
     def _masked_token(self) -> str:  # what PyGithub's debug log shows instead of the token
         return "token (installation token removed)"
@@ -226,7 +238,7 @@ class GitHubApp:
                 pacer = Pacer(self.pacer_limits)
                 self._pacers[installation_id] = pacer
             client = Github(auth=auth, **self._client_kwargs(installation_id))
-            instrument(client.requester, installation_id, pacer)
+            instrument(client.requester, installation_id, pacer, reauthorize=auth.reauthorize)
             self._clients[installation_id] = client
             return client
 

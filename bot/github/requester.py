@@ -9,11 +9,17 @@ tests fail as well, so an upgrade cannot silently drop pacing.
 
 PyGithub's own sleeps are switched off where clients are built (``seconds_between_requests=0``,
 ``seconds_between_writes=0``); the pacer below replaces them.
+
+An installation token can stop working before the time it announced (revoked, or GitHub's clock
+ahead of ours): GitHub answers 401 "Bad credentials". With ``reauthorize`` given, such a request is
+sent once more with a freshly minted token instead of failing the job; a second 401 is returned.
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Callable
+from io import IOBase
 from typing import Any
 
 from github.Requester import Requester
@@ -29,16 +35,21 @@ class PyGithubIncompatible(RuntimeError):
     """The installed PyGithub no longer has the request hook this layer relies on."""
 
 
-def instrument(requester: Requester, installation_id: int | None, pacer: Pacer | None) -> Requester:
-    """Make ``requester`` pace its requests with ``pacer`` and count them for ``installation_id``."""
+# Refreshes the request's Authorization header in place with a new token; False if it cannot.
+Reauthorize = Callable[[dict[str, str]], bool]
+
+
+def instrument(requester: Requester, installation_id: int | None, pacer: Pacer | None,
+               reauthorize: Reauthorize | None = None) -> Requester:
+    """Make ``requester`` pace its requests with ``pacer`` and count them for ``installation_id``;
+    with ``reauthorize``, a 401 is retried once with a new token."""
     original = getattr(requester, _RAW, None)
     if original is None or not callable(original):
         raise PyGithubIncompatible(f"PyGithub Requester has no {_RAW}; pin PyGithub 2.x or update bot.github.requester")
     if getattr(original, "_release_bot_instrumented", False):
         return requester
 
-    @functools.wraps(original)
-    def request_raw(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    def send(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if pacer is not None:
             pacer.acquire(verb)
         try:
@@ -53,6 +64,19 @@ def instrument(requester: Requester, installation_id: int | None, pacer: Pacer |
                 pacer.release()
         accounting.record_call(installation_id, status, headers)
         return status, headers, output
+
+    @functools.wraps(original)
+    def request_raw(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        status, headers, output = send(cnx, verb, url, *args, **kwargs)
+        if status != 401 or reauthorize is None:
+            return status, headers, output
+        request_headers = args[0] if args else kwargs.get("requestHeaders")
+        body = args[1] if len(args) > 1 else kwargs.get("input")
+        if not isinstance(request_headers, dict) or isinstance(body, IOBase):
+            return status, headers, output  # a streamed body cannot be sent twice
+        if not reauthorize(request_headers):
+            return status, headers, output
+        return send(cnx, verb, url, *args, **kwargs)
 
     request_raw._release_bot_instrumented = True  # type: ignore[attr-defined]
     setattr(requester, _RAW, request_raw)
