@@ -24,8 +24,8 @@ hint for every repository of every installation, as ``release-bot reconcile`` do
 reconciler enqueues every open release and every gated pull request. It enqueues keys, it does not
 reconcile. It heals what no delivery record can: an outage longer than GitHub keeps deliveries.
 
-Several processes may run this (``SERVE_WEB_WORKERS``): a round is claimed through a lease in the
-store, so one process scans per interval.
+Several processes may run this (``SERVE_WEB_WORKERS``): a round is claimed in the store, so one
+process scans per interval, and a (re)started process scans at once.
 """
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ log = logging.getLogger("bot.recovery")
 ASKED_STATE = "recovery:redelivered"  # {guid: {"id": attempt asked for, "n": asks, "t": unix time}}
 MAX_ASKS_PER_GUID = 3
 SCAN_STATE = "recovery:last_scan"  # unix time the last complete scan began
-LEASE_PREFIX = "recovery:lease:"
+ROUND_PREFIX = "recovery:round:"  # {"owner", "began"}: which process runs a round
 # A delivery still being sent when a scan began is listed by the next one (GitHub times out at 10 s).
 SCAN_OVERLAP_SECONDS = 120.0
 STARTUP_DELAY_SECONDS = 1.0  # let the web side accept connections before the first redelivery
@@ -128,6 +128,7 @@ class Recovery:
         self.resync_interval = resync_interval
         self._clock = clock
         self._owner = uuid.uuid4().hex
+        self._started_at = clock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -177,18 +178,19 @@ class Recovery:
     # --- one process per round ---
 
     def _claim(self, name: str, seconds: float) -> bool:
-        """Take the round ``name`` for ``seconds`` unless another process holds it."""
+        """Take round ``name`` unless another process began one recently: since this process
+        started (the start-up round of processes started together), or less than an interval ago.
+        A process that stopped or was killed holds nothing: a restart always scans."""
         now = self._clock()
 
         def take(current: Any) -> Any:
-            if isinstance(current, dict) and current.get("owner") != self._owner and float(current.get("until", 0)) > now:
+            began = float(current.get("began", 0)) if isinstance(current, dict) else 0.0
+            if began >= self._started_at and now - began < seconds * 0.9:
                 return current
-            return {"owner": self._owner, "until": now + max(1.0, seconds * 0.9)}
+            return {"owner": self._owner, "began": now}
 
-        held = self.store.update_state(LEASE_PREFIX + name, take)
-        return isinstance(held, dict) and held.get("owner") == self._owner
-
-    # --- the redelivery scan ---
+        held = self.store.update_state(ROUND_PREFIX + name, take)
+        return isinstance(held, dict) and held.get("owner") == self._owner and float(held.get("began", 0)) == now
 
     def scan_round(self) -> ScanReport:
         if not self._claim("redelivery", self.redelivery_interval or 60.0):
@@ -202,14 +204,15 @@ class Recovery:
         oldest = began - self.window_seconds
         since_ts = max(oldest, float(last) - SCAN_OVERLAP_SECONDS) if isinstance(last, int | float) else oldest
         since = datetime.fromtimestamp(since_ts, UTC)
-        integration = self.services.app.integration
-        deliveries = deliveries_since(integration, since)
+        app = self.services.app
+        integration = app.integration
+        deliveries = app.app_call(lambda: deliveries_since(integration, since))
         asked = self.store.get_state(ASKED_STATE)
         plan = plan_redeliveries(deliveries, asked if isinstance(asked, dict) else {})
         report = ScanReport(listed=len(deliveries), plan=plan)
         for delivery in plan.redeliver:
             try:
-                redeliver(integration, delivery.id)
+                app.app_call(lambda d=delivery: redeliver(integration, d.id))
             except RetryLater:
                 raise
             except Exception as exc:  # noqa: BLE001 - e.g. 422 older than 3 days: log, go on
@@ -265,7 +268,7 @@ def installation_repositories(services: Any) -> list[tuple[int, int, str]]:
     from bot.github.paging import list_all
 
     found: list[tuple[int, int, str]] = []
-    for installation in services.app.integration.get_installations():
+    for installation in services.app.app_call(lambda: list(services.app.integration.get_installations())):
         if getattr(installation, "suspended_at", None):
             continue
         gh = services.client_for(installation.id)

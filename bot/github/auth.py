@@ -207,6 +207,10 @@ class GitHubApp:
                     self._auths.pop(installation_id, None)
             raise
 
+    def app_call(self, call: Callable[[], Any]) -> Any:
+        """Run a call made with the App's JWT (``self.integration``), tolerating a skewed clock."""
+        return self._with_clock_skew_retry(call)
+
     def _with_clock_skew_retry(self, call: Callable[[], Any]) -> Any:
         """Run an App (JWT) call; if GitHub refuses the JWT's times, learn GitHub's clock from the
         answer's ``Date`` header and try once more."""
