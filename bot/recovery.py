@@ -10,9 +10,11 @@ last ran, treats a delivery whose ``status`` is not ``OK`` as failed, groups att
 - at start-up and every ``REDELIVERY_INTERVAL`` seconds;
 - looking back to where the previous scan began (minus an overlap for deliveries still in
   flight then), never further than ``REDELIVERY_WINDOW_SECONDS``;
-- once per guid, and again only when that redelivery failed too, at most ``MAX_ASKS_PER_GUID``
-  times: the guids asked for are kept in the store (pruned past the window), so two processes
-  never ask twice and a delivery that keeps failing is not asked for forever;
+- once per guid, and again only when that redelivery failed too: at most ``MAX_ASKS_PER_GUID``
+  times, except while the bot answers 503 (its own "not now": a full or unavailable store), which
+  is asked for again each round; the guids asked for are kept in the store (pruned past the
+  window), so two processes never ask twice and a delivery that keeps failing is not asked for
+  forever;
 - only deliveries that got no answer or a 5xx: a 4xx is the bot refusing the delivery on purpose
   (bad signature, wrong shape), and a redelivery would be refused again.
 
@@ -89,7 +91,10 @@ def plan_redeliveries(deliveries: Iterable[HookDelivery], asked: dict[str, Any])
         newest = max(attempts, key=lambda a: a.id)
         record = asked.get(guid)
         if isinstance(record, dict):
-            if newest.id <= int(record.get("id", 0)) or int(record.get("n", 0)) >= MAX_ASKS_PER_GUID:
+            # A 503 is the bot saying "not now" (its store is full or unavailable): asked again
+            # each round until it is taken. Other failures count against the cap.
+            capped = int(record.get("n", 0)) >= MAX_ASKS_PER_GUID and newest.status_code != 503
+            if newest.id <= int(record.get("id", 0)) or capped:
                 seen += 1  # our redelivery is still under way, or we gave up on this one
                 continue
         if not newest.unanswered:

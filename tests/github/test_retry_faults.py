@@ -128,6 +128,10 @@ def test_plan_groups_by_guid_and_skips_delivered_refused_and_asked() -> None:
     assert [d.id for d in again.redeliver] == [10]
     capped = plan_redeliveries([_d(4, "d"), _d(10, "d")], {"d": {"id": 9, "n": MAX_ASKS_PER_GUID, "t": 0}})
     assert capped.redeliver == []
+    # Unless the bot itself said "not now" (503: its store is full): asked again until taken.
+    busy = plan_redeliveries([_d(4, "d"), _d(10, "d", "Invalid HTTP Response: 503", 503)],
+                             {"d": {"id": 9, "n": MAX_ASKS_PER_GUID, "t": 0}})
+    assert [d.id for d in busy.redeliver] == [10]
 
 
 class _Receiver:
