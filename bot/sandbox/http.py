@@ -461,6 +461,12 @@ def install_hooks(app: Flask) -> None:
 
     @app.after_request
     def _after(resp: Response) -> Response:
+        applied = getattr(g, "applied_fault", None)
+        if applied is not None:
+            # The change happened (and its webhooks went out); the client only sees the failure,
+            # as when GitHub's answer is lost behind a 502.
+            g.applied_fault = None
+            resp = _fault_response(applied, f"SANDBOX:FAULT:{applied.id}:{applied.hits}")
         # GitHub's clock, not the host's: clients that sign JWTs learn the server time from it.
         resp.headers["Date"] = format_datetime(state().now(), usegmt=True)
         if not request.path.startswith(API_PREFIX):
@@ -551,6 +557,8 @@ def _matching_fault(st: SandboxState, path: str) -> Fault | None:
                 continue
             if not re.search(f.path, path):
                 continue
+            if f.actor is not None and not re.fullmatch(f.actor, actor().login or ""):
+                continue
             if f.after > 0:
                 f.after -= 1  # this one passes
                 continue
@@ -584,6 +592,13 @@ def _apply_fault(st: SandboxState) -> Response | None:
                                 "X-RateLimit-Resource": "core", "X-GitHub-Request-Id": request_id})
     if not fault.status:
         return None  # a latency-only fault: serve normally after the delay
+    if fault.applied:
+        g.applied_fault = fault  # served first; ``_after`` replaces the answer
+        return None
+    return _fault_response(fault, request_id)
+
+
+def _fault_response(fault: Fault, request_id: str) -> Response:
     headers = {"X-GitHub-Request-Id": request_id}
     if fault.retry_after is not None:
         headers["Retry-After"] = str(fault.retry_after)

@@ -681,7 +681,7 @@ class Delivery:
 class Fault:
     """An injected failure (``POST /_sandbox/faults``): the matching requests fail that way.
 
-    A request matches on ``method`` and the ``path`` regex; the first ``after`` matches pass, then
+    A request matches on ``method``, the ``path`` regex and the ``actor`` regex; the first ``after`` matches pass, then
     each match fails with ``probability`` (drawn from a ``seed``-ed generator, so a test is
     reproducible) until ``times`` requests failed (``times`` < 0: until cleared)."""
 
@@ -696,6 +696,8 @@ class Fault:
     probability: float = 1.0
     seed: int | None = None
     message: str | None = None
+    applied: bool = False  # the request is carried out, then answered with ``status`` (a lost answer)
+    actor: str | None = None  # regex the caller's login must match (``release-bot\[bot\]``, ``app``)
     id: int = 0
     hits: int = 0  # requests this fault failed (or delayed) so far
     rng: random.Random = field(default_factory=random.Random, repr=False)

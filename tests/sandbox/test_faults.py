@@ -44,6 +44,12 @@ def test_after_and_times_select_exactly_which_requests_fail(sb: RunningSandbox) 
     assert [(f["status"], f["hits"], f["times"]) for f in used] == [(502, 3, 0)]
 
 
+def test_a_fault_can_target_one_caller(sb: RunningSandbox) -> None:
+    _fault(sb, path=r"^/meta$", status=503, times=-1, actor=r"release-bot\[bot\]")
+    assert _statuses(sb, "/meta", 2) == [200, 200]  # admin is not the bot
+    assert _statuses(sb, "/meta", 2, token=sb.installation_token()) == [503, 503]
+
+
 def test_probability_with_a_seed_is_reproducible(sb: RunningSandbox) -> None:
     def run() -> list[int]:
         sb.api.sandbox("DELETE", "/_sandbox/faults")
@@ -82,6 +88,15 @@ def test_exhausted_primary_limit_sends_remaining_zero_and_the_reset(sb: RunningS
     assert resp.json()["message"].startswith("API rate limit exceeded for installation ID 1")
 
 
+def test_an_applied_fault_carries_the_request_out_and_loses_the_answer(sb: RunningSandbox) -> None:
+    title = f"applied {time.monotonic_ns()}"
+    _fault(sb, method="POST", path=r"^/repos/acme/rocket/issues$", status=502, applied=True)
+    resp = sb.api.post("/repos/acme/rocket/issues", as_="dev", json={"title": title}, validate=False)
+    assert resp.status_code == 502 and resp.json()["message"] == "Server Error"
+    found = [i for i in sb.api.get("/repos/acme/rocket/issues", params={"per_page": 100}).json() if i["title"] == title]
+    assert len(found) == 1  # created nonetheless: a client that retries blindly makes two
+
+
 def test_latency_fault_delays_and_then_serves(sb: RunningSandbox) -> None:
     _fault(sb, path=r"^/meta$", delay_ms=400, times=1)
     started = time.monotonic()
@@ -110,6 +125,7 @@ def test_installation_token_ttl_and_expiry_mid_job(sb: RunningSandbox) -> None:
     ({"path": "x", "status": 502, "times": 0}, "times"),
     ({"path": "x"}, "status"),
     ({"path": "x", "status": 502, "method": 3}, "method"),
+    ({"path": "x", "status": 403, "applied": True}, "applied"),
 ])
 def test_bad_fault_specs_are_refused_with_the_field_named(sb: RunningSandbox, spec: dict, field: str) -> None:
     resp = sb.api.sandbox("POST", "/_sandbox/faults", json=spec)

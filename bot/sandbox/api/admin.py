@@ -43,7 +43,7 @@ def requests_log() -> Response:
 @bp.post("/faults")
 def add_fault() -> Response:
     """``{"method", "path" (regex), "status", "times", "after", "probability", "seed", "retry_after",
-    "delay_ms", "rate_limit_exhausted", "message"}``: see ``state.Fault``."""
+    "delay_ms", "rate_limit_exhausted", "message", "applied", "actor"}``: see ``state.Fault``."""
     body = json_body()
     path = body.get("path")
     if not isinstance(path, str) or not path:
@@ -52,6 +52,14 @@ def add_fault() -> Response:
         re.compile(path)
     except re.error as err:
         validation_failed("Fault", "path", "invalid", f"not a regular expression: {err}")
+    who = body.get("actor")
+    if who is not None:
+        if not isinstance(who, str):
+            validation_failed("Fault", "actor", "invalid", "actor must be a regular expression")
+        try:
+            re.compile(who)
+        except re.error as err:
+            validation_failed("Fault", "actor", "invalid", f"not a regular expression: {err}")
     method = body.get("method")
     if method is not None and not isinstance(method, str):
         validation_failed("Fault", "method", "invalid", "method must be a string")
@@ -67,12 +75,14 @@ def add_fault() -> Response:
                   delay_ms=_opt_int(body, "delay_ms") or 0,
                   rate_limit_exhausted=bool(body.get("rate_limit_exhausted", False)),
                   after=_opt_int(body, "after") or 0, probability=float(probability),
-                  seed=_opt_int(body, "seed"), message=message)
+                  seed=_opt_int(body, "seed"), message=message, applied=bool(body.get("applied", False)), actor=who)
     if fault.status is not None and not 100 <= fault.status <= 599:
         validation_failed("Fault", "status", "invalid", "status must be an HTTP status code")
     if fault.times == 0 or fault.after < 0 or fault.delay_ms < 0:
         validation_failed("Fault", "times", "invalid", "times must be non-zero (negative: until cleared); "
                           "after and delay_ms >= 0")
+    if fault.applied and (fault.status is None or fault.status < 500 or fault.rate_limit_exhausted):
+        validation_failed("Fault", "applied", "invalid", "an applied fault answers a 5xx status")
     if fault.status is None and not fault.delay_ms and not fault.rate_limit_exhausted:
         validation_failed("Fault", "status", "missing_field", "a fault needs a status, a delay_ms or "
                           "rate_limit_exhausted")
@@ -107,7 +117,7 @@ def _fault_json(f: Fault) -> dict[str, Any]:
     return {"id": f.id, "method": f.method, "path": f.path, "status": f.status, "times": f.times,
             "after": f.after, "probability": f.probability, "seed": f.seed,
             "retry_after": f.retry_after, "delay_ms": f.delay_ms, "rate_limit_exhausted": f.rate_limit_exhausted,
-            "message": f.message, "hits": f.hits}
+            "message": f.message, "applied": f.applied, "actor": f.actor, "hits": f.hits}
 
 
 @bp.post("/tokens")
