@@ -218,3 +218,38 @@ def _an_hour_ago():
     from datetime import UTC, datetime, timedelta
 
     return datetime.now(UTC) - timedelta(hours=1)
+
+
+class _FullServices(_Services):
+    def client_for(self, installation_id: int):
+        return self.app.client_for(installation_id)
+
+
+def test_resync_enqueues_one_fan_out_repo_job_per_installed_repository(sandbox, app) -> None:
+    made = httpx.post(f"{sandbox.base_url}/_sandbox/repos", json={"owner": f"beta{time.monotonic_ns() % 10**6}",
+                                                                 "name": "engine"})
+    assert made.status_code == 201, made.text
+    store = MemoryStore()
+    count = Recovery(_FullServices(app), store, redelivery_interval=0, window_seconds=60, resync_interval=60).resync()
+    names = {job.repo for job in store.enqueued}
+    assert count == len(store.enqueued) and {"acme/rocket", made.json()["full_name"]} <= names
+    assert all(job.key.startswith("repo:") and job.hints == {"fan_out": True} and job.reason == "resync"
+               for job in store.enqueued)
+
+
+def test_one_process_scans_a_round_and_a_restarted_one_scans_at_once() -> None:
+    now = [1000.0]
+    store = MemoryStore()
+
+    def make() -> Recovery:
+        return Recovery(None, store, redelivery_interval=300, window_seconds=600, clock=lambda: now[0])
+
+    a, b = make(), make()  # two gunicorn processes started together
+    assert a._claim("redelivery", 300) is True
+    assert b._claim("redelivery", 300) is False  # a took this round
+    now[0] += 100
+    c = make()  # restarted (or a new process): its start-up round is due at once
+    assert c._claim("redelivery", 300) is True
+    assert a._claim("redelivery", 300) is False and b._claim("redelivery", 300) is False
+    now[0] += 280  # an interval later: the next round goes to whoever asks first
+    assert b._claim("redelivery", 300) is True and a._claim("redelivery", 300) is False
