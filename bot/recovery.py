@@ -148,8 +148,13 @@ class Recovery:
             return
         self._thread = threading.Thread(target=self._loop, name="release-bot-recovery", daemon=True)
         self._thread.start()
-        log_fields(log, "recovery started", redelivery_interval=self.redelivery_interval,
-                   window_seconds=self.window_seconds, resync_interval=self.resync_interval)
+        log_fields(
+            log,
+            "recovery started",
+            redelivery_interval=self.redelivery_interval,
+            window_seconds=self.window_seconds,
+            resync_interval=self.resync_interval,
+        )
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
@@ -168,8 +173,14 @@ class Recovery:
             if self.resync_interval > 0 and now >= next_resync:
                 self._guarded(self.resync_round, "resync")
                 next_resync = now + self.resync_interval
-            upcoming = [t for t, on in ((next_scan, self.redelivery_interval > 0),
-                                        (next_resync, self.resync_interval > 0)) if on]
+            upcoming = [
+                t
+                for t, on in (
+                    (next_scan, self.redelivery_interval > 0),
+                    (next_resync, self.resync_interval > 0),
+                )
+                if on
+            ]
             self._stop.wait(max(0.05, min(upcoming) - time.monotonic()))
 
     def _guarded(self, round_: Callable[[], Any], name: str) -> None:
@@ -195,7 +206,9 @@ class Recovery:
             return {"owner": self._owner, "began": now}
 
         held = self.store.update_state(ROUND_PREFIX + name, take)
-        return isinstance(held, dict) and held.get("owner") == self._owner and float(held.get("began", 0)) == now
+        return (
+            isinstance(held, dict) and held.get("owner") == self._owner and float(held.get("began", 0)) == now
+        )
 
     def scan_round(self) -> ScanReport:
         if not self._claim("redelivery", self.redelivery_interval or 60.0):
@@ -207,7 +220,9 @@ class Recovery:
         began = self._clock()
         last = self.store.get_state(SCAN_STATE)
         oldest = began - self.window_seconds
-        since_ts = max(oldest, float(last) - SCAN_OVERLAP_SECONDS) if isinstance(last, int | float) else oldest
+        since_ts = (
+            max(oldest, float(last) - SCAN_OVERLAP_SECONDS) if isinstance(last, int | float) else oldest
+        )
         since = datetime.fromtimestamp(since_ts, UTC)
         app = self.services.app
         integration = app.integration
@@ -222,26 +237,50 @@ class Recovery:
                 raise
             except Exception as exc:  # noqa: BLE001 - e.g. 422 older than 3 days: log, go on
                 REDELIVERIES.labels(outcome="refused").inc()
-                log_fields(log, "redelivery refused", logging.WARNING, delivery=delivery.id, guid=delivery.guid,
-                           error=f"{type(exc).__name__}: {exc}")
+                log_fields(
+                    log,
+                    "redelivery refused",
+                    logging.WARNING,
+                    delivery=delivery.id,
+                    guid=delivery.guid,
+                    error=f"{type(exc).__name__}: {exc}",
+                )
                 self._remember(delivery, began, gave_up=True)
                 continue
             REDELIVERIES.labels(outcome="requested").inc()
             report.requested.append(delivery.id)
             self._remember(delivery, began)
-            log_fields(log, "redelivery requested", delivery=delivery.id, guid=delivery.guid, event=delivery.event,
-                       action=delivery.action, status=delivery.status, status_code=delivery.status_code)
+            log_fields(
+                log,
+                "redelivery requested",
+                delivery=delivery.id,
+                guid=delivery.guid,
+                event=delivery.event,
+                action=delivery.action,
+                status=delivery.status,
+                status_code=delivery.status_code,
+            )
         self.store.set_state(SCAN_STATE, began)
-        log_fields(log, "redelivery scan", listed=report.listed, requested=len(report.requested),
-                   delivered_ok=plan.delivered_ok, already_asked=plan.already_asked, refused_by_bot=plan.refused_by_bot)
+        log_fields(
+            log,
+            "redelivery scan",
+            listed=report.listed,
+            requested=len(report.requested),
+            delivered_ok=plan.delivered_ok,
+            already_asked=plan.already_asked,
+            refused_by_bot=plan.refused_by_bot,
+        )
         return report
 
     def _remember(self, delivery: HookDelivery, now: float, gave_up: bool = False) -> None:
         horizon = now - self.window_seconds - SCAN_OVERLAP_SECONDS
 
         def add(current: Any) -> Any:
-            kept = {g: r for g, r in (current or {}).items()
-                    if isinstance(r, dict) and float(r.get("t", 0)) >= horizon}
+            kept = {
+                g: r
+                for g, r in (current or {}).items()
+                if isinstance(r, dict) and float(r.get("t", 0)) >= horizon
+            }
             asks = int((kept.get(delivery.guid) or {}).get("n", 0)) + 1
             # The redelivery is a new attempt with a higher id: the ask is "answered" once a newer
             # attempt is listed. A refused ask (422: too old) is not repeated.
@@ -259,8 +298,10 @@ class Recovery:
 
     def resync(self) -> int:
         """Enqueue a fan-out ``repo:`` job for every repository the App is installed on."""
-        jobs = [JobSpec(repo_key(repo_id), installation_id, full_name, reason="resync", hints={"fan_out": True})
-                for installation_id, repo_id, full_name in installation_repositories(self.services)]
+        jobs = [
+            JobSpec(repo_key(repo_id), installation_id, full_name, reason="resync", hints={"fan_out": True})
+            for installation_id, repo_id, full_name in installation_repositories(self.services)
+        ]
         if jobs:
             self.store.enqueue(jobs)
         RESYNCS.inc(len(jobs))
@@ -286,8 +327,11 @@ def build_recovery(settings: Any, store: Any, services: Any) -> Recovery | None:
     """The process's recovery thread, or None without a GitHub layer (test runners, no credentials)."""
     if services is None:
         return None
-    recovery = Recovery(services, store, redelivery_interval=settings.redelivery_interval,
-                        window_seconds=settings.redelivery_window_seconds, resync_interval=settings.resync_interval)
+    recovery = Recovery(
+        services,
+        store,
+        redelivery_interval=settings.redelivery_interval,
+        window_seconds=settings.redelivery_window_seconds,
+        resync_interval=settings.resync_interval,
+    )
     return recovery if recovery.enabled else None
-
-

@@ -106,7 +106,9 @@ def iter_deliveries(integration: GithubIntegration, max_pages: int) -> Iterator[
         url, params = _next_link(headers), None  # the next link carries per_page and the cursor
 
 
-def deliveries_since(integration: GithubIntegration, since: datetime, max_pages: int = 20) -> list[HookDelivery]:
+def deliveries_since(
+    integration: GithubIntegration, since: datetime, max_pages: int = 20
+) -> list[HookDelivery]:
     """The deliveries made at or after ``since`` (newest first)."""
     found: list[HookDelivery] = []
     for delivery in iter_deliveries(integration, max_pages):

@@ -8,7 +8,10 @@ method exists and fails loudly at start-up if a PyGithub release renames it; the
 tests fail as well, so an upgrade cannot silently drop pacing.
 
 PyGithub's own sleeps are switched off where clients are built (``seconds_between_requests=0``,
-``seconds_between_writes=0``); the pacer below replaces them.
+``seconds_between_writes=0``); the pacer below replaces them. The same hook puts the revalidating
+cache (``bot.github.response_cache``) in front of every GET: a read already made in this job or
+inside a freshness window costs no request, any other cached read is sent conditionally and a
+304 is answered to PyGithub as the cached 200, so callers never see the difference.
 
 An installation token can stop working before the time it announced (revoked, or GitHub's clock
 ahead of ours): GitHub answers 401 "Bad credentials". With ``reauthorize`` given, such a request is
@@ -18,6 +21,7 @@ sent once more with a freshly minted token instead of failing the job; a second 
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from io import IOBase
 from typing import Any
@@ -27,29 +31,38 @@ from github.Requester import Requester
 from bot.errors import RetryLater
 from bot.github import accounting
 from bot.github.pacer import Pacer
+from bot.github.response_cache import ResponseCache, Scope
 
 _RAW = "_Requester__requestRaw"
+
+# Refreshes the request's Authorization header in place with a new token; False if it cannot.
+Reauthorize = Callable[[dict[str, str]], bool]
 
 
 class PyGithubIncompatible(RuntimeError):
     """The installed PyGithub no longer has the request hook this layer relies on."""
 
 
-# Refreshes the request's Authorization header in place with a new token; False if it cannot.
-Reauthorize = Callable[[dict[str, str]], bool]
-
-
-def instrument(requester: Requester, installation_id: int | None, pacer: Pacer | None,
-               reauthorize: Reauthorize | None = None) -> Requester:
-    """Make ``requester`` pace its requests with ``pacer`` and count them for ``installation_id``;
-    with ``reauthorize``, a 401 is retried once with a new token."""
+def instrument(
+    requester: Requester,
+    installation_id: int | None,
+    pacer: Pacer | None,
+    cache: ResponseCache | None = None,
+    scope: Scope = None,
+    reauthorize: Reauthorize | None = None,
+) -> Requester:
+    """Make ``requester`` pace its requests with ``pacer``, count them for ``installation_id`` and
+    answer its GETs through ``cache`` (entries keyed by ``scope``, default the installation); with
+    ``reauthorize``, a 401 is sent once more with a new token."""
     original = getattr(requester, _RAW, None)
     if original is None or not callable(original):
         raise PyGithubIncompatible(f"PyGithub Requester has no {_RAW}; pin PyGithub 2.x or update bot.github.requester")
     if getattr(original, "_release_bot_instrumented", False):
         return requester
 
-    def send(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    cache_scope: Scope = scope if scope is not None else installation_id
+
+    def send_once(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if pacer is not None:
             pacer.acquire(verb)
         try:
@@ -65,18 +78,47 @@ def instrument(requester: Requester, installation_id: int | None, pacer: Pacer |
         accounting.record_call(installation_id, status, headers)
         return status, headers, output
 
-    @functools.wraps(original)
-    def request_raw(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
-        status, headers, output = send(cnx, verb, url, *args, **kwargs)
+    def send(cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any, **kwargs: Any) -> Any:
+        status, headers, output = send_once(cnx, verb, url, request_headers, *args, **kwargs)
         if status != 401 or reauthorize is None:
             return status, headers, output
-        request_headers = args[0] if args else kwargs.get("requestHeaders")
-        body = args[1] if len(args) > 1 else kwargs.get("input")
-        if not isinstance(request_headers, dict) or isinstance(body, IOBase):
+        body = args[0] if args else kwargs.get("input")
+        if isinstance(body, IOBase) or not reauthorize(request_headers):
             return status, headers, output  # a streamed body cannot be sent twice
-        if not reauthorize(request_headers):
-            return status, headers, output
-        return send(cnx, verb, url, *args, **kwargs)
+        return send_once(cnx, verb, url, request_headers, *args, **kwargs)
+
+    @functools.wraps(original)
+    def request_raw(cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any,
+                    **kwargs: Any) -> Any:
+        if cache is None or kwargs.get("stream"):
+            return send(cnx, verb, url, request_headers, *args, **kwargs)
+        if verb != "GET":
+            try:
+                return send(cnx, verb, url, request_headers, *args, **kwargs)
+            finally:
+                cache.written(cache_scope, url, verb)  # also when it failed: it may have landed
+        key = cache.key(cache_scope, url, request_headers)
+        answer = cache.get(key)
+        if answer is not None and answer.confirmed_in_current_job():
+            cache.count("reused_in_job")
+            return 200, dict(answer.headers), answer.body
+        if answer is not None and cache.fresh(key, answer):
+            cache.count("reused_fresh")
+            return 200, dict(answer.headers), answer.body
+        if answer is not None:
+            request_headers = {**request_headers, **cache.conditional_headers(answer)}
+        asked_at = time.time()
+        status, headers, output = send(cnx, verb, url, request_headers, *args, **kwargs)
+        if status == 304 and answer is not None:
+            renewed = cache.revalidated(key, answer, headers, asked_at)
+            return 200, dict(renewed.headers), renewed.body
+        if status == 200 and isinstance(output, str):
+            if answer is not None:
+                cache.count("refetched")
+            cache.store(key, headers, output, asked_at)
+        elif answer is not None:
+            cache.drop(key)  # 404, 410, 5xx: the cached answer no longer stands
+        return status, headers, output
 
     request_raw._release_bot_instrumented = True  # type: ignore[attr-defined]
     setattr(requester, _RAW, request_raw)

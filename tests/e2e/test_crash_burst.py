@@ -62,7 +62,9 @@ def _scope_line(body: str) -> str:
 @pytest.mark.reliability(area="crash", case="SIGKILL in a burst of 500 events (real bot)", trials=1)
 def test_sigkill_in_a_burst_of_500_events_loses_nothing_and_duplicates_nothing(e2e: Any) -> None:
     pm = e2e.api("pm")
-    m = pm.post(f"{REPO}/milestones", json={"title": "v6.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
+    m = pm.post(f"{REPO}/milestones", json={"title": "v6.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()[
+        "number"
+    ]
     e2e.settle()
     issues = pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
     tracking = next(i for i in issues if i["user"]["login"] == BOT)
@@ -111,12 +113,16 @@ def test_sigkill_in_a_burst_of_500_events_loses_nothing_and_duplicates_nothing(e
 
     body = pm.get(f"{REPO}/issues/{tracking['number']}").json()["body"]
     assert _scope_line(body) == f"- Issues: {opened_before + 220} open, 20 closed"
-    bot_issues = [i for i in pm.get(f"{REPO}/issues", params={"state": "all", "per_page": 100,
-                                                             "creator": BOT}).json()]
+    bot_issues = [
+        i for i in pm.get(f"{REPO}/issues", params={"state": "all", "per_page": 100, "creator": BOT}).json()
+    ]
     assert [i["number"] for i in bot_issues] == [tracking["number"]]  # one tracking issue
     comments = pm.get(f"{REPO}/issues/{tracking['number']}/comments", params={"per_page": 100}).json()
-    markers = [re.search(r"release-bot:stage:\d+:(\w+)", c["body"]).group(1)  # type: ignore[union-attr]
-               for c in comments if c["user"]["login"] == BOT]
+    markers = [
+        re.search(r"release-bot:stage:\d+:(\w+)", c["body"]).group(1)  # type: ignore[union-attr]
+        for c in comments
+        if c["user"]["login"] == BOT
+    ]
     assert sorted(markers) == sorted(set(markers)) == ["identify_needs", "plan"]
     # Every guid of the burst accepted exactly once by the bot (a redelivery of an accepted one
     # would be answered "duplicate", not 202).
@@ -130,23 +136,41 @@ def test_sigkill_in_a_burst_of_500_events_loses_nothing_and_duplicates_nothing(e
 
 
 def _delivery(number: int) -> tuple[str, bytes, dict[str, str]]:
-    body = json.dumps({"action": "edited", "milestone": {"number": number},
-                       "repository": {"id": 42, "full_name": "acme/rocket"}, "installation": {"id": 1}}).encode()
+    body = json.dumps(
+        {
+            "action": "edited",
+            "milestone": {"number": number},
+            "repository": {"id": 42, "full_name": "acme/rocket"},
+            "installation": {"id": 1},
+        }
+    ).encode()
     guid = str(uuid.uuid4())
-    return guid, body, {
-        "X-GitHub-Event": "milestone",
-        "X-GitHub-Delivery": guid,
-        "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
-        "Content-Type": "application/json",
-    }
+    return (
+        guid,
+        body,
+        {
+            "X-GitHub-Event": "milestone",
+            "X-GitHub-Delivery": guid,
+            "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+            "Content-Type": "application/json",
+        },
+    )
 
 
 @pytest.mark.reliability(area="crash", case="SIGKILL in a burst of 500 deliveries (500 keys)", trials=1)
-def test_every_accepted_delivery_of_a_killed_burst_is_applied_exactly_once(bot_factory: Any, tmp_path: Path) -> None:
+def test_every_accepted_delivery_of_a_killed_burst_is_applied_exactly_once(
+    bot_factory: Any, tmp_path: Path
+) -> None:
     effects = tmp_path / "effects.txt"
-    env = {"APP_ID": "1", "PRIVATE_KEY_PATH": "/nonexistent-not-used-by-the-test-runner.pem",
-           "RELEASE_BOT_TEST_RUNNER": "bot_test_runners:idempotent_effect", "RB_TEST_EFFECTS": str(effects),
-           "RB_TEST_SLEEP": "0.02", "LEASE_SECONDS": "2", "WORKER_THREADS": "4"}
+    env = {
+        "APP_ID": "1",
+        "PRIVATE_KEY_PATH": "/nonexistent-not-used-by-the-test-runner.pem",
+        "RELEASE_BOT_TEST_RUNNER": "bot_test_runners:idempotent_effect",
+        "RB_TEST_EFFECTS": str(effects),
+        "RB_TEST_SLEEP": "0.02",
+        "LEASE_SECONDS": "2",
+        "WORKER_THREADS": "4",
+    }
     bot = bot_factory(env)
     deliveries = [_delivery(n) for n in range(1, 501)]
     answers: dict[str, int] = {}
@@ -169,7 +193,9 @@ def test_every_accepted_delivery_of_a_killed_burst_is_applied_exactly_once(bot_f
         guid, body, headers = deliveries[0]
         assert client.post(bot.webhook_url, content=body, headers=headers).status_code == 200
 
-    _wait(lambda: bot.healthz()["queue"] == {"pending": 0, "running": 0, "failed": 0}, 90, "the queue drained")
+    _wait(
+        lambda: bot.healthz()["queue"] == {"pending": 0, "running": 0, "failed": 0}, 90, "the queue drained"
+    )
     lines = effects.read_text().splitlines()
     done = [line.split()[1] for line in lines if line.startswith("done ")]
     assert sorted(done) == sorted(f"release:42@{n}" for n in range(1, 501))  # every one, once

@@ -47,14 +47,20 @@ def _db(e2e: Any) -> sqlite3.Connection:
 @pytest.mark.reliability(area="crash", case="disk full (SQLITE_FULL) under webhooks", trials=1)
 def test_a_full_disk_answers_503_writes_nothing_and_heals_once_space_is_freed(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
-    m = pm.post(f"{REPO}/milestones", json={"title": "v8.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
+    m = pm.post(f"{REPO}/milestones", json={"title": "v8.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()[
+        "number"
+    ]
     e2e.settle()
-    tracking = next(i for i in pm.get(f"{REPO}/issues", params={"milestone": m}).json() if i["user"]["login"] == BOT)
+    tracking = next(
+        i for i in pm.get(f"{REPO}/issues", params={"milestone": m}).json() if i["user"]["login"] == BOT
+    )
 
     # The disk is nearly full: ballast, then a cap at exactly the store's size.
     assert e2e.bot.stop() == 0
     with _db(e2e) as conn:
-        conn.execute("INSERT INTO kv (name, value, updated_at) VALUES (?, ?, 0)", (BALLAST, '"' + "x" * 400_000 + '"'))
+        conn.execute(
+            "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, 0)", (BALLAST, '"' + "x" * 400_000 + '"')
+        )
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
     e2e.bot.env.update(QUEUE_MAX_BYTES=str(pages * page_size), REDELIVERY_INTERVAL="1")
@@ -68,8 +74,11 @@ def test_a_full_disk_answers_503_writes_nothing_and_heals_once_space_is_freed(e2
         burst = e2e.sandbox.state.deliveries[first:]
         refused = [d.guid for d in burst if d.status_code == 503]
     assert refused, "the store never filled up"
-    assert all('"error"' in d.response_body and d.response_headers.get("retry-after") == "60"
-               for d in burst if d.status_code == 503)
+    assert all(
+        '"error"' in d.response_body and d.response_headers.get("retry-after") == "60"
+        for d in burst
+        if d.status_code == 503
+    )
     assert {d.status_code for d in burst} <= {202, 503}
     # Nothing of a refused delivery was written: no delivery id, no job waiting for it.
     with _db(e2e) as conn:
@@ -77,7 +86,9 @@ def test_a_full_disk_answers_503_writes_nothing_and_heals_once_space_is_freed(e2
         stored = conn.execute(f"SELECT COUNT(*) FROM deliveries WHERE id IN ({marks})", refused).fetchone()[0]
     assert stored == 0
     metrics = httpx.get(e2e.bot.url + "/metrics", timeout=10).text
-    assert re.search(r'release_bot_webhook_events_total\{event="issues",outcome="unavailable"\} [1-9]', metrics), metrics
+    assert re.search(
+        r'release_bot_webhook_events_total\{event="issues",outcome="unavailable"\} [1-9]', metrics
+    ), metrics
     assert "database or disk is full" in e2e.bot.logs()
 
     # Space is freed (no restart): the scheduled scan has the failed deliveries sent again.

@@ -25,8 +25,14 @@ pytestmark = pytest.mark.e2e
 
 FAULTS = [
     {"method": "GET", "path": ".", "status": 502, "probability": 0.1, "seed": 11, "times": -1},
-    {"method": "POST", "path": r"^/repos/acme/rocket/issues/\d+/comments$", "status": 502, "applied": True,
-     "times": 2, "after": 1},
+    {
+        "method": "POST",
+        "path": r"^/repos/acme/rocket/issues/\d+/comments$",
+        "status": 502,
+        "applied": True,
+        "times": 2,
+        "after": 1,
+    },
     {"method": "PATCH", "path": r"^/repos/acme/rocket/issues/\d+$", "status": 503, "times": 3, "after": 1},
     {"method": "POST", "path": r"/reactions$", "status": 403, "retry_after": 1, "times": 1},
     {"method": "GET", "path": r"/milestones", "status": 429, "retry_after": 1, "times": 2},
@@ -36,8 +42,14 @@ FAULTS = [
 
 
 def _tracking(api: httpx.Client, milestone: int) -> dict[str, Any]:
-    issues = api.get(f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}).json()
-    found = [i for i in issues if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in i["body"] + " "]
+    issues = api.get(
+        f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}
+    ).json()
+    found = [
+        i
+        for i in issues
+        if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in i["body"] + " "
+    ]
     assert len(found) == 1, [i["title"] for i in issues]
     return found[0]
 
@@ -69,12 +81,19 @@ def _say(api: httpx.Client, number: int, body: str) -> int:
 
 
 def _thumbs(api: httpx.Client, comment_id: int) -> list[str]:
-    return [r["user"]["login"] for r in api.get(f"{REPO}/issues/comments/{comment_id}/reactions").json()
-            if r["content"] == "+1"]
+    return [
+        r["user"]["login"]
+        for r in api.get(f"{REPO}/issues/comments/{comment_id}/reactions").json()
+        if r["content"] == "+1"
+    ]
 
 
-@pytest.mark.reliability(area="fault", case="life cycle under 502/503 bursts, lost answers, secondary and "
-                         "primary limits, 2 s latency, token expiry", trials=1)
+@pytest.mark.reliability(
+    area="fault",
+    case="life cycle under 502/503 bursts, lost answers, secondary and "
+    "primary limits, 2 s latency, token expiry",
+    trials=1,
+)
 def test_the_life_cycle_completes_exactly_once_while_github_fails(e2e: Any) -> None:
     # Short backoff: the faults are many and the suite's time is short.
     e2e.bot.env.update(JOB_BACKOFF_BASE_SECONDS="0.2", JOB_BACKOFF_CAP_SECONDS="2")
@@ -85,7 +104,9 @@ def test_the_life_cycle_completes_exactly_once_while_github_fails(e2e: Any) -> N
         r = httpx.post(faults, json={"actor": r"release-bot\[bot\]|app", **spec})
         assert r.status_code == 201, r.text
     try:
-        m = pm.post(f"{REPO}/milestones", json={"title": "v7.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
+        m = pm.post(f"{REPO}/milestones", json={"title": "v7.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()[
+            "number"
+        ]
         dev.post(f"{REPO}/issues", json={"title": "Scope item", "milestone": m})
         e2e.settle(timeout=90)
         number = _tracking(pm, m)["number"]
@@ -95,7 +116,10 @@ def test_the_life_cycle_completes_exactly_once_while_github_fails(e2e: Any) -> N
         e2e.settle(timeout=90)
         # The installation token runs out in the middle of the run (GitHub's clock).
         expired_at = e2e.requests_since(0)[-1]["seq"]
-        assert httpx.post(f"{e2e.sandbox.base_url}/_sandbox/tokens", json={"expire": True}).json()["expired"] >= 1
+        assert (
+            httpx.post(f"{e2e.sandbox.base_url}/_sandbox/tokens", json={"expire": True}).json()["expired"]
+            >= 1
+        )
         passed = _say(qa, number, "/uat passed")
         e2e.settle(timeout=90)
         _ref(dev, "refs/tags/v7.0.0")
@@ -111,12 +135,16 @@ def test_the_life_cycle_completes_exactly_once_while_github_fails(e2e: Any) -> N
     assert ("POST", "/app/installations/1/access_tokens", 201) in after[refused:]  # and replaced
     markers = _bot_markers(pm, number)
     stages = {k: v for k, v in markers.items() if k.startswith("stage:")}
-    assert stages == {f"stage:{s}": 1 for s in ["identify_needs", "plan", "build_test", "uat", "prepare", "deploy"]}
+    assert stages == {
+        f"stage:{s}": 1 for s in ["identify_needs", "plan", "build_test", "uat", "prepare", "deploy"]
+    }
     assert {k: v for k, v in markers.items() if k.startswith("reply:")} == {f"reply:{helped}": 1}
     assert _thumbs(pm, passed) == [BOT]
     body = _tracking(pm, m)["body"]
     assert "| Deploy | ▶️ current |" in body and "passed on rc.1" in body
-    releases = [r for r in pm.get(f"{REPO}/releases", params={"per_page": 100}).json() if r["tag_name"] == "v7.0.0"]
+    releases = [
+        r for r in pm.get(f"{REPO}/releases", params={"per_page": 100}).json() if r["tag_name"] == "v7.0.0"
+    ]
     assert len(releases) == 1 and releases[0]["draft"] is False
     assert len([i for i in pm.get(f"{REPO}/issues", params={"state": "all", "creator": BOT}).json()]) == 1
     assert "failed=0" in e2e.bot.jobs()

@@ -61,7 +61,7 @@ def _metric(e2e: Any, name: str, **labels: str) -> float:
     want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     for line in text.splitlines():
         if line.startswith(name + "{"):
-            got = ",".join(sorted(line[len(name) + 1:line.index("}")].split(",")))
+            got = ",".join(sorted(line[len(name) + 1 : line.index("}")].split(",")))
             if got == want:
                 return float(line.rsplit(" ", 1)[1])
     return 0.0
@@ -72,7 +72,11 @@ def _open_pull(e2e: Any, branch: str, base: str) -> int:
     sha = dev.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
     _ok(dev.post(f"{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": sha}))
     content = base64.b64encode(branch.encode()).decode()
-    _ok(dev.put(f"{REPO}/contents/{branch}.txt", json={"message": branch, "content": content, "branch": branch}))
+    _ok(
+        dev.put(
+            f"{REPO}/contents/{branch}.txt", json={"message": branch, "content": content, "branch": branch}
+        )
+    )
     return _ok(dev.post(f"{REPO}/pulls", json={"title": branch, "head": branch, "base": base}))["number"]
 
 
@@ -81,7 +85,9 @@ def test_objects_deleted_mid_job_end_in_the_dead_letter_list_with_the_reason(e2e
     pm, dev, qa = e2e.api("pm"), e2e.api("dev"), e2e.api("qa")
     sha = dev.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
     _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/heads/release/9.0", "sha": sha}))
-    m = _ok(pm.post(f"{REPO}/milestones", json={"title": "v9.0.0", "due_on": "2030-12-01T00:00:00Z"}))["number"]
+    m = _ok(pm.post(f"{REPO}/milestones", json={"title": "v9.0.0", "due_on": "2030-12-01T00:00:00Z"}))[
+        "number"
+    ]
     pull = _open_pull(e2e, "fix-a", "release/9.0")
     e2e.settle()
 
@@ -94,7 +100,9 @@ def test_objects_deleted_mid_job_end_in_the_dead_letter_list_with_the_reason(e2e
     _clear(e2e)
 
     # 2. A comment is deleted while the job that would answer it runs (nothing to answer then).
-    tracking = next(i for i in pm.get(f"{REPO}/issues", params={"milestone": m}).json() if i["user"]["login"] == BOT)
+    tracking = next(
+        i for i in pm.get(f"{REPO}/issues", params={"milestone": m}).json() if i["user"]["login"] == BOT
+    )
     _hold(e2e, "GET", rf"^/repos/acme/rocket/issues/{tracking['number']}/comments$")
     helped = _ok(dev.post(f"{REPO}/issues/{tracking['number']}/comments", json={"body": "/help"}))["id"]
     _wait(lambda: _held(e2e), 20, "the release job inside its comments read")
@@ -130,7 +138,9 @@ def test_objects_deleted_mid_job_end_in_the_dead_letter_list_with_the_reason(e2e
 def test_uninstalled_or_suspended_mid_run_stops_cleanly_and_catches_up_when_back(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
     admin = f"{e2e.sandbox.base_url}/_sandbox/installations"
-    m = _ok(pm.post(f"{REPO}/milestones", json={"title": "v9.1.0", "due_on": "2030-12-01T00:00:00Z"}))["number"]
+    m = _ok(pm.post(f"{REPO}/milestones", json={"title": "v9.1.0", "due_on": "2030-12-01T00:00:00Z"}))[
+        "number"
+    ]
     e2e.settle()
 
     # Suspended while a job runs: the job ends, nothing is retried in a loop.
@@ -151,10 +161,15 @@ def test_uninstalled_or_suspended_mid_run_stops_cleanly_and_catches_up_when_back
 
     def stages(number: int) -> list[str]:
         comments = pm.get(f"{REPO}/issues/{number}/comments", params={"per_page": 100}).json()
-        return [re.search(r"release-bot:stage:\d+:(\w+)", c["body"]).group(1)  # type: ignore[union-attr]
-                for c in comments if c["user"]["login"] == BOT and "release-bot:stage:" in c["body"]]
+        return [
+            re.search(r"release-bot:stage:\d+:(\w+)", c["body"]).group(1)  # type: ignore[union-attr]
+            for c in comments
+            if c["user"]["login"] == BOT and "release-bot:stage:" in c["body"]
+        ]
 
-    tracking = next(i for i in pm.get(f"{REPO}/issues", params={"milestone": m}).json() if i["user"]["login"] == BOT)
+    tracking = next(
+        i for i in pm.get(f"{REPO}/issues", params={"milestone": m}).json() if i["user"]["login"] == BOT
+    )
     assert stages(tracking["number"]) == ["identify_needs", "plan", "build_test"]  # caught up after unsuspend
 
     # Uninstalled while a job runs: the job ends with the reason, the waiting jobs are dropped.
@@ -166,7 +181,9 @@ def test_uninstalled_or_suspended_mid_run_stops_cleanly_and_catches_up_when_back
     _clear(e2e)
     listing = e2e.bot.jobs()
     assert "pending=0 running=0" in listing, listing
-    assert "failed=2" in listing and "permanent: not found on GitHub (404: deleted, or not installed)" in listing, listing
+    assert (
+        "failed=2" in listing and "permanent: not found on GitHub (404: deleted, or not installed)" in listing
+    ), listing
     assert _metric(e2e, "release_bot_queue_jobs", state="failed") == 2
     assert _metric(e2e, "release_bot_jobs_total", kind="release", outcome="permanent") == 2
     # Installed again: the bot picks the repository up by itself (installation.created fans out).

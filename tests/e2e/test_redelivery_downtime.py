@@ -44,11 +44,22 @@ def world(tmp_path: Path, bot_factory: Any, name: str) -> Iterator[E2E]:
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-                                webhook_secret=SECRET, app_key_path=str(key_path))
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            webhook_secret=SECRET,
+            app_key_path=str(key_path),
+        )
     try:
-        bot = bot_factory(env={"APP_ID": "1", "PRIVATE_KEY_PATH": str(key_path), "GITHUB_API_URL": sandbox.api_url,
-                               "SANDBOX": "1"}, port=port)
+        bot = bot_factory(
+            env={
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(key_path),
+                "GITHUB_API_URL": sandbox.api_url,
+                "SANDBOX": "1",
+            },
+            port=port,
+        )
         yield E2E(sandbox=sandbox, bot=bot)
     finally:
         sandbox.stop()
@@ -72,23 +83,37 @@ def _main_sha(api: httpx.Client) -> str:
 
 
 def _tracking_number(api: httpx.Client, milestone: int) -> int:
-    issues = api.get(f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}).json()
-    found = [i["number"] for i in issues if i["user"]["login"] == BOT and "release-bot:tracking:" in (i["body"] or "")]
+    issues = api.get(
+        f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}
+    ).json()
+    found = [
+        i["number"]
+        for i in issues
+        if i["user"]["login"] == BOT and "release-bot:tracking:" in (i["body"] or "")
+    ]
     assert len(found) == 1, issues
     return found[0]
 
 
 def before_outage(e2e: E2E, story: Story) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
-    story.milestone = _ok(pm.post(f"{REPO}/milestones", json={"title": "v5.0.0", "due_on": "2030-12-01T00:00:00Z"}))["number"]
+    story.milestone = _ok(
+        pm.post(f"{REPO}/milestones", json={"title": "v5.0.0", "due_on": "2030-12-01T00:00:00Z"})
+    )["number"]
     _ok(dev.post(f"{REPO}/issues", json={"title": "Scope item", "milestone": story.milestone}))
     sha = _main_sha(dev)
     _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/heads/release/5.0", "sha": sha}))
     _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/heads/fix-login", "sha": sha}))
     content = base64.b64encode(b"fixed\n").decode()
-    _ok(dev.put(f"{REPO}/contents/fix.txt", json={"message": "fix login", "content": content, "branch": "fix-login"}))
-    story.pull = _ok(dev.post(f"{REPO}/pulls", json={"title": "Fix login", "head": "fix-login",
-                                                      "base": "release/5.0"}))["number"]
+    _ok(
+        dev.put(
+            f"{REPO}/contents/fix.txt",
+            json={"message": "fix login", "content": content, "branch": "fix-login"},
+        )
+    )
+    story.pull = _ok(
+        dev.post(f"{REPO}/pulls", json={"title": "Fix login", "head": "fix-login", "base": "release/5.0"})
+    )["number"]
     e2e.settle()  # the bot has seen the pull request's head: commands about it count from now on
     story.tracking = _tracking_number(pm, story.milestone)
 
@@ -108,8 +133,9 @@ def during_outage(e2e: E2E, story: Story) -> None:
 
 def after_outage(e2e: E2E, story: Story) -> None:
     """The UAT sign-off of the candidate, once the bot has seen it (in both worlds, bot up)."""
-    story.uat_comment = _ok(e2e.api("qa").post(f"{REPO}/issues/{story.tracking}/comments",
-                                               json={"body": "/uat passed"}))["id"]
+    story.uat_comment = _ok(
+        e2e.api("qa").post(f"{REPO}/issues/{story.tracking}/comments", json={"body": "/uat passed"})
+    )["id"]
     e2e.settle()
 
 
@@ -137,7 +163,9 @@ def artifacts(e2e: E2E, story: Story) -> dict[str, Any]:
     pull_comments = pm.get(f"{REPO}/issues/{story.pull}/comments", params={"per_page": 100}).json()
     pull = pm.get(f"{REPO}/pulls/{story.pull}").json()
     runs = pm.get(f"{REPO}/commits/{pull['head']['sha']}/check-runs").json()["check_runs"]
-    reactions = pm.get(f"{REPO}/issues/comments/{story.uat_comment}/reactions").json() if story.uat_comment else []
+    reactions = (
+        pm.get(f"{REPO}/issues/comments/{story.uat_comment}/reactions").json() if story.uat_comment else []
+    )
     milestone_issues = pm.get(f"{REPO}/issues", params={"milestone": story.milestone, "state": "all"}).json()
     shas = (pull["head"]["sha"], _main_sha(pm))
 
@@ -145,15 +173,30 @@ def artifacts(e2e: E2E, story: Story) -> dict[str, Any]:
         return _norm_text(text, shas)
 
     return {
-        "tracking": (_norm(issue["title"]), _norm(issue["body"]), sorted(lbl["name"] for lbl in issue["labels"]),
-                     issue["state"]),
+        "tracking": (
+            _norm(issue["title"]),
+            _norm(issue["body"]),
+            sorted(lbl["name"] for lbl in issue["labels"]),
+            issue["state"],
+        ),
         "tracking comments": sorted(_norm(c["body"]) for c in comments if c["user"]["login"] == BOT),
         "pull comments": sorted(_norm(c["body"]) for c in pull_comments if c["user"]["login"] == BOT),
         "pull labels": sorted(lbl["name"] for lbl in pull["labels"]),
-        "check runs": sorted((r["name"], r["status"], r["conclusion"], _norm(r["output"]["title"]),
-                              _norm(r["output"]["summary"])) for r in runs if r["app"]["id"] == 1),
+        "check runs": sorted(
+            (
+                r["name"],
+                r["status"],
+                r["conclusion"],
+                _norm(r["output"]["title"]),
+                _norm(r["output"]["summary"]),
+            )
+            for r in runs
+            if r["app"]["id"] == 1
+        ),
         "uat reactions": sorted((r["content"], r["user"]["login"]) for r in reactions),
-        "milestone issues": sorted((i["title"], sorted(lbl["name"] for lbl in i["labels"])) for i in milestone_issues),
+        "milestone issues": sorted(
+            (i["title"], sorted(lbl["name"] for lbl in i["labels"])) for i in milestone_issues
+        ),
     }
 
 

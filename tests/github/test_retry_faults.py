@@ -53,8 +53,11 @@ def _log_since(sandbox, seq: int) -> list[dict]:
 
 
 def _last_seq(sandbox) -> int:
-    return int(httpx.get(f"{sandbox.base_url}/_sandbox/requests", params={"since": 10**9}, timeout=10)
-               .headers["X-Sandbox-Last-Seq"])
+    return int(
+        httpx.get(f"{sandbox.base_url}/_sandbox/requests", params={"since": 10**9}, timeout=10).headers[
+            "X-Sandbox-Last-Seq"
+        ]
+    )
 
 
 @pytest.mark.reliability(area="fault", case="installation token expires mid-job", trials=1)
@@ -66,8 +69,11 @@ def test_a_token_that_expired_mid_job_is_replaced_and_the_request_sent_again(san
     seq = _last_seq(sandbox)
     assert gh.get_repo("acme/rocket").full_name == "acme/rocket"  # no exception reaches the job
     calls = [(c["method"], c["path"], c["status"]) for c in _log_since(sandbox, seq)]
-    assert calls == [("GET", "/repos/acme/rocket", 401), ("POST", "/app/installations/1/access_tokens", 201),
-                     ("GET", "/repos/acme/rocket", 200)]
+    assert calls == [
+        ("GET", "/repos/acme/rocket", 401),
+        ("POST", "/app/installations/1/access_tokens", 201),
+        ("GET", "/repos/acme/rocket", 200),
+    ]
 
 
 @pytest.mark.reliability(area="fault", case="secondary rate limit (403 Retry-After) on a write", trials=1)
@@ -77,8 +83,13 @@ def test_a_write_refused_by_a_secondary_limit_is_sent_again_and_applied_once(san
     title = f"limited {time.monotonic_ns()}"
     _fault(sandbox, method="POST", path=r"^/repos/acme/rocket/issues$", status=403, retry_after=1, times=1)
     issue = repo.create_issue(title=title)
-    same = [i for i in httpx.get(f"{sandbox.api_url}/repos/acme/rocket/issues", headers=ADMIN,
-                                 params={"per_page": 100}).json() if i["title"] == title]
+    same = [
+        i
+        for i in httpx.get(
+            f"{sandbox.api_url}/repos/acme/rocket/issues", headers=ADMIN, params={"per_page": 100}
+        ).json()
+        if i["title"] == title
+    ]
     assert [i["number"] for i in same] == [issue.number]
 
 
@@ -108,16 +119,28 @@ def test_a_two_second_latency_is_waited_out(sandbox, app) -> None:
 def _d(id_: int, guid: str, status: str = "failed to connect", code: int = 0) -> HookDelivery:
     from datetime import UTC, datetime
 
-    return HookDelivery(id=id_, guid=guid, delivered_at=datetime.now(UTC), redelivery=False, status=status,
-                        status_code=code, event="issues", action="opened", installation_id=1, repository_id=1)
+    return HookDelivery(
+        id=id_,
+        guid=guid,
+        delivered_at=datetime.now(UTC),
+        redelivery=False,
+        status=status,
+        status_code=code,
+        event="issues",
+        action="opened",
+        installation_id=1,
+        repository_id=1,
+    )
 
 
 def test_plan_groups_by_guid_and_skips_delivered_refused_and_asked() -> None:
     deliveries = [
-        _d(1, "a"), _d(5, "a", "OK", 202),                 # failed, then delivered: nothing to do
-        _d(2, "b"), _d(6, "b", "Invalid HTTP Response: 503", 503),  # still failing: newest attempt
-        _d(3, "c", "Invalid HTTP Response: 400", 400),     # the bot refused it: never again
-        _d(4, "d", "timed out"),                           # asked for already, attempt 9 under way
+        _d(1, "a"),
+        _d(5, "a", "OK", 202),  # failed, then delivered: nothing to do
+        _d(2, "b"),
+        _d(6, "b", "Invalid HTTP Response: 503", 503),  # still failing: newest attempt
+        _d(3, "c", "Invalid HTTP Response: 400", 400),  # the bot refused it: never again
+        _d(4, "d", "timed out"),  # asked for already, attempt 9 under way
         _d(7, "e", "timed out"),
     ]
     plan = plan_redeliveries(deliveries, {"d": {"id": 9, "n": 1, "t": 0}})
@@ -129,8 +152,10 @@ def test_plan_groups_by_guid_and_skips_delivered_refused_and_asked() -> None:
     capped = plan_redeliveries([_d(4, "d"), _d(10, "d")], {"d": {"id": 9, "n": MAX_ASKS_PER_GUID, "t": 0}})
     assert capped.redeliver == []
     # Unless the bot itself said "not now" (503: its store is full): asked again until taken.
-    busy = plan_redeliveries([_d(4, "d"), _d(10, "d", "Invalid HTTP Response: 503", 503)],
-                             {"d": {"id": 9, "n": MAX_ASKS_PER_GUID, "t": 0}})
+    busy = plan_redeliveries(
+        [_d(4, "d"), _d(10, "d", "Invalid HTTP Response: 503", 503)],
+        {"d": {"id": 9, "n": MAX_ASKS_PER_GUID, "t": 0}},
+    )
     assert [d.id for d in busy.redeliver] == [10]
 
 
@@ -169,12 +194,16 @@ class _Receiver:
 @pytest.mark.reliability(area="fault", case="missed webhooks redelivered by the bot's scan", trials=1)
 def test_scan_redelivers_each_missed_delivery_once(tmp_path) -> None:
     receiver = _Receiver()
-    handle = sandbox_server.start_sandbox(port=0, app_key_path=tmp_path / "app.pem", webhook_url=receiver.url,
-                                          webhook_secret="s")
+    handle = sandbox_server.start_sandbox(
+        port=0, app_key_path=tmp_path / "app.pem", webhook_url=receiver.url, webhook_secret="s"
+    )
     app = GitHubApp(1, open(handle.app_key_path).read(), base_url=handle.api_url)
     try:
+
         def milestone(title: str) -> None:
-            r = httpx.post(f"{handle.api_url}/repos/acme/rocket/milestones", headers=ADMIN, json={"title": title})
+            r = httpx.post(
+                f"{handle.api_url}/repos/acme/rocket/milestones", headers=ADMIN, json={"title": title}
+            )
             assert r.status_code == 201, r.text
 
         receiver.status = 503  # the bot cannot store anything
@@ -226,15 +255,21 @@ class _FullServices(_Services):
 
 
 def test_resync_enqueues_one_fan_out_repo_job_per_installed_repository(sandbox, app) -> None:
-    made = httpx.post(f"{sandbox.base_url}/_sandbox/repos", json={"owner": f"beta{time.monotonic_ns() % 10**6}",
-                                                                 "name": "engine"})
+    made = httpx.post(
+        f"{sandbox.base_url}/_sandbox/repos",
+        json={"owner": f"beta{time.monotonic_ns() % 10**6}", "name": "engine"},
+    )
     assert made.status_code == 201, made.text
     store = MemoryStore()
-    count = Recovery(_FullServices(app), store, redelivery_interval=0, window_seconds=60, resync_interval=60).resync()
+    count = Recovery(
+        _FullServices(app), store, redelivery_interval=0, window_seconds=60, resync_interval=60
+    ).resync()
     names = {job.repo for job in store.enqueued}
     assert count == len(store.enqueued) and {"acme/rocket", made.json()["full_name"]} <= names
-    assert all(job.key.startswith("repo:") and job.hints == {"fan_out": True} and job.reason == "resync"
-               for job in store.enqueued)
+    assert all(
+        job.key.startswith("repo:") and job.hints == {"fan_out": True} and job.reason == "resync"
+        for job in store.enqueued
+    )
 
 
 def test_one_process_scans_a_round_and_a_restarted_one_scans_at_once() -> None:

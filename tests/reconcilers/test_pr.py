@@ -1,165 +1,92 @@
 """The pr: reconciler against the in-process sandbox (real REST calls, no webhooks, no queue).
 
-Each test gets its own repository in one module-wide sandbox; the reconciler is called directly
-with a JobContext, the way a worker would, so these tests see exactly which requests it makes.
+Each test gets its own repository in the session's sandbox (tests/conftest.py, tests/world.py);
+the reconciler is called directly with a JobContext, the way a worker would, so these tests see
+exactly which requests it makes.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from memory_store import MemoryStore
+from world import BOT, Repo, ok, unique
+from world import World as SandboxWorld
 
 from bot.config.defaults import default_config
+from bot.core.audit import PushedCommit, unexplained
 from bot.core.gate import parse_record
 from bot.github import permissions
 from bot.github.auth import GitHubApp
-from bot.github.pacer import PacerLimits
 from bot.jobs import JobSpec, pr_key
-from bot.reconcilers import pr
+from bot.reconcilers import audit, pr
 from bot.reconcilers.context import JobContext
-
-BOT = "release-bot[bot]"
-_names = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from bot.sandbox.server import start_sandbox
-
-    key = tmp_path_factory.mktemp("sandbox") / "app.pem"
-    handle = start_sandbox(port=0, webhook_url=None, app_key_path=str(key))
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def app(sandbox: Any) -> Iterator[GitHubApp]:
-    key = Path(sandbox.app_key_path).read_text()
-    github_app = GitHubApp(1, key, base_url=sandbox.api_url, pacer_limits=PacerLimits(0, 0))
-    yield github_app
-    github_app.close()
+from bot.reconcilers.reply_throttle import PER_PERSON_PER_THREAD
 
 
 class World:
-    """One fresh repository with a release line `release/1.4`, milestone v1.4.0 and a pull request."""
+    """One fresh repository with a release line `release/1.4`, milestone v1.4.0 and a pull request.
 
-    def __init__(self, sandbox: Any, app: GitHubApp) -> None:
-        self.sandbox = sandbox
+    Built with the shared sandbox builder (tests/world.py); the methods keep the gate tests short.
+    """
+
+    def __init__(self, builder: SandboxWorld, app: GitHubApp) -> None:
+        self.builder = builder
+        self.sandbox = builder.handle
         self.app = app
-        self.name = f"gate{next(_names)}"
-        self.repo = f"acme/{self.name}"
         self.store = MemoryStore()
         self.enqueued: list[JobSpec] = []
-        created = httpx.post(
-            f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": self.name}, timeout=10
-        )
-        assert created.status_code in (200, 201), created.text
-        self.repo_id = self.as_("admin").get(f"/repos/{self.repo}").json()["id"]
-        main = self.as_("admin").get(f"/repos/{self.repo}/git/ref/heads/main").json()["object"]["sha"]
-        self.ok(
-            self.as_("admin").post(
-                f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}
-            )
-        )
-        self.milestone = self.ok(
-            self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.4.0"})
-        )["number"]
-        self.ok(self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.5.0"}))
-        self.ok(
-            self.as_("dev").post(f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/fix", "sha": main})
-        )
+        self.gh_repo: Repo = builder.repo(unique("gate"))
+        self.repo = self.gh_repo.full_name
+        self.repo_id = self.gh_repo.id
+        self.gh_repo.branch("release/1.4")
+        self.milestone = self.gh_repo.milestone("v1.4.0")
+        self.gh_repo.milestone("v1.5.0")
+        self.gh_repo.branch("fix", login="dev")
         self.commit("fix", "dev")
-        self.number = self.ok(
-            self.as_("dev").post(
-                f"/repos/{self.repo}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"}
-            )
-        )["number"]
-        self.ok(
-            self.as_("admin").patch(
-                f"/repos/{self.repo}/issues/{self.number}", json={"milestone": self.milestone}
-            )
-        )
+        self.number = self.gh_repo.pull("fix", "release/1.4", title="Fix", login="dev")
+        self.gh_repo.set_milestone(self.number, self.milestone)
         self.reconcile()  # the bot sees the pull request open (its check run dates the head commit)
 
-    @staticmethod
-    def ok(response: httpx.Response) -> Any:
-        assert response.status_code < 300, (
-            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
-        )
-        return response.json() if response.content else None
+    ok = staticmethod(ok)
 
     def as_(self, login: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.sandbox.api_url,
-            headers={"Authorization": f"token sandbox-token-{login}"},
-            timeout=10,
-        )
+        return self.builder.as_(login)
 
     def commit(self, branch: str, login: str) -> str:
-        n = next(_names)
-        body = {
-            "message": f"change {n}",
-            "content": base64.b64encode(f"{n}\n".encode()).decode(),
-            "branch": branch,
-        }
-        data = self.ok(self.as_(login).put(f"/repos/{self.repo}/contents/file{n}.txt", json=body))
-        return data["commit"]["sha"]
+        return self.gh_repo.commit(branch, login)
 
     def label(self, login: str, *labels: str) -> None:
-        self.ok(
-            self.as_(login).post(
-                f"/repos/{self.repo}/issues/{self.number}/labels", json={"labels": list(labels)}
-            )
-        )
+        self.gh_repo.label(self.number, login, *labels)
 
     def comment(self, login: str, body: str) -> int:
-        return self.ok(
-            self.as_(login).post(f"/repos/{self.repo}/issues/{self.number}/comments", json={"body": body})
-        )["id"]
+        return self.gh_repo.comment(self.number, login, body)
 
     def pull(self) -> dict[str, Any]:
-        return self.ok(self.as_("admin").get(f"/repos/{self.repo}/pulls/{self.number}"))
+        return self.gh_repo.get(f"/pulls/{self.number}")
 
     def labels(self) -> set[str]:
         return {label["name"] for label in self.pull()["labels"]}
 
     def comments(self) -> list[dict[str, Any]]:
-        return self.ok(
-            self.as_("admin").get(
-                f"/repos/{self.repo}/issues/{self.number}/comments", params={"per_page": 100}
-            )
-        )
+        return self.gh_repo.comments(self.number)
 
     def check(self, sha: str | None = None) -> dict[str, Any] | None:
         sha = sha or self.pull()["head"]["sha"]
-        runs = self.ok(self.as_("admin").get(f"/repos/{self.repo}/commits/{sha}/check-runs"))["check_runs"]
+        runs = self.gh_repo.get(f"/commits/{sha}/check-runs")["check_runs"]
         ours = [r for r in runs if r["name"] == "release-bot/gate" and r["app"]["id"] == 1]
         assert len(ours) <= 1, "the check is updated in place, never duplicated"
         return ours[0] if ours else None
 
     def seq(self) -> int:
-        """The sandbox's latest request number (read from a cursor: the log only grows)."""
-        cursor = self.sandbox.__dict__.setdefault("_test_seq", 0)
-        log = httpx.get(
-            f"{self.sandbox.base_url}/_sandbox/requests", params={"since": cursor}, timeout=10
-        ).json()
-        if log:
-            self.sandbox.__dict__["_test_seq"] = log[-1]["seq"]
-        return self.sandbox.__dict__["_test_seq"]
+        """The sandbox's latest request number."""
+        return self.builder.log.seq()
 
     def bot_requests(self, since: int) -> list[dict[str, Any]]:
-        log = httpx.get(
-            f"{self.sandbox.base_url}/_sandbox/requests", params={"since": since}, timeout=10
-        ).json()
-        return [r for r in log if r["actor"] == BOT]
+        return self.builder.log.since(since, actor=BOT)
 
     def reconcile(
         self, hints: dict[str, Any] | None = None, config: dict[str, Any] | None = None
@@ -183,9 +110,9 @@ class World:
 
 
 @pytest.fixture
-def world(sandbox: Any, app: GitHubApp) -> World:
+def world(sandbox_world: SandboxWorld, sandbox_app: GitHubApp) -> World:
     permissions.clear_caches()
-    return World(sandbox, app)
+    return World(sandbox_world, sandbox_app)
 
 
 def writes(requests: list[dict[str, Any]]) -> list[str]:
@@ -334,32 +261,32 @@ def _repo_job(world: World, hints: dict[str, Any], config: dict[str, Any] | None
 
 def test_direct_push_to_a_release_branch_is_audited(world: World) -> None:
     hints = {"refs": ["refs/heads/release/1.4"]}
-    assert pr.gate_discovery(_repo_job(world, hints)) == []  # first sight: the tip is remembered
+    assert audit.gate_discovery(_repo_job(world, hints)) == []  # first sight: the tip is remembered
     direct = world.commit("release/1.4", "dev")
-    jobs = pr.gate_discovery(_repo_job(world, hints))
-    entries = pr.audit_entries(world.store, world.repo, "release/1.4")
+    jobs = audit.gate_discovery(_repo_job(world, hints))
+    entries = audit.audit_entries(world.store, world.repo, "release/1.4")
     assert [(e["kind"], e["sha"]) for e in entries] == [("direct_push", direct)]
     assert [j.key for j in jobs] == [f"release:{world.repo_id}@{world.milestone}"]
-    assert pr.gate_discovery(_repo_job(world, hints)) == []  # the same tip again: nothing new
-    assert len(pr.audit_entries(world.store, world.repo)) == 1
+    assert audit.gate_discovery(_repo_job(world, hints)) == []  # the same tip again: nothing new
+    assert len(audit.audit_entries(world.store, world.repo)) == 1
 
 
 def test_protect_release_branches_on_request(world: World) -> None:
     config = default_config()
     config["gate"]["protect_release_branches"] = True
-    pr.gate_discovery(_repo_job(world, {"config_changed": True}, config))
+    audit.gate_discovery(_repo_job(world, {"config_changed": True}, config))
     rulesets = world.ok(world.as_("admin").get(f"/repos/{world.repo}/rulesets"))
     assert [r["name"] for r in rulesets] == ["release-bot gate"]
     detail = world.ok(world.as_("admin").get(f"/repos/{world.repo}/rulesets/{rulesets[0]['id']}"))
     checks = detail["rules"][0]["parameters"]["required_status_checks"]
     assert checks == [{"context": "release-bot/gate", "integration_id": 1}]
     before = world.seq()
-    pr.gate_discovery(_repo_job(world, {"config_changed": True}, config))
+    audit.gate_discovery(_repo_job(world, {"config_changed": True}, config))
     assert writes(world.bot_requests(before)) == []  # already in place
 
 
-def _commit(sha: str, parents: list[str], message: str = "x") -> dict[str, Any]:
-    return {"sha": sha, "parents": [{"sha": p} for p in parents], "commit": {"message": message}}
+def _commit(sha: str, parents: list[str], message: str = "x") -> PushedCommit:
+    return PushedCommit(sha, tuple(parents), message, "")
 
 
 @pytest.mark.parametrize(
@@ -376,10 +303,10 @@ def _commit(sha: str, parents: list[str], message: str = "x") -> dict[str, Any]:
     ],
 )
 def test_unexplained_commits(
-    commits: list[dict[str, Any]], merged: dict[str, tuple[int, int]], expected: list[str]
+    commits: list[PushedCommit], merged: dict[str, tuple[int, int]], expected: list[str]
 ) -> None:
-    tip = commits[-1]["sha"]
-    assert [c["sha"] for c in pr._unexplained(commits, tip, "a", merged)] == expected
+    tip = commits[-1].sha
+    assert [c.sha for c in unexplained(commits, tip, "a", merged)] == expected
 
 
 def test_rebase_commit_count_is_asked_only_when_unknown() -> None:
@@ -390,7 +317,7 @@ def test_rebase_commit_count_is_asked_only_when_unknown() -> None:
         asked.append(number)
         return 2
 
-    assert pr._unexplained(commits, "r2", "a", {"r2": (9, 0)}, count_of) == []
+    assert unexplained(commits, "r2", "a", {"r2": (9, 0)}, count_of) == []
     assert asked == [9]
 
 
@@ -415,10 +342,10 @@ def test_approving_review_counts_only_when_configured(world: World) -> None:
     assert world.check()["conclusion"] == "failure"  # type: ignore[index]
 
 
-def test_vanished_pull_request_ends_the_job(world: World, sandbox: Any) -> None:
+def test_vanished_pull_request_ends_the_job(world: World) -> None:
     from bot.errors import PermanentError
 
-    httpx.delete(f"{sandbox.base_url}/_sandbox/repos/{world.repo}/pulls/{world.number}", timeout=10)
+    world.builder.admin_api.delete(f"/repos/{world.repo}/pulls/{world.number}")
     with pytest.raises(PermanentError, match="no longer exists"):
         world.reconcile()
 
@@ -427,7 +354,7 @@ def test_replies_are_throttled_per_person(world: World) -> None:
     ids = [world.comment("outsider", "/approve") for _ in range(5)]
     world.reconcile({"comment_ids": ids})
     replies = [c for c in world.comments() if c["user"]["login"] == BOT and "@outsider" in c["body"]]
-    assert len(replies) == pr.REPLY_BURST
+    assert len(replies) == PER_PERSON_PER_THREAD.replies
     for comment_id in ids:  # every comment is still marked handled, with a reaction
         reactions = world.ok(
             world.as_("admin").get(f"/repos/{world.repo}/issues/comments/{comment_id}/reactions")
@@ -504,18 +431,20 @@ def test_bypass_audit_is_posted_exactly_once_across_a_failed_attempt(
     world.reconcile()  # and a redelivery
     assert len(_audits(world)) == 1, bot_bodies(world)
     pull = world.pull()
-    record = parse_record(world.check()["output"]["summary"], pull["head"]["sha"], pull["number"], pull["base"]["ref"])  # type: ignore[index]
+    record = parse_record(
+        world.check()["output"]["summary"], pull["head"]["sha"], pull["number"], pull["base"]["ref"]
+    )  # type: ignore[index]
     assert record is not None and record.audited
-    assert [e["kind"] for e in pr.audit_entries(world.store, world.repo)] == ["bypass_merge"]
+    assert [e["kind"] for e in audit.audit_entries(world.store, world.repo)] == ["bypass_merge"]
 
 
 def test_a_push_wakes_the_pull_requests_it_merged(world: World) -> None:
     hints = {"refs": ["refs/heads/release/1.4"]}
-    pr.gate_discovery(_repo_job(world, hints))  # first sight of the branch
+    audit.gate_discovery(_repo_job(world, hints))  # first sight of the branch
     _merge_past_the_gate(world)  # and the `pull_request` `closed` delivery is lost
-    jobs = pr.gate_discovery(_repo_job(world, hints))
+    jobs = audit.gate_discovery(_repo_job(world, hints))
     assert pr_key(world.repo_id, world.number) in [job.key for job in jobs]
-    assert pr.audit_entries(world.store, world.repo) == []  # the merge commit is explained
+    assert audit.audit_entries(world.store, world.repo) == []  # the merge commit is explained
     world.reconcile()  # the woken key
     assert len(_audits(world)) == 1
 
@@ -523,7 +452,7 @@ def test_a_push_wakes_the_pull_requests_it_merged(world: World) -> None:
 def test_audit_entries_are_appended_once_each() -> None:
     item = {"kind": "direct_push", "branch": "release/1.4", "sha": "abc"}
     store = MemoryStore()
-    pr._append_entry(store, "k", item)
-    pr._append_entry(store, "k", item)  # the same entry twice: kept once
-    pr._append_entry(store, "k", {**item, "sha": "def"})
+    audit.append_entry(store, "k", item)
+    audit.append_entry(store, "k", item)  # the same entry twice: kept once
+    audit.append_entry(store, "k", {**item, "sha": "def"})
     assert [e["sha"] for e in store.state["k"]] == ["abc", "def"]

@@ -93,7 +93,11 @@ def test_an_applied_fault_carries_the_request_out_and_loses_the_answer(sb: Runni
     _fault(sb, method="POST", path=r"^/repos/acme/rocket/issues$", status=502, applied=True)
     resp = sb.api.post("/repos/acme/rocket/issues", as_="dev", json={"title": title}, validate=False)
     assert resp.status_code == 502 and resp.json()["message"] == "Server Error"
-    found = [i for i in sb.api.get("/repos/acme/rocket/issues", params={"per_page": 100}).json() if i["title"] == title]
+    found = [
+        i
+        for i in sb.api.get("/repos/acme/rocket/issues", params={"per_page": 100}).json()
+        if i["title"] == title
+    ]
     assert len(found) == 1  # created nonetheless: a client that retries blindly makes two
 
 
@@ -111,7 +115,11 @@ def test_installation_token_ttl_and_expiry_mid_job(sb: RunningSandbox) -> None:
     now = sb.handle.state.now()
     from datetime import datetime
 
-    assert 115 <= (datetime.fromisoformat(minted["expires_at"].replace("Z", "+00:00")) - now).total_seconds() <= 121
+    assert (
+        115
+        <= (datetime.fromisoformat(minted["expires_at"].replace("Z", "+00:00")) - now).total_seconds()
+        <= 121
+    )
     token = minted["token"]
     assert sb.api.get("/installation/repositories", token=token).status_code == 200
     expired = sb.api.sandbox("POST", "/_sandbox/tokens", json={"expire": True}).json()
@@ -120,13 +128,16 @@ def test_installation_token_ttl_and_expiry_mid_job(sb: RunningSandbox) -> None:
     assert refused.status_code == 401 and refused.json()["message"] == "Bad credentials"
 
 
-@pytest.mark.parametrize("spec, field", [
-    ({"path": "x", "status": 502, "probability": 1.5}, "probability"),
-    ({"path": "x", "status": 502, "times": 0}, "times"),
-    ({"path": "x"}, "status"),
-    ({"path": "x", "status": 502, "method": 3}, "method"),
-    ({"path": "x", "status": 403, "applied": True}, "applied"),
-])
+@pytest.mark.parametrize(
+    "spec, field",
+    [
+        ({"path": "x", "status": 502, "probability": 1.5}, "probability"),
+        ({"path": "x", "status": 502, "times": 0}, "times"),
+        ({"path": "x"}, "status"),
+        ({"path": "x", "status": 502, "method": 3}, "method"),
+        ({"path": "x", "status": 403, "applied": True}, "applied"),
+    ],
+)
 def test_bad_fault_specs_are_refused_with_the_field_named(sb: RunningSandbox, spec: dict, field: str) -> None:
     resp = sb.api.sandbox("POST", "/_sandbox/faults", json=spec)
     assert resp.status_code == 422

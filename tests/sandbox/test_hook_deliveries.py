@@ -70,8 +70,14 @@ def test_refused_5xx_and_timed_out_deliveries_are_recorded_as_failed(sb: Running
 
     rows = list(reversed(_ours(sb, repo)))  # oldest first
     assert [(r["status_code"], r["status"].split(":")[0]) for r in rows] == [
-        (0, "failed to connect"), (503, "Invalid HTTP Response"), (0, "timed out"), (200, "OK")]
-    assert all(r["redelivery"] is False and r["event"] == "milestone" and r["action"] == "created" for r in rows)
+        (0, "failed to connect"),
+        (503, "Invalid HTTP Response"),
+        (0, "timed out"),
+        (200, "OK"),
+    ]
+    assert all(
+        r["redelivery"] is False and r["event"] == "milestone" and r["action"] == "created" for r in rows
+    )
     assert rows[2]["duration"] >= 0.5
 
     # GitHub's status filter classifies by status code range.
@@ -82,7 +88,9 @@ def test_refused_5xx_and_timed_out_deliveries_are_recorded_as_failed(sb: Running
 
     # Redeliver the refused one: same guid, marked as a redelivery, now OK.
     refused = rows[0]
-    assert sb.api.post(f"/app/hook/deliveries/{refused['id']}/attempts", token=sb.app_jwt()).status_code == 202
+    assert (
+        sb.api.post(f"/app/hook/deliveries/{refused['id']}/attempts", token=sb.app_jwt()).status_code == 202
+    )
     sb.wait_idle()
     again = [r for r in _ours(sb, repo) if r["guid"] == refused["guid"]]
     assert [(r["redelivery"], r["status"]) for r in again] == [(True, "OK"), (False, refused["status"])]
@@ -113,7 +121,10 @@ def test_deliveries_need_the_app_jwt_and_old_ones_cannot_be_redelivered(sb: Runn
     token = sb.installation_token()
     for kw in ({"token": token}, {"as_": "admin"}):
         assert sb.api.get("/app/hook/deliveries", validate=False, **kw).status_code == 401
-        assert sb.api.post(f"/app/hook/deliveries/{target['id']}/attempts", validate=False, **kw).status_code == 401
+        assert (
+            sb.api.post(f"/app/hook/deliveries/{target['id']}/attempts", validate=False, **kw).status_code
+            == 401
+        )
     st = sb.handle.state
     st.advance_clock(3 * 24 * 3600 + 60)
     try:
