@@ -105,7 +105,9 @@ class Release:
         due = (datetime.now(UTC) + timedelta(days=21)).strftime("%Y-%m-%dT00:00:00Z")
         began = time.monotonic()
         self.milestone = int(pm.post("milestones", {"title": "v1.4.0", "due_on": due})["number"])
-        issue = self.effect(began, "the tracking issue", lambda: rb.tracking_issue(self.reader, self.milestone))
+        issue = self.effect(
+            began, "the tracking issue", lambda: rb.tracking_issue(self.reader, self.milestone)
+        )
         self.tracking = int(issue["number"])
         self.stage(began, "plan")
 
@@ -131,7 +133,9 @@ class Release:
             heads[number] = str(pull["head"]["sha"])
             dev.patch(f"issues/{number}", {"labels": ["feature"]})
             releaser.patch(f"issues/{number}", {"milestone": self.milestone})
-            self.effect(began, f"the gate on #{number}", lambda n=number: _check(self.reader, heads[n], "failure"))
+            self.effect(
+                began, f"the gate on #{number}", lambda n=number: _check(self.reader, heads[n], "failure")
+            )
 
         for number, head in heads.items():
             began = time.monotonic()
@@ -143,9 +147,13 @@ class Release:
             began = time.monotonic()
             dev.merge(number)
             needle = f"(#{number})"
-            self.effect(began, f"#{number} in the notes draft",
-                        lambda needle=needle: needle in ((rb.notes_release(self.reader, self.milestone) or {})
-                                                         .get("body") or ""))
+            self.effect(
+                began,
+                f"#{number} in the notes draft",
+                lambda needle=needle: (
+                    needle in ((rb.notes_release(self.reader, self.milestone) or {}).get("body") or "")
+                ),
+            )
         dev.patch(f"issues/{work[0]}", {"state": "closed"})
 
         began = time.monotonic()
@@ -165,7 +173,9 @@ class Release:
         pm.patch(f"milestones/{self.milestone}", {"state": "closed"})
         self.stage(began, "future_planning")
         marker = f"release-bot:retro:{self.milestone}"
-        self.effect(began, "the retrospective", lambda: rb.bot_comments(self.reader, self.tracking, containing=marker))
+        self.effect(
+            began, "the retrospective", lambda: rb.bot_comments(self.reader, self.tracking, containing=marker)
+        )
 
     def close(self) -> None:
         self.cast.close()
@@ -188,13 +198,16 @@ def _pacing_max(bot_url: str) -> float | None:
 
 
 def run(repos: int, pulls: int, cache: bool) -> dict[str, Any]:
-    env = DemoEnvironment.start(extra_env={**REAL_LIMITS, "GITHUB_CACHE": "on" if cache else "off",
-                                           "WORKER_THREADS": "8"})
+    env = DemoEnvironment.start(
+        extra_env={**REAL_LIMITS, "GITHUB_CACHE": "on" if cache else "off", "WORKER_THREADS": "8"}
+    )
     try:
         base = env.sandbox.base_url
         names = [f"day{k}" for k in range(1, repos + 1)]
         for name in names:
-            httpx.post(f"{base}/_sandbox/repos", json={"owner": "acme", "name": name}, timeout=30).raise_for_status()
+            httpx.post(
+                f"{base}/_sandbox/repos", json={"owner": "acme", "name": name}, timeout=30
+            ).raise_for_status()
         env.settle(timeout=60)
         seq = _last_seq(base)
         deliveries_before = len(httpx.get(f"{base}/_sandbox/deliveries", timeout=30).json())
@@ -212,20 +225,31 @@ def run(repos: int, pulls: int, cache: bool) -> dict[str, Any]:
         wall = time.monotonic() - began
         for release in releases:
             release.close()
-        log = [r for r in httpx.get(f"{base}/_sandbox/requests", params={"since": seq}, timeout=60).json()
-               if r.get("actor") not in PEOPLE]
+        log = [
+            r
+            for r in httpx.get(f"{base}/_sandbox/requests", params={"since": seq}, timeout=60).json()
+            if r.get("actor") not in PEOPLE
+        ]
         deliveries = len(httpx.get(f"{base}/_sandbox/deliveries", timeout=30).json()) - deliveries_before
         lat = sorted(timings.latencies)
         not_modified = sum(1 for r in log if r["status"] == 304)
         return {
-            "repos": repos, "pulls": pulls, "cache": "on" if cache else "off",
-            "deliveries": deliveries, "requests": len(log), "counted": len(log) - not_modified,
-            "not_modified": not_modified, "writes": sum(1 for r in log if r["method"] != "GET"),
+            "repos": repos,
+            "pulls": pulls,
+            "cache": "on" if cache else "off",
+            "deliveries": deliveries,
+            "requests": len(log),
+            "counted": len(log) - not_modified,
+            "not_modified": not_modified,
+            "writes": sum(1 for r in log if r["method"] != "GET"),
             "per_delivery": round(len(log) / max(1, deliveries), 2),
-            "per_release": round(len(log) / repos, 1), "counted_per_release": round((len(log) - not_modified) / repos, 1),
+            "per_release": round(len(log) / repos, 1),
+            "counted_per_release": round((len(log) - not_modified) / repos, 1),
             "p50": round(statistics.median(lat), 3) if lat else None,
             "p95": round(lat[int(0.95 * (len(lat) - 1))], 3) if lat else None,
-            "pacing_max": _pacing_max(env.bot_url), "wall": round(wall, 1), "errors": errors,
+            "pacing_max": _pacing_max(env.bot_url),
+            "wall": round(wall, 1),
+            "errors": errors,
             "failed_jobs": env.queue().get("failed", 0),
         }
     finally:
@@ -238,14 +262,18 @@ def _last_seq(base: str) -> int:
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    head = ("| N | cache | deliveries | requests | per delivery | counted (non-304) | per release (all / counted) "
-            "| writes | p50 / p95 event → effect | longest pacing wait |")
+    head = (
+        "| N | cache | deliveries | requests | per delivery | counted (non-304) "
+        "| per release (all / counted) | writes | p50 / p95 event → effect | longest pacing wait |"
+    )
     lines = [head, "|" + "---|" * 10]
     for r in rows:
         pacing = "—" if r["pacing_max"] is None else f"{r['pacing_max']:.2f} s"
-        lines.append(f"| {r['repos']} | {r['cache']} | {r['deliveries']} | {r['requests']} | {r['per_delivery']} "
-                     f"| {r['counted']} | {r['per_release']} / {r['counted_per_release']} | {r['writes']} "
-                     f"| {r['p50']} s / {r['p95']} s | {pacing} |")
+        lines.append(
+            f"| {r['repos']} | {r['cache']} | {r['deliveries']} | {r['requests']} | {r['per_delivery']} "
+            f"| {r['counted']} | {r['per_release']} / {r['counted_per_release']} | {r['writes']} "
+            f"| {r['p50']} s / {r['p95']} s | {pacing} |"
+        )
     return "\n".join(lines)
 
 

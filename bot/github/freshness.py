@@ -68,7 +68,9 @@ _TOUCHED_BY_ACTION: dict[tuple[str, str], frozenset[str]] = {
 
 
 def families_touched(event: str, action: str | None = None) -> frozenset[str]:
-    return _TOUCHED_BY_EVENT.get(event, frozenset()) | _TOUCHED_BY_ACTION.get((event, action or ""), frozenset())
+    return _TOUCHED_BY_EVENT.get(event, frozenset()) | _TOUCHED_BY_ACTION.get(
+        (event, action or ""), frozenset()
+    )
 
 
 def window_for(url: str) -> Window | None:
@@ -128,8 +130,9 @@ class StoreTouchClock:
     def touch(self, repo: str, families: Iterable[str], at: float | None = None) -> None:
         when = self._clock() if at is None else at
         for family in families:
-            self._store.update_state(self._name(repo, family),
-                                     lambda old, when=when: max(when, float(old or 0.0)))
+            self._store.update_state(
+                self._name(repo, family), lambda old, when=when: max(when, float(old or 0.0))
+            )
 
     def last_touch(self, repo: str, family: str) -> float | None:
         value = self._store.get_state(self._name(repo, family))

@@ -45,8 +45,17 @@ DEFAULT_MAX_ENTRIES = 4096
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _NOT_CACHED_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
 # What a 304 refreshes in the cached headers (the rate-limit window, the clock, the validators).
-_REFRESHED_ON_304 = ("date", "etag", "last-modified", "x-ratelimit-limit", "x-ratelimit-remaining",
-                     "x-ratelimit-reset", "x-ratelimit-used", "x-ratelimit-resource", "x-github-request-id")
+_REFRESHED_ON_304 = (
+    "date",
+    "etag",
+    "last-modified",
+    "x-ratelimit-limit",
+    "x-ratelimit-remaining",
+    "x-ratelimit-reset",
+    "x-ratelimit-used",
+    "x-ratelimit-resource",
+    "x-github-request-id",
+)
 
 Scope = int | str | None  # an installation id, "app" for the App's JWT, or a user's scope label
 CacheKey = tuple[Scope, str, str]
@@ -152,7 +161,9 @@ class ResponseCache:
         touched = self.touches.last_touch(answer.repo, window.family)
         return touched is None or touched < answer.asked_at
 
-    def store(self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None) -> None:
+    def store(
+        self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None
+    ) -> None:
         """Keep a 200 answer that GitHub can revalidate (it sent an ETag or Last-Modified)."""
         kept = {k.lower(): str(v) for k, v in headers.items() if k.lower() not in _NOT_CACHED_HEADERS}
         if "etag" not in kept and "last-modified" not in kept:
@@ -161,16 +172,22 @@ class ResponseCache:
             return  # one huge answer must not evict everything else
         repo, family = repo_and_family(key[1])
         answer = CachedAnswer(
-            headers=kept, body=body, stored_at=self._clock(), asked_at=time.time() if asked_at is None else asked_at,
-            repo=repo, family=family,
-            unconditional=_needs_unconditional(key[1], kept, body), job=_current_job_ref(),
+            headers=kept,
+            body=body,
+            stored_at=self._clock(),
+            asked_at=time.time() if asked_at is None else asked_at,
+            repo=repo,
+            family=family,
+            unconditional=_needs_unconditional(key[1], kept, body),
+            job=_current_job_ref(),
         )
         with self._lock:
             self._entries[key] = answer
             self.stats.stored += 1
 
-    def revalidated(self, key: CacheKey, answer: CachedAnswer, headers: Mapping[str, Any],
-                    asked_at: float | None = None) -> CachedAnswer:
+    def revalidated(
+        self, key: CacheKey, answer: CachedAnswer, headers: Mapping[str, Any], asked_at: float | None = None
+    ) -> CachedAnswer:
         """GitHub said 304: the cached body stands; refresh the headers that describe now."""
         fresh = {k.lower(): str(v) for k, v in headers.items()}
         merged = dict(answer.headers)
@@ -178,9 +195,14 @@ class ResponseCache:
             if name in fresh:
                 merged[name] = fresh[name]
         renewed = CachedAnswer(
-            headers=merged, body=answer.body, stored_at=self._clock(),
-            asked_at=time.time() if asked_at is None else asked_at, repo=answer.repo,
-            family=answer.family, unconditional=answer.unconditional, job=_current_job_ref(),
+            headers=merged,
+            body=answer.body,
+            stored_at=self._clock(),
+            asked_at=time.time() if asked_at is None else asked_at,
+            repo=answer.repo,
+            family=answer.family,
+            unconditional=answer.unconditional,
+            job=_current_job_ref(),
         )
         with self._lock:
             self._entries[key] = renewed
@@ -202,8 +224,11 @@ class ResponseCache:
             # Other processes' answers are not ours to drop: end their freshness windows instead.
             self.touches.touch(repo, _freshness_families(families))
         with self._lock:
-            stale = [k for k, a in self._entries.items()
-                     if k[0] == scope and a.repo == repo and (a.family in families or "*" in families)]
+            stale = [
+                k
+                for k, a in self._entries.items()
+                if k[0] == scope and a.repo == repo and (a.family in families or "*" in families)
+            ]
             for k in stale:
                 del self._entries[k]
             self.stats.dropped_by_writes += len(stale)
@@ -229,12 +254,25 @@ def _current_job_ref() -> weakref.ref[accounting.JobCallCount] | None:
 # and pull request lists and in the milestone's counts; a commit's checks in check runs and
 # statuses; refs in tags, branches, commits and compares.
 _FAMILY_OF_SEGMENT = {
-    "issues": "issues", "pulls": "issues", "milestones": "issues", "labels": "issues",
-    "git": "git", "tags": "git", "branches": "git", "commits": "git", "compare": "git",
-    "releases": "releases", "contents": "contents", "readme": "contents",
-    "deployments": "deployments", "environments": "deployments",
-    "collaborators": "permissions", "teams": "permissions",
-    "check-runs": "checks", "check-suites": "checks", "statuses": "checks",
+    "issues": "issues",
+    "pulls": "issues",
+    "milestones": "issues",
+    "labels": "issues",
+    "git": "git",
+    "tags": "git",
+    "branches": "git",
+    "commits": "git",
+    "compare": "git",
+    "releases": "releases",
+    "contents": "contents",
+    "readme": "contents",
+    "deployments": "deployments",
+    "environments": "deployments",
+    "collaborators": "permissions",
+    "teams": "permissions",
+    "check-runs": "checks",
+    "check-suites": "checks",
+    "statuses": "checks",
 }
 _CHECK_SEGMENTS = frozenset({"check-runs", "check-suites", "status", "statuses"})
 

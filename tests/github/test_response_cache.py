@@ -56,7 +56,9 @@ def cache() -> ResponseCache:
 
 @pytest.fixture
 def gh(cache: ResponseCache) -> Iterator[Github]:
-    client = Github(auth=Auth.Token("t0k3n"), base_url=API, seconds_between_requests=0, seconds_between_writes=0)
+    client = Github(
+        auth=Auth.Token("t0k3n"), base_url=API, seconds_between_requests=0, seconds_between_writes=0
+    )
     instrument(client.requester, 7, None, cache)
     yield client
     client.close()
@@ -67,7 +69,9 @@ def get(gh: Github, path: str) -> Any:
 
 
 @responses.activate
-def test_a_repeated_read_is_revalidated_and_a_304_returns_the_cached_body(gh: Github, cache: ResponseCache) -> None:
+def test_a_repeated_read_is_revalidated_and_a_304_returns_the_cached_body(
+    gh: Github, cache: ResponseCache
+) -> None:
     issue = FakeResource({"number": 5, "title": "Boosters", "labels": []})
     responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/issues/5", callback=issue)
 
@@ -108,7 +112,9 @@ def test_within_one_job_a_read_is_made_once(gh: Github, cache: ResponseCache) ->
 
 
 @responses.activate
-def test_a_write_drops_the_answers_it_makes_stale_even_within_the_job(gh: Github, cache: ResponseCache) -> None:
+def test_a_write_drops_the_answers_it_makes_stale_even_within_the_job(
+    gh: Github, cache: ResponseCache
+) -> None:
     labels = FakeResource([])
     releases = FakeResource([{"id": 1, "draft": True}])
     responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/issues/5/labels", callback=labels)
@@ -122,7 +128,9 @@ def test_a_write_drops_the_answers_it_makes_stale_even_within_the_job(gh: Github
     with accounting.count_job_calls():
         assert get(gh, "/repos/acme/rocket/issues/5/labels") == []
         get(gh, "/repos/acme/rocket/releases")
-        gh.requester.requestJsonAndCheck("POST", "/repos/acme/rocket/issues/5/labels", input={"labels": ["released"]})
+        gh.requester.requestJsonAndCheck(
+            "POST", "/repos/acme/rocket/issues/5/labels", input={"labels": ["released"]}
+        )
         assert get(gh, "/repos/acme/rocket/issues/5/labels") == [{"name": "released"}]  # never the stale []
         get(gh, "/repos/acme/rocket/releases")  # another family: still the job's answer
     assert labels.conditional == [False, False]  # dropped, so fetched afresh
@@ -146,8 +154,12 @@ def test_a_404_drops_the_cached_answer(gh: Github, cache: ResponseCache) -> None
     responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/issues/comments/9", callback=comment)
     get(gh, "/repos/acme/rocket/issues/comments/9")
     assert len(cache) == 1
-    responses.replace(responses.GET, f"{MOCK}/repos/acme/rocket/issues/comments/9", status=404,
-                      json={"message": "Not Found"})
+    responses.replace(
+        responses.GET,
+        f"{MOCK}/repos/acme/rocket/issues/comments/9",
+        status=404,
+        json={"message": "Not Found"},
+    )
     with pytest.raises(Exception, match="404"):
         get(gh, "/repos/acme/rocket/issues/comments/9")
     assert len(cache) == 0
@@ -159,8 +171,12 @@ def test_entries_are_scoped_by_installation_not_shared(cache: ResponseCache) -> 
     responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket", callback=repo)
     clients = []
     for installation in (1, 2):
-        client = Github(auth=Auth.Token(f"t{installation}"), base_url=API, seconds_between_requests=0,
-                        seconds_between_writes=0)
+        client = Github(
+            auth=Auth.Token(f"t{installation}"),
+            base_url=API,
+            seconds_between_requests=0,
+            seconds_between_writes=0,
+        )
         instrument(client.requester, installation, None, cache)
         clients.append(client)
     for client in clients:
@@ -224,7 +240,9 @@ def touches() -> LocalTouchClock:
 @pytest.fixture
 def fresh_gh(touches: LocalTouchClock) -> Iterator[tuple[Github, ResponseCache]]:
     cache = ResponseCache(max_entries=100, max_bytes=1 << 20, touches=touches)
-    client = Github(auth=Auth.Token("t0k3n"), base_url=API, seconds_between_requests=0, seconds_between_writes=0)
+    client = Github(
+        auth=Auth.Token("t0k3n"), base_url=API, seconds_between_requests=0, seconds_between_writes=0
+    )
     instrument(client.requester, 7, None, cache)
     yield client, cache
     client.close()
@@ -282,7 +300,9 @@ def test_a_write_ends_the_window_in_every_process_sharing_the_clock(touches: Loc
     caches = [ResponseCache(touches=touches) for _ in range(2)]
     clients = []
     for cache in caches:
-        client = Github(auth=Auth.Token("t"), base_url=API, seconds_between_requests=0, seconds_between_writes=0)
+        client = Github(
+            auth=Auth.Token("t"), base_url=API, seconds_between_requests=0, seconds_between_writes=0
+        )
         instrument(client.requester, 7, None, cache)
         clients.append(client)
     releases = FakeResource([{"id": 1, "draft": True}])
