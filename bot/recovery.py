@@ -44,7 +44,7 @@ from typing import Any
 from prometheus_client import Counter
 
 from bot.errors import RetryLater
-from bot.github.deliveries import HookDelivery, deliveries_since, redeliver
+from bot.github.deliveries import HookDelivery, app_deliveries_since, app_redeliver, installation_repositories
 from bot.jobs import JobSpec, repo_key
 from bot.logging import log_fields
 
@@ -225,14 +225,13 @@ class Recovery:
         )
         since = datetime.fromtimestamp(since_ts, UTC)
         app = self.services.app
-        integration = app.integration
-        deliveries = app.app_call(lambda: deliveries_since(integration, since))
+        deliveries = app_deliveries_since(app, since)
         asked = self.store.get_state(ASKED_STATE)
         plan = plan_redeliveries(deliveries, asked if isinstance(asked, dict) else {})
         report = ScanReport(listed=len(deliveries), plan=plan)
         for delivery in plan.redeliver:
             try:
-                app.app_call(lambda d=delivery: redeliver(integration, d.id))
+                app_redeliver(app, delivery.id)
             except RetryLater:
                 raise
             except Exception as exc:  # noqa: BLE001 - e.g. 422 older than 3 days: log, go on
@@ -300,27 +299,13 @@ class Recovery:
         """Enqueue a fan-out ``repo:`` job for every repository the App is installed on."""
         jobs = [
             JobSpec(repo_key(repo_id), installation_id, full_name, reason="resync", hints={"fan_out": True})
-            for installation_id, repo_id, full_name in installation_repositories(self.services)
+            for installation_id, repo_id, full_name in installation_repositories(self.services.app)
         ]
         if jobs:
             self.store.enqueue(jobs)
         RESYNCS.inc(len(jobs))
         log_fields(log, "resync", repositories=len(jobs))
         return len(jobs)
-
-
-def installation_repositories(services: Any) -> list[tuple[int, int, str]]:
-    """(installation id, repository id, full name) of every repository of every active installation."""
-    from bot.github.paging import list_all
-
-    found: list[tuple[int, int, str]] = []
-    for installation in services.app.app_call(lambda: list(services.app.integration.get_installations())):
-        if getattr(installation, "suspended_at", None):
-            continue
-        gh = services.client_for(installation.id)
-        for repo in list_all(gh, "/installation/repositories", items_key="repositories"):
-            found.append((installation.id, int(repo["id"]), str(repo.get("full_name") or "")))
-    return found
 
 
 def build_recovery(settings: Any, store: Any, services: Any) -> Recovery | None:

@@ -16,6 +16,9 @@ from typing import Any
 
 from github.GithubIntegration import GithubIntegration
 
+from bot.github.auth import GitHubApp
+from bot.github.paging import list_all
+
 PER_PAGE = 100
 
 
@@ -121,3 +124,26 @@ def deliveries_since(
 def redeliver(integration: GithubIntegration, delivery_id: int) -> None:
     """Ask GitHub to send delivery ``delivery_id`` again (same ``X-GitHub-Delivery``); 202."""
     integration.requester.requestJsonAndCheck("POST", f"/app/hook/deliveries/{delivery_id}/attempts")
+
+
+# --- through the App (its JWT signed on GitHub's clock) ---
+
+
+def app_deliveries_since(app: GitHubApp, since: datetime, max_pages: int = 20) -> list[HookDelivery]:
+    return app.app_call(lambda: deliveries_since(app.integration, since, max_pages))  # type: ignore[no-any-return]
+
+
+def app_redeliver(app: GitHubApp, delivery_id: int) -> None:
+    app.app_call(lambda: redeliver(app.integration, delivery_id))
+
+
+def installation_repositories(app: GitHubApp) -> list[tuple[int, int, str]]:
+    """(installation id, repository id, full name) of every repository of every active installation."""
+    found: list[tuple[int, int, str]] = []
+    for installation in app.app_call(lambda: list(app.integration.get_installations())):
+        if getattr(installation, "suspended_at", None):
+            continue
+        gh = app.client_for(installation.id)
+        for repo in list_all(gh, "/installation/repositories", items_key="repositories"):
+            found.append((installation.id, int(repo["id"]), str(repo.get("full_name") or "")))
+    return found
