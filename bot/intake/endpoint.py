@@ -33,7 +33,7 @@ from bot.intake.routing import DropInstallation, PayloadError, RoutingContext, r
 from bot.intake.verify import WebhookRejected, verify_delivery
 from bot.logging import log_fields
 from bot.metrics import WEBHOOK_EVENTS
-from bot.queue.base import JobQueue
+from bot.queue.base import JobQueue, QueueUnavailable
 
 log = logging.getLogger("bot.intake")
 
@@ -194,12 +194,17 @@ class WebhookEndpoint:
         try:
             accepted = self.queue.accept_delivery(event.delivery_id, routed.jobs)
         except Exception as exc:  # noqa: BLE001 - any store failure: the delivery was not recorded
-            # Disk full (SQLITE_FULL), store locked or unreachable: the transaction rolled back, so
-            # nothing of this delivery is stored. 503 makes GitHub record it as failed; the bot's
-            # redelivery scan (bot/recovery.py) asks for it again once the store can write.
-            error = f"{type(exc).__name__}: {exc}"
-            return finish(503, {"error": "the delivery could not be stored; it is not accepted, redeliver it later"},
-                          "unavailable", error=error, extra=[("Retry-After", STORE_UNAVAILABLE_RETRY_AFTER)])
+            # QueueUnavailable (Redis down), SQLITE_FULL (disk full), a locked store: the transaction
+            # rolled back, so nothing of this delivery is stored. 503 makes GitHub record it as
+            # failed; the bot's redelivery scan (bot/recovery.py) asks for it again later.
+            error = str(exc) if isinstance(exc, QueueUnavailable) else f"{type(exc).__name__}: {exc}"
+            return finish(
+                503,
+                {"error": "the queue is unavailable; the delivery is not accepted, redeliver it later"},
+                "unavailable",
+                error=error,
+                extra=[("Retry-After", STORE_UNAVAILABLE_RETRY_AFTER)],
+            )
         # The durable commit's share of the answer time (group commit + fsync), for operators.
         fields["commit_ms"] = round((time.perf_counter() - committing) * 1000, 2)
         if not accepted:
