@@ -246,3 +246,44 @@ def test_a_bot_down_ten_minutes_ends_as_one_that_never_was(tmp_path: Path, bot_f
             redeliveries = [d.guid for d in down.sandbox.state.deliveries if d.redelivery]
         assert sorted(redeliveries) == healed
         assert "redelivery scan" in down.bot.logs()
+
+
+@pytest.mark.reliability(
+    area="fault", case="outage past GitHub's delivery records healed by RESYNC_INTERVAL", trials=1
+)
+def test_the_periodic_resync_heals_what_no_delivery_record_remembers(e2e: E2E) -> None:
+    """Without the redelivery scan (as after an outage longer than GitHub keeps deliveries), the
+    periodic resync alone brings the open release up to date: a release branch and a candidate
+    made while the bot was down get their stage comments, with no command run."""
+    pm, dev = e2e.api("pm"), e2e.api("dev")
+    m = _ok(pm.post(f"{REPO}/milestones", json={"title": "v5.1.0", "due_on": "2030-12-01T00:00:00Z"}))[
+        "number"
+    ]
+    e2e.settle()
+    tracking = _tracking_number(pm, m)
+    assert e2e.bot.stop() == 0
+    sha = _main_sha(dev)
+    _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/heads/release/5.1", "sha": sha}))
+    _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/tags/v5.1.0-rc.1", "sha": sha}))
+    e2e.sandbox.wait_idle(10)
+    e2e.bot.env.update(REDELIVERY_INTERVAL="0", RESYNC_INTERVAL="2")
+    e2e.bot.start()
+
+    def stages() -> list[str]:
+        comments = pm.get(f"{REPO}/issues/{tracking}/comments", params={"per_page": 100}).json()
+        return [
+            re.search(r"release-bot:stage:\d+:(\w+)", c["body"]).group(1)  # type: ignore[union-attr]
+            for c in comments
+            if c["user"]["login"] == BOT and "release-bot:stage:" in c["body"]
+        ]
+
+    deadline = time.monotonic() + 30
+    while stages() != ["identify_needs", "plan", "build_test", "uat"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert stages() == ["identify_needs", "plan", "build_test", "uat"]
+    with e2e.sandbox.state.lock:
+        assert not [d for d in e2e.sandbox.state.deliveries if d.redelivery]  # no redelivery did it
+    time.sleep(2.5)  # a resync more: it finds nothing to change
+    e2e.settle()
+    assert stages() == ["identify_needs", "plan", "build_test", "uat"]
+    assert '"msg":"resync"' in e2e.bot.logs()
