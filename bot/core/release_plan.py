@@ -54,7 +54,6 @@ class RunInputs:
     """What one run knows besides GitHub's facts."""
 
     bot_login: str
-    repo_owner: str
     config_error: str | None = None
     config_valid: bool = True
     edited_comments: frozenset[int] = frozenset()  # changed since posted (bot.jobs.comment_was_edited)
@@ -226,8 +225,7 @@ def plan_release(facts: ReleaseFacts, state: TrackingState, config: ReleaseSetti
     )
     first = advance(record, stage_facts, today)
     commands = run_commands(facts, first.record, stage_facts, state.comment_watermark, bot_comments=bot_comments,
-                            edited=run.edited_comments, tz=tz, today=today, config=config.config,
-                            owner=run.repo_owner)
+                            edited=run.edited_comments, tz=tz, today=today, roles=config.roles)
     outcome = advance(commands.record, stage_facts, today)
     record = outcome.record
     held = outcome.held or first.held

@@ -9,13 +9,14 @@ body (``NotesSummary``) comes from the notes apply step, the only input that is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.checklists import Progress, StageChecklist, all_checklists
 from bot.core.due_dates import github_due_day
+from bot.core.permissions import RoleRule
 from bot.core.release_types import Item, Milestone, ReleaseFacts, local_date
 from bot.core.stages import DEPLOY, STRICT, StageRecord
 from bot.core.tracking import (
@@ -35,7 +36,8 @@ MAX_CONFIG_PROBLEMS = 10
 
 @dataclass(frozen=True)
 class ReleaseSettings:
-    """The ``releases:`` and ``stages:`` configuration the plan reads (schema-defaulted mapping)."""
+    """The ``releases:``, ``stages:`` and ``roles:`` configuration the plan reads, typed
+    (``bot.config.repo_config.RepoConfig.release_settings`` builds it: the schema holds the defaults)."""
 
     config: Mapping[str, Any]  # the effective configuration, for the core helpers that take it
     timezone_name: str
@@ -47,27 +49,29 @@ class ReleaseSettings:
     tracking_label: str
     title_template: str
     checklists: Mapping[str, StageChecklist]
+    roles: Mapping[str, RoleRule]  # who holds which role, for the words of a refusal
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> ReleaseSettings:
-        config = config or {}
-        releases = config.get("releases") or {}
-        name = str(releases.get("timezone") or "UTC")
+    def create(cls, config: Mapping[str, Any], *, timezone: str, mode: str, monitor_environment: str,
+               feedback_labels: Iterable[str], tracking_label: str, title_template: str,
+               roles: Mapping[str, RoleRule]) -> ReleaseSettings:
+        """From configured values (an unknown time zone falls back to UTC, said by ``timezone_known``)."""
         try:
-            tz, known = ZoneInfo(name), True
+            tz, known = ZoneInfo(timezone), True
         except (ZoneInfoNotFoundError, ValueError):
             tz, known = ZoneInfo("UTC"), False
         return cls(
             config=config,
-            timezone_name=name,
+            timezone_name=timezone,
             tz=tz,
             timezone_known=known,
-            mode=STRICT if releases.get("mode") == STRICT else "agile",
-            monitor_environment=str(releases.get("monitor_environment") or "production"),
-            feedback_labels=frozenset(str(x).lower() for x in releases.get("feedback_labels") or ["regression"]),
-            tracking_label=str(releases.get("tracking_label") or "release-tracking"),
-            title_template=str(releases.get("tracking_issue_title") or "Release v{version}"),
+            mode=STRICT if mode == STRICT else "agile",
+            monitor_environment=monitor_environment,
+            feedback_labels=frozenset(label.lower() for label in feedback_labels),
+            tracking_label=tracking_label,
+            title_template=title_template,
             checklists=all_checklists(config),
+            roles=roles,
         )
 
     def title(self, version: Version) -> str:

@@ -19,15 +19,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from github import GithubException
-
 from bot.core.release_plan import ReleasePlan, RunInputs, plan_deleted, plan_release
 from bot.core.release_types import ReleaseFacts, Wants
-from bot.core.release_view import NotesSummary, ReleaseSettings, config_error_warning
+from bot.core.release_view import NotesSummary, config_error_warning
 from bot.core.tracking import TrackingState, reply_marker
 from bot.core.versions import PatternError
+from bot.github.errors import GithubException
 from bot.github.notes_facts import NotesInputs
-from bot.github.permissions import has_role
 from bot.github.release_facts import read_release_facts, read_wanted, with_deployment
 from bot.jobs import JobSpec, comment_digests, comment_was_edited, parse_key, release_key
 from bot.reconcilers.context import JobContext
@@ -81,7 +79,7 @@ class ReleaseRun:
         self.ctx = ctx
         self.facts = facts
         self.repo_id = repo_id
-        self.settings = ReleaseSettings.from_config(ctx.config or {})
+        self.settings = ctx.repo_config.release_settings()
         if not self.settings.timezone_known:
             ctx.log.warning("releases.timezone %r is unknown; using UTC", self.settings.timezone_name)
         self.today = utc_now().astimezone(self.settings.tz).date().isoformat()
@@ -112,14 +110,14 @@ class ReleaseRun:
             if not isinstance(planned, Wants):
                 return planned
             self.facts = read_wanted(self.ctx.gh, self.facts, planned,
-                                     lambda login, role: has_role(self.ctx, login, role))
+                                     self.ctx.roles.holds)
         raise RuntimeError(f"release {self.ctx.job.key}: the plan still wants facts after {MAX_PLAN_ROUNDS} reads")
 
     def _run_inputs(self) -> RunInputs:
         digests = comment_digests(self.ctx.job.hints or {})
         edited = frozenset(c.id for c in self.facts.tracking_comments
                            if comment_was_edited(c.created_at_text, c.updated_at_text, c.body, digests.get(c.id)))
-        return RunInputs(bot_login=self.ctx.bot_login, repo_owner=self.ctx.repo_full_name.partition("/")[0],
+        return RunInputs(bot_login=self.ctx.bot_login,
                          config_error=str(self.ctx.config_error) if self.ctx.config_error else None,
                          config_valid=self.ctx.config_valid, edited_comments=edited, past_gate=self._past_gate())
 

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config.defaults import default_config
+from bot.config.repo_config import RepoConfig
 from bot.core.release_commands import EDITED_REPLY
 from bot.core.release_plan import ReleasePlan, RunInputs, plan_deleted, plan_release, record_json
 from bot.core.release_types import (
@@ -46,13 +47,13 @@ BOT = "release-bot[bot]"
 REPO = "acme/rocket"
 TODAY = "2026-11-26"
 CREATED = datetime(2026, 11, 1, 10, tzinfo=UTC)
-RUN = RunInputs(bot_login=BOT, repo_owner="acme")
+RUN = RunInputs(bot_login=BOT)
 
 
 def settings(**releases: object) -> ReleaseSettings:
     config = default_config()
     config["releases"].update(releases)
-    return ReleaseSettings.from_config(config)
+    return RepoConfig.from_mapping(config, "acme").release_settings()
 
 
 AGILE = settings()
