@@ -52,6 +52,7 @@ from bot.core.release_types import (
 from bot.core.tracking import TrackingState, tracking_milestone_of
 from bot.core.versions import ReleaseConventions, branch_for
 from bot.github.paging import iter_pages, list_all
+from bot.github.paths import repo_path
 from bot.github.release_json import (
     comment_of,
     deployment_of,
@@ -62,13 +63,11 @@ from bot.github.release_json import (
     tag_of,
 )
 from bot.github.release_record_io import read_record
-from bot.github.repo_paths import repo_path
 
 if TYPE_CHECKING:
     from github import Github
 
-__all__ = ["api_get", "comments_since", "parse_time", "read_release_facts", "read_wanted", "repo_path",
-           "with_deployment"]
+__all__ = ["api_get", "comments_since", "parse_time", "read_release_facts", "read_wanted", "with_deployment"]
 
 # The tracking issue's comments are read in full; beyond this many pages something is wrong.
 MAX_COMMENT_PAGES = 30
