@@ -28,8 +28,11 @@ from bot.github.errors import GithubException
 from bot.github.notes_facts import NotesInputs
 from bot.github.release_facts import read_release_facts, read_wanted, with_deployment
 from bot.jobs import JobSpec, comment_digests, comment_was_edited, parse_key, release_key
+from bot.reconcilers.audit import audit_entries
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.release_apply import ReleaseApply, apply_deleted, record_hint_key, tracking_hint_key
+from bot.reconcilers.release_discovery import stages_key
+from bot.reconcilers.release_notes import sync_release_notes
 
 __all__ = ["config_error_warning", "reconcile", "record_hint_key", "reply_marker", "tracking_hint_key"]
 
@@ -123,8 +126,6 @@ class ReleaseRun:
 
     def _past_gate(self) -> tuple[str, ...]:
         """The gate's audit of the release branch (bypass merges, direct pushes), from the bot's store."""
-        from bot.reconcilers.pr import audit_entries
-
         branch = self.facts.branch_name
         if not branch or not self.facts.branch_exists:
             return ()
@@ -137,8 +138,6 @@ class ReleaseRun:
         return tuple(texts)
 
     def _sync_notes(self) -> NotesSummary | None:
-        from bot.reconcilers.release_notes import sync_release_notes
-
         facts, plan = self.facts, self.plan
         assert plan is not None and facts.version_obj is not None
         inputs = NotesInputs(milestone_number=facts.milestone_number, version=facts.version_obj,
@@ -155,8 +154,6 @@ class ReleaseRun:
 
     def _remember_stage(self, stage: str | None) -> None:
         """Keep the wake-up map milestone -> stage (events routed to ``repo:`` wake releases by stage)."""
-        from bot.reconcilers.release_discovery import stages_key
-
         key = stages_key(self.repo_id)
         current = self.ctx.store.get_state(key)
         stages = dict(current) if isinstance(current, dict) else {}
