@@ -50,7 +50,7 @@ def reconcile(ctx: JobContext) -> None:
     known = ctx.store.get_state(tracking_hint_key(repo_id, number)) if ctx.store is not None else None
     known_record = ctx.store.get_state(record_hint_key(repo_id, number)) if ctx.store is not None else None
     try:
-        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.config,
+        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.repo_config.releases,
                                    known_tracking_number=known if isinstance(known, int) else None,
                                    app_id=ctx.app_id,
                                    known_record_id=known_record if isinstance(known_record, int) else None)
@@ -90,7 +90,7 @@ class ReleaseRun:
         self.plan: ReleasePlan | None = None
 
     def run(self) -> None:
-        self.facts = with_deployment(self.ctx.gh, self.facts, self.ctx.config or {})
+        self.facts = with_deployment(self.ctx.gh, self.facts, self.settings.monitor_environment)
         plan = self.plan = self._plan()
         # Of milestones naming the same version, the oldest keeps the release notes: two drafts
         # for one tag would fight (GitHub refuses the second release of a tag).

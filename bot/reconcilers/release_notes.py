@@ -182,7 +182,7 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
         if ctx.store and ctx.store.get_state(_hint_key(repo, number)) != release.id:
             ctx.store.set_state(_hint_key(repo, number), release.id)
 
-    if (ctx.config.get("notes") or {}).get("prereleases", False) and not plan.final_exists and plan.latest_rc_tag:
+    if ctx.repo_config.notes.prereleases and not plan.final_exists and plan.latest_rc_tag:
         outcome.prerelease_url = _apply_prerelease(gh, repo, plan, listing, outcome)
 
     if outcome.published and release is not None:
@@ -265,9 +265,8 @@ def _apply_prerelease(gh: GitHubClient, repo: str, plan: NotesPlan, listing: tup
 
 
 def _mark_released(ctx: JobContext, plan: NotesPlan, release: ReleaseRecord, outcome: NotesOutcome) -> None:
-    notes_cfg = ctx.config.get("notes") or {}
-    label = str(notes_cfg.get("released_label", "released") or "")
-    comment = bool(notes_cfg.get("comment_on_released", True))
+    label = ctx.repo_config.notes.released_label
+    comment = ctx.repo_config.notes.comment_on_released
     if not label and not comment:
         return
     key = _released_key(ctx.repo_full_name, plan.milestone_number)
