@@ -4,8 +4,10 @@ Every comment newer than the release record's watermark is read, oldest first. A
 before the bot read it runs nothing (GitHub does not say who edited it); one already answered
 (its reply marker is among the bot's comments) is not answered again. Who may run a command is a
 fact the github layer looked up (``ReleaseFacts.roles``), and whether a comment was edited is
-decided by the caller (``bot.jobs.comment_was_edited``, from the comment and intake's digest): ``roles_needed`` names the look-ups a
-set of comments needs, so they are made before deciding, and only those.
+decided by the caller (``bot.jobs.comment_was_edited``, from the comment and intake's digest):
+``roles_needed`` names the look-ups a set of comments needs, so they are made before deciding, and
+only those. Which commands exist, their help and the roles that may run them come from the one
+registry (``bot.core.command_registry``).
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from bot.core.stages import StageFacts, StageRecord, record_uat, request_stage
 COMMANDS = names_for(TRACKING_ISSUE)
 HELP_TEXT = tracking_issue_help()
 
-EDITED_REPLY = ("This comment was edited before release-bot read it, so its commands were not run: GitHub does "
-                "not say who edits a comment. Post the command again in a new comment.")
+EDITED_REPLY = (
+    "This comment was edited before release-bot read it, so its commands were not run: GitHub does "
+    "not say who edits a comment. Post the command again in a new comment."
+)
 
 _REPLY_RE = re.compile(r"release-bot:reply:(\d+)")
 
@@ -94,9 +98,18 @@ def _rule_words(roles: Mapping[str, RoleRule], role: str) -> str:
     return roles[role].describe().replace("@", "@\u200b")
 
 
-def run_commands(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, watermark: int, *,
-                 bot_comments: Sequence[Comment], edited: frozenset[int], tz: ZoneInfo, today: str,
-                 roles: Mapping[str, RoleRule]) -> CommandsOutcome:
+def run_commands(
+    facts: ReleaseFacts,
+    record: StageRecord,
+    stage_facts: StageFacts,
+    watermark: int,
+    *,
+    bot_comments: Sequence[Comment],
+    edited: frozenset[int],
+    tz: ZoneInfo,
+    today: str,
+    roles: Mapping[str, RoleRule],
+) -> CommandsOutcome:
     """Run the commands of comments newer than the watermark, oldest first (roles looked up first;
     ``roles``: the configured rules, for the words of a refusal)."""
     answered = {int(m.group(1)) for c in bot_comments for m in [_REPLY_RE.search(c.body)] if m}
@@ -122,12 +135,21 @@ def run_commands(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFac
                 replies.append(reply)
         # 👍 when something was done; a reply for every refusal or answer (both for a mixed comment),
         # unless an earlier run already answered (it crashed before recording the watermark).
-        answers.append(Answer(cid, author, accepted_any, None if cid in answered else ("\n\n".join(replies) or None)))
+        answers.append(
+            Answer(cid, author, accepted_any, None if cid in answered else ("\n\n".join(replies) or None))
+        )
     return CommandsOutcome(record, tuple(answers), newest)
 
 
-def _command(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, command: Command, author: str,
-             given: str, roles: Mapping[str, RoleRule]) -> tuple[StageRecord, bool, str | None]:
+def _command(
+    facts: ReleaseFacts,
+    record: StageRecord,
+    stage_facts: StageFacts,
+    command: Command,
+    author: str,
+    given: str,
+    roles: Mapping[str, RoleRule],
+) -> tuple[StageRecord, bool, str | None]:
     """``given``: the comment's creation date (GitHub's, in the configured zone): the verdict's date."""
     name, args = command.name, command.args
     if name == "help":
