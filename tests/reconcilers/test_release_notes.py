@@ -274,6 +274,18 @@ class TestReleaseNoteCommand:
         assert apply_release_note_command(ctx, number, self.comment("releaser", "/release-note ok", 2)) is None
         assert "ok" in w.issue(number)["body"]
 
+    def test_its_refusal_and_help_come_from_the_registry(self, w: NotesRepo) -> None:
+        number = self.pr(w, "")
+        ctx = make_ctx(w)
+        refusal = apply_release_note_command(ctx, number, self.comment("qa", "/release-note nope", 1))
+        assert refusal == (
+            "@qa `/release-note` may only be run by the author of this pull request or release managers "
+            "(people with maintain permission or above on the repository); nothing changed."
+        )
+        empty = apply_release_note_command(ctx, number, self.comment("dev", "/release-note   ", 2))
+        assert empty is not None and empty.startswith("Nothing to set: `/release-note <text>` sets")
+        assert "`/release-note NONE` leaves it out." in empty
+
     def test_no_command_no_call(self, w: NotesRepo) -> None:
         w.mark()
         assert apply_release_note_command(make_ctx(w), 5, self.comment("dev", "LGTM", 1)) is None
