@@ -51,6 +51,13 @@ class Services:
             writes_per_minute=settings.github_writes_per_minute,
             points_per_minute=settings.github_points_per_minute,
         )
+        pacers = None
+        redis_client = getattr(store, "client", None) if settings.uses_redis else None
+        if redis_client is not None:
+            # One budget per installation for every worker on every machine (bot/github/pacer_redis.py).
+            from bot.github.pacer_redis import redis_pacers
+
+            pacers = redis_pacers(limits, redis_client, getattr(store, "prefix", "release-bot:"))
         cache = None
         if settings.github_cache:
             # Freshness windows close for every process that shares the store (bot.github.freshness).
@@ -63,14 +70,16 @@ class Services:
             private_key,
             base_url=settings.github_api_url,
             pacer_limits=limits,
+            pacer_factory=pacers,
             response_cache=cache,
         )
         log.info(
-            "GitHub layer ready: %s app %s, pacing %s writes/min %s points/min, read cache %s",
+            "GitHub layer ready: %s app %s, pacing %s writes/min %s points/min (%s), read cache %s",
             settings.github_api_url,
             settings.app_id,
             limits.writes_per_minute,
             limits.points_per_minute,
+            "shared in Redis" if pacers is not None else "per process",
             f"on ({settings.github_cache_max_entries} answers, {settings.github_cache_max_mb} MB)"
             if cache
             else "off",
