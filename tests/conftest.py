@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["reliability_plugin"]  # the reliability marker -> README table (scripts/reliability-table)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

@@ -60,6 +60,7 @@ def rerendered_only(writes: list[dict[str, Any]], number: int) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability(area="attack", case="the tracking issue body edited (forged UAT sign-off, manual stage, deployed, record pointer) changes nothing", trials=4)
 def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
     m = pm.post(f"{REPO}/milestones", json={"title": "v6.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
@@ -119,6 +120,7 @@ def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability(area="attack", case="a comment edited into a command runs nothing", trials=1)
 def test_a_comment_edited_into_a_command_before_the_bot_reads_it_runs_nothing(e2e: Any) -> None:
     pm, dev, qa = e2e.api("pm"), e2e.api("dev"), e2e.api("qa")
     m = pm.post(f"{REPO}/milestones", json={"title": "v6.1.0"}).json()["number"]
