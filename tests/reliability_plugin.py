@@ -3,9 +3,10 @@
     @pytest.mark.reliability(area="attack", case="a forged signature is refused", trials=3)
 
 ``area`` is one of ``AREAS``; ``case`` a short description (one row of README's "Reliability and
-security" table, shared by every test that carries it); ``trials`` how many times the test tries it
-(a fuzz test that counts its examples reports the real number with the ``reliability`` fixture:
-``reliability.trials(n)``).
+security" table, shared by every test that carries it); ``trials`` how many times one test item
+tries it — each parameter of a parametrized test is an item and counts on its own (a fuzz test
+reports the real number of examples it ran with the ``reliability`` fixture: ``reliability.trials(1)``
+per example).
 
 After a run that executed marked tests, their outcomes are merged into
 ``.reliability/results.json`` (one entry per test id, so several focused runs add up), which
