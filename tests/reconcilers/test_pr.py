@@ -1,165 +1,89 @@
 """The pr: reconciler against the in-process sandbox (real REST calls, no webhooks, no queue).
 
-Each test gets its own repository in one module-wide sandbox; the reconciler is called directly
+Each test gets its own repository in the session's sandbox (tests/conftest.py, tests/world.py); the reconciler is called directly
 with a JobContext, the way a worker would, so these tests see exactly which requests it makes.
 """
 
 from __future__ import annotations
 
-import base64
-import itertools
 import logging
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from memory_store import MemoryStore
+from world import BOT, Repo, ok, unique
+from world import World as SandboxWorld
 
 from bot.config.defaults import default_config
 from bot.core.gate import parse_record
 from bot.github import permissions
 from bot.github.auth import GitHubApp
-from bot.github.pacer import PacerLimits
 from bot.jobs import JobSpec, pr_key
 from bot.reconcilers import pr
 from bot.reconcilers.context import JobContext
 
-BOT = "release-bot[bot]"
-_names = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from bot.sandbox.server import start_sandbox
-
-    key = tmp_path_factory.mktemp("sandbox") / "app.pem"
-    handle = start_sandbox(port=0, webhook_url=None, app_key_path=str(key))
-    yield handle
-    handle.stop()
-
-
-@pytest.fixture(scope="module")
-def app(sandbox: Any) -> Iterator[GitHubApp]:
-    key = Path(sandbox.app_key_path).read_text()
-    github_app = GitHubApp(1, key, base_url=sandbox.api_url, pacer_limits=PacerLimits(0, 0))
-    yield github_app
-    github_app.close()
-
 
 class World:
-    """One fresh repository with a release line `release/1.4`, milestone v1.4.0 and a pull request."""
+    """One fresh repository with a release line `release/1.4`, milestone v1.4.0 and a pull request.
 
-    def __init__(self, sandbox: Any, app: GitHubApp) -> None:
-        self.sandbox = sandbox
+    Built with the shared sandbox builder (tests/world.py); the methods keep the gate tests short.
+    """
+
+    def __init__(self, builder: SandboxWorld, app: GitHubApp) -> None:
+        self.builder = builder
+        self.sandbox = builder.handle
         self.app = app
-        self.name = f"gate{next(_names)}"
-        self.repo = f"acme/{self.name}"
         self.store = MemoryStore()
         self.enqueued: list[JobSpec] = []
-        created = httpx.post(
-            f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": self.name}, timeout=10
-        )
-        assert created.status_code in (200, 201), created.text
-        self.repo_id = self.as_("admin").get(f"/repos/{self.repo}").json()["id"]
-        main = self.as_("admin").get(f"/repos/{self.repo}/git/ref/heads/main").json()["object"]["sha"]
-        self.ok(
-            self.as_("admin").post(
-                f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}
-            )
-        )
-        self.milestone = self.ok(
-            self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.4.0"})
-        )["number"]
-        self.ok(self.as_("admin").post(f"/repos/{self.repo}/milestones", json={"title": "v1.5.0"}))
-        self.ok(
-            self.as_("dev").post(f"/repos/{self.repo}/git/refs", json={"ref": "refs/heads/fix", "sha": main})
-        )
+        self.gh_repo: Repo = builder.repo(unique("gate"))
+        self.repo = self.gh_repo.full_name
+        self.repo_id = self.gh_repo.id
+        self.gh_repo.branch("release/1.4")
+        self.milestone = self.gh_repo.milestone("v1.4.0")
+        self.gh_repo.milestone("v1.5.0")
+        self.gh_repo.branch("fix", login="dev")
         self.commit("fix", "dev")
-        self.number = self.ok(
-            self.as_("dev").post(
-                f"/repos/{self.repo}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"}
-            )
-        )["number"]
-        self.ok(
-            self.as_("admin").patch(
-                f"/repos/{self.repo}/issues/{self.number}", json={"milestone": self.milestone}
-            )
-        )
+        self.number = self.gh_repo.pull("fix", "release/1.4", title="Fix", login="dev")
+        self.gh_repo.set_milestone(self.number, self.milestone)
         self.reconcile()  # the bot sees the pull request open (its check run dates the head commit)
 
-    @staticmethod
-    def ok(response: httpx.Response) -> Any:
-        assert response.status_code < 300, (
-            f"{response.request.method} {response.request.url}: {response.status_code} {response.text}"
-        )
-        return response.json() if response.content else None
+    ok = staticmethod(ok)
 
     def as_(self, login: str) -> httpx.Client:
-        return httpx.Client(
-            base_url=self.sandbox.api_url,
-            headers={"Authorization": f"token sandbox-token-{login}"},
-            timeout=10,
-        )
+        return self.builder.as_(login)
 
     def commit(self, branch: str, login: str) -> str:
-        n = next(_names)
-        body = {
-            "message": f"change {n}",
-            "content": base64.b64encode(f"{n}\n".encode()).decode(),
-            "branch": branch,
-        }
-        data = self.ok(self.as_(login).put(f"/repos/{self.repo}/contents/file{n}.txt", json=body))
-        return data["commit"]["sha"]
+        return self.gh_repo.commit(branch, login)
 
     def label(self, login: str, *labels: str) -> None:
-        self.ok(
-            self.as_(login).post(
-                f"/repos/{self.repo}/issues/{self.number}/labels", json={"labels": list(labels)}
-            )
-        )
+        self.gh_repo.label(self.number, login, *labels)
 
     def comment(self, login: str, body: str) -> int:
-        return self.ok(
-            self.as_(login).post(f"/repos/{self.repo}/issues/{self.number}/comments", json={"body": body})
-        )["id"]
+        return self.gh_repo.comment(self.number, login, body)
 
     def pull(self) -> dict[str, Any]:
-        return self.ok(self.as_("admin").get(f"/repos/{self.repo}/pulls/{self.number}"))
+        return self.gh_repo.get(f"/pulls/{self.number}")
 
     def labels(self) -> set[str]:
         return {label["name"] for label in self.pull()["labels"]}
 
     def comments(self) -> list[dict[str, Any]]:
-        return self.ok(
-            self.as_("admin").get(
-                f"/repos/{self.repo}/issues/{self.number}/comments", params={"per_page": 100}
-            )
-        )
+        return self.gh_repo.comments(self.number)
 
     def check(self, sha: str | None = None) -> dict[str, Any] | None:
         sha = sha or self.pull()["head"]["sha"]
-        runs = self.ok(self.as_("admin").get(f"/repos/{self.repo}/commits/{sha}/check-runs"))["check_runs"]
+        runs = self.gh_repo.get(f"/commits/{sha}/check-runs")["check_runs"]
         ours = [r for r in runs if r["name"] == "release-bot/gate" and r["app"]["id"] == 1]
         assert len(ours) <= 1, "the check is updated in place, never duplicated"
         return ours[0] if ours else None
 
     def seq(self) -> int:
-        """The sandbox's latest request number (read from a cursor: the log only grows)."""
-        cursor = self.sandbox.__dict__.setdefault("_test_seq", 0)
-        log = httpx.get(
-            f"{self.sandbox.base_url}/_sandbox/requests", params={"since": cursor}, timeout=10
-        ).json()
-        if log:
-            self.sandbox.__dict__["_test_seq"] = log[-1]["seq"]
-        return self.sandbox.__dict__["_test_seq"]
+        """The sandbox's latest request number."""
+        return self.builder.log.seq()
 
     def bot_requests(self, since: int) -> list[dict[str, Any]]:
-        log = httpx.get(
-            f"{self.sandbox.base_url}/_sandbox/requests", params={"since": since}, timeout=10
-        ).json()
-        return [r for r in log if r["actor"] == BOT]
+        return self.builder.log.since(since, actor=BOT)
 
     def reconcile(
         self, hints: dict[str, Any] | None = None, config: dict[str, Any] | None = None
@@ -183,9 +107,9 @@ class World:
 
 
 @pytest.fixture
-def world(sandbox: Any, app: GitHubApp) -> World:
+def world(sandbox_world: SandboxWorld, sandbox_app: GitHubApp) -> World:
     permissions.clear_caches()
-    return World(sandbox, app)
+    return World(sandbox_world, sandbox_app)
 
 
 def writes(requests: list[dict[str, Any]]) -> list[str]:
@@ -415,10 +339,10 @@ def test_approving_review_counts_only_when_configured(world: World) -> None:
     assert world.check()["conclusion"] == "failure"  # type: ignore[index]
 
 
-def test_vanished_pull_request_ends_the_job(world: World, sandbox: Any) -> None:
+def test_vanished_pull_request_ends_the_job(world: World) -> None:
     from bot.errors import PermanentError
 
-    httpx.delete(f"{sandbox.base_url}/_sandbox/repos/{world.repo}/pulls/{world.number}", timeout=10)
+    world.builder.admin_api.delete(f"/repos/{world.repo}/pulls/{world.number}")
     with pytest.raises(PermanentError, match="no longer exists"):
         world.reconcile()
 
