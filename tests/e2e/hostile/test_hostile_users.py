@@ -268,8 +268,8 @@ def test_a_configuration_on_a_pull_request_branch_cannot_widen_who_may_approve(e
     assert gate.merge("dev").status_code == 405
 
 
-@pytest.mark.reliability(area="attack", case="a payload naming a repository of another installation writes nothing there", trials=2)
-def test_a_payload_naming_another_installations_repository_writes_nothing_there(e2e: Any) -> None:
+@pytest.mark.reliability(area="attack", case="a payload or a configuration naming a repository of another installation changes nothing", trials=3)
+def test_another_installations_repository_named_in_a_payload_or_configuration_changes_nothing(e2e: Any) -> None:
     base = e2e.sandbox.base_url
     ok(httpx.post(f"{base}/_sandbox/repos", json={"owner": "rival", "name": "secret-plans"}, timeout=30))
     e2e.settle()
@@ -304,6 +304,24 @@ def test_a_payload_naming_another_installations_repository_writes_nothing_there(
     assert not [w for w in writes if "/repos/acme/rocket/" in w], writes  # milestone 1 of ours does not exist
     # the jobs ended (nothing stuck in the queue), and the bot still serves
     assert e2e.bot.healthz()["queue"]["running"] == 0
+
+    # A configuration naming the rival's repository (whose file lets anyone with write approve) is
+    # refused: who may approve never comes from another account's file.
+    admin = e2e.api("admin")
+    ok(admin.put("/repos/rival/secret-plans/contents/.github/release-bot.yml", json={
+        "message": "rival roles", "content": base64.b64encode(PR_BRANCH_CONFIG.encode()).decode()}))
+    ok(admin.put(f"/repos/{REPO}/contents/.github/release-bot.yml", json={
+        "message": "extend the rival", "branch": "main",
+        "content": base64.b64encode(b"_extends: rival/secret-plans\n").decode()}))
+    e2e.settle()
+    gate = Gate(e2e, protect="ruleset")
+    gate.say("qa", "/uat passed")
+    gate.say("dev", "/approve")
+    gate.settle()
+    check = gate.check()
+    assert check["conclusion"] == "failure", check["output"]
+    assert any("may only be run by release managers" in b for b in told(gate, "dev")), gate.bot_comments()
+    assert "_extends may only name a repository of `acme`" in check["output"]["summary"] + e2e.bot.logs()
 
 
 # ------------------------------------------------------------------------------------ injection
