@@ -97,22 +97,42 @@ class Soak:
         with socket.socket() as held:  # the bot's port stays ours while the sandbox binds its own
             held.bind(("127.0.0.1", 0))
             self.port = held.getsockname()[1]
-            self.sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}",
-                                         webhook_secret=SECRET, app_key_path=str(key))
-        env = {**os.environ, "WEBHOOK_SECRET": SECRET, "QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}",
-               "APP_ID": "1", "PRIVATE_KEY_PATH": str(key), "GITHUB_API_URL": self.sandbox.api_url,
-               "SANDBOX": "1", "LOG_LEVEL": "WARNING", "PORT": str(self.port), "HOST": "127.0.0.1",
-               "PYTHONPATH": str(ROOT)}
+            self.sandbox = start_sandbox(
+                port=0,
+                webhook_url=f"http://127.0.0.1:{self.port}{WEBHOOK_PATH}",
+                webhook_secret=SECRET,
+                app_key_path=str(key),
+            )
+        env = {
+            **os.environ,
+            "WEBHOOK_SECRET": SECRET,
+            "QUEUE_URL": f"sqlite:///{workdir / 'queue.db'}",
+            "APP_ID": "1",
+            "PRIVATE_KEY_PATH": str(key),
+            "GITHUB_API_URL": self.sandbox.api_url,
+            "SANDBOX": "1",
+            "LOG_LEVEL": "WARNING",
+            "PORT": str(self.port),
+            "HOST": "127.0.0.1",
+            "PYTHONPATH": str(ROOT),
+        }
         self.log = open(workdir / "bot.log", "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "serve"],
-            cwd=workdir, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True)
+            cwd=workdir,
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         self.url = f"http://127.0.0.1:{self.port}"
         self.http = httpx.Client(timeout=60)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"serve exited {self.proc.returncode}: {(workdir / 'bot.log').read_text()[-2000:]}")
+                raise RuntimeError(
+                    f"serve exited {self.proc.returncode}: {(workdir / 'bot.log').read_text()[-2000:]}"
+                )
             try:
                 if self.http.get(self.url + "/healthz", timeout=1).status_code == 200:
                     break
@@ -124,8 +144,11 @@ class Soak:
     # ------------------------------------------------------------------ the sandbox's users
 
     def api(self, login: str) -> httpx.Client:
-        return httpx.Client(base_url=self.sandbox.api_url, timeout=60,
-                            headers={"Authorization": f"token sandbox-token-{login}"})
+        return httpx.Client(
+            base_url=self.sandbox.api_url,
+            timeout=60,
+            headers={"Authorization": f"token sandbox-token-{login}"},
+        )
 
     @staticmethod
     def ok(r: httpx.Response) -> Any:
@@ -135,30 +158,41 @@ class Soak:
 
     def commit(self, api: httpx.Client, branch: str) -> None:
         n = next(self._n)
-        self.ok(api.put(f"{REPO}/contents/soak/{n}.txt", json={
-            "message": f"change {n}", "branch": branch, "content": base64.b64encode(f"{n}\n".encode()).decode()}))
+        self.ok(
+            api.put(
+                f"{REPO}/contents/soak/{n}.txt",
+                json={
+                    "message": f"change {n}",
+                    "branch": branch,
+                    "content": base64.b64encode(f"{n}\n".encode()).decode(),
+                },
+            )
+        )
 
     def setup(self, pulls: int = 12) -> None:
         admin, pm, dev = self.api("admin"), self.api("pm"), self.api("dev")
         main = self.ok(admin.get(f"{REPO}/git/ref/heads/main"))["object"]["sha"]
         self.ok(admin.post(f"{REPO}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}))
-        self.milestone = self.ok(pm.post(f"{REPO}/milestones", json={"title": "v1.4.0",
-                                                                      "due_on": "2030-12-01T00:00:00Z"}))["number"]
+        self.milestone = self.ok(
+            pm.post(f"{REPO}/milestones", json={"title": "v1.4.0", "due_on": "2030-12-01T00:00:00Z"})
+        )["number"]
         self.ok(pm.post(f"{REPO}/milestones", json={"title": "v1.5.0"}))
         self.pulls: list[tuple[int, str]] = []
         for i in range(pulls):
             branch = f"soak-{i}"
             self.ok(dev.post(f"{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": main}))
             self.commit(dev, branch)
-            number = self.ok(dev.post(f"{REPO}/pulls", json={"title": f"Soak {i}", "head": branch,
-                                                              "base": "release/1.4"}))["number"]
+            number = self.ok(
+                dev.post(f"{REPO}/pulls", json={"title": f"Soak {i}", "head": branch, "base": "release/1.4"})
+            )["number"]
             self.ok(self.api("releaser").patch(f"{REPO}/issues/{number}", json={"milestone": self.milestone}))
             self.pulls.append((number, branch))
         self.ok(admin.post(f"{REPO}/git/refs", json={"ref": "refs/tags/v1.4.0-rc.1", "sha": main}))
         self.settle()
         with self.sandbox.state.lock:
-            self.templates = [(d.event, d.payload) for d in self.sandbox.state.deliveries
-                              if d.status_code == 202]
+            self.templates = [
+                (d.event, d.payload) for d in self.sandbox.state.deliveries if d.status_code == 202
+            ]
         if not self.templates:
             raise RuntimeError("the bot accepted none of the set-up deliveries")
 
@@ -169,7 +203,9 @@ class Soak:
         if kind == 0:
             self.ok(self.api("qa").post(f"{REPO}/issues/{number}/comments", json={"body": "/uat passed"}))
         elif kind == 1:
-            self.ok(self.api("dev").post(f"{REPO}/issues/{number}/comments", json={"body": "Looks good to me."}))
+            self.ok(
+                self.api("dev").post(f"{REPO}/issues/{number}/comments", json={"body": "Looks good to me."})
+            )
         elif kind == 2:
             self.ok(self.api("triager").post(f"{REPO}/issues/{number}/labels", json={"labels": ["feature"]}))
         else:
@@ -179,9 +215,13 @@ class Soak:
 
     def post(self, event: str, payload: dict[str, Any]) -> int:
         body = json.dumps(payload).encode()
-        headers = {"X-GitHub-Event": event, "X-GitHub-Delivery": str(uuid.uuid4()), "Content-Type": "application/json",
-                   "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
-                   "User-Agent": "GitHub-Hookshot/soak"}
+        headers = {
+            "X-GitHub-Event": event,
+            "X-GitHub-Delivery": str(uuid.uuid4()),
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": "sha256=" + hmac.new(SECRET.encode(), body, hashlib.sha256).hexdigest(),
+            "User-Agent": "GitHub-Hookshot/soak",
+        }
         return self.http.post(self.url + WEBHOOK_PATH, content=body, headers=headers).status_code
 
     def settle(self, timeout: float = 600.0) -> None:
@@ -197,9 +237,13 @@ class Soak:
     def sample(self, events: int) -> dict[str, Any]:
         pids = group_pids(self.proc.pid)
         per = {pid: rss_kb(pid) for pid in pids}
-        return {"events": events, "rss_mb": round(sum(per.values()) / 1024, 1),
-                "pss_mb": round(sum(pss_kb(pid) for pid in pids) / 1024, 1),
-                "largest_mb": round(max(per.values(), default=0) / 1024, 1), "processes": len(pids)}
+        return {
+            "events": events,
+            "rss_mb": round(sum(per.values()) / 1024, 1),
+            "pss_mb": round(sum(pss_kb(pid) for pid in pids) / 1024, 1),
+            "largest_mb": round(max(per.values(), default=0) / 1024, 1),
+            "processes": len(pids),
+        }
 
     def jobs_run(self) -> dict[str, int]:
         """Jobs the bot ran, by outcome (its /metrics): how much reconciling the events caused."""
@@ -221,7 +265,7 @@ class Soak:
                 batch = min(sample_every, events - sent)
                 picks = [self.random.choice(self.templates) for _ in range(batch)]
                 for i in range(0, batch, 100):
-                    chunk = picks[i:i + 100]
+                    chunk = picks[i : i + 100]
                     for status in pool.map(lambda t: self.post(*t), chunk):
                         statuses[status] = statuses.get(status, 0) + 1
                     self.activity()
@@ -235,10 +279,15 @@ class Soak:
         half = min(samples[1:], key=lambda s: abs(s["events"] - events / 2))
         last = samples[-1]
         return {
-            "events": events, "real_deliveries": real, "statuses": statuses, "jobs": self.jobs_run(),
+            "events": events,
+            "real_deliveries": real,
+            "statuses": statuses,
+            "jobs": self.jobs_run(),
             "seconds": round(elapsed, 1),
-            "events_per_second": round(events / elapsed, 1), "samples": samples,
-            "rss_mb_at_end": last["rss_mb"], "pss_mb_at_end": last["pss_mb"],
+            "events_per_second": round(events / elapsed, 1),
+            "samples": samples,
+            "rss_mb_at_end": last["rss_mb"],
+            "pss_mb_at_end": last["pss_mb"],
             "largest_process_mb_at_end": last["largest_mb"],
             "peak_rss_mb": max(s["rss_mb"] for s in samples),
             "growth_mb_second_half": round(last["rss_mb"] - half["rss_mb"], 1),
@@ -281,8 +330,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         args.json.write_text(text)
     ok = result["rss_mb_at_end"] < TARGET_MB and abs(result["growth_mb_second_half"]) < FLAT_MB
-    print(("OK" if ok else "MISSED") + f": {result['rss_mb_at_end']} MB after {args.events} events, "
-          f"{result['growth_mb_second_half']:+} MB since {result['from_events']}", file=sys.stderr)
+    print(
+        ("OK" if ok else "MISSED") + f": {result['rss_mb_at_end']} MB after {args.events} events, "
+        f"{result['growth_mb_second_half']:+} MB since {result['from_events']}",
+        file=sys.stderr,
+    )
     return 0 if ok else 1
 
 

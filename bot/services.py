@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from github import Github
-
 from bot.config.loader import ConfigLoader
 from bot.github.auth import GitHubApp
+from bot.github.client import GitHubClient
 from bot.github.pacer import PacerLimits
+from bot.github.response_cache import ResponseCache
 from bot.installation_removals import RemovalWatch
 from bot.jobs import JobSpec
 from bot.settings import Settings, SettingsError
@@ -48,9 +48,14 @@ class Services:
             writes_per_minute=settings.github_writes_per_minute,
             points_per_minute=settings.github_points_per_minute,
         )
-        app = GitHubApp(settings.app_id, private_key, base_url=settings.github_api_url, pacer_limits=limits)
-        log.info("GitHub layer ready: %s app %s, pacing %s writes/min %s points/min",
-                 settings.github_api_url, settings.app_id, limits.writes_per_minute, limits.points_per_minute)
+        cache = (ResponseCache(settings.github_cache_max_entries, settings.github_cache_max_mb * 1024 * 1024)
+                 if settings.github_cache else None)
+        app = GitHubApp(settings.app_id, private_key, base_url=settings.github_api_url, pacer_limits=limits,
+                        response_cache=cache)
+        log.info("GitHub layer ready: %s app %s, pacing %s writes/min %s points/min, read cache %s",
+                 settings.github_api_url, settings.app_id, limits.writes_per_minute, limits.points_per_minute,
+                 f"on ({settings.github_cache_max_entries} answers, {settings.github_cache_max_mb} MB)"
+                 if cache else "off")
         return cls(app, store)
 
     @property
@@ -61,7 +66,7 @@ class Services:
     def bot_login(self) -> str:
         return self.app.bot_login
 
-    def client_for(self, installation_id: int) -> Github:
+    def client_for(self, installation_id: int) -> GitHubClient:
         """The installation's client; one built before the installation was deleted or suspended
         (as recorded by intake, possibly in another process) is dropped first."""
         self._removals.check(installation_id)

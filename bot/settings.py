@@ -108,6 +108,10 @@ class Settings:
     github_writes_per_minute: float | None = None
     # Points per minute per installation (GitHub's secondary limit: GET 1 point, writes 5).
     github_points_per_minute: float | None = None
+    # --- the revalidating cache of GitHub reads (bot/github/response_cache.py) ---
+    github_cache: bool = True  # GITHUB_CACHE=off: every read goes to GitHub unconditionally
+    github_cache_max_entries: int = 4096
+    github_cache_max_mb: int = 64
     # --- operations ---
     log_level: str = "INFO"
     sandbox: bool = False  # no App credentials: serve against the built-in sandbox
@@ -116,6 +120,16 @@ class Settings:
     serve_web_workers: int = 1  # `serve`: gunicorn processes, each with its own job workers
     serve_web_threads: int = 8  # `serve`: request threads per gunicorn process
     test_runner: str | None = None  # RELEASE_BOT_TEST_RUNNER "module:function"; only tests set it
+    # --- the web side (bot/web: sign-in, dashboard, setup page) ---
+    # The App's OAuth client (Probot's names); in sandbox mode the sandbox App's are used.
+    github_client_id: str | None = None
+    github_client_secret: str | None = field(default=None, repr=False)
+    # Signs (and keys the encryption of) session cookies; generated into SESSION_SECRET_FILE when unset.
+    session_secret: str | None = field(default=None, repr=False)
+    session_secret_file: str = ".release-bot-session-secret"
+    web_cache_seconds: float = 10.0  # how long a page's GitHub reads are reused for one user
+    web_refresh_seconds: int = 5  # the pages' optional live refresh (0: off)
+    env_file: str = ".env"  # where the setup page writes the new App's credentials
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -155,6 +169,9 @@ class Settings:
             lease_seconds=_float(env, "LEASE_SECONDS", 30.0) or 30.0,  # type: ignore[arg-type]
             github_writes_per_minute=_float(env, "GITHUB_WRITES_PER_MINUTE", None),
             github_points_per_minute=_float(env, "GITHUB_POINTS_PER_MINUTE", None),
+            github_cache=_bool(env, "GITHUB_CACHE", True),
+            github_cache_max_entries=_int(env, "GITHUB_CACHE_MAX_ENTRIES", 4096, minimum=1),  # type: ignore[arg-type]
+            github_cache_max_mb=_int(env, "GITHUB_CACHE_MAX_MB", 64, minimum=1),  # type: ignore[arg-type]
             log_level=log_level,
             sandbox=_bool(env, "SANDBOX", False),
             sandbox_port=_int(env, "SANDBOX_PORT", 8900, minimum=0),  # type: ignore[arg-type]
@@ -162,6 +179,13 @@ class Settings:
             serve_web_workers=_int(env, "SERVE_WEB_WORKERS", 1, minimum=1),  # type: ignore[arg-type]
             serve_web_threads=_int(env, "SERVE_WEB_THREADS", 8, minimum=1),  # type: ignore[arg-type]
             test_runner=env.get("RELEASE_BOT_TEST_RUNNER", "").strip() or None,
+            github_client_id=env.get("GITHUB_CLIENT_ID", "").strip() or None,
+            github_client_secret=env.get("GITHUB_CLIENT_SECRET", "").strip() or None,
+            session_secret=env.get("SESSION_SECRET", "").strip() or None,
+            session_secret_file=env.get("SESSION_SECRET_FILE", "").strip() or ".release-bot-session-secret",
+            web_cache_seconds=_float(env, "WEB_CACHE_SECONDS", 10.0),  # type: ignore[arg-type]
+            web_refresh_seconds=_int(env, "WEB_REFRESH_SECONDS", 5, minimum=0),  # type: ignore[arg-type]
+            env_file=env.get("ENV_FILE", "").strip() or ".env",
         )
         return settings
 
@@ -181,6 +205,14 @@ class Settings:
             except OSError as exc:
                 raise SettingsError(f"PRIVATE_KEY_PATH {self.private_key_path!r}: {exc.strerror}") from None
         return None
+
+    @property
+    def github_web_url(self) -> str:
+        """Where GitHub's web pages are (OAuth, the manifest flow): github.com for api.github.com,
+        the host root for GitHub Enterprise Server's ``/api/v3`` layout (and the sandbox's)."""
+        if self.github_api_url == DEFAULT_GITHUB_API_URL:
+            return "https://github.com"
+        return self.github_api_url.removesuffix("/api/v3").rstrip("/")
 
     @property
     def sqlite_path(self) -> str | None:
@@ -208,7 +240,7 @@ class Settings:
         out: dict[str, Any] = {}
         for f in fields(self):
             value = getattr(self, f.name)
-            if f.name in ("private_key", "webhook_secret"):
+            if f.name in ("private_key", "webhook_secret", "github_client_secret", "session_secret"):
                 out[f.name] = "<set>" if value else None
             else:
                 out[f.name] = value

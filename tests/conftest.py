@@ -28,7 +28,9 @@ def fixtures_dir() -> Path:
     env = os.environ.get("RELEASE_BOT_FIXTURES")
     if env and Path(env).is_dir():
         return Path(env)
-    out = subprocess.run([str(ROOT / "scripts" / "fetch-fixtures")], check=True, capture_output=True, text=True)
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "fetch-fixtures")], check=True, capture_output=True, text=True
+    )
     return Path(out.stdout.strip().splitlines()[-1])
 
 

@@ -41,7 +41,9 @@ def case_of(item: pytest.Item) -> dict[str, Any] | None:
     if marker is None:
         return None
     if marker.args:
-        raise ReliabilityMarkerError(f"{item.nodeid}: reliability takes keyword arguments only (area=, case=, trials=)")
+        raise ReliabilityMarkerError(
+            f"{item.nodeid}: reliability takes keyword arguments only (area=, case=, trials=)"
+        )
     area, case, trials = marker.kwargs.get("area"), marker.kwargs.get("case"), marker.kwargs.get("trials", 1)
     unknown = set(marker.kwargs) - {"area", "case", "trials"}
     if area not in AREAS or not isinstance(case, str) or not case.strip() or unknown:
@@ -50,9 +52,13 @@ def case_of(item: pytest.Item) -> dict[str, Any] | None:
             f"got {marker.kwargs!r}"
         )
     if not isinstance(trials, int) or isinstance(trials, bool) or trials < 1:
-        raise ReliabilityMarkerError(f"{item.nodeid}: reliability trials must be a positive integer, got {trials!r}")
+        raise ReliabilityMarkerError(
+            f"{item.nodeid}: reliability trials must be a positive integer, got {trials!r}"
+        )
     if "|" in case or "\n" in case:
-        raise ReliabilityMarkerError(f"{item.nodeid}: a reliability case is one table cell (no '|' or newline)")
+        raise ReliabilityMarkerError(
+            f"{item.nodeid}: a reliability case is one table cell (no '|' or newline)"
+        )
     return {"area": area, "case": case.strip(), "trials": trials, "test": test_name(item)}
 
 
@@ -62,8 +68,12 @@ def test_name(item: pytest.Item) -> str:
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption("--reliability-cases", default=None, metavar="PATH",
-                     help="write the tests carrying the reliability marker (JSON) to PATH")
+    parser.addoption(
+        "--reliability-cases",
+        default=None,
+        metavar="PATH",
+        help="write the tests carrying the reliability marker (JSON) to PATH",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -71,7 +81,9 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[_OUTCOMES] = {}
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     cases = {item.nodeid: case for item in items if (case := case_of(item)) is not None}
     path = config.getoption("--reliability-cases")
     if path:

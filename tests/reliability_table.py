@@ -36,12 +36,26 @@ def collect_cases(paths: Iterable[str] = ("tests",)) -> dict[str, dict[str, Any]
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "cases.json"
         proc = subprocess.run(
-            [sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider",
-             f"--reliability-cases={out}", *paths],
-            cwd=ROOT, capture_output=True, text=True, timeout=600,
+            [
+                sys.executable,
+                "-m",
+                "pytest",
+                "--collect-only",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                f"--reliability-cases={out}",
+                *paths,
+            ],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=600,
         )
         if proc.returncode != 0 or not out.exists():
-            raise SystemExit(f"collection failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+            raise SystemExit(
+                f"collection failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+            )
         return json.loads(out.read_text())
 
 
@@ -64,17 +78,30 @@ def _outcome(outcomes: list[str | None]) -> str:
     return "passed" if len(ran) == len(outcomes) else f"passed ({len(ran)} of {len(outcomes)} run)"
 
 
-def table_rows(cases: Mapping[str, Mapping[str, Any]], results: Mapping[str, Mapping[str, Any]]) -> list[list[str]]:
+def table_rows(
+    cases: Mapping[str, Mapping[str, Any]], results: Mapping[str, Mapping[str, Any]]
+) -> list[list[str]]:
     groups: dict[tuple[str, str], list[str]] = {}
     for nodeid, case in cases.items():
         groups.setdefault((case["area"], case["case"]), []).append(nodeid)
     rows = []
-    for (area, case), nodeids in sorted(groups.items(), key=lambda g: (AREAS.index(g[0][0]), g[0][1].casefold())):
+    for (area, case), nodeids in sorted(
+        groups.items(), key=lambda g: (AREAS.index(g[0][0]), g[0][1].casefold())
+    ):
         ran = [results.get(n) for n in nodeids]
-        trials = sum(int(r["trials"]) if r else int(cases[n]["trials"]) for n, r in zip(nodeids, ran, strict=True))
+        trials = sum(
+            int(r["trials"]) if r else int(cases[n]["trials"]) for n, r in zip(nodeids, ran, strict=True)
+        )
         tests = sorted({cases[n]["test"] for n in nodeids})
-        rows.append([area, case, str(trials), _outcome([r["outcome"] if r else None for r in ran]),
-                     "<br>".join(f"`{t}`" for t in tests)])
+        rows.append(
+            [
+                area,
+                case,
+                str(trials),
+                _outcome([r["outcome"] if r else None for r in ran]),
+                "<br>".join(f"`{t}`" for t in tests),
+            ]
+        )
     return rows
 
 
@@ -123,8 +150,12 @@ def rewrite(readme: str, section: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true", help="exit 1 if the README's rows differ from the marked tests")
-    parser.add_argument("--results", type=Path, default=RESULTS, help="outcomes of a run (default %(default)s)")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the README's rows differ from the marked tests"
+    )
+    parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="outcomes of a run (default %(default)s)"
+    )
     args = parser.parse_args(argv)
     cases = collect_cases()
     text = README.read_text()

@@ -41,4 +41,6 @@ def test_rows_aggregate_trials_and_outcomes_per_case() -> None:
     ]
     section = table.render(cases, results)
     assert table.readme_rows(f"x\n{section}\ny") == [(r[0], r[1], r[4]) for r in rows]
-    assert table.rewrite(f"intro\n{table.START}\nold\n{table.END}\nrest", section) == f"intro\n{section}\nrest"
+    assert (
+        table.rewrite(f"intro\n{table.START}\nold\n{table.END}\nrest", section) == f"intro\n{section}\nrest"
+    )

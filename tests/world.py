@@ -106,6 +106,15 @@ class World:
         ok(self.admin_api.post("/repos", json=body))
         return Repo(self, f"{owner}/{name}")
 
+    def installation_id(self, full_name: str, app_id: int = 1) -> int:
+        """The id of the App's installation that covers ``owner/name`` (read from the sandbox)."""
+        st = self.handle.state
+        owner, name = full_name.split("/", 1)
+        with st.lock:
+            installation = st.app_installation_for(app_id, st.repo(owner, name))
+            assert installation is not None, f"the App is not installed on {full_name}"
+            return installation.id
+
     def close(self) -> None:
         for client in self._clients.values():
             client.close()
@@ -141,8 +150,20 @@ class Repo:
         ok(self.api(login).post(self.path("/git/refs"), json={"ref": f"refs/heads/{name}", "sha": sha}))
         return sha
 
-    def commit(self, branch: str, login: str = "admin", path: str | None = None,
-               content: str | None = None, message: str | None = None) -> str:
+    def push_refs(self, refs: dict[str, str | None], pusher: str = "admin") -> None:
+        """Move several branches or tags in one push (``{"release/1.4": sha}``; None deletes), as
+        ``git push`` does and the REST API cannot (the sandbox's admin API)."""
+        full = {ref if ref.startswith("refs/") else f"refs/heads/{ref}": sha for ref, sha in refs.items()}
+        ok(self.world.admin_api.post(f"/repos/{self.full_name}/push", json={"refs": full, "pusher": pusher}))
+
+    def commit(
+        self,
+        branch: str,
+        login: str = "admin",
+        path: str | None = None,
+        content: str | None = None,
+        message: str | None = None,
+    ) -> str:
         """One commit on ``branch`` through the contents API (a new file unless ``path`` is given)."""
         n = next(_names)
         path_given = path is not None
@@ -160,8 +181,9 @@ class Repo:
 
     def file(self, path: str, content: str, branch: str | None = None, login: str = "admin") -> str:
         """Write ``path`` (create or replace) on ``branch``; returns the commit's sha."""
-        return self.commit(branch or self.default_branch, login, path=path, content=content,
-                           message=f"Write {path}")
+        return self.commit(
+            branch or self.default_branch, login, path=path, content=content, message=f"Write {path}"
+        )
 
     # ----------------------------------------------------------------- issues side
 

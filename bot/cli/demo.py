@@ -122,6 +122,11 @@ def _print_exploration(narrator: Any, env: Any, story: Any) -> None:
     for line in drive_me_lines(endpoints):
         narrator.line(line)
     narrator.line(f"  bot log / queue  : {env.workdir}")
+    narrator.line("  look:")
+    narrator.line(f"    {env.bot_url}/login?login=pm   (signs pm in at once; then the overview)")
+    narrator.line(f"    {env.bot_url}/releases/acme/rocket/{state.milestone}   (the release page)")
+    narrator.line(f"    {env.sandbox.base_url}/acme/rocket/issues/{state.tracking}   (the tracking issue)")
+    narrator.line(f"    {env.sandbox.base_url}/acme/rocket/pull/{state.pr}   (the gated pull request)")
     narrator.line("  try:")
     auth = "-H 'Authorization: token sandbox-token-pm'"
     narrator.line(f"    curl -s {auth} {api}/repos/acme/rocket/issues/{state.tracking}")

@@ -19,10 +19,9 @@ import os
 import sys
 from typing import Any
 
-from github import Auth, Github, GithubException
-
-from bot.core.gate import GateSettings
+from bot.config.repo_config import default_gate_settings
 from bot.github import gate_io
+from bot.github.client import GitHubClient, GithubException, installation_client, token_client
 from bot.settings import Settings, SettingsError
 
 HELP = "require the release-bot/gate check, pinned to the App, on the release branches (ruleset or branch protection)"
@@ -53,7 +52,7 @@ def run(args: argparse.Namespace) -> int:
     if repo.count("/") != 1 or not all(repo.split("/")):
         print(f"protect: expected OWNER/REPO, got {repo!r}", file=sys.stderr)
         return 2
-    defaults = GateSettings()
+    defaults = default_gate_settings()
     patterns = list(args.branches or defaults.release_branches)
     check_name = args.check_name or defaults.check_name
     try:
@@ -81,26 +80,18 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[Github, int]:
+def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[GitHubClient, int]:
     if settings.app_id is None:
         raise SettingsError("APP_ID is not set: the check is pinned to the App's id")
     if token_env:
         token = os.environ.get(token_env)
         if not token:
             raise SettingsError(f"environment variable {token_env} is empty or unset")
-        return Github(
-            base_url=settings.github_api_url,
-            auth=Auth.Token(token),
-            per_page=100,
-            seconds_between_requests=0,
-            seconds_between_writes=0,
-        ), settings.app_id
+        return token_client(settings.github_api_url, token), settings.app_id
     from bot.github.auth import GitHubApp
 
     key = settings.load_private_key()
     if not key:
         raise SettingsError("neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set (or use --token-env)")
     app = GitHubApp(settings.app_id, key, base_url=settings.github_api_url)
-    owner, name = repo.split("/")
-    installation = app.integration.get_repo_installation(owner, name)
-    return app.client_for(installation.id), settings.app_id
+    return installation_client(app, repo), settings.app_id

@@ -39,17 +39,16 @@ def add_parser(subparsers: Any) -> None:
 
 def _repositories(services: Any, only: str | None) -> list[tuple[int, int, str]]:
     """(installation id, repository id, full name) of every repository the App can see."""
+    from bot.github.client import active_installation_ids
     from bot.github.paging import list_all
 
     found: list[tuple[int, int, str]] = []
-    for installation in services.app.integration.get_installations():
-        if getattr(installation, "suspended_at", None):
-            continue
-        gh = services.client_for(installation.id)
+    for installation_id in active_installation_ids(services.app):
+        gh = services.client_for(installation_id)
         for repo in list_all(gh, "/installation/repositories", items_key="repositories"):
             name = str(repo.get("full_name") or "")
             if only is None or name.lower() == only.lower():
-                found.append((installation.id, int(repo["id"]), name))
+                found.append((installation_id, int(repo["id"]), name))
     return found
 
 

@@ -11,8 +11,12 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from bot.core.stages import STAGES
+
 SECTIONS = ("roles", "releases", "stages", "gate", "notes")
-STAGE_IDS = ("identify_needs", "plan", "build_test", "uat", "prepare", "deploy", "monitor", "future_planning")
+# The stage ids, in order: declared once, in bot.core.stages (schema.json lists the same ids under
+# ``stages``; tests/config/test_config_validate.py checks the two agree).
+STAGE_IDS = STAGES
 
 
 @cache

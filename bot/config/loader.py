@@ -18,8 +18,6 @@ shared store — in every other process (web server and workers share the store)
 
 from __future__ import annotations
 
-import base64
-import binascii
 import copy
 import logging
 import threading
@@ -27,15 +25,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 
 from cachetools import TTLCache
-from github import Github
-from github.GithubException import GithubException
 
 from bot.config.defaults import default_config
 from bot.config.merge import deep_merge
 from bot.config.validate import ConfigError, ConfigProblem, parse_yaml, validate_config
+from bot.github import config_io
+from bot.github.client import GitHubClient
 from bot.store import KeyValueStore
 
 log = logging.getLogger(__name__)
@@ -89,7 +86,7 @@ class ConfigLoader:
 
     def load(
         self,
-        gh: Github,
+        gh: GitHubClient,
         repo_full_name: str,
         repo_id: int | None = None,
         installation_id: int | None = None,
@@ -115,11 +112,15 @@ class ConfigLoader:
         if self._store is None:
             return []
         raw = self._store.get_state(f"config:dependents:{_lower(source_repo)}") or {}
-        return [Dependent(name, int(v["repo_id"]), v.get("installation_id")) for name, v in sorted(raw.items())
-                if isinstance(v, dict) and "repo_id" in v]
+        return [
+            Dependent(name, int(v["repo_id"]), v.get("installation_id"))
+            for name, v in sorted(raw.items())
+            if isinstance(v, dict) and "repo_id" in v
+        ]
 
-    def _index_dependent(self, loaded: LoadedConfig, repo_full_name: str, repo_id: int,
-                         installation_id: int | None) -> None:
+    def _index_dependent(
+        self, loaded: LoadedConfig, repo_full_name: str, repo_id: int, installation_id: int | None
+    ) -> None:
         if self._store is None:
             return
         me = _lower(repo_full_name)
@@ -141,7 +142,9 @@ class ConfigLoader:
         Returns the repositories whose configuration was dropped in this process."""
         source = _lower(source_repo)
         with self._lock:
-            dropped = [name for name, entry in self._cache.items() if source in entry.depends_on or name == source]
+            dropped = [
+                name for name, entry in self._cache.items() if source in entry.depends_on or name == source
+            ]
             for name in dropped:
                 self._cache.pop(name, None)
         if self._store is not None:
@@ -163,7 +166,7 @@ class ConfigLoader:
                 return True
         return False
 
-    def _load_uncached(self, gh: Github, repo_full_name: str) -> LoadedConfig:
+    def _load_uncached(self, gh: GitHubClient, repo_full_name: str) -> LoadedConfig:
         owner = repo_full_name.split("/", 1)[0]
         loaded_at = self._clock()
         depends = {_lower(repo_full_name), _lower(f"{owner}/{ORG_CONFIG_REPO}")}
@@ -196,12 +199,16 @@ class ConfigLoader:
                 # Re-merged over today's defaults so a key added in a bot upgrade still has a value.
                 effective = deep_merge(default_config(), remembered["config"])
                 sources = list(remembered.get("sources") or [])
-                log.warning("%s: keeping the last valid configuration (%s)", repo_full_name, ", ".join(sources))
+                log.warning(
+                    "%s: keeping the last valid configuration (%s)", repo_full_name, ", ".join(sources)
+                )
             else:
                 effective = default_config()
                 valid = False
-                log.warning("%s: no valid configuration was ever seen; defaults in use, gate fails closed",
-                            repo_full_name)
+                log.warning(
+                    "%s: no valid configuration was ever seen; defaults in use, gate fails closed",
+                    repo_full_name,
+                )
         effective["_sources"] = notes_sources
         return LoadedConfig(effective, error, valid, sources, frozenset(depends), loaded_at)
 
@@ -213,7 +220,12 @@ class ConfigLoader:
             self._store.set_state(state_key, value)
 
     def _read_chain(
-        self, gh: Github, repo_full_name: str, owner: str, depends: set[str], present: frozenset[str] | None
+        self,
+        gh: GitHubClient,
+        repo_full_name: str,
+        owner: str,
+        depends: set[str],
+        present: frozenset[str] | None,
     ) -> tuple[dict[str, Any], list[str]]:
         """The repository's own file (or the org fallback) with its ``_extends`` chain merged."""
         text = self._read_file(gh, repo_full_name, CONFIG_PATH, present)
@@ -233,8 +245,10 @@ class ConfigLoader:
                 chain = " -> ".join([*visited, where])
                 raise ConfigError([ConfigProblem(f"_extends loop: {chain}", ("_extends",))], visited[-1])
             if len(visited) >= MAX_EXTENDS_DEPTH:
-                raise ConfigError([ConfigProblem(f"_extends chain longer than {MAX_EXTENDS_DEPTH} files", ("_extends",))],
-                                  visited[-1])
+                raise ConfigError(
+                    [ConfigProblem(f"_extends chain longer than {MAX_EXTENDS_DEPTH} files", ("_extends",))],
+                    visited[-1],
+                )
             visited.append(where)
             data = _parse_and_validate(text, where)
             layers.append(data)
@@ -246,14 +260,27 @@ class ConfigLoader:
             if _lower(target_repo.split("/", 1)[0]) != _lower(owner):
                 # Another account's repository is outside this installation (and a public one is
                 # readable by anyone's token): who may approve must not come from someone else's file.
-                raise ConfigError([ConfigProblem(
-                    f"_extends may only name a repository of `{owner}`, not `{target_repo}`", ("_extends",))], where)
+                raise ConfigError(
+                    [
+                        ConfigProblem(
+                            f"_extends may only name a repository of `{owner}`, not `{target_repo}`",
+                            ("_extends",),
+                        )
+                    ],
+                    where,
+                )
             depends.add(_lower(target_repo))
             next_where = f"{target_repo}:{target_path}"
             text = self._read_file(gh, target_repo, target_path)
             if text is None:
-                raise ConfigError([ConfigProblem(f"_extends target {next_where} does not exist (or is not readable)",
-                                                 ("_extends",))], where)
+                raise ConfigError(
+                    [
+                        ConfigProblem(
+                            f"_extends target {next_where} does not exist (or is not readable)", ("_extends",)
+                        )
+                    ],
+                    where,
+                )
             where = next_where
         merged: dict[str, Any] = {}
         for layer in reversed(layers):  # the extended file first, the extending one over it
@@ -261,7 +288,7 @@ class ConfigLoader:
         return merged, visited
 
     def _read_raw_yaml(
-        self, gh: Github, repo_full_name: str, path: str, present: frozenset[str] | None
+        self, gh: GitHubClient, repo_full_name: str, path: str, present: frozenset[str] | None
     ) -> dict[str, Any] | None:
         text = self._read_file(gh, repo_full_name, path, present)
         if text is None:
@@ -269,48 +296,34 @@ class ConfigLoader:
         try:
             data, _node = parse_yaml(text)  # the same guards as our own file: size, alias bombs
         except ConfigError as exc:
-            log.warning("%s:%s is not usable YAML (%s); ignored", repo_full_name, path, exc.problems[0].message)
+            log.warning(
+                "%s:%s is not usable YAML (%s); ignored", repo_full_name, path, exc.problems[0].message
+            )
             return None
         return data if isinstance(data, dict) else None
 
-    def _github_dir_files(self, gh: Github, repo_full_name: str) -> frozenset[str] | None:
+    def _github_dir_files(self, gh: GitHubClient, repo_full_name: str) -> frozenset[str] | None:
         """Paths of the files directly in the repository's ``.github/`` on the default branch
         (empty when there is no such folder); None when the listing is not usable, and then every
         source is read (and may 404) as before."""
-        try:
-            _, data = gh.requester.requestJsonAndCheck("GET", f"/repos/{repo_full_name}/contents/.github")
-        except GithubException as exc:
-            if exc.status == 404:
-                return frozenset()
-            raise
-        if not isinstance(data, list):
-            return None  # `.github` is a file or a submodule: nothing in it is a configuration file
-        return frozenset(str(e.get("path")) for e in data if isinstance(e, dict) and e.get("type") == "file")
+        return config_io.list_folder_files(gh, repo_full_name, ".github")
 
     def _read_file(
-        self, gh: Github, repo_full_name: str, path: str, present: frozenset[str] | None = None
+        self, gh: GitHubClient, repo_full_name: str, path: str, present: frozenset[str] | None = None
     ) -> str | None:
         """The file's text on the default branch (the contents API's default ``ref``), None if absent.
         ``present``: the files known to exist in the repository's ``.github/`` (see above)."""
-        if present is not None and path.startswith(".github/") and path.count("/") == 1 and path not in present:
+        if (
+            present is not None
+            and path.startswith(".github/")
+            and path.count("/") == 1
+            and path not in present
+        ):
             return None
-        url = f"/repos/{repo_full_name}/contents/{quote(path)}"
-        try:
-            _, data = gh.requester.requestJsonAndCheck("GET", url)
-        except GithubException as exc:
-            if exc.status == 404:
-                return None
-            raise
-        if not isinstance(data, dict) or data.get("type") != "file":
-            return None  # a directory or a submodule at that path is not a configuration file
-        content = data.get("content") or ""
-        if data.get("encoding") != "base64":
-            raise ConfigError([ConfigProblem(f"file too large to read through the contents API ({data.get('size')} bytes)")],
-                              f"{repo_full_name}:{path}")
-        try:
-            return base64.b64decode(content).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError):
-            raise ConfigError([ConfigProblem("file is not UTF-8 text")], f"{repo_full_name}:{path}") from None
+        read = config_io.read_text_file(gh, repo_full_name, path)
+        if read.problem is not None:
+            raise ConfigError([ConfigProblem(read.problem)], f"{repo_full_name}:{path}")
+        return read.text
 
 
 def parse_extends(value: str, current_owner: str) -> tuple[str, str]:
@@ -332,5 +345,11 @@ def _parse_and_validate(text: str, where: str) -> dict[str, Any]:
 
 
 def _copy(entry: LoadedConfig) -> LoadedConfig:
-    return LoadedConfig(copy.deepcopy(entry.config), entry.error, entry.valid, list(entry.sources),
-                        entry.depends_on, entry.loaded_at)
+    return LoadedConfig(
+        copy.deepcopy(entry.config),
+        entry.error,
+        entry.valid,
+        list(entry.sources),
+        entry.depends_on,
+        entry.loaded_at,
+    )

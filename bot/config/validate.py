@@ -187,9 +187,14 @@ def _placeholder_problems(data: dict[str, Any], node: yaml.Node | None) -> list[
             continue
         unknown = [name for name in _PLACEHOLDER.findall(value) if name not in allowed]
         for name in dict.fromkeys(unknown):
-            problems.append(ConfigProblem(
-                f"unknown placeholder {{{name}}} (known: {', '.join('{' + a + '}' for a in sorted(allowed))})",
-                (section, key), line_of(node, (section, key))))
+            problems.append(
+                ConfigProblem(
+                    f"unknown placeholder {{{name}}} "
+                    f"(known: {', '.join('{' + a + '}' for a in sorted(allowed))})",
+                    (section, key),
+                    line_of(node, (section, key)),
+                )
+            )
     return problems
 
 
@@ -202,7 +207,9 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Con
         try:
             compiled = re.compile(pattern)
         except re.error as exc:
-            problems.append(ConfigProblem(f"not a valid regular expression: {exc}", path, line_of(node, path)))
+            problems.append(
+                ConfigProblem(f"not a valid regular expression: {exc}", path, line_of(node, path))
+            )
         else:
             if "version" not in compiled.groupindex:
                 problems.append(
@@ -214,8 +221,13 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Con
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            problems.append(ConfigProblem(f"unknown time zone {tz!r} (use an IANA name such as Europe/Paris)",
-                                          path, line_of(node, path)))
+            problems.append(
+                ConfigProblem(
+                    f"unknown time zone {tz!r} (use an IANA name such as Europe/Paris)",
+                    path,
+                    line_of(node, path),
+                )
+            )
     return problems
 
 
@@ -233,7 +245,11 @@ def line_of(node: yaml.Node | None, path: Sequence[PathPart], key_line: bool = F
                 if isinstance(k, yaml.ScalarNode) and k.value == str(part):
                     key_node, child = k, v
                     break
-        elif isinstance(current, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(current.value):
+        elif (
+            isinstance(current, yaml.SequenceNode)
+            and isinstance(part, int)
+            and 0 <= part < len(current.value)
+        ):
             key_node, child = None, current.value[part]
         if child is None:
             break

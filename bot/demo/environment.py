@@ -36,7 +36,7 @@ _BOT_ENV_OVERRIDDEN = (
     "QUEUE_URL", "RELEASE_BOT_TEST_RUNNER", "SANDBOX_PORT", "SANDBOX_APP_KEY", "HOST", "PORT",
     "SERVE_WEB_WORKERS", "WORKER_THREADS", "JOB_MAX_ATTEMPTS", "JOB_BACKOFF_BASE_SECONDS",
     "JOB_BACKOFF_CAP_SECONDS", "LEASE_SECONDS", "GITHUB_WRITES_PER_MINUTE", "GITHUB_POINTS_PER_MINUTE",
-    "LOG_LEVEL", "SANDBOX",
+    "LOG_LEVEL", "SANDBOX", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET",
 )
 _START_ATTEMPTS = 3  # a free port found here can be taken before the bot binds it: try another
 
@@ -61,7 +61,9 @@ class DemoEnvironment:
     # ------------------------------------------------------------------ start / stop
 
     @classmethod
-    def start(cls, sandbox_port: int = 0, bot_port: int = 0, ready_timeout: float = 45.0) -> DemoEnvironment:
+    def start(cls, sandbox_port: int = 0, bot_port: int = 0, ready_timeout: float = 45.0,
+              extra_env: dict[str, str] | None = None) -> DemoEnvironment:
+        """``extra_env`` adds to (or overrides) the bot's environment (benchmarks: real pacing)."""
         from bot.sandbox.server import start_sandbox
 
         workdir = Path(tempfile.mkdtemp(prefix="release-bot-demo-"))
@@ -90,6 +92,7 @@ class DemoEnvironment:
             # step's timeout rather than after minutes of backoff.
             "JOB_BACKOFF_BASE_SECONDS": "0.5",
             "JOB_BACKOFF_CAP_SECONDS": "5",
+            **(extra_env or {}),
         }
         env_obj = cls(workdir=workdir, sandbox=sandbox, bot_port=chosen, bot_env=env)
         try:

@@ -13,10 +13,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from github import Auth, Github, GithubException
-
+from bot.config.repo_config import default_gate_settings
 from bot.core.due_dates import GITHUB_DUE_ZONE_NAME, github_due_day
-from bot.core.gate import GateSettings
 from bot.core.stages import STAGE_TITLES
 from bot.demo import readback as rb
 from bot.demo.actors import Cast
@@ -24,6 +22,7 @@ from bot.demo.environment import DemoEnvironment
 from bot.demo.errors import DemoFailure
 from bot.demo.narrator import Narrator
 from bot.demo.summary import RequestLog, bot_calls
+from bot.github.client import GithubException, token_client
 
 T = TypeVar("T")
 
@@ -60,7 +59,7 @@ class Story:
         self.cast = Cast(self.env.sandbox.api_url, REPO)
         self.reader = self.cast["admin"]  # read-backs: admin sees everything
         self.log = RequestLog(self.env.sandbox.base_url)
-        self.gate = GateSettings()
+        self.gate = default_gate_settings()
 
     # ------------------------------------------------------------------ running
 
@@ -190,8 +189,7 @@ class Story:
         # The same logic as `release-bot protect acme/rocket --token-env VAR`, as the admin.
         from bot.github import gate_io
 
-        gh = Github(base_url=self.env.sandbox.api_url, auth=Auth.Token("sandbox-token-admin"),
-                    per_page=100, seconds_between_requests=0, seconds_between_writes=0)
+        gh = token_client(self.env.sandbox.api_url, "sandbox-token-admin")
         try:
             done = gate_io.protect_release_branches(
                 gh, REPO, list(self.gate.release_branches), self.gate.check_name, rb.APP_ID)

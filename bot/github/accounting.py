@@ -3,7 +3,7 @@
 A job's count lives in a context variable set around the job by ``count_job_calls``: a worker
 thread runs one job at a time and every request of that job is made from that thread, so the
 count needs no locking and never mixes two jobs. Per-installation totals are process-wide and
-locked. Both feed the Prometheus metrics of ``bot.web.metrics`` (a leaf module: prometheus-client
+locked. Both feed the Prometheus metrics of ``bot.metrics`` (a leaf module: prometheus-client
 only, so importing it here creates no cycle).
 """
 
@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.web.metrics import record_github_call, set_rate_limit_remaining
+from bot.metrics import record_github_call, set_rate_limit_remaining
 
 log = logging.getLogger(__name__)
 

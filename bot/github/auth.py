@@ -26,6 +26,7 @@ from github.InstallationAuthorization import InstallationAuthorization
 
 from bot.github.pacer import Pacer, PacerLimits
 from bot.github.requester import instrument
+from bot.github.response_cache import ResponseCache
 from bot.github.retry import GitHubRetry
 
 log = logging.getLogger(__name__)
@@ -131,8 +132,11 @@ class GitHubApp:
         max_installations: int = 10_000,
         now: Callable[[], datetime] = _utcnow,
         sleep: Callable[[float], None] | None = None,
+        response_cache: ResponseCache | None = None,
     ) -> None:
         self.app_id = app_id
+        # One revalidating cache for every installation's reads (None: every read unconditional).
+        self.response_cache = response_cache
         self.base_url = base_url.rstrip("/")
         self.pacer_limits = pacer_limits or PacerLimits()
         self._retry_max_wait = retry_max_wait
@@ -149,7 +153,7 @@ class GitHubApp:
             auth=self._jwt_auth,
             **self._client_kwargs(installation_id=None),
         )
-        instrument(self.integration.requester, None, None)
+        instrument(self.integration.requester, None, None, response_cache, scope="app")
 
     def _client_kwargs(self, installation_id: int | None) -> dict[str, Any]:
         retry_kwargs: dict[str, Any] = {"max_wait": self._retry_max_wait, "installation_id": installation_id}
@@ -226,7 +230,7 @@ class GitHubApp:
                 pacer = Pacer(self.pacer_limits)
                 self._pacers[installation_id] = pacer
             client = Github(auth=auth, **self._client_kwargs(installation_id))
-            instrument(client.requester, installation_id, pacer)
+            instrument(client.requester, installation_id, pacer, self.response_cache)
             self._clients[installation_id] = client
             return client
 

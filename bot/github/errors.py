@@ -13,6 +13,15 @@ from github.GithubException import GithubException
 
 from bot.errors import PermanentError, RetryLater
 
+# ``GithubException`` is the error every call of this layer raises; the layers above catch it from
+# here (``bot.github.errors.GithubException``), never from PyGithub itself.
+__all__ = [
+    "GithubException",
+    "SECONDARY_LIMIT_WAIT_SECONDS",
+    "is_secondary_rate_limit",
+    "map_github_exception",
+]
+
 # GitHub's documented advice for a secondary rate limit without Retry-After: wait at least a minute.
 SECONDARY_LIMIT_WAIT_SECONDS = 60.0
 
@@ -26,8 +35,9 @@ def _message(exc: GithubException) -> str:
 
 def is_secondary_rate_limit(message: str) -> bool:
     text = message.lower()
-    return "secondary rate limit" in text or text.endswith(("please retry your request again later.",
-                                                           "please wait a few minutes before you try again."))
+    return "secondary rate limit" in text or text.endswith(
+        ("please retry your request again later.", "please wait a few minutes before you try again.")
+    )
 
 
 def map_github_exception(
@@ -55,13 +65,17 @@ def map_github_exception(
                 wait = SECONDARY_LIMIT_WAIT_SECONDS
             return RetryLater(wall_clock() + wait, f"GitHub secondary rate limit: {message}")
         if "not accessible by integration" in lower:
-            return PermanentError("GitHub refused the App (403 Resource not accessible by integration): "
-                                  "the App lacks a permission or the repository is not installed")
+            return PermanentError(
+                "GitHub refused the App (403 Resource not accessible by integration): "
+                "the App lacks a permission or the repository is not installed"
+            )
         if "suspended" in lower:
             return PermanentError(f"the installation is suspended (403): {message}")
         return PermanentError(f"GitHub refused the request (403): {message}")
     if status == 404:
-        return PermanentError(f"not found on GitHub (404: deleted, or not installed): {message or 'Not Found'}")
+        return PermanentError(
+            f"not found on GitHub (404: deleted, or not installed): {message or 'Not Found'}"
+        )
     if status == 410:
         return PermanentError(f"gone from GitHub (410): {message or 'Gone'}")
     if status == 401:

@@ -16,6 +16,7 @@ from urllib.parse import quote
 
 from github import Github, GithubException
 
+from bot.core.audit import PushedCommit
 from bot.core.gate import (
     CheckOutput,
     ExistingCheck,
@@ -26,6 +27,7 @@ from bot.core.gate import (
     is_release_branch,
 )
 from bot.github.paging import list_all
+from bot.github.paths import repo_path
 
 # The timeline entries the gate reads; others (cross-references, reviews, …) are skipped.
 _TIMELINE_KINDS = {
@@ -39,11 +41,6 @@ _TIMELINE_KINDS = {
     "base_ref_changed",
 }
 # `gh-readonly-queue/{base}/pr-{number}-{sha}`: the pull requests merge queue groups are made of.
-
-
-def _repo_path(repo: str) -> str:
-    owner, _, name = repo.partition("/")
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
 
 
 def _get(gh: Github, path: str, params: Mapping[str, Any] | None = None) -> Any:
@@ -75,11 +72,11 @@ def _send(gh: Github, verb: str, path: str, body: Any | None = None) -> Any:
 
 
 def read_pull(gh: Github, repo: str, number: int) -> dict[str, Any]:
-    return _get(gh, f"{_repo_path(repo)}/pulls/{number}")
+    return _get(gh, f"{repo_path(repo)}/pulls/{number}")
 
 
 def read_timeline(gh: Github, repo: str, number: int) -> list[dict[str, Any]]:
-    return list_all(gh, f"{_repo_path(repo)}/issues/{number}/timeline")
+    return list_all(gh, f"{repo_path(repo)}/issues/{number}/timeline")
 
 
 def read_gate_checks(
@@ -90,7 +87,7 @@ def read_gate_checks(
     if app_id is not None:
         params["app_id"] = app_id
     runs = list_all(
-        gh, f"{_repo_path(repo)}/commits/{sha}/check-runs", params, items_key="check_runs", max_pages=5
+        gh, f"{repo_path(repo)}/commits/{sha}/check-runs", params, items_key="check_runs", max_pages=5
     )
     if app_id is not None:
         # Never trust a filter alone: only the App can write these, so the app id is the proof.
@@ -99,28 +96,28 @@ def read_gate_checks(
 
 
 def read_open_milestones(gh: Github, repo: str) -> list[dict[str, Any]]:
-    return list_all(gh, f"{_repo_path(repo)}/milestones", {"state": "open"}, max_pages=10)
+    return list_all(gh, f"{repo_path(repo)}/milestones", {"state": "open"}, max_pages=10)
 
 
 def read_commit_pulls(gh: Github, repo: str, sha: str) -> list[dict[str, Any]]:
     """The pull requests GitHub associates with commit ``sha`` (for a commit that is not on the
     default branch: the open pull requests containing it)."""
-    return list_all(gh, f"{_repo_path(repo)}/commits/{sha}/pulls", max_pages=3)
+    return list_all(gh, f"{repo_path(repo)}/commits/{sha}/pulls", max_pages=3)
 
 
 def read_reviews(gh: Github, repo: str, number: int) -> list[dict[str, Any]]:
-    return list_all(gh, f"{_repo_path(repo)}/pulls/{number}/reviews", max_pages=10)
+    return list_all(gh, f"{repo_path(repo)}/pulls/{number}/reviews", max_pages=10)
 
 
 def read_comment(gh: Github, repo: str, comment_id: int) -> dict[str, Any] | None:
     """An issue comment, or None when it was deleted (a deleted command does nothing)."""
-    return _get_unless_gone(gh, f"{_repo_path(repo)}/issues/comments/{int(comment_id)}")
+    return _get_unless_gone(gh, f"{repo_path(repo)}/issues/comments/{int(comment_id)}")
 
 
 def bot_reacted(gh: Github, repo: str, comment_id: int, bot_login: str) -> bool:
     """Whether the bot already reacted to the comment: the mark of a command already handled."""
     for page_item in list_all(
-        gh, f"{_repo_path(repo)}/issues/comments/{int(comment_id)}/reactions", max_pages=20
+        gh, f"{repo_path(repo)}/issues/comments/{int(comment_id)}/reactions", max_pages=20
     ):
         user = page_item.get("user") or {}
         if str(user.get("login", "")).lower() == bot_login.lower():
@@ -134,7 +131,7 @@ def bot_comment_markers(
     """Which of ``markers`` end a comment the bot wrote on issue/pull request ``number``."""
     wanted = set(markers)
     found: set[str] = set()
-    for comment in list_all(gh, f"{_repo_path(repo)}/issues/{number}/comments", max_pages=30):
+    for comment in list_all(gh, f"{repo_path(repo)}/issues/{number}/comments", max_pages=30):
         if _login(comment.get("user")).lower() != bot_login.lower():
             continue
         body = str(comment.get("body") or "")
@@ -149,7 +146,8 @@ _MERGE_MESSAGE = re.compile(r"^Merge pull request #(\d+)\b")
 
 def merge_group_member_numbers(gh: Github, repo: str, base: str, head_sha: str) -> list[int]:
     """Pull requests whose merge commits a merge group adds on top of ``base`` (oldest first)."""
-    data = _get_unless_gone(gh, f"{_repo_path(repo)}/compare/{quote(base, safe='')}...{head_sha}", {"per_page": 100})
+    path = f"{repo_path(repo)}/compare/{quote(base, safe='')}...{head_sha}"
+    data = _get_unless_gone(gh, path, {"per_page": 100})
     if data is None:
         return []
     numbers: list[int] = []
@@ -162,7 +160,7 @@ def merge_group_member_numbers(gh: Github, repo: str, base: str, head_sha: str) 
 
 
 def read_branch_tip(gh: Github, repo: str, branch: str) -> str | None:
-    data = _get_unless_gone(gh, f"{_repo_path(repo)}/git/ref/heads/{quote(branch, safe='/')}")
+    data = _get_unless_gone(gh, f"{repo_path(repo)}/git/ref/heads/{quote(branch, safe='/')}")
     if data is None:
         return None
     return str((data.get("object") or {}).get("sha") or "") or None
@@ -170,14 +168,39 @@ def read_branch_tip(gh: Github, repo: str, branch: str) -> str | None:
 
 def compare(gh: Github, repo: str, base: str, head: str) -> dict[str, Any] | None:
     """``GET …/compare/{base}...{head}`` (first 100 commits, oldest first); None when unrelated/gone."""
-    return _get_unless_gone(gh, f"{_repo_path(repo)}/compare/{base}...{head}", {"per_page": 100}, gone=(404, 422))
+    return _get_unless_gone(
+        gh, f"{repo_path(repo)}/compare/{base}...{head}", {"per_page": 100}, gone=(404, 422)
+    )
+
+
+def pushed_commits(comparison: Mapping[str, Any]) -> tuple[PushedCommit, ...]:
+    """The commits of a compare answer, typed for the audit (``bot.core.audit``)."""
+    out: list[PushedCommit] = []
+    for commit in comparison.get("commits") or []:
+        detail = commit.get("commit") or {}
+        parents = commit.get("parents") or []
+        author = (commit.get("author") or {}).get("login") or detail.get("author", {}).get("name", "")
+        out.append(
+            PushedCommit(
+                sha=str(commit.get("sha")),
+                parents=tuple(str(p.get("sha")) for p in parents),
+                message=str(detail.get("message", "")),
+                author=str(author),
+            )
+        )
+    return tuple(out)
+
+
+def pull_commit_count(gh: Github, repo: str, number: int) -> int:
+    """How many commits a pull request has (the pulls listing does not say; the pull request does)."""
+    return int(read_pull(gh, repo, number).get("commits") or 1)
 
 
 def merged_pulls_into(gh: Github, repo: str, branch: str) -> dict[str, tuple[int, int]]:
     """merge_commit_sha -> (number, commits) of the pull requests merged into ``branch`` lately."""
     params = {"state": "closed", "base": branch, "sort": "updated", "direction": "desc", "per_page": 100}
     out: dict[str, tuple[int, int]] = {}
-    for pull in _get(gh, f"{_repo_path(repo)}/pulls", params) or []:
+    for pull in _get(gh, f"{repo_path(repo)}/pulls", params) or []:
         if pull.get("merged_at") and pull.get("merge_commit_sha"):
             # 0: the listing does not say how many commits it had (GitHub's pull-request-simple)
             out[str(pull["merge_commit_sha"])] = (int(pull["number"]), int(pull.get("commits") or 0))
@@ -203,21 +226,21 @@ def write_check(
         "output": {"title": output.title, "summary": output.summary},
     }
     if existing_id is not None:
-        data = _send(gh, "PATCH", f"{_repo_path(repo)}/check-runs/{existing_id}", body)
+        data = _send(gh, "PATCH", f"{repo_path(repo)}/check-runs/{existing_id}", body)
     else:
         body.update({"name": name, "head_sha": head_sha})
-        data = _send(gh, "POST", f"{_repo_path(repo)}/check-runs", body)
+        data = _send(gh, "POST", f"{repo_path(repo)}/check-runs", body)
     return int(data["id"])
 
 
 def add_labels(gh: Github, repo: str, number: int, labels: Sequence[str]) -> None:
     if labels:
-        _send(gh, "POST", f"{_repo_path(repo)}/issues/{number}/labels", {"labels": list(labels)})
+        _send(gh, "POST", f"{repo_path(repo)}/issues/{number}/labels", {"labels": list(labels)})
 
 
 def remove_label(gh: Github, repo: str, number: int, label: str) -> None:
     try:
-        _send(gh, "DELETE", f"{_repo_path(repo)}/issues/{number}/labels/{quote(label, safe='')}")
+        _send(gh, "DELETE", f"{repo_path(repo)}/issues/{number}/labels/{quote(label, safe='')}")
     except GithubException as exc:
         if exc.status != 404:  # PyGithub names only 'Not Found' 404s; GitHub has others
             raise
@@ -225,11 +248,11 @@ def remove_label(gh: Github, repo: str, number: int, label: str) -> None:
 
 
 def set_milestone(gh: Github, repo: str, number: int, milestone_number: int | None) -> None:
-    _send(gh, "PATCH", f"{_repo_path(repo)}/issues/{number}", {"milestone": milestone_number})
+    _send(gh, "PATCH", f"{repo_path(repo)}/issues/{number}", {"milestone": milestone_number})
 
 
 def post_comment(gh: Github, repo: str, number: int, body: str) -> int:
-    data = _send(gh, "POST", f"{_repo_path(repo)}/issues/{number}/comments", {"body": body})
+    data = _send(gh, "POST", f"{repo_path(repo)}/issues/{number}/comments", {"body": body})
     return int(data["id"])
 
 
@@ -238,7 +261,7 @@ def react(gh: Github, repo: str, comment_id: int, content: str) -> None:
         _send(
             gh,
             "POST",
-            f"{_repo_path(repo)}/issues/comments/{int(comment_id)}/reactions",
+            f"{repo_path(repo)}/issues/comments/{int(comment_id)}/reactions",
             {"content": content},
         )
     except GithubException as exc:
@@ -382,8 +405,6 @@ def reviews(entries: Iterable[Mapping[str, Any]]) -> tuple[Review, ...]:
     )
 
 
-
-
 # ---------------------------------------------------------------------------------------------
 # branch protection: require the gate, pinned to the App, on the release branches
 
@@ -432,24 +453,27 @@ def _ruleset_is_ours(ruleset: Mapping[str, Any], wanted: Mapping[str, Any]) -> b
 def ensure_ruleset(gh: Github, repo: str, patterns: Sequence[str], check_name: str, app_id: int) -> str:
     """Create or fix the repository ruleset that requires the gate. Returns what was done."""
     wanted = _ruleset_body(patterns, check_name, app_id)
-    for summary in list_all(gh, f"{_repo_path(repo)}/rulesets", max_pages=5):
+    for summary in list_all(gh, f"{repo_path(repo)}/rulesets", max_pages=5):
         if summary.get("name") != RULESET_NAME:
             continue
         ruleset_id = int(summary["id"])
-        current = _get(gh, f"{_repo_path(repo)}/rulesets/{ruleset_id}")
+        current = _get(gh, f"{repo_path(repo)}/rulesets/{ruleset_id}")
         if _ruleset_is_ours(current, wanted):
             return (
                 f"ruleset '{RULESET_NAME}' (id {ruleset_id}) already requires {check_name} from app {app_id}"
             )
-        _send(gh, "PUT", f"{_repo_path(repo)}/rulesets/{ruleset_id}", wanted)
+        _send(gh, "PUT", f"{repo_path(repo)}/rulesets/{ruleset_id}", wanted)
         return f"ruleset '{RULESET_NAME}' (id {ruleset_id}) updated to require {check_name} from app {app_id}"
-    created = _send(gh, "POST", f"{_repo_path(repo)}/rulesets", wanted)
-    return f"ruleset '{RULESET_NAME}' (id {created.get('id')}) created: {check_name} from app {app_id} on {', '.join(patterns)}"
+    created = _send(gh, "POST", f"{repo_path(repo)}/rulesets", wanted)
+    return (
+        f"ruleset '{RULESET_NAME}' (id {created.get('id')}) created: {check_name} from app {app_id} "
+        f"on {', '.join(patterns)}"
+    )
 
 
 def ensure_branch_protection(gh: Github, repo: str, branch: str, check_name: str, app_id: int) -> str:
     """Classic protection of one existing branch: add the App-pinned check, keep everything else."""
-    path = f"{_repo_path(repo)}/branches/{quote(branch, safe='')}/protection"
+    path = f"{repo_path(repo)}/branches/{quote(branch, safe='')}/protection"
     try:
         current: Mapping[str, Any] | None = _get(gh, path)
     except GithubException as exc:
@@ -500,7 +524,7 @@ def _restrictions_setting(current: Mapping[str, Any] | None) -> dict[str, Any] |
 def matching_branches(gh: Github, repo: str, patterns: Sequence[str]) -> list[str]:
     return [
         str(b["name"])
-        for b in list_all(gh, f"{_repo_path(repo)}/branches", max_pages=50)
+        for b in list_all(gh, f"{repo_path(repo)}/branches", max_pages=50)
         if is_release_branch(str(b.get("name", "")), patterns)
     ]
 

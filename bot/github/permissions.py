@@ -18,6 +18,7 @@ from urllib.parse import quote
 from cachetools import TTLCache
 from github import Github, GithubException
 
+from bot.core.command_registry import CommandSpec
 from bot.core.permissions import (
     ROLES,
     RoleRule,
@@ -28,6 +29,7 @@ from bot.core.permissions import (
     roles_of,
     teams_to_ask,
 )
+from bot.github.paths import repo_path
 
 CACHE_TTL_SECONDS = 300
 CACHE_SIZE = 8192
@@ -69,7 +71,7 @@ def permission_booleans(gh: Github, repo: str, login: str) -> dict[str, bool]:
         return cached
     try:
         _, data = gh.requester.requestJsonAndCheck(
-            "GET", f"/repos/{repo}/collaborators/{quote(login, safe='')}/permission"
+            "GET", f"{repo_path(repo)}/collaborators/{quote(login, safe='')}/permission"
         )
         booleans = _booleans_from(data)
     except GithubException as exc:
@@ -99,7 +101,8 @@ def is_team_member(gh: Github, team: TeamRef, login: str) -> bool:
     try:
         _, data = gh.requester.requestJsonAndCheck(
             "GET",
-            f"/orgs/{quote(team.org, safe='')}/teams/{quote(team.slug, safe='')}/memberships/{quote(login, safe='')}",
+            f"/orgs/{quote(team.org, safe='')}/teams/{quote(team.slug, safe='')}"
+            f"/memberships/{quote(login, safe='')}",
         )
         member = isinstance(data, Mapping) and data.get("state") == "active"
     except GithubException as exc:
@@ -119,11 +122,51 @@ def user_access(gh: Github, repo: str, login: str, rules: Iterable[RoleRule]) ->
     return UserAccess(login=login, permissions=booleans, teams=teams)
 
 
+class Roles:
+    """The one answer to "may this person do X here": who holds which role on one repository.
+
+    Every feature asks it (the gate's labels and commands, ``/release-note``, the tracking issue's
+    commands): ``roles_of`` for the roles of several people at once, ``holds`` for one role,
+    ``may_run`` for a declared command (``bot.core.command_registry``), ``describe`` for the rule
+    in words for a refusal. Look-ups are cached process-wide (see the module's docstring).
+    """
+
+    def __init__(self, gh: Github, repo: str, rules: Mapping[str, RoleRule], bot_login: str = "") -> None:
+        self.gh = gh
+        self.repo = repo
+        self.rules = rules
+        self.bot_login = bot_login
+
+    def roles_of(self, logins: Iterable[str]) -> dict[str, frozenset[str]]:
+        """login (lower-cased) -> the roles it holds. The bot itself (and any App) holds none."""
+        return _roles_for(self.gh, self.repo, self.rules, logins, self.bot_login)
+
+    def holds(self, login: str, role: str) -> bool:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
+        return role in self.roles_of([login]).get(login.lower(), frozenset())
+
+    def may_run(self, command: CommandSpec, login: str, is_author: bool) -> bool:
+        """Whether ``login`` may run ``command`` here (roles are looked up only when they matter)."""
+        if command.anyone or (command.author_may and is_author):
+            return True
+        return command.may_run(self.roles_of([login]).get(login.lower(), frozenset()), is_author)
+
+    def describe(self, role: str) -> str:
+        """Who holds ``role``, in words (``members of @acme/qa``)."""
+        return self.rules[role].describe()
+
+
 def roles_for_logins(
     gh: Github, repo: str, config: Mapping[str, Any], logins: Iterable[str], bot_login: str = ""
 ) -> dict[str, frozenset[str]]:
     """login (lower-cased) -> the roles it holds on ``repo``. The bot itself holds none."""
-    rules = role_rules(config, repo.split("/", 1)[0])
+    return _roles_for(gh, repo, role_rules(config, repo.split("/", 1)[0]), logins, bot_login)
+
+
+def _roles_for(
+    gh: Github, repo: str, rules: Mapping[str, RoleRule], logins: Iterable[str], bot_login: str
+) -> dict[str, frozenset[str]]:
     out: dict[str, frozenset[str]] = {}
     for login in logins:
         key = login.lower()
@@ -136,13 +179,19 @@ def roles_for_logins(
     return out
 
 
+def _roles(ctx: Any) -> Roles:
+    roles = getattr(ctx, "roles", None)
+    if isinstance(roles, Roles):
+        return roles  # a JobContext's, from its parsed configuration
+    rules = role_rules(ctx.config or {}, ctx.repo_full_name.split("/", 1)[0])
+    return Roles(ctx.gh, ctx.repo_full_name, rules, getattr(ctx, "bot_login", ""))
+
+
 def roles_for(ctx: Any, logins: Iterable[str]) -> dict[str, frozenset[str]]:
     """For reconcilers: the roles of ``logins`` on the job's repository (``ctx``: a ``JobContext``)."""
-    return roles_for_logins(ctx.gh, ctx.repo_full_name, ctx.config, logins, ctx.bot_login)
+    return _roles(ctx).roles_of(logins)
 
 
 def has_role(ctx: Any, login: str, role: str) -> bool:
     """Whether ``login`` holds ``role`` (``"qa"`` or ``"release_managers"``) on the job's repository."""
-    if role not in ROLES:
-        raise ValueError(f"unknown role {role!r}; expected one of {', '.join(ROLES)}")
-    return role in roles_for(ctx, [login]).get(login.lower(), frozenset())
+    return _roles(ctx).holds(login, role)

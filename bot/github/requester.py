@@ -8,12 +8,16 @@ method exists and fails loudly at start-up if a PyGithub release renames it; the
 tests fail as well, so an upgrade cannot silently drop pacing.
 
 PyGithub's own sleeps are switched off where clients are built (``seconds_between_requests=0``,
-``seconds_between_writes=0``); the pacer below replaces them.
+``seconds_between_writes=0``); the pacer below replaces them. The same hook puts the revalidating
+cache (``bot.github.response_cache``) in front of every GET: a read already made in this job or
+inside a freshness window costs no request, any other cached read is sent conditionally and a
+304 is answered to PyGithub as the cached 200, so callers never see the difference.
 """
 
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 from github.Requester import Requester
@@ -21,6 +25,7 @@ from github.Requester import Requester
 from bot.errors import RetryLater
 from bot.github import accounting
 from bot.github.pacer import Pacer
+from bot.github.response_cache import ResponseCache, Scope
 
 _RAW = "_Requester__requestRaw"
 
@@ -29,16 +34,24 @@ class PyGithubIncompatible(RuntimeError):
     """The installed PyGithub no longer has the request hook this layer relies on."""
 
 
-def instrument(requester: Requester, installation_id: int | None, pacer: Pacer | None) -> Requester:
-    """Make ``requester`` pace its requests with ``pacer`` and count them for ``installation_id``."""
+def instrument(
+    requester: Requester,
+    installation_id: int | None,
+    pacer: Pacer | None,
+    cache: ResponseCache | None = None,
+    scope: Scope = None,
+) -> Requester:
+    """Make ``requester`` pace its requests with ``pacer``, count them for ``installation_id`` and
+    answer its GETs through ``cache`` (entries keyed by ``scope``, default the installation)."""
     original = getattr(requester, _RAW, None)
     if original is None or not callable(original):
         raise PyGithubIncompatible(f"PyGithub Requester has no {_RAW}; pin PyGithub 2.x or update bot.github.requester")
     if getattr(original, "_release_bot_instrumented", False):
         return requester
 
-    @functools.wraps(original)
-    def request_raw(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    cache_scope: Scope = scope if scope is not None else installation_id
+
+    def send(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if pacer is not None:
             pacer.acquire(verb)
         try:
@@ -52,6 +65,39 @@ def instrument(requester: Requester, installation_id: int | None, pacer: Pacer |
             if pacer is not None:
                 pacer.release()
         accounting.record_call(installation_id, status, headers)
+        return status, headers, output
+
+    @functools.wraps(original)
+    def request_raw(cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any,
+                    **kwargs: Any) -> Any:
+        if cache is None or kwargs.get("stream"):
+            return send(cnx, verb, url, request_headers, *args, **kwargs)
+        if verb != "GET":
+            try:
+                return send(cnx, verb, url, request_headers, *args, **kwargs)
+            finally:
+                cache.written(cache_scope, url, verb)  # also when it failed: it may have landed
+        key = cache.key(cache_scope, url, request_headers)
+        answer = cache.get(key)
+        if answer is not None and answer.confirmed_in_current_job():
+            cache.count("reused_in_job")
+            return 200, dict(answer.headers), answer.body
+        if answer is not None and cache.fresh(key, answer):
+            cache.count("reused_fresh")
+            return 200, dict(answer.headers), answer.body
+        if answer is not None:
+            request_headers = {**request_headers, **cache.conditional_headers(answer)}
+        asked_at = time.time()
+        status, headers, output = send(cnx, verb, url, request_headers, *args, **kwargs)
+        if status == 304 and answer is not None:
+            renewed = cache.revalidated(key, answer, headers, asked_at)
+            return 200, dict(renewed.headers), renewed.body
+        if status == 200 and isinstance(output, str):
+            if answer is not None:
+                cache.count("refetched")
+            cache.store(key, headers, output, asked_at)
+        elif answer is not None:
+            cache.drop(key)  # 404, 410, 5xx: the cached answer no longer stands
         return status, headers, output
 
     request_raw._release_bot_instrumented = True  # type: ignore[attr-defined]

@@ -1,5 +1,5 @@
 """The web application: the webhook endpoint (``bot.intake.endpoint``) in front of a Flask app that
-serves /healthz, /metrics and JSON errors for everything else.
+serves /healthz, /metrics, the web pages (bot.web.site) and JSON errors for everything else.
 
 ``create_app`` returns the Flask app (what gunicorn serves, what tests drive with its test
 client); its ``wsgi_app`` is wrapped so ``POST {WEBHOOK_PATH}`` is answered by the lean endpoint.
@@ -39,8 +39,10 @@ def create_app(
         return Response(body, status=exc.code or 500, mimetype="application/json")
 
     from bot.web.health import health_blueprint
+    from bot.web.site import register_web
 
     app.register_blueprint(health_blueprint(queue))
+    register_web(app, settings)  # sign-in, the releases dashboard, the App setup page
     app.wsgi_app = WebhookEndpoint(  # type: ignore[method-assign]
         app.wsgi_app,
         path=settings.webhook_path,

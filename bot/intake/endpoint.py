@@ -30,8 +30,8 @@ from bot.installation_removals import record_removed
 from bot.intake.routing import DropInstallation, PayloadError, RoutingContext, route
 from bot.intake.verify import WebhookRejected, verify_delivery
 from bot.logging import log_fields
+from bot.metrics import WEBHOOK_EVENTS
 from bot.queue.base import JobQueue
-from bot.web.metrics import WEBHOOK_EVENTS
 
 log = logging.getLogger("bot.intake")
 

@@ -151,7 +151,9 @@ class _Builder:
         self.action = _str(payload, "action", required=False)
         self.reason = f"{event}.{self.action}" if self.action is not None else event
         self.installation_id: int | None = (
-            _int(payload, "installation", "id") if _obj(payload, "installation", required=False) is not None else None
+            _int(payload, "installation", "id")
+            if _obj(payload, "installation", required=False) is not None
+            else None
         )
         self.route = Route()
 
@@ -178,7 +180,10 @@ def _pull_request(b: _Builder) -> None:
     b.add(pr_key(repo_id, _int(b.payload, "pull_request", "number")), repo)
     # The PR's milestone's release (notes, scope); for `demilestoned` the payload's top-level
     # `milestone` is the one it left, whose release must drop it too.
-    for number in (_milestone_number(b.payload, "pull_request", "milestone"), _milestone_number(b.payload, "milestone")):
+    for number in (
+        _milestone_number(b.payload, "pull_request", "milestone"),
+        _milestone_number(b.payload, "milestone"),
+    ):
         if number is not None:
             b.add(release_key(repo_id, number), repo)
 
@@ -236,7 +241,9 @@ def _check_run(b: _Builder, ctx: RoutingContext) -> None:
     _obj(b.payload, "check_run")
     if ctx.app_id is not None:
         app = _obj(b.payload, "check_run", "app", required=False)
-        ours = app is not None and _typed(b.payload, int, "check_run", "app", "id", required=False) == ctx.app_id
+        ours = (
+            app is not None and _typed(b.payload, int, "check_run", "app", "id", required=False) == ctx.app_id
+        )
     else:
         ours = (_str(b.payload, "check_run", "name", required=False) or "").startswith(_OUR_CHECK_NAME_PREFIX)
     if not ours:
@@ -325,7 +332,11 @@ def _repositories(b: _Builder, field_name: str) -> None:
         repo_id = _typed(b.payload, int, field_name, index, "id", required=False)
         if repo_id is None:
             continue
-        b.add(repo_key(repo_id), _str(b.payload, field_name, index, "full_name", required=False), {"fan_out": True})
+        b.add(
+            repo_key(repo_id),
+            _str(b.payload, field_name, index, "full_name", required=False),
+            {"fan_out": True},
+        )
     if not b.route.jobs:
         b.route.ignored = f"no repositories in {field_name}"
 

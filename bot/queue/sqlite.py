@@ -35,69 +35,12 @@ from typing import Any
 
 from bot.jobs import JobSpec
 from bot.queue.base import FAILED, PENDING, RUNNING, FinishResult, Job, JobQueue, QueueCounts, RetryPolicy
+from bot.queue.group_commit import Acceptance, GroupCommit
 from bot.queue.hints import merge_hints
+from bot.queue.sqlite_schema import JOB_COLUMNS, SCHEMA, UPSERT_PLAIN, UPSERT_STATE
 
 FAILED_RETENTION_SECONDS = 14 * 24 * 3600  # dead letters are for people to look at, not forever
 PURGE_EVERY_N_DELIVERIES = 1000  # on average: expired ids are swept as intake goes, no cron needed
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS jobs (
-    id              INTEGER PRIMARY KEY AUTOINCREMENT,
-    key             TEXT    NOT NULL,
-    installation_id INTEGER,
-    repo            TEXT,
-    reason          TEXT    NOT NULL DEFAULT '',
-    hints           TEXT    NOT NULL DEFAULT '{}',
-    state           TEXT    NOT NULL,
-    attempts        INTEGER NOT NULL DEFAULT 0,
-    not_before      REAL    NOT NULL,
-    claim_token     TEXT,
-    lease_expires   REAL,
-    dirty           INTEGER NOT NULL DEFAULT 0,
-    dirty_hints     TEXT,
-    last_error      TEXT,
-    permanent       INTEGER NOT NULL DEFAULT 0,
-    created_at      REAL    NOT NULL,
-    updated_at      REAL    NOT NULL
-);
-CREATE UNIQUE INDEX IF NOT EXISTS jobs_live_key ON jobs(key) WHERE state IN ('pending', 'running');
-CREATE INDEX IF NOT EXISTS jobs_state_due ON jobs(state, not_before);
-CREATE INDEX IF NOT EXISTS jobs_installation ON jobs(installation_id, state);
-CREATE TABLE IF NOT EXISTS deliveries (
-    id          TEXT PRIMARY KEY,
-    received_at REAL NOT NULL
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries(received_at);
-CREATE TABLE IF NOT EXISTS kv (
-    name       TEXT PRIMARY KEY,
-    value      TEXT NOT NULL,
-    updated_at REAL NOT NULL
-) WITHOUT ROWID;
-"""
-
-# Enqueue a job without hints: insert it, or coalesce into the waiting row, or mark the running
-# row dirty so it runs once more (the conflict target is the partial unique index of live keys).
-_UPSERT_PLAIN = (
-    "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
-    " created_at, updated_at) VALUES (?, ?, ?, ?, '{}', 'pending', 0, ?, ?, ?)"
-    " ON CONFLICT(key) WHERE state IN ('pending', 'running') DO UPDATE SET"
-    " reason = excluded.reason, updated_at = excluded.updated_at,"
-    " installation_id = COALESCE(excluded.installation_id, installation_id),"
-    " repo = COALESCE(excluded.repo, repo),"
-    " dirty = CASE WHEN state = 'running' THEN 1 ELSE dirty END,"
-    " dirty_hints = CASE WHEN state = 'running' THEN COALESCE(dirty_hints, '{}') ELSE dirty_hints END"
-)
-
-_UPSERT_STATE = (
-    "INSERT INTO kv (name, value, updated_at) VALUES (?, ?, ?)"
-    " ON CONFLICT(name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
-)
-
-_JOB_COLUMNS = (
-    "id, key, installation_id, repo, reason, hints, state, attempts, not_before, claim_token, "
-    "last_error, permanent, created_at, updated_at, dirty, dirty_hints"
-)
-
 
 def _hints_with_dirty(row: sqlite3.Row) -> dict[str, Any]:
     """A live row's hints plus those that arrived while it ran: a run that starts (claim) or goes
@@ -106,62 +49,6 @@ def _hints_with_dirty(row: sqlite3.Row) -> dict[str, Any]:
     if row["dirty"]:
         hints = merge_hints(hints, json.loads(row["dirty_hints"] or "{}"))
     return hints
-
-
-class _Acceptance:
-    """One delivery waiting for its group commit."""
-
-    __slots__ = ("delivery_id", "jobs", "done", "accepted", "error")
-
-    def __init__(self, delivery_id: str, jobs: list[JobSpec]) -> None:
-        self.delivery_id = delivery_id
-        self.jobs = jobs
-        # A one-shot lock, released when the commit is done (or when this delivery's thread is
-        # elected to lead the next batch): cheaper to wait on than an Event (no Condition, no
-        # per-wait lock allocation) on the endpoint's hot path.
-        self.done = threading.Lock()
-        self.done.acquire()
-        self.accepted: bool | None = None
-        self.error: BaseException | None = None
-
-    @property
-    def settled(self) -> bool:
-        return self.accepted is not None or self.error is not None
-
-
-class _GroupCommit:
-    """Leader/follower group commit. The first waiting thread leads one batch; when it is done it
-    hands the lead to a thread still waiting (if any) and returns its own answer at once, so no
-    request waits behind commits of later batches (which made p99 latency grow with load)."""
-
-    def __init__(self) -> None:
-        self.pid = os.getpid()
-        self._lock = threading.Lock()
-        self._pending: list[_Acceptance] = []
-        self._leading = False
-
-    def join(self, item: _Acceptance) -> bool:
-        """Queue ``item``; True when the caller must lead (nobody is committing)."""
-        with self._lock:
-            self._pending.append(item)
-            if self._leading:
-                return False
-            self._leading = True
-            return True
-
-    def take(self) -> list[_Acceptance]:
-        with self._lock:
-            batch, self._pending = self._pending, []
-            return batch
-
-    def successor(self) -> _Acceptance | None:
-        """After a batch: the waiting delivery whose thread leads the next batch, or None (and
-        nobody leads until the next ``join``)."""
-        with self._lock:
-            if self._pending:
-                return self._pending[0]
-            self._leading = False
-            return None
 
 
 class SqliteQueue(JobQueue):
@@ -178,7 +65,7 @@ class SqliteQueue(JobQueue):
         self._clock = clock
         self._local = threading.local()
         self._lock_path = None if path == ":memory:" else os.path.abspath(path) + ".lock"
-        self._group = _GroupCommit()
+        self._group = GroupCommit()
         if path != ":memory:":
             directory = os.path.dirname(os.path.abspath(path))
             os.makedirs(directory, exist_ok=True)
@@ -209,7 +96,7 @@ class SqliteQueue(JobQueue):
         conn = self._conn()
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute("COMMIT")
@@ -248,8 +135,8 @@ class SqliteQueue(JobQueue):
     def accept_delivery(self, delivery_id: str, jobs: list[JobSpec]) -> bool:
         group = self._group
         if group.pid != os.getpid():  # inherited over a fork: start afresh
-            group = self._group = _GroupCommit()
-        item = _Acceptance(delivery_id, jobs)
+            group = self._group = GroupCommit()
+        item = Acceptance(delivery_id, jobs)
         if not group.join(item):
             item.done.acquire()  # committed by another thread, or elected to lead the next batch
         if not item.settled:
@@ -258,11 +145,11 @@ class SqliteQueue(JobQueue):
             raise item.error
         return bool(item.accepted)
 
-    def _lead(self, group: _GroupCommit) -> None:
+    def _lead(self, group: GroupCommit) -> None:
         """Commit one batch: every delivery that arrived while the previous batch waited for the
         write lock or its fsync. Then wake the next leader first (its batch can start while this
         one's threads answer) and the batch's waiters."""
-        batch: list[_Acceptance] = []
+        batch: list[Acceptance] = []
         try:
             with self._write() as db:
                 batch = group.take()
@@ -280,7 +167,7 @@ class SqliteQueue(JobQueue):
         for item in batch:
             item.done.release()
 
-    def _accept_batch(self, db: sqlite3.Connection, batch: list[_Acceptance], now: float) -> None:
+    def _accept_batch(self, db: sqlite3.Connection, batch: list[Acceptance], now: float) -> None:
         """Record a batch of deliveries with as few statements as possible: the leader holds the
         cross-process write lock meanwhile, and every statement is a point where it may have to
         wait for the GIL behind the process's other request threads."""
@@ -289,7 +176,7 @@ class SqliteQueue(JobQueue):
             ids = [item.delivery_id for item in batch[start:start + 500]]
             marks = ",".join("?" * len(ids))
             seen.update(db.execute(f"SELECT id, received_at FROM deliveries WHERE id IN ({marks})", ids).fetchall())
-        fresh: list[_Acceptance] = []
+        fresh: list[Acceptance] = []
         renewed: list[str] = []
         for item in batch:
             received = seen.get(item.delivery_id)
@@ -315,7 +202,7 @@ class SqliteQueue(JobQueue):
                 else:
                     plain.append((spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now))
         if plain:
-            db.executemany(_UPSERT_PLAIN, plain)
+            db.executemany(UPSERT_PLAIN, plain)
 
     def enqueue(self, jobs: list[JobSpec]) -> None:
         if not jobs:
@@ -328,7 +215,7 @@ class SqliteQueue(JobQueue):
     def _enqueue_one(self, db: sqlite3.Connection, spec: JobSpec, now: float) -> None:
         if not spec.hints:
             # Nothing to merge (most events): one upsert does insert-or-coalesce-or-mark-dirty.
-            db.execute(_UPSERT_PLAIN, (spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now))
+            db.execute(UPSERT_PLAIN, (spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now))
             return
         live = db.execute(
             "SELECT id, state, hints, dirty_hints FROM jobs WHERE key = ? AND state IN ('pending', 'running')",
@@ -376,14 +263,14 @@ class SqliteQueue(JobQueue):
         token = uuid.uuid4().hex
         with self._write() as db:
             row = db.execute(
-                f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = 'pending' AND not_before <= ?"
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'pending' AND not_before <= ?"
                 " ORDER BY not_before, id LIMIT 1",
                 (now,),
             ).fetchone()
             if row is None:
                 # A running job whose lease lapsed: its process died (or hung) mid-job.
                 row = db.execute(
-                    f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state = 'running' AND lease_expires < ?"
+                    f"SELECT {JOB_COLUMNS} FROM jobs WHERE state = 'running' AND lease_expires < ?"
                     " ORDER BY lease_expires LIMIT 1",
                     (now,),
                 ).fetchone()
@@ -505,7 +392,7 @@ class SqliteQueue(JobQueue):
     def list_jobs(self, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), limit: int = 1000) -> list[Job]:
         marks = ",".join("?" for _ in states)
         rows = self._conn().execute(
-            f"SELECT {_JOB_COLUMNS} FROM jobs WHERE state IN ({marks}) ORDER BY id LIMIT ?", (*states, limit)
+            f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks}) ORDER BY id LIMIT ?", (*states, limit)
         ).fetchall()
         return [self._to_job(row) for row in rows]
 
@@ -589,7 +476,7 @@ class SqliteQueue(JobQueue):
     def set_state(self, name: str, value: Any) -> None:
         encoded = json.dumps(value)
         with self._write() as db:
-            db.execute(_UPSERT_STATE, (name, encoded, self._clock()))
+            db.execute(UPSERT_STATE, (name, encoded, self._clock()))
 
     def update_state(self, name: str, change: Callable[[Any | None], Any]) -> Any:
         # Read and write inside one write transaction: every writer (threads and processes) is
@@ -597,5 +484,5 @@ class SqliteQueue(JobQueue):
         with self._write() as db:
             row = db.execute("SELECT value FROM kv WHERE name = ?", (name,)).fetchone()
             value = change(None if row is None else json.loads(row["value"]))
-            db.execute(_UPSERT_STATE, (name, json.dumps(value), self._clock()))
+            db.execute(UPSERT_STATE, (name, json.dumps(value), self._clock()))
         return value

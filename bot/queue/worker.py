@@ -26,8 +26,8 @@ from typing import Any
 from bot.errors import PermanentError, RetryLater
 from bot.jobs import JobSpec, parse_key
 from bot.logging import log_fields
+from bot.metrics import JOB_DURATION, JOBS
 from bot.queue.base import FinishResult, Job, JobQueue
-from bot.web.metrics import JOB_DURATION, JOBS
 
 log = logging.getLogger("bot.worker")
 

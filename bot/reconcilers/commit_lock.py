@@ -46,7 +46,9 @@ def commit_lock(store: KeyValueStore, repo: str, sha: str, now: float | None = N
     leases = store.update_state(_state_name(repo), acquire)
     holder = (leases or {}).get(sha) or {}
     if holder.get("token") != token:
-        raise RetryLater(started + RETRY_AFTER_SECONDS, f"the gate of {sha[:7]} is being written by another job")
+        raise RetryLater(
+            started + RETRY_AFTER_SECONDS, f"the gate of {sha[:7]} is being written by another job"
+        )
     try:
         yield
     finally:

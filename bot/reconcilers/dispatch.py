@@ -1,5 +1,8 @@
 """Route a job to the reconciler that owns its key kind, and run it: ``run_job``.
 
+``RECONCILERS`` (one per key kind) and ``DISCOVERIES`` (run on every ``repo:`` job) are the one
+place reconcilers are registered; no module registers itself on import.
+
 ``run_job`` is the job boundary: it builds the ``JobContext`` (installation client, bot login,
 effective configuration), counts the job's API calls, and turns GitHub's errors into what the
 queue understands (``PermanentError``, ``RetryLater``, anything else = transient).
@@ -13,32 +16,40 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from github.GithubException import GithubException
-
 from bot.errors import PermanentError, RetryLater
 from bot.github import accounting
-from bot.github.errors import map_github_exception
+from bot.github.errors import GithubException, map_github_exception
 from bot.jobs import JobSpec, parse_key
+from bot.reconcilers import audit, pr, release, release_discovery, repo
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.repo import Discovery
 
 Reconciler = Callable[[JobContext], None]
 
 log = logging.getLogger("bot.reconcile")
 
 
+# What runs on every ``repo:`` job besides configuration changes and fan-out, in this order: the
+# gate's audit of release branches, then release-branch and tag discovery. Each returns the jobs
+# to enqueue. A new discovery is added here, nowhere else.
+DISCOVERIES: tuple[Discovery, ...] = (audit.gate_discovery, release_discovery.discover_releases)
+
+
+def _reconcile_repo(ctx: JobContext) -> None:
+    repo.reconcile(ctx, DISCOVERIES)
+
+
+# The reconciler of each key kind (``bot.jobs``): the one place they are registered.
+RECONCILERS: dict[str, Reconciler] = {
+    "pr": pr.reconcile,
+    "release": release.reconcile,
+    "repo": _reconcile_repo,
+}
+
+
 def reconciler_for(key: str) -> Reconciler:
     kind, _, _ = parse_key(key)
-    if kind == "pr":
-        from bot.reconcilers import pr
-
-        return pr.reconcile
-    if kind == "release":
-        from bot.reconcilers import release
-
-        return release.reconcile
-    from bot.reconcilers import repo
-
-    return repo.reconcile
+    return RECONCILERS[kind]
 
 
 @dataclass(frozen=True)
@@ -98,14 +109,20 @@ def run_job(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None
     )
 
 
-def _build_context(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None] | None) -> JobContext:
+def _build_context(
+    job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None] | None
+) -> JobContext:
     assert job.installation_id is not None and job.repo is not None
     gh = services.client_for(job.installation_id)
     _, repo_id, _ = parse_key(job.key)
     loaded = services.config_loader.load(gh, job.repo, repo_id=repo_id, installation_id=job.installation_id)
     if loaded.error:
-        log.warning("job %s: configuration error (%s in effect): %s", job.key,
-                    "last valid configuration" if loaded.valid else "defaults, gate fails closed", loaded.error)
+        log.warning(
+            "job %s: configuration error (%s in effect): %s",
+            job.key,
+            "last valid configuration" if loaded.valid else "defaults, gate fails closed",
+            loaded.error,
+        )
     return JobContext(
         job=job,
         gh=gh,

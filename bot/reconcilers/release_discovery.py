@@ -1,6 +1,6 @@
 """Release-branch and tag discovery, adoption and the bot's labels: the release side of a ``repo:`` job.
 
-Registered with ``bot.reconcilers.repo.register_discovery``; runs on every ``repo:`` job.
+Listed in ``bot.reconcilers.dispatch.DISCOVERIES``; runs on every ``repo:`` job.
 
 Why discovery and not ``create`` events: GitHub sends no ``create`` (nor per-tag ``push``) event when
 more than three tags are pushed at once, and events can be lost. So every ``repo:`` job lists the
@@ -25,22 +25,21 @@ import string
 from typing import Any
 from urllib.parse import quote
 
-from github import GithubException
-
+from bot.config.repo_config import RepoConfig
 from bot.core.versions import (
     PatternError,
-    ReleaseConventions,
     branch_line,
     owning_milestone,
     parse_milestone_title,
     parse_tag,
 )
 from bot.github import release_writes
+from bot.github.errors import GithubException
 from bot.github.paging import list_all
-from bot.github.release_facts import api_get, repo_path
+from bot.github.paths import repo_path
+from bot.github.release_facts import api_get
 from bot.jobs import JobSpec, parse_key, release_key
 from bot.reconcilers.context import JobContext
-from bot.reconcilers.repo import register_discovery
 
 # (name, color, description) of the labels the bot uses; names come from the configuration.
 _LABEL_STYLE = {
@@ -82,7 +81,11 @@ RELEASE_EVENTS_HINT = "release_events"
 
 def _hinted_events(hints: dict[str, Any]) -> set[str]:
     events = hints.get(RELEASE_EVENTS_HINT)
-    return {e for e in events if isinstance(e, str) and e in _WAKE_BY_EVENT} if isinstance(events, list) else set()
+    return (
+        {e for e in events if isinstance(e, str) and e in _WAKE_BY_EVENT}
+        if isinstance(events, list)
+        else set()
+    )
 
 
 def _woken_by_events(events: set[str], stages: dict[str, Any]) -> set[int]:
@@ -104,20 +107,17 @@ def _literal_prefix(pattern: str) -> str:
     return ""
 
 
-def bot_labels(config: dict[str, Any]) -> list[tuple[str, str, str]]:
-    releases = config.get("releases") or {}
-    gate = config.get("gate") or {}
-    notes = config.get("notes") or {}
+def bot_labels(config: RepoConfig) -> list[tuple[str, str, str]]:
     values = {
-        "tracking_label": releases.get("tracking_label", "release-tracking"),
-        "uat_label": gate.get("uat_label", "uat-passed"),
-        "approval_label": gate.get("approval_label", "release-approved"),
-        "hold_label": gate.get("hold_label", "hold"),
-        "released_label": notes.get("released_label", "released"),
+        "tracking_label": config.releases.tracking_label,
+        "uat_label": config.gate.uat_label,
+        "approval_label": config.gate.approval_label,
+        "hold_label": config.gate.hold_label,
+        "released_label": config.notes.released_label,
     }
     labels = []
     for key, name in values.items():
-        if isinstance(name, str) and name.strip():
+        if name.strip():
             color, description = _LABEL_STYLE[key]
             labels.append((name.strip(), color, description))
     return labels
@@ -125,10 +125,12 @@ def bot_labels(config: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 def ensure_labels(ctx: JobContext) -> int:
     """Create the bot's labels that are missing (one list call, one create per missing label)."""
-    existing = {str(lbl.get("name", "")).lower()
-                for lbl in list_all(ctx.gh, f"{repo_path(ctx.repo_full_name)}/labels", max_pages=20)}
+    existing = {
+        str(lbl.get("name", "")).lower()
+        for lbl in list_all(ctx.gh, f"{repo_path(ctx.repo_full_name)}/labels", max_pages=20)
+    }
     created = 0
-    for name, color, description in bot_labels(ctx.config or {}):
+    for name, color, description in bot_labels(ctx.repo_config):
         if name.lower() in existing:
             continue
         try:
@@ -140,11 +142,10 @@ def ensure_labels(ctx: JobContext) -> int:
     return created
 
 
-@register_discovery
 def discover_releases(ctx: JobContext) -> list[JobSpec]:
     _, repo_id, _ = parse_key(ctx.job.key)
     hints = ctx.job.hints or {}
-    conventions = ReleaseConventions.from_config(ctx.config)
+    conventions = ctx.repo_config.releases.conventions
     base = repo_path(ctx.repo_full_name)
 
     # ``fan_out`` is set on adoption only (installation, ``release-bot reconcile``): the labels are
@@ -160,7 +161,11 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
         if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
     )
     prefix = _literal_prefix(conventions.branch_pattern)
-    branch_path = f"{base}/git/matching-refs/heads/{quote(prefix, safe='/')}" if prefix else f"{base}/git/matching-refs/heads"
+    branch_path = (
+        f"{base}/git/matching-refs/heads/{quote(prefix, safe='/')}"
+        if prefix
+        else f"{base}/git/matching-refs/heads"
+    )
     branches = sorted(
         ref["ref"].removeprefix("refs/heads/")
         for ref in api_get(ctx.gh, branch_path) or []
@@ -217,6 +222,8 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
 
 def _jobs(ctx: JobContext, repo_id: int, numbers: set[int]) -> list[JobSpec]:
     return [
-        JobSpec(release_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, reason="release discovery")
+        JobSpec(
+            release_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, reason="release discovery"
+        )
         for n in sorted(numbers)
     ]

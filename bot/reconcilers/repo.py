@@ -8,8 +8,9 @@ On every ``repo:`` job:
 2. when this repository's configuration changed (or a ``fan_out`` hint asks for it: installation
    added, ``release-bot reconcile``), every open version milestone (``release:`` keys) and every
    open pull request into a release branch (``pr:`` keys) is enqueued;
-3. the discovery functions registered with ``register_discovery`` run (release-branch and tag
-   discovery belongs to the release life cycle), and their jobs are enqueued with the rest.
+3. the discovery functions listed in ``bot.reconcilers.dispatch.DISCOVERIES`` run (the gate's
+   audit of release branches; release-branch and tag discovery, which belongs to the release life
+   cycle), and their jobs are enqueued with the rest.
 
 Hints read (``bot/intake/routing.py``): ``refs`` (``refs/heads/main``), ``changed_config_paths``,
 ``config_changed`` and ``fan_out`` (booleans set by fan-out and by the reconcile command).
@@ -20,34 +21,20 @@ of those events).
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from bot.config.loader import CONFIG_SOURCE_PATHS, ORG_CONFIG_REPO
-from bot.core.gate import GateSettings, is_release_branch
-from bot.github.paging import list_all
+from bot.core.gate import is_release_branch
+from bot.core.versions import PatternError, parse_milestone_title
+from bot.github import repo_io
 from bot.jobs import JobSpec, parse_key, pr_key, release_key, repo_key
 from bot.reconcilers.context import JobContext
 
 Discovery = Callable[[JobContext], list[JobSpec]]
 
-_discoveries: list[Discovery] = []
 
-
-def register_discovery(fn: Discovery) -> Discovery:
-    """Add a function run on every ``repo:`` job; the jobs it returns are enqueued. Usable as a
-    decorator. Registering the same function twice has no effect."""
-    if fn not in _discoveries:
-        _discoveries.append(fn)
-    return fn
-
-
-def registered_discoveries() -> list[Discovery]:
-    return list(_discoveries)
-
-
-def reconcile(ctx: JobContext) -> None:
+def reconcile(ctx: JobContext, discoveries: Sequence[Discovery] = ()) -> None:
     _, repo_id, _ = parse_key(ctx.job.key)
     hints = ctx.job.hints or {}
     jobs: list[JobSpec] = []
@@ -65,7 +52,7 @@ def reconcile(ctx: JobContext) -> None:
             ctx.config, ctx.config_error, ctx.config_valid = loaded.config, loaded.error, loaded.valid
         jobs.extend(fan_out(ctx, repo_id))
 
-    for discover in registered_discoveries():
+    for discover in discoveries:
         jobs.extend(discover(ctx) or [])
 
     if jobs:
@@ -84,9 +71,7 @@ def _touches_config(ctx: JobContext, hints: dict[str, Any]) -> bool:
     if not (is_org_config_repo or is_extends_target or any(p in CONFIG_SOURCE_PATHS for p in paths)):
         return False
     # Configuration is read from the default branch only: a push elsewhere changes nothing.
-    _, repository = ctx.gh.requester.requestJsonAndCheck("GET", f"/repos/{ctx.repo_full_name}")
-    default_ref = f"refs/heads/{repository.get('default_branch')}"
-    return default_ref in refs
+    return f"refs/heads/{repo_io.default_branch(ctx.gh, ctx.repo_full_name)}" in refs
 
 
 def _invalidate_sources(ctx: JobContext, repo_id: int) -> list[JobSpec]:
@@ -103,27 +88,31 @@ def _invalidate_sources(ctx: JobContext, repo_id: int) -> list[JobSpec]:
             continue
         installation_id = dependent.installation_id or ctx.job.installation_id
         jobs.append(JobSpec(repo_key(dependent.repo_id), installation_id, dependent.repo_full_name,
-                            reason=f"config source {ctx.repo_full_name} changed", hints={"config_changed": True}))
+                            reason=f"config source {ctx.repo_full_name} changed",
+                            hints={"config_changed": True}))
     return jobs
 
 
 def fan_out(ctx: JobContext, repo_id: int) -> list[JobSpec]:
     """``release:`` keys of open version milestones and ``pr:`` keys of open pull requests into
     release branches, per the effective configuration."""
-    releases = ctx.config.get("releases") or {}
-    pattern = re.compile(str(releases.get("milestone_pattern") or r"^v?\d+\.\d+\.\d+"))
-    branch_patterns = GateSettings.from_config(ctx.config).release_branches
+    pattern = ctx.repo_config.releases.conventions.milestone_pattern
+    branch_patterns = ctx.repo_config.gate.release_branches
     reason = "repo fan-out"
     jobs: list[JobSpec] = []
-    for milestone in list_all(ctx.gh, f"/repos/{ctx.repo_full_name}/milestones", {"state": "open"}):
-        if pattern.search(str(milestone.get("title") or "")):
+    for milestone in repo_io.open_milestones(ctx.gh, ctx.repo_full_name):
+        try:
+            version = parse_milestone_title(str(milestone.get("title") or ""), pattern)
+        except PatternError as exc:
+            ctx.log.error("%s: releases.milestone_pattern unusable: %s", ctx.repo_full_name, exc)
+            break
+        if version is not None:
             jobs.append(JobSpec(release_key(repo_id, int(milestone["number"])), ctx.job.installation_id,
                                 ctx.repo_full_name, reason=reason))
     if branch_patterns:
-        for pull in list_all(ctx.gh, f"/repos/{ctx.repo_full_name}/pulls", {"state": "open"}):
-            base = str((pull.get("base") or {}).get("ref") or "")
+        for number, base in repo_io.open_pull_bases(ctx.gh, ctx.repo_full_name):
             if is_release_branch(base, branch_patterns):
-                jobs.append(JobSpec(pr_key(repo_id, int(pull["number"])), ctx.job.installation_id,
+                jobs.append(JobSpec(pr_key(repo_id, number), ctx.job.installation_id,
                                     ctx.repo_full_name, reason=reason))
     return jobs
 
@@ -136,8 +125,3 @@ def _unique(jobs: list[JobSpec]) -> list[JobSpec]:
             seen.add(job.key)
             out.append(job)
     return out
-
-from bot.reconcilers import pr as _gate  # noqa: E402  (merge gate: direct-push audit, protection on request)
-from bot.reconcilers import release_discovery as _release_discovery  # noqa: E402,F401  (registers the release discovery)
-
-register_discovery(_gate.gate_discovery)

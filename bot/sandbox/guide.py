@@ -48,6 +48,8 @@ def drive_me_lines(endpoints: SandboxEndpoints) -> list[str]:
     lines = [
         f"  sandbox web root : {endpoints.web_url}   (controls: {endpoints.web_url}/_sandbox/…)",
         f"  sandbox REST API : {endpoints.api_url}",
+        f"  dashboard        : {endpoints.bot_url}/   (sign in with GitHub: pick any user below)",
+        f"  sandbox pages    : {endpoints.web_url}/{SANDBOX_REPO}   (every html_url the bot writes answers)",
         f"  bot health       : {endpoints.bot_url}/healthz   metrics: {endpoints.bot_url}/metrics",
         f"  bot webhooks     : {endpoints.bot_url}{endpoints.webhook_path}",
         f"  the App          : id {SANDBOX_APP_ID}, installed on {SANDBOX_ORG}, key {endpoints.key_path}",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from bot.metrics import render_metrics
 from bot.queue.base import JobQueue
-from bot.web.metrics import render_metrics
 
 
 def health_blueprint(queue: JobQueue) -> Blueprint:

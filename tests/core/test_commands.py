@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.core import command_registry as registry
 from bot.core.commands import Command, parse_commands, strip_html_comments
 
 
@@ -46,3 +47,63 @@ def test_bounded_number_of_commands() -> None:
 
 def test_strip_html_comments() -> None:
     assert strip_html_comments("a<!-- x -->b<!--\ny\n-->c") == "abc"
+
+
+# ---------------------------------------------------------------------------------------------
+# the one registry (bot.core.command_registry)
+
+
+def test_every_pull_request_command_has_one_handler_and_a_help_row() -> None:
+    from bot.core.gate import GATE_COMMANDS
+    from bot.reconcilers.pr_comments import NOTES_COMMANDS
+
+    declared = registry.names_for(registry.PULL_REQUEST)
+    assert GATE_COMMANDS | NOTES_COMMANDS == declared and not GATE_COMMANDS & NOTES_COMMANDS
+    assert "release-note" in NOTES_COMMANDS
+    rows = registry.pull_request_help_rows(
+        {"qa": "QA", "rm": "RM", "self_rule": "", "uat_label": "u", "approval_label": "a", "hold_label": "h"}
+    )
+    forms = [f for c in registry.commands_for(registry.PULL_REQUEST) for f in c.forms]
+    assert len(rows) == len(forms)
+    for form, row in zip(forms, rows, strict=True):
+        assert all(f"`{syntax}`" in row for syntax in form.syntaxes)
+
+
+def test_tracking_issue_commands_are_declared_as_the_release_side_runs_them() -> None:
+    from bot.core.tracking import HELP_TEXT
+    from bot.reconcilers.release import COMMANDS
+
+    assert registry.names_for(registry.TRACKING_ISSUE) == set(COMMANDS)
+    assert registry.tracking_issue_help() == HELP_TEXT
+
+
+def test_usage_and_refusal_replies_come_from_the_declaration() -> None:
+    uat = registry.spec(registry.PULL_REQUEST, "uat")
+    assert uat.usage() == "usage: `/uat passed`, `/uat failed [reason]` or `/uat cancel`."
+    assert (
+        registry.spec(registry.PULL_REQUEST, "approve").usage() == "usage: `/approve` or `/approve cancel`."
+    )
+    milestone = registry.spec(registry.PULL_REQUEST, "milestone")
+    assert milestone.usage() == "usage: `/milestone <title>` or `/milestone clear`."
+    hold = registry.spec(registry.PULL_REQUEST, "hold")
+    assert hold.refusal({"qa": "QA", "rm": "RM"}) == (
+        "`/hold` may only be run by QA or RM, or the pull request's author; nothing changed."
+    )
+    assert uat.refusal({"qa": "QA"}, "/uat passed") == "`/uat passed` may only be run by QA; nothing changed."
+
+
+@pytest.mark.parametrize(
+    ("name", "roles", "is_author", "allowed"),
+    [
+        ("uat", {"qa"}, False, True),
+        ("uat", {"release_managers"}, True, False),
+        ("approve", {"release_managers"}, False, True),
+        ("hold", set(), True, True),  # the author may hold their own pull request …
+        ("unhold", set(), True, False),  # … but not lift the hold
+        ("release-note", set(), True, True),
+        ("release-note", {"qa"}, False, False),
+        ("help", set(), False, True),
+    ],
+)
+def test_who_may_run_each_command(name: str, roles: set[str], is_author: bool, allowed: bool) -> None:
+    assert registry.spec(registry.PULL_REQUEST, name).may_run(frozenset(roles), is_author) is allowed

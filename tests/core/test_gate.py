@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from bot.config.repo_config import default_gate_settings
 from bot.core.commands import parse_commands
 from bot.core.gate import (
     Approval,
@@ -30,6 +31,11 @@ from bot.core.gate import (
     plan_gate,
 )
 from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, role_rules
+
+
+def gate_settings(**changes: Any) -> GateSettings:
+    """The schema's default ``gate:`` settings, with ``changes``."""
+    return replace(default_gate_settings(), **changes)
 
 BOT = "release-bot[bot]"
 SEEN = "2026-11-26T04:00:00Z"
@@ -56,7 +62,9 @@ def committed(sha: str) -> TimelineItem:
     return TimelineItem(kind="committed", sha=sha)
 
 
-def marker(record: GateRecord, verdict: PullVerdict | None = None, number: int = 7, base: str = "release/1.4") -> str:
+def marker(
+    record: GateRecord, verdict: PullVerdict | None = None, number: int = 7, base: str = "release/1.4"
+) -> str:
     """The check run record holding ``record`` as pull request #7's section (into release/1.4, v1.4.0)."""
     return CommitRecord(record.sha, (PullSection(number, base, V140.number, record, verdict),)).marker()
 
@@ -69,7 +77,9 @@ PASSED = PullVerdict("success", "Ready to merge", "all given")
 
 
 def milestoned(title: str, actor: str = "releaser", event_id: int = 5) -> TimelineItem:
-    return TimelineItem(kind="milestoned", id=event_id, actor=actor, milestone=title, created_at="2026-11-26T03:00:00Z")
+    return TimelineItem(
+        kind="milestoned", id=event_id, actor=actor, milestone=title, created_at="2026-11-26T03:00:00Z"
+    )
 
 
 def facts(
@@ -94,7 +104,7 @@ def facts(
         pull=PullFacts(
             number=7, author=author, base=base, head_sha=HEAD, labels=frozenset(labels), milestone=milestone
         ),
-        settings=settings or GateSettings(),
+        settings=settings or gate_settings(),
         rules=role_rules({}, "acme"),
         bot_login=BOT,
         timeline=timeline,
@@ -161,7 +171,7 @@ CASES = [
         facts(
             BOTH,
             (committed(HEAD), labeled(11, "uat-passed", "dev"), labeled(12, "release-approved", "releaser")),
-            settings=GateSettings(allow_self_approval=True),
+            settings=gate_settings(allow_self_approval=True),
         ),
         "success",
         "Ready to merge: UAT and approval given for bbbbbbb",
@@ -192,7 +202,7 @@ CASES = [
                 labeled(12, "release-approved", "releaser"),
                 committed(HEAD),
             ),
-            settings=GateSettings(reset_on_push=False),
+            settings=gate_settings(reset_on_push=False),
         ),
         "failure",
         "Missing: UAT, approval",
@@ -218,7 +228,7 @@ CASES = [
     ("no milestone", facts(BOTH, ON_HEAD, milestone=None), "failure", "Missing: milestone", []),
     (
         "milestone not required",
-        facts(BOTH, ON_HEAD, milestone=None, settings=GateSettings(require_milestone=False)),
+        facts(BOTH, ON_HEAD, milestone=None, settings=gate_settings(require_milestone=False)),
         "success",
         "Ready to merge: UAT and approval given for bbbbbbb",
         [],
@@ -488,12 +498,12 @@ def test_approval_from_reviews() -> None:
     off = plan_gate(facts(("uat-passed",), timeline, reviews=reviews))
     assert off.check.conclusion == "failure"  # type: ignore[union-attr]
     on = plan_gate(
-        facts(("uat-passed",), timeline, reviews=reviews, settings=GateSettings(approval_from_reviews=True))
+        facts(("uat-passed",), timeline, reviews=reviews, settings=gate_settings(approval_from_reviews=True))
     )
     assert on.check.conclusion == "success"  # type: ignore[union-attr]
     old = (Review(1, "releaser", "APPROVED", OLD),)
     stale = plan_gate(
-        facts(("uat-passed",), timeline, reviews=old, settings=GateSettings(approval_from_reviews=True))
+        facts(("uat-passed",), timeline, reviews=old, settings=gate_settings(approval_from_reviews=True))
     )
     assert stale.check.conclusion == "failure"  # type: ignore[union-attr]
 
@@ -534,7 +544,9 @@ def test_merged_past_failing_gate_is_audited_once() -> None:
 
 
 def test_merged_with_green_gate_is_not_audited() -> None:
-    gate = facts(existing=ExistingCheck(9, "completed", "success", "t", marker(GateRecord(HEAD), PASSED), SEEN))
+    gate = facts(
+        existing=ExistingCheck(9, "completed", "success", "t", marker(GateRecord(HEAD), PASSED), SEEN)
+    )
     gate = replace(gate, pull=replace(gate.pull, state="closed", merged=True))
     assert plan_gate(gate).audit is None
 
@@ -578,7 +590,7 @@ def test_unproven_label_stays_without_reset_on_push_but_does_not_count() -> None
         labeled(11, "uat-passed", "qa", at=DOWN),
         labeled(12, "release-approved", "releaser"),
     )
-    plan = plan_gate(facts(BOTH, timeline, settings=GateSettings(reset_on_push=False)))
+    plan = plan_gate(facts(BOTH, timeline, settings=gate_settings(reset_on_push=False)))
     assert plan.remove_labels == [] and plan.replies == []
     assert plan.check is not None and plan.check.title == "Missing: UAT"
     assert "`uat-passed` is on but was not given for bbbbbbb" in plan.check.summary
@@ -673,7 +685,9 @@ def test_audit_reply_carries_a_marker_and_keeps_json_escapes() -> None:
 
 
 def twin_section(conclusion: str = "failure", number: int = 8, base: str = "release/1.4") -> PullSection:
-    verdict = PullVerdict(conclusion, "Missing: UAT, approval" if conclusion == "failure" else "Ready", "its list")  # type: ignore[arg-type]
+    verdict = PullVerdict(
+        conclusion, "Missing: UAT, approval" if conclusion == "failure" else "Ready", "its list"
+    )  # type: ignore[arg-type]
     return PullSection(number, base, V140.number, GateRecord(HEAD), verdict)
 
 
@@ -683,25 +697,38 @@ def test_a_failing_twin_fails_the_commit_but_keeps_this_pull_requests_sign_offs(
     assert plan.check.title == "Missing: #8 uat, approval"
     assert plan.own is not None and plan.own.conclusion == "success"
     assert plan.remove_labels == [] and plan.replies == []
-    assert "### #7 into `release/1.4`" in plan.check.summary and "### #8 into `release/1.4`" in plan.check.summary
+    assert (
+        "### #7 into `release/1.4`" in plan.check.summary
+        and "### #8 into `release/1.4`" in plan.check.summary
+    )
     sections = {s.number: s for s in parse_commit_record(plan.check.summary, HEAD).pulls}
     assert set(sections) == {7, 8} and sections[7].record.uat is not None
 
 
 def test_every_pull_request_passing_passes_the_commit() -> None:
     plan = plan_gate(facts(BOTH, ON_HEAD, others=(twin_section("success"),)))
-    assert plan.check is not None and plan.check.conclusion == "success" and "all 2 pull requests" in plan.check.title
+    assert (
+        plan.check is not None
+        and plan.check.conclusion == "success"
+        and "all 2 pull requests" in plan.check.title
+    )
 
 
 def test_an_unevaluated_twin_counts_as_failing() -> None:
     unknown = PullSection(8, "release/1.3", None, GateRecord(HEAD))
     plan = plan_gate(facts(BOTH, ON_HEAD, others=(unknown,)))
-    assert plan.check is not None and plan.check.conclusion == "failure" and "not evaluated yet" in plan.check.title
+    assert (
+        plan.check is not None
+        and plan.check.conclusion == "failure"
+        and "not evaluated yet" in plan.check.title
+    )
 
 
 def test_a_decoy_that_is_not_gated_writes_the_others_gate_not_neutral() -> None:
     gated = CommitRecord(HEAD, (twin_section(number=7),))
-    existing = ExistingCheck(9, "completed", "failure", "Missing: UAT, approval", "its list\n\n" + gated.marker(), SEEN)
+    existing = ExistingCheck(
+        9, "completed", "failure", "Missing: UAT, approval", "its list\n\n" + gated.marker(), SEEN
+    )
     decoy = facts(base="main", existing=existing, others=(twin_section(number=7),))
     decoy = replace(decoy, pull=replace(decoy.pull, number=8))
     plan = plan_gate(decoy)
@@ -710,11 +737,15 @@ def test_a_decoy_that_is_not_gated_writes_the_others_gate_not_neutral() -> None:
 
 
 def test_a_section_for_another_base_branch_is_no_record_for_this_one() -> None:
-    record = GateRecord(HEAD, uat=Approval("qa", "t", "command"), approval=Approval("releaser", "t", "command"))
+    record = GateRecord(
+        HEAD, uat=Approval("qa", "t", "command"), approval=Approval("releaser", "t", "command")
+    )
     summary = "s\n\n" + marker(record, base="release/1.3")
     assert parse(summary) is None  # the pull request now targets release/1.4
     retarget = TimelineItem(kind="base_ref_changed", id=30, actor="dev", created_at="2026-11-26T07:00:00Z")
-    gate = facts(BOTH, (*ON_HEAD, retarget), existing=ExistingCheck(9, "completed", "success", "t", summary, SEEN))
+    gate = facts(
+        BOTH, (*ON_HEAD, retarget), existing=ExistingCheck(9, "completed", "success", "t", summary, SEEN)
+    )
     plan = plan_gate(gate)
     assert plan.check is not None and plan.check.conclusion == "failure"
     assert sorted(plan.remove_labels) == ["release-approved", "uat-passed"]
@@ -723,7 +754,12 @@ def test_a_section_for_another_base_branch_is_no_record_for_this_one() -> None:
 
 def test_labels_given_after_a_retarget_count() -> None:
     retarget = TimelineItem(kind="base_ref_changed", id=30, actor="dev", created_at="2026-11-26T04:30:00Z")
-    timeline = (committed(HEAD), retarget, labeled(11, "uat-passed", "qa"), labeled(12, "release-approved", "releaser"))
+    timeline = (
+        committed(HEAD),
+        retarget,
+        labeled(11, "uat-passed", "qa"),
+        labeled(12, "release-approved", "releaser"),
+    )
     plan = plan_gate(facts(BOTH, timeline))
     assert plan.check is not None and plan.check.conclusion == "success", plan.check.summary
 
@@ -732,7 +768,9 @@ def test_a_milestone_set_by_a_developer_does_not_count_until_a_release_manager_v
     plan = plan_gate(facts(BOTH, ON_HEAD, milestoned_by="dev"))
     assert plan.check is not None and plan.check.title == "Missing: milestone"
     assert "set by @dev, who is not a release manager" in plan.check.summary
-    vouched = plan_gate(facts(BOTH, ON_HEAD, milestoned_by="dev"), [comment(100, "releaser", "/milestone v1.4.0")])
+    vouched = plan_gate(
+        facts(BOTH, ON_HEAD, milestoned_by="dev"), [comment(100, "releaser", "/milestone v1.4.0")]
+    )
     assert vouched.check is not None and vouched.check.conclusion == "success"
     assert vouched.record is not None and vouched.record.milestone_by is not None
     assert vouched.record.milestone_by.event == 5  # bound to the event that put it there
@@ -759,7 +797,11 @@ def test_a_milestone_of_another_repository_is_not_found() -> None:
 
 
 def test_a_v1_record_counts_for_nothing() -> None:
-    old = '<!-- release-bot:gate-record:{"v":1,"sha":"' + HEAD + '","uat":{"by":"qa","at":"t","via":"command"}} -->'
+    old = (
+        '<!-- release-bot:gate-record:{"v":1,"sha":"'
+        + HEAD
+        + '","uat":{"by":"qa","at":"t","via":"command"}} -->'
+    )
     assert parse(old) is None
 
 

@@ -20,6 +20,7 @@ Fixtures:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -258,8 +259,9 @@ def bot_factory(tmp_path: Path) -> Iterator[Any]:
         bot.kill()
 
 
-@pytest.fixture
-def e2e(tmp_path: Path, bot_factory: Any) -> Iterator[E2E]:
+@contextlib.contextmanager
+def open_e2e(tmp_path: Path, bot_factory: Any, env: dict[str, str] | None = None) -> Iterator[E2E]:
+    """A sandbox and a bot serving it (``env`` adds to the bot's environment)."""
     from bot.sandbox.server import start_sandbox
 
     key_path = tmp_path / "sandbox-app.pem"
@@ -281,9 +283,16 @@ def e2e(tmp_path: Path, bot_factory: Any) -> Iterator[E2E]:
                 "PRIVATE_KEY_PATH": str(key_path),
                 "GITHUB_API_URL": sandbox.api_url,
                 "SANDBOX": "1",  # relaxed pacing: the sandbox has no secondary limits to respect
+                **(env or {}),
             },
             port=port,
         )
         yield E2E(sandbox=sandbox, bot=bot)
     finally:
         sandbox.stop()
+
+
+@pytest.fixture
+def e2e(tmp_path: Path, bot_factory: Any) -> Iterator[E2E]:
+    with open_e2e(tmp_path, bot_factory) as world:
+        yield world

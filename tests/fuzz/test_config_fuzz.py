@@ -22,22 +22,49 @@ from hypothesis import strategies as st
 from bot.config.defaults import SECTIONS, STAGE_IDS, default_config
 from bot.config.loader import CONFIG_PATH, MAX_EXTENDS_DEPTH, ConfigLoader
 from bot.config.merge import deep_merge
+from bot.config.repo_config import RepoConfig
 from bot.config.validate import MAX_CONFIG_BYTES, validate_text
 from bot.core.checklists import all_checklists
-from bot.core.gate import GateSettings
 from bot.core.notes import resolve_notes_config
-from bot.core.permissions import role_rules
 from bot.core.versions import ReleaseConventions
 
-SCALARS = (st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=True)
-           | st.text(max_size=30) | st.sampled_from(["release/*", "{version}", "v{version}-rc.{n}", "maintain",
-                                                     "write", "(?P<version>.*)", "(", "Europe/Paris", "Mars/Base"]))
-VALUES = st.recursive(SCALARS, lambda inner: st.lists(inner, max_size=4)
-                      | st.dictionaries(st.text(max_size=12), inner, max_size=4), max_leaves=10)
+SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=True)
+    | st.text(max_size=30)
+    | st.sampled_from(
+        [
+            "release/*",
+            "{version}",
+            "v{version}-rc.{n}",
+            "maintain",
+            "write",
+            "(?P<version>.*)",
+            "(",
+            "Europe/Paris",
+            "Mars/Base",
+        ]
+    )
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=10,
+)
 KNOWN_KEYS = {
     "roles": ["release_managers", "qa"],
-    "releases": ["milestone_pattern", "branch_pattern", "rc_tag_pattern", "final_tag_pattern", "timezone",
-                 "tracking_issue_title", "tracking_label", "mode"],
+    "releases": [
+        "milestone_pattern",
+        "branch_pattern",
+        "rc_tag_pattern",
+        "final_tag_pattern",
+        "timezone",
+        "tracking_issue_title",
+        "tracking_label",
+        "mode",
+    ],
     "stages": list(STAGE_IDS),
     "gate": list(default_config()["gate"]),
     "notes": ["categories", "exclude_labels", "change_template", "header", "footer", "escape_mentions"],
@@ -46,10 +73,9 @@ KNOWN_KEYS = {
 
 def consume(config: dict[str, Any]) -> None:
     """What the reconcilers derive from a configuration: none of it may raise for a valid one."""
-    GateSettings.from_config(config)
+    RepoConfig.from_mapping(config, "acme")  # roles, releases, stages, gate, notes: typed
     ReleaseConventions.from_config(config)
     all_checklists(config)
-    role_rules(config, "acme")
     resolve_notes_config(config.get("notes"))
 
 
@@ -59,7 +85,9 @@ def config_documents(draw: st.DrawFn) -> Any:
     if draw(st.integers(0, 9)) == 0:
         return draw(VALUES)
     doc: dict[str, Any] = {}
-    for section in draw(st.lists(st.sampled_from([*SECTIONS, "_extends", "unknown"]), max_size=4, unique=True)):
+    for section in draw(
+        st.lists(st.sampled_from([*SECTIONS, "_extends", "unknown"]), max_size=4, unique=True)
+    ):
         if section in KNOWN_KEYS and draw(st.booleans()):
             keys = draw(st.lists(st.sampled_from(KNOWN_KEYS[section]), min_size=1, max_size=3, unique=True))
             doc[section] = {key: draw(VALUES) for key in keys}
@@ -74,7 +102,11 @@ def check_problems(problems: list[Any]) -> None:
         assert problem.message.strip() and "Traceback" not in text and len(text) < 2000, text
 
 
-@pytest.mark.reliability(area="bad input", case="fuzzed configuration files: wrong types, unknown keys, anything at all", trials=200)
+@pytest.mark.reliability(
+    area="bad input",
+    case="fuzzed configuration files: wrong types, unknown keys, anything at all",
+    trials=200,
+)
 @given(doc=config_documents())
 @example(doc={"gate": {"release_branches": [{"a": 1}]}})
 @example(doc={"releases": {"milestone_pattern": "(?P<version>"}})
@@ -89,10 +121,40 @@ def test_any_configuration_is_refused_with_problems_or_consumed(doc: Any, reliab
         consume(deep_merge(default_config(), data))
 
 
-@pytest.mark.reliability(area="bad input", case="fuzzed YAML text (broken syntax, tags, control characters)", trials=200)
-@given(text=st.text(max_size=400) | st.lists(st.sampled_from(
-    ["a:", " - b", "!!python/object:os.system", "&x [*x]", "*y", "? [", "'", '"\\', "\t", "---", "...", "{", "}",
-     "gate:", "  release_branches: 1", "%TAG ! x", "<<: *x", "\x00", "\ufeff"]), max_size=30).map("\n".join))
+@pytest.mark.reliability(
+    area="bad input",
+    case="fuzzed YAML text (broken syntax, tags, control characters)",
+    trials=200,
+)
+@given(
+    text=st.text(max_size=400)
+    | st.lists(
+        st.sampled_from(
+            [
+                "a:",
+                " - b",
+                "!!python/object:os.system",
+                "&x [*x]",
+                "*y",
+                "? [",
+                "'",
+                '"\\',
+                "\t",
+                "---",
+                "...",
+                "{",
+                "}",
+                "gate:",
+                "  release_branches: 1",
+                "%TAG ! x",
+                "<<: *x",
+                "\x00",
+                "\ufeff",
+            ]
+        ),
+        max_size=30,
+    ).map("\n".join)
+)
 @example(text="!!python/object/apply:os.system ['echo pwned']")
 @example(text="a: &a [*a]")
 def test_any_yaml_text_is_answered_with_problems_never_an_exception(text: str, reliability: Any) -> None:
@@ -109,18 +171,34 @@ def alias_bomb(width: int, depth: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-@pytest.mark.reliability(area="bad input", case="YAML alias bombs and oversized configuration files", trials=1)
-@pytest.mark.parametrize("text", [
-    alias_bomb(9, 9),  # the classic "billion laughs": 9^9 values once expanded
-    alias_bomb(2, 40),  # deep rather than wide
-    alias_bomb(50, 3),
-    "x: " + "[" * 60 + "]" * 60,  # nesting past the depth limit
-    "gate:\n  release_branches:\n" + "    - release/x\n" * 30_000,  # over 256 KiB
-    "notes:\n  header: '" + "x" * (MAX_CONFIG_BYTES + 10) + "'\n",
-    "a: " + "&a " * 5 + "1",
-    "\n".join(f"k{i}: &k{i} " + (f"[*k{i - 1}, *k{i - 1}]" if i else "1") for i in range(60)),
-], ids=["billion-laughs", "deep-aliases", "wide-aliases", "deep-nesting", "many-lines", "huge-string",
-        "anchors", "binary-doubling"])
+@pytest.mark.reliability(
+    area="bad input",
+    case="YAML alias bombs and oversized configuration files",
+    trials=1,
+)
+@pytest.mark.parametrize(
+    "text",
+    [
+        alias_bomb(9, 9),  # the classic "billion laughs": 9^9 values once expanded
+        alias_bomb(2, 40),  # deep rather than wide
+        alias_bomb(50, 3),
+        "x: " + "[" * 60 + "]" * 60,  # nesting past the depth limit
+        "gate:\n  release_branches:\n" + "    - release/x\n" * 30_000,  # over 256 KiB
+        "notes:\n  header: '" + "x" * (MAX_CONFIG_BYTES + 10) + "'\n",
+        "a: " + "&a " * 5 + "1",
+        "\n".join(f"k{i}: &k{i} " + (f"[*k{i - 1}, *k{i - 1}]" if i else "1") for i in range(60)),
+    ],
+    ids=[
+        "billion-laughs",
+        "deep-aliases",
+        "wide-aliases",
+        "deep-nesting",
+        "many-lines",
+        "huge-string",
+        "anchors",
+        "binary-doubling",
+    ],
+)
 def test_alias_bombs_and_huge_files_are_refused_fast_and_small(text: str) -> None:
     tracemalloc.start()
     started = time.perf_counter()
@@ -151,7 +229,9 @@ class ContentsApi:
         _, _, owner, name, _, *path = url.split("/")
         repo, rel = f"{owner}/{name}", "/".join(path).replace("%2F", "/")
         if rel == ".github":
-            listed = [{"path": p, "type": "file"} for (r, p) in self.files if r == repo and p.startswith(".github/")]
+            listed = [
+                {"path": p, "type": "file"} for (r, p) in self.files if r == repo and p.startswith(".github/")
+            ]
             if not listed:
                 raise GithubException(404, {"message": "Not Found"}, {})
             return {}, listed
@@ -167,7 +247,9 @@ def extends_chains(draw: st.DrawFn) -> dict[tuple[str, str], str]:
     names = [f"acme/c{i}" for i in range(draw(st.integers(1, MAX_EXTENDS_DEPTH + 3)))]
     files: dict[tuple[str, str], str] = {}
     for i, repo in enumerate(names):
-        target = draw(st.sampled_from([*names, "rival/evil", "acme/missing", "c0:other.yml", "", None, 7, ["x"]]))
+        target = draw(
+            st.sampled_from([*names, "rival/evil", "acme/missing", "c0:other.yml", "", None, 7, ["x"]])
+        )
         body: dict[str, Any] = {"gate": {"require_milestone": draw(st.booleans())}}
         if target is not None:
             body["_extends"] = target
@@ -179,11 +261,19 @@ def extends_chains(draw: st.DrawFn) -> dict[tuple[str, str], str]:
     return files
 
 
-@pytest.mark.reliability(area="bad input", case="fuzzed _extends chains: loops, too long, another owner, missing targets, wrong types", trials=200)
+@pytest.mark.reliability(
+    area="bad input",
+    case="fuzzed _extends chains: loops, too long, another owner, missing targets, wrong types",
+    trials=200,
+)
 @given(files=extends_chains())
 @example(files={("acme/c0", CONFIG_PATH): "_extends: c0\n"})
-@example(files={("acme/c0", CONFIG_PATH): "_extends: rival/evil\nroles: {release_managers: {permission: read}}\n",
-                ("rival/evil", CONFIG_PATH): "roles: {release_managers: {permission: read}}\n"})
+@example(
+    files={
+        ("acme/c0", CONFIG_PATH): "_extends: rival/evil\nroles: {release_managers: {permission: read}}\n",
+        ("rival/evil", CONFIG_PATH): "roles: {release_managers: {permission: read}}\n",
+    }
+)
 @example(files={(f"acme/c{i}", CONFIG_PATH): f"_extends: c{i + 1}\n" for i in range(MAX_EXTENDS_DEPTH + 2)})
 def test_extends_chains_never_fail_the_loader(files: dict[tuple[str, str], str], reliability: Any) -> None:
     reliability.trials(1)

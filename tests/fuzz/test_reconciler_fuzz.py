@@ -42,7 +42,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     tmp = tmp_path_factory.mktemp("reconciler-fuzz")
     key = tmp / "app.pem"
     sandbox = start_sandbox(port=0, webhook_url=None, app_key_path=str(key))
-    api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=30)
+    api = httpx.Client(
+        base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=30
+    )
 
     def ok(r: httpx.Response) -> Any:
         assert r.status_code < 300, r.text
@@ -52,17 +54,30 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     main = ok(api.get(f"/repos/{repo}/git/ref/heads/main"))["object"]["sha"]
     ok(api.post(f"/repos/{repo}/git/refs", json={"ref": "refs/heads/release/1.4", "sha": main}))
     ok(api.post(f"/repos/{repo}/git/refs", json={"ref": "refs/heads/fix", "sha": main}))
-    ok(api.put(f"/repos/{repo}/contents/fix.txt", json={"message": "fix", "branch": "fix",
-                                                        "content": base64.b64encode(b"fix\n").decode()}))
+    ok(
+        api.put(
+            f"/repos/{repo}/contents/fix.txt",
+            json={"message": "fix", "branch": "fix", "content": base64.b64encode(b"fix\n").decode()},
+        )
+    )
     milestone = ok(api.post(f"/repos/{repo}/milestones", json={"title": "v1.4.0"}))["number"]
-    number = ok(api.post(f"/repos/{repo}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"}))["number"]
+    number = ok(
+        api.post(f"/repos/{repo}/pulls", json={"title": "Fix", "head": "fix", "base": "release/1.4"})
+    )["number"]
     ok(api.patch(f"/repos/{repo}/issues/{number}", json={"milestone": milestone}))
     ok(api.post(f"/repos/{repo}/issues/{number}/comments", json={"body": "/approve"}))
     ok(api.post(f"/repos/{repo}/git/refs", json={"ref": "refs/tags/v1.4.0-rc.1", "sha": main}))
     repo_id = ok(api.get(f"/repos/{repo}"))["id"]
     queue = SqliteQueue(str(tmp / "queue.db"))
-    settings_ = Settings.from_env({"APP_ID": "1", "PRIVATE_KEY_PATH": str(key), "GITHUB_API_URL": sandbox.api_url,
-                                   "WEBHOOK_SECRET": "x" * 20, "SANDBOX": "1"})
+    settings_ = Settings.from_env(
+        {
+            "APP_ID": "1",
+            "PRIVATE_KEY_PATH": str(key),
+            "GITHUB_API_URL": sandbox.api_url,
+            "WEBHOOK_SECRET": "x" * 20,
+            "SANDBOX": "1",
+        }
+    )
     services = Services.from_settings(settings_, queue)
     keys = [pr_key(repo_id, number), release_key(repo_id, milestone), repo_key(repo_id)]
     yield {"services": services, "keys": keys, "repo": repo, "tmp": tmp}
@@ -95,13 +110,30 @@ def run(world: dict[str, Any], key: str) -> tuple[str, SqliteQueue]:
     return pool.run_one(job), queue
 
 
-@pytest.mark.reliability(area="bad input", case="fuzzed GitHub answers (wrong types, missing keys, empty bodies) fail the job cleanly, never the worker", trials=40)
+@pytest.mark.reliability(
+    area="bad input",
+    case=(
+        "fuzzed GitHub answers (wrong types, missing keys, empty bodies) fail the job cleanly, never the "
+        "worker"
+    ),
+    trials=40,
+)
 @settings(max_examples=max(20, budget() // 5))
-@given(key_index=st.integers(0, 2), call=st.integers(0, 12), path=st.lists(st.integers(0, 50), max_size=4),
-       value=WRONG)
-def test_a_wrong_shaped_github_answer_fails_the_job_not_the_worker(world: dict[str, Any], key_index: int, call: int,
-                                                                   path: list[int], value: Any, reliability: Any,
-                                                                   caplog: pytest.LogCaptureFixture) -> None:
+@given(
+    key_index=st.integers(0, 2),
+    call=st.integers(0, 12),
+    path=st.lists(st.integers(0, 50), max_size=4),
+    value=WRONG,
+)
+def test_a_wrong_shaped_github_answer_fails_the_job_not_the_worker(
+    world: dict[str, Any],
+    key_index: int,
+    call: int,
+    path: list[int],
+    value: Any,
+    reliability: Any,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     reliability.trials(1)
     key = world["keys"][key_index]
     gh = world["services"].client_for(1)
@@ -115,8 +147,10 @@ def test_a_wrong_shaped_github_answer_fails_the_job_not_the_worker(world: dict[s
             data = corrupt(data, path, value)
         return headers, data
 
-    with mock.patch.object(gh.requester, "requestJsonAndCheck", answered), \
-            caplog.at_level(logging.INFO, logger="bot.worker"):
+    with (
+        mock.patch.object(gh.requester, "requestJsonAndCheck", answered),
+        caplog.at_level(logging.INFO, logger="bot.worker"),
+    ):
         seen = len(caplog.records)  # caplog is shared by every example of this test
         outcome, queue = run(world, key)
     try:

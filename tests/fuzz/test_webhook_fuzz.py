@@ -59,11 +59,15 @@ def signed_headers(event: str, body: bytes, content_type: str = "application/jso
     }
 
 
-def deliver(endpoint: Any, event: str, body: bytes, content_type: str = "application/json") -> tuple[int, Any]:
+def deliver(
+    endpoint: Any, event: str, body: bytes, content_type: str = "application/json"
+) -> tuple[int, Any]:
     """POST one signed body; assert the endpoint's contract; return (status, JSON answer)."""
     client, queue = endpoint
     before = len(queue.list_jobs())
-    response = client.post("/api/github/webhooks", data=body, headers=signed_headers(event, body, content_type))
+    response = client.post(
+        "/api/github/webhooks", data=body, headers=signed_headers(event, body, content_type)
+    )
     status = response.status_code
     assert status in ANSWERS, (status, response.data[:500])
     answer = response.get_json()
@@ -85,11 +89,20 @@ def deliver(endpoint: Any, event: str, body: bytes, content_type: str = "applica
 
 # ---------------------------------------------------------------------------- the mutations
 
-JSON_LEAF = (st.none() | st.booleans() | st.integers() | st.integers(min_value=2**63, max_value=2**1100)
-             | st.floats(allow_nan=False) | st.text(max_size=40)
-             | st.sampled_from(["", "\ud800", "a\x00b", "💥" * 3, "../../etc/passwd", "refs/heads/release/1.4"]))
-JSON_VALUE = st.recursive(JSON_LEAF, lambda inner: st.lists(inner, max_size=4)
-                          | st.dictionaries(st.text(max_size=10), inner, max_size=4), max_leaves=12)
+JSON_LEAF = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.integers(min_value=2**63, max_value=2**1100)
+    | st.floats(allow_nan=False)
+    | st.text(max_size=40)
+    | st.sampled_from(["", "\ud800", "a\x00b", "💥" * 3, "../../etc/passwd", "refs/heads/release/1.4"])
+)
+JSON_VALUE = st.recursive(
+    JSON_LEAF,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),
+    max_leaves=12,
+)
 
 
 def paths_of(node: Any, prefix: tuple[Any, ...] = (), depth: int = 4) -> list[tuple[Any, ...]]:
@@ -142,23 +155,54 @@ def mutated_example(draw: st.DrawFn, examples: list[tuple[str, int, dict[str, An
     return other or "push", payload
 
 
-@pytest.mark.reliability(area="bad input", case="fuzzed webhook payloads (every real example mutated: wrong types, missing keys, deep nesting, huge strings, swapped events)", trials=200)
+@pytest.mark.reliability(
+    area="bad input",
+    case=(
+        "fuzzed webhook payloads (every real example mutated: wrong types, missing keys, deep nesting, "
+        "huge strings, swapped events)"
+    ),
+    trials=200,
+)
 @given(data=st.data())
-def test_mutated_examples_never_get_a_5xx(endpoint: Any, examples: list[Any], reliability: Any, data: Any) -> None:
+def test_mutated_examples_never_get_a_5xx(
+    endpoint: Any, examples: list[Any], reliability: Any, data: Any
+) -> None:
     event, payload = data.draw(mutated_example(examples))
     reliability.trials(1)
     deliver(endpoint, event, json.dumps(payload).encode())
 
 
-TEMPLATE = {"action": "created", "milestone": {"number": 3, "title": "v1.4.0"},
-            "issue": {"number": 5, "milestone": {"number": 3}}, "comment": {"id": 9, "body": "/approve"},
-            "repository": {"id": 42, "full_name": "acme/rocket"}, "installation": {"id": 7}}
-FIELDS = [("action",), ("milestone", "number"), ("milestone", "title"), ("issue", "number"), ("comment", "id"),
-          ("comment", "body"), ("repository", "id"), ("repository", "full_name"), ("installation", "id")]
+TEMPLATE = {
+    "action": "created",
+    "milestone": {"number": 3, "title": "v1.4.0"},
+    "issue": {"number": 5, "milestone": {"number": 3}},
+    "comment": {"id": 9, "body": "/approve"},
+    "repository": {"id": 42, "full_name": "acme/rocket"},
+    "installation": {"id": 7},
+}
+FIELDS = [
+    ("action",),
+    ("milestone", "number"),
+    ("milestone", "title"),
+    ("issue", "number"),
+    ("comment", "id"),
+    ("comment", "body"),
+    ("repository", "id"),
+    ("repository", "full_name"),
+    ("installation", "id"),
+]
 
 
-@pytest.mark.reliability(area="bad input", case="fuzzed values in the fields the router reads (huge integers, lone surrogates, NUL)", trials=200)
-@given(event=st.sampled_from(["milestone", "issue_comment", "issues"]), field=st.sampled_from(FIELDS), value=JSON_VALUE)
+@pytest.mark.reliability(
+    area="bad input",
+    case="fuzzed values in the fields the router reads (huge integers, lone surrogates, NUL)",
+    trials=200,
+)
+@given(
+    event=st.sampled_from(["milestone", "issue_comment", "issues"]),
+    field=st.sampled_from(FIELDS),
+    value=JSON_VALUE,
+)
 # Found by the fuzzer; kept so they stay fixed.
 @example(event="milestone", field=("repository", "id"), value=2**64)
 @example(event="milestone", field=("installation", "id"), value=2**70)
@@ -166,8 +210,9 @@ FIELDS = [("action",), ("milestone", "number"), ("milestone", "title"), ("issue"
 @example(event="milestone", field=("repository", "full_name"), value="a/\ud800")
 @example(event="issue_comment", field=("comment", "body"), value="\udfff")
 @example(event="issue_comment", field=("action",), value="created\ud800")
-def test_wrong_values_in_routed_fields_never_get_a_5xx(endpoint: Any, event: str, field: tuple[str, ...],
-                                                       value: Any) -> None:
+def test_wrong_values_in_routed_fields_never_get_a_5xx(
+    endpoint: Any, event: str, field: tuple[str, ...], value: Any
+) -> None:
     deliver(endpoint, event, json.dumps(replaced(TEMPLATE, field, value)).encode())
 
 
@@ -175,37 +220,62 @@ def test_wrong_values_in_routed_fields_never_get_a_5xx(endpoint: Any, event: str
 def raw_body(draw: st.DrawFn) -> tuple[bytes, str]:
     """Bodies that are not well-formed UTF-8 JSON objects, or not JSON bodies at all."""
     kind = draw(st.sampled_from(["bytes", "invalid-utf8", "deep", "form", "form-bad", "scalar", "dup-keys"]))
-    base = json.dumps({"action": "created", "milestone": {"number": 1, "title": "v1.0.0"},
-                       "repository": {"id": 1, "full_name": "a/b"}, "installation": {"id": 1}}).encode()
+    base = json.dumps(
+        {
+            "action": "created",
+            "milestone": {"number": 1, "title": "v1.0.0"},
+            "repository": {"id": 1, "full_name": "a/b"},
+            "installation": {"id": 1},
+        }
+    ).encode()
     if kind == "bytes":
         return draw(st.binary(min_size=1, max_size=2000)), "application/json"
     if kind == "invalid-utf8":
         at = draw(st.integers(0, len(base) - 1))
-        return base[:at] + draw(st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"])) + base[at:], \
-            "application/json"
+        return base[:at] + draw(
+            st.sampled_from([b"\xff", b"\xc3", b"\xed\xa0\x80", b"\xf4\x90\x80\x80"])
+        ) + base[at:], "application/json"
     if kind == "deep":
         depth = draw(st.integers(500, 60_000))
         opener = draw(st.sampled_from([b"[", b'{"a":']))
         closer = b"]" if opener == b"[" else b"}"
         return opener * depth + b"1" + closer * depth, "application/json"
     if kind == "form":
-        return urllib.parse.urlencode({"payload": base.decode()}).encode(), "application/x-www-form-urlencoded"
+        return urllib.parse.urlencode(
+            {"payload": base.decode()}
+        ).encode(), "application/x-www-form-urlencoded"
     if kind == "form-bad":
         value = draw(st.text(max_size=200))
         field = draw(st.sampled_from(["payload", "other", "payload[]"]))
         return urllib.parse.urlencode({field: value}).encode(), "application/x-www-form-urlencoded"
     if kind == "scalar":
-        return draw(st.sampled_from([b"null", b"1", b'"x"', b"[]", b"true", b"NaN", b"1e999"])), "application/json"
+        return draw(
+            st.sampled_from([b"null", b"1", b'"x"', b"[]", b"true", b"NaN", b"1e999"])
+        ), "application/json"
     return b'{"action": "created", "action": 7, ' + base[1:], "application/json"
 
 
-@pytest.mark.reliability(area="bad input", case="fuzzed webhook bodies: random bytes, invalid UTF-8, deep nesting, form-encoded, scalars", trials=200)
+@pytest.mark.reliability(
+    area="bad input",
+    case="fuzzed webhook bodies: random bytes, invalid UTF-8, deep nesting, form-encoded, scalars",
+    trials=200,
+)
 @given(body=raw_body(), event=st.sampled_from(["milestone", "issue_comment", "push", "ping"]))
 @example(body=(b"[" * 100_000 + b"]" * 100_000, "application/json"), event="milestone")
-@example(body=(urllib.parse.urlencode({"payload": "[" * 50_000 + "]" * 50_000}).encode(),
-               "application/x-www-form-urlencoded"), event="milestone")
-@example(body=(b'{"milestone": {"number": 1}, "repository": {"id": 1, "full_name": "a\\ud800/b"}, "action": "x"}',
-               "application/json"), event="milestone")
+@example(
+    body=(
+        urllib.parse.urlencode({"payload": "[" * 50_000 + "]" * 50_000}).encode(),
+        "application/x-www-form-urlencoded",
+    ),
+    event="milestone",
+)
+@example(
+    body=(
+        b'{"milestone": {"number": 1}, "repository": {"id": 1, "full_name": "a\\ud800/b"}, "action": "x"}',
+        "application/json",
+    ),
+    event="milestone",
+)
 def test_malformed_bodies_never_get_a_5xx(endpoint: Any, body: tuple[bytes, str], event: str) -> None:
     data, content_type = body
     if len(data) > LIMIT:
@@ -216,8 +286,13 @@ def test_malformed_bodies_never_get_a_5xx(endpoint: Any, body: tuple[bytes, str]
 @pytest.mark.reliability(area="bad input", case="bodies at, and one byte over, the size limit", trials=2)
 @pytest.mark.parametrize("content_type", ["application/json", "application/x-www-form-urlencoded"])
 def test_bodies_at_and_over_the_size_limit(endpoint: Any, content_type: str) -> None:
-    payload = {"action": "created", "milestone": {"number": 1, "title": "v1.0.0"},
-               "repository": {"id": 1, "full_name": "a/b"}, "installation": {"id": 1}, "pad": ""}
+    payload = {
+        "action": "created",
+        "milestone": {"number": 1, "title": "v1.0.0"},
+        "repository": {"id": 1, "full_name": "a/b"},
+        "installation": {"id": 1},
+        "pad": "",
+    }
 
     def body_of(size: int) -> bytes:
         payload["pad"] = ""
@@ -236,16 +311,34 @@ def test_bodies_at_and_over_the_size_limit(endpoint: Any, content_type: str) -> 
     assert status == 413 and "larger than" in answer["error"]
 
 
-@pytest.mark.reliability(area="bad input", case="memory of one delivery at the size limit stays bounded", trials=3)
+@pytest.mark.reliability(
+    area="bad input",
+    case="memory of one delivery at the size limit stays bounded",
+    trials=3,
+)
 def test_memory_of_one_delivery_at_the_limit_is_bounded(endpoint: Any) -> None:
     """The worst bodies under the cap (deep nesting, many tiny values, one huge string) cost a
     bounded multiple of their size: no amplification an attacker could use."""
     bodies = [
         b"[" * (LIMIT // 2) + b"]" * (LIMIT // 2),
-        json.dumps({"action": "created", "milestone": {"number": 1}, "repository": {"id": 1, "full_name": "a/b"},
-                    "installation": {"id": 1}, "pad": [0] * ((LIMIT - 200) // 3)}).encode()[:LIMIT],
-        json.dumps({"action": "created", "milestone": {"number": 1}, "repository": {"id": 1, "full_name": "a/b"},
-                    "installation": {"id": 1}, "pad": "é" * ((LIMIT - 200) // 2)}).encode()[:LIMIT],
+        json.dumps(
+            {
+                "action": "created",
+                "milestone": {"number": 1},
+                "repository": {"id": 1, "full_name": "a/b"},
+                "installation": {"id": 1},
+                "pad": [0] * ((LIMIT - 200) // 3),
+            }
+        ).encode()[:LIMIT],
+        json.dumps(
+            {
+                "action": "created",
+                "milestone": {"number": 1},
+                "repository": {"id": 1, "full_name": "a/b"},
+                "installation": {"id": 1},
+                "pad": "é" * ((LIMIT - 200) // 2),
+            }
+        ).encode()[:LIMIT],
     ]
     for body in bodies:
         tracemalloc.start()

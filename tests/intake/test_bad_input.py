@@ -66,20 +66,32 @@ def test_json_that_is_not_an_object_is_400(client, queue):
     assert_refused(post(client, body=body, headers=github_headers("milestone", body)), 400, queue, "object")
 
 
-@pytest.mark.reliability(area="bad input", case="a payload missing its event's fields is refused (400 naming the field)", trials=1)
+@pytest.mark.reliability(
+    area="bad input",
+    case="a payload missing its event's fields is refused (400 naming the field)",
+    trials=1,
+)
 def test_payload_missing_its_event_fields_is_400(client, queue):
     body = json.dumps({"action": "created", "repository": {"id": 1, "full_name": "a/b"}}).encode()
     assert_refused(post(client, body=body, headers=github_headers("milestone", body)), 400, queue, "milestone.number")
 
 
 @pytest.mark.parametrize("header", ["X-GitHub-Event", "X-GitHub-Delivery"])
-@pytest.mark.reliability(area="bad input", case="a missing X-GitHub-Event or X-GitHub-Delivery header is refused (400)", trials=1)
+@pytest.mark.reliability(
+    area="bad input",
+    case="a missing X-GitHub-Event or X-GitHub-Delivery header is refused (400)",
+    trials=1,
+)
 def test_missing_event_or_delivery_header_is_400(client, queue, header):
     assert_refused(post(client, drop=(header,)), 400, queue, header)
 
 
 @pytest.mark.parametrize("content_type", ["text/plain", "application/xml", None])
-@pytest.mark.reliability(area="bad input", case="a content type other than JSON or form is refused (415)", trials=1)
+@pytest.mark.reliability(
+    area="bad input",
+    case="a content type other than JSON or form is refused (415)",
+    trials=1,
+)
 def test_wrong_content_type_is_415(client, queue, content_type):
     headers = github_headers("milestone", BODY)
     if content_type is None:
@@ -111,7 +123,11 @@ def test_form_without_payload_field_is_400(client, queue):
     assert_refused(post(client, body=body, headers=headers), 400, queue, "payload")
 
 
-@pytest.mark.reliability(area="bad input", case="an oversized body is refused from Content-Length alone (413)", trials=1)
+@pytest.mark.reliability(
+    area="bad input",
+    case="an oversized body is refused from Content-Length alone (413)",
+    trials=1,
+)
 def test_oversized_body_is_413_from_content_length(client, queue, settings):
     body = b"{" + b" " * settings.max_body_bytes + b"}"
     assert_refused(post(client, body=body, headers=github_headers("milestone", body)), 413, queue, "larger")
@@ -133,7 +149,11 @@ class CountingStream(io.RawIOBase):
         return n
 
 
-@pytest.mark.reliability(area="bad input", case="an endless chunked body is refused at the size cap (413), not read whole", trials=1)
+@pytest.mark.reliability(
+    area="bad input",
+    case="an endless chunked body is refused at the size cap (413), not read whole",
+    trials=1,
+)
 def test_oversized_chunked_body_is_413_without_reading_it_whole(client, queue, settings):
     stream = CountingStream()
     headers = github_headers("milestone", b"x")
@@ -197,14 +217,25 @@ def test_invalid_content_length_is_400(client, queue):
     assert queue.list_jobs() == []
 
 
-@pytest.mark.reliability(area="bad input", case="other methods on the webhook path are refused (405)", trials=1)
+@pytest.mark.reliability(
+    area="bad input",
+    case="other methods on the webhook path are refused (405)",
+    trials=1,
+)
 def test_other_methods_on_the_webhook_path_are_405_with_allow(client):
     response = client.put("/api/github/webhooks", data=BODY, headers=github_headers("milestone", BODY))
     assert response.status_code == 405 and response.headers["Allow"] == "POST"
     assert "error" in response.get_json()
 
 
-@pytest.mark.reliability(area="bad input", case="bodies GitHub never sends: nesting past the parser, unpaired surrogates, integers past 64 bits (400)", trials=1)
+@pytest.mark.reliability(
+    area="bad input",
+    case=(
+        "bodies GitHub never sends: nesting past the parser, unpaired surrogates, integers past 64 bits "
+        "(400)"
+    ),
+    trials=1,
+)
 @pytest.mark.parametrize("body,fragment", [
     (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
     (b'{"action": "created", "milestone": {"number": 3}, "repository": {"id": 42, "full_name": "a/\\ud800"}}',

@@ -1,7 +1,8 @@
 """The pr: reconciler against the in-process sandbox (real REST calls, no webhooks, no queue).
 
-Each test gets its own repository in the session's sandbox (tests/conftest.py, tests/world.py); the reconciler is called directly
-with a JobContext, the way a worker would, so these tests see exactly which requests it makes.
+Each test gets its own repository in the session's sandbox (tests/conftest.py, tests/world.py);
+the reconciler is called directly with a JobContext, the way a worker would, so these tests see
+exactly which requests it makes.
 """
 
 from __future__ import annotations
@@ -16,12 +17,14 @@ from world import BOT, Repo, ok, unique
 from world import World as SandboxWorld
 
 from bot.config.defaults import default_config
+from bot.core.audit import PushedCommit, unexplained
 from bot.core.gate import parse_record
 from bot.github import permissions
 from bot.github.auth import GitHubApp
 from bot.jobs import JobSpec, pr_key
-from bot.reconcilers import pr
+from bot.reconcilers import audit, pr
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.reply_throttle import PER_PERSON_PER_THREAD
 
 
 class World:
@@ -258,32 +261,32 @@ def _repo_job(world: World, hints: dict[str, Any], config: dict[str, Any] | None
 
 def test_direct_push_to_a_release_branch_is_audited(world: World) -> None:
     hints = {"refs": ["refs/heads/release/1.4"]}
-    assert pr.gate_discovery(_repo_job(world, hints)) == []  # first sight: the tip is remembered
+    assert audit.gate_discovery(_repo_job(world, hints)) == []  # first sight: the tip is remembered
     direct = world.commit("release/1.4", "dev")
-    jobs = pr.gate_discovery(_repo_job(world, hints))
-    entries = pr.audit_entries(world.store, world.repo, "release/1.4")
+    jobs = audit.gate_discovery(_repo_job(world, hints))
+    entries = audit.audit_entries(world.store, world.repo, "release/1.4")
     assert [(e["kind"], e["sha"]) for e in entries] == [("direct_push", direct)]
     assert [j.key for j in jobs] == [f"release:{world.repo_id}@{world.milestone}"]
-    assert pr.gate_discovery(_repo_job(world, hints)) == []  # the same tip again: nothing new
-    assert len(pr.audit_entries(world.store, world.repo)) == 1
+    assert audit.gate_discovery(_repo_job(world, hints)) == []  # the same tip again: nothing new
+    assert len(audit.audit_entries(world.store, world.repo)) == 1
 
 
 def test_protect_release_branches_on_request(world: World) -> None:
     config = default_config()
     config["gate"]["protect_release_branches"] = True
-    pr.gate_discovery(_repo_job(world, {"config_changed": True}, config))
+    audit.gate_discovery(_repo_job(world, {"config_changed": True}, config))
     rulesets = world.ok(world.as_("admin").get(f"/repos/{world.repo}/rulesets"))
     assert [r["name"] for r in rulesets] == ["release-bot gate"]
     detail = world.ok(world.as_("admin").get(f"/repos/{world.repo}/rulesets/{rulesets[0]['id']}"))
     checks = detail["rules"][0]["parameters"]["required_status_checks"]
     assert checks == [{"context": "release-bot/gate", "integration_id": 1}]
     before = world.seq()
-    pr.gate_discovery(_repo_job(world, {"config_changed": True}, config))
+    audit.gate_discovery(_repo_job(world, {"config_changed": True}, config))
     assert writes(world.bot_requests(before)) == []  # already in place
 
 
-def _commit(sha: str, parents: list[str], message: str = "x") -> dict[str, Any]:
-    return {"sha": sha, "parents": [{"sha": p} for p in parents], "commit": {"message": message}}
+def _commit(sha: str, parents: list[str], message: str = "x") -> PushedCommit:
+    return PushedCommit(sha, tuple(parents), message, "")
 
 
 @pytest.mark.parametrize(
@@ -300,10 +303,10 @@ def _commit(sha: str, parents: list[str], message: str = "x") -> dict[str, Any]:
     ],
 )
 def test_unexplained_commits(
-    commits: list[dict[str, Any]], merged: dict[str, tuple[int, int]], expected: list[str]
+    commits: list[PushedCommit], merged: dict[str, tuple[int, int]], expected: list[str]
 ) -> None:
-    tip = commits[-1]["sha"]
-    assert [c["sha"] for c in pr._unexplained(commits, tip, "a", merged)] == expected
+    tip = commits[-1].sha
+    assert [c.sha for c in unexplained(commits, tip, "a", merged)] == expected
 
 
 def test_rebase_commit_count_is_asked_only_when_unknown() -> None:
@@ -314,7 +317,7 @@ def test_rebase_commit_count_is_asked_only_when_unknown() -> None:
         asked.append(number)
         return 2
 
-    assert pr._unexplained(commits, "r2", "a", {"r2": (9, 0)}, count_of) == []
+    assert unexplained(commits, "r2", "a", {"r2": (9, 0)}, count_of) == []
     assert asked == [9]
 
 
@@ -351,7 +354,7 @@ def test_replies_are_throttled_per_person(world: World) -> None:
     ids = [world.comment("outsider", "/approve") for _ in range(5)]
     world.reconcile({"comment_ids": ids})
     replies = [c for c in world.comments() if c["user"]["login"] == BOT and "@outsider" in c["body"]]
-    assert len(replies) == pr.REPLY_BURST
+    assert len(replies) == PER_PERSON_PER_THREAD.replies
     for comment_id in ids:  # every comment is still marked handled, with a reaction
         reactions = world.ok(
             world.as_("admin").get(f"/repos/{world.repo}/issues/comments/{comment_id}/reactions")
@@ -428,18 +431,20 @@ def test_bypass_audit_is_posted_exactly_once_across_a_failed_attempt(
     world.reconcile()  # and a redelivery
     assert len(_audits(world)) == 1, bot_bodies(world)
     pull = world.pull()
-    record = parse_record(world.check()["output"]["summary"], pull["head"]["sha"], pull["number"], pull["base"]["ref"])  # type: ignore[index]
+    record = parse_record(
+        world.check()["output"]["summary"], pull["head"]["sha"], pull["number"], pull["base"]["ref"]
+    )  # type: ignore[index]
     assert record is not None and record.audited
-    assert [e["kind"] for e in pr.audit_entries(world.store, world.repo)] == ["bypass_merge"]
+    assert [e["kind"] for e in audit.audit_entries(world.store, world.repo)] == ["bypass_merge"]
 
 
 def test_a_push_wakes_the_pull_requests_it_merged(world: World) -> None:
     hints = {"refs": ["refs/heads/release/1.4"]}
-    pr.gate_discovery(_repo_job(world, hints))  # first sight of the branch
+    audit.gate_discovery(_repo_job(world, hints))  # first sight of the branch
     _merge_past_the_gate(world)  # and the `pull_request` `closed` delivery is lost
-    jobs = pr.gate_discovery(_repo_job(world, hints))
+    jobs = audit.gate_discovery(_repo_job(world, hints))
     assert pr_key(world.repo_id, world.number) in [job.key for job in jobs]
-    assert pr.audit_entries(world.store, world.repo) == []  # the merge commit is explained
+    assert audit.audit_entries(world.store, world.repo) == []  # the merge commit is explained
     world.reconcile()  # the woken key
     assert len(_audits(world)) == 1
 
@@ -447,7 +452,7 @@ def test_a_push_wakes_the_pull_requests_it_merged(world: World) -> None:
 def test_audit_entries_are_appended_once_each() -> None:
     item = {"kind": "direct_push", "branch": "release/1.4", "sha": "abc"}
     store = MemoryStore()
-    pr._append_entry(store, "k", item)
-    pr._append_entry(store, "k", item)  # the same entry twice: kept once
-    pr._append_entry(store, "k", {**item, "sha": "def"})
+    audit.append_entry(store, "k", item)
+    audit.append_entry(store, "k", item)  # the same entry twice: kept once
+    audit.append_entry(store, "k", {**item, "sha": "def"})
     assert [e["sha"] for e in store.state["k"]] == ["abc", "def"]

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 
+from bot import metrics
 from bot.intake.app import create_app
 from bot.jobs import JobSpec
 from bot.queue.sqlite import SqliteQueue
 from bot.queue.worker import WorkerPool
 from bot.settings import Settings
-from bot.web import metrics
 
 SECRET = "web-test-secret"
 

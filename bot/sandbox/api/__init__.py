@@ -28,4 +28,7 @@ MODULES: list[str] = [
     "bot.sandbox.api.collaborators",
     "bot.sandbox.api.app_auth",
     "bot.sandbox.api.oauth",
+    # the pages behind html_url (issue 12): web pages at the host root
+    "bot.sandbox.pages",
+    "bot.sandbox.pages_apps",
 ]

@@ -149,13 +149,27 @@ def _token_app_ids(st: SandboxState) -> set[int]:
     return {app_id} if app_id is not None else set(st.apps)
 
 
+def _explicit_role(st: SandboxState, repo: Any, login: str) -> str | None:
+    """The user's role on ``repo`` when it is explicit — owner, organization owner or member (the
+    base permission), collaborator — as GitHub's ``/user/installations`` lists need: anyone may read
+    a public repository, but only explicit access puts it (and its installation) in those lists."""
+    role = st.role(repo, login)
+    if role is None or repo.private:
+        return role
+    lg = login.lower()
+    org = st.org(repo.owner)
+    explicit = lg == repo.owner.lower() or lg in {k.lower() for k in repo.permissions} or (
+        org is not None and lg in {m.lower() for m in org.members | org.owners})
+    return role if explicit else None
+
+
 def _user_installations(st: SandboxState, login: str) -> list[Any]:
     apps = _token_app_ids(st)
     out = []
     for inst in sorted(st.installations.values(), key=lambda i: i.id):
         if inst.deleted or inst.app_id not in apps:
             continue
-        if any(st.role(r, login) is not None for r in st.installation_repos(inst)) or (
+        if any(_explicit_role(st, r, login) is not None for r in st.installation_repos(inst)) or (
             inst.account.lower() == login.lower()
         ):
             out.append(inst)
@@ -206,7 +220,7 @@ def user_installation_repositories(inst_id: int) -> Response:
         inst = next((i for i in _user_installations(st, login) if i.id == inst_id), None)
         if inst is None:
             raise ApiError(404, "Not Found")
-        repos = [r for r in st.installation_repos(inst) if st.role(r, login) is not None]
+        repos = [r for r in st.installation_repos(inst) if _explicit_role(st, r, login) is not None]
         body = [serializers.repository(st, r, full=False, viewer=login) for r in repos]
         selection = inst.repository_selection
     return paginate(body, wrap="repositories", extra={"repository_selection": selection})
@@ -308,6 +322,9 @@ def convert_manifest(code: str) -> Response:
                   events=events, description=str(manifest.get("description") or ""),
                   external_url=manifest["url"], private_key_pem=pem)
         st.apps[app.id] = app
+        if isinstance(manifest.get("setup_url"), str) and _safe_redirect(manifest["setup_url"]):
+            # where GitHub sends the browser after an installation (bot.sandbox.pages_apps)
+            st.extra.setdefault("app_setup_urls", {})[app.id] = manifest["setup_url"]
         body = serializers.app(st, app)
         body.update({"client_id": app.client_id, "client_secret": app.client_secret,
                      "webhook_secret": webhook_secret, "pem": pem.decode()})

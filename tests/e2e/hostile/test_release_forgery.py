@@ -60,7 +60,14 @@ def rerendered_only(writes: list[dict[str, Any]], number: int) -> None:
 
 
 @pytest.mark.e2e
-@pytest.mark.reliability(area="attack", case="the tracking issue body edited (forged UAT sign-off, manual stage, deployed, record pointer) changes nothing", trials=4)
+@pytest.mark.reliability(
+    area="attack",
+    case=(
+        "the tracking issue body edited (forged UAT sign-off, manual stage, deployed, record pointer) "
+        "changes nothing"
+    ),
+    trials=4,
+)
 def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
     m = pm.post(f"{REPO}/milestones", json={"title": "v6.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
@@ -145,7 +152,11 @@ def test_a_comment_edited_into_a_command_before_the_bot_reads_it_runs_nothing(e2
 
 
 @pytest.mark.e2e
-@pytest.mark.reliability(area="attack", case="the bot's stage comment edited (boxes ticked, a forged state and command pasted in) moves no stage", trials=1)
+@pytest.mark.reliability(
+    area="attack",
+    case="the bot's stage comment edited (boxes ticked, a forged state and command pasted in) moves no stage",
+    trials=1,
+)
 def test_a_developer_editing_the_bots_stage_comment_moves_no_stage(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
     m = pm.post(f"{REPO}/milestones", json={"title": "v6.2.0"}).json()["number"]

@@ -60,11 +60,23 @@ def debug_e2e(tmp_path: Path, bot_factory: Any) -> Iterator[tuple[E2E, Records]]
     with socket.socket() as held:
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-                                webhook_secret=SECRET, app_key_path=str(key_path))
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            webhook_secret=SECRET,
+            app_key_path=str(key_path),
+        )
     try:
-        bot = bot_factory(env={"APP_ID": "1", "PRIVATE_KEY_PATH": str(key_path), "GITHUB_API_URL": sandbox.api_url,
-                               "SANDBOX": "1", "LOG_LEVEL": "DEBUG"}, port=port)
+        bot = bot_factory(
+            env={
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(key_path),
+                "GITHUB_API_URL": sandbox.api_url,
+                "SANDBOX": "1",
+                "LOG_LEVEL": "DEBUG",
+            },
+            port=port,
+        )
         yield E2E(sandbox=sandbox, bot=bot), records
     finally:
         sandbox.stop()
@@ -73,7 +85,14 @@ def debug_e2e(tmp_path: Path, bot_factory: Any) -> Iterator[tuple[E2E, Records]]
 
 
 @pytest.mark.timeout(300)
-@pytest.mark.reliability(area="attack", case="no secret in any log: webhook secret, App private key, installation and user tokens, JWTs (a whole release at DEBUG)", trials=1)
+@pytest.mark.reliability(
+    area="attack",
+    case=(
+        "no secret in any log: webhook secret, App private key, installation and user tokens, JWTs (a "
+        "whole release at DEBUG)"
+    ),
+    trials=1,
+)
 def test_a_whole_release_at_debug_logs_no_secret(debug_e2e: tuple[E2E, Records]) -> None:
     e2e, records = debug_e2e
     gate = Gate(e2e, protect="ruleset")
@@ -95,13 +114,32 @@ def test_a_whole_release_at_debug_logs_no_secret(debug_e2e: tuple[E2E, Records])
     release = ok(admin.get(f"/repos/{REPO}/releases/tags/v1.4.0"))
     assert not release["draft"]
     # the log lines of refusals too: a forged delivery, and a token-bearing request the sandbox refuses
-    forged = httpx.post(e2e.bot.webhook_url, content=b"{}", timeout=30, headers={
-        "X-GitHub-Event": "ping", "X-GitHub-Delivery": "forged", "Content-Type": "application/json",
-        "X-Hub-Signature-256": "sha256=" + "0" * 64})
+    forged = httpx.post(
+        e2e.bot.webhook_url,
+        content=b"{}",
+        timeout=30,
+        headers={
+            "X-GitHub-Event": "ping",
+            "X-GitHub-Delivery": "forged",
+            "Content-Type": "application/json",
+            "X-Hub-Signature-256": "sha256=" + "0" * 64,
+        },
+    )
     assert forged.status_code == 401
     reconcile = subprocess.run(
-        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "reconcile", "--now"],
-        cwd=e2e.bot.workdir, env={**os.environ, **e2e.bot.env}, capture_output=True, text=True, timeout=240)
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            "reconcile",
+            "--now",
+        ],
+        cwd=e2e.bot.workdir,
+        env={**os.environ, **e2e.bot.env},
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
     assert reconcile.returncode == 0, reconcile.stderr[-3000:]
     e2e.settle()
 

@@ -55,12 +55,15 @@ GITHUB_RATE_LIMIT_REMAINING = Gauge(
 def record_github_call(installation_id: int | None, status: int) -> None:
     """Called by the github layer once per REST request (the app's own JWT calls: installation '-')."""
     GITHUB_API_CALLS.labels(
-        installation="-" if installation_id is None else str(installation_id), status_class=f"{status // 100}xx"
+        installation="-" if installation_id is None else str(installation_id),
+        status_class=f"{status // 100}xx",
     ).inc()
 
 
 def set_rate_limit_remaining(installation_id: int | None, remaining: int) -> None:
-    GITHUB_RATE_LIMIT_REMAINING.labels(installation="-" if installation_id is None else str(installation_id)).set(remaining)
+    GITHUB_RATE_LIMIT_REMAINING.labels(
+        installation="-" if installation_id is None else str(installation_id)
+    ).set(remaining)
 
 
 CountsSource = Callable[[], dict[str, int]]

@@ -1,0 +1,61 @@
+"""The read cache end to end: a real `release-bot serve` revalidates its reads (GitHub answers 304),
+and a change made while its webhook was lost is still seen by the next reconcile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+import pytest
+from test_gate_e2e import BOT, REPO, Gate, last_seq, ok
+
+pytestmark = pytest.mark.e2e
+
+
+def chaos(e2e: Any, **settings: Any) -> None:
+    base = e2e.sandbox.base_url
+    if settings:
+        ok(httpx.post(f"{base}/_sandbox/deliveries/chaos", json=settings, timeout=10))
+    else:
+        ok(httpx.delete(f"{base}/_sandbox/deliveries/chaos", timeout=10))
+
+
+def bot_reads(e2e: Any, since: int) -> list[dict[str, Any]]:
+    return [r for r in e2e.requests_since(since) if r["actor"] == BOT and r["method"] == "GET"]
+
+
+def test_a_label_removed_while_its_webhook_is_lost_is_seen_by_the_next_reconcile(e2e: Any) -> None:
+    gate = Gate(e2e)
+    gate.say("qa", "/uat passed")
+    gate.say("releaser", "/approve")
+    gate.settle()
+    assert gate.check()["conclusion"] == "success"
+
+    chaos(e2e, drop=1)
+    ok(e2e.api("admin").delete(f"/repos/{REPO}/issues/{gate.number}/labels/release-approved"))
+    e2e.sandbox.wait_idle(10)
+    chaos(e2e)
+    assert gate.check()["conclusion"] == "success"  # the bot has not heard of it
+
+    since = last_seq(e2e)
+    gate.say("dev", "any news?")  # an event on the pull request: its key reconciles
+    gate.settle()
+    check = gate.check()
+    assert check["conclusion"] == "failure", check["output"]
+    reads = bot_reads(e2e, since)
+    # Reads made before were revalidated: unchanged ones came back 304 (no primary-limit cost),
+    # the changed pull request 200.
+    assert any(r["status"] == 304 for r in reads), reads
+    assert any(r["status"] == 200 and r["path"].endswith(f"/pulls/{gate.number}") for r in reads), reads
+
+
+def test_with_the_cache_off_every_read_is_unconditional(tmp_path: Any, bot_factory: Any) -> None:
+    from harness import open_e2e
+
+    with open_e2e(tmp_path, bot_factory, env={"GITHUB_CACHE": "off"}) as e2e:
+        gate = Gate(e2e)
+        since = last_seq(e2e)
+        gate.say("dev", "hello")
+        gate.settle()
+        reads = bot_reads(e2e, since)
+        assert reads and all(r["status"] == 200 for r in reads), reads
