@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT))
 
 from bot.config.defaults import default_config  # noqa: E402
 from bot.core.notes import NoteItem, ReleaseInfo, render_notes, resolve_notes_config  # noqa: E402
+from bot.core.versions import Version  # noqa: E402
+from bot.github.notes_facts import NotesInputs  # noqa: E402
 from bot.jobs import JobSpec  # noqa: E402
 from bot.reconcilers.release_notes import sync_release_notes  # noqa: E402
 
@@ -123,8 +125,8 @@ def measure_sandbox(n: int, max_prs: int) -> dict[str, Any]:
             milestone, prs, commits = seed(api, n, max_prs)
             seeded = time.perf_counter() - started
             ctx = app_context(sandbox, key)
-            facts = SimpleNamespace(milestone_number=milestone, milestone_title="v1.4.0",
-                                    release_branch="release/1.4", default_branch="main")
+            facts = NotesInputs(milestone_number=milestone, version=Version.parse("1.4.0"),
+                                branch="release/1.4", default_branch="main")
             _r, _w, seq = count_requests(sandbox.base_url, 0)
             runs = []
             for label in ("cold rebuild", "rebuild, nothing new", "publish (tag pushed)", "rebuild after publish"):

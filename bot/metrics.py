@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
@@ -49,7 +50,42 @@ GITHUB_RATE_LIMIT_REMAINING = Gauge(
     ["installation"],
     multiprocess_mode="mostrecent",
 )
+# outcome: revalidated (304) | refetched (200 to a conditional request) | reused_in_job |
+# reused_fresh (no request: bot.github.freshness) | stored | dropped_by_writes
+GITHUB_CACHE = Counter("release_bot_github_cache", "The read cache's answers, by outcome", ["outcome"])
+GITHUB_CACHE_BYTES = Gauge(
+    "release_bot_github_cache_bytes", "Bytes of bodies the read cache holds", multiprocess_mode="livesum"
+)
+GITHUB_CACHE_ENTRIES = Gauge(
+    "release_bot_github_cache_entries", "Answers the read cache holds", multiprocess_mode="livesum"
+)
+GITHUB_PACING_WAIT = Histogram(
+    "release_bot_github_pacing_wait_seconds",
+    "Time a request waited for the pacer (GitHub's secondary limits), requeued waits included",
+    buckets=(0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60),
+)
+GITHUB_PACING_WAIT_MAX = Gauge(
+    "release_bot_github_pacing_wait_max_seconds",
+    "The longest pacing wait since the process started",
+    multiprocess_mode="max",
+)
 
+
+def record_cache(outcome: str, entries: int, size: int) -> None:
+    GITHUB_CACHE.labels(outcome=outcome).inc()
+    GITHUB_CACHE_ENTRIES.set(entries)
+    GITHUB_CACHE_BYTES.set(size)
+
+
+_pacing_max = 0.0
+
+
+def record_pacing_wait(seconds: float) -> None:
+    global _pacing_max
+    GITHUB_PACING_WAIT.observe(seconds)
+    if seconds > _pacing_max:
+        _pacing_max = seconds
+        GITHUB_PACING_WAIT_MAX.set(seconds)
 
 
 def record_github_call(installation_id: int | None, status: int) -> None:
@@ -82,7 +118,28 @@ class QueueDepthCollector(Collector):
         yield family
 
 
-def render_metrics(counts: CountsSource) -> tuple[bytes, str]:
+class QueueBacklogCollector(Collector):
+    """The shared queue's backlog at scrape time: waiting jobs per installation, the oldest waiting
+    job's age and the dead letters (any web process answers for the whole queue)."""
+
+    def __init__(self, stats: Callable[[], Any]) -> None:
+        self._stats = stats
+
+    def collect(self) -> Iterable[Metric]:
+        stats = self._stats()
+        depth = GaugeMetricFamily("release_bot_queue_pending_by_installation", "Waiting jobs by installation",
+                                  labels=["installation"])
+        for installation, n in sorted(stats.pending_by_installation.items()):
+            depth.add_metric([installation], n)
+        yield depth
+        oldest = stats.oldest_waiting_seconds or 0.0
+        yield GaugeMetricFamily("release_bot_queue_oldest_waiting_seconds",
+                                "Age of the job waiting longest (0: none)", value=oldest)
+        yield GaugeMetricFamily("release_bot_queue_dead_letters", "Dead-lettered jobs kept for operators",
+                                value=stats.counts.failed)
+
+
+def render_metrics(counts: CountsSource, stats: Callable[[], Any] | None = None) -> tuple[bytes, str]:
     """The exposition text and its content type."""
     registry = CollectorRegistry()
     if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
@@ -93,4 +150,6 @@ def render_metrics(counts: CountsSource) -> tuple[bytes, str]:
         for collector in list(REGISTRY._collector_to_names):  # the process's own metrics
             registry.register(collector)
     registry.register(QueueDepthCollector(counts))
+    if stats is not None:
+        registry.register(QueueBacklogCollector(stats))
     return generate_latest(registry), CONTENT_TYPE_LATEST

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from bot.config.loader import ConfigLoader
 from bot.github.auth import GitHubApp
 from bot.github.client import GitHubClient
+from bot.github.freshness import LocalTouchClock, StoreTouchClock
 from bot.github.pacer import PacerLimits
 from bot.github.response_cache import ResponseCache
 from bot.installation_removals import RemovalWatch
@@ -42,20 +43,47 @@ class Services:
             raise SettingsError("APP_ID is not set: the GitHub layer needs the App's id")
         private_key = settings.load_private_key()
         if not private_key:
-            raise SettingsError("neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set: the GitHub layer needs the App's key")
+            raise SettingsError(
+                "neither PRIVATE_KEY nor PRIVATE_KEY_PATH is set: the GitHub layer needs the App's key"
+            )
         limits = PacerLimits.for_mode(
             sandbox=settings.sandbox,
             writes_per_minute=settings.github_writes_per_minute,
             points_per_minute=settings.github_points_per_minute,
         )
-        cache = (ResponseCache(settings.github_cache_max_entries, settings.github_cache_max_mb * 1024 * 1024)
-                 if settings.github_cache else None)
-        app = GitHubApp(settings.app_id, private_key, base_url=settings.github_api_url, pacer_limits=limits,
-                        response_cache=cache)
-        log.info("GitHub layer ready: %s app %s, pacing %s writes/min %s points/min, read cache %s",
-                 settings.github_api_url, settings.app_id, limits.writes_per_minute, limits.points_per_minute,
-                 f"on ({settings.github_cache_max_entries} answers, {settings.github_cache_max_mb} MB)"
-                 if cache else "off")
+        pacers = None
+        redis_client = getattr(store, "client", None) if settings.uses_redis else None
+        if redis_client is not None:
+            # One budget per installation for every worker on every machine (bot/github/pacer_redis.py).
+            from bot.github.pacer_redis import redis_pacers
+
+            pacers = redis_pacers(limits, redis_client, getattr(store, "prefix", "release-bot:"))
+        cache = None
+        if settings.github_cache:
+            # Freshness windows close for every process that shares the store (bot.github.freshness).
+            touches = StoreTouchClock(store) if hasattr(store, "update_state") else LocalTouchClock()
+            cache = ResponseCache(
+                settings.github_cache_max_entries, settings.github_cache_max_mb * 1024 * 1024, touches=touches
+            )
+        app = GitHubApp(
+            settings.app_id,
+            private_key,
+            base_url=settings.github_api_url,
+            pacer_limits=limits,
+            pacer_factory=pacers,
+            response_cache=cache,
+        )
+        log.info(
+            "GitHub layer ready: %s app %s, pacing %s writes/min %s points/min (%s), read cache %s",
+            settings.github_api_url,
+            settings.app_id,
+            limits.writes_per_minute,
+            limits.points_per_minute,
+            "shared in Redis" if pacers is not None else "per process",
+            f"on ({settings.github_cache_max_entries} answers, {settings.github_cache_max_mb} MB)"
+            if cache
+            else "off",
+        )
         return cls(app, store)
 
     @property

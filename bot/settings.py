@@ -81,6 +81,16 @@ def decode_private_key(raw: str) -> str:
     return decoded
 
 
+def _redact_url(url: str) -> str:
+    """A URL fit for a log line: a password (redis://:secret@host) is shown as ***."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or "@" not in rest.split("/", 1)[0]:
+        return url
+    credentials, _, host = rest.partition("@")
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"
+
+
 @dataclass(frozen=True)
 class Settings:
     # --- the GitHub App (Probot names) ---
@@ -96,6 +106,9 @@ class Settings:
     max_body_bytes: int = MAX_BODY_BYTES_DEFAULT
     # --- queue and workers ---
     queue_url: str = DEFAULT_QUEUE_URL
+    # Redis queue: the most of all worker threads (every machine's) one installation's jobs may
+    # hold, so one installation's burst never occupies every worker (1 = no cap).
+    queue_installation_share: float = 0.75
     worker_threads: int = 4
     job_max_attempts: int = 6  # then dead-letter
     job_backoff_base_seconds: float = 2.0  # 2, 4, 8, ... seconds
@@ -146,11 +159,12 @@ class Settings:
         # Probot's 'trace' and 'fatal' have no stdlib level; map them to the nearest one.
         log_level = {"TRACE": "DEBUG", "FATAL": "CRITICAL"}.get(log_level, log_level)
         queue_url = env.get("QUEUE_URL", "").strip() or DEFAULT_QUEUE_URL
-        if queue_url.startswith(("redis://", "rediss://")):
-            # The JobQueue interface is ready for it; the backend is not built yet.
-            raise SettingsError("QUEUE_URL: the Redis queue backend is not available yet; use sqlite:///path")
-        if not queue_url.startswith("sqlite://"):
-            raise SettingsError(f"QUEUE_URL must be sqlite:///path, got {queue_url!r}")
+        if not queue_url.startswith(("sqlite://", "redis://", "rediss://")):
+            raise SettingsError(
+                f"QUEUE_URL must be sqlite:///path or redis://HOST:PORT/DB, got {_redact_url(queue_url)!r}")
+        share = _float(env, "QUEUE_INSTALLATION_SHARE", 0.75)
+        if share is not None and not 0 < share <= 1:
+            raise SettingsError(f"QUEUE_INSTALLATION_SHARE must be in (0, 1], got {share}")
         settings = cls(
             app_id=_int(env, "APP_ID", None, minimum=1),
             private_key=private_key,
@@ -162,6 +176,7 @@ class Settings:
             port=_int(env, "PORT", 3000, minimum=0),  # type: ignore[arg-type]
             max_body_bytes=_int(env, "MAX_BODY_BYTES", MAX_BODY_BYTES_DEFAULT, minimum=1),  # type: ignore[arg-type]
             queue_url=queue_url,
+            queue_installation_share=share,  # type: ignore[arg-type]
             worker_threads=_int(env, "WORKER_THREADS", 4, minimum=0),  # type: ignore[arg-type]
             job_max_attempts=_int(env, "JOB_MAX_ATTEMPTS", 6, minimum=1),  # type: ignore[arg-type]
             job_backoff_base_seconds=_float(env, "JOB_BACKOFF_BASE_SECONDS", 2.0),  # type: ignore[arg-type]
@@ -235,6 +250,21 @@ class Settings:
     def with_overrides(self, **changes: Any) -> Settings:
         return replace(self, **changes)
 
+    @property
+    def queue_password(self) -> str | None:
+        """The password in a redis://user:PASSWORD@host QUEUE_URL (scrubbed from every log line)."""
+        from urllib.parse import unquote, urlsplit
+
+        if not self.uses_redis:
+            return None
+        password = urlsplit(self.queue_url).password
+        return unquote(password) if password else None
+
+    @property
+    def uses_redis(self) -> bool:
+        """The shared deployment: queue, state and the GitHub budget in Redis."""
+        return self.queue_url.startswith(("redis://", "rediss://"))
+
     def redacted(self) -> dict[str, Any]:
         """A loggable view: secrets shown only as set/unset."""
         out: dict[str, Any] = {}
@@ -242,6 +272,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in ("private_key", "webhook_secret", "github_client_secret", "session_secret"):
                 out[f.name] = "<set>" if value else None
+            elif f.name == "queue_url":
+                out[f.name] = _redact_url(value)
             else:
                 out[f.name] = value
         return out

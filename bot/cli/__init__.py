@@ -14,7 +14,9 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-COMMANDS = ("serve", "worker", "jobs", "check_config", "sandbox", "reconcile", "notes", "protect", "demo")
+COMMANDS = (
+    "serve", "worker", "jobs", "queue", "check_config", "sandbox", "reconcile", "notes", "protect", "demo",
+)
 
 
 def _version() -> str:

@@ -23,7 +23,7 @@ log = logging.getLogger("bot.runtime")
 
 
 def setup_logging(settings: Settings) -> None:
-    configure_logging(settings.log_level, secrets=[settings.webhook_secret, settings.private_key])
+    configure_logging(settings.log_level, secrets=[settings.webhook_secret, settings.private_key, settings.queue_password])
 
 
 def open_queue(settings: Settings) -> JobQueue:

@@ -14,13 +14,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
-from github import Auth, Github, GithubException, UnknownObjectException
+from github import Github, GithubException
 from tqdm import tqdm
 
 from bot.config.defaults import default_config
@@ -28,7 +26,8 @@ from bot.config.merge import deep_merge
 from bot.config.validate import validate_text
 from bot.core.versions import ReleaseConventions, Version, branch_for, parse_milestone_title, parse_version
 from bot.github import notes_io
-from bot.github.paging import iter_pages
+from bot.github.notes_client import NoCredentials, notes_client
+from bot.github.notes_facts import NotesInputs
 from bot.reconcilers.release_notes import NotesPlan, plan_notes
 
 HELP = "print the release notes the bot would write for a version (reads only)"
@@ -74,29 +73,11 @@ class Progress:
             bar.close()
 
 
-def _client(repo: str) -> Github:
-    from bot.settings import Settings
-
-    settings = Settings.from_env()
-    token = os.environ.get("GITHUB_TOKEN")
-    if token:
-        return Github(base_url=settings.github_api_url, auth=Auth.Token(token), per_page=100,
-                      seconds_between_requests=0, seconds_between_writes=0)
-    if not settings.has_app_credentials:
-        raise SystemExit("release-bot notes: set GITHUB_TOKEN, or APP_ID and PRIVATE_KEY(_PATH), to read GitHub")
-    from bot.services import Services
-
-    services = Services.from_settings(settings, None)
-    owner, _, name = repo.partition("/")
-    installation = services.app.integration.get_repo_installation(owner, name)
-    return services.app.client_for(int(installation.id))
-
-
-def _find_milestone(gh: Github, repo: str, version: Version, pattern: str) -> dict[str, Any] | None:
-    for page in iter_pages(gh, f"/repos/{repo}/milestones", {"state": "all"}):
-        for milestone in page:
-            if parse_milestone_title(str(milestone.get("title") or ""), pattern) == version:
-                return milestone
+def _find_milestone(gh: Github, repo: str, version: Version, pattern: str) -> int | None:
+    """The number of the milestone whose title names ``version``."""
+    for milestone in notes_io.list_milestones(gh, repo):
+        if parse_milestone_title(str(milestone.get("title") or ""), pattern) == version:
+            return int(milestone["number"])
     return None
 
 
@@ -118,31 +99,19 @@ def _effective_config(gh: Github, repo: str, config_file: str | None) -> tuple[d
     return config, problems
 
 
-def _branch_exists(gh: Github, repo: str, branch: str) -> bool:
-    try:
-        gh.requester.requestJsonAndCheck("GET", f"/repos/{repo}/branches/{quote(branch, safe='')}")
-    except UnknownObjectException:
-        return False
-    return True
-
-
 def build_plan(gh: Github, repo: str, version: Version, config: dict[str, Any],
-               progress: Progress | None = None) -> tuple[NotesPlan, dict[str, Any]]:
+               progress: Progress | None = None) -> tuple[NotesPlan, int]:
+    """The notes plan of the version's milestone, and the milestone's number (reads only)."""
     conventions = ReleaseConventions.from_config(config)
     milestone = _find_milestone(gh, repo, version, conventions.milestone_pattern)
     if milestone is None:
         raise LookupError(f"{repo} has no milestone for version {version}")
-    _h, repo_data = gh.requester.requestJsonAndCheck("GET", f"/repos/{repo}")
-    default_branch = str(repo_data.get("default_branch") or "main")
+    default_branch = notes_io.default_branch(gh, repo)
     branch = branch_for(version, conventions.branch_pattern)
-    items = notes_io.list_milestone_items(
-        gh, repo, int(milestone["number"]),
-        on_page=(lambda done, total: progress("items", done, total)) if progress else None)
-    plan = plan_notes(gh, repo, config, milestone_number=int(milestone["number"]), version=version,
-                      tag_names=notes_io.list_tag_names(gh, repo), items=items,
-                      branch=branch if _branch_exists(gh, repo, branch) else None,
-                      default_branch=default_branch, on_progress=progress)
-    return plan, milestone
+    inputs = NotesInputs(milestone_number=milestone, version=version,
+                         branch=branch if notes_io.branch_exists(gh, repo, branch) else None,
+                         tag_names=frozenset(notes_io.list_tag_names(gh, repo)), default_branch=default_branch)
+    return plan_notes(gh, repo, config, inputs, on_progress=progress), milestone
 
 
 def as_json(plan: NotesPlan, markdown: str, errors: list[str], collapsed: list[str]) -> dict[str, Any]:
@@ -168,8 +137,8 @@ def run(args: argparse.Namespace) -> int:
         print("release-bot notes: expected OWNER/REPO and a version like 1.4.0", file=sys.stderr)
         return 2
     try:
-        gh = _client(args.repo)
-    except SystemExit as exc:
+        gh = notes_client(args.repo)
+    except NoCredentials as exc:
         print(exc, file=sys.stderr)
         return 2
     progress = Progress(enabled=not args.no_progress)

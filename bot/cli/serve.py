@@ -34,6 +34,8 @@ def add_parser(subparsers: Any) -> None:
     parser.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
     parser.add_argument("--port", type=int, help="listen port (default PORT or 3000; 0 = any free port)")
     parser.add_argument("--no-sandbox", action="store_true", help="without App credentials, do not start the sandbox")
+    parser.add_argument("--no-worker", action="store_true",
+                        help="web only: accept webhooks into the queue, leave the jobs to `release-bot worker` processes")
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -104,8 +106,8 @@ def share_pacing(settings: Settings) -> Settings:
     process already (README) and are kept as given.
     """
     processes = settings.serve_web_workers
-    if processes <= 1:
-        return settings
+    if processes <= 1 or settings.uses_redis:
+        return settings  # on Redis the windows are shared by every process (bot/github/pacer_redis.py)
     defaults = PacerLimits.for_mode(sandbox=settings.sandbox)
     writes, points = settings.github_writes_per_minute, settings.github_points_per_minute
     return settings.with_overrides(
@@ -121,6 +123,8 @@ def run(args: argparse.Namespace) -> int:
             settings = settings.with_overrides(host=args.host)
         if args.port is not None:
             settings = settings.with_overrides(port=args.port)
+        if getattr(args, "no_worker", False):
+            settings = settings.with_overrides(worker_threads=0)
         _runtime.setup_logging(settings)
         sock = _bind(settings.host, settings.port)
         port = sock.getsockname()[1]
@@ -192,6 +196,8 @@ def _application_class() -> type:
             )
             if pool is not None:
                 pool.start()
+            elif self.settings.worker_threads <= 0:
+                log_fields(log, "web only (--no-worker): jobs are run by `release-bot worker` processes")
             else:
                 log_fields(log, "no workers in this process", logging.WARNING)
             _STATE["pool"] = pool

@@ -1,4 +1,7 @@
-"""`release-bot worker`: job workers only (the Procfile's `worker:` process).
+"""`release-bot worker [--concurrency N]`: job workers only (the Procfile's `worker:` process).
+
+Any number of them, on any number of machines, may share one QUEUE_URL=redis:// queue (the jobs,
+the state and the GitHub budget per installation are in Redis); with SQLite they share the file.
 
 SIGTERM or SIGINT stops claiming, lets running jobs finish (up to 25 s, within the usual 30 s
 grace of process managers) and exits 0; a job still running then keeps its lease until it lapses
@@ -19,7 +22,8 @@ from bot.settings import Settings, SettingsError
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("worker", help="run job workers only (no web server)")
-    parser.add_argument("--threads", type=int, help="worker threads (default WORKER_THREADS or 4)")
+    parser.add_argument("--concurrency", "--threads", dest="threads", type=int, metavar="N",
+                        help="jobs run at once by this process (worker threads; default WORKER_THREADS or 4)")
 
 
 def run(args: argparse.Namespace) -> int:

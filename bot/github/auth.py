@@ -24,7 +24,7 @@ from github import Auth, Github, GithubIntegration
 from github.GithubException import GithubException
 from github.InstallationAuthorization import InstallationAuthorization
 
-from bot.github.pacer import Pacer, PacerLimits
+from bot.github.pacer import InstallationPacer, PacerFactory, PacerLimits, local_pacers
 from bot.github.requester import instrument
 from bot.github.response_cache import ResponseCache
 from bot.github.retry import GitHubRetry
@@ -127,6 +127,7 @@ class GitHubApp:
         private_key: str,
         base_url: str = "https://api.github.com",
         pacer_limits: PacerLimits | None = None,
+        pacer_factory: PacerFactory | None = None,
         retry_max_wait: float = 5.0,
         client_ttl_seconds: float = CLIENT_TTL_SECONDS,
         max_installations: int = 10_000,
@@ -139,13 +140,15 @@ class GitHubApp:
         self.response_cache = response_cache
         self.base_url = base_url.rstrip("/")
         self.pacer_limits = pacer_limits or PacerLimits()
+        # In-process windows by default; a Redis deployment shares them (bot/github/pacer_redis.py).
+        self._pacer_factory = pacer_factory or local_pacers(self.pacer_limits)
         self._retry_max_wait = retry_max_wait
         self._now = now
         self._sleep = sleep
         self._lock = threading.Lock()
         self._clients: TTLCache[int, Github] = TTLCache(maxsize=max_installations, ttl=client_ttl_seconds)
         self._auths: dict[int, InstallationTokenAuth] = {}
-        self._pacers: dict[int, Pacer] = {}
+        self._pacers: dict[int, InstallationPacer] = {}
         self._bot_login: str | None = None
         self._slug: str | None = None
         self._jwt_auth = ClockSkewTolerantAppAuth(app_id, private_key)
@@ -227,7 +230,7 @@ class GitHubApp:
                 self._auths[installation_id] = auth
             pacer = self._pacers.get(installation_id)
             if pacer is None:
-                pacer = Pacer(self.pacer_limits)
+                pacer = self._pacer_factory(installation_id)
                 self._pacers[installation_id] = pacer
             client = Github(auth=auth, **self._client_kwargs(installation_id))
             instrument(client.requester, installation_id, pacer, self.response_cache)

@@ -272,7 +272,7 @@ def _state_of(
         return TrackingState()
     run = _get(gh, f"{_repo_path(repo.full_name)}/check-runs/{int(pointer)}")
     record = record_of(run, number, app_id) if isinstance(run, Mapping) else None
-    return TrackingState.from_json(record.state) if record is not None else TrackingState()
+    return record.state if record is not None else TrackingState()  # the record carries it decoded
 
 
 def _stage_views(state: TrackingState) -> tuple[StageView, ...]:

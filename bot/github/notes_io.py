@@ -2,7 +2,7 @@
 the "released" comment and label.
 
 Every call goes through PyGithub's requester (paced, counted and retried by this layer) and
-returns plain dicts or small dataclasses, so the reconciler knows exactly what it read: no lazy
+returns frozen values (``bot.core.release_types.Release``, ``CommitRef``) or plain dicts of items, so the reconciler knows exactly what it read: no lazy
 PyGithub objects that fetch behind its back.
 
 Rules from the issue, enforced here: the bot's draft is found by its marker in a release the bot
@@ -13,7 +13,7 @@ release comes from the tags, not from listing every release (GitHub answers 500 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
@@ -23,7 +23,10 @@ from github.GithubException import GithubException, UnknownObjectException
 
 from bot.core.notes.body import split_body
 from bot.core.notes.selection import CommitRef
+from bot.core.release_types import Release
 from bot.github.paging import iter_pages
+from bot.github.release_json import release_of
+from bot.github.repo_paths import repo_path
 
 COMPARE_PER_PAGE = 250  # GitHub's page size for a comparison's commits (PyGithub's default too)
 RELEASE_LIST_MAX_PAGES = 3  # where to look for the bot's draft when the store has no hint
@@ -32,33 +35,8 @@ RELEASED_MARKER = "<!-- release-bot:released:{milestone} -->"
 PageCallback = Callable[[int, int | None], None]  # (items so far, total if known)
 
 
-@dataclass(frozen=True)
-class ReleaseRecord:
-    """The fields of a release the notes care about."""
-
-    id: int
-    tag_name: str
-    name: str
-    body: str
-    draft: bool
-    prerelease: bool
-    target_commitish: str
-    author: str
-    html_url: str
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> ReleaseRecord:
-        return cls(
-            id=int(data["id"]),
-            tag_name=str(data.get("tag_name") or ""),
-            name=str(data.get("name") or ""),
-            body=str(data.get("body") or ""),
-            draft=bool(data.get("draft")),
-            prerelease=bool(data.get("prerelease")),
-            target_commitish=str(data.get("target_commitish") or ""),
-            author=str((data.get("author") or {}).get("login") or ""),
-            html_url=str(data.get("html_url") or ""),
-        )
+# The release as the notes see it: the frozen ``Release`` of the release facts.
+ReleaseRecord = Release
 
 
 @dataclass(frozen=True)
@@ -72,7 +50,7 @@ class DesiredRelease:
 
 
 def _repo_path(repo: str) -> str:
-    return f"/repos/{repo}"
+    return repo_path(repo)
 
 
 # ---------------------------------------------------------------- reads
@@ -143,7 +121,7 @@ def get_release(gh: Github, repo: str, release_id: int) -> ReleaseRecord | None:
         _h, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/releases/{release_id}")
     except UnknownObjectException:
         return None
-    return ReleaseRecord.from_json(data)
+    return release_of(data)
 
 
 def get_release_by_tag(gh: Github, repo: str, tag: str) -> ReleaseRecord | None:
@@ -153,7 +131,48 @@ def get_release_by_tag(gh: Github, repo: str, tag: str) -> ReleaseRecord | None:
             "GET", f"{_repo_path(repo)}/releases/tags/{quote(tag, safe='')}")
     except UnknownObjectException:
         return None
-    return ReleaseRecord.from_json(data)
+    return release_of(data)
+
+
+def default_branch(gh: Github, repo: str) -> str:
+    """The repository's default branch (one read)."""
+    _h, data = gh.requester.requestJsonAndCheck("GET", _repo_path(repo))
+    return str(data.get("default_branch") or "main")
+
+
+def branch_exists(gh: Github, repo: str, branch: str) -> bool:
+    try:
+        gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/branches/{quote(branch, safe='')}")
+    except UnknownObjectException:
+        return False
+    return True
+
+
+def list_milestones(gh: Github, repo: str) -> Iterator[dict[str, Any]]:
+    """Every milestone, open and closed, page by page (the CLI looks one up by its version)."""
+    for page in iter_pages(gh, f"{_repo_path(repo)}/milestones", {"state": "all"}):
+        yield from page
+
+
+@dataclass(frozen=True)
+class PullBody:
+    """The author and body of a pull request (what ``/release-note`` rewrites)."""
+
+    author: str
+    body: str
+
+
+def pull_body_of(data: dict[str, Any]) -> PullBody:
+    return PullBody(str((data.get("user") or {}).get("login") or ""), str(data.get("body") or ""))
+
+
+def get_pull_body(gh: Github, repo: str, number: int) -> PullBody:
+    _h, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/issues/{int(number)}")
+    return pull_body_of(data)
+
+
+def set_pull_body(gh: Github, repo: str, number: int, body: str) -> None:
+    gh.requester.requestJsonAndCheck("PATCH", f"{_repo_path(repo)}/issues/{int(number)}", input={"body": body})
 
 
 def is_notes_release(release: ReleaseRecord, milestone_number: int, bot_login: str, tag: str) -> bool:
@@ -183,7 +202,7 @@ def find_notes_release(gh: Github, repo: str, milestone_number: int, bot_login: 
     # Releases are listed newest first; the bot's draft is created when the milestone starts, so
     # it sits near the top. Stop at the first page that has it, or after a few pages.
     for index, page in enumerate(iter_pages(gh, f"{_repo_path(repo)}/releases")):
-        found.extend(r for r in map(ReleaseRecord.from_json, page)
+        found.extend(r for r in map(release_of, page)
                      if is_notes_release(r, milestone_number, bot_login, tag))
         if found or index + 1 >= RELEASE_LIST_MAX_PAGES:
             break
@@ -215,7 +234,7 @@ def create_release(gh: Github, repo: str, desired: DesiredRelease, body: str) ->
     if not desired.draft and desired.make_latest is not None:
         payload["make_latest"] = "true" if desired.make_latest else "false"
     _h, data = gh.requester.requestJsonAndCheck("POST", f"{_repo_path(repo)}/releases", input=payload)
-    return ReleaseRecord.from_json(data)
+    return release_of(data)
 
 
 def release_patch(current: ReleaseRecord, desired: DesiredRelease, body: str) -> dict[str, Any]:
@@ -257,7 +276,7 @@ def update_release(gh: Github, repo: str, release_id: int, desired: DesiredRelea
     if not patch:
         return current, {}
     _h, data = gh.requester.requestJsonAndCheck("PATCH", f"{_repo_path(repo)}/releases/{release_id}", input=patch)
-    return ReleaseRecord.from_json(data), patch
+    return release_of(data), patch
 
 
 def delete_release(gh: Github, repo: str, release_id: int) -> None:

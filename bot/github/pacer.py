@@ -14,8 +14,12 @@ wait longer than ``max_wait`` raises ``RetryLater`` so the job is requeued inste
 worker thread. The limits come from ``GITHUB_WRITES_PER_MINUTE`` / ``GITHUB_POINTS_PER_MINUTE``
 (0 disables that window) and are relaxed in sandbox mode.
 
-The windows live in process memory, so the budget is per process: N worker processes should each
-get 1/N of GitHub's limits (README). GitHub's own 403/429 answers remain the backstop (``retry.py``).
+Two backends, one interface (``InstallationPacer``: ``acquire(method)`` / ``release()``): ``Pacer``
+keeps the windows in process memory, the budget of one process (the embedded SQLite deployment:
+``serve`` divides the limits between its own gunicorn processes); ``bot.github.pacer_redis.RedisPacer``
+keeps them in Redis, one budget per installation for every process on every machine (QUEUE_URL=redis://).
+``GitHubApp`` builds one per installation through a ``PacerFactory``. GitHub's own 403/429 answers
+remain the backstop (``retry.py``).
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.errors import RetryLater
 
@@ -63,8 +68,24 @@ class PacerLimits:
         )
 
 
+class InstallationPacer(Protocol):
+    """What the request hook (bot/github/requester.py) needs of a pacer."""
+
+    def acquire(self, method: str) -> None: ...
+
+    def release(self) -> None: ...
+
+
+PacerFactory = Callable[[int], InstallationPacer]
+
+
+def local_pacers(limits: PacerLimits) -> PacerFactory:
+    """The in-process backend: one ``Pacer`` per installation, in this process's memory."""
+    return lambda installation_id: Pacer(limits)
+
+
 class Pacer:
-    """Admission control for one installation's requests. Thread-safe."""
+    """Admission control for one installation's requests, in this process. Thread-safe."""
 
     def __init__(
         self,

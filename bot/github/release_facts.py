@@ -18,41 +18,63 @@ ceil(N/100) + ceil(C/250) + 8 read calls for N milestone items and C commits. Wh
     GET /repos/{o}/{r}/git/matching-refs/heads/{branch}      1  (the release branch)
     GET /repos/{o}/{r}/releases                              1  (first page: the draft and published release)
 
-Stage-dependent extras are read by the reconciler (deployments in Deploy, feedback in Monitor).
-Every list is read at ``per_page=100`` through ``bot.github.paging`` (each page one counted call).
+    GET /repos/{o}/{r}/deployments?ref=…&environment=…       in Deploy, until a success is recorded
+    GET /repos/{o}/{r}/deployments/{id}/statuses               (the newest deployment's)
+
+The reads the plan asks for once it has looked (``bot.core.release_types.Wants``) are here too:
+``read_wanted`` — feedback issues in Monitor, open pull requests into the branch for the
+carry-over, stage comments by id for a fact tick. Every list is read at ``per_page=100`` through
+``bot.github.paging`` (each page one counted call). What comes back is frozen facts
+(``bot.core.release_types``): no dict of GitHub JSON leaves this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from github import GithubException
 
 from bot.core.release_record import pointer_of
-from bot.core.tracking import TrackingState, tracking_milestone_of
-from bot.core.versions import (
-    ReleaseConventions,
-    TagInfo,
-    Version,
-    branch_for,
-    final_tag,
-    parse_milestone_title,
-    tags_of,
-    version_text,
+from bot.core.release_types import (
+    Deployment,
+    Item,
+    Milestone,
+    RecordFacts,
+    ReleaseFacts,
+    RoleAnswer,
+    Wants,
+    github_time,
 )
+from bot.core.tracking import TrackingState, tracking_milestone_of
+from bot.core.versions import ReleaseConventions, branch_for
 from bot.github.paging import iter_pages, list_all
-from bot.github.release_record_io import ReleaseRecord, read_record
+from bot.github.release_json import (
+    comment_of,
+    deployment_of,
+    item_of,
+    milestone_of,
+    parse_time,
+    release_of,
+    tag_of,
+)
+from bot.github.release_record_io import read_record
+from bot.github.repo_paths import repo_path
 
 if TYPE_CHECKING:
     from github import Github
+
+__all__ = ["api_get", "comments_since", "parse_time", "read_release_facts", "read_wanted", "repo_path",
+           "with_deployment"]
 
 # The tracking issue's comments are read in full; beyond this many pages something is wrong.
 MAX_COMMENT_PAGES = 30
 MAX_ITEM_PAGES = 100
 COMMENTS_SINCE_MARGIN = timedelta(seconds=10)
+RELEASES_PAGE = 100
 
 
 def api_get(gh: Github, path: str, params: dict[str, Any] | None = None) -> Any:
@@ -61,154 +83,22 @@ def api_get(gh: Github, path: str, params: dict[str, Any] | None = None) -> Any:
     return data
 
 
-def repo_path(repo_full_name: str) -> str:
-    owner, _, name = repo_full_name.partition("/")
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-
-
-def parse_time(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
-
-
-@dataclass
-class ReleaseFacts:
-    """What GitHub shows about one milestone's release, read once per reconcile.
-
-    The attribute names the release-notes reconciler reads (``milestone_number``, ``milestone_title``,
-    ``version``, ``release_branch``, ``default_branch``, ``tag_names``, ``milestone_items``) are part of
-    its interface (``bot.reconcilers.release_notes.sync_release_notes``).
-    """
-
-    repo_full_name: str
-    milestone_number: int
-    milestone: dict[str, Any] | None  # None: the milestone is gone (404)
-    conventions: ReleaseConventions
-    open_milestones: list[dict[str, Any]] = field(default_factory=list)
-    all_items: list[dict[str, Any]] = field(default_factory=list)  # issues + PRs, tracking issue included
-    tracking_issue: dict[str, Any] | None = None
-    # What the bot remembers about the release, from the App's own check run (never from the
-    # tracking issue body, which people can edit). None: no verified record found.
-    record: ReleaseRecord | None = None
-    tracking_comments: list[dict[str, Any]] = field(default_factory=list)
-    # False when only the comments changed since the last read were listed (``?since=``): stage
-    # comments missing from the list are unchanged, their record is in the tracking issue's state.
-    comments_complete: bool = True
-    tag_names: set[str] = field(default_factory=set)
-    branch_name: str | None = None  # the release branch this version uses
-    branch_sha: str | None = None  # None while the branch does not exist
-    releases: list[dict[str, Any]] = field(default_factory=list)
-    publish_allowed: bool = True  # strict mode: the release may not be published before Deploy
-    bot_login: str = ""
-    _default_branch: str | None = None
-    _gh: Any = None
-
-    # -- derived ---------------------------------------------------------------------------
-    @property
-    def milestone_title(self) -> str:
-        return str((self.milestone or {}).get("title") or "")
-
-    @property
-    def version_obj(self) -> Version | None:
-        if self.milestone is None:
-            return None
-        return parse_milestone_title(self.milestone_title, self.conventions.milestone_pattern)
-
-    @property
-    def version(self) -> str | None:
-        v = self.version_obj
-        return version_text(v) if v else None
-
-    @property
-    def milestone_open(self) -> bool:
-        return (self.milestone or {}).get("state") == "open"
-
-    @property
-    def release_branch(self) -> str | None:
-        """The branch name when it exists (what the notes target)."""
-        return self.branch_name if self.branch_sha else None
-
-    @property
-    def milestone_items(self) -> list[dict[str, Any]]:
-        """The milestone's issues and pull requests, the tracking issue excluded (never counted)."""
-        tracking = (self.tracking_issue or {}).get("number")
-        return [item for item in self.all_items if item.get("number") != tracking]
-
-    # Aliases the notes reconciler looks for (bot.reconcilers.release_notes).
-    @property
-    def items(self) -> list[dict[str, Any]]:
-        return self.milestone_items
-
-    @property
-    def tags(self) -> set[str]:
-        return self.tag_names
-
-    @property
-    def branch_exists(self) -> bool:
-        return self.branch_sha is not None
-
-    @property
-    def release_tags(self) -> list[TagInfo]:
-        v = self.version_obj
-        return tags_of(v, self.tag_names, self.conventions) if v else []
-
-    @property
-    def candidates(self) -> tuple[int, ...]:
-        return tuple(t.rc for t in self.release_tags if t.rc is not None)
-
-    @property
-    def final_tag_name(self) -> str | None:
-        v = self.version_obj
-        return final_tag(v, self.conventions.final_tag_pattern) if v else None
-
-    @property
-    def final_tag_exists(self) -> bool:
-        return any(t.rc is None for t in self.release_tags)
-
-    @property
-    def default_branch(self) -> str:
-        """Read on first use only (one call): the notes need it when the release branch does not exist."""
-        if self._default_branch is None:
-            data = api_get(self._gh, repo_path(self.repo_full_name))
-            self._default_branch = str(data.get("default_branch") or "main")
-        return self._default_branch
-
-    def published_release(self) -> dict[str, Any] | None:
-        tag = self.final_tag_name
-        for release in self.releases:
-            if release.get("tag_name") == tag and not release.get("draft"):
-                return release
-        return None
-
-    def draft_release(self) -> dict[str, Any] | None:
-        marker = f"release-bot:notes:{self.milestone_number}"
-        for release in self.releases:
-            if release.get("draft") and marker in (release.get("body") or ""):
-                return release
-        return None
-
-
-def _is_bot_tracking(issue: dict[str, Any], milestone_number: int, bot_login: str) -> bool:
-    user = (issue.get("user") or {}).get("login")
+def _is_bot_tracking(issue: Item, milestone_number: int, bot_login: str) -> bool:
     return (
-        user == bot_login
-        and not issue.get("pull_request")
-        and tracking_milestone_of(issue.get("body")) == milestone_number
+        issue.author == bot_login
+        and not issue.is_pull_request
+        and tracking_milestone_of(issue.body) == milestone_number
     )
 
 
-def find_tracking_issue(items: list[dict[str, Any]], milestone_number: int, bot_login: str) -> dict[str, Any] | None:
+def find_tracking_issue(items: tuple[Item, ...] | list[Item], milestone_number: int, bot_login: str) -> Item | None:
     """The bot's tracking issue among ``items``: marker for this milestone, written by the bot.
 
     When several exist (a crash between create and record), the oldest wins; the others are
     left for people to close (the bot never deletes).
     """
     found = [i for i in items if _is_bot_tracking(i, milestone_number, bot_login)]
-    return min(found, key=lambda i: i["number"]) if found else None
+    return min(found, key=lambda i: i.number) if found else None
 
 
 def read_release_facts(
@@ -225,33 +115,26 @@ def read_release_facts(
     earlier (from its store). Without an ``app_id`` no record is read (none can be verified)."""
     conventions = ReleaseConventions.from_config(config)
     base = repo_path(repo_full_name)
-    tracking_label = str(((config.get("releases") or {}).get("tracking_label")) or "release-tracking")
-    facts = ReleaseFacts(
-        repo_full_name=repo_full_name,
-        milestone_number=milestone_number,
-        milestone=None,
-        conventions=conventions,
-        bot_login=bot_login,
-        _gh=gh,
-    )
-    facts.open_milestones = list_all(gh, f"{base}/milestones", {"state": "open"}, max_pages=MAX_ITEM_PAGES)
-    milestone = next((m for m in facts.open_milestones if m.get("number") == milestone_number), None)
+    releases_cfg = config.get("releases") or {}
+    tracking_label = str(releases_cfg.get("tracking_label") or "release-tracking")
+    open_milestones = tuple(milestone_of(m) for m in
+                            list_all(gh, f"{base}/milestones", {"state": "open"}, max_pages=MAX_ITEM_PAGES))
+    milestone = next((m for m in open_milestones if m.number == milestone_number), None)
 
     try:
-        facts.all_items = list_all(
-            gh, f"{base}/issues", {"milestone": milestone_number, "state": "all"}, max_pages=MAX_ITEM_PAGES
-        )
+        all_items = tuple(item_of(i) for i in list_all(
+            gh, f"{base}/issues", {"milestone": milestone_number, "state": "all"}, max_pages=MAX_ITEM_PAGES))
     except GithubException as exc:
         # A milestone that no longer exists is refused as a filter (404/422): no items.
         if exc.status not in (404, 410, 422):
             raise
-        facts.all_items = []
+        all_items = ()
     if milestone is None:
-        carried = next((i.get("milestone") for i in facts.all_items if (i.get("milestone") or {}).get("number") == milestone_number), None)
+        carried = next((i.milestone for i in all_items
+                        if i.milestone is not None and i.milestone.number == milestone_number), None)
         milestone = carried or _get_milestone(gh, base, milestone_number)
-    facts.milestone = milestone
 
-    tracking = find_tracking_issue(facts.all_items, milestone_number, bot_login)
+    tracking = find_tracking_issue(all_items, milestone_number, bot_login)
     if tracking is None and known_tracking_number is not None:
         # Listings can lag a write by a moment on GitHub: the number the bot remembers from creating
         # the issue is checked directly, so a quick second reconcile cannot create a twin.
@@ -261,59 +144,116 @@ def read_release_facts(
             if exc.status not in (404, 410):
                 raise
             direct = None
-        if isinstance(direct, dict) and _is_bot_tracking(direct, milestone_number, bot_login):
-            tracking = direct
+        if isinstance(direct, dict) and _is_bot_tracking(item_of(direct), milestone_number, bot_login):
+            tracking = item_of(direct)
     if tracking is None:
         # Not in the milestone: not created yet, moved out by someone, or the milestone is gone.
-        candidates = list_all(
-            gh,
-            f"{base}/issues",
-            {"creator": bot_login, "labels": tracking_label, "state": "all"},
-            max_pages=MAX_ITEM_PAGES,
-        )
-        tracking = find_tracking_issue(candidates, milestone_number, bot_login)
-    facts.tracking_issue = tracking
+        candidates = list_all(gh, f"{base}/issues", {"creator": bot_login, "labels": tracking_label, "state": "all"},
+                              max_pages=MAX_ITEM_PAGES)
+        tracking = find_tracking_issue([item_of(c) for c in candidates], milestone_number, bot_login)
+    record = None
     if app_id is not None:
-        facts.record = _find_record(gh, repo_full_name, milestone_number, app_id, known_record_id,
-                                    pointer_of(tracking.get("body")) if tracking else None)
+        record = _find_record(gh, repo_full_name, milestone_number, app_id, known_record_id,
+                              pointer_of(tracking.body) if tracking else None)
+    facts = ReleaseFacts(repo_full_name=repo_full_name, milestone_number=milestone_number, milestone=milestone,
+                         conventions=conventions, bot_login=bot_login, open_milestones=open_milestones,
+                         all_items=all_items, tracking_issue=tracking, record=record)
     if tracking is not None:
-        recorded = TrackingState.from_json(facts.record.state) if facts.record else TrackingState()
+        recorded = record.state if record is not None else TrackingState()
         since = comments_since(recorded.comments_seen)
-        facts.tracking_comments = list_all(
-            gh,
-            f"{base}/issues/{tracking['number']}/comments",
-            {"since": since} if since else None,
-            max_pages=MAX_COMMENT_PAGES,
-        )
-        facts.comments_complete = since is None
+        comments = list_all(gh, f"{base}/issues/{tracking.number}/comments", {"since": since} if since else None,
+                            max_pages=MAX_COMMENT_PAGES)
+        facts = replace(facts, tracking_comments=tuple(comment_of(c) for c in comments),
+                        comments_complete=since is None)
 
-    if milestone is None or facts.version_obj is None:
+    version = facts.version_obj
+    if milestone is None or version is None:
         return facts  # deleted, or not a release: nothing more to read
 
-    facts.tag_names = {
-        ref["ref"].removeprefix("refs/tags/")
-        for ref in api_get(gh, f"{base}/git/matching-refs/tags") or []
-        if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
-    }
-    facts.branch_name = branch_for(facts.version_obj, conventions.branch_pattern)
-    wanted = f"refs/heads/{facts.branch_name}"
-    for ref in api_get(gh, f"{base}/git/matching-refs/heads/{quote(facts.branch_name, safe='/')}") or []:
+    tags = tuple(t for t in (tag_of(ref) for ref in api_get(gh, f"{base}/git/matching-refs/tags") or []
+                             if isinstance(ref, dict)) if t is not None)
+    branch_name = branch_for(version, conventions.branch_pattern)
+    wanted = f"refs/heads/{branch_name}"
+    branch_sha = None
+    for ref in api_get(gh, f"{base}/git/matching-refs/heads/{quote(branch_name, safe='/')}") or []:
         # matching-refs is a prefix match: release/1.4 also finds release/1.40.
         if isinstance(ref, dict) and ref.get("ref") == wanted:
-            facts.branch_sha = (ref.get("object") or {}).get("sha")
+            branch_sha = (ref.get("object") or {}).get("sha")
     try:
-        facts.releases = next(iter_pages(gh, f"{base}/releases"), [])
+        releases = next(iter_pages(gh, f"{base}/releases"), [])
     except GithubException as exc:
         # The repository answered the reads above, so a 404 here means no releases API (some GitHub
         # Enterprise configurations, the sandbox while it grows): treat as no releases.
         if exc.status != 404:
             raise
-        facts.releases = []
+        releases = []
+    return replace(facts, tags=tags, branch_name=branch_name, branch_sha=branch_sha,
+                   releases=tuple(release_of(r) for r in releases), releases_complete=len(releases) < RELEASES_PAGE)
+
+
+def with_deployment(gh: Github, facts: ReleaseFacts, config: dict[str, Any]) -> ReleaseFacts:
+    """The facts with the newest deployment of the final tag to the monitor environment, read while
+    it matters: the final tag exists, no success is recorded yet and the release is not past Deploy
+    (a release the reconciler leaves alone reads none)."""
+    recorded = facts.record.state.stages if facts.record is not None else None
+    if not facts.final_tag_exists or (recorded is not None and (recorded.deployed or _past_deploy(recorded.current))):
+        return facts
+    return replace(facts, newest_deployment=_read_deployment(gh, repo_path(facts.repo_full_name), facts, config))
+
+
+def _read_deployment(gh: Github, base: str, facts: ReleaseFacts, config: dict[str, Any]) -> Deployment | None:
+    environment = str((config.get("releases") or {}).get("monitor_environment") or "production")
+    try:
+        deployments = api_get(gh, f"{base}/deployments",
+                              {"ref": facts.final_tag_name, "environment": environment, "per_page": 10}) or []
+    except GithubException as exc:
+        if exc.status != 404:  # no deployments API here (the repository itself answered): none
+            raise
+        deployments = []
+    if not deployments:
+        return None
+    newest = max(deployments, key=lambda d: d.get("id", 0))
+    statuses = api_get(gh, f"{base}/deployments/{newest['id']}/statuses", {"per_page": 10}) or []
+    return deployment_of(newest, statuses)
+
+
+def _past_deploy(stage: str | None) -> bool:
+    from bot.core.stages import MONITOR, index_of
+
+    return stage is not None and index_of(stage) >= index_of(MONITOR)
+
+
+def read_wanted(gh: Github, facts: ReleaseFacts, wants: Wants,
+                role_of: Callable[[str, str], bool]) -> ReleaseFacts:
+    """The reads the plan asked for, added to the facts (``role_of(login, role)``: the cached role
+    look-up of ``bot.github.permissions``)."""
+    base = repo_path(facts.repo_full_name)
+    if wants.roles:
+        answers = tuple(RoleAnswer(login, role, role_of(login, role)) for login, role in sorted(wants.roles))
+        facts = replace(facts, roles=facts.roles + answers)
+    if wants.feedback_since is not None and facts.feedback_issues is None:
+        recent = api_get(gh, f"{base}/issues", {"state": "all", "since": github_time(wants.feedback_since),
+                                                "sort": "created", "direction": "desc", "per_page": 100}) or []
+        facts = replace(facts, feedback_issues=tuple(item_of(i) for i in recent))
+    if wants.branch_pulls and facts.branch_pulls is None:
+        pulls = list_all(gh, f"{base}/pulls", {"state": "open", "base": facts.branch_name}, max_pages=20) \
+            if facts.branch_name else []
+        facts = replace(facts, branch_pulls=frozenset(int(p["number"]) for p in pulls))
+    if wants.comment_ids:
+        found = list(facts.comments_by_id)
+        for comment_id in sorted(wants.comment_ids - facts.comments_read_by_id):
+            try:
+                found.append(comment_of(api_get(gh, f"{base}/issues/comments/{comment_id}")))
+            except GithubException as exc:
+                if exc.status != 404:  # deleted by someone: the next full listing sorts it out
+                    raise
+        facts = replace(facts, comments_by_id=tuple(found),
+                        comments_read_by_id=facts.comments_read_by_id | wants.comment_ids)
     return facts
 
 
 def _find_record(gh: Github, repo: str, milestone_number: int, app_id: int, known: int | None,
-                 pointer: int | None) -> ReleaseRecord | None:
+                 pointer: int | None) -> RecordFacts | None:
     """The record the store names, else the one the body's pointer names (each verified: a body
     edited to point elsewhere finds nothing). One read in the steady state."""
     for candidate in dict.fromkeys(c for c in (known, pointer) if c is not None):
@@ -330,13 +270,15 @@ def comments_since(seen: str | None) -> str | None:
     moment = parse_time(seen)
     if moment is None:
         return None
-    return (moment - COMMENTS_SINCE_MARGIN).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return github_time(moment - COMMENTS_SINCE_MARGIN)
 
 
-def _get_milestone(gh: Github, base: str, number: int) -> dict[str, Any] | None:
+def _get_milestone(gh: Github, base: str, number: int) -> Milestone | None:
     try:
-        return api_get(gh, f"{base}/milestones/{number}")
+        data = api_get(gh, f"{base}/milestones/{number}")
     except GithubException as exc:
         if exc.status in (404, 410):
             return None
         raise
+    return milestone_of(data) if isinstance(data, dict) else None
+

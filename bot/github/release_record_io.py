@@ -1,39 +1,37 @@
 """Reading and writing the release record (``bot.core.release_record``): a check run the App owns.
 
-The only code that turns the record's check run JSON into a fact: ``ReleaseRecord`` carries the
-check run's id and the decoded state, and exists only for a check run this App wrote, with the
-record's name and this milestone's ``external_id``. Anything else is no record.
+The only code that turns the record's check run JSON into a fact: ``RecordFacts``
+(``bot.core.release_types``) carries the check run's id and the decoded state, and exists only for a
+check run this App wrote, with the record's name and this milestone's ``external_id``. Anything else
+is no record.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
 
 from github import GithubException
 
 from bot.core.release_record import RECORD_CHECK_NAME, RecordOutput, decode_record_text, record_external_id
+from bot.core.release_types import RecordFacts
+from bot.core.tracking import TrackingState
+from bot.github.repo_paths import repo_path as _repo_path
 
 if TYPE_CHECKING:
     from github import Github
 
-
-@dataclass(frozen=True)
-class ReleaseRecord:
-    """A verified record: the App's own check run for this milestone, and the state in it."""
-
-    check_run_id: int
-    state: Mapping[str, Any]  # the decoded JSON (TrackingState.from_json reads it tolerantly)
+# Kept for the callers that name the record by its old name.
+ReleaseRecord = RecordFacts
 
 
-def _repo_path(repo: str) -> str:
-    owner, _, name = repo.partition("/")
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
+def canonical_state(state: Mapping[str, Any]) -> str:
+    """The record's JSON in one spelling: two states are the same record when these are equal."""
+    return json.dumps(state, sort_keys=True, separators=(",", ":"))
 
 
-def record_of(run: Mapping[str, Any], milestone_number: int, app_id: int) -> ReleaseRecord | None:
+def record_of(run: Mapping[str, Any], milestone_number: int, app_id: int) -> RecordFacts | None:
     """The record in check run ``run``, or None unless this App wrote it for this milestone."""
     app = run.get("app")
     run_id = run.get("id")
@@ -43,10 +41,11 @@ def record_of(run: Mapping[str, Any], milestone_number: int, app_id: int) -> Rel
         return None
     output = run.get("output")
     text = output.get("text") if isinstance(output, Mapping) else None
-    return ReleaseRecord(check_run_id=run_id, state=decode_record_text(text if isinstance(text, str) else None))
+    decoded = decode_record_text(text if isinstance(text, str) else None)
+    return RecordFacts(check_run_id=run_id, state=TrackingState.from_json(decoded), written=canonical_state(decoded))
 
 
-def read_record(gh: Github, repo: str, check_run_id: int, milestone_number: int, app_id: int) -> ReleaseRecord | None:
+def read_record(gh: Github, repo: str, check_run_id: int, milestone_number: int, app_id: int) -> RecordFacts | None:
     """One GET of the check run a pointer names; None when it is gone or is not this release's record."""
     try:
         _headers, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/check-runs/{int(check_run_id)}")

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from bot.github.release_facts import repo_path
+from bot.core.release_types import Comment, Item
+from bot.github.release_json import comment_of, item_of
+from bot.github.repo_paths import repo_path
 
 if TYPE_CHECKING:
     from github import Github
@@ -23,6 +25,17 @@ def _request(gh: Github, verb: str, path: str, body: dict[str, Any] | list[Any] 
 def create_issue(gh: Github, repo: str, title: str, body: str, labels: list[str], milestone: int) -> dict[str, Any]:
     return _request(gh, "POST", f"{repo_path(repo)}/issues",
                     {"title": title, "body": body, "labels": labels, "milestone": milestone})
+
+
+def open_issue(gh: Github, repo: str, title: str, body: str, labels: list[str], milestone: int) -> Item:
+    """Create an issue in the milestone: the tracking issue, as GitHub now shows it."""
+    return item_of(create_issue(gh, repo, title, body, labels, milestone))
+
+
+def post_comment(gh: Github, repo: str, number: int, body: str) -> Comment | None:
+    """Create a comment; the comment GitHub answered (None when the answer carries no id)."""
+    data = create_comment(gh, repo, number, body)
+    return comment_of(data) if isinstance(data, dict) and isinstance(data.get("id"), int) else None
 
 
 def update_issue(gh: Github, repo: str, number: int, fields: dict[str, Any]) -> dict[str, Any]:

@@ -22,12 +22,27 @@ from typing import Any
 
 from github.Requester import Requester
 
+from bot import metrics
 from bot.errors import RetryLater
 from bot.github import accounting
-from bot.github.pacer import Pacer
+from bot.github.pacer import InstallationPacer
 from bot.github.response_cache import ResponseCache, Scope
 
 _RAW = "_Requester__requestRaw"
+
+
+def _paced(pacer: InstallationPacer, verb: str) -> None:
+    """Wait for the pacer, and record how long (a wait too long to sleep requeues the job: its
+    delay counts too), so the longest pacing wait is a metric (benchmarks/release_day.py)."""
+    began = time.monotonic()
+    try:
+        pacer.acquire(verb)
+    except RetryLater as exc:
+        metrics.record_pacing_wait(max(0.0, exc.not_before - time.time()))
+        raise
+    waited = time.monotonic() - began
+    if waited > 0.001:
+        metrics.record_pacing_wait(waited)
 
 
 class PyGithubIncompatible(RuntimeError):
@@ -37,7 +52,7 @@ class PyGithubIncompatible(RuntimeError):
 def instrument(
     requester: Requester,
     installation_id: int | None,
-    pacer: Pacer | None,
+    pacer: InstallationPacer | None,
     cache: ResponseCache | None = None,
     scope: Scope = None,
 ) -> Requester:
@@ -53,7 +68,7 @@ def instrument(
 
     def send(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if pacer is not None:
-            pacer.acquire(verb)
+            _paced(pacer, verb)
         try:
             status, headers, output = original(cnx, verb, url, *args, **kwargs)
         except RetryLater:
@@ -79,7 +94,7 @@ def instrument(
                 cache.written(cache_scope, url, verb)  # also when it failed: it may have landed
         key = cache.key(cache_scope, url, request_headers)
         answer = cache.get(key)
-        if answer is not None and answer.confirmed_in_current_job():
+        if answer is not None and cache.reusable_in_job(key, answer):
             cache.count("reused_in_job")
             return 200, dict(answer.headers), answer.body
         if answer is not None and cache.fresh(key, answer):

@@ -11,9 +11,11 @@ what a re-read costs, as Prow's ghproxy does for its bots:
 - **One read per job.** Within one job (``accounting.count_job_calls``), a GET already answered is
   served again without a request unless the job wrote to the same part of the repository in
   between, so a reconcile never pays twice for the same pull request.
-- **Writes drop what they make stale.** A POST/PATCH/PUT/DELETE drops the cached answers of the
-  same repository and family (``families_written``), so nothing the bot wrote is read back from
-  the cache, and nothing stale is served inside a freshness window (``bot.github.freshness``).
+- **Writes end what they make stale.** A POST/PATCH/PUT/DELETE moves the write epoch of the
+  families it can change in that repository (``families_written``): an answer confirmed before
+  is no longer reused within the job, only revalidated (its ETag kept, so what the write did not
+  change still comes back 304), and the freshness windows of those families close in every
+  process (``bot.github.freshness``). Nothing the bot wrote is ever read back from the cache.
 
 Bounded twice: at most ``max_entries`` answers and ``max_bytes`` of bodies (cachetools' LRU, whose
 size of an entry is ``max(body bytes, max_bytes / max_entries)``: either bound evicts the least
@@ -38,10 +40,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 from cachetools import LRUCache
 
+from bot import metrics
 from bot.github import accounting
 from bot.github.freshness import TouchClock, window_for
 
 DEFAULT_MAX_ENTRIES = 4096
+CLOCK_SKEW_MARGIN_SECONDS = 2.0
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _NOT_CACHED_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
 # What a 304 refreshes in the cached headers (the rate-limit window, the clock, the validators).
@@ -73,6 +77,7 @@ class CachedAnswer:
     family: str
     unconditional: bool  # revalidation cannot be trusted for it (see the module docstring)
     job: weakref.ref[accounting.JobCallCount] | None  # the job that last had it confirmed
+    epoch: int  # the write epoch of (scope, repo, family) when it was confirmed
 
     @property
     def etag(self) -> str | None:
@@ -94,7 +99,7 @@ class CacheStats:
     reused_in_job: int = 0  # served without a request: already read in this job
     reused_fresh: int = 0  # served without a request: inside a freshness window
     stored: int = 0
-    dropped_by_writes: int = 0
+    writes: int = 0  # writes that ended the reuse of answers they could change
 
 
 class ResponseCache:
@@ -117,6 +122,7 @@ class ResponseCache:
         )
         self._clock = clock
         self._lock = threading.Lock()
+        self._epochs: LRUCache[tuple[Scope, str, str], int] = LRUCache(maxsize=65536)
         self.stats = CacheStats()
 
     # --- lookups ---------------------------------------------------------------------------------
@@ -159,7 +165,8 @@ class ResponseCache:
         if window is None or self.age(answer) >= window.ttl:
             return False
         touched = self.touches.last_touch(answer.repo, window.family)
-        return touched is None or touched < answer.asked_at
+        # Touches and answers may be timed on two machines' clocks: a margin absorbs their skew.
+        return touched is None or touched < answer.asked_at - CLOCK_SKEW_MARGIN_SECONDS
 
     def store(
         self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None
@@ -180,10 +187,13 @@ class ResponseCache:
             family=family,
             unconditional=_needs_unconditional(key[1], kept, body),
             job=_current_job_ref(),
+            epoch=self.epoch(key[0], repo, family),
         )
         with self._lock:
             self._entries[key] = answer
             self.stats.stored += 1
+            entries, size = len(self._entries), int(self._entries.currsize)
+        _report("stored", entries, size)
 
     def revalidated(
         self, key: CacheKey, answer: CachedAnswer, headers: Mapping[str, Any], asked_at: float | None = None
@@ -203,36 +213,44 @@ class ResponseCache:
             family=answer.family,
             unconditional=answer.unconditional,
             job=_current_job_ref(),
+            epoch=self.epoch(key[0], answer.repo, answer.family),
         )
         with self._lock:
             self._entries[key] = renewed
             self.stats.revalidated += 1
+            entries, size = len(self._entries), int(self._entries.currsize)
+        _report("revalidated", entries, size)
         return renewed
 
     def drop(self, key: CacheKey) -> None:
         with self._lock:
             self._entries.pop(key, None)
 
-    def written(self, scope: Scope, url: str, verb: str) -> int:
-        """A write went to ``url``: drop this scope's answers of the same repository and the
-        families that write changes. Returns how many were dropped."""
+    def written(self, scope: Scope, url: str, verb: str) -> None:
+        """A write went to ``url``: the answers of the families it can change in that repository
+        are no longer reused without asking, here (epochs) or in any process (touches)."""
         repo, _family = repo_and_family(url)
         if repo is None:
-            return 0
+            return
         families = families_written(url, verb)
         if self.touches is not None:
-            # Other processes' answers are not ours to drop: end their freshness windows instead.
             self.touches.touch(repo, _freshness_families(families))
         with self._lock:
-            stale = [
-                k
-                for k, a in self._entries.items()
-                if k[0] == scope and a.repo == repo and (a.family in families or "*" in families)
-            ]
-            for k in stale:
-                del self._entries[k]
-            self.stats.dropped_by_writes += len(stale)
-        return len(stale)
+            for family in _ALL_FAMILIES if "*" in families else families:
+                key = (scope, repo, family)
+                self._epochs[key] = self._epochs.get(key, 0) + 1
+            self.stats.writes += 1
+
+    def epoch(self, scope: Scope, repo: str | None, family: str) -> int:
+        if repo is None:
+            return 0
+        with self._lock:
+            return self._epochs.get((scope, repo, family), 0)
+
+    def reusable_in_job(self, key: CacheKey, answer: CachedAnswer) -> bool:
+        """Already confirmed in this job, and no write of this job (or another) could change it since."""
+        current = self.epoch(key[0], answer.repo, answer.family)
+        return answer.confirmed_in_current_job() and answer.epoch == current
 
     def age(self, answer: CachedAnswer) -> float:
         return self._clock() - answer.stored_at
@@ -240,6 +258,15 @@ class ResponseCache:
     def count(self, what: str) -> None:
         with self._lock:
             setattr(self.stats, what, getattr(self.stats, what) + 1)
+            entries, size = len(self._entries), int(self._entries.currsize)
+        _report(what, entries, size)
+
+
+def _report(outcome: str, entries: int, size: int) -> None:
+    try:
+        metrics.record_cache(outcome, entries, size)
+    except Exception:  # metrics must never break a read
+        pass
 
 
 def _current_job_ref() -> weakref.ref[accounting.JobCallCount] | None:
@@ -274,6 +301,7 @@ _FAMILY_OF_SEGMENT = {
     "check-suites": "checks",
     "statuses": "checks",
 }
+_ALL_FAMILIES = frozenset(_FAMILY_OF_SEGMENT.values()) | {"repo"}
 _CHECK_SEGMENTS = frozenset({"check-runs", "check-suites", "status", "statuses"})
 
 

@@ -31,7 +31,7 @@ from bot.intake.routing import DropInstallation, PayloadError, RoutingContext, r
 from bot.intake.verify import WebhookRejected, verify_delivery
 from bot.logging import log_fields
 from bot.metrics import WEBHOOK_EVENTS
-from bot.queue.base import JobQueue
+from bot.queue.base import JobQueue, QueueUnavailable
 
 log = logging.getLogger("bot.intake")
 
@@ -46,6 +46,7 @@ _STATUS = {
     405: "405 Method Not Allowed",
     413: "413 Content Too Large",
     415: "415 Unsupported Media Type",
+    503: "503 Service Unavailable",
 }
 _READ_CHUNK = 64 * 1024
 
@@ -183,7 +184,11 @@ class WebhookEndpoint:
             return finish(200, {"ignored": routed.ignored}, "ignored")
 
         committing = time.perf_counter()
-        accepted = self.queue.accept_delivery(event.delivery_id, routed.jobs)
+        try:
+            accepted = self.queue.accept_delivery(event.delivery_id, routed.jobs)
+        except QueueUnavailable as exc:
+            # Nothing was recorded: GitHub marks the delivery failed and it can be redelivered.
+            return finish(503, {"error": "the queue is unavailable; redeliver later"}, "unavailable", error=str(exc))
         # The durable commit's share of the answer time (group commit + fsync), for operators.
         fields["commit_ms"] = round((time.perf_counter() - committing) * 1000, 2)
         if not accepted:

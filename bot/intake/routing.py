@@ -15,6 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from bot.github.freshness import families_touched
 from bot.jobs import JobSpec, comment_digest, merge_group_pull_number, pr_key, release_key, repo_key
 
 # `merge_group.head_ref`: refs/heads/gh-readonly-queue/{base}/pr-{number}-{sha}. The PR it names
@@ -156,6 +157,7 @@ class _Builder:
             else None
         )
         self.route = Route()
+        self.touched = sorted(families_touched(event, self.action))
 
     def repo(self) -> tuple[int, str]:
         return _int(self.payload, "repository", "id"), str(_str(self.payload, "repository", "full_name"))
@@ -164,7 +166,12 @@ class _Builder:
         for existing in self.route.jobs:
             if existing.key == key:  # one event, one job per key
                 return
-        self.route.jobs.append(JobSpec(key, self.installation_id, repo, self.reason, hints or {}))
+        hints = dict(hints or {})
+        if self.touched:
+            # What this event may have changed that the read cache keeps in a freshness window
+            # (bot.github.freshness): the job records it before it reads anything.
+            hints["touched"] = self.touched
+        self.route.jobs.append(JobSpec(key, self.installation_id, repo, self.reason, hints))
 
 
 def _milestone_number(payload: Any, *path: str | int) -> int | None:

@@ -1,7 +1,7 @@
 """The work queue's interface: what intake, workers and the CLI rely on.
 
-The embedded default is ``bot.queue.sqlite.SqliteQueue``; a Redis backend implements the same
-methods. Semantics every backend must keep (the tests in tests/queue/ pin them):
+The embedded default is ``bot.queue.sqlite.SqliteQueue``; ``bot.queue.redis_queue.RedisQueue``
+(QUEUE_URL=redis://) implements the same methods for web processes and workers on several machines. Semantics every backend must keep (the tests in tests/queue/ pin them):
 
 - A key is *live* at most once (pending or running). Enqueuing a key that is pending merges the
   hints into the waiting job (coalescing). Enqueuing a key that is running marks it *dirty*: when
@@ -29,6 +29,11 @@ from bot.jobs import JobSpec
 PENDING = "pending"
 RUNNING = "running"
 FAILED = "failed"
+
+
+class QueueUnavailable(Exception):
+    """The queue's store did not answer (Redis down past the client's retries): nothing was
+    recorded, so intake answers 503 and GitHub's redelivery brings the event back."""
 
 
 @dataclass(frozen=True)
@@ -59,6 +64,24 @@ class QueueCounts:
 
     def as_dict(self) -> dict[str, int]:
         return {"pending": self.pending, "running": self.running, "failed": self.failed}
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    """What /healthz and /metrics report of the (possibly shared) queue."""
+
+    counts: QueueCounts
+    pending_by_installation: dict[str, int]  # installation id ("-": none) -> waiting jobs
+    oldest_waiting_seconds: float | None  # age of the job waiting longest; None when none waits
+
+    def as_dict(self) -> dict[str, Any]:
+        """The backlog beyond the counts (the ``backlog`` of /healthz)."""
+        return {
+            "dead_letters": self.counts.failed,
+            "pending_by_installation": dict(self.pending_by_installation),
+            "oldest_waiting_seconds": None if self.oldest_waiting_seconds is None
+            else round(self.oldest_waiting_seconds, 3),
+        }
 
 
 @dataclass(frozen=True)
@@ -164,6 +187,26 @@ class JobQueue(abc.ABC):
         Jobs of different keys may append to one record at the same moment (the gate's audit
         log); get-then-set would lose one of them."""
 
+    def stats(self, limit: int = 10_000) -> QueueStats:
+        """Depth per installation and the oldest waiting job's age. This default reads the waiting
+        jobs (at most ``limit``); a shared backend answers from its own indexes."""
+        import time
+
+        waiting = self.list_jobs((PENDING,), limit=limit)
+        by_installation: dict[str, int] = {}
+        for job in waiting:
+            name = "-" if job.spec.installation_id is None else str(job.spec.installation_id)
+            by_installation[name] = by_installation.get(name, 0) + 1
+        oldest = min((job.created_at for job in waiting), default=None)
+        now = getattr(self, "_clock", time.time)()  # the backend's clock where it has one (tests move it)
+        return QueueStats(self.counts(), by_installation, None if oldest is None else max(0.0, now - oldest))
+
+    def heartbeat(self, worker_id: str, threads: int, ttl_seconds: float) -> None:  # noqa: B027 - optional
+        """A worker process is alive with ``threads`` threads (a shared queue sizes fairness by it)."""
+
+    def leave(self, worker_id: str) -> None:  # noqa: B027 - optional
+        """A worker process stops."""
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -178,15 +221,24 @@ def sqlite_path(queue_url: str) -> str | None:
     return path if path and path != ":memory:" else None
 
 
-def open_queue(queue_url: str, retry_policy: RetryPolicy | None = None, delivery_ttl_seconds: int = 3 * 24 * 3600) -> JobQueue:
+def is_redis_url(queue_url: str) -> bool:
+    return queue_url.startswith(("redis://", "rediss://"))
+
+
+def open_queue(queue_url: str, retry_policy: RetryPolicy | None = None, delivery_ttl_seconds: int = 3 * 24 * 3600,
+               installation_share: float | None = None) -> JobQueue:
     """The backend named by QUEUE_URL."""
     if queue_url.startswith("sqlite://"):
         from bot.queue.sqlite import SqliteQueue
 
         return SqliteQueue(sqlite_path(queue_url) or ":memory:", retry_policy=retry_policy,
                            delivery_ttl_seconds=delivery_ttl_seconds)
-    if queue_url.startswith(("redis://", "rediss://")):
-        raise NotImplementedError("the Redis queue backend is not built yet; use QUEUE_URL=sqlite:///path")
+    if is_redis_url(queue_url):
+        from bot.queue.redis_queue import DEFAULT_INSTALLATION_SHARE, RedisQueue
+
+        share = DEFAULT_INSTALLATION_SHARE if installation_share is None else installation_share
+        return RedisQueue(queue_url, retry_policy=retry_policy, delivery_ttl_seconds=delivery_ttl_seconds,
+                          installation_share=share)
     raise ValueError(f"unsupported QUEUE_URL {queue_url!r}")
 
 
@@ -195,4 +247,5 @@ def open_queue_from_settings(settings: Any) -> JobQueue:
         settings.queue_url,
         RetryPolicy(settings.job_max_attempts, settings.job_backoff_base_seconds, settings.job_backoff_cap_seconds),
         settings.delivery_ttl_seconds,
+        getattr(settings, "queue_installation_share", None),
     )

@@ -17,9 +17,12 @@ from __future__ import annotations
 
 import importlib
 import logging
+import os
+import socket
 import threading
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -91,6 +94,9 @@ class WorkerPool:
         self._heartbeat: threading.Thread | None = None
         self._last_purge = 0.0
         self._last_sweep = 0.0
+        # This process's entry in a shared queue's registry of worker threads (fairness is sized
+        # by every machine's threads together); a no-op for the embedded queue.
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     # --- lifecycle ---
 
@@ -99,6 +105,7 @@ class WorkerPool:
             thread = threading.Thread(target=self._loop, name=f"release-bot-worker-{n}", daemon=True)
             thread.start()
             self._workers.append(thread)
+        self._announce()
         self._heartbeat = threading.Thread(target=self._renew_loop, name="release-bot-lease", daemon=True)
         self._heartbeat.start()
         log_fields(log, "workers started", threads=self.threads, lease_seconds=self.lease_seconds)
@@ -110,6 +117,10 @@ class WorkerPool:
         for thread in self._workers:
             thread.join(max(0.0, deadline - time.monotonic()))
         drained = not any(t.is_alive() for t in self._workers)
+        try:
+            self.queue.leave(self.worker_id)
+        except Exception:  # noqa: BLE001 - its heartbeat expires anyway
+            log.exception("leaving the worker registry failed")
         with self._running_lock:
             left = [job.key for job in self._running.values()]
         log_fields(log, "workers stopped", drained=drained, unfinished=left)
@@ -144,6 +155,8 @@ class WorkerPool:
                 time.sleep(interval)  # draining: keep the leases of jobs still finishing
             else:
                 self._stopping.wait(interval)
+            if not self._stopping.is_set():
+                self._announce()
             with self._running_lock:
                 jobs = list(self._running.values())
             for job in jobs:
@@ -152,6 +165,12 @@ class WorkerPool:
                         log_fields(log, "lease lost", logging.WARNING, key=job.key, job_id=job.id)
                 except Exception:  # noqa: BLE001
                     log.exception("renewing a lease failed")
+
+    def _announce(self) -> None:
+        try:
+            self.queue.heartbeat(self.worker_id, self.threads, self.lease_seconds)
+        except Exception:  # noqa: BLE001 - a brief outage of a shared queue must not stop renewing leases
+            log.exception("worker heartbeat failed")
 
     def _any_running(self) -> bool:
         with self._running_lock:

@@ -75,6 +75,7 @@ def run_job(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None
     if not job.repo or "/" not in job.repo:
         raise PermanentError(f"job {job.key} has no repository (owner/name)")
     started = time.perf_counter()
+    _record_touches(job, services)
     with accounting.count_job_calls() as calls:
         try:
             ctx = _build_context(job, services, enqueue)
@@ -107,6 +108,17 @@ def run_job(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None
         config_valid=ctx.config_valid,
         rate_limit_remaining=calls.rate_limit_remaining,
     )
+
+
+def _record_touches(job: JobSpec, services: Any) -> None:
+    """The event behind this job may have changed facts the read cache serves from a freshness
+    window (hint ``touched``, bot.github.freshness): end those windows before anything is read, in
+    every process sharing the touch clock, so the job an event woke reads past them."""
+    touched = job.hints.get("touched")
+    cache = getattr(getattr(services, "app", None), "response_cache", None)
+    if cache is None or cache.touches is None or not isinstance(touched, list) or not job.repo:
+        return
+    cache.touches.touch(job.repo, [family for family in touched if isinstance(family, str)])
 
 
 def _build_context(

@@ -11,9 +11,9 @@ from bot.queue.sqlite import SqliteQueue
 
 def test_every_documented_command_is_registered():
     """DESIGN.md's command list: `release-bot serve | worker | sandbox | demo | reconcile | notes |
-    check-config | jobs` (and `protect`, docs/merge-gate.md)."""
+    check-config | jobs` (and `protect`, docs/merge-gate.md; `queue`, docs/scaling.md)."""
     parser, modules = cli.build_parser()
-    documented = {"serve", "worker", "sandbox", "demo", "reconcile", "notes", "check-config", "jobs", "protect"}
+    documented = {"serve", "worker", "sandbox", "demo", "reconcile", "notes", "check-config", "jobs", "protect", "queue"}
     assert set(modules) == documented
 
 

@@ -43,7 +43,7 @@ def test_private_key_path_is_read(tmp_path):
         ({"PRIVATE_KEY": base64.b64encode(b"hello").decode()}, "PRIVATE_KEY"),
         ({"WEBHOOK_PATH": "hooks"}, "WEBHOOK_PATH"),
         ({"QUEUE_URL": "postgres://x"}, "QUEUE_URL"),
-        ({"QUEUE_URL": "redis://localhost:6379/0"}, "Redis"),
+        ({"QUEUE_INSTALLATION_SHARE": "1.5"}, "QUEUE_INSTALLATION_SHARE"),
         ({"SANDBOX": "maybe"}, "SANDBOX"),
         ({"LOG_LEVEL": "loud"}, "LOG_LEVEL"),
         ({"GITHUB_WRITES_PER_MINUTE": "-3"}, "GITHUB_WRITES_PER_MINUTE"),

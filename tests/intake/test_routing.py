@@ -99,19 +99,21 @@ def test_push_hints_its_ref_and_changed_yaml_paths():
     assert r.jobs[0].hints == {
         "refs": ["refs/heads/main"],
         "changed_config_paths": [".github/release-bot.yml", "ci.yaml", ".github/release.yml"],
+        "touched": ["refs"],  # the read cache's freshness windows it ends (bot.github.freshness)
     }
 
 
 def test_tag_creation_hints_the_ref():
     r = route("create", {"ref": "v1.4.0-rc.1", "ref_type": "tag", "repository": REPO})
-    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"refs": ["tag:v1.4.0-rc.1"]}
+    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"refs": ["tag:v1.4.0-rc.1"], "touched": ["refs"]}
 
 
 @pytest.mark.parametrize("event,body", [("release", {"action": "published", "release": {"id": 1}}),
                                         ("deployment_status", {"action": "created", "deployment_status": {"id": 1}})])
 def test_releases_and_deployments_wake_releases_by_stage_from_the_repo(event, body):
     r = route(event, {**body, "repository": REPO})
-    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"release_events": [event]}
+    touched = {"release": {"touched": ["releases"]}}.get(event, {})
+    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"release_events": [event], **touched}
 
 
 def test_release_events_of_coalesced_jobs_are_all_kept():
@@ -123,24 +125,25 @@ def test_release_events_of_coalesced_jobs_are_all_kept():
     added = route("installation_repositories", {"action": "added", "installation": INST,
                                                 "repositories_added": [{"id": 42, "full_name": "acme/rocket"}]})
     merged = merge_hints(merge_hints(issue, added.jobs[0].hints), deploy)
-    assert merged == {"release_events": ["issues", "deployment_status"], "fan_out": True}
+    assert merged == {"release_events": ["issues", "deployment_status"], "fan_out": True,
+                      "touched": ["refs", "releases", "repo"]}
     assert merge_hints(issue, issue) == {"release_events": ["issues"]}
 
 
 def test_the_bots_notes_draft_wakes_only_its_own_release():
     body = "Human intro\n<!-- release-bot:notes:7 -->\n## Features\n"
     r = route("release", {"action": "edited", "release": {"id": 1, "body": body}, "repository": REPO})
-    assert keys(r) == ["release:42@7"] and r.jobs[0].hints == {}
+    assert keys(r) == ["release:42@7"] and r.jobs[0].hints == {"touched": ["releases"]}
     # A release without the marker (someone's own) concerns the releases whose stage it can affect.
     other = route("release", {"action": "edited", "release": {"id": 2, "body": "notes:7"}, "repository": REPO})
-    assert keys(other) == ["repo:42"] and other.jobs[0].hints == {"release_events": ["release"]}
+    assert keys(other) == ["repo:42"] and other.jobs[0].hints == {"release_events": ["release"], "touched": ["releases"]}
 
 
 def test_installation_created_enqueues_each_repository_and_deleted_drops_the_installation():
     created = route("installation", {"action": "created", "installation": INST,
                                      "repositories": [{"id": 1, "full_name": "a/x"}, {"id": 2, "full_name": "a/y"}]})
     assert keys(created) == ["repo:1", "repo:2"] and created.jobs[1].repo == "a/y"
-    assert all(job.hints == {"fan_out": True} for job in created.jobs)
+    assert all(job.hints == {"fan_out": True, "touched": ["refs", "releases", "repo"]} for job in created.jobs)
     assert created.jobs[0].installation_id == 7
     for action in ("deleted", "suspend"):
         removed = route("installation", {"action": action, "installation": INST})

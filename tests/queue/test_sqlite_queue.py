@@ -1,4 +1,5 @@
-"""The SQLite queue's semantics (bot/queue/base.py): coalescing, dirty re-runs, retries, leases, dedupe."""
+"""The queue's semantics (bot/queue/base.py): coalescing, dirty re-runs, retries, leases, dedupe. Tests
+taking the ``queue`` fixture run on SQLite and on Redis; the others are about SQLite's file."""
 
 from __future__ import annotations
 
@@ -24,10 +25,16 @@ def clock() -> Clock:
     return Clock()
 
 
-@pytest.fixture
-def queue(tmp_path: Path, clock: Clock) -> SqliteQueue:
-    q = SqliteQueue(str(tmp_path / "q.db"), RetryPolicy(max_attempts=3, backoff_base_seconds=2, backoff_cap_seconds=5),
-                    clock=clock)
+@pytest.fixture(params=["sqlite", "redis"])
+def queue(request: pytest.FixtureRequest, tmp_path: Path, clock: Clock) -> SqliteQueue:
+    """Every test taking ``queue`` is the shared contract (bot/queue/base.py): both backends pass it."""
+    policy = RetryPolicy(max_attempts=3, backoff_base_seconds=2, backoff_cap_seconds=5)
+    if request.param == "redis":
+        from bot.queue.redis_queue import RedisQueue
+
+        q = RedisQueue(request.getfixturevalue("redis_url"), policy, clock=clock)
+    else:
+        q = SqliteQueue(str(tmp_path / "q.db"), policy, clock=clock)
     yield q
     q.close()
 

@@ -251,7 +251,9 @@ def test_expired_token_recovers_on_the_next_attempt(tmp_path):
         job = JobSpec(pr_key(1, 1), 1, "acme/rocket")
 
         def reconcile(ctx: JobContext) -> None:
-            ctx.gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket")
+            # Not the repository itself: the read cache would serve that from its freshness window
+            # (bot.github.freshness) without asking; an issue list is always revalidated.
+            ctx.gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket/issues")
 
         original = dispatch.reconciler_for
         dispatch.reconciler_for = lambda key: reconcile

@@ -40,13 +40,16 @@ def metric(text: str, name: str, **labels: str) -> float:
 
 
 def test_healthz_counts_pending_running_and_failed(client, queue):
-    assert client.get("/healthz").get_json() == {"status": "ok", "queue": {"pending": 0, "running": 0, "failed": 0}}
+    assert client.get("/healthz").get_json()["queue"] == {"pending": 0, "running": 0, "failed": 0}
     queue.enqueue([JobSpec("repo:1", 1, "a/b"), JobSpec("repo:2", 1, "a/b"), JobSpec("repo:3", 1, "a/b")])
     running = queue.claim(30)
     dead = queue.claim(30)
     queue.fail_permanently(dead, "gone")
     assert running is not None
-    assert client.get("/healthz").get_json() == {"status": "ok", "queue": {"pending": 1, "running": 1, "failed": 1}}
+    health = client.get("/healthz").get_json()
+    assert health["status"] == "ok" and health["queue"] == {"pending": 1, "running": 1, "failed": 1}
+    assert health["backlog"] == {"backend": "sqlite", "dead_letters": 1, "pending_by_installation": {"1": 1},
+                                 "oldest_waiting_seconds": health["backlog"]["oldest_waiting_seconds"]}
 
 
 def test_healthz_is_503_when_the_queue_is_unreadable(client, queue, tmp_path):

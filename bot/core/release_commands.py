@@ -1,0 +1,142 @@
+"""The commands on a tracking issue (``/stage``, ``/uat``, ``/help``), decided without I/O.
+
+Every comment newer than the release record's watermark is read, oldest first. A comment edited
+before the bot read it runs nothing (GitHub does not say who edited it); one already answered
+(its reply marker is among the bot's comments) is not answered again. Who may run a command is a
+fact the github layer looked up (``ReleaseFacts.roles``), and whether a comment was edited is
+decided by the caller (``bot.jobs.comment_was_edited``, from the comment and intake's digest): ``roles_needed`` names the look-ups a
+set of comments needs, so they are made before deciding, and only those.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from bot.core.commands import Command, parse_commands
+from bot.core.permissions import role_rules
+from bot.core.release_types import Comment, ReleaseFacts, local_date
+from bot.core.stages import StageFacts, StageRecord, record_uat, request_stage
+from bot.core.tracking import HELP_TEXT
+
+COMMANDS = ("stage", "uat", "help")
+RELEASE_MANAGERS = "release_managers"
+QA = "qa"
+
+EDITED_REPLY = ("This comment was edited before release-bot read it, so its commands were not run: GitHub does "
+                "not say who edits a comment. Post the command again in a new comment.")
+
+_REPLY_RE = re.compile(r"release-bot:reply:(\d+)")
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What the bot does about one command comment: 👍 when something was done, a reply for every
+    refusal or answer (None: none, or it was answered before)."""
+
+    comment_id: int
+    author: str
+    accepted: bool
+    reply: str | None
+
+
+@dataclass(frozen=True)
+class CommandsOutcome:
+    record: StageRecord
+    answers: tuple[Answer, ...]
+    watermark: int  # the newest comment id read (handled once the record is written)
+
+
+def _new_command_comments(facts: ReleaseFacts, watermark: int) -> list[tuple[Comment, list[Command]]]:
+    found: list[tuple[Comment, list[Command]]] = []
+    for comment in sorted(facts.tracking_comments, key=lambda c: c.id):
+        if comment.id <= watermark or comment.author == facts.bot_login or comment.author_type == "Bot":
+            continue
+        commands = [c for c in parse_commands(comment.body) if c.name in COMMANDS]
+        found.append((comment, commands))
+    return found
+
+
+def _role_of_command(command: Command) -> str | None:
+    """The role the command's author needs (None: no role is asked about, e.g. a usage error)."""
+    if command.name == "stage":
+        return RELEASE_MANAGERS if command.args else None
+    if command.name == "uat":
+        return QA if command.args.partition(" ")[0].lower() in ("passed", "failed") else None
+    return None
+
+
+def roles_needed(facts: ReleaseFacts, watermark: int, edited: frozenset[int]) -> frozenset[tuple[str, str]]:
+    """The (login, role) look-ups the new commands need and the facts do not hold yet."""
+    needed: set[tuple[str, str]] = set()
+    for comment, commands in _new_command_comments(facts, watermark):
+        if not commands or comment.id in edited:
+            continue
+        for command in commands:
+            role = _role_of_command(command)
+            if role is not None and facts.role_of(comment.author, role) is None:
+                needed.add((comment.author, role))
+    return frozenset(needed)
+
+
+def _rule_words(config: Mapping[str, object], owner: str, role: str) -> str:
+    """Who holds the role, in words. A zero-width space after ``@`` keeps a refusal from notifying
+    a whole team each time someone runs a command they may not run."""
+    return role_rules(config, owner)[role].describe().replace("@", "@\u200b")
+
+
+def run_commands(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, watermark: int, *,
+                 bot_comments: Sequence[Comment], edited: frozenset[int], tz: ZoneInfo, today: str,
+                 config: Mapping[str, object], owner: str) -> CommandsOutcome:
+    """Run the commands of comments newer than the watermark, oldest first (roles looked up first)."""
+    answered = {int(m.group(1)) for c in bot_comments for m in [_REPLY_RE.search(c.body)] if m}
+    answers: list[Answer] = []
+    newest = watermark
+    for comment, commands in _new_command_comments(facts, watermark):
+        cid, author = comment.id, comment.author
+        newest = max(newest, cid)
+        if not commands:
+            continue
+        if cid in edited:
+            # Edited before the bot read it: GitHub does not say who edited a comment, so the
+            # text may not be its author's. Commands are read from comments as first posted.
+            answers.append(Answer(cid, author, False, None if cid in answered else EDITED_REPLY))
+            continue
+        given = local_date(comment.created_at, tz) or today
+        replies: list[str] = []
+        accepted_any = False
+        for command in commands:
+            record, accepted, reply = _command(facts, record, stage_facts, command, author, given, config, owner)
+            accepted_any = accepted_any or (accepted and not reply)
+            if reply:
+                replies.append(reply)
+        # 👍 when something was done; a reply for every refusal or answer (both for a mixed comment),
+        # unless an earlier run already answered (it crashed before recording the watermark).
+        answers.append(Answer(cid, author, accepted_any, None if cid in answered else ("\n\n".join(replies) or None)))
+    return CommandsOutcome(record, tuple(answers), newest)
+
+
+def _command(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, command: Command, author: str,
+             given: str, config: Mapping[str, object], owner: str) -> tuple[StageRecord, bool, str | None]:
+    """``given``: the comment's creation date (GitHub's, in the configured zone): the verdict's date."""
+    name, args = command.name, command.args
+    if name == "help":
+        return record, False, HELP_TEXT  # answered, not an action: no 👍
+    if name == "stage":
+        if not args:
+            return record, False, "Usage: `/stage <name>`."
+        if not facts.role_of(author, RELEASE_MANAGERS):
+            return record, False, f"`/stage` is for release managers: {_rule_words(config, owner, RELEASE_MANAGERS)}."
+        decision = request_stage(record, stage_facts, args)
+        return decision.record, decision.accepted, decision.reply
+    # /uat passed | /uat failed <reason>
+    verb, _, reason = args.partition(" ")
+    verb = verb.lower()
+    if verb not in ("passed", "failed"):
+        return record, False, "Usage: `/uat passed` or `/uat failed <reason>`."
+    if not facts.role_of(author, QA):
+        return record, False, f"`/uat` is for QA: {_rule_words(config, owner, QA)}."
+    decision = record_uat(record, stage_facts, verb == "passed", author, given, reason)
+    return decision.record, decision.accepted, decision.reply
