@@ -72,6 +72,7 @@ class Release:
     repo: str
     pulls: int
     timings: Timings
+    think: float = 0.0  # seconds a person takes after seeing an effect, before the next action
     timeout: float = 180.0
 
     def __post_init__(self) -> None:
@@ -86,6 +87,8 @@ class Release:
             value = probe()
             if value:
                 self.timings.add(time.monotonic() - began)
+                if self.think:
+                    time.sleep(self.think)
                 return value
             if time.monotonic() > deadline:
                 raise EffectMissing(f"{self.repo}: {what} did not happen within {self.timeout:.0f}s")
@@ -197,7 +200,7 @@ def _pacing_max(bot_url: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def run(repos: int, pulls: int, cache: bool) -> dict[str, Any]:
+def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, Any]:
     env = DemoEnvironment.start(
         extra_env={**REAL_LIMITS, "GITHUB_CACHE": "on" if cache else "off", "WORKER_THREADS": "8"}
     )
@@ -212,7 +215,7 @@ def run(repos: int, pulls: int, cache: bool) -> dict[str, Any]:
         seq = _last_seq(base)
         deliveries_before = len(httpx.get(f"{base}/_sandbox/deliveries", timeout=30).json())
         timings = Timings()
-        releases = [Release(env.sandbox.api_url, f"acme/{name}", pulls, timings) for name in names]
+        releases = [Release(env.sandbox.api_url, f"acme/{name}", pulls, timings, think) for name in names]
         began = time.monotonic()
         errors: list[str] = []
         with ThreadPoolExecutor(max_workers=repos) as pool:
@@ -236,6 +239,7 @@ def run(repos: int, pulls: int, cache: bool) -> dict[str, Any]:
         return {
             "repos": repos,
             "pulls": pulls,
+            "think": think,
             "cache": "on" if cache else "off",
             "deliveries": deliveries,
             "requests": len(log),
@@ -282,12 +286,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", type=int, nargs="+", default=[1, 5, 10])
     parser.add_argument("--pulls", type=int, default=4)
     parser.add_argument("--cache", choices=["on", "off"], nargs="+", default=["on", "off"])
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="seconds people take between seeing an effect and acting again (0: at once)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args(argv)
     rows = []
     for repos in args.repos:
         for cache in args.cache:
-            row = run(repos, args.pulls, cache == "on")
+            row = run(repos, args.pulls, cache == "on", args.think)
             rows.append(row)
             print(json.dumps(row), file=sys.stderr, flush=True)
     print(table(rows))

@@ -133,6 +133,16 @@ class Settings:
     serve_web_workers: int = 1  # `serve`: gunicorn processes, each with its own job workers
     serve_web_threads: int = 8  # `serve`: request threads per gunicorn process
     test_runner: str | None = None  # RELEASE_BOT_TEST_RUNNER "module:function"; only tests set it
+    # --- recovery (bot/recovery.py): GitHub's failed deliveries, periodic resync ---
+    # Seconds between scans of the App's failed webhook deliveries (one at start-up); 0 = off.
+    redelivery_interval: float = 300.0
+    # How far back a scan looks at most (GitHub keeps deliveries 3 days; a scan starts where the
+    # previous one ended, so this bounds only the first scan after a long outage).
+    redelivery_window_seconds: float = 6 * 3600.0
+    # Seconds between resyncs of every repository (open releases, gated pull requests); 0 = off.
+    resync_interval: float = 0.0
+    # The SQLite store's size cap in bytes (PRAGMA max_page_count); 0 = only the disk's size.
+    queue_max_bytes: int = 0
     # --- the web side (bot/web: sign-in, dashboard, setup page) ---
     # The App's OAuth client (Probot's names); in sandbox mode the sandbox App's are used.
     github_client_id: str | None = None
@@ -194,6 +204,10 @@ class Settings:
             serve_web_workers=_int(env, "SERVE_WEB_WORKERS", 1, minimum=1),  # type: ignore[arg-type]
             serve_web_threads=_int(env, "SERVE_WEB_THREADS", 8, minimum=1),  # type: ignore[arg-type]
             test_runner=env.get("RELEASE_BOT_TEST_RUNNER", "").strip() or None,
+            redelivery_interval=_float(env, "REDELIVERY_INTERVAL", 300.0),  # type: ignore[arg-type]
+            redelivery_window_seconds=_float(env, "REDELIVERY_WINDOW_SECONDS", 6 * 3600.0),  # type: ignore[arg-type]
+            resync_interval=_float(env, "RESYNC_INTERVAL", 0.0),  # type: ignore[arg-type]
+            queue_max_bytes=_int(env, "QUEUE_MAX_BYTES", 0, minimum=0),  # type: ignore[arg-type]
             github_client_id=env.get("GITHUB_CLIENT_ID", "").strip() or None,
             github_client_secret=env.get("GITHUB_CLIENT_SECRET", "").strip() or None,
             session_secret=env.get("SESSION_SECRET", "").strip() or None,

@@ -189,6 +189,7 @@ def _application_class() -> type:
 
             _runtime.setup_logging(self.settings)
             queue = _runtime.open_queue(self.settings)
+            _cap_store(self.settings, queue)
             services = _runtime.build_services(self.settings, queue)
             pool = _runtime.build_pool(self.settings, queue, services)
             app = create_app(
@@ -202,6 +203,13 @@ def _application_class() -> type:
                 log_fields(log, "no workers in this process", logging.WARNING)
             _STATE["pool"] = pool
             _STATE["services"] = services
+            # Failed deliveries redelivered at start-up and on a schedule; optional resync.
+            from bot.recovery import build_recovery
+
+            recovery = build_recovery(self.settings, queue, services) if pool is not None else None
+            if recovery is not None:
+                recovery.start()
+            _STATE["recovery"] = recovery
             return app
 
     return _Serve
@@ -210,8 +218,18 @@ def _application_class() -> type:
 _STATE: dict[str, Any] = {}
 
 
+def _cap_store(settings: Settings, queue: Any) -> None:
+    """QUEUE_MAX_BYTES: a SQLite store that may not grow past this answers webhooks 503 when full."""
+    cap = getattr(queue, "cap_size", None)
+    if settings.queue_max_bytes and cap is not None:
+        cap(settings.queue_max_bytes)
+
+
 def _worker_exit(server: Any, worker: Any) -> None:
     """gunicorn hook, in the worker process after it stopped serving: drain the job workers."""
+    recovery = _STATE.get("recovery")
+    if recovery is not None:
+        recovery.stop()
     pool = _STATE.get("pool")
     if pool is not None:
         pool.stop()

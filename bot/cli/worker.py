@@ -51,8 +51,16 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
     pool.start()
+    # The worker side owns the GitHub layer, so it runs the redelivery scan and resync (bot.recovery).
+    from bot.recovery import build_recovery
+
+    recovery = build_recovery(settings, queue, services)
+    if recovery is not None:
+        recovery.start()
     while not stop.wait(1.0):
         pass
+    if recovery is not None:
+        recovery.stop()
     pool.stop()
     close = getattr(services, "close", None)
     if close is not None:

@@ -113,6 +113,18 @@ class InstallationTokenAuth(Auth.Auth):
         with self._lock:
             self._authorization = None
 
+    def reauthorize(self, request_headers: dict[str, str]) -> bool:
+        """After a 401: mint a new token unless another thread already did since this request
+        was sent, and put it in ``request_headers``. False when the request used no token of ours."""
+        sent = request_headers.get("Authorization", "")
+        with self._lock:
+            current = self._authorization
+            if current is not None and sent == f"token {current.token}":
+                self._authorization = None  # the token GitHub refused: mint another
+        log.info("GitHub refused an installation token (401); minting a new one")
+        request_headers["Authorization"] = f"token {self.token}"
+        return True
+
     @property
     def _masked_token(self) -> str:  # what PyGithub's debug log shows instead of the token
         return "token (installation token removed)"
@@ -202,6 +214,10 @@ class GitHubApp:
                     self._auths.pop(installation_id, None)
             raise
 
+    def app_call(self, call: Callable[[], Any]) -> Any:
+        """Run a call made with the App's JWT (``self.integration``), tolerating a skewed clock."""
+        return self._with_clock_skew_retry(call)
+
     def _with_clock_skew_retry(self, call: Callable[[], Any]) -> Any:
         """Run an App (JWT) call; if GitHub refuses the JWT's times, learn GitHub's clock from the
         answer's ``Date`` header and try once more."""
@@ -233,7 +249,9 @@ class GitHubApp:
                 pacer = self._pacer_factory(installation_id)
                 self._pacers[installation_id] = pacer
             client = Github(auth=auth, **self._client_kwargs(installation_id))
-            instrument(client.requester, installation_id, pacer, self.response_cache)
+            instrument(
+                client.requester, installation_id, pacer, self.response_cache, reauthorize=auth.reauthorize
+            )
             self._clients[installation_id] = client
             return client
 

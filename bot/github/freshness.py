@@ -30,47 +30,87 @@ from urllib.parse import urlsplit
 @dataclass(frozen=True)
 class Window:
     pattern: re.Pattern[str]  # matched against the path after /repos/{owner}/{name}
-    family: str  # what an event touches to end the window (see ``families_touched``)
+    families: tuple[str, ...]  # what an event touches to end the window (``families_touched``)
     ttl: float  # seconds after GitHub last confirmed the answer
     why: str
 
 
-def _w(pattern: str, family: str, ttl: float, why: str) -> Window:
-    return Window(re.compile(pattern), family, ttl, why)
+def _w(pattern: str, families: tuple[str, ...], ttl: float, why: str) -> Window:
+    return Window(re.compile(pattern), families, ttl, why)
 
 
 WINDOWS: tuple[Window, ...] = (
-    _w(r"^$", "repo", 300.0, "the repository (default branch, settings): a `repository` event"),
-    _w(r"^/git/matching-refs/tags(/|$)", "refs", 120.0, "tags: `create`/`delete` of a tag, a `push` of one"),
-    _w(r"^/git/refs/tags(/|$)", "refs", 120.0, "tags: `create`/`delete` of a tag, a `push` of one"),
-    _w(r"^/tags$", "refs", 120.0, "tags: `create`/`delete` of a tag, a `push` of one"),
-    _w(r"^/git/matching-refs/heads/", "refs", 60.0, "branches: `create`/`delete`/`push`"),
-    _w(r"^/git/ref/heads/", "refs", 60.0, "a branch's head: `push`"),
-    _w(r"^/branches(/|$)", "refs", 60.0, "branches: `create`/`delete`/`push`"),
-    _w(r"^/compare/", "refs", 60.0, "a comparison of refs changes only when a ref moves: `push`"),
-    _w(r"^/releases(/\d+)?$", "releases", 120.0, "releases: a `release` event (ours too)"),
+    _w(r"^$", ("repo",), 300.0, "the repository (default branch, settings): a `repository` event"),
+    _w(
+        r"^/git/matching-refs/tags(/|$)",
+        ("tags",),
+        120.0,
+        "tags: `create`/`delete` of a tag, a `push` of one",
+    ),
+    _w(r"^/git/refs/tags(/|$)", ("tags",), 120.0, "tags: `create`/`delete` of a tag, a `push` of one"),
+    _w(r"^/tags$", ("tags",), 120.0, "tags: `create`/`delete` of a tag, a `push` of one"),
+    _w(r"^/git/matching-refs/heads/", ("heads",), 60.0, "branches: `create`/`delete`/`push` of a branch"),
+    _w(r"^/git/ref/heads/", ("heads",), 60.0, "a branch's head: a `push` to it"),
+    _w(r"^/branches(/|$)", ("heads",), 60.0, "branches: `create`/`delete`/`push` of a branch"),
+    _w(r"^/compare/", ("heads", "tags"), 60.0, "a comparison of refs changes only when a ref moves"),
+    _w(r"^/releases(/\d+)?$", ("releases",), 120.0, "releases: a `release` event (ours too)"),
+    # The reconcilers read milestones' titles, states, due dates and descriptions, which change only
+    # with a `milestone` event; the issue counts in the same answer move with every issue, but no
+    # reconciler reads them (the release counts its items from the items it lists).
+    _w(r"^/milestones(/\d+)?$", ("milestones",), 120.0, "milestones: a `milestone` event"),
 )
+
+ALL_WINDOW_FAMILIES = frozenset({"repo", "tags", "heads", "releases", "milestones"})
 
 # Which families an event touches. Anything not listed touches nothing cached in a window.
 _TOUCHED_BY_EVENT: dict[str, frozenset[str]] = {
-    "push": frozenset({"refs"}),
-    "create": frozenset({"refs"}),
-    "delete": frozenset({"refs"}),
     "release": frozenset({"releases"}),
-    "repository": frozenset({"repo", "refs", "releases"}),
-    "installation": frozenset({"repo", "refs", "releases"}),
-    "installation_repositories": frozenset({"repo", "refs", "releases"}),
+    "milestone": frozenset({"milestones"}),
+    "repository": ALL_WINDOW_FAMILIES,
+    "installation": ALL_WINDOW_FAMILIES,
+    "installation_repositories": ALL_WINDOW_FAMILIES,
 }
 # A merged pull request moves its base branch (the push event follows, but may be lost).
 _TOUCHED_BY_ACTION: dict[tuple[str, str], frozenset[str]] = {
-    ("pull_request", "closed"): frozenset({"refs"}),
+    ("pull_request", "closed"): frozenset({"heads"}),
 }
 
 
-def families_touched(event: str, action: str | None = None) -> frozenset[str]:
-    return _TOUCHED_BY_EVENT.get(event, frozenset()) | _TOUCHED_BY_ACTION.get(
-        (event, action or ""), frozenset()
-    )
+def families_touched(
+    event: str, action: str | None = None, payload: Mapping[str, Any] | None = None
+) -> frozenset[str]:
+    """What a delivery may have changed, of what the windows keep."""
+    if event in ("create", "delete"):
+        ref_type = (payload or {}).get("ref_type")
+        if ref_type in ("tag", "branch"):
+            return frozenset({"tags"} if ref_type == "tag" else {"heads"})
+        return frozenset({"tags", "heads"})
+    if event == "push":
+        ref = (payload or {}).get("ref")
+        if isinstance(ref, str) and ref.startswith("refs/tags/"):
+            return frozenset({"tags"})
+        if isinstance(ref, str) and ref.startswith("refs/heads/"):
+            return frozenset({"heads"})
+        return frozenset({"tags", "heads"})
+    by_action = _TOUCHED_BY_ACTION.get((event, action or ""), frozenset())
+    return _TOUCHED_BY_EVENT.get(event, frozenset()) | by_action
+
+
+def families_written(url: str) -> frozenset[str]:
+    """What a write the bot makes to ``url`` may change, of what the windows keep."""
+    parts = urlsplit(url).path.rstrip("/").split("/")
+    if "repos" not in parts:
+        return frozenset()
+    at = parts.index("repos")
+    rest = "/" + "/".join(parts[at + 3 :]) if len(parts) > at + 3 else ""
+    if rest == "":
+        return ALL_WINDOW_FAMILIES  # a rename or a new default branch
+    if rest.startswith("/git/"):
+        return frozenset({"tags", "heads"})  # a ref created, moved or deleted (the body says which)
+    if rest.startswith("/pulls/") and rest.endswith("/merge"):
+        return frozenset({"heads"})
+    window = window_for(url)
+    return frozenset(window.families) if window else frozenset()
 
 
 def window_for(url: str) -> Window | None:
@@ -142,4 +182,4 @@ class StoreTouchClock:
 def touched_hint(event: str, payload: Mapping[str, Any]) -> list[str]:
     """The ``touched`` hint intake puts on every job of a delivery."""
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
-    return sorted(families_touched(event, action))
+    return sorted(families_touched(event, action, payload))

@@ -12,12 +12,18 @@ PyGithub's own sleeps are switched off where clients are built (``seconds_betwee
 cache (``bot.github.response_cache``) in front of every GET: a read already made in this job or
 inside a freshness window costs no request, any other cached read is sent conditionally and a
 304 is answered to PyGithub as the cached 200, so callers never see the difference.
+
+An installation token can stop working before the time it announced (revoked, or GitHub's clock
+ahead of ours): GitHub answers 401 "Bad credentials". With ``reauthorize`` given, such a request is
+sent once more with a freshly minted token instead of failing the job; a second 401 is returned.
 """
 
 from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
+from io import IOBase
 from typing import Any
 
 from github.Requester import Requester
@@ -29,6 +35,9 @@ from bot.github.pacer import InstallationPacer
 from bot.github.response_cache import ResponseCache, Scope
 
 _RAW = "_Requester__requestRaw"
+
+# Refreshes the request's Authorization header in place with a new token; False if it cannot.
+Reauthorize = Callable[[dict[str, str]], bool]
 
 
 def _paced(pacer: InstallationPacer, verb: str) -> None:
@@ -55,9 +64,11 @@ def instrument(
     pacer: InstallationPacer | None,
     cache: ResponseCache | None = None,
     scope: Scope = None,
+    reauthorize: Reauthorize | None = None,
 ) -> Requester:
     """Make ``requester`` pace its requests with ``pacer``, count them for ``installation_id`` and
-    answer its GETs through ``cache`` (entries keyed by ``scope``, default the installation)."""
+    answer its GETs through ``cache`` (entries keyed by ``scope``, default the installation); with
+    ``reauthorize``, a 401 is sent once more with a new token."""
     original = getattr(requester, _RAW, None)
     if original is None or not callable(original):
         raise PyGithubIncompatible(f"PyGithub Requester has no {_RAW}; pin PyGithub 2.x or update bot.github.requester")
@@ -66,7 +77,7 @@ def instrument(
 
     cache_scope: Scope = scope if scope is not None else installation_id
 
-    def send(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
+    def send_once(cnx: Any, verb: str, url: str, *args: Any, **kwargs: Any) -> Any:
         if pacer is not None:
             _paced(pacer, verb)
         try:
@@ -81,6 +92,15 @@ def instrument(
                 pacer.release()
         accounting.record_call(installation_id, status, headers)
         return status, headers, output
+
+    def send(cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any, **kwargs: Any) -> Any:
+        status, headers, output = send_once(cnx, verb, url, request_headers, *args, **kwargs)
+        if status != 401 or reauthorize is None:
+            return status, headers, output
+        body = args[0] if args else kwargs.get("input")
+        if isinstance(body, IOBase) or not reauthorize(request_headers):
+            return status, headers, output  # a streamed body cannot be sent twice
+        return send_once(cnx, verb, url, request_headers, *args, **kwargs)
 
     @functools.wraps(original)
     def request_raw(cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any,

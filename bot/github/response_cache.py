@@ -43,9 +43,10 @@ from cachetools import LRUCache
 from bot import metrics
 from bot.github import accounting
 from bot.github.freshness import TouchClock, window_for
+from bot.github.freshness import families_written as window_families_written
 
 DEFAULT_MAX_ENTRIES = 4096
-CLOCK_SKEW_MARGIN_SECONDS = 2.0
+CLOCK_SKEW_MARGIN_SECONDS = 0.25
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _NOT_CACHED_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
 # What a 304 refreshes in the cached headers (the rate-limit window, the clock, the validators).
@@ -164,9 +165,12 @@ class ResponseCache:
         window = window_for(key[1])
         if window is None or self.age(answer) >= window.ttl:
             return False
-        touched = self.touches.last_touch(answer.repo, window.family)
-        # Touches and answers may be timed on two machines' clocks: a margin absorbs their skew.
-        return touched is None or touched < answer.asked_at - CLOCK_SKEW_MARGIN_SECONDS
+        for family in window.families:
+            touched = self.touches.last_touch(answer.repo, family)
+            # Touches and answers may be timed on two machines' clocks: a margin absorbs their skew.
+            if touched is not None and touched >= answer.asked_at - CLOCK_SKEW_MARGIN_SECONDS:
+                return False
+        return True
 
     def store(
         self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None
@@ -234,7 +238,7 @@ class ResponseCache:
             return
         families = families_written(url, verb)
         if self.touches is not None:
-            self.touches.touch(repo, _freshness_families(families))
+            self.touches.touch(repo, window_families_written(url))
         with self._lock:
             for family in _ALL_FAMILIES if "*" in families else families:
                 key = (scope, repo, family)
@@ -339,17 +343,6 @@ def families_written(url: str, verb: str) -> frozenset[str]:
     if family == "repo":
         return frozenset({"*"})  # renames, default branch: everything may read differently
     return frozenset({family})
-
-
-def _freshness_families(families: frozenset[str]) -> set[str]:
-    out: set[str] = set()
-    if "*" in families:
-        return {"repo", "refs", "releases"}
-    if "git" in families:
-        out.add("refs")
-    if "releases" in families:
-        out.update({"releases", "refs"})
-    return out
 
 
 def _needs_unconditional(url: str, headers: Mapping[str, str], body: str) -> bool:

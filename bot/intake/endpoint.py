@@ -14,7 +14,9 @@ Answers, in this order:
   type (the error names the field: `payload field check_run is not an object`);
   200 {"ping": "pong"}; 200 {"ignored": reason} for events the bot has no use for;
   200 {"duplicate": id} for a delivery id accepted within 3 days;
-  202 {"accepted": id, "jobs": [keys]} once the delivery id and its jobs are committed to disk.
+  202 {"accepted": id, "jobs": [keys]} once the delivery id and its jobs are committed to disk;
+  503 (with Retry-After) when the store cannot commit them (disk full, store unavailable): nothing
+  is half-written, GitHub records the delivery as failed, and the bot's redelivery scan asks for it.
 Every error body is JSON {"error": ...}. Nothing is enqueued unless the answer is 202.
 """
 
@@ -48,6 +50,8 @@ _STATUS = {
     415: "415 Unsupported Media Type",
     503: "503 Service Unavailable",
 }
+# How long GitHub (or an operator) should wait before a redelivery when the store cannot write.
+STORE_UNAVAILABLE_RETRY_AFTER = "60"
 _READ_CHUNK = 64 * 1024
 
 _EVENT_COUNTERS: dict[tuple[str, str], Any] = {}
@@ -146,13 +150,16 @@ class WebhookEndpoint:
         event_name = headers["x-github-event"] or "-"
         fields: dict[str, Any] = {"delivery_id": headers["x-github-delivery"] or "-", "event": event_name}
 
-        def finish(status: int, body: dict[str, Any], outcome: str, **more: Any) -> list[bytes]:
-            extra = [("Connection", "close")] if status == 413 else None  # do not drain a huge body
+        def finish(status: int, body: dict[str, Any], outcome: str,
+                   extra: list[tuple[str, str]] | None = None, **more: Any) -> list[bytes]:
+            if status == 413:
+                extra = [("Connection", "close")]  # do not drain a huge body
             response = self._respond(start_response, status, body, extra)
             _count_event(event_name if outcome != "rejected" else "-", outcome)
             log_fields(
                 log,
                 "delivery",
+                logging.ERROR if status >= 500 else logging.INFO,
                 **fields,
                 **more,
                 outcome=outcome,
@@ -186,9 +193,18 @@ class WebhookEndpoint:
         committing = time.perf_counter()
         try:
             accepted = self.queue.accept_delivery(event.delivery_id, routed.jobs)
-        except QueueUnavailable as exc:
-            # Nothing was recorded: GitHub marks the delivery failed and it can be redelivered.
-            return finish(503, {"error": "the queue is unavailable; redeliver later"}, "unavailable", error=str(exc))
+        except Exception as exc:  # noqa: BLE001 - any store failure: the delivery was not recorded
+            # QueueUnavailable (Redis down), SQLITE_FULL (disk full), a locked store: the transaction
+            # rolled back, so nothing of this delivery is stored. 503 makes GitHub record it as
+            # failed; the bot's redelivery scan (bot/recovery.py) asks for it again later.
+            error = str(exc) if isinstance(exc, QueueUnavailable) else f"{type(exc).__name__}: {exc}"
+            return finish(
+                503,
+                {"error": "the queue is unavailable; the delivery is not accepted, redeliver it later"},
+                "unavailable",
+                error=error,
+                extra=[("Retry-After", STORE_UNAVAILABLE_RETRY_AFTER)],
+            )
         # The durable commit's share of the answer time (group commit + fsync), for operators.
         fields["commit_ms"] = round((time.perf_counter() - committing) * 1000, 2)
         if not accepted:

@@ -157,7 +157,7 @@ class _Builder:
             else None
         )
         self.route = Route()
-        self.touched = sorted(families_touched(event, self.action))
+        self.touched = sorted(families_touched(event, self.action, payload))
 
     def repo(self) -> tuple[int, str]:
         return _int(self.payload, "repository", "id"), str(_str(self.payload, "repository", "full_name"))

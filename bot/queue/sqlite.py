@@ -66,6 +66,7 @@ class SqliteQueue(JobQueue):
         self._local = threading.local()
         self._lock_path = None if path == ":memory:" else os.path.abspath(path) + ".lock"
         self._group = GroupCommit()
+        self._max_pages: int | None = None  # cap_size
         if path != ":memory:":
             directory = os.path.dirname(os.path.abspath(path))
             os.makedirs(directory, exist_ok=True)
@@ -83,6 +84,8 @@ class SqliteQueue(JobQueue):
             conn.execute("PRAGMA synchronous=FULL")
             conn.execute("PRAGMA busy_timeout=30000")
             conn.row_factory = sqlite3.Row
+            if self._max_pages is not None:
+                conn.execute(f"PRAGMA max_page_count={int(self._max_pages)}")
             self._local.conn = conn
             self._local.pid = pid
             # One open file description per thread: flock excludes other threads as well as
@@ -104,6 +107,15 @@ class SqliteQueue(JobQueue):
             conn.execute("ROLLBACK")
             raise
 
+    def cap_size(self, max_bytes: int) -> None:
+        """Cap the database at ``max_bytes`` (QUEUE_MAX_BYTES): past it a write fails with
+        SQLITE_FULL ("database or disk is full"), exactly as on a full disk, and rolls back whole.
+        Call before other threads use the queue (connections read the cap when they open)."""
+        conn = self._conn()
+        page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+        self._max_pages = max(1, max_bytes // page_size)
+        conn.execute(f"PRAGMA max_page_count={self._max_pages}")
+
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         conn = self._conn()
@@ -114,10 +126,13 @@ class SqliteQueue(JobQueue):
             conn.execute("BEGIN IMMEDIATE")
             try:
                 yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                conn.execute("ROLLBACK")
+                # SQLite may already have rolled back (SQLITE_FULL in a COMMIT does): a ROLLBACK
+                # then fails and would hide the error that matters.
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
-            conn.execute("COMMIT")
         finally:
             if lock_fd is not None:
                 fcntl.flock(lock_fd, fcntl.LOCK_UN)

@@ -144,7 +144,12 @@ class WorkerPool:
                 self._housekeeping()
                 self._stopping.wait(self.poll_seconds)
                 continue
-            self.run_one(job)
+            try:
+                self.run_one(job)
+            except Exception:  # noqa: BLE001 - recording the outcome failed (disk full): the
+                # job keeps its row and runs again once its lease lapses; the thread must live on.
+                log.exception("recording the outcome of job %s failed", job.key)
+                self._stopping.wait(1.0)
 
     def _renew_loop(self) -> None:
         interval = max(0.05, self.lease_seconds / 3)

@@ -23,7 +23,7 @@ import jwt
 from flask import Flask, Response, current_app, g, has_request_context, request
 
 from bot.sandbox import gitobjects
-from bot.sandbox.state import Repo, SandboxState, role_at_least
+from bot.sandbox.state import Fault, Repo, SandboxState, role_at_least
 
 T = TypeVar("T")
 
@@ -461,6 +461,12 @@ def install_hooks(app: Flask) -> None:
 
     @app.after_request
     def _after(resp: Response) -> Response:
+        applied = getattr(g, "applied_fault", None)
+        if applied is not None:
+            # The change happened (and its webhooks went out); the client only sees the failure,
+            # as when GitHub's answer is lost behind a 502.
+            g.applied_fault = None
+            resp = _fault_response(applied, f"SANDBOX:FAULT:{applied.id}:{applied.hits}")
         # GitHub's clock, not the host's: clients that sign JWTs learn the server time from it.
         resp.headers["Date"] = format_datetime(state().now(), usegmt=True)
         if not request.path.startswith(API_PREFIX):
@@ -484,7 +490,7 @@ def install_hooks(app: Flask) -> None:
             resp.headers["X-RateLimit-Used"] = str(used)
             resp.headers["X-RateLimit-Resource"] = "core"
         resp.headers["X-GitHub-Media-Type"] = "github.v3; format=json"
-        resp.headers["X-GitHub-Request-Id"] = f"SANDBOX:{id(resp):X}"
+        resp.headers.setdefault("X-GitHub-Request-Id", f"SANDBOX:{id(resp):X}")
         _log(resp.status_code)
         return resp
 
@@ -532,40 +538,76 @@ def rate_status(st: SandboxState, a: Actor) -> tuple[int, int, int, int]:
     return _account(st, a, count=False)
 
 
-def _apply_fault(st: SandboxState) -> Response | None:
-    path = _api_path()
+# GitHub's own words for its limits (docs: "Rate limits for the REST API").
+SECONDARY_LIMIT_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+                           "If you reach out to GitHub Support for help, please include the request ID {request_id}.")
+SECONDARY_LIMIT_DOCS = ("https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
+                        "#about-secondary-rate-limits")
+PRIMARY_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits"
+_FAULT_MESSAGES = {500: "Server Error", 502: "Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}
+
+
+def _matching_fault(st: SandboxState, path: str) -> Fault | None:
+    """The first armed fault that fires on this request (counting it), or None."""
     with st.lock:
-        fault = None
         for f in st.faults:
-            if f.times <= 0:
+            if f.exhausted:
                 continue
             if f.method and f.method.upper() != request.method:
                 continue
             if not re.search(f.path, path):
                 continue
-            f.times -= 1
-            fault = f
-            break
-        st.faults = [f for f in st.faults if f.times > 0]
+            if f.actor is not None and not re.fullmatch(f.actor, actor().login or ""):
+                continue
+            if f.after > 0:
+                f.after -= 1  # this one passes
+                continue
+            if f.probability < 1 and f.rng.random() >= f.probability:
+                continue
+            if f.times > 0:
+                f.times -= 1
+            f.hits += 1
+            return f
+    return None
+
+
+def _apply_fault(st: SandboxState) -> Response | None:
+    fault = _matching_fault(st, _api_path())
     if fault is None:
         return None
     if fault.delay_ms:
         time.sleep(fault.delay_ms / 1000)
+    request_id = f"SANDBOX:FAULT:{fault.id}:{fault.hits}"
     if fault.rate_limit_exhausted:
+        # The primary limit: Remaining 0 and the reset time; nothing is served until then.
         reset = int(st.now().timestamp()) + (fault.retry_after or 60)
         g.rate_headers_set = True
-        return respond({"message": f"API rate limit exceeded for {actor().login or 'you'}.",
-                        "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
+        who = actor()
+        name = f"installation ID {who.installation_id}" if who.installation_id else (who.login or "you")
+        return respond({"message": fault.message or f"API rate limit exceeded for {name}.",
+                        "documentation_url": PRIMARY_LIMIT_DOCS},
                        status=fault.status or 403,
                        headers={"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": "0",
                                 "X-RateLimit-Used": str(RATE_LIMIT), "X-RateLimit-Reset": str(reset),
-                                "X-RateLimit-Resource": "core"})
+                                "X-RateLimit-Resource": "core", "X-GitHub-Request-Id": request_id})
     if not fault.status:
         return None  # a latency-only fault: serve normally after the delay
-    headers = {}
+    if fault.applied:
+        g.applied_fault = fault  # served first; ``_after`` replaces the answer
+        return None
+    return _fault_response(fault, request_id)
+
+
+def _fault_response(fault: Fault, request_id: str) -> Response:
+    headers = {"X-GitHub-Request-Id": request_id}
     if fault.retry_after is not None:
         headers["Retry-After"] = str(fault.retry_after)
-    message = {502: "Server Error", 503: "Service Unavailable", 500: "Server Error",
-               403: "You have exceeded a secondary rate limit. Please wait a few minutes before you try again.",
-               429: "You have exceeded a secondary rate limit."}.get(fault.status, "Injected fault")
-    return respond({"message": message, "documentation_url": DOCS}, status=fault.status, headers=headers)
+    if fault.status in (403, 429):
+        # A secondary limit: the primary headers stay healthy (after_request adds them); only the
+        # body, and Retry-After when GitHub sends one, tell it from a permission refusal.
+        body = {"message": fault.message or SECONDARY_LIMIT_MESSAGE.format(request_id=request_id),
+                "documentation_url": SECONDARY_LIMIT_DOCS}
+    else:
+        body = {"message": fault.message or _FAULT_MESSAGES.get(fault.status, "Injected fault"),
+                "documentation_url": DOCS}
+    return respond(body, status=fault.status, headers=headers)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import random
 import threading
 from collections import Counter
 from collections.abc import Iterator
@@ -678,6 +679,12 @@ class Delivery:
 
 @dataclass
 class Fault:
+    """An injected failure (``POST /_sandbox/faults``): the matching requests fail that way.
+
+    A request matches on ``method``, the ``path`` regex and the ``actor`` regex; the first ``after`` matches pass, then
+    each match fails with ``probability`` (drawn from a ``seed``-ed generator, so a test is
+    reproducible) until ``times`` requests failed (``times`` < 0: until cleared)."""
+
     path: str  # regex searched in the path after /api/v3
     method: str | None = None
     status: int | None = None
@@ -685,6 +692,19 @@ class Fault:
     retry_after: int | None = None
     delay_ms: int = 0
     rate_limit_exhausted: bool = False
+    after: int = 0
+    probability: float = 1.0
+    seed: int | None = None
+    message: str | None = None
+    applied: bool = False  # the request is carried out, then answered with ``status`` (a lost answer)
+    actor: str | None = None  # regex the caller's login must match (``release-bot\[bot\]``, ``app``)
+    id: int = 0
+    hits: int = 0  # requests this fault failed (or delayed) so far
+    rng: random.Random = field(default_factory=random.Random, repr=False)
+
+    @property
+    def exhausted(self) -> bool:
+        return self.times == 0
 
 
 @dataclass
@@ -725,6 +745,7 @@ class SandboxState:
         self.apps: dict[int, App] = {}
         self.installations: dict[int, Installation] = {}
         self.tokens: dict[str, Token] = {}
+        self.token_ttl = timedelta(hours=1)  # GitHub's installation tokens last an hour
         self.deliveries: list[Delivery] = []
         self.faults: list[Fault] = []
         self.requests: list[RequestRecord] = []  # seq of requests[i] is requests_first_seq + i
@@ -887,7 +908,7 @@ class SandboxState:
             inst = self.installations[installation_id]
             app = self.apps[inst.app_id]
             token = Token(token="ghs_" + secrets.token_hex(18), kind="installation", login=app.bot_user,
-                          installation_id=installation_id, expires_at=self.now() + timedelta(hours=1),
+                          installation_id=installation_id, expires_at=self.now() + self.token_ttl,
                           repository_ids=repository_ids)
             self.tokens[token.token] = token
             return token

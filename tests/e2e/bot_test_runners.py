@@ -22,3 +22,21 @@ def slow_effect(spec: JobSpec, services: Any) -> dict[str, int]:
     with open(path, "a") as f:
         f.write(f"done {spec.key} {os.getpid()}\n")
     return {"api_calls": 0}
+
+
+def idempotent_effect(spec: JobSpec, services: Any) -> dict[str, int]:
+    """Like a reconciler: look for the effect first (the bot's markers), apply it only if absent.
+    A job killed after its effect but before the queue recorded it runs again and writes nothing."""
+    import fcntl
+
+    path = os.environ["RB_TEST_EFFECTS"]
+    with open(path, "a") as f:
+        f.write(f"start {spec.key} {os.getpid()}\n")
+    time.sleep(float(os.environ.get("RB_TEST_SLEEP", "0")))
+    with open(path, "a+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)  # find-then-write as one step, as GitHub's state is one
+        f.seek(0)
+        if f"done {spec.key} " not in f.read():
+            f.write(f"done {spec.key} {os.getpid()}\n")
+            f.flush()
+    return {"api_calls": 0}

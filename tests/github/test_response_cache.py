@@ -260,7 +260,11 @@ def test_tags_are_not_asked_again_inside_their_window_until_an_event_touches_the
     assert len(tags.requests) == 1 and cache.stats.reused_fresh == 1
 
     tags.body = [{"ref": "refs/tags/v1.4.0-rc.1"}, {"ref": "refs/tags/v1.4.0"}]
-    touches.touch("Acme/Rocket", families_touched("create"))  # the `create` webhook of the tag
+    # the `create` webhook of a branch changes nothing here; the tag's does
+    touches.touch("Acme/Rocket", families_touched("create", None, {"ref_type": "branch"}))
+    get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+    assert len(tags.requests) == 1
+    touches.touch("Acme/Rocket", families_touched("create", None, {"ref_type": "tag"}))
     assert len(get(gh, "/repos/acme/rocket/git/matching-refs/tags")) == 2
     assert tags.conditional == [False, True]
 
@@ -326,32 +330,37 @@ def test_the_store_clock_is_shared_through_the_store() -> None:
 
     store = MemoryStore()
     writer, reader = StoreTouchClock(store, clock=lambda: 50.0), StoreTouchClock(store)
-    assert reader.last_touch("acme/rocket", "refs") is None
-    writer.touch("Acme/Rocket", {"refs"})
-    writer.touch("acme/rocket", {"refs"}, at=10.0)  # an older touch never moves the clock back
-    assert reader.last_touch("acme/rocket", "refs") == 50.0
+    assert reader.last_touch("acme/rocket", "tags") is None
+    writer.touch("Acme/Rocket", {"tags"})
+    writer.touch("acme/rocket", {"tags"}, at=10.0)  # an older touch never moves the clock back
+    assert reader.last_touch("acme/rocket", "tags") == 50.0
 
 
 @pytest.mark.parametrize(
     ("url", "family"),
     [
-        ("/api/v3/repos/acme/rocket", "repo"),
-        ("/api/v3/repos/acme/rocket/git/matching-refs/tags?per_page=100", "refs"),
-        ("/api/v3/repos/acme/rocket/compare/release/1.4...main", "refs"),
-        ("/api/v3/repos/acme/rocket/releases", "releases"),
+        ("/api/v3/repos/acme/rocket", ("repo",)),
+        ("/api/v3/repos/acme/rocket/git/matching-refs/tags?per_page=100", ("tags",)),
+        ("/api/v3/repos/acme/rocket/git/matching-refs/heads/release/", ("heads",)),
+        ("/api/v3/repos/acme/rocket/compare/release/1.4...main", ("heads", "tags")),
+        ("/api/v3/repos/acme/rocket/releases", ("releases",)),
+        ("/api/v3/repos/acme/rocket/milestones?state=open", ("milestones",)),
         ("/api/v3/repos/acme/rocket/issues/5", None),
-        ("/api/v3/repos/acme/rocket/milestones", None),  # its counts move with every issue event
+        ("/api/v3/repos/acme/rocket/issues?milestone=1", None),
         ("/api/v3/repos/acme/rocket/commits/abc/check-runs", None),
     ],
 )
-def test_which_reads_have_a_window(url: str, family: str | None) -> None:
+def test_which_reads_have_a_window(url: str, family: tuple[str, ...] | None) -> None:
     window = window_for(url)
-    assert (window.family if window else None) == family
+    assert (window.families if window else None) == family
 
 
 def test_which_events_touch_what() -> None:
-    assert families_touched("create") == {"refs"}
+    assert families_touched("create", None, {"ref_type": "tag"}) == {"tags"}
+    assert families_touched("push", None, {"ref": "refs/heads/feature"}) == {"heads"}
+    assert families_touched("push", None, {"ref": "refs/tags/v1"}) == {"tags"}
     assert families_touched("release", "published") == {"releases"}
-    assert families_touched("pull_request", "closed") == {"refs"}
+    assert families_touched("milestone", "edited") == {"milestones"}
+    assert families_touched("pull_request", "closed") == {"heads"}
     assert families_touched("pull_request", "labeled") == frozenset()
     assert families_touched("issue_comment", "created") == frozenset()

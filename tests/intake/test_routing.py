@@ -99,13 +99,13 @@ def test_push_hints_its_ref_and_changed_yaml_paths():
     assert r.jobs[0].hints == {
         "refs": ["refs/heads/main"],
         "changed_config_paths": [".github/release-bot.yml", "ci.yaml", ".github/release.yml"],
-        "touched": ["refs"],  # the read cache's freshness windows it ends (bot.github.freshness)
+        "touched": ["heads"],  # the read cache's freshness windows it ends (bot.github.freshness)
     }
 
 
 def test_tag_creation_hints_the_ref():
     r = route("create", {"ref": "v1.4.0-rc.1", "ref_type": "tag", "repository": REPO})
-    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"refs": ["tag:v1.4.0-rc.1"], "touched": ["refs"]}
+    assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"refs": ["tag:v1.4.0-rc.1"], "touched": ["tags"]}
 
 
 @pytest.mark.parametrize("event,body", [("release", {"action": "published", "release": {"id": 1}}),
@@ -126,7 +126,7 @@ def test_release_events_of_coalesced_jobs_are_all_kept():
                                                 "repositories_added": [{"id": 42, "full_name": "acme/rocket"}]})
     merged = merge_hints(merge_hints(issue, added.jobs[0].hints), deploy)
     assert merged == {"release_events": ["issues", "deployment_status"], "fan_out": True,
-                      "touched": ["refs", "releases", "repo"]}
+                      "touched": ["heads", "milestones", "releases", "repo", "tags"]}
     assert merge_hints(issue, issue) == {"release_events": ["issues"]}
 
 
@@ -143,7 +143,7 @@ def test_installation_created_enqueues_each_repository_and_deleted_drops_the_ins
     created = route("installation", {"action": "created", "installation": INST,
                                      "repositories": [{"id": 1, "full_name": "a/x"}, {"id": 2, "full_name": "a/y"}]})
     assert keys(created) == ["repo:1", "repo:2"] and created.jobs[1].repo == "a/y"
-    assert all(job.hints == {"fan_out": True, "touched": ["refs", "releases", "repo"]} for job in created.jobs)
+    assert all(job.hints == {"fan_out": True, "touched": ["heads", "milestones", "releases", "repo", "tags"]} for job in created.jobs)
     assert created.jobs[0].installation_id == 7
     for action in ("deleted", "suspend"):
         removed = route("installation", {"action": action, "installation": INST})

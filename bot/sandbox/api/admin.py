@@ -6,6 +6,7 @@ Unauthenticated on purpose: it is the test harness's control panel on a loopback
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -41,6 +42,8 @@ def requests_log() -> Response:
 
 @bp.post("/faults")
 def add_fault() -> Response:
+    """``{"method", "path" (regex), "status", "times", "after", "probability", "seed", "retry_after",
+    "delay_ms", "rate_limit_exhausted", "message", "applied", "actor"}``: see ``state.Fault``."""
     body = json_body()
     path = body.get("path")
     if not isinstance(path, str) or not path:
@@ -49,23 +52,57 @@ def add_fault() -> Response:
         re.compile(path)
     except re.error as err:
         validation_failed("Fault", "path", "invalid", f"not a regular expression: {err}")
-    fault = Fault(path=path, method=(body.get("method") or None), status=_opt_int(body, "status"),
-                  times=_opt_int(body, "times") or 1, retry_after=_opt_int(body, "retry_after"),
+    who = body.get("actor")
+    if who is not None:
+        if not isinstance(who, str):
+            validation_failed("Fault", "actor", "invalid", "actor must be a regular expression")
+        try:
+            re.compile(who)
+        except re.error as err:
+            validation_failed("Fault", "actor", "invalid", f"not a regular expression: {err}")
+    method = body.get("method")
+    if method is not None and not isinstance(method, str):
+        validation_failed("Fault", "method", "invalid", "method must be a string")
+    times = _opt_int(body, "times")
+    probability = body.get("probability", 1.0)
+    if isinstance(probability, bool) or not isinstance(probability, int | float) or not 0 <= probability <= 1:
+        validation_failed("Fault", "probability", "invalid", "probability must be a number in [0, 1]")
+    message = body.get("message")
+    if message is not None and not isinstance(message, str):
+        validation_failed("Fault", "message", "invalid", "message must be a string")
+    fault = Fault(path=path, method=(method or None), status=_opt_int(body, "status"),
+                  times=1 if times is None else times, retry_after=_opt_int(body, "retry_after"),
                   delay_ms=_opt_int(body, "delay_ms") or 0,
-                  rate_limit_exhausted=bool(body.get("rate_limit_exhausted", False)))
+                  rate_limit_exhausted=bool(body.get("rate_limit_exhausted", False)),
+                  after=_opt_int(body, "after") or 0, probability=float(probability),
+                  seed=_opt_int(body, "seed"), message=message, applied=bool(body.get("applied", False)), actor=who)
     if fault.status is not None and not 100 <= fault.status <= 599:
         validation_failed("Fault", "status", "invalid", "status must be an HTTP status code")
+    if fault.times == 0 or fault.after < 0 or fault.delay_ms < 0:
+        validation_failed("Fault", "times", "invalid", "times must be non-zero (negative: until cleared); "
+                          "after and delay_ms >= 0")
+    if fault.applied and (fault.status is None or fault.status < 500 or fault.rate_limit_exhausted):
+        validation_failed("Fault", "applied", "invalid", "an applied fault answers a 5xx status")
+    if fault.status is None and not fault.delay_ms and not fault.rate_limit_exhausted:
+        validation_failed("Fault", "status", "missing_field", "a fault needs a status, a delay_ms or "
+                          "rate_limit_exhausted")
+    if fault.seed is not None:
+        fault.rng.seed(fault.seed)
     st = state()
     with st.lock:
+        fault.id = st.next_id("fault")
         st.faults.append(fault)
     return respond(_fault_json(fault), status=201)
 
 
 @bp.get("/faults")
 def list_faults() -> Response:
+    """The faults still armed and, with ``?all=1``, those used up (with how often each fired)."""
     st = state()
+    show_all = request.args.get("all") in ("1", "true")
     with st.lock:
-        return respond([_fault_json(f) for f in st.faults])
+        rows = [_fault_json(f) for f in st.faults if show_all or not f.exhausted]
+    return respond(rows)
 
 
 @bp.delete("/faults")
@@ -77,8 +114,33 @@ def clear_faults() -> Response:
 
 
 def _fault_json(f: Fault) -> dict[str, Any]:
-    return {"method": f.method, "path": f.path, "status": f.status, "times": f.times,
-            "retry_after": f.retry_after, "delay_ms": f.delay_ms, "rate_limit_exhausted": f.rate_limit_exhausted}
+    return {"id": f.id, "method": f.method, "path": f.path, "status": f.status, "times": f.times,
+            "after": f.after, "probability": f.probability, "seed": f.seed,
+            "retry_after": f.retry_after, "delay_ms": f.delay_ms, "rate_limit_exhausted": f.rate_limit_exhausted,
+            "message": f.message, "applied": f.applied, "actor": f.actor, "hits": f.hits}
+
+
+@bp.post("/tokens")
+def token_settings() -> Response:
+    """``{"ttl_seconds": N}``: installation tokens minted from now on expire after N seconds of the
+    sandbox's clock (GitHub: an hour); ``{"expire": true}`` expires every outstanding installation
+    token now, as if its hour had run out in the middle of a job."""
+    body = json_body()
+    ttl = body.get("ttl_seconds")
+    st = state()
+    with st.lock:
+        if ttl is not None:
+            if isinstance(ttl, bool) or not isinstance(ttl, int | float) or ttl < 1:
+                validation_failed("Tokens", "ttl_seconds", "invalid", "ttl_seconds must be a number >= 1")
+            st.token_ttl = timedelta(seconds=ttl)
+        expired = 0
+        if body.get("expire"):
+            now = st.now()
+            for tok in st.tokens.values():
+                if tok.kind == "installation" and (tok.expires_at is None or tok.expires_at > now):
+                    tok.expires_at = now
+                    expired += 1
+        return respond({"ttl_seconds": st.token_ttl.total_seconds(), "expired": expired})
 
 
 def _opt_int(body: dict[str, Any], key: str) -> int | None:

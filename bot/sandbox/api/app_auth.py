@@ -8,6 +8,7 @@ clock; a suspended installation gets no token (403), a deleted one is not found.
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -206,21 +207,42 @@ def delivery_item(d: Delivery) -> dict[str, Any]:
     }
 
 
+# GitHub keeps deliveries, and lets them be redelivered, for 3 days.
+DELIVERY_RETENTION = timedelta(days=3)
+
+
+def _outcome(d: Delivery) -> str:
+    """``status=success|failure`` classifies by ``status_code`` range, as GitHub documents: success
+    200-399, failure 400-599 (a delivery that got no HTTP answer, status code 0, is neither)."""
+    if 200 <= d.status_code <= 399:
+        return "success"
+    if 400 <= d.status_code <= 599:
+        return "failure"
+    return ""
+
+
 @bp.get("/app/hook/deliveries")
 def list_deliveries() -> Response:
-    """Newest first, paged by an opaque ``cursor`` (as GitHub does here, instead of ``page``)."""
+    """Newest first, paged by an opaque ``cursor`` (as GitHub does here, instead of ``page``);
+    ``status=success|failure`` filters by status code range. Only the last 3 days are kept."""
     st = state()
     try:
         per_page = max(1, min(int(request.args.get("per_page", 30)), 100))
     except ValueError:
         validation_failed("HookDelivery", "per_page")
+    wanted = request.args.get("status")
+    if wanted is not None and wanted not in ("success", "failure"):
+        validation_failed("HookDelivery", "status", "invalid", "status must be one of: success, failure")
     cursor = request.args.get("cursor")
     with st.lock:
         app = _app()
-        items = [d for d in reversed(st.deliveries) if d.app_id == app.id]
+        horizon = st.now() - DELIVERY_RETENTION
+        items = [d for d in reversed(st.deliveries)
+                 if d.app_id == app.id and d.delivered_at >= horizon and d.status != "pending"
+                 and (wanted is None or _outcome(d) == wanted)]
         if cursor:
             try:
-                before = int(cursor)
+                before = int(cursor.removeprefix("v1_"))
             except ValueError:
                 raise ApiError(400, "Invalid cursor") from None
             items = [d for d in items if d.id < before]
@@ -229,7 +251,7 @@ def list_deliveries() -> Response:
     headers = {}
     if len(items) > per_page:
         args = {k: v for k, v in request.args.items() if k not in ("cursor", "per_page")}
-        args.update(per_page=str(per_page), cursor=str(chunk[-1].id))
+        args.update(per_page=str(per_page), cursor=f"v1_{chunk[-1].id}")
         headers["Link"] = f'<{api_url("/app/hook/deliveries")}?{urlencode(args)}>; rel="next"'
     return respond(body, headers=headers)
 
@@ -262,6 +284,8 @@ def redeliver(delivery_id: str) -> Response:
     st = state()
     with st.lock:
         d = _find_delivery(_app(), delivery_id)
+        if d.delivered_at < st.now() - DELIVERY_RETENTION:
+            raise ApiError(422, "Cannot redeliver deliveries older than 3 days")
         target = d.id
     emitter(st).redeliver(target)
     return respond({}, 202)
