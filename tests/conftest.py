@@ -17,6 +17,8 @@ if TYPE_CHECKING:
     from bot.github.auth import GitHubApp
     from bot.sandbox.server import SandboxHandle
 
+pytest_plugins = ["reliability_plugin"]  # the reliability marker -> README table (scripts/reliability-table)
+
 ROOT = Path(__file__).resolve().parent.parent
 
 

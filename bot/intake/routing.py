@@ -118,7 +118,13 @@ def _typed(payload: Any, kind: type, *path: str | int, required: bool = True) ->
     is_kind = isinstance(value, kind) and not (kind is int and isinstance(value, bool))
     if not is_kind:
         raise PayloadError(f"payload field {_dotted(path)} is not {_KIND_WORDS[kind]}")
+    if kind is int and not _INT64_MIN <= value <= _INT64_MAX:
+        # GitHub's ids and numbers are 64-bit; a larger one cannot be a key or a queue column.
+        raise PayloadError(f"payload field {_dotted(path)} is not a 64-bit integer")
     return value
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _int(payload: Any, *path: str | int) -> int:

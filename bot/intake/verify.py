@@ -89,7 +89,7 @@ def verify_delivery(headers: Mapping[str, str], body: bytes, secret: str | None)
     if secret is not None and signature:
         vetted["x-hub-signature-256"] = signature
     try:
-        return Event.from_http(vetted, body, secret=secret)
+        event = Event.from_http(vetted, body, secret=secret)
     except ValidationFailure:
         raise WebhookRejected(401, "X-Hub-Signature-256 does not match the body and the webhook secret") from None
     except BadRequest as exc:
@@ -102,6 +102,10 @@ def verify_delivery(headers: Mapping[str, str], body: bytes, secret: str | None)
         raise WebhookRejected(int(exc.status_code), str(exc) or "bad request") from None
     except (ValueError, KeyError, IndexError):
         raise WebhookRejected(400, "body is not valid JSON") from None
+    except RecursionError:
+        raise WebhookRejected(400, _TOO_DEEP) from None
+    _refuse_lone_surrogates(body, event.data)
+    return event
 
 
 def _json_event(event_name: str, delivery_id: str, signature: str | None, body: bytes, secret: str | None) -> Event:
@@ -118,4 +122,31 @@ def _json_event(event_name: str, delivery_id: str, signature: str | None, body: 
         data = json.loads(body.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError and JSONDecodeError alike, as in from_http
         raise WebhookRejected(400, "body is not valid JSON") from None
+    except RecursionError:
+        raise WebhookRejected(400, _TOO_DEEP) from None
+    _refuse_lone_surrogates(body, data)
     return Event(data, event=event_name, delivery_id=delivery_id)
+
+
+_TOO_DEEP = "body is nested too deeply to be a webhook payload"
+
+
+def _refuse_lone_surrogates(body: bytes, data: object) -> None:
+    """A ``\\ud800`` escape without its pair decodes to a string that is not Unicode text: it
+    cannot be stored, hashed or logged as UTF-8, and GitHub never sends one. Raw UTF-8 cannot
+    carry a surrogate, so only bodies with a ``\\ud8…``-``\\udf…`` escape need the walk."""
+    if b"\\ud" not in body and b"\\uD" not in body and b"%5Cu" not in body and b"%5cu" not in body:
+        return
+    stack = [data]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            stack.extend(node.keys())
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+        elif isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                raise WebhookRejected(400, "body holds an unpaired UTF-16 surrogate escape: not valid Unicode text") from None

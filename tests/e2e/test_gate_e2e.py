@@ -254,15 +254,6 @@ def test_missed_events_and_replays(e2e: Any) -> None:
     assert len(gate.bot_comments()) == comments_before
 
 
-def test_commit_status_does_not_satisfy_a_ruleset_pinned_to_the_app(e2e: Any) -> None:
-    gate = Gate(e2e, protect="ruleset")
-    head = gate.pull()["head"]["sha"]
-    ok(e2e.api("dev").post(f"/repos/{REPO}/statuses/{head}", json={"state": "success", "context": CHECK}))
-    gate.settle()
-    assert gate.check()["conclusion"] == "failure"
-    assert gate.merge().status_code == 405
-
-
 def test_merge_group_gets_the_check(e2e: Any) -> None:
     gate = Gate(e2e, protect="ruleset")  # the group waits for the required check
     second = gate.open_pull()

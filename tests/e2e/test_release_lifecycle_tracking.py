@@ -22,6 +22,11 @@ releases:
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability(
+    area="attack",
+    case="an issue carrying the bot's tracking marker (and a forged state) is not the tracking issue",
+    trials=1,
+)
 def test_tracking_issue_is_found_by_the_bots_marker_only(e2e: Any) -> None:
     admin, pm, dev = e2e.api("admin"), e2e.api("pm"), e2e.api("dev")
     put_config(admin, CONFIG, "release-bot: tracking issue conventions")

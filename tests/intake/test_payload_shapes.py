@@ -135,6 +135,11 @@ def test_every_event_the_router_handles_has_examples_and_a_field_table(handled_e
     assert {e for e, _, _ in handled_examples} == HANDLED_EVENTS == set(READ_FIELDS)
 
 
+@pytest.mark.reliability(
+    area="bad input",
+    case="every node of every routed example replaced by each wrong type is refused, never a crash",
+    trials=10_000,
+)
 def test_route_never_raises_anything_but_payload_error_on_mutated_examples(handled_examples) -> None:
     """Every node three levels deep of every example, replaced by each value of another type."""
     tried = refused = 0
@@ -185,6 +190,11 @@ def _example_with(handled_examples, event: str, path: tuple[str | int, ...], act
 CASES = [(event, path, action) for event, paths in READ_FIELDS.items() for path, action in paths]
 
 
+@pytest.mark.reliability(
+    area="bad input",
+    case="a wrong-typed field the router reads is refused with 400 naming it",
+    trials=1,
+)
 @pytest.mark.parametrize("event,path,action", CASES, ids=[f"{e}:{_dotted(p)}" for e, p, _ in CASES])
 def test_a_wrong_typed_field_the_router_reads_is_refused_with_400_naming_it(
     client, queue, handled_examples, caplog, event, path, action

@@ -14,7 +14,11 @@ import re
 # An empty HTML comment breaks GitHub's autolinking without changing what readers see
 # (release-drafter's technique for '@' and '#').
 _BREAK = "<!---->"
-_CODE_SPAN = re.compile(r"(`+)(.+?)\1", re.DOTALL)
+# A code span as CommonMark reads one, or stricter: an opening backtick run that is whole (not
+# part of a longer run) and not backslash-escaped, closed by a run of the same length on the same
+# line. Anything looser lets a title decide where readers see code and where raw HTML
+# ("\\`<img …>`" or "``<b>`" render the tag), so text that is not surely code is escaped.
+_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
 # Not after a word character: "dev@example.com" is an address, not a mention.
 _MENTION = re.compile(r"(?<![\w.+-])@(?=[A-Za-z0-9])")
 # '#123', 'owner/repo#123' and 'GH-123' all autolink; breaking the '#' or the '-' stops it.

@@ -21,6 +21,11 @@ def ours(api: Any, tag: str) -> list[dict[str, Any]]:
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.reliability(
+    area="attack",
+    case="a notes marker pasted into a published release does not hijack it",
+    trials=1,
+)
 def test_a_pasted_notes_marker_does_not_hijack_a_published_release(e2e: Any) -> None:
     admin, pm, dev = e2e.api("admin"), e2e.api("pm"), e2e.api("dev")
     m14 = pm.post(f"{REPO}/milestones", json={"title": "v1.4.0"}).json()["number"]
@@ -55,6 +60,11 @@ def test_a_pasted_notes_marker_does_not_hijack_a_published_release(e2e: Any) -> 
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.reliability(
+    area="fault",
+    case="a duplicate draft release left by a race is resolved, keeping people's text",
+    trials=1,
+)
 def test_a_duplicate_draft_is_resolved_keeping_peoples_text(e2e: Any) -> None:
     pm, dev, releaser = e2e.api("pm"), e2e.api("dev"), e2e.api("releaser")
     m = pm.post(f"{REPO}/milestones", json={"title": "v2.0.0"}).json()["number"]

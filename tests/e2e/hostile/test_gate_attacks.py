@@ -35,6 +35,11 @@ def branch_at(e2e: Any, name: str, sha: str, login: str = "dev") -> None:
     ok(e2e.api(login).post(f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/{name}", "sha": sha}))
 
 
+@pytest.mark.reliability(
+    area="attack",
+    case="a decoy pull request into main from the gated branch does not open the gate",
+    trials=1,
+)
 def test_a_decoy_pull_request_into_main_does_not_open_the_gate(e2e: Any) -> None:
     gate = Gate(e2e, protect="ruleset")
     head = gate.pull()["head"]
@@ -51,6 +56,11 @@ def test_a_decoy_pull_request_into_main_does_not_open_the_gate(e2e: Any) -> None
     assert gate.merge("dev", decoy).status_code == 200
 
 
+@pytest.mark.reliability(
+    area="attack",
+    case="sign-offs do not carry over when a pull request is retargeted to another release branch",
+    trials=1,
+)
 def test_an_approval_does_not_carry_over_to_another_release_branch(e2e: Any) -> None:
     admin = e2e.api("admin")
     main = ok(admin.get(f"/repos/{REPO}/git/ref/heads/main"))["object"]["sha"]
@@ -79,6 +89,11 @@ def test_an_approval_does_not_carry_over_to_another_release_branch(e2e: Any) -> 
     assert gate.merge("releaser").status_code == 200
 
 
+@pytest.mark.reliability(
+    area="attack",
+    case="a twin pull request at the same commit does not inherit the first one's sign-offs",
+    trials=1,
+)
 def test_a_twin_pull_request_blocks_without_wiping_sign_offs(e2e: Any) -> None:
     gate = approved(e2e)
     head = gate.pull()["head"]["sha"]
@@ -102,6 +117,11 @@ def test_a_twin_pull_request_blocks_without_wiping_sign_offs(e2e: Any) -> None:
     assert gate.merge("releaser").status_code == 200
 
 
+@pytest.mark.reliability(
+    area="attack",
+    case="a twin merged on another pull request's sign-offs is audited as a bypass",
+    trials=1,
+)
 def test_a_twin_merged_on_anothers_sign_offs_is_audited(e2e: Any) -> None:
     """The one window GitHub's model leaves: a twin merged before the bot has seen it. It is
     reported as a bypass, not taken as gated."""
@@ -117,6 +137,7 @@ def test_a_twin_merged_on_anothers_sign_offs_is_audited(e2e: Any) -> None:
     assert any("Audit: this pull request was merged" in body for body in gate.bot_comments(twin))
 
 
+@pytest.mark.reliability(area="attack", case="a comment edited into a command runs nothing", trials=1)
 def test_an_edited_comment_does_not_become_a_release_managers_approval(e2e: Any) -> None:
     gate = Gate(e2e, protect="ruleset")
     gate.say("qa", "/uat passed")
@@ -135,6 +156,11 @@ def test_an_edited_comment_does_not_become_a_release_managers_approval(e2e: Any)
     assert gate.merge("dev").status_code == 405
 
 
+@pytest.mark.reliability(
+    area="attack",
+    case="a milestone set by a developer does not count for the gate",
+    trials=1,
+)
 def test_a_milestone_set_by_a_developer_does_not_count(e2e: Any) -> None:
     gate = Gate(e2e, protect="ruleset")
     number = gate.open_pull()
@@ -151,6 +177,11 @@ def test_a_milestone_set_by_a_developer_does_not_count(e2e: Any) -> None:
     assert gate.check(gate.pull(number)["head"]["sha"])["conclusion"] == "success"
 
 
+@pytest.mark.reliability(
+    area="attack",
+    case="a decoy pull request writes no conclusion over the gate",
+    trials=1,
+)
 def test_check_name_on_the_decoy_is_the_gates_own(e2e: Any) -> None:
     """The decoy's reconcile writes nothing over the gate: still one run of ours on the commit."""
     gate = Gate(e2e, protect="ruleset")
@@ -161,6 +192,11 @@ def test_check_name_on_the_decoy_is_the_gates_own(e2e: Any) -> None:
     assert [r["conclusion"] for r in runs["check_runs"] if r["app"]["id"] == 1] == ["failure"]
 
 
+@pytest.mark.reliability(
+    area="attack",
+    case="a flood of /help from one person gets at most 3 replies",
+    trials=15,
+)
 def test_help_on_the_tracking_issue_is_throttled_per_person(e2e: Any) -> None:
     milestone = ok(e2e.api("pm").post(f"/repos/{REPO}/milestones", json={"title": "v2.0.0"}))["number"]
     e2e.settle()

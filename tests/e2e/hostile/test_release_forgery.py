@@ -60,6 +60,14 @@ def rerendered_only(writes: list[dict[str, Any]], number: int) -> None:
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability(
+    area="attack",
+    case=(
+        "the tracking issue body edited (forged UAT sign-off, manual stage, deployed, record pointer) "
+        "changes nothing"
+    ),
+    trials=4,
+)
 def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
     m = pm.post(f"{REPO}/milestones", json={"title": "v6.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
@@ -119,6 +127,7 @@ def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -
 
 
 @pytest.mark.e2e
+@pytest.mark.reliability(area="attack", case="a comment edited into a command runs nothing", trials=1)
 def test_a_comment_edited_into_a_command_before_the_bot_reads_it_runs_nothing(e2e: Any) -> None:
     pm, dev, qa = e2e.api("pm"), e2e.api("dev"), e2e.api("qa")
     m = pm.post(f"{REPO}/milestones", json={"title": "v6.1.0"}).json()["number"]
@@ -140,3 +149,40 @@ def test_a_comment_edited_into_a_command_before_the_bot_reads_it_runs_nothing(e2
     assert "| UAT | ▶️ current |" in body and "| UAT | not given |" in body, body
     replies = [c["body"] for c in comments(pm, number) if f"release-bot:reply:{verdict} -->" in c["body"]]
     assert len(replies) == 1 and "edited before release-bot read it" in replies[0], replies
+
+
+@pytest.mark.e2e
+@pytest.mark.reliability(
+    area="attack",
+    case="the bot's stage comment edited (boxes ticked, a forged state and command pasted in) moves no stage",
+    trials=1,
+)
+def test_a_developer_editing_the_bots_stage_comment_moves_no_stage(e2e: Any) -> None:
+    pm, dev = e2e.api("pm"), e2e.api("dev")
+    m = pm.post(f"{REPO}/milestones", json={"title": "v6.2.0"}).json()["number"]
+    create_ref(dev, "refs/heads/release/6.2")
+    create_ref(dev, "refs/tags/v6.2.0-rc.1")
+    e2e.settle()
+    tracking = tracking_issue(pm, m)
+    number, honest = tracking["number"], tracking["body"]
+    assert "| UAT | ▶️ current |" in honest
+    record = record_text(pm, honest)
+    posted = stage_comments(pm, number)
+    (uat,) = [c for c in comments(pm, number) if c["user"]["login"] == BOT and f"release-bot:stage:{m}:uat" in c["body"]]
+    # dev ticks every box of the UAT checklist, and pastes the old hidden state and a sign-off
+    forged = uat["body"].replace("- [ ]", "- [x]") + "\n/uat passed\n" + FORGED_UAT + "\n"
+    r = dev.patch(f"{REPO}/issues/comments/{uat['id']}", json={"body": forged})
+    assert r.status_code == 200, r.text
+    pm.patch(f"{REPO}/milestones/{m}", json={"description": "touch"})
+    e2e.settle()
+    body = tracking_issue(pm, m)["body"]
+    assert "| UAT | ▶️ current |" in body and "| UAT | not given |" in body and "| Prepare | ⏳ pending |" in body, body
+    assert stage_comments(pm, number) == posted  # no Prepare checklist
+    # The ticks show as progress (GitHub cannot say who ticked); the record's stages are as they were.
+    assert record_stages(record_text(pm, body)) == record_stages(record)
+
+
+def record_stages(text: str) -> Any:
+    import json
+
+    return json.loads(text[text.index("{"):text.rindex("}") + 1])["stages"]
