@@ -68,9 +68,13 @@ class Store:
             if live is None:
                 self.waiting[job.key] = job
             else:
-                self.waiting[job.key] = JobSpec(job.key, job.installation_id or live.installation_id,
-                                                job.repo or live.repo, job.reason,
-                                                merge_hints(live.hints or {}, job.hints or {}))
+                self.waiting[job.key] = JobSpec(
+                    job.key,
+                    job.installation_id or live.installation_id,
+                    job.repo or live.repo,
+                    job.reason,
+                    merge_hints(live.hints or {}, job.hints or {}),
+                )
 
     def drain(self, services: Services) -> list[str]:
         ran: list[str] = []
@@ -93,53 +97,90 @@ def _seed(sb_api: str, milestones: int, pulls: int, monitor: int) -> dict[str, A
     main_sha = dev.get(f"/repos/{REPO}/git/ref/heads/main").json()["object"]["sha"]
     for minor in range(milestones):
         pm.post(f"/repos/{REPO}/milestones", json={"title": f"v1.{minor}.0"}).raise_for_status()
-        dev.post(f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/release/1.{minor}", "sha": main_sha}).raise_for_status()
+        dev.post(
+            f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/release/1.{minor}", "sha": main_sha}
+        ).raise_for_status()
     for i in range(pulls):
         branch = f"feature/{i}"
-        dev.post(f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": main_sha}).raise_for_status()
-        dev.put(f"/repos/{REPO}/contents/feature-{i}.txt", json={
-            "message": f"feature {i}", "content": base64.b64encode(f"{i}\n".encode()).decode(),
-            "branch": branch}).raise_for_status()
-        dev.post(f"/repos/{REPO}/pulls", json={"title": f"Feature {i}", "head": branch,
-                                               "base": f"release/1.{i % milestones}"}).raise_for_status()
+        dev.post(
+            f"/repos/{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": main_sha}
+        ).raise_for_status()
+        dev.put(
+            f"/repos/{REPO}/contents/feature-{i}.txt",
+            json={
+                "message": f"feature {i}",
+                "content": base64.b64encode(f"{i}\n".encode()).decode(),
+                "branch": branch,
+            },
+        ).raise_for_status()
+        dev.post(
+            f"/repos/{REPO}/pulls",
+            json={"title": f"Feature {i}", "head": branch, "base": f"release/1.{i % milestones}"},
+        ).raise_for_status()
     for minor in range(min(monitor, milestones)):
         tag = f"v1.{minor}.0"
-        dev.post(f"/repos/{REPO}/git/refs", json={"ref": f"refs/tags/{tag}", "sha": main_sha}).raise_for_status()
-        deployment = dev.post(f"/repos/{REPO}/deployments", json={"ref": tag, "environment": "production",
-                                                                  "required_contexts": []})
+        dev.post(
+            f"/repos/{REPO}/git/refs", json={"ref": f"refs/tags/{tag}", "sha": main_sha}
+        ).raise_for_status()
+        deployment = dev.post(
+            f"/repos/{REPO}/deployments",
+            json={"ref": tag, "environment": "production", "required_contexts": []},
+        )
         deployment.raise_for_status()
-        dev.post(f"/repos/{REPO}/deployments/{deployment.json()['id']}/statuses",
-                 json={"state": "success"}).raise_for_status()
+        dev.post(
+            f"/repos/{REPO}/deployments/{deployment.json()['id']}/statuses", json={"state": "success"}
+        ).raise_for_status()
     return repo
 
 
 def measure(milestones: int, pulls: int, monitor: int) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as tmp, start_sandbox(port=0, app_key_path=str(Path(tmp) / "app.pem")) as sb:
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        start_sandbox(port=0, app_key_path=str(Path(tmp) / "app.pem")) as sb,
+    ):
         repo = _seed(sb.api_url, milestones, pulls, monitor)
-        settings = Settings.from_env({"APP_ID": "1", "PRIVATE_KEY_PATH": str(Path(tmp) / "app.pem"),
-                                      "GITHUB_API_URL": sb.api_url, "SANDBOX": "1", "WEBHOOK_SECRET": "x"})
+        settings = Settings.from_env(
+            {
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(Path(tmp) / "app.pem"),
+                "GITHUB_API_URL": sb.api_url,
+                "SANDBOX": "1",
+                "WEBHOOK_SECRET": "x",
+            }
+        )
         store = Store()
         services = Services.from_settings(settings, store)
         requests_url = f"{sb.base_url}/_sandbox/requests"
         try:
             # Sync as `release-bot reconcile` does, twice: the second run leaves every cache warm.
             for _ in range(2):
-                store.enqueue([JobSpec(repo_key(repo["id"]), 1, REPO, "release-bot reconcile", {"fan_out": True})])
+                store.enqueue(
+                    [JobSpec(repo_key(repo["id"]), 1, REPO, "release-bot reconcile", {"fan_out": True})]
+                )
                 store.drain(services)
 
-            dev = httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-dev"}, timeout=30)
+            dev = httpx.Client(
+                base_url=sb.api_url, headers={"Authorization": "token sandbox-token-dev"}, timeout=30
+            )
             seq = httpx.get(requests_url, params={"since": 0}).json()[-1]["seq"]
             issue = dev.post(f"/repos/{REPO}/issues", json={"title": "Login crash since v1.0.0"}).json()
             payload = {"action": "opened", "issue": issue, "repository": repo, "installation": {"id": 1}}
             routed = route("issues", payload)
             store.enqueue(routed.jobs)
             ran = store.drain(services)
-            log = [r for r in httpx.get(requests_url, params={"since": seq}).json() if r["actor"] in BOT_ACTORS]
+            log = [
+                r for r in httpx.get(requests_url, params={"since": seq}).json() if r["actor"] in BOT_ACTORS
+            ]
             # The feedback must still reach the releases in Monitor: the tracking issues that list it.
-            tracking = dev.get(f"/repos/{REPO}/issues", params={"creator": "release-bot[bot]", "state": "all",
-                                                                "per_page": 100}).json()
-            listed_in = sorted(str((t.get("milestone") or {}).get("title")) for t in tracking
-                               if re.search(rf"#{issue['number']}\b", t.get("body") or ""))
+            tracking = dev.get(
+                f"/repos/{REPO}/issues",
+                params={"creator": "release-bot[bot]", "state": "all", "per_page": 100},
+            ).json()
+            listed_in = sorted(
+                str((t.get("milestone") or {}).get("title"))
+                for t in tracking
+                if re.search(rf"#{issue['number']}\b", t.get("body") or "")
+            )
         finally:
             services.close()
     kinds = Counter(key.split(":", 1)[0] for key in ran)

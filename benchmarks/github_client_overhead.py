@@ -63,7 +63,9 @@ def workload(gh: Github, reads: int, writes: int) -> list[float]:
         if i < reads:
             gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket")
         else:
-            gh.requester.requestJsonAndCheck("POST", "/repos/acme/rocket/issues/1/comments", input={"body": "x"})
+            gh.requester.requestJsonAndCheck(
+                "POST", "/repos/acme/rocket/issues/1/comments", input={"body": "x"}
+            )
         latencies.append(time.perf_counter() - started)
     return latencies
 
@@ -72,25 +74,38 @@ def report(name: str, latencies: list[float]) -> None:
     total = sum(latencies)
     ordered = sorted(latencies)
     p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
-    print(f"{name:<46} {len(latencies):>5} req  {total:7.2f} s  {len(latencies) / total:8.0f} req/s  "
-          f"median {statistics.median(latencies) * 1000:7.2f} ms  p99 {p99 * 1000:7.2f} ms")
+    print(
+        f"{name:<46} {len(latencies):>5} req  {total:7.2f} s  {len(latencies) / total:8.0f} req/s  "
+        f"median {statistics.median(latencies) * 1000:7.2f} ms  p99 {p99 * 1000:7.2f} ms"
+    )
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--reads", type=int, default=500)
     parser.add_argument("--writes", type=int, default=50)
-    parser.add_argument("--default-sample", type=int, default=20, help="requests for PyGithub's defaults (slow)")
+    parser.add_argument(
+        "--default-sample", type=int, default=20, help="requests for PyGithub's defaults (slow)"
+    )
     args = parser.parse_args()
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_port}/api/v3"
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()).decode()
+    key = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        .decode()
+    )
     try:
-        for label, limits in [("release-bot client (GitHub limits)", PacerLimits.for_mode(sandbox=False)),
-                              ("release-bot client (pacing off)", PacerLimits(0, 0))]:
+        for label, limits in [
+            ("release-bot client (GitHub limits)", PacerLimits.for_mode(sandbox=False)),
+            ("release-bot client (pacing off)", PacerLimits(0, 0)),
+        ]:
             app = GitHubApp(1, key, base_url=base, pacer_limits=limits)
             gh = app.client_for(1)
             gh.requester.requestJsonAndCheck("GET", "/repos/acme/rocket")  # mint the token first
@@ -103,7 +118,9 @@ def main() -> None:
         sample_reads = max(0, args.default_sample - args.default_sample // 5)
         sample_writes = args.default_sample // 5
         plain = Github(auth=Auth.Token("ghs_bench"), base_url=base)  # PyGithub defaults: blanket sleeps
-        report("PyGithub defaults (0.25 s/req, 1 s/write sleeps)", workload(plain, sample_reads, sample_writes))
+        report(
+            "PyGithub defaults (0.25 s/req, 1 s/write sleeps)", workload(plain, sample_reads, sample_writes)
+        )
 
         pacer = Pacer(PacerLimits(writes_per_minute=10**9, points_per_minute=10**12))
         started = time.perf_counter()

@@ -59,37 +59,68 @@ def main() -> None:
     parser.add_argument("--comments", type=int, default=20)
     parser.add_argument("--commits", type=int, default=300)
     parser.add_argument("--comment-interval", type=float, default=5.0)
-    parser.add_argument("--final-tag", action="store_true",
-                        help="tag v1.4.0 on the branch first: the release is in Deploy (published notes, "
-                             "and the production deployment look-up Deploy adds)")
+    parser.add_argument(
+        "--final-tag",
+        action="store_true",
+        help="tag v1.4.0 on the branch first: the release is in Deploy (published notes, "
+        "and the production deployment look-up Deploy adds)",
+    )
     args = parser.parse_args()
-    print(json.dumps(measure(args.items, args.commits, args.comments, args.comment_interval, args.final_tag), indent=1))
+    print(
+        json.dumps(
+            measure(args.items, args.commits, args.comments, args.comment_interval, args.final_tag), indent=1
+        )
+    )
 
 
-def measure(items: int, commits: int, comments: int, comment_interval: float = 5.0,
-            final_tag: bool = False) -> dict[str, Any]:
+def measure(
+    items: int, commits: int, comments: int, comment_interval: float = 5.0, final_tag: bool = False
+) -> dict[str, Any]:
     """Build a release of ``items`` milestone items and ``commits`` commits since v1.3.0, reconcile it
     (first run: creation), add ``comments`` comments, then measure a reconcile that finds nothing new."""
     args = argparse.Namespace(items=items, commits=commits, comments=comments)
-    with tempfile.TemporaryDirectory() as tmp, start_sandbox(port=0, app_key_path=str(Path(tmp) / "app.pem")) as sb:
-        api = httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-pm"}, timeout=30)
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        start_sandbox(port=0, app_key_path=str(Path(tmp) / "app.pem")) as sb,
+    ):
+        api = httpx.Client(
+            base_url=sb.api_url, headers={"Authorization": "token sandbox-token-pm"}, timeout=30
+        )
         repo = api.get("/repos/acme/rocket").json()
-        m = api.post("/repos/acme/rocket/milestones", json={"title": "v1.4.0", "due_on": "2030-12-01T00:00:00Z"}).json()
+        m = api.post(
+            "/repos/acme/rocket/milestones", json={"title": "v1.4.0", "due_on": "2030-12-01T00:00:00Z"}
+        ).json()
         for i in range(args.items):
             api.post("/repos/acme/rocket/issues", json={"title": f"item {i}", "milestone": m["number"]})
-        dev = httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-dev"}, timeout=30)
+        dev = httpx.Client(
+            base_url=sb.api_url, headers={"Authorization": "token sandbox-token-dev"}, timeout=30
+        )
         main_sha = dev.get("/repos/acme/rocket/git/ref/heads/main").json()["object"]["sha"]
         for ref in ("refs/tags/v1.3.0", "refs/heads/release/1.4"):
             dev.post("/repos/acme/rocket/git/refs", json={"ref": ref, "sha": main_sha}).raise_for_status()
         for i in range(args.commits):
-            dev.put(f"/repos/acme/rocket/contents/change-{i}.txt", json={
-                "message": f"change {i}", "content": base64.b64encode(f"{i}\n".encode()).decode(),
-                "branch": "release/1.4"}).raise_for_status()
+            dev.put(
+                f"/repos/acme/rocket/contents/change-{i}.txt",
+                json={
+                    "message": f"change {i}",
+                    "content": base64.b64encode(f"{i}\n".encode()).decode(),
+                    "branch": "release/1.4",
+                },
+            ).raise_for_status()
         if final_tag:
             tip = dev.get("/repos/acme/rocket/git/ref/heads/release/1.4").json()["object"]["sha"]
-            dev.post("/repos/acme/rocket/git/refs", json={"ref": "refs/tags/v1.4.0", "sha": tip}).raise_for_status()
-        settings = Settings.from_env({"APP_ID": "1", "PRIVATE_KEY_PATH": str(Path(tmp) / "app.pem"),
-                                      "GITHUB_API_URL": sb.api_url, "SANDBOX": "1", "WEBHOOK_SECRET": "x"})
+            dev.post(
+                "/repos/acme/rocket/git/refs", json={"ref": "refs/tags/v1.4.0", "sha": tip}
+            ).raise_for_status()
+        settings = Settings.from_env(
+            {
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(Path(tmp) / "app.pem"),
+                "GITHUB_API_URL": sb.api_url,
+                "SANDBOX": "1",
+                "WEBHOOK_SECRET": "x",
+            }
+        )
         store = Store()
         services = Services.from_settings(settings, store)
         job = JobSpec(release_key(repo["id"], m["number"]), 1, "acme/rocket", "benchmark")
@@ -101,8 +132,11 @@ def measure(items: int, commits: int, comments: int, comment_interval: float = 5
                 run_job(job, services, enqueue=store.enqueue)
             except Exception as exc:  # the notes part fails while the sandbox lacks the releases API
                 error = str(exc)
-            log = [r for r in httpx.get(f"{sb.base_url}/_sandbox/requests", params={"since": seq}).json()
-                   if r["actor"] == BOT]
+            log = [
+                r
+                for r in httpx.get(f"{sb.base_url}/_sandbox/requests", params={"since": seq}).json()
+                if r["actor"] == BOT
+            ]
             # The configuration files are read once per repository (then cached, shared by all of
             # its jobs): counted apart so the release's own reads can be held to the budget.
             config_reads = sum(1 for r in log if r["method"] == "GET" and "/contents/.github/" in r["path"])
@@ -117,11 +151,17 @@ def measure(items: int, commits: int, comments: int, comment_interval: float = 5
             }
 
         first = reconcile()
-        tracking = [i for i in api.get("/repos/acme/rocket/issues", params={"creator": BOT, "state": "all"}).json()]
+        tracking = [
+            i for i in api.get("/repos/acme/rocket/issues", params={"creator": BOT, "state": "all"}).json()
+        ]
         for i in range(args.comments):
-            api.post(f"/repos/acme/rocket/issues/{tracking[0]['number']}/comments", json={"body": f"note {i}"})
+            api.post(
+                f"/repos/acme/rocket/issues/{tracking[0]['number']}/comments", json={"body": f"note {i}"}
+            )
             if comment_interval > 0:
-                httpx.post(f"{sb.base_url}/_sandbox/clock", json={"advance_seconds": comment_interval}).raise_for_status()
+                httpx.post(
+                    f"{sb.base_url}/_sandbox/clock", json={"advance_seconds": comment_interval}
+                ).raise_for_status()
         reconcile()  # records the comment watermark
         steady = reconcile()
         n = args.items

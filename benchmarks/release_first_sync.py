@@ -64,7 +64,9 @@ def shortest_span(times: list[float], count: int) -> float | None:
     return min(times[i + count - 1] - times[i] for i in range(len(times) - count + 1))
 
 
-def measure(milestones: int, writes_per_minute: float, points_per_minute: float, timeout: float = 900) -> dict[str, Any]:
+def measure(
+    milestones: int, writes_per_minute: float, points_per_minute: float, timeout: float = 900
+) -> dict[str, Any]:
     harness = _harness()
     from bot.sandbox.server import start_sandbox
 
@@ -72,22 +74,37 @@ def measure(milestones: int, writes_per_minute: float, points_per_minute: float,
         work = Path(tmp)
         port = harness.free_port()
         key = work / "app.pem"
-        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{harness.WEBHOOK_PATH}",
-                                webhook_secret=harness.SECRET, app_key_path=str(key))
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{port}{harness.WEBHOOK_PATH}",
+            webhook_secret=harness.SECRET,
+            app_key_path=str(key),
+        )
         (work / "bot").mkdir()
-        bot = harness.BotProcess(workdir=work / "bot", port=port, env={
-            "APP_ID": "1", "PRIVATE_KEY_PATH": str(key), "GITHUB_API_URL": sandbox.api_url, "SANDBOX": "1",
-            "WEBHOOK_SECRET": harness.SECRET, "QUEUE_URL": f"sqlite:///{work / 'bot' / 'queue.db'}",
-            "LOG_LEVEL": "WARNING",
-            # GitHub's limits, not the sandbox's relaxed defaults (explicit settings win).
-            "GITHUB_WRITES_PER_MINUTE": str(writes_per_minute), "GITHUB_POINTS_PER_MINUTE": str(points_per_minute),
-        })
+        bot = harness.BotProcess(
+            workdir=work / "bot",
+            port=port,
+            env={
+                "APP_ID": "1",
+                "PRIVATE_KEY_PATH": str(key),
+                "GITHUB_API_URL": sandbox.api_url,
+                "SANDBOX": "1",
+                "WEBHOOK_SECRET": harness.SECRET,
+                "QUEUE_URL": f"sqlite:///{work / 'bot' / 'queue.db'}",
+                "LOG_LEVEL": "WARNING",
+                # GitHub's limits, not the sandbox's relaxed defaults (explicit settings win).
+                "GITHUB_WRITES_PER_MINUTE": str(writes_per_minute),
+                "GITHUB_POINTS_PER_MINUTE": str(points_per_minute),
+            },
+        )
         try:
             bot.start()
             e2e = harness.E2E(sandbox=sandbox, bot=bot)
             admin_base = f"{sandbox.base_url}/_sandbox"
             httpx.post(f"{admin_base}/repos", json={"owner": "acme", "name": "big"}).raise_for_status()
-            httpx.post(f"{admin_base}/installations/1/repositories", json={"remove": ["acme/big"]}).raise_for_status()
+            httpx.post(
+                f"{admin_base}/installations/1/repositories", json={"remove": ["acme/big"]}
+            ).raise_for_status()
             api = e2e.api("admin")
             for i in range(milestones):
                 body: dict[str, Any] = {"title": f"v1.{i}.0"}
@@ -111,13 +128,20 @@ def measure(milestones: int, writes_per_minute: float, points_per_minute: float,
 
             state.log_request = stamping
             started = time.monotonic()
-            httpx.post(f"{admin_base}/installations/1/repositories", json={"add": ["acme/big"]}).raise_for_status()
+            httpx.post(
+                f"{admin_base}/installations/1/repositories", json={"add": ["acme/big"]}
+            ).raise_for_status()
             e2e.settle(timeout=timeout)
             duration = time.monotonic() - started
             state.log_request = log_request
-            issues = [i for page in range(1, 1 + milestones // 100 + 2)
-                      for i in api.get("/repos/acme/big/issues", params={"creator": BOT, "state": "all",
-                                                                         "per_page": 100, "page": page}).json()]
+            issues = [
+                i
+                for page in range(1, 1 + milestones // 100 + 2)
+                for i in api.get(
+                    "/repos/acme/big/issues",
+                    params={"creator": BOT, "state": "all", "per_page": 100, "page": page},
+                ).json()
+            ]
             most_writes, most_points = busiest_window(stamped)
             reads = sum(1 for _, m in stamped if m not in WRITES)
             return {
@@ -132,7 +156,8 @@ def measure(milestones: int, writes_per_minute: float, points_per_minute: float,
                 "limits_per_minute": {"writes": writes_per_minute, "points": points_per_minute},
                 "busiest_minute": {"writes": most_writes, "points": most_points},
                 "shortest_span_of_limit_plus_one_writes_s": _rounded(
-                    shortest_span([t for t, m in stamped if m in WRITES], int(writes_per_minute) + 1)),
+                    shortest_span([t for t, m in stamped if m in WRITES], int(writes_per_minute) + 1)
+                ),
             }
         finally:
             bot.kill()

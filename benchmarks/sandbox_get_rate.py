@@ -53,8 +53,13 @@ class Result:
     p99_ms: float
 
 
-def measure(api_url: str, clients: int = 8, seconds: float = 5.0, paths: tuple[str, ...] = DEFAULT_PATHS,
-            token: str = "sandbox-token-admin") -> Result:
+def measure(
+    api_url: str,
+    clients: int = 8,
+    seconds: float = 5.0,
+    paths: tuple[str, ...] = DEFAULT_PATHS,
+    token: str = "sandbox-token-admin",
+) -> Result:
     """Hammer ``api_url`` with ``clients`` threads for ``seconds``; count answered 2xx GETs."""
     latencies: list[list[float]] = [[] for _ in range(clients)]
     errors = [0] * clients
@@ -92,9 +97,16 @@ def measure(api_url: str, clients: int = 8, seconds: float = 5.0, paths: tuple[s
     if not lat:
         return Result(clients, elapsed, 0, sum(errors), 0.0, 0.0, 0.0, 0.0)
     q = statistics.quantiles(lat, n=100) if len(lat) >= 2 else [lat[0]] * 99
-    return Result(clients=clients, seconds=round(elapsed, 2), requests=len(lat), errors=sum(errors),
-                  rate=round(len(lat) / elapsed, 1), p50_ms=round(q[49] * 1000, 2),
-                  p95_ms=round(q[94] * 1000, 2), p99_ms=round(q[98] * 1000, 2))
+    return Result(
+        clients=clients,
+        seconds=round(elapsed, 2),
+        requests=len(lat),
+        errors=sum(errors),
+        rate=round(len(lat) / elapsed, 1),
+        p50_ms=round(q[49] * 1000, 2),
+        p95_ms=round(q[94] * 1000, 2),
+        p99_ms=round(q[98] * 1000, 2),
+    )
 
 
 def seed(api_url: str, token: str = "sandbox-token-admin") -> None:
@@ -103,7 +115,9 @@ def seed(api_url: str, token: str = "sandbox-token-admin") -> None:
     with httpx.Client(base_url=api_url, headers=headers, timeout=10) as http:
         if http.get("/repos/acme/rocket/issues/1").status_code == 404:
             ms = http.post("/repos/acme/rocket/milestones", json={"title": "v1.0.0"}).json()["number"]
-            http.post("/repos/acme/rocket/issues", json={"title": "benchmark", "milestone": ms, "labels": ["bug"]})
+            http.post(
+                "/repos/acme/rocket/issues", json={"title": "benchmark", "milestone": ms, "labels": ["bug"]}
+            )
 
 
 def _free_port() -> int:
@@ -152,7 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", help="API URL of a running sandbox (default: start one in a child process)")
-    parser.add_argument("--min-rate", type=float, default=500.0, help="exit 1 below this rate (issue 3: 500/s)")
+    parser.add_argument(
+        "--min-rate", type=float, default=500.0, help="exit 1 below this rate (issue 3: 500/s)"
+    )
     args = parser.parse_args(argv)
     if args.url:
         seed(args.url)

@@ -37,7 +37,9 @@ REPO = "/repos/acme/rocket"
 
 def _ok(resp: httpx.Response) -> Any:
     if resp.status_code >= 300:
-        raise RuntimeError(f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text[:300]}")
+        raise RuntimeError(
+            f"{resp.request.method} {resp.request.url} -> {resp.status_code}: {resp.text[:300]}"
+        )
     return resp.json() if resp.content else None
 
 
@@ -62,9 +64,14 @@ def milestone_listing(api_url: str, issues: int) -> dict[str, Any]:
         ms = _ok(http.get(f"{REPO}/milestones/{number}"))
     if total != issues or ms["open_issues"] != issues:
         raise RuntimeError(f"listed {total}, milestone says {ms['open_issues']}, expected {issues}")
-    return {"issues": issues, "seed_seconds": round(seeded, 2), "seed_per_issue_ms": round(seeded / issues * 1000, 2),
-            "list_all_seconds": round(listed, 3), "pages": -(-issues // 100),
-            "first_page_ms": round(first_page * 1000, 1)}
+    return {
+        "issues": issues,
+        "seed_seconds": round(seeded, 2),
+        "seed_per_issue_ms": round(seeded / issues * 1000, 2),
+        "list_all_seconds": round(listed, 3),
+        "pages": -(-issues // 100),
+        "first_page_ms": round(first_page * 1000, 1),
+    }
 
 
 def merges(api_url: str, count: int, files: int = 0) -> dict[str, Any]:
@@ -80,8 +87,11 @@ def merges(api_url: str, count: int, files: int = 0) -> dict[str, Any]:
             branch = f"feature/{i}"
             _ok(http.post(f"{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": tip}))
             path = f"{REPO}/contents/src/f{i % files if files else i}.txt"
-            change: dict[str, Any] = {"message": f"change {i}", "branch": branch,
-                                      "content": base64.b64encode(f"{i}\n".encode()).decode()}
+            change: dict[str, Any] = {
+                "message": f"change {i}",
+                "branch": branch,
+                "content": base64.b64encode(f"{i}\n".encode()).decode(),
+            }
             current = http.get(path, params={"ref": branch})
             if current.status_code == 200:
                 change["sha"] = current.json()["sha"]
@@ -102,12 +112,17 @@ def merges(api_url: str, count: int, files: int = 0) -> dict[str, Any]:
         if cmp["ahead_by"] != 2 * count:
             raise RuntimeError(f"compare says {cmp['ahead_by']} ahead, expected {2 * count}")
     window = min(100, count)
-    return {"merges": count, "files": files or "one new file per PR", "total_seconds": round(total, 2),
-            "first_window_ms_per_merge": round(sum(durations[:window]) / window * 1000, 2),
-            "last_window_ms_per_merge": round(sum(durations[-window:]) / window * 1000, 2),
-            "window": window,
-            "quarters_ms_per_merge": [round(sum(q) / len(q) * 1000, 2) for q in _quarters(durations)],
-            "history_first_page_ms": round(history_ms, 1), "compare_ms": round(compare_ms, 1)}
+    return {
+        "merges": count,
+        "files": files or "one new file per PR",
+        "total_seconds": round(total, 2),
+        "first_window_ms_per_merge": round(sum(durations[:window]) / window * 1000, 2),
+        "last_window_ms_per_merge": round(sum(durations[-window:]) / window * 1000, 2),
+        "window": window,
+        "quarters_ms_per_merge": [round(sum(q) / len(q) * 1000, 2) for q in _quarters(durations)],
+        "history_first_page_ms": round(history_ms, 1),
+        "compare_ms": round(compare_ms, 1),
+    }
 
 
 def _quarters(values: list[float]) -> list[list[float]]:
@@ -119,8 +134,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--issues", type=int, default=5000)
     parser.add_argument("--merges", type=int, default=1000)
-    parser.add_argument("--files", type=int, default=0,
-                        help="PRs rewrite this many files in turn (default 0: a new file per PR)")
+    parser.add_argument(
+        "--files",
+        type=int,
+        default=0,
+        help="PRs rewrite this many files in turn (default 0: a new file per PR)",
+    )
     args = parser.parse_args(argv)
     out: dict[str, Any] = {}
     if args.issues:

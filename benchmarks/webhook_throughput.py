@@ -48,7 +48,9 @@ def ensure_wrk() -> str:
 
 
 def milestone_payload() -> bytes:
-    fixtures = subprocess.run([str(ROOT / "scripts" / "fetch-fixtures")], check=True, capture_output=True, text=True)
+    fixtures = subprocess.run(
+        [str(ROOT / "scripts" / "fetch-fixtures")], check=True, capture_output=True, text=True
+    )
     cache = Path(fixtures.stdout.strip().splitlines()[-1])
     index = json.loads((cache / "webhooks-examples" / "api.github.com" / "index.json").read_text())
     [entry] = [e for e in index if e["name"] == "milestone"]
@@ -70,8 +72,11 @@ def fsync_latency_ms(workdir: Path, commits: int = 200) -> dict[str, float]:
         times.append((time.perf_counter() - started) * 1000)
     db.close()
     times.sort()
-    return {"p50": round(times[len(times) // 2], 3), "p90": round(times[int(len(times) * 0.9)], 3),
-            "p99": round(times[int(len(times) * 0.99)], 3)}
+    return {
+        "p50": round(times[len(times) // 2], 3),
+        "p90": round(times[int(len(times) * 0.9)], 3),
+        "p99": round(times[int(len(times) * 0.99)], 3),
+    }
 
 
 def commit_ms(log: Path) -> dict[str, float]:
@@ -83,8 +88,11 @@ def commit_ms(log: Path) -> dict[str, float]:
     if not values:
         return {}
     values.sort()
-    return {"p50": values[len(values) // 2], "p90": values[int(len(values) * 0.9)],
-            "p99": values[int(len(values) * 0.99)]}
+    return {
+        "p50": values[len(values) // 2],
+        "p90": values[int(len(values) * 0.9)],
+        "p99": values[int(len(values) * 0.99)],
+    }
 
 
 def free_port() -> int:
@@ -108,7 +116,11 @@ def start_gunicorn(app: str, workdir: Path) -> tuple[subprocess.Popen[bytes], in
     log = open(workdir / f"{app.replace(':', '_')}.log", "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), app],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
@@ -132,11 +144,26 @@ def _seconds(text: str) -> float:
     return float(value) * {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0}[unit]
 
 
-def run_wrk(wrk: str, port: int, body_file: Path, signature: str, duration: int, connections: int) -> dict[str, float]:
+def run_wrk(
+    wrk: str, port: int, body_file: Path, signature: str, duration: int, connections: int
+) -> dict[str, float]:
     out = subprocess.run(
-        [wrk, "-t2", f"-c{connections}", f"-d{duration}s", "--latency", "-s", str(ROOT / "benchmarks" / "webhook.lua"),
-         f"http://127.0.0.1:{port}", "--", str(body_file), signature],
-        check=True, capture_output=True, text=True,
+        [
+            wrk,
+            "-t2",
+            f"-c{connections}",
+            f"-d{duration}s",
+            "--latency",
+            "-s",
+            str(ROOT / "benchmarks" / "webhook.lua"),
+            f"http://127.0.0.1:{port}",
+            "--",
+            str(body_file),
+            signature,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
     )
     text = out.stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", text).group(1))  # type: ignore[union-attr]
@@ -173,12 +200,17 @@ def main() -> int:
         fsync_before = fsync_latency_ms(workdir)
         # Both servers run for the whole measurement and take turns under wrk, round after
         # round, so a burst of load from elsewhere on the machine hits both alike.
-        servers = {name: start_gunicorn(app, workdir) for name, app in (("bare", "benchmarks.bare_app:app"), ("bot", "bot.wsgi:app"))}
+        servers = {
+            name: start_gunicorn(app, workdir)
+            for name, app in (("bare", "benchmarks.bare_app:app"), ("bot", "bot.wsgi:app"))
+        }
         try:
             for _ in range(args.rounds):
                 for name in ("bare", "bot"):
                     port = servers[name][1]
-                    results[name].append(run_wrk(wrk, port, body_file, signature, args.duration, args.connections))
+                    results[name].append(
+                        run_wrk(wrk, port, body_file, signature, args.duration, args.connections)
+                    )
         finally:
             for proc, _ in servers.values():
                 stop(proc)
@@ -187,6 +219,7 @@ def main() -> int:
         db = sqlite3.connect(workdir / "queue.db")
         deliveries = db.execute("SELECT COUNT(*) FROM deliveries").fetchone()[0]
         db.close()
+
     def median(name: str) -> dict[str, float]:
         runs = results[name]
         return {
@@ -221,8 +254,7 @@ def main() -> int:
         "p99 <= 1.5x bare": summary["ratio_p99"] <= 1.5,
         ">= 1000 webhooks/s": bot["rps"] >= 1000,
         # wrk stops counting while the last requests are in flight: those are committed too.
-        "every 202 durable": deliveries >= accepted
-        and all(r["non_2xx"] == 0 for r in results["bot"]),
+        "every 202 durable": deliveries >= accepted and all(r["non_2xx"] == 0 for r in results["bot"]),
     }
     summary["checks"] = checks
     print(json.dumps(summary, indent=2))

@@ -35,7 +35,8 @@ def record_removed(store: KeyValueStore, installation_id: int, delivery_id: str,
     """Tell every process that ``installation_id`` was deleted, suspended or lost repositories
     (by ``delivery_id``)."""
     store.set_state(
-        state_name(installation_id), {"delivery_id": delivery_id, "reason": reason, "at": round(time.time(), 3)}
+        state_name(installation_id),
+        {"delivery_id": delivery_id, "reason": reason, "at": round(time.time(), 3)},
     )
 
 
@@ -57,7 +58,9 @@ class RemovalWatch:
         try:
             record = self._store.get_state(state_name(installation_id))
         except Exception:  # noqa: BLE001 - a busy or broken store must not fail the caller
-            log.warning("could not read the removal record of installation %s", installation_id, exc_info=True)
+            log.warning(
+                "could not read the removal record of installation %s", installation_id, exc_info=True
+            )
             return False
         if record is None:
             return False
@@ -66,8 +69,11 @@ class RemovalWatch:
                 return False
             self._acted_on[installation_id] = record
         self._forget(installation_id)
-        log.info("installation %s was removed (%s): dropped its cached client", installation_id,
-                 record.get("reason") if isinstance(record, dict) else record)
+        log.info(
+            "installation %s was removed (%s): dropped its cached client",
+            installation_id,
+            record.get("reason") if isinstance(record, dict) else record,
+        )
         return True
 
     def sweep(self, installation_ids: list[int]) -> list[int]:

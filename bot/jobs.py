@@ -79,7 +79,12 @@ def comment_digests(hints: Mapping[str, Any]) -> dict[int, str]:
     out: dict[int, str] = {}
     value = hints.get("comment_digests")
     for entry in value if isinstance(value, list) else []:
-        if isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], int) and isinstance(entry[1], str):
+        if (
+            isinstance(entry, list)
+            and len(entry) == 2
+            and isinstance(entry[0], int)
+            and isinstance(entry[1], str)
+        ):
             out[entry[0]] = entry[1]
     return out
 

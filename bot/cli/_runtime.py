@@ -23,7 +23,9 @@ log = logging.getLogger("bot.runtime")
 
 
 def setup_logging(settings: Settings) -> None:
-    configure_logging(settings.log_level, secrets=[settings.webhook_secret, settings.private_key, settings.queue_password])
+    configure_logging(
+        settings.log_level, secrets=[settings.webhook_secret, settings.private_key, settings.queue_password]
+    )
 
 
 def open_queue(settings: Settings) -> JobQueue:
@@ -41,7 +43,8 @@ def open_existing_queue(settings: Settings) -> JobQueue:
     if path is not None and not os.path.exists(path):
         raise StoreMissing(
             f"no store at {os.path.abspath(path)} (QUEUE_URL={settings.queue_url}); run this in the directory "
-            "where `release-bot serve` or `worker` runs, or set QUEUE_URL to its store")
+            "where `release-bot serve` or `worker` runs, or set QUEUE_URL to its store"
+        )
     return open_queue_from_settings(settings)
 
 

@@ -23,14 +23,26 @@ _PAUSE_SECONDS = 1.0  # between steps without --fast, so a person can read along
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("demo", help=HELP, description=HELP)
-    parser.add_argument("--keep-running", action="store_true",
-                        help="leave the sandbox and the bot running afterwards (Ctrl-C stops them)")
-    parser.add_argument("--port", type=int, default=0,
-                        help="the sandbox's port, to explore it afterwards (default: any free port)")
+    parser.add_argument(
+        "--keep-running",
+        action="store_true",
+        help="leave the sandbox and the bot running afterwards (Ctrl-C stops them)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        help="the sandbox's port, to explore it afterwards (default: any free port)",
+    )
     parser.add_argument("--bot-port", type=int, default=0, help="the bot's port (default: any free port)")
     parser.add_argument("--fast", action="store_true", help="no pauses between steps")
-    parser.add_argument("--step-timeout", type=float, default=60.0, metavar="SECONDS",
-                        help="how long a step may take to show its effect (default 60)")
+    parser.add_argument(
+        "--step-timeout",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long a step may take to show its effect (default 60)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -91,10 +103,15 @@ def _print_summary(narrator: Any, story: Any, seconds: float) -> None:
     rows = story.log.rows
     narrator.line()
     narrator.banner(f"Done: every step had its effect ({seconds:.1f}s).")
-    narrator.line(f"API calls during the demo, per actor (from GET {story.env.sandbox.base_url}/_sandbox/requests):")
+    narrator.line(
+        f"API calls during the demo, per actor (from GET {story.env.sandbox.base_url}/_sandbox/requests):"
+    )
     for actor, calls in per_actor(rows).items():
-        who = {"release-bot[bot]": "  <- the bot (installation token)", "app": "  <- the bot (App JWT)",
-               "admin": "  (includes the demo's read-backs)"}.get(actor, "")
+        who = {
+            "release-bot[bot]": "  <- the bot (installation token)",
+            "app": "  <- the bot (App JWT)",
+            "admin": "  (includes the demo's read-backs)",
+        }.get(actor, "")
         narrator.line(f"  {actor:<18} {calls.total:>5}  ({calls.reads} reads, {calls.writes} writes){who}")
     narrator.line(f"  the bot in total: {bot_calls(rows)}")
     warnings, errors = story.env.log_problems()
@@ -116,8 +133,12 @@ def _print_exploration(narrator: Any, env: Any, story: Any) -> None:
     narrator.line()
     narrator.banner("Still running (--keep-running). Ctrl-C stops both.")
     endpoints = SandboxEndpoints(
-        web_url=env.sandbox.base_url, api_url=api, bot_url=env.bot_url, webhook_path="/api/github/webhooks",
-        key_path=env.bot_env["PRIVATE_KEY_PATH"], queue_url=env.bot_env["QUEUE_URL"],
+        web_url=env.sandbox.base_url,
+        api_url=api,
+        bot_url=env.bot_url,
+        webhook_path="/api/github/webhooks",
+        key_path=env.bot_env["PRIVATE_KEY_PATH"],
+        queue_url=env.bot_env["QUEUE_URL"],
     )
     for line in drive_me_lines(endpoints):
         narrator.line(line)

@@ -12,12 +12,19 @@ from bot.cli._runtime import StoreMissing, open_existing_queue
 from bot.queue.base import FAILED, PENDING, RUNNING, Job
 from bot.settings import Settings, SettingsError
 
-_STATES = {"pending": (PENDING,), "running": (RUNNING,), "failed": (FAILED,), "all": (PENDING, RUNNING, FAILED)}
+_STATES = {
+    "pending": (PENDING,),
+    "running": (RUNNING,),
+    "failed": (FAILED,),
+    "all": (PENDING, RUNNING, FAILED),
+}
 
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("jobs", help="list pending and failed jobs; retry or drop one")
-    parser.add_argument("--state", choices=sorted(_STATES), default="all", help="which jobs to list (default all)")
+    parser.add_argument(
+        "--state", choices=sorted(_STATES), default="all", help="which jobs to list (default all)"
+    )
     parser.add_argument("--retry", type=int, metavar="ID", help="move a failed job back to pending")
     parser.add_argument("--drop", type=int, metavar="ID", help="delete a pending or failed job")
     parser.add_argument("--json", action="store_true", help="one JSON object per job")
@@ -60,7 +67,10 @@ def run(args: argparse.Namespace) -> int:
         if queue.drop(args.drop):
             print(f"job {args.drop} dropped")
             return 0
-        print(f"release-bot jobs: no pending or failed job {args.drop} (running jobs cannot be dropped)", file=sys.stderr)
+        print(
+            f"release-bot jobs: no pending or failed job {args.drop} (running jobs cannot be dropped)",
+            file=sys.stderr,
+        )
         return 1
     jobs = queue.list_jobs(_STATES[args.state], limit=args.limit)
     now = time.time()

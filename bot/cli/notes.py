@@ -39,8 +39,11 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("notes", help=HELP, description=HELP)
     parser.add_argument("repo", metavar="OWNER/REPO")
     parser.add_argument("version", metavar="VERSION", help="the milestone's version, e.g. 1.4.0 or v1.4.0")
-    parser.add_argument("--config", metavar="FILE", help="a local .github/release-bot.yml to preview instead of the "
-                                                         "repository's")
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="a local .github/release-bot.yml to preview instead of the repository's",
+    )
     parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
@@ -60,8 +63,14 @@ class Progress:
             return
         bar = self.bars.get(what)
         if bar is None:
-            bar = self.bars[what] = tqdm(desc=f"reading {what}", total=total, unit=" " + what, file=self.stream,
-                                         leave=False, dynamic_ncols=True)
+            bar = self.bars[what] = tqdm(
+                desc=f"reading {what}",
+                total=total,
+                unit=" " + what,
+                file=self.stream,
+                leave=False,
+                dynamic_ncols=True,
+            )
         if total is not None and bar.total != total:
             bar.total = total
         bar.update(done - bar.n)
@@ -83,8 +92,9 @@ def _find_milestone(gh: GitHubClient, repo: str, version: Version, pattern: str)
     return None
 
 
-def _effective_config(gh: GitHubClient, repo: str,
-                      config_file: str | None) -> tuple[dict[str, Any], list[str]]:
+def _effective_config(
+    gh: GitHubClient, repo: str, config_file: str | None
+) -> tuple[dict[str, Any], list[str]]:
     from bot.config.loader import ConfigLoader
 
     loaded = ConfigLoader(None).load(gh, repo)
@@ -102,8 +112,9 @@ def _effective_config(gh: GitHubClient, repo: str,
     return config, problems
 
 
-def build_plan(gh: GitHubClient, repo: str, version: Version, config: dict[str, Any],
-               progress: Progress | None = None) -> tuple[NotesPlan, int]:
+def build_plan(
+    gh: GitHubClient, repo: str, version: Version, config: dict[str, Any], progress: Progress | None = None
+) -> tuple[NotesPlan, int]:
     """The notes plan of the version's milestone, and the milestone's number (reads only)."""
     conventions = RepoConfig.from_mapping(config, repo.partition("/")[0]).releases.conventions
     milestone = _find_milestone(gh, repo, version, conventions.milestone_pattern)
@@ -111,9 +122,13 @@ def build_plan(gh: GitHubClient, repo: str, version: Version, config: dict[str, 
         raise LookupError(f"{repo} has no milestone for version {version}")
     default_branch = notes_io.default_branch(gh, repo)
     branch = branch_for(version, conventions.branch_pattern)
-    inputs = NotesInputs(milestone_number=milestone, version=version,
-                         branch=branch if notes_io.branch_exists(gh, repo, branch) else None,
-                         tag_names=frozenset(notes_io.list_tag_names(gh, repo)), default_branch=default_branch)
+    inputs = NotesInputs(
+        milestone_number=milestone,
+        version=version,
+        branch=branch if notes_io.branch_exists(gh, repo, branch) else None,
+        tag_names=frozenset(notes_io.list_tag_names(gh, repo)),
+        default_branch=default_branch,
+    )
     return plan_notes(gh, repo, config, inputs, on_progress=progress), milestone
 
 
@@ -126,8 +141,12 @@ def as_json(plan: NotesPlan, markdown: str, errors: list[str], collapsed: list[s
         "target": plan.target,
         "published_on_tag": plan.final_exists,
         "categories": [],
-        "not_on_branch": [{"number": i.number, "title": i.title, "url": i.url} for i in plan.selection.not_on_branch],
-        "off_milestone": [{"number": n, "sha": ref.sha, "title": ref.title} for n, ref in plan.selection.off_milestone],
+        "not_on_branch": [
+            {"number": i.number, "title": i.title, "url": i.url} for i in plan.selection.not_on_branch
+        ],
+        "off_milestone": [
+            {"number": n, "sha": ref.sha, "title": ref.title} for n, ref in plan.selection.off_milestone
+        ],
         "collapsed": collapsed,
         "errors": errors,
         "markdown": markdown,
@@ -167,8 +186,10 @@ def run(args: argparse.Namespace) -> int:
         print(f"warning: {error}", file=sys.stderr)
     if args.format == "json":
         data = as_json(plan, rendered.markdown, errors, list(rendered.collapsed))
-        data["categories"] = [{"title": c.title, "collapsed": c.collapsed, "items": [i.number for i in c.items]}
-                              for c in rendered.categories]
+        data["categories"] = [
+            {"title": c.title, "collapsed": c.collapsed, "items": [i.number for i in c.items]}
+            for c in rendered.categories
+        ]
         print(json.dumps(data, indent=2))
     else:
         print(rendered.markdown)

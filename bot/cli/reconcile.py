@@ -39,7 +39,9 @@ def add_parser(subparsers: Any) -> None:
         description=__doc__.split("\n\n")[1] if __doc__ else None,
     )
     parser.add_argument("repo", nargs="?", metavar="OWNER/REPO", help="only this repository")
-    parser.add_argument("--now", action="store_true", help="run the jobs in this process instead of enqueuing them")
+    parser.add_argument(
+        "--now", action="store_true", help="run the jobs in this process instead of enqueuing them"
+    )
 
 
 def _repositories(services: Any, only: str | None) -> list[tuple[int, int, str]]:
@@ -117,5 +119,7 @@ def _run_now(jobs: list[JobSpec], services: Any) -> int:
             failures += 1
             calls += int(getattr(exc, "api_calls", 0) or 0)
             log.error("job %s failed: %s", job.key, exc)
-    print(f"ran {sum(runs.values())} job(s) over {len(runs)} key(s), {calls} API call(s), {failures} failure(s)")
+    print(
+        f"ran {sum(runs.values())} job(s) over {len(runs)} key(s), {calls} API call(s), {failures} failure(s)"
+    )
     return 1 if failures else 0

@@ -33,9 +33,14 @@ def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("serve", help="webhook server plus in-process workers (embedded default)")
     parser.add_argument("--host", help="listen address (default HOST or 0.0.0.0)")
     parser.add_argument("--port", type=int, help="listen port (default PORT or 3000; 0 = any free port)")
-    parser.add_argument("--no-sandbox", action="store_true", help="without App credentials, do not start the sandbox")
-    parser.add_argument("--no-worker", action="store_true",
-                        help="web only: accept webhooks into the queue, leave the jobs to `release-bot worker` processes")
+    parser.add_argument(
+        "--no-sandbox", action="store_true", help="without App credentials, do not start the sandbox"
+    )
+    parser.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="web only: accept webhooks into the queue, leave the jobs to `release-bot worker` processes",
+    )
 
 
 def _bind(host: str, port: int) -> socket.socket:
@@ -52,6 +57,7 @@ def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any]:
     """Start the sandbox in-process and return settings pointing at it."""
     secret = settings.webhook_secret or secrets.token_hex(20)
     from bot.sandbox.server import start_sandbox  # here: only `serve --sandbox` pays for its import
+
     key_path = os.path.abspath(settings.sandbox_app_key)
     local_host = "127.0.0.1"
     handle = start_sandbox(
@@ -82,14 +88,23 @@ def _print_drive_me(settings: Settings, handle: Any, bot_port: int, key_path: st
     # 0.0.0.0 / :: are where serve listens, not an address to type into curl.
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::", "") else settings.host
     bot_url = f"http://[{host}]:{bot_port}" if ":" in host else f"http://{host}:{bot_port}"
-    endpoints = SandboxEndpoints(web_url=handle.base_url, api_url=handle.api_url, bot_url=bot_url,
-                                 webhook_path=settings.webhook_path, key_path=key_path,
-                                 queue_url=settings.queue_url)
+    endpoints = SandboxEndpoints(
+        web_url=handle.base_url,
+        api_url=handle.api_url,
+        bot_url=bot_url,
+        webhook_path=settings.webhook_path,
+        key_path=key_path,
+        queue_url=settings.queue_url,
+    )
     lines = drive_me_lines(endpoints)
     lines.append("  try:")
-    lines.append(f"    curl -s -H 'Authorization: token sandbox-token-pm' -X POST {handle.api_url}/repos/acme/rocket/milestones "
-                 """-d '{"title": "v1.4.0", "due_on": "2026-12-15T12:00:00Z"}'""")
-    lines.append(f"    curl -s -H 'Authorization: token sandbox-token-pm' {handle.api_url}/repos/acme/rocket/issues")
+    lines.append(
+        f"    curl -s -H 'Authorization: token sandbox-token-pm' -X POST {handle.api_url}/repos/acme/rocket/milestones "
+        """-d '{"title": "v1.4.0", "due_on": "2026-12-15T12:00:00Z"}'"""
+    )
+    lines.append(
+        f"    curl -s -H 'Authorization: token sandbox-token-pm' {handle.api_url}/repos/acme/rocket/issues"
+    )
     print("\n".join(lines), flush=True)
 
 

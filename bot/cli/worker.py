@@ -22,8 +22,14 @@ from bot.settings import Settings, SettingsError
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("worker", help="run job workers only (no web server)")
-    parser.add_argument("--concurrency", "--threads", dest="threads", type=int, metavar="N",
-                        help="jobs run at once by this process (worker threads; default WORKER_THREADS or 4)")
+    parser.add_argument(
+        "--concurrency",
+        "--threads",
+        dest="threads",
+        type=int,
+        metavar="N",
+        help="jobs run at once by this process (worker threads; default WORKER_THREADS or 4)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -32,7 +38,9 @@ def run(args: argparse.Namespace) -> int:
         if args.threads is not None:
             settings = settings.with_overrides(worker_threads=max(1, args.threads))
         if not settings.has_app_credentials and not settings.test_runner:
-            raise SettingsError("APP_ID and PRIVATE_KEY or PRIVATE_KEY_PATH are required for `release-bot worker`")
+            raise SettingsError(
+                "APP_ID and PRIVATE_KEY or PRIVATE_KEY_PATH are required for `release-bot worker`"
+            )
     except SettingsError as exc:
         print(f"release-bot worker: {exc}", file=sys.stderr)
         return 2

@@ -58,7 +58,9 @@ class RecordOutput:
     text: str
 
 
-def render_record(milestone_number: int, version: str, state: Mapping[str, Any], stage_title: str) -> RecordOutput:
+def render_record(
+    milestone_number: int, version: str, state: Mapping[str, Any], stage_title: str
+) -> RecordOutput:
     """Deterministic (sorted keys, no clock): the same state renders the same output, so an
     unchanged release makes no write."""
     data = json.dumps(state, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
@@ -71,8 +73,11 @@ def render_record(milestone_number: int, version: str, state: Mapping[str, Any],
         "check run because only the App can change it; the tracking issue shows it and is re-rendered "
         "from it whenever anyone edits the issue. Not a test result."
     )
-    return RecordOutput(title=f"Release v{version}: {stage_title}", summary=summary,
-                        text=f"<!-- release-bot:record-json {data} -->")
+    return RecordOutput(
+        title=f"Release v{version}: {stage_title}",
+        summary=summary,
+        text=f"<!-- release-bot:record-json {data} -->",
+    )
 
 
 def decode_record_text(text: str | None) -> dict[str, Any]:

@@ -208,7 +208,9 @@ class StageOutcome:
 def uat_signed_off(record: StageRecord, facts: StageFacts) -> bool:
     """Sign-off counts only for the latest candidate."""
     verdict = record.uat
-    return bool(verdict and verdict.passed and verdict.rc is not None and verdict.rc == facts.latest_candidate)
+    return bool(
+        verdict and verdict.passed and verdict.rc is not None and verdict.rc == facts.latest_candidate
+    )
 
 
 def triggered(stage: str, record: StageRecord, facts: StageFacts) -> bool:
@@ -287,7 +289,9 @@ def advance(record: StageRecord, facts: StageFacts, today: str) -> StageOutcome:
             # turn until its own checklist is ticked; stages whose trigger never held are skipped, as in
             # agile. A hand request (/stage, checked against the ticked list) jumps where it asked.
             natural = replace(base, manual=None)
-            step = next(s for s in STAGES[index_of(current) + 1:] if s == target or triggered(s, natural, facts))
+            step = next(
+                s for s in STAGES[index_of(current) + 1 :] if s == target or triggered(s, natural, facts)
+            )
             if manual is not None and index_of(manual) > index_of(step):
                 step = STAGES[min(index_of(manual), index_of(target))]
             if step != target and step not in facts.complete_checklists:
@@ -299,7 +303,9 @@ def advance(record: StageRecord, facts: StageFacts, today: str) -> StageOutcome:
         if stage in began or stage in skipped:
             continue
         if stage == target or triggered(stage, base, facts):
-            began[stage] = facts.milestone_created if stage == IDENTIFY_NEEDS and facts.milestone_created else today
+            began[stage] = (
+                facts.milestone_created if stage == IDENTIFY_NEEDS and facts.milestone_created else today
+            )
             begun.append(stage)
         else:
             skipped.append(stage)
@@ -378,7 +384,9 @@ def request_stage(record: StageRecord, facts: StageFacts, name: str) -> CommandD
     return CommandDecision(replace(record, manual=manual), True)
 
 
-def record_uat(record: StageRecord, facts: StageFacts, passed: bool, by: str, today: str, reason: str = "") -> CommandDecision:
+def record_uat(
+    record: StageRecord, facts: StageFacts, passed: bool, by: str, today: str, reason: str = ""
+) -> CommandDecision:
     """``/uat passed`` / ``/uat failed <reason>``: a verdict on the latest candidate."""
     current = record.current or IDENTIFY_NEEDS
     if index_of(current) >= index_of(DEPLOY):
@@ -393,7 +401,9 @@ def record_uat(record: StageRecord, facts: StageFacts, passed: bool, by: str, to
         )
     if not passed and not reason.strip():
         return CommandDecision(record, False, "Say why: `/uat failed <reason>`.")
-    verdict = UatVerdict(passed=passed, rc=facts.latest_candidate, by=by, date=today, reason=reason.strip()[:500])
+    verdict = UatVerdict(
+        passed=passed, rc=facts.latest_candidate, by=by, date=today, reason=reason.strip()[:500]
+    )
     updated = replace(record, uat=verdict)
     if not passed and current == PREPARE:
         # A failed verdict after a sign-off withdraws it: back to UAT, Prepare begins again later.

@@ -88,6 +88,8 @@ MAX_RECORDED_TEXT = 72  # x 8 items x 8 stages, JSON-escaped, keeps the state ma
 def _clip(text: str) -> str:
     """Checklist text kept in the hidden state (bounded so the body stays small), cut visibly."""
     return text if len(text) <= MAX_RECORDED_TEXT else text[: MAX_RECORDED_TEXT - 1].rstrip() + "…"
+
+
 _TIMESTAMP_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -116,8 +118,14 @@ class ChecklistRecord:
 
     @classmethod
     def of(cls, comment_id: int, progress: Progress) -> ChecklistRecord:
-        return cls(comment_id, Progress(progress.ticked, progress.total,
-                                        tuple(_clip(t) for t in progress.unticked[:MAX_RECORDED_UNTICKED])))
+        return cls(
+            comment_id,
+            Progress(
+                progress.ticked,
+                progress.total,
+                tuple(_clip(t) for t in progress.unticked[:MAX_RECORDED_UNTICKED]),
+            ),
+        )
 
 
 def _checklist_records(data: Any) -> dict[str, ChecklistRecord]:
@@ -186,11 +194,15 @@ class TrackingState:
             comment_watermark=watermark if isinstance(watermark, int) else 0,
             feedback=tuple(sorted({n for n in feedback if isinstance(n, int)})),
             retro_done=bool(data.get("retro")),
-            past_gate=tuple(str(x)[:80] for x in (data.get("past_gate") or ()) if isinstance(x, str))[:MAX_PAST_GATE],
+            past_gate=tuple(str(x)[:80] for x in (data.get("past_gate") or ()) if isinstance(x, str))[
+                :MAX_PAST_GATE
+            ],
             posted=tuple(s for s in STAGES if s in (data.get("posted") or ())),
             checklists=_checklist_records(data.get("lists")),
             comments_seen=_timestamp(data.get("seen")),
-            overdue=data["overdue"] if isinstance(data.get("overdue"), str) and _DATE_RE.match(data["overdue"]) else None,
+            overdue=data["overdue"]
+            if isinstance(data.get("overdue"), str) and _DATE_RE.match(data["overdue"])
+            else None,
         )
 
 
@@ -321,7 +333,9 @@ def render_tracking_body(view: TrackingView) -> str:
     for warning in view.warnings:
         lines.append(f"> [!WARNING]\n> {warning}")
         lines.append("")
-    branch = f"[`{view.branch}`]({view.branch_url})" if view.branch_url else f"`{view.branch}` (not created yet)"
+    branch = (
+        f"[`{view.branch}`]({view.branch_url})" if view.branch_url else f"`{view.branch}` (not created yet)"
+    )
     if view.candidate_tags:
         candidates = ", ".join(f"`{t}`" for t in view.candidate_tags)
     else:
@@ -367,18 +381,33 @@ def render_tracking_body(view: TrackingView) -> str:
     if outstanding:
         lines += ["### Outstanding checklist items", "", *outstanding, ""]
     if view.off_milestone:
-        lines += [f"### Merged into `{view.branch}` from outside the milestone", "", *_item_lines(view.off_milestone), ""]
+        lines += [
+            f"### Merged into `{view.branch}` from outside the milestone",
+            "",
+            *_item_lines(view.off_milestone),
+            "",
+        ]
     if view.not_on_branch:
-        lines += ["### In the milestone but not on the release branch", "", *_item_lines(view.not_on_branch), ""]
+        lines += [
+            "### In the milestone but not on the release branch",
+            "",
+            *_item_lines(view.not_on_branch),
+            "",
+        ]
     if view.state.past_gate:
-        gate_lines = [f"- {entry}" if entry.startswith("#") else f"- commit `{entry[:12]}` pushed directly"
-                      for entry in view.state.past_gate]
+        gate_lines = [
+            f"- {entry}" if entry.startswith("#") else f"- commit `{entry[:12]}` pushed directly"
+            for entry in view.state.past_gate
+        ]
         lines += [f"### Reached `{view.branch}` past the gate", "", *_bounded(gate_lines), ""]
     if view.feedback:
         lines += ["### Post-release feedback", "", *_item_lines(view.feedback), ""]
     if view.links:
         lines += ["### Links", "", *[f"- [{label}]({url})" for label, url in view.links], ""]
-    lines += ["Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`, `/help`.", ""]
+    lines += [
+        "Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`, `/help`.",
+        "",
+    ]
     pointer = record_pointer(view.record_id) if view.record_id is not None else ""
     lines.append(pointer)
     body = "\n".join(lines)
@@ -411,8 +440,12 @@ def _outstanding(view: TrackingView) -> list[str]:
 # comments
 
 
-def render_stage_comment(milestone_number: int, version: str, checklist: StageChecklist,
-                         ticks: Mapping[str, FactTick] | None = None) -> str:
+def render_stage_comment(
+    milestone_number: int,
+    version: str,
+    checklist: StageChecklist,
+    ticks: Mapping[str, FactTick] | None = None,
+) -> str:
     """A new stage comment; its fact items (bot.core.checklist_facts) ticked as ``ticks`` stand."""
     from bot.core.checklist_facts import checklist_lines
 
@@ -482,7 +515,11 @@ def render_retrospective(milestone_number: int, figures: RetroFigures, moves: Se
         lines.append("Nothing was left open.")
     for move in sorted(moves, key=lambda m: m.item.number):
         kind = "pull request" if move.item.is_pr else "issue"
-        where = f"→ {neutralize(move.to_title, 80)}" if move.to_title else "→ **needs a home** (no later open version milestone)"
+        where = (
+            f"→ {neutralize(move.to_title, 80)}"
+            if move.to_title
+            else "→ **needs a home** (no later open version milestone)"
+        )
         lines.append(f"- {kind} #{move.item.number} {neutralize(move.item.title)} {where}")
     return "\n".join(lines)
 

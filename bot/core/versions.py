@@ -205,7 +205,11 @@ class TagInfo:
 def _version_from_groups(groups: Mapping[str, str]) -> Version | None:
     if groups.get("version"):
         return parse_version(groups["version"])
-    if groups.get("major") is not None and groups.get("minor") is not None and groups.get("patch") is not None:
+    if (
+        groups.get("major") is not None
+        and groups.get("minor") is not None
+        and groups.get("patch") is not None
+    ):
         return Version(int(groups["major"]), int(groups["minor"]), int(groups["patch"]))
     return None
 
@@ -231,7 +235,9 @@ def parse_tag(tag: str, conventions: ReleaseConventions | None = None) -> TagInf
     return None
 
 
-def tags_of(version: Version, tags: Iterable[str], conventions: ReleaseConventions | None = None) -> list[TagInfo]:
+def tags_of(
+    version: Version, tags: Iterable[str], conventions: ReleaseConventions | None = None
+) -> list[TagInfo]:
     """The tags among ``tags`` that belong to ``version``, candidates by number then the final."""
     found = [info for info in (parse_tag(t, conventions) for t in tags) if info and info.version == version]
     return sorted(found, key=lambda info: (info.rc is None, info.rc or 0))
@@ -298,7 +304,9 @@ class VersionMilestone:
     state: str = "open"
 
 
-def release_milestones(milestones: Iterable[M], pattern: str = DEFAULT_MILESTONE_PATTERN) -> list[tuple[Version, M]]:
+def release_milestones(
+    milestones: Iterable[M], pattern: str = DEFAULT_MILESTONE_PATTERN
+) -> list[tuple[Version, M]]:
     """The milestones whose titles are versions, in semver order (ties by number: the older first)."""
     found = []
     for milestone in milestones:
@@ -312,7 +320,9 @@ def sort_versions(versions: Iterable[Version]) -> list[Version]:
     return sorted(versions)
 
 
-def owning_milestone(branch: str, open_milestones: Iterable[M], config: Mapping[str, Any] | None = None) -> M | None:
+def owning_milestone(
+    branch: str, open_milestones: Iterable[M], config: Mapping[str, Any] | None = None
+) -> M | None:
     """The release-line rule: ``release/1.4`` belongs to the lowest open milestone whose version is 1.4.x.
 
     After v1.4.0 closes, hotfixes into ``release/1.4`` belong to v1.4.1. Returns None when no open
@@ -325,7 +335,9 @@ def owning_milestone(branch: str, open_milestones: Iterable[M], config: Mapping[
     return None
 
 
-def next_on_line(version: Version, open_milestones: Iterable[M], config: Mapping[str, Any] | None = None) -> M | None:
+def next_on_line(
+    version: Version, open_milestones: Iterable[M], config: Mapping[str, Any] | None = None
+) -> M | None:
     """The lowest open version milestone after ``version`` on the same release branch (carry-over)."""
     conventions = ReleaseConventions.from_config(config)
     branch = branch_for(version, conventions.branch_pattern)
@@ -335,7 +347,9 @@ def next_on_line(version: Version, open_milestones: Iterable[M], config: Mapping
     return None
 
 
-def next_release(version: Version, open_milestones: Iterable[M], config: Mapping[str, Any] | None = None) -> M | None:
+def next_release(
+    version: Version, open_milestones: Iterable[M], config: Mapping[str, Any] | None = None
+) -> M | None:
     """The lowest open version milestone after ``version`` in semver order (carry-over of issues)."""
     conventions = ReleaseConventions.from_config(config)
     for other, milestone in release_milestones(open_milestones, conventions.milestone_pattern):
@@ -344,7 +358,9 @@ def next_release(version: Version, open_milestones: Iterable[M], config: Mapping
     return None
 
 
-def duplicate_versions(milestones: Iterable[M], pattern: str = DEFAULT_MILESTONE_PATTERN) -> dict[Version, list[M]]:
+def duplicate_versions(
+    milestones: Iterable[M], pattern: str = DEFAULT_MILESTONE_PATTERN
+) -> dict[Version, list[M]]:
     """Versions named by more than one milestone ('1.4.0' and 'v1.4.0'): each gets a warning."""
     groups: dict[Version, list[M]] = {}
     for version, milestone in release_milestones(milestones, pattern):

@@ -40,7 +40,9 @@ class Actor:
 
     # ------------------------------------------------------------------ raw requests
 
-    def request(self, method: str, path: str, expect: tuple[int, ...] = (200, 201, 204), **kwargs: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, expect: tuple[int, ...] = (200, 201, 204), **kwargs: Any
+    ) -> httpx.Response:
         """``path`` is relative to the repository when it does not start with '/'."""
         url = path if path.startswith("/") else f"/repos/{self.repo}/{path}"
         response = self._http.request(method, url, **kwargs)

@@ -32,11 +32,30 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 # Variables of the user's shell that would point the bot elsewhere (a real App, another queue):
 # the demo's bot must only ever talk to the demo's sandbox.
 _BOT_ENV_OVERRIDDEN = (
-    "APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "GITHUB_API_URL", "WEBHOOK_PATH",
-    "QUEUE_URL", "RELEASE_BOT_TEST_RUNNER", "SANDBOX_PORT", "SANDBOX_APP_KEY", "HOST", "PORT",
-    "SERVE_WEB_WORKERS", "WORKER_THREADS", "JOB_MAX_ATTEMPTS", "JOB_BACKOFF_BASE_SECONDS",
-    "JOB_BACKOFF_CAP_SECONDS", "LEASE_SECONDS", "GITHUB_WRITES_PER_MINUTE", "GITHUB_POINTS_PER_MINUTE",
-    "LOG_LEVEL", "SANDBOX", "GITHUB_CLIENT_ID", "GITHUB_CLIENT_SECRET",
+    "APP_ID",
+    "PRIVATE_KEY",
+    "PRIVATE_KEY_PATH",
+    "WEBHOOK_SECRET",
+    "GITHUB_API_URL",
+    "WEBHOOK_PATH",
+    "QUEUE_URL",
+    "RELEASE_BOT_TEST_RUNNER",
+    "SANDBOX_PORT",
+    "SANDBOX_APP_KEY",
+    "HOST",
+    "PORT",
+    "SERVE_WEB_WORKERS",
+    "WORKER_THREADS",
+    "JOB_MAX_ATTEMPTS",
+    "JOB_BACKOFF_BASE_SECONDS",
+    "JOB_BACKOFF_CAP_SECONDS",
+    "LEASE_SECONDS",
+    "GITHUB_WRITES_PER_MINUTE",
+    "GITHUB_POINTS_PER_MINUTE",
+    "LOG_LEVEL",
+    "SANDBOX",
+    "GITHUB_CLIENT_ID",
+    "GITHUB_CLIENT_SECRET",
 )
 _START_ATTEMPTS = 3  # a free port found here can be taken before the bot binds it: try another
 
@@ -61,8 +80,13 @@ class DemoEnvironment:
     # ------------------------------------------------------------------ start / stop
 
     @classmethod
-    def start(cls, sandbox_port: int = 0, bot_port: int = 0, ready_timeout: float = 45.0,
-              extra_env: dict[str, str] | None = None) -> DemoEnvironment:
+    def start(
+        cls,
+        sandbox_port: int = 0,
+        bot_port: int = 0,
+        ready_timeout: float = 45.0,
+        extra_env: dict[str, str] | None = None,
+    ) -> DemoEnvironment:
         """``extra_env`` adds to (or overrides) the bot's environment (benchmarks: real pacing)."""
         from bot.sandbox.server import start_sandbox
 
@@ -71,8 +95,12 @@ class DemoEnvironment:
         key_path = workdir / "sandbox-app.pem"
         chosen = bot_port or free_port()
         try:
-            sandbox = start_sandbox(port=sandbox_port, webhook_url=_webhook_url(chosen),
-                                    webhook_secret=secret, app_key_path=str(key_path))
+            sandbox = start_sandbox(
+                port=sandbox_port,
+                webhook_url=_webhook_url(chosen),
+                webhook_secret=secret,
+                app_key_path=str(key_path),
+            )
         except (OSError, SystemExit) as exc:
             # werkzeug's make_server answers a port in use with sys.exit(1) (after printing why),
             # not with the OSError; either way the demo must end with its own clear message.
@@ -113,8 +141,9 @@ class DemoEnvironment:
             self.bot_port = free_port()
             with self.sandbox.state.lock:
                 self.sandbox.state.apps[1].webhook_url = _webhook_url(self.bot_port)
-        raise DemoFailure("start", f"release-bot serve did not start on port {self.bot_port}",
-                          self.bot_log_tail())
+        raise DemoFailure(
+            "start", f"release-bot serve did not start on port {self.bot_port}", self.bot_log_tail()
+        )
 
     def _spawn_bot(self, timeout: float) -> bool:
         """Start `release-bot serve`; True once /healthz answers, False if it exited."""
@@ -126,7 +155,10 @@ class DemoEnvironment:
         self._log = open(self.bot_log_path, "ab")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "serve"],
-            cwd=self.workdir, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stop() takes the gunicorn worker too
         )
         deadline = time.monotonic() + timeout
@@ -213,7 +245,9 @@ class DemoEnvironment:
             response = httpx.get(self.bot_url + "/healthz", timeout=5)
             return dict(response.json()["queue"])
         except (httpx.HTTPError, ValueError, KeyError) as exc:
-            raise DemoFailure("settle", f"the bot's /healthz does not answer ({exc})", self.bot_log_tail()) from exc
+            raise DemoFailure(
+                "settle", f"the bot's /healthz does not answer ({exc})", self.bot_log_tail()
+            ) from exc
 
     def jobs_report(self) -> str:
         """`release-bot jobs` on the bot's queue: pending and failed jobs with their reasons."""
@@ -222,7 +256,11 @@ class DemoEnvironment:
         try:
             out = subprocess.run(
                 [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "jobs"],
-                cwd=self.workdir, env=env, capture_output=True, text=True, timeout=30,
+                cwd=self.workdir,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=30,
             )
         except (OSError, subprocess.TimeoutExpired) as exc:
             return f"(release-bot jobs failed: {exc})"
@@ -243,8 +281,11 @@ class DemoEnvironment:
             if not self.bot_alive():
                 raise DemoFailure("settle", "the bot exited", self.bot_log_tail())
             remaining = max(0.1, deadline - time.monotonic())
-            idle = httpx.post(self.sandbox.base_url + "/_sandbox/wait-idle", params={"timeout": remaining},
-                              timeout=remaining + 10)
+            idle = httpx.post(
+                self.sandbox.base_url + "/_sandbox/wait-idle",
+                params={"timeout": remaining},
+                timeout=remaining + 10,
+            )
             if idle.status_code != 200:
                 break
             while time.monotonic() < deadline:

@@ -106,7 +106,9 @@ class Story:
     def fail(self, message: str, detail: str = "") -> DemoFailure:
         return DemoFailure(self._step_name, message, detail)
 
-    def expect(self, what: str, probe: Callable[[], T | None], observed: Callable[[], str] | None = None) -> T:
+    def expect(
+        self, what: str, probe: Callable[[], T | None], observed: Callable[[], str] | None = None
+    ) -> T:
         """Settle, then ``probe()`` until it returns something truthy, or fail after the step timeout."""
         deadline = time.monotonic() + self.step_timeout
         while True:
@@ -120,9 +122,11 @@ class Story:
             if time.monotonic() >= deadline:
                 detail = observed() if observed else ""
                 jobs = self.env.jobs_report()
-                raise self.fail(f"expected {what}, but it did not happen within {self.step_timeout:.0f}s",
-                                f"{detail}\n--- release-bot jobs ---\n{jobs}\n--- bot log (tail) ---\n"
-                                f"{self.env.bot_log_tail()}")
+                raise self.fail(
+                    f"expected {what}, but it did not happen within {self.step_timeout:.0f}s",
+                    f"{detail}\n--- release-bot jobs ---\n{jobs}\n--- bot log (tail) ---\n"
+                    f"{self.env.bot_log_tail()}",
+                )
             time.sleep(0.2)
 
     def tracking_body(self) -> str:
@@ -153,7 +157,9 @@ class Story:
 
     def show_stages(self, body: str, comments: dict[str, dict[str, Any]]) -> None:
         rows = rb.stage_table(body)
-        line = " > ".join(f"[{r.title}]" if r.is_current else r.title for r in rows if r.state and "pending" not in r.state)
+        line = " > ".join(
+            f"[{r.title}]" if r.is_current else r.title for r in rows if r.state and "pending" not in r.state
+        )
         self.narrator.bot(f"tracking issue #{self.state.tracking} stages: {line}")
         titles = [STAGE_TITLES.get(s, s) for s in comments]
         self.narrator.detail(f"stage checklist comments: {', '.join(titles)}")
@@ -163,21 +169,28 @@ class Story:
     def plan_milestone(self) -> None:
         due = (datetime.now(UTC) + timedelta(days=21)).strftime("%Y-%m-%dT00:00:00Z")
         pm = self.cast["pm"]
-        milestone = pm.post("milestones", {"title": MILESTONE, "due_on": due, "description": "Rocket boosters"})
+        milestone = pm.post(
+            "milestones", {"title": MILESTONE, "due_on": due, "description": "Rocket boosters"}
+        )
         self.state.milestone = int(milestone["number"])
         # The day GitHub keeps (a US Pacific day), as the tracking issue and the retrospective name it.
         day = github_due_day(milestone.get("due_on"))
-        self.narrator.act("pm", f"created milestone {MILESTONE} due {day} ({GITHUB_DUE_ZONE_NAME}, as GitHub keeps it)")
+        self.narrator.act(
+            "pm", f"created milestone {MILESTONE} due {day} ({GITHUB_DUE_ZONE_NAME}, as GitHub keeps it)"
+        )
         self.narrator.link("milestone", milestone.get("html_url"))
-        issue = self.expect("a tracking issue for the milestone",
-                            lambda: rb.tracking_issue(self.reader, self.state.milestone))
+        issue = self.expect(
+            "a tracking issue for the milestone", lambda: rb.tracking_issue(self.reader, self.state.milestone)
+        )
         self.state.tracking = int(issue["number"])
         self.narrator.bot(f"opened tracking issue #{issue['number']} {issue['title']!r}")
         self.narrator.link("tracking issue", issue.get("html_url"))
         found = self.expect_stage("plan")
         if "identify_needs" not in found["comments"]:
-            raise self.fail("expected an Identify Needs checklist comment besides Plan Release",
-                            str(list(found["comments"])))
+            raise self.fail(
+                "expected an Identify Needs checklist comment besides Plan Release",
+                str(list(found["comments"])),
+            )
 
     def cut_branch(self) -> None:
         dev = self.cast["dev"]
@@ -192,12 +205,17 @@ class Story:
         gh = token_client(self.env.sandbox.api_url, "sandbox-token-admin")
         try:
             done = gate_io.protect_release_branches(
-                gh, REPO, list(self.gate.release_branches), self.gate.check_name, rb.APP_ID)
+                gh, REPO, list(self.gate.release_branches), self.gate.check_name, rb.APP_ID
+            )
         except GithubException as exc:
-            raise self.fail(f"protecting the release branches was refused ({exc.status})", str(exc.data)) from exc
+            raise self.fail(
+                f"protecting the release branches was refused ({exc.status})", str(exc.data)
+            ) from exc
         finally:
             gh.close()
-        self.narrator.act("admin", "ran the equivalent of `release-bot protect acme/rocket --token-env ADMIN_TOKEN`")
+        self.narrator.act(
+            "admin", "ran the equivalent of `release-bot protect acme/rocket --token-env ADMIN_TOKEN`"
+        )
         for line in done:
             self.narrator.detail(line)
         rulesets = self.reader.get("rulesets")
@@ -208,21 +226,29 @@ class Story:
         dev = self.cast["dev"]
         dev.create_ref(f"refs/heads/{FEATURE_BRANCH}", dev.ref_sha(f"heads/{BRANCH}"))
         dev.commit_file(FEATURE_BRANCH, "boosters.txt", "two solid rocket boosters\n", "Add rocket boosters")
-        pr = dev.post("pulls", {"title": PR_TITLE, "head": FEATURE_BRANCH, "base": BRANCH,
-                                "body": "Adds the boosters for 1.4."})
+        pr = dev.post(
+            "pulls",
+            {"title": PR_TITLE, "head": FEATURE_BRANCH, "base": BRANCH, "body": "Adds the boosters for 1.4."},
+        )
         self.state.pr = int(pr["number"])
         self.state.pr_head = str(pr["head"]["sha"])
         dev.patch(f"issues/{self.state.pr}", {"labels": ["feature"]})
-        self.narrator.act("dev", f"opened pull request #{self.state.pr} {PR_TITLE!r} into {BRANCH}, label `feature`")
+        self.narrator.act(
+            "dev", f"opened pull request #{self.state.pr} {PR_TITLE!r} into {BRANCH}, label `feature`"
+        )
         # The gate counts a milestone only when a release manager set it: anyone with write access can.
         self.cast["releaser"].patch(f"issues/{self.state.pr}", {"milestone": self.state.milestone})
         self.narrator.act("releaser", f"put #{self.state.pr} into milestone {MILESTONE}")
         self.narrator.link("pull request", pr.get("html_url"))
-        check = self.expect("the gate check run on the pull request's head commit",
-                            lambda: self._completed_check(self.state.pr_head))
+        check = self.expect(
+            "the gate check run on the pull request's head commit",
+            lambda: self._completed_check(self.state.pr_head),
+        )
         if check.get("conclusion") != "failure":
-            raise self.fail(f"expected the gate to fail before UAT and approval, got {check.get('conclusion')!r}",
-                            str(check.get("output")))
+            raise self.fail(
+                f"expected the gate to fail before UAT and approval, got {check.get('conclusion')!r}",
+                str(check.get("output")),
+            )
         self._show_check(check)
         refused = dev.merge(self.state.pr, expect=(405,))
         message = " ".join(str(refused.json().get("message", "")).split())
@@ -239,8 +265,11 @@ class Story:
             replies = rb.bot_comments(self.reader, self.state.pr, containing="@triager")
             return replies[-1] if replies else None
 
-        reply = self.expect(f"`{label}` removed and a reply to @triager", removed_with_reply,
-                            lambda: f"labels: {rb.labels(self.reader, self.state.pr)}")
+        reply = self.expect(
+            f"`{label}` removed and a reply to @triager",
+            removed_with_reply,
+            lambda: f"labels: {rb.labels(self.reader, self.state.pr)}",
+        )
         self.narrator.bot(f"removed `{label}` and replied: {_first_line(reply['body'])}")
         self.narrator.link("reply", reply.get("html_url"))
 
@@ -254,8 +283,11 @@ class Story:
             check = rb.gate_check(self.reader, self.state.pr_head)
             return check if check and check.get("conclusion") == "success" else None
 
-        check = self.expect("the gate to turn green", green,
-                            lambda: str((rb.gate_check(self.reader, self.state.pr_head) or {}).get("output")))
+        check = self.expect(
+            "the gate to turn green",
+            green,
+            lambda: str((rb.gate_check(self.reader, self.state.pr_head) or {}).get("output")),
+        )
         labels = rb.labels(self.reader, self.state.pr)
         wanted = {self.gate.uat_label, self.gate.approval_label}
         if not wanted <= labels:
@@ -263,7 +295,9 @@ class Story:
         for login, comment in (("qa", qa_comment), ("releaser", rm_comment)):
             if ("+1", rb.BOT_LOGIN) not in rb.reactions(self.reader, int(comment["id"])):
                 raise self.fail(f"expected a 👍 from the bot on {login}'s command")
-        self.narrator.bot(f"reacted 👍 to both commands and labelled #{self.state.pr} {', '.join(sorted(wanted))}")
+        self.narrator.bot(
+            f"reacted 👍 to both commands and labelled #{self.state.pr} {', '.join(sorted(wanted))}"
+        )
         self._show_check(check)
 
     def merge(self) -> None:
@@ -275,8 +309,11 @@ class Story:
             release = rb.notes_release(self.reader, self.state.milestone)
             return release if release and needle in (release.get("body") or "") else None
 
-        release = self.expect(f"the release notes draft to list #{self.state.pr}", draft_lists_pr,
-                              lambda: str(rb.notes_release(self.reader, self.state.milestone)))
+        release = self.expect(
+            f"the release notes draft to list #{self.state.pr}",
+            draft_lists_pr,
+            lambda: str(rb.notes_release(self.reader, self.state.milestone)),
+        )
         state = "draft" if release.get("draft") else "published"
         self.narrator.bot(f"release notes ({state}, tag {release.get('tag_name')}) now read:")
         for heading, line in rb.headed_lines(release.get("body") or ""):
@@ -310,10 +347,15 @@ class Story:
             ok = release and not release.get("draft") and release.get("tag_name") == FINAL_TAG
             return release if ok else None
 
-        release = self.expect(f"the release to be published on {FINAL_TAG}", published,
-                              lambda: str(rb.notes_release(self.reader, self.state.milestone)))
-        self.narrator.bot(f"published release {release.get('name') or release.get('tag_name')!r} "
-                          f"on {release.get('tag_name')}")
+        release = self.expect(
+            f"the release to be published on {FINAL_TAG}",
+            published,
+            lambda: str(rb.notes_release(self.reader, self.state.milestone)),
+        )
+        self.narrator.bot(
+            f"published release {release.get('name') or release.get('tag_name')!r} "
+            f"on {release.get('tag_name')}"
+        )
         self.narrator.link("release", release.get("html_url"))
 
     def tick_deploy(self) -> None:
@@ -323,7 +365,9 @@ class Story:
             raise self.fail("no Deploy checklist comment to tick", str(list(comments)))
         body = str(deploy["body"])
         ticked = body.count("- [ ]")
-        self.cast["releaser"].patch(f"issues/comments/{deploy['id']}", {"body": body.replace("- [ ]", "- [x]")})
+        self.cast["releaser"].patch(
+            f"issues/comments/{deploy['id']}", {"body": body.replace("- [ ]", "- [x]")}
+        )
         self.narrator.act("releaser", f"ticked the {ticked} boxes of the Deploy checklist")
         self.narrator.link("checklist", deploy.get("html_url"))
         # A tick moves no stage (GitHub does not say who ticked): the release manager says so.
@@ -335,9 +379,15 @@ class Story:
         self.cast["pm"].patch(f"milestones/{self.state.milestone}", {"state": "closed"})
         self.narrator.act("pm", f"closed milestone {MILESTONE}")
         self.expect_stage("future_planning")
-        retro = self.expect("a retrospective comment on the tracking issue",
-                            lambda: (rb.bot_comments(self.reader, self.state.tracking,
-                                                     containing=f"release-bot:retro:{self.state.milestone}") or [None])[0])
+        retro = self.expect(
+            "a retrospective comment on the tracking issue",
+            lambda: (
+                rb.bot_comments(
+                    self.reader, self.state.tracking, containing=f"release-bot:retro:{self.state.milestone}"
+                )
+                or [None]
+            )[0],
+        )
         self.narrator.bot("posted the retrospective:")
         for line in (retro.get("body") or "").splitlines():
             if line.strip() and not line.startswith("<!--"):
@@ -352,8 +402,10 @@ class Story:
 
     def _show_check(self, check: dict[str, Any]) -> None:
         title = (check.get("output") or {}).get("title") or ""
-        self.narrator.bot(f"check `{check.get('name')}` on {str(check.get('head_sha'))[:7]}: "
-                          f"{check.get('conclusion')} — {title}")
+        self.narrator.bot(
+            f"check `{check.get('name')}` on {str(check.get('head_sha'))[:7]}: "
+            f"{check.get('conclusion')} — {title}"
+        )
         self.narrator.link("check run", check.get("html_url"))
 
 

@@ -52,8 +52,14 @@ class DesiredRelease:
 # ---------------------------------------------------------------- reads
 
 
-def list_milestone_items(gh: Github, repo: str, milestone_number: int, *, state: str = "closed",
-                         on_page: PageCallback | None = None) -> list[dict[str, Any]]:
+def list_milestone_items(
+    gh: Github,
+    repo: str,
+    milestone_number: int,
+    *,
+    state: str = "closed",
+    on_page: PageCallback | None = None,
+) -> list[dict[str, Any]]:
     """Issues and pull requests of the milestone, 100 per page; pull requests carry
     ``pull_request.merged_at`` in this listing, so no request per pull request is needed."""
     items: list[dict[str, Any]] = []
@@ -73,19 +79,26 @@ def list_tag_names(gh: Github, repo: str, prefix: str = "") -> list[str]:
     return names
 
 
-def compare_commits(gh: Github, repo: str, base: str, head: str, *,
-                    on_page: PageCallback | None = None) -> list[CommitRef]:
+def compare_commits(
+    gh: Github, repo: str, base: str, head: str, *, on_page: PageCallback | None = None
+) -> list[CommitRef]:
     """Commits reachable from ``head`` and not from ``base``, 250 per page."""
     path = f"{repo_path(repo)}/compare/{quote(base, safe='')}...{quote(head, safe='')}"
     commits: list[CommitRef] = []
     page = 1
     while True:
         headers, data = gh.requester.requestJsonAndCheck(
-            "GET", path, parameters={"per_page": COMPARE_PER_PAGE, "page": page})
+            "GET", path, parameters={"per_page": COMPARE_PER_PAGE, "page": page}
+        )
         batch = data.get("commits") or []
-        commits.extend(CommitRef(str(c.get("sha", "")), str((c.get("commit") or {}).get("message") or ""),
-                                 tuple(str(p.get("sha", "")) for p in c.get("parents") or []))
-                       for c in batch)
+        commits.extend(
+            CommitRef(
+                str(c.get("sha", "")),
+                str((c.get("commit") or {}).get("message") or ""),
+                tuple(str(p.get("sha", "")) for p in c.get("parents") or []),
+            )
+            for c in batch
+        )
         total = data.get("total_commits")
         if on_page:
             on_page(len(commits), total if isinstance(total, int) else None)
@@ -124,7 +137,8 @@ def get_release_by_tag(gh: Github, repo: str, tag: str) -> ReleaseRecord | None:
     """The published release on ``tag`` (GitHub does not find drafts by tag)."""
     try:
         _h, data = gh.requester.requestJsonAndCheck(
-            "GET", f"{repo_path(repo)}/releases/tags/{quote(tag, safe='')}")
+            "GET", f"{repo_path(repo)}/releases/tags/{quote(tag, safe='')}"
+        )
     except UnknownObjectException:
         return None
     return release_of(data)
@@ -183,8 +197,9 @@ def is_notes_release(release: ReleaseRecord, milestone_number: int, bot_login: s
     )
 
 
-def find_notes_release(gh: Github, repo: str, milestone_number: int, bot_login: str, *, tag: str,
-                       hint_id: int | None = None) -> tuple[ReleaseRecord | None, list[ReleaseRecord]]:
+def find_notes_release(
+    gh: Github, repo: str, milestone_number: int, bot_login: str, *, tag: str, hint_id: int | None = None
+) -> tuple[ReleaseRecord | None, list[ReleaseRecord]]:
     """The bot's release for the milestone on ``tag``, and any duplicate drafts of it (oldest wins).
 
     ``hint_id`` (kept in the store) saves listing releases; a wrong or stale hint falls back to
@@ -198,8 +213,9 @@ def find_notes_release(gh: Github, repo: str, milestone_number: int, bot_login: 
     # Releases are listed newest first; the bot's draft is created when the milestone starts, so
     # it sits near the top. Stop at the first page that has it, or after a few pages.
     for index, page in enumerate(iter_pages(gh, f"{repo_path(repo)}/releases")):
-        found.extend(r for r in map(release_of, page)
-                     if is_notes_release(r, milestone_number, bot_login, tag))
+        found.extend(
+            r for r in map(release_of, page) if is_notes_release(r, milestone_number, bot_login, tag)
+        )
         if found or index + 1 >= RELEASE_LIST_MAX_PAGES:
             break
     return ours_and_duplicates(found)
@@ -258,8 +274,9 @@ def release_patch(current: ReleaseRecord, desired: DesiredRelease, body: str) ->
     return patch
 
 
-def update_release(gh: Github, repo: str, release_id: int, desired: DesiredRelease,
-                   body_for: Callable[[str], str]) -> tuple[ReleaseRecord | None, dict[str, Any]]:
+def update_release(
+    gh: Github, repo: str, release_id: int, desired: DesiredRelease, body_for: Callable[[str], str]
+) -> tuple[ReleaseRecord | None, dict[str, Any]]:
     """Re-read the release, then send only what differs. ``body_for(current_body)`` rebuilds the
     body from the freshly read one, so text a person added a moment ago is kept.
 
@@ -271,8 +288,9 @@ def update_release(gh: Github, repo: str, release_id: int, desired: DesiredRelea
     patch = release_patch(current, desired, body_for(current.body))
     if not patch:
         return current, {}
-    _h, data = gh.requester.requestJsonAndCheck("PATCH", f"{repo_path(repo)}/releases/{release_id}",
-                                                input=patch)
+    _h, data = gh.requester.requestJsonAndCheck(
+        "PATCH", f"{repo_path(repo)}/releases/{release_id}", input=patch
+    )
     return release_of(data), patch
 
 
@@ -295,16 +313,29 @@ class ReleasedTarget:
 def _has_released_comment(gh: Github, repo: str, number: int, marker: str, bot_login: str) -> bool:
     for page in iter_pages(gh, f"{repo_path(repo)}/issues/{number}/comments"):
         for comment in page:
-            if (comment.get("user") or {}).get("login") == bot_login and marker in str(comment.get("body") or ""):
+            if (comment.get("user") or {}).get("login") == bot_login and marker in str(
+                comment.get("body") or ""
+            ):
                 return True
     return False
 
 
-def mark_released(gh: Github, repo: str, targets: Iterable[ReleasedTarget], *, milestone_number: int,
-                  release_url: str, tag: str, bot_login: str, label: str, comment: bool,
-                  already_done: set[int], max_items: int,
-                  may_have_commented: Callable[[int], bool] | None = None,
-                  on_attempt: Callable[[int], None] | None = None) -> tuple[list[int], bool]:
+def mark_released(
+    gh: Github,
+    repo: str,
+    targets: Iterable[ReleasedTarget],
+    *,
+    milestone_number: int,
+    release_url: str,
+    tag: str,
+    bot_login: str,
+    label: str,
+    comment: bool,
+    already_done: set[int],
+    max_items: int,
+    may_have_commented: Callable[[int], bool] | None = None,
+    on_attempt: Callable[[int], None] | None = None,
+) -> tuple[list[int], bool]:
     """Comment on and label each item once. Returns (numbers done now, whether some remain).
 
     Once-only without a database: the label (when configured) is added last, so an item that has
@@ -318,20 +349,26 @@ def mark_released(gh: Github, repo: str, targets: Iterable[ReleasedTarget], *, m
     """
     marker = RELEASED_MARKER.format(milestone=milestone_number)
     done: list[int] = []
-    pending = [t for t in targets if t.number not in already_done
-               and not (label and label.casefold() in {x.casefold() for x in t.labels})]
+    pending = [
+        t
+        for t in targets
+        if t.number not in already_done
+        and not (label and label.casefold() in {x.casefold() for x in t.labels})
+    ]
     for target in pending[:max_items]:
         check = may_have_commented is None or may_have_commented(target.number)
         if comment and on_attempt is not None:
             on_attempt(target.number)
         if comment and not (check and _has_released_comment(gh, repo, target.number, marker, bot_login)):
             text = f"{marker}\nThis was released in [{tag}]({release_url}). :rocket:"
-            gh.requester.requestJsonAndCheck("POST", f"{repo_path(repo)}/issues/{target.number}/comments",
-                                             input={"body": text})
+            gh.requester.requestJsonAndCheck(
+                "POST", f"{repo_path(repo)}/issues/{target.number}/comments", input={"body": text}
+            )
         if label:
             try:
-                gh.requester.requestJsonAndCheck("POST", f"{repo_path(repo)}/issues/{target.number}/labels",
-                                                 input={"labels": [label]})
+                gh.requester.requestJsonAndCheck(
+                    "POST", f"{repo_path(repo)}/issues/{target.number}/labels", input={"labels": [label]}
+                )
             except GithubException as exc:
                 if exc.status != 404:  # a deleted item is simply skipped
                     raise

@@ -111,7 +111,9 @@ class Pacer:
         if delay > 0:
             self._sleep(delay)
         if not self._concurrency.acquire(timeout=self.limits.max_wait):
-            raise RetryLater(self._wall_clock() + self.limits.max_wait, "100 concurrent GitHub requests in flight")
+            raise RetryLater(
+                self._wall_clock() + self.limits.max_wait, "100 concurrent GitHub requests in flight"
+            )
 
     def release(self) -> None:
         self._concurrency.release()
@@ -134,7 +136,9 @@ class Pacer:
             delay = at - now
             if delay > self.limits.max_wait:
                 # Reserve nothing: the job goes back to the queue and comes back when the window moved.
-                raise RetryLater(self._wall_clock() + delay, f"pacing GitHub requests: next slot in {delay:.1f}s")
+                raise RetryLater(
+                    self._wall_clock() + delay, f"pacing GitHub requests: next slot in {delay:.1f}s"
+                )
             if is_write and self.limits.writes_per_minute > 0:
                 self._writes.append(at)
             if self.limits.points_per_minute > 0:

@@ -92,7 +92,9 @@ def _is_bot_tracking(issue: Item, milestone_number: int, bot_login: str) -> bool
     )
 
 
-def find_tracking_issue(items: tuple[Item, ...] | list[Item], milestone_number: int, bot_login: str) -> Item | None:
+def find_tracking_issue(
+    items: tuple[Item, ...] | list[Item], milestone_number: int, bot_login: str
+) -> Item | None:
     """The bot's tracking issue among ``items``: marker for this milestone, written by the bot.
 
     When several exist (a crash between create and record), the oldest wins; the others are
@@ -118,21 +120,36 @@ def read_release_facts(
     conventions = releases.conventions
     base = repo_path(repo_full_name)
     tracking_label = releases.tracking_label
-    open_milestones = tuple(milestone_of(m) for m in
-                            list_all(gh, f"{base}/milestones", {"state": "open"}, max_pages=MAX_ITEM_PAGES))
+    open_milestones = tuple(
+        milestone_of(m)
+        for m in list_all(gh, f"{base}/milestones", {"state": "open"}, max_pages=MAX_ITEM_PAGES)
+    )
     milestone = next((m for m in open_milestones if m.number == milestone_number), None)
 
     try:
-        all_items = tuple(item_of(i) for i in list_all(
-            gh, f"{base}/issues", {"milestone": milestone_number, "state": "all"}, max_pages=MAX_ITEM_PAGES))
+        all_items = tuple(
+            item_of(i)
+            for i in list_all(
+                gh,
+                f"{base}/issues",
+                {"milestone": milestone_number, "state": "all"},
+                max_pages=MAX_ITEM_PAGES,
+            )
+        )
     except GithubException as exc:
         # A milestone that no longer exists is refused as a filter (404/422): no items.
         if exc.status not in (404, 410, 422):
             raise
         all_items = ()
     if milestone is None:
-        carried = next((i.milestone for i in all_items
-                        if i.milestone is not None and i.milestone.number == milestone_number), None)
+        carried = next(
+            (
+                i.milestone
+                for i in all_items
+                if i.milestone is not None and i.milestone.number == milestone_number
+            ),
+            None,
+        )
         milestone = carried or _get_milestone(gh, base, milestone_number)
 
     tracking = find_tracking_issue(all_items, milestone_number, bot_login)
@@ -149,30 +166,60 @@ def read_release_facts(
             tracking = item_of(direct)
     if tracking is None:
         # Not in the milestone: not created yet, moved out by someone, or the milestone is gone.
-        candidates = list_all(gh, f"{base}/issues", {"creator": bot_login, "labels": tracking_label, "state": "all"},
-                              max_pages=MAX_ITEM_PAGES)
+        candidates = list_all(
+            gh,
+            f"{base}/issues",
+            {"creator": bot_login, "labels": tracking_label, "state": "all"},
+            max_pages=MAX_ITEM_PAGES,
+        )
         tracking = find_tracking_issue([item_of(c) for c in candidates], milestone_number, bot_login)
     record = None
     if app_id is not None:
-        record = _find_record(gh, repo_full_name, milestone_number, app_id, known_record_id,
-                              pointer_of(tracking.body) if tracking else None)
-    facts = ReleaseFacts(repo_full_name=repo_full_name, milestone_number=milestone_number, milestone=milestone,
-                         conventions=conventions, bot_login=bot_login, open_milestones=open_milestones,
-                         all_items=all_items, tracking_issue=tracking, record=record)
+        record = _find_record(
+            gh,
+            repo_full_name,
+            milestone_number,
+            app_id,
+            known_record_id,
+            pointer_of(tracking.body) if tracking else None,
+        )
+    facts = ReleaseFacts(
+        repo_full_name=repo_full_name,
+        milestone_number=milestone_number,
+        milestone=milestone,
+        conventions=conventions,
+        bot_login=bot_login,
+        open_milestones=open_milestones,
+        all_items=all_items,
+        tracking_issue=tracking,
+        record=record,
+    )
     if tracking is not None:
         recorded = record.state if record is not None else TrackingState()
         since = comments_since(recorded.comments_seen)
-        comments = list_all(gh, f"{base}/issues/{tracking.number}/comments", {"since": since} if since else None,
-                            max_pages=MAX_COMMENT_PAGES)
-        facts = replace(facts, tracking_comments=tuple(comment_of(c) for c in comments),
-                        comments_complete=since is None)
+        comments = list_all(
+            gh,
+            f"{base}/issues/{tracking.number}/comments",
+            {"since": since} if since else None,
+            max_pages=MAX_COMMENT_PAGES,
+        )
+        facts = replace(
+            facts, tracking_comments=tuple(comment_of(c) for c in comments), comments_complete=since is None
+        )
 
     version = facts.version_obj
     if milestone is None or version is None:
         return facts  # deleted, or not a release: nothing more to read
 
-    tags = tuple(t for t in (tag_of(ref) for ref in api_get(gh, f"{base}/git/matching-refs/tags") or []
-                             if isinstance(ref, dict)) if t is not None)
+    tags = tuple(
+        t
+        for t in (
+            tag_of(ref)
+            for ref in api_get(gh, f"{base}/git/matching-refs/tags") or []
+            if isinstance(ref, dict)
+        )
+        if t is not None
+    )
     branch_name = branch_for(version, conventions.branch_pattern)
     wanted = f"refs/heads/{branch_name}"
     branch_sha = None
@@ -188,8 +235,14 @@ def read_release_facts(
         if exc.status != 404:
             raise
         releases = []
-    return replace(facts, tags=tags, branch_name=branch_name, branch_sha=branch_sha,
-                   releases=tuple(release_of(r) for r in releases), releases_complete=len(releases) < RELEASES_PAGE)
+    return replace(
+        facts,
+        tags=tags,
+        branch_name=branch_name,
+        branch_sha=branch_sha,
+        releases=tuple(release_of(r) for r in releases),
+        releases_complete=len(releases) < RELEASES_PAGE,
+    )
 
 
 def with_deployment(gh: Github, facts: ReleaseFacts, environment: str) -> ReleaseFacts:
@@ -197,17 +250,26 @@ def with_deployment(gh: Github, facts: ReleaseFacts, environment: str) -> Releas
     it matters: the final tag exists, no success is recorded yet and the release is not past Deploy
     (a release the reconciler leaves alone reads none)."""
     recorded = facts.record.state.stages if facts.record is not None else None
-    if not facts.final_tag_exists or (recorded is not None and (recorded.deployed or _past_deploy(recorded.current))):
+    if not facts.final_tag_exists or (
+        recorded is not None and (recorded.deployed or _past_deploy(recorded.current))
+    ):
         return facts
-    return replace(facts, newest_deployment=_read_deployment(gh, repo_path(facts.repo_full_name), facts,
-                                                             environment))
+    return replace(
+        facts, newest_deployment=_read_deployment(gh, repo_path(facts.repo_full_name), facts, environment)
+    )
 
 
 def _read_deployment(gh: Github, base: str, facts: ReleaseFacts, environment: str) -> Deployment | None:
     """``environment``: ``releases.monitor_environment``."""
     try:
-        deployments = api_get(gh, f"{base}/deployments",
-                              {"ref": facts.final_tag_name, "environment": environment, "per_page": 10}) or []
+        deployments = (
+            api_get(
+                gh,
+                f"{base}/deployments",
+                {"ref": facts.final_tag_name, "environment": environment, "per_page": 10},
+            )
+            or []
+        )
     except GithubException as exc:
         if exc.status != 404:  # no deployments API here (the repository itself answered): none
             raise
@@ -225,8 +287,9 @@ def _past_deploy(stage: str | None) -> bool:
     return stage is not None and index_of(stage) >= index_of(MONITOR)
 
 
-def read_wanted(gh: Github, facts: ReleaseFacts, wants: Wants,
-                role_of: Callable[[str, str], bool]) -> ReleaseFacts:
+def read_wanted(
+    gh: Github, facts: ReleaseFacts, wants: Wants, role_of: Callable[[str, str], bool]
+) -> ReleaseFacts:
     """The reads the plan asked for, added to the facts (``role_of(login, role)``: the cached role
     look-up of ``bot.github.permissions``)."""
     base = repo_path(facts.repo_full_name)
@@ -234,12 +297,27 @@ def read_wanted(gh: Github, facts: ReleaseFacts, wants: Wants,
         answers = tuple(RoleAnswer(login, role, role_of(login, role)) for login, role in sorted(wants.roles))
         facts = replace(facts, roles=facts.roles + answers)
     if wants.feedback_since is not None and facts.feedback_issues is None:
-        recent = api_get(gh, f"{base}/issues", {"state": "all", "since": github_time(wants.feedback_since),
-                                                "sort": "created", "direction": "desc", "per_page": 100}) or []
+        recent = (
+            api_get(
+                gh,
+                f"{base}/issues",
+                {
+                    "state": "all",
+                    "since": github_time(wants.feedback_since),
+                    "sort": "created",
+                    "direction": "desc",
+                    "per_page": 100,
+                },
+            )
+            or []
+        )
         facts = replace(facts, feedback_issues=tuple(item_of(i) for i in recent))
     if wants.branch_pulls and facts.branch_pulls is None:
-        pulls = list_all(gh, f"{base}/pulls", {"state": "open", "base": facts.branch_name}, max_pages=20) \
-            if facts.branch_name else []
+        pulls = (
+            list_all(gh, f"{base}/pulls", {"state": "open", "base": facts.branch_name}, max_pages=20)
+            if facts.branch_name
+            else []
+        )
         facts = replace(facts, branch_pulls=frozenset(int(p["number"]) for p in pulls))
     if wants.comment_ids:
         found = list(facts.comments_by_id)
@@ -249,13 +327,17 @@ def read_wanted(gh: Github, facts: ReleaseFacts, wants: Wants,
             except GithubException as exc:
                 if exc.status != 404:  # deleted by someone: the next full listing sorts it out
                     raise
-        facts = replace(facts, comments_by_id=tuple(found),
-                        comments_read_by_id=facts.comments_read_by_id | wants.comment_ids)
+        facts = replace(
+            facts,
+            comments_by_id=tuple(found),
+            comments_read_by_id=facts.comments_read_by_id | wants.comment_ids,
+        )
     return facts
 
 
-def _find_record(gh: Github, repo: str, milestone_number: int, app_id: int, known: int | None,
-                 pointer: int | None) -> RecordFacts | None:
+def _find_record(
+    gh: Github, repo: str, milestone_number: int, app_id: int, known: int | None, pointer: int | None
+) -> RecordFacts | None:
     """The record the store names, else the one the body's pointer names (each verified: a body
     edited to point elsewhere finds nothing). One read in the steady state."""
     for candidate in dict.fromkeys(c for c in (known, pointer) if c is not None):
@@ -283,4 +365,3 @@ def _get_milestone(gh: Github, base: str, number: int) -> Milestone | None:
             return None
         raise
     return milestone_of(data) if isinstance(data, dict) else None
-

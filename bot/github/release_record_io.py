@@ -42,14 +42,19 @@ def record_of(run: Mapping[str, Any], milestone_number: int, app_id: int) -> Rec
     output = run.get("output")
     text = output.get("text") if isinstance(output, Mapping) else None
     decoded = decode_record_text(text if isinstance(text, str) else None)
-    return RecordFacts(check_run_id=run_id, state=TrackingState.from_json(decoded), written=canonical_state(decoded))
+    return RecordFacts(
+        check_run_id=run_id, state=TrackingState.from_json(decoded), written=canonical_state(decoded)
+    )
 
 
-def read_record(gh: Github, repo: str, check_run_id: int, milestone_number: int, app_id: int) -> RecordFacts | None:
+def read_record(
+    gh: Github, repo: str, check_run_id: int, milestone_number: int, app_id: int
+) -> RecordFacts | None:
     """One GET of the check run a pointer names; None when it is gone or is not this release's record."""
     try:
         _headers, data = gh.requester.requestJsonAndCheck(
-            "GET", f"{repo_path(repo)}/check-runs/{int(check_run_id)}")
+            "GET", f"{repo_path(repo)}/check-runs/{int(check_run_id)}"
+        )
     except GithubException as exc:
         if exc.status in (404, 410, 422):
             return None
@@ -64,7 +69,12 @@ def default_head_sha(gh: Github, repo: str) -> str:
 
 
 def write_record(
-    gh: Github, repo: str, milestone_number: int, output: RecordOutput, existing_id: int | None, head_sha: str | None
+    gh: Github,
+    repo: str,
+    milestone_number: int,
+    output: RecordOutput,
+    existing_id: int | None,
+    head_sha: str | None,
 ) -> int:
     """Create the record (on ``head_sha``) or update ``existing_id`` in place. Returns its id."""
     body: dict[str, Any] = {
@@ -74,9 +84,15 @@ def write_record(
     }
     if existing_id is not None:
         _headers, data = gh.requester.requestJsonAndCheck(
-            "PATCH", f"{repo_path(repo)}/check-runs/{int(existing_id)}", input=body)
+            "PATCH", f"{repo_path(repo)}/check-runs/{int(existing_id)}", input=body
+        )
     else:
-        body.update({"name": RECORD_CHECK_NAME, "head_sha": head_sha,
-                     "external_id": record_external_id(milestone_number)})
+        body.update(
+            {
+                "name": RECORD_CHECK_NAME,
+                "head_sha": head_sha,
+                "external_id": record_external_id(milestone_number),
+            }
+        )
         _headers, data = gh.requester.requestJsonAndCheck("POST", f"{repo_path(repo)}/check-runs", input=body)
     return int(data["id"])

@@ -22,9 +22,15 @@ def _request(gh: Github, verb: str, path: str, body: dict[str, Any] | list[Any] 
     return data
 
 
-def create_issue(gh: Github, repo: str, title: str, body: str, labels: list[str], milestone: int) -> dict[str, Any]:
-    return _request(gh, "POST", f"{repo_path(repo)}/issues",
-                    {"title": title, "body": body, "labels": labels, "milestone": milestone})
+def create_issue(
+    gh: Github, repo: str, title: str, body: str, labels: list[str], milestone: int
+) -> dict[str, Any]:
+    return _request(
+        gh,
+        "POST",
+        f"{repo_path(repo)}/issues",
+        {"title": title, "body": body, "labels": labels, "milestone": milestone},
+    )
 
 
 def open_issue(gh: Github, repo: str, title: str, body: str, labels: list[str], milestone: int) -> Item:
@@ -55,8 +61,12 @@ def update_comment(gh: Github, repo: str, comment_id: int, body: str) -> dict[st
 
 
 def react(gh: Github, repo: str, comment_id: int, content: str) -> Any:
-    return _request(gh, "POST", f"{repo_path(repo)}/issues/comments/{comment_id}/reactions", {"content": content})
+    return _request(
+        gh, "POST", f"{repo_path(repo)}/issues/comments/{comment_id}/reactions", {"content": content}
+    )
 
 
 def create_label(gh: Github, repo: str, name: str, color: str, description: str) -> Any:
-    return _request(gh, "POST", f"{repo_path(repo)}/labels", {"name": name, "color": color, "description": description})
+    return _request(
+        gh, "POST", f"{repo_path(repo)}/labels", {"name": name, "color": color, "description": description}
+    )

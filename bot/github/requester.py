@@ -71,7 +71,9 @@ def instrument(
     ``reauthorize``, a 401 is sent once more with a new token."""
     original = getattr(requester, _RAW, None)
     if original is None or not callable(original):
-        raise PyGithubIncompatible(f"PyGithub Requester has no {_RAW}; pin PyGithub 2.x or update bot.github.requester")
+        raise PyGithubIncompatible(
+            f"PyGithub Requester has no {_RAW}; pin PyGithub 2.x or update bot.github.requester"
+        )
     if getattr(original, "_release_bot_instrumented", False):
         return requester
 
@@ -93,7 +95,9 @@ def instrument(
         accounting.record_call(installation_id, status, headers)
         return status, headers, output
 
-    def send(cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any, **kwargs: Any) -> Any:
+    def send(
+        cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any, **kwargs: Any
+    ) -> Any:
         status, headers, output = send_once(cnx, verb, url, request_headers, *args, **kwargs)
         if status != 401 or reauthorize is None:
             return status, headers, output
@@ -103,8 +107,9 @@ def instrument(
         return send_once(cnx, verb, url, request_headers, *args, **kwargs)
 
     @functools.wraps(original)
-    def request_raw(cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any,
-                    **kwargs: Any) -> Any:
+    def request_raw(
+        cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any, **kwargs: Any
+    ) -> Any:
         if cache is None or kwargs.get("stream"):
             return send(cnx, verb, url, request_headers, *args, **kwargs)
         if verb != "GET":

@@ -61,7 +61,9 @@ def _count_event(event: str, outcome: str) -> None:
     # Cache the labelled children: .labels() takes a lock and hashes the labels on every call.
     child = _EVENT_COUNTERS.get((event, outcome))
     if child is None:
-        child = _EVENT_COUNTERS.setdefault((event, outcome), WEBHOOK_EVENTS.labels(event=event, outcome=outcome))
+        child = _EVENT_COUNTERS.setdefault(
+            (event, outcome), WEBHOOK_EVENTS.labels(event=event, outcome=outcome)
+        )
     child.inc()
 
 
@@ -126,11 +128,17 @@ class WebhookEndpoint:
         if environ.get("PATH_INFO") != self.path:
             return self.app(environ, start_response)
         if environ.get("REQUEST_METHOD") != "POST":
-            return self._respond(start_response, 405, {"error": "webhooks are POSTed"}, extra=[("Allow", "POST")])
+            return self._respond(
+                start_response, 405, {"error": "webhooks are POSTed"}, extra=[("Allow", "POST")]
+            )
         return self._webhook(environ, start_response)
 
     def _respond(
-        self, start_response: StartResponse, status: int, body: dict[str, Any], extra: list[tuple[str, str]] | None = None
+        self,
+        start_response: StartResponse,
+        status: int,
+        body: dict[str, Any],
+        extra: list[tuple[str, str]] | None = None,
     ) -> list[bytes]:
         data = json.dumps(body).encode()
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(data)))]
@@ -150,8 +158,13 @@ class WebhookEndpoint:
         event_name = headers["x-github-event"] or "-"
         fields: dict[str, Any] = {"delivery_id": headers["x-github-delivery"] or "-", "event": event_name}
 
-        def finish(status: int, body: dict[str, Any], outcome: str,
-                   extra: list[tuple[str, str]] | None = None, **more: Any) -> list[bytes]:
+        def finish(
+            status: int,
+            body: dict[str, Any],
+            outcome: str,
+            extra: list[tuple[str, str]] | None = None,
+            **more: Any,
+        ) -> list[bytes]:
             if status == 413:
                 extra = [("Connection", "close")]  # do not drain a huge body
             response = self._respond(start_response, status, body, extra)
@@ -213,7 +226,9 @@ class WebhookEndpoint:
             fields["dropped_jobs"] = self.queue.drop_installation(control.installation_id, control.repos)
             # Workers may be other processes: they drop their cached client (and its token, whose
             # repository access just changed) when they see this record.
-            record_removed(self.queue, control.installation_id, event.delivery_id, _event_reason(event.event, action))
+            record_removed(
+                self.queue, control.installation_id, event.delivery_id, _event_reason(event.event, action)
+            )
             if self.on_installation_removed is not None:
                 self.on_installation_removed(control)
         keys = [job.key for job in routed.jobs]

@@ -72,7 +72,8 @@ def verify_delivery(headers: Mapping[str, str], body: bytes, secret: str | None)
     media_type = _media_type(headers.get("content-type"))
     if media_type not in ACCEPTED_CONTENT_TYPES:
         raise WebhookRejected(
-            415, f"content type {media_type or 'missing'!s}; expected application/json (or a form with payload=)"
+            415,
+            f"content type {media_type or 'missing'!s}; expected application/json (or a form with payload=)",
         )
     if not body:
         raise WebhookRejected(400, "empty body")
@@ -91,7 +92,9 @@ def verify_delivery(headers: Mapping[str, str], body: bytes, secret: str | None)
     try:
         event = Event.from_http(vetted, body, secret=secret)
     except ValidationFailure:
-        raise WebhookRejected(401, "X-Hub-Signature-256 does not match the body and the webhook secret") from None
+        raise WebhookRejected(
+            401, "X-Hub-Signature-256 does not match the body and the webhook secret"
+        ) from None
     except BadRequest as exc:
         if int(exc.status_code) == 415:
             # The media type was vetted above, so gidgethub's 415 means the body did not decode
@@ -108,7 +111,9 @@ def verify_delivery(headers: Mapping[str, str], body: bytes, secret: str | None)
     return event
 
 
-def _json_event(event_name: str, delivery_id: str, signature: str | None, body: bytes, secret: str | None) -> Event:
+def _json_event(
+    event_name: str, delivery_id: str, signature: str | None, body: bytes, secret: str | None
+) -> Event:
     """``Event.from_http`` for the bare ``application/json`` content type that GitHub sends, minus
     its content-type parsing (an ``email.message.Message`` per delivery, a measurable share of
     the endpoint's CPU): the same gidgethub signature check, the same decoding (UTF-8, then JSON,
@@ -117,7 +122,9 @@ def _json_event(event_name: str, delivery_id: str, signature: str | None, body: 
         try:
             validate_event(body, signature=signature or "", secret=secret)
         except ValidationFailure:
-            raise WebhookRejected(401, "X-Hub-Signature-256 does not match the body and the webhook secret") from None
+            raise WebhookRejected(
+                401, "X-Hub-Signature-256 does not match the body and the webhook secret"
+            ) from None
     try:
         data = json.loads(body.decode("utf-8"))
     except ValueError:  # UnicodeDecodeError and JSONDecodeError alike, as in from_http
@@ -149,4 +156,6 @@ def _refuse_lone_surrogates(body: bytes, data: object) -> None:
             try:
                 node.encode("utf-8")
             except UnicodeEncodeError:
-                raise WebhookRejected(400, "body holds an unpaired UTF-16 surrogate escape: not valid Unicode text") from None
+                raise WebhookRejected(
+                    400, "body holds an unpaired UTF-16 surrogate escape: not valid Unicode text"
+                ) from None

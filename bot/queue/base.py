@@ -79,7 +79,8 @@ class QueueStats:
         return {
             "dead_letters": self.counts.failed,
             "pending_by_installation": dict(self.pending_by_installation),
-            "oldest_waiting_seconds": None if self.oldest_waiting_seconds is None
+            "oldest_waiting_seconds": None
+            if self.oldest_waiting_seconds is None
             else round(self.oldest_waiting_seconds, 3),
         }
 
@@ -153,7 +154,9 @@ class JobQueue(abc.ABC):
     def counts(self) -> QueueCounts: ...
 
     @abc.abstractmethod
-    def list_jobs(self, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), limit: int = 1000) -> list[Job]: ...
+    def list_jobs(
+        self, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), limit: int = 1000
+    ) -> list[Job]: ...
 
     @abc.abstractmethod
     def retry(self, job_id: int) -> bool:
@@ -216,7 +219,7 @@ def sqlite_path(queue_url: str) -> str | None:
     None for another backend or an in-memory store."""
     if not queue_url.startswith("sqlite://"):
         return None
-    path = queue_url[len("sqlite://"):]
+    path = queue_url[len("sqlite://") :]
     path = path[1:] if path.startswith("/") else path
     return path if path and path != ":memory:" else None
 
@@ -225,27 +228,40 @@ def is_redis_url(queue_url: str) -> bool:
     return queue_url.startswith(("redis://", "rediss://"))
 
 
-def open_queue(queue_url: str, retry_policy: RetryPolicy | None = None, delivery_ttl_seconds: int = 3 * 24 * 3600,
-               installation_share: float | None = None) -> JobQueue:
+def open_queue(
+    queue_url: str,
+    retry_policy: RetryPolicy | None = None,
+    delivery_ttl_seconds: int = 3 * 24 * 3600,
+    installation_share: float | None = None,
+) -> JobQueue:
     """The backend named by QUEUE_URL."""
     if queue_url.startswith("sqlite://"):
         from bot.queue.sqlite import SqliteQueue
 
-        return SqliteQueue(sqlite_path(queue_url) or ":memory:", retry_policy=retry_policy,
-                           delivery_ttl_seconds=delivery_ttl_seconds)
+        return SqliteQueue(
+            sqlite_path(queue_url) or ":memory:",
+            retry_policy=retry_policy,
+            delivery_ttl_seconds=delivery_ttl_seconds,
+        )
     if is_redis_url(queue_url):
         from bot.queue.redis_queue import DEFAULT_INSTALLATION_SHARE, RedisQueue
 
         share = DEFAULT_INSTALLATION_SHARE if installation_share is None else installation_share
-        return RedisQueue(queue_url, retry_policy=retry_policy, delivery_ttl_seconds=delivery_ttl_seconds,
-                          installation_share=share)
+        return RedisQueue(
+            queue_url,
+            retry_policy=retry_policy,
+            delivery_ttl_seconds=delivery_ttl_seconds,
+            installation_share=share,
+        )
     raise ValueError(f"unsupported QUEUE_URL {queue_url!r}")
 
 
 def open_queue_from_settings(settings: Any) -> JobQueue:
     return open_queue(
         settings.queue_url,
-        RetryPolicy(settings.job_max_attempts, settings.job_backoff_base_seconds, settings.job_backoff_cap_seconds),
+        RetryPolicy(
+            settings.job_max_attempts, settings.job_backoff_base_seconds, settings.job_backoff_cap_seconds
+        ),
         settings.delivery_ttl_seconds,
         getattr(settings, "queue_installation_share", None),
     )

@@ -42,6 +42,7 @@ from bot.queue.sqlite_schema import JOB_COLUMNS, SCHEMA, UPSERT_PLAIN, UPSERT_ST
 FAILED_RETENTION_SECONDS = 14 * 24 * 3600  # dead letters are for people to look at, not forever
 PURGE_EVERY_N_DELIVERIES = 1000  # on average: expired ids are swept as intake goes, no cron needed
 
+
 def _hints_with_dirty(row: sqlite3.Row) -> dict[str, Any]:
     """A live row's hints plus those that arrived while it ran: a run that starts (claim) or goes
     back to waiting (retry) must look at every place any of its events pointed to."""
@@ -91,7 +92,9 @@ class SqliteQueue(JobQueue):
             # One open file description per thread: flock excludes other threads as well as
             # other processes only when they do not share the descriptor.
             self._local.lock_fd = (
-                os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600) if self._lock_path else None
+                os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+                if self._lock_path
+                else None
             )
         return conn
 
@@ -171,7 +174,9 @@ class SqliteQueue(JobQueue):
                 now = self._clock()
                 self._accept_batch(db, batch, now)
                 if random.random() < len(batch) / PURGE_EVERY_N_DELIVERIES:
-                    db.execute("DELETE FROM deliveries WHERE received_at < ?", (now - self.delivery_ttl_seconds,))
+                    db.execute(
+                        "DELETE FROM deliveries WHERE received_at < ?", (now - self.delivery_ttl_seconds,)
+                    )
         except BaseException as exc:  # noqa: BLE001 - handed to every waiter of the batch
             batch = batch or group.take()
             for item in batch:
@@ -188,9 +193,11 @@ class SqliteQueue(JobQueue):
         wait for the GIL behind the process's other request threads."""
         seen: dict[str, float] = {}
         for start in range(0, len(batch), 500):  # SQLite's bound-parameter limit
-            ids = [item.delivery_id for item in batch[start:start + 500]]
+            ids = [item.delivery_id for item in batch[start : start + 500]]
             marks = ",".join("?" * len(ids))
-            seen.update(db.execute(f"SELECT id, received_at FROM deliveries WHERE id IN ({marks})", ids).fetchall())
+            seen.update(
+                db.execute(f"SELECT id, received_at FROM deliveries WHERE id IN ({marks})", ids).fetchall()
+            )
         fresh: list[Acceptance] = []
         renewed: list[str] = []
         for item in batch:
@@ -240,7 +247,16 @@ class SqliteQueue(JobQueue):
             db.execute(
                 "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-                (spec.key, spec.installation_id, spec.repo, spec.reason, json.dumps(spec.hints), now, now, now),
+                (
+                    spec.key,
+                    spec.installation_id,
+                    spec.repo,
+                    spec.reason,
+                    json.dumps(spec.hints),
+                    now,
+                    now,
+                    now,
+                ),
             )
         elif live["state"] == PENDING:
             # Coalesce: one waiting job per key. Its due time is kept, so a key in backoff or
@@ -264,11 +280,15 @@ class SqliteQueue(JobQueue):
     def has_runnable(self) -> bool:
         """A cheap read (no write lock) so idle workers can poll without contending with intake."""
         now = self._clock()
-        row = self._conn().execute(
-            "SELECT 1 FROM jobs WHERE (state = 'pending' AND not_before <= ?)"
-            " OR (state = 'running' AND lease_expires < ?) LIMIT 1",
-            (now, now),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT 1 FROM jobs WHERE (state = 'pending' AND not_before <= ?)"
+                " OR (state = 'running' AND lease_expires < ?) LIMIT 1",
+                (now, now),
+            )
+            .fetchone()
+        )
         return row is not None
 
     def claim(self, lease_seconds: float) -> Job | None:
@@ -368,7 +388,9 @@ class SqliteQueue(JobQueue):
             self._dead_letter(db, row, reason, permanent=True, now=now)
         return FinishResult(dead_lettered=True, requeued=bool(row["dirty"]))
 
-    def _dead_letter(self, db: sqlite3.Connection, row: sqlite3.Row, error: str, permanent: bool, now: float) -> None:
+    def _dead_letter(
+        self, db: sqlite3.Connection, row: sqlite3.Row, error: str, permanent: bool, now: float
+    ) -> None:
         db.execute(
             "UPDATE jobs SET state = 'failed', claim_token = NULL, lease_expires = NULL, dirty = 0, dirty_hints = NULL,"
             " last_error = ?, permanent = ?, updated_at = ? WHERE id = ?",
@@ -379,7 +401,16 @@ class SqliteQueue(JobQueue):
             db.execute(
                 "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
                 " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-                (row["key"], row["installation_id"], row["repo"], row["reason"], row["dirty_hints"] or "{}", now, now, now),
+                (
+                    row["key"],
+                    row["installation_id"],
+                    row["repo"],
+                    row["reason"],
+                    row["dirty_hints"] or "{}",
+                    now,
+                    now,
+                    now,
+                ),
             )
 
     def retry_later(self, job: Job, not_before: float, reason: str) -> FinishResult:
@@ -406,16 +437,23 @@ class SqliteQueue(JobQueue):
 
     def list_jobs(self, states: tuple[str, ...] = (PENDING, RUNNING, FAILED), limit: int = 1000) -> list[Job]:
         marks = ",".join("?" for _ in states)
-        rows = self._conn().execute(
-            f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks}) ORDER BY id LIMIT ?", (*states, limit)
-        ).fetchall()
+        rows = (
+            self._conn()
+            .execute(
+                f"SELECT {JOB_COLUMNS} FROM jobs WHERE state IN ({marks}) ORDER BY id LIMIT ?",
+                (*states, limit),
+            )
+            .fetchall()
+        )
         return [self._to_job(row) for row in rows]
 
     @staticmethod
     def _to_job(row: sqlite3.Row) -> Job:
         return Job(
             id=row["id"],
-            spec=JobSpec(row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"])),
+            spec=JobSpec(
+                row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"])
+            ),
             state=row["state"],
             attempts=row["attempts"],
             not_before=row["not_before"],
@@ -441,7 +479,9 @@ class SqliteQueue(JobQueue):
             if live is not None:
                 # The key is already waiting or running: fold the dead letter into it.
                 db.execute("DELETE FROM jobs WHERE id = ?", (row["id"],))
-                spec = JobSpec(row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"]))
+                spec = JobSpec(
+                    row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"])
+                )
                 self._enqueue_one(db, spec, now)
             else:
                 db.execute(
@@ -453,7 +493,11 @@ class SqliteQueue(JobQueue):
 
     def drop(self, job_id: int) -> bool:
         with self._write() as db:
-            return bool(db.execute("DELETE FROM jobs WHERE id = ? AND state IN ('pending', 'failed')", (job_id,)).rowcount)
+            return bool(
+                db.execute(
+                    "DELETE FROM jobs WHERE id = ? AND state IN ('pending', 'failed')", (job_id,)
+                ).rowcount
+            )
 
     def drop_installation(self, installation_id: int, repos: list[str] | None = None) -> int:
         with self._write() as db:
@@ -473,13 +517,20 @@ class SqliteQueue(JobQueue):
         now = self._clock()
         with self._write() as db:
             db.execute("DELETE FROM deliveries WHERE received_at < ?", (now - self.delivery_ttl_seconds,))
-            db.execute("DELETE FROM jobs WHERE state = 'failed' AND updated_at < ?", (now - FAILED_RETENTION_SECONDS,))
+            db.execute(
+                "DELETE FROM jobs WHERE state = 'failed' AND updated_at < ?",
+                (now - FAILED_RETENTION_SECONDS,),
+            )
 
     def delivery_seen(self, delivery_id: str) -> bool:
-        row = self._conn().execute(
-            "SELECT 1 FROM deliveries WHERE id = ? AND received_at >= ?",
-            (delivery_id, self._clock() - self.delivery_ttl_seconds),
-        ).fetchone()
+        row = (
+            self._conn()
+            .execute(
+                "SELECT 1 FROM deliveries WHERE id = ? AND received_at >= ?",
+                (delivery_id, self._clock() - self.delivery_ttl_seconds),
+            )
+            .fetchone()
+        )
         return row is not None
 
     # --- key-value store ---

@@ -224,7 +224,9 @@ class WorkerPool:
             failure = exc
             error = f"{type(exc).__name__}: {exc}"
             log.debug("job failed", exc_info=True)
-            result = self.queue.fail(job, error[:2000] + "\n" + "".join(traceback.format_exc(limit=5))[-2000:])
+            result = self.queue.fail(
+                job, error[:2000] + "\n" + "".join(traceback.format_exc(limit=5))[-2000:]
+            )
             outcome = "dead_letter" if result.dead_lettered else "retry"
         finally:
             with self._running_lock:

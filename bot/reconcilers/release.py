@@ -50,10 +50,16 @@ def reconcile(ctx: JobContext) -> None:
     known = ctx.store.get_state(tracking_hint_key(repo_id, number)) if ctx.store is not None else None
     known_record = ctx.store.get_state(record_hint_key(repo_id, number)) if ctx.store is not None else None
     try:
-        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.repo_config.releases,
-                                   known_tracking_number=known if isinstance(known, int) else None,
-                                   app_id=ctx.app_id,
-                                   known_record_id=known_record if isinstance(known_record, int) else None)
+        facts = read_release_facts(
+            ctx.gh,
+            ctx.repo_full_name,
+            number,
+            ctx.bot_login,
+            ctx.repo_config.releases,
+            known_tracking_number=known if isinstance(known, int) else None,
+            app_id=ctx.app_id,
+            known_record_id=known_record if isinstance(known_record, int) else None,
+        )
     except PatternError as exc:
         ctx.log.error("release %s: unusable release pattern: %s", ctx.job.key, exc)
         return
@@ -62,11 +68,17 @@ def reconcile(ctx: JobContext) -> None:
         if deleted is not None:
             apply_deleted(ctx, deleted)
             stage = facts.record.state.stages.current if facts.record is not None else None
-            ctx.log.info("release %s: milestone deleted; tracking issue #%s closed (stage was %s)", ctx.job.key,
-                         deleted.issue, stage)
+            ctx.log.info(
+                "release %s: milestone deleted; tracking issue #%s closed (stage was %s)",
+                ctx.job.key,
+                deleted.issue,
+                stage,
+            )
         return
     if facts.version_obj is None:
-        ctx.log.info("release %s: milestone %r is not a version; nothing to track", ctx.job.key, facts.milestone_title)
+        ctx.log.info(
+            "release %s: milestone %r is not a version; nothing to track", ctx.job.key, facts.milestone_title
+        )
         return
     if facts.tracking_issue is None and not facts.milestone_open:
         # Past releases are left alone: no tracking issue, no retrospective after the fact.
@@ -101,8 +113,13 @@ class ReleaseRun:
         self._remember_stage(plan.stage)
         if self.notes_error is not None:
             raise self.notes_error
-        self.ctx.log.info("release %s v%s: stage %s, %d write(s)", self.ctx.job.key, plan.version, plan.stage,
-                          applied.writes)
+        self.ctx.log.info(
+            "release %s v%s: stage %s, %d write(s)",
+            self.ctx.job.key,
+            plan.version,
+            plan.stage,
+            applied.writes,
+        )
 
     def _plan(self) -> ReleasePlan:
         """Plan; when the plan needs more facts (roles, stage-dependent reads), read them and plan again."""
@@ -112,17 +129,25 @@ class ReleaseRun:
             planned = plan_release(self.facts, state, self.settings, self.today, run)
             if not isinstance(planned, Wants):
                 return planned
-            self.facts = read_wanted(self.ctx.gh, self.facts, planned,
-                                     self.ctx.roles.holds)
-        raise RuntimeError(f"release {self.ctx.job.key}: the plan still wants facts after {MAX_PLAN_ROUNDS} reads")
+            self.facts = read_wanted(self.ctx.gh, self.facts, planned, self.ctx.roles.holds)
+        raise RuntimeError(
+            f"release {self.ctx.job.key}: the plan still wants facts after {MAX_PLAN_ROUNDS} reads"
+        )
 
     def _run_inputs(self) -> RunInputs:
         digests = comment_digests(self.ctx.job.hints or {})
-        edited = frozenset(c.id for c in self.facts.tracking_comments
-                           if comment_was_edited(c.created_at_text, c.updated_at_text, c.body, digests.get(c.id)))
-        return RunInputs(bot_login=self.ctx.bot_login,
-                         config_error=str(self.ctx.config_error) if self.ctx.config_error else None,
-                         config_valid=self.ctx.config_valid, edited_comments=edited, past_gate=self._past_gate())
+        edited = frozenset(
+            c.id
+            for c in self.facts.tracking_comments
+            if comment_was_edited(c.created_at_text, c.updated_at_text, c.body, digests.get(c.id))
+        )
+        return RunInputs(
+            bot_login=self.ctx.bot_login,
+            config_error=str(self.ctx.config_error) if self.ctx.config_error else None,
+            config_valid=self.ctx.config_valid,
+            edited_comments=edited,
+            past_gate=self._past_gate(),
+        )
 
     def _past_gate(self) -> tuple[str, ...]:
         """The gate's audit of the release branch (bypass merges, direct pushes), from the bot's store."""
@@ -140,9 +165,14 @@ class ReleaseRun:
     def _sync_notes(self) -> NotesSummary | None:
         facts, plan = self.facts, self.plan
         assert plan is not None and facts.version_obj is not None
-        inputs = NotesInputs(milestone_number=facts.milestone_number, version=facts.version_obj,
-                             branch=facts.release_branch, tag_names=facts.tag_names, items=facts.milestone_items,
-                             releases=facts.releases if facts.releases_complete else None)
+        inputs = NotesInputs(
+            milestone_number=facts.milestone_number,
+            version=facts.version_obj,
+            branch=facts.release_branch,
+            tag_names=facts.tag_names,
+            items=facts.milestone_items,
+            releases=facts.releases if facts.releases_complete else None,
+        )
         try:
             return sync_release_notes(self.ctx, inputs, publish_allowed=plan.publish_allowed).summary()
         except GithubException as exc:
@@ -167,7 +197,14 @@ class ReleaseRun:
         """A duplicate version milestone must show the warning too: reconcile it (only after we wrote,
         so two duplicates cannot wake each other forever)."""
         if plan.duplicates:
-            self.ctx.enqueue([
-                JobSpec(release_key(self.repo_id, n), self.ctx.job.installation_id, self.ctx.repo_full_name,
-                        "release.duplicate_version") for n in plan.duplicates
-            ])
+            self.ctx.enqueue(
+                [
+                    JobSpec(
+                        release_key(self.repo_id, n),
+                        self.ctx.job.installation_id,
+                        self.ctx.repo_full_name,
+                        "release.duplicate_version",
+                    )
+                    for n in plan.duplicates
+                ]
+            )

@@ -34,8 +34,16 @@ from bot.jobs import JobSpec
 if TYPE_CHECKING:
     from bot.reconcilers.context import JobContext
 
-__all__ = ["RELEASE_NOTE", "NotesInputs", "NotesOutcome", "NotesPlan", "apply_release_note_command",
-           "plan_notes", "release_note_text", "sync_release_notes"]
+__all__ = [
+    "RELEASE_NOTE",
+    "NotesInputs",
+    "NotesOutcome",
+    "NotesPlan",
+    "apply_release_note_command",
+    "plan_notes",
+    "release_note_text",
+    "sync_release_notes",
+]
 
 ProgressCallback = Callable[[str, int, int | None], None]  # (what, done, total)
 
@@ -89,13 +97,29 @@ class NotesOutcome:
 # ---------------------------------------------------------------- planning (reads, then pure)
 
 
-def plan_notes(gh: GitHubClient, repo: str, config: Mapping[str, Any], inputs: NotesInputs, *,
-               on_progress: ProgressCallback | None = None, bot_login: str | None = None,
-               merge_shas: dict[int, str] | None = None, max_sha_reads: int | None = None) -> NotesPlan:
+def plan_notes(
+    gh: GitHubClient,
+    repo: str,
+    config: Mapping[str, Any],
+    inputs: NotesInputs,
+    *,
+    on_progress: ProgressCallback | None = None,
+    bot_login: str | None = None,
+    merge_shas: dict[int, str] | None = None,
+    max_sha_reads: int | None = None,
+) -> NotesPlan:
     """Read what the notes are decided from (``bot.github.notes_facts``), then decide (pure:
     ``bot.core.notes.plan.plan_notes``)."""
-    facts = read_notes_facts(gh, repo, config, inputs, bot_login=bot_login, merge_shas=merge_shas,
-                             max_sha_reads=max_sha_reads, on_progress=on_progress)
+    facts = read_notes_facts(
+        gh,
+        repo,
+        config,
+        inputs,
+        bot_login=bot_login,
+        merge_shas=merge_shas,
+        max_sha_reads=max_sha_reads,
+        on_progress=on_progress,
+    )
     return plan_notes_from(facts, config)
 
 
@@ -118,11 +142,15 @@ def _attempted_key(repo: str, number: int) -> str:
     return f"notes:released-attempted:{repo}#{number}"
 
 
-def _find_in_listing(releases: tuple[Release, ...], milestone_number: int, bot_login: str, tag: str,
-                     ) -> tuple[ReleaseRecord | None, list[ReleaseRecord]]:
-    return notes_io.ours_and_duplicates([
-        r for r in releases if notes_io.is_notes_release(r, milestone_number, bot_login, tag)
-    ])
+def _find_in_listing(
+    releases: tuple[Release, ...],
+    milestone_number: int,
+    bot_login: str,
+    tag: str,
+) -> tuple[ReleaseRecord | None, list[ReleaseRecord]]:
+    return notes_io.ours_and_duplicates(
+        [r for r in releases if notes_io.is_notes_release(r, milestone_number, bot_login, tag)]
+    )
 
 
 def _published_on(releases: tuple[Release, ...], tag: str) -> ReleaseRecord | None:
@@ -144,17 +172,28 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
     remembered = ctx.store.get_state(_merge_shas_key(repo, number)) if ctx.store else None
     merge_shas = {int(k): str(v) for k, v in remembered.items()} if isinstance(remembered, dict) else {}
     known_before = dict(merge_shas)
-    plan = plan_notes(gh, repo, ctx.config, inputs, bot_login=ctx.bot_login, merge_shas=merge_shas,
-                      max_sha_reads=MERGE_SHA_READS_PER_RUN)
+    plan = plan_notes(
+        gh,
+        repo,
+        ctx.config,
+        inputs,
+        bot_login=ctx.bot_login,
+        merge_shas=merge_shas,
+        max_sha_reads=MERGE_SHA_READS_PER_RUN,
+    )
     if ctx.store and merge_shas != known_before:
         ctx.store.set_state(_merge_shas_key(repo, number), {str(k): v for k, v in merge_shas.items()})
     if plan.unresolved:
         # The rest of the pull requests to place by SHA: a requeued run reads the next few.
         _continue(ctx, "notes.merge-sha-continue")
     outcome.errors.extend([*plan.config.errors, *plan.errors])
-    outcome.not_on_branch = [NotesPR(i.number, i.title, i.url, i.author) for i in plan.selection.not_on_branch]
+    outcome.not_on_branch = [
+        NotesPR(i.number, i.title, i.url, i.author) for i in plan.selection.not_on_branch
+    ]
     repo_url = plan.release.repo_url
-    outcome.off_milestone = [NotesPR(n, ref.title, f"{repo_url}/pull/{n}", "") for n, ref in plan.selection.off_milestone]
+    outcome.off_milestone = [
+        NotesPR(n, ref.title, f"{repo_url}/pull/{n}", "") for n, ref in plan.selection.off_milestone
+    ]
 
     # Find the release: the caller's listing when it is complete (under a page), else by hint/listing.
     listing = inputs.releases
@@ -162,13 +201,22 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
         ours, duplicates = _find_in_listing(listing, number, ctx.bot_login, plan.release_tag)
     else:
         hint = ctx.store.get_state(_hint_key(repo, number)) if ctx.store else None
-        ours, duplicates = notes_io.find_notes_release(gh, repo, number, ctx.bot_login, tag=plan.release_tag,
-                                                       hint_id=int(hint) if isinstance(hint, int) else None)
+        ours, duplicates = notes_io.find_notes_release(
+            gh,
+            repo,
+            number,
+            ctx.bot_login,
+            tag=plan.release_tag,
+            hint_id=int(hint) if isinstance(hint, int) else None,
+        )
     publish = plan.final_exists and publish_allowed
     on_tag: ReleaseRecord | None = None
     if plan.final_exists:
-        on_tag = _published_on(listing, plan.release_tag) if listing is not None else \
-            notes_io.get_release_by_tag(gh, repo, plan.release_tag)
+        on_tag = (
+            _published_on(listing, plan.release_tag)
+            if listing is not None
+            else notes_io.get_release_by_tag(gh, repo, plan.release_tag)
+        )
 
     release = _apply_main_release(gh, repo, plan, ours, on_tag, publish, outcome, ctx.bot_login, duplicates)
     for extra in duplicates + ([ours] if ours and release and ours.id != release.id and ours.draft else []):
@@ -190,9 +238,17 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
     return outcome
 
 
-def _apply_main_release(gh: GitHubClient, repo: str, plan: NotesPlan, ours: ReleaseRecord | None,
-                        on_tag: ReleaseRecord | None, publish: bool, outcome: NotesOutcome,
-                        bot_login: str, duplicates: list[ReleaseRecord]) -> ReleaseRecord | None:
+def _apply_main_release(
+    gh: GitHubClient,
+    repo: str,
+    plan: NotesPlan,
+    ours: ReleaseRecord | None,
+    on_tag: ReleaseRecord | None,
+    publish: bool,
+    outcome: NotesOutcome,
+    bot_login: str,
+    duplicates: list[ReleaseRecord],
+) -> ReleaseRecord | None:
     number = plan.milestone_number
     holder = on_tag if on_tag is not None else ours
     theirs = holder is not None and holder.author != bot_login
@@ -241,14 +297,23 @@ def _apply_main_release(gh: GitHubClient, repo: str, plan: NotesPlan, ours: Rele
     return updated
 
 
-def _apply_prerelease(gh: GitHubClient, repo: str, plan: NotesPlan, listing: tuple[Release, ...] | None,
-                      outcome: NotesOutcome) -> str | None:
+def _apply_prerelease(
+    gh: GitHubClient, repo: str, plan: NotesPlan, listing: tuple[Release, ...] | None, outcome: NotesOutcome
+) -> str | None:
     tag = plan.latest_rc_tag
     assert tag is not None
     section = RC_SECTION.format(number=plan.milestone_number)
-    existing = _published_on(listing, tag) if listing is not None else notes_io.get_release_by_tag(gh, repo, tag)
-    desired = DesiredRelease(tag_name=tag, name=existing.name if existing else tag, draft=False, prerelease=True,
-                             target_commitish=None, make_latest=False)
+    existing = (
+        _published_on(listing, tag) if listing is not None else notes_io.get_release_by_tag(gh, repo, tag)
+    )
+    desired = DesiredRelease(
+        tag_name=tag,
+        name=existing.name if existing else tag,
+        draft=False,
+        prerelease=True,
+        target_commitish=None,
+        make_latest=False,
+    )
 
     def body_for(current: str) -> str:
         return merge_release_body(current, plan.render(current, section).markdown, section)  # type: ignore[arg-type]
@@ -272,8 +337,11 @@ def _mark_released(ctx: JobContext, plan: NotesPlan, release: ReleaseRecord, out
     key = _released_key(ctx.repo_full_name, plan.milestone_number)
     remembered = ctx.store.get_state(key) if ctx.store else None
     already = {int(n) for n in remembered} if isinstance(remembered, list) else set()
-    targets = [ReleasedTarget(i.number, i.labels) for i in plan.selection.shipped
-               if i.is_pull_request or i.state_reason != "not_planned"]
+    targets = [
+        ReleasedTarget(i.number, i.labels)
+        for i in plan.selection.shipped
+        if i.is_pull_request or i.state_reason != "not_planned"
+    ]
     # Which items an earlier run may have commented on without finishing (crash before the
     # label): none when the release was published in this very run; those the store saw being
     # attempted; all of them when the store knows nothing (wiped: reads, never a second comment).
@@ -288,10 +356,20 @@ def _mark_released(ctx: JobContext, plan: NotesPlan, release: ReleaseRecord, out
             ctx.store.set_state(attempted_key, sorted(attempted))
 
     done, remaining = notes_io.mark_released(
-        ctx.gh, ctx.repo_full_name, targets, milestone_number=plan.milestone_number,
-        release_url=release.html_url, tag=plan.release_tag, bot_login=ctx.bot_login, label=label,
-        comment=comment, already_done=already, max_items=RELEASED_PER_RUN,
-        may_have_commented=lambda n: not known or n in attempted, on_attempt=on_attempt)
+        ctx.gh,
+        ctx.repo_full_name,
+        targets,
+        milestone_number=plan.milestone_number,
+        release_url=release.html_url,
+        tag=plan.release_tag,
+        bot_login=ctx.bot_login,
+        label=label,
+        comment=comment,
+        already_done=already,
+        max_items=RELEASED_PER_RUN,
+        may_have_commented=lambda n: not known or n in attempted,
+        on_attempt=on_attempt,
+    )
     outcome.writes += len(done) * (int(comment) + int(bool(label)))
     if ctx.store and done:
         ctx.store.set_state(key, sorted(already | set(done)))
@@ -322,8 +400,9 @@ def release_note_text(comment_body: str | None) -> str | None:
     return texts[-1] if texts else None
 
 
-def apply_release_note_command(ctx: JobContext, pr_number: int, comment: Mapping[str, Any],
-                               pr: Mapping[str, Any] | None = None) -> str | None:
+def apply_release_note_command(
+    ctx: JobContext, pr_number: int, comment: Mapping[str, Any], pr: Mapping[str, Any] | None = None
+) -> str | None:
     """Write a ``/release-note`` comment into the bot-owned section of the pull request body.
 
     ``comment`` is the issue comment's JSON; ``pr`` the pull request's (or its issue's) JSON when
@@ -337,8 +416,11 @@ def apply_release_note_command(ctx: JobContext, pr_number: int, comment: Mapping
     login = str((comment.get("user") or {}).get("login") or "")
     if not text.strip():
         return "Nothing to set: " + RELEASE_NOTE.help_line(_release_note_values(ctx))
-    target = notes_io.pull_body_of(dict(pr)) if pr is not None and "body" in pr else \
-        notes_io.get_pull_body(ctx.gh, ctx.repo_full_name, pr_number)
+    target = (
+        notes_io.pull_body_of(dict(pr))
+        if pr is not None and "body" in pr
+        else notes_io.get_pull_body(ctx.gh, ctx.repo_full_name, pr_number)
+    )
     # The merge gate's role check: permission booleans or team membership, never author_association.
     if not ctx.roles.may_run(RELEASE_NOTE, login, is_author=login == target.author):
         return f"@{login} {RELEASE_NOTE.refusal(_release_note_values(ctx))}"

@@ -39,8 +39,14 @@ RATE_WINDOW = 3600
 class ApiError(Exception):
     """Raise anywhere in a handler to answer with GitHub's error body."""
 
-    def __init__(self, status: int, message: str, errors: list[dict[str, Any]] | None = None,
-                 headers: dict[str, str] | None = None, documentation_url: str = DOCS) -> None:
+    def __init__(
+        self,
+        status: int,
+        message: str,
+        errors: list[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        documentation_url: str = DOCS,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -67,7 +73,9 @@ def found(value: T | None) -> T:
     return value
 
 
-def validation_failed(resource: str, field: str, code: str = "invalid", message: str | None = None) -> NoReturn:
+def validation_failed(
+    resource: str, field: str, code: str = "invalid", message: str | None = None
+) -> NoReturn:
     err: dict[str, Any] = {"resource": resource, "field": field, "code": code}
     if message:
         err["message"] = message
@@ -217,9 +225,14 @@ def authenticate(st: SandboxState) -> Actor:
                 raise ApiError(401, "Bad credentials")
             if inst.suspended_at is not None:
                 raise ApiError(403, "This installation has been suspended")
-            return Actor(kind="installation", login=tok.login, app_id=inst.app_id, installation_id=inst.id,
-                         repository_ids=frozenset(tok.repository_ids) if tok.repository_ids else None,
-                         token=cred)
+            return Actor(
+                kind="installation",
+                login=tok.login,
+                app_id=inst.app_id,
+                installation_id=inst.id,
+                repository_ids=frozenset(tok.repository_ids) if tok.repository_ids else None,
+                token=cred,
+            )
         return Actor(kind="user", login=_canonical_login(st, tok.login), token=cred)
 
 
@@ -253,26 +266,39 @@ def _app_jwt(st: SandboxState, cred: str) -> Actor:
         raise ApiError(401, "A JSON web token could not be decoded") from None
     app = st.apps.get(app_id)
     if app is None or not app.public_key_pem:
-        raise ApiError(401, "Integration not found") if app is None else ApiError(
-            401, "A JSON web token could not be decoded")
+        raise (
+            ApiError(401, "Integration not found")
+            if app is None
+            else ApiError(401, "A JSON web token could not be decoded")
+        )
     now = st.now().timestamp()
     try:
         # The sandbox clock decides expiry, so verify exp/iat by hand against it.
-        claims = jwt.decode(cred, app.public_key_pem, algorithms=["RS256"],
-                            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False})
+        claims = jwt.decode(
+            cred,
+            app.public_key_pem,
+            algorithms=["RS256"],
+            options={"verify_exp": False, "verify_iat": False, "verify_nbf": False},
+        )
     except jwt.PyJWTError:
         raise ApiError(401, "A JSON web token could not be decoded") from None
     exp, iat = claims.get("exp"), claims.get("iat")
     if not isinstance(exp, int | float) or not isinstance(iat, int | float):
         raise ApiError(401, "Missing 'exp' or 'iat' claim in the JWT")
     if exp < now - 30:
-        raise ApiError(401, "'Expiration time' claim ('exp') must be a numeric value representing the "
-                            "future time at which the assertion expires")
+        raise ApiError(
+            401,
+            "'Expiration time' claim ('exp') must be a numeric value representing the "
+            "future time at which the assertion expires",
+        )
     if exp - iat > 600 + 60:
         raise ApiError(401, "Expiration time' claim ('exp') is too far in the future")
     if iat > now + 60:
-        raise ApiError(401, "'Issued at' claim ('iat') must be an Integer representing the time that "
-                            "the assertion was issued")
+        raise ApiError(
+            401,
+            "'Issued at' claim ('iat') must be an Integer representing the time that "
+            "the assertion was issued",
+        )
     return Actor(kind="app", login="app", app_id=app.id, token=None)
 
 
@@ -303,8 +329,14 @@ def actor_login() -> str:
 # --------------------------------------------------------------------------- repositories and roles
 
 
-def get_repo(owner: str, name: str, needed: str = "read", *, app_permission: str | None = None,
-             app_level: str = "write") -> Repo:
+def get_repo(
+    owner: str,
+    name: str,
+    needed: str = "read",
+    *,
+    app_permission: str | None = None,
+    app_level: str = "write",
+) -> Repo:
     """The repository if the actor may see it (404 otherwise) and has ``needed`` (403 otherwise).
 
     For the App's installation token, ``app_permission`` names the App permission that a write needs
@@ -328,21 +360,29 @@ def get_repo(owner: str, name: str, needed: str = "read", *, app_permission: str
                 raise ApiError(403, "Resource not accessible by integration")
         return repo
     if a.kind == "app":
-        raise ApiError(403, "Resource not accessible by integration") if needed != "read" else ApiError(
-            401, "A JSON web token could not be decoded")
+        raise (
+            ApiError(403, "Resource not accessible by integration")
+            if needed != "read"
+            else ApiError(401, "A JSON web token could not be decoded")
+        )
     role = st.role(repo, a.login if a.kind == "user" else None)
     if role is None:
         not_found()
     if a.kind == "anonymous" and needed != "read":
         raise ApiError(401, "Requires authentication")
     if not role_at_least(role, needed):
-        raise ApiError(403, "Must have admin rights to Repository." if needed == "admin"
-                       else "Resource not accessible by personal access token")
+        raise ApiError(
+            403,
+            "Must have admin rights to Repository."
+            if needed == "admin"
+            else "Resource not accessible by personal access token",
+        )
     return repo
 
 
-def read_in_repo(owner: str, name: str, build: Callable[[SandboxState, Repo], Any], *,
-                 app_permission: str | None = None) -> Response:
+def read_in_repo(
+    owner: str, name: str, build: Callable[[SandboxState, Repo], Any], *, app_permission: str | None = None
+) -> Response:
     """The common GET: under the state lock, the repository as the caller may see it (``get_repo``
     answers 404/403), then ``build(state, repo)`` as the JSON answer (``build`` may raise 404 too)."""
     st = state()
@@ -350,8 +390,13 @@ def read_in_repo(owner: str, name: str, build: Callable[[SandboxState, Repo], An
         return respond(build(st, get_repo(owner, name, app_permission=app_permission)))
 
 
-def list_in_repo(owner: str, name: str, build: Callable[[SandboxState, Repo], Sequence[Any]], *,
-                 app_permission: str | None = None) -> Response:
+def list_in_repo(
+    owner: str,
+    name: str,
+    build: Callable[[SandboxState, Repo], Sequence[Any]],
+    *,
+    app_permission: str | None = None,
+) -> Response:
     """The common listing: like ``read_in_repo``, then one page of ``build(state, repo)``, sliced
     under the lock (a lazily shaped list serializes only that page)."""
     st = state()
@@ -390,7 +435,9 @@ def page_params() -> tuple[int, int]:
     return max(page, 1), per_page
 
 
-def paginate(items: Sequence[Any], *, wrap: str | None = None, extra: dict[str, Any] | None = None) -> Response:
+def paginate(
+    items: Sequence[Any], *, wrap: str | None = None, extra: dict[str, Any] | None = None
+) -> Response:
     """Answer one page of ``items`` with GitHub's ``Link`` header (next/last/first/prev).
 
     ``wrap`` names an object key for endpoints whose lists come wrapped (``{"total_count", key: [...]}``).
@@ -486,8 +533,14 @@ def install_hooks(app: Flask) -> None:
             etag = 'W/"' + hashlib.sha256(resp.get_data()).hexdigest()[:32] + '"'
             resp.headers["ETag"] = etag
             if etag in request.headers.get("If-None-Match", ""):
-                resp = Response(status=304, headers={k: v for k, v in resp.headers.items()
-                                                     if k.lower() not in ("content-type", "content-length")})
+                resp = Response(
+                    status=304,
+                    headers={
+                        k: v
+                        for k, v in resp.headers.items()
+                        if k.lower() not in ("content-type", "content-length")
+                    },
+                )
         st = state()
         # As on GitHub, a 304 to a conditional request does not count against the rate limit.
         counted = request.path != f"{API_PREFIX}/rate_limit" and resp.status_code != 304
@@ -536,11 +589,20 @@ def _refuse_if_exhausted(st: SandboxState) -> Response | None:
     if remaining > 0:
         return None
     g.rate_headers_set = True
-    return respond({"message": f"API rate limit exceeded for {actor().login or 'you'}.",
-                    "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"},
-                   status=403, headers={"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
-                                        "X-RateLimit-Used": str(used), "X-RateLimit-Reset": str(reset),
-                                        "X-RateLimit-Resource": "core"})
+    return respond(
+        {
+            "message": f"API rate limit exceeded for {actor().login or 'you'}.",
+            "documentation_url": "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api",
+        },
+        status=403,
+        headers={
+            "X-RateLimit-Limit": str(limit),
+            "X-RateLimit-Remaining": "0",
+            "X-RateLimit-Used": str(used),
+            "X-RateLimit-Reset": str(reset),
+            "X-RateLimit-Resource": "core",
+        },
+    )
 
 
 def _refuse_over_secondary_limits(st: SandboxState) -> Response | None:
@@ -553,8 +615,11 @@ def _refuse_over_secondary_limits(st: SandboxState) -> Response | None:
         g.secondary_limit_key = a.rate_key
         return None
     message = SECONDARY_LIMIT_MESSAGE.format(request_id=f"SANDBOX:LIMIT:{st.secondary_limits.refused}")
-    return respond({"message": message, "documentation_url": SECONDARY_LIMIT_DOCS},
-                   status=403, headers={"Retry-After": str(max(1, math.ceil(wait)))})
+    return respond(
+        {"message": message, "documentation_url": SECONDARY_LIMIT_DOCS},
+        status=403,
+        headers={"Retry-After": str(max(1, math.ceil(wait)))},
+    )
 
 
 def rate_status(st: SandboxState, a: Actor) -> tuple[int, int, int, int]:
@@ -562,12 +627,22 @@ def rate_status(st: SandboxState, a: Actor) -> tuple[int, int, int, int]:
 
 
 # GitHub's own words for its limits (docs: "Rate limits for the REST API").
-SECONDARY_LIMIT_MESSAGE = ("You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
-                           "If you reach out to GitHub Support for help, please include the request ID {request_id}.")
-SECONDARY_LIMIT_DOCS = ("https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-                        "#about-secondary-rate-limits")
-PRIMARY_LIMIT_DOCS = "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits"
-_FAULT_MESSAGES = {500: "Server Error", 502: "Server Error", 503: "Service Unavailable", 504: "Gateway Timeout"}
+SECONDARY_LIMIT_MESSAGE = (
+    "You have exceeded a secondary rate limit. Please wait a few minutes before you try again. "
+    "If you reach out to GitHub Support for help, please include the request ID {request_id}."
+)
+SECONDARY_LIMIT_DOCS = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
+)
+PRIMARY_LIMIT_DOCS = (
+    "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-primary-rate-limits"
+)
+_FAULT_MESSAGES = {
+    500: "Server Error",
+    502: "Server Error",
+    503: "Service Unavailable",
+    504: "Gateway Timeout",
+}
 
 
 def _matching_fault(st: SandboxState, path: str) -> Fault | None:
@@ -607,12 +682,21 @@ def _apply_fault(st: SandboxState) -> Response | None:
         g.rate_headers_set = True
         who = actor()
         name = f"installation ID {who.installation_id}" if who.installation_id else (who.login or "you")
-        return respond({"message": fault.message or f"API rate limit exceeded for {name}.",
-                        "documentation_url": PRIMARY_LIMIT_DOCS},
-                       status=fault.status or 403,
-                       headers={"X-RateLimit-Limit": str(RATE_LIMIT), "X-RateLimit-Remaining": "0",
-                                "X-RateLimit-Used": str(RATE_LIMIT), "X-RateLimit-Reset": str(reset),
-                                "X-RateLimit-Resource": "core", "X-GitHub-Request-Id": request_id})
+        return respond(
+            {
+                "message": fault.message or f"API rate limit exceeded for {name}.",
+                "documentation_url": PRIMARY_LIMIT_DOCS,
+            },
+            status=fault.status or 403,
+            headers={
+                "X-RateLimit-Limit": str(RATE_LIMIT),
+                "X-RateLimit-Remaining": "0",
+                "X-RateLimit-Used": str(RATE_LIMIT),
+                "X-RateLimit-Reset": str(reset),
+                "X-RateLimit-Resource": "core",
+                "X-GitHub-Request-Id": request_id,
+            },
+        )
     if not fault.status:
         return None  # a latency-only fault: serve normally after the delay
     if fault.applied:
@@ -628,9 +712,13 @@ def _fault_response(fault: Fault, request_id: str) -> Response:
     if fault.status in (403, 429):
         # A secondary limit: the primary headers stay healthy (after_request adds them); only the
         # body, and Retry-After when GitHub sends one, tell it from a permission refusal.
-        body = {"message": fault.message or SECONDARY_LIMIT_MESSAGE.format(request_id=request_id),
-                "documentation_url": SECONDARY_LIMIT_DOCS}
+        body = {
+            "message": fault.message or SECONDARY_LIMIT_MESSAGE.format(request_id=request_id),
+            "documentation_url": SECONDARY_LIMIT_DOCS,
+        }
     else:
-        body = {"message": fault.message or _FAULT_MESSAGES.get(fault.status, "Injected fault"),
-                "documentation_url": DOCS}
+        body = {
+            "message": fault.message or _FAULT_MESSAGES.get(fault.status, "Injected fault"),
+            "documentation_url": DOCS,
+        }
     return respond(body, status=fault.status, headers=headers)

@@ -54,8 +54,12 @@ def role_allows(st: SandboxState, repo: Repo, needed: str, a: Actor | None = Non
 
 def require_role(st: SandboxState, repo: Repo, needed: str) -> None:
     if not role_allows(st, repo, needed):
-        raise ApiError(403, "Must have admin rights to Repository." if needed == "admin"
-                       else "Resource not accessible by personal access token")
+        raise ApiError(
+            403,
+            "Must have admin rights to Repository."
+            if needed == "admin"
+            else "Resource not accessible by personal access token",
+        )
 
 
 def issues_repo(owner: str, name: str, needed: str = "read") -> Repo:
@@ -179,12 +183,19 @@ def label_names(value: Any) -> list[str]:
 # --------------------------------------------------------------------------- events and webhooks
 
 
-def record_event(st: SandboxState, repo: Repo, issue: Issue, event: str, actor_login: str | None = None,
-                 **data: Any) -> IssueEvent:
+def record_event(
+    st: SandboxState, repo: Repo, issue: Issue, event: str, actor_login: str | None = None, **data: Any
+) -> IssueEvent:
     """Append an issue event with the login that caused it (the caller of the current request by default)."""
     data.update(creation_order(st, repo))
-    ev = IssueEvent(id=st.next_id("issue_event"), issue_number=issue.number, event=event,
-                    actor=actor_login or actor_login_or_bot(), created_at=st.now(), data=data)
+    ev = IssueEvent(
+        id=st.next_id("issue_event"),
+        issue_number=issue.number,
+        event=event,
+        actor=actor_login or actor_login_or_bot(),
+        created_at=st.now(),
+        data=data,
+    )
     repo.events.append(ev)
     return ev
 
@@ -301,7 +312,9 @@ def set_state(st: SandboxState, repo: Repo, issue: Issue, state: str, reason: st
         issue.closed_by = actor_login()
         issue.state_reason = None if issue.pull is not None else (reason or "completed")
         touch(st, repo, issue)
-        record_event(st, repo, issue, "closed", **({"state_reason": issue.state_reason} if issue.pull is None else {}))
+        record_event(
+            st, repo, issue, "closed", **({"state_reason": issue.state_reason} if issue.pull is None else {})
+        )
         emit_issue_change(st, repo, issue, "closed")
     else:
         issue.closed_at = None

@@ -23,16 +23,22 @@ from bot.sandbox.webhooks import emitter
 
 def _group_payload(repo: Repo, group: dict[str, Any]) -> dict[str, Any]:
     head = repo.commits[group["head_sha"]]
-    return {"merge_group": {
-        "head_sha": group["head_sha"],
-        "head_ref": group["head_ref"],
-        "base_ref": f"refs/heads/{group['base']}",
-        "base_sha": group["base_sha"],
-        "head_commit": {"id": head.sha, "tree_id": head.tree_sha, "message": head.message,
-                        "timestamp": iso(head.committer.date),
-                        "author": {"name": head.author.name, "email": head.author.email},
-                        "committer": {"name": head.committer.name, "email": head.committer.email}},
-    }}
+    return {
+        "merge_group": {
+            "head_sha": group["head_sha"],
+            "head_ref": group["head_ref"],
+            "base_ref": f"refs/heads/{group['base']}",
+            "base_sha": group["base_sha"],
+            "head_commit": {
+                "id": head.sha,
+                "tree_id": head.tree_sha,
+                "message": head.message,
+                "timestamp": iso(head.committer.date),
+                "author": {"name": head.author.name, "email": head.author.email},
+                "committer": {"name": head.committer.name, "email": head.committer.email},
+            },
+        }
+    }
 
 
 def enqueue(st: SandboxState, repo: Repo, numbers: list[int], login: str) -> dict[str, Any]:
@@ -64,13 +70,24 @@ def enqueue(st: SandboxState, repo: Repo, numbers: list[int], login: str) -> dic
     last = pulls[-1]
     assert last.pull is not None
     head_ref = f"refs/heads/gh-readonly-queue/{base}/pr-{last.number}-{last.pull.head_sha}"
-    group = {"id": st.next_id("merge_group"), "repo_id": repo.id, "base": base, "base_sha": base_sha,
-             "head_sha": tip, "head_ref": head_ref, "pull_numbers": list(numbers), "merges": merges,
-             "status": "pending", "by": login}
+    group = {
+        "id": st.next_id("merge_group"),
+        "repo_id": repo.id,
+        "base": base,
+        "base_sha": base_sha,
+        "head_sha": tip,
+        "head_ref": head_ref,
+        "pull_numbers": list(numbers),
+        "merges": merges,
+        "status": "pending",
+        "by": login,
+    }
     # GitHub creates the queue branch itself; it is not a user push, so no create/push for it here.
     repo.refs[head_ref] = tip
     st.merge_groups.append(group)
-    emitter(st).emit("merge_group", "checks_requested", lambda: _group_payload(repo, group), repo, sender=login)
+    emitter(st).emit(
+        "merge_group", "checks_requested", lambda: _group_payload(repo, group), repo, sender=login
+    )
     evaluate(st, repo)
     return group
 
@@ -94,16 +111,34 @@ def _land(st: SandboxState, repo: Repo, group: dict[str, Any]) -> None:
     for n in group["pull_numbers"]:
         it = repo.issues[n]
         mark_merged(st, repo, it, login, group["merges"][n], group["base_sha"])
-        em.emit("pull_request", "closed", lambda it=it: {
-            "number": it.number, "pull_request": pshapes.pull_request(st, repo, it, webhook=True)}, repo, sender=login)
+        em.emit(
+            "pull_request",
+            "closed",
+            lambda it=it: {
+                "number": it.number,
+                "pull_request": pshapes.pull_request(st, repo, it, webhook=True),
+            },
+            repo,
+            sender=login,
+        )
     push(st, repo, [RefChange(f"refs/heads/{group['base']}", group["base_sha"], group["head_sha"])], login)
     repo.refs.pop(group["head_ref"], None)
-    em.emit("merge_group", "destroyed", lambda: {"reason": "merged", **_group_payload(repo, group)}, repo,
-            sender=login)
+    em.emit(
+        "merge_group",
+        "destroyed",
+        lambda: {"reason": "merged", **_group_payload(repo, group)},
+        repo,
+        sender=login,
+    )
 
 
 def _destroy(st: SandboxState, repo: Repo, group: dict[str, Any], reason: str) -> None:
     group["status"] = reason
     repo.refs.pop(group["head_ref"], None)
-    emitter(st).emit("merge_group", "destroyed", lambda: {"reason": reason, **_group_payload(repo, group)}, repo,
-                     sender=group["by"])
+    emitter(st).emit(
+        "merge_group",
+        "destroyed",
+        lambda: {"reason": reason, **_group_payload(repo, group)},
+        repo,
+        sender=group["by"],
+    )

@@ -19,8 +19,16 @@ class MergeConflict(Exception):
     """Both sides changed the same file differently."""
 
 
-def build_merge(st: SandboxState, repo: Repo, base_sha: str, it: Issue, login: str, method: str,
-                title: str | None, message: str | None) -> tuple[str, Commit]:
+def build_merge(
+    st: SandboxState,
+    repo: Repo,
+    base_sha: str,
+    it: Issue,
+    login: str,
+    method: str,
+    title: str | None,
+    message: str | None,
+) -> tuple[str, Commit]:
     """Create the commit(s) that land ``it`` on ``base_sha``; returns (new base tip, merge commit)."""
     pr = it.pull
     assert pr is not None
@@ -28,7 +36,9 @@ def build_merge(st: SandboxState, repo: Repo, base_sha: str, it: Issue, login: s
     mb = gitobjects.merge_base(repo, base_sha, head)
     if mb is None:
         raise MergeConflict("no common history")
-    tree = gitobjects.three_way_merge(repo.commits[mb].tree, repo.commits[base_sha].tree, repo.commits[head].tree)
+    tree = gitobjects.three_way_merge(
+        repo.commits[mb].tree, repo.commits[base_sha].tree, repo.commits[head].tree
+    )
     if tree is None:
         raise MergeConflict("conflict")
     who = person_for(st, login)
@@ -40,8 +50,13 @@ def build_merge(st: SandboxState, repo: Repo, base_sha: str, it: Issue, login: s
         return c.sha, c
     if method == "squash":
         subject = title or f"{it.title} (#{it.number})"
-        body = message if message is not None else "\n".join(
-            f"* {repo.commits[s].message.splitlines()[0]}" for s in pshapes.pr_commits(repo, it))
+        body = (
+            message
+            if message is not None
+            else "\n".join(
+                f"* {repo.commits[s].message.splitlines()[0]}" for s in pshapes.pr_commits(repo, it)
+            )
+        )
         author = repo.commits[head].author
         c = gitobjects.make_commit(tree, [base_sha], f"{subject}\n\n{body}".rstrip(), author, who)
         repo.commits[c.sha] = c
@@ -65,7 +80,9 @@ def build_merge(st: SandboxState, repo: Repo, base_sha: str, it: Issue, login: s
     return tip, last
 
 
-def mark_merged(st: SandboxState, repo: Repo, it: Issue, login: str, merge_sha: str, base_before: str) -> None:
+def mark_merged(
+    st: SandboxState, repo: Repo, it: Issue, login: str, merge_sha: str, base_before: str
+) -> None:
     """Record ``it`` as merged and closed, with its issue events."""
     pr = it.pull
     assert pr is not None
@@ -73,14 +90,37 @@ def mark_merged(st: SandboxState, repo: Repo, it: Issue, login: str, merge_sha: 
     pr.merged, pr.merged_at, pr.merged_by, pr.merge_commit_sha = True, now, login, merge_sha
     pr.base_sha = base_before
     it.state, it.closed_at, it.closed_by, it.updated_at = "closed", now, login, now
-    repo.events.append(IssueEvent(id=st.next_id("event"), issue_number=it.number, event="merged", actor=login,
-                                  created_at=now, data={"commit_id": merge_sha}))
-    repo.events.append(IssueEvent(id=st.next_id("event"), issue_number=it.number, event="closed", actor=login,
-                                  created_at=now, data={"commit_id": merge_sha}))
+    repo.events.append(
+        IssueEvent(
+            id=st.next_id("event"),
+            issue_number=it.number,
+            event="merged",
+            actor=login,
+            created_at=now,
+            data={"commit_id": merge_sha},
+        )
+    )
+    repo.events.append(
+        IssueEvent(
+            id=st.next_id("event"),
+            issue_number=it.number,
+            event="closed",
+            actor=login,
+            created_at=now,
+            data={"commit_id": merge_sha},
+        )
+    )
 
 
-def merge_pull(st: SandboxState, repo: Repo, it: Issue, login: str, method: str = "merge",
-               title: str | None = None, message: str | None = None) -> Commit:
+def merge_pull(
+    st: SandboxState,
+    repo: Repo,
+    it: Issue,
+    login: str,
+    method: str = "merge",
+    title: str | None = None,
+    message: str | None = None,
+) -> Commit:
     """Land ``it`` on its base: commit, ``closed`` (merged) webhook, then the base branch's ``push``."""
     pr = it.pull
     assert pr is not None
@@ -88,7 +128,12 @@ def merge_pull(st: SandboxState, repo: Repo, it: Issue, login: str, method: str 
     before = repo.refs[base_ref]
     new_tip, merge_commit = build_merge(st, repo, before, it, login, method, title, message)
     mark_merged(st, repo, it, login, merge_commit.sha if method != "rebase" else new_tip, before)
-    emitter(st).emit("pull_request", "closed", lambda: {
-        "number": it.number, "pull_request": pshapes.pull_request(st, repo, it, webhook=True)}, repo, sender=login)
+    emitter(st).emit(
+        "pull_request",
+        "closed",
+        lambda: {"number": it.number, "pull_request": pshapes.pull_request(st, repo, it, webhook=True)},
+        repo,
+        sender=login,
+    )
     push(st, repo, [RefChange(base_ref, before, new_tip)], login)
     return merge_commit

@@ -46,12 +46,22 @@ def person_for(st: SandboxState, login: str) -> GitPerson:
     if acc is not None and acc.type == "Bot":
         email = f"{acc.id}+{acc.login}@users.noreply.github.com"
     else:
-        email = (acc.email if acc and acc.email else f"{login}@users.noreply.sandbox")
-    return GitPerson(name=acc.login if acc else login, email=email, date=st.now(), login=acc.login if acc else None)
+        email = acc.email if acc and acc.email else f"{login}@users.noreply.sandbox"
+    return GitPerson(
+        name=acc.login if acc else login, email=email, date=st.now(), login=acc.login if acc else None
+    )
 
 
-def commit_files(st: SandboxState, repo: Repo, branch: str, changes: dict[str, bytes | None], message: str,
-                 login: str, *, author: GitPerson | None = None) -> Commit:
+def commit_files(
+    st: SandboxState,
+    repo: Repo,
+    branch: str,
+    changes: dict[str, bytes | None],
+    message: str,
+    login: str,
+    *,
+    author: GitPerson | None = None,
+) -> Commit:
     """A new commit on ``branch`` applying ``changes`` (None deletes a path); pushes it."""
     parent = repo.branch_sha(branch)
     if parent is None:
@@ -77,8 +87,13 @@ def push(st: SandboxState, repo: Repo, changes: list[RefChange], pusher: str, *,
     for ch in changes:
         if ch.after is not None and gitobjects.peel(repo, ch.after) not in repo.commits:
             raise ApiError(422, "Object does not exist")
-        if (not force and ch.kind == "branch" and ch.before and ch.after
-                and not gitobjects.is_ancestor(repo, ch.before, ch.after)):
+        if (
+            not force
+            and ch.kind == "branch"
+            and ch.before
+            and ch.after
+            and not gitobjects.is_ancestor(repo, ch.before, ch.after)
+        ):
             raise ApiError(422, "Update is not a fast forward")
     for ch in changes:
         if ch.after is None:
@@ -93,11 +108,27 @@ def push(st: SandboxState, repo: Repo, changes: list[RefChange], pusher: str, *,
         if quiet_tags and ch in created_tags:
             continue
         if ch.before is None and ch.after is not None:
-            em.emit("create", None, {"ref": ch.short, "ref_type": ch.kind, "master_branch": repo.default_branch,
-                                     "description": repo.description, "pusher_type": "user"}, repo, sender=pusher)
+            em.emit(
+                "create",
+                None,
+                {
+                    "ref": ch.short,
+                    "ref_type": ch.kind,
+                    "master_branch": repo.default_branch,
+                    "description": repo.description,
+                    "pusher_type": "user",
+                },
+                repo,
+                sender=pusher,
+            )
         elif ch.after is None and ch.before is not None:
-            em.emit("delete", None, {"ref": ch.short, "ref_type": ch.kind, "pusher_type": "user"}, repo,
-                    sender=pusher)
+            em.emit(
+                "delete",
+                None,
+                {"ref": ch.short, "ref_type": ch.kind, "pusher_type": "user"},
+                repo,
+                sender=pusher,
+            )
         em.emit("push", None, lambda ch=ch: _push_payload(st, repo, ch, pusher), repo, sender=pusher)
     for ch in changes:
         if ch.kind == "branch":
@@ -107,8 +138,13 @@ def push(st: SandboxState, repo: Repo, changes: list[RefChange], pusher: str, *,
 def _push_payload(st: SandboxState, repo: Repo, ch: RefChange, pusher: str) -> dict[str, Any]:
     before, after = ch.before or ZERO_SHA, ch.after or ZERO_SHA
     created, deleted = ch.before is None, ch.after is None
-    forced = bool(ch.before and ch.after and not gitobjects.is_ancestor(
-        repo, gitobjects.peel(repo, ch.before), gitobjects.peel(repo, ch.after)))
+    forced = bool(
+        ch.before
+        and ch.after
+        and not gitobjects.is_ancestor(
+            repo, gitobjects.peel(repo, ch.before), gitobjects.peel(repo, ch.after)
+        )
+    )
     commits: list[Commit] = []
     head = None
     if not deleted:
@@ -128,8 +164,11 @@ def _push_payload(st: SandboxState, repo: Repo, ch: RefChange, pusher: str) -> d
             if sha == head.sha:
                 base_ref = f"refs/heads/{name}"
                 break
-    compare = (html_url(f"/{repo.full_name}/compare/{ch.short}") if created else
-               html_url(f"/{repo.full_name}/compare/{before[:12]}...{after[:12]}"))
+    compare = (
+        html_url(f"/{repo.full_name}/compare/{ch.short}")
+        if created
+        else html_url(f"/{repo.full_name}/compare/{before[:12]}...{after[:12]}")
+    )
     p = person_for(st, pusher)
     return {
         "ref": ch.ref,
@@ -157,11 +196,25 @@ def _follow_pull_requests(st: SandboxState, repo: Repo, ch: RefChange, pusher: s
         if ch.after is None:
             now = st.now()
             it.state, it.closed_at, it.updated_at, it.closed_by = "closed", now, now, pusher
-            repo.events.append(IssueEvent(id=st.next_id("event"), issue_number=it.number, event="closed",
-                                          actor=pusher, created_at=now))
-            em.emit("pull_request", "closed", lambda it=it: {
-                "number": it.number, "pull_request": pshapes.pull_request(st, repo, it, webhook=True)},
-                repo, sender=pusher)
+            repo.events.append(
+                IssueEvent(
+                    id=st.next_id("event"),
+                    issue_number=it.number,
+                    event="closed",
+                    actor=pusher,
+                    created_at=now,
+                )
+            )
+            em.emit(
+                "pull_request",
+                "closed",
+                lambda it=it: {
+                    "number": it.number,
+                    "pull_request": pshapes.pull_request(st, repo, it, webhook=True),
+                },
+                repo,
+                sender=pusher,
+            )
             continue
         if pr.head_sha == ch.after:
             continue
@@ -170,10 +223,25 @@ def _follow_pull_requests(st: SandboxState, repo: Repo, ch: RefChange, pusher: s
         pr.head_sha = ch.after
         it.updated_at = st.now()
         if forced:
-            repo.events.append(IssueEvent(id=st.next_id("event"), issue_number=it.number,
-                                          event="head_ref_force_pushed", actor=pusher, created_at=st.now(),
-                                          data={"before": before, "after": ch.after}))
-        em.emit("pull_request", "synchronize", lambda it=it, before=before, after=ch.after: {
-            "number": it.number, "before": before, "after": after,
-            "pull_request": pshapes.pull_request(st, repo, it, webhook=True)}, repo, sender=pusher)
-
+            repo.events.append(
+                IssueEvent(
+                    id=st.next_id("event"),
+                    issue_number=it.number,
+                    event="head_ref_force_pushed",
+                    actor=pusher,
+                    created_at=st.now(),
+                    data={"before": before, "after": ch.after},
+                )
+            )
+        em.emit(
+            "pull_request",
+            "synchronize",
+            lambda it=it, before=before, after=ch.after: {
+                "number": it.number,
+                "before": before,
+                "after": after,
+                "pull_request": pshapes.pull_request(st, repo, it, webhook=True),
+            },
+            repo,
+            sender=pusher,
+        )

@@ -70,8 +70,9 @@ def ruleset_applies(rs: Ruleset, repo: Repo, branch: str) -> bool:
     ref = f"refs/heads/{branch}"
     include = cond.get("include") or []
     exclude = cond.get("exclude") or []
-    return (any(ref_pattern_matches(p, ref, repo.default_branch) for p in include)
-            and not any(ref_pattern_matches(p, ref, repo.default_branch) for p in exclude))
+    return any(ref_pattern_matches(p, ref, repo.default_branch) for p in include) and not any(
+        ref_pattern_matches(p, ref, repo.default_branch) for p in exclude
+    )
 
 
 def requirements(repo: Repo, branch: str) -> MergeRequirements:
@@ -82,7 +83,9 @@ def requirements(repo: Repo, branch: str) -> MergeRequirements:
         seen: set[str] = set()
         for chk in rsc.get("checks") or []:
             app_id = chk.get("app_id")
-            req.protection_checks.append(RequiredCheck(chk["context"], None if app_id in (None, -1) else int(app_id)))
+            req.protection_checks.append(
+                RequiredCheck(chk["context"], None if app_id in (None, -1) else int(app_id))
+            )
             seen.add(chk["context"])
         for ctx in rsc.get("contexts") or []:
             if ctx not in seen:
@@ -99,8 +102,13 @@ def requirements(repo: Repo, branch: str) -> MergeRequirements:
 
 def check_state(repo: Repo, sha: str, check: RequiredCheck) -> str:
     """``passing``, ``failing`` or ``missing`` for one required check on ``sha``."""
-    runs = [r for r in repo.check_runs.values() if r.head_sha == sha and r.name == check.context
-            and (check.app_id is None or r.app_id == check.app_id)]
+    runs = [
+        r
+        for r in repo.check_runs.values()
+        if r.head_sha == sha
+        and r.name == check.context
+        and (check.app_id is None or r.app_id == check.app_id)
+    ]
     if runs:
         latest = max(runs, key=lambda r: r.id)
         if latest.status != "completed":
@@ -128,27 +136,35 @@ def approvals(repo: Repo, number: int, head_sha: str, role_of: dict[str, str | N
     for r in sorted(it.pull.reviews, key=lambda r: r.id):
         if r.state in ("APPROVED", "CHANGES_REQUESTED", "DISMISSED"):
             latest[r.user.lower()] = r.state
-    return sum(1 for login, state in latest.items() if state == "APPROVED"
-               and role_at_least(role_of.get(login), "write"))
+    return sum(
+        1
+        for login, state in latest.items()
+        if state == "APPROVED" and role_at_least(role_of.get(login), "write")
+    )
 
 
 def bypasses(rs: Ruleset, *, actor_role: str | None, actor_app_id: int | None) -> bool:
     """Whether the actor is on the ruleset's bypass list (admins by role, Apps by integration id)."""
     for b in rs.bypass_actors or []:
         kind, ident = b.get("actor_type"), b.get("actor_id")
-        if actor_role == "admin" and (kind == "OrganizationAdmin" or (kind == "RepositoryRole" and ident == ADMIN_ROLE_ID)):
+        if actor_role == "admin" and (
+            kind == "OrganizationAdmin" or (kind == "RepositoryRole" and ident == ADMIN_ROLE_ID)
+        ):
             return True
         if actor_app_id is not None and kind == "Integration" and ident == actor_app_id:
             return True
     return False
 
 
-def _active_rules(repo: Repo, branch: str, *, actor_role: str | None,
-                  actor_app_id: int | None) -> list[dict[str, Any]]:
+def _active_rules(
+    repo: Repo, branch: str, *, actor_role: str | None, actor_app_id: int | None
+) -> list[dict[str, Any]]:
     """The rules of the active rulesets on ``branch`` that the actor does not bypass, in ruleset order."""
     out: list[dict[str, Any]] = []
     for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
-        if ruleset_applies(rs, repo, branch) and not bypasses(rs, actor_role=actor_role, actor_app_id=actor_app_id):
+        if ruleset_applies(rs, repo, branch) and not bypasses(
+            rs, actor_role=actor_role, actor_app_id=actor_app_id
+        ):
             out.extend(rs.rules or [])
     return out
 
@@ -161,8 +177,9 @@ def _rule_checks(rule: dict[str, Any]) -> list[RequiredCheck]:
     return out
 
 
-def _ruleset_demands(repo: Repo, branch: str, *, actor_role: str | None,
-                     actor_app_id: int | None) -> tuple[list[RequiredCheck], int, bool]:
+def _ruleset_demands(
+    repo: Repo, branch: str, *, actor_role: str | None, actor_app_id: int | None
+) -> tuple[list[RequiredCheck], int, bool]:
     """(checks, approvals, strict) of the active rulesets on ``branch`` the actor does not bypass."""
     checks: list[RequiredCheck] = []
     approvals_needed, strict = 0, False
@@ -186,8 +203,9 @@ def _checks_message(repo: Repo, sha: str | None, checks: list[RequiredCheck]) ->
     return f"{len(failing)} of {len(checks)} required status checks are expected."
 
 
-def push_refusal(repo: Repo, branch: str, new_sha: str | None, *, actor_role: str | None,
-                 actor_app_id: int | None = None) -> str | None:
+def push_refusal(
+    repo: Repo, branch: str, new_sha: str | None, *, actor_role: str | None, actor_app_id: int | None = None
+) -> str | None:
     """Why a direct push (contents API, refs API, merges API) moving ``branch`` to ``new_sha`` must be
     refused, or None. ``new_sha`` None means a commit created by the push itself (no checks yet).
 
@@ -217,8 +235,15 @@ def push_refusal(repo: Repo, branch: str, new_sha: str | None, *, actor_role: st
     return None
 
 
-def merge_refusal(repo: Repo, number: int, head_sha: str, *, actor_role: str | None,
-                  role_of: dict[str, str | None], actor_app_id: int | None = None) -> str | None:
+def merge_refusal(
+    repo: Repo,
+    number: int,
+    head_sha: str,
+    *,
+    actor_role: str | None,
+    role_of: dict[str, str | None],
+    actor_app_id: int | None = None,
+) -> str | None:
     """Why a merge of PR ``number`` at ``head_sha`` must be refused (405), or None if it may proceed.
 
     Branch protection binds admins only with ``enforce_admins``; a ruleset binds everyone not on its
@@ -230,8 +255,9 @@ def merge_refusal(repo: Repo, number: int, head_sha: str, *, actor_role: str | N
     req = requirements(repo, branch)
     protection_applies = not (actor_role == "admin" and not req.enforce_admins)
     checks: list[RequiredCheck] = list(req.protection_checks) if protection_applies else []
-    rs_checks, rs_approvals, rs_strict = _ruleset_demands(repo, branch, actor_role=actor_role,
-                                                          actor_app_id=actor_app_id)
+    rs_checks, rs_approvals, rs_strict = _ruleset_demands(
+        repo, branch, actor_role=actor_role, actor_app_id=actor_app_id
+    )
     checks += [c for c in rs_checks if c not in checks]
     failing = unmet_checks(repo, head_sha, checks)
     if failing:

@@ -63,8 +63,9 @@ def organization(org: Org) -> dict[str, Any]:
     }
 
 
-def repository(st: SandboxState, repo: Repo, *, webhook: bool = False, full: bool = True,
-               viewer: str | None = None) -> dict[str, Any]:
+def repository(
+    st: SandboxState, repo: Repo, *, webhook: bool = False, full: bool = True, viewer: str | None = None
+) -> dict[str, Any]:
     """The repository: ``full-repository`` for REST, the webhook ``repository`` with ``webhook=True``."""
     u = api_url(f"/repos/{repo.full_name}")
     h = html_url(f"/{repo.full_name}")
@@ -125,7 +126,8 @@ def repository(st: SandboxState, repo: Repo, *, webhook: bool = False, full: boo
         "svn_url": h,
         "homepage": None,
         "size": repo.commits[repo.branch_sha(repo.default_branch) or ""].tree_size // 1024
-        if repo.branch_sha(repo.default_branch) in repo.commits else 0,
+        if repo.branch_sha(repo.default_branch) in repo.commits
+        else 0,
         "stargazers_count": 0,
         "watchers_count": 0,
         "language": None,
@@ -192,7 +194,9 @@ def app(st: SandboxState, a: App) -> dict[str, Any]:
         "updated_at": iso(a.updated_at),
         "permissions": dict(a.permissions),
         "events": list(a.events),
-        "installations_count": sum(1 for i in st.installations.values() if i.app_id == a.id and not i.deleted),
+        "installations_count": sum(
+            1 for i in st.installations.values() if i.app_id == a.id and not i.deleted
+        ),
     }
 
 

@@ -11,7 +11,13 @@ from bot.sandbox import gitobjects, serializers
 from bot.sandbox.http import api_url, html_url, quote_ref
 from bot.sandbox.state import Commit, GitPerson, GitTag, Repo, SandboxState, iso
 
-VERIFICATION = {"verified": False, "reason": "unsigned", "signature": None, "payload": None, "verified_at": None}
+VERIFICATION = {
+    "verified": False,
+    "reason": "unsigned",
+    "signature": None,
+    "payload": None,
+    "verified_at": None,
+}
 
 
 def repo_api(repo: Repo) -> str:
@@ -34,8 +40,14 @@ def git_commit(repo: Repo, c: Commit) -> dict[str, Any]:
         "committer": person(c.committer),
         "tree": {"sha": c.tree_sha, "url": f"{base}/git/trees/{c.tree_sha}"},
         "message": c.message,
-        "parents": [{"sha": p, "url": f"{base}/git/commits/{p}", "html_url": html_url(f"/{repo.full_name}/commit/{p}")}
-                    for p in c.parents],
+        "parents": [
+            {
+                "sha": p,
+                "url": f"{base}/git/commits/{p}",
+                "html_url": html_url(f"/{repo.full_name}/commit/{p}"),
+            }
+            for p in c.parents
+        ],
         "verification": dict(VERIFICATION),
     }
 
@@ -64,8 +76,10 @@ def commit(st: SandboxState, repo: Repo, c: Commit, *, with_files: bool = False)
         },
         "author": serializers.user(st, c.author.login) if c.author.login else None,
         "committer": serializers.user(st, c.committer.login) if c.committer.login else None,
-        "parents": [{"sha": p, "url": f"{base}/commits/{p}", "html_url": html_url(f"/{repo.full_name}/commit/{p}")}
-                    for p in c.parents],
+        "parents": [
+            {"sha": p, "url": f"{base}/commits/{p}", "html_url": html_url(f"/{repo.full_name}/commit/{p}")}
+            for p in c.parents
+        ],
     }
     if with_files:
         parent_tree = repo.commits[c.parents[0]].tree if c.parents else {}
@@ -77,7 +91,9 @@ def commit(st: SandboxState, repo: Repo, c: Commit, *, with_files: bool = False)
     return out
 
 
-def diff_entries(repo: Repo, ref_sha: str, old: dict[str, bytes], new: dict[str, bytes]) -> list[dict[str, Any]]:
+def diff_entries(
+    repo: Repo, ref_sha: str, old: dict[str, bytes], new: dict[str, bytes]
+) -> list[dict[str, Any]]:
     added, removed, modified = gitobjects.diff_trees(old, new)
     out = []
     for status, paths in (("added", added), ("removed", removed), ("modified", modified)):
@@ -87,13 +103,19 @@ def diff_entries(repo: Repo, ref_sha: str, old: dict[str, bytes], new: dict[str,
             additions = len([x for x in after if x not in before]) if status != "removed" else 0
             deletions = len([x for x in before if x not in after]) if status != "added" else 0
             blob = gitobjects.blob_sha(new.get(path, old.get(path, b"")))
-            out.append({
-                "sha": blob, "filename": path, "status": status, "additions": additions, "deletions": deletions,
-                "changes": additions + deletions,
-                "blob_url": html_url(f"/{repo.full_name}/blob/{ref_sha}/{quote(path)}"),
-                "raw_url": html_url(f"/{repo.full_name}/raw/{ref_sha}/{quote(path)}"),
-                "contents_url": f"{repo_api(repo)}/contents/{quote(path)}?ref={ref_sha}",
-            })
+            out.append(
+                {
+                    "sha": blob,
+                    "filename": path,
+                    "status": status,
+                    "additions": additions,
+                    "deletions": deletions,
+                    "changes": additions + deletions,
+                    "blob_url": html_url(f"/{repo.full_name}/blob/{ref_sha}/{quote(path)}"),
+                    "raw_url": html_url(f"/{repo.full_name}/raw/{ref_sha}/{quote(path)}"),
+                    "contents_url": f"{repo_api(repo)}/contents/{quote(path)}?ref={ref_sha}",
+                }
+            )
     return sorted(out, key=lambda f: f["filename"])
 
 
@@ -153,8 +175,11 @@ def tag(repo: Repo, t: GitTag) -> dict[str, Any]:
 
 def short_branch(repo: Repo, name: str, sha: str) -> dict[str, Any]:
     base = repo_api(repo)
-    out = {"name": name, "commit": {"sha": sha, "url": f"{base}/commits/{sha}"},
-           "protected": name in repo.protection}
+    out = {
+        "name": name,
+        "commit": {"sha": sha, "url": f"{base}/commits/{sha}"},
+        "protected": name in repo.protection,
+    }
     if name in repo.protection:
         out["protection"] = {"enabled": True, "required_status_checks": _checks_summary(repo, name)}
     out["protection_url"] = f"{base}/branches/{quote_ref(name)}/protection"
@@ -163,8 +188,11 @@ def short_branch(repo: Repo, name: str, sha: str) -> dict[str, Any]:
 
 def _checks_summary(repo: Repo, branch: str) -> dict[str, Any]:
     rsc = (repo.protection.get(branch) or {}).get("required_status_checks") or {}
-    return {"enforcement_level": "non_admins" if rsc else "off",
-            "contexts": list(rsc.get("contexts", [])), "checks": list(rsc.get("checks", []))}
+    return {
+        "enforcement_level": "non_admins" if rsc else "off",
+        "contexts": list(rsc.get("contexts", [])),
+        "checks": list(rsc.get("checks", [])),
+    }
 
 
 def content_file(repo: Repo, path: str, data: bytes, ref_name: str) -> dict[str, Any]:
@@ -192,7 +220,9 @@ def content_file(repo: Repo, path: str, data: bytes, ref_name: str) -> dict[str,
     }
 
 
-def file_commit(st: SandboxState, repo: Repo, path: str, data: bytes | None, branch: str, c: Commit) -> dict[str, Any]:
+def file_commit(
+    st: SandboxState, repo: Repo, path: str, data: bytes | None, branch: str, c: Commit
+) -> dict[str, Any]:
     """``file-commit`` (the answer of ``PUT``/``DELETE /contents/{path}``)."""
     content = None
     if data is not None:

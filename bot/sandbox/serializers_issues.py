@@ -54,8 +54,18 @@ REACTION_CONTENTS: tuple[str, ...] = ("+1", "-1", "laugh", "confused", "heart", 
 
 # Fields of GitHub's webhook ``app`` object (the REST ``integration`` has more, which webhooks forbid).
 _WEBHOOK_APP_KEYS = (
-    "id", "slug", "node_id", "owner", "name", "description", "external_url", "html_url",
-    "created_at", "updated_at", "permissions", "events",
+    "id",
+    "slug",
+    "node_id",
+    "owner",
+    "name",
+    "description",
+    "external_url",
+    "html_url",
+    "created_at",
+    "updated_at",
+    "permissions",
+    "events",
 )
 
 

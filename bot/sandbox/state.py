@@ -733,8 +733,13 @@ class Chaos:
 class SandboxState:
     """Everything the simulated GitHub knows. Hold ``lock`` while reading or changing anything."""
 
-    def __init__(self, *, app_public_key_pem: bytes | None = None, webhook_url: str | None = None,
-                 webhook_secret: str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        app_public_key_pem: bytes | None = None,
+        webhook_url: str | None = None,
+        webhook_secret: str | None = None,
+    ) -> None:
         self.lock = threading.RLock()
         self._ids: dict[str, Iterator[int]] = {}
         self.clock_offset = timedelta(0)
@@ -850,9 +855,14 @@ class SandboxState:
             existing = self.user(login)
             if existing is not None:
                 return existing
-            user = User(id=self.next_id("user"), login=login, type=type_, name=name,
-                        email=f"{login}@users.noreply.sandbox" if type_ == "User" else None,
-                        created_at=self.now())
+            user = User(
+                id=self.next_id("user"),
+                login=login,
+                type=type_,
+                name=name,
+                email=f"{login}@users.noreply.sandbox" if type_ == "User" else None,
+                created_at=self.now(),
+            )
             self.users[login.lower()] = user
             if type_ == "User":
                 token = f"sandbox-token-{login}"
@@ -874,8 +884,7 @@ class SandboxState:
             key = (org.lower(), slug)
             team = self.teams.get(key)
             if team is None:
-                team = Team(id=self.next_id("team"), org=org, slug=slug,
-                            name=slug.replace("-", " ").title())
+                team = Team(id=self.next_id("team"), org=org, slug=slug, name=slug.replace("-", " ").title())
                 self.teams[key] = team
             team.members.update(members)
             o = self.org(org)
@@ -883,23 +892,38 @@ class SandboxState:
                 o.members.update(members)
             return team
 
-    def add_repo(self, owner: str, name: str, *, private: bool = False,
-                 permissions: dict[str, str] | None = None, readme: str | None = None) -> Repo:
+    def add_repo(
+        self,
+        owner: str,
+        name: str,
+        *,
+        private: bool = False,
+        permissions: dict[str, str] | None = None,
+        readme: str | None = None,
+    ) -> Repo:
         from bot.sandbox import gitobjects
 
         with self.lock:
             now = self.now()
-            repo = Repo(id=self.next_id("repo"), owner=owner, name=name, private=private,
-                        created_at=now, updated_at=now, pushed_at=now,
-                        permissions=dict(SEED_PERMISSIONS if permissions is None else permissions))
+            repo = Repo(
+                id=self.next_id("repo"),
+                owner=owner,
+                name=name,
+                private=private,
+                created_at=now,
+                updated_at=now,
+                pushed_at=now,
+                permissions=dict(SEED_PERMISSIONS if permissions is None else permissions),
+            )
             text = readme if readme is not None else f"# {name}\n"
             person = GitPerson(name="admin", email="admin@users.noreply.sandbox", date=now, login="admin")
             root = gitobjects.make_commit({"README.md": text.encode()}, [], "Initial commit", person, person)
             repo.commits[root.sha] = root
             repo.refs["refs/heads/main"] = root.sha
             for lname, color, desc in DEFAULT_LABELS:
-                repo.labels[lname.lower()] = Label(id=self.next_id("label"), name=lname, color=color,
-                                                   description=desc, default=True)
+                repo.labels[lname.lower()] = Label(
+                    id=self.next_id("label"), name=lname, color=color, description=desc, default=True
+                )
             self.repos[repo.full_name.lower()] = repo
             self.repos_by_id[repo.id] = repo
             return repo
@@ -910,16 +934,22 @@ class SandboxState:
         with self.lock:
             inst = self.installations[installation_id]
             app = self.apps[inst.app_id]
-            token = Token(token="ghs_" + secrets.token_hex(18), kind="installation", login=app.bot_user,
-                          installation_id=installation_id, expires_at=self.now() + self.token_ttl,
-                          repository_ids=repository_ids)
+            token = Token(
+                token="ghs_" + secrets.token_hex(18),
+                kind="installation",
+                login=app.bot_user,
+                installation_id=installation_id,
+                expires_at=self.now() + self.token_ttl,
+                repository_ids=repository_ids,
+            )
             self.tokens[token.token] = token
             return token
 
     # ------------------------------------------------------------------ seed
 
-    def _seed(self, app_public_key_pem: bytes | None, webhook_url: str | None,
-              webhook_secret: str | None) -> None:
+    def _seed(
+        self, app_public_key_pem: bytes | None, webhook_url: str | None, webhook_secret: str | None
+    ) -> None:
         now = self.now()
         for login in SEED_PERMISSIONS:
             self.add_user(login, name=login.title())
@@ -932,12 +962,23 @@ class SandboxState:
             self.add_team("acme", slug, members)
         self.add_repo("acme", "rocket")
         bot = self.add_user("release-bot[bot]", type_="Bot")
-        self.apps[1] = App(id=1, slug="release-bot", name="release-bot", owner="acme",
-                           client_id="Iv1.sandbox", client_secret="sandbox-client-secret",
-                           webhook_secret=webhook_secret, webhook_url=webhook_url,
-                           public_key_pem=app_public_key_pem or b"", bot_user=bot.login,
-                           created_at=now, updated_at=now, hook_id=self.next_id("hook"),
-                           description="Runs the release life cycle", external_url="http://127.0.0.1/")
+        self.apps[1] = App(
+            id=1,
+            slug="release-bot",
+            name="release-bot",
+            owner="acme",
+            client_id="Iv1.sandbox",
+            client_secret="sandbox-client-secret",
+            webhook_secret=webhook_secret,
+            webhook_url=webhook_url,
+            public_key_pem=app_public_key_pem or b"",
+            bot_user=bot.login,
+            created_at=now,
+            updated_at=now,
+            hook_id=self.next_id("hook"),
+            description="Runs the release life cycle",
+            external_url="http://127.0.0.1/",
+        )
         self.installations[1] = Installation(id=1, app_id=1, account="acme", created_at=now, updated_at=now)
         self._ids["installation"] = itertools.count(2)
         self._ids["app"] = itertools.count(2)

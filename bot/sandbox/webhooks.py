@@ -58,9 +58,17 @@ class WebhookEmitter:
 
     # ------------------------------------------------------------------ emitting
 
-    def emit(self, event: str, action: str | None, payload_builder: PayloadBuilder, repo: Repo | None,
-             *, sender: str | None = None, installation: Installation | None = None,
-             app_ids: list[int] | None = None) -> list[Delivery]:
+    def emit(
+        self,
+        event: str,
+        action: str | None,
+        payload_builder: PayloadBuilder,
+        repo: Repo | None,
+        *,
+        sender: str | None = None,
+        installation: Installation | None = None,
+        app_ids: list[int] | None = None,
+    ) -> list[Delivery]:
         """Send ``event``/``action`` to every App installed on ``repo`` (or to ``installation``).
 
         ``sender`` defaults to the caller of the current request (the App's bot user for the App).
@@ -99,18 +107,32 @@ class WebhookEmitter:
                 if "installation" not in payload:
                     payload["installation"] = serializers.installation_lite(inst)
                 delivery = Delivery(
-                    id=st.next_id("delivery"), guid=str(uuid.uuid4()), event=event, action=action,
-                    app_id=app.id, installation_id=inst.id, repository_id=repo.id if repo else None,
-                    payload=payload, delivered_at=st.now(), url=app.webhook_url)
+                    id=st.next_id("delivery"),
+                    guid=str(uuid.uuid4()),
+                    event=event,
+                    action=action,
+                    app_id=app.id,
+                    installation_id=inst.id,
+                    repository_id=repo.id if repo else None,
+                    payload=payload,
+                    delivered_at=st.now(),
+                    url=app.webhook_url,
+                )
                 st.deliveries.append(delivery)
                 created.append(delivery)
         with st.lock:
-            accounts = {d.installation_id: st.installations[d.installation_id].account.lower()
-                        for d in created if d.installation_id in st.installations}
+            accounts = {
+                d.installation_id: st.installations[d.installation_id].account.lower()
+                for d in created
+                if d.installation_id in st.installations
+            }
         for delivery in created:
             # Repository events are ordered per repository; installation life-cycle events per account.
-            lane = (f"repo:{delivery.repository_id}" if delivery.repository_id is not None
-                    else f"account:{accounts.get(delivery.installation_id, '')}")
+            lane = (
+                f"repo:{delivery.repository_id}"
+                if delivery.repository_id is not None
+                else f"account:{accounts.get(delivery.installation_id, '')}"
+            )
             self._schedule(delivery, lane=lane)
         return created
 
@@ -127,10 +149,18 @@ class WebhookEmitter:
                 raise KeyError(delivery_id)
             app = st.apps.get(original.app_id)
             again = Delivery(
-                id=st.next_id("delivery"), guid=original.guid, event=original.event, action=original.action,
-                app_id=original.app_id, installation_id=original.installation_id,
-                repository_id=original.repository_id, payload=original.payload, delivered_at=st.now(),
-                redelivery=True, url=app.webhook_url if app else original.url)
+                id=st.next_id("delivery"),
+                guid=original.guid,
+                event=original.event,
+                action=original.action,
+                app_id=original.app_id,
+                installation_id=original.installation_id,
+                repository_id=original.repository_id,
+                payload=original.payload,
+                delivered_at=st.now(),
+                redelivery=True,
+                url=app.webhook_url if app else original.url,
+            )
             st.deliveries.append(again)
         # Redeliveries ignore chaos: they are an explicit request.
         self._enqueue(again, lane=f"redeliver:{again.id}")
@@ -150,10 +180,18 @@ class WebhookEmitter:
         copies = [delivery]
         if chaos.duplicate and self._rng.random() < chaos.duplicate:
             with self.state.lock:
-                dup = Delivery(id=self.state.next_id("delivery"), guid=delivery.guid, event=delivery.event,
-                               action=delivery.action, app_id=delivery.app_id,
-                               installation_id=delivery.installation_id, repository_id=delivery.repository_id,
-                               payload=delivery.payload, delivered_at=delivery.delivered_at, url=delivery.url)
+                dup = Delivery(
+                    id=self.state.next_id("delivery"),
+                    guid=delivery.guid,
+                    event=delivery.event,
+                    action=delivery.action,
+                    app_id=delivery.app_id,
+                    installation_id=delivery.installation_id,
+                    repository_id=delivery.repository_id,
+                    payload=delivery.payload,
+                    delivered_at=delivery.delivered_at,
+                    url=delivery.url,
+                )
                 self.state.deliveries.append(dup)
             copies.append(dup)
         for d in copies:
@@ -227,7 +265,9 @@ class WebhookEmitter:
         }
         if secret:
             headers["X-Hub-Signature"] = "sha1=" + hmac.new(secret.encode(), body, hashlib.sha1).hexdigest()
-            headers["X-Hub-Signature-256"] = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            headers["X-Hub-Signature-256"] = (
+                "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+            )
         if not url:
             with st.lock:
                 delivery.request_headers = headers
@@ -299,8 +339,9 @@ def emitter(st: SandboxState) -> WebhookEmitter:
         return em
 
 
-def emit(event: str, action: str | None, payload_builder: PayloadBuilder, repo: Repo | None,
-         **kwargs: Any) -> list[Delivery]:
+def emit(
+    event: str, action: str | None, payload_builder: PayloadBuilder, repo: Repo | None, **kwargs: Any
+) -> list[Delivery]:
     """Shortcut for API handlers: emit through the current app's sandbox state."""
     from bot.sandbox.http import state
 

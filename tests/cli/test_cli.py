@@ -13,7 +13,18 @@ def test_every_documented_command_is_registered():
     """DESIGN.md's command list: `release-bot serve | worker | sandbox | demo | reconcile | notes |
     check-config | jobs` (and `protect`, docs/merge-gate.md; `queue`, docs/scaling.md)."""
     parser, modules = cli.build_parser()
-    documented = {"serve", "worker", "sandbox", "demo", "reconcile", "notes", "check-config", "jobs", "protect", "queue"}
+    documented = {
+        "serve",
+        "worker",
+        "sandbox",
+        "demo",
+        "reconcile",
+        "notes",
+        "check-config",
+        "jobs",
+        "protect",
+        "queue",
+    }
     assert set(modules) == documented
 
 
@@ -31,7 +42,9 @@ def queue_env(tmp_path, monkeypatch) -> SqliteQueue:
 
 
 def test_jobs_lists_pending_and_failed_with_reasons(queue_env, capsys):
-    queue_env.enqueue([JobSpec("pr:1#2", 1, "acme/rocket", "pull_request.opened"), JobSpec("repo:1", 1, "acme/rocket")])
+    queue_env.enqueue(
+        [JobSpec("pr:1#2", 1, "acme/rocket", "pull_request.opened"), JobSpec("repo:1", 1, "acme/rocket")]
+    )
     job = queue_env.claim(30)
     queue_env.fail_permanently(job, "403 Resource not accessible by integration\nmore detail")
     assert cli.main(["jobs"]) == 0

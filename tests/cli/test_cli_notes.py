@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from bot.sandbox.server import SandboxHandle
 
+
 @pytest.fixture
 def notes_env(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
     """The session's sandbox, the command pointed at it with the admin's token."""
@@ -42,16 +43,23 @@ def seed(api: httpx.Client, repo: Repo, prs: list[tuple[str, str]]) -> int:
     for i, (title, label) in enumerate(prs):
         tip = api.get(f"{path}/git/ref/heads/main").json()["object"]["sha"]
         api.post(f"{path}/git/refs", json={"ref": f"refs/heads/t{i}", "sha": tip}).raise_for_status()
-        api.put(f"{path}/contents/c{i}.txt", json={"message": title, "branch": f"t{i}",
-                                                  "content": base64.b64encode(b"x").decode()}).raise_for_status()
-        number = api.post(f"{path}/pulls", json={"title": title, "head": f"t{i}", "base": "main"}).json()["number"]
-        api.patch(f"{path}/issues/{number}", json={"milestone": milestone, "labels": [label]}).raise_for_status()
+        api.put(
+            f"{path}/contents/c{i}.txt",
+            json={"message": title, "branch": f"t{i}", "content": base64.b64encode(b"x").decode()},
+        ).raise_for_status()
+        number = api.post(f"{path}/pulls", json={"title": title, "head": f"t{i}", "base": "main"}).json()[
+            "number"
+        ]
+        api.patch(
+            f"{path}/issues/{number}", json={"milestone": milestone, "labels": [label]}
+        ).raise_for_status()
         api.put(f"{path}/pulls/{number}/merge", json={}).raise_for_status()
     return milestone
 
 
-def test_prints_markdown_and_json_reading_only(notes_env: SandboxHandle, repo: Repo,
-                                              capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_prints_markdown_and_json_reading_only(
+    notes_env: SandboxHandle, repo: Repo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     api = repo.api()
     seed(api, repo, [("Add boosters", "feature"), ("Fix crash", "bug"), ("Skip me", "skip-changelog")])
     before = repo.world.log.seq()
@@ -64,19 +72,26 @@ def test_prints_markdown_and_json_reading_only(notes_env: SandboxHandle, repo: R
     assert "compare/v1.3.0...v1.4.0" in out
 
     config = tmp_path / "release-bot.yml"
-    config.write_text("notes:\n  categories:\n    - title: Everything\n      labels: ['*']\n"
-                      "  change_template: '* $TITLE'\n")
-    assert main(["notes", repo.full_name, "1.4.0", "--config", str(config), "--format", "json", "--no-progress"]) == 0
+    config.write_text(
+        "notes:\n  categories:\n    - title: Everything\n      labels: ['*']\n  change_template: '* $TITLE'\n"
+    )
+    assert (
+        main(["notes", repo.full_name, "1.4.0", "--config", str(config), "--format", "json", "--no-progress"])
+        == 0
+    )
     data = json.loads(capsys.readouterr().out)
     assert [c["title"] for c in data["categories"]] == ["Everything"]
-    assert "* Add boosters" in data["markdown"] and data["previous_tag"] == "v1.3.0" and data["target"] == "main"
+    assert (
+        "* Add boosters" in data["markdown"] and data["previous_tag"] == "v1.3.0" and data["target"] == "main"
+    )
 
     made = [r for r in repo.world.log.since(before) if r["method"] != "GET"]
     assert made == []
 
 
-def test_unknown_version_and_bad_config_are_clear(notes_env: SandboxHandle, repo: Repo,
-                                                 capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+def test_unknown_version_and_bad_config_are_clear(
+    notes_env: SandboxHandle, repo: Repo, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     assert main(["notes", repo.full_name, "9.9.9", "--no-progress"]) == 1
     assert "no milestone for version 9.9.9" in capsys.readouterr().err
     bad = tmp_path / "bad.yml"
@@ -88,8 +103,9 @@ def test_unknown_version_and_bad_config_are_clear(notes_env: SandboxHandle, repo
     assert main(["notes", "nonsense", "x.y"]) == 2
 
 
-def test_app_credentials_work_too(notes_env: SandboxHandle, repo: Repo, capsys: pytest.CaptureFixture[str],
-                                  monkeypatch: pytest.MonkeyPatch) -> None:
+def test_app_credentials_work_too(
+    notes_env: SandboxHandle, repo: Repo, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     api = repo.api()
     seed(api, repo, [("Add boosters", "feature")])
     monkeypatch.delenv("GITHUB_TOKEN")
@@ -102,14 +118,18 @@ def test_app_credentials_work_too(notes_env: SandboxHandle, repo: Repo, capsys: 
     assert "GITHUB_TOKEN" in capsys.readouterr().err
 
 
-def test_check_config_reports_notes_template_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_check_config_reports_notes_template_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     """Issue 6 item 7: unknown template variables are reported by `check-config` (exit 1)."""
     path = tmp_path / "release-bot.yml"
     path.write_text("notes:\n  change_template: '- $TITLE by $WHO'\n  header: 'Release $VERSION'\n")
     assert main(["check-config", str(path)]) == 1
     out = capsys.readouterr().out
     assert "$WHO" in out and "change_template" in out and "header" not in out
-    path.write_text("notes:\n  change_template: '- $TITLE (#$NUMBER) by $AUTHOR'\n  footer: '$CONTRIBUTORS'\n")
+    path.write_text(
+        "notes:\n  change_template: '- $TITLE (#$NUMBER) by $AUTHOR'\n  footer: '$CONTRIBUTORS'\n"
+    )
     assert main(["check-config", str(path)]) == 0
 
 

@@ -53,7 +53,9 @@ def _pid_gone(pid: int) -> bool:
 @pytest.mark.timeout(120)
 def test_demo_plays_a_whole_release_and_exits_zero() -> None:
     started = time.monotonic()
-    done = subprocess.run([*COMMAND, "--fast"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=110)
+    done = subprocess.run(
+        [*COMMAND, "--fast"], cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=110
+    )
     elapsed = time.monotonic() - started
     out = done.stdout
     assert done.returncode == 0, out[-4000:] + done.stderr[-4000:]
@@ -106,8 +108,14 @@ def test_demo_plays_a_whole_release_and_exits_zero() -> None:
 @pytest.mark.e2e
 @pytest.mark.timeout(120)
 def test_keep_running_leaves_both_up_until_interrupted() -> None:
-    proc = subprocess.Popen([*COMMAND, "--fast", "--keep-running"], cwd=ROOT, env=_env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [*COMMAND, "--fast", "--keep-running"],
+        cwd=ROOT,
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     lines: list[str] = []
     try:
         assert proc.stdout is not None
@@ -125,8 +133,11 @@ def test_keep_running_leaves_both_up_until_interrupted() -> None:
         bot = re.search(r"bot health\s+: (\S+)/healthz", text)
         assert api and bot
         assert "sandbox-token-releaser" in text
-        issue = httpx.get(f"{api.group(1)}/repos/acme/rocket/issues/1",
-                          headers={"Authorization": "token sandbox-token-pm"}, timeout=10)
+        issue = httpx.get(
+            f"{api.group(1)}/repos/acme/rocket/issues/1",
+            headers={"Authorization": "token sandbox-token-pm"},
+            timeout=10,
+        )
         assert issue.status_code == 200 and issue.json()["title"] == "Release v1.4.0"
         assert httpx.get(bot.group(1) + "/healthz", timeout=10).json()["status"] == "ok"
         proc.send_signal(signal.SIGINT)
@@ -140,8 +151,9 @@ def test_keep_running_leaves_both_up_until_interrupted() -> None:
 
 @pytest.mark.e2e
 @pytest.mark.timeout(90)
-def test_a_missing_effect_fails_the_demo_naming_the_step(monkeypatch: pytest.MonkeyPatch,
-                                                         capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_effect_fails_the_demo_naming_the_step(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """The bot cannot create issues: step 1 reports the missing tracking issue, exit 1."""
     real_start = DemoEnvironment.start
     started: list[DemoEnvironment] = []
@@ -150,7 +162,9 @@ def test_a_missing_effect_fails_the_demo_naming_the_step(monkeypatch: pytest.Mon
         env = real_start(*args, **kwargs)
         started.append(env)
         fault = {"method": "POST", "path": r"^/repos/acme/rocket/issues$", "status": 422, "times": 1000}
-        assert httpx.post(env.sandbox.base_url + "/_sandbox/faults", json=fault, timeout=10).status_code == 201
+        assert (
+            httpx.post(env.sandbox.base_url + "/_sandbox/faults", json=fault, timeout=10).status_code == 201
+        )
         return env
 
     monkeypatch.setattr(DemoEnvironment, "start", start_with_fault)
@@ -265,14 +279,41 @@ def test_notes_lines_and_sections() -> None:
 
 def test_api_calls_per_actor_and_endpoints() -> None:
     rows = [
-        {"seq": 1, "method": "GET", "path": "/repos/acme/rocket/issues/12/comments", "status": 200,
-         "actor": "release-bot[bot]"},
-        {"seq": 2, "method": "POST", "path": "/repos/acme/rocket/issues/12/comments", "status": 201,
-         "actor": "release-bot[bot]"},
-        {"seq": 3, "method": "POST", "path": "/app/installations/1/access_tokens", "status": 201, "actor": "app"},
-        {"seq": 4, "method": "PATCH", "path": "/repos/acme/rocket/milestones/1", "status": 200, "actor": "pm"},
-        {"seq": 5, "method": "GET", "path": f"/repos/acme/rocket/commits/{'a' * 40}/check-runs", "status": 200,
-         "actor": None},
+        {
+            "seq": 1,
+            "method": "GET",
+            "path": "/repos/acme/rocket/issues/12/comments",
+            "status": 200,
+            "actor": "release-bot[bot]",
+        },
+        {
+            "seq": 2,
+            "method": "POST",
+            "path": "/repos/acme/rocket/issues/12/comments",
+            "status": 201,
+            "actor": "release-bot[bot]",
+        },
+        {
+            "seq": 3,
+            "method": "POST",
+            "path": "/app/installations/1/access_tokens",
+            "status": 201,
+            "actor": "app",
+        },
+        {
+            "seq": 4,
+            "method": "PATCH",
+            "path": "/repos/acme/rocket/milestones/1",
+            "status": 200,
+            "actor": "pm",
+        },
+        {
+            "seq": 5,
+            "method": "GET",
+            "path": f"/repos/acme/rocket/commits/{'a' * 40}/check-runs",
+            "status": 200,
+            "actor": None,
+        },
     ]
     by_actor = summary.per_actor(rows)
     assert by_actor["release-bot[bot]"] == summary.Calls(reads=1, writes=1)

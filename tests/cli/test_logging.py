@@ -44,8 +44,13 @@ def test_log_fields_emits_one_line(caplog):
 def test_each_token_shape_alone_is_masked():
     from bot.logging import scrub
 
-    for secret in ("ghs_" + "a" * 36, "github_pat_" + "b" * 30, "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxIn0.c2lnbmF0dXJl",
-                   "-----BEGIN PRIVATE KEY-----\\nx\\n-----END PRIVATE KEY-----", "sandbox-token-qa"):
+    for secret in (
+        "ghs_" + "a" * 36,
+        "github_pat_" + "b" * 30,
+        "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiIxIn0.c2lnbmF0dXJl",
+        "-----BEGIN PRIVATE KEY-----\\nx\\n-----END PRIVATE KEY-----",
+        "sandbox-token-qa",
+    ):
         assert secret not in scrub(f"x {secret} y"), secret
     assert scrub("Authorization: BEARER abcdefghijk") == "Authorization: BEARER [redacted]"
     assert scrub("plain delivery line") == "plain delivery line"

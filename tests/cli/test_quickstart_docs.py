@@ -15,8 +15,11 @@ README = (ROOT / "README.md").read_text()
 
 def _commands(script: str) -> list[str]:
     lines = [line.strip() for line in script.splitlines()]
-    return [line for line in lines if line and not line.startswith("#") and not line.startswith("set ")
-            and not line.startswith("cd ")]
+    return [
+        line
+        for line in lines
+        if line and not line.startswith("#") and not line.startswith("set ") and not line.startswith("cd ")
+    ]
 
 
 def test_quick_start_is_exactly_two_existing_executable_commands():
@@ -36,7 +39,9 @@ def test_ci_calls_the_test_command_and_nothing_else():
 
 
 def test_procfile_runs_gunicorn_web_and_the_worker():
-    entries = dict(line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip())
+    entries = dict(
+        line.split(":", 1) for line in (ROOT / "Procfile").read_text().splitlines() if line.strip()
+    )
     assert entries["web"].split() == ["gunicorn", "-c", "gunicorn.conf.py", "bot.wsgi:app"]
     assert entries["worker"].split() == ["release-bot", "worker"]
 
@@ -45,6 +50,12 @@ def test_every_environment_variable_read_is_documented():
     sources = (ROOT / "bot" / "settings.py").read_text() + (ROOT / "gunicorn.conf.py").read_text()
     read = set(re.findall(r"""(?:env|environ)(?:\.get)?\(\s*['"]([A-Z][A-Z0-9_]{2,})['"]""", sources))
     read |= set(re.findall(r"""_(?:int|float|bool)\(env,\s*['"]([A-Z][A-Z0-9_]+)['"]""", sources))
-    assert {"APP_ID", "PRIVATE_KEY", "WEBHOOK_SECRET", "QUEUE_URL", "WEB_CONCURRENCY"} <= read  # the scan works
+    assert {
+        "APP_ID",
+        "PRIVATE_KEY",
+        "WEBHOOK_SECRET",
+        "QUEUE_URL",
+        "WEB_CONCURRENCY",
+    } <= read  # the scan works
     table = set(re.findall(r"`([A-Z][A-Z0-9_]{2,})`", README))
     assert read - table == set(), "README's environment table lacks these"

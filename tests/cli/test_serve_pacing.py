@@ -28,6 +28,8 @@ def test_sandbox_defaults_are_divided_too() -> None:
 
 
 def test_explicit_limits_are_per_process_already() -> None:
-    shared = share_pacing(Settings(serve_web_workers=2, github_writes_per_minute=30, github_points_per_minute=None))
+    shared = share_pacing(
+        Settings(serve_web_workers=2, github_writes_per_minute=30, github_points_per_minute=None)
+    )
     assert shared.github_writes_per_minute == 30
     assert shared.github_points_per_minute == PacerLimits().points_per_minute / 2

@@ -13,9 +13,16 @@ PEM = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----"
 
 def test_defaults():
     s = Settings.from_env({})
-    assert (s.github_api_url, s.webhook_path, s.host, s.port) == ("https://api.github.com", "/api/github/webhooks", "0.0.0.0", 3000)
+    assert (s.github_api_url, s.webhook_path, s.host, s.port) == (
+        "https://api.github.com",
+        "/api/github/webhooks",
+        "0.0.0.0",
+        3000,
+    )
     assert s.queue_url == "sqlite:///./release-bot.db" and s.sqlite_path == "./release-bot.db"
-    assert s.max_body_bytes == 25 * 1024 * 1024 and s.lease_seconds == 30 and s.delivery_ttl_seconds == 3 * 86400
+    assert (
+        s.max_body_bytes == 25 * 1024 * 1024 and s.lease_seconds == 30 and s.delivery_ttl_seconds == 3 * 86400
+    )
     assert not s.has_app_credentials and not s.sandbox
 
 

@@ -29,7 +29,9 @@ def test_invalid_file_lists_problems_with_lines(tmp_path, capsys):
 
 def test_template_errors_have_lines_and_come_with_schema_errors(tmp_path, capsys):
     path = tmp_path / "release-bot.yml"
-    path.write_text("releases:\n  mode: waterfall\nnotes:\n  header: 'v$VERSION'\n  change_template: '- $TITLE by $WHO'\n")
+    path.write_text(
+        "releases:\n  mode: waterfall\nnotes:\n  header: 'v$VERSION'\n  change_template: '- $TITLE by $WHO'\n"
+    )
     assert main(["check-config", str(path)]) == 1
     out = capsys.readouterr().out
     assert f"{path}:2: releases.mode: 'waterfall' is not one of 'agile', 'strict'" in out
@@ -54,8 +56,9 @@ def test_console_script_exit_code(tmp_path):
     path = tmp_path / "bad.yml"
     path.write_text("releases:\n  mode: sometimes\n")
     script = Path(sys.executable).parent / "release-bot"
-    result = subprocess.run([str(script), "check-config", str(path)],
-                            capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [str(script), "check-config", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert result.returncode == 1
     assert ":2: releases.mode: 'sometimes' is not one of 'agile', 'strict'" in result.stdout
 
@@ -81,8 +84,18 @@ def test_golden_every_problem_of_a_file_in_one_run_sorted_by_line(tmp_path, caps
     path = tmp_path / "release-bot.yml"
     path.write_text(GOLDEN_CONFIG)
     assert main(["check-config", str(path)]) == 1
-    facts = ", ".join(repr(f) for f in ("branch_cut", "candidate_tagged", "uat_signed_off", "final_tagged",
-                                        "release_published", "deployed", "milestone_closed"))
+    facts = ", ".join(
+        repr(f)
+        for f in (
+            "branch_cut",
+            "candidate_tagged",
+            "uat_signed_off",
+            "final_tagged",
+            "release_published",
+            "deployed",
+            "milestone_closed",
+        )
+    )
     assert capsys.readouterr().out.splitlines() == [
         f"{path}:2: releases.branch_pattern: unknown placeholder {{minr}} (known: {{major}}, {{minor}}, {{patch}}, {{version}})",
         f"{path}:3: releases.timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Paris)",
@@ -97,8 +110,10 @@ def test_golden_every_problem_of_a_file_in_one_run_sorted_by_line(tmp_path, caps
 
 def test_golden_fact_items_and_known_placeholders_are_valid(tmp_path, capsys):
     path = tmp_path / "release-bot.yml"
-    path.write_text("releases:\n  rc_tag_pattern: 'v{version}-rc{n}'\n  tracking_issue_title: 'Ship {version}'\n"
-                    "stages:\n  deploy:\n    checklist: [Smoke test, {item: Shipped, fact: release_published}]\n")
+    path.write_text(
+        "releases:\n  rc_tag_pattern: 'v{version}-rc{n}'\n  tracking_issue_title: 'Ship {version}'\n"
+        "stages:\n  deploy:\n    checklist: [Smoke test, {item: Shipped, fact: release_published}]\n"
+    )
     assert main(["check-config", str(path)]) == 0
     assert capsys.readouterr().out == f"{path}: valid\n"
 
@@ -108,6 +123,12 @@ def test_print_effective_into_a_closed_pipe_has_no_traceback(tmp_path):
     path.write_text("gate:\n  hold_label: wait\n")
     script = Path(sys.executable).parent / "release-bot"
     # `true` exits without reading: every write of the effective configuration meets a closed pipe.
-    result = subprocess.run(f"'{script}' check-config --print-effective '{path}' | true; exit ${{PIPESTATUS[0]}}",
-                            shell=True, executable="/bin/bash", capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        f"'{script}' check-config --print-effective '{path}' | true; exit ${{PIPESTATUS[0]}}",
+        shell=True,
+        executable="/bin/bash",
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0 and result.stderr == ""

@@ -41,8 +41,11 @@ def test_org_fallback(gh, files, store):
 
 
 def test_notes_sources_raw(gh, files, store):
-    files.put("acme/rocket", ".github/release.yml",
-              "changelog:\n  categories:\n    - title: Features\n      labels: [feature]\n")
+    files.put(
+        "acme/rocket",
+        ".github/release.yml",
+        "changelog:\n  categories:\n    - title: Features\n      labels: [feature]\n",
+    )
     files.put("acme/rocket", ".github/release-drafter.yml", "template: '$CHANGES'\n")
     sources = ConfigLoader(store).load(gh, "acme/rocket").config["_sources"]
     assert sources["release_yml"]["changelog"]["categories"][0]["title"] == "Features"
@@ -64,13 +67,20 @@ def test_parse_extends(value, expected):
 
 def test_extends_chain(gh, files, store):
     files.put("acme/rocket", RB, "_extends: shared\ngate:\n  hold_label: rocket-hold\n")
-    files.put("acme/shared", RB, "_extends: acme/base:conf/base.yml\ngate:\n  uat_label: shared-uat\n"
-                                 "  hold_label: shared-hold\n")
+    files.put(
+        "acme/shared",
+        RB,
+        "_extends: acme/base:conf/base.yml\ngate:\n  uat_label: shared-uat\n  hold_label: shared-hold\n",
+    )
     files.put("acme/base", "conf/base.yml", "gate:\n  uat_label: base-uat\n  approval_label: base-ok\n")
     loaded = ConfigLoader(store).load(gh, "acme/rocket")
     assert loaded.error is None
     gate = loaded.config["gate"]
-    assert (gate["hold_label"], gate["uat_label"], gate["approval_label"]) == ("rocket-hold", "shared-uat", "base-ok")
+    assert (gate["hold_label"], gate["uat_label"], gate["approval_label"]) == (
+        "rocket-hold",
+        "shared-uat",
+        "base-ok",
+    )
     assert loaded.sources == [f"acme/rocket:{RB}", f"acme/shared:{RB}", "acme/base:conf/base.yml"]
     assert {"acme/shared", "acme/base"} <= loaded.depends_on
     assert "_extends" not in loaded.config

@@ -50,9 +50,15 @@ def test_every_key_of_the_architecture_doc_is_in_the_schema():
 
 
 def test_merge_maps_deep_lists_replace():
-    base = {"gate": {"release_branches": ["release/*"], "hold_label": "hold"}, "notes": {"exclude_labels": ["a"]}}
+    base = {
+        "gate": {"release_branches": ["release/*"], "hold_label": "hold"},
+        "notes": {"exclude_labels": ["a"]},
+    }
     merged = deep_merge(base, {"gate": {"release_branches": ["main"]}, "notes": {"exclude_labels": []}})
-    assert merged == {"gate": {"release_branches": ["main"], "hold_label": "hold"}, "notes": {"exclude_labels": []}}
+    assert merged == {
+        "gate": {"release_branches": ["main"], "hold_label": "hold"},
+        "notes": {"exclude_labels": []},
+    }
     assert base["gate"]["release_branches"] == ["release/*"]  # inputs untouched
 
 

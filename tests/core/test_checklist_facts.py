@@ -20,8 +20,14 @@ from bot.core.tracking import render_stage_comment
 
 def test_the_default_stages_declare_their_fact_items() -> None:
     declared = {fact: stage for stage, items in FACT_ITEMS.items() for fact in items.values()}
-    assert declared == {BRANCH_CUT: "build_test", CANDIDATE_TAGGED: "build_test", UAT_SIGNED_OFF: "uat",
-                        FINAL_TAGGED: "deploy", RELEASE_PUBLISHED: "deploy", DEPLOYED: "deploy"}
+    assert declared == {
+        BRANCH_CUT: "build_test",
+        CANDIDATE_TAGGED: "build_test",
+        UAT_SIGNED_OFF: "uat",
+        FINAL_TAGGED: "deploy",
+        RELEASE_PUBLISHED: "deploy",
+        DEPLOYED: "deploy",
+    }
     for stage in STAGES:
         checklist = checklist_for(stage, {})
         assert len(checklist.facts) == len(checklist.items)
@@ -31,17 +37,35 @@ def test_the_default_stages_declare_their_fact_items() -> None:
 
 
 def test_a_configured_checklist_names_facts_and_ignores_unknown_ones() -> None:
-    config = {"stages": {"deploy": {"checklist": ["Smoke tests", {"item": "Shipped", "fact": "release_published"},
-                                                  {"item": "Closed", "fact": "nonsense"}, {"fact": "deployed"}]}}}
+    config = {
+        "stages": {
+            "deploy": {
+                "checklist": [
+                    "Smoke tests",
+                    {"item": "Shipped", "fact": "release_published"},
+                    {"item": "Closed", "fact": "nonsense"},
+                    {"fact": "deployed"},
+                ]
+            }
+        }
+    }
     deploy = checklist_for("deploy", config)
     assert deploy.items == ("Smoke tests", "Shipped", "Closed")
     assert deploy.facts == (None, RELEASE_PUBLISHED, None)
 
 
 def test_ticks_say_who_and_when_for_each_fact_that_holds() -> None:
-    known = KnownFacts(branch="release/1.4", branch_on="2026-11-20", candidate_tag="v1.4.0-rc.2",
-                       candidate_on="2026-11-22", signed_off_by="qa", signed_off_on="2026-11-24",
-                       published_by="release-bot[bot]", published_on="2026-11-25", closed_on="2026-11-30")
+    known = KnownFacts(
+        branch="release/1.4",
+        branch_on="2026-11-20",
+        candidate_tag="v1.4.0-rc.2",
+        candidate_on="2026-11-22",
+        signed_off_by="qa",
+        signed_off_on="2026-11-24",
+        published_by="release-bot[bot]",
+        published_on="2026-11-25",
+        closed_on="2026-11-30",
+    )
     ticks = ticks_of(known)
     assert set(ticks) == {BRANCH_CUT, CANDIDATE_TAGGED, UAT_SIGNED_OFF, RELEASE_PUBLISHED, MILESTONE_CLOSED}
     assert ticks[UAT_SIGNED_OFF] == FactTick(on="2026-11-24", by="qa")
@@ -56,8 +80,10 @@ def _uat_comment(ticks: dict[str, FactTick]) -> str:
 
 def test_a_new_stage_comment_has_its_facts_ticked_and_counts_them() -> None:
     body = _uat_comment({UAT_SIGNED_OFF: FactTick(on="2026-11-24", by="qa")})
-    assert ("- [x] Sign-off given with `/uat passed` on this issue — ✔ by @\u200bqa, on 2026-11-24 "
-            "<!-- release-bot:fact:uat_signed_off -->") in body
+    assert (
+        "- [x] Sign-off given with `/uat passed` on this issue — ✔ by @\u200bqa, on 2026-11-24 "
+        "<!-- release-bot:fact:uat_signed_off -->"
+    ) in body
     progress = parse_progress(body)
     assert (progress.ticked, progress.total) == (1, 4)
     pending = parse_progress(_uat_comment({}))
@@ -85,7 +111,9 @@ def test_a_withdrawn_fact_unticks_the_bots_tick_but_never_a_persons() -> None:
 
 
 def test_people_edits_around_fact_lines_survive() -> None:
-    body = _uat_comment({}).replace("- [ ] Candidate deployed", "- [x] Candidate deployed") + "\n\nnotes by QA"
+    body = (
+        _uat_comment({}).replace("- [ ] Candidate deployed", "- [x] Candidate deployed") + "\n\nnotes by QA"
+    )
     out = apply_fact_ticks(body, {UAT_SIGNED_OFF: FactTick(on="2026-11-24", by="qa")})
     assert "- [x] Candidate deployed to the acceptance environment" in out and out.endswith("notes by QA")
     assert parse_progress(out).ticked == 2
@@ -95,6 +123,10 @@ def test_people_edits_around_fact_lines_survive() -> None:
 
 
 def test_tick_text_is_escaped() -> None:
-    body = render_stage_comment(7, "1.4.0", checklist_for("build_test", {}),
-                                {BRANCH_CUT: FactTick(on="2026-11-20", detail="`release/<b>1.4|x`")})
+    body = render_stage_comment(
+        7,
+        "1.4.0",
+        checklist_for("build_test", {}),
+        {BRANCH_CUT: FactTick(on="2026-11-20", detail="`release/<b>1.4|x`")},
+    )
     assert "<b>" not in body and "&lt;b&gt;1.4\\|x" in body

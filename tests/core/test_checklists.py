@@ -16,8 +16,15 @@ def test_every_stage_has_a_default_checklist() -> None:
 
 
 def test_config_overrides_title_owners_and_items() -> None:
-    cfg = {"stages": {"deploy": {"owners": ["@acme/release-managers", "releaser", "bad name"], "checklist": ["Ship it"]},
-                      "plan": {"title": "Planning"}}}
+    cfg = {
+        "stages": {
+            "deploy": {
+                "owners": ["@acme/release-managers", "releaser", "bad name"],
+                "checklist": ["Ship it"],
+            },
+            "plan": {"title": "Planning"},
+        }
+    }
     deploy = checklist_for("deploy", cfg)
     assert deploy.owners == ("@acme/release-managers", "@releaser")
     assert deploy.items == ("Ship it",)
@@ -29,22 +36,24 @@ def test_config_overrides_title_owners_and_items() -> None:
 
 
 def test_parse_progress() -> None:
-    body = "\n".join([
-        "<!-- release-bot:stage:1:deploy -->",
-        "### Deploy",
-        "- [x] Deployed",
-        "* [X] Smoke tests",
-        "- [ ] Announce",
-        "1. [ ] numbered",
-        "  - [x] nested",
-        "<!--",
-        "- [x] hidden",
-        "-->",
-        "```",
-        "- [x] in code",
-        "```",
-        "- [x]no space is not a task",
-    ])
+    body = "\n".join(
+        [
+            "<!-- release-bot:stage:1:deploy -->",
+            "### Deploy",
+            "- [x] Deployed",
+            "* [X] Smoke tests",
+            "- [ ] Announce",
+            "1. [ ] numbered",
+            "  - [x] nested",
+            "<!--",
+            "- [x] hidden",
+            "-->",
+            "```",
+            "- [x] in code",
+            "```",
+            "- [x]no space is not a task",
+        ]
+    )
     progress = parse_progress(body)
     assert (progress.ticked, progress.total) == (3, 5)
     assert progress.unticked == ("Announce", "numbered")

@@ -35,7 +35,11 @@ def test_pull_request_help_lists_the_readme_commands() -> None:
 
 
 def test_tracking_issue_help_lists_the_readme_commands() -> None:
-    listed = {_command(c) for line in HELP_TEXT.splitlines() if line.startswith("- `/")
-              for c in _CODE.findall(line.split(" — ", 1)[0])}
+    listed = {
+        _command(c)
+        for line in HELP_TEXT.splitlines()
+        if line.startswith("- `/")
+        for c in _CODE.findall(line.split(" — ", 1)[0])
+    }
     _, readme_issue = _readme_commands()
     assert listed == readme_issue

@@ -85,14 +85,20 @@ def test_full_life_cycle_step_by_step_with_comments_due_once() -> None:
     out = advance(out.record, facts, TODAY)
     assert out.record.current == DEPLOY
     facts = StageFacts(
-        has_due_date=True, branch_exists=True, candidates=(1,), final_tag=True, complete_checklists=frozenset({DEPLOY})
+        has_due_date=True,
+        branch_exists=True,
+        candidates=(1,),
+        final_tag=True,
+        complete_checklists=frozenset({DEPLOY}),
     )
     # A ticked Deploy checklist is no trigger: GitHub does not say who ticked the boxes.
     assert advance(out.record, facts, TODAY).record.current == DEPLOY
     facts = replace(facts, deployed=True)  # a successful production deployment of the tag is one
     out = advance(out.record, facts, TODAY)
     assert out.record.current == MONITOR
-    facts = StageFacts(milestone_open=False, has_due_date=True, branch_exists=True, candidates=(1,), final_tag=True)
+    facts = StageFacts(
+        milestone_open=False, has_due_date=True, branch_exists=True, candidates=(1,), final_tag=True
+    )
     out = advance(out.record, facts, "2026-12-02")
     assert out.record.current == FUTURE_PLANNING
     assert states(out.record) == "dddddddc"
@@ -148,7 +154,12 @@ def test_strict_mode_holds_until_checklist_ticked() -> None:
     assert out.record.current == IDENTIFY_NEEDS and out.held and "Identify Needs" in out.held
     out = advance(
         record,
-        StageFacts(mode=STRICT, has_due_date=True, branch_exists=True, complete_checklists=frozenset({IDENTIFY_NEEDS})),
+        StageFacts(
+            mode=STRICT,
+            has_due_date=True,
+            branch_exists=True,
+            complete_checklists=frozenset({IDENTIFY_NEEDS}),
+        ),
         TODAY,
     )
     # One stage at a time: Plan (its trigger holds) begins and is held in turn; Build & Test waits.
@@ -168,11 +179,18 @@ def test_strict_mode_holds_until_checklist_ticked() -> None:
         ((IDENTIFY_NEEDS, BUILD_TEST, UAT), DEPLOY, (PLAN, PREPARE), None),  # no sign-off: Prepare skipped
     ],
 )
-def test_strict_mode_walks_one_triggered_stage_per_ticked_checklist(ticked, expected, skipped, held_in) -> None:
+def test_strict_mode_walks_one_triggered_stage_per_ticked_checklist(
+    ticked, expected, skipped, held_in
+) -> None:
     record = run(StageFacts(mode=STRICT))
     for n in range(len(ticked) + 1):
-        facts = StageFacts(mode=STRICT, branch_exists=True, candidates=(1,), final_tag=True,
-                           complete_checklists=frozenset(ticked[:n]))
+        facts = StageFacts(
+            mode=STRICT,
+            branch_exists=True,
+            candidates=(1,),
+            final_tag=True,
+            complete_checklists=frozenset(ticked[:n]),
+        )
         out = advance(record, facts, TODAY)
         record = out.record
     assert record.current == expected and record.skipped == skipped
@@ -225,8 +243,17 @@ def test_record_round_trips_and_tolerates_garbage() -> None:
 
 @pytest.mark.parametrize(
     ("name", "stage"),
-    [("plan", PLAN), ("Plan Release", PLAN), ("build & test", BUILD_TEST), ("build_test", BUILD_TEST),
-     ("UAT", UAT), ("future-planning", FUTURE_PLANNING), ("deploy", DEPLOY), ("xyz", None), ("", None)],
+    [
+        ("plan", PLAN),
+        ("Plan Release", PLAN),
+        ("build & test", BUILD_TEST),
+        ("build_test", BUILD_TEST),
+        ("UAT", UAT),
+        ("future-planning", FUTURE_PLANNING),
+        ("deploy", DEPLOY),
+        ("xyz", None),
+        ("", None),
+    ],
 )
 def test_stage_names(name: str, stage: str | None) -> None:
     assert stage_from_name(name) == stage

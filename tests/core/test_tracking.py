@@ -82,7 +82,10 @@ def test_record_json_cannot_be_closed_by_user_text() -> None:
     text = render_record(7, "1.4.0", {"reason": "x --> <!-- y"}, "UAT").text
     assert text.count("-->") == 1 and text.endswith("-->")
     assert decode_record_text(text) == {"reason": "x --> <!-- y"}
-    assert decode_record_text("no state") == {} and decode_record_text("<!-- release-bot:record-json {bad} -->") == {}
+    assert (
+        decode_record_text("no state") == {}
+        and decode_record_text("<!-- release-bot:record-json {bad} -->") == {}
+    )
 
 
 def test_due_text_is_decided_by_ship_date() -> None:
@@ -91,9 +94,13 @@ def test_due_text_is_decided_by_ship_date() -> None:
     assert "late by 2 days" in due_text("2026-12-01", "2026-12-03", "Europe/Paris")
     # The due day is labelled with GitHub's zone, the ship date with the configured one.
     assert due_text("2026-12-01", "2026-12-03", "Europe/Paris") == (
-        "2026-12-01 (America/Los_Angeles) · shipped late by 2 days (2026-12-03, Europe/Paris)")
+        "2026-12-01 (America/Los_Angeles) · shipped late by 2 days (2026-12-03, Europe/Paris)"
+    )
     assert due_text("2026-12-01", None, "UTC") == "2026-12-01 (America/Los_Angeles) · not shipped yet"
-    assert due_text("2026-12-01", None, "UTC", overdue=True) == "2026-12-01 (America/Los_Angeles) · late: not shipped by the due date"
+    assert (
+        due_text("2026-12-01", None, "UTC", overdue=True)
+        == "2026-12-01 (America/Los_Angeles) · late: not shipped by the due date"
+    )
     assert "on time" in due_text("2026-12-01", "2026-11-30", "UTC", overdue=True)  # the ship date decides
 
 
@@ -107,7 +114,9 @@ def test_overdue_is_rendered_from_the_record_for_the_current_due_date_only() -> 
 
 def test_body_stays_within_github_limit() -> None:
     many = tuple(ItemRef(n, "x" * 190) for n in range(1, 2000))
-    body = render_tracking_body(make_view(off_milestone=many, feedback=many, warnings=("w" * 70000,), record_id=9))
+    body = render_tracking_body(
+        make_view(off_milestone=many, feedback=many, warnings=("w" * 70000,), record_id=9)
+    )
     assert len(body) <= 65_000
     assert pointer_of(body) == 9  # the pointer survives the cut
 
@@ -122,7 +131,9 @@ def test_stage_comment_has_marker_owners_and_unticked_boxes() -> None:
 
 
 def test_retrospective() -> None:
-    figures = RetroFigures("1.4.0", 10, 7, 3, 5, ("dev", "qa"), "2026-11-01", "2026-11-30", "2026-12-01", "UTC")
+    figures = RetroFigures(
+        "1.4.0", 10, 7, 3, 5, ("dev", "qa"), "2026-11-01", "2026-11-30", "2026-12-01", "UTC"
+    )
     moves = [CarryOver(ItemRef(4, "Late PR", True), "v1.4.1"), CarryOver(ItemRef(2, "Idea"), None)]
     body = render_retrospective(7, figures, moves)
     assert "| Planned items | 10 |" in body and "29 days" in body and "on time" in body
@@ -132,9 +143,13 @@ def test_retrospective() -> None:
 
 def test_not_on_branch_and_past_gate_sections() -> None:
     view = make_view(not_on_branch=(ItemRef(31, "Fix on main only", True, "dev"),))
-    view = replace(view, state=replace(view.state, past_gate=("#40", "abcdef0123456789abcdef0123456789abcdef01")))
+    view = replace(
+        view, state=replace(view.state, past_gate=("#40", "abcdef0123456789abcdef0123456789abcdef01"))
+    )
     body = render_tracking_body(view)
-    assert "### In the milestone but not on the release branch\n\n- #31 Fix on main only by @\u200bdev" in body
+    assert (
+        "### In the milestone but not on the release branch\n\n- #31 Fix on main only by @\u200bdev" in body
+    )
     assert "- #40\n- commit `abcdef012345` pushed directly" in body
     assert _round_trip(view.state).past_gate == view.state.past_gate
 
@@ -144,15 +159,21 @@ def test_checklist_records_round_trip_bounded_and_tolerant() -> None:
     record = ChecklistRecord.of(77, long)
     assert record.progress.ticked == 1 and record.progress.total == 40
     assert len(record.progress.unticked) == MAX_RECORDED_UNTICKED
-    assert all(len(t) <= MAX_RECORDED_TEXT and t.endswith("…") for t in record.progress.unticked)  # cut visibly
+    assert all(
+        len(t) <= MAX_RECORDED_TEXT and t.endswith("…") for t in record.progress.unticked
+    )  # cut visibly
     assert ChecklistRecord.of(1, Progress(0, 1, ("Short item",))).progress.unticked == ("Short item",)
     state = TrackingState(checklists={s: record for s in STAGES}, comments_seen="2026-11-26T05:00:00Z")
     marker = render_record(7, "1.4.0", state.to_json(), "UAT").text
-    assert len(marker) < 30_000  # worst case (all non-ASCII, every stage) stays well inside a check run's text
+    assert (
+        len(marker) < 30_000
+    )  # worst case (all non-ASCII, every stage) stays well inside a check run's text
     back = TrackingState.from_json(decode_record_text(f"text\n{marker}"))
     assert back.checklists == state.checklists and back.comments_seen == "2026-11-26T05:00:00Z"
     # Read tolerantly all the same: malformed records and a non-GitHub timestamp are dropped.
-    hostile = {"lists": {"plan": [1, 5, 2, []], "uat": "x", "deploy": [2, 0, 1, ["ok"]]},
-               "seen": "2026-11-26T05:00:00Z&per_page=1"}
+    hostile = {
+        "lists": {"plan": [1, 5, 2, []], "uat": "x", "deploy": [2, 0, 1, ["ok"]]},
+        "seen": "2026-11-26T05:00:00Z&per_page=1",
+    }
     parsed = TrackingState.from_json(hostile)
     assert set(parsed.checklists) == {"deploy"} and parsed.comments_seen is None

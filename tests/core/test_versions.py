@@ -100,7 +100,9 @@ def test_parse_tag_default_patterns(tag: str, expected: TagInfo | None) -> None:
 
 
 def test_parse_tag_custom_patterns() -> None:
-    conv = ReleaseConventions(rc_tag_pattern="{major}.{minor}.{patch}rc{n}", final_tag_pattern="{major}.{minor}.{patch}")
+    conv = ReleaseConventions(
+        rc_tag_pattern="{major}.{minor}.{patch}rc{n}", final_tag_pattern="{major}.{minor}.{patch}"
+    )
     assert parse_tag("1.4.0rc2", conv) == TagInfo(V("1.4.0"), 2)
     assert parse_tag("1.4.0", conv) == TagInfo(V("1.4.0"), None)
     assert parse_tag("v1.4.0", conv) is None

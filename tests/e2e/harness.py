@@ -74,7 +74,9 @@ class BotProcess:
         assert self.proc is None or self.proc.poll() is not None, "already running"
         self.starts += 1
         env = {**os.environ, **self.env, "PORT": str(self.port), "HOST": "127.0.0.1"}
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), str(Path(__file__).parent), env.get("PYTHONPATH")) if p)
+        env["PYTHONPATH"] = os.pathsep.join(
+            p for p in (str(ROOT), str(Path(__file__).parent), env.get("PYTHONPATH")) if p
+        )
         log = open(self.log_path, "wb")  # noqa: SIM115 - closed in _reap
         self._log_files.append(log)
         self.proc = subprocess.Popen(
@@ -88,7 +90,9 @@ class BotProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"release-bot {self.command} exited {self.proc.returncode}:\n{self.logs()[-3000:]}")
+                raise RuntimeError(
+                    f"release-bot {self.command} exited {self.proc.returncode}:\n{self.logs()[-3000:]}"
+                )
             try:
                 if httpx.get(self.url + "/healthz", timeout=1).status_code == 200:
                     return self
@@ -160,7 +164,11 @@ class BotProcess:
         env = {**os.environ, **self.env}
         out = subprocess.run(
             [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "jobs", *args],
-            cwd=self.workdir, env=env, capture_output=True, text=True, timeout=30,
+            cwd=self.workdir,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
         )
         return out.stdout + out.stderr
 
@@ -173,7 +181,10 @@ class E2E:
     def api(self, login: str = "admin") -> httpx.Client:
         return httpx.Client(
             base_url=self.sandbox.api_url,
-            headers={"Authorization": f"token sandbox-token-{login}", "Accept": "application/vnd.github+json"},
+            headers={
+                "Authorization": f"token sandbox-token-{login}",
+                "Accept": "application/vnd.github+json",
+            },
             timeout=30,
         )
 
@@ -183,7 +194,9 @@ class E2E:
 
         now = int(self.sandbox.state.now().timestamp())
         key = Path(self.bot.env["PRIVATE_KEY_PATH"]).read_text()
-        app_jwt = jwt.encode({"iat": now - 60, "exp": now + 540, "iss": self.bot.env["APP_ID"]}, key, algorithm="RS256")
+        app_jwt = jwt.encode(
+            {"iat": now - 60, "exp": now + 540, "iss": self.bot.env["APP_ID"]}, key, algorithm="RS256"
+        )
         resp = httpx.post(
             f"{self.sandbox.api_url}/app/installations/{installation_id}/access_tokens",
             headers={"Authorization": f"Bearer {app_jwt}", "Accept": "application/vnd.github+json"},
@@ -192,7 +205,10 @@ class E2E:
         assert resp.status_code == 201, resp.text
         return httpx.Client(
             base_url=self.sandbox.api_url,
-            headers={"Authorization": f"token {resp.json()['token']}", "Accept": "application/vnd.github+json"},
+            headers={
+                "Authorization": f"token {resp.json()['token']}",
+                "Accept": "application/vnd.github+json",
+            },
             timeout=30,
         )
 
@@ -213,7 +229,9 @@ class E2E:
             return len(self.sandbox.state.deliveries)
 
     def requests_since(self, seq: int = 0) -> list[dict[str, Any]]:
-        return httpx.get(f"{self.sandbox.base_url}/_sandbox/requests", params={"since": seq}, timeout=30).json()
+        return httpx.get(
+            f"{self.sandbox.base_url}/_sandbox/requests", params={"since": seq}, timeout=30
+        ).json()
 
     def settle(self, timeout: float = 60.0) -> None:
         """Until quiet: every webhook delivered and answered, the bot's queue empty, and no new

@@ -18,7 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _benchmark() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("fanout_cost_benchmark", ROOT / "benchmarks" / "fanout_cost.py")
+    spec = importlib.util.spec_from_file_location(
+        "fanout_cost_benchmark", ROOT / "benchmarks" / "fanout_cost.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module

@@ -19,7 +19,9 @@ def test_a_milestone_created_in_the_sandbox_is_accepted_and_settles(e2e):
     assert milestone_deliveries and all(d.status_code == 202 for d in milestone_deliveries)
     assert e2e.bot.healthz()["queue"]["pending"] == 0
     lines = [json.loads(line) for line in e2e.bot.logs().splitlines() if line.startswith("{")]
-    deliveries = [line for line in lines if line.get("msg") == "delivery" and line.get("event") == "milestone"]
+    deliveries = [
+        line for line in lines if line.get("msg") == "delivery" and line.get("event") == "milestone"
+    ]
     assert deliveries and deliveries[0]["outcome"] == "accepted" and deliveries[0]["keys"]
     jobs = [line for line in lines if line.get("msg") == "job" and line.get("key", "").startswith("release:")]
     assert jobs, "the release job ran"

@@ -18,8 +18,12 @@ pytestmark = pytest.mark.e2e
 
 def signed_milestone(number: int) -> tuple[bytes, dict[str, str]]:
     body = json.dumps(
-        {"action": "edited", "milestone": {"number": number}, "repository": {"id": 42, "full_name": "acme/rocket"},
-         "installation": {"id": 1}}
+        {
+            "action": "edited",
+            "milestone": {"number": number},
+            "repository": {"id": 42, "full_name": "acme/rocket"},
+            "installation": {"id": 1},
+        }
     ).encode()
     headers = {
         "X-GitHub-Event": "milestone",

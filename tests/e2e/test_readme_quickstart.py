@@ -56,7 +56,9 @@ def _as_curl_sends(argv: list[str], api: str) -> httpx.Request:
         else:
             url = arg
     assert url.startswith("http://127.0.0.1:8900/api/v3/"), url
-    return httpx.Request(method, api + url.removeprefix("http://127.0.0.1:8900/api/v3"), headers=headers, content=data)
+    return httpx.Request(
+        method, api + url.removeprefix("http://127.0.0.1:8900/api/v3"), headers=headers, content=data
+    )
 
 
 def _wait_for(predicate: Any, what: str, timeout: float = 30.0) -> Any:
@@ -73,15 +75,26 @@ def test_readme_quick_start_against_serve(tmp_path: Path) -> None:
     curls = _readme_curls()
     assert curls, "the README's quick start has no curl command"
     bot_port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH",
-                                                            "WEBHOOK_SECRET", "QUEUE_URL", "GITHUB_API_URL")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k
+        not in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET", "QUEUE_URL", "GITHUB_API_URL")
+    }
     # The README's `./scripts/serve` is `release-bot serve` with defaults; only the ports are free ones
     # (the suite runs in parallel with other sandboxes), and it runs in a fresh directory like a clone.
     env.update({"PORT": str(bot_port), "SANDBOX_PORT": "0", "PYTHONPATH": str(ROOT)})
     log = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "serve"],
-                            cwd=tmp_path, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "serve"],
+        cwd=tmp_path,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
+
         def printed() -> str | None:
             assert proc.poll() is None, (tmp_path / "serve.log").read_text(errors="replace")
             text = (tmp_path / "serve.log").read_text(errors="replace")
@@ -127,8 +140,14 @@ def test_readme_quick_start_against_serve(tmp_path: Path) -> None:
         # The CLI against serve's sandbox, with the environment serve printed, in the same directory.
         cli_env = re.search(r"CLI against it   : (.*?) release-bot jobs", out).group(1)  # type: ignore[union-attr]
         jobs_env = {**env, **dict(pair.split("=", 1) for pair in cli_env.split())}
-        jobs = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "jobs"],
-                              cwd=tmp_path, env=jobs_env, capture_output=True, text=True, timeout=60)
+        jobs = subprocess.run(
+            [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "jobs"],
+            cwd=tmp_path,
+            env=jobs_env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert jobs.returncode == 0, jobs.stdout + jobs.stderr
     finally:
         os.killpg(proc.pid, signal.SIGTERM)

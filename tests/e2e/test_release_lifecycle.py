@@ -16,8 +16,14 @@ BOT = "release-bot[bot]"
 
 
 def tracking_issue(api: httpx.Client, milestone: int) -> dict[str, Any]:
-    issues = api.get(f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}).json()
-    found = [i for i in issues if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in i["body"] + " "]
+    issues = api.get(
+        f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}
+    ).json()
+    found = [
+        i
+        for i in issues
+        if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in i["body"] + " "
+    ]
     assert len(found) == 1, [i["title"] for i in issues]
     return found[0]
 
@@ -47,7 +53,9 @@ def create_ref(api: httpx.Client, ref: str) -> None:
 @pytest.mark.e2e
 def test_release_life_cycle(e2e: Any) -> None:
     pm, dev, qa, releaser = e2e.api("pm"), e2e.api("dev"), e2e.api("qa"), e2e.api("releaser")
-    m = pm.post(f"{REPO}/milestones", json={"title": "v1.4.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
+    m = pm.post(f"{REPO}/milestones", json={"title": "v1.4.0", "due_on": "2030-12-01T00:00:00Z"}).json()[
+        "number"
+    ]
     e2e.settle()
     issue = tracking_issue(pm, m)
     number = issue["number"]
@@ -90,9 +98,13 @@ def test_release_life_cycle(e2e: Any) -> None:
     assert "| Prepare | ▶️ current |" in body and "passed on rc.2" in body
     # Items that are facts were ticked by the bot, with who and when: the sign-off, the branch, the candidate.
     assert next(line for line in body.splitlines() if line.startswith("| UAT | ✅ done |")).endswith(" 1/4 |")
-    assert next(line for line in body.splitlines() if line.startswith("| Build & Test | ✅ done |")).endswith(" 2/5 |")
+    assert next(line for line in body.splitlines() if line.startswith("| Build & Test | ✅ done |")).endswith(
+        " 2/5 |"
+    )
     uat_comment = next(c for c in comments(pm, number) if ":uat -->" in c["body"])
-    assert "- [x] Sign-off given with `/uat passed` on this issue — ✔ by @\u200bqa, on " in uat_comment["body"]
+    assert (
+        "- [x] Sign-off given with `/uat passed` on this issue — ✔ by @\u200bqa, on " in uat_comment["body"]
+    )
 
     create_ref(dev, "refs/tags/v1.4.0")
     e2e.settle()
@@ -100,8 +112,10 @@ def test_release_life_cycle(e2e: Any) -> None:
     assert f"- [GitHub Release]({release['html_url']})" in tracking_issue(pm, m)["body"]
     deploy = [c for c in comments(pm, number) if ":deploy -->" in c["body"]]
     assert len(deploy) == 1
-    r = releaser.patch(f"{REPO}/issues/comments/{deploy[0]['id']}",
-                       json={"body": deploy[0]["body"].replace("- [ ]", "- [x]")})
+    r = releaser.patch(
+        f"{REPO}/issues/comments/{deploy[0]['id']}",
+        json={"body": deploy[0]["body"].replace("- [ ]", "- [x]")},
+    )
     assert r.status_code == 200, r.text
     e2e.settle()
     body = tracking_issue(pm, m)["body"]
@@ -124,8 +138,16 @@ def test_release_life_cycle(e2e: Any) -> None:
     assert pm.get(f"{REPO}/issues/{left}").json()["milestone"]["number"] == nxt
     retro = [c for c in comments(pm, number) if "release-bot:retro:" in c["body"]]
     assert len(retro) == 1 and f"#{left}" in retro[0]["body"]
-    assert stage_comments(pm, number) == ["identify_needs", "plan", "build_test", "uat", "prepare", "deploy",
-                                          "monitor", "future_planning"]
+    assert stage_comments(pm, number) == [
+        "identify_needs",
+        "plan",
+        "build_test",
+        "uat",
+        "prepare",
+        "deploy",
+        "monitor",
+        "future_planning",
+    ]
     tracking = tracking_issue(pm, m)
     # Never carried over, counted or marked released; open until Future Planning is fully ticked.
     assert tracking["milestone"]["number"] == m and tracking["state"] == "open"
@@ -178,7 +200,9 @@ def assert_wipe_and_reconcile_change_nothing(e2e: Any, tracking_number: int) -> 
     e2e.settle()
     calls = [r for r in e2e.requests_since(seq) if r["actor"] == BOT]
     # The re-sync did reconcile the release (it read the tracking issue's comments) ...
-    assert any(r["path"].endswith(f"/issues/{tracking_number}/comments") for r in calls), [r["path"] for r in calls]
+    assert any(r["path"].endswith(f"/issues/{tracking_number}/comments") for r in calls), [
+        r["path"] for r in calls
+    ]
     # ... and wrote nothing.
     writes = [r for r in calls if r["method"] != "GET" and r["status"] < 400]
     assert writes == [], writes
@@ -188,7 +212,11 @@ def reconcile_now(e2e: Any, enqueue_only: bool = False) -> None:
     args = ["reconcile"] if enqueue_only else ["reconcile", "--now"]
     out = subprocess.run(
         [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", *args],
-        cwd=e2e.bot.workdir, env={**os.environ, **e2e.bot.env}, capture_output=True, text=True, timeout=120,
+        cwd=e2e.bot.workdir,
+        env={**os.environ, **e2e.bot.env},
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert ("enqueued 1 repository job" if enqueue_only else "ran ") in out.stdout, out.stdout + out.stderr
     if not enqueue_only:
@@ -225,8 +253,9 @@ def test_production_deployment_starts_monitor(e2e: Any) -> None:
     create_ref(dev, "refs/tags/v5.0.0")
     e2e.settle()
     assert "| Deploy | ▶️ current |" in tracking_issue(pm, m)["body"]
-    deployment = dev.post(f"{REPO}/deployments", json={"ref": "v5.0.0", "environment": "production",
-                                                        "required_contexts": []})
+    deployment = dev.post(
+        f"{REPO}/deployments", json={"ref": "v5.0.0", "environment": "production", "required_contexts": []}
+    )
     assert deployment.status_code == 201, deployment.text
     status = dev.post(f"{REPO}/deployments/{deployment.json()['id']}/statuses", json={"state": "success"})
     assert status.status_code == 201, status.text

@@ -47,7 +47,9 @@ def seed_repository(e2e: Any, milestones: int) -> None:
         assert admin.post(f"{BIG}/milestones", json=body).status_code == 201
     for title in ("Backlog", "v0.9.0"):
         assert admin.post(f"{BIG}/milestones", json={"title": title}).status_code == 201
-    closed = [m for m in admin.get(f"{BIG}/milestones", params={"per_page": 100}).json() if m["title"] == "v0.9.0"]
+    closed = [
+        m for m in admin.get(f"{BIG}/milestones", params={"per_page": 100}).json() if m["title"] == "v0.9.0"
+    ]
     admin.patch(f"{BIG}/milestones/{closed[0]['number']}", json={"state": "closed"})
 
 
@@ -58,17 +60,26 @@ def test_a_repository_with_thirty_releases_is_adopted_once_within_its_call_allow
     seq = e2e.requests_since(0)[-1]["seq"]
 
     started = time.monotonic()
-    r = httpx.post(f"{e2e.sandbox.base_url}/_sandbox/installations/1/repositories", json={"add": ["acme/big"]})
+    r = httpx.post(
+        f"{e2e.sandbox.base_url}/_sandbox/installations/1/repositories", json={"add": ["acme/big"]}
+    )
     assert r.status_code == 200, r.text
     e2e.settle(timeout=120)
     duration = time.monotonic() - started
 
     api = e2e.api("admin")
-    issues = [i for page in range(1, 4)
-              for i in api.get(f"{BIG}/issues", params={"state": "all", "per_page": 100, "page": page}).json()]
-    tracking = [i for i in issues if i["user"]["login"] == BOT and "release-bot:tracking:" in (i["body"] or "")]
+    issues = [
+        i
+        for page in range(1, 4)
+        for i in api.get(f"{BIG}/issues", params={"state": "all", "per_page": 100, "page": page}).json()
+    ]
+    tracking = [
+        i for i in issues if i["user"]["login"] == BOT and "release-bot:tracking:" in (i["body"] or "")
+    ]
     titles = sorted(i["title"] for i in tracking)
-    assert titles == sorted(f"Release v1.{i}.0" for i in range(MILESTONES)), titles  # once each, none for v0.9.0
+    assert titles == sorted(f"Release v1.{i}.0" for i in range(MILESTONES)), (
+        titles
+    )  # once each, none for v0.9.0
     labels = {lbl["name"] for lbl in api.get(f"{BIG}/labels", params={"per_page": 100}).json()}
     assert {"release-tracking", "uat-passed", "release-approved", "hold", "released"} <= labels
 
@@ -76,8 +87,10 @@ def test_a_repository_with_thirty_releases_is_adopted_once_within_its_call_allow
     reads = sum(1 for c in calls if c["method"] == "GET")
     writes = len(calls) - reads
     failed = [c for c in calls if c["status"] >= 400 and c["status"] != 404]
-    print(f"\nfirst sync of {MILESTONES} releases: {len(calls)} calls ({reads} reads, {writes} writes), "
-          f"{duration:.1f}s, {len(calls) / MILESTONES:.1f} calls per release")
+    print(
+        f"\nfirst sync of {MILESTONES} releases: {len(calls)} calls ({reads} reads, {writes} writes), "
+        f"{duration:.1f}s, {len(calls) / MILESTONES:.1f} calls per release"
+    )
     assert failed == [], failed[:5]
     assert EXPECTED_WRITES <= writes <= EXPECTED_WRITES + 3, writes  # +3: a token or a body caught mid-change
     assert reads <= MAX_READS_PER_RELEASE * MILESTONES, reads
@@ -87,7 +100,9 @@ def test_a_repository_with_thirty_releases_is_adopted_once_within_its_call_allow
     httpx.post(f"{e2e.sandbox.base_url}/_sandbox/installations/1/repositories", json={"remove": ["acme/big"]})
     httpx.post(f"{e2e.sandbox.base_url}/_sandbox/installations/1/repositories", json={"add": ["acme/big"]})
     e2e.settle(timeout=120)
-    again = [c for c in e2e.requests_since(seq) if c["actor"] == BOT and c["method"] != "GET" and c["status"] < 400]
+    again = [
+        c for c in e2e.requests_since(seq) if c["actor"] == BOT and c["method"] != "GET" and c["status"] < 400
+    ]
     assert again == [], again[:5]
 
 
@@ -98,15 +113,21 @@ def test_installing_the_app_adopts_open_version_milestones_where_they_stand(e2e:
     assert httpx.post(f"{admin_base}/repos", json={"owner": "globex", "name": "app"}).status_code == 201
     e2e.settle()
     with e2e.sandbox.state.lock:
-        [inst] = [i.id for i in e2e.sandbox.state.installations.values() if i.account == "globex" and not i.deleted]
+        [inst] = [
+            i.id for i in e2e.sandbox.state.installations.values() if i.account == "globex" and not i.deleted
+        ]
     assert httpx.delete(f"{admin_base}/installations/{inst}").status_code in (200, 204)
     e2e.settle()
 
     admin, base = e2e.api("admin"), "/repos/globex/app"
     sha = admin.get(f"{base}/git/ref/heads/main").json()["object"]["sha"]
     numbers = {}
-    for title, due in (("v2.0.0", "2030-06-01T00:00:00Z"), ("2.1.0-beta.1", None), ("Sprint 12", None),
-                       ("v1.9.0", None)):
+    for title, due in (
+        ("v2.0.0", "2030-06-01T00:00:00Z"),
+        ("2.1.0-beta.1", None),
+        ("Sprint 12", None),
+        ("v1.9.0", None),
+    ):
         body: dict[str, Any] = {"title": title, **({"due_on": due} if due else {})}
         numbers[title] = admin.post(f"{base}/milestones", json=body).json()["number"]
     admin.patch(f"{base}/milestones/{numbers['v1.9.0']}", json={"state": "closed"})
@@ -114,21 +135,28 @@ def test_installing_the_app_adopts_open_version_milestones_where_they_stand(e2e:
     for ref in ("refs/heads/release/2.0", "refs/tags/v2.0.0-rc.1"):
         assert admin.post(f"{base}/git/refs", json={"ref": ref, "sha": sha}).status_code == 201
     e2e.settle()
-    assert not [c for c in e2e.requests_since(0) if c["actor"] == BOT and c["path"].startswith(f"/api/v3{base}")]
+    assert not [
+        c for c in e2e.requests_since(0) if c["actor"] == BOT and c["path"].startswith(f"/api/v3{base}")
+    ]
 
     r = httpx.post(f"{admin_base}/installations", json={"account": "globex"})
     assert r.status_code == 201, r.text
     e2e.settle()
     issues = admin.get(f"{base}/issues", params={"state": "all", "per_page": 100}).json()
-    tracking = {i["milestone"]["title"]: i for i in issues
-                if i["user"]["login"] == BOT and "release-bot:tracking:" in (i["body"] or "")}
+    tracking = {
+        i["milestone"]["title"]: i
+        for i in issues
+        if i["user"]["login"] == BOT and "release-bot:tracking:" in (i["body"] or "")
+    }
     assert sorted(tracking) == ["2.1.0-beta.1", "v2.0.0"]  # not Sprint 12, not the closed v1.9.0
     assert tracking["2.1.0-beta.1"]["title"] == "Release v2.1.0-beta.1"
     in_flight = tracking["v2.0.0"]["body"]
     assert "| UAT | ▶️ current |" in in_flight and "| Build & Test | ✅ done |" in in_flight, in_flight
-    stages = [c["body"].split(":")[3].split(" ")[0] for c in
-              admin.get(f"{base}/issues/{tracking['v2.0.0']['number']}/comments").json()
-              if c["user"]["login"] == BOT and "release-bot:stage:" in c["body"]]
+    stages = [
+        c["body"].split(":")[3].split(" ")[0]
+        for c in admin.get(f"{base}/issues/{tracking['v2.0.0']['number']}/comments").json()
+        if c["user"]["login"] == BOT and "release-bot:stage:" in c["body"]
+    ]
     assert stages == ["identify_needs", "plan", "build_test", "uat"]
     labels = {lbl["name"] for lbl in admin.get(f"{base}/labels", params={"per_page": 100}).json()}
     assert {"release-tracking", "uat-passed", "release-approved", "hold", "released"} <= labels

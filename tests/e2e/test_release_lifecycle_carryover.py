@@ -34,8 +34,10 @@ def milestone_of(api: httpx.Client, number: int) -> str | None:
 @pytest.mark.e2e
 def test_carry_over_by_release_line_then_semver_order_and_needing_a_home(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
-    ms = {t: pm.post(f"{REPO}/milestones", json={"title": t}).json()["number"]
-          for t in ("v6.0.0", "Backlog", "v7.0.0", "v6.2.0", "v5.9.0")}
+    ms = {
+        t: pm.post(f"{REPO}/milestones", json={"title": t}).json()["number"]
+        for t in ("v6.0.0", "Backlog", "v7.0.0", "v6.2.0", "v5.9.0")
+    }
     m = ms["v6.0.0"]
     create_ref(dev, "refs/heads/release/6.0")
     issue = dev.post(f"{REPO}/issues", json={"title": "Unfinished feature", "milestone": m}).json()["number"]
@@ -52,13 +54,21 @@ def test_carry_over_by_release_line_then_semver_order_and_needing_a_home(e2e: An
     assert milestone_of(pm, issue) == "v6.2.0" and milestone_of(pm, to_main) == "v6.2.0"
     assert milestone_of(pm, to_line) == "v6.0.0" and milestone_of(pm, done) == "v6.0.0"
     assert milestone_of(pm, number) == "v6.0.0"  # the tracking issue is never carried over
-    [retro] = [c["body"] for c in comments(pm, number) if c["user"]["login"] == BOT and "release-bot:retro:" in c["body"]]
+    [retro] = [
+        c["body"]
+        for c in comments(pm, number)
+        if c["user"]["login"] == BOT and "release-bot:retro:" in c["body"]
+    ]
     carry = retro.split("### Carry-over", 1)[1]
     assert re.search(rf"- issue #{issue} Unfinished feature → v6\.2\.0", carry), carry
     assert re.search(rf"- pull request #{to_main} Search → v6\.2\.0", carry), carry
     assert re.search(rf"- pull request #{to_line} Fix crash on 6\.0 → \*\*needs a home\*\*", carry), carry
     assert f"#{done}" not in carry
-    assert "| Planned items | 4 |" in retro and "| Delivered items | 1 |" in retro and "| Slipped items | 3 |" in retro
+    assert (
+        "| Planned items | 4 |" in retro
+        and "| Delivered items | 1 |" in retro
+        and "| Slipped items | 3 |" in retro
+    )
 
     # A patch milestone of the line opens later; reopening and closing v6.0.0 again neither posts a
     # second retrospective nor moves anything again (carry-over happens once).
@@ -68,8 +78,15 @@ def test_carry_over_by_release_line_then_semver_order_and_needing_a_home(e2e: An
     seq = e2e.requests_since(0)[-1]["seq"]
     pm.patch(f"{REPO}/milestones/{m}", json={"state": "closed"})
     e2e.settle()
-    moved = [c for c in e2e.requests_since(seq) if c["actor"] == BOT and c["method"] == "PATCH"
-             and re.search(rf"/issues/({issue}|{to_main}|{to_line})$", c["path"])]
+    moved = [
+        c
+        for c in e2e.requests_since(seq)
+        if c["actor"] == BOT
+        and c["method"] == "PATCH"
+        and re.search(rf"/issues/({issue}|{to_main}|{to_line})$", c["path"])
+    ]
     assert moved == []
-    retros = [c for c in comments(pm, number) if c["user"]["login"] == BOT and "release-bot:retro:" in c["body"]]
+    retros = [
+        c for c in comments(pm, number) if c["user"]["login"] == BOT and "release-bot:retro:" in c["body"]
+    ]
     assert len(retros) == 1

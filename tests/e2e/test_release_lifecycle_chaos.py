@@ -21,8 +21,14 @@ BOT = "release-bot[bot]"
 
 
 def _tracking(api: httpx.Client, milestone: int) -> dict[str, Any]:
-    issues = api.get(f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}).json()
-    found = [i for i in issues if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in i["body"] + " "]
+    issues = api.get(
+        f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}
+    ).json()
+    found = [
+        i
+        for i in issues
+        if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in i["body"] + " "
+    ]
     assert len(found) == 1, [i["title"] for i in issues]
     return found[0]
 
@@ -55,8 +61,11 @@ def _say(api: httpx.Client, number: int, body: str) -> int:
 
 
 def _thumbs(api: httpx.Client, comment_id: int) -> list[str]:
-    return [r["user"]["login"] for r in api.get(f"{REPO}/issues/comments/{comment_id}/reactions").json()
-            if r["content"] == "+1"]
+    return [
+        r["user"]["login"]
+        for r in api.get(f"{REPO}/issues/comments/{comment_id}/reactions").json()
+        if r["content"] == "+1"
+    ]
 
 
 @pytest.mark.e2e
@@ -66,7 +75,9 @@ def test_stage_comments_and_answers_exactly_once_under_chaos_and_replay(e2e: Any
     r = httpx.post(chaos, json={"shuffle": True, "duplicate": 0.3, "seed": 4})
     assert r.status_code == 200, r.text
     try:
-        m = pm.post(f"{REPO}/milestones", json={"title": "v7.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
+        m = pm.post(f"{REPO}/milestones", json={"title": "v7.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()[
+            "number"
+        ]
         dev.post(f"{REPO}/issues", json={"title": "Scope item", "milestone": m})
         e2e.settle()
         number = _tracking(pm, m)["number"]
@@ -87,10 +98,14 @@ def test_stage_comments_and_answers_exactly_once_under_chaos_and_replay(e2e: Any
         assert "| Prepare | ▶️ current |" in body and "passed on rc.2" in body, body
         _ref(dev, "refs/tags/v7.0.0")
         e2e.settle()
-        deploy = [c for c in _comments(pm, number) if c["user"]["login"] == BOT and ":deploy -->" in c["body"]]
+        deploy = [
+            c for c in _comments(pm, number) if c["user"]["login"] == BOT and ":deploy -->" in c["body"]
+        ]
         assert len(deploy) == 1
-        r = releaser.patch(f"{REPO}/issues/comments/{deploy[0]['id']}",
-                           json={"body": deploy[0]["body"].replace("- [ ]", "- [x]")})
+        r = releaser.patch(
+            f"{REPO}/issues/comments/{deploy[0]['id']}",
+            json={"body": deploy[0]["body"].replace("- [ ]", "- [x]")},
+        )
         assert r.status_code == 200, r.text
         e2e.settle()
         moved = _say(releaser, number, "/stage monitor")  # ticks move no stage (issue 16): a command does
@@ -104,9 +119,14 @@ def test_stage_comments_and_answers_exactly_once_under_chaos_and_replay(e2e: Any
 
     def assert_exactly_once() -> None:
         markers = _bot_markers(pm, number)
-        assert {k: v for k, v in markers.items() if k.startswith("stage:")} == {f"stage:{s}": 1 for s in expected_stages}
+        assert {k: v for k, v in markers.items() if k.startswith("stage:")} == {
+            f"stage:{s}": 1 for s in expected_stages
+        }
         # Refusals and /help are answered once; accepted commands get a 👍 and no reply.
-        assert {k: v for k, v in markers.items() if k.startswith("reply:")} == {f"reply:{refused}": 1, f"reply:{helped}": 1}
+        assert {k: v for k, v in markers.items() if k.startswith("reply:")} == {
+            f"reply:{refused}": 1,
+            f"reply:{helped}": 1,
+        }
         assert _thumbs(pm, failed) == [BOT] and _thumbs(pm, passed) == [BOT] and _thumbs(pm, moved) == [BOT]
         assert _thumbs(pm, refused) == [] and _thumbs(pm, helped) == []
         body = _tracking(pm, m)["body"]
@@ -124,14 +144,18 @@ def test_stage_comments_and_answers_exactly_once_under_chaos_and_replay(e2e: Any
     from bot.sandbox.webhooks import emitter
 
     repo_id = e2e.sandbox.state.repo("acme", "rocket").id
-    originals = [d.id for d in e2e.sandbox.state.deliveries if d.repository_id == repo_id and not d.redelivery]
+    originals = [
+        d.id for d in e2e.sandbox.state.deliveries if d.repository_id == repo_id and not d.redelivery
+    ]
     assert len(originals) >= 20
     sender = emitter(e2e.sandbox.state)
     for delivery_id in originals:
         sender.redeliver(delivery_id)
     e2e.settle(timeout=120)
     calls = [c for c in e2e.requests_since(seq) if c["actor"] == BOT]
-    assert any(c["path"].endswith(f"/issues/{number}/comments") for c in calls), "the replay reconciled nothing"
+    assert any(c["path"].endswith(f"/issues/{number}/comments") for c in calls), (
+        "the replay reconciled nothing"
+    )
     writes = [c for c in calls if c["method"] != "GET" and c["status"] < 400]
     assert writes == [], writes
     assert_exactly_once()

@@ -33,8 +33,14 @@ def feedback_section(body: str) -> str:
 
 
 def commit_file(api: httpx.Client, branch: str, path: str, text: str) -> None:
-    r = api.put(f"{REPO}/contents/{path}", json={
-        "message": f"change {path}", "content": base64.b64encode(text.encode()).decode(), "branch": branch})
+    r = api.put(
+        f"{REPO}/contents/{path}",
+        json={
+            "message": f"change {path}",
+            "content": base64.b64encode(text.encode()).decode(),
+            "branch": branch,
+        },
+    )
     assert r.status_code in (200, 201), r.text
 
 
@@ -52,10 +58,15 @@ def test_monitor_feedback_patch_release_and_a_closed_milestone_still_publishing(
 
     # Feedback: issues opened outside any milestone, naming the version or labelled `regression`.
     named = dev.post(f"{REPO}/issues", json={"title": "Login crash since v1.4.0"}).json()["number"]
-    in_body = dev.post(f"{REPO}/issues", json={"title": "Slow start",
-                                                "body": "Seen on 1.4.0 in production."}).json()["number"]
-    labelled = dev.post(f"{REPO}/issues", json={"title": "Export broken", "labels": ["regression"]}).json()["number"]
-    other = dev.post(f"{REPO}/issues", json={"title": "Docs typo", "body": "Fine on 11.4.0 and 1.4.01"}).json()["number"]
+    in_body = dev.post(
+        f"{REPO}/issues", json={"title": "Slow start", "body": "Seen on 1.4.0 in production."}
+    ).json()["number"]
+    labelled = dev.post(f"{REPO}/issues", json={"title": "Export broken", "labels": ["regression"]}).json()[
+        "number"
+    ]
+    other = dev.post(
+        f"{REPO}/issues", json={"title": "Docs typo", "body": "Fine on 11.4.0 and 1.4.01"}
+    ).json()["number"]
     later_label = dev.post(f"{REPO}/issues", json={"title": "Sync lost"}).json()["number"]
     e2e.settle()
     dev.post(f"{REPO}/issues/{later_label}/labels", json={"labels": ["regression"]})
@@ -68,7 +79,9 @@ def test_monitor_feedback_patch_release_and_a_closed_milestone_still_publishing(
     patch = pm.post(f"{REPO}/milestones", json={"title": "v1.4.1"}).json()["number"]
     e2e.settle()
     assert "▶️ current" in row(tracking_issue(pm, m)["body"], "Future Planning")
-    assert {named, labelled} <= {int(n) for n in re.findall(r"#(\d+)", feedback_section(tracking_issue(pm, m)["body"]))}
+    assert {named, labelled} <= {
+        int(n) for n in re.findall(r"#(\d+)", feedback_section(tracking_issue(pm, m)["body"]))
+    }
     patch_issue = tracking_issue(pm, patch)
     body = patch_issue["body"]
     assert "▶️ current" in row(body, "Build & Test") and "⏭️ skipped" in row(body, "Plan Release"), body
@@ -77,8 +90,9 @@ def test_monitor_feedback_patch_release_and_a_closed_milestone_still_publishing(
     # A hotfix pull request into release/1.4 belongs to v1.4.1 (the lowest open milestone of the line).
     create_ref(dev, "refs/heads/hotfix/login")
     commit_file(dev, "hotfix/login", "fix.txt", "fixed\n")
-    pr = dev.post(f"{REPO}/pulls", json={"title": "Fix login crash", "head": "hotfix/login",
-                                         "base": "release/1.4"}).json()["number"]
+    pr = dev.post(
+        f"{REPO}/pulls", json={"title": "Fix login crash", "head": "hotfix/login", "base": "release/1.4"}
+    ).json()["number"]
     e2e.settle()
     head = pm.get(f"{REPO}/pulls/{pr}").json()["head"]["sha"]
     runs = pm.get(f"{REPO}/commits/{head}/check-runs").json()["check_runs"]
@@ -102,7 +116,11 @@ def test_monitor_feedback_patch_release_and_a_closed_milestone_still_publishing(
     assert published(pm, "v2.0.0"), "the final tag of a closed milestone must still publish the release"
     body = tracking_issue(pm, early)["body"]
     assert "published" in body.lower() and "v2.0.0" in body
-    retro = [c for c in comments(pm, early_number) if "release-bot:retro:" in c["body"] and c["user"]["login"] == BOT]
+    retro = [
+        c
+        for c in comments(pm, early_number)
+        if "release-bot:retro:" in c["body"] and c["user"]["login"] == BOT
+    ]
     assert len(retro) == 1
 
 

@@ -37,7 +37,11 @@ CONFIG_PATH = f"{REPO}/contents/.github/release-bot.yml"
 
 def put_config(api: httpx.Client, text: str, message: str) -> None:
     current = api.get(CONFIG_PATH)
-    body: dict[str, Any] = {"message": message, "content": base64.b64encode(text.encode()).decode(), "branch": "main"}
+    body: dict[str, Any] = {
+        "message": message,
+        "content": base64.b64encode(text.encode()).decode(),
+        "branch": "main",
+    }
     if current.status_code == 200:
         body["sha"] = current.json()["sha"]
     r = api.put(CONFIG_PATH, json=body)
@@ -47,14 +51,20 @@ def put_config(api: httpx.Client, text: str, message: str) -> None:
 def tick_stage(api: httpx.Client, number: int, stage: str) -> None:
     found = [c for c in comments(api, number) if f":{stage} -->" in c["body"] and c["user"]["login"] == BOT]
     assert len(found) == 1, [c["body"][:60] for c in found]
-    r = api.patch(f"{REPO}/issues/comments/{found[0]['id']}", json={"body": found[0]["body"].replace("- [ ]", "- [x]")})
+    r = api.patch(
+        f"{REPO}/issues/comments/{found[0]['id']}", json={"body": found[0]["body"].replace("- [ ]", "- [x]")}
+    )
     assert r.status_code == 200, r.text
 
 
 def row(body: str, title: str) -> str:
     """The stage table's row of one stage (the header table has a `| UAT |` row too)."""
     icons = ("✅", "▶️", "⏭️", "⏳")
-    return next(line for line in body.splitlines() if line.startswith(f"| {title} |") and any(i in line for i in icons))
+    return next(
+        line
+        for line in body.splitlines()
+        if line.startswith(f"| {title} |") and any(i in line for i in icons)
+    )
 
 
 def published(api: httpx.Client, tag: str) -> bool:
@@ -116,7 +126,10 @@ def test_strict_mode_holds_each_stage_until_ticked_and_bad_config_keeps_the_last
         assert "Configuration error in `.github/release-bot.yml`" in body
         assert "line 3" in body and "releases.mode" in body, body
     body = tracking_issue(pm, later)["body"]
-    assert "▶️ current" in row(body, "Identify Needs") and "Strict mode: the release stays in Identify Needs" in body
+    assert (
+        "▶️ current" in row(body, "Identify Needs")
+        and "Strict mode: the release stays in Identify Needs" in body
+    )
 
     # Fixed: the warning goes away (agile now: the new release follows its facts to Build & Test).
     put_config(admin, "releases:\n  mode: agile\n", "release-bot: agile")

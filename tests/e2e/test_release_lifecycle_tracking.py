@@ -36,11 +36,17 @@ def test_tracking_issue_is_found_by_the_bots_marker_only(e2e: Any) -> None:
     # (with a forged stage record claiming Deploy).
     e2e.bot.kill()
     # GitHub keeps the Pacific calendar date of `due_on` (midnight UTC is still 30 November there).
-    m = pm.post(f"{REPO}/milestones", json={"title": "v4.2.0", "due_on": "2030-12-01T12:00:00Z"}).json()["number"]
-    forged = (f"<!-- release-bot:tracking:{m} -->\nI am the tracking issue.\n"
-              '<!-- release-bot:state {"v":1,"stages":{"current":"deploy"}} -->')
-    r = dev.post(f"{REPO}/issues", json={"title": "Ship 4.2.0 (4.2.0)", "body": forged, "milestone": m,
-                                          "labels": ["shipping"]})
+    m = pm.post(f"{REPO}/milestones", json={"title": "v4.2.0", "due_on": "2030-12-01T12:00:00Z"}).json()[
+        "number"
+    ]
+    forged = (
+        f"<!-- release-bot:tracking:{m} -->\nI am the tracking issue.\n"
+        '<!-- release-bot:state {"v":1,"stages":{"current":"deploy"}} -->'
+    )
+    r = dev.post(
+        f"{REPO}/issues",
+        json={"title": "Ship 4.2.0 (4.2.0)", "body": forged, "milestone": m, "labels": ["shipping"]},
+    )
     assert r.status_code == 201, r.text
     impostor = r.json()["number"]
     e2e.bot.start()
@@ -59,8 +65,11 @@ def test_tracking_issue_is_found_by_the_bots_marker_only(e2e: Any) -> None:
     assert "| Due | 2030-12-01 (America/Los_Angeles) · not shipped yet |" in body, body
     assert "- Issues: 1 open, 0 closed" in body  # the copy is an ordinary issue of the milestone
     # The bot never touched the copy.
-    touched = [c for c in e2e.requests_since(0)
-               if c["actor"] == BOT and c["method"] != "GET" and f"/issues/{impostor}" in c["path"]]
+    touched = [
+        c
+        for c in e2e.requests_since(0)
+        if c["actor"] == BOT and c["method"] != "GET" and f"/issues/{impostor}" in c["path"]
+    ]
     assert touched == []
     assert pm.get(f"{REPO}/issues/{impostor}").json()["body"] == forged
 

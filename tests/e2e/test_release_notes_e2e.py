@@ -39,13 +39,22 @@ def create_ref(api: httpx.Client, ref: str, sha: str) -> None:
     assert r.status_code == 201, r.text
 
 
-def open_pr(api: httpx.Client, title: str, *, base: str = "main", labels: tuple[str, ...] = (),
-            milestone: int | None = None, body: str = "") -> int:
+def open_pr(
+    api: httpx.Client,
+    title: str,
+    *,
+    base: str = "main",
+    labels: tuple[str, ...] = (),
+    milestone: int | None = None,
+    body: str = "",
+) -> int:
     n = next(_counter)
     branch = f"topic/{n}"
     create_ref(api, f"refs/heads/{branch}", ref_sha(api, f"heads/{base}"))
     content = base64.b64encode(f"change {n}\n".encode()).decode()
-    r = api.put(f"{REPO}/contents/changes/{n}.txt", json={"message": title, "content": content, "branch": branch})
+    r = api.put(
+        f"{REPO}/contents/changes/{n}.txt", json={"message": title, "content": content, "branch": branch}
+    )
     assert r.status_code == 201, r.text
     r = api.post(f"{REPO}/pulls", json={"title": title, "head": branch, "base": base, "body": body})
     assert r.status_code == 201, r.text
@@ -104,8 +113,13 @@ def test_release_notes_story(e2e: Any) -> None:
     m = pm.post(f"{REPO}/milestones", json={"title": "v1.4.0"}).json()["number"]
 
     feature = open_pr(dev, "Add rocket boosters for @octocat", labels=("feature",), milestone=m)
-    fix = open_pr(dev, "Fix launch crash", labels=("bug",), milestone=m,
-                  body="Details.\n\n```release-note\nLaunches no longer crash when fuel is low.\n```\n")
+    fix = open_pr(
+        dev,
+        "Fix launch crash",
+        labels=("bug",),
+        milestone=m,
+        body="Details.\n\n```release-note\nLaunches no longer crash when fuel is low.\n```\n",
+    )
     chore = open_pr(dev, "Bump dependencies", labels=("dependencies",), milestone=m)
     commanded = open_pr(dev, "Refactor telemetry <internals>", labels=("enhancement",), milestone=m)
     dropped = open_pr(dev, "Short-lived idea", labels=("feature",), milestone=m)
@@ -135,8 +149,11 @@ def test_release_notes_story(e2e: Any) -> None:
     assert f"(#{chore})" in section(body, "Maintenance")
     assert f"(#{dropped})" not in body and f"(#{late})" not in body
     assert "compare/v1.3.0...v1.4.0" in body
-    (tracking,) = [i for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
-                   if i["user"]["login"] == BOT and not i.get("pull_request")]
+    (tracking,) = [
+        i
+        for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
+        if i["user"]["login"] == BOT and not i.get("pull_request")
+    ]
     # Rendered by the release reconciler from NotesOutcome.not_on_branch.
     listed = tracking["body"].split("### In the milestone but not on the release branch", 1)
     assert len(listed) == 2 and f"#{late}" in listed[1].split("###", 1)[0], tracking["body"]
@@ -158,11 +175,16 @@ def test_release_notes_story(e2e: Any) -> None:
     assert latest.status_code == 200 and latest.json()["id"] == published["id"]
     shipped = (feature, fix, chore, commanded, backport)
     for n in shipped:
-        notes = [c for c in pm.get(f"{REPO}/issues/{n}/comments").json()
-                 if c["user"]["login"] == BOT and "release-bot:released:" in c["body"]]
+        notes = [
+            c
+            for c in pm.get(f"{REPO}/issues/{n}/comments").json()
+            if c["user"]["login"] == BOT and "release-bot:released:" in c["body"]
+        ]
         assert len(notes) == 1, (n, notes)
         assert "released" in [lbl["name"] for lbl in pm.get(f"{REPO}/issues/{n}").json()["labels"]]
-    assert not [c for c in pm.get(f"{REPO}/issues/{late}/comments").json() if "release-bot:released:" in c["body"]]
+    assert not [
+        c for c in pm.get(f"{REPO}/issues/{late}/comments").json() if "release-bot:released:" in c["body"]
+    ]
 
     # Nothing new: a redelivered event, a repeated rebuild and a wiped store write nothing.
     seq = last_seq(e2e)
@@ -182,15 +204,34 @@ def test_release_notes_story(e2e: Any) -> None:
     e2e.settle()
     before_reconcile = last_seq(e2e)
     env = {**os.environ, **e2e.bot.env, "PYTHONPATH": str(ROOT)}
-    done = subprocess.run([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())",
-                           "reconcile", "acme/rocket"], env=env, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            "reconcile",
+            "acme/rocket",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     e2e.settle()
-    rebuilt = [r for r in e2e.requests_since(before_reconcile)
-               if r["actor"] == BOT and r["method"] == "GET" and "/compare/" in r["path"]]
+    rebuilt = [
+        r
+        for r in e2e.requests_since(before_reconcile)
+        if r["actor"] == BOT and r["method"] == "GET" and "/compare/" in r["path"]
+    ]
     assert rebuilt, "release-bot reconcile did not rebuild the notes"
-    writes = [w for w in bot_writes(e2e, seq) if "/releases" in w["path"] or w["path"].endswith("/labels")
-              or ("/comments" in w["path"] and f"/issues/{shipped[0]}/" in w["path"])]
+    writes = [
+        w
+        for w in bot_writes(e2e, seq)
+        if "/releases" in w["path"]
+        or w["path"].endswith("/labels")
+        or ("/comments" in w["path"] and f"/issues/{shipped[0]}/" in w["path"])
+    ]
     assert writes == [], writes
     assert len([r for r in releases(pm) if r["tag_name"] == "v1.4.0"]) == 1
 
@@ -220,21 +261,33 @@ def test_rebase_and_reworded_squash_ship_and_human_text_moves_to_their_release(e
     assert f"Rebased onto the branch (#{rebased})" in section(body, "Features"), body
     assert f"Squashed with a new message (#{squashed})" in section(body, "Fixes"), body
     assert f"(#{main_only})" not in body
-    (tracking,) = [i for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
-                   if i["user"]["login"] == BOT and not i.get("pull_request")]
+    (tracking,) = [
+        i
+        for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
+        if i["user"]["login"] == BOT and not i.get("pull_request")
+    ]
     listed = tracking["body"].split("### In the milestone but not on the release branch", 1)
     assert len(listed) == 2 and f"#{main_only}" in listed[1].split("###", 1)[0], tracking["body"]
     outside = tracking["body"].split("### Merged into `release/1.4` from outside the milestone", 1)
     assert len(outside) == 2 and f"#{stray}" in outside[1].split("###", 1)[0], tracking["body"]
     assert f"(#{stray})" not in body
 
-    r = releaser.patch(f"{REPO}/releases/{draft['id']}",
-                       json={"body": "Highlights by a human.\n\n" + body + "\n\nThanks, testers."})
+    r = releaser.patch(
+        f"{REPO}/releases/{draft['id']}",
+        json={"body": "Highlights by a human.\n\n" + body + "\n\nThanks, testers."},
+    )
     assert r.status_code == 200, r.text
     e2e.settle()
     # The releaser publishes their own release on v1.4.0 (creating the tag) before the bot does.
-    r = releaser.post(f"{REPO}/releases", json={"tag_name": "v1.4.0", "target_commitish": "release/1.4",
-                                                "name": "Rocket 1.4", "body": "Hand-written intro."})
+    r = releaser.post(
+        f"{REPO}/releases",
+        json={
+            "tag_name": "v1.4.0",
+            "target_commitish": "release/1.4",
+            "name": "Rocket 1.4",
+            "body": "Hand-written intro.",
+        },
+    )
     assert r.status_code == 201, r.text
     theirs = r.json()["id"]
     e2e.settle()
@@ -263,8 +316,11 @@ def test_rebase_and_reworded_squash_ship_and_human_text_moves_to_their_release(e
             r = pm.post(f"{REPO}/issues/{n}/labels", json={"labels": [f"burst-{i}"]})
             assert r.status_code == 200, r.text
     e2e.settle()
-    rebuilds = [line for line in map(_json_line, e2e.bot.logs()[log_before:].splitlines())
-                if line.get("msg") == "job" and str(line.get("key", "")).startswith("release:")]
+    rebuilds = [
+        line
+        for line in map(_json_line, e2e.bot.logs()[log_before:].splitlines())
+        if line.get("msg") == "job" and str(line.get("key", "")).startswith("release:")
+    ]
     # One per event would be 40. With the read cache a rebuild costs a few revalidations, so more of
     # them finish while the burst lasts (measured 13, 4-5 requests each; 6 without the cache, each
     # reading everything): the burst must stay coalesced and cheap in total.
@@ -295,20 +351,30 @@ def test_configuration_change_rebuilds_and_template_errors_go_to_the_tracking_is
     def push_config(text: str, name: str = "release-bot.yml") -> None:
         path = f"{REPO}/contents/.github/{name}"
         current = admin.get(path, params={"ref": "main"})
-        payload = {"message": "notes config", "branch": "main", "content": base64.b64encode(text.encode()).decode()}
+        payload = {
+            "message": "notes config",
+            "branch": "main",
+            "content": base64.b64encode(text.encode()).decode(),
+        }
         if current.status_code == 200:
             payload["sha"] = current.json()["sha"]
         r = admin.put(path, json=payload)
         assert r.status_code in (200, 201), r.text
 
     def tracking_body() -> str:
-        (issue,) = [i for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
-                    if i["user"]["login"] == BOT and not i.get("pull_request")]
+        (issue,) = [
+            i
+            for i in pm.get(f"{REPO}/issues", params={"milestone": m, "state": "all"}).json()
+            if i["user"]["login"] == BOT and not i.get("pull_request")
+        ]
         return str(issue["body"])
 
     # GitHub's own .github/release.yml, read by the bot's configuration loader, sets the categories.
-    push_config("changelog:\n  categories:\n    - title: Rocket science\n      labels: [feature]\n"
-                "    - title: Everything else\n      labels: ['*']\n", "release.yml")
+    push_config(
+        "changelog:\n  categories:\n    - title: Rocket science\n      labels: [feature]\n"
+        "    - title: Everything else\n      labels: ['*']\n",
+        "release.yml",
+    )
     e2e.settle()
     (draft,) = notes_releases(pm, m)
     assert f"(#{pr})" in section(draft["body"], "Rocket science"), draft["body"]
@@ -324,8 +390,10 @@ def test_configuration_change_rebuilds_and_template_errors_go_to_the_tracking_is
 
     issue = pm.post(f"{REPO}/issues", json={"title": "Warp drive overheats", "milestone": m}).json()["number"]
     pm.patch(f"{REPO}/issues/{issue}", json={"state": "closed"}).raise_for_status()
-    push_config("notes:\n  header: 'Rocket $VERSION'\n  change_template: '* $TITLE by $AUTHOR'\n"
-                "  include_issues: true\n  prereleases: true\n")
+    push_config(
+        "notes:\n  header: 'Rocket $VERSION'\n  change_template: '* $TITLE by $AUTHOR'\n"
+        "  include_issues: true\n  prereleases: true\n"
+    )
     e2e.settle()
     (draft,) = notes_releases(pm, m)
     assert "* Add warp drive by dev" in draft["body"] and "$WHO" not in tracking_body()

@@ -19,12 +19,27 @@ pytestmark = pytest.mark.e2e
 
 def test_serve_without_credentials_runs_against_the_builtin_sandbox(tmp_path: Path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET")}
-    env.update({"PORT": str(port), "HOST": "127.0.0.1", "SANDBOX_PORT": "0", "QUEUE_URL": f"sqlite:///{tmp_path / 'q.db'}"})
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH", "WEBHOOK_SECRET")
+    }
+    env.update(
+        {
+            "PORT": str(port),
+            "HOST": "127.0.0.1",
+            "SANDBOX_PORT": "0",
+            "QUEUE_URL": f"sqlite:///{tmp_path / 'q.db'}",
+        }
+    )
     out = open(tmp_path / "serve.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "serve"],
-        cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=tmp_path,
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30
@@ -44,7 +59,9 @@ def test_serve_without_credentials_runs_against_the_builtin_sandbox(tmp_path: Pa
             except httpx.HTTPError:
                 time.sleep(0.05)
         admin = {"Authorization": "token sandbox-token-admin"}
-        created = httpx.post(f"{api}/repos/acme/rocket/milestones", json={"title": "v0.1.0"}, headers=admin, timeout=10)
+        created = httpx.post(
+            f"{api}/repos/acme/rocket/milestones", json={"title": "v0.1.0"}, headers=admin, timeout=10
+        )
         assert created.status_code == 201
         base = api.removesuffix("/api/v3")
         httpx.post(f"{base}/_sandbox/wait-idle", timeout=30)

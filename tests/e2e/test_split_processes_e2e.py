@@ -45,8 +45,9 @@ def _wait(predicate, timeout: float, what: str, logs: Path) -> None:
 
 def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     with open(log, "wb") as out:
-        return subprocess.Popen(args, cwd=log.parent, env=env, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        return subprocess.Popen(
+            args, cwd=log.parent, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> int | None:
@@ -66,8 +67,12 @@ def test_worker_process_drops_the_client_of_an_installation_suspended_at_the_web
     with socket.socket() as held:  # kept bound while the sandbox picks its port, so it cannot pick this one
         held.bind(("127.0.0.1", 0))
         port = held.getsockname()[1]
-        sandbox = start_sandbox(port=0, webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}", webhook_secret=SECRET,
-                                app_key_path=str(key_path))
+        sandbox = start_sandbox(
+            port=0,
+            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
+            webhook_secret=SECRET,
+            app_key_path=str(key_path),
+        )
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -87,10 +92,16 @@ def test_worker_process_drops_the_client_of_an_installation_suspended_at_the_web
     env.pop("PROMETHEUS_MULTIPROC_DIR", None)
     web_log, worker_log = tmp_path / "web.log", tmp_path / "worker.log"
     # The Procfile's two lines.
-    web = _start([sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "bot.wsgi:app"], env, web_log)
-    worker = _start([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "worker"],
-                    env, worker_log)
+    web = _start(
+        [sys.executable, "-m", "gunicorn", "-c", str(ROOT / "gunicorn.conf.py"), "bot.wsgi:app"], env, web_log
+    )
+    worker = _start(
+        [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "worker"],
+        env,
+        worker_log,
+    )
     try:
+
         def web_up() -> bool:
             try:
                 return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
@@ -98,12 +109,24 @@ def test_worker_process_drops_the_client_of_an_installation_suspended_at_the_web
                 return False
 
         _wait(web_up, 30, "the web process", web_log)
-        _wait(lambda: any(r.get("msg") == "workers started" for r in _json_lines(worker_log)), 30,
-              "the worker process", worker_log)
+        _wait(
+            lambda: any(r.get("msg") == "workers started" for r in _json_lines(worker_log)),
+            30,
+            "the worker process",
+            worker_log,
+        )
 
         def jobs_done(prefix: str, n: int) -> bool:
-            return sum(1 for r in _json_lines(worker_log)
-                       if r.get("msg") == "job" and r.get("key", "").startswith(prefix) and r.get("outcome") == "success") >= n
+            return (
+                sum(
+                    1
+                    for r in _json_lines(worker_log)
+                    if r.get("msg") == "job"
+                    and r.get("key", "").startswith(prefix)
+                    and r.get("outcome") == "success"
+                )
+                >= n
+            )
 
         def settled() -> bool:
             if not sandbox.wait_idle(0.5):
@@ -112,9 +135,13 @@ def test_worker_process_drops_the_client_of_an_installation_suspended_at_the_web
             return queue["pending"] == 0 and queue["running"] == 0
 
         def minted() -> int:
-            return worker_log.read_text(errors="replace").count("minting an installation token for installation 1")
+            return worker_log.read_text(errors="replace").count(
+                "minting an installation token for installation 1"
+            )
 
-        with httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}) as admin:
+        with httpx.Client(
+            base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}
+        ) as admin:
             assert admin.post("/repos/acme/rocket/milestones", json={"title": "v9.1.0"}).status_code == 201
             _wait(lambda: jobs_done("release:", 1), 30, "the first release job in the worker", worker_log)
             _wait(settled, 30, "the queue to settle", worker_log)
@@ -123,17 +150,33 @@ def test_worker_process_drops_the_client_of_an_installation_suspended_at_the_web
             suspended = httpx.post(f"{sandbox.base_url}/_sandbox/installations/1/suspend", timeout=10)
             assert suspended.status_code == 200, suspended.text
             # No job of the installation runs any more: the idle worker drops the client by itself.
-            _wait(lambda: any(r.get("msg", "").startswith("installation 1 was removed (installation.suspend)")
-                              for r in _json_lines(worker_log)), 20, "the worker dropping the client", worker_log)
-            delivery = [r for r in _json_lines(web_log) if r.get("msg") == "delivery" and r.get("event") == "installation"]
+            _wait(
+                lambda: any(
+                    r.get("msg", "").startswith("installation 1 was removed (installation.suspend)")
+                    for r in _json_lines(worker_log)
+                ),
+                20,
+                "the worker dropping the client",
+                worker_log,
+            )
+            delivery = [
+                r
+                for r in _json_lines(web_log)
+                if r.get("msg") == "delivery" and r.get("event") == "installation"
+            ]
             assert delivery and delivery[-1]["outcome"] == "accepted"
 
-            assert httpx.post(f"{sandbox.base_url}/_sandbox/installations/1/unsuspend", timeout=10).status_code == 200
+            assert (
+                httpx.post(f"{sandbox.base_url}/_sandbox/installations/1/unsuspend", timeout=10).status_code
+                == 200
+            )
             assert admin.post("/repos/acme/rocket/milestones", json={"title": "v9.2.0"}).status_code == 201
             _wait(lambda: jobs_done("release:", 2), 30, "a release job after unsuspend", worker_log)
             _wait(settled, 30, "the queue to settle", worker_log)
             assert minted() == 2  # a fresh token, not the one cached before the suspension
-        failed = [r for r in _json_lines(worker_log) if r.get("msg") == "job" and r.get("outcome") != "success"]
+        failed = [
+            r for r in _json_lines(worker_log) if r.get("msg") == "job" and r.get("outcome") != "success"
+        ]
         assert not failed, failed
     finally:
         worker_code = _stop(worker)

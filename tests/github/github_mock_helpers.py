@@ -16,7 +16,9 @@ def token_response(token: str, expires_at: datetime | None = None) -> dict[str, 
     return {"token": token, "expires_at": expires.strftime("%Y-%m-%dT%H:%M:%SZ"), "permissions": {}}
 
 
-def add_token(mock: responses.RequestsMock, installation_id: int, *tokens: tuple[str, datetime | None]) -> None:
+def add_token(
+    mock: responses.RequestsMock, installation_id: int, *tokens: tuple[str, datetime | None]
+) -> None:
     """Each POST to the installation's access_tokens answers the next token of ``tokens``."""
     remaining = list(tokens)
 
@@ -27,5 +29,10 @@ def add_token(mock: responses.RequestsMock, installation_id: int, *tokens: tuple
     mock.add_callback("POST", f"{API}/app/installations/{installation_id}/access_tokens", callback=callback)
 
 
-REPO_JSON = {"id": 42, "name": "rocket", "full_name": "acme/rocket", "default_branch": "main",
-             "owner": {"login": "acme", "id": 1}}
+REPO_JSON = {
+    "id": 42,
+    "name": "rocket",
+    "full_name": "acme/rocket",
+    "default_branch": "main",
+    "owner": {"login": "acme", "id": 1},
+}

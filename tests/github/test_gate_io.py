@@ -208,7 +208,9 @@ def test_pull_facts_and_merge_group_numbers() -> None:
     )
     assert pull.base == "release/1.4" and pull.labels == {"hold"} and pull.milestone is not None
     assert merge_group_pull_number("refs/heads/gh-readonly-queue/release/1.4/pr-12-" + "a" * 40) == 12
-    assert merge_group_pull_number("gh-readonly-queue/pr-7-abc/pr-12-" + "b" * 40) == 12  # the last segment only
+    assert (
+        merge_group_pull_number("gh-readonly-queue/pr-7-abc/pr-12-" + "b" * 40) == 12
+    )  # the last segment only
     assert merge_group_pull_number("refs/heads/release/1.4") is None
 
 

@@ -27,8 +27,11 @@ class Clock:
 
 def make_app(app_key: str, sleeps: list[float] | None = None, now: Clock | None = None) -> GitHubApp:
     return GitHubApp(
-        7, app_key, pacer_limits=PacerLimits(writes_per_minute=0, points_per_minute=0),
-        sleep=(sleeps.append if sleeps is not None else None), now=now or (lambda: datetime.now(UTC)),
+        7,
+        app_key,
+        pacer_limits=PacerLimits(writes_per_minute=0, points_per_minute=0),
+        sleep=(sleeps.append if sleeps is not None else None),
+        now=now or (lambda: datetime.now(UTC)),
     )
 
 
@@ -65,8 +68,9 @@ def test_client_is_cached_per_installation_and_forgotten(app_key, gh_mock):
 
 
 def test_bot_login_comes_from_get_app(app_key, gh_mock):
-    gh_mock.get(f"{API}/app", json={"id": 7, "slug": "release-bot", "name": "Release Bot",
-                                    "owner": {"login": "acme"}})
+    gh_mock.get(
+        f"{API}/app", json={"id": 7, "slug": "release-bot", "name": "Release Bot", "owner": {"login": "acme"}}
+    )
     app = make_app(app_key)
     assert app.bot_login == "release-bot[bot]"
     assert app.bot_login == "release-bot[bot]"
@@ -111,8 +115,12 @@ def test_post_not_replayed_after_5xx(app_key, gh_mock):
 
 def test_short_retry_after_is_honoured(app_key, gh_mock):
     add_token(gh_mock, 5, ("ghs_t", None))
-    gh_mock.get(f"{API}/repos/acme/rocket",
-                json={"message": "You have exceeded a secondary rate limit."}, status=403, headers={"Retry-After": "3"})
+    gh_mock.get(
+        f"{API}/repos/acme/rocket",
+        json={"message": "You have exceeded a secondary rate limit."},
+        status=403,
+        headers={"Retry-After": "3"},
+    )
     gh_mock.get(f"{API}/repos/acme/rocket", json=REPO_JSON)
     sleeps: list[float] = []
     gh = make_app(app_key, sleeps).client_for(5)
@@ -123,19 +131,29 @@ def test_short_retry_after_is_honoured(app_key, gh_mock):
 def test_secondary_limit_retried_even_for_post(app_key, gh_mock):
     add_token(gh_mock, 5, ("ghs_t", None))
     url = f"{API}/repos/acme/rocket/issues/1/comments"
-    gh_mock.post(url, json={"message": "You have exceeded a secondary rate limit."}, status=403,
-                 headers={"Retry-After": "1"})
+    gh_mock.post(
+        url,
+        json={"message": "You have exceeded a secondary rate limit."},
+        status=403,
+        headers={"Retry-After": "1"},
+    )
     gh_mock.post(url, json={"id": 1, "body": "x"}, status=201)
     sleeps: list[float] = []
     gh = make_app(app_key, sleeps).client_for(5)
-    _, data = gh.requester.requestJsonAndCheck("POST", "/repos/acme/rocket/issues/1/comments", input={"body": "x"})
+    _, data = gh.requester.requestJsonAndCheck(
+        "POST", "/repos/acme/rocket/issues/1/comments", input={"body": "x"}
+    )
     assert data["id"] == 1 and sleeps == [1.0]
 
 
 def test_long_retry_after_requeues_instead_of_sleeping(app_key, gh_mock):
     add_token(gh_mock, 5, ("ghs_t", None))
-    gh_mock.get(f"{API}/repos/acme/rocket", json={"message": "Service Unavailable"}, status=503,
-                headers={"Retry-After": "120"})
+    gh_mock.get(
+        f"{API}/repos/acme/rocket",
+        json={"message": "Service Unavailable"},
+        status=503,
+        headers={"Retry-After": "120"},
+    )
     sleeps: list[float] = []
     gh = make_app(app_key, sleeps).client_for(5)
     before = time.time()
@@ -148,8 +166,12 @@ def test_long_retry_after_requeues_instead_of_sleeping(app_key, gh_mock):
 def test_exhausted_primary_limit_requeues_at_reset(app_key, gh_mock):
     add_token(gh_mock, 5, ("ghs_t", None))
     reset = int(time.time()) + 1800
-    gh_mock.get(f"{API}/repos/acme/rocket", json={"message": "API rate limit exceeded for installation ID 5."},
-                status=403, headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)})
+    gh_mock.get(
+        f"{API}/repos/acme/rocket",
+        json={"message": "API rate limit exceeded for installation ID 5."},
+        status=403,
+        headers={"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": str(reset)},
+    )
     sleeps: list[float] = []
     gh = make_app(app_key, sleeps).client_for(5)
     with accounting.count_job_calls() as calls, pytest.raises(RetryLater) as info:
@@ -161,8 +183,12 @@ def test_exhausted_primary_limit_requeues_at_reset(app_key, gh_mock):
 
 def test_permission_403_not_retried(app_key, gh_mock):
     add_token(gh_mock, 5, ("ghs_t", None))
-    gh_mock.get(f"{API}/repos/acme/rocket", json={"message": "Resource not accessible by integration"}, status=403,
-                headers={"X-RateLimit-Remaining": "4000"})
+    gh_mock.get(
+        f"{API}/repos/acme/rocket",
+        json={"message": "Resource not accessible by integration"},
+        status=403,
+        headers={"X-RateLimit-Remaining": "4000"},
+    )
     gh = make_app(app_key, []).client_for(5)
     with pytest.raises(GithubException) as info:
         gh.get_repo("acme/rocket")
@@ -177,8 +203,14 @@ def test_permission_403_not_retried(app_key, gh_mock):
         (404, {"message": "Not Found"}, {}, PermanentError),
         (410, {"message": "Issues are disabled for this repo"}, {}, PermanentError),
         (403, {"message": "This installation has been suspended"}, {}, PermanentError),
-        (403, {"message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."},
-         {}, RetryLater),
+        (
+            403,
+            {
+                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+            },
+            {},
+            RetryLater,
+        ),
         (429, {"message": "Too many requests"}, {"retry-after": "30"}, RetryLater),
         (500, {"message": "oops"}, {}, type(None)),
         (422, {"message": "Validation Failed"}, {}, type(None)),
@@ -191,7 +223,8 @@ def test_error_mapping(status, body, headers, expected):
 
 def test_secondary_limit_without_retry_after_waits_a_minute():
     mapped = map_github_exception(
-        GithubException(403, {"message": "You have exceeded a secondary rate limit."}, {}), wall_clock=lambda: 1000.0
+        GithubException(403, {"message": "You have exceeded a secondary rate limit."}, {}),
+        wall_clock=lambda: 1000.0,
     )
     assert isinstance(mapped, RetryLater) and mapped.not_before == 1060.0
 
@@ -248,17 +281,29 @@ def test_app_jwt_follows_githubs_clock_after_a_skew_401(app_key, gh_mock):
 
     github_now = time.time() + 7200  # this host's clock is two hours behind GitHub's
     answers = [
-        (401, {"Date": formatdate(github_now, usegmt=True)},
-         {"message": "'Expiration time' claim ('exp') must be a numeric value representing the future time at "
-                     "which the assertion expires"}),
+        (
+            401,
+            {"Date": formatdate(github_now, usegmt=True)},
+            {
+                "message": "'Expiration time' claim ('exp') must be a numeric value representing the future time at "
+                "which the assertion expires"
+            },
+        ),
         (201, {}, {"token": "ghs_ok", "expires_at": "2099-01-01T00:00:00Z"}),
     ]
-    gh_mock.add_callback("POST", f"{API}/app/installations/5/access_tokens",
-                         callback=lambda r: (lambda a: (a[0], a[1], _json.dumps(a[2])))(answers.pop(0)))
+    gh_mock.add_callback(
+        "POST",
+        f"{API}/app/installations/5/access_tokens",
+        callback=lambda r: (lambda a: (a[0], a[1], _json.dumps(a[2])))(answers.pop(0)),
+    )
     gh_mock.get(f"{API}/repos/acme/rocket", json=REPO_JSON)
     gh = make_app(app_key, []).client_for(5)
     gh.get_repo("acme/rocket")
-    jwts = [c.request.headers["Authorization"].split()[1] for c in gh_mock.calls if "access_tokens" in c.request.url]
+    jwts = [
+        c.request.headers["Authorization"].split()[1]
+        for c in gh_mock.calls
+        if "access_tokens" in c.request.url
+    ]
     claims = [jwt.decode(t, options={"verify_signature": False}) for t in jwts]
     assert len(claims) == 2
     assert abs(claims[0]["iat"] + 60 - time.time()) < 5  # first JWT on our clock
@@ -267,8 +312,12 @@ def test_app_jwt_follows_githubs_clock_after_a_skew_401(app_key, gh_mock):
 
 
 def test_unrelated_401_is_not_taken_for_skew(app_key, gh_mock):
-    gh_mock.post(f"{API}/app/installations/5/access_tokens", json={"message": "Bad credentials"}, status=401,
-                 headers={"Date": "Mon, 01 Jan 2040 00:00:00 GMT"})
+    gh_mock.post(
+        f"{API}/app/installations/5/access_tokens",
+        json={"message": "Bad credentials"},
+        status=401,
+        headers={"Date": "Mon, 01 Jan 2040 00:00:00 GMT"},
+    )
     gh = make_app(app_key, []).client_for(5)
     with pytest.raises(GithubException) as info:
         gh.get_repo("acme/rocket")

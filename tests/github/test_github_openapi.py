@@ -55,7 +55,11 @@ def _properties(spec: dict[str, Any], schema: dict[str, Any]) -> set[str]:
 @pytest.mark.parametrize(("method", "path", "params", "fields"), CALLS, ids=[f"{c[0]} {c[1]}" for c in CALLS])
 def test_endpoint_documented(spec, method, path, params, fields):
     operation = spec["paths"][path][method]
-    declared = {_resolve(spec, p)["name"] for p in operation.get("parameters", []) if _resolve(spec, p)["in"] == "query"}
+    declared = {
+        _resolve(spec, p)["name"]
+        for p in operation.get("parameters", [])
+        if _resolve(spec, p)["in"] == "query"
+    }
     assert set(params) <= declared
     if fields:
         ok = next(v for k, v in operation["responses"].items() if k.startswith("2"))

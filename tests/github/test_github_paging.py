@@ -21,12 +21,14 @@ def serve_milestones(mock, total: int) -> None:
         query = parse_qs(urlsplit(request.url).query)
         per_page = int(query.get("per_page", ["30"])[0])
         page = int(query.get("page", ["1"])[0])
-        chunk = items[(page - 1) * per_page: page * per_page]
+        chunk = items[(page - 1) * per_page : page * per_page]
         headers = {"Content-Type": "application/json"}
         if page * per_page < total:
             # GitHub's next links carry the filters and per_page
-            headers["Link"] = (f'<https://api.github.com/repos/acme/rocket/milestones?state=open&per_page={per_page}&page={page + 1}>;'
-                               ' rel="next", <https://api.github.com/repos/acme/rocket/milestones?page=99>; rel="last"')
+            headers["Link"] = (
+                f"<https://api.github.com/repos/acme/rocket/milestones?state=open&per_page={per_page}&page={page + 1}>;"
+                ' rel="next", <https://api.github.com/repos/acme/rocket/milestones?page=99>; rel="last"'
+            )
         return 200, headers, json.dumps(chunk)
 
     mock.add_callback("GET", f"{API}/repos/acme/rocket/milestones", callback=callback)
@@ -63,7 +65,9 @@ def test_max_pages_bounds_the_read(gh, gh_mock):
 
 
 def test_wrapped_lists(gh, gh_mock):
-    gh_mock.get(f"{API}/repos/acme/rocket/commits/abc/check-runs",
-                json={"total_count": 1, "check_runs": [{"id": 9, "name": "release-bot/gate"}]})
+    gh_mock.get(
+        f"{API}/repos/acme/rocket/commits/abc/check-runs",
+        json={"total_count": 1, "check_runs": [{"id": 9, "name": "release-bot/gate"}]},
+    )
     runs = list_all(gh, "/repos/acme/rocket/commits/abc/check-runs", items_key="check_runs")
     assert runs == [{"id": 9, "name": "release-bot/gate"}]

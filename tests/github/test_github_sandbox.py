@@ -44,8 +44,13 @@ def api(sandbox) -> Iterator[httpx.Client]:
 @pytest.fixture
 def app(sandbox) -> Iterator[GitHubApp]:
     key = open(sandbox.app_key_path).read()
-    github_app = GitHubApp(1, key, base_url=sandbox.api_url, pacer_limits=PacerLimits.for_mode(sandbox=True),
-                           sleep=lambda s: None)
+    github_app = GitHubApp(
+        1,
+        key,
+        base_url=sandbox.api_url,
+        pacer_limits=PacerLimits.for_mode(sandbox=True),
+        sleep=lambda s: None,
+    )
     yield github_app
     github_app.close()
 
@@ -116,7 +121,13 @@ def test_sandbox_502_retried(sandbox, api, app):
 
 
 def test_sandbox_rate_limit_exhaustion_requeues(sandbox, api, app):
-    fault = {"method": "GET", "path": "/repos/acme/rocket$", "status": 403, "times": 1, "rate_limit_exhausted": True}
+    fault = {
+        "method": "GET",
+        "path": "/repos/acme/rocket$",
+        "status": 403,
+        "times": 1,
+        "rate_limit_exhausted": True,
+    }
     assert admin_post(sandbox, "/_sandbox/faults", json=fault).status_code == 201
     gh = app.client_for(1)
     with pytest.raises(RetryLater) as info:

@@ -19,8 +19,14 @@ def test_services_need_app_credentials():
 
 
 def test_services_from_settings(app_key, tmp_path):
-    settings = Settings.from_env({"APP_ID": "3", "PRIVATE_KEY": base64.b64encode(app_key.encode()).decode(),
-                                  "GITHUB_API_URL": "https://ghe.example.com/api/v3/", "GITHUB_WRITES_PER_MINUTE": "10"})
+    settings = Settings.from_env(
+        {
+            "APP_ID": "3",
+            "PRIVATE_KEY": base64.b64encode(app_key.encode()).decode(),
+            "GITHUB_API_URL": "https://ghe.example.com/api/v3/",
+            "GITHUB_WRITES_PER_MINUTE": "10",
+        }
+    )
     services = Services.from_settings(settings, None)
     try:
         assert services.app_id == 3

@@ -22,16 +22,27 @@ def w(sandbox_world: World, sandbox_app: GitHubApp) -> NotesRepo:
 
 
 def record(**kw: object) -> ReleaseRecord:
-    base = dict(id=1, tag_name="v1.4.0", name="v1.4.0", body="b", draft=True, prerelease=False,
-                target_commitish="release/1.4", author=BOT, html_url="u")
+    base = dict(
+        id=1,
+        tag_name="v1.4.0",
+        name="v1.4.0",
+        body="b",
+        draft=True,
+        prerelease=False,
+        target_commitish="release/1.4",
+        author=BOT,
+        html_url="u",
+    )
     base.update(kw)
     return ReleaseRecord(**base)  # type: ignore[arg-type]
 
 
 def gets(w: NotesRepo, part: str) -> list[str]:
     """The GETs the bot sent whose URL has ``part``, each with its query as sent."""
-    return [f"{url}?{urlencode(query)}" if query else url
-            for url, query, _body in w.sent_where(lambda verb, url: verb == "GET" and part in url)]
+    return [
+        f"{url}?{urlencode(query)}" if query else url
+        for url, query, _body in w.sent_where(lambda verb, url: verb == "GET" and part in url)
+    ]
 
 
 def marker(milestone: int) -> str:
@@ -54,12 +65,16 @@ def test_milestone_items_are_listed_closed_100_per_page(w: NotesRepo) -> None:
     w.repo.issue("open one", milestone=milestone)
     seen: list[int] = []
     w.mark()
-    items = notes_io.list_milestone_items(w.gh, w.full, milestone, on_page=lambda done, total: seen.append(done))
+    items = notes_io.list_milestone_items(
+        w.gh, w.full, milestone, on_page=lambda done, total: seen.append(done)
+    )
     assert [i["number"] for i in items] == numbers
     assert seen == [100, 200, 250]
     sent = gets(w, "/issues")
     assert len(sent) == 3 and len(w.reads()) == 3
-    assert all(f"milestone={milestone}" in url and "state=closed" in url and "per_page=100" in url for url in sent)
+    assert all(
+        f"milestone={milestone}" in url and "state=closed" in url and "per_page=100" in url for url in sent
+    )
 
 
 def test_compare_pages_250_and_stops_on_total(w: NotesRepo) -> None:
@@ -67,8 +82,16 @@ def test_compare_pages_250_and_stops_on_total(w: NotesRepo) -> None:
     tip = w.repo.head("main")
     tree = w.repo.get(f"/git/commits/{tip}")["tree"]["sha"]
     for n in range(500):
-        tip = ok(w.api().post(w.path("/git/commits"), json={
-            "message": f"Merge pull request #{n} from acme/b{n}\n\nx", "tree": tree, "parents": [tip]}))["sha"]
+        tip = ok(
+            w.api().post(
+                w.path("/git/commits"),
+                json={
+                    "message": f"Merge pull request #{n} from acme/b{n}\n\nx",
+                    "tree": tree,
+                    "parents": [tip],
+                },
+            )
+        )["sha"]
     ok(w.api().post(w.path("/git/refs"), json={"ref": "refs/heads/release/1.4", "sha": tip}))
     w.mark()
     commits = notes_io.compare_commits(w.gh, w.full, "v1.3.0", "release/1.4")
@@ -137,13 +160,15 @@ class TestReleasePatch:
 
 def test_update_rereads_and_keeps_text_written_meanwhile(w: NotesRepo) -> None:
     w.repo.branch("release/1.4")
-    release = bot_release(w, draft=True, tag_name="v1.4.0", name="v1.4.0", target_commitish="release/1.4",
-                          body="old")
+    release = bot_release(
+        w, draft=True, tag_name="v1.4.0", name="v1.4.0", target_commitish="release/1.4", body="old"
+    )
     w.edit_release(int(str(release["id"])), body="edited by a human just now")
     desired = DesiredRelease("v1.4.0", "v1.4.0", True, False, "release/1.4", None)
     w.mark()
-    updated, patch = notes_io.update_release(w.gh, w.full, int(str(release["id"])), desired,
-                                             lambda cur: cur + "\n+notes")
+    updated, patch = notes_io.update_release(
+        w.gh, w.full, int(str(release["id"])), desired, lambda cur: cur + "\n+notes"
+    )
     assert patch == {"body": "edited by a human just now\n+notes"}
     assert updated is not None and w.requests()[0] == ("GET", f"/repos/{w.full}/releases/{release['id']}")
     w.mark()
@@ -154,13 +179,24 @@ def test_update_rereads_and_keeps_text_written_meanwhile(w: NotesRepo) -> None:
 def test_mark_released_once_each(w: NotesRepo) -> None:
     one, two, three = (w.repo.issue(title) for title in ("a", "b", "c"))
     w.repo.label(two, "admin", "released")
-    w.gh.requester.requestJsonAndCheck("POST", w.path(f"/issues/{three}/comments"),
-                                       input={"body": "<!-- release-bot:released:7 -->\nold"})
+    w.gh.requester.requestJsonAndCheck(
+        "POST", w.path(f"/issues/{three}/comments"), input={"body": "<!-- release-bot:released:7 -->\nold"}
+    )
     targets = [ReleasedTarget(n, tuple(w.labels(n))) for n in (one, two, three)]
     w.mark()
     done, remaining = notes_io.mark_released(
-        w.gh, w.full, targets, milestone_number=7, release_url="https://r", tag="v1.4.0", bot_login=BOT,
-        label="released", comment=True, already_done=set(), max_items=50)
+        w.gh,
+        w.full,
+        targets,
+        milestone_number=7,
+        release_url="https://r",
+        tag="v1.4.0",
+        bot_login=BOT,
+        label="released",
+        comment=True,
+        already_done=set(),
+        max_items=50,
+    )
     assert done == [one, three] and not remaining
     assert len(w.comments(one)) == 1 and len(w.comments(three)) == 1  # #3 was commented before: not again
     assert "[v1.4.0](https://r)" in w.comments(one)[0]["body"]
@@ -172,6 +208,16 @@ def test_mark_released_limits_items_per_run(w: NotesRepo) -> None:
     numbers = [w.repo.issue("x") for _ in range(5)]
     targets = [ReleasedTarget(n, ()) for n in numbers]
     done, remaining = notes_io.mark_released(
-        w.gh, w.full, targets, milestone_number=7, release_url="u", tag="v1", bot_login=BOT,
-        label="", comment=True, already_done={numbers[0]}, max_items=2)
+        w.gh,
+        w.full,
+        targets,
+        milestone_number=7,
+        release_url="u",
+        tag="v1",
+        bot_login=BOT,
+        label="",
+        comment=True,
+        already_done={numbers[0]},
+        max_items=2,
+    )
     assert done == numbers[1:3] and remaining

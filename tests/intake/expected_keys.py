@@ -34,7 +34,9 @@ def expected(event: str, p: dict[str, Any], app_id: int | None = None) -> set[st
             return {f"release:{repo_id}@{_ms(p['issue']['milestone'])}"}
         return None
     if event == "issues":
-        keys = {f"release:{repo_id}@{_ms(m)}" for m in (p["issue"].get("milestone"), p.get("milestone")) if _ms(m)}
+        keys = {
+            f"release:{repo_id}@{_ms(m)}" for m in (p["issue"].get("milestone"), p.get("milestone")) if _ms(m)
+        }
         if keys:
             return keys
         return {f"repo:{repo_id}"} if action in ("opened", "labeled", "reopened", "closed") else None

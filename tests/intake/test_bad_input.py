@@ -46,7 +46,11 @@ def test_a_good_delivery_is_accepted(client, queue):
     assert response.get_json()["jobs"] == ["release:42@3"]
     assert [j.key for j in queue.list_jobs()] == ["release:42@3"]
     job = queue.list_jobs()[0]
-    assert (job.spec.installation_id, job.spec.repo, job.spec.reason) == (7, "acme/rocket", "milestone.created")
+    assert (job.spec.installation_id, job.spec.repo, job.spec.reason) == (
+        7,
+        "acme/rocket",
+        "milestone.created",
+    )
 
 
 @pytest.mark.reliability(area="bad input", case="an empty body is refused (400)", trials=1)
@@ -73,7 +77,9 @@ def test_json_that_is_not_an_object_is_400(client, queue):
 )
 def test_payload_missing_its_event_fields_is_400(client, queue):
     body = json.dumps({"action": "created", "repository": {"id": 1, "full_name": "a/b"}}).encode()
-    assert_refused(post(client, body=body, headers=github_headers("milestone", body)), 400, queue, "milestone.number")
+    assert_refused(
+        post(client, body=body, headers=github_headers("milestone", body)), 400, queue, "milestone.number"
+    )
 
 
 @pytest.mark.parametrize("header", ["X-GitHub-Event", "X-GitHub-Delivery"])
@@ -196,7 +202,11 @@ def test_refuses_to_start_without_a_secret_unless_sandbox(queue):
     unsigned = app.test_client().post(
         "/api/github/webhooks",
         data=BODY,
-        headers={"X-GitHub-Event": "milestone", "X-GitHub-Delivery": "u-1", "Content-Type": "application/json"},
+        headers={
+            "X-GitHub-Event": "milestone",
+            "X-GitHub-Delivery": "u-1",
+            "Content-Type": "application/json",
+        },
     )
     assert unsigned.status_code == 202
 
@@ -210,7 +220,9 @@ def test_sign_helper_matches_github_documentation_example():
 
 @pytest.mark.reliability(area="bad input", case="an invalid Content-Length is refused (400)", trials=1)
 def test_invalid_content_length_is_400(client, queue):
-    environ = create_environ("/api/github/webhooks", method="POST", headers=github_headers("milestone", BODY), data=BODY)
+    environ = create_environ(
+        "/api/github/webhooks", method="POST", headers=github_headers("milestone", BODY), data=BODY
+    )
     environ["CONTENT_LENGTH"] = "twelve"
     app_iter, status, _ = run_wsgi_app(client.application, environ, buffered=True)
     assert status.startswith("400") and "Content-Length" in json.loads(b"".join(app_iter))["error"]
@@ -231,19 +243,30 @@ def test_other_methods_on_the_webhook_path_are_405_with_allow(client):
 @pytest.mark.reliability(
     area="bad input",
     case=(
-        "bodies GitHub never sends: nesting past the parser, unpaired surrogates, integers past 64 bits "
-        "(400)"
+        "bodies GitHub never sends: nesting past the parser, unpaired surrogates, integers past 64 bits (400)"
     ),
     trials=1,
 )
-@pytest.mark.parametrize("body,fragment", [
-    (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
-    (b'{"action": "created", "milestone": {"number": 3}, "repository": {"id": 42, "full_name": "a/\\ud800"}}',
-     "surrogate"),
-    (json.dumps({**MILESTONE, "installation": {"id": 2**70}}).encode(), "installation.id is not a 64-bit integer"),
-    (json.dumps({**MILESTONE, "repository": {"id": -(2**64), "full_name": "a/b"}}).encode(), "repository.id"),
-    (urllib.parse.urlencode({"payload": "[" * 10_000 + "]" * 10_000}).encode(), "nested too deeply"),
-], ids=["deep", "surrogate", "huge-installation-id", "huge-repository-id", "deep-form"])
+@pytest.mark.parametrize(
+    "body,fragment",
+    [
+        (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
+        (
+            b'{"action": "created", "milestone": {"number": 3}, "repository": {"id": 42, "full_name": "a/\\ud800"}}',
+            "surrogate",
+        ),
+        (
+            json.dumps({**MILESTONE, "installation": {"id": 2**70}}).encode(),
+            "installation.id is not a 64-bit integer",
+        ),
+        (
+            json.dumps({**MILESTONE, "repository": {"id": -(2**64), "full_name": "a/b"}}).encode(),
+            "repository.id",
+        ),
+        (urllib.parse.urlencode({"payload": "[" * 10_000 + "]" * 10_000}).encode(), "nested too deeply"),
+    ],
+    ids=["deep", "surrogate", "huge-installation-id", "huge-repository-id", "deep-form"],
+)
 def test_bodies_github_never_sends_are_400_not_500(client, queue, body: bytes, fragment: str):
     # Found by tests/fuzz/test_webhook_fuzz.py: each was a 500 (RecursionError in the JSON decoder,
     # UnicodeEncodeError and OverflowError at the SQLite insert).

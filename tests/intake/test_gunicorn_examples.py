@@ -39,7 +39,11 @@ def test_every_example_through_gunicorn_is_never_5xx(fixtures_dir, tmp_path):
     log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "bot.wsgi:app"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     try:
         base = f"http://127.0.0.1:{port}"
@@ -50,14 +54,18 @@ def test_every_example_through_gunicorn_is_never_5xx(fixtures_dir, tmp_path):
                     break
             except httpx.HTTPError:
                 pass
-            assert proc.poll() is None and time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
+            assert proc.poll() is None and time.monotonic() < deadline, (
+                tmp_path / "gunicorn.log"
+            ).read_text()
             time.sleep(0.05)
         accepted = 0
         want_accepted = 0
         with httpx.Client(base_url=base, timeout=10) as client:
             for event, i, payload in load_examples(fixtures_dir):
                 body = json.dumps(payload).encode()
-                response = client.post("/api/github/webhooks", content=body, headers=github_headers(event, body))
+                response = client.post(
+                    "/api/github/webhooks", content=body, headers=github_headers(event, body)
+                )
                 assert response.status_code < 500, (event, i, response.text)
                 want = expected(event, payload)
                 if isinstance(want, set) or want == "control":

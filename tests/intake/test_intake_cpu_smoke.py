@@ -12,8 +12,21 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def test_intake_cpu_benchmark_runs_and_reports_both_sides():
     out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "intake_cpu.py"), "--threads", "3", "--per-thread", "20", "--rounds", "1"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120, check=True,
+        [
+            sys.executable,
+            str(ROOT / "benchmarks" / "intake_cpu.py"),
+            "--threads",
+            "3",
+            "--per-thread",
+            "20",
+            "--rounds",
+            "1",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
     )
     summary = json.loads(out.stdout)
     for side in ("bare", "bot"):

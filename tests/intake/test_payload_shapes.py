@@ -30,32 +30,76 @@ WRONG_VALUES: tuple[Any, ...] = (7, "x", [], {}, None, True, [1, "a"], {"id": "1
 # tried on the first example of its event (and action, when given) that carries it, after
 # ``_completed`` fills in what no example has (a pull request comment, a rerequest with pull requests).
 READ_FIELDS: dict[str, tuple[tuple[tuple[str | int, ...], str | None], ...]] = {
-    "pull_request": ((("repository",), None), (("repository", "id"), None), (("repository", "full_name"), None),
-                     (("pull_request",), None), (("pull_request", "number"), None),
-                     (("pull_request", "milestone"), None), (("installation",), None),
-                     (("installation", "id"), None), (("action",), None)),
-    "pull_request_review": ((("pull_request",), None), (("pull_request", "number"), None), (("repository", "id"), None)),
-    "issue_comment": ((("issue",), None), (("comment",), None), (("comment", "id"), None), (("issue", "milestone"), None),
-                      (("issue", "pull_request"), "pr"), (("issue", "number"), "pr"), (("repository", "full_name"), None)),
-    "issues": ((("issue",), None), (("issue", "milestone"), None), (("milestone",), None), (("repository", "id"), None)),
-    "check_run": ((("check_run",), "rerequested"), (("check_run", "app"), "rerequested"),
-                  (("check_run", "app", "id"), "rerequested"), (("check_run", "pull_requests"), "rerequested"),
-                  (("check_run", "pull_requests", 0), "rerequested"),
-                  (("check_run", "pull_requests", 0, "number"), "rerequested")),
-    "merge_group": ((("merge_group",), None), (("merge_group", "head_ref"), None), (("merge_group", "head_sha"), None)),
+    "pull_request": (
+        (("repository",), None),
+        (("repository", "id"), None),
+        (("repository", "full_name"), None),
+        (("pull_request",), None),
+        (("pull_request", "number"), None),
+        (("pull_request", "milestone"), None),
+        (("installation",), None),
+        (("installation", "id"), None),
+        (("action",), None),
+    ),
+    "pull_request_review": (
+        (("pull_request",), None),
+        (("pull_request", "number"), None),
+        (("repository", "id"), None),
+    ),
+    "issue_comment": (
+        (("issue",), None),
+        (("comment",), None),
+        (("comment", "id"), None),
+        (("issue", "milestone"), None),
+        (("issue", "pull_request"), "pr"),
+        (("issue", "number"), "pr"),
+        (("repository", "full_name"), None),
+    ),
+    "issues": (
+        (("issue",), None),
+        (("issue", "milestone"), None),
+        (("milestone",), None),
+        (("repository", "id"), None),
+    ),
+    "check_run": (
+        (("check_run",), "rerequested"),
+        (("check_run", "app"), "rerequested"),
+        (("check_run", "app", "id"), "rerequested"),
+        (("check_run", "pull_requests"), "rerequested"),
+        (("check_run", "pull_requests", 0), "rerequested"),
+        (("check_run", "pull_requests", 0, "number"), "rerequested"),
+    ),
+    "merge_group": (
+        (("merge_group",), None),
+        (("merge_group", "head_ref"), None),
+        (("merge_group", "head_sha"), None),
+    ),
     "milestone": ((("milestone",), None), (("milestone", "number"), None), (("repository",), None)),
     "release": ((("release",), None), (("release", "body"), None), (("repository", "id"), None)),
     "deployment_status": ((("repository",), None), (("repository", "id"), None)),
     "create": ((("ref",), None), (("ref_type",), None), (("repository", "full_name"), None)),
     "delete": ((("ref",), None), (("repository", "id"), None)),
-    "push": ((("ref",), None), (("commits",), None), (("commits", 0), None), (("commits", 0, "added"), None),
-             (("commits", 0, "modified", 0), None)),
-    "installation": ((("installation",), "created"), (("installation", "id"), "deleted"),
-                     (("repositories",), "created"), (("repositories", 0), "created"),
-                     (("repositories", 0, "id"), "created")),
-    "installation_repositories": ((("installation", "id"), "removed"), (("repositories_added",), "added"),
-                                  (("repositories_added", 0), "added"), (("repositories_removed",), "removed"),
-                                  (("repositories_removed", 0), "removed")),
+    "push": (
+        (("ref",), None),
+        (("commits",), None),
+        (("commits", 0), None),
+        (("commits", 0, "added"), None),
+        (("commits", 0, "modified", 0), None),
+    ),
+    "installation": (
+        (("installation",), "created"),
+        (("installation", "id"), "deleted"),
+        (("repositories",), "created"),
+        (("repositories", 0), "created"),
+        (("repositories", 0, "id"), "created"),
+    ),
+    "installation_repositories": (
+        (("installation", "id"), "removed"),
+        (("repositories_added",), "added"),
+        (("repositories_added", 0), "added"),
+        (("repositories_removed",), "removed"),
+        (("repositories_removed", 0), "removed"),
+    ),
 }
 PULL = {"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2", "id": 279147437, "number": 2}
 
@@ -63,7 +107,11 @@ PULL = {"url": "https://api.github.com/repos/Codertocat/Hello-World/pulls/2", "i
 def _completed(event: str, payload: dict[str, Any], action: str | None) -> dict[str, Any] | None:
     """The example as the field needs it (None: not an example for that field)."""
     if action == "pr":  # a comment on a pull request: the examples only comment on issues
-        return _replaced(payload, ("issue", "pull_request"), {"url": PULL["url"]}) if "issue" in payload else None
+        return (
+            _replaced(payload, ("issue", "pull_request"), {"url": PULL["url"]})
+            if "issue" in payload
+            else None
+        )
     if action is not None and payload.get("action") != action:
         return None
     if event == "check_run":  # the rerequest examples name no pull request
@@ -121,8 +169,10 @@ def _nodes(node: Any, depth: int, path: tuple[str | int, ...] = ()) -> Iterator[
 
 def _wrong_for(value: Any) -> list[Any]:
     """The replacement values of another JSON type than ``value`` (an int is not a bool, and so on)."""
+
     def kind(v: Any) -> str:
         return "bool" if isinstance(v, bool) else type(v).__name__
+
     return [w for w in WRONG_VALUES if kind(w) != kind(value)]
 
 
@@ -156,12 +206,19 @@ def test_route_never_raises_anything_but_payload_error_on_mutated_examples(handl
                     routed = route(event, mutated, ctx)
                 except PayloadError as exc:
                     refused += 1
-                    assert str(exc).startswith(("payload lacks ", "payload field ")), (event, index, path, exc)
+                    assert str(exc).startswith(("payload lacks ", "payload field ")), (
+                        event,
+                        index,
+                        path,
+                        exc,
+                    )
                     continue
                 except Exception as exc:  # pragma: no cover - the defect this test guards against
                     raise AssertionError(f"{event}[{index}] {_dotted(path)}={value!r}: {exc!r}") from exc
                 assert all(isinstance(job.key, str) for job in routed.jobs)
-                assert all(job.installation_id is None or isinstance(job.installation_id, int) for job in routed.jobs)
+                assert all(
+                    job.installation_id is None or isinstance(job.installation_id, int) for job in routed.jobs
+                )
     assert tried > 10_000 and refused > 1_000, (tried, refused)
 
 
@@ -169,7 +226,9 @@ def _app_id(event: str, payload: dict[str, Any]) -> int | None:
     return (payload.get("check_run") or {}).get("app", {}).get("id") if event == "check_run" else None
 
 
-def _example_with(handled_examples, event: str, path: tuple[str | int, ...], action: str | None) -> dict[str, Any]:
+def _example_with(
+    handled_examples, event: str, path: tuple[str | int, ...], action: str | None
+) -> dict[str, Any]:
     """The first example of ``event`` that carries ``path`` (with a non-null value there) and is routed
     to jobs or controls as it is: the mutation, not the example, decides the answer."""
     for e, _, example in handled_examples:
@@ -209,7 +268,9 @@ def test_a_wrong_typed_field_the_router_reads_is_refused_with_400_naming_it(
     body = json.dumps(mutated).encode()
     app_id = _app_id(event, payload)
     if app_id is not None:
-        client = create_app(Settings.from_env({"WEBHOOK_SECRET": SECRET, "APP_ID": str(app_id)}), queue).test_client()
+        client = create_app(
+            Settings.from_env({"WEBHOOK_SECRET": SECRET, "APP_ID": str(app_id)}), queue
+        ).test_client()
     with caplog.at_level(logging.INFO, logger="bot.intake"):
         response = client.post("/api/github/webhooks", data=body, headers=github_headers(event, body))
     assert response.status_code == 400, (response.status_code, response.get_json())
@@ -219,4 +280,6 @@ def test_a_wrong_typed_field_the_router_reads_is_refused_with_400_naming_it(
     lines = [r for r in caplog.records if r.name == "bot.intake"]
     assert len(lines) == 1, [r.getMessage() for r in lines]
     fields = lines[0].fields  # type: ignore[attr-defined]
-    assert fields["outcome"] == "rejected" and fields["status"] == 400 and _dotted(path) in fields["error"], fields
+    assert fields["outcome"] == "rejected" and fields["status"] == 400 and _dotted(path) in fields["error"], (
+        fields
+    )

@@ -19,8 +19,13 @@ def keys(r) -> list[str]:
 def test_pull_request_demilestoned_reaches_the_release_it_left():
     r = route(
         "pull_request",
-        {"action": "demilestoned", "pull_request": {"number": 5, "milestone": None}, "milestone": {"number": 2},
-         "repository": REPO, "installation": INST},
+        {
+            "action": "demilestoned",
+            "pull_request": {"number": 5, "milestone": None},
+            "milestone": {"number": 2},
+            "repository": REPO,
+            "installation": INST,
+        },
     )
     assert keys(r) == ["pr:42#5", "release:42@2"]
     assert r.jobs[0].installation_id == 7 and r.jobs[0].repo == "acme/rocket"
@@ -30,15 +35,22 @@ def test_pull_request_demilestoned_reaches_the_release_it_left():
 def test_pull_request_moved_between_milestones_reaches_both():
     r = route(
         "pull_request",
-        {"action": "milestoned", "pull_request": {"number": 5, "milestone": {"number": 3}}, "milestone": {"number": 3},
-         "repository": REPO},
+        {
+            "action": "milestoned",
+            "pull_request": {"number": 5, "milestone": {"number": 3}},
+            "milestone": {"number": 3},
+            "repository": REPO,
+        },
     )
     assert keys(r) == ["pr:42#5", "release:42@3"]
 
 
 def test_new_pr_comment_carries_its_id_as_a_hint_but_an_edit_does_not():
-    payload = {"issue": {"number": 9, "pull_request": {"url": "x"}}, "comment": {"id": 555, "body": "/approve"},
-               "repository": REPO}
+    payload = {
+        "issue": {"number": 9, "pull_request": {"url": "x"}},
+        "comment": {"id": 555, "body": "/approve"},
+        "repository": REPO,
+    }
     created = route("issue_comment", {**payload, "action": "created"})
     assert keys(created) == ["pr:42#9"] and created.jobs[0].hints == {
         "comment_ids": [555],
@@ -52,7 +64,10 @@ def test_new_pr_comment_carries_its_id_as_a_hint_but_an_edit_does_not():
 def test_comment_on_tracking_issue_goes_to_its_release_and_elsewhere_is_ignored():
     base = {"action": "created", "comment": {"id": 1}, "repository": REPO}
     r = route("issue_comment", {**base, "issue": {"number": 3, "milestone": {"number": 4}}})
-    assert keys(r) == ["release:42@4"] and r.jobs[0].hints == {"comment_ids": [1], "comment_digests": [[1, comment_digest("")]]}
+    assert keys(r) == ["release:42@4"] and r.jobs[0].hints == {
+        "comment_ids": [1],
+        "comment_digests": [[1, comment_digest("")]],
+    }
     assert route("issue_comment", {**base, "issue": {"number": 3, "milestone": None}}).ignored
 
 
@@ -68,12 +83,21 @@ def test_merge_group_names_its_pr_and_hints_the_group():
     ref = "refs/heads/gh-readonly-queue/release/1.4/pr-17-929f8209d40f77f4abc622a499c93a83babdbe64"
     r = route(
         "merge_group",
-        {"action": "checks_requested", "merge_group": {"head_sha": "abc", "head_ref": ref, "base_ref": "refs/heads/release/1.4"},
-         "repository": REPO},
+        {
+            "action": "checks_requested",
+            "merge_group": {"head_sha": "abc", "head_ref": ref, "base_ref": "refs/heads/release/1.4"},
+            "repository": REPO,
+        },
     )
     assert keys(r) == ["pr:42#17"]
-    assert r.jobs[0].hints["merge_group"] == {"head_sha": "abc", "head_ref": ref, "base_ref": "refs/heads/release/1.4"}
-    destroyed = route("merge_group", {"action": "destroyed", "merge_group": {"head_ref": ref}, "repository": REPO})
+    assert r.jobs[0].hints["merge_group"] == {
+        "head_sha": "abc",
+        "head_ref": ref,
+        "base_ref": "refs/heads/release/1.4",
+    }
+    destroyed = route(
+        "merge_group", {"action": "destroyed", "merge_group": {"head_ref": ref}, "repository": REPO}
+    )
     assert destroyed.ignored and not destroyed.jobs
 
 
@@ -81,19 +105,29 @@ def test_check_run_without_app_id_is_ours_by_name():
     run = {"name": "release-bot/gate", "app": {"id": 99}, "pull_requests": [{"number": 1}, {"number": 2}]}
     r = route("check_run", {"action": "rerequested", "check_run": run, "repository": REPO})
     assert keys(r) == ["pr:42#1", "pr:42#2"]
-    other = route("check_run", {"action": "rerequested", "check_run": {**run, "name": "ci"}, "repository": REPO})
+    other = route(
+        "check_run", {"action": "rerequested", "check_run": {**run, "name": "ci"}, "repository": REPO}
+    )
     assert other.ignored
-    by_id = route("check_run", {"action": "rerequested", "check_run": {**run, "name": "ci"}, "repository": REPO},
-                  RoutingContext(app_id=99))
+    by_id = route(
+        "check_run",
+        {"action": "rerequested", "check_run": {**run, "name": "ci"}, "repository": REPO},
+        RoutingContext(app_id=99),
+    )
     assert keys(by_id) == ["pr:42#1", "pr:42#2"]
 
 
 def test_push_hints_its_ref_and_changed_yaml_paths():
     r = route(
         "push",
-        {"ref": "refs/heads/main", "repository": REPO,
-         "commits": [{"added": [".github/release-bot.yml"], "modified": ["src/a.py", "ci.yaml"], "removed": []},
-                     {"added": [], "modified": [".github/release-bot.yml"], "removed": [".github/release.yml"]}]},
+        {
+            "ref": "refs/heads/main",
+            "repository": REPO,
+            "commits": [
+                {"added": [".github/release-bot.yml"], "modified": ["src/a.py", "ci.yaml"], "removed": []},
+                {"added": [], "modified": [".github/release-bot.yml"], "removed": [".github/release.yml"]},
+            ],
+        },
     )
     assert keys(r) == ["repo:42"]
     assert r.jobs[0].hints == {
@@ -108,8 +142,13 @@ def test_tag_creation_hints_the_ref():
     assert keys(r) == ["repo:42"] and r.jobs[0].hints == {"refs": ["tag:v1.4.0-rc.1"], "touched": ["tags"]}
 
 
-@pytest.mark.parametrize("event,body", [("release", {"action": "published", "release": {"id": 1}}),
-                                        ("deployment_status", {"action": "created", "deployment_status": {"id": 1}})])
+@pytest.mark.parametrize(
+    "event,body",
+    [
+        ("release", {"action": "published", "release": {"id": 1}}),
+        ("deployment_status", {"action": "created", "deployment_status": {"id": 1}}),
+    ],
+)
 def test_releases_and_deployments_wake_releases_by_stage_from_the_repo(event, body):
     r = route(event, {**body, "repository": REPO})
     touched = {"release": {"touched": ["releases"]}}.get(event, {})
@@ -120,13 +159,25 @@ def test_release_events_of_coalesced_jobs_are_all_kept():
     """The queue merges a waiting job's hints with `merge_hints`: every event must survive it, and a
     `fan_out` of an adoption waiting on the same key must not be lost either."""
     issue = route("issues", {"action": "opened", "issue": {"number": 1}, "repository": REPO}).jobs[0].hints
-    deploy = route("deployment_status", {"action": "created", "deployment_status": {"id": 1},
-                                         "repository": REPO}).jobs[0].hints
-    added = route("installation_repositories", {"action": "added", "installation": INST,
-                                                "repositories_added": [{"id": 42, "full_name": "acme/rocket"}]})
+    deploy = (
+        route("deployment_status", {"action": "created", "deployment_status": {"id": 1}, "repository": REPO})
+        .jobs[0]
+        .hints
+    )
+    added = route(
+        "installation_repositories",
+        {
+            "action": "added",
+            "installation": INST,
+            "repositories_added": [{"id": 42, "full_name": "acme/rocket"}],
+        },
+    )
     merged = merge_hints(merge_hints(issue, added.jobs[0].hints), deploy)
-    assert merged == {"release_events": ["issues", "deployment_status"], "fan_out": True,
-                      "touched": ["heads", "milestones", "releases", "repo", "tags"]}
+    assert merged == {
+        "release_events": ["issues", "deployment_status"],
+        "fan_out": True,
+        "touched": ["heads", "milestones", "releases", "repo", "tags"],
+    }
     assert merge_hints(issue, issue) == {"release_events": ["issues"]}
 
 
@@ -135,15 +186,29 @@ def test_the_bots_notes_draft_wakes_only_its_own_release():
     r = route("release", {"action": "edited", "release": {"id": 1, "body": body}, "repository": REPO})
     assert keys(r) == ["release:42@7"] and r.jobs[0].hints == {"touched": ["releases"]}
     # A release without the marker (someone's own) concerns the releases whose stage it can affect.
-    other = route("release", {"action": "edited", "release": {"id": 2, "body": "notes:7"}, "repository": REPO})
-    assert keys(other) == ["repo:42"] and other.jobs[0].hints == {"release_events": ["release"], "touched": ["releases"]}
+    other = route(
+        "release", {"action": "edited", "release": {"id": 2, "body": "notes:7"}, "repository": REPO}
+    )
+    assert keys(other) == ["repo:42"] and other.jobs[0].hints == {
+        "release_events": ["release"],
+        "touched": ["releases"],
+    }
 
 
 def test_installation_created_enqueues_each_repository_and_deleted_drops_the_installation():
-    created = route("installation", {"action": "created", "installation": INST,
-                                     "repositories": [{"id": 1, "full_name": "a/x"}, {"id": 2, "full_name": "a/y"}]})
+    created = route(
+        "installation",
+        {
+            "action": "created",
+            "installation": INST,
+            "repositories": [{"id": 1, "full_name": "a/x"}, {"id": 2, "full_name": "a/y"}],
+        },
+    )
     assert keys(created) == ["repo:1", "repo:2"] and created.jobs[1].repo == "a/y"
-    assert all(job.hints == {"fan_out": True, "touched": ["heads", "milestones", "releases", "repo", "tags"]} for job in created.jobs)
+    assert all(
+        job.hints == {"fan_out": True, "touched": ["heads", "milestones", "releases", "repo", "tags"]}
+        for job in created.jobs
+    )
     assert created.jobs[0].installation_id == 7
     for action in ("deleted", "suspend"):
         removed = route("installation", {"action": action, "installation": INST})
@@ -151,8 +216,15 @@ def test_installation_created_enqueues_each_repository_and_deleted_drops_the_ins
 
 
 def test_repositories_removed_drops_only_those_repositories():
-    r = route("installation_repositories", {"action": "removed", "installation": INST,
-                                            "repositories_added": [], "repositories_removed": [{"id": 1, "full_name": "a/x"}]})
+    r = route(
+        "installation_repositories",
+        {
+            "action": "removed",
+            "installation": INST,
+            "repositories_added": [],
+            "repositories_removed": [{"id": 1, "full_name": "a/x"}],
+        },
+    )
     assert r.controls == [DropInstallation(7, ["a/x"])]
 
 

@@ -12,7 +12,9 @@ from webhook_helpers import SECRET, load_examples, sign
 from bot.intake.verify import WebhookRejected, verify_delivery
 
 
-def _headers(body: bytes, content_type: str = "application/json", signature: str | None = None) -> dict[str, str]:
+def _headers(
+    body: bytes, content_type: str = "application/json", signature: str | None = None
+) -> dict[str, str]:
     return {
         "x-github-event": "milestone",
         "x-github-delivery": "d-1",
@@ -27,10 +29,16 @@ def test_every_pinned_example_decodes_as_from_http_does(fixtures_dir: Path) -> N
         headers = _headers(body) | {"x-github-event": event}
         fast = verify_delivery(headers, body, SECRET)
         reference = Event.from_http(headers, body, secret=SECRET)
-        assert (fast.event, fast.delivery_id, fast.data) == (reference.event, reference.delivery_id, reference.data)
+        assert (fast.event, fast.delivery_id, fast.data) == (
+            reference.event,
+            reference.delivery_id,
+            reference.data,
+        )
 
 
-@pytest.mark.parametrize("content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"])
+@pytest.mark.parametrize(
+    "content_type", ["application/json", "application/json; charset=utf-8", "Application/JSON"]
+)
 def test_wrong_signature_is_401_whatever_the_spelling(content_type: str) -> None:
     body = b'{"action": "created"}'
     with pytest.raises(WebhookRejected) as caught:

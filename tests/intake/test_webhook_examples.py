@@ -47,12 +47,18 @@ def test_check_run_rerequested_is_ours_only_by_app_id(fixtures_dir, tmp_path):
     from bot.queue.sqlite import SqliteQueue
     from bot.settings import Settings
 
-    rerequested = [p for e, _, p in load_examples(fixtures_dir) if e == "check_run" and p["action"] == "rerequested"]
+    rerequested = [
+        p for e, _, p in load_examples(fixtures_dir) if e == "check_run" and p["action"] == "rerequested"
+    ]
     assert rerequested
     app_id = rerequested[0]["check_run"]["app"]["id"]
     queue = SqliteQueue(str(tmp_path / "q.db"))
-    ours = create_app(Settings.from_env({"WEBHOOK_SECRET": SECRET, "APP_ID": str(app_id)}), queue).test_client()
-    theirs = create_app(Settings.from_env({"WEBHOOK_SECRET": SECRET, "APP_ID": str(app_id + 1)}), queue).test_client()
+    ours = create_app(
+        Settings.from_env({"WEBHOOK_SECRET": SECRET, "APP_ID": str(app_id)}), queue
+    ).test_client()
+    theirs = create_app(
+        Settings.from_env({"WEBHOOK_SECRET": SECRET, "APP_ID": str(app_id + 1)}), queue
+    ).test_client()
     for payload in rerequested:
         body = json.dumps(payload).encode()
         want = expected("check_run", payload, app_id)

@@ -112,7 +112,9 @@ def test_retry_later_waits_without_counting_an_attempt(queue, clock):
     job = queue.claim(30)
     queue.retry_later(job, clock.now + 120, "rate limit")
     waiting = queue.list_jobs()[0]
-    assert waiting.attempts == 0 and waiting.not_before == clock.now + 120 and waiting.last_error == "rate limit"
+    assert (
+        waiting.attempts == 0 and waiting.not_before == clock.now + 120 and waiting.last_error == "rate limit"
+    )
     clock.now += 119
     assert queue.claim(30) is None
     clock.now += 1
@@ -232,7 +234,10 @@ def test_concurrent_deliveries_share_commits_and_each_id_is_accepted_once(tmp_pa
     def post(thread: int) -> None:
         for i in range(50):
             delivery = f"d-{i % 25}"  # every id offered by several threads at once
-            ok = q.accept_delivery(delivery, [JobSpec(f"pr:1#{i % 7}", 1, "a/b"), JobSpec("repo:1", 1, "a/b", hints={"refs": [str(i)]})])
+            ok = q.accept_delivery(
+                delivery,
+                [JobSpec(f"pr:1#{i % 7}", 1, "a/b"), JobSpec("repo:1", 1, "a/b", hints={"refs": [str(i)]})],
+            )
             with lock:
                 results.setdefault(delivery, []).append(ok)
 

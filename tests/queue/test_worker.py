@@ -18,7 +18,10 @@ from bot.queue.worker import WorkerPool, load_runner
 
 @pytest.fixture
 def queue(tmp_path: Path) -> SqliteQueue:
-    q = SqliteQueue(str(tmp_path / "q.db"), RetryPolicy(max_attempts=3, backoff_base_seconds=0.05, backoff_cap_seconds=0.1))
+    q = SqliteQueue(
+        str(tmp_path / "q.db"),
+        RetryPolicy(max_attempts=3, backoff_base_seconds=0.05, backoff_cap_seconds=0.1),
+    )
     yield q
     q.close()
 
@@ -81,7 +84,11 @@ def test_failures_retry_then_dead_letter_with_the_error(queue):
         pool.stop(5)
     assert calls["repo:1"] == 3
     [dead] = queue.list_jobs(("failed",))
-    assert dead.attempts == 3 and "ConnectionError: sandbox unreachable" in dead.last_error and not dead.permanent
+    assert (
+        dead.attempts == 3
+        and "ConnectionError: sandbox unreachable" in dead.last_error
+        and not dead.permanent
+    )
 
 
 def test_permanent_errors_are_not_retried(queue):
@@ -117,7 +124,9 @@ def test_retry_later_requeues_without_spending_attempts(queue):
     pool.start()
     try:
         queue.enqueue([JobSpec("repo:9", 1, "a/b")])
-        wait_until(lambda: calls["repo:9"] == 6 and queue.counts().pending == 0 and queue.counts().running == 0)
+        wait_until(
+            lambda: calls["repo:9"] == 6 and queue.counts().pending == 0 and queue.counts().running == 0
+        )
     finally:
         pool.stop(5)
     assert queue.counts().failed == 0

@@ -49,8 +49,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxHandle]
 def sandbox_app(sandbox: SandboxHandle) -> Iterator[GitHubApp]:
     from bot.github.pacer import PacerLimits
 
-    app = GitHubApp(1, Path(sandbox.app_key_path).read_text(), base_url=sandbox.api_url,
-                    pacer_limits=PacerLimits(0, 0))
+    app = GitHubApp(
+        1, Path(sandbox.app_key_path).read_text(), base_url=sandbox.api_url, pacer_limits=PacerLimits(0, 0)
+    )
     yield app
     app.close()
 
@@ -99,8 +100,14 @@ class Release:
     def edit_milestone(self, number: int, **fields: Any) -> None:
         ok(self.api().patch(self.repo.path(f"/milestones/{number}"), json=fields))
 
-    def add_issue(self, title: str, milestone: int | None = None, author: str = "dev", body: str = "",
-                  labels: list[str] | None = None) -> int:
+    def add_issue(
+        self,
+        title: str,
+        milestone: int | None = None,
+        author: str = "dev",
+        body: str = "",
+        labels: list[str] | None = None,
+    ) -> int:
         fields: dict[str, Any] = {"body": body}
         if milestone is not None:
             fields["milestone"] = milestone
@@ -108,8 +115,14 @@ class Release:
             fields["labels"] = labels
         return self.repo.issue(title, login=author, **fields)
 
-    def add_pull(self, title: str, milestone: int | None = None, author: str = "dev", base: str | None = None,
-                 merged: bool = False) -> int:
+    def add_pull(
+        self,
+        title: str,
+        milestone: int | None = None,
+        author: str = "dev",
+        base: str | None = None,
+        merged: bool = False,
+    ) -> int:
         topic = unique("topic")
         self.repo.branch(topic, from_=base, login=author)
         self.repo.commit(topic, author)
@@ -135,15 +148,27 @@ class Release:
         ok(self.api(login).patch(self.repo.path(f"/issues/comments/{comment_id}"), json={"body": body}))
 
     def deploy(self, ref: str, environment: str, status: str) -> None:
-        deployment = ok(self.api().post(self.repo.path("/deployments"), json={
-            "ref": ref, "environment": environment, "required_contexts": [], "auto_merge": False}))
-        ok(self.api().post(self.repo.path(f"/deployments/{deployment['id']}/statuses"), json={"state": status}))
+        deployment = ok(
+            self.api().post(
+                self.repo.path("/deployments"),
+                json={"ref": ref, "environment": environment, "required_contexts": [], "auto_merge": False},
+            )
+        )
+        ok(
+            self.api().post(
+                self.repo.path(f"/deployments/{deployment['id']}/statuses"), json={"state": status}
+            )
+        )
 
     def publish(self, tag: str) -> dict[str, Any]:
         return ok(self.api().post(self.repo.path("/releases"), json={"tag_name": tag, "draft": False}))
 
     def fail_once(self, method: str, path_regex: str, status: int) -> None:
-        ok(self.builder.admin_api.post("/faults", json={"method": method, "path": path_regex, "status": status}))
+        ok(
+            self.builder.admin_api.post(
+                "/faults", json={"method": method, "path": path_regex, "status": status}
+            )
+        )
 
     # -- what GitHub shows -----------------------------------------------------------------
     def issue(self, number: int) -> dict[str, Any]:
@@ -155,8 +180,11 @@ class Release:
         return issue
 
     def tracking_issues(self) -> list[dict[str, Any]]:
-        return [i for i in self.repo.get("/issues", creator=BOT, state="all", per_page=100)
-                if not i.get("pull_request")]
+        return [
+            i
+            for i in self.repo.get("/issues", creator=BOT, state="all", per_page=100)
+            if not i.get("pull_request")
+        ]
 
     def comments_on(self, number: int) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -176,8 +204,10 @@ class Release:
         return out
 
     def reactions(self, comment_id: int) -> set[tuple[str, str]]:
-        return {(r["content"], r["user"]["login"])
-                for r in self.repo.get(f"/issues/comments/{comment_id}/reactions", per_page=100)}
+        return {
+            (r["content"], r["user"]["login"])
+            for r in self.repo.get(f"/issues/comments/{comment_id}/reactions", per_page=100)
+        }
 
     def record_state(self, milestone: int, store: Store) -> dict[str, Any]:
         """The state in the release record the App wrote for ``milestone`` (its check run)."""
@@ -200,8 +230,14 @@ class Release:
         return [r for r in self.requests(since) if r[0] == "GET"]
 
     # -- the reconciler ----------------------------------------------------------------------
-    def run(self, milestone: int, config: dict[str, Any] | None = None, store: Store | None = None,
-            config_error: str | None = None, gh: Any = None) -> list[JobSpec]:
+    def run(
+        self,
+        milestone: int,
+        config: dict[str, Any] | None = None,
+        store: Store | None = None,
+        config_error: str | None = None,
+        gh: Any = None,
+    ) -> list[JobSpec]:
         enqueued: list[JobSpec] = []
         ctx = JobContext(
             job=JobSpec(release_key(self.repo.id, milestone), 1, self.full, "test"),
@@ -243,8 +279,14 @@ class Wrapped:
         class Requester:
             base_url = real.base_url
 
-            def requestJsonAndCheck(self, verb: str, url: str, parameters: Any = None,  # noqa: N802
-                                    headers: Any = None, input: Any = None) -> Any:  # noqa: A002
+            def requestJsonAndCheck(
+                self,
+                verb: str,
+                url: str,
+                parameters: Any = None,  # noqa: N802
+                headers: Any = None,
+                input: Any = None,
+            ) -> Any:  # noqa: A002
                 out = real.requestJsonAndCheck(verb, url, parameters=parameters, headers=headers, input=input)
                 return rewrite(verb, url, parameters, out)
 
@@ -470,11 +512,35 @@ def test_gate_audit_is_copied_into_the_body_and_outlives_the_store(world: Releas
     repo = w.full
     m = w.add_milestone("v1.4.0")
     w.branch("release/1.4")
-    store.set_state(f"{AUDIT_STATE_PREFIX}{repo}", [
-        {"kind": "bypass_merge", "repo": repo, "branch": "release/1.4", "sha": "f" * 40, "number": 12, "by": "admin"},
-        {"kind": "direct_push", "repo": repo, "branch": "release/1.4", "sha": "e" * 40, "number": None, "by": "admin"},
-        {"kind": "direct_push", "repo": repo, "branch": "release/1.3", "sha": "d" * 40, "number": None, "by": "admin"},
-    ])
+    store.set_state(
+        f"{AUDIT_STATE_PREFIX}{repo}",
+        [
+            {
+                "kind": "bypass_merge",
+                "repo": repo,
+                "branch": "release/1.4",
+                "sha": "f" * 40,
+                "number": 12,
+                "by": "admin",
+            },
+            {
+                "kind": "direct_push",
+                "repo": repo,
+                "branch": "release/1.4",
+                "sha": "e" * 40,
+                "number": None,
+                "by": "admin",
+            },
+            {
+                "kind": "direct_push",
+                "repo": repo,
+                "branch": "release/1.3",
+                "sha": "d" * 40,
+                "number": None,
+                "by": "admin",
+            },
+        ],
+    )
     w.settle(m, store=store)
     assert TrackingState.from_json(w.record_state(m, store)).past_gate == ("#12", "e" * 40)
     before = w.seq()
@@ -500,9 +566,13 @@ def test_production_deployment_of_the_final_tag_starts_monitor(world: Release) -
     assert not any("/deployments" in path for _, path in w.requests(before))  # no longer read once in Monitor
 
 
-def test_strict_mode_withholds_publishing_until_deploy(world: Release, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_strict_mode_withholds_publishing_until_deploy(
+    world: Release, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seen: list[bool] = []
-    monkeypatch.setattr(release.ReleaseRun, "_sync_notes", lambda self: seen.append(self.plan.publish_allowed))
+    monkeypatch.setattr(
+        release.ReleaseRun, "_sync_notes", lambda self: seen.append(self.plan.publish_allowed)
+    )
     w = world
     m = w.add_milestone("v1.4.0")
     w.settle(m, config=strict())
@@ -528,8 +598,9 @@ def due_on(date: str) -> str:
     return f"{date}T08:00:00Z"
 
 
-def test_late_or_on_time_is_decided_by_the_published_release(world: Release, sandbox: SandboxHandle,
-                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+def test_late_or_on_time_is_decided_by_the_published_release(
+    world: Release, sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
     w = world
     shipped = sandbox.state.now().astimezone(UTC) + timedelta(days=3)
     shipped = shipped.replace(hour=23, minute=30, second=0, microsecond=0)  # published late in the UTC day
@@ -547,8 +618,10 @@ def test_late_or_on_time_is_decided_by_the_published_release(world: Release, san
     config = default_config()
     config["releases"]["timezone"] = "Asia/Tokyo"  # 23:30 UTC is the next day in Tokyo
     w.settle(m, config=config)
-    assert (f"{due} (America/Los_Angeles) · shipped late by 3 days ({day(shipped, 1)}, Asia/Tokyo)"
-            in w.tracking()["body"])
+    assert (
+        f"{due} (America/Los_Angeles) · shipped late by 3 days ({day(shipped, 1)}, Asia/Tokyo)"
+        in w.tracking()["body"]
+    )
 
 
 def test_crash_before_the_body_is_recorded_repeats_nothing_visible(world: Release) -> None:
@@ -594,8 +667,10 @@ def test_lagging_listings_do_not_duplicate_the_tracking_issue_or_stage_comments(
 
 
 def test_config_error_warning_names_file_and_line_and_neutralizes_values() -> None:
-    error = ("acme/rocket:.github/release-bot.yml:3: releases.mode: '<b>@all</b>' is not one of 'agile', 'strict'\n"
-             "acme/.github:.github/release-bot.yml:12: gate.hold_label: 5 is not of type 'string'")
+    error = (
+        "acme/rocket:.github/release-bot.yml:3: releases.mode: '<b>@all</b>' is not one of 'agile', 'strict'\n"
+        "acme/.github:.github/release-bot.yml:12: gate.hold_label: 5 is not of type 'string'"
+    )
     text = release.config_error_warning(error, last_valid_in_use=True)
     assert "`acme/rocket:.github/release-bot.yml` line 3: releases.mode:" in text
     assert "`acme/.github:.github/release-bot.yml` line 12: gate.hold_label" in text
@@ -607,8 +682,9 @@ def test_config_error_warning_names_file_and_line_and_neutralizes_values() -> No
     assert "and 4 more" in release.config_error_warning(many, True)
 
 
-def test_steady_reconcile_lists_only_comments_changed_since_the_last_read(world: Release,
-                                                                         sandbox: SandboxHandle) -> None:
+def test_steady_reconcile_lists_only_comments_changed_since_the_last_read(
+    world: Release, sandbox: SandboxHandle
+) -> None:
     w = world
     m = w.add_milestone("v1.4.0", due_on="2026-12-01T08:00:00Z")
     w.settle(m)
@@ -656,7 +732,9 @@ def test_steady_reconcile_lists_only_comments_changed_since_the_last_read(world:
 
 
 def test_a_due_date_passed_unshipped_is_recorded_late_once_and_rendered_from_the_record(
-    world: Release, sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch,
+    world: Release,
+    sandbox: SandboxHandle,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     w = world
     base = sandbox.state.now().astimezone(UTC)
@@ -687,5 +765,4 @@ def test_a_due_date_passed_unshipped_is_recorded_late_once_and_rendered_from_the
     from zoneinfo import ZoneInfo
 
     shipped = published.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()
-    assert (f"{later} (America/Los_Angeles) · shipped on time ({shipped}, Asia/Tokyo)"
-            in w.tracking()["body"])
+    assert f"{later} (America/Los_Angeles) · shipped on time ({shipped}, Asia/Tokyo)" in w.tracking()["body"]

@@ -41,9 +41,17 @@ def make_ctx(w: NotesRepo, store: Store | None = None, **notes: Any) -> JobConte
     config["notes"].update(notes)
     config["_sources"] = {"release_yml": None, "release_drafter_yml": None}
     enqueued: list[JobSpec] = []
-    ctx = JobContext(job=JobSpec("release:42@1", 1, w.full, "test"), gh=w.gh, repo_full_name=w.full,
-                     bot_login=BOT, app_id=1, config=config, config_error=None, store=store or Store(),
-                     enqueue=enqueued.extend)
+    ctx = JobContext(
+        job=JobSpec("release:42@1", 1, w.full, "test"),
+        gh=w.gh,
+        repo_full_name=w.full,
+        bot_login=BOT,
+        app_id=1,
+        config=config,
+        config_error=None,
+        store=store or Store(),
+        enqueue=enqueued.extend,
+    )
     ctx.enqueued = enqueued  # type: ignore[attr-defined]  # what the run asked to requeue
     return ctx
 
@@ -53,13 +61,19 @@ def tag_names(w: NotesRepo) -> frozenset[str]:
     return frozenset(r["ref"].removeprefix("refs/tags/") for r in refs)
 
 
-def facts(w: NotesRepo, *, branch: str | None = "release/1.4",
-          releases: list[dict[str, Any]] | None = None) -> NotesInputs:
+def facts(
+    w: NotesRepo, *, branch: str | None = "release/1.4", releases: list[dict[str, Any]] | None = None
+) -> NotesInputs:
     """What the release reconcile hands the notes: the tags it read, the branch, the default branch
     (the milestone's items are read by the notes here); a complete release listing when given."""
-    return NotesInputs(milestone_number=1, version=V140, branch=branch, tag_names=tag_names(w),
-                       default_branch="main",
-                       releases=tuple(release_of(r) for r in releases) if releases is not None else None)
+    return NotesInputs(
+        milestone_number=1,
+        version=V140,
+        branch=branch,
+        tag_names=tag_names(w),
+        default_branch="main",
+        releases=tuple(release_of(r) for r in releases) if releases is not None else None,
+    )
 
 
 class Scenario(SimpleNamespace):
@@ -82,8 +96,12 @@ def scenario(w: NotesRepo) -> Scenario:
     assert w.repo.milestone("v1.4.0") == 1
     s = Scenario(w=w)
     s.boosters = w.pull("Add boosters", labels=("feature",), author="qa")
-    s.crash = w.pull("Fix crash", labels=("bug",), author="releaser",
-                     body="```release-note\nNo more crashes on launch.\n```")
+    s.crash = w.pull(
+        "Fix crash",
+        labels=("bug",),
+        author="releaser",
+        body="```release-note\nNo more crashes on launch.\n```",
+    )
     s.late = w.pull("Late feature merged to main", base="main", labels=("feature",))
     s.unmerged = w.pull("Not merged yet", merged=False)
     s.closed = w.pull("Closed without merging", merged=False)
@@ -104,7 +122,9 @@ def test_draft_built_from_what_ships(scenario: Scenario) -> None:
     outcome = sync_release_notes(make_ctx(w), facts(w))
     assert outcome.writes == 1 and not outcome.published
     release = w.only_release()
-    assert release["draft"] and release["tag_name"] == "v1.4.0" and release["target_commitish"] == "release/1.4"
+    assert (
+        release["draft"] and release["tag_name"] == "v1.4.0" and release["target_commitish"] == "release/1.4"
+    )
     body = release["body"]
     assert body.startswith("<!-- release-bot:notes:1 -->")
     assert f"### Features\n\n- Add boosters (#{s.boosters}) @qa" in body
@@ -188,8 +208,9 @@ def test_release_someone_else_created_for_the_tag_is_updated_not_duplicated(scen
     w = scenario.w
     sync_release_notes(make_ctx(w), facts(w))
     w.tag("v1.4.0", on="release/1.4")
-    theirs = w.release(tag_name="v1.4.0", name="Rocket 1.4", body="Hand-written intro.",
-                       target_commitish="release/1.4")
+    theirs = w.release(
+        tag_name="v1.4.0", name="Rocket 1.4", body="Hand-written intro.", target_commitish="release/1.4"
+    )
     outcome = sync_release_notes(make_ctx(w), facts(w))
     assert [r["id"] for r in w.releases()] == [theirs["id"]]  # our draft is gone, theirs kept
     kept = w.only_release()
@@ -226,15 +247,24 @@ def test_template_errors_are_reported_not_raised(scenario: Scenario) -> None:
 def test_reads_facts_itself_when_not_given(scenario: Scenario) -> None:
     s, w = scenario, scenario.w
     # The bot's tracking issue, closed in the milestone: not a change of the release.
-    _h, issue = w.gh.requester.requestJsonAndCheck("POST", w.path("/issues"), input={
-        "title": "Release v1.4.0", "body": "<!-- release-bot:tracking:1 -->", "milestone": 1})
-    w.gh.requester.requestJsonAndCheck("PATCH", w.path(f"/issues/{issue['number']}"), input={"state": "closed"})
-    outcome = sync_release_notes(make_ctx(w), NotesInputs(milestone_number=1, version=V140, branch="release/1.4",
-                                                          default_branch="main"))
+    _h, issue = w.gh.requester.requestJsonAndCheck(
+        "POST",
+        w.path("/issues"),
+        input={"title": "Release v1.4.0", "body": "<!-- release-bot:tracking:1 -->", "milestone": 1},
+    )
+    w.gh.requester.requestJsonAndCheck(
+        "PATCH", w.path(f"/issues/{issue['number']}"), input={"state": "closed"}
+    )
+    outcome = sync_release_notes(
+        make_ctx(w),
+        NotesInputs(milestone_number=1, version=V140, branch="release/1.4", default_branch="main"),
+    )
     assert outcome.included == [s.boosters, s.crash]
     w.tag("v1.4.0", on="release/1.4")
-    sync_release_notes(make_ctx(w, include_issues=True), NotesInputs(
-        milestone_number=1, version=V140, branch="release/1.4", default_branch="main"))
+    sync_release_notes(
+        make_ctx(w, include_issues=True),
+        NotesInputs(milestone_number=1, version=V140, branch="release/1.4", default_branch="main"),
+    )
     assert w.comments(issue["number"]) == [] and "Release v1.4.0" not in w.only_release()["body"]
 
 
@@ -259,11 +289,19 @@ class TestReleaseNoteCommand:
     def test_author_sets_the_note_and_replays_write_nothing(self, w: NotesRepo) -> None:
         number = self.pr(w, "Description")
         ctx = make_ctx(w)
-        assert apply_release_note_command(ctx, number, self.comment("dev", "/release-note Faster boot.", 100)) is None
+        assert (
+            apply_release_note_command(ctx, number, self.comment("dev", "/release-note Faster boot.", 100))
+            is None
+        )
         assert w.issue(number)["body"].startswith("Description\n\n<!-- release-bot:release-note:100 -->")
-        assert apply_release_note_command(ctx, number, self.comment("dev", "/release-note Newer.", 101)) is None
+        assert (
+            apply_release_note_command(ctx, number, self.comment("dev", "/release-note Newer.", 101)) is None
+        )
         w.mark()
-        assert apply_release_note_command(ctx, number, self.comment("dev", "/release-note Faster boot.", 100)) is None
+        assert (
+            apply_release_note_command(ctx, number, self.comment("dev", "/release-note Faster boot.", 100))
+            is None
+        )
         assert w.writes() == [] and "Newer." in w.issue(number)["body"]
 
     def test_others_need_the_release_manager_role(self, w: NotesRepo) -> None:
@@ -271,7 +309,9 @@ class TestReleaseNoteCommand:
         ctx = make_ctx(w)  # the sandbox's people: qa has write, releaser maintain
         refusal = apply_release_note_command(ctx, number, self.comment("qa", "/release-note nope", 1))
         assert refusal and "release manager" in refusal and (w.issue(number)["body"] or "") == ""
-        assert apply_release_note_command(ctx, number, self.comment("releaser", "/release-note ok", 2)) is None
+        assert (
+            apply_release_note_command(ctx, number, self.comment("releaser", "/release-note ok", 2)) is None
+        )
         assert "ok" in w.issue(number)["body"]
 
     def test_its_refusal_and_help_come_from_the_registry(self, w: NotesRepo) -> None:
@@ -318,8 +358,11 @@ def test_duplicate_drafts_of_a_race_are_removed(scenario: Scenario) -> None:
     sync_release_notes(make_ctx(w), facts(w))
     first = w.only_release()
     # A second draft the bot wrote in a race (same tag, same section).
-    _h, copy = w.gh.requester.requestJsonAndCheck("POST", w.path("/releases"), input={
-        k: first[k] for k in ("tag_name", "name", "body", "draft", "prerelease", "target_commitish")})
+    _h, copy = w.gh.requester.requestJsonAndCheck(
+        "POST",
+        w.path("/releases"),
+        input={k: first[k] for k in ("tag_name", "name", "body", "draft", "prerelease", "target_commitish")},
+    )
     outcome = sync_release_notes(make_ctx(w), facts(w))
     assert [r["id"] for r in w.releases()] == [first["id"]] and outcome.release_id == first["id"]
     assert copy["id"] != first["id"]
@@ -338,8 +381,10 @@ def test_default_branch_is_not_asked_for_when_not_needed(scenario: Scenario) -> 
     s, w = scenario, scenario.w
     # Not given: the notes read it (GET /repos/{o}/{r}) only when they need it — here they do not.
     w.mark()
-    outcome = sync_release_notes(make_ctx(w), NotesInputs(milestone_number=1, version=V140, branch="release/1.4",
-                                                          tag_names=tag_names(w)))
+    outcome = sync_release_notes(
+        make_ctx(w),
+        NotesInputs(milestone_number=1, version=V140, branch="release/1.4", tag_names=tag_names(w)),
+    )
     assert outcome.included == [s.boosters, s.crash]
     assert [p for _m, p in w.reads() if p == f"/repos/{w.full}"] == []
 
@@ -350,7 +395,9 @@ def test_rebase_merges_and_edited_squashes_ship_by_merge_commit_sha(w: NotesRepo
     assert w.repo.milestone("v1.4.0") == 1
     normal = w.pull("Merged normally")
     rebased = w.pull("Rebase merged", method="rebase", commits=2)  # GitHub: the last commit the rebase wrote
-    squashed = w.pull("Squashed, message edited", method="squash", commit_title="Squashed work, reworded by hand")
+    squashed = w.pull(
+        "Squashed, message edited", method="squash", commit_title="Squashed work, reworded by hand"
+    )
     elsewhere = w.pull("Rebase merged to main only", base="main", method="rebase")
     store = Store()
     w.mark()
@@ -358,7 +405,8 @@ def test_rebase_merges_and_edited_squashes_ship_by_merge_commit_sha(w: NotesRepo
     assert sorted(outcome.included) == sorted([normal, rebased, squashed])
     assert [p.number for p in outcome.not_on_branch] == [elsewhere]
     assert sorted(p for _m, p in w.reads() if "/pulls/" in p) == sorted(
-        f"/repos/{w.full}/pulls/{n}" for n in (rebased, squashed, elsewhere))
+        f"/repos/{w.full}/pulls/{n}" for n in (rebased, squashed, elsewhere)
+    )
     w.mark()
     outcome = sync_release_notes(make_ctx(w, store), facts(w))  # SHAs remembered: no more pull reads
     assert sorted(outcome.included) == sorted([normal, rebased, squashed]) and w.writes() == []
@@ -389,14 +437,19 @@ def test_human_text_of_our_draft_moves_to_the_release_someone_else_made(scenario
     w = scenario.w
     sync_release_notes(make_ctx(w), facts(w))
     draft = w.only_release()
-    w.edit_release(draft["id"], body="Highlights written by a human.\n\n" + draft["body"] + "\n\nThanks to our testers.")
+    w.edit_release(
+        draft["id"], body="Highlights written by a human.\n\n" + draft["body"] + "\n\nThanks to our testers."
+    )
     w.tag("v1.4.0", on="release/1.4")
-    theirs = w.release(tag_name="v1.4.0", name="Rocket 1.4", body="Hand-written intro.",
-                       target_commitish="release/1.4")
+    theirs = w.release(
+        tag_name="v1.4.0", name="Rocket 1.4", body="Hand-written intro.", target_commitish="release/1.4"
+    )
     sync_release_notes(make_ctx(w), facts(w))
     assert [r["id"] for r in w.releases()] == [theirs["id"]]
     body = w.only_release()["body"]
-    assert body.startswith("Hand-written intro.\n\nHighlights written by a human.\n\n<!-- release-bot:notes:1 -->")
+    assert body.startswith(
+        "Hand-written intro.\n\nHighlights written by a human.\n\n<!-- release-bot:notes:1 -->"
+    )
     assert body.endswith("<!-- release-bot:notes-end:1 -->\n\nThanks to our testers.")
     assert body.count("Highlights written by a human.") == 1
     w.mark()
@@ -409,8 +462,9 @@ def test_name_and_tag_come_from_the_templates(w: NotesRepo) -> None:
     w.repo.branch("release/1.4")
     assert w.repo.milestone("v1.4.0") == 1
     boosters = w.pull("Add boosters", labels=("feature",))
-    ctx = make_ctx(w, name_template="Rocket {major}.{minor} ({version}) {0.__class__}",
-                   tag_template="rocket-{version}")
+    ctx = make_ctx(
+        w, name_template="Rocket {major}.{minor} ({version}) {0.__class__}", tag_template="rocket-{version}"
+    )
     ctx.config["releases"]["final_tag_pattern"] = "rocket-{version}"
     ctx.config["releases"]["rc_tag_pattern"] = "rocket-{version}-rc.{n}"
     outcome = sync_release_notes(ctx, facts(w))

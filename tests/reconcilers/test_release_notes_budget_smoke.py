@@ -27,7 +27,12 @@ def test_budget_script_at_small_n() -> None:
     row = script.measure_sandbox(40, 40)
     assert row["C"] == 80 and row["budget_reads"] == 1 + 1 + 8
     runs = {run["run"]: run for run in row["runs"]}
-    assert set(runs) == {"cold rebuild", "rebuild, nothing new", "publish (tag pushed)", "rebuild after publish"}
+    assert set(runs) == {
+        "cold rebuild",
+        "rebuild, nothing new",
+        "publish (tag pushed)",
+        "rebuild after publish",
+    }
     assert all(run["reads"] <= row["budget_reads"] for run in runs.values()), runs
     assert runs["cold rebuild"]["writes"] == 1 and runs["rebuild, nothing new"]["writes"] == 0
     assert runs["publish (tag pushed)"]["writes"] == 1 + 2 * 30  # publish, then 30 comments + 30 labels

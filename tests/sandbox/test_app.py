@@ -21,8 +21,9 @@ def test_get_app_with_jwt(sb: RunningSandbox) -> None:
 
 def test_jwt_must_be_signed_with_the_apps_key_and_fresh(sb: RunningSandbox) -> None:
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    forged_key = other.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                     serialization.NoEncryption())
+    forged_key = other.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
     now = int(sb.handle.state.now().timestamp())
     forged = jwt.encode({"iat": now - 60, "exp": now + 300, "iss": "1"}, forged_key, algorithm="RS256")
     assert sb.api.get("/app", token=forged).status_code == 401
@@ -69,14 +70,18 @@ def test_token_lists_repositories_and_expires_after_an_hour(sb: RunningSandbox) 
 
 def test_narrowed_token_sees_only_its_repositories(sb: RunningSandbox) -> None:
     other = sb.new_repo()
-    resp = sb.api.post("/app/installations/1/access_tokens", token=sb.app_jwt(), json={"repositories": ["rocket"]})
+    resp = sb.api.post(
+        "/app/installations/1/access_tokens", token=sb.app_jwt(), json={"repositories": ["rocket"]}
+    )
     assert resp.status_code == 201, resp.text
     token = resp.json()["token"]
     assert [r["full_name"] for r in resp.json()["repositories"]] == ["acme/rocket"]
     listed = sb.api.get("/installation/repositories", token=token).json()
     assert [r["full_name"] for r in listed["repositories"]] == ["acme/rocket"]
     assert sb.api.get(f"/repos/{other}", token=token).status_code == 404
-    bad = sb.api.post("/app/installations/1/access_tokens", token=sb.app_jwt(), json={"repositories": ["nope"]})
+    bad = sb.api.post(
+        "/app/installations/1/access_tokens", token=sb.app_jwt(), json={"repositories": ["nope"]}
+    )
     assert bad.status_code == 422
 
 
@@ -139,16 +144,26 @@ def test_an_app_without_issues_write_cannot_open_issues_or_comment(sb: RunningSa
 
     import httpx
 
-    manifest = {"name": "read only app", "url": "http://127.0.0.1:9/", "default_permissions": {"issues": "read"}}
+    manifest = {
+        "name": "read only app",
+        "url": "http://127.0.0.1:9/",
+        "default_permissions": {"issues": "read"},
+    }
     resp = httpx.post(f"{sb.root_url}/settings/apps/new", data={"manifest": _json.dumps(manifest)})
     code = resp.headers["Location"].split("code=")[1].split("&")[0]
     app = sb.api.post(f"/app-manifests/{code}/conversions", anonymous=True).json()
     repo = sb.new_repo(owner="readonlyco")
-    installed = sb.api.sandbox("POST", "/_sandbox/installations", json={"account": "readonlyco", "app_id": app["id"]})
+    installed = sb.api.sandbox(
+        "POST", "/_sandbox/installations", json={"account": "readonlyco", "app_id": app["id"]}
+    )
     assert installed.status_code == 201, installed.text
     now = int(sb.handle.state.now().timestamp())
-    app_jwt = jwt.encode({"iat": now - 30, "exp": now + 300, "iss": str(app["id"])}, app["pem"], algorithm="RS256")
-    token = sb.api.post(f"/app/installations/{installed.json()['id']}/access_tokens", token=app_jwt).json()["token"]
+    app_jwt = jwt.encode(
+        {"iat": now - 30, "exp": now + 300, "iss": str(app["id"])}, app["pem"], algorithm="RS256"
+    )
+    token = sb.api.post(f"/app/installations/{installed.json()['id']}/access_tokens", token=app_jwt).json()[
+        "token"
+    ]
     assert sb.api.get(f"/repos/{repo}/issues", token=token).status_code == 200  # reading is granted
     n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "t"}).json()["number"]
     for method, path, body in (

@@ -41,9 +41,15 @@ def test_put_collaborator_changes_permission(sb: RunningSandbox) -> None:
     before = sb.api.get(f"/repos/{repo}/collaborators/qa/permission").json()
     assert before["role_name"] == "none" and before["permission"] == "none"
     # only admins may add collaborators
-    assert sb.api.put(f"/repos/{repo}/collaborators/qa", as_="dev", json={"permission": "triage"}).status_code == 403
+    assert (
+        sb.api.put(f"/repos/{repo}/collaborators/qa", as_="dev", json={"permission": "triage"}).status_code
+        == 403
+    )
     # an organization member is added at once (204)
-    assert sb.api.put(f"/repos/{repo}/collaborators/qa", as_="admin", json={"permission": "triage"}).status_code == 204
+    assert (
+        sb.api.put(f"/repos/{repo}/collaborators/qa", as_="admin", json={"permission": "triage"}).status_code
+        == 204
+    )
     after = sb.api.get(f"/repos/{repo}/collaborators/qa/permission").json()
     assert after["role_name"] == "triage" and after["user"]["permissions"]["triage"] is True
     # someone outside the organization gets an invitation (201), which the sandbox accepts at once
@@ -66,8 +72,11 @@ def test_team_membership_and_org_membership(sb: RunningSandbox) -> None:
 
 
 def test_new_sandbox_user_with_team(sb: RunningSandbox) -> None:
-    resp = sb.api.sandbox("POST", "/_sandbox/users", json={"login": "carol", "permission": "maintain",
-                                                           "teams": ["release-managers"]})
+    resp = sb.api.sandbox(
+        "POST",
+        "/_sandbox/users",
+        json={"login": "carol", "permission": "maintain", "teams": ["release-managers"]},
+    )
     assert resp.status_code == 201, resp.text
     token = resp.json()["token"]
     assert sb.api.get("/orgs/acme/teams/release-managers/memberships/carol", token=token).status_code == 200

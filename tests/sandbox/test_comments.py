@@ -23,13 +23,17 @@ def test_comment_life_cycle_and_webhooks(sb: RunningSandbox) -> None:
     assert c["author_association"] == "COLLABORATOR"  # read access, not an organization member
     assert sb.api.get(f"/repos/{repo}/issues/{n}").json()["comments"] == 1
     assert sb.api.get(f"/repos/{repo}/issues/comments/{c['id']}").json()["body"] == "/uat passed"
-    edited = sb.api.patch(f"/repos/{repo}/issues/comments/{c['id']}", as_="outsider", json={"body": "/approve"})
+    edited = sb.api.patch(
+        f"/repos/{repo}/issues/comments/{c['id']}", as_="outsider", json={"body": "/approve"}
+    )
     assert edited.status_code == 200 and edited.json()["body"] == "/approve"
     assert sb.api.delete(f"/repos/{repo}/issues/comments/{c['id']}", as_="outsider").status_code == 204
     assert sb.api.get(f"/repos/{repo}/issues/comments/{c['id']}").status_code == 404
     assert sb.api.get(f"/repos/{repo}/issues/{n}").json()["comments"] == 0
 
-    sb.recorder.wait_names("issue_comment.created", "issue_comment.edited", "issue_comment.deleted", repo=repo)
+    sb.recorder.wait_names(
+        "issue_comment.created", "issue_comment.edited", "issue_comment.deleted", repo=repo
+    )
     sb.wait_idle()
     got = [d for d in sb.recorder.for_repo(repo) if d.event == "issue_comment"]
     assert [d.action for d in got] == ["created", "edited", "deleted"]
@@ -42,7 +46,9 @@ def test_comment_life_cycle_and_webhooks(sb: RunningSandbox) -> None:
 def test_comment_on_pull_request_carries_pull_request_link(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     pr = sb.open_pull(repo, "feature/comment")
-    resp = sb.api.post(f"/repos/{repo}/issues/{pr['number']}/comments", as_="qa", json={"body": "/uat passed"})
+    resp = sb.api.post(
+        f"/repos/{repo}/issues/{pr['number']}/comments", as_="qa", json={"body": "/uat passed"}
+    )
     assert resp.status_code == 201
     assert f"/pull/{pr['number']}#issuecomment-" in resp.json()["html_url"]
     sb.recorder.wait_names("issue_comment.created", repo=repo)
@@ -59,7 +65,12 @@ def test_only_author_or_write_may_edit(sb: RunningSandbox) -> None:
         resp = sb.api.patch(f"/repos/{repo}/issues/comments/{c['id']}", as_=who, json={"body": "forged"})
         assert resp.status_code == 403, who
         assert sb.api.delete(f"/repos/{repo}/issues/comments/{c['id']}", as_=who).status_code == 403
-    assert sb.api.patch(f"/repos/{repo}/issues/comments/{c['id']}", as_="dev", json={"body": "moderated"}).status_code == 200
+    assert (
+        sb.api.patch(
+            f"/repos/{repo}/issues/comments/{c['id']}", as_="dev", json={"body": "moderated"}
+        ).status_code
+        == 200
+    )
     assert sb.api.get(f"/repos/{repo}/issues/comments/{c['id']}").json()["body"] == "moderated"
 
 
@@ -76,7 +87,9 @@ def test_list_since_and_repository_wide(sb: RunningSandbox) -> None:
     assert [c["id"] for c in recent] == [third["id"]]
     everywhere = sb.api.get(f"/repos/{repo}/issues/comments").json()
     assert [c["id"] for c in everywhere] == [first["id"], second["id"], third["id"]]
-    newest = sb.api.get(f"/repos/{repo}/issues/comments", params={"sort": "created", "direction": "desc"}).json()
+    newest = sb.api.get(
+        f"/repos/{repo}/issues/comments", params={"sort": "created", "direction": "desc"}
+    ).json()
     assert newest[0]["id"] == third["id"]
 
 
@@ -88,5 +101,8 @@ def test_bad_input(sb: RunningSandbox) -> None:
     too_long = sb.api.post(f"/repos/{repo}/issues/{n}/comments", as_="dev", json={"body": "x" * 65537})
     assert too_long.status_code == 422
     assert sb.api.post(f"/repos/{repo}/issues/999/comments", as_="dev", json={"body": "x"}).status_code == 404
-    assert sb.api.post(f"/repos/{repo}/issues/{n}/comments", anonymous=True, json={"body": "x"}).status_code == 401
+    assert (
+        sb.api.post(f"/repos/{repo}/issues/{n}/comments", anonymous=True, json={"body": "x"}).status_code
+        == 401
+    )
     assert sb.api.get(f"/repos/{repo}/issues/comments/123456789").status_code == 404

@@ -36,8 +36,15 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SECRET = "walkthrough-s3cret"
 REPO = "/repos/acme/rocket"
-SEED = {"admin": "admin", "pm": "maintain", "releaser": "maintain", "qa": "write", "dev": "write",
-        "triager": "triage", "outsider": "read"}
+SEED = {
+    "admin": "admin",
+    "pm": "maintain",
+    "releaser": "maintain",
+    "qa": "write",
+    "dev": "write",
+    "triager": "triage",
+    "outsider": "read",
+}
 TEAMS = {"product": "pm", "release-managers": "releaser", "qa": "qa"}
 
 
@@ -152,15 +159,27 @@ class Sandbox:
         return jwt.encode({"iat": now - 30, "exp": now + 540, "iss": str(app_id)}, key, algorithm="RS256")
 
     def app_client(self, app_id: int = 1, pem: bytes | None = None) -> httpx.Client:
-        return httpx.Client(base_url=self.api, timeout=30, headers={
-            "Authorization": f"Bearer {self.jwt(app_id, pem)}", "Accept": "application/vnd.github+json"})
+        return httpx.Client(
+            base_url=self.api,
+            timeout=30,
+            headers={
+                "Authorization": f"Bearer {self.jwt(app_id, pem)}",
+                "Accept": "application/vnd.github+json",
+            },
+        )
 
     def installation_client(self, installation_id: int = 1) -> httpx.Client:
         with self.app_client() as app:
             resp = app.post(f"/app/installations/{installation_id}/access_tokens")
         assert resp.status_code == 201, resp.text
-        return httpx.Client(base_url=self.api, timeout=30, headers={
-            "Authorization": f"token {resp.json()['token']}", "Accept": "application/vnd.github+json"})
+        return httpx.Client(
+            base_url=self.api,
+            timeout=30,
+            headers={
+                "Authorization": f"token {resp.json()['token']}",
+                "Accept": "application/vnd.github+json",
+            },
+        )
 
     def admin(self, method: str, path: str, **kw: Any) -> httpx.Response:
         return httpx.request(method, f"{self.root}/_sandbox{path}", timeout=30, **kw)
@@ -175,10 +194,24 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
     receiver = Receiver()
     port = _free_port()
     proc = subprocess.Popen(
-        [*command, "sandbox", "--port", str(port), "--webhook-url", receiver.url,
-         "--webhook-secret", SECRET, "--app-key", str(key)],
-        cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
-        env={k: v for k, v in os.environ.items() if k not in ("WEBHOOK_SECRET", "APP_ID")})
+        [
+            *command,
+            "sandbox",
+            "--port",
+            str(port),
+            "--webhook-url",
+            receiver.url,
+            "--webhook-secret",
+            SECRET,
+            "--app-key",
+            str(key),
+        ],
+        cwd=tmp,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env={k: v for k, v in os.environ.items() if k not in ("WEBHOOK_SECRET", "APP_ID")},
+    )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -188,7 +221,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
             except httpx.HTTPError:
                 pass
             if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"sandbox did not start: {proc.stderr.read().decode() if proc.stderr else ''}")
+                raise RuntimeError(
+                    f"sandbox did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
+                )
             time.sleep(0.05)
         yield Sandbox(port, key, receiver)
     finally:
@@ -202,7 +237,9 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
 
 
 def _ok(resp: httpx.Response, status: int = 200) -> Any:
-    assert resp.status_code == status, f"{resp.request.method} {resp.request.url}: {resp.status_code} {resp.text}"
+    assert resp.status_code == status, (
+        f"{resp.request.method} {resp.request.url}: {resp.status_code} {resp.text}"
+    )
     return resp.json() if resp.content else None
 
 
@@ -252,7 +289,9 @@ def test_app_bot_user_installation_and_oauth_client(sandbox: Sandbox) -> None:
         installs = _ok(app.get("/app/installations"))
         inst = _ok(app.get("/app/installations/1"))
     assert [i["id"] for i in installs][:1] == [1]
-    assert inst["account"]["login"] == "acme" and inst["app_id"] == 1 and inst["repository_selection"] == "all"
+    assert (
+        inst["account"]["login"] == "acme" and inst["app_id"] == 1 and inst["repository_selection"] == "all"
+    )
     with sandbox.client() as http:
         bot = _ok(http.get("/users/release-bot[bot]"))
     assert bot["type"] == "Bot"
@@ -263,8 +302,11 @@ def test_app_bot_user_installation_and_oauth_client(sandbox: Sandbox) -> None:
     code = _authorize(sandbox, "dev")
     token = _token(sandbox, code)
     assert token.startswith("ghu_")
-    bad = httpx.post(f"{sandbox.root}/login/oauth/access_token", headers={"Accept": "application/json"},
-                     data={"client_id": "Iv1.sandbox", "client_secret": "wrong", "code": _authorize(sandbox, "dev")})
+    bad = httpx.post(
+        f"{sandbox.root}/login/oauth/access_token",
+        headers={"Accept": "application/json"},
+        data={"client_id": "Iv1.sandbox", "client_secret": "wrong", "code": _authorize(sandbox, "dev")},
+    )
     assert bad.json()["error"] == "incorrect_client_credentials"
 
 
@@ -337,9 +379,17 @@ def test_errors_have_githubs_shape_and_codes(sandbox: Sandbox) -> None:
         _assert_error(http.put(f"{REPO}/pulls/{pr['number']}/merge", json={"sha": "0" * 40}), 409)
     _new_repo(sandbox, "acme", "gated")
     with sandbox.client() as http:
-        _ok(http.put("/repos/acme/gated/branches/main/protection", json={
-            "required_status_checks": {"strict": False, "checks": [{"context": "ci", "app_id": 1}]},
-            "enforce_admins": True, "required_pull_request_reviews": None, "restrictions": None}))
+        _ok(
+            http.put(
+                "/repos/acme/gated/branches/main/protection",
+                json={
+                    "required_status_checks": {"strict": False, "checks": [{"context": "ci", "app_id": 1}]},
+                    "enforce_admins": True,
+                    "required_pull_request_reviews": None,
+                    "restrictions": None,
+                },
+            )
+        )
         _branch(http, "f", repo="/repos/acme/gated")
         _commit(http, "f", "f.txt", repo="/repos/acme/gated")
         pr = _ok(http.post("/repos/acme/gated/pulls", json={"title": "g", "head": "f", "base": "main"}), 201)
@@ -350,11 +400,23 @@ def test_a_json_body_is_read_whatever_its_content_type(sandbox: Sandbox) -> None
     """As on GitHub, `curl -d '{…}'` (sent as application/x-www-form-urlencoded) works: the README's example."""
     body = b'{"title": "v9.8.7", "due_on": "2026-12-15T12:00:00Z"}'
     with sandbox.client("pm") as http:
-        made = _ok(http.post(f"{REPO}/milestones", content=body,
-                             headers={"Content-Type": "application/x-www-form-urlencoded"}), 201)
+        made = _ok(
+            http.post(
+                f"{REPO}/milestones",
+                content=body,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ),
+            201,
+        )
         assert made["title"] == "v9.8.7" and made["due_on"] == "2026-12-15T08:00:00Z"
-        _assert_error(http.post(f"{REPO}/milestones", content=b"title=x",
-                                headers={"Content-Type": "application/x-www-form-urlencoded"}), 400)
+        _assert_error(
+            http.post(
+                f"{REPO}/milestones",
+                content=b"title=x",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ),
+            400,
+        )
 
 
 def test_pagination_defaults_maximum_and_link_headers(sandbox: Sandbox) -> None:
@@ -381,7 +443,11 @@ def test_hook_deliveries_page_by_cursor(sandbox: Sandbox) -> None:
         first = app.get("/app/hook/deliveries", params={"per_page": 2})
         assert len(_ok(first)) == 2
         nxt = first.links["next"]["url"]
-        assert nxt.startswith(f"{sandbox.api}/app/hook/deliveries") and "cursor=" in nxt and not re.search(r"[?&]page=", nxt)
+        assert (
+            nxt.startswith(f"{sandbox.api}/app/hook/deliveries")
+            and "cursor=" in nxt
+            and not re.search(r"[?&]page=", nxt)
+        )
         second = _ok(app.get(nxt))
         assert {d["id"] for d in second}.isdisjoint({d["id"] for d in first.json()})
         assert max(d["id"] for d in second) < min(d["id"] for d in first.json())  # newest first
@@ -402,7 +468,8 @@ def test_rate_limit_headers_and_accounting(sandbox: Sandbox) -> None:
     assert core["used"] == before["used"] + 5 and core["remaining"] == core["limit"] - core["used"]
     assert after["rate"] == core
     assert int(resp.headers["X-RateLimit-Remaining"]) == int(resp.headers["X-RateLimit-Limit"]) - int(
-        resp.headers["X-RateLimit-Used"])
+        resp.headers["X-RateLimit-Used"]
+    )
 
 
 def test_conditional_get_answers_304_without_using_the_rate_limit(sandbox: Sandbox) -> None:
@@ -421,16 +488,28 @@ def test_url_encoded_branch_names(sandbox: Sandbox) -> None:
         assert _ok(http.get(f"{REPO}/branches/release%2F1.4"))["name"] == "release/1.4"
         assert _ok(http.get(f"{REPO}/git/ref/heads/release%2F1.4"))["ref"] == "refs/heads/release/1.4"
         assert _ok(http.get(f"{REPO}/commits", params={"sha": "release/1.4"}))
-        _ok(http.put(f"{REPO}/branches/release%2F1.4/protection", json={
-            "required_status_checks": None, "enforce_admins": False, "required_pull_request_reviews": None,
-            "restrictions": None}))
-        assert _ok(http.get(f"{REPO}/branches/release%2F1.4/protection"))["enforce_admins"]["enabled"] is False
+        _ok(
+            http.put(
+                f"{REPO}/branches/release%2F1.4/protection",
+                json={
+                    "required_status_checks": None,
+                    "enforce_admins": False,
+                    "required_pull_request_reviews": None,
+                    "restrictions": None,
+                },
+            )
+        )
+        assert (
+            _ok(http.get(f"{REPO}/branches/release%2F1.4/protection"))["enforce_admins"]["enabled"] is False
+        )
         assert _ok(http.get(f"{REPO}/compare/main...release%2F1.4"))["status"] == "identical"
 
 
 def test_due_on_is_a_date_at_githubs_hour(sandbox: Sandbox) -> None:
     with sandbox.client("dev") as http:
-        m = _ok(http.post(f"{REPO}/milestones", json={"title": "v0.2.0", "due_on": "2030-01-15T20:00:00Z"}), 201)
+        m = _ok(
+            http.post(f"{REPO}/milestones", json={"title": "v0.2.0", "due_on": "2030-01-15T20:00:00Z"}), 201
+        )
         assert m["due_on"] == "2030-01-15T08:00:00Z"  # midnight Pacific (standard time) of that date
         summer = _ok(http.patch(f"{REPO}/milestones/{m['number']}", json={"due_on": "2030-07-04T12:00:00Z"}))
         assert summer["due_on"] == "2030-07-04T07:00:00Z"  # midnight Pacific (daylight time)
@@ -444,8 +523,12 @@ def test_due_on_is_a_date_at_githubs_hour(sandbox: Sandbox) -> None:
 def test_direct_pushes_to_protected_branches_are_refused(sandbox: Sandbox) -> None:
     path = "/repos/acme/pushguard"
     _new_repo(sandbox, "acme", "pushguard")
-    protection = {"required_status_checks": {"strict": False, "checks": [{"context": "ci", "app_id": 1}]},
-                  "enforce_admins": False, "required_pull_request_reviews": None, "restrictions": None}
+    protection = {
+        "required_status_checks": {"strict": False, "checks": [{"context": "ci", "app_id": 1}]},
+        "enforce_admins": False,
+        "required_pull_request_reviews": None,
+        "restrictions": None,
+    }
     with sandbox.client() as admin, sandbox.client("dev") as dev:
         _branch(admin, "feature", repo=path)
         green = _commit(dev, "feature", "green.txt", repo=path)
@@ -456,32 +539,63 @@ def test_direct_pushes_to_protected_branches_are_refused(sandbox: Sandbox) -> No
         assert _assert_error(ref, 422)["message"] == 'Required status check "ci" is expected.'
         _assert_error(dev.post(f"{path}/merges", json={"base": "main", "head": "feature"}), 409)
         with sandbox.installation_client() as bot:  # the App's check passes on that commit: it may land
-            _ok(bot.post(f"{path}/check-runs", json={"name": "ci", "head_sha": green, "status": "completed",
-                                                     "conclusion": "success"}), 201)
+            _ok(
+                bot.post(
+                    f"{path}/check-runs",
+                    json={"name": "ci", "head_sha": green, "status": "completed", "conclusion": "success"},
+                ),
+                201,
+            )
         assert _ok(dev.patch(f"{path}/git/refs/heads/main", json={"sha": green}))["object"]["sha"] == green
         _ok(_put_file(admin, path, "main", "admin.txt"), 201)  # enforce_admins off: an admin bypasses
         _ok(admin.put(f"{path}/branches/main/protection", json={**protection, "enforce_admins": True}))
         _assert_error(_put_file(admin, path, "main", "admin2.txt"), 409)
-        _ok(admin.put(f"{path}/branches/main/protection", json={
-            **protection, "required_status_checks": None,
-            "required_pull_request_reviews": {"required_approving_review_count": 0}}))
+        _ok(
+            admin.put(
+                f"{path}/branches/main/protection",
+                json={
+                    **protection,
+                    "required_status_checks": None,
+                    "required_pull_request_reviews": {"required_approving_review_count": 0},
+                },
+            )
+        )
         body = _assert_error(_put_file(dev, path, "main", "direct2.txt"), 409)
         assert body["message"] == "Changes must be made through a pull request."
         _ok(_put_file(dev, path, "feature", "free.txt"), 201)  # unprotected branches take pushes
         # A ruleset binds admins too unless they are on its bypass list.
-        ruleset = {"name": "gate", "target": "branch", "enforcement": "active",
-                   "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
-                   "rules": [{"type": "required_status_checks", "parameters": {
-                       "strict_required_status_checks_policy": False,
-                       "required_status_checks": [{"context": "gate", "integration_id": 1}]}}]}
+        ruleset = {
+            "name": "gate",
+            "target": "branch",
+            "enforcement": "active",
+            "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
+            "rules": [
+                {
+                    "type": "required_status_checks",
+                    "parameters": {
+                        "strict_required_status_checks_policy": False,
+                        "required_status_checks": [{"context": "gate", "integration_id": 1}],
+                    },
+                }
+            ],
+        }
         rs = _ok(admin.post(f"{path}/rulesets", json=ruleset), 201)
         _branch(admin, "release/1.0", repo=path)
         for who in (dev, admin):
             body = _assert_error(_put_file(who, path, "release/1.0", "r.txt"), 409)
             assert body["message"].startswith("Repository rule violations found")
             assert 'Required status check "gate" is expected.' in body["message"]
-        _ok(admin.put(f"{path}/rulesets/{rs['id']}", json={
-            **ruleset, "bypass_actors": [{"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}]}))
+        _ok(
+            admin.put(
+                f"{path}/rulesets/{rs['id']}",
+                json={
+                    **ruleset,
+                    "bypass_actors": [
+                        {"actor_id": 5, "actor_type": "RepositoryRole", "bypass_mode": "always"}
+                    ],
+                },
+            )
+        )
         _ok(_put_file(admin, path, "release/1.0", "r.txt"), 201)
         _assert_error(_put_file(dev, path, "release/1.0", "r2.txt"), 409)
 
@@ -495,7 +609,10 @@ def test_webhook_headers_and_signatures(sandbox: Sandbox) -> None:
     hook = sandbox.receiver.wait(lambda h: h.event == "milestone" and h.payload["milestone"]["id"] == m["id"])
     h = hook.headers
     assert re.fullmatch(r"[0-9a-f-]{36}", h["x-github-delivery"])
-    assert h["x-hub-signature-256"] == "sha256=" + hmac.new(SECRET.encode(), hook.body, hashlib.sha256).hexdigest()
+    assert (
+        h["x-hub-signature-256"]
+        == "sha256=" + hmac.new(SECRET.encode(), hook.body, hashlib.sha256).hexdigest()
+    )
     assert h["x-hub-signature"] == "sha1=" + hmac.new(SECRET.encode(), hook.body, hashlib.sha1).hexdigest()
     assert h["x-github-hook-id"].isdigit()
     assert h["x-github-hook-installation-target-id"] == "1"
@@ -511,7 +628,9 @@ def test_the_apps_own_writes_send_webhooks_with_its_bot_as_sender(sandbox: Sandb
     with sandbox.installation_client() as bot:
         issue = _ok(bot.post(f"{REPO}/issues", json={"title": "by the bot"}), 201)
         comment = _ok(bot.post(f"{REPO}/issues/{issue['number']}/comments", json={"body": "hi"}), 201)
-    hook = sandbox.receiver.wait(lambda h: h.event == "issue_comment" and h.payload["comment"]["id"] == comment["id"])
+    hook = sandbox.receiver.wait(
+        lambda h: h.event == "issue_comment" and h.payload["comment"]["id"] == comment["id"]
+    )
     assert hook.payload["sender"]["login"] == "release-bot[bot]"
     assert hook.payload["sender"]["type"] == "Bot"
     rows = _ok(sandbox.admin("GET", "/requests", params={"since": seq}))
@@ -535,7 +654,9 @@ def test_failed_and_timed_out_deliveries_are_recorded_and_never_retried(sandbox:
 
     def delivery(milestone_id: int) -> dict[str, Any] | None:
         rows = _ok(sandbox.admin("GET", "/deliveries", params={"payloads": "1"}))
-        found = [r for r in rows if r["event"] == "milestone" and r["payload"]["milestone"]["id"] == milestone_id]
+        found = [
+            r for r in rows if r["event"] == "milestone" and r["payload"]["milestone"]["id"] == milestone_id
+        ]
         assert len(found) <= 1, found  # never retried, never duplicated
         return found[0] if found and found[0]["done"] else None
 
@@ -558,8 +679,12 @@ def test_failed_and_timed_out_deliveries_are_recorded_and_never_retried(sandbox:
         item = next(d for d in listed if d["id"] == failed["id"])
         assert item["status_code"] == 500
         _ok(app.post(f"/app/hook/deliveries/{failed['id']}/attempts"), 202)
-    again = sandbox.receiver.wait(lambda h: h.headers["x-github-delivery"] == failed["guid"]
-                                  and h.payload.get("repository", {}).get("full_name") == "failco/broken")
+    again = sandbox.receiver.wait(
+        lambda h: (
+            h.headers["x-github-delivery"] == failed["guid"]
+            and h.payload.get("repository", {}).get("full_name") == "failco/broken"
+        )
+    )
     assert again.payload["milestone"]["id"] == broken["id"]
 
 
@@ -567,16 +692,34 @@ def test_failed_and_timed_out_deliveries_are_recorded_and_never_retried(sandbox:
 
 
 def test_faults(sandbox: Sandbox) -> None:
-    spec = {"method": "GET", "path": r"^/repos/acme/rocket/milestones$", "status": 502, "times": 2,
-            "retry_after": 3, "delay_ms": 0, "rate_limit_exhausted": False}
+    spec = {
+        "method": "GET",
+        "path": r"^/repos/acme/rocket/milestones$",
+        "status": 502,
+        "times": 2,
+        "retry_after": 3,
+        "delay_ms": 0,
+        "rate_limit_exhausted": False,
+    }
     _ok(sandbox.admin("POST", "/faults", json=spec), 201)
     with sandbox.client() as http:
         a, b, c = (http.get(f"{REPO}/milestones") for _ in range(3))
         assert a.status_code == b.status_code == 502 and a.headers["Retry-After"] == "3"
         _assert_error(a, 502)
         assert c.status_code == 200
-        _ok(sandbox.admin("POST", "/faults", json={"path": "^/rate_limit$", "rate_limit_exhausted": True,
-                                                    "status": 403, "retry_after": 60}), 201)
+        _ok(
+            sandbox.admin(
+                "POST",
+                "/faults",
+                json={
+                    "path": "^/rate_limit$",
+                    "rate_limit_exhausted": True,
+                    "status": 403,
+                    "retry_after": 60,
+                },
+            ),
+            201,
+        )
         limited = http.get("/rate_limit")
         assert limited.status_code == 403 and limited.headers["X-RateLimit-Remaining"] == "0"
         _ok(sandbox.admin("POST", "/faults", json={"path": "^/meta$", "delay_ms": 300, "times": 1}), 201)
@@ -590,24 +733,38 @@ def test_faults(sandbox: Sandbox) -> None:
 
 def test_chaos_and_order(sandbox: Sandbox) -> None:
     _wait_idle(sandbox)
-    on = _ok(sandbox.admin("POST", "/deliveries/chaos", json={"shuffle": True, "duplicate": 1.0, "drop": 0,
-                                                              "delay_ms": 0}))
+    on = _ok(
+        sandbox.admin(
+            "POST", "/deliveries/chaos", json={"shuffle": True, "duplicate": 1.0, "drop": 0, "delay_ms": 0}
+        )
+    )
     assert on["shuffle"] is True and on["duplicate"] == 1.0
     try:
         with sandbox.client("pm") as http:
             m = _ok(http.post(f"{REPO}/milestones", json={"title": "v0.4.0"}), 201)
         _wait_idle(sandbox)
-        copies = [h for h in sandbox.receiver.hooks
-                  if h.event == "milestone" and h.payload["milestone"]["id"] == m["id"]]
-        assert len(copies) == 2 and copies[0].headers["x-github-delivery"] == copies[1].headers["x-github-delivery"]
+        copies = [
+            h
+            for h in sandbox.receiver.hooks
+            if h.event == "milestone" and h.payload["milestone"]["id"] == m["id"]
+        ]
+        assert (
+            len(copies) == 2
+            and copies[0].headers["x-github-delivery"] == copies[1].headers["x-github-delivery"]
+        )
     finally:
         assert sandbox.admin("DELETE", "/deliveries/chaos").status_code == 204
     with sandbox.client("pm") as http:  # order restored: in order per repository
-        ids = [_ok(http.post(f"{REPO}/labels", json={"name": f"ord{i}", "color": "ededed"}), 201)["id"]
-               for i in range(5)]
+        ids = [
+            _ok(http.post(f"{REPO}/labels", json={"name": f"ord{i}", "color": "ededed"}), 201)["id"]
+            for i in range(5)
+        ]
     _wait_idle(sandbox)
-    got = [h.payload["label"]["id"] for h in sandbox.receiver.hooks
-           if h.event == "label" and h.payload["label"]["id"] in ids]
+    got = [
+        h.payload["label"]["id"]
+        for h in sandbox.receiver.hooks
+        if h.event == "label" and h.payload["label"]["id"] in ids
+    ]
     assert got == ids
 
 
@@ -624,8 +781,10 @@ def test_clock_moves_token_expiry(sandbox: Sandbox) -> None:
 
 
 def test_users_endpoint(sandbox: Sandbox) -> None:
-    body = _ok(sandbox.admin("POST", "/users", json={"login": "newbie", "permission": "triage",
-                                                     "teams": ["qa"]}), 201)
+    body = _ok(
+        sandbox.admin("POST", "/users", json={"login": "newbie", "permission": "triage", "teams": ["qa"]}),
+        201,
+    )
     assert body["login"] == "newbie" and body["token"] == "sandbox-token-newbie"
     with sandbox.client("newbie") as http:
         assert _ok(http.get("/user"))["login"] == "newbie"
@@ -648,8 +807,9 @@ def test_repos_endpoint_with_and_without_permissions(sandbox: Sandbox) -> None:
         assert _ok(http.get("/repos/acme/locked"))["private"] is True
     # A new owner is a new organization with its own installation of the App.
     _new_repo(sandbox, "globex", "engine")
-    hook = sandbox.receiver.wait(lambda h: h.event == "installation"
-                                 and h.payload["installation"]["account"]["login"] == "globex")
+    hook = sandbox.receiver.wait(
+        lambda h: h.event == "installation" and h.payload["installation"]["account"]["login"] == "globex"
+    )
     assert hook.payload["action"] == "created"
     inst_id = hook.payload["installation"]["id"]
     assert inst_id != 1
@@ -657,7 +817,8 @@ def test_repos_endpoint_with_and_without_permissions(sandbox: Sandbox) -> None:
         assert _ok(app.get("/repos/globex/engine/installation"))["id"] == inst_id
     with sandbox.installation_client(inst_id) as bot:
         assert [r["full_name"] for r in _ok(bot.get("/installation/repositories"))["repositories"]] == [
-            "globex/engine"]
+            "globex/engine"
+        ]
     with sandbox.client() as http:
         assert _ok(http.get("/orgs/globex"))["login"] == "globex"
 
@@ -667,27 +828,54 @@ def test_installation_life_cycle(sandbox: Sandbox) -> None:
     _new_repo(sandbox, "initech", "two")
     with sandbox.app_client() as app:
         inst = _ok(app.get("/repos/initech/one/installation"))["id"]
-    removed = _ok(sandbox.admin("POST", f"/installations/{inst}/repositories", json={"remove": ["initech/two"]}))
+    removed = _ok(
+        sandbox.admin("POST", f"/installations/{inst}/repositories", json={"remove": ["initech/two"]})
+    )
     assert "initech/two" not in json.dumps(removed)
-    hook = sandbox.receiver.wait(lambda h: h.event == "installation_repositories"
-                                 and h.payload["action"] == "removed" and h.payload["installation"]["id"] == inst)
+    hook = sandbox.receiver.wait(
+        lambda h: (
+            h.event == "installation_repositories"
+            and h.payload["action"] == "removed"
+            and h.payload["installation"]["id"] == inst
+        )
+    )
     assert [r["full_name"] for r in hook.payload["repositories_removed"]] == ["initech/two"]
     _ok(sandbox.admin("POST", f"/installations/{inst}/repositories", json={"add": ["initech/two"]}))
-    sandbox.receiver.wait(lambda h: h.event == "installation_repositories" and h.payload["action"] == "added"
-                          and h.payload["installation"]["id"] == inst)
+    sandbox.receiver.wait(
+        lambda h: (
+            h.event == "installation_repositories"
+            and h.payload["action"] == "added"
+            and h.payload["installation"]["id"] == inst
+        )
+    )
     with sandbox.installation_client(inst) as bot:
         _ok(sandbox.admin("POST", f"/installations/{inst}/suspend"))
-        sandbox.receiver.wait(lambda h: h.event == "installation" and h.payload["action"] == "suspend"
-                              and h.payload["installation"]["id"] == inst)
+        sandbox.receiver.wait(
+            lambda h: (
+                h.event == "installation"
+                and h.payload["action"] == "suspend"
+                and h.payload["installation"]["id"] == inst
+            )
+        )
         _assert_error(bot.get("/repos/initech/one"), 403)
     assert sandbox.admin("DELETE", f"/installations/{inst}").status_code == 204
-    sandbox.receiver.wait(lambda h: h.event == "installation" and h.payload["action"] == "deleted"
-                          and h.payload["installation"]["id"] == inst)
+    sandbox.receiver.wait(
+        lambda h: (
+            h.event == "installation"
+            and h.payload["action"] == "deleted"
+            and h.payload["installation"]["id"] == inst
+        )
+    )
     with sandbox.app_client() as app:
         _assert_error(app.get("/repos/initech/one/installation"), 404)
     created = _ok(sandbox.admin("POST", "/installations", json={"account": "initech"}), 201)
-    hook = sandbox.receiver.wait(lambda h: h.event == "installation" and h.payload["action"] == "created"
-                                 and h.payload["installation"]["id"] == created["id"])
+    hook = sandbox.receiver.wait(
+        lambda h: (
+            h.event == "installation"
+            and h.payload["action"] == "created"
+            and h.payload["installation"]["id"] == created["id"]
+        )
+    )
     assert {r["full_name"] for r in hook.payload["repositories"]} == {"initech/one", "initech/two"}
 
 
@@ -698,13 +886,22 @@ def test_merge_queue(sandbox: Sandbox) -> None:
         _branch(http, "q1", repo=path)
         _commit(http, "q1", "q1.txt", repo=path)
         pr = _ok(http.post(f"{path}/pulls", json={"title": "q", "head": "q1", "base": "main"}), 201)
-    group = _ok(sandbox.admin("POST", "/merge-queue", json={"repo": "acme/queued", "pull_numbers": [pr["number"]]}),
-                201)
-    hook = sandbox.receiver.wait(lambda h: h.event == "merge_group" and h.payload["action"] == "checks_requested"
-                                 and h.payload["repository"]["full_name"] == "acme/queued")
+    group = _ok(
+        sandbox.admin("POST", "/merge-queue", json={"repo": "acme/queued", "pull_numbers": [pr["number"]]}),
+        201,
+    )
+    hook = sandbox.receiver.wait(
+        lambda h: (
+            h.event == "merge_group"
+            and h.payload["action"] == "checks_requested"
+            and h.payload["repository"]["full_name"] == "acme/queued"
+        )
+    )
     mg = hook.payload["merge_group"]
     assert hook.payload["action"] == "checks_requested" and mg["head_sha"] == group["head_sha"]
-    assert re.fullmatch(rf"refs/heads/gh-readonly-queue/main/pr-{pr['number']}-[0-9a-f]{{40}}", mg["head_ref"])
+    assert re.fullmatch(
+        rf"refs/heads/gh-readonly-queue/main/pr-{pr['number']}-[0-9a-f]{{40}}", mg["head_ref"]
+    )
 
 
 def test_vanishing_pull_request(sandbox: Sandbox) -> None:
@@ -732,18 +929,29 @@ def test_deliveries_listing_and_wait_idle(sandbox: Sandbox) -> None:
 
 
 def _authorize(sb: Sandbox, login: str, client_id: str = "Iv1.sandbox") -> str:
-    resp = httpx.get(f"{sb.root}/login/oauth/authorize", params={
-        "client_id": client_id, "redirect_uri": "http://127.0.0.1:9/callback", "state": "xyz", "login": login})
+    resp = httpx.get(
+        f"{sb.root}/login/oauth/authorize",
+        params={
+            "client_id": client_id,
+            "redirect_uri": "http://127.0.0.1:9/callback",
+            "state": "xyz",
+            "login": login,
+        },
+    )
     assert resp.status_code == 302, resp.text
     query = parse_qs(urlsplit(resp.headers["Location"]).query)
     assert query["state"] == ["xyz"]
     return query["code"][0]
 
 
-def _token(sb: Sandbox, code: str, client_id: str = "Iv1.sandbox",
-           client_secret: str = "sandbox-client-secret") -> str:
-    resp = httpx.post(f"{sb.root}/login/oauth/access_token", headers={"Accept": "application/json"},
-                      data={"client_id": client_id, "client_secret": client_secret, "code": code})
+def _token(
+    sb: Sandbox, code: str, client_id: str = "Iv1.sandbox", client_secret: str = "sandbox-client-secret"
+) -> str:
+    resp = httpx.post(
+        f"{sb.root}/login/oauth/access_token",
+        headers={"Accept": "application/json"},
+        data={"client_id": client_id, "client_secret": client_secret, "code": code},
+    )
     return _ok(resp)["access_token"]
 
 
@@ -759,17 +967,25 @@ def test_oauth_web_flow(sandbox: Sandbox) -> None:
         assert 1 in [i["id"] for i in installs["installations"]] and installs["total_count"] >= 1
         repos = _ok(user.get("/user/installations/1/repositories"))
         assert "acme/rocket" in [r["full_name"] for r in repos["repositories"]]
-    used = httpx.post(f"{sandbox.root}/login/oauth/access_token", headers={"Accept": "application/json"},
-                      data={"client_id": "Iv1.sandbox", "client_secret": "sandbox-client-secret", "code": "nope"})
+    used = httpx.post(
+        f"{sandbox.root}/login/oauth/access_token",
+        headers={"Accept": "application/json"},
+        data={"client_id": "Iv1.sandbox", "client_secret": "sandbox-client-secret", "code": "nope"},
+    )
     assert used.json()["error"] == "bad_verification_code"
 
 
 @pytest.mark.parametrize("where", ["/settings/apps/new", "/organizations/acme/settings/apps/new"])
 def test_manifest_flow(sandbox: Sandbox, where: str) -> None:
     name = "walk-" + hashlib.sha1(where.encode()).hexdigest()[:8]
-    manifest = {"name": name, "url": "http://127.0.0.1:9/", "redirect_url": "http://127.0.0.1:9/done",
-                "hook_attributes": {"url": "http://127.0.0.1:9/hooks"},
-                "default_permissions": {"issues": "write"}, "default_events": ["issues"]}
+    manifest = {
+        "name": name,
+        "url": "http://127.0.0.1:9/",
+        "redirect_url": "http://127.0.0.1:9/done",
+        "hook_attributes": {"url": "http://127.0.0.1:9/hooks"},
+        "default_permissions": {"issues": "write"},
+        "default_events": ["issues"],
+    }
     resp = httpx.post(f"{sandbox.root}{where}", data={"manifest": json.dumps(manifest)})
     assert resp.status_code == 302
     location = urlsplit(resp.headers["Location"])
@@ -797,14 +1013,29 @@ def _branch(http: httpx.Client, name: str, repo: str = REPO, base: str = "main")
 
 
 def _commit(http: httpx.Client, branch: str, path: str, repo: str = REPO) -> str:
-    body = _ok(http.put(f"{repo}/contents/{path}", json={
-        "message": f"add {path}", "content": base64.b64encode(path.encode()).decode(), "branch": branch}), 201)
+    body = _ok(
+        http.put(
+            f"{repo}/contents/{path}",
+            json={
+                "message": f"add {path}",
+                "content": base64.b64encode(path.encode()).decode(),
+                "branch": branch,
+            },
+        ),
+        201,
+    )
     return body["commit"]["sha"]
 
 
 def _put_file(http: httpx.Client, repo: str, branch: str, path: str) -> httpx.Response:
-    return http.put(f"{repo}/contents/{path}", json={
-        "message": f"add {path}", "content": base64.b64encode(path.encode()).decode(), "branch": branch})
+    return http.put(
+        f"{repo}/contents/{path}",
+        json={
+            "message": f"add {path}",
+            "content": base64.b64encode(path.encode()).decode(),
+            "branch": branch,
+        },
+    )
 
 
 if __name__ == "__main__":  # pragma: no cover

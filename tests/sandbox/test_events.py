@@ -12,7 +12,11 @@ def _push(sb: RunningSandbox, repo: str, branch: str, path: str, text: str, as_:
     resp = sb.api.put(
         f"/repos/{repo}/contents/{path}",
         as_=as_,
-        json={"message": f"edit {path}", "content": base64.b64encode(text.encode()).decode(), "branch": branch},
+        json={
+            "message": f"edit {path}",
+            "content": base64.b64encode(text.encode()).decode(),
+            "branch": branch,
+        },
     )
     assert resp.status_code == 201, resp.text
     return resp.json()["commit"]["sha"]
@@ -72,7 +76,9 @@ def test_timeline_orders_commits_labels_and_comments(sb: RunningSandbox) -> None
     comment = sb.api.post(f"/repos/{repo}/issues/{n}/comments", as_="qa", json={"body": "/uat passed"}).json()
     sb.api.delete(f"/repos/{repo}/issues/{n}/labels/uat-passed", as_="qa")
     timeline = sb.api.paginate(f"/repos/{repo}/issues/{n}/timeline")
-    kinds = [(e["event"], e.get("sha") or (e.get("label") or {}).get("name") or e.get("id")) for e in timeline]
+    kinds = [
+        (e["event"], e.get("sha") or (e.get("label") or {}).get("name") or e.get("id")) for e in timeline
+    ]
     assert kinds == [
         ("committed", first_sha),
         ("labeled", "uat-passed"),
@@ -94,7 +100,9 @@ def test_timeline_shows_force_push(sb: RunningSandbox) -> None:
     n = pr["number"]
     main = sb.api.get(f"/repos/{repo}/git/ref/heads/main").json()["object"]["sha"]
     # rewrite the branch: point it back at main, then add a different commit
-    resp = sb.api.patch(f"/repos/{repo}/git/refs/heads/feature/force", as_="dev", json={"sha": main, "force": True})
+    resp = sb.api.patch(
+        f"/repos/{repo}/git/refs/heads/feature/force", as_="dev", json={"sha": main, "force": True}
+    )
     assert resp.status_code == 200, resp.text
     new_head = _push(sb, repo, "feature/force", "other.txt", "other\n")
     timeline = sb.api.paginate(f"/repos/{repo}/issues/{n}/timeline")

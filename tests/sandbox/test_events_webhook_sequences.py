@@ -27,12 +27,16 @@ def _main(sb: RunningSandbox, repo: str) -> str:
 def test_branch_and_tag_create_then_push_delete_then_push(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     start = _mark(sb, repo)
-    sb.api.post(f"/repos/{repo}/git/refs", as_="dev", json={"ref": "refs/heads/release/1.4", "sha": _main(sb, repo)})
+    sb.api.post(
+        f"/repos/{repo}/git/refs", as_="dev", json={"ref": "refs/heads/release/1.4", "sha": _main(sb, repo)}
+    )
     assert _names_after(sb, repo, start) == ["create", "push"]
     created = next(d.payload for d in sb.recorder.for_repo(repo)[start:] if d.event == "create")
     assert created["ref"] == "release/1.4" and created["ref_type"] == "branch"
     start = _mark(sb, repo)
-    sb.api.post(f"/repos/{repo}/git/refs", as_="dev", json={"ref": "refs/tags/v1.4.0-rc.1", "sha": _main(sb, repo)})
+    sb.api.post(
+        f"/repos/{repo}/git/refs", as_="dev", json={"ref": "refs/tags/v1.4.0-rc.1", "sha": _main(sb, repo)}
+    )
     assert _names_after(sb, repo, start) == ["create", "push"]
     start = _mark(sb, repo)
     assert sb.api.delete(f"/repos/{repo}/git/refs/heads/release/1.4", as_="dev").status_code == 204
@@ -44,9 +48,11 @@ def test_commit_to_pull_request_head_is_push_and_synchronize(sb: RunningSandbox)
     repo = sb.new_repo()
     pr = sb.open_pull(repo, "feature/sync")
     start = _mark(sb, repo)
-    resp = sb.api.put(f"/repos/{repo}/contents/more.txt", as_="dev",
-                      json={"message": "more", "content": base64.b64encode(b"more\n").decode(),
-                            "branch": "feature/sync"})
+    resp = sb.api.put(
+        f"/repos/{repo}/contents/more.txt",
+        as_="dev",
+        json={"message": "more", "content": base64.b64encode(b"more\n").decode(), "branch": "feature/sync"},
+    )
     assert resp.status_code == 201
     assert sorted(_names_after(sb, repo, start)) == ["pull_request.synchronize", "push"]
     sync = next(d.payload for d in sb.recorder.for_repo(repo)[start:] if d.name == "pull_request.synchronize")
@@ -71,12 +77,16 @@ def test_merge_is_closed_then_push(sb: RunningSandbox) -> None:
 
 def test_publishing_a_release_is_published_then_released(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
-    draft = sb.api.post(f"/repos/{repo}/releases", token=sb.installation_token(),
-                        json={"tag_name": "v2.0.0", "target_commitish": "main", "name": "v2.0.0", "draft": True})
+    draft = sb.api.post(
+        f"/repos/{repo}/releases",
+        token=sb.installation_token(),
+        json={"tag_name": "v2.0.0", "target_commitish": "main", "name": "v2.0.0", "draft": True},
+    )
     assert draft.status_code == 201
     start = _mark(sb, repo)
-    published = sb.api.patch(f"/repos/{repo}/releases/{draft.json()['id']}", token=sb.installation_token(),
-                             json={"draft": False})
+    published = sb.api.patch(
+        f"/repos/{repo}/releases/{draft.json()['id']}", token=sb.installation_token(), json={"draft": False}
+    )
     assert published.status_code == 200
     names = _names_after(sb, repo, start)
     releases = [n for n in names if n.startswith("release.")]
@@ -92,11 +102,16 @@ def test_milestone_and_labels_sequences(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     start = _mark(sb, repo)
     ms = sb.api.post(f"/repos/{repo}/milestones", as_="pm", json={"title": "v3.0.0"}).json()["number"]
-    n = sb.api.post(f"/repos/{repo}/issues", as_="pm", json={"title": "scope", "milestone": ms,
-                                                             "labels": ["enhancement"]}).json()["number"]
+    n = sb.api.post(
+        f"/repos/{repo}/issues", as_="pm", json={"title": "scope", "milestone": ms, "labels": ["enhancement"]}
+    ).json()["number"]
     sb.api.patch(f"/repos/{repo}/milestones/{ms}", as_="pm", json={"state": "closed"})
     assert _names_after(sb, repo, start) == [
-        "milestone.created", "issues.opened", "issues.labeled", "issues.milestoned", "milestone.closed",
+        "milestone.created",
+        "issues.opened",
+        "issues.labeled",
+        "issues.milestoned",
+        "milestone.closed",
     ]
     assert n == 1
     sb.recorder.assert_all_valid(repo)

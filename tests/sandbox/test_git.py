@@ -19,18 +19,28 @@ def branch_sha(sb: RunningSandbox, repo: str, branch: str) -> str:
     return resp.json()["object"]["sha"]
 
 
-def create_branch(sb: RunningSandbox, repo: str, branch: str, sha: str | None = None, as_: str = "dev") -> str:
+def create_branch(
+    sb: RunningSandbox, repo: str, branch: str, sha: str | None = None, as_: str = "dev"
+) -> str:
     sha = sha or branch_sha(sb, repo, "main")
     resp = sb.api.post(f"/repos/{repo}/git/refs", as_=as_, json={"ref": f"refs/heads/{branch}", "sha": sha})
     assert resp.status_code == 201, resp.text
     return sha
 
 
-def commit_file(sb: RunningSandbox, repo: str, branch: str, path: str, text: str, as_: str = "dev",
-                token: str | None = None) -> str:
+def commit_file(
+    sb: RunningSandbox,
+    repo: str,
+    branch: str,
+    path: str,
+    text: str,
+    as_: str = "dev",
+    token: str | None = None,
+) -> str:
     """Create or update ``path`` on ``branch``; returns the new commit sha."""
-    existing = sb.api.get(f"/repos/{repo}/contents/{path}", params={"ref": branch}, token=token,
-                          as_=as_, validate=False)
+    existing = sb.api.get(
+        f"/repos/{repo}/contents/{path}", params={"ref": branch}, token=token, as_=as_, validate=False
+    )
     body = {"message": f"edit {path}", "content": base64.b64encode(text.encode()).decode(), "branch": branch}
     if existing.status_code == 200:
         body["sha"] = existing.json()["sha"]
@@ -39,13 +49,23 @@ def commit_file(sb: RunningSandbox, repo: str, branch: str, path: str, text: str
     return resp.json()["commit"]["sha"]
 
 
-def open_pr(sb: RunningSandbox, repo: str, branch: str, base: str = "main", as_: str = "dev",
-            path: str | None = None, title: str | None = None) -> dict:
+def open_pr(
+    sb: RunningSandbox,
+    repo: str,
+    branch: str,
+    base: str = "main",
+    as_: str = "dev",
+    path: str | None = None,
+    title: str | None = None,
+) -> dict:
     """A pull request from a new branch (off ``base``) with one commit."""
     create_branch(sb, repo, branch, branch_sha(sb, repo, base), as_=as_)
     commit_file(sb, repo, branch, path or f"{branch.replace('/', '-')}.txt", f"{branch}\n", as_=as_)
-    resp = sb.api.post(f"/repos/{repo}/pulls", as_=as_,
-                       json={"title": title or f"change {branch}", "head": branch, "base": base})
+    resp = sb.api.post(
+        f"/repos/{repo}/pulls",
+        as_=as_,
+        json={"title": title or f"change {branch}", "head": branch, "base": base},
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
@@ -172,8 +192,9 @@ def test_matching_refs_and_tags(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     main = branch_sha(sb, repo, "main")
     start = mark(sb, repo)
-    tag = sb.api.post(f"/repos/{repo}/git/tags", json={"tag": "v1.0.0", "message": "one", "object": main,
-                                                         "type": "commit"})
+    tag = sb.api.post(
+        f"/repos/{repo}/git/tags", json={"tag": "v1.0.0", "message": "one", "object": main, "type": "commit"}
+    )
     assert tag.status_code == 201, tag.text
     assert tag.json()["object"]["sha"] == main
     resp = sb.api.post(f"/repos/{repo}/git/refs", json={"ref": "refs/tags/v1.0.0", "sha": tag.json()["sha"]})
@@ -197,14 +218,20 @@ def test_push_of_more_than_three_tags_sends_no_create(sb: RunningSandbox) -> Non
     repo = sb.new_repo()
     main = branch_sha(sb, repo, "main")
     start = mark(sb, repo)
-    resp = sb.api.sandbox("POST", f"/_sandbox/repos/{repo}/push", json={
-        "pusher": "dev", "refs": {f"refs/tags/v0.{i}.0": main for i in range(4)}})
+    resp = sb.api.sandbox(
+        "POST",
+        f"/_sandbox/repos/{repo}/push",
+        json={"pusher": "dev", "refs": {f"refs/tags/v0.{i}.0": main for i in range(4)}},
+    )
     assert resp.status_code == 200, resp.text
     assert names_after(sb, repo, start) == []
     assert len(sb.api.get(f"/repos/{repo}/git/matching-refs/tags/").json()) == 4
     # three at once still announce themselves
-    resp = sb.api.sandbox("POST", f"/_sandbox/repos/{repo}/push", json={
-        "pusher": "dev", "refs": {f"refs/tags/v1.{i}.0": main for i in range(3)}})
+    resp = sb.api.sandbox(
+        "POST",
+        f"/_sandbox/repos/{repo}/push",
+        json={"pusher": "dev", "refs": {f"refs/tags/v1.{i}.0": main for i in range(3)}},
+    )
     assert names_after(sb, repo, start).count("create") == 3
 
 
@@ -212,7 +239,9 @@ def test_triage_and_read_cannot_push(sb: RunningSandbox) -> None:
     repo = "acme/rocket"
     main = branch_sha(sb, repo, "main")
     for user in ("triager", "outsider"):
-        resp = sb.api.post(f"/repos/{repo}/git/refs", as_=user, json={"ref": f"refs/heads/by-{user}", "sha": main})
+        resp = sb.api.post(
+            f"/repos/{repo}/git/refs", as_=user, json={"ref": f"refs/heads/by-{user}", "sha": main}
+        )
         assert resp.status_code == 403, (user, resp.text)
         body = {"message": "x", "content": base64.b64encode(b"x").decode()}
         assert sb.api.put(f"/repos/{repo}/contents/{user}.txt", as_=user, json=body).status_code == 403
@@ -225,7 +254,9 @@ def test_triage_and_read_cannot_push(sb: RunningSandbox) -> None:
 
 
 def _merge(sb: RunningSandbox, repo: str, head: str, base: str = "main") -> str:
-    pr = sb.api.post(f"/repos/{repo}/pulls", json={"title": f"merge {head}", "head": head, "base": base}).json()
+    pr = sb.api.post(
+        f"/repos/{repo}/pulls", json={"title": f"merge {head}", "head": head, "base": base}
+    ).json()
     resp = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", json={})
     assert resp.status_code == 200, resp.text
     return resp.json()["sha"]
@@ -296,19 +327,32 @@ def test_git_data_api_multi_file_commit(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     main = branch_sha(sb, repo, "main")
     base_tree = sb.api.get(f"/repos/{repo}/git/commits/{main}").json()["tree"]["sha"]
-    blob = sb.api.post(f"/repos/{repo}/git/blobs", json={"content": base64.b64encode(b"bin").decode(),
-                                                         "encoding": "base64"})
+    blob = sb.api.post(
+        f"/repos/{repo}/git/blobs", json={"content": base64.b64encode(b"bin").decode(), "encoding": "base64"}
+    )
     assert blob.status_code == 201
-    tree = sb.api.post(f"/repos/{repo}/git/trees", json={"base_tree": base_tree, "tree": [
-        {"path": "a/one.txt", "mode": "100644", "type": "blob", "content": "one"},
-        {"path": "a/two.bin", "mode": "100644", "type": "blob", "sha": blob.json()["sha"]}]})
+    tree = sb.api.post(
+        f"/repos/{repo}/git/trees",
+        json={
+            "base_tree": base_tree,
+            "tree": [
+                {"path": "a/one.txt", "mode": "100644", "type": "blob", "content": "one"},
+                {"path": "a/two.bin", "mode": "100644", "type": "blob", "sha": blob.json()["sha"]},
+            ],
+        },
+    )
     assert tree.status_code == 201, tree.text
     assert {e["path"] for e in tree.json()["tree"]} == {"README.md", "a/one.txt", "a/two.bin"}
-    commit = sb.api.post(f"/repos/{repo}/git/commits", json={"message": "two files", "tree": tree.json()["sha"],
-                                                             "parents": [main]})
+    commit = sb.api.post(
+        f"/repos/{repo}/git/commits",
+        json={"message": "two files", "tree": tree.json()["sha"], "parents": [main]},
+    )
     assert commit.status_code == 201 and commit.json()["parents"][0]["sha"] == main
     start = mark(sb, repo)
-    assert sb.api.patch(f"/repos/{repo}/git/refs/heads/main", json={"sha": commit.json()["sha"]}).status_code == 200
+    assert (
+        sb.api.patch(f"/repos/{repo}/git/refs/heads/main", json={"sha": commit.json()["sha"]}).status_code
+        == 200
+    )
     assert names_after(sb, repo, start) == ["push"]
     push = sb.recorder.for_repo(repo)[start].payload
     assert push["head_commit"]["added"] == ["a/one.txt", "a/two.bin"]

@@ -107,7 +107,9 @@ def test_update_title_body_state_sends_edited_with_changes_closed_reopened(sb: R
     repo = sb.new_repo()
     issue = _issue(sb, repo, "old title", body="old body")
     n = issue["number"]
-    resp = sb.api.patch(f"/repos/{repo}/issues/{n}", as_="dev", json={"title": "new title", "body": "new body"})
+    resp = sb.api.patch(
+        f"/repos/{repo}/issues/{n}", as_="dev", json={"title": "new title", "body": "new body"}
+    )
     assert resp.status_code == 200 and resp.json()["title"] == "new title"
     closed = sb.api.patch(f"/repos/{repo}/issues/{n}", as_="dev", json={"state": "closed"}).json()
     assert closed["state"] == "closed" and closed["closed_at"] and closed["state_reason"] == "completed"
@@ -164,7 +166,9 @@ def test_read_user_may_open_issues_but_not_triage_them(sb: RunningSandbox) -> No
     own = _issue(sb, repo, "from outside", as_="outsider", labels=["bug"], milestone=ms)
     assert own["labels"] == [] and own["milestone"] is None
     # an author may edit and close their own issue
-    resp = sb.api.patch(f"/repos/{repo}/issues/{own['number']}", as_="outsider", json={"title": "better", "state": "closed"})
+    resp = sb.api.patch(
+        f"/repos/{repo}/issues/{own['number']}", as_="outsider", json={"title": "better", "state": "closed"}
+    )
     assert resp.status_code == 200 and resp.json()["state"] == "closed"
     other = _issue(sb, repo, "someone else's")
     for payload in ({"title": "hijack"}, {"state": "closed"}, {"milestone": ms}, {"labels": ["x"]}):

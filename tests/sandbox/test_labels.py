@@ -14,7 +14,9 @@ def _issue(sb: RunningSandbox, repo: str, title: str = "t") -> int:
 def test_repository_labels_crud_and_label_webhooks(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     resp = sb.api.post(
-        f"/repos/{repo}/labels", as_="dev", json={"name": "uat-passed", "color": "0e8a16", "description": "QA ok"}
+        f"/repos/{repo}/labels",
+        as_="dev",
+        json={"name": "uat-passed", "color": "0e8a16", "description": "QA ok"},
     )
     assert resp.status_code == 201, resp.text
     label = resp.json()
@@ -22,7 +24,9 @@ def test_repository_labels_crud_and_label_webhooks(sb: RunningSandbox) -> None:
     assert label["url"] == f"{sb.api_url}/repos/{repo}/labels/uat-passed"
     # names are case-insensitive for lookups, as on GitHub
     assert sb.api.get(f"/repos/{repo}/labels/UAT-PASSED").json()["id"] == label["id"]
-    resp = sb.api.patch(f"/repos/{repo}/labels/uat-passed", as_="dev", json={"new_name": "uat passed", "color": "ff0000"})
+    resp = sb.api.patch(
+        f"/repos/{repo}/labels/uat-passed", as_="dev", json={"new_name": "uat passed", "color": "ff0000"}
+    )
     assert resp.status_code == 200 and resp.json()["name"] == "uat passed"
     assert sb.api.get(f"/repos/{repo}/labels/uat%20passed").status_code == 200
     assert sb.api.get(f"/repos/{repo}/labels/uat-passed").status_code == 404
@@ -39,7 +43,10 @@ def test_repository_labels_crud_and_label_webhooks(sb: RunningSandbox) -> None:
 
 def test_label_bad_input(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
-    assert sb.api.post(f"/repos/{repo}/labels", as_="dev", json={"name": "x", "color": "ffffff"}).status_code == 201
+    assert (
+        sb.api.post(f"/repos/{repo}/labels", as_="dev", json={"name": "x", "color": "ffffff"}).status_code
+        == 201
+    )
     dup = sb.api.post(f"/repos/{repo}/labels", as_="dev", json={"name": "X", "color": "ffffff"})
     assert dup.status_code == 422 and dup.json()["errors"][0]["code"] == "already_exists"
     bad = sb.api.post(f"/repos/{repo}/labels", as_="dev", json={"name": "y", "color": "nothex"})
@@ -54,7 +61,9 @@ def test_add_remove_replace_on_an_issue(sb: RunningSandbox) -> None:
     # "bug" is one of the default labels of a new repository, as on GitHub
     assert sb.api.get(f"/repos/{repo}/labels/bug").json()["default"] is True
     n = _issue(sb, repo)
-    resp = sb.api.post(f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["bug", "brand-new"]})
+    resp = sb.api.post(
+        f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["bug", "brand-new"]}
+    )
     assert resp.status_code == 200, resp.text
     assert sorted(lbl["name"] for lbl in resp.json()) == ["brand-new", "bug"]
     # an unknown label is created in the repository (as GitHub does)
@@ -69,17 +78,24 @@ def test_add_remove_replace_on_an_issue(sb: RunningSandbox) -> None:
     listed = sb.api.get(f"/repos/{repo}/issues/{n}/labels").json()
     assert sorted(lbl["name"] for lbl in listed) == ["brand-new", "bug", "third"]
     removed = sb.api.delete(f"/repos/{repo}/issues/{n}/labels/bug", as_="triager")
-    assert removed.status_code == 200 and sorted(lbl["name"] for lbl in removed.json()) == ["brand-new", "third"]
+    assert removed.status_code == 200 and sorted(lbl["name"] for lbl in removed.json()) == [
+        "brand-new",
+        "third",
+    ]
     missing = sb.api.delete(f"/repos/{repo}/issues/{n}/labels/bug", as_="triager")
     assert missing.status_code == 404 and missing.json()["message"] == "Label does not exist"
-    replaced = sb.api.put(f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["third", "bug"]})
+    replaced = sb.api.put(
+        f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["third", "bug"]}
+    )
     assert replaced.status_code == 200 and sorted(lbl["name"] for lbl in replaced.json()) == ["bug", "third"]
     assert sb.api.delete(f"/repos/{repo}/issues/{n}/labels", as_="triager").status_code == 204
     assert sb.api.get(f"/repos/{repo}/issues/{n}").json()["labels"] == []
 
     sb.wait_idle()
     issue_events = [d for d in sb.recorder.for_repo(repo) if d.event == "issues"]
-    labeled = [(d.action, d.payload["label"]["name"]) for d in issue_events if d.action in ("labeled", "unlabeled")]
+    labeled = [
+        (d.action, d.payload["label"]["name"]) for d in issue_events if d.action in ("labeled", "unlabeled")
+    ]
     assert labeled == [
         ("labeled", "bug"),
         ("labeled", "brand-new"),
@@ -125,14 +141,22 @@ def test_concurrent_labelling_is_consistent(sb: RunningSandbox) -> None:
     n = _issue(sb, repo)
 
     def label(i: int) -> int:
-        with httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-triager"}) as http:
-            codes = [http.post(f"/repos/{repo}/issues/{n}/labels", json={"labels": [f"c{i}-{k}", "shared"]}).status_code
-                     for k in range(5)]
+        with httpx.Client(
+            base_url=sb.api_url, headers={"Authorization": "token sandbox-token-triager"}
+        ) as http:
+            codes = [
+                http.post(
+                    f"/repos/{repo}/issues/{n}/labels", json={"labels": [f"c{i}-{k}", "shared"]}
+                ).status_code
+                for k in range(5)
+            ]
         return max(codes)
 
     with ThreadPoolExecutor(max_workers=8) as pool:
         assert set(pool.map(label, range(8))) == {200}
-    names = sorted(lbl["name"] for lbl in sb.api.get(f"/repos/{repo}/issues/{n}/labels", params={"per_page": 100}).json())
+    names = sorted(
+        lbl["name"] for lbl in sb.api.get(f"/repos/{repo}/issues/{n}/labels", params={"per_page": 100}).json()
+    )
     assert names == sorted([f"c{i}-{k}" for i in range(8) for k in range(5)] + ["shared"])
     events = sb.api.paginate(f"/repos/{repo}/issues/{n}/events")
     assert len(events) == 41 and len({e["label"]["name"] for e in events}) == 41
@@ -148,8 +172,10 @@ def test_labels_read_a_curl_style_body_like_every_endpoint(sb: RunningSandbox) -
 
     repo = sb.new_repo()
     n = _issue(sb, repo)
-    curl_headers = {"Authorization": "token sandbox-token-triager",
-                    "Content-Type": "application/x-www-form-urlencoded"}
+    curl_headers = {
+        "Authorization": "token sandbox-token-triager",
+        "Content-Type": "application/x-www-form-urlencoded",
+    }
     url = f"{sb.api_url}/repos/{repo}/issues/{n}/labels"
     added = httpx.post(url, content=b'{"labels":["feature"]}', headers=curl_headers)
     assert added.status_code == 200, added.text

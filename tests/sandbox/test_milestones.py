@@ -38,7 +38,9 @@ def test_webhooks_created_edited_closed_opened_deleted(sb: RunningSandbox) -> No
     repo = sb.new_repo()
     m = _create(sb, repo, "v2.0.0")
     n = m["number"]
-    resp = sb.api.patch(f"/repos/{repo}/milestones/{n}", as_="dev", json={"title": "v2.0.1", "due_on": "2026-10-02T00:00:00Z"})
+    resp = sb.api.patch(
+        f"/repos/{repo}/milestones/{n}", as_="dev", json={"title": "v2.0.1", "due_on": "2026-10-02T00:00:00Z"}
+    )
     assert resp.status_code == 200 and resp.json()["title"] == "v2.0.1"
     resp = sb.api.patch(f"/repos/{repo}/milestones/{n}", as_="dev", json={"state": "closed"})
     assert resp.json()["state"] == "closed" and resp.json()["closed_at"]
@@ -47,7 +49,13 @@ def test_webhooks_created_edited_closed_opened_deleted(sb: RunningSandbox) -> No
     assert sb.api.delete(f"/repos/{repo}/milestones/{n}", as_="dev").status_code == 204
     assert sb.api.get(f"/repos/{repo}/milestones/{n}").status_code == 404
 
-    names = ["milestone.created", "milestone.edited", "milestone.closed", "milestone.opened", "milestone.deleted"]
+    names = [
+        "milestone.created",
+        "milestone.edited",
+        "milestone.closed",
+        "milestone.opened",
+        "milestone.deleted",
+    ]
     sb.recorder.wait_names(*names, repo=repo)
     sb.wait_idle()
     got = sb.recorder.for_repo(repo)
@@ -68,7 +76,9 @@ def test_counters_follow_issue_state(sb: RunningSandbox) -> None:
     m = _create(sb, repo, "v3.0.0")
     numbers = []
     for i in range(3):
-        resp = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": f"i{i}", "milestone": m["number"]})
+        resp = sb.api.post(
+            f"/repos/{repo}/issues", as_="dev", json={"title": f"i{i}", "milestone": m["number"]}
+        )
         assert resp.status_code == 201, resp.text
         assert resp.json()["milestone"]["number"] == m["number"]
         numbers.append(resp.json()["number"])
@@ -87,7 +97,9 @@ def test_counters_follow_issue_state(sb: RunningSandbox) -> None:
 def test_deleting_a_milestone_clears_it_from_issues(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     m = _create(sb, repo, "v4.0.0")
-    issue = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "x", "milestone": m["number"]}).json()
+    issue = sb.api.post(
+        f"/repos/{repo}/issues", as_="dev", json={"title": "x", "milestone": m["number"]}
+    ).json()
     assert sb.api.delete(f"/repos/{repo}/milestones/{m['number']}", as_="dev").status_code == 204
     assert sb.api.get(f"/repos/{repo}/issues/{issue['number']}").json()["milestone"] is None
 

@@ -21,8 +21,10 @@ def web(sb: RunningSandbox) -> httpx.Client:
 
 
 def _code_for(web: httpx.Client, login: str, state: str = "st4te") -> str:
-    resp = web.get("/login/oauth/authorize", params={"client_id": "Iv1.sandbox", "redirect_uri": CALLBACK,
-                                                     "state": state, "login": login})
+    resp = web.get(
+        "/login/oauth/authorize",
+        params={"client_id": "Iv1.sandbox", "redirect_uri": CALLBACK, "state": state, "login": login},
+    )
     assert resp.status_code == 302, resp.text
     location = urlsplit(resp.headers["Location"])
     assert f"{location.scheme}://{location.netloc}{location.path}" == CALLBACK
@@ -32,15 +34,20 @@ def _code_for(web: httpx.Client, login: str, state: str = "st4te") -> str:
 
 
 def _exchange(web: httpx.Client, code: str, secret: str = "sandbox-client-secret") -> dict:
-    resp = web.post("/login/oauth/access_token", headers={"Accept": "application/json"},
-                    data={"client_id": "Iv1.sandbox", "client_secret": secret, "code": code})
+    resp = web.post(
+        "/login/oauth/access_token",
+        headers={"Accept": "application/json"},
+        data={"client_id": "Iv1.sandbox", "client_secret": secret, "code": code},
+    )
     assert resp.status_code == 200
     return resp.json()
 
 
 def test_authorize_page_lets_a_person_pick_a_user(web: httpx.Client) -> None:
-    resp = web.get("/login/oauth/authorize", params={"client_id": "Iv1.sandbox", "redirect_uri": CALLBACK,
-                                                     "state": "<script>alert(1)</script>"})
+    resp = web.get(
+        "/login/oauth/authorize",
+        params={"client_id": "Iv1.sandbox", "redirect_uri": CALLBACK, "state": "<script>alert(1)</script>"},
+    )
     assert resp.status_code == 200 and resp.headers["content-type"].startswith("text/html")
     assert "login=releaser" in resp.text and "login=outsider" in resp.text
     assert "<script>" not in resp.text  # user text is escaped, never rendered as markup
@@ -66,19 +73,25 @@ def test_web_flow_gives_a_user_token(sb: RunningSandbox, web: httpx.Client) -> N
 def test_form_encoded_answer_and_bad_credentials(web: httpx.Client) -> None:
     code = _code_for(web, "qa")
     assert _exchange(web, code, secret="wrong")["error"] == "incorrect_client_credentials"
-    resp = web.post("/login/oauth/access_token",
-                    data={"client_id": "Iv1.sandbox", "client_secret": "sandbox-client-secret", "code": code})
+    resp = web.post(
+        "/login/oauth/access_token",
+        data={"client_id": "Iv1.sandbox", "client_secret": "sandbox-client-secret", "code": code},
+    )
     assert resp.headers["content-type"].startswith("application/x-www-form-urlencoded")
     assert parse_qs(resp.text)["access_token"][0].startswith("ghu_")
 
 
-def test_private_repository_is_hidden_from_users_without_access(sb: RunningSandbox, web: httpx.Client) -> None:
+def test_private_repository_is_hidden_from_users_without_access(
+    sb: RunningSandbox, web: httpx.Client
+) -> None:
     private = sb.new_repo(private=True, permissions={"dev": "write"})
     token = _exchange(web, _code_for(web, "outsider"))["access_token"]
     repos = sb.api.get("/user/installations/1/repositories", token=token, params={"per_page": 100}).json()
     assert private not in [r["full_name"] for r in repos["repositories"]]
     dev_token = _exchange(web, _code_for(web, "dev"))["access_token"]
-    dev_repos = sb.api.get("/user/installations/1/repositories", token=dev_token, params={"per_page": 100}).json()
+    dev_repos = sb.api.get(
+        "/user/installations/1/repositories", token=dev_token, params={"per_page": 100}
+    ).json()
     assert private in [r["full_name"] for r in dev_repos["repositories"]]
 
 
@@ -94,10 +107,12 @@ def _manifest(name: str) -> dict:
     }
 
 
-@pytest.mark.parametrize("path,owner", [("/settings/apps/new", "admin"),
-                                        ("/organizations/acme/settings/apps/new", "acme")])
-def test_manifest_flow_creates_an_app(sb: RunningSandbox, web: httpx.Client, tmp_path: Path, path: str,
-                                      owner: str) -> None:
+@pytest.mark.parametrize(
+    "path,owner", [("/settings/apps/new", "admin"), ("/organizations/acme/settings/apps/new", "acme")]
+)
+def test_manifest_flow_creates_an_app(
+    sb: RunningSandbox, web: httpx.Client, tmp_path: Path, path: str, owner: str
+) -> None:
     name = f"release bot {owner}"
     resp = web.post(path, params={"state": "abc"}, data={"manifest": json.dumps(_manifest(name))})
     assert resp.status_code == 302, resp.text
@@ -114,7 +129,9 @@ def test_manifest_flow_creates_an_app(sb: RunningSandbox, web: httpx.Client, tmp
     assert app["permissions"] == {"issues": "write", "checks": "write", "metadata": "read"}
     # the App exists: its own JWT authenticates
     now = int(sb.handle.state.now().timestamp())
-    token = jwt.encode({"iat": now - 30, "exp": now + 300, "iss": str(app["id"])}, app["pem"], algorithm="RS256")
+    token = jwt.encode(
+        {"iat": now - 30, "exp": now + 300, "iss": str(app["id"])}, app["pem"], algorithm="RS256"
+    )
     me = sb.api.get("/app", token=token)
     assert me.status_code == 200 and me.json()["id"] == app["id"]
     assert sb.api.get("/app/installations", token=token).json() == []

@@ -37,15 +37,23 @@ class Op:
 # Routes GitHub still serves (legacy forms the bot or PyGithub may use) that its OpenAPI description
 # does not list; they are called in the table but cannot be validated against a schema.
 UNDOCUMENTED = {
-    ("GET", "/api/v3/repos/<owner>/<name>/git/refs"): "list all refs (the description only has matching-refs)",
+    (
+        "GET",
+        "/api/v3/repos/<owner>/<name>/git/refs",
+    ): "list all refs (the description only has matching-refs)",
     ("GET", "/api/v3/repos/<owner>/<name>/git/refs/<path:ref>"): "legacy plural form of git/ref/{ref}",
     ("GET", "/api/v3/repos/<owner>/<name>/statuses/<path:ref>"): "legacy form of commits/{ref}/statuses",
 }
 
 
 def _manifest_code(sb: RunningSandbox, ctx: dict[str, Any]) -> None:
-    manifest = {"name": "fidelity app", "url": "http://127.0.0.1:9/", "redirect_url": "http://127.0.0.1:9/done",
-                "hook_attributes": {"url": "http://127.0.0.1:9/hook"}, "default_permissions": {"issues": "read"}}
+    manifest = {
+        "name": "fidelity app",
+        "url": "http://127.0.0.1:9/",
+        "redirect_url": "http://127.0.0.1:9/done",
+        "hook_attributes": {"url": "http://127.0.0.1:9/hook"},
+        "default_permissions": {"issues": "read"},
+    }
     resp = httpx.post(f"{sb.root_url}/settings/apps/new", data={"manifest": json.dumps(manifest)})
     assert resp.status_code == 302, resp.text
     ctx["manifest_code"] = re.search(r"code=([0-9a-f]+)", resp.headers["Location"]).group(1)  # type: ignore[union-attr]
@@ -57,12 +65,16 @@ def _throwaway_token(sb: RunningSandbox, ctx: dict[str, Any]) -> None:
 
 def _oauth_token(sb: RunningSandbox, ctx: dict[str, Any]) -> None:
     with httpx.Client(base_url=sb.root_url) as web:
-        loc = web.get("/login/oauth/authorize", params={"client_id": "Iv1.sandbox", "login": "dev",
-                                                        "redirect_uri": "http://127.0.0.1:9/cb"}).headers["Location"]
+        loc = web.get(
+            "/login/oauth/authorize",
+            params={"client_id": "Iv1.sandbox", "login": "dev", "redirect_uri": "http://127.0.0.1:9/cb"},
+        ).headers["Location"]
         code = re.search(r"code=([0-9a-f]+)", loc).group(1)  # type: ignore[union-attr]
-        ctx["user_token"] = web.post("/login/oauth/access_token", headers={"Accept": "application/json"},
-                                     data={"client_id": "Iv1.sandbox", "client_secret": "sandbox-client-secret",
-                                           "code": code}).json()["access_token"]
+        ctx["user_token"] = web.post(
+            "/login/oauth/access_token",
+            headers={"Accept": "application/json"},
+            data={"client_id": "Iv1.sandbox", "client_secret": "sandbox-client-secret", "code": code},
+        ).json()["access_token"]
 
 
 PROTECTION = {
@@ -76,9 +88,15 @@ RULESET = {
     "target": "branch",
     "enforcement": "active",
     "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
-    "rules": [{"type": "required_status_checks", "parameters": {
-        "strict_required_status_checks_policy": False,
-        "required_status_checks": [{"context": "release-bot/gate", "integration_id": 1}]}}],
+    "rules": [
+        {
+            "type": "required_status_checks",
+            "parameters": {
+                "strict_required_status_checks_policy": False,
+                "required_status_checks": [{"context": "release-bot/gate", "integration_id": 1}],
+            },
+        }
+    ],
 }
 
 TABLE: list[Op] = [
@@ -96,28 +114,59 @@ TABLE: list[Op] = [
     Op("GET", "/repos/{R}/git/refs/heads/main", 200, documented=False),
     Op("GET", "/repos/{R}/git/matching-refs/heads/", 200),
     Op("POST", "/repos/{R}/git/refs", 201, body={"ref": "refs/heads/feature/fid", "sha": "{main}"}),
-    Op("PUT", "/repos/{R}/contents/fid.txt", 201, capture={"head": "commit.sha", "blob": "content.sha"},
-       body={"message": "add fid", "content": B64, "branch": "feature/fid"}),
+    Op(
+        "PUT",
+        "/repos/{R}/contents/fid.txt",
+        201,
+        capture={"head": "commit.sha", "blob": "content.sha"},
+        body={"message": "add fid", "content": B64, "branch": "feature/fid"},
+    ),
     Op("GET", "/repos/{R}/contents/fid.txt?ref=feature/fid", 200),
     Op("GET", "/repos/{R}/contents/", 200),
     Op("GET", "/repos/{R}/commits?sha=feature/fid", 200),
     Op("GET", "/repos/{R}/commits/{head}", 200),
     Op("GET", "/repos/{R}/git/commits/{head}", 200),
     Op("GET", "/repos/{R}/compare/main...feature/fid", 200),
-    Op("POST", "/repos/{R}/git/tags", 201, capture={"tag_sha": "sha"},
-       body={"tag": "v0.0.1", "message": "v0.0.1", "object": "{main}", "type": "commit"}),
+    Op(
+        "POST",
+        "/repos/{R}/git/tags",
+        201,
+        capture={"tag_sha": "sha"},
+        body={"tag": "v0.0.1", "message": "v0.0.1", "object": "{main}", "type": "commit"},
+    ),
     Op("GET", "/repos/{R}/git/tags/{tag_sha}", 200),
     Op("POST", "/repos/{R}/git/refs", 201, body={"ref": "refs/tags/v0.0.1", "sha": "{tag_sha}"}),
     Op("PATCH", "/repos/{R}/git/refs/heads/feature/fid", 200, body={"sha": "{head}"}),
-    Op("POST", "/repos/{R}/git/blobs", 201, capture={"blob2": "sha"}, body={"content": "blob", "encoding": "utf-8"}),
+    Op(
+        "POST",
+        "/repos/{R}/git/blobs",
+        201,
+        capture={"blob2": "sha"},
+        body={"content": "blob", "encoding": "utf-8"},
+    ),
     Op("GET", "/repos/{R}/git/blobs/{blob2}", 200),
-    Op("POST", "/repos/{R}/git/trees", 201, capture={"tree": "sha"},
-       body={"tree": [{"path": "t.txt", "mode": "100644", "type": "blob", "sha": "{blob2}"}]}),
+    Op(
+        "POST",
+        "/repos/{R}/git/trees",
+        201,
+        capture={"tree": "sha"},
+        body={"tree": [{"path": "t.txt", "mode": "100644", "type": "blob", "sha": "{blob2}"}]},
+    ),
     Op("GET", "/repos/{R}/git/trees/{tree}", 200),
-    Op("POST", "/repos/{R}/git/commits", 201, body={"message": "loose", "tree": "{tree}", "parents": ["{main}"]}),
+    Op(
+        "POST",
+        "/repos/{R}/git/commits",
+        201,
+        body={"message": "loose", "tree": "{tree}", "parents": ["{main}"]},
+    ),
     # milestones and labels
-    Op("POST", "/repos/{R}/milestones", 201, capture={"ms": "number"},
-       body={"title": "v1.0.0", "due_on": "2026-12-01T00:00:00Z", "description": "scope"}),
+    Op(
+        "POST",
+        "/repos/{R}/milestones",
+        201,
+        capture={"ms": "number"},
+        body={"title": "v1.0.0", "due_on": "2026-12-01T00:00:00Z", "description": "scope"},
+    ),
     Op("GET", "/repos/{R}/milestones", 200),
     Op("GET", "/repos/{R}/milestones/{ms}", 200),
     Op("PATCH", "/repos/{R}/milestones/{ms}", 200, body={"description": "scope, revised"}),
@@ -126,25 +175,44 @@ TABLE: list[Op] = [
     Op("GET", "/repos/{R}/labels/uat-passed", 200),
     Op("PATCH", "/repos/{R}/labels/uat-passed", 200, body={"description": "accepted by QA"}),
     # issues
-    Op("POST", "/repos/{R}/issues", 201, capture={"issue": "number"},
-       body={"title": "Crash", "body": "steps", "labels": ["bug"], "milestone": "{ms}"}),
+    Op(
+        "POST",
+        "/repos/{R}/issues",
+        201,
+        capture={"issue": "number"},
+        body={"title": "Crash", "body": "steps", "labels": ["bug"], "milestone": "{ms}"},
+    ),
     Op("GET", "/repos/{R}/issues?milestone={ms}&state=all", 200),
     Op("GET", "/repos/{R}/issues/{issue}", 200),
     Op("PATCH", "/repos/{R}/issues/{issue}", 200, body={"title": "Crash on start"}),
     Op("GET", "/repos/{R}/issues/{issue}/labels", 200),
     Op("POST", "/repos/{R}/issues/{issue}/labels", 200, auth="triager", body={"labels": ["uat-passed"]}),
-    Op("PUT", "/repos/{R}/issues/{issue}/labels", 200, auth="triager", body={"labels": ["uat-passed", "bug"]}),
+    Op(
+        "PUT", "/repos/{R}/issues/{issue}/labels", 200, auth="triager", body={"labels": ["uat-passed", "bug"]}
+    ),
     Op("DELETE", "/repos/{R}/issues/{issue}/labels/bug", 200, auth="triager"),
     Op("DELETE", "/repos/{R}/issues/{issue}/labels", 204, auth="triager"),
     # comments and reactions
-    Op("POST", "/repos/{R}/issues/{issue}/comments", 201, auth="qa", capture={"comment": "id"},
-       body={"body": "/uat passed"}),
+    Op(
+        "POST",
+        "/repos/{R}/issues/{issue}/comments",
+        201,
+        auth="qa",
+        capture={"comment": "id"},
+        body={"body": "/uat passed"},
+    ),
     Op("GET", "/repos/{R}/issues/{issue}/comments", 200),
     Op("GET", "/repos/{R}/issues/comments", 200),
     Op("GET", "/repos/{R}/issues/comments/{comment}", 200),
     Op("PATCH", "/repos/{R}/issues/comments/{comment}", 200, auth="qa", body={"body": "/uat passed (rc.1)"}),
-    Op("POST", "/repos/{R}/issues/comments/{comment}/reactions", 201, auth="inst", capture={"reaction": "id"},
-       body={"content": "eyes"}),
+    Op(
+        "POST",
+        "/repos/{R}/issues/comments/{comment}/reactions",
+        201,
+        auth="inst",
+        capture={"reaction": "id"},
+        body={"content": "eyes"},
+    ),
     Op("POST", "/repos/{R}/issues/comments/{comment}/reactions", 200, auth="inst", body={"content": "eyes"}),
     Op("GET", "/repos/{R}/issues/comments/{comment}/reactions", 200),
     # events and timeline
@@ -153,27 +221,54 @@ TABLE: list[Op] = [
     Op("GET", "/repos/{R}/issues/events/{event}", 200),
     Op("GET", "/repos/{R}/issues/{issue}/timeline", 200),
     # pull requests and reviews
-    Op("POST", "/repos/{R}/pulls", 201, capture={"pr": "number"},
-       body={"title": "Add fid", "head": "feature/fid", "base": "main", "body": "why"}),
+    Op(
+        "POST",
+        "/repos/{R}/pulls",
+        201,
+        capture={"pr": "number"},
+        body={"title": "Add fid", "head": "feature/fid", "base": "main", "body": "why"},
+    ),
     Op("GET", "/repos/{R}/pulls?state=open", 200),
     Op("GET", "/repos/{R}/pulls/{pr}", 200),
     Op("PATCH", "/repos/{R}/pulls/{pr}", 200, body={"title": "Add fid.txt"}),
     Op("GET", "/repos/{R}/pulls/{pr}/commits", 200),
     Op("GET", "/repos/{R}/pulls/{pr}/files", 200),
     Op("GET", "/repos/{R}/issues/{pr}/timeline", 200),
-    Op("POST", "/repos/{R}/pulls/{pr}/reviews", 200, auth="qa", capture={"review": "id"},
-       body={"event": "APPROVE", "body": "lgtm"}),
+    Op(
+        "POST",
+        "/repos/{R}/pulls/{pr}/reviews",
+        200,
+        auth="qa",
+        capture={"review": "id"},
+        body={"event": "APPROVE", "body": "lgtm"},
+    ),
     Op("GET", "/repos/{R}/pulls/{pr}/reviews", 200),
     Op("GET", "/repos/{R}/pulls/{pr}/reviews/{review}", 200),
-    Op("PUT", "/repos/{R}/pulls/{pr}/reviews/{review}/dismissals", 200, auth="admin",
-       body={"message": "stale", "event": "DISMISS"}),
+    Op(
+        "PUT",
+        "/repos/{R}/pulls/{pr}/reviews/{review}/dismissals",
+        200,
+        auth="admin",
+        body={"message": "stale", "event": "DISMISS"},
+    ),
     Op("GET", "/repos/{R}/pulls/{pr}/merge", 404),
     # checks and statuses
-    Op("POST", "/repos/{R}/check-runs", 201, auth="inst", capture={"run": "id"},
-       body={"name": "release-bot/gate", "head_sha": "{head}", "status": "in_progress"}),
+    Op(
+        "POST",
+        "/repos/{R}/check-runs",
+        201,
+        auth="inst",
+        capture={"run": "id"},
+        body={"name": "release-bot/gate", "head_sha": "{head}", "status": "in_progress"},
+    ),
     Op("GET", "/repos/{R}/check-runs/{run}", 200),
-    Op("PATCH", "/repos/{R}/check-runs/{run}", 200, auth="inst",
-       body={"status": "completed", "conclusion": "success", "output": {"title": "ok", "summary": "passed"}}),
+    Op(
+        "PATCH",
+        "/repos/{R}/check-runs/{run}",
+        200,
+        auth="inst",
+        body={"status": "completed", "conclusion": "success", "output": {"title": "ok", "summary": "passed"}},
+    ),
     Op("POST", "/repos/{R}/check-runs/{run}/rerequest", 201, auth="inst"),
     Op("GET", "/repos/{R}/commits/{head}/check-runs", 200),
     Op("GET", "/repos/{R}/commits/{head}/pulls", 200),
@@ -196,36 +291,84 @@ TABLE: list[Op] = [
     Op("GET", "/repos/{R}/pulls/{pr}/merge", 204),
     Op("DELETE", "/repos/{R}/branches/main/protection", 204, auth="admin"),
     Op("POST", "/repos/{R}/git/refs", 201, body={"ref": "refs/heads/feature/fid2", "sha": "{main}"}),
-    Op("PUT", "/repos/{R}/contents/fid2.txt", 201, body={"message": "add fid2", "content": B64, "branch": "feature/fid2"}),
-    Op("POST", "/repos/{R}/pulls", 201, capture={"pr2": "number"},
-       body={"title": "fid2", "head": "feature/fid2", "base": "main"}),
+    Op(
+        "PUT",
+        "/repos/{R}/contents/fid2.txt",
+        201,
+        body={"message": "add fid2", "content": B64, "branch": "feature/fid2"},
+    ),
+    Op(
+        "POST",
+        "/repos/{R}/pulls",
+        201,
+        capture={"pr2": "number"},
+        body={"title": "fid2", "head": "feature/fid2", "base": "main"},
+    ),
     Op("PUT", "/repos/{R}/pulls/{pr2}/update-branch", 202, body={}),
     Op("POST", "/repos/{R}/merges", 201, body={"base": "main", "head": "feature/fid2"}),
     # releases
-    Op("POST", "/repos/{R}/releases", 201, auth="inst", capture={"release": "id"},
-       body={"tag_name": "v1.0.0", "target_commitish": "main", "name": "v1.0.0", "body": "notes"}),
+    Op(
+        "POST",
+        "/repos/{R}/releases",
+        201,
+        auth="inst",
+        capture={"release": "id"},
+        body={"tag_name": "v1.0.0", "target_commitish": "main", "name": "v1.0.0", "body": "notes"},
+    ),
     Op("GET", "/repos/{R}/releases", 200),
     Op("GET", "/repos/{R}/releases/{release}", 200),
     Op("GET", "/repos/{R}/releases/latest", 200),
     Op("GET", "/repos/{R}/releases/tags/v1.0.0", 200),
     Op("PATCH", "/repos/{R}/releases/{release}", 200, auth="inst", body={"body": "notes, revised"}),
-    Op("POST", "/repos/{R}/releases/generate-notes", 200, body={"tag_name": "v1.1.0", "target_commitish": "main"}),
+    Op(
+        "POST",
+        "/repos/{R}/releases/generate-notes",
+        200,
+        body={"tag_name": "v1.1.0", "target_commitish": "main"},
+    ),
     Op("DELETE", "/repos/{R}/releases/{release}", 204, auth="inst"),
     # deployments
-    Op("POST", "/repos/{R}/deployments", 201, capture={"deployment": "id"},
-       body={"ref": "main", "environment": "production", "required_contexts": [], "auto_merge": False}),
+    Op(
+        "POST",
+        "/repos/{R}/deployments",
+        201,
+        capture={"deployment": "id"},
+        body={"ref": "main", "environment": "production", "required_contexts": [], "auto_merge": False},
+    ),
     Op("GET", "/repos/{R}/deployments", 200),
     Op("GET", "/repos/{R}/deployments/{deployment}", 200),
-    Op("POST", "/repos/{R}/deployments/{deployment}/statuses", 201, capture={"dstatus": "id"},
-       body={"state": "success", "description": "deployed", "environment_url": "http://127.0.0.1:9/",
-             "log_url": "http://127.0.0.1:9/log"}),
+    Op(
+        "POST",
+        "/repos/{R}/deployments/{deployment}/statuses",
+        201,
+        capture={"dstatus": "id"},
+        body={
+            "state": "success",
+            "description": "deployed",
+            "environment_url": "http://127.0.0.1:9/",
+            "log_url": "http://127.0.0.1:9/log",
+        },
+    ),
     Op("GET", "/repos/{R}/deployments/{deployment}/statuses", 200),
     Op("GET", "/repos/{R}/deployments/{deployment}/statuses/{dstatus}", 200),
     # a newer successful deployment makes the first one inactive, which may then be deleted
-    Op("POST", "/repos/{R}/deployments", 201, capture={"deployment2": "id"},
-       body={"ref": "main", "environment": "production", "required_contexts": [], "auto_merge": False}),
-    Op("POST", "/repos/{R}/deployments/{deployment2}/statuses", 201,
-       body={"state": "success", "environment_url": "http://127.0.0.1:9/", "log_url": "http://127.0.0.1:9/log"}),
+    Op(
+        "POST",
+        "/repos/{R}/deployments",
+        201,
+        capture={"deployment2": "id"},
+        body={"ref": "main", "environment": "production", "required_contexts": [], "auto_merge": False},
+    ),
+    Op(
+        "POST",
+        "/repos/{R}/deployments/{deployment2}/statuses",
+        201,
+        body={
+            "state": "success",
+            "environment_url": "http://127.0.0.1:9/",
+            "log_url": "http://127.0.0.1:9/log",
+        },
+    ),
     Op("DELETE", "/repos/{R}/deployments/{deployment}", 204),
     # collaborators, organization and teams
     Op("GET", "/repos/{R}/collaborators", 200, auth="admin"),
@@ -258,8 +401,12 @@ TABLE: list[Op] = [
     Op("DELETE", "/repos/{R}/issues/comments/{comment}", 204, auth="qa"),
     Op("DELETE", "/repos/{R}/labels/uat-passed", 204),
     Op("DELETE", "/repos/{R}/milestones/{ms}", 204),
-    Op("DELETE", "/repos/{R}/contents/fid.txt", 200,
-       body={"message": "remove fid", "sha": "{blob}", "branch": "main"}),
+    Op(
+        "DELETE",
+        "/repos/{R}/contents/fid.txt",
+        200,
+        body={"message": "remove fid", "sha": "{blob}", "branch": "main"},
+    ),
     Op("DELETE", "/repos/{R}/git/refs/heads/feature/fid", 204),
 ]
 

@@ -62,9 +62,13 @@ def test_issues_in_a_milestone(sb: RunningSandbox, repo: str) -> None:
 
 
 def test_issue_events(sb: RunningSandbox, repo: str) -> None:
-    n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "busy"}, validate=False).json()["number"]
+    n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "busy"}, validate=False).json()[
+        "number"
+    ]
     for _ in range(115):
-        sb.api.post(f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["flaky"]}, validate=False)
+        sb.api.post(
+            f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["flaky"]}, validate=False
+        )
         sb.api.delete(f"/repos/{repo}/issues/{n}/labels/flaky", as_="qa", validate=False)
     items = _check_paging(sb, f"/repos/{repo}/issues/{n}/events", 230)
     assert [e["event"] for e in items[:4]] == ["labeled", "unlabeled", "labeled", "unlabeled"]
@@ -74,11 +78,17 @@ def test_issue_events(sb: RunningSandbox, repo: str) -> None:
 
 
 def test_comments(sb: RunningSandbox, repo: str) -> None:
-    n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "chatty"}, validate=False).json()["number"]
+    n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "chatty"}, validate=False).json()[
+        "number"
+    ]
     for i in range(240):
         who = ("dev", "qa", "outsider")[i % 3]
-        assert sb.api.post(f"/repos/{repo}/issues/{n}/comments", as_=who, json={"body": f"c{i}"},
-                           validate=False).status_code == 201
+        assert (
+            sb.api.post(
+                f"/repos/{repo}/issues/{n}/comments", as_=who, json={"body": f"c{i}"}, validate=False
+            ).status_code
+            == 201
+        )
     items = _check_paging(sb, f"/repos/{repo}/issues/{n}/comments", 240)
     assert [c["body"] for c in items[:3]] == ["c0", "c1", "c2"] and items[-1]["body"] == "c239"
     assert sb.api.get(f"/repos/{repo}/issues/{n}").json()["comments"] == 240
@@ -86,8 +96,12 @@ def test_comments(sb: RunningSandbox, repo: str) -> None:
 
 def test_releases(sb: RunningSandbox, repo: str) -> None:
     for i in range(205):
-        resp = sb.api.post(f"/repos/{repo}/releases", as_="dev",
-                           json={"tag_name": f"v0.{i}.0", "name": f"v0.{i}.0", "draft": True}, validate=False)
+        resp = sb.api.post(
+            f"/repos/{repo}/releases",
+            as_="dev",
+            json={"tag_name": f"v0.{i}.0", "name": f"v0.{i}.0", "draft": True},
+            validate=False,
+        )
         assert resp.status_code == 201, resp.text
     items = _check_paging(sb, f"/repos/{repo}/releases", 205)
     assert len({r["tag_name"] for r in items}) == 205

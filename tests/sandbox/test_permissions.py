@@ -31,8 +31,13 @@ def _check_run(sb: RunningSandbox, repo: str, sha: str, conclusion: str) -> dict
     resp = sb.api.post(
         f"/repos/{repo}/check-runs",
         token=sb.installation_token(),
-        json={"name": CHECK, "head_sha": sha, "status": "completed", "conclusion": conclusion,
-              "output": {"title": conclusion, "summary": "gate"}},
+        json={
+            "name": CHECK,
+            "head_sha": sha,
+            "status": "completed",
+            "conclusion": conclusion,
+            "output": {"title": conclusion, "summary": "gate"},
+        },
     )
     assert resp.status_code == 201, resp.text
     return resp.json()
@@ -43,9 +48,16 @@ def test_triage_labels_and_sets_milestones_but_cannot_merge_or_push(sb: RunningS
     ms = sb.api.post(f"/repos/{repo}/milestones", as_="dev", json={"title": "v1.0.0"}).json()["number"]
     pr = sb.open_pull(repo, "feature/triage")
     n = pr["number"]
-    assert sb.api.post(f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["uat-passed"]}).status_code == 200
+    assert (
+        sb.api.post(
+            f"/repos/{repo}/issues/{n}/labels", as_="triager", json={"labels": ["uat-passed"]}
+        ).status_code
+        == 200
+    )
     assert sb.api.patch(f"/repos/{repo}/issues/{n}", as_="triager", json={"milestone": ms}).status_code == 200
-    assert sb.api.patch(f"/repos/{repo}/issues/{n}", as_="triager", json={"state": "closed"}).status_code == 200
+    assert (
+        sb.api.patch(f"/repos/{repo}/issues/{n}", as_="triager", json={"state": "closed"}).status_code == 200
+    )
     assert sb.api.patch(f"/repos/{repo}/issues/{n}", as_="triager", json={"state": "open"}).status_code == 200
     merge = sb.api.put(f"/repos/{repo}/pulls/{n}/merge", as_="triager", json={})
     assert merge.status_code == 403, merge.text
@@ -66,7 +78,10 @@ def test_read_may_only_comment(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     ms = sb.api.post(f"/repos/{repo}/milestones", as_="dev", json={"title": "v1.0.0"}).json()["number"]
     n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "t"}).json()["number"]
-    assert sb.api.post(f"/repos/{repo}/issues/{n}/comments", as_="outsider", json={"body": "+1"}).status_code == 201
+    assert (
+        sb.api.post(f"/repos/{repo}/issues/{n}/comments", as_="outsider", json={"body": "+1"}).status_code
+        == 201
+    )
     refused = [
         sb.api.post(f"/repos/{repo}/issues/{n}/labels", as_="outsider", json={"labels": ["bug"]}),
         sb.api.put(f"/repos/{repo}/issues/{n}/labels", as_="outsider", json={"labels": ["bug"]}),
@@ -96,7 +111,9 @@ def test_user_status_named_like_the_apps_check_does_not_satisfy_it(sb: RunningSa
     _protect(sb, repo)
     pr = sb.open_pull(repo, "feature/spoof")
     head = pr["head"]["sha"]
-    status = sb.api.post(f"/repos/{repo}/statuses/{head}", as_="dev", json={"state": "success", "context": CHECK})
+    status = sb.api.post(
+        f"/repos/{repo}/statuses/{head}", as_="dev", json={"state": "success", "context": CHECK}
+    )
     assert status.status_code == 201, status.text
     blocked = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", as_="dev", json={})
     assert blocked.status_code == 405, blocked.text
@@ -148,6 +165,9 @@ def test_bad_input_gets_githubs_error_bodies(sb: RunningSandbox) -> None:
     private = sb.new_repo(private=True, permissions={"dev": "write"})
     assert sb.api.get(f"/repos/{private}/issues", as_="outsider").status_code == 404
     # bad JSON
-    raw = sb.api._client.post(f"{sb.api_url}/repos/{repo}/issues", content=b"{oops",
-                              headers={"Authorization": "token sandbox-token-dev"})
+    raw = sb.api._client.post(
+        f"{sb.api_url}/repos/{repo}/issues",
+        content=b"{oops",
+        headers={"Authorization": "token sandbox-token-dev"},
+    )
     assert raw.status_code == 400 and raw.json()["message"] == "Problems parsing JSON"

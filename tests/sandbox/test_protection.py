@@ -10,21 +10,35 @@ from validation import RunningSandbox
 GATE = "release-bot/gate"
 
 
-def protect(sb: RunningSandbox, repo: str, branch: str, checks: list[dict[str, Any]], *,
-            enforce_admins: bool = False, reviews: dict[str, Any] | None = None, strict: bool = False) -> Any:
-    resp = sb.api.put(f"/repos/{repo}/branches/{branch}/protection", json={
-        "required_status_checks": {"strict": strict, "checks": checks},
-        "enforce_admins": enforce_admins,
-        "required_pull_request_reviews": reviews,
-        "restrictions": None,
-    })
+def protect(
+    sb: RunningSandbox,
+    repo: str,
+    branch: str,
+    checks: list[dict[str, Any]],
+    *,
+    enforce_admins: bool = False,
+    reviews: dict[str, Any] | None = None,
+    strict: bool = False,
+) -> Any:
+    resp = sb.api.put(
+        f"/repos/{repo}/branches/{branch}/protection",
+        json={
+            "required_status_checks": {"strict": strict, "checks": checks},
+            "enforce_admins": enforce_admins,
+            "required_pull_request_reviews": reviews,
+            "restrictions": None,
+        },
+    )
     assert resp.status_code == 200, resp.text
     return resp.json()
 
 
 def app_check(sb: RunningSandbox, repo: str, sha: str, conclusion: str, name: str = GATE) -> dict:
-    resp = sb.api.post(f"/repos/{repo}/check-runs", token=sb.installation_token(),
-                       json={"name": name, "head_sha": sha, "conclusion": conclusion})
+    resp = sb.api.post(
+        f"/repos/{repo}/check-runs",
+        token=sb.installation_token(),
+        json={"name": name, "head_sha": sha, "conclusion": conclusion},
+    )
     assert resp.status_code == 201, resp.text
     return resp.json()
 
@@ -32,8 +46,13 @@ def app_check(sb: RunningSandbox, repo: str, sha: str, conclusion: str, name: st
 def test_protection_put_get_delete(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     create_branch(sb, repo, "release/1.4")
-    body = protect(sb, repo, "release/1.4", [{"context": GATE, "app_id": 1}],
-                   reviews={"required_approving_review_count": 1})
+    body = protect(
+        sb,
+        repo,
+        "release/1.4",
+        [{"context": GATE, "app_id": 1}],
+        reviews={"required_approving_review_count": 1},
+    )
     assert body["required_status_checks"]["checks"] == [{"context": GATE, "app_id": 1}]
     assert body["required_status_checks"]["contexts"] == [GATE]
     assert body["enforce_admins"]["enabled"] is False
@@ -44,9 +63,16 @@ def test_protection_put_get_delete(sb: RunningSandbox) -> None:
     partial = sb.api.put(f"/repos/{repo}/branches/main/protection", json={"enforce_admins": True})
     assert partial.status_code == 422 and "required_status_checks" in partial.json()["message"]
     # only admins may change protection
-    denied = sb.api.put(f"/repos/{repo}/branches/main/protection", as_="releaser", json={
-        "required_status_checks": None, "enforce_admins": None, "required_pull_request_reviews": None,
-        "restrictions": None})
+    denied = sb.api.put(
+        f"/repos/{repo}/branches/main/protection",
+        as_="releaser",
+        json={
+            "required_status_checks": None,
+            "enforce_admins": None,
+            "required_pull_request_reviews": None,
+            "restrictions": None,
+        },
+    )
     assert denied.status_code == 403
     assert sb.api.delete(f"/repos/{repo}/branches/release/1.4/protection").status_code == 204
     assert sb.api.get(f"/repos/{repo}/branches/release/1.4/protection").status_code == 404
@@ -87,7 +113,9 @@ def test_app_pinned_check_not_satisfied_by_user_status(sb: RunningSandbox) -> No
     pr = open_pr(sb, repo, "sneaky")
     n, head = pr["number"], pr["head"]["sha"]
     # a developer forges a commit status with the gate's name: it must not count
-    forged = sb.api.post(f"/repos/{repo}/statuses/{head}", as_="dev", json={"state": "success", "context": GATE})
+    forged = sb.api.post(
+        f"/repos/{repo}/statuses/{head}", as_="dev", json={"state": "success", "context": GATE}
+    )
     assert forged.status_code == 201
     assert sb.api.put(f"/repos/{repo}/pulls/{n}/merge", as_="dev", json={}).status_code == 405
     # an unpinned requirement of the same name would have been satisfied by it
@@ -121,16 +149,30 @@ def test_required_approvals_count_write_reviewers_only(sb: RunningSandbox) -> No
 def test_ruleset_pins_check_to_integration_on_pattern(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     create_branch(sb, repo, "release/3.1")
-    resp = sb.api.post(f"/repos/{repo}/rulesets", json={
-        "name": "release gate", "target": "branch", "enforcement": "active",
-        "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
-        "rules": [{"type": "required_status_checks", "parameters": {
-            "strict_required_status_checks_policy": False,
-            "required_status_checks": [{"context": GATE, "integration_id": 1}]}}],
-    })
+    resp = sb.api.post(
+        f"/repos/{repo}/rulesets",
+        json={
+            "name": "release gate",
+            "target": "branch",
+            "enforcement": "active",
+            "conditions": {"ref_name": {"include": ["refs/heads/release/*"], "exclude": []}},
+            "rules": [
+                {
+                    "type": "required_status_checks",
+                    "parameters": {
+                        "strict_required_status_checks_policy": False,
+                        "required_status_checks": [{"context": GATE, "integration_id": 1}],
+                    },
+                }
+            ],
+        },
+    )
     assert resp.status_code == 201, resp.text
     ruleset = resp.json()
-    assert sb.api.get(f"/repos/{repo}/rulesets/{ruleset['id']}").json()["rules"][0]["type"] == "required_status_checks"
+    assert (
+        sb.api.get(f"/repos/{repo}/rulesets/{ruleset['id']}").json()["rules"][0]["type"]
+        == "required_status_checks"
+    )
     assert [r["id"] for r in sb.api.get(f"/repos/{repo}/rulesets").json()] == [ruleset["id"]]
     rules = sb.api.get(f"/repos/{repo}/rules/branches/release/3.1").json()
     assert [r["type"] for r in rules] == ["required_status_checks"]
@@ -153,8 +195,9 @@ def test_merge_queue_merges_after_checks_pass(sb: RunningSandbox) -> None:
     p2 = open_pr(sb, repo, "q2")
     base = branch_sha(sb, repo, "main")
     start = mark(sb, repo)
-    resp = sb.api.sandbox("POST", "/_sandbox/merge-queue", json={"repo": repo, "pull_numbers": [p1["number"],
-                                                                                                  p2["number"]]})
+    resp = sb.api.sandbox(
+        "POST", "/_sandbox/merge-queue", json={"repo": repo, "pull_numbers": [p1["number"], p2["number"]]}
+    )
     assert resp.status_code == 201, resp.text
     group = resp.json()
     assert group["head_ref"] == f"refs/heads/gh-readonly-queue/main/pr-{p2['number']}-{p2['head']['sha']}"
@@ -179,7 +222,9 @@ def test_merge_queue_group_invalidated_by_failing_check(sb: RunningSandbox) -> N
     protect(sb, repo, "main", [{"context": GATE, "app_id": 1}])
     pr = open_pr(sb, repo, "qbad")
     base = branch_sha(sb, repo, "main")
-    group = sb.api.sandbox("POST", "/_sandbox/merge-queue", json={"repo": repo, "pull_numbers": [pr["number"]]}).json()
+    group = sb.api.sandbox(
+        "POST", "/_sandbox/merge-queue", json={"repo": repo, "pull_numbers": [pr["number"]]}
+    ).json()
     start = mark(sb, repo)
     app_check(sb, repo, group["head_sha"], "failure")
     assert names_after(sb, repo, start)[-1] == "merge_group.destroyed"
@@ -207,21 +252,48 @@ def test_strict_requires_head_up_to_date(sb: RunningSandbox) -> None:
 
 def test_ruleset_bypass_actors(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
-    resp = sb.api.post(f"/repos/{repo}/rulesets", json={
-        "name": "main gate", "target": "branch", "enforcement": "active",
-        "bypass_actors": [{"actor_type": "RepositoryRole", "actor_id": 5, "bypass_mode": "always"},
-                          {"actor_type": "Integration", "actor_id": 1, "bypass_mode": "always"}],
-        "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
-        "rules": [{"type": "required_status_checks", "parameters": {
-            "strict_required_status_checks_policy": False,
-            "required_status_checks": [{"context": GATE, "integration_id": 1}]}}],
-    })
+    resp = sb.api.post(
+        f"/repos/{repo}/rulesets",
+        json={
+            "name": "main gate",
+            "target": "branch",
+            "enforcement": "active",
+            "bypass_actors": [
+                {"actor_type": "RepositoryRole", "actor_id": 5, "bypass_mode": "always"},
+                {"actor_type": "Integration", "actor_id": 1, "bypass_mode": "always"},
+            ],
+            "conditions": {"ref_name": {"include": ["~DEFAULT_BRANCH"], "exclude": []}},
+            "rules": [
+                {
+                    "type": "required_status_checks",
+                    "parameters": {
+                        "strict_required_status_checks_policy": False,
+                        "required_status_checks": [{"context": GATE, "integration_id": 1}],
+                    },
+                }
+            ],
+        },
+    )
     assert resp.status_code == 201, resp.text
     by_admin, by_app, by_maintainer = (open_pr(sb, repo, b) for b in ("ba", "bb", "bc"))
-    assert sb.api.put(f"/repos/{repo}/pulls/{by_maintainer['number']}/merge", as_="releaser", json={}).status_code == 405
-    assert sb.api.put(f"/repos/{repo}/pulls/{by_admin['number']}/merge", as_="admin", json={}).status_code == 200
+    assert (
+        sb.api.put(
+            f"/repos/{repo}/pulls/{by_maintainer['number']}/merge", as_="releaser", json={}
+        ).status_code
+        == 405
+    )
+    assert (
+        sb.api.put(f"/repos/{repo}/pulls/{by_admin['number']}/merge", as_="admin", json={}).status_code == 200
+    )
     token = sb.installation_token()
-    assert sb.api.put(f"/repos/{repo}/pulls/{by_app['number']}/merge", token=token, json={}).status_code == 200
+    assert (
+        sb.api.put(f"/repos/{repo}/pulls/{by_app['number']}/merge", token=token, json={}).status_code == 200
+    )
     # disabled rulesets bind no one
     sb.api.put(f"/repos/{repo}/rulesets/{resp.json()['id']}", json={"enforcement": "disabled"})
-    assert sb.api.put(f"/repos/{repo}/pulls/{by_maintainer['number']}/merge", as_="releaser", json={}).status_code == 200
+    assert (
+        sb.api.put(
+            f"/repos/{repo}/pulls/{by_maintainer['number']}/merge", as_="releaser", json={}
+        ).status_code
+        == 200
+    )

@@ -11,7 +11,9 @@ def test_create_sends_only_opened_and_reflects_state(sb: RunningSandbox) -> None
     create_branch(sb, repo, "feat")
     head = commit_file(sb, repo, "feat", "f.txt", "x")
     start = mark(sb, repo)
-    resp = sb.api.post(f"/repos/{repo}/pulls", json={"title": "Feat", "head": "feat", "base": "main", "body": "b"})
+    resp = sb.api.post(
+        f"/repos/{repo}/pulls", json={"title": "Feat", "head": "feat", "base": "main", "body": "b"}
+    )
     assert resp.status_code == 201, resp.text
     pr = resp.json()
     assert pr["number"] == 1 and pr["head"]["sha"] == head and pr["base"]["ref"] == "main"
@@ -100,7 +102,11 @@ def test_update_title_body_base_and_state(sb: RunningSandbox) -> None:
     assert edited["changes"]["base"]["ref"] == {"from": "main"}
     sb.api.patch(f"/repos/{repo}/pulls/{n}", json={"state": "closed"})
     sb.api.patch(f"/repos/{repo}/pulls/{n}", json={"state": "open"})
-    assert names_after(sb, repo, start) == ["pull_request.edited", "pull_request.closed", "pull_request.reopened"]
+    assert names_after(sb, repo, start) == [
+        "pull_request.edited",
+        "pull_request.closed",
+        "pull_request.reopened",
+    ]
     sb.recorder.assert_all_valid()
 
 
@@ -110,8 +116,12 @@ def test_permissions_on_pull_updates(sb: RunningSandbox) -> None:
     n = pr["number"]
     # triage may close and reopen but not retitle; read may do neither
     assert sb.api.patch(f"/repos/{repo}/pulls/{n}", as_="triager", json={"title": "x"}).status_code == 403
-    assert sb.api.patch(f"/repos/{repo}/pulls/{n}", as_="outsider", json={"state": "closed"}).status_code == 403
-    assert sb.api.patch(f"/repos/{repo}/pulls/{n}", as_="triager", json={"state": "closed"}).status_code == 200
+    assert (
+        sb.api.patch(f"/repos/{repo}/pulls/{n}", as_="outsider", json={"state": "closed"}).status_code == 403
+    )
+    assert (
+        sb.api.patch(f"/repos/{repo}/pulls/{n}", as_="triager", json={"state": "closed"}).status_code == 200
+    )
     assert sb.api.patch(f"/repos/{repo}/pulls/{n}", as_="triager", json={"state": "open"}).status_code == 200
     # triage and read cannot merge
     for user in ("triager", "outsider"):
@@ -122,13 +132,18 @@ def test_drafts(sb: RunningSandbox) -> None:
     repo = sb.new_repo()
     create_branch(sb, repo, "wip")
     commit_file(sb, repo, "wip", "w.txt", "w")
-    pr = sb.api.post(f"/repos/{repo}/pulls", json={"title": "WIP", "head": "wip", "base": "main", "draft": True}).json()
+    pr = sb.api.post(
+        f"/repos/{repo}/pulls", json={"title": "WIP", "head": "wip", "base": "main", "draft": True}
+    ).json()
     assert pr["draft"] is True
     assert sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/merge", json={}).status_code == 405
     start = mark(sb, repo)
     sb.api.patch(f"/repos/{repo}/pulls/{pr['number']}", json={"draft": False})
     sb.api.patch(f"/repos/{repo}/pulls/{pr['number']}", json={"draft": True})
-    assert names_after(sb, repo, start) == ["pull_request.ready_for_review", "pull_request.converted_to_draft"]
+    assert names_after(sb, repo, start) == [
+        "pull_request.ready_for_review",
+        "pull_request.converted_to_draft",
+    ]
     sb.recorder.assert_all_valid()
 
 
@@ -139,12 +154,15 @@ def test_reviews_submitted_and_dismissed(sb: RunningSandbox) -> None:
     own = sb.api.post(f"/repos/{repo}/pulls/{n}/reviews", as_="dev", json={"event": "APPROVE"})
     assert own.status_code == 422
     start = mark(sb, repo)
-    review = sb.api.post(f"/repos/{repo}/pulls/{n}/reviews", as_="qa", json={"event": "APPROVE", "body": "ok"})
+    review = sb.api.post(
+        f"/repos/{repo}/pulls/{n}/reviews", as_="qa", json={"event": "APPROVE", "body": "ok"}
+    )
     assert review.status_code == 200, review.text
     assert review.json()["state"] == "APPROVED" and review.json()["commit_id"] == pr["head"]["sha"]
     rid = review.json()["id"]
-    dismissed = sb.api.put(f"/repos/{repo}/pulls/{n}/reviews/{rid}/dismissals", as_="admin",
-                           json={"message": "stale"})
+    dismissed = sb.api.put(
+        f"/repos/{repo}/pulls/{n}/reviews/{rid}/dismissals", as_="admin", json={"message": "stale"}
+    )
     assert dismissed.status_code == 200 and dismissed.json()["state"] == "DISMISSED"
     assert names_after(sb, repo, start) == ["pull_request_review.submitted", "pull_request_review.dismissed"]
     sb.recorder.assert_all_valid()
@@ -212,10 +230,18 @@ def test_pull_list_paginates_hundreds(sb: RunningSandbox) -> None:
     create_branch(sb, repo, "base-for-many")
     head = commit_file(sb, repo, "base-for-many", "m.txt", "m")
     refs = {f"refs/heads/many-{i}": head for i in range(120)}
-    assert sb.api.sandbox("POST", f"/_sandbox/repos/{repo}/push", json={"pusher": "dev", "refs": refs}).status_code == 200
+    assert (
+        sb.api.sandbox(
+            "POST", f"/_sandbox/repos/{repo}/push", json={"pusher": "dev", "refs": refs}
+        ).status_code
+        == 200
+    )
     for i in range(120):
-        r = sb.api.post(f"/repos/{repo}/pulls", json={"title": f"p{i}", "head": f"many-{i}", "base": "main"},
-                        validate=False)
+        r = sb.api.post(
+            f"/repos/{repo}/pulls",
+            json={"title": f"p{i}", "head": f"many-{i}", "base": "main"},
+            validate=False,
+        )
         assert r.status_code == 201
     everything = sb.api.paginate(f"/repos/{repo}/pulls", per_page=50)
     assert len(everything) == 120 and len({p["number"] for p in everything}) == 120
@@ -228,8 +254,13 @@ def test_pygithub_drives_pulls_and_merge(sb: RunningSandbox) -> None:
     from github import Auth, Github
 
     repo_name = sb.new_repo()
-    gh = Github(base_url=sb.api_url, auth=Auth.Token("sandbox-token-dev"), retry=None,
-                seconds_between_requests=0, seconds_between_writes=0)
+    gh = Github(
+        base_url=sb.api_url,
+        auth=Auth.Token("sandbox-token-dev"),
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     try:
         repo = gh.get_repo(repo_name)
         main = repo.get_branch("main")
@@ -264,7 +295,10 @@ def test_rebase_merge_replays_commits(sb: RunningSandbox) -> None:
     parent = sb.api.get(f"/repos/{repo}/git/commits/{tip['parents'][0]['sha']}").json()
     assert len(tip["parents"]) == 1 and parent["parents"][0]["sha"] == base
     assert parent["message"] == "edit r1.txt" and parent["sha"] != first
-    files = {c["path"] for c in sb.api.get(f"/repos/{repo}/contents/", params={"ref": "main"}, validate=False).json()}
+    files = {
+        c["path"]
+        for c in sb.api.get(f"/repos/{repo}/contents/", params={"ref": "main"}, validate=False).json()
+    }
     assert {"r1.txt", "r2.txt", "other.txt", "README.md"} <= files
 
 
@@ -273,13 +307,17 @@ def test_update_branch_and_merges_endpoint(sb: RunningSandbox) -> None:
     pr = open_pr(sb, repo, "upd")
     moved = commit_file(sb, repo, "main", "base.txt", "moved")
     start = mark(sb, repo)
-    resp = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/update-branch", json={"expected_head_sha": pr["head"]["sha"]})
+    resp = sb.api.put(
+        f"/repos/{repo}/pulls/{pr['number']}/update-branch", json={"expected_head_sha": pr["head"]["sha"]}
+    )
     assert resp.status_code == 202, resp.text
     assert names_after(sb, repo, start) == ["push", "pull_request.synchronize"]
     head = sb.api.get(f"/repos/{repo}/pulls/{pr['number']}").json()["head"]["sha"]
     parents = [p["sha"] for p in sb.api.get(f"/repos/{repo}/git/commits/{head}").json()["parents"]]
     assert parents == [pr["head"]["sha"], moved]
-    stale = sb.api.put(f"/repos/{repo}/pulls/{pr['number']}/update-branch", json={"expected_head_sha": "0" * 40})
+    stale = sb.api.put(
+        f"/repos/{repo}/pulls/{pr['number']}/update-branch", json={"expected_head_sha": "0" * 40}
+    )
     assert stale.status_code == 422
     # POST /merges: merge a branch into another; nothing to merge answers 204
     create_branch(sb, repo, "side")

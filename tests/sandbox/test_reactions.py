@@ -7,7 +7,9 @@ from validation import RunningSandbox
 
 def _comment(sb: RunningSandbox, repo: str) -> int:
     n = sb.api.post(f"/repos/{repo}/issues", as_="dev", json={"title": "t"}).json()["number"]
-    return sb.api.post(f"/repos/{repo}/issues/{n}/comments", as_="dev", json={"body": "/approve"}).json()["id"]
+    return sb.api.post(f"/repos/{repo}/issues/{n}/comments", as_="dev", json={"body": "/approve"}).json()[
+        "id"
+    ]
 
 
 def test_create_is_idempotent_per_user_and_content(sb: RunningSandbox) -> None:
@@ -26,7 +28,9 @@ def test_create_is_idempotent_per_user_and_content(sb: RunningSandbox) -> None:
     assert by_outsider.status_code == 201  # reading is enough to react
     listed = sb.api.get(url).json()
     assert sorted((r["user"]["login"], r["content"]) for r in listed) == [
-        ("outsider", "eyes"), ("release-bot[bot]", "+1"), ("release-bot[bot]", "eyes"),
+        ("outsider", "eyes"),
+        ("release-bot[bot]", "+1"),
+        ("release-bot[bot]", "eyes"),
     ]
     eyes = sb.api.get(url, params={"content": "eyes"}).json()
     assert len(eyes) == 2
@@ -51,5 +55,9 @@ def test_bad_input(sb: RunningSandbox) -> None:
     assert sb.api.post(url, as_="dev", json={"content": "party"}).status_code == 422
     assert sb.api.post(url, as_="dev", json={}).status_code == 422
     assert sb.api.post(url, anonymous=True, json={"content": "eyes"}).status_code == 401
-    assert sb.api.post(f"/repos/{repo}/issues/comments/999999/reactions", as_="dev",
-                       json={"content": "eyes"}).status_code == 404
+    assert (
+        sb.api.post(
+            f"/repos/{repo}/issues/comments/999999/reactions", as_="dev", json={"content": "eyes"}
+        ).status_code
+        == 404
+    )

@@ -43,8 +43,13 @@ def test_create_published_prerelease_on_missing_tag(sb: RunningSandbox) -> None:
     start = mark(sb, repo)
     rc = _release(sb, repo, tag_name="v2.0.0-rc.1", target_commitish="main", prerelease=True)
     assert rc["prerelease"] is True and rc["target_commitish"] == "main"
-    assert names_after(sb, repo, start) == ["create", "push", "release.created", "release.published",
-                                            "release.prereleased"]
+    assert names_after(sb, repo, start) == [
+        "create",
+        "push",
+        "release.created",
+        "release.published",
+        "release.prereleased",
+    ]
     assert sb.api.get(f"/repos/{repo}/git/ref/tags/v2.0.0-rc.1").json()["object"]["sha"] == sha
     # prereleases are not "latest"
     assert sb.api.get(f"/repos/{repo}/releases/latest").status_code == 404
@@ -70,7 +75,9 @@ def test_release_validation_and_permissions(sb: RunningSandbox) -> None:
     _release(sb, repo, tag_name="v0.1.0")
     dup = sb.api.post(f"/repos/{repo}/releases", json={"tag_name": "v0.1.0"})
     assert dup.status_code == 422 and dup.json()["errors"][0]["code"] == "already_exists"
-    bad_target = sb.api.post(f"/repos/{repo}/releases", json={"tag_name": "v0.2.0", "target_commitish": "nope"})
+    bad_target = sb.api.post(
+        f"/repos/{repo}/releases", json={"tag_name": "v0.2.0", "target_commitish": "nope"}
+    )
     assert bad_target.status_code == 422
     assert sb.api.post(f"/repos/{repo}/releases", json={}).status_code == 422
     assert sb.api.post(f"/repos/{repo}/releases", as_="triager", json={"tag_name": "v9"}).status_code == 403
@@ -90,10 +97,13 @@ def test_generate_notes_lists_merged_pulls_since_previous_release(sb: RunningSan
     old = open_pr(sb, repo, "old-fix", as_="dev", title="Old fix")
     sb.api.put(f"/repos/{repo}/pulls/{old['number']}/merge", json={})
     _release(sb, repo, tag_name="v1.0.0")
-    sb.api.put(f"/repos/{repo}/contents/.github/release.yml", json={
-        "message": "notes config",
-        "content": "Y2hhbmdlbG9nOgogIGNhdGVnb3JpZXM6CiAgICAtIHRpdGxlOiBGZWF0dXJlcwogICAgICBsYWJlbHM6IFtmZWF0dXJlXQo=",
-    })  # changelog: categories: [{title: Features, labels: [feature]}]
+    sb.api.put(
+        f"/repos/{repo}/contents/.github/release.yml",
+        json={
+            "message": "notes config",
+            "content": "Y2hhbmdlbG9nOgogIGNhdGVnb3JpZXM6CiAgICAtIHRpdGxlOiBGZWF0dXJlcwogICAgICBsYWJlbHM6IFtmZWF0dXJlXQo=",
+        },
+    )  # changelog: categories: [{title: Features, labels: [feature]}]
     feat = open_pr(sb, repo, "feat", as_="qa", title="Shiny feature")
     sb.api.post(f"/repos/{repo}/issues/{feat['number']}/labels", json={"labels": ["feature"]})
     chore = open_pr(sb, repo, "chore", as_="dev", title="Chore")
@@ -114,8 +124,13 @@ def test_pygithub_drives_releases(sb: RunningSandbox) -> None:
     from github import Auth, Github
 
     repo_name = sb.new_repo()
-    gh = Github(base_url=sb.api_url, auth=Auth.Token("sandbox-token-releaser"), retry=None,
-                seconds_between_requests=0, seconds_between_writes=0)
+    gh = Github(
+        base_url=sb.api_url,
+        auth=Auth.Token("sandbox-token-releaser"),
+        retry=None,
+        seconds_between_requests=0,
+        seconds_between_writes=0,
+    )
     try:
         repo = gh.get_repo(repo_name)
         rel = repo.create_git_release("v3.0.0", name="v3.0.0", message="body", draft=True)

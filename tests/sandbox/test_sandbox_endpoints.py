@@ -50,8 +50,11 @@ def test_request_log_names_every_actor(sb: RunningSandbox) -> None:
 
 
 def test_faults_status_times_retry_after_and_clear(sb: RunningSandbox) -> None:
-    resp = sb.api.sandbox("POST", "/_sandbox/faults", json={"method": "GET", "path": r"^/repos/acme/rocket$",
-                                                             "status": 502, "times": 2, "retry_after": 3})
+    resp = sb.api.sandbox(
+        "POST",
+        "/_sandbox/faults",
+        json={"method": "GET", "path": r"^/repos/acme/rocket$", "status": 502, "times": 2, "retry_after": 3},
+    )
     assert resp.status_code == 201
     first = sb.api.get("/repos/acme/rocket", validate=False)
     assert first.status_code == 502 and first.headers["Retry-After"] == "3"
@@ -64,8 +67,11 @@ def test_faults_status_times_retry_after_and_clear(sb: RunningSandbox) -> None:
 
 
 def test_fault_rate_limit_exhausted_and_latency(sb: RunningSandbox) -> None:
-    sb.api.sandbox("POST", "/_sandbox/faults", json={"path": "/rate_limit", "rate_limit_exhausted": True,
-                                                      "retry_after": 30})
+    sb.api.sandbox(
+        "POST",
+        "/_sandbox/faults",
+        json={"path": "/rate_limit", "rate_limit_exhausted": True, "retry_after": 30},
+    )
     limited = sb.api.get("/rate_limit", as_="dev", validate=False)
     assert limited.status_code == 403 and limited.headers["X-RateLimit-Remaining"] == "0"
     assert int(limited.headers["X-RateLimit-Reset"]) > time.time()
@@ -109,8 +115,9 @@ def test_pagination_limits(sb: RunningSandbox) -> None:
 
 
 def test_new_user_and_permission(sb: RunningSandbox) -> None:
-    resp = sb.api.sandbox("POST", "/_sandbox/users", json={"login": "newbie", "permission": "triage",
-                                                            "teams": ["qa"]})
+    resp = sb.api.sandbox(
+        "POST", "/_sandbox/users", json={"login": "newbie", "permission": "triage", "teams": ["qa"]}
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json() == {"login": "newbie", "token": "sandbox-token-newbie", "id": resp.json()["id"]}
     perm = sb.api.get("/repos/acme/rocket/collaborators/newbie/permission").json()
@@ -120,8 +127,11 @@ def test_new_user_and_permission(sb: RunningSandbox) -> None:
 
 
 def test_new_repo_with_explicit_permissions(sb: RunningSandbox) -> None:
-    resp = sb.api.sandbox("POST", "/_sandbox/repos", json={"owner": "acme", "name": "secret", "private": True,
-                                                            "permissions": {"qa": "write"}})
+    resp = sb.api.sandbox(
+        "POST",
+        "/_sandbox/repos",
+        json={"owner": "acme", "name": "secret", "private": True, "permissions": {"qa": "write"}},
+    )
     assert resp.status_code == 201, resp.text
     assert resp.json()["private"] is True
     assert sb.api.get("/repos/acme/secret", as_="qa").status_code == 200
@@ -152,10 +162,15 @@ def test_installation_lifecycle_webhooks(sb: RunningSandbox) -> None:
     sb.api.sandbox("POST", "/_sandbox/repos", json={"owner": "initech", "name": "one"})
     sb.api.sandbox("POST", "/_sandbox/repos", json={"owner": "initech", "name": "two"})
     sb.wait_idle()
-    inst = [d for d in sb.recorder.deliveries if d.event == "installation"
-            and d.payload["installation"]["account"]["login"] == "initech"][0].payload["installation"]["id"]
+    inst = [
+        d
+        for d in sb.recorder.deliveries
+        if d.event == "installation" and d.payload["installation"]["account"]["login"] == "initech"
+    ][0].payload["installation"]["id"]
     start = len(sb.recorder.deliveries)
-    resp = sb.api.sandbox("POST", f"/_sandbox/installations/{inst}/repositories", json={"remove": ["initech/one"]})
+    resp = sb.api.sandbox(
+        "POST", f"/_sandbox/installations/{inst}/repositories", json={"remove": ["initech/one"]}
+    )
     assert resp.status_code == 200 and resp.json()["repositories"] == ["initech/two"]
     token = sb.installation_token(inst)
     assert sb.api.get("/repos/initech/one", token=token).status_code == 404
@@ -168,8 +183,13 @@ def test_installation_lifecycle_webhooks(sb: RunningSandbox) -> None:
     assert again.status_code == 201
     sb.wait_idle()
     got = [(d.event, d.payload.get("action")) for d in sb.recorder.deliveries[start:]]
-    assert got == [("installation_repositories", "removed"), ("installation_repositories", "added"),
-                   ("installation", "suspend"), ("installation", "deleted"), ("installation", "created")]
+    assert got == [
+        ("installation_repositories", "removed"),
+        ("installation_repositories", "added"),
+        ("installation", "suspend"),
+        ("installation", "deleted"),
+        ("installation", "created"),
+    ]
     removed = sb.recorder.deliveries[start].payload
     assert [r["full_name"] for r in removed["repositories_removed"]] == ["initech/one"]
     sb.recorder.assert_all_valid()
@@ -198,7 +218,13 @@ def test_wait_idle_and_deliveries_listing(sb: RunningSandbox) -> None:
 
 def test_repository_and_branch_shapes(sb: RunningSandbox) -> None:
     repo = sb.api.get("/repos/acme/rocket", as_="triager").json()
-    assert repo["permissions"] == {"admin": False, "maintain": False, "push": False, "triage": True, "pull": True}
+    assert repo["permissions"] == {
+        "admin": False,
+        "maintain": False,
+        "push": False,
+        "triage": True,
+        "pull": True,
+    }
     assert repo["owner"]["login"] == "acme" and repo["owner"]["type"] == "Organization"
     branch = sb.api.get("/repos/acme/rocket/branches/main").json()
     assert branch["commit"]["sha"] == branch_sha(sb, "acme/rocket", "main")
@@ -210,17 +236,25 @@ def test_deployments_and_statuses(sb: RunningSandbox) -> None:
     sha = branch_sha(sb, repo, "main")
     sb.api.post(f"/repos/{repo}/git/refs", json={"ref": "refs/tags/v1.0.0", "sha": sha})
     start = mark(sb, repo)
-    dep = sb.api.post(f"/repos/{repo}/deployments", as_="releaser",
-                      json={"ref": "v1.0.0", "environment": "production", "required_contexts": []})
+    dep = sb.api.post(
+        f"/repos/{repo}/deployments",
+        as_="releaser",
+        json={"ref": "v1.0.0", "environment": "production", "required_contexts": []},
+    )
     assert dep.status_code == 201, dep.text
     d = dep.json()
     assert d["sha"] == sha and d["environment"] == "production" and d["creator"]["login"] == "releaser"
-    st = sb.api.post(f"/repos/{repo}/deployments/{d['id']}/statuses", as_="releaser",
-                     json={"state": "success", "environment_url": "https://rocket.example"})
+    st = sb.api.post(
+        f"/repos/{repo}/deployments/{d['id']}/statuses",
+        as_="releaser",
+        json={"state": "success", "environment_url": "https://rocket.example"},
+    )
     assert st.status_code == 201, st.text
     assert names_after(sb, repo, start) == ["deployment.created", "deployment_status.created"]
     sb.recorder.assert_all_valid()
-    listed = sb.api.get(f"/repos/{repo}/deployments", params={"ref": "v1.0.0", "environment": "production"}).json()
+    listed = sb.api.get(
+        f"/repos/{repo}/deployments", params={"ref": "v1.0.0", "environment": "production"}
+    ).json()
     assert [x["id"] for x in listed] == [d["id"]]
     assert sb.api.get(f"/repos/{repo}/deployments", params={"environment": "staging"}).json() == []
     statuses = sb.api.get(f"/repos/{repo}/deployments/{d['id']}/statuses").json()
@@ -235,8 +269,21 @@ def test_deployments_and_statuses(sb: RunningSandbox) -> None:
 @pytest.mark.e2e
 def test_cli_runs_the_sandbox(tmp_path: Path) -> None:
     key = tmp_path / "app.pem"
-    proc = subprocess.Popen([sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", "sandbox", "--port", "0", "--app-key", str(key)],
-                            stdout=subprocess.PIPE, text=True, cwd=ROOT)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from bot.cli import main; sys.exit(main())",
+            "sandbox",
+            "--port",
+            "0",
+            "--app-key",
+            str(key),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         first = proc.stdout.readline() if proc.stdout else ""
         assert first.startswith("sandbox ready: http://127.0.0.1:"), first
@@ -259,11 +306,19 @@ def test_concurrent_clients_keep_state_consistent(sb: RunningSandbox) -> None:
 
     def worker(i: int) -> tuple[int, list[str]]:
         with httpx.Client(base_url=sb.api_url, headers={"Authorization": "token sandbox-token-dev"}) as http:
-            assert http.post(f"/repos/{repo}/git/refs", json={"ref": f"refs/heads/w{i}", "sha": main}).status_code == 201
+            assert (
+                http.post(
+                    f"/repos/{repo}/git/refs", json={"ref": f"refs/heads/w{i}", "sha": main}
+                ).status_code
+                == 201
+            )
             shas = []
             for j in range(5):
-                body = {"message": f"w{i} {j}", "content": base64.b64encode(f"{i}-{j}".encode()).decode(),
-                        "branch": f"w{i}"}
+                body = {
+                    "message": f"w{i} {j}",
+                    "content": base64.b64encode(f"{i}-{j}".encode()).decode(),
+                    "branch": f"w{i}",
+                }
                 resp = http.put(f"/repos/{repo}/contents/w{i}-{j}.txt", json=body)
                 assert resp.status_code == 201, resp.text
                 shas.append(resp.json()["commit"]["sha"])
@@ -287,7 +342,9 @@ def test_enforced_primary_rate_limit(sb: RunningSandbox) -> None:
     resp = sb.api.sandbox("POST", "/_sandbox/rate-limit", json={"enforce": True, "limit": 5, "reset": True})
     assert resp.status_code == 200
     try:
-        codes = [sb.api.get("/repos/acme/rocket", as_="releaser", validate=False).status_code for _ in range(7)]
+        codes = [
+            sb.api.get("/repos/acme/rocket", as_="releaser", validate=False).status_code for _ in range(7)
+        ]
         assert codes == [200] * 5 + [403, 403]
         refused = sb.api.get("/repos/acme/rocket", as_="releaser", validate=False)
         assert refused.headers["X-RateLimit-Remaining"] == "0"

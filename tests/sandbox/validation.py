@@ -258,9 +258,7 @@ def assert_valid_response(method: str, path: str, status: int, body: Any) -> Non
     if errors:
         template, _ = find_operation(method, path)
         listing = "\n  ".join(errors[:15])
-        raise AssertionError(
-            f"{method.upper()} {path} -> {status} does not match {template}:\n  {listing}"
-        )
+        raise AssertionError(f"{method.upper()} {path} -> {status} does not match {template}:\n  {listing}")
 
 
 # --------------------------------------------------------------------------- webhooks
@@ -308,7 +306,9 @@ def assert_valid_webhook(event: str, payload: dict[str, Any]) -> None:
     errors = webhook_errors(event, payload)
     if errors:
         listing = "\n  ".join(errors[:15])
-        raise AssertionError(f"webhook {event}.{payload.get('action')} does not match its schema:\n  {listing}")
+        raise AssertionError(
+            f"webhook {event}.{payload.get('action')} does not match its schema:\n  {listing}"
+        )
 
 
 def _describe(error: jsonschema.ValidationError) -> str:
@@ -375,7 +375,9 @@ class WebhookRecorder:
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, name="webhook-recorder", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="webhook-recorder", daemon=True
+        )
         self._thread.start()
 
     @property
@@ -423,9 +425,7 @@ class WebhookRecorder:
         with self._lock:
             self._deliveries.clear()
 
-    def wait_for(
-        self, predicate: Callable[[list[Delivery]], bool], timeout: float = 5.0
-    ) -> list[Delivery]:
+    def wait_for(self, predicate: Callable[[list[Delivery]], bool], timeout: float = 5.0) -> list[Delivery]:
         """Block until ``predicate(deliveries)`` holds; fail with what arrived after ``timeout``."""
         deadline = time.monotonic() + timeout
         with self._lock:
@@ -593,8 +593,9 @@ class RunningSandbox:
         assert resp.status_code in (200, 201), resp.text
         return f"{owner}/{name}"
 
-    def open_pull(self, repo: str, branch: str, title: str = "a change", as_: str = "dev",
-                  base: str = "main") -> dict[str, Any]:
+    def open_pull(
+        self, repo: str, branch: str, title: str = "a change", as_: str = "dev", base: str = "main"
+    ) -> dict[str, Any]:
         """A pull request from a new branch with one commit (through the git and pulls APIs)."""
         import base64
 

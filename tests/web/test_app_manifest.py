@@ -13,11 +13,27 @@ MANIFEST = Path(__file__).resolve().parents[2] / "app.yml"
 
 def test_manifest_subscribes_exactly_the_events_intake_routes():
     manifest = yaml.safe_load(MANIFEST.read_text())
-    assert manifest["name"] and manifest["url"] and manifest["hook_attributes"]["url"].endswith("/api/github/webhooks")
+    assert (
+        manifest["name"]
+        and manifest["url"]
+        and manifest["hook_attributes"]["url"].endswith("/api/github/webhooks")
+    )
     assert set(manifest["default_events"]) == set(HANDLED_EVENTS)
     assert set(manifest["default_events"]) == {
-        "pull_request", "pull_request_review", "milestone", "create", "delete", "push", "issue_comment", "issues",
-        "release", "check_run", "merge_group", "deployment_status", "installation", "installation_repositories",
+        "pull_request",
+        "pull_request_review",
+        "milestone",
+        "create",
+        "delete",
+        "push",
+        "issue_comment",
+        "issues",
+        "release",
+        "check_run",
+        "merge_group",
+        "deployment_status",
+        "installation",
+        "installation_repositories",
     }
 
 
@@ -28,7 +44,10 @@ def test_least_permissions_without_administration():
     assert permissions["checks"] == "write" and permissions["metadata"] == "read"
     # Only what the bot writes is write.
     assert {name for name, level in permissions.items() if level == "write"} == {
-        "contents", "issues", "pull_requests", "checks"
+        "contents",
+        "issues",
+        "pull_requests",
+        "checks",
     }
     # Each permission carries a comment saying why.
     lines = [line for line in MANIFEST.read_text().splitlines() if line.startswith("  ") and ":" in line]

@@ -48,8 +48,12 @@ def test_healthz_counts_pending_running_and_failed(client, queue):
     assert running is not None
     health = client.get("/healthz").get_json()
     assert health["status"] == "ok" and health["queue"] == {"pending": 1, "running": 1, "failed": 1}
-    assert health["backlog"] == {"backend": "sqlite", "dead_letters": 1, "pending_by_installation": {"1": 1},
-                                 "oldest_waiting_seconds": health["backlog"]["oldest_waiting_seconds"]}
+    assert health["backlog"] == {
+        "backend": "sqlite",
+        "dead_letters": 1,
+        "pending_by_installation": {"1": 1},
+        "oldest_waiting_seconds": health["backlog"]["oldest_waiting_seconds"],
+    }
 
 
 def test_healthz_is_503_when_the_queue_is_unreadable(client, queue, tmp_path):
@@ -60,7 +64,9 @@ def test_healthz_is_503_when_the_queue_is_unreadable(client, queue, tmp_path):
 
 def test_metrics_count_events_jobs_depth_and_github_calls(client, queue):
     before = client.get("/metrics").text
-    body = json.dumps({"action": "closed", "milestone": {"number": 1}, "repository": {"id": 5, "full_name": "a/b"}}).encode()
+    body = json.dumps(
+        {"action": "closed", "milestone": {"number": 1}, "repository": {"id": 5, "full_name": "a/b"}}
+    ).encode()
     headers = {
         "X-GitHub-Event": "milestone",
         "X-GitHub-Delivery": "m-1",

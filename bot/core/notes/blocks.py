@@ -29,7 +29,9 @@ _BLOCK = re.compile(
     r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*release-note[ \t]*\r?\n(?P<text>.*?)^[ ]{0,3}(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
-_SECTION = re.compile(r"<!-- release-bot:release-note(?::(?P<source>\d+))? -->.*?" + re.escape(SECTION_END), re.DOTALL)
+_SECTION = re.compile(
+    r"<!-- release-bot:release-note(?::(?P<source>\d+))? -->.*?" + re.escape(SECTION_END), re.DOTALL
+)
 
 
 @dataclass(frozen=True)

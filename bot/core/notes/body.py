@@ -64,7 +64,9 @@ def merge_release_body(body: str | None, notes_markdown: str, milestone_number: 
     top and gets the section below it.
     """
     parts = split_body(body, milestone_number)
-    section = f"{start_marker(milestone_number)}\n{notes_markdown.strip(chr(10))}\n{end_marker(milestone_number)}"
+    section = (
+        f"{start_marker(milestone_number)}\n{notes_markdown.strip(chr(10))}\n{end_marker(milestone_number)}"
+    )
     if parts.section is not None:
         return _join_in_place(parts, section)
     before = parts.before.rstrip("\n")

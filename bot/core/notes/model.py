@@ -67,7 +67,9 @@ class Category:
         return "*" in self._wanted or not labels.isdisjoint(self._wanted)
 
     def matches(self, item: NoteItem) -> bool:
-        return self.matches_folded(frozenset(label.casefold() for label in item.labels), item.author.casefold())
+        return self.matches_folded(
+            frozenset(label.casefold() for label in item.labels), item.author.casefold()
+        )
 
 
 @dataclass(frozen=True)

@@ -71,7 +71,9 @@ def _folded(values: Iterable[str]) -> frozenset[str]:
 
 
 def _line(item: NoteItem, text: str, config: NotesConfig) -> str:
-    escaped = escape_user_text(text, escape_mentions=config.escape_mentions, backslash_chars=config.title_escapes)
+    escaped = escape_user_text(
+        text, escape_mentions=config.escape_mentions, backslash_chars=config.title_escapes
+    )
     line = config.change_template.render(
         {"TITLE": escaped, "NUMBER": str(item.number), "AUTHOR": item.author, "URL": item.url}
     )
@@ -114,18 +116,28 @@ def categorize(items: Sequence[NoteItem], config: NotesConfig) -> tuple[list[Ren
         if not item.is_pull_request:
             issues.append((item, line))
             continue
-        category: Category | None = next((c for c in config.categories if c.matches_folded(labels, author)), None)
+        category: Category | None = next(
+            (c for c in config.categories if c.matches_folded(labels, author)), None
+        )
         (buckets[category.title] if category else other).append((item, line))
 
     out = [
-        RenderedCategory(c.title, tuple(i for i, _ in buckets[c.title]), tuple(line for _, line in buckets[c.title]))
+        RenderedCategory(
+            c.title, tuple(i for i, _ in buckets[c.title]), tuple(line for _, line in buckets[c.title])
+        )
         for c in config.categories
         if buckets[c.title]
     ]
     if other:
-        out.append(RenderedCategory(config.other_title, tuple(i for i, _ in other), tuple(line for _, line in other)))
+        out.append(
+            RenderedCategory(config.other_title, tuple(i for i, _ in other), tuple(line for _, line in other))
+        )
     if issues:
-        out.append(RenderedCategory(config.issues_title, tuple(i for i, _ in issues), tuple(line for _, line in issues)))
+        out.append(
+            RenderedCategory(
+                config.issues_title, tuple(i for i, _ in issues), tuple(line for _, line in issues)
+            )
+        )
     return out, excluded
 
 
@@ -160,8 +172,12 @@ def _collapse(category: RenderedCategory, release: ReleaseInfo) -> RenderedCateg
     return RenderedCategory(category.title, category.items, (line,), collapsed=True)
 
 
-def _assemble(categories: Sequence[RenderedCategory], config: NotesConfig, release: ReleaseInfo,
-              contributors: Sequence[str]) -> str:
+def _assemble(
+    categories: Sequence[RenderedCategory],
+    config: NotesConfig,
+    release: ReleaseInfo,
+    contributors: Sequence[str],
+) -> str:
     values = {
         "VERSION": release.version,
         "RESOLVED_VERSION": release.version,
@@ -187,8 +203,9 @@ def _assemble(categories: Sequence[RenderedCategory], config: NotesConfig, relea
     return "\n\n".join(p.strip("\n") for p in parts if p.strip())
 
 
-def render_notes(items: Sequence[NoteItem], config: NotesConfig, release: ReleaseInfo, *,
-                 limit: int = RELEASE_BODY_LIMIT) -> RenderedNotes:
+def render_notes(
+    items: Sequence[NoteItem], config: NotesConfig, release: ReleaseInfo, *, limit: int = RELEASE_BODY_LIMIT
+) -> RenderedNotes:
     """Render the notes for ``items`` (already selected: what ships on the release's target).
 
     ``limit`` is how many characters the notes may take (the release body limit minus the text

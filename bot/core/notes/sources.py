@@ -30,7 +30,9 @@ DEFAULT_CATEGORIES: tuple[Category, ...] = (
     Category("Breaking changes", ("breaking", "breaking-change", "breaking change", "semver-major")),
     Category("Features", ("feature", "enhancement", "feat")),
     Category("Fixes", ("bug", "fix", "bugfix")),
-    Category("Maintenance", ("chore", "maintenance", "dependencies", "ci", "refactor", "documentation", "docs")),
+    Category(
+        "Maintenance", ("chore", "maintenance", "dependencies", "ci", "refactor", "documentation", "docs")
+    ),
 )
 # The built-in values of the notes keys this module reads (bot/config defaults must agree;
 # `categories` must default to unset so that release.yml / release-drafter.yml can take over).
@@ -75,8 +77,14 @@ def _bot_categories(raw: Any, errors: list[str]) -> tuple[Category, ...] | None:
             errors.append(f"release-bot.yml notes.categories[{i}]: needs a title")
             continue
         labels = _str_list(entry.get("labels")) + _str_list(entry.get("label"))
-        out.append(Category(str(entry["title"]), labels, _str_list(entry.get("exclude_labels")),
-                            _str_list(entry.get("exclude_authors"))))
+        out.append(
+            Category(
+                str(entry["title"]),
+                labels,
+                _str_list(entry.get("exclude_labels")),
+                _str_list(entry.get("exclude_authors")),
+            )
+        )
     return tuple(out) or None
 
 
@@ -96,8 +104,14 @@ def _release_yml_categories(release_yml: Mapping[str, Any], errors: list[str]) -
             errors.append(f"release.yml changelog.categories[{i}]: needs a title")
             continue
         exclude = entry.get("exclude") if isinstance(entry.get("exclude"), Mapping) else {}
-        out.append(Category(str(entry["title"]), _str_list(entry.get("labels")),
-                            _str_list(exclude.get("labels")), _str_list(exclude.get("authors"))))
+        out.append(
+            Category(
+                str(entry["title"]),
+                _str_list(entry.get("labels")),
+                _str_list(exclude.get("labels")),
+                _str_list(exclude.get("authors")),
+            )
+        )
     return tuple(out) or None
 
 
@@ -145,8 +159,9 @@ def parse_replacer(entry: Any) -> Replacer:
     return Replacer(search, re.compile(re.escape(search)), replacement, True)
 
 
-def _template(source: Any, default: str, allowed: frozenset[str], name: str,
-              errors: list[str]) -> CheckedTemplate:
+def _template(
+    source: Any, default: str, allowed: frozenset[str], name: str, errors: list[str]
+) -> CheckedTemplate:
     try:
         return compile_template(source if source is not None else default, allowed, name=name)
     except TemplateError as exc:
@@ -187,16 +202,28 @@ def resolve_notes_config(
             return drafter[drafter_key]
         return notes.get(key, DEFAULTS[key])
 
-    change_template = _template(pick("change_template", "change-template"), DEFAULTS["change_template"],
-                                LINE_VARIABLES, "change_template", errors)
-    no_changes = _template(pick("no_changes_template", "no-changes-template"),
-                           DEFAULTS["no_changes_template"], DOCUMENT_VARIABLES, "no_changes_template", errors)
+    change_template = _template(
+        pick("change_template", "change-template"),
+        DEFAULTS["change_template"],
+        LINE_VARIABLES,
+        "change_template",
+        errors,
+    )
+    no_changes = _template(
+        pick("no_changes_template", "no-changes-template"),
+        DEFAULTS["no_changes_template"],
+        DOCUMENT_VARIABLES,
+        "no_changes_template",
+        errors,
+    )
     header = _template(notes.get("header", ""), "", DOCUMENT_VARIABLES, "header", errors)
     footer = _template(notes.get("footer", ""), "", DOCUMENT_VARIABLES, "footer", errors)
     body_template = None
     if "template" in drafter:
         try:
-            body_template = compile_template(drafter["template"], BODY_VARIABLES, name="release-drafter template")
+            body_template = compile_template(
+                drafter["template"], BODY_VARIABLES, name="release-drafter template"
+            )
             if "CHANGES" not in body_template.template.get_identifiers():
                 errors.append("release-drafter template: has no $CHANGES; the changes are added after it")
         except TemplateError as exc:

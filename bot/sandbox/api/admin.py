@@ -34,8 +34,10 @@ def requests_log() -> Response:
         raise ApiError(422, "since must be an integer") from None
     st = state()
     with st.lock:
-        rows = [{"seq": r.seq, "method": r.method, "path": r.path, "status": r.status, "actor": r.actor}
-                for r in st.requests_since(since)]
+        rows = [
+            {"seq": r.seq, "method": r.method, "path": r.path, "status": r.status, "actor": r.actor}
+            for r in st.requests_since(since)
+        ]
         last = st.request_seq
     return respond(rows, headers={"X-Sandbox-Last-Seq": str(last)})
 
@@ -70,22 +72,36 @@ def add_fault() -> Response:
     message = body.get("message")
     if message is not None and not isinstance(message, str):
         validation_failed("Fault", "message", "invalid", "message must be a string")
-    fault = Fault(path=path, method=(method or None), status=_opt_int(body, "status"),
-                  times=1 if times is None else times, retry_after=_opt_int(body, "retry_after"),
-                  delay_ms=_opt_int(body, "delay_ms") or 0,
-                  rate_limit_exhausted=bool(body.get("rate_limit_exhausted", False)),
-                  after=_opt_int(body, "after") or 0, probability=float(probability),
-                  seed=_opt_int(body, "seed"), message=message, applied=bool(body.get("applied", False)), actor=who)
+    fault = Fault(
+        path=path,
+        method=(method or None),
+        status=_opt_int(body, "status"),
+        times=1 if times is None else times,
+        retry_after=_opt_int(body, "retry_after"),
+        delay_ms=_opt_int(body, "delay_ms") or 0,
+        rate_limit_exhausted=bool(body.get("rate_limit_exhausted", False)),
+        after=_opt_int(body, "after") or 0,
+        probability=float(probability),
+        seed=_opt_int(body, "seed"),
+        message=message,
+        applied=bool(body.get("applied", False)),
+        actor=who,
+    )
     if fault.status is not None and not 100 <= fault.status <= 599:
         validation_failed("Fault", "status", "invalid", "status must be an HTTP status code")
     if fault.times == 0 or fault.after < 0 or fault.delay_ms < 0:
-        validation_failed("Fault", "times", "invalid", "times must be non-zero (negative: until cleared); "
-                          "after and delay_ms >= 0")
+        validation_failed(
+            "Fault",
+            "times",
+            "invalid",
+            "times must be non-zero (negative: until cleared); after and delay_ms >= 0",
+        )
     if fault.applied and (fault.status is None or fault.status < 500 or fault.rate_limit_exhausted):
         validation_failed("Fault", "applied", "invalid", "an applied fault answers a 5xx status")
     if fault.status is None and not fault.delay_ms and not fault.rate_limit_exhausted:
-        validation_failed("Fault", "status", "missing_field", "a fault needs a status, a delay_ms or "
-                          "rate_limit_exhausted")
+        validation_failed(
+            "Fault", "status", "missing_field", "a fault needs a status, a delay_ms or rate_limit_exhausted"
+        )
     if fault.seed is not None:
         fault.rng.seed(fault.seed)
     st = state()
@@ -114,10 +130,23 @@ def clear_faults() -> Response:
 
 
 def _fault_json(f: Fault) -> dict[str, Any]:
-    return {"id": f.id, "method": f.method, "path": f.path, "status": f.status, "times": f.times,
-            "after": f.after, "probability": f.probability, "seed": f.seed,
-            "retry_after": f.retry_after, "delay_ms": f.delay_ms, "rate_limit_exhausted": f.rate_limit_exhausted,
-            "message": f.message, "applied": f.applied, "actor": f.actor, "hits": f.hits}
+    return {
+        "id": f.id,
+        "method": f.method,
+        "path": f.path,
+        "status": f.status,
+        "times": f.times,
+        "after": f.after,
+        "probability": f.probability,
+        "seed": f.seed,
+        "retry_after": f.retry_after,
+        "delay_ms": f.delay_ms,
+        "rate_limit_exhausted": f.rate_limit_exhausted,
+        "message": f.message,
+        "applied": f.applied,
+        "actor": f.actor,
+        "hits": f.hits,
+    }
 
 
 @bp.post("/tokens")
@@ -180,17 +209,27 @@ def secondary_limits_settings() -> Response:
             validation_failed("Limits", name, "invalid", f"{name} must be a positive integer")
         values[name] = value
     limits = state().secondary_limits
-    limits.configure(bool(body.get("enforce", False)), values["writes_per_minute"],
-                     values["points_per_minute"], values["concurrent"])
+    limits.configure(
+        bool(body.get("enforce", False)),
+        values["writes_per_minute"],
+        values["points_per_minute"],
+        values["concurrent"],
+    )
     return respond({"enforce": limits.enforce, **values})
 
 
 @bp.get("/limits")
 def secondary_limits_status() -> Response:
     limits = state().secondary_limits
-    return respond({"enforce": limits.enforce, "writes_per_minute": limits.writes_per_minute,
-                    "points_per_minute": limits.points_per_minute, "concurrent": limits.concurrent,
-                    "refused": limits.refused})
+    return respond(
+        {
+            "enforce": limits.enforce,
+            "writes_per_minute": limits.writes_per_minute,
+            "points_per_minute": limits.points_per_minute,
+            "concurrent": limits.concurrent,
+            "refused": limits.refused,
+        }
+    )
 
 
 @bp.post("/clock")
@@ -217,8 +256,12 @@ def get_clock() -> Response:
 def chaos_on() -> Response:
     body = json_body()
     try:
-        chaos = Chaos(shuffle=bool(body.get("shuffle", False)), duplicate=float(body.get("duplicate", 0)),
-                      drop=float(body.get("drop", 0)), delay_ms=int(body.get("delay_ms", 0)))
+        chaos = Chaos(
+            shuffle=bool(body.get("shuffle", False)),
+            duplicate=float(body.get("duplicate", 0)),
+            drop=float(body.get("drop", 0)),
+            delay_ms=int(body.get("delay_ms", 0)),
+        )
     except (TypeError, ValueError):
         raise ApiError(422, "chaos settings must be numbers") from None
     if not (0 <= chaos.duplicate <= 1 and 0 <= chaos.drop <= 1 and chaos.delay_ms >= 0):
@@ -246,11 +289,23 @@ def chaos_off() -> Response:
 def deliveries() -> Response:
     st = state()
     with st.lock:
-        rows = [{"id": d.id, "guid": d.guid, "event": d.event, "action": d.action,
-                 "installation_id": d.installation_id, "repository_id": d.repository_id,
-                 "status": d.status, "status_code": d.status_code, "duration": round(d.duration, 4),
-                 "redelivery": d.redelivery, "delivered_at": iso(d.delivered_at), "done": d.done}
-                for d in st.deliveries]
+        rows = [
+            {
+                "id": d.id,
+                "guid": d.guid,
+                "event": d.event,
+                "action": d.action,
+                "installation_id": d.installation_id,
+                "repository_id": d.repository_id,
+                "status": d.status,
+                "status_code": d.status_code,
+                "duration": round(d.duration, 4),
+                "redelivery": d.redelivery,
+                "delivered_at": iso(d.delivered_at),
+                "done": d.done,
+            }
+            for d in st.deliveries
+        ]
     if request.args.get("payloads") in ("1", "true"):
         with st.lock:
             by_id = {d.id: d.payload for d in st.deliveries}
@@ -324,33 +379,66 @@ def add_repo() -> Response:
         if new_org:
             st.add_org(owner, owners=["admin"])
         repo = st.add_repo(owner, name, private=bool(body.get("private", False)), permissions=perms)
-        inst = next((i for i in st.installations.values()
-                     if i.app_id == 1 and i.account.lower() == owner.lower() and not i.deleted), None)
+        inst = next(
+            (
+                i
+                for i in st.installations.values()
+                if i.app_id == 1 and i.account.lower() == owner.lower() and not i.deleted
+            ),
+            None,
+        )
         if inst is None:
             now = st.now()
-            inst = Installation(id=st.next_id("installation"), app_id=1, account=st.org(owner).login,
-                                created_at=now, updated_at=now)
+            inst = Installation(
+                id=st.next_id("installation"),
+                app_id=1,
+                account=st.org(owner).login,
+                created_at=now,
+                updated_at=now,
+            )
             st.installations[inst.id] = inst
-            emitter(st).emit("installation", "created", lambda: {
-                "installation": serializers.installation(st, inst),
-                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
-                "requester": serializers.user(st, "admin")}, None, installation=inst, sender="admin")
+            emitter(st).emit(
+                "installation",
+                "created",
+                lambda: {
+                    "installation": serializers.installation(st, inst),
+                    "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                    "requester": serializers.user(st, "admin"),
+                },
+                None,
+                installation=inst,
+                sender="admin",
+            )
         elif inst.repository_selection == "selected":
             inst.repository_ids.add(repo.id)
         elif not new_org:
             # GitHub tells an "all repositories" installation about a new repository.
-            emitter(st).emit("installation_repositories", "added", lambda: {
-                "installation": serializers.installation(st, inst),
-                "repository_selection": inst.repository_selection,
-                "repositories_added": [_repo_lite(repo)], "repositories_removed": [],
-                "requester": None}, None, installation=inst, sender="admin")
+            emitter(st).emit(
+                "installation_repositories",
+                "added",
+                lambda: {
+                    "installation": serializers.installation(st, inst),
+                    "repository_selection": inst.repository_selection,
+                    "repositories_added": [_repo_lite(repo)],
+                    "repositories_removed": [],
+                    "requester": None,
+                },
+                None,
+                installation=inst,
+                sender="admin",
+            )
         out = serializers.repository(st, repo)
     return respond(out, status=201)
 
 
 def _repo_lite(repo: Any) -> dict[str, Any]:
-    return {"id": repo.id, "node_id": repo.node_id, "name": repo.name, "full_name": repo.full_name,
-            "private": repo.private}
+    return {
+        "id": repo.id,
+        "node_id": repo.node_id,
+        "name": repo.name,
+        "full_name": repo.full_name,
+        "private": repo.private,
+    }
 
 
 # --------------------------------------------------------------------------- installations
@@ -375,13 +463,16 @@ def create_installation() -> Response:
             validation_failed("Installation", "account", "invalid", "unknown account")
         if app_id not in st.apps:
             validation_failed("Installation", "app_id", "invalid", "unknown app")
-        if any(i.app_id == app_id and i.account.lower() == account.lower() and not i.deleted
-               for i in st.installations.values()):
+        if any(
+            i.app_id == app_id and i.account.lower() == account.lower() and not i.deleted
+            for i in st.installations.values()
+        ):
             validation_failed("Installation", "account", "already_exists")
         now = st.now()
         acc = st.account(account)
-        inst = Installation(id=st.next_id("installation"), app_id=app_id, account=acc.login,
-                            created_at=now, updated_at=now)
+        inst = Installation(
+            id=st.next_id("installation"), app_id=app_id, account=acc.login, created_at=now, updated_at=now
+        )
         selected = body.get("repositories")
         if isinstance(selected, list):
             inst.repository_selection = "selected"
@@ -390,10 +481,18 @@ def create_installation() -> Response:
                 if r is not None:
                     inst.repository_ids.add(r.id)
         st.installations[inst.id] = inst
-        emitter(st).emit("installation", "created", lambda: {
-            "installation": serializers.installation(st, inst),
-            "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
-            "requester": serializers.user(st, "admin")}, None, installation=inst, sender="admin")
+        emitter(st).emit(
+            "installation",
+            "created",
+            lambda: {
+                "installation": serializers.installation(st, inst),
+                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                "requester": serializers.user(st, "admin"),
+            },
+            None,
+            installation=inst,
+            sender="admin",
+        )
         out = serializers.installation(st, inst)
     return respond(out, status=201)
 
@@ -417,12 +516,20 @@ def change_installation_repos(inst_id: int) -> Response:
         removed = [r for r in remove if r.id in before and r.id not in after]
         inst.updated_at = st.now()
         if added or removed:
-            emitter(st).emit("installation_repositories", "added" if added else "removed", lambda: {
-                "installation": serializers.installation(st, inst),
-                "repository_selection": inst.repository_selection,
-                "repositories_added": [_repo_lite(r) for r in added],
-                "repositories_removed": [_repo_lite(r) for r in removed],
-                "requester": None}, None, installation=inst, sender="admin")
+            emitter(st).emit(
+                "installation_repositories",
+                "added" if added else "removed",
+                lambda: {
+                    "installation": serializers.installation(st, inst),
+                    "repository_selection": inst.repository_selection,
+                    "repositories_added": [_repo_lite(r) for r in added],
+                    "repositories_removed": [_repo_lite(r) for r in removed],
+                    "requester": None,
+                },
+                None,
+                installation=inst,
+                sender="admin",
+            )
         out = {"repositories": [r.full_name for r in st.installation_repos(inst)]}
     return respond(out)
 
@@ -449,10 +556,18 @@ def suspend_installation(inst_id: int) -> Response:
         if inst.suspended_at is None:
             inst.suspended_at = st.now()
             inst.suspended_by = "admin"
-            emitter(st).emit("installation", "suspend", lambda: {
-                "installation": serializers.installation(st, inst),
-                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
-                "requester": None}, None, installation=inst, sender="admin")
+            emitter(st).emit(
+                "installation",
+                "suspend",
+                lambda: {
+                    "installation": serializers.installation(st, inst),
+                    "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                    "requester": None,
+                },
+                None,
+                installation=inst,
+                sender="admin",
+            )
         out = serializers.installation(st, inst)
     return respond(out)
 
@@ -465,10 +580,18 @@ def unsuspend_installation(inst_id: int) -> Response:
         if inst.suspended_at is not None:
             inst.suspended_at = None
             inst.suspended_by = None
-            emitter(st).emit("installation", "unsuspend", lambda: {
-                "installation": serializers.installation(st, inst),
-                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
-                "requester": None}, None, installation=inst, sender="admin")
+            emitter(st).emit(
+                "installation",
+                "unsuspend",
+                lambda: {
+                    "installation": serializers.installation(st, inst),
+                    "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                    "requester": None,
+                },
+                None,
+                installation=inst,
+                sender="admin",
+            )
         out = serializers.installation(st, inst)
     return respond(out)
 
@@ -481,10 +604,18 @@ def delete_installation(inst_id: int) -> Response:
         # The webhook goes out before the installation disappears (GitHub sends it on uninstall).
         was_suspended = inst.suspended_at
         inst.suspended_at = None
-        emitter(st).emit("installation", "deleted", lambda: {
-            "installation": serializers.installation(st, inst),
-            "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
-            "requester": None}, None, installation=inst, sender="admin")
+        emitter(st).emit(
+            "installation",
+            "deleted",
+            lambda: {
+                "installation": serializers.installation(st, inst),
+                "repositories": [_repo_lite(r) for r in st.installation_repos(inst)],
+                "requester": None,
+            },
+            None,
+            installation=inst,
+            sender="admin",
+        )
         inst.suspended_at = was_suspended
         inst.deleted = True
         for tok in [t for t in st.tokens.values() if t.installation_id == inst.id]:
@@ -550,7 +681,9 @@ def merge_queue_add() -> Response:
     full, numbers = body.get("repo"), body.get("pull_numbers")
     if not isinstance(full, str) or "/" not in full:
         validation_failed("MergeGroup", "repo", "invalid")
-    if not isinstance(numbers, list) or not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers):
+    if not isinstance(numbers, list) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in numbers
+    ):
         validation_failed("MergeGroup", "pull_numbers", "invalid")
     st = state()
     with st.lock:
@@ -570,6 +703,9 @@ def merge_queue_add() -> Response:
 def merge_queue_list() -> Response:
     st = state()
     with st.lock:
-        rows = [{k: g[k] for k in ("id", "head_sha", "head_ref", "base_sha", "pull_numbers", "status")}
-                | {"repository_id": g["repo_id"], "base_ref": f"refs/heads/{g['base']}"} for g in st.merge_groups]
+        rows = [
+            {k: g[k] for k in ("id", "head_sha", "head_ref", "base_sha", "pull_numbers", "status")}
+            | {"repository_id": g["repo_id"], "base_ref": f"refs/heads/{g['base']}"}
+            for g in st.merge_groups
+        ]
     return respond(rows)

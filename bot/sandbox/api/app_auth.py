@@ -69,8 +69,9 @@ def list_installations() -> Response:
     st = state()
     with st.lock:
         app = _app()
-        items = sorted((i for i in st.installations.values() if i.app_id == app.id and not i.deleted),
-                       key=lambda i: i.id)
+        items = sorted(
+            (i for i in st.installations.values() if i.app_id == app.id and not i.deleted), key=lambda i: i.id
+        )
         body = [serializers.installation(st, i) for i in items]
     return paginate(body)
 
@@ -100,13 +101,19 @@ def create_access_token(inst_id: int) -> Response:
             for name in names or []:
                 repo = next((r for r in covered.values() if r.name.lower() == str(name).lower()), None)
                 if repo is None:
-                    raise ApiError(422, f"There is at least one repository that does not exist or is not "
-                                        f"accessible to the parent installation: {name}")
+                    raise ApiError(
+                        422,
+                        f"There is at least one repository that does not exist or is not "
+                        f"accessible to the parent installation: {name}",
+                    )
                 narrowed.add(repo.id)
             for rid in ids or []:
                 if not isinstance(rid, int) or rid not in covered:
-                    raise ApiError(422, "There is at least one repository that does not exist or is not "
-                                        "accessible to the parent installation.")
+                    raise ApiError(
+                        422,
+                        "There is at least one repository that does not exist or is not "
+                        "accessible to the parent installation.",
+                    )
                 narrowed.add(rid)
         permissions = dict(app.permissions)
         asked = data.get("permissions")
@@ -115,8 +122,14 @@ def create_access_token(inst_id: int) -> Response:
                 validation_failed("Token", "permissions")
             for key, level in asked.items():
                 granted = app.permissions.get(key)
-                if granted is None or (level == "write" and granted != "write") or level not in ("read", "write"):
-                    raise ApiError(422, f"The permissions requested are not granted to this installation. ({key})")
+                if (
+                    granted is None
+                    or (level == "write" and granted != "write")
+                    or level not in ("read", "write")
+                ):
+                    raise ApiError(
+                        422, f"The permissions requested are not granted to this installation. ({key})"
+                    )
             permissions = dict(asked)
         token = st.issue_token(inst.id, repository_ids=narrowed)
         body: dict[str, Any] = {
@@ -148,8 +161,14 @@ def account_installation(org: str) -> Response:
     st = state()
     with st.lock:
         app = _app()
-        inst = next((i for i in st.installations.values()
-                     if i.app_id == app.id and not i.deleted and i.account.lower() == org.lower()), None)
+        inst = next(
+            (
+                i
+                for i in st.installations.values()
+                if i.app_id == app.id and not i.deleted and i.account.lower() == org.lower()
+            ),
+            None,
+        )
         if inst is None:
             not_found()
         return respond(serializers.installation(st, inst))
@@ -164,8 +183,11 @@ def installation_repositories() -> Response:
     with st.lock:
         a = actor()
         if a.kind != "installation":
-            raise ApiError(403, "You must authenticate with an installation access token in order to "
-                                "list repositories for an installation.")
+            raise ApiError(
+                403,
+                "You must authenticate with an installation access token in order to "
+                "list repositories for an installation.",
+            )
         inst = st.installations[a.installation_id or -1]
         repos = st.installation_repos(inst)
         if a.repository_ids is not None:
@@ -237,9 +259,14 @@ def list_deliveries() -> Response:
     with st.lock:
         app = _app()
         horizon = st.now() - DELIVERY_RETENTION
-        items = [d for d in reversed(st.deliveries)
-                 if d.app_id == app.id and d.delivered_at >= horizon and d.status != "pending"
-                 and (wanted is None or _outcome(d) == wanted)]
+        items = [
+            d
+            for d in reversed(st.deliveries)
+            if d.app_id == app.id
+            and d.delivered_at >= horizon
+            and d.status != "pending"
+            and (wanted is None or _outcome(d) == wanted)
+        ]
         if cursor:
             try:
                 before = int(cursor.removeprefix("v1_"))
@@ -271,11 +298,13 @@ def get_delivery(delivery_id: str) -> Response:
     with st.lock:
         d = _find_delivery(_app(), delivery_id)
         body = delivery_item(d)
-        body.update({
-            "url": d.url,
-            "request": {"headers": dict(d.request_headers) or None, "payload": d.payload},
-            "response": {"headers": dict(d.response_headers) or None, "payload": d.response_body or None},
-        })
+        body.update(
+            {
+                "url": d.url,
+                "request": {"headers": dict(d.request_headers) or None, "payload": d.payload},
+                "response": {"headers": dict(d.response_headers) or None, "payload": d.response_body or None},
+            }
+        )
     return respond(body)
 
 

@@ -36,7 +36,16 @@ from bot.sandbox.webhooks import emit
 bp = Blueprint("sandbox_checks", __name__)
 
 STATUSES = ("queued", "in_progress", "completed", "waiting", "requested", "pending")
-CONCLUSIONS = ("action_required", "cancelled", "failure", "neutral", "success", "skipped", "stale", "timed_out")
+CONCLUSIONS = (
+    "action_required",
+    "cancelled",
+    "failure",
+    "neutral",
+    "success",
+    "skipped",
+    "stale",
+    "timed_out",
+)
 STATUS_STATES = ("error", "failure", "pending", "success")
 
 
@@ -47,8 +56,11 @@ def check_run_json(st: SandboxState, repo: Repo, run: CheckRun, *, webhook: bool
     base = api_url(f"/repos/{repo.full_name}")
     app = st.apps.get(run.app_id)
     app_shape = shapes.performed_via_app(st, app.bot_user, webhook=webhook) if app else None
-    prs = [_pr_ref(repo, it) for it in repo.open_pull_requests()
-           if it.pull is not None and it.pull.head_sha == run.head_sha]
+    prs = [
+        _pr_ref(repo, it)
+        for it in repo.open_pull_requests()
+        if it.pull is not None and it.pull.head_sha == run.head_sha
+    ]
     output = {
         "title": run.output.get("title"),
         "summary": run.output.get("summary"),
@@ -79,15 +91,17 @@ def check_run_json(st: SandboxState, repo: Repo, run: CheckRun, *, webhook: bool
     return out
 
 
-def _suite(st: SandboxState, repo: Repo, run: CheckRun, app_shape: dict[str, Any] | None,
-           prs: list[dict[str, Any]]) -> dict[str, Any]:
+def _suite(
+    st: SandboxState, repo: Repo, run: CheckRun, app_shape: dict[str, Any] | None, prs: list[dict[str, Any]]
+) -> dict[str, Any]:
     runs = [r for r in repo.check_runs.values() if r.check_suite_id == run.check_suite_id]
     done = all(r.status == "completed" for r in runs)
     conclusion = None
     if done:
         concl = {r.conclusion for r in runs}
-        conclusion = next((c for c in ("failure", "timed_out", "cancelled", "action_required") if c in concl),
-                          "success")
+        conclusion = next(
+            (c for c in ("failure", "timed_out", "cancelled", "action_required") if c in concl), "success"
+        )
     branch = next((b for b, sha in repo.branches() if sha == run.head_sha), None)
     return {
         "id": run.check_suite_id,
@@ -109,10 +123,17 @@ def _suite(st: SandboxState, repo: Repo, run: CheckRun, app_shape: dict[str, Any
 def _pr_ref(repo: Repo, it: Any) -> dict[str, Any]:
     base = api_url(f"/repos/{repo.full_name}")
     mini = {"id": repo.id, "url": base, "name": repo.name}
-    return {"url": f"{base}/pulls/{it.number}", "id": it.pull.id, "number": it.number,
-            "head": {"ref": it.pull.head_ref, "sha": it.pull.head_sha, "repo": mini},
-            "base": {"ref": it.pull.base_ref, "sha": repo.branch_sha(it.pull.base_ref) or it.pull.base_sha,
-                     "repo": mini}}
+    return {
+        "url": f"{base}/pulls/{it.number}",
+        "id": it.pull.id,
+        "number": it.number,
+        "head": {"ref": it.pull.head_ref, "sha": it.pull.head_sha, "repo": mini},
+        "base": {
+            "ref": it.pull.base_ref,
+            "sha": repo.branch_sha(it.pull.base_ref) or it.pull.base_sha,
+            "repo": mini,
+        },
+    }
 
 
 def status_json(st: SandboxState, repo: Repo, s: CommitStatus) -> dict[str, Any]:
@@ -172,10 +193,12 @@ def _apply(st: SandboxState, run: CheckRun, body: dict[str, Any]) -> None:
     if "output" in body:
         output = body["output"] or {}
         if not isinstance(output, dict) or (output and not ("title" in output and "summary" in output)):
-            raise ApiError(422, "Invalid request.\n\n\"title\" and \"summary\" are required in output.")
+            raise ApiError(422, 'Invalid request.\n\n"title" and "summary" are required in output.')
         summary = output.get("summary") or ""
         if len(summary) > 65535:
-            validation_failed("CheckRun", "output.summary", "invalid", "summary is too long (maximum is 65535)")
+            validation_failed(
+                "CheckRun", "output.summary", "invalid", "summary is too long (maximum is 65535)"
+            )
         run.output = dict(output)
     if "actions" in body:
         run.actions = list(body["actions"] or [])
@@ -198,14 +221,22 @@ def create_check_run(owner: str, name: str) -> Response:
         repo = get_repo(owner, name, "write", app_permission="checks")
         app_id = _require_app()
         if not isinstance(body.get("name"), str) or not body["name"]:
-            raise ApiError(422, "Invalid request.\n\n\"name\" wasn't supplied.")
+            raise ApiError(422, 'Invalid request.\n\n"name" wasn\'t supplied.')
         head = body.get("head_sha")
         if not isinstance(head, str) or head not in repo.commits:
             raise ApiError(422, f"No commit found for SHA: {head}")
-        suite = next((r.check_suite_id for r in repo.check_runs.values()
-                      if r.head_sha == head and r.app_id == app_id), None) or st.next_id("check_suite")
-        run = CheckRun(id=st.next_id("check_run"), name=body["name"], head_sha=head, app_id=app_id,
-                       started_at=st.now(), check_suite_id=suite)
+        suite = next(
+            (r.check_suite_id for r in repo.check_runs.values() if r.head_sha == head and r.app_id == app_id),
+            None,
+        ) or st.next_id("check_suite")
+        run = CheckRun(
+            id=st.next_id("check_run"),
+            name=body["name"],
+            head_sha=head,
+            app_id=app_id,
+            started_at=st.now(),
+            check_suite_id=suite,
+        )
         _apply(st, run, body)
         repo.check_runs[run.id] = run
         emit("check_run", "created", lambda: {"check_run": check_run_json(st, repo, run, webhook=True)}, repo)
@@ -225,12 +256,20 @@ def update_check_run(owner: str, name: str, run_id: int) -> Response:
         if run is None:
             not_found()
         if run.app_id != app_id:
-            raise ApiError(403, f"Invalid app_id `{app_id}` - check run can only be modified by the GitHub App "
-                                "that created it.")
+            raise ApiError(
+                403,
+                f"Invalid app_id `{app_id}` - check run can only be modified by the GitHub App "
+                "that created it.",
+            )
         was_completed = run.status == "completed"
         _apply(st, run, body)
         if run.status == "completed" and not was_completed:
-            emit("check_run", "completed", lambda: {"check_run": check_run_json(st, repo, run, webhook=True)}, repo)
+            emit(
+                "check_run",
+                "completed",
+                lambda: {"check_run": check_run_json(st, repo, run, webhook=True)},
+                repo,
+            )
         merge_queue.evaluate(st, repo)
         out = check_run_json(st, repo, run)
     return respond(out)
@@ -238,7 +277,9 @@ def update_check_run(owner: str, name: str, run_id: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/check-runs/<int:run_id>")
 def get_check_run(owner: str, name: str, run_id: int) -> Response:
-    return read_in_repo(owner, name, lambda st, repo: check_run_json(st, repo, found(repo.check_runs.get(run_id))))
+    return read_in_repo(
+        owner, name, lambda st, repo: check_run_json(st, repo, found(repo.check_runs.get(run_id)))
+    )
 
 
 @bp.post("/repos/<owner>/<name>/check-runs/<int:run_id>/rerequest")
@@ -250,8 +291,13 @@ def rerequest_check_run(owner: str, name: str, run_id: int) -> Response:
         if run is None:
             not_found()
         # The App that owns the run is told; GitHub sends it to that App only.
-        emit("check_run", "rerequested", lambda: {"check_run": check_run_json(st, repo, run, webhook=True)},
-             repo, app_ids=[run.app_id])
+        emit(
+            "check_run",
+            "rerequested",
+            lambda: {"check_run": check_run_json(st, repo, run, webhook=True)},
+            repo,
+            app_ids=[run.app_id],
+        )
     return respond({}, status=201)
 
 
@@ -289,8 +335,12 @@ def create_status(owner: str, name: str, sha: str) -> Response:
     body = json_body()
     state_name = body.get("state")
     if state_name not in STATUS_STATES:
-        validation_failed("Status", "state", "custom" if state_name else "missing_field",
-                          f"state is not included in the list ({', '.join(STATUS_STATES)})")
+        validation_failed(
+            "Status",
+            "state",
+            "custom" if state_name else "missing_field",
+            f"state is not included in the list ({', '.join(STATUS_STATES)})",
+        )
     context = body.get("context") or "default"
     st = state()
     with st.lock:
@@ -298,9 +348,17 @@ def create_status(owner: str, name: str, sha: str) -> Response:
         if sha not in repo.commits:
             raise ApiError(422, f"No commit found for SHA: {sha}")
         now = st.now()
-        s = CommitStatus(id=st.next_id("status"), sha=sha, state=state_name, context=context,
-                         creator=actor().login or "ghost", created_at=now, updated_at=now,
-                         description=body.get("description"), target_url=body.get("target_url"))
+        s = CommitStatus(
+            id=st.next_id("status"),
+            sha=sha,
+            state=state_name,
+            context=context,
+            creator=actor().login or "ghost",
+            created_at=now,
+            updated_at=now,
+            description=body.get("description"),
+            target_url=body.get("target_url"),
+        )
         repo.statuses.append(s)
         emit("status", None, lambda: _status_payload(st, repo, s), repo)
         merge_queue.evaluate(st, repo)
@@ -311,18 +369,38 @@ def create_status(owner: str, name: str, sha: str) -> Response:
 def _status_payload(st: SandboxState, repo: Repo, s: CommitStatus) -> dict[str, Any]:
     c = repo.commits[s.sha]
     commit = gshapes.commit(st, repo, c)
-    commit["commit"]["verification"] = {k: commit["commit"]["verification"][k]
-                                        for k in ("verified", "reason", "signature", "payload")}
+    commit["commit"]["verification"] = {
+        k: commit["commit"]["verification"][k] for k in ("verified", "reason", "signature", "payload")
+    }
     for who in ("author", "committer"):
-        commit["commit"][who] = {"name": c.author.name if who == "author" else c.committer.name,
-                                 "email": c.author.email if who == "author" else c.committer.email,
-                                 "date": iso(c.author.date if who == "author" else c.committer.date)}
-    branches = [{"name": b, "commit": {"sha": sha, "url": api_url(f"/repos/{repo.full_name}/commits/{sha}")},
-                 "protected": b in repo.protection} for b, sha in repo.branches() if sha == s.sha]
-    return {"id": s.id, "sha": s.sha, "name": repo.full_name,
-            "avatar_url": html_url(f"/avatars/u/{st.user(s.creator).id if st.user(s.creator) else 0}"),
-            "target_url": s.target_url, "context": s.context, "description": s.description, "state": s.state,
-            "commit": commit, "branches": branches, "created_at": iso(s.created_at), "updated_at": iso(s.updated_at)}
+        commit["commit"][who] = {
+            "name": c.author.name if who == "author" else c.committer.name,
+            "email": c.author.email if who == "author" else c.committer.email,
+            "date": iso(c.author.date if who == "author" else c.committer.date),
+        }
+    branches = [
+        {
+            "name": b,
+            "commit": {"sha": sha, "url": api_url(f"/repos/{repo.full_name}/commits/{sha}")},
+            "protected": b in repo.protection,
+        }
+        for b, sha in repo.branches()
+        if sha == s.sha
+    ]
+    return {
+        "id": s.id,
+        "sha": s.sha,
+        "name": repo.full_name,
+        "avatar_url": html_url(f"/avatars/u/{st.user(s.creator).id if st.user(s.creator) else 0}"),
+        "target_url": s.target_url,
+        "context": s.context,
+        "description": s.description,
+        "state": s.state,
+        "commit": commit,
+        "branches": branches,
+        "created_at": iso(s.created_at),
+        "updated_at": iso(s.updated_at),
+    }
 
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>/statuses")
@@ -332,8 +410,15 @@ def list_statuses(owner: str, name: str, ref: str) -> Response:
     with st.lock:
         repo = get_repo(owner, name)
         sha = gitobjects.resolve(repo, ref)
-        rows = [status_json(st, repo, s) for s in sorted(repo.statuses, key=lambda s: s.id, reverse=True)
-                if s.sha == sha] if sha else []
+        rows = (
+            [
+                status_json(st, repo, s)
+                for s in sorted(repo.statuses, key=lambda s: s.id, reverse=True)
+                if s.sha == sha
+            ]
+            if sha
+            else []
+        )
     return paginate(rows)
 
 
@@ -348,12 +433,22 @@ def combined_status(owner: str, name: str, ref: str) -> Response:
             if s.sha == sha:
                 latest[s.context] = s
         states = {s.state for s in latest.values()}
-        combined = ("failure" if states & {"failure", "error"} else "pending" if "pending" in states or not states
-                    else "success")
+        combined = (
+            "failure"
+            if states & {"failure", "error"}
+            else "pending"
+            if "pending" in states or not states
+            else "success"
+        )
         base = api_url(f"/repos/{repo.full_name}")
         minimal = serializers.repository(st, repo, full=False)
-        out = {"state": combined, "sha": sha, "total_count": len(latest),
-               "statuses": [status_json(st, repo, s) for s in latest.values()],
-               "repository": minimal, "commit_url": f"{base}/commits/{sha}",
-               "url": f"{base}/commits/{sha}/status"}
+        out = {
+            "state": combined,
+            "sha": sha,
+            "total_count": len(latest),
+            "statuses": [status_json(st, repo, s) for s in latest.values()],
+            "repository": minimal,
+            "commit_url": f"{base}/commits/{sha}",
+            "url": f"{base}/commits/{sha}/status",
+        }
     return respond(out)

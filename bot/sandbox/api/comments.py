@@ -94,7 +94,9 @@ def list_comments(owner: str, name: str, number: str) -> Response:
     with st.lock:
         repo = _repo(owner, name)
         issue = find_issue(repo, number)
-        items = sorted((c for c in repo.comments.values() if c.issue_number == issue.number), key=lambda c: c.id)
+        items = sorted(
+            (c for c in repo.comments.values() if c.issue_number == issue.number), key=lambda c: c.id
+        )
         if since is not None:
             items = [c for c in items if c.updated_at >= since]
         return paginate(shapes.Shaped(items, lambda c: shapes.comment(st, repo, c)))
@@ -110,12 +112,17 @@ def list_repo_comments(owner: str, name: str) -> Response:
         validation_failed("IssueComment", "sort" if sort not in ("created", "updated") else "direction")
     with st.lock:
         repo = _repo(owner, name)
-        items = [c for c in repo.comments.values()
-                 if c.issue_number in repo.issues and not repo.issues[c.issue_number].deleted]
+        items = [
+            c
+            for c in repo.comments.values()
+            if c.issue_number in repo.issues and not repo.issues[c.issue_number].deleted
+        ]
         if since is not None:
             items = [c for c in items if c.updated_at >= since]
-        items.sort(key=lambda c: (c.updated_at if sort == "updated" else c.created_at, c.id),
-                   reverse=direction == "desc")
+        items.sort(
+            key=lambda c: (c.updated_at if sort == "updated" else c.created_at, c.id),
+            reverse=direction == "desc",
+        )
         return paginate(shapes.Shaped(items, lambda c: shapes.comment(st, repo, c)))
 
 
@@ -131,8 +138,14 @@ def create_comment(owner: str, name: str, number: str) -> Response:
         if issue.locked and not role_allows(st, repo, "write"):
             raise ApiError(403, "Unable to create comment because issue is locked.")
         now = st.now()
-        c = Comment(id=st.next_id("comment"), issue_number=issue.number, user=actor_login(), body=body,
-                    created_at=now, updated_at=now)
+        c = Comment(
+            id=st.next_id("comment"),
+            issue_number=issue.number,
+            user=actor_login(),
+            body=body,
+            created_at=now,
+            updated_at=now,
+        )
         repo.comments[c.id] = c
         st.extra.setdefault("comment_order", {})[c.id] = creation_order(st, repo)
         touch(st, repo, issue)
@@ -143,7 +156,9 @@ def create_comment(owner: str, name: str, number: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/issues/comments/<comment_id>")
 def get_comment(owner: str, name: str, comment_id: str) -> Response:
-    return read_in_repo(owner, name, lambda st, repo: shapes.comment(st, repo, _find_comment(repo, comment_id)))
+    return read_in_repo(
+        owner, name, lambda st, repo: shapes.comment(st, repo, _find_comment(repo, comment_id))
+    )
 
 
 def _require_editor(st: SandboxState, repo: Repo, c: Comment) -> None:

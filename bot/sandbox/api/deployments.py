@@ -61,8 +61,9 @@ def deployment_json(st: SandboxState, repo: Repo, d: Deployment, *, webhook: boo
     }
 
 
-def status_json(st: SandboxState, repo: Repo, d: Deployment, s: DeploymentStatus,
-                *, webhook: bool = False) -> dict[str, Any]:
+def status_json(
+    st: SandboxState, repo: Repo, d: Deployment, s: DeploymentStatus, *, webhook: bool = False
+) -> dict[str, Any]:
     durl = api_url(f"/repos/{repo.full_name}/deployments/{d.id}")
     out = {
         "url": f"{durl}/statuses/{s.id}",
@@ -87,7 +88,9 @@ def status_json(st: SandboxState, repo: Repo, d: Deployment, s: DeploymentStatus
 
 
 def _validation(field: str, code: str = "invalid") -> ApiError:
-    return ApiError(422, "Validation Failed", errors=[{"resource": "Deployment", "field": field, "code": code}])
+    return ApiError(
+        422, "Validation Failed", errors=[{"resource": "Deployment", "field": field, "code": code}]
+    )
 
 
 @bp.post("/repos/<owner>/<name>/deployments")
@@ -118,24 +121,53 @@ def create_deployment(owner: str, name: str) -> Response:
                 latest[s.context] = s.state
         for run in sorted(repo.check_runs.values(), key=lambda r: r.id):
             if run.head_sha == sha:
-                latest[run.name] = "success" if run.conclusion in ("success", "neutral", "skipped") else (
-                    "pending" if run.status != "completed" else "failure")
+                latest[run.name] = (
+                    "success"
+                    if run.conclusion in ("success", "neutral", "skipped")
+                    else ("pending" if run.status != "completed" else "failure")
+                )
         contexts = list(latest) if required is None else list(required)
         failing = [c for c in contexts if latest.get(c) != "success"]
         if failing:
-            raise ApiError(409, f"Conflict: Commit status checks failed for {ref}.", errors=[{
-                "contexts": [{"context": c, "state": latest.get(c, "missing")} for c in failing],
-                "resource": "Deployment", "field": "required_contexts", "code": "invalid"}])
+            raise ApiError(
+                409,
+                f"Conflict: Commit status checks failed for {ref}.",
+                errors=[
+                    {
+                        "contexts": [{"context": c, "state": latest.get(c, "missing")} for c in failing],
+                        "resource": "Deployment",
+                        "field": "required_contexts",
+                        "code": "invalid",
+                    }
+                ],
+            )
         now = st.now()
-        d = Deployment(id=st.next_id("deployment"), sha=sha, ref=ref, task=body.get("task") or "deploy",
-                       environment=environment, creator=actor_login(), created_at=now, updated_at=now,
-                       payload=payload, description=body.get("description"), original_environment=environment,
-                       transient_environment=bool(body.get("transient_environment", False)),
-                       production_environment=bool(body.get("production_environment",
-                                                            environment == "production")))
+        d = Deployment(
+            id=st.next_id("deployment"),
+            sha=sha,
+            ref=ref,
+            task=body.get("task") or "deploy",
+            environment=environment,
+            creator=actor_login(),
+            created_at=now,
+            updated_at=now,
+            payload=payload,
+            description=body.get("description"),
+            original_environment=environment,
+            transient_environment=bool(body.get("transient_environment", False)),
+            production_environment=bool(body.get("production_environment", environment == "production")),
+        )
         repo.deployments[d.id] = d
-        emit("deployment", "created", lambda: {"deployment": deployment_json(st, repo, d, webhook=True),
-                                               "workflow": None, "workflow_run": None}, repo)
+        emit(
+            "deployment",
+            "created",
+            lambda: {
+                "deployment": deployment_json(st, repo, d, webhook=True),
+                "workflow": None,
+                "workflow_run": None,
+            },
+            repo,
+        )
         out = deployment_json(st, repo, d)
     return respond(out, status=201)
 
@@ -147,8 +179,10 @@ def list_deployments(owner: str, name: str) -> Response:
         repo = get_repo(owner, name)
         rows = []
         for d in sorted(repo.deployments.values(), key=lambda d: d.id, reverse=True):
-            if any(request.args.get(k) and request.args.get(k) != getattr(d, k)
-                   for k in ("sha", "ref", "task", "environment")):
+            if any(
+                request.args.get(k) and request.args.get(k) != getattr(d, k)
+                for k in ("sha", "ref", "task", "environment")
+            ):
                 continue
             rows.append(deployment_json(st, repo, d))
     return paginate(rows)
@@ -160,7 +194,9 @@ def _deployment(repo: Repo, deployment_id: int) -> Deployment:
 
 @bp.get("/repos/<owner>/<name>/deployments/<int:deployment_id>")
 def get_deployment(owner: str, name: str, deployment_id: int) -> Response:
-    return read_in_repo(owner, name, lambda st, repo: deployment_json(st, repo, _deployment(repo, deployment_id)))
+    return read_in_repo(
+        owner, name, lambda st, repo: deployment_json(st, repo, _deployment(repo, deployment_id))
+    )
 
 
 @bp.delete("/repos/<owner>/<name>/deployments/<int:deployment_id>")
@@ -170,8 +206,11 @@ def delete_deployment(owner: str, name: str, deployment_id: int) -> Response:
         repo = get_repo(owner, name, "write", app_permission="deployments")
         d = _deployment(repo, deployment_id)
         if d.statuses and d.statuses[-1].state != "inactive":
-            raise ApiError(422, "We cannot delete an active deployment unless it is the only deployment in a "
-                                "given environment.")
+            raise ApiError(
+                422,
+                "We cannot delete an active deployment unless it is the only deployment in a "
+                "given environment.",
+            )
         del repo.deployments[d.id]
     return no_content()
 
@@ -181,20 +220,30 @@ def create_deployment_status(owner: str, name: str, deployment_id: int) -> Respo
     body = json_body()
     state_name = body.get("state")
     if state_name not in STATES:
-        raise ApiError(422, "Validation Failed", errors=[{"resource": "DeploymentStatus", "field": "state",
-                                                          "code": "invalid"}])
+        raise ApiError(
+            422,
+            "Validation Failed",
+            errors=[{"resource": "DeploymentStatus", "field": "state", "code": "invalid"}],
+        )
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="deployments")
         d = _deployment(repo, deployment_id)
         now = st.now()
         environment = body.get("environment") or d.environment
-        s = DeploymentStatus(id=st.next_id("deployment_status"), deployment_id=d.id, state=state_name,
-                             creator=actor_login(), created_at=now, updated_at=now,
-                             description=body.get("description") or "", environment=environment,
-                             target_url=body.get("target_url") or body.get("log_url") or "",
-                             log_url=body.get("log_url") or body.get("target_url") or "",
-                             environment_url=body.get("environment_url") or "")
+        s = DeploymentStatus(
+            id=st.next_id("deployment_status"),
+            deployment_id=d.id,
+            state=state_name,
+            creator=actor_login(),
+            created_at=now,
+            updated_at=now,
+            description=body.get("description") or "",
+            environment=environment,
+            target_url=body.get("target_url") or body.get("log_url") or "",
+            log_url=body.get("log_url") or body.get("target_url") or "",
+            environment_url=body.get("environment_url") or "",
+        )
         d.statuses.append(s)
         d.updated_at = now
         if environment != d.environment:
@@ -202,14 +251,32 @@ def create_deployment_status(owner: str, name: str, deployment_id: int) -> Respo
         if state_name == "success" and body.get("auto_inactive", True):
             # GitHub marks earlier successful deployments of the environment inactive (no webhooks).
             for other in repo.deployments.values():
-                if other.id != d.id and other.environment == d.environment and other.statuses \
-                        and other.statuses[-1].state == "success":
-                    other.statuses.append(DeploymentStatus(
-                        id=st.next_id("deployment_status"), deployment_id=other.id, state="inactive",
-                        creator=actor_login(), created_at=now, updated_at=now, environment=other.environment))
-        emit("deployment_status", "created", lambda: {
-            "deployment_status": status_json(st, repo, d, s, webhook=True),
-            "deployment": deployment_json(st, repo, d, webhook=True)}, repo)
+                if (
+                    other.id != d.id
+                    and other.environment == d.environment
+                    and other.statuses
+                    and other.statuses[-1].state == "success"
+                ):
+                    other.statuses.append(
+                        DeploymentStatus(
+                            id=st.next_id("deployment_status"),
+                            deployment_id=other.id,
+                            state="inactive",
+                            creator=actor_login(),
+                            created_at=now,
+                            updated_at=now,
+                            environment=other.environment,
+                        )
+                    )
+        emit(
+            "deployment_status",
+            "created",
+            lambda: {
+                "deployment_status": status_json(st, repo, d, s, webhook=True),
+                "deployment": deployment_json(st, repo, d, webhook=True),
+            },
+            repo,
+        )
         out = status_json(st, repo, d, s)
     return respond(out, status=201)
 

@@ -81,18 +81,33 @@ def list_or_get_refs(owner: str, name: str, ref: str = "") -> Response:
 @bp.get("/repos/<owner>/<name>/git/matching-refs/<path:ref>")
 def matching_refs(owner: str, name: str, ref: str) -> Response:
     prefix = _full_ref(ref)
-    return list_in_repo(owner, name, lambda st, repo: [
-        gshapes.ref(repo, r, sha) for r, sha in sorted(repo.refs.items()) if r.startswith(prefix)])
+    return list_in_repo(
+        owner,
+        name,
+        lambda st, repo: [
+            gshapes.ref(repo, r, sha) for r, sha in sorted(repo.refs.items()) if r.startswith(prefix)
+        ],
+    )
 
 
 @bp.post("/repos/<owner>/<name>/git/refs")
 def create_ref(owner: str, name: str) -> Response:
     body = json_body()
     ref, sha = body.get("ref"), body.get("sha")
-    if not isinstance(ref, str) or not ref.startswith("refs/") or ref.count("/") < 2 or not _valid_ref_name(ref):
-        raise ApiError(422, "Reference name is not valid" if isinstance(ref, str) else "Invalid request.\n\n\"ref\" wasn't supplied.")
+    if (
+        not isinstance(ref, str)
+        or not ref.startswith("refs/")
+        or ref.count("/") < 2
+        or not _valid_ref_name(ref)
+    ):
+        raise ApiError(
+            422,
+            "Reference name is not valid"
+            if isinstance(ref, str)
+            else 'Invalid request.\n\n"ref" wasn\'t supplied.',
+        )
     if not isinstance(sha, str):
-        raise ApiError(422, "Invalid request.\n\n\"sha\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
@@ -101,8 +116,11 @@ def create_ref(owner: str, name: str) -> Response:
         if sha not in repo.commits and sha not in repo.tags:
             raise ApiError(422, "Object does not exist")
         push(st, repo, [RefChange(ref, None, sha)], actor_login())
-        return respond(gshapes.ref(repo, ref, sha), status=201,
-                       headers={"Location": api_url(f"/repos/{repo.full_name}/git/{ref}")})
+        return respond(
+            gshapes.ref(repo, ref, sha),
+            status=201,
+            headers={"Location": api_url(f"/repos/{repo.full_name}/git/{ref}")},
+        )
 
 
 def _valid_ref_name(ref: str) -> bool:
@@ -115,8 +133,13 @@ def refuse_protected_push(repo: Repo, branch: str, new_sha: str | None, status: 
     """Refuse a direct push to a protected branch as GitHub does (409 from the contents and merges
     APIs, 422 from the refs API); ``new_sha`` None is a commit the push itself creates."""
     a = actor()
-    reason = rules.push_refusal(repo, branch, new_sha, actor_role=actor_role(repo),
-                                actor_app_id=a.app_id if a.kind == "installation" else None)
+    reason = rules.push_refusal(
+        repo,
+        branch,
+        new_sha,
+        actor_role=actor_role(repo),
+        actor_app_id=a.app_id if a.kind == "installation" else None,
+    )
     if reason:
         raise ApiError(status, reason)
 
@@ -126,7 +149,7 @@ def update_ref(owner: str, name: str, ref: str) -> Response:
     body = json_body()
     sha = body.get("sha")
     if not isinstance(sha, str):
-        raise ApiError(422, "Invalid request.\n\n\"sha\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
     force = bool(body.get("force", False))
     st = state()
     with st.lock:
@@ -139,7 +162,7 @@ def update_ref(owner: str, name: str, ref: str) -> Response:
             raise ApiError(422, "Object does not exist")
         if before != sha:
             if full.startswith("refs/heads/"):
-                refuse_protected_push(repo, full[len("refs/heads/"):], gitobjects.peel(repo, sha), 422)
+                refuse_protected_push(repo, full[len("refs/heads/") :], gitobjects.peel(repo, sha), 422)
             push(st, repo, [RefChange(full, before, sha)], actor_login(), force=force)
         return respond(gshapes.ref(repo, full, sha))
 
@@ -155,7 +178,7 @@ def delete_ref(owner: str, name: str, ref: str) -> Response:
             raise ApiError(422, "Reference does not exist")
         if full == f"refs/heads/{repo.default_branch}":
             raise ApiError(422, "Cannot delete the default branch")
-        prot = repo.protection.get(full[len("refs/heads/"):]) if full.startswith("refs/heads/") else None
+        prot = repo.protection.get(full[len("refs/heads/") :]) if full.startswith("refs/heads/") else None
         if prot is not None and not (prot.get("allow_deletions") or {}).get("enabled"):
             raise ApiError(422, "Cannot delete this protected branch")
         push(st, repo, [RefChange(full, before, None)], actor_login())
@@ -172,7 +195,7 @@ def create_tag(owner: str, name: str) -> Response:
     obj_type = body.get("type", "commit")
     for field, value in (("tag", tag), ("message", message), ("object", obj)):
         if not isinstance(value, str):
-            raise ApiError(422, f"Invalid request.\n\n\"{field}\" wasn't supplied.")
+            raise ApiError(422, f'Invalid request.\n\n"{field}" wasn\'t supplied.')
     if obj_type not in ("commit", "tree", "blob"):
         validation_failed("Tag", "type", "invalid")
     st = state()
@@ -183,10 +206,16 @@ def create_tag(owner: str, name: str) -> Response:
         tagger_in = body.get("tagger") or {}
         login = actor_login()
         default = person_for(st, login)
-        tagger = GitPerson(name=tagger_in.get("name") or default.name, email=tagger_in.get("email") or default.email,
-                           date=_parse_date(tagger_in.get("date")) or st.now(), login=default.login)
-        raw = f"object {obj}\ntype {obj_type}\ntag {tag}\ntagger {tagger.name} <{tagger.email}> " \
-              f"{int(tagger.date.timestamp())} +0000\n\n{message}"
+        tagger = GitPerson(
+            name=tagger_in.get("name") or default.name,
+            email=tagger_in.get("email") or default.email,
+            date=_parse_date(tagger_in.get("date")) or st.now(),
+            login=default.login,
+        )
+        raw = (
+            f"object {obj}\ntype {obj_type}\ntag {tag}\ntagger {tagger.name} <{tagger.email}> "
+            f"{int(tagger.date.timestamp())} +0000\n\n{message}"
+        )
         sha = gitobjects._object_sha("tag", raw.encode())
         t = GitTag(sha=sha, tag=tag, message=message, object_sha=obj, object_type=obj_type, tagger=tagger)
         repo.tags[sha] = t
@@ -227,8 +256,12 @@ def list_commits(owner: str, name: str) -> Response:
             shas = [s for s in shas if _touches(repo, s, path)]
         author = request.args.get("author")
         if author:
-            shas = [s for s in shas if (repo.commits[s].author.login or "").lower() == author.lower()
-                    or repo.commits[s].author.email.lower() == author.lower()]
+            shas = [
+                s
+                for s in shas
+                if (repo.commits[s].author.login or "").lower() == author.lower()
+                or repo.commits[s].author.email.lower() == author.lower()
+            ]
         since, until = _parse_filter("since"), _parse_filter("until")
         if since:
             shas = [s for s in shas if repo.commits[s].committer.date >= since]
@@ -255,13 +288,18 @@ def _touches(repo: Repo, sha: str, path: str) -> bool:
     c = repo.commits[sha]
     parent = repo.commits[c.parents[0]].tree if c.parents else {}
     return c.tree.get(path) != parent.get(path) or any(
-        p.startswith(path.rstrip("/") + "/") and c.tree.get(p) != parent.get(p) for p in set(c.tree) | set(parent))
+        p.startswith(path.rstrip("/") + "/") and c.tree.get(p) != parent.get(p)
+        for p in set(c.tree) | set(parent)
+    )
 
 
 @bp.get("/repos/<owner>/<name>/commits/<path:ref>")
 def get_commit(owner: str, name: str, ref: str) -> Response:
-    return read_in_repo(owner, name, lambda st, repo: gshapes.commit(
-        st, repo, repo.commits[commit_for_ref(repo, ref)], with_files=True))
+    return read_in_repo(
+        owner,
+        name,
+        lambda st, repo: gshapes.commit(st, repo, repo.commits[commit_for_ref(repo, ref)], with_files=True),
+    )
 
 
 # --------------------------------------------------------------------------- compare
@@ -287,8 +325,15 @@ def compare(owner: str, name: str, basehead: str) -> Response:
             raise ApiError(404, f"No common ancestor between {base_name} and {head_name}.")
         ahead = gitobjects.commits_between(repo, base, head)
         behind = gitobjects.commits_between(repo, head, base)
-        status = ("identical" if not ahead and not behind else "ahead" if not behind
-                  else "behind" if not ahead else "diverged")
+        status = (
+            "identical"
+            if not ahead and not behind
+            else "ahead"
+            if not behind
+            else "behind"
+            if not ahead
+            else "diverged"
+        )
         page, per_page = _compare_page()
         page_shas = ahead[(page - 1) * per_page : page * per_page]
         files = gshapes.diff_entries(repo, head, repo.commits[mb].tree, repo.commits[head].tree)
@@ -296,7 +341,9 @@ def compare(owner: str, name: str, basehead: str) -> Response:
         body = {
             "url": api_url(f"/repos/{repo.full_name}/compare/{basehead}"),
             "html_url": page_url,
-            "permalink_url": html_url(f"/{repo.full_name}/compare/{repo.owner}:{base[:7]}...{repo.owner}:{head[:7]}"),
+            "permalink_url": html_url(
+                f"/{repo.full_name}/compare/{repo.owner}:{base[:7]}...{repo.owner}:{head[:7]}"
+            ),
             "diff_url": f"{page_url}.diff",
             "patch_url": f"{page_url}.patch",
             "base_commit": gshapes.commit(st, repo, repo.commits[base]),
@@ -379,8 +426,18 @@ def _dir_entry(repo: Repo, path: str, ref_name: str, tree: dict[str, bytes]) -> 
     url = api_url(f"/repos/{repo.full_name}/contents/{path}?ref={ref_name}")
     git = api_url(f"/repos/{repo.full_name}/git/trees/{sha}")
     html = html_url(f"/{repo.full_name}/tree/{ref_name}/{path}")
-    return {"type": "dir", "size": 0, "name": path.rsplit("/", 1)[-1], "path": path, "sha": sha, "url": url,
-            "git_url": git, "html_url": html, "download_url": None, "_links": {"self": url, "git": git, "html": html}}
+    return {
+        "type": "dir",
+        "size": 0,
+        "name": path.rsplit("/", 1)[-1],
+        "path": path,
+        "sha": sha,
+        "url": url,
+        "git_url": git,
+        "html_url": html,
+        "download_url": None,
+        "_links": {"self": url, "git": git, "html": html},
+    }
 
 
 def _target_file(repo: Repo, body: dict[str, Any], path: str) -> tuple[str, str, bytes | None]:
@@ -405,9 +462,9 @@ def put_contents(owner: str, name: str, path: str) -> Response:
     body = json_body()
     message, content = body.get("message"), body.get("content")
     if not isinstance(message, str):
-        raise ApiError(422, "Invalid request.\n\n\"message\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
     if not isinstance(content, str):
-        raise ApiError(422, "Invalid request.\n\n\"content\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"content" wasn\'t supplied.')
     try:
         data = base64.b64decode(content, validate=False)
     except (binascii.Error, ValueError):
@@ -419,7 +476,7 @@ def put_contents(owner: str, name: str, path: str) -> Response:
         given = body.get("sha")
         if existing is not None:
             if not given:
-                raise ApiError(422, "Invalid request.\n\n\"sha\" wasn't supplied.")
+                raise ApiError(422, 'Invalid request.\n\n"sha" wasn\'t supplied.')
             _require_blob_sha(path, existing, given)
         refuse_protected_push(repo, branch, None, 409)
         author = _person_from(st, body.get("author"))
@@ -433,7 +490,7 @@ def delete_contents(owner: str, name: str, path: str) -> Response:
     body = json_body()
     message, given = body.get("message"), body.get("sha")
     if not isinstance(message, str) or not isinstance(given, str):
-        raise ApiError(422, "Invalid request.\n\n\"message\" and \"sha\" are required.")
+        raise ApiError(422, 'Invalid request.\n\n"message" and "sha" are required.')
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
@@ -460,7 +517,7 @@ def merge_branches(owner: str, name: str) -> Response:
     body = json_body()
     base, head = body.get("base"), body.get("head")
     if not isinstance(base, str) or not isinstance(head, str):
-        raise ApiError(422, "Invalid request.\n\n\"base\" and \"head\" are required.")
+        raise ApiError(422, 'Invalid request.\n\n"base" and "head" are required.')
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
@@ -472,7 +529,9 @@ def merge_branches(owner: str, name: str) -> Response:
             raise ApiError(404, "Head does not exist")
         if gitobjects.is_ancestor(repo, head_sha, base_sha):
             return no_content()  # nothing to merge
-        commit = merge_into(st, repo, base, head_sha, body.get("commit_message") or f"Merge {head} into {base}")
+        commit = merge_into(
+            st, repo, base, head_sha, body.get("commit_message") or f"Merge {head} into {base}"
+        )
         return respond(gshapes.commit(st, repo, commit), status=201)
 
 
@@ -482,8 +541,13 @@ def merge_into(st: Any, repo: Repo, branch: str, other_sha: str, message: str) -
     assert tip is not None
     refuse_protected_push(repo, branch, None, 409)
     mb = gitobjects.merge_base(repo, tip, other_sha)
-    tree = (gitobjects.three_way_merge(repo.commits[mb].tree, repo.commits[tip].tree, repo.commits[other_sha].tree)
-            if mb else None)
+    tree = (
+        gitobjects.three_way_merge(
+            repo.commits[mb].tree, repo.commits[tip].tree, repo.commits[other_sha].tree
+        )
+        if mb
+        else None
+    )
     if tree is None:
         raise ApiError(409, "Merge conflict")
     who = person_for(st, actor_login())
@@ -522,7 +586,7 @@ def create_blob(owner: str, name: str) -> Response:
     body = json_body()
     content, encoding = body.get("content"), body.get("encoding", "utf-8")
     if not isinstance(content, str):
-        raise ApiError(422, "Invalid request.\n\n\"content\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"content" wasn\'t supplied.')
     if encoding not in ("utf-8", "base64"):
         raise ApiError(422, "Invalid request.\n\nencoding must be utf-8 or base64.")
     try:
@@ -545,9 +609,16 @@ def get_blob(owner: str, name: str, sha: str) -> Response:
         data = _find_blob(repo, sha)
         if data is None:
             not_found()
-        return respond({"sha": sha, "node_id": f"B_{sha[:16]}", "size": len(data),
-                        "url": api_url(f"/repos/{repo.full_name}/git/blobs/{sha}"),
-                        "content": base64.b64encode(data).decode(), "encoding": "base64"})
+        return respond(
+            {
+                "sha": sha,
+                "node_id": f"B_{sha[:16]}",
+                "size": len(data),
+                "url": api_url(f"/repos/{repo.full_name}/git/blobs/{sha}"),
+                "content": base64.b64encode(data).decode(),
+                "encoding": "base64",
+            }
+        )
 
 
 @bp.post("/repos/<owner>/<name>/git/trees")
@@ -555,7 +626,7 @@ def create_tree(owner: str, name: str) -> Response:
     body = json_body()
     entries = body.get("tree")
     if not isinstance(entries, list):
-        raise ApiError(422, "Invalid request.\n\n\"tree\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"tree" wasn\'t supplied.')
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
@@ -567,7 +638,7 @@ def create_tree(owner: str, name: str) -> Response:
             tree = dict(base)
         for entry in entries:
             if not isinstance(entry, dict) or not isinstance(entry.get("path"), str):
-                raise ApiError(422, "Invalid request.\n\nEvery tree entry needs a \"path\".")
+                raise ApiError(422, 'Invalid request.\n\nEvery tree entry needs a "path".')
             path = entry["path"].strip("/")
             if entry.get("type", "blob") != "blob":
                 raise ApiError(422, "Only blob entries are supported by the sandbox")
@@ -587,8 +658,17 @@ def create_tree(owner: str, name: str) -> Response:
 
 def _tree_json(repo: Repo, sha: str, tree: dict[str, bytes]) -> dict[str, Any]:
     base = api_url(f"/repos/{repo.full_name}/git")
-    items = [{"path": p, "mode": "100644", "type": "blob", "sha": gitobjects.blob_sha(d), "size": len(d),
-              "url": f"{base}/blobs/{gitobjects.blob_sha(d)}"} for p, d in sorted(tree.items())]
+    items = [
+        {
+            "path": p,
+            "mode": "100644",
+            "type": "blob",
+            "sha": gitobjects.blob_sha(d),
+            "size": len(d),
+            "url": f"{base}/blobs/{gitobjects.blob_sha(d)}",
+        }
+        for p, d in sorted(tree.items())
+    ]
     return {"sha": sha, "url": f"{base}/trees/{sha}", "tree": items, "truncated": False}
 
 
@@ -612,9 +692,9 @@ def create_git_commit(owner: str, name: str) -> Response:
     body = json_body()
     message, tree_sha, parents = body.get("message"), body.get("tree"), body.get("parents", [])
     if not isinstance(message, str) or not isinstance(tree_sha, str):
-        raise ApiError(422, "Invalid request.\n\n\"message\" and \"tree\" are required.")
+        raise ApiError(422, 'Invalid request.\n\n"message" and "tree" are required.')
     if not isinstance(parents, list):
-        raise ApiError(422, "Invalid request.\n\n\"parents\" must be a list.")
+        raise ApiError(422, 'Invalid request.\n\n"parents" must be a list.')
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")

@@ -33,7 +33,9 @@ _repo = issues_repo
 def list_issue_events(owner: str, name: str, number: str) -> Response:
     def build(st: SandboxState, repo: Repo) -> Sequence[dict[str, Any]]:
         issue = find_issue(repo, number)
-        events = [ev for ev in repo.events if ev.issue_number == issue.number and ev.event not in _TIMELINE_ONLY]
+        events = [
+            ev for ev in repo.events if ev.issue_number == issue.number and ev.event not in _TIMELINE_ONLY
+        ]
         return shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev))
 
     return list_in_repo(owner, name, build)
@@ -43,8 +45,11 @@ def list_issue_events(owner: str, name: str, number: str) -> Response:
 def list_repo_events(owner: str, name: str) -> Response:
     def build(st: SandboxState, repo: Repo) -> Sequence[dict[str, Any]]:
         # newest first, as GitHub lists a repository's issue events
-        events = [ev for ev in reversed(repo.events)
-                  if ev.event not in _TIMELINE_ONLY and not _gone(repo, ev.issue_number)]
+        events = [
+            ev
+            for ev in reversed(repo.events)
+            if ev.event not in _TIMELINE_ONLY and not _gone(repo, ev.issue_number)
+        ]
         return shapes.Shaped(events, lambda ev: shapes.issue_event(st, repo, ev, with_issue=True))
 
     return list_in_repo(owner, name, build)
@@ -81,22 +86,37 @@ def timeline(owner: str, name: str, number: str) -> Response:
         seen_by_event = _commits_seen_by_event(repo)
         for index, ev in enumerate(repo.events):
             if ev.issue_number == issue.number:
-                entries.append((ev.created_at, seen_by_event[index] - 1, index, 1,
-                                shapes.issue_event(st, repo, ev)))
+                entries.append(
+                    (ev.created_at, seen_by_event[index] - 1, index, 1, shapes.issue_event(st, repo, ev))
+                )
         comment_order = st.extra.get("comment_order", {})
         for c in repo.comments.values():
             if c.issue_number == issue.number:
                 order = comment_order.get(c.id, {})
-                entries.append((c.created_at, order.get("_commits_seen", len(positions)) - 1,
-                                order.get("_events_seen", len(repo.events)), 0, _commented(st, repo, c)))
+                entries.append(
+                    (
+                        c.created_at,
+                        order.get("_commits_seen", len(positions)) - 1,
+                        order.get("_events_seen", len(repo.events)),
+                        0,
+                        _commented(st, repo, c),
+                    )
+                )
         if issue.pull is not None:
             for sha in _pull_commits(repo, issue):
                 commit = repo.commits[sha]
                 entries.append((commit.committer.date, positions[sha], -1, 0, _committed(repo, commit)))
             for review in issue.pull.reviews:
                 if review.submitted_at is not None:
-                    entries.append((review.submitted_at, len(positions), len(repo.events), 2,
-                                    _reviewed(st, repo, issue, review)))
+                    entries.append(
+                        (
+                            review.submitted_at,
+                            len(positions),
+                            len(repo.events),
+                            2,
+                            _reviewed(st, repo, issue, review),
+                        )
+                    )
         entries.sort(key=lambda e: e[:4])
         body = [e[4] for e in entries]
     return paginate(body)
@@ -155,11 +175,20 @@ def _committed(repo: Repo, commit: Commit) -> dict[str, Any]:
         "tree": {"sha": commit.tree_sha, "url": api_url(f"{base}/git/trees/{commit.tree_sha}")},
         "message": commit.message,
         "parents": [
-            {"sha": p, "url": api_url(f"{base}/git/commits/{p}"), "html_url": html_url(f"/{repo.full_name}/commit/{p}")}
+            {
+                "sha": p,
+                "url": api_url(f"{base}/git/commits/{p}"),
+                "html_url": html_url(f"/{repo.full_name}/commit/{p}"),
+            }
             for p in commit.parents
         ],
-        "verification": {"verified": False, "reason": "unsigned", "signature": None, "payload": None,
-                         "verified_at": None},
+        "verification": {
+            "verified": False,
+            "reason": "unsigned",
+            "signature": None,
+            "payload": None,
+            "verified_at": None,
+        },
     }
 
 

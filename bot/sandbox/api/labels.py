@@ -63,8 +63,13 @@ def _check_name(value: Any) -> str:
 
 @bp.get("/repos/<owner>/<name>/labels")
 def list_labels(owner: str, name: str) -> Response:
-    return list_in_repo(owner, name, lambda st, repo: [
-        shapes.label(repo, lbl) for lbl in sorted(repo.labels.values(), key=lambda x: x.id)])
+    return list_in_repo(
+        owner,
+        name,
+        lambda st, repo: [
+            shapes.label(repo, lbl) for lbl in sorted(repo.labels.values(), key=lambda x: x.id)
+        ],
+    )
 
 
 @bp.post("/repos/<owner>/<name>/labels")
@@ -145,7 +150,9 @@ def _issue_labels_body(repo: Repo, number: int) -> list[dict[str, Any]]:
 
 @bp.get("/repos/<owner>/<name>/issues/<number>/labels")
 def list_issue_labels(owner: str, name: str, number: str) -> Response:
-    return list_in_repo(owner, name, lambda st, repo: _issue_labels_body(repo, find_issue(repo, number).number))
+    return list_in_repo(
+        owner, name, lambda st, repo: _issue_labels_body(repo, find_issue(repo, number).number)
+    )
 
 
 def _request_labels() -> list[str]:
@@ -156,8 +163,9 @@ def _request_labels() -> list[str]:
     return label_names(data)
 
 
-def _change_issue_labels(owner: str, name: str, number: str,
-                         change: Callable[[SandboxState, Repo, Issue], None]) -> list[dict[str, Any]]:
+def _change_issue_labels(
+    owner: str, name: str, number: str, change: Callable[[SandboxState, Repo, Issue], None]
+) -> list[dict[str, Any]]:
     """Apply ``change`` to an issue's labels (``triage`` needed); the issue's labels afterwards."""
     st = state()
     with st.lock:
@@ -181,8 +189,9 @@ def add_issue_labels(owner: str, name: str, number: str) -> Response:
 @bp.put("/repos/<owner>/<name>/issues/<number>/labels")
 def replace_issue_labels(owner: str, name: str, number: str) -> Response:
     names = _request_labels()
-    return respond(_change_issue_labels(owner, name, number,
-                                        lambda st, repo, issue: set_labels(st, repo, issue, names)))
+    return respond(
+        _change_issue_labels(owner, name, number, lambda st, repo, issue: set_labels(st, repo, issue, names))
+    )
 
 
 @bp.delete("/repos/<owner>/<name>/issues/<number>/labels")

@@ -47,8 +47,10 @@ def list_milestones(owner: str, name: str) -> Response:
     wanted = request.args.get("state", "open")
     sort = request.args.get("sort", "due_on")
     direction = request.args.get("direction", "asc")
-    if wanted not in ("open", "closed", "all") or sort not in ("due_on", "completeness") or direction not in (
-        "asc", "desc"
+    if (
+        wanted not in ("open", "closed", "all")
+        or sort not in ("due_on", "completeness")
+        or direction not in ("asc", "desc")
     ):
         validation_failed("Milestone", "state" if wanted not in ("open", "closed", "all") else "sort")
     with st.lock:
@@ -58,7 +60,9 @@ def list_milestones(owner: str, name: str) -> Response:
         if sort == "due_on":
             # Milestones without a due date come last in ascending order (and first when descending).
             far = (1, 0.0)
-            items.sort(key=lambda m: ((0, m.due_on.timestamp()) if m.due_on else far, m.number), reverse=reverse)
+            items.sort(
+                key=lambda m: ((0, m.due_on.timestamp()) if m.due_on else far, m.number), reverse=reverse
+            )
         else:
 
             def completeness(m: Milestone) -> float:
@@ -87,9 +91,18 @@ def create_milestone(owner: str, name: str) -> Response:
         description = optional_text(data, "description", "Milestone")
         due_on = parse_due_on(data.get("due_on"))
         now = st.now()
-        m = Milestone(id=st.next_id("milestone"), number=repo.next_milestone_number, title=title,
-                      creator=actor_login(), created_at=now, updated_at=now, description=description,
-                      state=milestone_state, due_on=due_on, closed_at=now if milestone_state == "closed" else None)
+        m = Milestone(
+            id=st.next_id("milestone"),
+            number=repo.next_milestone_number,
+            title=title,
+            creator=actor_login(),
+            created_at=now,
+            updated_at=now,
+            description=description,
+            state=milestone_state,
+            due_on=due_on,
+            closed_at=now if milestone_state == "closed" else None,
+        )
         repo.next_milestone_number += 1
         repo.milestones[m.number] = m
         return emit_created(st, repo, "milestone", shapes.milestone(st, repo, m))
@@ -97,7 +110,9 @@ def create_milestone(owner: str, name: str) -> Response:
 
 @bp.get("/repos/<owner>/<name>/milestones/<number>")
 def get_milestone(owner: str, name: str, number: str) -> Response:
-    return read_in_repo(owner, name, lambda st, repo: shapes.milestone(st, repo, find_milestone(repo, number)))
+    return read_in_repo(
+        owner, name, lambda st, repo: shapes.milestone(st, repo, find_milestone(repo, number))
+    )
 
 
 @bp.patch("/repos/<owner>/<name>/milestones/<number>")
@@ -135,7 +150,9 @@ def update_milestone(owner: str, name: str, number: str) -> Response:
         if changes or new_state != m.state:
             m.updated_at = now
         if changes:
-            emit("milestone", "edited", {"changes": changes, "milestone": shapes.milestone(st, repo, m)}, repo)
+            emit(
+                "milestone", "edited", {"changes": changes, "milestone": shapes.milestone(st, repo, m)}, repo
+            )
         if new_state != m.state:
             m.state = new_state
             m.closed_at = now if new_state == "closed" else None

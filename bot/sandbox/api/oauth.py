@@ -48,8 +48,10 @@ _PERMISSION_LEVELS = ("read", "write", "admin")
 
 
 def _page(title: str, body: str, status: int = 200) -> Response:
-    doc = (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
-           f"<body><h1>{html.escape(title)}</h1>{body}</body></html>")
+    doc = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body><h1>{html.escape(title)}</h1>{body}</body></html>"
+    )
     return Response(doc, status=status, mimetype="text/html")
 
 
@@ -94,8 +96,12 @@ def authorize() -> Response:
         if user is None or user.type != "User":
             return _page("Unknown user", f"<p>There is no user {html.escape(login)}.</p>", 404)
         code = secrets.token_hex(10)
-        st.oauth_codes[code] = {"app_id": app.id, "login": user.login, "redirect_uri": redirect_uri,
-                                "expires_at": st.now() + CODE_TTL}
+        st.oauth_codes[code] = {
+            "app_id": app.id,
+            "login": user.login,
+            "redirect_uri": redirect_uri,
+            "expires_at": st.now() + CODE_TTL,
+        }
         params = {"code": code}
         if args.get("state") is not None:
             params["state"] = args["state"]
@@ -110,9 +116,14 @@ def _oauth_answer(body: dict[str, Any]) -> Response:
 
 def _oauth_error(code: str, description: str) -> Response:
     # GitHub answers these with status 200 and an error field.
-    return _oauth_answer({"error": code, "error_description": description,
-                          "error_uri": "https://docs.github.com/apps/managing-oauth-apps/"
-                                       "troubleshooting-oauth-app-access-token-request-errors"})
+    return _oauth_answer(
+        {
+            "error": code,
+            "error_description": description,
+            "error_uri": "https://docs.github.com/apps/managing-oauth-apps/"
+            "troubleshooting-oauth-app-access-token-request-errors",
+        }
+    )
 
 
 @bp.post("/login/oauth/access_token")
@@ -124,14 +135,17 @@ def access_token() -> Response:
     with st.lock:
         app = _app_by_client_id(st, params.get("client_id"))
         if app is None or params.get("client_secret") != app.client_secret:
-            return _oauth_error("incorrect_client_credentials",
-                                "The client_id and/or client_secret passed are incorrect.")
+            return _oauth_error(
+                "incorrect_client_credentials", "The client_id and/or client_secret passed are incorrect."
+            )
         grant = st.oauth_codes.pop(str(params.get("code", "")), None)
         if grant is None or grant["app_id"] != app.id or st.now() >= grant["expires_at"]:
             return _oauth_error("bad_verification_code", "The code passed is incorrect or expired.")
         if params.get("redirect_uri") and params["redirect_uri"] != grant["redirect_uri"]:
-            return _oauth_error("redirect_uri_mismatch",
-                                "The redirect_uri MUST match the registered callback URL for this application.")
+            return _oauth_error(
+                "redirect_uri_mismatch",
+                "The redirect_uri MUST match the registered callback URL for this application.",
+            )
         token = "ghu_" + secrets.token_hex(18)
         st.tokens[token] = Token(token=token, kind="user", login=grant["login"])
         st.extra.setdefault("oauth_token_apps", {})[token] = app.id
@@ -158,8 +172,11 @@ def _explicit_role(st: SandboxState, repo: Any, login: str) -> str | None:
         return role
     lg = login.lower()
     org = st.org(repo.owner)
-    explicit = lg == repo.owner.lower() or lg in {k.lower() for k in repo.permissions} or (
-        org is not None and lg in {m.lower() for m in org.members | org.owners})
+    explicit = (
+        lg == repo.owner.lower()
+        or lg in {k.lower() for k in repo.permissions}
+        or (org is not None and lg in {m.lower() for m in org.members | org.owners})
+    )
     return role if explicit else None
 
 
@@ -193,13 +210,25 @@ def current_user() -> Response:
             raise ApiError(401, "Bad credentials")
         body = serializers.user(st, acc.login) or {}
         owned = [r for r in st.repos.values() if r.owner.lower() == acc.login.lower()]
-        body.update({
-            "name": acc.name, "company": None, "blog": "", "location": None, "email": acc.email,
-            "hireable": None, "bio": None, "twitter_username": None,
-            "public_repos": sum(1 for r in owned if not r.private), "public_gists": 0,
-            "followers": 0, "following": 0, "created_at": iso(acc.created_at), "updated_at": iso(acc.created_at),
-            "user_view_type": "public",
-        })
+        body.update(
+            {
+                "name": acc.name,
+                "company": None,
+                "blog": "",
+                "location": None,
+                "email": acc.email,
+                "hireable": None,
+                "bio": None,
+                "twitter_username": None,
+                "public_repos": sum(1 for r in owned if not r.private),
+                "public_gists": 0,
+                "followers": 0,
+                "following": 0,
+                "created_at": iso(acc.created_at),
+                "updated_at": iso(acc.created_at),
+                "user_view_type": "public",
+            }
+        )
     return respond(body)
 
 
@@ -275,8 +304,12 @@ def _new_manifest(org: str | None) -> Response:
         if any(a.name.lower() == name.lower() for a in st.apps.values()):
             return _page("Name already taken", f"<p>An App named {html.escape(name)} exists.</p>", 422)
         code = secrets.token_hex(10)
-        st.manifest_codes[code] = {"manifest": manifest, "owner": owner, "name": name,
-                                   "expires_at": st.now() + MANIFEST_CODE_TTL}
+        st.manifest_codes[code] = {
+            "manifest": manifest,
+            "owner": owner,
+            "name": name,
+            "expires_at": st.now() + MANIFEST_CODE_TTL,
+        }
     target = manifest.get("redirect_url") or manifest["url"]
     params = {"code": code}
     if request.values.get("state") is not None:
@@ -303,10 +336,14 @@ def convert_manifest(code: str) -> Response:
             raise ApiError(404, "Not Found")
         manifest, owner, name = grant["manifest"], grant["owner"], grant["name"]
         key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.TraditionalOpenSSL,
-                                serialization.NoEncryption())
-        public = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                               serialization.PublicFormat.SubjectPublicKeyInfo)
+        pem = key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.TraditionalOpenSSL,
+            serialization.NoEncryption(),
+        )
+        public = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
         app_id = st.next_id("app")
         slug = _SLUG_RE.sub("-", name.lower()).strip("-") or f"app-{app_id}"
         bot = st.add_user(f"{slug}[bot]", type_="Bot")
@@ -314,18 +351,37 @@ def convert_manifest(code: str) -> Response:
         webhook_secret = secrets.token_hex(20)
         now = st.now()
         events = list(manifest.get("default_events") or [])
-        app = App(id=app_id, slug=slug, name=name, owner=owner, client_id=f"Iv1.{secrets.token_hex(8)}",
-                  client_secret=secrets.token_hex(20), webhook_secret=webhook_secret,
-                  webhook_url=hook.get("url") if hook.get("active", True) else None,
-                  public_key_pem=public, bot_user=bot.login, created_at=now, updated_at=now,
-                  hook_id=st.next_id("hook"), permissions=dict(manifest.get("default_permissions") or {}),
-                  events=events, description=str(manifest.get("description") or ""),
-                  external_url=manifest["url"], private_key_pem=pem)
+        app = App(
+            id=app_id,
+            slug=slug,
+            name=name,
+            owner=owner,
+            client_id=f"Iv1.{secrets.token_hex(8)}",
+            client_secret=secrets.token_hex(20),
+            webhook_secret=webhook_secret,
+            webhook_url=hook.get("url") if hook.get("active", True) else None,
+            public_key_pem=public,
+            bot_user=bot.login,
+            created_at=now,
+            updated_at=now,
+            hook_id=st.next_id("hook"),
+            permissions=dict(manifest.get("default_permissions") or {}),
+            events=events,
+            description=str(manifest.get("description") or ""),
+            external_url=manifest["url"],
+            private_key_pem=pem,
+        )
         st.apps[app.id] = app
         if isinstance(manifest.get("setup_url"), str) and _safe_redirect(manifest["setup_url"]):
             # where GitHub sends the browser after an installation (bot.sandbox.pages_apps)
             st.extra.setdefault("app_setup_urls", {})[app.id] = manifest["setup_url"]
         body = serializers.app(st, app)
-        body.update({"client_id": app.client_id, "client_secret": app.client_secret,
-                     "webhook_secret": webhook_secret, "pem": pem.decode()})
+        body.update(
+            {
+                "client_id": app.client_id,
+                "client_secret": app.client_secret,
+                "webhook_secret": webhook_secret,
+                "pem": pem.decode(),
+            }
+        )
     return respond(body, 201)

@@ -34,8 +34,11 @@ REQUIRED_KEYS = ("required_status_checks", "enforce_admins", "required_pull_requ
 
 
 def _missing(key: str) -> ApiError:
-    return ApiError(422, f"Invalid request.\n\nNo subschema in \"anyOf\" matched.\n\"{key}\" wasn't supplied.",
-                    documentation_url="https://docs.github.com/rest/branches/branch-protection#update-branch-protection")
+    return ApiError(
+        422,
+        f'Invalid request.\n\nNo subschema in "anyOf" matched.\n"{key}" wasn\'t supplied.',
+        documentation_url="https://docs.github.com/rest/branches/branch-protection#update-branch-protection",
+    )
 
 
 def _normalize(body: dict[str, Any]) -> dict[str, Any]:
@@ -46,15 +49,15 @@ def _normalize(body: dict[str, Any]) -> dict[str, Any]:
     rsc = body["required_status_checks"]
     if rsc is not None:
         if not isinstance(rsc, dict) or not isinstance(rsc.get("strict"), bool):
-            raise ApiError(422, "Invalid request.\n\n\"strict\" wasn't supplied.")
+            raise ApiError(422, 'Invalid request.\n\n"strict" wasn\'t supplied.')
         checks = rsc.get("checks")
         contexts = rsc.get("contexts")
         if checks is None and contexts is None:
-            raise ApiError(422, "Invalid request.\n\n\"contexts\" wasn't supplied.")
+            raise ApiError(422, 'Invalid request.\n\n"contexts" wasn\'t supplied.')
         norm_checks = []
         for chk in checks or []:
             if not isinstance(chk, dict) or not isinstance(chk.get("context"), str):
-                raise ApiError(422, "Invalid request.\n\n\"context\" wasn't supplied.")
+                raise ApiError(422, 'Invalid request.\n\n"context" wasn\'t supplied.')
             app_id = chk.get("app_id")
             if app_id is not None and (isinstance(app_id, bool) or not isinstance(app_id, int)):
                 raise ApiError(422, "Invalid request.\n\nFor 'properties/app_id', is not an integer.")
@@ -64,8 +67,11 @@ def _normalize(body: dict[str, Any]) -> dict[str, Any]:
                 raise ApiError(422, "Invalid request.\n\nFor 'items', is not a string.")
             if not any(c["context"] == ctx for c in norm_checks):
                 norm_checks.append({"context": ctx, "app_id": None})
-        out["required_status_checks"] = {"strict": rsc["strict"], "checks": norm_checks,
-                                         "contexts": [c["context"] for c in norm_checks]}
+        out["required_status_checks"] = {
+            "strict": rsc["strict"],
+            "checks": norm_checks,
+            "contexts": [c["context"] for c in norm_checks],
+        }
     else:
         out["required_status_checks"] = None
     ea = body["enforce_admins"]
@@ -75,10 +81,14 @@ def _normalize(body: dict[str, Any]) -> dict[str, Any]:
     reviews = body["required_pull_request_reviews"]
     if reviews is not None:
         if not isinstance(reviews, dict):
-            raise ApiError(422, "Invalid request.\n\nFor 'properties/required_pull_request_reviews', is not an object.")
+            raise ApiError(
+                422, "Invalid request.\n\nFor 'properties/required_pull_request_reviews', is not an object."
+            )
         count = reviews.get("required_approving_review_count", 1)
         if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 6:
-            raise ApiError(422, "Invalid request.\n\nrequired_approving_review_count must be between 0 and 6.")
+            raise ApiError(
+                422, "Invalid request.\n\nrequired_approving_review_count must be between 0 and 6."
+            )
         out["required_pull_request_reviews"] = {
             "dismiss_stale_reviews": bool(reviews.get("dismiss_stale_reviews", False)),
             "require_code_owner_reviews": bool(reviews.get("require_code_owner_reviews", False)),
@@ -91,12 +101,22 @@ def _normalize(body: dict[str, Any]) -> dict[str, Any]:
     if restr is not None:
         if not isinstance(restr, dict):
             raise ApiError(422, "Invalid request.\n\nFor 'properties/restrictions', is not an object.")
-        out["restrictions"] = {"users": list(restr.get("users") or []), "teams": list(restr.get("teams") or []),
-                               "apps": list(restr.get("apps") or [])}
+        out["restrictions"] = {
+            "users": list(restr.get("users") or []),
+            "teams": list(restr.get("teams") or []),
+            "apps": list(restr.get("apps") or []),
+        }
     else:
         out["restrictions"] = None
-    for flag in ("required_linear_history", "allow_force_pushes", "allow_deletions", "block_creations",
-                 "required_conversation_resolution", "lock_branch", "allow_fork_syncing"):
+    for flag in (
+        "required_linear_history",
+        "allow_force_pushes",
+        "allow_deletions",
+        "block_creations",
+        "required_conversation_resolution",
+        "lock_branch",
+        "allow_fork_syncing",
+    ):
         out[flag] = {"enabled": bool(body.get(flag) or False)}
     return out
 
@@ -124,13 +144,23 @@ def protection_json(repo: Repo, branch: str, prot: dict[str, Any]) -> dict[str, 
     restr = prot.get("restrictions")
     if restr is not None:
         out["restrictions"] = {
-            "url": f"{url}/restrictions", "users_url": f"{url}/restrictions/users",
-            "teams_url": f"{url}/restrictions/teams", "apps_url": f"{url}/restrictions/apps",
+            "url": f"{url}/restrictions",
+            "users_url": f"{url}/restrictions/users",
+            "teams_url": f"{url}/restrictions/teams",
+            "apps_url": f"{url}/restrictions/apps",
             "users": [serializers.user(st, u) for u in restr["users"] if st.user(u)],
-            "teams": [], "apps": [],
+            "teams": [],
+            "apps": [],
         }
-    for flag in ("required_linear_history", "allow_force_pushes", "allow_deletions", "block_creations",
-                 "required_conversation_resolution", "lock_branch", "allow_fork_syncing"):
+    for flag in (
+        "required_linear_history",
+        "allow_force_pushes",
+        "allow_deletions",
+        "block_creations",
+        "required_conversation_resolution",
+        "lock_branch",
+        "allow_fork_syncing",
+    ):
         out[flag] = dict(prot[flag])
     out["required_signatures"] = {"url": f"{url}/required_signatures", "enabled": False}
     return out
@@ -193,22 +223,23 @@ def get_required_checks(owner: str, name: str, branch: str) -> Response:
 
 def _validate_ruleset(body: dict[str, Any], partial: bool = False) -> dict[str, Any]:
     if not partial and (not isinstance(body.get("name"), str) or not body["name"]):
-        raise ApiError(422, "Invalid request.\n\n\"name\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"name" wasn\'t supplied.')
     if not partial and body.get("enforcement") not in ("active", "disabled", "evaluate"):
-        raise ApiError(422, "Invalid request.\n\n\"enforcement\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"enforcement" wasn\'t supplied.')
     if "enforcement" in body and body["enforcement"] not in ("active", "disabled", "evaluate"):
         raise ApiError(422, "Invalid request.\n\nenforcement must be active, disabled or evaluate.")
     if body.get("target", "branch") not in ("branch", "tag", "push"):
         raise ApiError(422, "Invalid request.\n\ntarget must be branch, tag or push.")
     for rule in body.get("rules") or []:
         if not isinstance(rule, dict) or not isinstance(rule.get("type"), str):
-            raise ApiError(422, "Invalid request.\n\nEvery rule needs a \"type\".")
+            raise ApiError(422, 'Invalid request.\n\nEvery rule needs a "type".')
         if rule["type"] == "required_status_checks":
             params = rule.get("parameters") or {}
             checks = params.get("required_status_checks")
-            if not isinstance(checks, list) or not all(isinstance(c, dict) and isinstance(c.get("context"), str)
-                                                       for c in checks):
-                raise ApiError(422, "Invalid request.\n\n\"required_status_checks\" wasn't supplied.")
+            if not isinstance(checks, list) or not all(
+                isinstance(c, dict) and isinstance(c.get("context"), str) for c in checks
+            ):
+                raise ApiError(422, 'Invalid request.\n\n"required_status_checks" wasn\'t supplied.')
     cond = body.get("conditions")
     if cond is not None and not isinstance(cond, dict):
         raise ApiError(422, "Invalid request.\n\nconditions must be an object.")
@@ -242,13 +273,23 @@ def create_ruleset(owner: str, name: str) -> Response:
     with st.lock:
         repo = _admin_repo(owner, name)
         if any(r.name == body["name"] for r in repo.rulesets.values()):
-            raise ApiError(422, "Validation Failed", errors=[{"resource": "Ruleset", "field": "name",
-                                                              "code": "already_exists"}])
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "Ruleset", "field": "name", "code": "already_exists"}],
+            )
         now = st.now()
-        rs = Ruleset(id=st.next_id("ruleset"), name=body["name"], target=body.get("target", "branch"),
-                     enforcement=body["enforcement"], conditions=body.get("conditions") or {},
-                     rules=list(body.get("rules") or []), bypass_actors=list(body.get("bypass_actors") or []),
-                     created_at=now, updated_at=now)
+        rs = Ruleset(
+            id=st.next_id("ruleset"),
+            name=body["name"],
+            target=body.get("target", "branch"),
+            enforcement=body["enforcement"],
+            conditions=body.get("conditions") or {},
+            rules=list(body.get("rules") or []),
+            bypass_actors=list(body.get("bypass_actors") or []),
+            created_at=now,
+            updated_at=now,
+        )
         repo.rulesets[rs.id] = rs
         out = ruleset_json(repo, rs)
     return respond(out, status=201)
@@ -262,8 +303,23 @@ def list_rulesets(owner: str, name: str) -> Response:
         rows = []
         for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
             full = ruleset_json(repo, rs)
-            rows.append({k: full[k] for k in ("id", "name", "target", "source_type", "source", "enforcement",
-                                              "node_id", "_links", "created_at", "updated_at")})
+            rows.append(
+                {
+                    k: full[k]
+                    for k in (
+                        "id",
+                        "name",
+                        "target",
+                        "source_type",
+                        "source",
+                        "enforcement",
+                        "node_id",
+                        "_links",
+                        "created_at",
+                        "updated_at",
+                    )
+                }
+            )
     return paginate(rows)
 
 
@@ -310,6 +366,12 @@ def rules_for_branch(owner: str, name: str, branch: str) -> Response:
         for rs in sorted(repo.rulesets.values(), key=lambda r: r.id):
             if rules_mod.ruleset_applies(rs, repo, branch):
                 for rule in rs.rules:
-                    rows.append({**rule, "ruleset_source_type": "Repository", "ruleset_source": repo.full_name,
-                                 "ruleset_id": rs.id})
+                    rows.append(
+                        {
+                            **rule,
+                            "ruleset_source_type": "Repository",
+                            "ruleset_source": repo.full_name,
+                            "ruleset_id": rs.id,
+                        }
+                    )
     return paginate(rows)

@@ -67,8 +67,16 @@ def _branch_name(repo: Repo, value: str) -> str:
 
 
 def _pr_webhook(st: SandboxState, repo: Repo, it: Issue, action: str, **extra: Any) -> None:
-    emit("pull_request", action, lambda: {"number": it.number, **extra,
-                                          "pull_request": pshapes.pull_request(st, repo, it, webhook=True)}, repo)
+    emit(
+        "pull_request",
+        action,
+        lambda: {
+            "number": it.number,
+            **extra,
+            "pull_request": pshapes.pull_request(st, repo, it, webhook=True),
+        },
+        repo,
+    )
 
 
 # --------------------------------------------------------------------------- create, get, list
@@ -101,15 +109,30 @@ def create_pull(owner: str, name: str) -> Response:
         for other in repo.open_pull_requests():
             assert other.pull is not None
             if other.pull.head_ref == head_branch and other.pull.base_ref == base:
-                raise _pr_validation("", message=f"A pull request already exists for {repo.owner}:{head_branch}.")
+                raise _pr_validation(
+                    "", message=f"A pull request already exists for {repo.owner}:{head_branch}."
+                )
         now = st.now()
         number = repo.next_number
         repo.next_number += 1
-        it = Issue(id=st.next_id("issue"), number=number, title=title, user=actor_login(), created_at=now,
-                   updated_at=now, body=body.get("body"))
-        it.pull = PullPart(id=st.next_id("pull"), head_ref=head_branch, head_sha=head_sha, base_ref=base,
-                           base_sha=base_sha, draft=bool(body.get("draft", False)),
-                           maintainer_can_modify=bool(body.get("maintainer_can_modify", False)))
+        it = Issue(
+            id=st.next_id("issue"),
+            number=number,
+            title=title,
+            user=actor_login(),
+            created_at=now,
+            updated_at=now,
+            body=body.get("body"),
+        )
+        it.pull = PullPart(
+            id=st.next_id("pull"),
+            head_ref=head_branch,
+            head_sha=head_sha,
+            base_ref=base,
+            base_sha=base_sha,
+            draft=bool(body.get("draft", False)),
+            maintainer_can_modify=bool(body.get("maintainer_can_modify", False)),
+        )
         repo.issues[number] = it
         _pr_webhook(st, repo, it, "opened")
         out = pshapes.pull_request(st, repo, it)
@@ -125,8 +148,11 @@ def get_pull_request(owner: str, name: str, number: int) -> Response:
 def list_pulls(owner: str, name: str) -> Response:
     wanted = request.args.get("state", "open")
     if wanted not in ("open", "closed", "all"):
-        raise ApiError(422, "Validation Failed", errors=[{"resource": "PullRequest", "field": "state",
-                                                          "code": "invalid"}])
+        raise ApiError(
+            422,
+            "Validation Failed",
+            errors=[{"resource": "PullRequest", "field": "state", "code": "invalid"}],
+        )
     sort = request.args.get("sort", "created")
     direction = request.args.get("direction", "desc" if sort == "created" else "desc")
     st = state()
@@ -148,11 +174,18 @@ def list_pulls(owner: str, name: str) -> Response:
                 if h_owner.lower() != repo.owner.lower() or it.pull.head_ref != h_branch:
                     continue
             rows.append(it)
-        key = {"created": lambda i: (i.created_at, i.number), "updated": lambda i: (i.updated_at, i.number),
-               "popularity": lambda i: (0, i.number), "long-running": lambda i: (i.created_at, i.number)}.get(sort)
+        key = {
+            "created": lambda i: (i.created_at, i.number),
+            "updated": lambda i: (i.updated_at, i.number),
+            "popularity": lambda i: (0, i.number),
+            "long-running": lambda i: (i.created_at, i.number),
+        }.get(sort)
         if key is None:
-            raise ApiError(422, "Validation Failed", errors=[{"resource": "PullRequest", "field": "sort",
-                                                              "code": "invalid"}])
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[{"resource": "PullRequest", "field": "sort", "code": "invalid"}],
+            )
         rows.sort(key=key, reverse=direction != "asc")
         shaped = [pshapes.pull_request(st, repo, it, simple=True) for it in rows]
     return paginate(shaped)
@@ -170,7 +203,9 @@ def commit_pulls(owner: str, name: str, sha: str) -> Response:
         if full is None or full not in repo.commits:
             raise ApiError(422, f"No commit found for SHA: {sha}")
         default_tip = repo.branch_sha(repo.default_branch)
-        on_default = default_tip is not None and (full == default_tip or gitobjects.is_ancestor(repo, full, default_tip))
+        on_default = default_tip is not None and (
+            full == default_tip or gitobjects.is_ancestor(repo, full, default_tip)
+        )
         rows = []
         for it in repo.pull_requests() if on_default else repo.open_pull_requests():
             assert it.pull is not None
@@ -218,16 +253,28 @@ def update_pull(owner: str, name: str, number: int) -> Response:
         if "base" in body and body["base"] != pr.base_ref:
             new_base = body["base"]
             if it.state != "open":
-                raise _pr_validation("base", message="Cannot change the base branch of a closed pull request.")
+                raise _pr_validation(
+                    "base", message="Cannot change the base branch of a closed pull request."
+                )
             new_sha = repo.branch_sha(new_base) if isinstance(new_base, str) else None
             if new_sha is None:
                 raise _pr_validation("base", message=f"Proposed base branch '{new_base}' was not found")
-            changes["base"] = {"ref": {"from": pr.base_ref}, "sha": {"from": repo.branch_sha(pr.base_ref) or pr.base_sha}}
+            changes["base"] = {
+                "ref": {"from": pr.base_ref},
+                "sha": {"from": repo.branch_sha(pr.base_ref) or pr.base_sha},
+            }
             old_base = pr.base_ref
             pr.base_ref, pr.base_sha = new_base, new_sha
-            repo.events.append(IssueEvent(id=st.next_id("event"), issue_number=number, event="base_ref_changed",
-                                          actor=actor_login(), created_at=st.now(),
-                                          data={"from": old_base, "to": new_base}))
+            repo.events.append(
+                IssueEvent(
+                    id=st.next_id("event"),
+                    issue_number=number,
+                    event="base_ref_changed",
+                    actor=actor_login(),
+                    created_at=st.now(),
+                    data={"from": old_base, "to": new_base},
+                )
+            )
         if "maintainer_can_modify" in body:
             pr.maintainer_can_modify = bool(body["maintainer_can_modify"])
         draft_action = None
@@ -235,8 +282,15 @@ def update_pull(owner: str, name: str, number: int) -> Response:
             # Not in GitHub's REST API (GraphQL has it); the sandbox accepts it to drive draft events.
             pr.draft = bool(body["draft"])
             draft_action = "converted_to_draft" if pr.draft else "ready_for_review"
-            repo.events.append(IssueEvent(id=st.next_id("event"), issue_number=number, event=draft_action,
-                                          actor=actor_login(), created_at=st.now()))
+            repo.events.append(
+                IssueEvent(
+                    id=st.next_id("event"),
+                    issue_number=number,
+                    event=draft_action,
+                    actor=actor_login(),
+                    created_at=st.now(),
+                )
+            )
         state_action = None
         if "state" in body and body["state"] != it.state:
             if body["state"] not in ("open", "closed"):
@@ -253,8 +307,15 @@ def update_pull(owner: str, name: str, number: int) -> Response:
                 it.state, it.closed_at, it.closed_by = "closed", now, actor_login()
                 pr.base_sha = repo.branch_sha(pr.base_ref) or pr.base_sha
                 state_action = "closed"
-            repo.events.append(IssueEvent(id=st.next_id("event"), issue_number=number, event=state_action,
-                                          actor=actor_login(), created_at=st.now()))
+            repo.events.append(
+                IssueEvent(
+                    id=st.next_id("event"),
+                    issue_number=number,
+                    event=state_action,
+                    actor=actor_login(),
+                    created_at=st.now(),
+                )
+            )
         if changes or state_action or draft_action:
             it.updated_at = st.now()
         if changes:
@@ -272,8 +333,14 @@ def update_pull(owner: str, name: str, number: int) -> Response:
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/commits")
 def pull_commits(owner: str, name: str, number: int) -> Response:
-    return list_in_repo(owner, name, lambda st, repo: [
-        gshapes.commit(st, repo, repo.commits[s]) for s in pshapes.pr_commits(repo, get_pull(repo, number))[:250]])
+    return list_in_repo(
+        owner,
+        name,
+        lambda st, repo: [
+            gshapes.commit(st, repo, repo.commits[s])
+            for s in pshapes.pr_commits(repo, get_pull(repo, number))[:250]
+        ],
+    )
 
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/files")
@@ -307,17 +374,30 @@ def create_review(owner: str, name: str, number: int) -> Response:
         login = actor_login()
         if event in ("APPROVE", "REQUEST_CHANGES") and login.lower() == it.user.lower():
             verb = "approve" if event == "APPROVE" else "request changes on"
-            raise ApiError(422, "Unprocessable Entity", errors=[f"Review Can not {verb} your own pull request"])
+            raise ApiError(
+                422, "Unprocessable Entity", errors=[f"Review Can not {verb} your own pull request"]
+            )
         if event in ("REQUEST_CHANGES", "COMMENT") and not body.get("body"):
-            raise ApiError(422, "Unprocessable Entity",
-                           errors=[f"Review body is required when the event is {event}"])
+            raise ApiError(
+                422, "Unprocessable Entity", errors=[f"Review body is required when the event is {event}"]
+            )
         commit_id = body.get("commit_id") or pr.head_sha
         if commit_id not in repo.commits:
             raise ApiError(422, "Unprocessable Entity", errors=["Commit could not be found"])
-        state_name = {"APPROVE": "APPROVED", "REQUEST_CHANGES": "CHANGES_REQUESTED", "COMMENT": "COMMENTED",
-                      None: "PENDING"}[event]
-        review = Review(id=st.next_id("review"), user=login, state=state_name, body=body.get("body") or "",
-                        commit_id=commit_id, submitted_at=st.now() if event else None)
+        state_name = {
+            "APPROVE": "APPROVED",
+            "REQUEST_CHANGES": "CHANGES_REQUESTED",
+            "COMMENT": "COMMENTED",
+            None: "PENDING",
+        }[event]
+        review = Review(
+            id=st.next_id("review"),
+            user=login,
+            state=state_name,
+            body=body.get("body") or "",
+            commit_id=commit_id,
+            submitted_at=st.now() if event else None,
+        )
         pr.reviews.append(review)
         if event:
             it.updated_at = st.now()
@@ -333,9 +413,15 @@ def _find_review(it: Issue, review_id: int) -> Review:
 
 def _emit_review(st: SandboxState, repo: Repo, it: Issue, review: Review, action: str) -> None:
     """``pull_request_review`` with the review and the (simple) pull request, built at change time."""
-    emit("pull_request_review", action, lambda: {
-        "review": pshapes.review(st, repo, it, review, webhook=True),
-        "pull_request": pshapes.pull_request(st, repo, it, webhook=True, simple=True)}, repo)
+    emit(
+        "pull_request_review",
+        action,
+        lambda: {
+            "review": pshapes.review(st, repo, it, review, webhook=True),
+            "pull_request": pshapes.pull_request(st, repo, it, webhook=True, simple=True),
+        },
+        repo,
+    )
 
 
 @bp.get("/repos/<owner>/<name>/pulls/<int:number>/reviews")
@@ -345,8 +431,11 @@ def list_reviews(owner: str, name: str, number: int) -> Response:
         repo = get_repo(owner, name)
         it, pr = pull_parts(repo, number)
         login = actor().login
-        rows = [pshapes.review(st, repo, it, r) for r in pr.reviews
-                if r.state != "PENDING" or (login and r.user.lower() == login.lower())]
+        rows = [
+            pshapes.review(st, repo, it, r)
+            for r in pr.reviews
+            if r.state != "PENDING" or (login and r.user.lower() == login.lower())
+        ]
     return paginate(rows)
 
 
@@ -363,7 +452,7 @@ def get_review(owner: str, name: str, number: int, review_id: int) -> Response:
 def dismiss_review(owner: str, name: str, number: int, review_id: int) -> Response:
     body = json_body()
     if not isinstance(body.get("message"), str):
-        raise ApiError(422, "Invalid request.\n\n\"message\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"message" wasn\'t supplied.')
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="pull_requests")
@@ -396,8 +485,11 @@ def merge(owner: str, name: str, number: int) -> Response:
     body = json_body()
     method = body.get("merge_method", "merge")
     if method not in MERGE_METHODS:
-        raise ApiError(422, "Validation Failed", errors=[{"resource": "PullRequest", "field": "merge_method",
-                                                          "code": "invalid"}])
+        raise ApiError(
+            422,
+            "Validation Failed",
+            errors=[{"resource": "PullRequest", "field": "merge_method", "code": "invalid"}],
+        )
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
@@ -413,17 +505,29 @@ def merge(owner: str, name: str, number: int) -> Response:
             raise ApiError(409, "Head branch was modified. Review and try the merge again.")
         roles = {login: st.role(repo, login) for login in {r.user.lower() for r in pr.reviews}}
         a = actor()
-        refusal = merge_refusal(repo, number, pr.head_sha, actor_role=actor_role(repo), role_of=roles,
-                                actor_app_id=a.app_id if a.kind == "installation" else None)
+        refusal = merge_refusal(
+            repo,
+            number,
+            pr.head_sha,
+            actor_role=actor_role(repo),
+            role_of=roles,
+            actor_app_id=a.app_id if a.kind == "installation" else None,
+        )
         if refusal:
-            raise ApiError(405, f"Repository rule violations found\n\n{refusal}"
-                           if _ruleset_only(repo, it) else refusal)
+            raise ApiError(
+                405, f"Repository rule violations found\n\n{refusal}" if _ruleset_only(repo, it) else refusal
+            )
         try:
-            commit = merge_pull(st, repo, it, actor_login(), method, body.get("commit_title"),
-                                body.get("commit_message"))
+            commit = merge_pull(
+                st, repo, it, actor_login(), method, body.get("commit_title"), body.get("commit_message")
+            )
         except MergeConflict:
             raise ApiError(405, "Merge conflict") from None
-        out = {"sha": pr.merge_commit_sha or commit.sha, "merged": True, "message": "Pull Request successfully merged"}
+        out = {
+            "sha": pr.merge_commit_sha or commit.sha,
+            "merged": True,
+            "message": "Pull Request successfully merged",
+        }
     return respond(out)
 
 

@@ -29,7 +29,11 @@ bp = Blueprint("sandbox_reactions", __name__)
 
 
 def _comment(owner: str, name: str, comment_id: str, write: bool = False) -> tuple[Repo, Comment]:
-    repo = repo_for_contribution(owner, name) if write else get_repo(owner, name, "read", app_permission="issues")
+    repo = (
+        repo_for_contribution(owner, name)
+        if write
+        else get_repo(owner, name, "read", app_permission="issues")
+    )
     try:
         c = repo.comments.get(int(comment_id))
     except ValueError:
@@ -62,7 +66,9 @@ def create_reaction(owner: str, name: str, comment_id: str) -> Response:
     with st.lock:
         _, c = _comment(owner, name, comment_id, write=True)
         login = actor_login()
-        existing = next((r for r in c.reactions if r.user.lower() == login.lower() and r.content == content), None)
+        existing = next(
+            (r for r in c.reactions if r.user.lower() == login.lower() and r.content == content), None
+        )
         if existing is not None:
             return respond(shapes.reaction(st, existing), 200)
         r = Reaction(id=st.next_id("reaction"), user=login, content=content, created_at=st.now())

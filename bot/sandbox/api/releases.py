@@ -52,8 +52,11 @@ def release_json(st: SandboxState, repo: Repo, rel: Release, *, webhook: bool = 
         "url": base,
         "assets_url": f"{base}/assets",
         "upload_url": f"{html_url('')}/api/uploads/repos/{repo.full_name}/releases/{rel.id}/assets{{?name,label}}",
-        "html_url": html_url(f"/{repo.full_name}/releases/tag/{tag_path}" if not rel.draft
-                             else f"/{repo.full_name}/releases/tag/untagged-{rel.id}"),
+        "html_url": html_url(
+            f"/{repo.full_name}/releases/tag/{tag_path}"
+            if not rel.draft
+            else f"/{repo.full_name}/releases/tag/untagged-{rel.id}"
+        ),
         "id": rel.id,
         "author": serializers.user(st, rel.author),
         "node_id": rel.node_id,
@@ -132,8 +135,18 @@ def create_release(owner: str, name: str) -> Response:
         if body.get(key) is not None and not isinstance(body[key], str):
             raise _validation(key)
     if len(body.get("body") or "") > MAX_BODY:
-        raise ApiError(422, "Validation Failed", errors=[{"resource": "Release", "code": "custom", "field": "body",
-                                                          "message": "body is too long (maximum is 125000 characters)"}])
+        raise ApiError(
+            422,
+            "Validation Failed",
+            errors=[
+                {
+                    "resource": "Release",
+                    "code": "custom",
+                    "field": "body",
+                    "message": "body is too long (maximum is 125000 characters)",
+                }
+            ],
+        )
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
@@ -149,9 +162,18 @@ def create_release(owner: str, name: str) -> Response:
             notes = generate_notes(st, repo, tag, target, None, None)
             text = notes["body"] if not text else f"{text}\n\n{notes['body']}"
         prerelease = bool(body.get("prerelease", False))
-        rel = Release(id=st.next_id("release"), tag_name=tag, target_commitish=target, name=body.get("name"),
-                      body=text, draft=True, prerelease=prerelease, author=actor_login(), created_at=st.now(),
-                      make_latest=str(body.get("make_latest", "true")))
+        rel = Release(
+            id=st.next_id("release"),
+            tag_name=tag,
+            target_commitish=target,
+            name=body.get("name"),
+            body=text,
+            draft=True,
+            prerelease=prerelease,
+            author=actor_login(),
+            created_at=st.now(),
+            make_latest=str(body.get("make_latest", "true")),
+        )
         if not draft:
             _ensure_tag(st, repo, rel)
         repo.releases[rel.id] = rel
@@ -171,8 +193,11 @@ def create_release(owner: str, name: str) -> Response:
 def list_releases(owner: str, name: str) -> Response:
     def build(st: SandboxState, repo: Repo) -> list[dict[str, Any]]:
         drafts = _can_see_drafts(repo)
-        rels = sorted((r for r in repo.releases.values() if drafts or not r.draft),
-                      key=lambda r: (r.created_at, r.id), reverse=True)
+        rels = sorted(
+            (r for r in repo.releases.values() if drafts or not r.draft),
+            key=lambda r: (r.created_at, r.id),
+            reverse=True,
+        )
         return [release_json(st, repo, r) for r in rels]
 
     return list_in_repo(owner, name, build)
@@ -184,7 +209,9 @@ def latest_release(owner: str, name: str) -> Response:
 
 
 def _latest(repo: Repo) -> Release | None:
-    candidates = [r for r in repo.releases.values() if not r.draft and not r.prerelease and r.make_latest != "false"]
+    candidates = [
+        r for r in repo.releases.values() if not r.draft and not r.prerelease and r.make_latest != "false"
+    ]
     if not candidates:
         return None
     return max(candidates, key=lambda r: (r.published_at or r.created_at, r.id))
@@ -193,14 +220,26 @@ def _latest(repo: Repo) -> Release | None:
 @bp.get("/repos/<owner>/<name>/releases/tags/<path:tag>")
 def release_by_tag(owner: str, name: str, tag: str) -> Response:
     # Drafts have no tag yet: they are not found by tag, as on GitHub.
-    return read_in_repo(owner, name, lambda st, repo: release_json(st, repo, found(next(
-        (r for r in repo.releases.values() if r.tag_name == tag and not r.draft), None))))
+    return read_in_repo(
+        owner,
+        name,
+        lambda st, repo: release_json(
+            st,
+            repo,
+            found(next((r for r in repo.releases.values() if r.tag_name == tag and not r.draft), None)),
+        ),
+    )
 
 
 @bp.get("/repos/<owner>/<name>/releases/<int:release_id>")
 def get_release(owner: str, name: str, release_id: int) -> Response:
-    return read_in_repo(owner, name, lambda st, repo: release_json(
-        st, repo, _release(repo, release_id, include_drafts=_can_see_drafts(repo))))
+    return read_in_repo(
+        owner,
+        name,
+        lambda st, repo: release_json(
+            st, repo, _release(repo, release_id, include_drafts=_can_see_drafts(repo))
+        ),
+    )
 
 
 @bp.patch("/repos/<owner>/<name>/releases/<int:release_id>")
@@ -222,9 +261,18 @@ def update_release(owner: str, name: str, release_id: int) -> Response:
         if target != rel.target_commitish and resolve(repo, target) is None:
             raise _validation("target_commitish")
         if "body" in body and len(body["body"] or "") > MAX_BODY:
-            raise ApiError(422, "Validation Failed", errors=[{
-                "resource": "Release", "code": "custom", "field": "body",
-                "message": "body is too long (maximum is 125000 characters)"}])
+            raise ApiError(
+                422,
+                "Validation Failed",
+                errors=[
+                    {
+                        "resource": "Release",
+                        "code": "custom",
+                        "field": "body",
+                        "message": "body is too long (maximum is 125000 characters)",
+                    }
+                ],
+            )
         changes: dict[str, Any] = {}
         rel.tag_name, rel.target_commitish = tag, target
         if "name" in body and body["name"] != rel.name:
@@ -270,22 +318,33 @@ def generate_notes_endpoint(owner: str, name: str) -> Response:
     body = json_body()
     tag = body.get("tag_name")
     if not isinstance(tag, str) or not tag:
-        raise ApiError(422, "Invalid request.\n\n\"tag_name\" wasn't supplied.")
+        raise ApiError(422, 'Invalid request.\n\n"tag_name" wasn\'t supplied.')
     st = state()
     with st.lock:
         repo = get_repo(owner, name, "write", app_permission="contents")
-        out = generate_notes(st, repo, tag, body.get("target_commitish"), body.get("previous_tag_name"),
-                             body.get("configuration_file_path"))
+        out = generate_notes(
+            st,
+            repo,
+            tag,
+            body.get("target_commitish"),
+            body.get("previous_tag_name"),
+            body.get("configuration_file_path"),
+        )
     return respond(out)
 
 
 # --------------------------------------------------------------------------- generated notes
 
 
-def generate_notes(st: SandboxState, repo: Repo, tag: str, target: str | None, previous: str | None,
-                   config_path: str | None) -> dict[str, Any]:
+def generate_notes(
+    st: SandboxState, repo: Repo, tag: str, target: str | None, previous: str | None, config_path: str | None
+) -> dict[str, Any]:
     """GitHub's automatically generated release notes, honouring ``.github/release.yml``."""
-    head = resolve(repo, tag) if f"refs/tags/{tag}" in repo.refs else resolve(repo, target or repo.default_branch)
+    head = (
+        resolve(repo, tag)
+        if f"refs/tags/{tag}" in repo.refs
+        else resolve(repo, target or repo.default_branch)
+    )
     if head is None:
         raise _validation("target_commitish")
     if previous:
@@ -294,15 +353,26 @@ def generate_notes(st: SandboxState, repo: Repo, tag: str, target: str | None, p
             raise ApiError(404, f"Previous tag {previous} not found")
     else:
         previous, prev_sha = _previous_release_tag(repo, tag, head)
-    shas = set(gitobjects.commits_between(repo, prev_sha, head) if prev_sha else gitobjects.ancestors(repo, head))
-    merged = sorted((it for it in repo.pull_requests() if it.pull and it.pull.merged
-                     and it.pull.merge_commit_sha in shas), key=lambda i: i.pull.merged_at or i.created_at)
+    shas = set(
+        gitobjects.commits_between(repo, prev_sha, head) if prev_sha else gitobjects.ancestors(repo, head)
+    )
+    merged = sorted(
+        (
+            it
+            for it in repo.pull_requests()
+            if it.pull and it.pull.merged and it.pull.merge_commit_sha in shas
+        ),
+        key=lambda i: i.pull.merged_at or i.created_at,
+    )
     config = _notes_config(repo, head, config_path)
-    exclude = (config.get("exclude") or {})
+    exclude = config.get("exclude") or {}
     ex_labels = set(exclude.get("labels") or [])
     ex_authors = set(exclude.get("authors") or [])
-    items = [it for it in merged if not (set(it.labels) & ex_labels) and it.user not in ex_authors
-             and "*" not in ex_labels]
+    items = [
+        it
+        for it in merged
+        if not (set(it.labels) & ex_labels) and it.user not in ex_authors and "*" not in ex_labels
+    ]
     base_html = html_url(f"/{repo.full_name}")
     line = lambda it: f"* {it.title} by @{it.user} in {base_html}/pull/{it.number}"  # noqa: E731
     parts = ["## What's Changed"]
@@ -312,8 +382,13 @@ def generate_notes(st: SandboxState, repo: Repo, tag: str, target: str | None, p
         for cat in categories:
             labels = set(cat.get("labels") or [])
             cat_ex = set((cat.get("exclude") or {}).get("labels") or [])
-            chosen = [it for it in items if it.number not in placed and (("*" in labels) or set(it.labels) & labels)
-                      and not (set(it.labels) & cat_ex)]
+            chosen = [
+                it
+                for it in items
+                if it.number not in placed
+                and (("*" in labels) or set(it.labels) & labels)
+                and not (set(it.labels) & cat_ex)
+            ]
             if chosen:
                 parts.append(f"### {cat.get('title', '')}")
                 parts += [line(it) for it in chosen]
@@ -326,15 +401,22 @@ def generate_notes(st: SandboxState, repo: Repo, tag: str, target: str | None, p
         parts += [line(it) for it in items]
     firsts = []
     for it in items:
-        earlier = [o for o in repo.pull_requests() if o.pull and o.pull.merged and o.user == it.user
-                   and (o.pull.merged_at, o.number) < (it.pull.merged_at, it.number)]
+        earlier = [
+            o
+            for o in repo.pull_requests()
+            if o.pull
+            and o.pull.merged
+            and o.user == it.user
+            and (o.pull.merged_at, o.number) < (it.pull.merged_at, it.number)
+        ]
         if not earlier and it.user not in [f.user for f in firsts]:
             firsts.append(it)
     text = "\n".join(parts) if items else ""
     if firsts:
         text += "\n\n## New Contributors\n" + "\n".join(
-            f"* @{it.user} made their first contribution in {base_html}/pull/{it.number}" for it in firsts)
-    full = (f"{base_html}/compare/{previous}...{tag}" if previous else f"{base_html}/commits/{tag}")
+            f"* @{it.user} made their first contribution in {base_html}/pull/{it.number}" for it in firsts
+        )
+    full = f"{base_html}/compare/{previous}...{tag}" if previous else f"{base_html}/commits/{tag}"
     text = (text + "\n\n" if text else "") + f"**Full Changelog**: {full}"
     return {"name": tag, "body": text}
 

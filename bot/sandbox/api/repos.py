@@ -20,7 +20,13 @@ def get_repository(owner: str, name: str) -> Response:
         viewer = a.login if a.kind == "user" else None
         body = serializers.repository(st, repo, viewer=viewer)
         if a.kind == "installation":
-            body["permissions"] = {"admin": False, "maintain": False, "push": False, "triage": False, "pull": True}
+            body["permissions"] = {
+                "admin": False,
+                "maintain": False,
+                "push": False,
+                "triage": False,
+                "pull": True,
+            }
     return respond(body)
 
 
@@ -30,8 +36,11 @@ def list_branches(owner: str, name: str) -> Response:
     protected_only = request.args.get("protected") in ("true", "1")
     with st.lock:
         repo = get_repo(owner, name)
-        rows = [gshapes.short_branch(repo, b, sha) for b, sha in repo.branches()
-                if not protected_only or b in repo.protection]
+        rows = [
+            gshapes.short_branch(repo, b, sha)
+            for b, sha in repo.branches()
+            if not protected_only or b in repo.protection
+        ]
     return paginate(rows)
 
 
@@ -51,9 +60,10 @@ def get_branch(owner: str, name: str, branch: str) -> Response:
             "commit": gshapes.commit(st, repo, c),
             "_links": {"self": base, "html": html_url(f"/{repo.full_name}/tree/{quote_ref(branch)}")},
             "protected": prot is not None,
-            "protection": {"enabled": prot is not None,
-                           "required_status_checks": gshapes._checks_summary(repo, branch)},
+            "protection": {
+                "enabled": prot is not None,
+                "required_status_checks": gshapes._checks_summary(repo, branch),
+            },
             "protection_url": f"{base}/protection",
         }
     return respond(body)
-

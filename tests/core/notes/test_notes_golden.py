@@ -9,8 +9,15 @@ from bot.core.notes import NoteItem, ReleaseInfo, merge_release_body, render_not
 RELEASE = ReleaseInfo("1.4.0", "v1.4.0", "v1.3.0", "acme", "rocket", milestone_number=7)
 
 
-def pr(number: int, title: str, labels: tuple[str, ...] = (), *, author: str = "dev", body: str = "",
-       merged_at: str | None = None) -> NoteItem:
+def pr(
+    number: int,
+    title: str,
+    labels: tuple[str, ...] = (),
+    *,
+    author: str = "dev",
+    body: str = "",
+    merged_at: str | None = None,
+) -> NoteItem:
     return NoteItem(
         number=number,
         title=title,
@@ -49,7 +56,12 @@ def test_default_categories(golden) -> None:
 
 def test_release_bot_categories_win_over_other_files(golden) -> None:
     config = resolve_notes_config(
-        {"categories": [{"title": "New", "labels": ["feature", "enhancement"]}, {"title": "Fixed", "labels": ["bug"]}]},
+        {
+            "categories": [
+                {"title": "New", "labels": ["feature", "enhancement"]},
+                {"title": "Fixed", "labels": ["bug"]},
+            ]
+        },
         release_yml={"changelog": {"categories": [{"title": "Ignored", "labels": ["*"]}]}},
         drafter_yml={"categories": [{"title": "Also ignored", "label": "bug"}]},
     )
@@ -63,8 +75,11 @@ def test_github_release_yml(golden) -> None:
             "exclude": {"labels": ["ignore-for-release"], "authors": ["dependabot[bot]"]},
             "categories": [
                 {"title": "Breaking Changes 🛠", "labels": ["breaking", "Semver-Major"]},
-                {"title": "Exciting New Features 🎉", "labels": ["feature", "enhancement"],
-                 "exclude": {"labels": ["breaking"]}},
+                {
+                    "title": "Exciting New Features 🎉",
+                    "labels": ["feature", "enhancement"],
+                    "exclude": {"labels": ["breaking"]},
+                },
                 {"title": "Other Changes", "labels": ["*"]},
             ],
         }
@@ -115,17 +130,28 @@ def test_release_drafter_no_changes(golden) -> None:
 
 def test_release_note_blocks(golden) -> None:
     items = [
-        pr(10, "Refactor scheduler", ("feature",), author="alice", body=textwrap.dedent("""\
+        pr(
+            10,
+            "Refactor scheduler",
+            ("feature",),
+            author="alice",
+            body=textwrap.dedent("""\
             Some description.
 
             ```release-note
             The scheduler now runs jobs in priority order.
             Jobs of equal priority keep their submission order.
             ```
-            """)),
+            """),
+        ),
         pr(11, "Internal cleanup", ("bug",), body="```release-note\nNONE\n```"),
         pr(12, "Rename a flag", ("feature", "release-note-none")),
-        pr(13, "Add retries", ("feature",), author="bob", body=textwrap.dedent("""\
+        pr(
+            13,
+            "Add retries",
+            ("feature",),
+            author="bob",
+            body=textwrap.dedent("""\
             ```release-note
             Old text written by the author.
             ```
@@ -135,10 +161,15 @@ def test_release_note_blocks(golden) -> None:
             Retries failed uploads up to 3 times (set by /release-note).
             ```
             <!-- release-bot:release-note-end -->
-            """)),
+            """),
+        ),
         pr(14, "Empty block keeps the title", ("bug",), body="```release-note\n\n```"),
-        pr(15, "Block with <script>alert(1)</script> and @someone", ("bug",),
-           body="~~~release-note\nFixes <script> handling; thanks @someone for #99.\n~~~"),
+        pr(
+            15,
+            "Block with <script>alert(1)</script> and @someone",
+            ("bug",),
+            body="~~~release-note\nFixes <script> handling; thanks @someone for #99.\n~~~",
+        ),
     ]
     notes = render_notes(items, resolve_notes_config({}), RELEASE)
     assert set(notes.excluded) == {11, 12}
@@ -176,7 +207,9 @@ def test_preserved_human_text(golden) -> None:
     config = resolve_notes_config({})
     first = render_notes(MIXED[:2], config, RELEASE).markdown
     body = merge_release_body(None, first, 7)
-    edited = "## Highlights\n\nWritten by a human, *keep me*.\n\n" + body + "\n\n---\nSigned, the release team.\n"
+    edited = (
+        "## Highlights\n\nWritten by a human, *keep me*.\n\n" + body + "\n\n---\nSigned, the release team.\n"
+    )
     second = render_notes(MIXED, config, RELEASE).markdown
     rebuilt = merge_release_body(edited, second, 7)
     assert rebuilt.startswith("## Highlights\n\nWritten by a human, *keep me*.\n\n")

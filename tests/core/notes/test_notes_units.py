@@ -34,7 +34,9 @@ RELEASE = ReleaseInfo("1.4.0", "v1.4.0", None, "acme", "rocket", milestone_numbe
 
 
 def item(number: int, **kw) -> NoteItem:
-    defaults = dict(title=f"Change {number}", author="dev", url=f"u/{number}", merged_at="2026-01-01T00:00:00Z")
+    defaults = dict(
+        title=f"Change {number}", author="dev", url=f"u/{number}", merged_at="2026-01-01T00:00:00Z"
+    )
     defaults.update(kw)
     return NoteItem(number=number, **defaults)
 
@@ -71,7 +73,9 @@ class TestTemplates:
 class TestReplacers:
     def test_groups_expand_and_python_syntax_stays_literal(self) -> None:
         r = parse_replacer({"search": "/(\\w+)-(\\d+)/", "replace": "$2:$1 \\1 \\g<1> $& $9 $$"})
-        assert apply_replacer(r, "abc-12 def-34") == "12:abc \\1 \\g<1> abc-12 $9 $ def-34"  # no g: first only
+        assert (
+            apply_replacer(r, "abc-12 def-34") == "12:abc \\1 \\g<1> abc-12 $9 $ def-34"
+        )  # no g: first only
 
     def test_invalid_regex_is_reported(self) -> None:
         errors = check_notes_config({}, drafter_yml={"replacers": [{"search": "/(/g", "replace": ""}]})
@@ -104,7 +108,10 @@ class TestReleaseNoteBlocks:
 class TestReleaseBody:
     def test_missing_end_marker_means_section_runs_to_the_end(self) -> None:
         body = "Intro\n<!-- release-bot:notes:3 -->\nold notes"
-        assert merge_release_body(body, "new", 3) == "Intro\n<!-- release-bot:notes:3 -->\nnew\n<!-- release-bot:notes-end:3 -->"
+        assert (
+            merge_release_body(body, "new", 3)
+            == "Intro\n<!-- release-bot:notes:3 -->\nnew\n<!-- release-bot:notes-end:3 -->"
+        )
 
     def test_other_milestones_section_is_not_ours(self) -> None:
         body = "<!-- release-bot:notes:4 -->\nx\n<!-- release-bot:notes-end:4 -->"
@@ -127,7 +134,7 @@ class TestSelection:
             CommitRef("a1", "Merge pull request #12 from acme/feature\n\nAdd it"),
             CommitRef("b2", "Add thing (#13)"),
             CommitRef("c3", "Mention #14 in passing"),
-            CommitRef("d4", "Revert \"x (#15)\" because"),
+            CommitRef("d4", 'Revert "x (#15)" because'),
         ]
         assert pull_numbers_in(commits) == {12: MergedPull("a1", "Add it"), 13: MergedPull("b2", "Add thing")}
 
@@ -192,16 +199,26 @@ class TestCarryHumanText:
 
 class TestIssuesAndSize:
     def test_issues_only_when_configured_and_completed(self) -> None:
-        items = [item(1, labels=("bug",)), item(2, is_pull_request=False, merged_at=None, state_reason="completed"),
-                 item(3, is_pull_request=False, merged_at=None, state_reason="not_planned")]
+        items = [
+            item(1, labels=("bug",)),
+            item(2, is_pull_request=False, merged_at=None, state_reason="completed"),
+            item(3, is_pull_request=False, merged_at=None, state_reason="not_planned"),
+        ]
         assert render_notes(items, resolve_notes_config({}), RELEASE).included == (1,)
         notes = render_notes(items, resolve_notes_config({"include_issues": True}), RELEASE)
         assert notes.included == (1, 2) and "### Closed issues" in notes.markdown
 
     def test_five_thousand_items_fit_github_limit_quickly(self) -> None:
         labels = ("feature", "bug", "chore", "docs", "")
-        items = [item(n, title=f"Change number {n} touching @someone and #{n} " + "x" * 40,
-                      labels=(labels[n % 5],), author=f"user{n % 300}") for n in range(1, 5001)]
+        items = [
+            item(
+                n,
+                title=f"Change number {n} touching @someone and #{n} " + "x" * 40,
+                labels=(labels[n % 5],),
+                author=f"user{n % 300}",
+            )
+            for n in range(1, 5001)
+        ]
         config = resolve_notes_config({})
         start = time.perf_counter()
         notes = render_notes(items, config, RELEASE)

@@ -27,7 +27,9 @@ def approved(e2e: Any) -> Gate:
 
 def open_pull(e2e: Any, head: str, base: str, login: str = "dev") -> int:
     return ok(
-        e2e.api(login).post(f"/repos/{REPO}/pulls", json={"title": f"{head} into {base}", "head": head, "base": base})
+        e2e.api(login).post(
+            f"/repos/{REPO}/pulls", json={"title": f"{head} into {base}", "head": head, "base": base}
+        )
     )["number"]
 
 
@@ -188,7 +190,9 @@ def test_check_name_on_the_decoy_is_the_gates_own(e2e: Any) -> None:
     head = gate.pull()["head"]
     open_pull(e2e, head["ref"], "main")
     gate.settle()
-    runs = ok(e2e.api("admin").get(f"/repos/{REPO}/commits/{head['sha']}/check-runs", params={"check_name": CHECK}))
+    runs = ok(
+        e2e.api("admin").get(f"/repos/{REPO}/commits/{head['sha']}/check-runs", params={"check_name": CHECK})
+    )
     assert [r["conclusion"] for r in runs["check_runs"] if r["app"]["id"] == 1] == ["failure"]
 
 

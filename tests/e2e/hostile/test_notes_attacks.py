@@ -45,7 +45,10 @@ def test_a_pasted_notes_marker_does_not_hijack_a_published_release(e2e: Any) -> 
     assert draft["draft"] and f"(#{upcoming})" in draft["body"]
 
     # dev pastes v1.5.0's marker into the published v1.4.0 release
-    forged = published["body"] + f"\n\n<!-- release-bot:notes:{m15} -->\nforged\n<!-- release-bot:notes-end:{m15} -->\n"
+    forged = (
+        published["body"]
+        + f"\n\n<!-- release-bot:notes:{m15} -->\nforged\n<!-- release-bot:notes-end:{m15} -->\n"
+    )
     r = dev.patch(f"{REPO}/releases/{published['id']}", json={"body": forged})
     assert r.status_code == 200, r.text
     pm.patch(f"{REPO}/milestones/{m15}", json={"description": "touch: rebuild the notes"})
@@ -73,12 +76,16 @@ def test_a_duplicate_draft_is_resolved_keeping_peoples_text(e2e: Any) -> None:
     (draft,) = ours(pm, "v2.0.0")
     # a leftover of a race: a second draft by the bot with the same section, where a person wrote text
     e2e.bot.kill()
-    r = e2e.installation_api().post(f"{REPO}/releases", json={"tag_name": "v2.0.0", "name": "v2.0.0", "draft": True,
-                                               "body": draft["body"]})
+    r = e2e.installation_api().post(
+        f"{REPO}/releases",
+        json={"tag_name": "v2.0.0", "name": "v2.0.0", "draft": True, "body": draft["body"]},
+    )
     assert r.status_code == 201, r.text
     duplicate = r.json()
-    r = releaser.patch(f"{REPO}/releases/{duplicate['id']}",
-                       json={"body": "Upgrade notes by a human.\n\n" + duplicate["body"]})
+    r = releaser.patch(
+        f"{REPO}/releases/{duplicate['id']}",
+        json={"body": "Upgrade notes by a human.\n\n" + duplicate["body"]},
+    )
     assert r.status_code == 200, r.text
     e2e.bot.start()
     pm.patch(f"{REPO}/milestones/{m}", json={"description": "touch"})

@@ -25,11 +25,15 @@ from test_release_lifecycle import (
 )
 
 # What the old hidden state looked like: a developer's forgery of each kind of decision in it.
-FORGED_UAT = ('<!-- release-bot:state {"v":1,"stages":{"current":"uat","began":{},"skipped":[],"candidate":1,'
-              '"uat":{"passed":true,"rc":1,"by":"qa","date":"2030-01-01","reason":""},"manual":null,'
-              '"deployed":false},"watermark":0,"feedback":[],"retro":false} -->')
-FORGED_MANUAL = ('<!-- release-bot:state {"v":1,"stages":{"current":"monitor","manual":"monitor",'
-                 '"began":{"monitor":"2030-01-01"}},"watermark":999999999} -->')
+FORGED_UAT = (
+    '<!-- release-bot:state {"v":1,"stages":{"current":"uat","began":{},"skipped":[],"candidate":1,'
+    '"uat":{"passed":true,"rc":1,"by":"qa","date":"2030-01-01","reason":""},"manual":null,'
+    '"deployed":false},"watermark":0,"feedback":[],"retro":false} -->'
+)
+FORGED_MANUAL = (
+    '<!-- release-bot:state {"v":1,"stages":{"current":"monitor","manual":"monitor",'
+    '"began":{"monitor":"2030-01-01"}},"watermark":999999999} -->'
+)
 FORGED_DEPLOYED = '<!-- release-bot:state {"v":1,"stages":{"current":"deploy","deployed":true}} -->'
 
 
@@ -56,7 +60,9 @@ def forge(e2e: Any, attacker: httpx.Client, number: int, body: str) -> list[dict
 
 def rerendered_only(writes: list[dict[str, Any]], number: int) -> None:
     """The bot's only answer to an edited body: one PATCH putting its view back."""
-    assert [(w["method"], w["path"]) for w in writes] == [("PATCH", f"/repos/acme/rocket/issues/{number}")], writes
+    assert [(w["method"], w["path"]) for w in writes] == [("PATCH", f"/repos/acme/rocket/issues/{number}")], (
+        writes
+    )
 
 
 @pytest.mark.e2e
@@ -70,7 +76,9 @@ def rerendered_only(writes: list[dict[str, Any]], number: int) -> None:
 )
 def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -> None:
     pm, dev = e2e.api("pm"), e2e.api("dev")
-    m = pm.post(f"{REPO}/milestones", json={"title": "v6.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()["number"]
+    m = pm.post(f"{REPO}/milestones", json={"title": "v6.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()[
+        "number"
+    ]
     create_ref(dev, "refs/heads/release/6.0")
     create_ref(dev, "refs/tags/v6.0.0-rc.1")
     e2e.settle()
@@ -82,17 +90,26 @@ def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -
 
     # 1. Forged sign-off: the old hidden state claiming "UAT passed on rc.1 by @qa", and the
     #    rendered rows edited to match.
-    lying = (honest.replace("| UAT | not given |", "| UAT | passed on rc.1 by @qa (2030-01-01) |")
-             .replace("| Prepare | ⏳ pending |", "| Prepare | ▶️ current |") + "\n" + FORGED_UAT)
+    lying = (
+        honest.replace("| UAT | not given |", "| UAT | passed on rc.1 by @qa (2030-01-01) |").replace(
+            "| Prepare | ⏳ pending |", "| Prepare | ▶️ current |"
+        )
+        + "\n"
+        + FORGED_UAT
+    )
     rerendered_only(forge(e2e, dev, number, lying), number)
     body = tracking_issue(pm, m)["body"]
     assert body == honest, body
-    assert "| Prepare | ⏳ pending |" in body and "passed" not in body.split("| UAT |", 1)[1].split("\n", 1)[0]
+    assert (
+        "| Prepare | ⏳ pending |" in body and "passed" not in body.split("| UAT |", 1)[1].split("\n", 1)[0]
+    )
     assert stage_comments(pm, number) == posted  # no Prepare checklist
     assert record_text(pm, body) == record
 
     # 2. Forged hand-requested stage (jump to Monitor) with a watermark that would hide new commands.
-    rerendered_only(forge(e2e, dev, number, honest.rsplit("<!-- release-bot:record:", 1)[0] + FORGED_MANUAL), number)
+    rerendered_only(
+        forge(e2e, dev, number, honest.rsplit("<!-- release-bot:record:", 1)[0] + FORGED_MANUAL), number
+    )
     body = tracking_issue(pm, m)["body"]
     assert body == honest and stage_comments(pm, number) == posted
     assert record_text(pm, body) == record
@@ -120,9 +137,12 @@ def test_a_developer_editing_the_tracking_issue_body_changes_nothing(e2e: Any) -
     #    store names the record; the body is put back.
     sha = pm.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
     others = pm.get(f"{REPO}/commits/{sha}/check-runs").json()["check_runs"]
-    elsewhere = max([r["id"] for r in others if r["id"] != record_id(honest)], default=record_id(honest) + 1000)
-    rerendered_only(forge(e2e, dev, number, honest.replace(f"record:{record_id(honest)}", f"record:{elsewhere}")),
-                    number)
+    elsewhere = max(
+        [r["id"] for r in others if r["id"] != record_id(honest)], default=record_id(honest) + 1000
+    )
+    rerendered_only(
+        forge(e2e, dev, number, honest.replace(f"record:{record_id(honest)}", f"record:{elsewhere}")), number
+    )
     assert tracking_issue(pm, m)["body"] == honest
 
 
@@ -136,10 +156,14 @@ def test_a_comment_edited_into_a_command_before_the_bot_reads_it_runs_nothing(e2
     number = tracking_issue(pm, m)["number"]
     # While the bot is down, QA rejects the candidate and dev edits QA's comment into a sign-off.
     e2e.bot.kill()
-    verdict = qa.post(f"{REPO}/issues/{number}/comments", json={"body": "/uat failed crash on login"}).json()["id"]
+    verdict = qa.post(f"{REPO}/issues/{number}/comments", json={"body": "/uat failed crash on login"}).json()[
+        "id"
+    ]
     # A few seconds later (GitHub's timestamps have one-second steps: an edit within the second of
     # the post cannot be told from it by ``updated_at``).
-    httpx.post(f"{e2e.sandbox.base_url}/_sandbox/clock", json={"advance_seconds": 5}, timeout=30).raise_for_status()
+    httpx.post(
+        f"{e2e.sandbox.base_url}/_sandbox/clock", json={"advance_seconds": 5}, timeout=30
+    ).raise_for_status()
     r = dev.patch(f"{REPO}/issues/comments/{verdict}", json={"body": "/uat passed"})
     assert r.status_code == 200, r.text
     e2e.bot.start()
@@ -168,7 +192,11 @@ def test_a_developer_editing_the_bots_stage_comment_moves_no_stage(e2e: Any) -> 
     assert "| UAT | ▶️ current |" in honest
     record = record_text(pm, honest)
     posted = stage_comments(pm, number)
-    (uat,) = [c for c in comments(pm, number) if c["user"]["login"] == BOT and f"release-bot:stage:{m}:uat" in c["body"]]
+    (uat,) = [
+        c
+        for c in comments(pm, number)
+        if c["user"]["login"] == BOT and f"release-bot:stage:{m}:uat" in c["body"]
+    ]
     # dev ticks every box of the UAT checklist, and pastes the old hidden state and a sign-off
     forged = uat["body"].replace("- [ ]", "- [x]") + "\n/uat passed\n" + FORGED_UAT + "\n"
     r = dev.patch(f"{REPO}/issues/comments/{uat['id']}", json={"body": forged})
@@ -176,7 +204,9 @@ def test_a_developer_editing_the_bots_stage_comment_moves_no_stage(e2e: Any) -> 
     pm.patch(f"{REPO}/milestones/{m}", json={"description": "touch"})
     e2e.settle()
     body = tracking_issue(pm, m)["body"]
-    assert "| UAT | ▶️ current |" in body and "| UAT | not given |" in body and "| Prepare | ⏳ pending |" in body, body
+    assert (
+        "| UAT | ▶️ current |" in body and "| UAT | not given |" in body and "| Prepare | ⏳ pending |" in body
+    ), body
     assert stage_comments(pm, number) == posted  # no Prepare checklist
     # The ticks show as progress (GitHub cannot say who ticked); the record's stages are as they were.
     assert record_stages(record_text(pm, body)) == record_stages(record)
@@ -185,4 +215,4 @@ def test_a_developer_editing_the_bots_stage_comment_moves_no_stage(e2e: Any) -> 
 def record_stages(text: str) -> Any:
     import json
 
-    return json.loads(text[text.index("{"):text.rindex("}") + 1])["stages"]
+    return json.loads(text[text.index("{") : text.rindex("}") + 1])["stages"]
