@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime
 
-from bot.core.gate.facts import GateFacts, MilestoneRef, TimelineItem
+from bot.core.gate.facts import CommentFacts, GateFacts, MilestoneRef, TimelineItem
 from bot.core.gate.record import REASON_LIMIT
 from bot.core.permissions import (
     ROLE_TITLES,
@@ -69,23 +70,56 @@ def comment_index(timeline: Sequence[TimelineItem], comment_id: int) -> int | No
 
 
 def head_seen_at(facts: GateFacts) -> str | None:
-    """When the bot first saw the head commit: GitHub's ``started_at`` of its check run there.
+    """From when a label or command counts for the head commit (GitHub's times only).
 
     The timeline places a ``committed`` entry by its commit date, which is when the commit was made,
     not when it was pushed: a commit made at 10:00 and pushed at 10:10 would make a label given at
-    10:05 (on the previous head) look like it came after. GitHub's own timestamp of the bot's first
-    check run on the head is no earlier than the push, so only what comes after it counts.
+    10:05 (on the previous head) look like it came after. So the time is GitHub's own record of when
+    the head became the pull request's head (``head_arrived_at``: its opening, or the head branch's
+    last push in the repository activity; a reopening after it moves it on). When GitHub's record
+    cannot prove it, the ``started_at`` of the bot's first check run on the head stands in: it is no
+    earlier than the push, so only what comes after it counts.
     """
-    if facts.existing is None or not facts.existing.started_at:
-        return None
+    since = _head_arrival(facts)
+    if since is None:
+        if facts.existing is None or not facts.existing.started_at:
+            return None
+        since = facts.existing.started_at
     retarget = last_retarget(facts.timeline)
-    if (
-        retarget is not None
-        and retarget[1].created_at
-        and at_or_after(retarget[1].created_at, facts.existing.started_at)
-    ):
+    if retarget is not None and retarget[1].created_at and at_or_after(retarget[1].created_at, since):
         return retarget[1].created_at  # GitHub's time of the retarget: only what follows is for this base
-    return facts.existing.started_at
+    return since
+
+
+def _head_arrival(facts: GateFacts) -> str | None:
+    if not facts.head_arrived_at:
+        return None
+    since = facts.head_arrived_at
+    for item in facts.timeline:
+        # A closed pull request does not follow its branch: reopened, it takes the branch's head then.
+        if item.kind == "reopened" and item.created_at and at_or_after(item.created_at, since):
+            since = item.created_at
+    return since
+
+
+def needs_head_arrival(facts: GateFacts, comments: Iterable[CommentFacts]) -> bool:
+    """Whether a command or a gate label would be judged against the bot's first check run alone
+    and predates it (the bot was down, or had not caught up): only then is GitHub's record of when
+    the head arrived worth a request."""
+    seen = head_seen_at(replace(facts, head_arrived_at=""))
+    for comment in comments:
+        if not comment.handled and not comment.edited and not at_or_after(comment.created_at, seen):
+            return True
+    for label in (facts.settings.uat_label, facts.settings.approval_label):
+        latest = latest_labeled(facts.timeline, label)
+        if (
+            latest is not None
+            and has_label(facts.pull.labels, label)
+            and latest[1].actor.lower() != facts.bot_login.lower()
+            and not at_or_after(latest[1].created_at, seen)
+        ):
+            return True
+    return False
 
 
 def at_or_after(when: str, since: str | None) -> bool:
