@@ -482,20 +482,21 @@ def test_githubs_time_of_the_push_decides_not_the_bots_first_look() -> None:
     assert plan.add_labels == []
 
 
-def test_githubs_record_of_the_push_is_asked_for_only_when_something_predates_the_bots_look() -> None:
+def test_githubs_record_of_the_push_is_asked_for_only_when_something_is_judged_by_it() -> None:
     from bot.core.gate import needs_head_arrival
 
-    early = CommentFacts(
-        100, "qa", "/uat passed", "2026-11-26T03:59:59Z", tuple(parse_commands("/uat passed"))
-    )
-    assert not needs_head_arrival(facts(), [comment(100, "qa", "/uat passed")])  # after 04:00
-    assert needs_head_arrival(facts(), [early])
-    assert not needs_head_arrival(facts(), [replace(early, handled=True)])
-    assert needs_head_arrival(facts(existing=None), [comment(100, "qa", "/uat passed")])
-    before = (committed(HEAD), labeled(11, "uat-passed", "qa", at="2026-11-26T03:30:00Z"))
-    assert needs_head_arrival(facts(("uat-passed",), before), [])
-    assert not needs_head_arrival(facts((), before), [])  # the label is off: nothing to judge
-    assert not needs_head_arrival(facts(("uat-passed",), ON_HEAD), [])
+    assert needs_head_arrival(facts(), [comment(100, "qa", "/uat passed")])
+    assert needs_head_arrival(facts(existing=None), [comment(100, "releaser", "/approve")])
+    assert not needs_head_arrival(facts(), [comment(100, "qa", "/uat passed", handled=True)])
+    assert not needs_head_arrival(facts(), [comment(100, "qa", "/hold")])
+    assert not needs_head_arrival(facts(), [])
+    # a person's label not in the record yet is judged by it; one recorded (or off) is not
+    assert needs_head_arrival(facts(("uat-passed",), ON_HEAD), [])
+    assert not needs_head_arrival(facts((), ON_HEAD), [])
+    recorded = GateRecord(HEAD, uat=Approval("qa", "2026-11-26T05:00:00Z", "label", event=11))
+    assert not needs_head_arrival(facts(("uat-passed",), ON_HEAD, record=recorded), [])
+    bots = (committed(HEAD), labeled(11, "uat-passed", BOT))
+    assert not needs_head_arrival(facts(("uat-passed",), bots), [])
 
 
 def test_hold_unhold_and_milestone() -> None:

@@ -479,3 +479,22 @@ def test_audit_entries_are_appended_once_each() -> None:
     audit.append_entry(store, "k", item)  # the same entry twice: kept once
     audit.append_entry(store, "k", {**item, "sha": "def"})
     assert [e["sha"] for e in store.state["k"]] == ["abc", "def"]
+
+
+def test_a_commit_the_bot_checked_for_another_pull_request_gets_no_earlier_sign_off(world: World) -> None:
+    """The bot's check run on a commit can predate the commit becoming this pull request's head
+    (it was another pull request's head first): GitHub's time of the push decides, not that run."""
+    world.gh_repo.branch("other", from_="fix", login="dev")
+    twin_head = world.commit("other", "dev")
+    first, world.number = world.number, world.gh_repo.pull("other", "release/1.4", title="Other", login="dev")
+    world.reconcile()  # the bot checks the commit as the other pull request's head
+    assert world.check(twin_head) is not None
+    world.number = first
+    world.sandbox.state.advance_clock(5)
+    approve = world.comment("releaser", "/approve")  # for the pull request's head before the push
+    world.sandbox.state.advance_clock(5)
+    world.ok(world.as_("dev").patch(f"/repos/{world.repo}/git/refs/heads/fix", json={"sha": twin_head}))
+    world.reconcile({"comment_ids": [approve]})
+    assert "release-approved" not in world.labels()
+    refusals = [b for b in bot_bodies(world) if b.startswith("@releaser ")]
+    assert len(refusals) == 1 and "became this pull request's head" in refusals[0], bot_bodies(world)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import replace
 from datetime import datetime
 
 from bot.core.gate.facts import CommentFacts, GateFacts, MilestoneRef, TimelineItem
-from bot.core.gate.record import REASON_LIMIT
+from bot.core.gate.record import REASON_LIMIT, parse_record
+from bot.core.gate.settings import GATE_REQUIREMENTS
 from bot.core.permissions import (
     ROLE_TITLES,
     RoleRule,
@@ -103,23 +103,29 @@ def _head_arrival(facts: GateFacts) -> str | None:
 
 
 def needs_head_arrival(facts: GateFacts, comments: Iterable[CommentFacts]) -> bool:
-    """Whether a command or a gate label would be judged against the bot's first check run alone
-    and predates it (the bot was down, or had not caught up): only then is GitHub's record of when
-    the head arrived worth a request."""
-    seen = head_seen_at(replace(facts, head_arrived_at=""))
+    """Whether the gate will judge something by when the head arrived: a ``/uat`` or ``/approve``
+    not handled yet, or a UAT or approval label applied by a person and not yet in the record. Only
+    then is GitHub's record of that time worth a request; whenever it is asked, it decides (so the
+    outcome does not depend on how soon the bot looked at the head)."""
     for comment in comments:
-        if not comment.handled and not comment.edited and not at_or_after(comment.created_at, seen):
+        if not comment.handled and not comment.edited and any(c.name in _GIVING for c in comment.commands):
             return True
-    for label in (facts.settings.uat_label, facts.settings.approval_label):
+    pull, summary = facts.pull, facts.existing.summary if facts.existing else None
+    record = parse_record(summary, pull.head_sha, pull.number, pull.base)
+    for requirement in GATE_REQUIREMENTS:
+        label = facts.settings.label_for(requirement)
         latest = latest_labeled(facts.timeline, label)
-        if (
-            latest is not None
-            and has_label(facts.pull.labels, label)
-            and latest[1].actor.lower() != facts.bot_login.lower()
-            and not at_or_after(latest[1].created_at, seen)
-        ):
+        if latest is None or not has_label(facts.pull.labels, label):
+            continue
+        if latest[1].actor.lower() == facts.bot_login.lower():
+            continue  # the bot's own label: carries a command already judged
+        entry = record.get(requirement) if record is not None else None
+        if entry is None or entry.event != latest[1].id:
             return True
     return False
+
+
+_GIVING = ("uat", "approve")
 
 
 def at_or_after(when: str, since: str | None) -> bool:
