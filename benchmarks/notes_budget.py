@@ -27,7 +27,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import httpx
@@ -40,6 +39,7 @@ from bot.core.notes import NoteItem, ReleaseInfo, render_notes, resolve_notes_co
 from bot.core.versions import Version  # noqa: E402
 from bot.github.notes_facts import NotesInputs  # noqa: E402
 from bot.jobs import JobSpec  # noqa: E402
+from bot.reconcilers.context import JobContext  # noqa: E402
 from bot.reconcilers.release_notes import sync_release_notes  # noqa: E402
 
 REPO = "acme/rocket"
@@ -90,7 +90,7 @@ def seed(api: httpx.Client, n: int, max_prs: int) -> tuple[int, int, int]:
     return milestone, prs, 2 * prs
 
 
-def app_context(sandbox: Any, key_path: str) -> SimpleNamespace:
+def app_context(sandbox: Any, key_path: str) -> JobContext:
     from bot.github.auth import GitHubApp
     from bot.github.pacer import PacerLimits
 
@@ -100,8 +100,9 @@ def app_context(sandbox: Any, key_path: str) -> SimpleNamespace:
                     pacer_limits=PacerLimits.for_mode(sandbox=True))
     config = default_config()
     config["_sources"] = {"release_yml": None, "release_drafter_yml": None}
-    return SimpleNamespace(gh=app.client_for(1), repo_full_name=REPO, bot_login=app.bot_login, config=config,
-                           store=Store(), enqueue=lambda jobs: None, job=JobSpec("release:1@1", 1, REPO, "bench"))
+    return JobContext(job=JobSpec("release:1@1", 1, REPO, "bench"), gh=app.client_for(1), repo_full_name=REPO,
+                      bot_login=app.bot_login, app_id=1, config=config, config_error=None, store=Store(),
+                      enqueue=lambda jobs: None)
 
 
 def count_requests(base_url: str, since: int) -> tuple[int, int, int]:

@@ -212,6 +212,8 @@ def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, An
                 f"{base}/_sandbox/repos", json={"owner": "acme", "name": name}, timeout=30
             ).raise_for_status()
         env.settle(timeout=60)
+        # GitHub's secondary limits enforced by the sandbox itself: a 403 would show the bot overshot.
+        httpx.post(f"{base}/_sandbox/limits", json={"enforce": True}, timeout=10).raise_for_status()
         seq = _last_seq(base)
         deliveries_before = len(httpx.get(f"{base}/_sandbox/deliveries", timeout=30).json())
         timings = Timings()
@@ -246,6 +248,7 @@ def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, An
             "counted": len(log) - not_modified,
             "not_modified": not_modified,
             "writes": sum(1 for r in log if r["method"] != "GET"),
+            "secondary_limit_403s": httpx.get(f"{base}/_sandbox/limits", timeout=10).json()["refused"],
             "per_delivery": round(len(log) / max(1, deliveries), 2),
             "per_release": round(len(log) / repos, 1),
             "counted_per_release": round((len(log) - not_modified) / repos, 1),

@@ -30,7 +30,9 @@ class Spied:
             def requestJsonAndCheck(self, verb: str, url: str, parameters: Any = None,  # noqa: N802
                                     headers: Any = None, input: Any = None) -> Any:  # noqa: A002
                 sent.append((verb, url, parameters, input))
-                return real.requestJsonAndCheck(verb, url, parameters=parameters, headers=headers, input=input)
+                return real.requestJsonAndCheck(
+                    verb, url, parameters=parameters, headers=headers, input=input
+                )
 
         self.requester = Requester()
 
@@ -39,8 +41,11 @@ class Spied:
 
     def last_release_write(self) -> Any:
         """The JSON of the bot's latest POST/PATCH of a release."""
-        return next(body for verb, url, _query, body in reversed(self.sent)
-                    if verb in ("POST", "PATCH") and "/releases" in url)
+        return next(
+            body
+            for verb, url, _query, body in reversed(self.sent)
+            if verb in ("POST", "PATCH") and "/releases" in url
+        )
 
 
 class NotesRepo:
@@ -61,14 +66,29 @@ class NotesRepo:
         return self.repo.path(rest)
 
     def tag(self, name: str, on: str = "main") -> None:
-        ok(self.api().post(self.path("/git/refs"), json={"ref": f"refs/tags/{name}", "sha": self.repo.head(on)}))
+        ok(
+            self.api().post(
+                self.path("/git/refs"), json={"ref": f"refs/tags/{name}", "sha": self.repo.head(on)}
+            )
+        )
 
     def commit(self, branch: str, message: str | None = None) -> str:
         return self.repo.commit(branch, "admin", message=message)
 
-    def pull(self, title: str, *, base: str = "release/1.4", milestone: int | None = 1, merged: bool = True,
-             labels: tuple[str, ...] = (), author: str = "dev", body: str = "", method: str = "merge",
-             commits: int = 1, commit_title: str | None = None) -> int:
+    def pull(
+        self,
+        title: str,
+        *,
+        base: str = "release/1.4",
+        milestone: int | None = 1,
+        merged: bool = True,
+        labels: tuple[str, ...] = (),
+        author: str = "dev",
+        body: str = "",
+        method: str = "merge",
+        commits: int = 1,
+        commit_title: str | None = None,
+    ) -> int:
         topic = unique("topic")
         self.repo.branch(topic, from_=base, login=author)
         for _ in range(commits):

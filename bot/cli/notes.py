@@ -18,14 +18,16 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from github import Github, GithubException
 from tqdm import tqdm
 
 from bot.config.defaults import default_config
 from bot.config.merge import deep_merge
+from bot.config.repo_config import RepoConfig
 from bot.config.validate import validate_text
-from bot.core.versions import ReleaseConventions, Version, branch_for, parse_milestone_title, parse_version
+from bot.core.versions import Version, branch_for, parse_milestone_title, parse_version
 from bot.github import notes_io
+from bot.github.client import GitHubClient
+from bot.github.errors import GithubException
 from bot.github.notes_client import NoCredentials, notes_client
 from bot.github.notes_facts import NotesInputs
 from bot.reconcilers.release_notes import NotesPlan, plan_notes
@@ -73,7 +75,7 @@ class Progress:
             bar.close()
 
 
-def _find_milestone(gh: Github, repo: str, version: Version, pattern: str) -> int | None:
+def _find_milestone(gh: GitHubClient, repo: str, version: Version, pattern: str) -> int | None:
     """The number of the milestone whose title names ``version``."""
     for milestone in notes_io.list_milestones(gh, repo):
         if parse_milestone_title(str(milestone.get("title") or ""), pattern) == version:
@@ -81,7 +83,8 @@ def _find_milestone(gh: Github, repo: str, version: Version, pattern: str) -> in
     return None
 
 
-def _effective_config(gh: Github, repo: str, config_file: str | None) -> tuple[dict[str, Any], list[str]]:
+def _effective_config(gh: GitHubClient, repo: str,
+                      config_file: str | None) -> tuple[dict[str, Any], list[str]]:
     from bot.config.loader import ConfigLoader
 
     loaded = ConfigLoader(None).load(gh, repo)
@@ -99,10 +102,10 @@ def _effective_config(gh: Github, repo: str, config_file: str | None) -> tuple[d
     return config, problems
 
 
-def build_plan(gh: Github, repo: str, version: Version, config: dict[str, Any],
+def build_plan(gh: GitHubClient, repo: str, version: Version, config: dict[str, Any],
                progress: Progress | None = None) -> tuple[NotesPlan, int]:
     """The notes plan of the version's milestone, and the milestone's number (reads only)."""
-    conventions = ReleaseConventions.from_config(config)
+    conventions = RepoConfig.from_mapping(config, repo.partition("/")[0]).releases.conventions
     milestone = _find_milestone(gh, repo, version, conventions.milestone_pattern)
     if milestone is None:
         raise LookupError(f"{repo} has no milestone for version {version}")

@@ -48,14 +48,10 @@ def _bind(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any | None]:
+def _start_sandbox(settings: Settings, bot_port: int) -> tuple[Settings, Any]:
     """Start the sandbox in-process and return settings pointing at it."""
     secret = settings.webhook_secret or secrets.token_hex(20)
-    try:
-        from bot.sandbox.server import start_sandbox
-    except ImportError as exc:
-        print(f"release-bot: sandbox unavailable ({exc}); serving webhooks without a GitHub", file=sys.stderr)
-        return settings.with_overrides(sandbox=True, webhook_secret=secret), None
+    from bot.sandbox.server import start_sandbox  # here: only `serve --sandbox` pays for its import
     key_path = os.path.abspath(settings.sandbox_app_key)
     local_host = "127.0.0.1"
     handle = start_sandbox(

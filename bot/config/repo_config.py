@@ -19,6 +19,7 @@ from bot.config.defaults import STAGE_IDS, default_config
 from bot.config.merge import deep_merge
 from bot.core.gate import GateSettings
 from bot.core.permissions import RoleRule, role_rules
+from bot.core.release_view import ReleaseSettings
 from bot.core.versions import ReleaseConventions
 
 
@@ -114,6 +115,20 @@ class RepoConfig:
                 comment_on_released=bool(notes["comment_on_released"]),
             ),
             mapping=MappingProxyType(full),
+        )
+
+    def release_settings(self) -> ReleaseSettings:
+        """What the release plan reads (``bot.core.release_plan``), from this configuration."""
+        releases = self.releases
+        return ReleaseSettings.create(
+            self.mapping,
+            timezone=releases.timezone,
+            mode=releases.mode,
+            monitor_environment=releases.monitor_environment,
+            feedback_labels=releases.feedback_labels,
+            tracking_label=releases.tracking_label,
+            title_template=releases.tracking_issue_title,
+            roles=self.roles,
         )
 
 

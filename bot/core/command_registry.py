@@ -63,6 +63,16 @@ class CommandSpec:
         listed = syntaxes[0] if len(syntaxes) == 1 else ", ".join(syntaxes[:-1]) + " or " + syntaxes[-1]
         return f"usage: {listed}."
 
+    def help_line(self, values: Mapping[str, str]) -> str:
+        """Its forms in one sentence each, for a reply (``/help`` on a pull request is a table)."""
+        lines = []
+        for form in self.forms:
+            syntax = " / ".join(f"`{s}`" for s in form.syntaxes)
+            detail = f" {form.detail}" if form.detail else ""
+            who = form.who.format(**values)
+            lines.append(f"{syntax} {form.does.format(**values)}; who may run it: {who}.{detail}")
+        return " ".join(lines)
+
     def refusal(self, values: Mapping[str, str], shown: str | None = None) -> str:
         """The reply to someone who may not run it (``shown``: the command as they wrote it)."""
         who = self.refusal_who.format(**values)
@@ -132,6 +142,7 @@ REGISTRY: tuple[CommandSpec, ...] = (
                 ("/release-note <text>",),
                 "sets this pull request's line in the release notes",
                 "the author or {rm}",
+                detail="`/release-note NONE` leaves it out.",
             ),
         ),
         roles=frozenset({ROLE_RELEASE_MANAGERS}),

@@ -4,8 +4,10 @@ Every comment newer than the release record's watermark is read, oldest first. A
 before the bot read it runs nothing (GitHub does not say who edited it); one already answered
 (its reply marker is among the bot's comments) is not answered again. Who may run a command is a
 fact the github layer looked up (``ReleaseFacts.roles``), and whether a comment was edited is
-decided by the caller (``bot.jobs.comment_was_edited``, from the comment and intake's digest): ``roles_needed`` names the look-ups a
-set of comments needs, so they are made before deciding, and only those.
+decided by the caller (``bot.jobs.comment_was_edited``, from the comment and intake's digest):
+``roles_needed`` names the look-ups a set of comments needs, so they are made before deciding, and
+only those. Which commands exist, their help and the roles that may run them come from the one
+registry (``bot.core.command_registry``).
 """
 
 from __future__ import annotations
@@ -15,18 +17,20 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from bot.core.command_registry import TRACKING_ISSUE, CommandSpec, names_for, spec, tracking_issue_help
 from bot.core.commands import Command, parse_commands
-from bot.core.permissions import role_rules
+from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, RoleRule
 from bot.core.release_types import Comment, ReleaseFacts, local_date
 from bot.core.stages import StageFacts, StageRecord, record_uat, request_stage
-from bot.core.tracking import HELP_TEXT
 
-COMMANDS = ("stage", "uat", "help")
-RELEASE_MANAGERS = "release_managers"
-QA = "qa"
+# What a tracking issue answers, from the one registry (``bot.core.command_registry``).
+COMMANDS = names_for(TRACKING_ISSUE)
+HELP_TEXT = tracking_issue_help()
 
-EDITED_REPLY = ("This comment was edited before release-bot read it, so its commands were not run: GitHub does "
-                "not say who edits a comment. Post the command again in a new comment.")
+EDITED_REPLY = (
+    "This comment was edited before release-bot read it, so its commands were not run: GitHub does "
+    "not say who edits a comment. Post the command again in a new comment."
+)
 
 _REPLY_RE = re.compile(r"release-bot:reply:(\d+)")
 
@@ -59,13 +63,20 @@ def _new_command_comments(facts: ReleaseFacts, watermark: int) -> list[tuple[Com
     return found
 
 
-def _role_of_command(command: Command) -> str | None:
-    """The role the command's author needs (None: no role is asked about, e.g. a usage error)."""
-    if command.name == "stage":
-        return RELEASE_MANAGERS if command.args else None
-    if command.name == "uat":
-        return QA if command.args.partition(" ")[0].lower() in ("passed", "failed") else None
-    return None
+def _roles_of_command(command: Command) -> frozenset[str]:
+    """The roles that may run the command as written, any of which its author must hold (none
+    asked about for ``/help`` or a usage error)."""
+    if command.name == "stage" and command.args:
+        return spec(TRACKING_ISSUE, "stage").roles
+    if command.name == "uat" and command.args.partition(" ")[0].lower() in ("passed", "failed"):
+        return spec(TRACKING_ISSUE, "uat").roles
+    return frozenset()
+
+
+def _may_run(facts: ReleaseFacts, declared: CommandSpec, author: str) -> bool:
+    """The registry's rule over the roles the github layer looked up (``ReleaseFacts.roles``)."""
+    held = frozenset(role for role in declared.roles if facts.role_of(author, role))
+    return declared.may_run(held, is_author=False)
 
 
 def roles_needed(facts: ReleaseFacts, watermark: int, edited: frozenset[int]) -> frozenset[tuple[str, str]]:
@@ -75,22 +86,32 @@ def roles_needed(facts: ReleaseFacts, watermark: int, edited: frozenset[int]) ->
         if not commands or comment.id in edited:
             continue
         for command in commands:
-            role = _role_of_command(command)
-            if role is not None and facts.role_of(comment.author, role) is None:
-                needed.add((comment.author, role))
+            for role in _roles_of_command(command):
+                if facts.role_of(comment.author, role) is None:
+                    needed.add((comment.author, role))
     return frozenset(needed)
 
 
-def _rule_words(config: Mapping[str, object], owner: str, role: str) -> str:
+def _rule_words(roles: Mapping[str, RoleRule], role: str) -> str:
     """Who holds the role, in words. A zero-width space after ``@`` keeps a refusal from notifying
     a whole team each time someone runs a command they may not run."""
-    return role_rules(config, owner)[role].describe().replace("@", "@\u200b")
+    return roles[role].describe().replace("@", "@\u200b")
 
 
-def run_commands(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, watermark: int, *,
-                 bot_comments: Sequence[Comment], edited: frozenset[int], tz: ZoneInfo, today: str,
-                 config: Mapping[str, object], owner: str) -> CommandsOutcome:
-    """Run the commands of comments newer than the watermark, oldest first (roles looked up first)."""
+def run_commands(
+    facts: ReleaseFacts,
+    record: StageRecord,
+    stage_facts: StageFacts,
+    watermark: int,
+    *,
+    bot_comments: Sequence[Comment],
+    edited: frozenset[int],
+    tz: ZoneInfo,
+    today: str,
+    roles: Mapping[str, RoleRule],
+) -> CommandsOutcome:
+    """Run the commands of comments newer than the watermark, oldest first (roles looked up first;
+    ``roles``: the configured rules, for the words of a refusal)."""
     answered = {int(m.group(1)) for c in bot_comments for m in [_REPLY_RE.search(c.body)] if m}
     answers: list[Answer] = []
     newest = watermark
@@ -108,18 +129,27 @@ def run_commands(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFac
         replies: list[str] = []
         accepted_any = False
         for command in commands:
-            record, accepted, reply = _command(facts, record, stage_facts, command, author, given, config, owner)
+            record, accepted, reply = _command(facts, record, stage_facts, command, author, given, roles)
             accepted_any = accepted_any or (accepted and not reply)
             if reply:
                 replies.append(reply)
         # 👍 when something was done; a reply for every refusal or answer (both for a mixed comment),
         # unless an earlier run already answered (it crashed before recording the watermark).
-        answers.append(Answer(cid, author, accepted_any, None if cid in answered else ("\n\n".join(replies) or None)))
+        answers.append(
+            Answer(cid, author, accepted_any, None if cid in answered else ("\n\n".join(replies) or None))
+        )
     return CommandsOutcome(record, tuple(answers), newest)
 
 
-def _command(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, command: Command, author: str,
-             given: str, config: Mapping[str, object], owner: str) -> tuple[StageRecord, bool, str | None]:
+def _command(
+    facts: ReleaseFacts,
+    record: StageRecord,
+    stage_facts: StageFacts,
+    command: Command,
+    author: str,
+    given: str,
+    roles: Mapping[str, RoleRule],
+) -> tuple[StageRecord, bool, str | None]:
     """``given``: the comment's creation date (GitHub's, in the configured zone): the verdict's date."""
     name, args = command.name, command.args
     if name == "help":
@@ -127,8 +157,9 @@ def _command(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, 
     if name == "stage":
         if not args:
             return record, False, "Usage: `/stage <name>`."
-        if not facts.role_of(author, RELEASE_MANAGERS):
-            return record, False, f"`/stage` is for release managers: {_rule_words(config, owner, RELEASE_MANAGERS)}."
+        if not _may_run(facts, spec(TRACKING_ISSUE, "stage"), author):
+            words = _rule_words(roles, ROLE_RELEASE_MANAGERS)
+            return record, False, f"`/stage` is for release managers: {words}."
         decision = request_stage(record, stage_facts, args)
         return decision.record, decision.accepted, decision.reply
     # /uat passed | /uat failed <reason>
@@ -136,7 +167,7 @@ def _command(facts: ReleaseFacts, record: StageRecord, stage_facts: StageFacts, 
     verb = verb.lower()
     if verb not in ("passed", "failed"):
         return record, False, "Usage: `/uat passed` or `/uat failed <reason>`."
-    if not facts.role_of(author, QA):
-        return record, False, f"`/uat` is for QA: {_rule_words(config, owner, QA)}."
+    if not _may_run(facts, spec(TRACKING_ISSUE, "uat"), author):
+        return record, False, f"`/uat` is for QA: {_rule_words(roles, ROLE_QA)}."
     decision = record_uat(record, stage_facts, verb == "passed", author, given, reason)
     return decision.record, decision.accepted, decision.reply

@@ -54,7 +54,6 @@ class RunInputs:
     """What one run knows besides GitHub's facts."""
 
     bot_login: str
-    repo_owner: str
     config_error: str | None = None
     config_valid: bool = True
     edited_comments: frozenset[int] = frozenset()  # changed since posted (bot.jobs.comment_was_edited)
@@ -170,8 +169,9 @@ def _notes_owner(facts: ReleaseFacts) -> bool:
 
 def _duplicates(facts: ReleaseFacts) -> tuple[int, ...]:
     dups = duplicate_versions(facts.open_milestones, facts.conventions.milestone_pattern)
+    number = facts.milestone_number
     return tuple(m.number for group in dups.values() for m in group
-                 if m.number != facts.milestone_number and any(x.number == facts.milestone_number for x in group))
+                 if m.number != number and any(x.number == number for x in group))
 
 
 def _comments_seen(facts: ReleaseFacts, previous: str | None) -> str | None:
@@ -181,8 +181,9 @@ def _comments_seen(facts: ReleaseFacts, previous: str | None) -> str | None:
     return github_time(max(known)) if known else None
 
 
-def plan_release(facts: ReleaseFacts, state: TrackingState, config: ReleaseSettings, today: str,
-                 run: RunInputs) -> ReleasePlan | Wants:
+def plan_release(
+    facts: ReleaseFacts, state: TrackingState, config: ReleaseSettings, today: str, run: RunInputs
+) -> ReleasePlan | Wants:
     """One reconcile of one release, decided. ``state``: what the release record holds (empty
     without one); ``today``: the date in the configured zone (the date a stage begins)."""
     version = facts.version_obj
@@ -204,8 +205,9 @@ def plan_release(facts: ReleaseFacts, state: TrackingState, config: ReleaseSetti
     # changed comments were listed — the unchanged ones as recorded in the state.
     bot_comments = [c for c in facts.tracking_comments if c.author == run.bot_login]
     listed = _stage_comments(bot_comments, number)
-    checklists: dict[str, ChecklistRecord] = {s: ChecklistRecord.of(c.id, parse_progress(c.body))
-                                              for s, c in listed.items()}
+    checklists: dict[str, ChecklistRecord] = {
+        s: ChecklistRecord.of(c.id, parse_progress(c.body)) for s, c in listed.items()
+    }
     if not facts.comments_complete:
         for stage, known in state.checklists.items():
             checklists.setdefault(stage, known)
@@ -225,26 +227,41 @@ def plan_release(facts: ReleaseFacts, state: TrackingState, config: ReleaseSetti
         milestone_created=local_date(milestone.created_at, tz),
     )
     first = advance(record, stage_facts, today)
-    commands = run_commands(facts, first.record, stage_facts, state.comment_watermark, bot_comments=bot_comments,
-                            edited=run.edited_comments, tz=tz, today=today, config=config.config,
-                            owner=run.repo_owner)
+    commands = run_commands(
+        facts,
+        first.record,
+        stage_facts,
+        state.comment_watermark,
+        bot_comments=bot_comments,
+        edited=run.edited_comments,
+        tz=tz,
+        today=today,
+        roles=config.roles,
+    )
     outcome = advance(commands.record, stage_facts, today)
     record = outcome.record
     held = outcome.held or first.held
 
     # What is still to be read: stage comments by id (a fact tick), feedback, pull requests.
     ticks = ticks_of(known_facts(facts, record, stage_facts.deployed, tz, today))
-    to_read = comments_to_read(config.checklists, listed, checklists, ticks,
-                               first.returned_to_uat or outcome.returned_to_uat)
+    to_read = comments_to_read(
+        config.checklists, listed, checklists, ticks, first.returned_to_uat or outcome.returned_to_uat
+    )
     monitor_began = record.began.get(MONITOR) if record.current == MONITOR else None
     retro_due = record.current == FUTURE_PLANNING and not facts.milestone_open and not state.retro_done
     milestone_items = facts.milestone_items
     wants = Wants(
         comment_ids=frozenset(to_read.values()) - facts.comments_read_by_id,
-        feedback_since=(datetime.fromisoformat(f"{monitor_began}T00:00:00+00:00").astimezone(UTC)
-                        if monitor_began and facts.feedback_issues is None else None),
-        branch_pulls=(retro_due and facts.branch_pulls is None
-                      and any(i.is_pull_request and i.state == "open" for i in milestone_items)),
+        feedback_since=(
+            datetime.fromisoformat(f"{monitor_began}T00:00:00+00:00").astimezone(UTC)
+            if monitor_began and facts.feedback_issues is None
+            else None
+        ),
+        branch_pulls=(
+            retro_due
+            and facts.branch_pulls is None
+            and any(i.is_pull_request and i.state == "open" for i in milestone_items)
+        ),
     )
     if wants:
         return wants
@@ -256,49 +273,70 @@ def plan_release(facts: ReleaseFacts, state: TrackingState, config: ReleaseSetti
     for stage, edit in edits.items():
         checklists[stage] = ChecklistRecord.of(edit.comment_id, parse_progress(edit.body))
         progress[stage] = checklists[stage].progress
-    feedback = _feedback(facts, config, monitor_began, state.feedback, version_text(version)) \
-        if monitor_began else state.feedback
-    new_state = TrackingState(stages=record, comment_watermark=commands.watermark, feedback=feedback,
-                              retro_done=state.retro_done, past_gate=_past_gate(facts, state.past_gate, run.past_gate),
-                              checklists=checklists, comments_seen=state.comments_seen,
-                              overdue=overdue(facts, state.overdue, record, tz, today))
+    feedback = (
+        _feedback(facts, config, monitor_began, state.feedback, version_text(version))
+        if monitor_began
+        else state.feedback
+    )
+    new_state = TrackingState(
+        stages=record,
+        comment_watermark=commands.watermark,
+        feedback=feedback,
+        retro_done=state.retro_done,
+        past_gate=_past_gate(facts, state.past_gate, run.past_gate),
+        checklists=checklists,
+        comments_seen=state.comments_seen,
+        overdue=overdue(facts, state.overdue, record, tz, today),
+    )
 
     # Stage comments due: every stage that began (not skipped) and has none yet. ``posted`` (in
     # the record) also guards against a comments listing that lags our own write.
     to_post = [s for s in STAGES if s in record.began and s not in posted_comments and s not in state.posted]
-    new_state = replace(new_state, posted=tuple(s for s in STAGES
-                                                if s in state.posted or s in posted_comments or s in to_post))
-    rendered = {s: render_stage_comment(number, version_text(version), config.checklists[s], ticks) for s in to_post}
+    new_state = replace(
+        new_state,
+        posted=tuple(s for s in STAGES if s in state.posted or s in posted_comments or s in to_post),
+    )
+    rendered = {
+        s: render_stage_comment(number, version_text(version), config.checklists[s], ticks) for s in to_post
+    }
     for stage, body in rendered.items():
         progress[stage] = ChecklistRecord.of(0, parse_progress(body)).progress  # bounded as recorded
 
     retro_body: str | None = None
     moves: tuple[CarryOverMove, ...] = ()
     if retro_due:
-        figures, carried, moves = retrospective(facts, version, record, config, today,
-                                                facts.branch_pulls or frozenset())
+        figures, carried, moves = retrospective(
+            facts, version, record, config, today, facts.branch_pulls or frozenset()
+        )
         if not any(retro_marker(number) in c.body for c in bot_comments):
             retro_body = render_retrospective(number, figures, carried)
         new_state = replace(new_state, retro_done=True)
 
     written = facts.record.written if facts.record is not None else None
     seen = _comments_seen(facts, state.comments_seen)
-    if seen != state.comments_seen and (written is None or state.comments_seen is None
-                                        or record_json(new_state) != written):
+    if seen != state.comments_seen and (
+        written is None or state.comments_seen is None or record_json(new_state) != written
+    ):
         # The read mark moves only with a change that rewrites the record anyway (or to record a
         # first one): a comment that changes nothing (a bot reply) is listed again next time
         # rather than costing a write.
         new_state = replace(new_state, comments_seen=seen)
     fp_progress = progress.get(FUTURE_PLANNING)
-    close = record.current == FUTURE_PLANNING and fp_progress is not None and fp_progress.complete \
+    close = (
+        record.current == FUTURE_PLANNING
+        and fp_progress is not None
+        and fp_progress.complete
         and FUTURE_PLANNING in posted_comments
+    )
 
     title = config.title(version)
     patch = IssuePatch()
     if tracking is not None:
         patch = IssuePatch(
             title=title if tracking.title != title else None,
-            milestone=number if (tracking.milestone.number if tracking.milestone else None) != number else None,
+            milestone=number
+            if (tracking.milestone.number if tracking.milestone else None) != number
+            else None,
             close=close and tracking.state == "open",
         )
     warnings = [config_error_warning(run.config_error, run.config_valid)] if run.config_error else []
@@ -309,8 +347,11 @@ def plan_release(facts: ReleaseFacts, state: TrackingState, config: ReleaseSetti
         version=version_text(version),
         stage=record.current,
         state=new_state,
-        initial_record=(replace(new_state, posted=tuple(s for s in new_state.posted if s not in rendered))
-                        if facts.record is None else None),
+        initial_record=(
+            replace(new_state, posted=tuple(s for s in new_state.posted if s not in rendered))
+            if facts.record is None
+            else None
+        ),
         written=written,
         title=title,
         label=config.tracking_label,
@@ -330,8 +371,14 @@ def plan_release(facts: ReleaseFacts, state: TrackingState, config: ReleaseSetti
     )
 
 
-def with_posted_comment(state: TrackingState, stage: str, comment_id: int, progress: Progress,
-                        updated_at: datetime | None, new_issue: bool) -> TrackingState:
+def with_posted_comment(
+    state: TrackingState,
+    stage: str,
+    comment_id: int,
+    progress: Progress,
+    updated_at: datetime | None,
+    new_issue: bool,
+) -> TrackingState:
     """The state once a stage comment is posted: recorded with its id (the next read need not list
     it again). On a new issue the read mark starts at the bot's own comments (a new issue has no
     comment but ours, and any posted within the listing margin of them)."""
@@ -359,4 +406,6 @@ def plan_deleted(facts: ReleaseFacts) -> DeletedPlan | None:
     already = any(c.author == facts.bot_login and marker in c.body for c in facts.tracking_comments)
     match = re.search(r"\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?", tracking.title)
     version = match.group(0) if match else "?"
-    return DeletedPlan(tracking.number, None if already else render_deleted_note(facts.milestone_number, version))
+    return DeletedPlan(
+        tracking.number, None if already else render_deleted_note(facts.milestone_number, version)
+    )

@@ -30,7 +30,9 @@ from bot.core.tracking import ChecklistRecord
 from bot.core.versions import rc_tag
 
 
-def known_facts(facts: ReleaseFacts, record: StageRecord, deployed: bool, tz: ZoneInfo, today: str) -> KnownFacts:
+def known_facts(
+    facts: ReleaseFacts, record: StageRecord, deployed: bool, tz: ZoneInfo, today: str
+) -> KnownFacts:
     """What the bot knows now. "When" is the day a stage the fact started began, else today: a line
     the bot ticked keeps its text afterwards, so the day is the one it was first seen."""
     began = record.began
@@ -42,7 +44,9 @@ def known_facts(facts: ReleaseFacts, record: StageRecord, deployed: bool, tz: Zo
     return KnownFacts(
         branch=facts.branch_name if facts.branch_exists else None,
         branch_on=began.get(BUILD_TEST, today),
-        candidate_tag=rc_tag(version, latest, facts.conventions.rc_tag_pattern) if version and latest else None,
+        candidate_tag=rc_tag(version, latest, facts.conventions.rc_tag_pattern)
+        if version and latest
+        else None,
         candidate_on=began.get(UAT, today),
         signed_off_by=signed.by if signed else None,
         signed_off_on=signed.date if signed else "",
@@ -52,8 +56,11 @@ def known_facts(facts: ReleaseFacts, record: StageRecord, deployed: bool, tz: Zo
         published_on=(local_date(published.published_at, tz) or "") if published is not None else "",
         deployed=deployed,
         deployed_on=began.get(MONITOR, today),
-        closed_on=((local_date(milestone.closed_at, tz) or today)
-                   if milestone is not None and not facts.milestone_open else None),
+        closed_on=(
+            (local_date(milestone.closed_at, tz) or today)
+            if milestone is not None and not facts.milestone_open
+            else None
+        ),
     )
 
 
@@ -63,8 +70,9 @@ class FactEdit:
     body: str  # the stage comment with its fact lines brought up to the facts
 
 
-def _needs_read(checklist: StageChecklist, recorded: ChecklistRecord, ticks: Mapping[str, FactTick],
-                withdrawn_uat: bool) -> bool:
+def _needs_read(
+    checklist: StageChecklist, recorded: ChecklistRecord, ticks: Mapping[str, FactTick], withdrawn_uat: bool
+) -> bool:
     unticked = set(recorded.progress.unticked)
     for index, item in enumerate(checklist.items):
         fact = checklist.fact_of(index)
@@ -77,9 +85,13 @@ def _needs_read(checklist: StageChecklist, recorded: ChecklistRecord, ticks: Map
     return False
 
 
-def comments_to_read(checklists: Mapping[str, StageChecklist], listed: Mapping[str, Comment],
-                     recorded: Mapping[str, ChecklistRecord], ticks: Mapping[str, FactTick],
-                     withdrawn_uat: bool) -> dict[str, int]:
+def comments_to_read(
+    checklists: Mapping[str, StageChecklist],
+    listed: Mapping[str, Comment],
+    recorded: Mapping[str, ChecklistRecord],
+    ticks: Mapping[str, FactTick],
+    withdrawn_uat: bool,
+) -> dict[str, int]:
     """Stage → comment id of the unlisted stage comments whose fact lines may need an edit."""
     wanted: dict[str, int] = {}
     for stage, record in recorded.items():

@@ -144,7 +144,8 @@ class RoleAnswer:
 
 @dataclass(frozen=True)
 class ReleaseFacts:
-    """What GitHub shows about one milestone's release, read once per reconcile (``bot.github.release_facts``).
+    """What GitHub shows about one milestone's release, read once per reconcile
+    (``bot.github.release_facts``).
 
     The optional reads (``None``: not read) are made only when the plan asks for them
     (``ReleasePlan.wants``): a steady release reads none of them.

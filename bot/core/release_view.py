@@ -9,13 +9,14 @@ body (``NotesSummary``) comes from the notes apply step, the only input that is 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.checklists import Progress, StageChecklist, all_checklists
 from bot.core.due_dates import github_due_day
+from bot.core.permissions import RoleRule
 from bot.core.release_types import Item, Milestone, ReleaseFacts, local_date
 from bot.core.stages import DEPLOY, STRICT, StageRecord
 from bot.core.tracking import (
@@ -35,7 +36,8 @@ MAX_CONFIG_PROBLEMS = 10
 
 @dataclass(frozen=True)
 class ReleaseSettings:
-    """The ``releases:`` and ``stages:`` configuration the plan reads (schema-defaulted mapping)."""
+    """The ``releases:``, ``stages:`` and ``roles:`` configuration the plan reads, typed
+    (``bot.config.repo_config.RepoConfig.release_settings`` builds it: the schema holds the defaults)."""
 
     config: Mapping[str, Any]  # the effective configuration, for the core helpers that take it
     timezone_name: str
@@ -47,27 +49,29 @@ class ReleaseSettings:
     tracking_label: str
     title_template: str
     checklists: Mapping[str, StageChecklist]
+    roles: Mapping[str, RoleRule]  # who holds which role, for the words of a refusal
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any] | None) -> ReleaseSettings:
-        config = config or {}
-        releases = config.get("releases") or {}
-        name = str(releases.get("timezone") or "UTC")
+    def create(cls, config: Mapping[str, Any], *, timezone: str, mode: str, monitor_environment: str,
+               feedback_labels: Iterable[str], tracking_label: str, title_template: str,
+               roles: Mapping[str, RoleRule]) -> ReleaseSettings:
+        """From configured values (an unknown time zone falls back to UTC, said by ``timezone_known``)."""
         try:
-            tz, known = ZoneInfo(name), True
+            tz, known = ZoneInfo(timezone), True
         except (ZoneInfoNotFoundError, ValueError):
             tz, known = ZoneInfo("UTC"), False
         return cls(
             config=config,
-            timezone_name=name,
+            timezone_name=timezone,
             tz=tz,
             timezone_known=known,
-            mode=STRICT if releases.get("mode") == STRICT else "agile",
-            monitor_environment=str(releases.get("monitor_environment") or "production"),
-            feedback_labels=frozenset(str(x).lower() for x in releases.get("feedback_labels") or ["regression"]),
-            tracking_label=str(releases.get("tracking_label") or "release-tracking"),
-            title_template=str(releases.get("tracking_issue_title") or "Release v{version}"),
+            mode=STRICT if mode == STRICT else "agile",
+            monitor_environment=monitor_environment,
+            feedback_labels=frozenset(label.lower() for label in feedback_labels),
+            tracking_label=tracking_label,
+            title_template=title_template,
             checklists=all_checklists(config),
+            roles=roles,
         )
 
     def title(self, version: Version) -> str:
@@ -99,15 +103,21 @@ def config_error_warning(error: str, last_valid_in_use: bool) -> str:
             continue
         match = _PROBLEM_RE.match(line)
         if match:
-            problems.append(f"`{neutralize(match['where'], 200)}` line {match['line']}: {neutralize(match['message'], 300)}")
+            where, message = neutralize(match["where"], 200), neutralize(match["message"], 300)
+            problems.append(f"`{where}` line {match['line']}: {message}")
         else:
             problems.append(neutralize(line, 300))
     shown = problems[:MAX_CONFIG_PROBLEMS]
     if len(problems) > len(shown):
         shown.append(f"and {len(problems) - len(shown)} more (run `release-bot check-config`)")
-    in_use = ("the last valid configuration is in use" if last_valid_in_use
-              else "no valid configuration was ever seen: the defaults are in use and the merge gate fails closed")
-    return f"Configuration error in `.github/release-bot.yml` ({in_use}): " + "; ".join(shown or ["unreadable"])
+    in_use = (
+        "the last valid configuration is in use"
+        if last_valid_in_use
+        else "no valid configuration was ever seen: the defaults are in use and the merge gate fails closed"
+    )
+    return f"Configuration error in `.github/release-bot.yml` ({in_use}): " + "; ".join(
+        shown or ["unreadable"]
+    )
 
 
 def due_date(milestone: Milestone | None) -> str | None:
@@ -124,7 +134,9 @@ def shipped_date(facts: ReleaseFacts, record: StageRecord, tz: ZoneInfo) -> str 
     return record.began.get(DEPLOY)
 
 
-def overdue(facts: ReleaseFacts, recorded: str | None, record: StageRecord, tz: ZoneInfo, today: str) -> str | None:
+def overdue(
+    facts: ReleaseFacts, recorded: str | None, record: StageRecord, tz: ZoneInfo, today: str
+) -> str | None:
     """The due date once it has passed with the release not shipped (sticky for that due date).
 
     Decided against today's date in the configured zone and kept in the record: the body shows
@@ -158,12 +170,16 @@ def item_ref(item: Item) -> ItemRef:
 
 
 def duplicate_warning(facts: ReleaseFacts, version: Version) -> str | None:
-    for other, group in duplicate_versions(facts.open_milestones, facts.conventions.milestone_pattern).items():
+    for other, group in duplicate_versions(
+        facts.open_milestones, facts.conventions.milestone_pattern
+    ).items():
         if other == version and any(m.number == facts.milestone_number for m in group):
             names = ", ".join(f"#{m.number} ({neutralize(m.title, 80)})" for m in group)
             keeper = min(m.number for m in group)
-            return (f"Several open milestones name version {version_text(other)}: {names}. Keep one; "
-                    f"until then the release notes follow milestone #{keeper}.")
+            return (
+                f"Several open milestones name version {version_text(other)}: {names}. Keep one; "
+                f"until then the release notes follow milestone #{keeper}."
+            )
     return None
 
 
@@ -177,8 +193,13 @@ class ViewInputs:
     warnings: tuple[str, ...]  # configuration errors, duplicates, a strict hold (notes errors follow)
 
 
-def release_view(inputs: ViewInputs, state: TrackingState, progress: Mapping[str, Progress],
-                 notes: NotesSummary | None, record_id: int | None) -> TrackingView:
+def release_view(
+    inputs: ViewInputs,
+    state: TrackingState,
+    progress: Mapping[str, Progress],
+    notes: NotesSummary | None,
+    record_id: int | None,
+) -> TrackingView:
     facts, version, settings = inputs.facts, inputs.version, inputs.settings
     milestone = facts.milestone
     warnings = list(inputs.warnings)
@@ -240,16 +261,25 @@ class CarryOverMove:
     to_milestone: int | None  # None: nowhere to go (the retrospective says it needs a home)
 
 
-def retrospective(facts: ReleaseFacts, version: Version, record: StageRecord, settings: ReleaseSettings,
-                  today: str, branch_pulls: frozenset[int]) -> tuple[RetroFigures, tuple[CarryOver, ...],
-                                                                     tuple[CarryOverMove, ...]]:
+def retrospective(
+    facts: ReleaseFacts,
+    version: Version,
+    record: StageRecord,
+    settings: ReleaseSettings,
+    today: str,
+    branch_pulls: frozenset[int],
+) -> tuple[RetroFigures, tuple[CarryOver, ...], tuple[CarryOverMove, ...]]:
     """The figures of a closed milestone and where its open items go: open pull requests into the
     release branch → the next open milestone of the same line; other open items → the next open
     version milestone in semver order."""
     items = facts.milestone_items
     open_items = [i for i in items if i.state == "open"]
-    delivered = [i for i in items if (i.is_pull_request and i.merged) or
-                 (not i.is_pull_request and i.state == "closed" and i.state_reason != "not_planned")]
+    delivered = [
+        i
+        for i in items
+        if (i.is_pull_request and i.merged)
+        or (not i.is_pull_request and i.state == "closed" and i.state_reason != "not_planned")
+    ]
     merged = [i for i in items if i.merged]
     contributors = tuple(sorted({i.author for i in merged if i.author}, key=str.lower))
     others = [m for m in facts.open_milestones if m.number != facts.milestone_number]

@@ -427,16 +427,6 @@ def render_stage_comment(milestone_number: int, version: str, checklist: StageCh
     return "\n".join(lines)
 
 
-HELP_TEXT = (
-    "Commands on a release tracking issue (one per line, at the start of the line):\n"
-    "- `/stage <name>` — move the release forward to a stage by hand (release managers). "
-    "Stages: " + ", ".join(f"`{s}`" for s in STAGES) + ".\n"
-    "- `/uat passed` — accept the latest release candidate (QA).\n"
-    "- `/uat failed <reason>` — reject the latest release candidate (QA).\n"
-    "- `/help` — this text."
-)
-
-
 def render_reply(comment_id: int, author: str, text: str) -> str:
     return f"{reply_marker(comment_id)}\n@{author} {text}"
 

@@ -39,6 +39,7 @@ from bot.core.stages import STAGE_TITLES, STAGES, stage_states
 from bot.core.tracking import TrackingState, stage_of_comment, tracking_milestone_of
 from bot.core.versions import final_tag, parse_milestone_title, version_text
 from bot.github.paging import list_all
+from bot.github.paths import repo_path
 from bot.github.release_record_io import record_of
 from bot.github.user_io import RepoRef
 
@@ -148,11 +149,6 @@ class ReleaseDetail:
 # --------------------------------------------------------------------------- helpers
 
 
-def _repo_path(repo: str) -> str:
-    owner, _, name = repo.partition("/")
-    return f"/repos/{quote(owner, safe='')}/{quote(name, safe='')}"
-
-
 def _login(obj: Any) -> str:
     return str(obj.get("login") or "") if isinstance(obj, Mapping) else ""
 
@@ -202,7 +198,7 @@ def read_gate(
     check_name = _DEFAULTS["gate"]["check_name"]
     data = _get(
         gh,
-        f"{_repo_path(repo)}/commits/{quote(head_sha, safe='')}/check-runs",
+        f"{repo_path(repo)}/commits/{quote(head_sha, safe='')}/check-runs",
         {"check_name": check_name, "filter": "latest", "per_page": 100},
     )
     runs = [
@@ -242,7 +238,7 @@ def _milestone_items(gh: Github, repo: RepoRef, number: int) -> _MilestoneItems:
     with this milestone's marker) and its pull requests."""
     items = list_all(
         gh,
-        f"{_repo_path(repo.full_name)}/issues",
+        f"{repo_path(repo.full_name)}/issues",
         {"milestone": number, "state": "all"},
         max_pages=MAX_ISSUE_PAGES,
     )
@@ -270,7 +266,7 @@ def _state_of(
     pointer = pointer_of(tracking.get("body"))
     if pointer is None:
         return TrackingState()
-    run = _get(gh, f"{_repo_path(repo.full_name)}/check-runs/{int(pointer)}")
+    run = _get(gh, f"{repo_path(repo.full_name)}/check-runs/{int(pointer)}")
     record = record_of(run, number, app_id) if isinstance(run, Mapping) else None
     return record.state if record is not None else TrackingState()  # the record carries it decoded
 
@@ -377,7 +373,7 @@ def _summary(
 
 
 def _open_pulls(gh: Github, repo: RepoRef) -> dict[int, Mapping[str, Any]]:
-    pulls = list_all(gh, f"{_repo_path(repo.full_name)}/pulls", {"state": "open"}, max_pages=MAX_ISSUE_PAGES)
+    pulls = list_all(gh, f"{repo_path(repo.full_name)}/pulls", {"state": "open"}, max_pages=MAX_ISSUE_PAGES)
     return {int(p["number"]): p for p in pulls}
 
 
@@ -402,7 +398,7 @@ def read_repo_releases(gh: Github, repo: RepoRef, app_id: int) -> RepoReleases:
     """Open releases in full; closed ones from the milestone list alone (no further requests)."""
     milestones = list_all(
         gh,
-        f"{_repo_path(repo.full_name)}/milestones",
+        f"{repo_path(repo.full_name)}/milestones",
         {"state": "all", "sort": "due_on", "direction": "asc"},
         max_pages=MAX_MILESTONE_PAGES,
     )
@@ -427,7 +423,7 @@ def _checklists(
 ) -> tuple[StageChecklistView, ...]:
     comments = list_all(
         gh,
-        f"{_repo_path(repo.full_name)}/issues/{int(tracking['number'])}/comments",
+        f"{repo_path(repo.full_name)}/issues/{int(tracking['number'])}/comments",
         max_pages=MAX_COMMENT_PAGES,
     )
     found: dict[str, StageChecklistView] = {}
@@ -469,7 +465,7 @@ def _notes(gh: Github, repo: RepoRef, number: int, version: str) -> NotesDraft |
     if parsed is None:
         return None
     tag = final_tag(parsed, _DEFAULTS["releases"]["final_tag_pattern"])
-    data = _get(gh, f"{_repo_path(repo.full_name)}/releases", {"per_page": 100})
+    data = _get(gh, f"{repo_path(repo.full_name)}/releases", {"per_page": 100})
     for rel in data or []:
         if _login(rel.get("author")) != repo.bot_login or rel.get("tag_name") != tag:
             continue
@@ -485,7 +481,7 @@ def _notes(gh: Github, repo: RepoRef, number: int, version: str) -> NotesDraft |
 
 def read_release(gh: Github, repo: RepoRef, number: int, app_id: int) -> ReleaseDetail | None:
     """One release in full; None when the milestone is gone or is not a release."""
-    milestone = _get(gh, f"{_repo_path(repo.full_name)}/milestones/{int(number)}")
+    milestone = _get(gh, f"{repo_path(repo.full_name)}/milestones/{int(number)}")
     if not isinstance(milestone, Mapping):
         return None
     open_pulls = _open_pulls(gh, repo) if milestone.get("state") == "open" else {}

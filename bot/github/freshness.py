@@ -86,11 +86,8 @@ def families_touched(
             return frozenset({"tags"} if ref_type == "tag" else {"heads"})
         return frozenset({"tags", "heads"})
     if event == "push":
-        ref = (payload or {}).get("ref")
-        if isinstance(ref, str) and ref.startswith("refs/tags/"):
-            return frozenset({"tags"})
-        if isinstance(ref, str) and ref.startswith("refs/heads/"):
-            return frozenset({"heads"})
+        # Any push also ends the tags' window: the repository reconcile a push wakes is what finds
+        # tags whose own `create` webhooks were lost (docs/release-lifecycle.md), so it must read them.
         return frozenset({"tags", "heads"})
     by_action = _TOUCHED_BY_ACTION.get((event, action or ""), frozenset())
     return _TOUCHED_BY_EVENT.get(event, frozenset()) | by_action

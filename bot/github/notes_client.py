@@ -25,7 +25,9 @@ def notes_client(repo: str) -> Github:
         return Github(base_url=settings.github_api_url, auth=Auth.Token(token), per_page=100,
                       seconds_between_requests=0, seconds_between_writes=0)
     if not settings.has_app_credentials:
-        raise NoCredentials("release-bot notes: set GITHUB_TOKEN, or APP_ID and PRIVATE_KEY(_PATH), to read GitHub")
+        raise NoCredentials(
+            "release-bot notes: set GITHUB_TOKEN, or APP_ID and PRIVATE_KEY(_PATH), to read GitHub"
+        )
     from bot.services import Services
 
     services = Services.from_settings(settings, None)

@@ -68,17 +68,27 @@ def _is_bot_issue(item: Item, bot_login: str | None) -> bool:
     return bool(bot_login) and not item.is_pull_request and item.author == bot_login
 
 
-def read_notes_facts(gh: Github, repo: str, config: Mapping[str, Any], inputs: NotesInputs, *,
-                     bot_login: str | None = None, merge_shas: dict[int, str] | None = None,
-                     max_sha_reads: int | None = None, on_progress: ProgressCallback | None = None) -> NotesFacts:
+def read_notes_facts(
+    gh: Github,
+    repo: str,
+    config: Mapping[str, Any],
+    inputs: NotesInputs,
+    *,
+    bot_login: str | None = None,
+    merge_shas: dict[int, str] | None = None,
+    max_sha_reads: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> NotesFacts:
     """``merge_shas`` (number → SHA) is what is already known (the store) and receives what is read."""
     tags = inputs.tag_names if inputs.tag_names is not None else frozenset(notes_io.list_tag_names(gh, repo))
     if inputs.items is not None:
         items: Iterable[Item] = inputs.items
     else:
         on_items = (lambda done, total: on_progress("items", done, total)) if on_progress else None
-        items = [item_of(d) for d in notes_io.list_milestone_items(gh, repo, inputs.milestone_number,
-                                                                   on_page=on_items)]
+        items = [
+            item_of(d)
+            for d in notes_io.list_milestone_items(gh, repo, inputs.milestone_number, on_page=on_items)
+        ]
     targets = notes_targets(config, inputs.version, tags, inputs.branch)
     default = inputs.default_branch or ""
     if not default and targets.needs_default_branch:
@@ -94,10 +104,15 @@ def read_notes_facts(gh: Github, repo: str, config: Mapping[str, Any], inputs: N
         except UnknownObjectException:
             # A ref vanished between reads (tag deleted, branch renamed): the notes still build from
             # the milestone alone, and the tracking issue says why the commit check was skipped.
-            errors.append(f"could not compare {base}...{head}: a tag or branch is missing; every merged pull "
-                          "request of the milestone is listed")
-    note_items = tuple(note_item_of(i) for i in items
-                       if i.state == "closed" and i.number > 0 and not _is_bot_issue(i, bot_login))
+            errors.append(
+                f"could not compare {base}...{head}: a tag or branch is missing; every merged pull "
+                "request of the milestone is listed"
+            )
+    note_items = tuple(
+        note_item_of(i)
+        for i in items
+        if i.state == "closed" and i.number > 0 and not _is_bot_issue(i, bot_login)
+    )
     known: dict[int, str] = {}
     unresolved = 0
     if commits:
@@ -105,15 +120,25 @@ def read_notes_facts(gh: Github, repo: str, config: Mapping[str, Any], inputs: N
         if unplaced:
             known, unresolved = merge_shas_of(gh, repo, unplaced, merge_shas, max_sha_reads)
     owner, _, name = repo.partition("/")
-    return NotesFacts(targets=targets, milestone_number=inputs.milestone_number, owner=owner, repository=name,
-                      html_base=html_base_of(gh), default_branch=default, items=note_items,
-                      commits=tuple(commits) if commits is not None else None,
-                      compared_from_tag=targets.previous_tag is not None, merge_shas=known,
-                      unresolved=unresolved, errors=tuple(errors))
+    return NotesFacts(
+        targets=targets,
+        milestone_number=inputs.milestone_number,
+        owner=owner,
+        repository=name,
+        html_base=html_base_of(gh),
+        default_branch=default,
+        items=note_items,
+        commits=tuple(commits) if commits is not None else None,
+        compared_from_tag=targets.previous_tag is not None,
+        merge_shas=known,
+        unresolved=unresolved,
+        errors=tuple(errors),
+    )
 
 
-def merge_shas_of(gh: Github, repo: str, numbers: list[int], cache: dict[int, str] | None,
-                  max_reads: int | None) -> tuple[dict[int, str], int]:
+def merge_shas_of(
+    gh: Github, repo: str, numbers: list[int], cache: dict[int, str] | None, max_reads: int | None
+) -> tuple[dict[int, str], int]:
     """Merge commit SHAs of ``numbers``: from ``cache`` (updated), else one read each, at most
     ``max_reads``. Returns (number → SHA for those known, how many are still unknown)."""
     cache = cache if cache is not None else {}

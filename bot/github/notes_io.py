@@ -25,8 +25,8 @@ from bot.core.notes.body import split_body
 from bot.core.notes.selection import CommitRef
 from bot.core.release_types import Release
 from bot.github.paging import iter_pages
+from bot.github.paths import repo_path
 from bot.github.release_json import release_of
-from bot.github.repo_paths import repo_path
 
 COMPARE_PER_PAGE = 250  # GitHub's page size for a comparison's commits (PyGithub's default too)
 RELEASE_LIST_MAX_PAGES = 3  # where to look for the bot's draft when the store has no hint
@@ -49,10 +49,6 @@ class DesiredRelease:
     make_latest: bool | None  # only sent when publishing
 
 
-def _repo_path(repo: str) -> str:
-    return repo_path(repo)
-
-
 # ---------------------------------------------------------------- reads
 
 
@@ -62,7 +58,7 @@ def list_milestone_items(gh: Github, repo: str, milestone_number: int, *, state:
     ``pull_request.merged_at`` in this listing, so no request per pull request is needed."""
     items: list[dict[str, Any]] = []
     params = {"milestone": str(milestone_number), "state": state, "sort": "created", "direction": "asc"}
-    for page in iter_pages(gh, f"{_repo_path(repo)}/issues", params):
+    for page in iter_pages(gh, f"{repo_path(repo)}/issues", params):
         items.extend(page)
         if on_page:
             on_page(len(items), None)
@@ -72,7 +68,7 @@ def list_milestone_items(gh: Github, repo: str, milestone_number: int, *, state:
 def list_tag_names(gh: Github, repo: str, prefix: str = "") -> list[str]:
     """Tag names (without ``refs/tags/``) from ``git/matching-refs/tags/{prefix}``."""
     names: list[str] = []
-    for page in iter_pages(gh, f"{_repo_path(repo)}/git/matching-refs/tags/{quote(prefix, safe='')}"):
+    for page in iter_pages(gh, f"{repo_path(repo)}/git/matching-refs/tags/{quote(prefix, safe='')}"):
         names.extend(str(ref.get("ref", "")).removeprefix("refs/tags/") for ref in page)
     return names
 
@@ -80,7 +76,7 @@ def list_tag_names(gh: Github, repo: str, prefix: str = "") -> list[str]:
 def compare_commits(gh: Github, repo: str, base: str, head: str, *,
                     on_page: PageCallback | None = None) -> list[CommitRef]:
     """Commits reachable from ``head`` and not from ``base``, 250 per page."""
-    path = f"{_repo_path(repo)}/compare/{quote(base, safe='')}...{quote(head, safe='')}"
+    path = f"{repo_path(repo)}/compare/{quote(base, safe='')}...{quote(head, safe='')}"
     commits: list[CommitRef] = []
     page = 1
     while True:
@@ -109,7 +105,7 @@ def get_merge_commit_sha(gh: Github, repo: str, number: int) -> str | None:
     """``merge_commit_sha`` of a merged pull request (the squash commit, or the last commit a
     rebase merge wrote); None when the pull request is gone or GitHub has none."""
     try:
-        _h, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/pulls/{int(number)}")
+        _h, data = gh.requester.requestJsonAndCheck("GET", f"{repo_path(repo)}/pulls/{int(number)}")
     except UnknownObjectException:
         return None
     sha = data.get("merge_commit_sha")
@@ -118,7 +114,7 @@ def get_merge_commit_sha(gh: Github, repo: str, number: int) -> str | None:
 
 def get_release(gh: Github, repo: str, release_id: int) -> ReleaseRecord | None:
     try:
-        _h, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/releases/{release_id}")
+        _h, data = gh.requester.requestJsonAndCheck("GET", f"{repo_path(repo)}/releases/{release_id}")
     except UnknownObjectException:
         return None
     return release_of(data)
@@ -128,7 +124,7 @@ def get_release_by_tag(gh: Github, repo: str, tag: str) -> ReleaseRecord | None:
     """The published release on ``tag`` (GitHub does not find drafts by tag)."""
     try:
         _h, data = gh.requester.requestJsonAndCheck(
-            "GET", f"{_repo_path(repo)}/releases/tags/{quote(tag, safe='')}")
+            "GET", f"{repo_path(repo)}/releases/tags/{quote(tag, safe='')}")
     except UnknownObjectException:
         return None
     return release_of(data)
@@ -136,13 +132,13 @@ def get_release_by_tag(gh: Github, repo: str, tag: str) -> ReleaseRecord | None:
 
 def default_branch(gh: Github, repo: str) -> str:
     """The repository's default branch (one read)."""
-    _h, data = gh.requester.requestJsonAndCheck("GET", _repo_path(repo))
+    _h, data = gh.requester.requestJsonAndCheck("GET", repo_path(repo))
     return str(data.get("default_branch") or "main")
 
 
 def branch_exists(gh: Github, repo: str, branch: str) -> bool:
     try:
-        gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/branches/{quote(branch, safe='')}")
+        gh.requester.requestJsonAndCheck("GET", f"{repo_path(repo)}/branches/{quote(branch, safe='')}")
     except UnknownObjectException:
         return False
     return True
@@ -150,7 +146,7 @@ def branch_exists(gh: Github, repo: str, branch: str) -> bool:
 
 def list_milestones(gh: Github, repo: str) -> Iterator[dict[str, Any]]:
     """Every milestone, open and closed, page by page (the CLI looks one up by its version)."""
-    for page in iter_pages(gh, f"{_repo_path(repo)}/milestones", {"state": "all"}):
+    for page in iter_pages(gh, f"{repo_path(repo)}/milestones", {"state": "all"}):
         yield from page
 
 
@@ -167,12 +163,12 @@ def pull_body_of(data: dict[str, Any]) -> PullBody:
 
 
 def get_pull_body(gh: Github, repo: str, number: int) -> PullBody:
-    _h, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/issues/{int(number)}")
+    _h, data = gh.requester.requestJsonAndCheck("GET", f"{repo_path(repo)}/issues/{int(number)}")
     return pull_body_of(data)
 
 
 def set_pull_body(gh: Github, repo: str, number: int, body: str) -> None:
-    gh.requester.requestJsonAndCheck("PATCH", f"{_repo_path(repo)}/issues/{int(number)}", input={"body": body})
+    gh.requester.requestJsonAndCheck("PATCH", f"{repo_path(repo)}/issues/{int(number)}", input={"body": body})
 
 
 def is_notes_release(release: ReleaseRecord, milestone_number: int, bot_login: str, tag: str) -> bool:
@@ -201,7 +197,7 @@ def find_notes_release(gh: Github, repo: str, milestone_number: int, bot_login: 
     found: list[ReleaseRecord] = []
     # Releases are listed newest first; the bot's draft is created when the milestone starts, so
     # it sits near the top. Stop at the first page that has it, or after a few pages.
-    for index, page in enumerate(iter_pages(gh, f"{_repo_path(repo)}/releases")):
+    for index, page in enumerate(iter_pages(gh, f"{repo_path(repo)}/releases")):
         found.extend(r for r in map(release_of, page)
                      if is_notes_release(r, milestone_number, bot_login, tag))
         if found or index + 1 >= RELEASE_LIST_MAX_PAGES:
@@ -233,7 +229,7 @@ def create_release(gh: Github, repo: str, desired: DesiredRelease, body: str) ->
         payload["target_commitish"] = desired.target_commitish
     if not desired.draft and desired.make_latest is not None:
         payload["make_latest"] = "true" if desired.make_latest else "false"
-    _h, data = gh.requester.requestJsonAndCheck("POST", f"{_repo_path(repo)}/releases", input=payload)
+    _h, data = gh.requester.requestJsonAndCheck("POST", f"{repo_path(repo)}/releases", input=payload)
     return release_of(data)
 
 
@@ -275,13 +271,14 @@ def update_release(gh: Github, repo: str, release_id: int, desired: DesiredRelea
     patch = release_patch(current, desired, body_for(current.body))
     if not patch:
         return current, {}
-    _h, data = gh.requester.requestJsonAndCheck("PATCH", f"{_repo_path(repo)}/releases/{release_id}", input=patch)
+    _h, data = gh.requester.requestJsonAndCheck("PATCH", f"{repo_path(repo)}/releases/{release_id}",
+                                                input=patch)
     return release_of(data), patch
 
 
 def delete_release(gh: Github, repo: str, release_id: int) -> None:
     try:
-        gh.requester.requestJsonAndCheck("DELETE", f"{_repo_path(repo)}/releases/{release_id}")
+        gh.requester.requestJsonAndCheck("DELETE", f"{repo_path(repo)}/releases/{release_id}")
     except UnknownObjectException:
         pass  # already gone: the goal is reached
 
@@ -296,7 +293,7 @@ class ReleasedTarget:
 
 
 def _has_released_comment(gh: Github, repo: str, number: int, marker: str, bot_login: str) -> bool:
-    for page in iter_pages(gh, f"{_repo_path(repo)}/issues/{number}/comments"):
+    for page in iter_pages(gh, f"{repo_path(repo)}/issues/{number}/comments"):
         for comment in page:
             if (comment.get("user") or {}).get("login") == bot_login and marker in str(comment.get("body") or ""):
                 return True
@@ -329,11 +326,11 @@ def mark_released(gh: Github, repo: str, targets: Iterable[ReleasedTarget], *, m
             on_attempt(target.number)
         if comment and not (check and _has_released_comment(gh, repo, target.number, marker, bot_login)):
             text = f"{marker}\nThis was released in [{tag}]({release_url}). :rocket:"
-            gh.requester.requestJsonAndCheck("POST", f"{_repo_path(repo)}/issues/{target.number}/comments",
+            gh.requester.requestJsonAndCheck("POST", f"{repo_path(repo)}/issues/{target.number}/comments",
                                              input={"body": text})
         if label:
             try:
-                gh.requester.requestJsonAndCheck("POST", f"{_repo_path(repo)}/issues/{target.number}/labels",
+                gh.requester.requestJsonAndCheck("POST", f"{repo_path(repo)}/issues/{target.number}/labels",
                                                  input={"labels": [label]})
             except GithubException as exc:
                 if exc.status != 404:  # a deleted item is simply skipped

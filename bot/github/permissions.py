@@ -177,21 +177,3 @@ def _roles_for(
             continue
         out[key] = roles_of(rules, user_access(gh, repo, login, rules.values()))
     return out
-
-
-def _roles(ctx: Any) -> Roles:
-    roles = getattr(ctx, "roles", None)
-    if isinstance(roles, Roles):
-        return roles  # a JobContext's, from its parsed configuration
-    rules = role_rules(ctx.config or {}, ctx.repo_full_name.split("/", 1)[0])
-    return Roles(ctx.gh, ctx.repo_full_name, rules, getattr(ctx, "bot_login", ""))
-
-
-def roles_for(ctx: Any, logins: Iterable[str]) -> dict[str, frozenset[str]]:
-    """For reconcilers: the roles of ``logins`` on the job's repository (``ctx``: a ``JobContext``)."""
-    return _roles(ctx).roles_of(logins)
-
-
-def has_role(ctx: Any, login: str, role: str) -> bool:
-    """Whether ``login`` holds ``role`` (``"qa"`` or ``"release_managers"``) on the job's repository."""
-    return _roles(ctx).holds(login, role)

@@ -50,8 +50,9 @@ from bot.core.release_types import (
     github_time,
 )
 from bot.core.tracking import TrackingState, tracking_milestone_of
-from bot.core.versions import ReleaseConventions, branch_for
+from bot.core.versions import branch_for
 from bot.github.paging import iter_pages, list_all
+from bot.github.paths import repo_path
 from bot.github.release_json import (
     comment_of,
     deployment_of,
@@ -62,13 +63,13 @@ from bot.github.release_json import (
     tag_of,
 )
 from bot.github.release_record_io import read_record
-from bot.github.repo_paths import repo_path
 
 if TYPE_CHECKING:
     from github import Github
 
-__all__ = ["api_get", "comments_since", "parse_time", "read_release_facts", "read_wanted", "repo_path",
-           "with_deployment"]
+    from bot.config.repo_config import ReleasesConfig
+
+__all__ = ["api_get", "comments_since", "parse_time", "read_release_facts", "read_wanted", "with_deployment"]
 
 # The tracking issue's comments are read in full; beyond this many pages something is wrong.
 MAX_COMMENT_PAGES = 30
@@ -106,17 +107,17 @@ def read_release_facts(
     repo_full_name: str,
     milestone_number: int,
     bot_login: str,
-    config: dict[str, Any],
+    releases: ReleasesConfig,
     known_tracking_number: int | None = None,
     app_id: int | None = None,
     known_record_id: int | None = None,
 ) -> ReleaseFacts:
     """``known_tracking_number``, ``known_record_id``: the tracking issue and the record the bot created
-    earlier (from its store). Without an ``app_id`` no record is read (none can be verified)."""
-    conventions = ReleaseConventions.from_config(config)
+    earlier (from its store). Without an ``app_id`` no record is read (none can be verified).
+    ``releases``: the repository's ``releases:`` configuration (``RepoConfig.releases``)."""
+    conventions = releases.conventions
     base = repo_path(repo_full_name)
-    releases_cfg = config.get("releases") or {}
-    tracking_label = str(releases_cfg.get("tracking_label") or "release-tracking")
+    tracking_label = releases.tracking_label
     open_milestones = tuple(milestone_of(m) for m in
                             list_all(gh, f"{base}/milestones", {"state": "open"}, max_pages=MAX_ITEM_PAGES))
     milestone = next((m for m in open_milestones if m.number == milestone_number), None)
@@ -191,18 +192,19 @@ def read_release_facts(
                    releases=tuple(release_of(r) for r in releases), releases_complete=len(releases) < RELEASES_PAGE)
 
 
-def with_deployment(gh: Github, facts: ReleaseFacts, config: dict[str, Any]) -> ReleaseFacts:
+def with_deployment(gh: Github, facts: ReleaseFacts, environment: str) -> ReleaseFacts:
     """The facts with the newest deployment of the final tag to the monitor environment, read while
     it matters: the final tag exists, no success is recorded yet and the release is not past Deploy
     (a release the reconciler leaves alone reads none)."""
     recorded = facts.record.state.stages if facts.record is not None else None
     if not facts.final_tag_exists or (recorded is not None and (recorded.deployed or _past_deploy(recorded.current))):
         return facts
-    return replace(facts, newest_deployment=_read_deployment(gh, repo_path(facts.repo_full_name), facts, config))
+    return replace(facts, newest_deployment=_read_deployment(gh, repo_path(facts.repo_full_name), facts,
+                                                             environment))
 
 
-def _read_deployment(gh: Github, base: str, facts: ReleaseFacts, config: dict[str, Any]) -> Deployment | None:
-    environment = str((config.get("releases") or {}).get("monitor_environment") or "production")
+def _read_deployment(gh: Github, base: str, facts: ReleaseFacts, environment: str) -> Deployment | None:
+    """``environment``: ``releases.monitor_environment``."""
     try:
         deployments = api_get(gh, f"{base}/deployments",
                               {"ref": facts.final_tag_name, "environment": environment, "per_page": 10}) or []

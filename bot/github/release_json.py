@@ -60,12 +60,16 @@ def item_of(data: Mapping[str, Any]) -> Item:
         state_reason=_text(data.get("state_reason")),
         author=_login(data.get("user")),
         author_type=_user_type(data.get("user")),
-        labels=tuple(str(label.get("name", "")) if isinstance(label, Mapping) else str(label) for label in labels),
+        labels=tuple(
+            str(label.get("name", "")) if isinstance(label, Mapping) else str(label) for label in labels
+        ),
         is_pull_request=bool(pull),
         merged_at=parse_time(merged),
         merged_at_text=_text(merged),
         created_at=parse_time(data.get("created_at")),
-        milestone=milestone_of(milestone) if isinstance(milestone, Mapping) and "number" in milestone else None,
+        milestone=milestone_of(milestone)
+        if isinstance(milestone, Mapping) and "number" in milestone
+        else None,
         html_url=str(data.get("html_url") or ""),
     )
 
@@ -103,7 +107,9 @@ def tag_of(ref: Mapping[str, Any]) -> Tag | None:
     if not isinstance(name, str):
         return None
     target = ref.get("object")
-    return Tag(name.removeprefix("refs/tags/"), str(target.get("sha") or "") if isinstance(target, Mapping) else "")
+    return Tag(
+        name.removeprefix("refs/tags/"), str(target.get("sha") or "") if isinstance(target, Mapping) else ""
+    )
 
 
 def deployment_of(data: Mapping[str, Any], statuses: list[Mapping[str, Any]]) -> Deployment:

@@ -17,7 +17,7 @@ from github import GithubException
 from bot.core.release_record import RECORD_CHECK_NAME, RecordOutput, decode_record_text, record_external_id
 from bot.core.release_types import RecordFacts
 from bot.core.tracking import TrackingState
-from bot.github.repo_paths import repo_path as _repo_path
+from bot.github.paths import repo_path
 
 if TYPE_CHECKING:
     from github import Github
@@ -48,7 +48,8 @@ def record_of(run: Mapping[str, Any], milestone_number: int, app_id: int) -> Rec
 def read_record(gh: Github, repo: str, check_run_id: int, milestone_number: int, app_id: int) -> RecordFacts | None:
     """One GET of the check run a pointer names; None when it is gone or is not this release's record."""
     try:
-        _headers, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/check-runs/{int(check_run_id)}")
+        _headers, data = gh.requester.requestJsonAndCheck(
+            "GET", f"{repo_path(repo)}/check-runs/{int(check_run_id)}")
     except GithubException as exc:
         if exc.status in (404, 410, 422):
             return None
@@ -58,7 +59,7 @@ def read_record(gh: Github, repo: str, check_run_id: int, milestone_number: int,
 
 def default_head_sha(gh: Github, repo: str) -> str:
     """The default branch's head commit (``HEAD`` resolves to it): where a new record can sit."""
-    _headers, data = gh.requester.requestJsonAndCheck("GET", f"{_repo_path(repo)}/commits/HEAD")
+    _headers, data = gh.requester.requestJsonAndCheck("GET", f"{repo_path(repo)}/commits/HEAD")
     return str(data["sha"])
 
 
@@ -73,9 +74,9 @@ def write_record(
     }
     if existing_id is not None:
         _headers, data = gh.requester.requestJsonAndCheck(
-            "PATCH", f"{_repo_path(repo)}/check-runs/{int(existing_id)}", input=body)
+            "PATCH", f"{repo_path(repo)}/check-runs/{int(existing_id)}", input=body)
     else:
         body.update({"name": RECORD_CHECK_NAME, "head_sha": head_sha,
                      "external_id": record_external_id(milestone_number)})
-        _headers, data = gh.requester.requestJsonAndCheck("POST", f"{_repo_path(repo)}/check-runs", input=body)
+        _headers, data = gh.requester.requestJsonAndCheck("POST", f"{repo_path(repo)}/check-runs", input=body)
     return int(data["id"])

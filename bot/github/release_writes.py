@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.core.release_types import Comment, Item
+from bot.github.paths import repo_path
 from bot.github.release_json import comment_of, item_of
-from bot.github.repo_paths import repo_path
 
 if TYPE_CHECKING:
     from github import Github

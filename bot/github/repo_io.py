@@ -1,9 +1,11 @@
-"""Reads of a repository for the ``repo:`` reconciler: its default branch and the open milestones and
-pull requests a fan-out wakes (lists at ``per_page=100`` through ``bot.github.paging``)."""
+"""Reads of a repository for the ``repo:`` reconciler: its default branch, the open milestones and
+pull requests a fan-out wakes, and what release discovery compares (tags, release branches,
+milestones, labels). Lists at ``per_page=100`` through ``bot.github.paging``."""
 
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from github import Github
 
@@ -27,3 +29,27 @@ def open_pull_bases(gh: Github, repo: str) -> list[tuple[int, str]]:
         (int(pull["number"]), str((pull.get("base") or {}).get("ref") or ""))
         for pull in list_all(gh, f"{repo_path(repo)}/pulls", {"state": "open"})
     ]
+
+
+def ref_names(gh: Github, repo: str, namespace: str, prefix: str = "") -> list[str]:
+    """The names of the refs under ``refs/{namespace}/`` starting with ``prefix`` (one
+    ``matching-refs`` read), sorted: ``ref_names(gh, repo, "heads", "release/")``."""
+    path = f"{repo_path(repo)}/git/matching-refs/{namespace}"
+    if prefix:
+        path += f"/{quote(prefix, safe='/')}"
+    _, data = gh.requester.requestJsonAndCheck("GET", path)
+    return sorted(
+        ref["ref"].removeprefix(f"refs/{namespace}/")
+        for ref in data or []
+        if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
+    )
+
+
+def milestones(gh: Github, repo: str, state: str, max_pages: int) -> list[dict[str, Any]]:
+    return list_all(gh, f"{repo_path(repo)}/milestones", {"state": state}, max_pages=max_pages)
+
+
+def label_names(gh: Github, repo: str, max_pages: int) -> set[str]:
+    """The repository's label names, lower-cased."""
+    return {str(label.get("name", "")).lower() for label in list_all(gh, f"{repo_path(repo)}/labels",
+                                                                      max_pages=max_pages)}

@@ -45,7 +45,7 @@ from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.errors import GithubException
 from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
-from bot.reconcilers.audit import AUDIT_STATE_PREFIX, audit_entries, record_audit
+from bot.reconcilers.audit import record_audit
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.merge_queue import reconcile_merge_group
@@ -54,10 +54,7 @@ from bot.reconcilers.reply_throttle import may_reply
 
 log = logging.getLogger("bot.reconcile.pr")
 
-# Still read from here by bot/reconcilers/release.py (``_past_gate``) and tests/reconcilers/
-# test_release.py until they import ``bot.reconcilers.audit`` (issue 9's release side): the lead
-# re-points them, then these two names go.
-__all__ = ["AUDIT_STATE_PREFIX", "audit_entries", "apply_plan", "reconcile", "reconcile_pull"]
+__all__ = ["apply_plan", "reconcile", "reconcile_pull"]
 
 
 

@@ -19,19 +19,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from github import GithubException
-
 from bot.core.release_plan import ReleasePlan, RunInputs, plan_deleted, plan_release
 from bot.core.release_types import ReleaseFacts, Wants
-from bot.core.release_view import NotesSummary, ReleaseSettings, config_error_warning
+from bot.core.release_view import NotesSummary, config_error_warning
 from bot.core.tracking import TrackingState, reply_marker
 from bot.core.versions import PatternError
+from bot.github.errors import GithubException
 from bot.github.notes_facts import NotesInputs
-from bot.github.permissions import has_role
 from bot.github.release_facts import read_release_facts, read_wanted, with_deployment
 from bot.jobs import JobSpec, comment_digests, comment_was_edited, parse_key, release_key
+from bot.reconcilers.audit import audit_entries
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.release_apply import ReleaseApply, apply_deleted, record_hint_key, tracking_hint_key
+from bot.reconcilers.release_discovery import stages_key
+from bot.reconcilers.release_notes import sync_release_notes
 
 __all__ = ["config_error_warning", "reconcile", "record_hint_key", "reply_marker", "tracking_hint_key"]
 
@@ -49,7 +50,7 @@ def reconcile(ctx: JobContext) -> None:
     known = ctx.store.get_state(tracking_hint_key(repo_id, number)) if ctx.store is not None else None
     known_record = ctx.store.get_state(record_hint_key(repo_id, number)) if ctx.store is not None else None
     try:
-        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.config,
+        facts = read_release_facts(ctx.gh, ctx.repo_full_name, number, ctx.bot_login, ctx.repo_config.releases,
                                    known_tracking_number=known if isinstance(known, int) else None,
                                    app_id=ctx.app_id,
                                    known_record_id=known_record if isinstance(known_record, int) else None)
@@ -81,7 +82,7 @@ class ReleaseRun:
         self.ctx = ctx
         self.facts = facts
         self.repo_id = repo_id
-        self.settings = ReleaseSettings.from_config(ctx.config or {})
+        self.settings = ctx.repo_config.release_settings()
         if not self.settings.timezone_known:
             ctx.log.warning("releases.timezone %r is unknown; using UTC", self.settings.timezone_name)
         self.today = utc_now().astimezone(self.settings.tz).date().isoformat()
@@ -89,7 +90,7 @@ class ReleaseRun:
         self.plan: ReleasePlan | None = None
 
     def run(self) -> None:
-        self.facts = with_deployment(self.ctx.gh, self.facts, self.ctx.config or {})
+        self.facts = with_deployment(self.ctx.gh, self.facts, self.settings.monitor_environment)
         plan = self.plan = self._plan()
         # Of milestones naming the same version, the oldest keeps the release notes: two drafts
         # for one tag would fight (GitHub refuses the second release of a tag).
@@ -112,21 +113,19 @@ class ReleaseRun:
             if not isinstance(planned, Wants):
                 return planned
             self.facts = read_wanted(self.ctx.gh, self.facts, planned,
-                                     lambda login, role: has_role(self.ctx, login, role))
+                                     self.ctx.roles.holds)
         raise RuntimeError(f"release {self.ctx.job.key}: the plan still wants facts after {MAX_PLAN_ROUNDS} reads")
 
     def _run_inputs(self) -> RunInputs:
         digests = comment_digests(self.ctx.job.hints or {})
         edited = frozenset(c.id for c in self.facts.tracking_comments
                            if comment_was_edited(c.created_at_text, c.updated_at_text, c.body, digests.get(c.id)))
-        return RunInputs(bot_login=self.ctx.bot_login, repo_owner=self.ctx.repo_full_name.partition("/")[0],
+        return RunInputs(bot_login=self.ctx.bot_login,
                          config_error=str(self.ctx.config_error) if self.ctx.config_error else None,
                          config_valid=self.ctx.config_valid, edited_comments=edited, past_gate=self._past_gate())
 
     def _past_gate(self) -> tuple[str, ...]:
         """The gate's audit of the release branch (bypass merges, direct pushes), from the bot's store."""
-        from bot.reconcilers.pr import audit_entries
-
         branch = self.facts.branch_name
         if not branch or not self.facts.branch_exists:
             return ()
@@ -139,8 +138,6 @@ class ReleaseRun:
         return tuple(texts)
 
     def _sync_notes(self) -> NotesSummary | None:
-        from bot.reconcilers.release_notes import sync_release_notes
-
         facts, plan = self.facts, self.plan
         assert plan is not None and facts.version_obj is not None
         inputs = NotesInputs(milestone_number=facts.milestone_number, version=facts.version_obj,
@@ -157,8 +154,6 @@ class ReleaseRun:
 
     def _remember_stage(self, stage: str | None) -> None:
         """Keep the wake-up map milestone -> stage (events routed to ``repo:`` wake releases by stage)."""
-        from bot.reconcilers.release_discovery import stages_key
-
         key = stages_key(self.repo_id)
         current = self.ctx.store.get_state(key)
         stages = dict(current) if isinstance(current, dict) else {}

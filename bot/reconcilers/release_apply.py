@@ -72,8 +72,14 @@ class ReleaseApply:
             comment = writes.post_comment(gh, repo, number, body)
             self._count()
             if comment is not None:
-                state = with_posted_comment(state, stage, comment.id, plan.progress[stage], comment.updated_at,
-                                            new_issue=tracking is None)
+                state = with_posted_comment(
+                    state,
+                    stage,
+                    comment.id,
+                    plan.progress[stage],
+                    comment.updated_at,
+                    new_issue=tracking is None,
+                )
         for edit in plan.edits:  # before the body, which shows their progress
             writes.update_comment(gh, repo, edit.comment_id, edit.body)
             self._count()
@@ -108,7 +114,9 @@ class ReleaseApply:
                 writes.react(gh, repo, answer.comment_id, "+1")
                 self._count()
             if answer.reply and may_reply(self.ctx.store, repo, number, answer.author):
-                writes.create_comment(gh, repo, number, render_reply(answer.comment_id, answer.author, answer.reply))
+                writes.create_comment(
+                    gh, repo, number, render_reply(answer.comment_id, answer.author, answer.reply)
+                )
                 self._count()
             elif answer.reply:
                 # Throttled (bot.reconcilers.reply_throttle): seen, not answered again.
@@ -117,16 +125,23 @@ class ReleaseApply:
 
     def _write_record(self, state: TrackingState, existing_id: int | None) -> None:
         """Create or update the release record (the App's check run) and remember its id."""
-        output = render_record(self.plan.milestone_number, self.plan.version, state.to_json(),
-                               STAGE_TITLES.get(state.stages.current or "", "not started"))
+        output = render_record(
+            self.plan.milestone_number,
+            self.plan.version,
+            state.to_json(),
+            STAGE_TITLES.get(state.stages.current or "", "not started"),
+        )
         head = None
         if existing_id is None:
             head = self.facts.branch_sha or default_head_sha(self.ctx.gh, self.ctx.repo_full_name)
-        self.done.record_id = write_record(self.ctx.gh, self.ctx.repo_full_name, self.plan.milestone_number,
-                                           output, existing_id, head)
+        self.done.record_id = write_record(
+            self.ctx.gh, self.ctx.repo_full_name, self.plan.milestone_number, output, existing_id, head
+        )
         self._count()
         if existing_id is None:
-            self.ctx.store.set_state(record_hint_key(self.repo_id, self.plan.milestone_number), self.done.record_id)
+            self.ctx.store.set_state(
+                record_hint_key(self.repo_id, self.plan.milestone_number), self.done.record_id
+            )
 
     def _count(self) -> None:
         self.done.writes += 1
@@ -136,4 +151,6 @@ def apply_deleted(ctx: JobContext, plan: DeletedPlan) -> None:
     """The milestone is gone: say so once on the tracking issue, then close it."""
     if plan.note is not None:
         writes.create_comment(ctx.gh, ctx.repo_full_name, plan.issue, plan.note)
-    writes.update_issue(ctx.gh, ctx.repo_full_name, plan.issue, {"state": "closed", "state_reason": "not_planned"})
+    writes.update_issue(
+        ctx.gh, ctx.repo_full_name, plan.issue, {"state": "closed", "state_reason": "not_planned"}
+    )

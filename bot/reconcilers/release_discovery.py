@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import string
 from typing import Any
-from urllib.parse import quote
 
 from bot.config.repo_config import RepoConfig
 from bot.core.versions import (
@@ -33,11 +32,8 @@ from bot.core.versions import (
     parse_milestone_title,
     parse_tag,
 )
-from bot.github import release_writes
+from bot.github import release_writes, repo_io
 from bot.github.errors import GithubException
-from bot.github.paging import list_all
-from bot.github.paths import repo_path
-from bot.github.release_facts import api_get
 from bot.jobs import JobSpec, parse_key, release_key
 from bot.reconcilers.context import JobContext
 
@@ -125,10 +121,7 @@ def bot_labels(config: RepoConfig) -> list[tuple[str, str, str]]:
 
 def ensure_labels(ctx: JobContext) -> int:
     """Create the bot's labels that are missing (one list call, one create per missing label)."""
-    existing = {
-        str(lbl.get("name", "")).lower()
-        for lbl in list_all(ctx.gh, f"{repo_path(ctx.repo_full_name)}/labels", max_pages=20)
-    }
+    existing = repo_io.label_names(ctx.gh, ctx.repo_full_name, max_pages=20)
     created = 0
     for name, color, description in bot_labels(ctx.repo_config):
         if name.lower() in existing:
@@ -146,7 +139,6 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
     _, repo_id, _ = parse_key(ctx.job.key)
     hints = ctx.job.hints or {}
     conventions = ctx.repo_config.releases.conventions
-    base = repo_path(ctx.repo_full_name)
 
     # ``fan_out`` is set on adoption only (installation, ``release-bot reconcile``): the labels are
     # checked then and on first sight, not on every ``repo:`` job.
@@ -155,22 +147,9 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
         ensure_labels(ctx)
         ctx.store.set_state(labels_key(repo_id), True)
 
-    tags = sorted(
-        ref["ref"].removeprefix("refs/tags/")
-        for ref in api_get(ctx.gh, f"{base}/git/matching-refs/tags") or []
-        if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
-    )
+    tags = repo_io.ref_names(ctx.gh, ctx.repo_full_name, "tags")
     prefix = _literal_prefix(conventions.branch_pattern)
-    branch_path = (
-        f"{base}/git/matching-refs/heads/{quote(prefix, safe='/')}"
-        if prefix
-        else f"{base}/git/matching-refs/heads"
-    )
-    branches = sorted(
-        ref["ref"].removeprefix("refs/heads/")
-        for ref in api_get(ctx.gh, branch_path) or []
-        if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
-    )
+    branches = repo_io.ref_names(ctx.gh, ctx.repo_full_name, "heads", prefix)
     try:
         branches = [b for b in branches if branch_line(b, conventions.branch_pattern) is not None]
         tags = [t for t in tags if parse_tag(t, conventions) is not None]
@@ -193,7 +172,7 @@ def discover_releases(ctx: JobContext) -> list[JobSpec]:
         return _jobs(ctx, repo_id, by_event)
 
     state = "open" if not changed_tags else "all"
-    milestones = [_M(m) for m in list_all(ctx.gh, f"{base}/milestones", {"state": state}, max_pages=50)]
+    milestones = [_M(m) for m in repo_io.milestones(ctx.gh, ctx.repo_full_name, state, max_pages=50)]
     try:
         versioned = [(parse_milestone_title(m.title, conventions.milestone_pattern), m) for m in milestones]
     except PatternError as exc:

@@ -11,8 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from github import Github
-
+from bot.core.command_registry import PULL_REQUEST, spec
 from bot.core.commands import parse_commands
 from bot.core.notes import (
     carry_human_text,
@@ -22,20 +21,21 @@ from bot.core.notes import (
 )
 from bot.core.notes.plan import NotesPlan
 from bot.core.notes.plan import plan_notes as plan_notes_from
+from bot.core.permissions import ROLE_RELEASE_MANAGERS, ROLE_TITLES
 from bot.core.release_types import Release
 from bot.core.release_view import NotesSummary
 from bot.core.tracking import ItemRef
 from bot.github import notes_io
+from bot.github.client import GitHubClient
 from bot.github.notes_facts import NotesInputs, read_notes_facts
 from bot.github.notes_io import DesiredRelease, ReleasedTarget, ReleaseRecord
-from bot.github.permissions import has_role
 from bot.jobs import JobSpec
 
 if TYPE_CHECKING:
     from bot.reconcilers.context import JobContext
 
-__all__ = ["NotesInputs", "NotesOutcome", "NotesPlan", "apply_release_note_command", "plan_notes",
-           "release_note_text", "sync_release_notes"]
+__all__ = ["RELEASE_NOTE", "NotesInputs", "NotesOutcome", "NotesPlan", "apply_release_note_command",
+           "plan_notes", "release_note_text", "sync_release_notes"]
 
 ProgressCallback = Callable[[str, int, int | None], None]  # (what, done, total)
 
@@ -89,7 +89,7 @@ class NotesOutcome:
 # ---------------------------------------------------------------- planning (reads, then pure)
 
 
-def plan_notes(gh: Github, repo: str, config: Mapping[str, Any], inputs: NotesInputs, *,
+def plan_notes(gh: GitHubClient, repo: str, config: Mapping[str, Any], inputs: NotesInputs, *,
                on_progress: ProgressCallback | None = None, bot_login: str | None = None,
                merge_shas: dict[int, str] | None = None, max_sha_reads: int | None = None) -> NotesPlan:
     """Read what the notes are decided from (``bot.github.notes_facts``), then decide (pure:
@@ -133,7 +133,7 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
     """Bring the milestone's release to the desired state. Template and configuration problems
     end up in ``NotesOutcome.errors``; GitHub errors propagate to the job boundary.
     ``publish_allowed``: strict mode keeps the release a draft before Deploy."""
-    gh: Github = ctx.gh
+    gh: GitHubClient = ctx.gh
     repo: str = ctx.repo_full_name
     number = inputs.milestone_number
     outcome = NotesOutcome()
@@ -182,7 +182,7 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
         if ctx.store and ctx.store.get_state(_hint_key(repo, number)) != release.id:
             ctx.store.set_state(_hint_key(repo, number), release.id)
 
-    if (ctx.config.get("notes") or {}).get("prereleases", False) and not plan.final_exists and plan.latest_rc_tag:
+    if ctx.repo_config.notes.prereleases and not plan.final_exists and plan.latest_rc_tag:
         outcome.prerelease_url = _apply_prerelease(gh, repo, plan, listing, outcome)
 
     if outcome.published and release is not None:
@@ -190,7 +190,7 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
     return outcome
 
 
-def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRecord | None,
+def _apply_main_release(gh: GitHubClient, repo: str, plan: NotesPlan, ours: ReleaseRecord | None,
                         on_tag: ReleaseRecord | None, publish: bool, outcome: NotesOutcome,
                         bot_login: str, duplicates: list[ReleaseRecord]) -> ReleaseRecord | None:
     number = plan.milestone_number
@@ -241,7 +241,7 @@ def _apply_main_release(gh: Github, repo: str, plan: NotesPlan, ours: ReleaseRec
     return updated
 
 
-def _apply_prerelease(gh: Github, repo: str, plan: NotesPlan, listing: tuple[Release, ...] | None,
+def _apply_prerelease(gh: GitHubClient, repo: str, plan: NotesPlan, listing: tuple[Release, ...] | None,
                       outcome: NotesOutcome) -> str | None:
     tag = plan.latest_rc_tag
     assert tag is not None
@@ -265,9 +265,8 @@ def _apply_prerelease(gh: Github, repo: str, plan: NotesPlan, listing: tuple[Rel
 
 
 def _mark_released(ctx: JobContext, plan: NotesPlan, release: ReleaseRecord, outcome: NotesOutcome) -> None:
-    notes_cfg = ctx.config.get("notes") or {}
-    label = str(notes_cfg.get("released_label", "released") or "")
-    comment = bool(notes_cfg.get("comment_on_released", True))
+    label = ctx.repo_config.notes.released_label
+    comment = ctx.repo_config.notes.comment_on_released
     if not label and not comment:
         return
     key = _released_key(ctx.repo_full_name, plan.milestone_number)
@@ -307,10 +306,14 @@ def _continue(ctx: JobContext, reason: str) -> None:
 
 # ---------------------------------------------------------------- /release-note (the pr: reconcile)
 
-RELEASE_NOTE_HELP = (
-    "`/release-note <text>` sets the text of this pull request in the release notes "
-    "(`/release-note NONE` leaves it out). Allowed for the pull request's author and release managers."
-)
+RELEASE_NOTE = spec(PULL_REQUEST, "release-note")  # its syntax, who may run it and its help line
+
+
+def _release_note_values(ctx: JobContext) -> dict[str, str]:
+    """What the registry's texts name. A zero-width space after ``@`` keeps a refusal from
+    notifying a whole team each time someone runs a command they may not run."""
+    words = ctx.roles.describe(ROLE_RELEASE_MANAGERS).replace("@", "@\u200b")
+    return {"rm": f"{ROLE_TITLES[ROLE_RELEASE_MANAGERS]} ({words})"}
 
 
 def release_note_text(comment_body: str | None) -> str | None:
@@ -331,15 +334,14 @@ def apply_release_note_command(ctx: JobContext, pr_number: int, comment: Mapping
     text = release_note_text(str(comment.get("body") or ""))
     if text is None:
         return None
-    if not text.strip():
-        return "Nothing to set: " + RELEASE_NOTE_HELP
     login = str((comment.get("user") or {}).get("login") or "")
+    if not text.strip():
+        return "Nothing to set: " + RELEASE_NOTE.help_line(_release_note_values(ctx))
     target = notes_io.pull_body_of(dict(pr)) if pr is not None and "body" in pr else \
         notes_io.get_pull_body(ctx.gh, ctx.repo_full_name, pr_number)
     # The merge gate's role check: permission booleans or team membership, never author_association.
-    if login != target.author and not has_role(ctx, login, "release_managers"):
-        return f"@{login} only the author of this pull request or a release manager can set its release note. " \
-               + RELEASE_NOTE_HELP
+    if not ctx.roles.may_run(RELEASE_NOTE, login, is_author=login == target.author):
+        return f"@{login} {RELEASE_NOTE.refusal(_release_note_values(ctx))}"
     comment_id = int(comment.get("id") or 0)
     source = release_note_source(target.body)
     if source is not None and source > comment_id:

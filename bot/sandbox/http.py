@@ -457,7 +457,16 @@ def install_hooks(app: Flask) -> None:
         fault = _apply_fault(st)
         if fault is not None:
             return fault
+        refused = _refuse_over_secondary_limits(st)
+        if refused is not None:
+            return refused
         return _refuse_if_exhausted(st)
+
+    @app.teardown_request
+    def _teardown(_exc: BaseException | None) -> None:
+        key = g.pop("secondary_limit_key", None)
+        if key is not None:
+            state().secondary_limits.done(key)
 
     @app.after_request
     def _after(resp: Response) -> Response:
@@ -532,6 +541,20 @@ def _refuse_if_exhausted(st: SandboxState) -> Response | None:
                    status=403, headers={"X-RateLimit-Limit": str(limit), "X-RateLimit-Remaining": "0",
                                         "X-RateLimit-Used": str(used), "X-RateLimit-Reset": str(reset),
                                         "X-RateLimit-Resource": "core"})
+
+
+def _refuse_over_secondary_limits(st: SandboxState) -> Response | None:
+    """GitHub's secondary limits per installation, when switched on (bot/sandbox/secondary_limits.py)."""
+    a = actor()
+    if a.kind != "installation":
+        return None
+    wait = st.secondary_limits.admit(a.rate_key, request.method)
+    if wait is None:
+        g.secondary_limit_key = a.rate_key
+        return None
+    message = SECONDARY_LIMIT_MESSAGE.format(request_id=f"SANDBOX:LIMIT:{st.secondary_limits.refused}")
+    return respond({"message": message, "documentation_url": SECONDARY_LIMIT_DOCS},
+                   status=403, headers={"Retry-After": str(max(1, math.ceil(wait)))})
 
 
 def rate_status(st: SandboxState, a: Actor) -> tuple[int, int, int, int]:

@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
+from bot.sandbox.secondary_limits import SecondaryLimits
+
 # The request log keeps this many records (a long benchmark must not grow memory without bound).
 REQUEST_LOG_LIMIT = 1_000_000
 
@@ -757,6 +759,7 @@ class SandboxState:
         self.rate_used: dict[str, tuple[int, int]] = {}  # actor key -> (window start epoch, used)
         self.rate_limit = 5000  # per hour for users, installations and the App (anonymous: 60)
         self.rate_limit_enforced = False
+        self.secondary_limits = SecondaryLimits()  # off until POST /_sandbox/limits
         self.chaos = Chaos()
         self.merge_groups: list[dict[str, Any]] = []
         self.oauth_codes: dict[str, dict[str, Any]] = {}  # for the OAuth web flow (part 2)

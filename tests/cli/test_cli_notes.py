@@ -5,55 +5,58 @@ from __future__ import annotations
 import base64
 import io
 import json
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
 
 from bot.cli import main
 
-REPO = "/repos/acme/rocket"
+if TYPE_CHECKING:
+    from world import Repo, World
+
+    from bot.sandbox.server import SandboxHandle
+
+@pytest.fixture
+def notes_env(sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch) -> SandboxHandle:
+    """The session's sandbox, the command pointed at it with the admin's token."""
+    monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token-admin")
+    monkeypatch.setenv("GITHUB_API_URL", sandbox.api_url)
+    for name in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    return sandbox
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    from bot.sandbox.server import start_sandbox
-
-    handle = start_sandbox(port=0, webhook_url=None, app_key_path=str(tmp_path / "app.pem"))
-    monkeypatch.setenv("GITHUB_TOKEN", "sandbox-token-admin")
-    monkeypatch.setenv("GITHUB_API_URL", handle.api_url)
-    for name in ("APP_ID", "PRIVATE_KEY", "PRIVATE_KEY_PATH"):
-        monkeypatch.delenv(name, raising=False)
-    try:
-        yield handle
-    finally:
-        handle.stop()
+def repo(sandbox_world: World) -> Repo:
+    """A fresh repository of this test (the session's sandbox is shared)."""
+    return sandbox_world.repo()
 
 
-def seed(api: httpx.Client, prs: list[tuple[str, str]]) -> int:
-    main_sha = api.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
-    api.post(f"{REPO}/git/refs", json={"ref": "refs/tags/v1.3.0", "sha": main_sha}).raise_for_status()
-    milestone = api.post(f"{REPO}/milestones", json={"title": "v1.4.0"}).json()["number"]
+def seed(api: httpx.Client, repo: Repo, prs: list[tuple[str, str]]) -> int:
+    path = repo.path()
+    main_sha = api.get(f"{path}/git/ref/heads/main").json()["object"]["sha"]
+    api.post(f"{path}/git/refs", json={"ref": "refs/tags/v1.3.0", "sha": main_sha}).raise_for_status()
+    milestone = api.post(f"{path}/milestones", json={"title": "v1.4.0"}).json()["number"]
     for i, (title, label) in enumerate(prs):
-        tip = api.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
-        api.post(f"{REPO}/git/refs", json={"ref": f"refs/heads/t{i}", "sha": tip}).raise_for_status()
-        api.put(f"{REPO}/contents/c{i}.txt", json={"message": title, "branch": f"t{i}",
+        tip = api.get(f"{path}/git/ref/heads/main").json()["object"]["sha"]
+        api.post(f"{path}/git/refs", json={"ref": f"refs/heads/t{i}", "sha": tip}).raise_for_status()
+        api.put(f"{path}/contents/c{i}.txt", json={"message": title, "branch": f"t{i}",
                                                   "content": base64.b64encode(b"x").decode()}).raise_for_status()
-        number = api.post(f"{REPO}/pulls", json={"title": title, "head": f"t{i}", "base": "main"}).json()["number"]
-        api.patch(f"{REPO}/issues/{number}", json={"milestone": milestone, "labels": [label]}).raise_for_status()
-        api.put(f"{REPO}/pulls/{number}/merge", json={}).raise_for_status()
+        number = api.post(f"{path}/pulls", json={"title": title, "head": f"t{i}", "base": "main"}).json()["number"]
+        api.patch(f"{path}/issues/{number}", json={"milestone": milestone, "labels": [label]}).raise_for_status()
+        api.put(f"{path}/pulls/{number}/merge", json={}).raise_for_status()
     return milestone
 
 
-def test_prints_markdown_and_json_reading_only(sandbox: Any, capsys: pytest.CaptureFixture[str],
-                                              tmp_path: Path) -> None:
-    api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"})
-    seed(api, [("Add boosters", "feature"), ("Fix crash", "bug"), ("Skip me", "skip-changelog")])
-    before = httpx.get(f"{sandbox.base_url}/_sandbox/requests").json()[-1]["seq"]
+def test_prints_markdown_and_json_reading_only(notes_env: SandboxHandle, repo: Repo,
+                                              capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    api = repo.api()
+    seed(api, repo, [("Add boosters", "feature"), ("Fix crash", "bug"), ("Skip me", "skip-changelog")])
+    before = repo.world.log.seq()
 
-    assert main(["notes", "acme/rocket", "v1.4.0"]) == 0
+    assert main(["notes", repo.full_name, "v1.4.0"]) == 0
     out, err = capsys.readouterr()
     # stderr is captured, not a terminal: no progress bar anywhere (test_progress_bar_* below).
     assert "reading items" not in err and "reading items" not in out
@@ -63,40 +66,39 @@ def test_prints_markdown_and_json_reading_only(sandbox: Any, capsys: pytest.Capt
     config = tmp_path / "release-bot.yml"
     config.write_text("notes:\n  categories:\n    - title: Everything\n      labels: ['*']\n"
                       "  change_template: '* $TITLE'\n")
-    assert main(["notes", "acme/rocket", "1.4.0", "--config", str(config), "--format", "json", "--no-progress"]) == 0
+    assert main(["notes", repo.full_name, "1.4.0", "--config", str(config), "--format", "json", "--no-progress"]) == 0
     data = json.loads(capsys.readouterr().out)
     assert [c["title"] for c in data["categories"]] == ["Everything"]
     assert "* Add boosters" in data["markdown"] and data["previous_tag"] == "v1.3.0" and data["target"] == "main"
 
-    made = [r for r in httpx.get(f"{sandbox.base_url}/_sandbox/requests", params={"since": before}).json()
-            if r["method"] != "GET"]
+    made = [r for r in repo.world.log.since(before) if r["method"] != "GET"]
     assert made == []
 
 
-def test_unknown_version_and_bad_config_are_clear(sandbox: Any, capsys: pytest.CaptureFixture[str],
-                                                 tmp_path: Path) -> None:
-    assert main(["notes", "acme/rocket", "9.9.9", "--no-progress"]) == 1
+def test_unknown_version_and_bad_config_are_clear(notes_env: SandboxHandle, repo: Repo,
+                                                 capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    assert main(["notes", repo.full_name, "9.9.9", "--no-progress"]) == 1
     assert "no milestone for version 9.9.9" in capsys.readouterr().err
     bad = tmp_path / "bad.yml"
     bad.write_text("notes:\n  change_template: 42\n")
-    api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"})
-    api.post(f"{REPO}/milestones", json={"title": "v2.0.0"}).raise_for_status()
-    assert main(["notes", "acme/rocket", "2.0.0", "--config", str(bad), "--no-progress"]) == 1
+    api = repo.api()
+    api.post(f"{repo.path()}/milestones", json={"title": "v2.0.0"}).raise_for_status()
+    assert main(["notes", repo.full_name, "2.0.0", "--config", str(bad), "--no-progress"]) == 1
     assert "change_template" in capsys.readouterr().err
     assert main(["notes", "nonsense", "x.y"]) == 2
 
 
-def test_app_credentials_work_too(sandbox: Any, capsys: pytest.CaptureFixture[str],
+def test_app_credentials_work_too(notes_env: SandboxHandle, repo: Repo, capsys: pytest.CaptureFixture[str],
                                   monkeypatch: pytest.MonkeyPatch) -> None:
-    api = httpx.Client(base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"})
-    seed(api, [("Add boosters", "feature")])
+    api = repo.api()
+    seed(api, repo, [("Add boosters", "feature")])
     monkeypatch.delenv("GITHUB_TOKEN")
     monkeypatch.setenv("APP_ID", "1")
-    monkeypatch.setenv("PRIVATE_KEY_PATH", sandbox.app_key_path)
-    assert main(["notes", "acme/rocket", "1.4.0", "--no-progress"]) == 0
+    monkeypatch.setenv("PRIVATE_KEY_PATH", notes_env.app_key_path)
+    assert main(["notes", repo.full_name, "1.4.0", "--no-progress"]) == 0
     assert "- Add boosters (#" in capsys.readouterr().out
     monkeypatch.delenv("APP_ID")
-    assert main(["notes", "acme/rocket", "1.4.0", "--no-progress"]) == 2
+    assert main(["notes", repo.full_name, "1.4.0", "--no-progress"]) == 2
     assert "GITHUB_TOKEN" in capsys.readouterr().err
 
 

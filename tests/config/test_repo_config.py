@@ -100,3 +100,25 @@ def test_one_roles_service_answers_may_this_person_run_it_here(sandbox_world, sa
     assert (
         roles.describe(ROLE_RELEASE_MANAGERS) == "people with maintain permission or above on the repository"
     )
+
+
+def test_the_release_settings_come_from_the_typed_configuration() -> None:
+    """The release plan's settings are RepoConfig's (no default of its own), and the conventions
+    core falls back to when handed no configuration are the schema's (core cannot read it)."""
+    from bot.core.versions import ReleaseConventions
+
+    mapping = default_config()
+    mapping["releases"].update(timezone="Europe/Berlin", feedback_labels=["Regression", "crash"])
+    mapping["roles"]["qa"] = {"teams": ["qa"]}
+    settings = RepoConfig.from_mapping(mapping, "acme").release_settings()
+    assert (settings.timezone_name, settings.timezone_known, str(settings.tz)) == (
+        "Europe/Berlin",
+        True,
+        "Europe/Berlin",
+    )
+    assert settings.feedback_labels == frozenset({"regression", "crash"})
+    assert settings.monitor_environment == "production" and settings.tracking_label == "release-tracking"
+    assert settings.roles[ROLE_QA].teams == (TeamRef("acme", "qa"),)
+    unknown = RepoConfig.from_mapping({"releases": {"timezone": "Mars/Olympus"}}, "acme").release_settings()
+    assert (unknown.timezone_known, str(unknown.tz)) == (False, "UTC")
+    assert ReleaseConventions() == RepoConfig.from_mapping({}, "acme").releases.conventions

@@ -70,8 +70,7 @@ def test_every_pull_request_command_has_one_handler_and_a_help_row() -> None:
 
 
 def test_tracking_issue_commands_are_declared_as_the_release_side_runs_them() -> None:
-    from bot.core.tracking import HELP_TEXT
-    from bot.reconcilers.release import COMMANDS
+    from bot.core.release_commands import COMMANDS, HELP_TEXT
 
     assert registry.names_for(registry.TRACKING_ISSUE) == set(COMMANDS)
     assert registry.tracking_issue_help() == HELP_TEXT

@@ -8,7 +8,7 @@ from pathlib import Path
 from test_gate import facts
 
 from bot.core.gate import help_text
-from bot.core.tracking import HELP_TEXT
+from bot.core.release_commands import HELP_TEXT
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 _CODE = re.compile(r"`(/[^`]+)`")

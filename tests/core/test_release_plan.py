@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from bot.config.defaults import default_config
+from bot.config.repo_config import RepoConfig
 from bot.core.release_commands import EDITED_REPLY
 from bot.core.release_plan import ReleasePlan, RunInputs, plan_deleted, plan_release, record_json
 from bot.core.release_types import (
@@ -46,27 +47,42 @@ BOT = "release-bot[bot]"
 REPO = "acme/rocket"
 TODAY = "2026-11-26"
 CREATED = datetime(2026, 11, 1, 10, tzinfo=UTC)
-RUN = RunInputs(bot_login=BOT, repo_owner="acme")
+RUN = RunInputs(bot_login=BOT)
 
 
 def settings(**releases: object) -> ReleaseSettings:
     config = default_config()
     config["releases"].update(releases)
-    return ReleaseSettings.from_config(config)
+    return RepoConfig.from_mapping(config, "acme").release_settings()
 
 
 AGILE = settings()
 STRICT_MODE = settings(mode="strict")
 
 
-def milestone(number: int = 1, title: str = "v1.4.0", *, state: str = "open", due: str | None = None) -> Milestone:
-    return Milestone(number, title, state, due_on_text=due, created_at=CREATED,
-                     html_url=f"https://github.com/{REPO}/milestone/{number}")
+def milestone(
+    number: int = 1, title: str = "v1.4.0", *, state: str = "open", due: str | None = None
+) -> Milestone:
+    return Milestone(
+        number,
+        title,
+        state,
+        due_on_text=due,
+        created_at=CREATED,
+        html_url=f"https://github.com/{REPO}/milestone/{number}",
+    )
 
 
 def tracking_issue(number: int = 90, title: str = "Release v1.4.0") -> Item:
-    return Item(number, title=title, body="<!-- release-bot:tracking:1 -->", author=BOT, author_type="Bot",
-                labels=("release-tracking",), milestone=milestone())
+    return Item(
+        number,
+        title=title,
+        body="<!-- release-bot:tracking:1 -->",
+        author=BOT,
+        author_type="Bot",
+        labels=("release-tracking",),
+        milestone=milestone(),
+    )
 
 
 def comment(cid: int, body: str, author: str = "qa", at: str = "2026-11-26T05:00:00Z") -> Comment:
@@ -74,16 +90,34 @@ def comment(cid: int, body: str, author: str = "qa", at: str = "2026-11-26T05:00
     return Comment(cid, body, author, "User", moment, moment, at, at)
 
 
-def facts(*, ms: Milestone | None = None, tags: tuple[str, ...] = (), branch: bool = False,
-          state: TrackingState | None = None, tracking: Item | None = None, comments: tuple[Comment, ...] = (),
-          items: tuple[Item, ...] = (), others: tuple[Milestone, ...] = (), **kw: object) -> ReleaseFacts:
+def facts(
+    *,
+    ms: Milestone | None = None,
+    tags: tuple[str, ...] = (),
+    branch: bool = False,
+    state: TrackingState | None = None,
+    tracking: Item | None = None,
+    comments: tuple[Comment, ...] = (),
+    items: tuple[Item, ...] = (),
+    others: tuple[Milestone, ...] = (),
+    **kw: object,
+) -> ReleaseFacts:
     ms = ms or milestone()
     record = RecordFacts(7, state, record_json(state)) if state is not None else None
     return ReleaseFacts(
-        repo_full_name=REPO, milestone_number=ms.number, milestone=ms, conventions=ReleaseConventions(),
-        bot_login=BOT, open_milestones=(ms, *others) if ms.open else others, all_items=items,
-        tracking_issue=tracking, record=record, tracking_comments=comments,
-        tags=tuple(Tag(t) for t in tags), branch_name="release/1.4", branch_sha="b" * 40 if branch else None,
+        repo_full_name=REPO,
+        milestone_number=ms.number,
+        milestone=ms,
+        conventions=ReleaseConventions(),
+        bot_login=BOT,
+        open_milestones=(ms, *others) if ms.open else others,
+        all_items=items,
+        tracking_issue=tracking,
+        record=record,
+        tracking_comments=comments,
+        tags=tuple(Tag(t) for t in tags),
+        branch_name="release/1.4",
+        branch_sha="b" * 40 if branch else None,
         **kw,  # type: ignore[arg-type]
     )
 
@@ -103,20 +137,39 @@ def recorded(current: str, *began: str, **kw: object) -> TrackingState:
 # -- stages -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("case", "kw", "stage", "comments"), [
-    ("a new milestone", {}, IDENTIFY_NEEDS, [IDENTIFY_NEEDS]),
-    ("a due date", {"ms": milestone(due="2026-12-01T08:00:00Z")}, PLAN, [IDENTIFY_NEEDS, PLAN]),
-    ("an existing branch (patch release)", {"branch": True}, BUILD_TEST, [IDENTIFY_NEEDS, BUILD_TEST]),
-    ("a candidate tag", {"branch": True, "tags": ("v1.4.0-rc.1",)}, UAT, [IDENTIFY_NEEDS, BUILD_TEST, UAT]),
-    ("the final tag", {"branch": True, "tags": ("v1.4.0-rc.1", "v1.4.0")}, DEPLOY,
-     [IDENTIFY_NEEDS, BUILD_TEST, UAT, DEPLOY]),
-    ("a production deployment", {"tags": ("v1.4.0",), "newest_deployment": Deployment(5, "v1.4.0", "production",
-                                                                                     ("success",)),
-                                  "feedback_issues": ()},
-     MONITOR, [IDENTIFY_NEEDS, DEPLOY, MONITOR]),
-])
-def test_a_release_seen_first_starts_where_its_facts_put_it(case: str, kw: dict[str, object], stage: str,
-                                                          comments: list[str]) -> None:
+@pytest.mark.parametrize(
+    ("case", "kw", "stage", "comments"),
+    [
+        ("a new milestone", {}, IDENTIFY_NEEDS, [IDENTIFY_NEEDS]),
+        ("a due date", {"ms": milestone(due="2026-12-01T08:00:00Z")}, PLAN, [IDENTIFY_NEEDS, PLAN]),
+        ("an existing branch (patch release)", {"branch": True}, BUILD_TEST, [IDENTIFY_NEEDS, BUILD_TEST]),
+        (
+            "a candidate tag",
+            {"branch": True, "tags": ("v1.4.0-rc.1",)},
+            UAT,
+            [IDENTIFY_NEEDS, BUILD_TEST, UAT],
+        ),
+        (
+            "the final tag",
+            {"branch": True, "tags": ("v1.4.0-rc.1", "v1.4.0")},
+            DEPLOY,
+            [IDENTIFY_NEEDS, BUILD_TEST, UAT, DEPLOY],
+        ),
+        (
+            "a production deployment",
+            {
+                "tags": ("v1.4.0",),
+                "newest_deployment": Deployment(5, "v1.4.0", "production", ("success",)),
+                "feedback_issues": (),
+            },
+            MONITOR,
+            [IDENTIFY_NEEDS, DEPLOY, MONITOR],
+        ),
+    ],
+)
+def test_a_release_seen_first_starts_where_its_facts_put_it(
+    case: str, kw: dict[str, object], stage: str, comments: list[str]
+) -> None:
     p = plan(facts(**kw))  # type: ignore[arg-type]
     assert p.stage == stage, case
     assert [s for s, _body in p.stage_comments] == comments, case
@@ -137,8 +190,15 @@ def test_a_steady_release_plans_no_write() -> None:
 def test_a_new_candidate_in_prepare_returns_to_uat() -> None:
     signed = UatVerdict(passed=True, rc=1, by="qa", date="2026-11-21")
     state = recorded(PREPARE, IDENTIFY_NEEDS, BUILD_TEST, UAT, PREPARE, candidate=1, uat=signed)
-    p = plan(facts(branch=True, tags=("v1.4.0-rc.1", "v1.4.0-rc.2"), state=state, tracking=tracking_issue(),
-                   comments_complete=False))
+    p = plan(
+        facts(
+            branch=True,
+            tags=("v1.4.0-rc.1", "v1.4.0-rc.2"),
+            state=state,
+            tracking=tracking_issue(),
+            comments_complete=False,
+        )
+    )
     assert p.stage == UAT and p.state.stages.candidate == 2
 
 
@@ -147,22 +207,37 @@ def test_a_new_candidate_in_prepare_returns_to_uat() -> None:
 
 def test_roles_are_looked_up_before_commands_are_decided() -> None:
     state = recorded(UAT, IDENTIFY_NEEDS, BUILD_TEST, UAT, candidate=1)
-    comments = (comment(200, "/uat passed", "qa"), comment(201, "/stage prepare", "dev"),
-                comment(202, "/help", "dev"), comment(203, "/uat maybe", "dev"))
+    comments = (
+        comment(200, "/uat passed", "qa"),
+        comment(201, "/stage prepare", "dev"),
+        comment(202, "/help", "dev"),
+        comment(203, "/uat maybe", "dev"),
+    )
     f = facts(branch=True, tags=("v1.4.0-rc.1",), state=state, tracking=tracking_issue(), comments=comments)
     wants = plan_release(f, state, AGILE, TODAY, RUN)
     # Only what a decision needs: /help and a usage error ask about no role.
     assert wants == Wants(roles=frozenset({("qa", "qa"), ("dev", "release_managers")}))
 
 
-@pytest.mark.parametrize(("qa_holds", "stage", "accepted", "reply"), [
-    (True, PREPARE, True, None),
-    (False, UAT, False, "`/uat` is for QA: people with write permission or above on the repository."),
-])
-def test_uat_sign_off_needs_the_qa_role(qa_holds: bool, stage: str, accepted: bool, reply: str | None) -> None:
+@pytest.mark.parametrize(
+    ("qa_holds", "stage", "accepted", "reply"),
+    [
+        (True, PREPARE, True, None),
+        (False, UAT, False, "`/uat` is for QA: people with write permission or above on the repository."),
+    ],
+)
+def test_uat_sign_off_needs_the_qa_role(
+    qa_holds: bool, stage: str, accepted: bool, reply: str | None
+) -> None:
     state = recorded(UAT, IDENTIFY_NEEDS, BUILD_TEST, UAT, candidate=1)
-    f = facts(branch=True, tags=("v1.4.0-rc.1",), state=state, tracking=tracking_issue(),
-              comments=(comment(200, "/uat passed", "qa"),), roles=(RoleAnswer("qa", "qa", qa_holds),))
+    f = facts(
+        branch=True,
+        tags=("v1.4.0-rc.1",),
+        state=state,
+        tracking=tracking_issue(),
+        comments=(comment(200, "/uat passed", "qa"),),
+        roles=(RoleAnswer("qa", "qa", qa_holds),),
+    )
     p = plan(f)
     assert p.stage == stage
     (answer,) = p.answers
@@ -175,16 +250,25 @@ def test_uat_sign_off_needs_the_qa_role(qa_holds: bool, stage: str, accepted: bo
 
 def test_an_edited_comment_runs_nothing_and_is_answered_once() -> None:
     state = recorded(UAT, IDENTIFY_NEEDS, BUILD_TEST, UAT, candidate=1)
-    f = facts(branch=True, tags=("v1.4.0-rc.1",), state=state, tracking=tracking_issue(),
-              comments=(comment(200, "/uat passed", "qa"),))
+    f = facts(
+        branch=True,
+        tags=("v1.4.0-rc.1",),
+        state=state,
+        tracking=tracking_issue(),
+        comments=(comment(200, "/uat passed", "qa"),),
+    )
     p = plan(f, run=replace(RUN, edited_comments=frozenset({200})))
     assert p.stage == UAT and p.answers[0].reply == EDITED_REPLY and not p.answers[0].accepted
-    answered = replace(f, tracking_comments=(*f.tracking_comments, comment(201, "<!-- release-bot:reply:200 -->", BOT)))
+    answered = replace(
+        f, tracking_comments=(*f.tracking_comments, comment(201, "<!-- release-bot:reply:200 -->", BOT))
+    )
     assert plan(answered, run=replace(RUN, edited_comments=frozenset({200}))).answers[0].reply is None
 
 
 def test_without_a_record_old_commands_are_not_replayed() -> None:
-    f = facts(branch=True, tags=("v1.4.0-rc.1",), tracking=tracking_issue(), comments=(comment(200, "/uat passed"),))
+    f = facts(
+        branch=True, tags=("v1.4.0-rc.1",), tracking=tracking_issue(), comments=(comment(200, "/uat passed"),)
+    )
     p = plan(f)
     assert p.answers == () and p.state.comment_watermark == 200 and p.stage == UAT
 
@@ -195,22 +279,45 @@ def test_without_a_record_old_commands_are_not_replayed() -> None:
 def test_monitor_reads_feedback_then_lists_it() -> None:
     state = recorded(MONITOR, IDENTIFY_NEEDS, DEPLOY, MONITOR, deployed=True)
     f = facts(tags=("v1.4.0",), state=state, tracking=tracking_issue(), comments_complete=False)
-    assert plan_release(f, state, AGILE, TODAY, RUN) == Wants(feedback_since=datetime(2026, 11, 20, tzinfo=UTC))
+    assert plan_release(f, state, AGILE, TODAY, RUN) == Wants(
+        feedback_since=datetime(2026, 11, 20, tzinfo=UTC)
+    )
     late = datetime(2026, 11, 21, tzinfo=UTC)
-    feedback = (Item(301, "Crash since v1.4.0", created_at=late), Item(302, "Crash in 11.4.0", created_at=late),
-                Item(303, "Slow", labels=("Regression",), created_at=late),
-                Item(304, "Old v1.4.0 bug", created_at=datetime(2026, 11, 1, tzinfo=UTC)))
+    feedback = (
+        Item(301, "Crash since v1.4.0", created_at=late),
+        Item(302, "Crash in 11.4.0", created_at=late),
+        Item(303, "Slow", labels=("Regression",), created_at=late),
+        Item(304, "Old v1.4.0 bug", created_at=datetime(2026, 11, 1, tzinfo=UTC)),
+    )
     assert plan(replace(f, feedback_issues=feedback)).state.feedback == (301, 303)
 
 
 def test_closing_the_milestone_carries_open_items_over() -> None:
     state = recorded(DEPLOY, IDENTIFY_NEEDS, BUILD_TEST, DEPLOY)
     nxt = milestone(3, "v1.5.0")  # no later milestone on the 1.4 line
-    items = (Item(10, "Merged", is_pull_request=True, state="closed", merged_at_text="2026-11-10T00:00:00Z",
-                  author="dev"),
-             Item(11, "Late PR", is_pull_request=True), Item(12, "Open issue"), Item(13, "Side PR", is_pull_request=True))
-    f = facts(ms=milestone(state="closed"), branch=True, tags=("v1.4.0",), state=state, tracking=tracking_issue(),
-              items=items, others=(nxt,), comments_complete=False)
+    items = (
+        Item(
+            10,
+            "Merged",
+            is_pull_request=True,
+            state="closed",
+            merged_at_text="2026-11-10T00:00:00Z",
+            author="dev",
+        ),
+        Item(11, "Late PR", is_pull_request=True),
+        Item(12, "Open issue"),
+        Item(13, "Side PR", is_pull_request=True),
+    )
+    f = facts(
+        ms=milestone(state="closed"),
+        branch=True,
+        tags=("v1.4.0",),
+        state=state,
+        tracking=tracking_issue(),
+        items=items,
+        others=(nxt,),
+        comments_complete=False,
+    )
     assert plan_release(f, state, AGILE, TODAY, RUN) == Wants(branch_pulls=True)
     p = plan(replace(f, branch_pulls=frozenset({11})))
     assert p.stage == FUTURE_PLANNING and p.state.retro_done
@@ -221,14 +328,22 @@ def test_closing_the_milestone_carries_open_items_over() -> None:
     assert "pull request #11 Late PR → **needs a home**" in p.retrospective
     assert "issue #12 Open issue → v1.5.0" in p.retrospective and "@\u200bdev" in p.retrospective
     # The retrospective once: a run after it was posted (record says done) plans neither again.
-    again = plan(replace(f, branch_pulls=frozenset({11}), record=RecordFacts(7, p.state, record_json(p.state))))
+    again = plan(
+        replace(f, branch_pulls=frozenset({11}), record=RecordFacts(7, p.state, record_json(p.state)))
+    )
     assert again.retrospective is None and again.moves == ()
 
 
 def test_nowhere_to_go_needs_a_home() -> None:
     state = recorded(DEPLOY, IDENTIFY_NEEDS, DEPLOY)
-    f = facts(ms=milestone(state="closed"), tags=("v1.4.0",), state=state, tracking=tracking_issue(),
-              items=(Item(12, "Open issue"),), comments_complete=False)
+    f = facts(
+        ms=milestone(state="closed"),
+        tags=("v1.4.0",),
+        state=state,
+        tracking=tracking_issue(),
+        items=(Item(12, "Open issue"),),
+        comments_complete=False,
+    )
     p = plan(f)
     assert p.moves == (CarryOverMove(12, None),) and "needs a home" in (p.retrospective or "")
 
@@ -236,13 +351,17 @@ def test_nowhere_to_go_needs_a_home() -> None:
 # -- publishing -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("config", "tags", "allowed"), [
-    (AGILE, (), True),
-    (STRICT_MODE, (), False),
-    (STRICT_MODE, ("v1.4.0",), True),  # strict: once Deploy begins
-])
-def test_publishing_is_withheld_in_strict_mode_before_deploy(config: ReleaseSettings, tags: tuple[str, ...],
-                                                            allowed: bool) -> None:
+@pytest.mark.parametrize(
+    ("config", "tags", "allowed"),
+    [
+        (AGILE, (), True),
+        (STRICT_MODE, (), False),
+        (STRICT_MODE, ("v1.4.0",), True),  # strict: once Deploy begins
+    ],
+)
+def test_publishing_is_withheld_in_strict_mode_before_deploy(
+    config: ReleaseSettings, tags: tuple[str, ...], allowed: bool
+) -> None:
     assert plan(facts(tags=tags), config).publish_allowed is allowed
 
 

@@ -27,3 +27,5 @@ def test_a_whole_release_runs_with_the_cache_and_revalidations_cost_nothing() ->
     # Unchanged facts were revalidated (304: not counted against the primary limit) or not asked.
     assert row["not_modified"] > 0 and row["counted"] < row["requests"], row
     assert row["p95"] is not None and row["p95"] < 30, row
+    # The sandbox enforced GitHub's secondary limits: the bot's pacing kept it inside them.
+    assert row["secondary_limit_403s"] == 0, row

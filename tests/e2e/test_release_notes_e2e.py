@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -253,16 +254,31 @@ def test_rebase_and_reworded_squash_ship_and_human_text_moves_to_their_release(e
     assert [w for w in bot_writes(e2e, seq) if "/releases" in w["path"]] == []
 
     # A burst of 40 events on the milestone's pull requests is a handful of rebuilds: the queue
-    # coalesces the release key while it waits. Each rebuild reads the comparison once.
+    # coalesces the release key while it waits. Rebuilds are counted in the bot's job log (the
+    # comparison each needs is served by the read cache while no ref moved: docs/github-reads.md).
     seq = last_seq(e2e)
+    log_before = len(e2e.bot.logs())
     for i in range(20):
         for n in (rebased, squashed):
             r = pm.post(f"{REPO}/issues/{n}/labels", json={"labels": [f"burst-{i}"]})
             assert r.status_code == 200, r.text
     e2e.settle()
-    rebuilds = [r for r in e2e.requests_since(seq) if r["actor"] == BOT and "/compare/" in r["path"]]
-    assert 1 <= len(rebuilds) <= 12, len(rebuilds)  # measured 6 (one per event would be 40)
+    rebuilds = [line for line in map(_json_line, e2e.bot.logs()[log_before:].splitlines())
+                if line.get("msg") == "job" and str(line.get("key", "")).startswith("release:")]
+    # One per event would be 40. With the read cache a rebuild costs a few revalidations, so more of
+    # them finish while the burst lasts (measured 13, 4-5 requests each; 6 without the cache, each
+    # reading everything): the burst must stay coalesced and cheap in total.
+    assert 1 <= len(rebuilds) <= 20, len(rebuilds)
+    assert sum(int(r.get("api_calls") or 0) for r in rebuilds) <= 120, rebuilds
     assert [w for w in bot_writes(e2e, seq) if "/releases" in w["path"]] == []  # labels change no line
+
+
+def _json_line(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
 
 
 @pytest.mark.e2e

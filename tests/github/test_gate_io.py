@@ -10,7 +10,7 @@ import responses
 from github import Auth, Github
 
 from bot.core.gate import CheckOutput, ExistingCheck
-from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS
+from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, role_rules
 from bot.github import gate_io, permissions
 from bot.jobs import merge_group_pull_number
 
@@ -72,17 +72,10 @@ def test_team_rule_asks_only_teams(gh: Github) -> None:
 @responses.activate
 def test_classic_permission_field_fallback(gh: Github) -> None:
     responses.get(f"{API}/repos/{REPO}/collaborators/old/permission", json={"permission": "maintain"})
-    assert permissions.has_role(_Ctx(gh), "old", ROLE_RELEASE_MANAGERS)
+    roles = permissions.Roles(gh, REPO, role_rules({}, "acme"), "release-bot[bot]")
+    assert roles.holds("old", ROLE_RELEASE_MANAGERS)
     with pytest.raises(ValueError, match="unknown role"):
-        permissions.has_role(_Ctx(gh), "old", "admins")
-
-
-class _Ctx:
-    def __init__(self, gh: Github) -> None:
-        self.gh = gh
-        self.repo_full_name = REPO
-        self.config: dict = {}
-        self.bot_login = "release-bot[bot]"
+        roles.holds("old", "admins")
 
 
 @responses.activate

@@ -21,6 +21,9 @@ RB = ".github/release-bot.yml"
 ADMIN = {"Authorization": "token sandbox-token-admin"}
 
 
+# This module keeps a sandbox of its own rather than the session's (tests/conftest.py): it injects
+# faults (a 502, an exhausted rate limit) on the seeded acme/rocket, and creates the acme/.github
+# and acme/engine repositories by name, which would collide with other modules' use of them.
 @pytest.fixture(scope="module")
 def sandbox(tmp_path_factory) -> Iterator[object]:
     key_path = tmp_path_factory.mktemp("sandbox") / "app.pem"

@@ -357,8 +357,8 @@ def test_which_reads_have_a_window(url: str, family: tuple[str, ...] | None) -> 
 
 def test_which_events_touch_what() -> None:
     assert families_touched("create", None, {"ref_type": "tag"}) == {"tags"}
-    assert families_touched("push", None, {"ref": "refs/heads/feature"}) == {"heads"}
-    assert families_touched("push", None, {"ref": "refs/tags/v1"}) == {"tags"}
+    assert families_touched("push", None, {"ref": "refs/heads/feature"}) == {"heads", "tags"}
+    assert families_touched("create", None, {"ref_type": "branch"}) == {"heads"}
     assert families_touched("release", "published") == {"releases"}
     assert families_touched("milestone", "edited") == {"milestones"}
     assert families_touched("pull_request", "closed") == {"heads"}

@@ -99,7 +99,7 @@ def test_push_hints_its_ref_and_changed_yaml_paths():
     assert r.jobs[0].hints == {
         "refs": ["refs/heads/main"],
         "changed_config_paths": [".github/release-bot.yml", "ci.yaml", ".github/release.yml"],
-        "touched": ["heads"],  # the read cache's freshness windows it ends (bot.github.freshness)
+        "touched": ["heads", "tags"],  # the read cache's freshness windows it ends (bot.github.freshness)
     }
 
 

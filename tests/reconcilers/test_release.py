@@ -464,7 +464,7 @@ def test_non_version_milestone_is_ignored(world: Release) -> None:
 
 
 def test_gate_audit_is_copied_into_the_body_and_outlives_the_store(world: Release) -> None:
-    from bot.reconcilers.pr import AUDIT_STATE_PREFIX
+    from bot.reconcilers.audit import AUDIT_STATE_PREFIX
 
     w, store = world, Store()
     repo = w.full

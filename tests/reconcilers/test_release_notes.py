@@ -23,6 +23,7 @@ from bot.github.auth import GitHubApp
 from bot.github.notes_facts import NotesInputs
 from bot.github.release_json import release_of
 from bot.jobs import JobSpec
+from bot.reconcilers.context import JobContext
 from bot.reconcilers.release_notes import apply_release_note_command, sync_release_notes
 
 V140 = parse_version("1.4.0")
@@ -35,14 +36,16 @@ def w(sandbox_world: World, sandbox_app: GitHubApp) -> NotesRepo:
     return NotesRepo(sandbox_world, sandbox_app)
 
 
-def make_ctx(w: NotesRepo, store: Store | None = None, **notes: Any) -> SimpleNamespace:
+def make_ctx(w: NotesRepo, store: Store | None = None, **notes: Any) -> JobContext:
     config = default_config()
     config["notes"].update(notes)
     config["_sources"] = {"release_yml": None, "release_drafter_yml": None}
     enqueued: list[JobSpec] = []
-    return SimpleNamespace(gh=w.gh, repo_full_name=w.full, bot_login=BOT, config=config, store=store or Store(),
-                           enqueue=enqueued.extend, enqueued=enqueued,
-                           job=JobSpec("release:42@1", 1, w.full, "test"))
+    ctx = JobContext(job=JobSpec("release:42@1", 1, w.full, "test"), gh=w.gh, repo_full_name=w.full,
+                     bot_login=BOT, app_id=1, config=config, config_error=None, store=store or Store(),
+                     enqueue=enqueued.extend)
+    ctx.enqueued = enqueued  # type: ignore[attr-defined]  # what the run asked to requeue
+    return ctx
 
 
 def tag_names(w: NotesRepo) -> frozenset[str]:
@@ -270,6 +273,18 @@ class TestReleaseNoteCommand:
         assert refusal and "release manager" in refusal and (w.issue(number)["body"] or "") == ""
         assert apply_release_note_command(ctx, number, self.comment("releaser", "/release-note ok", 2)) is None
         assert "ok" in w.issue(number)["body"]
+
+    def test_its_refusal_and_help_come_from_the_registry(self, w: NotesRepo) -> None:
+        number = self.pr(w, "")
+        ctx = make_ctx(w)
+        refusal = apply_release_note_command(ctx, number, self.comment("qa", "/release-note nope", 1))
+        assert refusal == (
+            "@qa `/release-note` may only be run by the author of this pull request or release managers "
+            "(people with maintain permission or above on the repository); nothing changed."
+        )
+        empty = apply_release_note_command(ctx, number, self.comment("dev", "/release-note   ", 2))
+        assert empty is not None and empty.startswith("Nothing to set: `/release-note <text>` sets")
+        assert "`/release-note NONE` leaves it out." in empty
 
     def test_no_command_no_call(self, w: NotesRepo) -> None:
         w.mark()

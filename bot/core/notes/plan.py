@@ -137,7 +137,8 @@ class NotesPlan:
 
     def render(self, existing_body: str | None, section_id: int | str | None = None,
                limit: int = RELEASE_BODY_LIMIT) -> RenderedNotes:
-        budget = notes_budget(existing_body, section_id if section_id is not None else self.milestone_number, limit)
+        section = section_id if section_id is not None else self.milestone_number
+        budget = notes_budget(existing_body, section, limit)
         return render_notes(self.selection.shipped, self.config, self.release, limit=budget)
 
 
@@ -154,8 +155,9 @@ def plan_notes(facts: NotesFacts, config: Mapping[str, Any]) -> NotesPlan:
     """Decide what ships and how the notes read (pure)."""
     notes_cfg = dict(config.get("notes") or {})
     sources = config.get("_sources") or {}
-    notes_config = resolve_notes_config(notes_cfg, release_yml=sources.get("release_yml"),
-                                        drafter_yml=sources.get("release_drafter_yml"))
+    notes_config = resolve_notes_config(
+        notes_cfg, release_yml=sources.get("release_yml"), drafter_yml=sources.get("release_drafter_yml")
+    )
     targets = facts.targets
     in_target = not_in_target = None
     if facts.commits is not None:
@@ -184,6 +186,13 @@ def plan_notes(facts: NotesFacts, config: Mapping[str, Any]) -> NotesPlan:
         selection=selection,
         errors=list(facts.errors),
         unresolved=facts.unresolved,
-        release=ReleaseInfo(version_text(targets.version), targets.release_tag, targets.previous_tag, facts.owner,
-                            facts.repository, html_base=facts.html_base, milestone_number=facts.milestone_number),
+        release=ReleaseInfo(
+            version_text(targets.version),
+            targets.release_tag,
+            targets.previous_tag,
+            facts.owner,
+            facts.repository,
+            html_base=facts.html_base,
+            milestone_number=facts.milestone_number,
+        ),
     )

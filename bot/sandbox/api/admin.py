@@ -168,6 +168,31 @@ def rate_limit_settings() -> Response:
     return respond({"limit": st.rate_limit, "enforce": st.rate_limit_enforced})
 
 
+@bp.post("/limits")
+def secondary_limits_settings() -> Response:
+    """``{"enforce": true}`` (and optionally ``writes_per_minute``, ``points_per_minute``,
+    ``concurrent``): GitHub's secondary limits per installation, answered 403 with Retry-After."""
+    body = json_body()
+    values = {}
+    for name, default in (("writes_per_minute", 80), ("points_per_minute", 900), ("concurrent", 100)):
+        value = body.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            validation_failed("Limits", name, "invalid", f"{name} must be a positive integer")
+        values[name] = value
+    limits = state().secondary_limits
+    limits.configure(bool(body.get("enforce", False)), values["writes_per_minute"],
+                     values["points_per_minute"], values["concurrent"])
+    return respond({"enforce": limits.enforce, **values})
+
+
+@bp.get("/limits")
+def secondary_limits_status() -> Response:
+    limits = state().secondary_limits
+    return respond({"enforce": limits.enforce, "writes_per_minute": limits.writes_per_minute,
+                    "points_per_minute": limits.points_per_minute, "concurrent": limits.concurrent,
+                    "refused": limits.refused})
+
+
 @bp.post("/clock")
 def clock() -> Response:
     body = json_body()
