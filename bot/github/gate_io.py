@@ -39,6 +39,7 @@ _TIMELINE_KINDS = {
     "milestoned",
     "demilestoned",
     "base_ref_changed",
+    "reopened",
 }
 # `gh-readonly-queue/{base}/pr-{number}-{sha}`: the pull requests merge queue groups are made of.
 
@@ -77,6 +78,37 @@ def read_pull(gh: Github, repo: str, number: int) -> dict[str, Any]:
 
 def read_timeline(gh: Github, repo: str, number: int) -> list[dict[str, Any]]:
     return list_all(gh, f"{repo_path(repo)}/issues/{number}/timeline")
+
+
+def head_arrival(gh: Github, repo: str, pull: Mapping[str, Any]) -> str:
+    """GitHub's time the pull request's head commit became its head, or "" when unprovable.
+
+    GitHub records no push time in a pull request's timeline for an ordinary push (a ``committed``
+    entry carries the commit's date, set by whoever made it), but its repository activity does: the
+    latest activity on the head branch is the push that put the head there, at GitHub's
+    ``timestamp``. The head is the pull request's since that push or since it was opened, whichever
+    is later. Only when that latest activity is the current head (a fork's branch, or an activity
+    listing that lags, proves nothing) — otherwise "" and the gate keeps its own first check run.
+    """
+    head = pull.get("head") or {}
+    head_repo = (head.get("repo") or {}).get("full_name")
+    ref, sha, opened = head.get("ref"), head.get("sha"), pull.get("created_at")
+    if not (ref and sha and opened) or str(head_repo or "").lower() != repo.lower():
+        return ""
+    try:
+        params = {"ref": f"refs/heads/{ref}", "direction": "desc", "per_page": 1}
+        latest = _get(gh, f"{repo_path(repo)}/activity", params)
+    except GithubException as exc:
+        if exc.status in (403, 404, 422):
+            return ""  # no access to the activity (or no such branch): nothing proven
+        raise
+    if not isinstance(latest, list) or not latest or not isinstance(latest[0], Mapping):
+        return ""
+    entry = latest[0]
+    pushed = str(entry.get("timestamp") or "")
+    if entry.get("after") != sha or _when(pushed) is None or _when(str(opened)) is None:
+        return ""
+    return pushed if (_when(pushed) or 0) > (_when(str(opened)) or 0) else str(opened)
 
 
 def read_gate_checks(

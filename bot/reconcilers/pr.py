@@ -36,6 +36,7 @@ from bot.core.gate import (
     is_release_branch,
     latest_labeled,
     milestone_to_judge,
+    needs_head_arrival,
     parse_commit_record,
     parse_record,
     plan_gate,
@@ -123,6 +124,8 @@ def reconcile_pull(
             )
             facts = replace(base_facts, timeline=timeline, open_milestones=milestones, reviews=reviews)
             facts = replace(facts, roles=ctx.roles.roles_of(_logins_to_judge(facts, comments)))
+            if needs_head_arrival(facts, comments):
+                facts = replace(facts, head_arrived_at=gate_io.head_arrival(gh, repo, pull_json))
         else:
             facts = base_facts
             if not gated:

@@ -100,6 +100,9 @@ def push(st: SandboxState, repo: Repo, changes: list[RefChange], pusher: str, *,
             repo.refs.pop(ch.ref, None)
         else:
             repo.refs[ch.ref] = ch.after
+        repo.activity.append({"id": st.next_id("activity"), "ref": ch.ref, "before": ch.before,
+                              "after": ch.after, "timestamp": st.now(), "actor": pusher,
+                              "activity_type": _activity_type(repo, ch)})
     repo.pushed_at = st.now()
     created_tags = [ch for ch in changes if ch.kind == "tag" and ch.before is None and ch.after is not None]
     quiet_tags = len(created_tags) > MAX_TAGS_WITH_EVENTS
@@ -133,6 +136,16 @@ def push(st: SandboxState, repo: Repo, changes: list[RefChange], pusher: str, *,
     for ch in changes:
         if ch.kind == "branch":
             _follow_pull_requests(st, repo, ch, pusher)
+
+
+def _activity_type(repo: Repo, ch: RefChange) -> str:
+    if ch.before is None:
+        return "branch_creation"
+    if ch.after is None:
+        return "branch_deletion"
+    if ch.kind == "branch" and not gitobjects.is_ancestor(repo, ch.before, ch.after):
+        return "force_push"
+    return "push"
 
 
 def _push_payload(st: SandboxState, repo: Repo, ch: RefChange, pusher: str) -> dict[str, Any]:

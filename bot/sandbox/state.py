@@ -564,6 +564,9 @@ class Repo:
     rulesets: dict[int, Ruleset] = field(default_factory=dict)
     releases: dict[int, Release] = field(default_factory=dict)
     deployments: dict[int, Deployment] = field(default_factory=dict)
+    # Every ref change, oldest first, as GitHub's repository activity (``GET /repos/{o}/{r}/activity``)
+    # records it: id, ref, before, after, timestamp (GitHub's time of the push), activity_type, actor.
+    activity: list[dict[str, Any]] = field(default_factory=list)
     # Generation numbers of commits (1 + the highest parent's), memoized by gitobjects: commits never
     # change, so graph walks can stop early instead of visiting the whole history.
     generations: dict[str, int] = field(default_factory=dict, repr=False, compare=False)

@@ -445,6 +445,60 @@ def test_labels_and_commands_before_the_bot_saw_the_head_do_not_count() -> None:
     assert plan.add_labels == [] and "before the bot saw the head commit" in plan.replies[0].body
 
 
+def test_githubs_time_of_the_push_decides_not_the_bots_first_look() -> None:
+    # The bot first looked at the head at 04:00 (it was down); GitHub's record says the head became
+    # the pull request's head at 03:10 (its opening or the head branch's push): what followed counts.
+    arrived = "2026-11-26T03:10:00Z"
+    during = CommentFacts(
+        100, "qa", "/uat passed", "2026-11-26T03:20:00Z", tuple(parse_commands("/uat passed"))
+    )
+    plan = plan_gate(facts(head_arrived_at=arrived), [during])
+    assert plan.add_labels == ["uat-passed"] and plan.reactions == [(100, "+1")]
+    label = (committed(HEAD), labeled(11, "uat-passed", "qa", at="2026-11-26T03:30:00Z"))
+    plan = plan_gate(facts(("uat-passed",), label, head_arrived_at=arrived))
+    assert plan.remove_labels == [] and plan.record is not None and plan.record.uat is not None
+    # … even when the bot had never looked at the head yet
+    plan = plan_gate(facts(existing=None, head_arrived_at=arrived), [during])
+    assert plan.add_labels == ["uat-passed"]
+
+    # Before the push (the commit's own date placing it earlier in the timeline proves nothing):
+    # the command is refused, saying why, and the label counts as given on an earlier head.
+    late = "2026-11-26T03:40:00Z"
+    plan = plan_gate(facts(head_arrived_at=late), [during])
+    assert plan.add_labels == [] and "before head commit bbbbbbb became this pull request's head" in (
+        plan.replies[0].body
+    )
+    plan = plan_gate(facts(("uat-passed",), label, head_arrived_at=late))
+    assert plan.remove_labels == ["uat-passed"] and plan.record is not None and plan.record.uat is None
+    assert any("New head commit bbbbbbb" in r.body for r in plan.replies)
+
+    # A reopening after the push moves the point on: a closed pull request does not follow its branch.
+    reopened = (committed(HEAD), TimelineItem("reopened", id=5, actor="dev", created_at=late))
+    plan = plan_gate(facts(timeline=reopened, head_arrived_at=arrived), [during])
+    assert plan.add_labels == []
+    # So does a retarget, as with the bot's own first look.
+    retarget = (committed(HEAD), TimelineItem("base_ref_changed", id=6, actor="dev", created_at=late))
+    plan = plan_gate(facts(timeline=retarget, head_arrived_at=arrived), [during])
+    assert plan.add_labels == []
+
+
+def test_githubs_record_of_the_push_is_asked_for_only_when_something_is_judged_by_it() -> None:
+    from bot.core.gate import needs_head_arrival
+
+    assert needs_head_arrival(facts(), [comment(100, "qa", "/uat passed")])
+    assert needs_head_arrival(facts(existing=None), [comment(100, "releaser", "/approve")])
+    assert not needs_head_arrival(facts(), [comment(100, "qa", "/uat passed", handled=True)])
+    assert not needs_head_arrival(facts(), [comment(100, "qa", "/hold")])
+    assert not needs_head_arrival(facts(), [])
+    # a person's label not in the record yet is judged by it; one recorded (or off) is not
+    assert needs_head_arrival(facts(("uat-passed",), ON_HEAD), [])
+    assert not needs_head_arrival(facts((), ON_HEAD), [])
+    recorded = GateRecord(HEAD, uat=Approval("qa", "2026-11-26T05:00:00Z", "label", event=11))
+    assert not needs_head_arrival(facts(("uat-passed",), ON_HEAD, record=recorded), [])
+    bots = (committed(HEAD), labeled(11, "uat-passed", BOT))
+    assert not needs_head_arrival(facts(("uat-passed",), bots), [])
+
+
 def test_hold_unhold_and_milestone() -> None:
     plan = plan_gate(facts(BOTH, ON_HEAD), [comment(100, "dev", "/hold")])  # the author may hold
     assert plan.add_labels == ["hold"] and plan.check.conclusion == "failure"  # type: ignore[union-attr]

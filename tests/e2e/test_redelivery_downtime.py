@@ -3,8 +3,8 @@ recovery — no one runs a command.
 
 The same story is played twice, on two sandboxes, each with its real `release-bot serve`:
 - "never down": the bot is up throughout;
-- "down ten minutes": the bot is stopped (SIGTERM) while people open the release branch, tag a
-  candidate, open a pull request into the branch, approve it, sign UAT off and add a scope issue;
+- "down ten minutes": the bot is stopped (SIGTERM) while people open the release branch, open a pull
+  request into it, tag a candidate, approve the pull request, sign its UAT off and add a scope issue;
   the sandbox's clock moves ten minutes on, so every one of those webhooks failed (connection
   refused) as on GitHub. Then the bot starts again. At start-up it lists the App's failed
   deliveries (`GET /app/hook/deliveries`) and asks GitHub to redeliver them
@@ -101,6 +101,15 @@ def before_outage(e2e: E2E, story: Story) -> None:
         pm.post(f"{REPO}/milestones", json={"title": "v5.0.0", "due_on": "2030-12-01T00:00:00Z"})
     )["number"]
     _ok(dev.post(f"{REPO}/issues", json={"title": "Scope item", "milestone": story.milestone}))
+    e2e.settle()
+    story.tracking = _tracking_number(pm, story.milestone)
+
+
+def during_outage(e2e: E2E, story: Story) -> None:
+    """What people do while the bot may be down: only sandbox calls, no bot involved. The pull
+    request is opened, signed off and approved in the outage: GitHub's times (its opening, the head
+    branch's push in the repository activity) prove the sign-offs came after its head commit."""
+    pm, dev, qa, releaser = e2e.api("pm"), e2e.api("dev"), e2e.api("qa"), e2e.api("releaser")
     sha = _main_sha(dev)
     _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/heads/release/5.0", "sha": sha}))
     _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/heads/fix-login", "sha": sha}))
@@ -114,13 +123,6 @@ def before_outage(e2e: E2E, story: Story) -> None:
     story.pull = _ok(
         dev.post(f"{REPO}/pulls", json={"title": "Fix login", "head": "fix-login", "base": "release/5.0"})
     )["number"]
-    e2e.settle()  # the bot has seen the pull request's head: commands about it count from now on
-    story.tracking = _tracking_number(pm, story.milestone)
-
-
-def during_outage(e2e: E2E, story: Story) -> None:
-    """What people do while the bot may be down: only sandbox calls, no bot involved."""
-    pm, dev, qa, releaser = e2e.api("pm"), e2e.api("dev"), e2e.api("qa"), e2e.api("releaser")
     _ok(dev.post(f"{REPO}/git/refs", json={"ref": "refs/tags/v5.0.0-rc.1", "sha": _main_sha(dev)}))
     _ok(pm.patch(f"{REPO}/issues/{story.pull}", json={"milestone": story.milestone}), 200)
     _ok(dev.post(f"{REPO}/issues/{story.pull}/labels", json={"labels": ["bug"]}), 200)

@@ -366,22 +366,45 @@ def bot_bodies(world: World) -> list[str]:
     return [c["body"] for c in world.comments() if c["user"]["login"] == BOT]
 
 
-def test_label_given_before_the_bot_saw_the_head_is_reset_with_the_reason(world: World) -> None:
+def test_label_given_after_a_push_the_bot_missed_counts_by_githubs_time_of_the_push(world: World) -> None:
     new_head = world.commit("fix", "dev")  # pushed while the bot is down …
-    world.label("qa", "uat-passed")  # … and labelled by QA before the bot has seen that commit
-    world.reconcile()
-    assert "uat-passed" not in world.labels()
-    replies = [b for b in bot_bodies(world) if b.startswith("@qa ")]
-    assert len(replies) == 1, bot_bodies(world)
-    assert f"first saw head commit {new_head[:7]}" in replies[0] and "`/uat passed`" in replies[0]
-    assert not any("New head commit" in b for b in bot_bodies(world))
-    # doing what the reply says counts for the head
-    again = world.comment("qa", "/uat passed")
-    world.reconcile({"comment_ids": [again]})
+    world.sandbox.state.advance_clock(2)
+    world.label("qa", "uat-passed")  # … and labelled by QA after it, before the bot has seen it
+    requests = world.reconcile()
+    # GitHub's repository activity dates the push: the label came after it, as a bot that was up saw
+    assert any("/activity" in r["path"] for r in requests)
     check = world.check(new_head)
     assert "uat-passed" in world.labels() and check is not None
     assert "UAT passed — by @qa" in check["output"]["summary"]
+    assert not [b for b in bot_bodies(world) if b.startswith("@qa ")]
 
+
+def test_a_commit_made_before_a_sign_off_and_pushed_after_it_gets_none(world: World) -> None:
+    """The forged-date case: the commit's date puts it before the sign-offs in the timeline, but
+    GitHub's time of the push (its repository activity) says they were given on the earlier head."""
+    dev = world.as_("dev")
+    head = world.pull()["head"]["sha"]
+    tree = world.ok(dev.get(f"/repos/{world.repo}/git/commits/{head}"))["tree"]["sha"]
+    made = world.ok(
+        dev.post(f"/repos/{world.repo}/git/commits", json={"message": "x", "tree": tree, "parents": [head]})
+    )["sha"]  # made (dated) now …
+    world.sandbox.state.advance_clock(5)
+    approve = world.comment("releaser", "/approve")  # … the bot is down while the old head is signed off
+    world.label("qa", "uat-passed")
+    world.sandbox.state.advance_clock(5)
+    world.ok(dev.patch(f"/repos/{world.repo}/git/refs/heads/fix", json={"sha": made}))  # … pushed later
+    timeline = world.gh_repo.get(f"/issues/{world.number}/timeline")
+    kinds = [e["event"] for e in timeline if e["event"] in ("committed", "commented", "labeled")]
+    assert kinds.index("committed", 1) < kinds.index("commented")  # the date alone would let them count
+    world.reconcile({"comment_ids": [approve]})
+    check = world.check(made)
+    assert check is not None and check["conclusion"] == "failure"
+    assert "release-approved" not in world.labels() and "uat-passed" not in world.labels()
+    refusals = [b for b in bot_bodies(world) if b.startswith("@releaser ")]
+    assert len(refusals) == 1 and f"before head commit {made[:7]} became this pull request's head" in (
+        refusals[0]
+    )
+    assert any("New head commit" in b for b in bot_bodies(world))
 
 def test_hold_removed_by_someone_not_allowed_is_put_back(world: World) -> None:
     world.label("qa", "uat-passed")
@@ -456,3 +479,22 @@ def test_audit_entries_are_appended_once_each() -> None:
     audit.append_entry(store, "k", item)  # the same entry twice: kept once
     audit.append_entry(store, "k", {**item, "sha": "def"})
     assert [e["sha"] for e in store.state["k"]] == ["abc", "def"]
+
+
+def test_a_commit_the_bot_checked_for_another_pull_request_gets_no_earlier_sign_off(world: World) -> None:
+    """The bot's check run on a commit can predate the commit becoming this pull request's head
+    (it was another pull request's head first): GitHub's time of the push decides, not that run."""
+    world.gh_repo.branch("other", from_="fix", login="dev")
+    twin_head = world.commit("other", "dev")
+    first, world.number = world.number, world.gh_repo.pull("other", "release/1.4", title="Other", login="dev")
+    world.reconcile()  # the bot checks the commit as the other pull request's head
+    assert world.check(twin_head) is not None
+    world.number = first
+    world.sandbox.state.advance_clock(5)
+    approve = world.comment("releaser", "/approve")  # for the pull request's head before the push
+    world.sandbox.state.advance_clock(5)
+    world.ok(world.as_("dev").patch(f"/repos/{world.repo}/git/refs/heads/fix", json={"sha": twin_head}))
+    world.reconcile({"comment_ids": [approve]})
+    assert "release-approved" not in world.labels()
+    refusals = [b for b in bot_bodies(world) if b.startswith("@releaser ")]
+    assert len(refusals) == 1 and "became this pull request's head" in refusals[0], bot_bodies(world)

@@ -363,3 +363,26 @@ def test_git_data_api_multi_file_commit(sb: RunningSandbox) -> None:
     assert len(listed["tree"]) == 3
     bad = sb.api.post(f"/repos/{repo}/git/commits", json={"message": "x", "tree": "f" * 40, "parents": []})
     assert bad.status_code == 422
+
+
+def test_repository_activity_dates_every_push_of_a_branch(sb: RunningSandbox) -> None:
+    """GitHub's one record of when an ordinary push happened (a commit's date is its maker's say)."""
+    repo = sb.new_repo()
+    main = branch_sha(sb, repo, "main")
+    create_branch(sb, repo, "act")
+    first = commit_file(sb, repo, "act", "a.txt", "1")
+    rewound = sb.api.patch(f"/repos/{repo}/git/refs/heads/act", as_="dev", json={"sha": main, "force": True})
+    assert rewound.status_code == 200, rewound.text
+    newest = sb.api.get(f"/repos/{repo}/activity", params={"ref": "act"}).json()
+    assert [(a["activity_type"], a["before"], a["after"]) for a in newest] == [
+        ("force_push", first, main),
+        ("push", main, first),
+        ("branch_creation", "0" * 40, main),
+    ]
+    assert all(a["ref"] == "refs/heads/act" and a["timestamp"].endswith("Z") for a in newest)
+    assert newest[0]["actor"]["login"] == "dev"
+    one = sb.api.get(f"/repos/{repo}/activity", params={"ref": "refs/heads/act", "per_page": 1}).json()
+    assert [a["after"] for a in one] == [main]
+    oldest = sb.api.get(f"/repos/{repo}/activity", params={"ref": "act", "direction": "asc"}).json()
+    assert [a["activity_type"] for a in oldest] == ["branch_creation", "push", "force_push"]
+    assert sb.api.get(f"/repos/{repo}/activity", params={"direction": "up"}).status_code == 422

@@ -122,6 +122,8 @@ TABLE: list[Op] = [
         body={"message": "add fid", "content": B64, "branch": "feature/fid"},
     ),
     Op("GET", "/repos/{R}/contents/fid.txt?ref=feature/fid", 200),
+    Op("GET", "/repos/{R}/activity?ref=refs/heads/feature/fid&per_page=1", 200, auth="inst"),
+    Op("GET", "/repos/{R}/activity?activity_type=branch_creation", 200),
     Op("GET", "/repos/{R}/contents/", 200),
     Op("GET", "/repos/{R}/commits?sha=feature/fid", 200),
     Op("GET", "/repos/{R}/commits/{head}", 200),

@@ -68,7 +68,7 @@ from bot.core.gate.settings import (
     GateSettings,
     is_release_branch,
 )
-from bot.core.gate.timeline import last_retarget, latest_labeled, latest_milestoned, short
+from bot.core.gate.timeline import last_retarget, latest_labeled, latest_milestoned, needs_head_arrival, short
 from bot.core.gate.verdict import Requirement, evaluate_requirements, render_verdict
 
 __all__ = [
@@ -110,6 +110,7 @@ __all__ = [
     "is_release_branch",
     "last_retarget",
     "latest_labeled",
+    "needs_head_arrival",
     "latest_milestoned",
     "merge_group_check",
     "milestone_to_judge",

@@ -189,9 +189,16 @@ def _give(work: Work, comment: CommentFacts, requirement: str, before_head: bool
             f"ask {role_title(rule)}. Nothing changed."
         )
     if before_head:
+        # With GitHub's record of when the head arrived the bot can say so; without it, only its own
+        # first look at the head (its check run) proves what came after the push.
+        arrived = (
+            f"head commit {short(facts.pull.head_sha)} became this pull request's head"
+            if facts.head_arrived_at
+            else f"the bot saw the head commit {short(facts.pull.head_sha)}"
+        )
         return (
-            f"this comment was written before the bot saw the head commit {short(facts.pull.head_sha)}, "
-            f"so it cannot give {what} for it; run the command again. Nothing changed."
+            f"this comment was written before {arrived}, so it cannot give {what} for it; "
+            "run the command again. Nothing changed."
         )
     label = settings.label_for(requirement)
     latest = latest_labeled(facts.timeline, label)

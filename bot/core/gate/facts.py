@@ -104,6 +104,10 @@ class GateFacts:
     # The other open pull requests into a gated branch whose head is this commit, each with its
     # last section from the commit's record (read back from GitHub, not from the record alone).
     others: tuple[PullSection, ...] = ()
+    # GitHub's time the head commit became this pull request's head (``bot.github.gate_io.
+    # head_arrival``: the pull request's ``created_at`` or the head branch's last push in the
+    # repository activity, whichever is later), or "" when GitHub's record cannot prove it.
+    head_arrived_at: str = ""
 
     def roles_of(self, login: str) -> frozenset[str]:
         return self.roles.get(login.lower(), frozenset())

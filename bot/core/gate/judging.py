@@ -70,10 +70,13 @@ def judge_labels(work: Work) -> list[str]:
         seen_at = head_seen_at(facts)
         if after_head and not by_bot and not at_or_after(event.created_at, seen_at):
             # After the head commit in the timeline, but the timeline places commits by their
-            # commit date, which whoever makes the commit sets: only GitHub's time of the bot's
-            # first check run on the head proves the label came after the push.
-            work.unproven[label.lower()] = (event, seen_at)
-            continue
+            # commit date, which whoever makes the commit sets: only GitHub's time of the push
+            # (or, when GitHub's record cannot prove it, of the bot's first check run on the head)
+            # proves the label came after the push.
+            if not facts.head_arrived_at:
+                work.unproven[label.lower()] = (event, seen_at)
+                continue
+            after_head = False  # GitHub's record of the push proves it was given on an earlier head
         if not after_head or work.rebound_from is not None:
             stale.append(label)
             continue

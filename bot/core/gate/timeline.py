@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 
-from bot.core.gate.facts import GateFacts, MilestoneRef, TimelineItem
-from bot.core.gate.record import REASON_LIMIT
+from bot.core.gate.facts import CommentFacts, GateFacts, MilestoneRef, TimelineItem
+from bot.core.gate.record import REASON_LIMIT, parse_record
+from bot.core.gate.settings import GATE_REQUIREMENTS
 from bot.core.permissions import (
     ROLE_TITLES,
     RoleRule,
@@ -69,23 +70,62 @@ def comment_index(timeline: Sequence[TimelineItem], comment_id: int) -> int | No
 
 
 def head_seen_at(facts: GateFacts) -> str | None:
-    """When the bot first saw the head commit: GitHub's ``started_at`` of its check run there.
+    """From when a label or command counts for the head commit (GitHub's times only).
 
     The timeline places a ``committed`` entry by its commit date, which is when the commit was made,
     not when it was pushed: a commit made at 10:00 and pushed at 10:10 would make a label given at
-    10:05 (on the previous head) look like it came after. GitHub's own timestamp of the bot's first
-    check run on the head is no earlier than the push, so only what comes after it counts.
+    10:05 (on the previous head) look like it came after. So the time is GitHub's own record of when
+    the head became the pull request's head (``head_arrived_at``: its opening, or the head branch's
+    last push in the repository activity; a reopening after it moves it on). When GitHub's record
+    cannot prove it, the ``started_at`` of the bot's first check run on the head stands in: it is no
+    earlier than the push, so only what comes after it counts.
     """
-    if facts.existing is None or not facts.existing.started_at:
-        return None
+    since = _head_arrival(facts)
+    if since is None:
+        if facts.existing is None or not facts.existing.started_at:
+            return None
+        since = facts.existing.started_at
     retarget = last_retarget(facts.timeline)
-    if (
-        retarget is not None
-        and retarget[1].created_at
-        and at_or_after(retarget[1].created_at, facts.existing.started_at)
-    ):
+    if retarget is not None and retarget[1].created_at and at_or_after(retarget[1].created_at, since):
         return retarget[1].created_at  # GitHub's time of the retarget: only what follows is for this base
-    return facts.existing.started_at
+    return since
+
+
+def _head_arrival(facts: GateFacts) -> str | None:
+    if not facts.head_arrived_at:
+        return None
+    since = facts.head_arrived_at
+    for item in facts.timeline:
+        # A closed pull request does not follow its branch: reopened, it takes the branch's head then.
+        if item.kind == "reopened" and item.created_at and at_or_after(item.created_at, since):
+            since = item.created_at
+    return since
+
+
+def needs_head_arrival(facts: GateFacts, comments: Iterable[CommentFacts]) -> bool:
+    """Whether the gate will judge something by when the head arrived: a ``/uat`` or ``/approve``
+    not handled yet, or a UAT or approval label applied by a person and not yet in the record. Only
+    then is GitHub's record of that time worth a request; whenever it is asked, it decides (so the
+    outcome does not depend on how soon the bot looked at the head)."""
+    for comment in comments:
+        if not comment.handled and not comment.edited and any(c.name in _GIVING for c in comment.commands):
+            return True
+    pull, summary = facts.pull, facts.existing.summary if facts.existing else None
+    record = parse_record(summary, pull.head_sha, pull.number, pull.base)
+    for requirement in GATE_REQUIREMENTS:
+        label = facts.settings.label_for(requirement)
+        latest = latest_labeled(facts.timeline, label)
+        if latest is None or not has_label(facts.pull.labels, label):
+            continue
+        if latest[1].actor.lower() == facts.bot_login.lower():
+            continue  # the bot's own label: carries a command already judged
+        entry = record.get(requirement) if record is not None else None
+        if entry is None or entry.event != latest[1].id:
+            return True
+    return False
+
+
+_GIVING = ("uat", "approve")
 
 
 def at_or_after(when: str, since: str | None) -> bool:

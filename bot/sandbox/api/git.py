@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import Blueprint, Response, request
 
-from bot.sandbox import gitobjects, rules
+from bot.sandbox import gitobjects, rules, serializers
 from bot.sandbox import serializers_git as gshapes
 from bot.sandbox.http import (
     ApiError,
@@ -36,7 +36,7 @@ from bot.sandbox.http import (
     validation_failed,
 )
 from bot.sandbox.pushes import RefChange, commit_files, person_for, push
-from bot.sandbox.state import Commit, GitPerson, GitTag, Repo
+from bot.sandbox.state import Commit, GitPerson, GitTag, Repo, iso, node_id
 
 bp = Blueprint("sandbox_git", __name__)
 
@@ -50,6 +50,38 @@ resolve = gitobjects.resolve
 
 def _full_ref(ref: str) -> str:
     return ref if ref.startswith("refs/") else f"refs/{ref}"
+
+
+# --------------------------------------------------------------------------- repository activity
+
+
+_ZERO_SHA = "0" * 40
+
+
+@bp.get("/repos/<owner>/<name>/activity")
+def list_activity(owner: str, name: str) -> Response:
+    """GitHub's repository activity: every push, force push, branch creation and deletion, with
+    GitHub's time of it (``timestamp``), newest first by default; ``ref`` takes ``refs/heads/x``
+    or ``x``, ``activity_type`` one kind. The only record of when an ordinary push happened."""
+    wanted_ref = request.args.get("ref")
+    if wanted_ref and not wanted_ref.startswith("refs/"):
+        wanted_ref = f"refs/heads/{wanted_ref}"
+    kind = request.args.get("activity_type")
+    direction = request.args.get("direction", "desc")
+    if direction not in ("asc", "desc"):
+        raise ApiError(422, "Validation Failed", errors=["direction must be asc or desc"])  # validation-failed-simple
+
+    def build(st: Any, repo: Repo) -> list[dict[str, Any]]:
+        picked = [a for a in repo.activity
+                  if (not wanted_ref or a["ref"] == wanted_ref) and (not kind or a["activity_type"] == kind)]
+        if direction == "desc":
+            picked.reverse()
+        return [{"id": a["id"], "node_id": node_id("RepositoryActivity", a["id"]),
+                 "before": a["before"] or _ZERO_SHA, "after": a["after"] or _ZERO_SHA, "ref": a["ref"],
+                 "timestamp": iso(a["timestamp"]), "activity_type": a["activity_type"],
+                 "actor": serializers.user(st, a["actor"])} for a in picked]
+
+    return list_in_repo(owner, name, build)
 
 
 # --------------------------------------------------------------------------- refs
