@@ -278,11 +278,14 @@ def bot_factory(tmp_path: Path) -> Iterator[Any]:
 
 
 @contextlib.contextmanager
-def open_e2e(tmp_path: Path, bot_factory: Any, env: dict[str, str] | None = None) -> Iterator[E2E]:
-    """A sandbox and a bot serving it (``env`` adds to the bot's environment)."""
+def open_e2e(
+    tmp_path: Path, bot_factory: Any, env: dict[str, str] | None = None, name: str = "sandbox"
+) -> Iterator[E2E]:
+    """A sandbox and a bot serving it (``env`` adds to the bot's environment; ``name`` tells two
+    worlds of one test apart)."""
     from bot.sandbox.server import start_sandbox
 
-    key_path = tmp_path / "sandbox-app.pem"
+    key_path = tmp_path / f"{name}-app.pem"
     # The bot's port stays bound while the sandbox picks its own (port 0): released first, the OS
     # could hand the very same port to the sandbox, and the bot would then fail to listen.
     with socket.socket() as held:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import re
-import socket
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,7 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import E2E, SECRET, WEBHOOK_PATH
+from harness import E2E, open_e2e
 
 REPO = "/repos/acme/rocket"
 BOT = "release-bot[bot]"
@@ -38,31 +37,8 @@ pytestmark = pytest.mark.e2e
 @contextmanager
 def world(tmp_path: Path, bot_factory: Any, name: str) -> Iterator[E2E]:
     """A sandbox and its bot, as the ``e2e`` fixture builds them (a second one for the comparison)."""
-    from bot.sandbox.server import start_sandbox
-
-    key_path = tmp_path / f"{name}-app.pem"
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        port = held.getsockname()[1]
-        sandbox = start_sandbox(
-            port=0,
-            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-            webhook_secret=SECRET,
-            app_key_path=str(key_path),
-        )
-    try:
-        bot = bot_factory(
-            env={
-                "APP_ID": "1",
-                "PRIVATE_KEY_PATH": str(key_path),
-                "GITHUB_API_URL": sandbox.api_url,
-                "SANDBOX": "1",
-            },
-            port=port,
-        )
-        yield E2E(sandbox=sandbox, bot=bot)
-    finally:
-        sandbox.stop()
+    with open_e2e(tmp_path, bot_factory, name=name) as built:
+        yield built
 
 
 @dataclass

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import E2E, ROOT, SECRET, WEBHOOK_PATH
+from harness import E2E, ROOT, SECRET, open_e2e
 
 pytestmark = pytest.mark.e2e
 
@@ -77,33 +76,9 @@ def browser(chromium: Any) -> Iterator[Any]:
 @pytest.fixture
 def web(tmp_path: Path, bot_factory: Any) -> Iterator[E2E]:
     """Sandbox + bot as the ``e2e`` fixture, with a short page cache and live refresh."""
-    from bot.sandbox.server import start_sandbox
-
-    key_path = tmp_path / "sandbox-app.pem"
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        port = held.getsockname()[1]
-        sandbox = start_sandbox(
-            port=0,
-            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-            webhook_secret=SECRET,
-            app_key_path=str(key_path),
-        )
-    try:
-        bot = bot_factory(
-            env={
-                "APP_ID": "1",
-                "PRIVATE_KEY_PATH": str(key_path),
-                "GITHUB_API_URL": sandbox.api_url,
-                "SANDBOX": "1",
-                "WEB_CACHE_SECONDS": "0.5",
-                "WEB_REFRESH_SECONDS": "1",
-            },
-            port=port,
-        )
-        yield E2E(sandbox=sandbox, bot=bot)
-    finally:
-        sandbox.stop()
+    env = {"WEB_CACHE_SECONDS": "0.5", "WEB_REFRESH_SECONDS": "1"}
+    with open_e2e(tmp_path, bot_factory, env=env) as built:
+        yield built
 
 
 def ok(resp: httpx.Response) -> Any:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import os
 import re
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from harness import E2E, SECRET, WEBHOOK_PATH
+from harness import E2E, SECRET, open_e2e
 from test_gate_e2e import REPO, Gate, ok
 
 pytestmark = pytest.mark.e2e
@@ -49,37 +48,15 @@ class Records(logging.Handler):
 @pytest.fixture
 def debug_e2e(tmp_path: Path, bot_factory: Any) -> Iterator[tuple[E2E, Records]]:
     """The harness's ``e2e`` with the bot at DEBUG and the sandbox's log records captured."""
-    from bot.sandbox.server import start_sandbox
-
     records = Records()
     root = logging.getLogger()
     previous = root.level
     root.addHandler(records)
     root.setLevel(logging.DEBUG)
-    key_path = tmp_path / "sandbox-app.pem"
-    with socket.socket() as held:
-        held.bind(("127.0.0.1", 0))
-        port = held.getsockname()[1]
-        sandbox = start_sandbox(
-            port=0,
-            webhook_url=f"http://127.0.0.1:{port}{WEBHOOK_PATH}",
-            webhook_secret=SECRET,
-            app_key_path=str(key_path),
-        )
     try:
-        bot = bot_factory(
-            env={
-                "APP_ID": "1",
-                "PRIVATE_KEY_PATH": str(key_path),
-                "GITHUB_API_URL": sandbox.api_url,
-                "SANDBOX": "1",
-                "LOG_LEVEL": "DEBUG",
-            },
-            port=port,
-        )
-        yield E2E(sandbox=sandbox, bot=bot), records
+        with open_e2e(tmp_path, bot_factory, env={"LOG_LEVEL": "DEBUG"}) as built:
+            yield built, records
     finally:
-        sandbox.stop()
         root.removeHandler(records)
         root.setLevel(previous)
 
