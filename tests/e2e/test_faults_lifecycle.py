@@ -11,15 +11,13 @@ published once, and no job is left failed.
 
 from __future__ import annotations
 
-import re
-from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
 
-REPO = "/repos/acme/rocket"
-BOT = "release-bot[bot]"
+# The read-back helpers of the chaos life cycle: the same artifacts, counted the same way.
+from test_release_lifecycle_chaos import BOT, REPO, _bot_markers, _ref, _say, _thumbs, _tracking
 
 pytestmark = pytest.mark.e2e
 
@@ -41,51 +39,6 @@ FAULTS = [
 ]
 
 
-def _tracking(api: httpx.Client, milestone: int) -> dict[str, Any]:
-    issues = api.get(
-        f"{REPO}/issues", params={"milestone": milestone, "state": "all", "per_page": 100}
-    ).json()
-    found = [
-        i
-        for i in issues
-        if i["user"]["login"] == BOT and f"release-bot:tracking:{milestone} " in i["body"] + " "
-    ]
-    assert len(found) == 1, [i["title"] for i in issues]
-    return found[0]
-
-
-def _comments(api: httpx.Client, number: int) -> list[dict[str, Any]]:
-    return api.get(f"{REPO}/issues/{number}/comments", params={"per_page": 100}).json()
-
-
-def _bot_markers(api: httpx.Client, number: int) -> Counter[str]:
-    found: Counter[str] = Counter()
-    for c in _comments(api, number):
-        if c["user"]["login"] != BOT:
-            continue
-        for kind, value in re.findall(r"release-bot:(stage|reply):(?:\d+:)?(\w+)", c["body"] or ""):
-            found[f"{kind}:{value}"] += 1
-    return found
-
-
-def _ref(api: httpx.Client, ref: str) -> None:
-    sha = api.get(f"{REPO}/git/ref/heads/main").json()["object"]["sha"]
-    r = api.post(f"{REPO}/git/refs", json={"ref": ref, "sha": sha})
-    assert r.status_code == 201, r.text
-
-
-def _say(api: httpx.Client, number: int, body: str) -> int:
-    r = api.post(f"{REPO}/issues/{number}/comments", json={"body": body})
-    assert r.status_code == 201, r.text
-    return int(r.json()["id"])
-
-
-def _thumbs(api: httpx.Client, comment_id: int) -> list[str]:
-    return [
-        r["user"]["login"]
-        for r in api.get(f"{REPO}/issues/comments/{comment_id}/reactions").json()
-        if r["content"] == "+1"
-    ]
 
 
 @pytest.mark.reliability(
