@@ -173,13 +173,15 @@ def main() -> int:
     samples.sort()
     print(f"label event -> updated check run, {len(samples)} rounds (sandbox, relaxed pacing):")
     print(
-        f"  median {statistics.median(samples) * 1000:.0f} ms, p95 {samples[int(0.95 * (len(samples) - 1))] * 1000:.0f} ms,"
+        f"  median {statistics.median(samples) * 1000:.0f} ms,"
+        f" p95 {samples[int(0.95 * (len(samples) - 1))] * 1000:.0f} ms,"
         f" max {samples[-1] * 1000:.0f} ms   (target < 1000 ms)"
     )
     for name, result in (("warm caches", warm), ("after restart, empty store", cold)):
         print(
             f"no-op pr: reconcile ({name}): {result['calls']} API calls; writes {result['writes'] or 'none'};"
-            f" gate reads {len(result['gate_reads'])} (target <= 4); config reads {len(result['config_reads'])};"
+            f" gate reads {len(result['gate_reads'])} (target <= 4);"
+            f" config reads {len(result['config_reads'])};"
             f" job log (key, api_calls, ms): {result['jobs']}"
         )
         for path in result["gate_reads"]:

@@ -7,8 +7,9 @@ A sandbox in-process and a real `release-bot serve` (subprocess) with the pacer 
 per-installation limits (80 content-creating requests and 900 points a minute; GET 1 point, writes 5)
 instead of the sandbox's relaxed ones. A repository with M open version milestones is seeded while it
 is out of the installation, then added (`installation_repositories` `added`). The bot's requests are
-stamped as the sandbox logs them, and the busiest 60-second windows are reported against the limits. Takes a few minutes at M=30: the
-pacer holds writes (and requeues jobs whose wait would be long) until the windows allow them.
+stamped as the sandbox logs them, and the busiest 60-second windows are reported against the
+limits. Takes a few minutes at M=30: the pacer holds writes (and requeues jobs whose wait would be
+long) until the windows allow them.
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ def main() -> int:
             sandbox.stop()
     expected = 4 + args.releases * (2 + args.pulls)
     print(
-        f"acme/rocket: {args.releases} open releases x {args.pulls} open gated pull requests, 1 closed release"
+        f"acme/rocket: {args.releases} open releases x {args.pulls} open gated pull requests,"
+        " 1 closed release"
     )
     print(f"{'page view':48} {'page count':>10} {'sandbox log':>12}")
     for name, own, logged in rows:

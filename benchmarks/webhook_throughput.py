@@ -8,8 +8,8 @@ Runs gunicorn with the Procfile's settings (gunicorn.conf.py) twice, side by sid
 ``benchmarks.bare_app:app`` (read + json.loads + 202). wrk posts a real signed ``milestone``
 payload from @octokit/webhooks-examples with a fresh X-GitHub-Delivery per request. Rounds
 alternate bare/bot against both servers running, and the medians are compared (the machine is
-shared). Prints a JSON summary and checks the targets: bot req/s >= 70% of bare, bot p99 <= 1.5x bare p99, bot >= 1000 req/s.
-Installs wrk (apt-get) if missing.
+shared). Prints a JSON summary and checks the targets: bot req/s >= 70% of bare, bot p99 <= 1.5x
+bare p99, bot >= 1000 req/s. Installs wrk (apt-get) if missing.
 """
 
 from __future__ import annotations

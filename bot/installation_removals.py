@@ -3,9 +3,10 @@
 In production the web process (intake) and ``release-bot worker`` are separate processes, and the
 installation clients (with their tokens) are cached in the worker. When ``installation``
 ``deleted``/``suspend`` or ``installation_repositories`` ``removed`` arrives, intake drops the
-waiting jobs in the queue and writes one record per installation in the store (``installation-removed:{id}``, the delivery id that removed it).
-Every process holding clients (``Services``) compares that record with the last one it acted on
-before it hands out a cached client, and sweeps its cached installations while idle: a new record
+waiting jobs in the queue and writes one record per installation in the store
+(``installation-removed:{id}``, the delivery id that removed it). Every process holding clients
+(``Services``) compares that record with the last one it acted on before it hands out a cached
+client, and sweeps its cached installations while idle: a new record
 means "forget the client and token built before it". Comparing records, not clocks, keeps it exact
 across hosts; a later re-install or unsuspend simply builds a fresh client after the forget.
 

@@ -1,4 +1,5 @@
-"""gunicorn entry point of the production web process (Procfile: `web: gunicorn -c gunicorn.conf.py bot.wsgi:app`).
+"""gunicorn entry point of the production web process
+(Procfile: `web: gunicorn -c gunicorn.conf.py bot.wsgi:app`).
 
 Web only: jobs are run by `release-bot worker` processes sharing the queue. Built at import in
 each gunicorn worker process (no preload), so every process opens its own queue connection.

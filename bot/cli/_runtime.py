@@ -42,7 +42,8 @@ def open_existing_queue(settings: Settings) -> JobQueue:
     path = sqlite_path(settings.queue_url)
     if path is not None and not os.path.exists(path):
         raise StoreMissing(
-            f"no store at {os.path.abspath(path)} (QUEUE_URL={settings.queue_url}); run this in the directory "
+            f"no store at {os.path.abspath(path)} (QUEUE_URL={settings.queue_url});"
+            " run this in the directory "
             "where `release-bot serve` or `worker` runs, or set QUEUE_URL to its store"
         )
     return open_queue_from_settings(settings)

@@ -24,7 +24,10 @@ from bot.github import gate_io
 from bot.github.client import GitHubClient, GithubException, installation_client, token_client
 from bot.settings import Settings, SettingsError
 
-HELP = "require the release-bot/gate check, pinned to the App, on the release branches (ruleset or branch protection)"
+HELP = (
+    "require the release-bot/gate check, pinned to the App, on the release branches"
+    " (ruleset or branch protection)"
+)
 
 
 def add_parser(subparsers: Any) -> None:

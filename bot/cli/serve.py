@@ -99,7 +99,8 @@ def _print_drive_me(settings: Settings, handle: Any, bot_port: int, key_path: st
     lines = drive_me_lines(endpoints)
     lines.append("  try:")
     lines.append(
-        f"    curl -s -H 'Authorization: token sandbox-token-pm' -X POST {handle.api_url}/repos/acme/rocket/milestones "
+        "    curl -s -H 'Authorization: token sandbox-token-pm' -X POST"
+        f" {handle.api_url}/repos/acme/rocket/milestones "
         """-d '{"title": "v1.4.0", "due_on": "2026-12-15T12:00:00Z"}'"""
     )
     lines.append(

@@ -309,7 +309,8 @@ def advance(record: StageRecord, facts: StageFacts, today: str) -> StageOutcome:
             begun.append(stage)
         else:
             skipped.append(stage)
-    # A stage marked skipped earlier whose trigger now holds (/stage back-fill) stays skipped: history is kept.
+    # A stage marked skipped earlier whose trigger now holds (/stage back-fill) stays skipped:
+    # history is kept.
     new_record = StageRecord(
         current=target,
         began=began,

@@ -353,12 +353,17 @@ def render_tracking_body(view: TrackingView) -> str:
         release = f"[{view.release_state}]({view.release_url})"
     else:
         release = "none yet"
+    milestone = (
+        f"[{neutralize(view.milestone_title, 100)}]({view.milestone_url})"
+        f" · {'open' if view.milestone_open else 'closed'}"
+    )
+    due = due_text(view.due_date, view.shipped_date, view.timezone, view.state.overdue == view.due_date)
     lines += [
         "| | |",
         "|---|---|",
         f"| Version | `{view.version}` |",
-        f"| Milestone | [{neutralize(view.milestone_title, 100)}]({view.milestone_url}) · {'open' if view.milestone_open else 'closed'} |",
-        f"| Due | {due_text(view.due_date, view.shipped_date, view.timezone, view.state.overdue == view.due_date)} |",
+        f"| Milestone | {milestone} |",
+        f"| Due | {due} |",
         f"| Release branch | {branch} |",
         f"| Candidates | {candidates} |",
         f"| UAT | {uat} |",
@@ -490,7 +495,10 @@ def render_retrospective(milestone_number: int, figures: RetroFigures, moves: Se
 
     if figures.created_date and figures.shipped_date:
         days = (date.fromisoformat(figures.shipped_date) - date.fromisoformat(figures.created_date)).days
-        lead = f"{days} day{'s' if days != 1 else ''} (milestone created {figures.created_date}, released {figures.shipped_date})"
+        lead = (
+            f"{days} day{'s' if days != 1 else ''}"
+            f" (milestone created {figures.created_date}, released {figures.shipped_date})"
+        )
     else:
         lead = "not released yet"
     contributors = ", ".join(f"@\u200b{c}" for c in figures.contributors) or "none"

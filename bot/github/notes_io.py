@@ -2,8 +2,8 @@
 the "released" comment and label.
 
 Every call goes through PyGithub's requester (paced, counted and retried by this layer) and
-returns frozen values (``bot.core.release_types.Release``, ``CommitRef``) or plain dicts of items, so the reconciler knows exactly what it read: no lazy
-PyGithub objects that fetch behind its back.
+returns frozen values (``bot.core.release_types.Release``, ``CommitRef``) or plain dicts of items,
+so the reconciler knows exactly what it read: no lazy PyGithub objects that fetch behind its back.
 
 Rules from the issue, enforced here: the bot's draft is found by its marker in a release the bot
 wrote, never "the first draft"; a release is re-read right before each update; ``target_commitish``

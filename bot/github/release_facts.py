@@ -13,8 +13,10 @@ ceil(N/100) + ceil(C/250) + 8 read calls for N milestone items and C commits. Wh
     GET /repos/{o}/{r}/check-runs/{id}                       1  (the release record: bot.core.release_record)
     GET /repos/{o}/{r}/issues/{t}/comments?since=…           1  (only the comments changed since the last
                                                               read, as the release record notes it;
-                                                              all of them, 1 per 100, when nothing is recorded)
-    GET /repos/{o}/{r}/git/matching-refs/tags                1  (every tag: this release's and the previous one)
+                                                              all of them, 1 per 100, when nothing is
+                                                              recorded)
+    GET /repos/{o}/{r}/git/matching-refs/tags                1  (every tag: this release's and the
+                                                              previous one)
     GET /repos/{o}/{r}/git/matching-refs/heads/{branch}      1  (the release branch)
     GET /repos/{o}/{r}/releases                              1  (first page: the draft and published release)
 

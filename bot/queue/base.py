@@ -1,7 +1,8 @@
 """The work queue's interface: what intake, workers and the CLI rely on.
 
 The embedded default is ``bot.queue.sqlite.SqliteQueue``; ``bot.queue.redis_queue.RedisQueue``
-(QUEUE_URL=redis://) implements the same methods for web processes and workers on several machines. Semantics every backend must keep (the tests in tests/queue/ pin them):
+(QUEUE_URL=redis://) implements the same methods for web processes and workers on several
+machines. Semantics every backend must keep (the tests in tests/queue/ pin them):
 
 - A key is *live* at most once (pending or running). Enqueuing a key that is pending merges the
   hints into the waiting job (coalescing). Enqueuing a key that is running marks it *dirty*: when

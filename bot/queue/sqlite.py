@@ -240,7 +240,8 @@ class SqliteQueue(JobQueue):
             db.execute(UPSERT_PLAIN, (spec.key, spec.installation_id, spec.repo, spec.reason, now, now, now))
             return
         live = db.execute(
-            "SELECT id, state, hints, dirty_hints FROM jobs WHERE key = ? AND state IN ('pending', 'running')",
+            "SELECT id, state, hints, dirty_hints FROM jobs"
+            " WHERE key = ? AND state IN ('pending', 'running')",
             (spec.key,),
         ).fetchone()
         if live is None:
@@ -313,8 +314,9 @@ class SqliteQueue(JobQueue):
                 return None
             hints = _hints_with_dirty(row)
             db.execute(
-                "UPDATE jobs SET state = 'running', claim_token = ?, lease_expires = ?, attempts = attempts + 1,"
-                " hints = ?, dirty = 0, dirty_hints = NULL, updated_at = ? WHERE id = ?",
+                "UPDATE jobs SET state = 'running', claim_token = ?, lease_expires = ?,"
+                " attempts = attempts + 1, hints = ?, dirty = 0, dirty_hints = NULL, updated_at = ?"
+                " WHERE id = ?",
                 (token, now + lease_seconds, json.dumps(hints), now, row["id"]),
             )
         return Job(
@@ -353,9 +355,9 @@ class SqliteQueue(JobQueue):
                 return FinishResult(stale=True)
             if row["dirty"]:
                 db.execute(
-                    "UPDATE jobs SET state = 'pending', hints = ?, attempts = 0, not_before = ?, claim_token = NULL,"
-                    " lease_expires = NULL, dirty = 0, dirty_hints = NULL, last_error = NULL, updated_at = ?"
-                    " WHERE id = ?",
+                    "UPDATE jobs SET state = 'pending', hints = ?, attempts = 0, not_before = ?,"
+                    " claim_token = NULL, lease_expires = NULL, dirty = 0, dirty_hints = NULL,"
+                    " last_error = NULL, updated_at = ? WHERE id = ?",
                     (row["dirty_hints"] or "{}", now, now, row["id"]),
                 )
                 return FinishResult(requeued=True)
@@ -373,8 +375,9 @@ class SqliteQueue(JobQueue):
                 return FinishResult(dead_lettered=True, requeued=bool(row["dirty"]))
             hints = _hints_with_dirty(row)
             db.execute(
-                "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?, claim_token = NULL, lease_expires = NULL,"
-                " dirty = 0, dirty_hints = NULL, last_error = ?, updated_at = ? WHERE id = ?",
+                "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?, claim_token = NULL,"
+                " lease_expires = NULL, dirty = 0, dirty_hints = NULL, last_error = ?, updated_at = ?"
+                " WHERE id = ?",
                 (json.dumps(hints), now + self.retry_policy.delay(row["attempts"]), error, now, row["id"]),
             )
         return FinishResult(requeued=True)
@@ -392,8 +395,8 @@ class SqliteQueue(JobQueue):
         self, db: sqlite3.Connection, row: sqlite3.Row, error: str, permanent: bool, now: float
     ) -> None:
         db.execute(
-            "UPDATE jobs SET state = 'failed', claim_token = NULL, lease_expires = NULL, dirty = 0, dirty_hints = NULL,"
-            " last_error = ?, permanent = ?, updated_at = ? WHERE id = ?",
+            "UPDATE jobs SET state = 'failed', claim_token = NULL, lease_expires = NULL, dirty = 0,"
+            " dirty_hints = NULL, last_error = ?, permanent = ?, updated_at = ? WHERE id = ?",
             (error, int(permanent), now, row["id"]),
         )
         if row["dirty"]:
@@ -421,9 +424,9 @@ class SqliteQueue(JobQueue):
                 return FinishResult(stale=True)
             hints = _hints_with_dirty(row)
             db.execute(
-                "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?, attempts = MAX(0, attempts - 1),"
-                " claim_token = NULL, lease_expires = NULL, dirty = 0, dirty_hints = NULL, last_error = ?,"
-                " updated_at = ? WHERE id = ?",
+                "UPDATE jobs SET state = 'pending', hints = ?, not_before = ?,"
+                " attempts = MAX(0, attempts - 1), claim_token = NULL, lease_expires = NULL, dirty = 0,"
+                " dirty_hints = NULL, last_error = ?, updated_at = ? WHERE id = ?",
                 (json.dumps(hints), max(not_before, now), reason, now, row["id"]),
             )
         return FinishResult(requeued=True)
@@ -468,7 +471,8 @@ class SqliteQueue(JobQueue):
         now = self._clock()
         with self._write() as db:
             row = db.execute(
-                "SELECT id, key, installation_id, repo, reason, hints FROM jobs WHERE id = ? AND state = 'failed'",
+                "SELECT id, key, installation_id, repo, reason, hints FROM jobs"
+                " WHERE id = ? AND state = 'failed'",
                 (job_id,),
             ).fetchone()
             if row is None:
@@ -485,8 +489,8 @@ class SqliteQueue(JobQueue):
                 self._enqueue_one(db, spec, now)
             else:
                 db.execute(
-                    "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?, permanent = 0, updated_at = ?"
-                    " WHERE id = ?",
+                    "UPDATE jobs SET state = 'pending', attempts = 0, not_before = ?, permanent = 0,"
+                    " updated_at = ? WHERE id = ?",
                     (now, now, row["id"]),
                 )
         return True

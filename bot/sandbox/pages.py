@@ -30,13 +30,17 @@ bp = Blueprint("sandbox_pages", __name__)
 
 _COMMENT_RE = re.compile(r"<!--.*?(?:-->|$)", re.DOTALL)
 _md = MarkdownIt("commonmark", {"html": False}).enable(["table", "strikethrough"]).use(tasklists_plugin)
+# A backslash at the end of a line joins it to the next, so the CSS served keeps its long lines.
 _STYLE = """
-body{font:16px/1.5 system-ui,sans-serif;color:#1f2328;margin:0}main{max-width:56rem;margin:0 auto;padding:1rem}
+body{font:16px/1.5 system-ui,sans-serif;color:#1f2328;margin:0}\
+main{max-width:56rem;margin:0 auto;padding:1rem}
 header{padding:.6rem 1rem;border-bottom:1px solid #d0d7de;background:#f6f8fa}a{color:#0b5cad}
 .meta{color:#57606a;font-size:.9rem}.state{display:inline-block;padding:0 .6rem;border-radius:1rem;color:#fff;
 background:#1a7f37}.state.closed{background:#8250df}.state.merged{background:#8250df}.state.draft{background:#57606a}
-.box{border:1px solid #d0d7de;border-radius:8px;margin:1rem 0}.box>.meta{padding:.4rem .8rem;background:#f6f8fa;
-border-bottom:1px solid #d0d7de}.box>.md{padding:0 .8rem;overflow-wrap:anywhere}pre{overflow-x:auto;background:#f6f8fa;
+.box{border:1px solid #d0d7de;border-radius:8px;margin:1rem 0}\
+.box>.meta{padding:.4rem .8rem;background:#f6f8fa;
+border-bottom:1px solid #d0d7de}.box>.md{padding:0 .8rem;overflow-wrap:anywhere}\
+pre{overflow-x:auto;background:#f6f8fa;
 padding:.5rem}table{border-collapse:collapse}td,th{border:1px solid #d0d7de;padding:.25rem .5rem}
 .label{border:1px solid #57606a;border-radius:1rem;padding:0 .5rem;font-size:.85rem;margin-right:.25rem}
 li.task-list-item{list-style:none}ul.contains-task-list{padding-left:1rem}
@@ -85,7 +89,8 @@ def _box(who: str, when: datetime | None, body: str | None, anchor: str = "") ->
     ident = f" id='{_esc(anchor)}'" if anchor else ""
     return (
         f"<article class='box'{ident}><div class='meta'><strong>{_esc(who)}</strong> · {_when(when)}</div>"
-        f"<div class='md'>{markdown(body) if body else '<p><em>No description provided.</em></p>'}</div></article>"
+        f"<div class='md'>{markdown(body) if body else '<p><em>No description provided.</em></p>'}"
+        "</div></article>"
     )
 
 
@@ -110,7 +115,8 @@ def repository(owner: str, name: str) -> Response:
             return _not_found()
         items = sorted((i for i in repo.issues.values() if not i.deleted), key=lambda i: -i.number)[:100]
         rows = "".join(
-            f"<li><a href='/{_esc(repo.full_name)}/{'pull' if i.pull else 'issues'}/{i.number}'>#{i.number}</a> "
+            f"<li><a href='/{_esc(repo.full_name)}/{'pull' if i.pull else 'issues'}/{i.number}'>"
+            f"#{i.number}</a> "
             f"{_esc(i.title)} <span class='meta'>{_item_state(i)[1].lower()}</span></li>"
             for i in items
         )
@@ -120,13 +126,15 @@ def repository(owner: str, name: str) -> Response:
             for m in sorted(repo.milestones.values(), key=lambda m: m.number)
         )
         releases = "".join(
-            f"<li><a href='{_esc(_release_path(repo, r.id, r.tag_name, r.draft))}'>{_esc(r.name or r.tag_name)}</a> "
+            f"<li><a href='{_esc(_release_path(repo, r.id, r.tag_name, r.draft))}'>"
+            f"{_esc(r.name or r.tag_name)}</a> "
             f"<span class='meta'>{'draft' if r.draft else 'published'}</span></li>"
             for r in sorted(_releases(repo), key=lambda r: -r.id)
         )
         body = (
             f"<h1>{_esc(repo.full_name)}</h1><p class='meta'>{'private' if repo.private else 'public'} · "
-            f"default branch {_esc(repo.default_branch)}</p><h2>Milestones</h2><ul>{milestones or '<li>none</li>'}</ul>"
+            f"default branch {_esc(repo.default_branch)}</p>"
+            f"<h2>Milestones</h2><ul>{milestones or '<li>none</li>'}</ul>"
             f"<h2>Releases</h2><ul>{releases or '<li>none</li>'}</ul>"
             f"<h2>Issues and pull requests</h2><ul>{rows or '<li>none</li>'}</ul>"
         )
@@ -168,7 +176,8 @@ def _issue_page(owner: str, name: str, number: int, want_pull: bool) -> Response
             )
         if it.labels or milestone is not None:
             ms = (
-                f" Milestone: <a href='/{_esc(repo.full_name)}/milestone/{milestone.number}'>{_esc(milestone.title)}</a>"
+                f" Milestone: <a href='/{_esc(repo.full_name)}/milestone/{milestone.number}'>"
+                f"{_esc(milestone.title)}</a>"
                 if milestone is not None
                 else ""
             )
@@ -198,7 +207,8 @@ def _checks_of(st: SandboxState, repo: Repo, sha: str) -> str:
         return "<h2>Checks</h2><p>No check runs on the head commit.</p>"
     rows = "".join(
         f"<li><a href='/{_esc(repo.full_name)}/runs/{r.id}'>{_esc(r.name)}</a> · "
-        f"{_esc(r.conclusion or r.status)} <span class='meta'>{_esc(st.apps[r.app_id].name if r.app_id in st.apps else '')}"
+        f"{_esc(r.conclusion or r.status)} <span class='meta'>"
+        f"{_esc(st.apps[r.app_id].name if r.app_id in st.apps else '')}"
         f"</span></li>"
         for r in runs
     )
@@ -228,7 +238,8 @@ def milestone(owner: str, name: str, number: int) -> Response:
             key=lambda i: i.number,
         )
         rows = "".join(
-            f"<li><a href='/{_esc(repo.full_name)}/{'pull' if i.pull else 'issues'}/{i.number}'>#{i.number}</a> "
+            f"<li><a href='/{_esc(repo.full_name)}/{'pull' if i.pull else 'issues'}/{i.number}'>"
+            f"#{i.number}</a> "
             f"{_esc(i.title)} <span class='meta'>{_item_state(i)[1].lower()}</span></li>"
             for i in items
         )
@@ -236,9 +247,11 @@ def milestone(owner: str, name: str, number: int) -> Response:
         due = f"Due by {m.due_on.strftime('%Y-%m-%d')}" if m.due_on else "No due date"
         body = (
             f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(m.title)}</h1>"
-            f"<p><span class='state {'closed' if m.state == 'closed' else ''}'>{_esc(m.state.title())}</span> "
+            f"<p><span class='state {'closed' if m.state == 'closed' else ''}'>"
+            f"{_esc(m.state.title())}</span> "
             f"<span class='meta'>{due} · {open_count} open, {len(items) - open_count} closed</span></p>"
-            f"<div class='box'><div class='md'>{markdown(m.description) if m.description else '<p><em>No description.</em></p>'}"
+            "<div class='box'><div class='md'>"
+            f"{markdown(m.description) if m.description else '<p><em>No description.</em></p>'}"
             f"</div></div><h2>Issues and pull requests</h2><ul>{rows or '<li>none</li>'}</ul>"
         )
     return _page(m.title, body)
@@ -267,7 +280,8 @@ def release(owner: str, name: str, tag: str) -> Response:
             f"<p><span class='state {'draft' if rel.draft else ''}'>{word}</span> <span class='meta'>tag "
             f"<code>{_esc(rel.tag_name)}</code> · by <strong>{_esc(rel.author)}</strong>"
             f"{' · published ' + _when(rel.published_at) if rel.published_at else ''}</span></p>"
-            f"<div class='box'><div class='md'>{markdown(rel.body) if rel.body else '<p><em>No notes.</em></p>'}</div></div>"
+            "<div class='box'><div class='md'>"
+            f"{markdown(rel.body) if rel.body else '<p><em>No notes.</em></p>'}</div></div>"
         )
     return _page(rel.name or rel.tag_name, body)
 
@@ -285,7 +299,8 @@ def check_run(owner: str, name: str, run_id: int) -> Response:
         body = (
             f"<p class='meta'>{_repo_link(repo)}</p><h1>{_esc(run.name)}</h1>"
             f"<p class='meta'>by {_esc(app.name if app else 'an app')} · {_esc(run.status)}"
-            f"{' · ' + _esc(run.conclusion) if run.conclusion else ''} · commit <code>{_esc(run.head_sha[:12])}</code>"
+            f"{' · ' + _esc(run.conclusion) if run.conclusion else ''}"
+            f" · commit <code>{_esc(run.head_sha[:12])}</code>"
             f"{' · completed ' + _when(run.completed_at) if run.completed_at else ''}</p>"
             f"<h2>{_esc(output.get('title') or 'No output title')}</h2>"
             f"<div class='box'><div class='md'>{markdown(output.get('summary'))}</div></div>"

@@ -59,7 +59,8 @@ def install_form(slug: str) -> Response:
         if app is None:
             return _page("Not Found", "<h1>404</h1><p>No such App.</p>", 404)
         options = "".join(
-            f"<div><input type='radio' name='account' id='acc-{i}' value='{html.escape(a)}'{' checked' if i == 0 else ''}>"
+            f"<div><input type='radio' name='account' id='acc-{i}' value='{html.escape(a)}'"
+            f"{' checked' if i == 0 else ''}>"
             f"<label for='acc-{i}'>{html.escape(a)}</label></div>"
             for i, a in enumerate(_accounts(st, app))
         )

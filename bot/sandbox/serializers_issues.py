@@ -248,7 +248,8 @@ def reaction(st: SandboxState, r: Reaction) -> dict[str, Any]:
 
 
 def issue_event(st: SandboxState, repo: Repo, ev: IssueEvent, *, with_issue: bool = False) -> dict[str, Any]:
-    """An issue event (``/issues/{n}/events``, ``/issues/events``; ``with_issue`` for the repository-wide list)."""
+    """An issue event (``/issues/{n}/events``, ``/issues/events``; ``with_issue`` for the
+    repository-wide list)."""
     commit_id = ev.data.get("commit_id")
     out: dict[str, Any] = {
         "id": ev.id,

@@ -411,7 +411,7 @@ class IssueEvent:
         return node_id("Event", self.id)
 
 
-# --------------------------------------------------------------------------- checks, statuses, deployments, releases
+# ------------------------------------------------------------------- checks, statuses, deployments, releases
 
 
 @dataclass
@@ -686,9 +686,9 @@ class Delivery:
 class Fault:
     """An injected failure (``POST /_sandbox/faults``): the matching requests fail that way.
 
-    A request matches on ``method``, the ``path`` regex and the ``actor`` regex; the first ``after`` matches pass, then
-    each match fails with ``probability`` (drawn from a ``seed``-ed generator, so a test is
-    reproducible) until ``times`` requests failed (``times`` < 0: until cleared)."""
+    A request matches on ``method``, the ``path`` regex and the ``actor`` regex; the first ``after``
+    matches pass, then each match fails with ``probability`` (drawn from a ``seed``-ed generator, so
+    a test is reproducible) until ``times`` requests failed (``times`` < 0: until cleared)."""
 
     path: str  # regex searched in the path after /api/v3
     method: str | None = None

@@ -97,13 +97,25 @@ def test_golden_every_problem_of_a_file_in_one_run_sorted_by_line(tmp_path, caps
         )
     )
     assert capsys.readouterr().out.splitlines() == [
-        f"{path}:2: releases.branch_pattern: unknown placeholder {{minr}} (known: {{major}}, {{minor}}, {{patch}}, {{version}})",
-        f"{path}:3: releases.timezone: unknown time zone 'Mars/Olympus' (use an IANA name such as Europe/Paris)",
+        (
+            f"{path}:2: releases.branch_pattern: unknown placeholder {{minr}}"
+            " (known: {major}, {minor}, {patch}, {version})"
+        ),
+        (
+            f"{path}:3: releases.timezone: unknown time zone 'Mars/Olympus'"
+            " (use an IANA name such as Europe/Paris)"
+        ),
         f"{path}:4: releases.tracking_issue_title: unknown placeholder {{versoin}} (known: {{version}})",
         f"{path}:5: releases.mode: 'waterfall' is not one of 'agile', 'strict'",
         f"{path}:10: stages.deploy.checklist.1.fact: 'release_publishd' is not one of {facts}",
-        f"{path}:12: notes.name_template: unknown placeholder {{versoin}} (known: {{major}}, {{minor}}, {{patch}}, {{version}})",
-        f"{path}:13: notes.change_template: unknown variable $TITEL (known: $AUTHOR, $NUMBER, $TITLE, $URL); using the default",
+        (
+            f"{path}:12: notes.name_template: unknown placeholder {{versoin}}"
+            " (known: {major}, {minor}, {patch}, {version})"
+        ),
+        (
+            f"{path}:13: notes.change_template: unknown variable $TITEL"
+            " (known: $AUTHOR, $NUMBER, $TITLE, $URL); using the default"
+        ),
         f"{path}: 7 problem(s)",
     ]
 

@@ -15,7 +15,8 @@ _CODE = re.compile(r"`(/[^`]+)`")
 
 
 def _command(text: str) -> str:
-    """'/uat failed [reason]' -> '/uat failed'; '/milestone v1.4.0' and '/milestone <title>' -> '/milestone'."""
+    """'/uat failed [reason]' -> '/uat failed'; '/milestone v1.4.0' and '/milestone <title>' ->
+    '/milestone'."""
     words = [w for w in text.split() if not w.startswith(("<", "[")) and not re.match(r"v?\d", w)]
     return " ".join(words)
 

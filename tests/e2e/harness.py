@@ -251,7 +251,8 @@ class E2E:
                 return
             last = count
         raise AssertionError(
-            f"not settled in {timeout}s: queue {self.bot.healthz()['queue']}\n{self.bot.jobs()}\n{self.bot.logs()[-3000:]}"
+            f"not settled in {timeout}s: queue {self.bot.healthz()['queue']}\n"
+            f"{self.bot.jobs()}\n{self.bot.logs()[-3000:]}"
         )
 
 

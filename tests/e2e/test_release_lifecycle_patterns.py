@@ -1,4 +1,5 @@
-"""Configured release conventions, end to end (issue 4 items 1 and 4): the sandbox, a real `release-bot serve`.
+"""Configured release conventions, end to end (issue 4 items 1 and 4): the sandbox, a real
+`release-bot serve`.
 
 `releases.milestone_pattern`, `branch_pattern`, `rc_tag_pattern` and `final_tag_pattern` from
 `.github/release-bot.yml` drive adoption and the stage triggers; names following the defaults no

@@ -206,7 +206,10 @@ def test_permission_403_not_retried(app_key, gh_mock):
         (
             403,
             {
-                "message": "You have exceeded a secondary rate limit. Please wait a few minutes before you try again."
+                "message": (
+                    "You have exceeded a secondary rate limit."
+                    " Please wait a few minutes before you try again."
+                )
             },
             {},
             RetryLater,
@@ -285,8 +288,8 @@ def test_app_jwt_follows_githubs_clock_after_a_skew_401(app_key, gh_mock):
             401,
             {"Date": formatdate(github_now, usegmt=True)},
             {
-                "message": "'Expiration time' claim ('exp') must be a numeric value representing the future time at "
-                "which the assertion expires"
+                "message": "'Expiration time' claim ('exp') must be a numeric value representing the future"
+                " time at which the assertion expires"
             },
         ),
         (201, {}, {"token": "ghs_ok", "expires_at": "2099-01-01T00:00:00Z"}),

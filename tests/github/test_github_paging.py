@@ -26,7 +26,8 @@ def serve_milestones(mock, total: int) -> None:
         if page * per_page < total:
             # GitHub's next links carry the filters and per_page
             headers["Link"] = (
-                f"<https://api.github.com/repos/acme/rocket/milestones?state=open&per_page={per_page}&page={page + 1}>;"
+                f"<https://api.github.com/repos/acme/rocket/milestones?state=open&per_page={per_page}"
+                f"&page={page + 1}>;"
                 ' rel="next", <https://api.github.com/repos/acme/rocket/milestones?page=99>; rel="last"'
             )
         return 200, headers, json.dumps(chunk)

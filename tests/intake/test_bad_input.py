@@ -212,7 +212,8 @@ def test_refuses_to_start_without_a_secret_unless_sandbox(queue):
 
 
 def test_sign_helper_matches_github_documentation_example():
-    # docs.github.com "Validating webhook deliveries": secret "It's a Secret to Everybody", payload "Hello, World!"
+    # docs.github.com "Validating webhook deliveries": secret "It's a Secret to Everybody",
+    # payload "Hello, World!"
     assert sign(b"Hello, World!", "It's a Secret to Everybody") == (
         "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
     )
@@ -252,7 +253,8 @@ def test_other_methods_on_the_webhook_path_are_405_with_allow(client):
     [
         (b"[" * 30_000 + b"]" * 30_000, "nested too deeply"),
         (
-            b'{"action": "created", "milestone": {"number": 3}, "repository": {"id": 42, "full_name": "a/\\ud800"}}',
+            b'{"action": "created", "milestone": {"number": 3},'
+            b' "repository": {"id": 42, "full_name": "a/\\ud800"}}',
             "surrogate",
         ),
         (

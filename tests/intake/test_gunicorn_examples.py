@@ -1,4 +1,5 @@
-"""Every webhook example once through the production server: gunicorn (gunicorn.conf.py, bot.wsgi:app) over loopback."""
+"""Every webhook example once through the production server: gunicorn (gunicorn.conf.py,
+bot.wsgi:app) over loopback."""
 
 from __future__ import annotations
 

@@ -668,7 +668,8 @@ def test_lagging_listings_do_not_duplicate_the_tracking_issue_or_stage_comments(
 
 def test_config_error_warning_names_file_and_line_and_neutralizes_values() -> None:
     error = (
-        "acme/rocket:.github/release-bot.yml:3: releases.mode: '<b>@all</b>' is not one of 'agile', 'strict'\n"
+        "acme/rocket:.github/release-bot.yml:3: releases.mode: '<b>@all</b>'"
+        " is not one of 'agile', 'strict'\n"
         "acme/.github:.github/release-bot.yml:12: gate.hold_label: 5 is not of type 'string'"
     )
     text = release.config_error_warning(error, last_valid_in_use=True)

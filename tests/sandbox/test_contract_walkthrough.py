@@ -397,7 +397,8 @@ def test_errors_have_githubs_shape_and_codes(sandbox: Sandbox) -> None:
 
 
 def test_a_json_body_is_read_whatever_its_content_type(sandbox: Sandbox) -> None:
-    """As on GitHub, `curl -d '{…}'` (sent as application/x-www-form-urlencoded) works: the README's example."""
+    """As on GitHub, `curl -d '{…}'` (sent as application/x-www-form-urlencoded) works: the README's
+    example."""
     body = b'{"title": "v9.8.7", "due_on": "2026-12-15T12:00:00Z"}'
     with sandbox.client("pm") as http:
         made = _ok(

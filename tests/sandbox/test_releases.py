@@ -101,7 +101,9 @@ def test_generate_notes_lists_merged_pulls_since_previous_release(sb: RunningSan
         f"/repos/{repo}/contents/.github/release.yml",
         json={
             "message": "notes config",
-            "content": "Y2hhbmdlbG9nOgogIGNhdGVnb3JpZXM6CiAgICAtIHRpdGxlOiBGZWF0dXJlcwogICAgICBsYWJlbHM6IFtmZWF0dXJlXQo=",
+            "content": (
+                "Y2hhbmdlbG9nOgogIGNhdGVnb3JpZXM6CiAgICAtIHRpdGxlOiBGZWF0dXJlcwogICAgICBsYWJlbHM6IFtmZWF0dXJlXQo="
+            ),
         },
     )  # changelog: categories: [{title: Features, labels: [feature]}]
     feat = open_pr(sb, repo, "feat", as_="qa", title="Shiny feature")

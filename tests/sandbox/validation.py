@@ -219,7 +219,8 @@ def response_schema(method: str, path: str, status: int) -> dict[str, Any] | Non
             name = "validation-error" if status == 422 else "basic-error"
             return {"$ref": f"#/components/schemas/{name}"}
         raise AssertionError(
-            f"{method.upper()} {template}: status {status} is not documented (documented: {sorted(responses)})"
+            f"{method.upper()} {template}: status {status} is not documented"
+            f" (documented: {sorted(responses)})"
         )
     content = _resolve(response).get("content") or {}
     media = content.get("application/json") or next(

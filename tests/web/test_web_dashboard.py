@@ -115,7 +115,8 @@ def _release(
                 "tag_name": "v3.1.0",
                 "name": "v3.1.0",
                 "draft": True,
-                "body": f"<!-- release-bot:notes:{ms['number']} -->\n## Fixes\n- {INJECTED} (#{pr['number']})\n"
+                "body": f"<!-- release-bot:notes:{ms['number']} -->\n"
+                f"## Fixes\n- {INJECTED} (#{pr['number']})\n"
                 f"<!-- release-bot:notes-end:{ms['number']} -->",
             },
         )

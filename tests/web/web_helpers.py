@@ -57,7 +57,8 @@ _repo_seq = iter(range(1, 10_000))
 
 
 def new_repo(sandbox: Any, **extra: Any) -> str:
-    """A fresh repository on acme (installed, as the seeded one), so tests sharing a sandbox do not collide."""
+    """A fresh repository on acme (installed, as the seeded one), so tests sharing a sandbox do not
+    collide."""
     name = f"web{next(_repo_seq)}-{os.getpid()}"
     resp = httpx.post(
         f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": name, **extra}, timeout=15

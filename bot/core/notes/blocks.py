@@ -26,7 +26,8 @@ SECTION_END = "<!-- release-bot:release-note-end -->"
 
 # A fence of 3+ backticks or tildes, info string "release-note", closed by the same fence.
 _BLOCK = re.compile(
-    r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*release-note[ \t]*\r?\n(?P<text>.*?)^[ ]{0,3}(?P=fence)[ \t]*$",
+    r"^(?P<indent>[ ]{0,3})(?P<fence>`{3,}|~{3,})[ \t]*release-note[ \t]*\r?\n"
+    r"(?P<text>.*?)^[ ]{0,3}(?P=fence)[ \t]*$",
     re.MULTILINE | re.DOTALL,
 )
 _SECTION = re.compile(

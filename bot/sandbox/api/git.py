@@ -589,7 +589,7 @@ def merge_into(st: Any, repo: Repo, branch: str, other_sha: str, message: str) -
     return c
 
 
-# --------------------------------------------------------------------------- blobs, trees, commits (git data API)
+# ----------------------------------------------------------------------- blobs, trees, commits (git data API)
 
 
 def _find_blob(repo: Repo, sha: str) -> bytes | None:

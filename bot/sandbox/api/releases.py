@@ -51,7 +51,9 @@ def release_json(st: SandboxState, repo: Repo, rel: Release, *, webhook: bool = 
     out: dict[str, Any] = {
         "url": base,
         "assets_url": f"{base}/assets",
-        "upload_url": f"{html_url('')}/api/uploads/repos/{repo.full_name}/releases/{rel.id}/assets{{?name,label}}",
+        "upload_url": (
+            f"{html_url('')}/api/uploads/repos/{repo.full_name}/releases/{rel.id}/assets{{?name,label}}"
+        ),
         "html_url": html_url(
             f"/{repo.full_name}/releases/tag/{tag_path}"
             if not rel.draft
