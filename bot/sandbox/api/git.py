@@ -69,7 +69,8 @@ def list_activity(owner: str, name: str) -> Response:
     kind = request.args.get("activity_type")
     direction = request.args.get("direction", "desc")
     if direction not in ("asc", "desc"):
-        raise ApiError(422, "Validation Failed", errors=["direction must be asc or desc"])  # validation-failed-simple
+        # GitHub's "validation failed, simple" shape: the errors are plain strings.
+        raise ApiError(422, "Validation Failed", errors=["direction must be asc or desc"])
 
     def build(st: Any, repo: Repo) -> list[dict[str, Any]]:
         picked = [a for a in repo.activity
