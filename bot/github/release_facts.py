@@ -213,11 +213,12 @@ def read_release_facts(
     if milestone is None or version is None:
         return facts  # deleted, or not a release: nothing more to read
 
+    # Every page: a repository with more than a page of tags still finds this release's final tag.
     tags = tuple(
         t
         for t in (
             tag_of(ref)
-            for ref in api_get(gh, f"{base}/git/matching-refs/tags") or []
+            for ref in list_all(gh, f"{base}/git/matching-refs/tags")
             if isinstance(ref, dict)
         )
         if t is not None
