@@ -14,11 +14,8 @@ import re
 # An empty HTML comment breaks GitHub's autolinking without changing what readers see
 # (release-drafter's technique for '@' and '#').
 _BREAK = "<!---->"
-# A code span as CommonMark reads one, or stricter: an opening backtick run that is whole (not
-# part of a longer run) and not backslash-escaped, closed by a run of the same length on the same
-# line. Anything looser lets a title decide where readers see code and where raw HTML
-# ("\\`<img …>`" or "``<b>`" render the tag), so text that is not surely code is escaped.
-_CODE_SPAN = re.compile(r"(?<![`\\])(`+)(?!`)([^\n]+?)(?<!`)\1(?!`)")
+# ASCII punctuation: what a backslash escapes in CommonMark (outside code spans).
+_PUNCTUATION = frozenset("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~")
 # Not after a word character: "dev@example.com" is an address, not a mention.
 _MENTION = re.compile(r"(?<![\w.+-])@(?=[A-Za-z0-9])")
 # '#123', 'owner/repo#123' and 'GH-123' all autolink; breaking the '#' or the '-' stops it.
@@ -44,6 +41,52 @@ def _escape_plain(text: str, *, escape_mentions: bool, backslash_chars: str) -> 
     return out
 
 
+def code_spans(text: str) -> list[tuple[int, int]]:
+    """The code spans CommonMark reads in ``text``, as (start, end) offsets, read the way CommonMark
+    reads them: left to right, a backslash escaping the next punctuation character (so "\\``"
+    opens a run of one), a backtick run closed by the next run of the same length.
+
+    Stricter on one point: a span must close on its own line. The first backtick run that does
+    not ends the list, because CommonMark may close it on a later line of the paragraph, and from
+    there on nothing is surely code: everything after it is escaped as text (safe; at worst a
+    reader sees ``&lt;`` inside code)."""
+    spans: list[tuple[int, int]] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char == "\\" and i + 1 < n and text[i + 1] in _PUNCTUATION:
+            i += 2
+            continue
+        if char != "`":
+            i += 1
+            continue
+        run_end = i
+        while run_end < n and text[run_end] == "`":
+            run_end += 1
+        closer = _closing_run(text, run_end, run_end - i)
+        if closer is None:
+            return spans
+        spans.append((i, closer))
+        i = closer
+    return spans
+
+
+def _closing_run(text: str, start: int, length: int) -> int | None:
+    """The end of the first backtick run of exactly ``length`` after ``start`` on the same line."""
+    j, n = start, len(text)
+    while j < n and text[j] != "\n":
+        if text[j] != "`":
+            j += 1
+            continue
+        run_end = j
+        while run_end < n and text[run_end] == "`":
+            run_end += 1
+        if run_end - j == length:
+            return run_end
+        j = run_end
+    return None
+
+
 def escape_user_text(text: str, *, escape_mentions: bool = True, backslash_chars: str = "") -> str:
     """Escape HTML always; break @mentions and #refs when asked; keep code spans verbatim.
 
@@ -54,11 +97,12 @@ def escape_user_text(text: str, *, escape_mentions: bool = True, backslash_chars
         return _escape_plain(text, escape_mentions=escape_mentions, backslash_chars=backslash_chars)
     parts: list[str] = []
     pos = 0
-    for m in _CODE_SPAN.finditer(text):
-        parts.append(_escape_plain(text[pos : m.start()], escape_mentions=escape_mentions,
-                                   backslash_chars=backslash_chars))
-        parts.append(m.group(0))
-        pos = m.end()
+    for start, end in code_spans(text):
+        parts.append(
+            _escape_plain(text[pos:start], escape_mentions=escape_mentions, backslash_chars=backslash_chars)
+        )
+        parts.append(text[start:end])
+        pos = end
     parts.append(_escape_plain(text[pos:], escape_mentions=escape_mentions, backslash_chars=backslash_chars))
     return "".join(parts)
 
