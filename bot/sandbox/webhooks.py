@@ -6,7 +6,8 @@ hands it to a lane. A lane per repository sends its deliveries one after another
 they arrive in order per repository; different repositories deliver in parallel. Deliveries are
 signed (sha256 and sha1), time out after 10 s, are recorded with status and duration, and are never
 retried by the sandbox; ``redeliver`` sends the same body again with the same ``X-GitHub-Delivery``.
-The chaos switch reorders (each delivery on its own timer), duplicates and drops deliveries.
+The chaos switch drops, duplicates and reorders deliveries (a change's deliveries in a seeded
+permutation on a lane of their own, after a random delay).
 """
 
 from __future__ import annotations
@@ -126,14 +127,16 @@ class WebhookEmitter:
                 for d in created
                 if d.installation_id in st.installations
             }
-        for delivery in created:
+        lanes = [
             # Repository events are ordered per repository; installation life-cycle events per account.
-            lane = (
+            (
                 f"repo:{delivery.repository_id}"
                 if delivery.repository_id is not None
                 else f"account:{accounts.get(delivery.installation_id, '')}"
             )
-            self._schedule(delivery, lane=lane)
+            for delivery in created
+        ]
+        self._schedule(list(zip(created, lanes, strict=True)))
         return created
 
     def reseed(self, seed: int) -> None:
@@ -168,50 +171,69 @@ class WebhookEmitter:
 
     # ------------------------------------------------------------------ scheduling
 
-    def _schedule(self, delivery: Delivery, lane: str) -> None:
+    def _schedule(self, batch: list[tuple[Delivery, str]]) -> None:
+        """Hand the deliveries of one change to their lanes, through the chaos switch if it is on.
+
+        Shuffling permutes the batch with the seeded generator and sends it on one lane of its
+        own, after one random delay: the order within a batch is the permutation whatever the
+        machine's load (timers alone would fire in creation order on a busy machine, and a test's
+        "reordered" could then fail), and batches of different changes can still overtake
+        each other."""
         chaos = self.state.chaos
         if not chaos.active:
-            self._enqueue(delivery, lane)
+            for delivery, lane in batch:
+                self._enqueue(delivery, lane)
             return
-        if chaos.drop and self._rng.random() < chaos.drop:
-            with self.state.lock:
-                delivery.status, delivery.done = "dropped", True
+        kept: list[tuple[Delivery, str]] = []
+        for delivery, lane in batch:
+            if chaos.drop and self._rng.random() < chaos.drop:
+                with self.state.lock:
+                    delivery.status, delivery.done = "dropped", True
+                continue
+            kept.append((delivery, lane))
+            if chaos.duplicate and self._rng.random() < chaos.duplicate:
+                kept.append((self._duplicate(delivery), lane))
+        if not kept:
             return
-        copies = [delivery]
-        if chaos.duplicate and self._rng.random() < chaos.duplicate:
-            with self.state.lock:
-                dup = Delivery(
-                    id=self.state.next_id("delivery"),
-                    guid=delivery.guid,
-                    event=delivery.event,
-                    action=delivery.action,
-                    app_id=delivery.app_id,
-                    installation_id=delivery.installation_id,
-                    repository_id=delivery.repository_id,
-                    payload=delivery.payload,
-                    delivered_at=delivery.delivered_at,
-                    url=delivery.url,
-                )
-                self.state.deliveries.append(dup)
-            copies.append(dup)
-        for d in copies:
-            delay = chaos.delay_ms / 1000
-            if chaos.shuffle:
-                delay += self._rng.uniform(0, 0.05)
-                lane_name = f"chaos:{d.id}"  # its own lane: nothing orders it against the others
-            else:
-                lane_name = lane
-            if delay > 0:
-                with self._cond:
-                    self._pending += 1
-                timer = threading.Timer(delay, self._after_delay, args=(d, lane_name))
-                timer.daemon = True
-                timer.start()
-            else:
-                self._enqueue(d, lane_name)
+        delay = chaos.delay_ms / 1000
+        if chaos.shuffle:
+            self._rng.shuffle(kept)
+            delay += self._rng.uniform(0, 0.05)
+            shuffled_lane = f"chaos:{kept[0][0].id}"  # nothing orders it against other batches
+            kept = [(delivery, shuffled_lane) for delivery, _ in kept]
+        if delay <= 0:
+            self._enqueue_all(kept)
+            return
+        with self._cond:
+            self._pending += 1  # the timer: wait-idle waits for what it holds
+        timer = threading.Timer(delay, self._after_delay, args=(kept,))  # one timer keeps the order
+        timer.daemon = True
+        timer.start()
 
-    def _after_delay(self, delivery: Delivery, lane: str) -> None:
-        self._enqueue(delivery, lane)
+    def _enqueue_all(self, batch: list[tuple[Delivery, str]]) -> None:
+        for delivery, lane in batch:
+            self._enqueue(delivery, lane)
+
+    def _duplicate(self, delivery: Delivery) -> Delivery:
+        """A second attempt of ``delivery`` (same ``X-GitHub-Delivery``), recorded as GitHub would."""
+        with self.state.lock:
+            dup = Delivery(
+                id=self.state.next_id("delivery"),
+                guid=delivery.guid,
+                event=delivery.event,
+                action=delivery.action,
+                app_id=delivery.app_id,
+                installation_id=delivery.installation_id,
+                repository_id=delivery.repository_id,
+                payload=delivery.payload,
+                delivered_at=delivery.delivered_at,
+                url=delivery.url,
+            )
+            self.state.deliveries.append(dup)
+        return dup
+
+    def _after_delay(self, batch: list[tuple[Delivery, str]]) -> None:
+        self._enqueue_all(batch)
         with self._cond:
             self._pending -= 1
             self._cond.notify_all()
