@@ -8,7 +8,6 @@ redelivery is recognized by the web process that never saw the original, nothing
 from __future__ import annotations
 
 import signal
-import socket
 import sys
 import time
 from pathlib import Path
@@ -19,11 +18,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import SECRET, WEBHOOK_PATH  # noqa: E402
-from redis_processes import Processes, processes, wait_for  # noqa: E402,F401 - fixture
+from harness import WEBHOOK_PATH  # noqa: E402
+from redis_processes import Processes, processes, wait_for, web_and_workers  # noqa: E402,F401 - fixture
 from redis_server import redis_server, redis_url  # noqa: E402,F401 - fixtures
-
-from bot.queue.redis_queue import RedisQueue  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 BOT = "release-bot[bot]"
@@ -52,44 +49,10 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
     redis_url,  # noqa: F811 - a fixture
     tmp_path,
 ):
-    from bot.sandbox.server import start_sandbox
-
-    key_path = tmp_path / "sandbox-app.pem"
-    with socket.socket() as one, socket.socket() as two:  # held while the sandbox picks its own port
-        one.bind(("127.0.0.1", 0))
-        two.bind(("127.0.0.1", 0))
-        ports = [one.getsockname()[1], two.getsockname()[1]]
-        sandbox = start_sandbox(
-            port=0,
-            webhook_url=f"http://127.0.0.1:{ports[0]}{WEBHOOK_PATH}",
-            webhook_secret=SECRET,
-            app_key_path=str(key_path),
+    with web_and_workers(processes, redis_url, tmp_path) as topology:
+        sandbox, env, webs, workers, queue = (
+            topology.sandbox, topology.env, topology.webs, topology.workers, topology.queue
         )
-    try:
-        env = {
-            "QUEUE_URL": redis_url,
-            "APP_ID": "1",
-            "PRIVATE_KEY_PATH": str(key_path),
-            "GITHUB_API_URL": sandbox.api_url,
-            "SANDBOX": "1",
-            "LEASE_SECONDS": "3",
-        }
-        webs = [f"http://127.0.0.1:{port}" for port in ports]
-        for n, port in enumerate(ports):
-            processes.start(
-                f"web-{n}", "serve", "--no-worker", "--no-sandbox", env={**env, "PORT": str(port)}
-            )
-        queue = RedisQueue(redis_url)
-
-        def healthy(url: str) -> bool:
-            try:
-                return httpx.get(url + "/healthz", timeout=5).json().get("status") == "ok"
-            except httpx.HTTPError:
-                return False
-
-        wait_for(lambda: all(healthy(w) for w in webs), 30, "both web processes", processes)
-        workers = [processes.start(f"worker-{n}", "worker", "--concurrency", "2", env=env) for n in range(3)]
-        wait_for(lambda: queue.client.zcard("release-bot:workers") == 3, 30, "three workers", processes)
 
         admin = httpx.Client(
             base_url=sandbox.api_url, headers={"Authorization": "token sandbox-token-admin"}, timeout=30
@@ -162,11 +125,7 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
                 redis_server.restart(signal.SIGKILL)
                 processes.start("worker-3", "worker", "--concurrency", "2", env=env)
 
-        def settled() -> bool:
-            if not sandbox.wait_idle(1):
-                return False
-            counts = queue.counts()
-            return counts.pending == 0 and counts.running == 0 and sandbox.wait_idle(0.01)
+        settled = topology.settled
 
         wait_for(lambda: settled() and settled(), 120, "the bot settled", processes)
         httpx.delete(f"{sandbox.base_url}/_sandbox/deliveries/chaos", timeout=30)
@@ -197,5 +156,3 @@ def test_two_web_processes_and_three_workers_make_each_release_exactly_once(
             if f'"key":"{interrupted}"' in line and '"outcome":"success"' in line
         ]
         assert finished_elsewhere, processes.logs()
-    finally:
-        sandbox.stop()

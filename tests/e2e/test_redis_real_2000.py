@@ -20,7 +20,6 @@ import base64
 import random
 import re
 import signal
-import socket
 import sys
 import time
 from collections import Counter
@@ -32,11 +31,9 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from harness import SECRET, WEBHOOK_PATH  # noqa: E402
-from redis_processes import Processes, processes, wait_for  # noqa: E402,F401 - fixture
+from harness import WEBHOOK_PATH  # noqa: E402
+from redis_processes import Processes, processes, wait_for, web_and_workers  # noqa: E402,F401 - fixture
 from redis_server import redis_server, redis_url  # noqa: E402,F401 - fixtures
-
-from bot.queue.redis_queue import RedisQueue  # noqa: E402
 
 pytestmark = pytest.mark.e2e
 BOT = "release-bot[bot]"
@@ -171,50 +168,17 @@ def test_real_reconcilers_on_redis_apply_every_effect_exactly_once(
     tmp_path,
     kill: bool,
 ):
-    from bot.sandbox.server import start_sandbox
     from bot.sandbox.webhooks import emitter
 
     started = time.monotonic()
-    key_path = tmp_path / "sandbox-app.pem"
-    with socket.socket() as one, socket.socket() as two:  # held while the sandbox picks its own port
-        one.bind(("127.0.0.1", 0))
-        two.bind(("127.0.0.1", 0))
-        ports = [one.getsockname()[1], two.getsockname()[1]]
-        sandbox = start_sandbox(
-            port=0,
-            webhook_url=f"http://127.0.0.1:{ports[0]}{WEBHOOK_PATH}",
-            webhook_secret=SECRET,
-            app_key_path=str(key_path),
+    # A job that failed while Redis was down waits 2, 4, 8 ... s before its retry; under a loaded
+    # machine several attempts fail and the wait reached ~100 s. Capped at 4 s so the run stays
+    # short: the retry still happens, only sooner.
+    extra_env = {"JOB_BACKOFF_CAP_SECONDS": "4"}
+    with web_and_workers(processes, redis_url, tmp_path, extra_env=extra_env) as topology:
+        sandbox, env, webs, workers, queue = (
+            topology.sandbox, topology.env, topology.webs, topology.workers, topology.queue
         )
-    try:
-        env = {
-            "QUEUE_URL": redis_url,
-            "APP_ID": "1",
-            "PRIVATE_KEY_PATH": str(key_path),
-            "GITHUB_API_URL": sandbox.api_url,
-            "SANDBOX": "1",
-            "LEASE_SECONDS": "3",
-            # A job that failed while Redis was down waits 2, 4, 8 ... s before its retry; under a
-            # loaded machine several attempts fail and the wait reached ~100 s. Capped at 4 s so
-            # the run stays short: the retry still happens, only sooner.
-            "JOB_BACKOFF_CAP_SECONDS": "4",
-        }
-        webs = [f"http://127.0.0.1:{port}" for port in ports]
-        for n, port in enumerate(ports):
-            processes.start(
-                f"web-{n}", "serve", "--no-worker", "--no-sandbox", env={**env, "PORT": str(port)}
-            )
-        queue = RedisQueue(redis_url)
-
-        def healthy(url: str) -> bool:
-            try:
-                return httpx.get(url + "/healthz", timeout=5).json().get("status") == "ok"
-            except httpx.HTTPError:
-                return False
-
-        wait_for(lambda: all(healthy(w) for w in webs), 30, "both web processes", processes)
-        workers = [processes.start(f"worker-{n}", "worker", "--concurrency", "2", env=env) for n in range(3)]
-        wait_for(lambda: queue.client.zcard("release-bot:workers") == 3, 30, "three workers", processes)
         ok(
             httpx.post(
                 f"{sandbox.base_url}/_sandbox/repos", json={"owner": "acme", "name": "jet"}, timeout=30
@@ -231,11 +195,7 @@ def test_real_reconcilers_on_redis_apply_every_effect_exactly_once(
         releases = [Release(n) for n in range(1, RELEASES + 1)]
         rng = random.Random(13)
 
-        def settled() -> bool:
-            if not sandbox.wait_idle(1):
-                return False
-            counts = queue.counts()
-            return counts.pending == 0 and counts.running == 0 and sandbox.wait_idle(0.01)
+        settled = topology.settled
 
         def settle(what: str) -> None:
             # Twice quiet in a row: a job's own writes cause deliveries that enqueue more jobs.
@@ -360,5 +320,3 @@ def test_real_reconcilers_on_redis_apply_every_effect_exactly_once(
                 if log.name.startswith("worker-") and log.name != dead_log
                 for line in log.read_text(errors="replace").splitlines()
             ), processes.logs()
-    finally:
-        sandbox.stop()
