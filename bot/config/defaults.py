@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.stages import STAGES
 
-SECTIONS = ("roles", "releases", "stages", "gate", "notes")
+SECTIONS = ("roles", "releases", "stages", "gate", "notes", "deploy")
 # The stage ids, in order: declared once, in bot.core.stages (schema.json lists the same ids under
 # ``stages``; tests/config/test_config_validate.py checks the two agree).
 STAGE_IDS = STAGES
@@ -67,3 +67,11 @@ def _default_config() -> dict[str, Any]:
 def default_config() -> dict[str, Any]:
     """A fresh copy of the defaults (callers may mutate it)."""
     return copy.deepcopy(_default_config())
+
+
+def defaults_of_def(name: str) -> dict[str, Any]:
+    """The defaults of one ``$defs`` entry, for maps whose keys people choose (an environment of
+    ``deploy.environments``): the defaults walk above cannot reach inside those."""
+    schema = load_schema()
+    value = _defaults_of(schema, schema["$defs"][name])
+    return value if isinstance(value, dict) else {}

@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-from bot.config.defaults import STAGE_IDS, default_config
+from bot.config.defaults import STAGE_IDS, default_config, defaults_of_def
 from bot.config.merge import deep_merge
+from bot.core.deploy import DeploySettings, EnvironmentRule
 from bot.core.gate import GateSettings
 from bot.core.permissions import RoleRule, role_rules
 from bot.core.release_view import ReleaseSettings
@@ -130,6 +131,25 @@ class RepoConfig:
             title_template=releases.tracking_issue_title,
             roles=self.roles,
         )
+
+    def deploy_settings(self) -> DeploySettings:
+        """``deploy:`` typed: what each protected environment waits for (docs/deployments.md)."""
+        return deploy_settings(self.mapping.get("deploy") or {}, self.gate.hold_label)
+
+
+def deploy_settings(deploy: Mapping[str, Any], hold_label: str) -> DeploySettings:
+    """``deploy:`` of a schema-defaulted configuration, typed; an environment entry lacking a key
+    gets the schema's default (``$defs/deploy_environment``)."""
+    defaults = defaults_of_def("deploy_environment")
+    environments: dict[str, EnvironmentRule] = {}
+    for name, entry in (deploy.get("environments") or {}).items():
+        full = deep_merge(defaults, entry if isinstance(entry, Mapping) else {})
+        environments[str(name)] = EnvironmentRule(
+            name=str(name),
+            requires=tuple(str(stage) for stage in full["requires"]),
+            candidates=bool(full["candidates"]),
+        )
+    return DeploySettings(environments=MappingProxyType(environments), hold_label=hold_label)
 
 
 def gate_settings(gate: Mapping[str, Any]) -> GateSettings:
