@@ -43,6 +43,7 @@ APP_PERMISSIONS: dict[str, str] = {
     "checks": "write",
     "contents": "write",
     "deployments": "write",
+    "actions": "read",
     "issues": "write",
     "members": "read",
     "metadata": "read",
@@ -54,6 +55,7 @@ APP_EVENTS: list[str] = [
     "create",
     "delete",
     "deployment",
+    "deployment_protection_rule",
     "deployment_status",
     "issue_comment",
     "issues",
@@ -512,6 +514,48 @@ class DeploymentStatus:
 
 
 @dataclass
+class ProtectionRule:
+    """A custom deployment protection rule: an App enabled on an environment."""
+
+    id: int
+    app_id: int
+    enabled: bool = True
+
+    @property
+    def node_id(self) -> str:
+        return node_id("DeploymentProtectionRule", self.id)
+
+
+@dataclass
+class Environment:
+    id: int
+    name: str
+    created_at: datetime
+    updated_at: datetime
+    wait_timer: int = 0
+    prevent_self_review: bool = False
+    deployment_branch_policy: dict[str, bool] | None = None
+    rules: dict[int, ProtectionRule] = field(default_factory=dict)  # custom rules by id
+
+    @property
+    def node_id(self) -> str:
+        return node_id("Environment", self.id)
+
+
+@dataclass
+class DeployRun:
+    """A workflow job deploying to an environment (``POST /_sandbox/deployments/request``): it waits
+    on the environment's custom protection rules, one answer per App (``pending`` until given)."""
+
+    id: int  # the workflow run id the callback URL names
+    deployment_id: int
+    environment: str
+    state: str = "waiting"  # waiting | approved | rejected
+    answers: dict[int, str] = field(default_factory=dict)  # app id -> pending | approved | rejected
+    comments: list[dict[str, Any]] = field(default_factory=list)  # {app, state, comment} in order
+
+
+@dataclass
 class Release:
     id: int
     tag_name: str
@@ -564,6 +608,8 @@ class Repo:
     rulesets: dict[int, Ruleset] = field(default_factory=dict)
     releases: dict[int, Release] = field(default_factory=dict)
     deployments: dict[int, Deployment] = field(default_factory=dict)
+    environments: dict[str, Environment] = field(default_factory=dict)  # lower-cased name -> environment
+    deploy_runs: dict[int, DeployRun] = field(default_factory=dict)  # by workflow run id
     # Every ref change, oldest first, as GitHub's repository activity (``GET /repos/{o}/{r}/activity``)
     # records it: id, ref, before, after, timestamp (GitHub's time of the push), activity_type, actor.
     activity: list[dict[str, Any]] = field(default_factory=list)

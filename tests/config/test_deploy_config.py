@@ -8,8 +8,15 @@ from bot.config.validate import validate_text
 
 def test_environments_typed_with_defaults() -> None:
     config = RepoConfig.from_mapping(
-        {"deploy": {"environments": {"production": {"requires": ["uat", "prepare"]}, "staging": {"candidates": True}}},
-         "gate": {"hold_label": "on-hold"}},
+        {
+            "deploy": {
+                "environments": {
+                    "production": {"requires": ["uat", "prepare"]},
+                    "staging": {"candidates": True},
+                }
+            },
+            "gate": {"hold_label": "on-hold"},
+        },
         "acme",
     )
     settings = config.deploy_settings()

@@ -60,16 +60,52 @@ HOLD = "the tracking issue #7 carries `hold`"
 CASES = [
     ("final, signed off on it, prepare ticked", PRODUCTION, "v1.4.0", GOOD, release(), True, []),
     ("candidate to production", PRODUCTION, "v1.4.0-rc.2", GOOD, release(CANDIDATE), False, ["final tag"]),
-    ("candidate where candidates deploy", STAGING, "v1.4.0-rc.2", GOOD, release(CANDIDATE, None, {}), True, []),
-    ("candidate, staging without candidates", STRICT_STAGING, "v1.4.0-rc.2", GOOD, release(CANDIDATE), False,
-     ["candidates: true"]),
+    (
+        "candidate where candidates deploy",
+        STAGING,
+        "v1.4.0-rc.2",
+        GOOD,
+        release(CANDIDATE, None, {}),
+        True,
+        [],
+    ),
+    (
+        "candidate, staging without candidates",
+        STRICT_STAGING,
+        "v1.4.0-rc.2",
+        GOOD,
+        release(CANDIDATE),
+        False,
+        ["candidates: true"],
+    ),
     ("final before sign-off", PRODUCTION, "v1.4.0", GOOD, release(sign_off=None), False, ["/uat passed"]),
-    ("final on another commit than signed off", PRODUCTION, "v1.4.0", OTHER_SHA, release(), False,
-     ["`bbbbbbb`", "`aaaaaaa`"]),
-    ("signed-off candidate tag gone", PRODUCTION, "v1.4.0", GOOD, release(sign_off=replace(SIGNED, commit=None)),
-     False, ["(none)"]),
-    ("prepare unticked", PRODUCTION, "v1.4.0", GOOD, release(progress=OPEN_ITEMS), False,
-     ["2 unticked items", "Notes reviewed", "#7"]),
+    (
+        "final on another commit than signed off",
+        PRODUCTION,
+        "v1.4.0",
+        OTHER_SHA,
+        release(),
+        False,
+        ["`bbbbbbb`", "`aaaaaaa`"],
+    ),
+    (
+        "signed-off candidate tag gone",
+        PRODUCTION,
+        "v1.4.0",
+        GOOD,
+        release(sign_off=replace(SIGNED, commit=None)),
+        False,
+        ["(none)"],
+    ),
+    (
+        "prepare unticked",
+        PRODUCTION,
+        "v1.4.0",
+        GOOD,
+        release(progress=OPEN_ITEMS),
+        False,
+        ["2 unticked items", "Notes reviewed", "#7"],
+    ),
     ("prepare not posted", PRODUCTION, "v1.4.0", GOOD, release(progress={}), False, ["not posted yet"]),
     ("on hold", PRODUCTION, "v1.4.0", GOOD, release(holds=[HOLD]), False, ["on hold", "`hold`"]),
     ("on hold where nothing is required", STAGING, "v1.4.0", GOOD, release(holds=[HOLD]), False, ["on hold"]),
@@ -79,8 +115,9 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize(("rule", "ref", "sha", "facts", "approved", "words"),
-                         [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+@pytest.mark.parametrize(
+    ("rule", "ref", "sha", "facts", "approved", "words"), [c[1:] for c in CASES], ids=[c[0] for c in CASES]
+)
 def test_decision_table(rule, ref, sha, facts, approved, words) -> None:
     decision = decide_deployment(asked(ref, sha), rule, facts)
     assert decision.approved is approved
@@ -97,8 +134,9 @@ def test_decision_table(rule, ref, sha, facts, approved, words) -> None:
 
 
 def test_every_missing_requirement_is_listed_at_once() -> None:
-    decision = decide_deployment(asked("v1.4.0-rc.2"), PRODUCTION,
-                                 release(CANDIDATE, None, OPEN_ITEMS, [HOLD]))
+    decision = decide_deployment(
+        asked("v1.4.0-rc.2"), PRODUCTION, release(CANDIDATE, None, OPEN_ITEMS, [HOLD])
+    )
     assert len(decision.reasons) == 4  # candidate, hold, sign-off, checklist
 
 
@@ -129,8 +167,14 @@ def test_note_carries_its_marker_and_every_reason() -> None:
 
 @pytest.mark.parametrize(
     ("ref", "kind"),
-    [("v1.4.0", FINAL), ("refs/tags/v1.4.0", FINAL), ("v1.4.0-rc.3", CANDIDATE), ("main", OTHER),
-     ("release/1.4", OTHER), ("1.4.0", OTHER)],
+    [
+        ("v1.4.0", FINAL),
+        ("refs/tags/v1.4.0", FINAL),
+        ("v1.4.0-rc.3", CANDIDATE),
+        ("main", OTHER),
+        ("release/1.4", OTHER),
+        ("1.4.0", OTHER),
+    ],
 )
 def test_classify_ref(ref: str, kind: str) -> None:
     assert classify_ref(ref, ReleaseConventions())[0] == kind
@@ -173,20 +217,29 @@ def test_listed_stage_comments_win_over_the_record() -> None:
     body = f"{stage_marker(1, 'prepare')}\n- [x] Notes reviewed\n- [x] Comms drafted\n"
     listed = Comment(90, body=body, author=BOT)
     forged = Comment(91, body=f"{stage_marker(1, 'prepare')}\n- [ ] x\n", author="dev")
-    at = release_at_ref(facts(comments=[forged, listed]), state(prepare=Progress(0, 2, ("a", "b"))),
-                        asked(), hold_label="hold", candidate_commit=GOOD)
+    at = release_at_ref(
+        facts(comments=[forged, listed]),
+        state(prepare=Progress(0, 2, ("a", "b"))),
+        asked(),
+        hold_label="hold",
+        candidate_commit=GOOD,
+    )
     assert at.progress["prepare"] == Progress(2, 2)
-    unlisted = release_at_ref(facts(), state(prepare=Progress(0, 2, ("a", "b"))), asked(),
-                              hold_label="hold", candidate_commit=GOOD)
+    unlisted = release_at_ref(
+        facts(), state(prepare=Progress(0, 2, ("a", "b"))), asked(), hold_label="hold", candidate_commit=GOOD
+    )
     assert not unlisted.progress["prepare"].complete
 
 
 def test_hold_label_on_the_tracking_issue_holds() -> None:
-    at = release_at_ref(facts(labels=("release-tracking", "Hold")), state(), asked(), hold_label="hold",
-                        candidate_commit=GOOD)
+    at = release_at_ref(
+        facts(labels=("release-tracking", "Hold")), state(), asked(), hold_label="hold", candidate_commit=GOOD
+    )
     assert at.holds and "#7" in at.holds[0]
 
 
 def test_a_tag_that_does_not_exist_is_no_release_tag() -> None:
-    at = release_at_ref(facts(tags=("v1.4.0-rc.2",)), state(), asked(), hold_label="hold", candidate_commit=GOOD)
+    at = release_at_ref(
+        facts(tags=("v1.4.0-rc.2",)), state(), asked(), hold_label="hold", candidate_commit=GOOD
+    )
     assert at.kind == OTHER

@@ -46,6 +46,14 @@ UNDOCUMENTED = {
 }
 
 
+def _deploy_request(sb: RunningSandbox, ctx: dict[str, Any]) -> None:
+    """A deploying workflow job waiting on the table's protection rule (its run id is the callback's)."""
+    body = {"repo": ctx["R"], "ref": "main", "environment": "production"}
+    resp = sb.api.sandbox("POST", "/_sandbox/deployments/request", json=body)
+    assert resp.status_code == 202, resp.text
+    ctx["deploy_run"] = resp.json()["run_id"]
+
+
 def _manifest_code(sb: RunningSandbox, ctx: dict[str, Any]) -> None:
     manifest = {
         "name": "fidelity app",
@@ -372,6 +380,31 @@ TABLE: list[Op] = [
         },
     ),
     Op("DELETE", "/repos/{R}/deployments/{deployment}", 204),
+    # environments, custom deployment protection rules and their callback
+    Op("PUT", "/repos/{R}/environments/production", 200, auth="admin", body={"wait_timer": 0}),
+    Op("GET", "/repos/{R}/environments/production", 200),
+    Op("GET", "/repos/{R}/environments", 200),
+    Op("GET", "/repos/{R}/environments/production/deployment_protection_rules/apps", 200, auth="admin"),
+    Op(
+        "POST",
+        "/repos/{R}/environments/production/deployment_protection_rules",
+        201,
+        auth="inst",
+        body={"integration_id": 1},
+        capture={"prule": "id"},
+    ),
+    Op("GET", "/repos/{R}/environments/production/deployment_protection_rules", 200),
+    Op("GET", "/repos/{R}/environments/production/deployment_protection_rules/{prule}", 200),
+    Op(
+        "POST",
+        "/repos/{R}/actions/runs/{deploy_run}/deployment_protection_rule",
+        204,
+        auth="inst",
+        body={"environment_name": "production", "state": "approved", "comment": "ok"},
+        prepare=_deploy_request,
+    ),
+    Op("DELETE", "/repos/{R}/environments/production/deployment_protection_rules/{prule}", 204, auth="admin"),
+    Op("DELETE", "/repos/{R}/environments/production", 204, auth="admin"),
     # collaborators, organization and teams
     Op("GET", "/repos/{R}/collaborators", 200, auth="admin"),
     Op("GET", "/repos/{R}/collaborators/dev", 204),

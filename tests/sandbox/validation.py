@@ -115,7 +115,27 @@ def _allow_null_in_nullable_enums(node: Any) -> None:
 @cache
 def webhook_schema() -> dict[str, Any]:
     with open(fixtures_root() / "webhooks-schemas" / "schema.json", encoding="utf-8") as fh:
-        return json.load(fh)
+        schema = json.load(fh)
+    _allow_deployment_protection_rule_events(schema)
+    return schema
+
+
+def _allow_deployment_protection_rule_events(node: Any) -> None:
+    """A known gap in the schemas: the list of events an installation subscribes to predates
+    ``deployment_protection_rule``, which the same schemas define as an event and GitHub's App
+    settings offer ("Deployment protection rule", docs: "Creating custom deployment protection
+    rules"). An App subscribed to it shows it in ``installation.events``; allow it there."""
+    stack = [node]
+    while stack:
+        cur = stack.pop()
+        if isinstance(cur, dict):
+            enum = cur.get("enum")
+            if isinstance(enum, list) and "deployment_status" in enum and "deployment_review" in enum:
+                if "deployment_protection_rule" not in enum:
+                    enum.append("deployment_protection_rule")
+            stack.extend(cur.values())
+        elif isinstance(cur, list):
+            stack.extend(cur)
 
 
 # --------------------------------------------------------------------------- OpenAPI operations

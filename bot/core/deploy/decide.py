@@ -79,9 +79,13 @@ def decide_deployment(
             "release and deploy it (or allow candidates here with `candidates: true`)"
         )
     else:
-        checked.append(f"{ref} is {'the final tag' if release.kind == FINAL else 'a candidate'} "
-                       f"of v{neutralize(release.version, 60)}")
-    tracking = f"the tracking issue #{release.tracking_issue}" if release.tracking_issue else "the tracking issue"
+        checked.append(
+            f"{ref} is {'the final tag' if release.kind == FINAL else 'a candidate'} "
+            f"of v{neutralize(release.version, 60)}"
+        )
+    tracking = (
+        f"the tracking issue #{release.tracking_issue}" if release.tracking_issue else "the tracking issue"
+    )
     for hold in release.holds:
         reasons.append(f"the release is on hold: {hold}; remove it once the release may ship")
     if rule.needs_sign_off:
@@ -122,7 +126,9 @@ def decide_deployment(
     if reasons:
         return _rejected(asked, tuple(reasons))
     summary = "; ".join(checked)
-    return DeployDecision(APPROVED, (), _bounded(f"Approved by release-bot: {summary}.", MAX_COMMENT_CHARS), summary)
+    return DeployDecision(
+        APPROVED, (), _bounded(f"Approved by release-bot: {summary}.", MAX_COMMENT_CHARS), summary
+    )
 
 
 def _rejected(asked: DeploymentAsked, reasons: tuple[str, ...]) -> DeployDecision:

@@ -17,6 +17,8 @@ MODULES: list[str] = [
     "bot.sandbox.api.protection",
     "bot.sandbox.api.releases",
     "bot.sandbox.api.deployments",
+    "bot.sandbox.api.environments",
+    "bot.sandbox.api.deploy_requests",
     "bot.sandbox.api.admin",
     # part 2 (issue side) registers its modules below this line
     "bot.sandbox.api.issues",
