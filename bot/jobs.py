@@ -4,6 +4,7 @@ Keys (DESIGN.md):
     pr:{repo_id}#{number}               the merge gate of one pull request
     release:{repo_id}@{milestone_number} tracking issue, stage comments, release of one milestone
     repo:{repo_id}                       configuration, branch/tag discovery; fans out
+    deploy:{repo_id}#{deployment_id}     the answer to one deployment protection rule request
 
 A key is unique on the queue: enqueuing a key that is already waiting merges its hints into
 the waiting job instead of adding a second one (coalescing).
@@ -43,10 +44,14 @@ def repo_key(repo_id: int) -> str:
     return f"repo:{repo_id}"
 
 
+def deploy_key(repo_id: int, deployment_id: int) -> str:
+    return f"deploy:{repo_id}#{deployment_id}"
+
+
 def parse_key(key: str) -> tuple[str, int, int | None]:
     """'pr:12#5' -> ('pr', 12, 5); 'repo:12' -> ('repo', 12, None)."""
     kind, _, rest = key.partition(":")
-    if kind == "pr":
+    if kind in ("pr", "deploy"):
         repo_id, _, number = rest.partition("#")
         return kind, int(repo_id), int(number)
     if kind == "release":

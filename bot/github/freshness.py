@@ -69,6 +69,9 @@ _TOUCHED_BY_EVENT: dict[str, frozenset[str]] = {
     "repository": ALL_WINDOW_FAMILIES,
     "installation": ALL_WINDOW_FAMILIES,
     "installation_repositories": ALL_WINDOW_FAMILIES,
+    # A deployment decision reads the tags and milestones it judges fresh: a final tag pushed a moment
+    # before the deployment must be seen, whatever window the release's last reconcile opened.
+    "deployment_protection_rule": ALL_WINDOW_FAMILIES,
 }
 # A merged pull request moves its base branch (the push event follows, but may be lost).
 _TOUCHED_BY_ACTION: dict[tuple[str, str], frozenset[str]] = {

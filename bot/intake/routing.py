@@ -16,7 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.github.freshness import families_touched
-from bot.jobs import JobSpec, comment_digest, merge_group_pull_number, pr_key, release_key, repo_key
+from bot.jobs import (
+    JobSpec,
+    comment_digest,
+    deploy_key,
+    merge_group_pull_number,
+    pr_key,
+    release_key,
+    repo_key,
+)
 
 # `merge_group.head_ref`: refs/heads/gh-readonly-queue/{base}/pr-{number}-{sha}. The PR it names
 # is the last of the group; the pr reconciler reads the group's other members from GitHub.
@@ -376,6 +384,21 @@ def _installation_repositories(b: _Builder) -> None:
         b.route.ignored = f"installation_repositories action {b.action!r}"
 
 
+def _deployment_protection_rule(b: _Builder) -> None:
+    """GitHub waits for the App's answer on one deployment: one ``deploy:`` job per deployment (a
+    redelivery coalesces into it). The callback URL is where the answer goes, so it rides along as a
+    hint (a reconciler cannot read it back from GitHub); what is deployed is read from GitHub."""
+    if b.action != "requested":
+        b.route.ignored = "deployment_protection_rule action other than requested"
+        return
+    repo_id, repo = b.repo()
+    hints = {
+        "callback_url": _str(b.payload, "deployment_callback_url"),
+        "environment": _str(b.payload, "environment", required=False),
+    }
+    b.add(deploy_key(repo_id, _int(b.payload, "deployment", "id")), repo, hints)
+
+
 _HANDLERS: dict[str, Callable[[_Builder], None]] = {
     "pull_request": _pull_request,
     "pull_request_review": _pull_request_review,
@@ -390,6 +413,7 @@ _HANDLERS: dict[str, Callable[[_Builder], None]] = {
     "push": _push,
     "installation": _installation,
     "installation_repositories": _installation_repositories,
+    "deployment_protection_rule": _deployment_protection_rule,
 }
 
 HANDLED_EVENTS = frozenset(_HANDLERS) | {"check_run"}

@@ -20,7 +20,7 @@ from bot.errors import PermanentError, RetryLater
 from bot.github import accounting
 from bot.github.errors import GithubException, map_github_exception
 from bot.jobs import JobSpec, parse_key
-from bot.reconcilers import audit, pr, release, release_discovery, repo
+from bot.reconcilers import audit, deploy, pr, release, release_discovery, repo
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.repo import Discovery
 
@@ -44,6 +44,7 @@ RECONCILERS: dict[str, Reconciler] = {
     "pr": pr.reconcile,
     "release": release.reconcile,
     "repo": _reconcile_repo,
+    "deploy": deploy.reconcile,
 }
 
 

@@ -243,3 +243,8 @@ def test_a_tag_that_does_not_exist_is_no_release_tag() -> None:
         facts(tags=("v1.4.0-rc.2",)), state(), asked(), hold_label="hold", candidate_commit=GOOD
     )
     assert at.kind == OTHER
+
+
+def test_no_valid_configuration_rejects_everything() -> None:
+    decision = decide_deployment(asked(), PRODUCTION, release(), config_valid=False)
+    assert not decision.approved and "check-config" in decision.reasons[0]

@@ -56,6 +56,8 @@ def expected(event: str, p: dict[str, Any], app_id: int | None = None) -> set[st
         return {f"release:{repo_id}@{m.group(1)}"} if m else {f"repo:{repo_id}"}
     if event in ("deployment_status", "create", "delete", "push"):
         return {f"repo:{repo_id}"}
+    if event == "deployment_protection_rule":
+        return {f"deploy:{repo_id}#{p['deployment']['id']}"} if action == "requested" else None
     if event == "installation":
         if action in ("deleted", "suspend"):
             return "control"

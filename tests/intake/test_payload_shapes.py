@@ -77,6 +77,13 @@ READ_FIELDS: dict[str, tuple[tuple[tuple[str | int, ...], str | None], ...]] = {
     "milestone": ((("milestone",), None), (("milestone", "number"), None), (("repository",), None)),
     "release": ((("release",), None), (("release", "body"), None), (("repository", "id"), None)),
     "deployment_status": ((("repository",), None), (("repository", "id"), None)),
+    "deployment_protection_rule": (
+        (("deployment",), None),
+        (("deployment", "id"), None),
+        (("deployment_callback_url",), None),
+        (("environment",), None),
+        (("repository", "id"), None),
+    ),
     "create": ((("ref",), None), (("ref_type",), None), (("repository", "full_name"), None)),
     "delete": ((("ref",), None), (("repository", "id"), None)),
     "push": (

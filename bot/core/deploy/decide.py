@@ -51,9 +51,23 @@ def _short(sha: str | None) -> str:
 
 
 def decide_deployment(
-    asked: DeploymentAsked, rule: EnvironmentRule | None, release: ReleaseAtRef | None
+    asked: DeploymentAsked,
+    rule: EnvironmentRule | None,
+    release: ReleaseAtRef | None,
+    *,
+    config_valid: bool = True,
 ) -> DeployDecision:
+    """``config_valid``: False while no valid configuration was ever seen (the defaults are in use,
+    which protect nothing): every deployment is rejected, saying so."""
     env, ref = _code(asked.environment), _code(asked.tag)
+    if not config_valid:
+        return _rejected(
+            asked,
+            (
+                "`.github/release-bot.yml` is invalid and no valid configuration was seen before: fix it "
+                "(`release-bot check-config` names each problem), then run the deployment again",
+            ),
+        )
     if rule is None:
         return _rejected(
             asked,
