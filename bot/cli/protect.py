@@ -10,6 +10,9 @@ By default it acts as the App (APP_ID, PRIVATE_KEY/PRIVATE_KEY_PATH, GITHUB_API_
 the optional ``administration: write`` permission; ``--token-env VAR`` acts as the person whose
 token is in the environment variable VAR instead (a repository admin). The token is never printed.
 See docs/merge-gate.md for doing the same by hand and why the pin matters.
+
+Then it enables the App as a custom deployment protection rule on the environments of
+``deploy.environments`` (or ``--environments``): ``bot.cli.protect_environments``, docs/deployments.md.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import os
 import sys
 from typing import Any
 
+from bot.cli import protect_environments
 from bot.config.repo_config import default_gate_settings
 from bot.github import gate_io
 from bot.github.client import GitHubClient, GithubException, installation_client, token_client
@@ -48,6 +52,7 @@ def add_parser(subparsers: Any) -> None:
         metavar="VAR",
         help="act as the person whose token is in environment variable VAR instead of the App",
     )
+    protect_environments.add_arguments(parser)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -80,7 +85,8 @@ def run(args: argparse.Namespace) -> int:
         return 1
     for line in done or [f"no branch matches {', '.join(patterns)} yet; nothing to protect"]:
         print(line)
-    return 0
+    # Deployments wait for the release: the App as the custom deployment protection rule.
+    return protect_environments.protect_environments(gh, repo, app_id, args.environments)
 
 
 def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[GitHubClient, int]:

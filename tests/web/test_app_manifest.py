@@ -32,6 +32,7 @@ def test_manifest_subscribes_exactly_the_events_intake_routes():
         "check_run",
         "merge_group",
         "deployment_status",
+        "deployment_protection_rule",
         "installation",
         "installation_repositories",
     }
@@ -48,7 +49,9 @@ def test_least_permissions_without_administration():
         "issues",
         "pull_requests",
         "checks",
+        "deployments",  # the answer to a custom deployment protection rule (docs/deployments.md)
     }
+    assert permissions["actions"] == "read"  # GitHub asks a protection rule App for Actions: read
     # Each permission carries a comment saying why.
     lines = [line for line in MANIFEST.read_text().splitlines() if line.startswith("  ") and ":" in line]
     for name in permissions:
