@@ -390,7 +390,9 @@ def record_uat(
 ) -> CommandDecision:
     """``/uat passed`` / ``/uat failed <reason>``: a verdict on the latest candidate."""
     current = record.current or IDENTIFY_NEEDS
-    if index_of(current) >= index_of(DEPLOY):
+    # Still heard in Deploy: deployments to a protected environment wait for the sign-off on the
+    # commit they deploy (bot.core.deploy), and a final tag may come before it.
+    if index_of(current) > index_of(DEPLOY):
         return CommandDecision(
             record, False, f"UAT is over: the release is already in {STAGE_TITLES[current]}."
         )

@@ -229,8 +229,16 @@ def test_uat_commands_refused_without_candidate_or_reason() -> None:
     record = run(StageFacts(branch_exists=True))
     assert not record_uat(record, StageFacts(branch_exists=True), True, "qa", TODAY).accepted
     assert not record_uat(record, StageFacts(candidates=(1,)), False, "qa", TODAY, "").accepted
-    deployed = run(StageFacts(final_tag=True))
-    assert "over" in record_uat(deployed, StageFacts(final_tag=True), True, "qa", TODAY).reply
+    # Heard in Deploy (production deployments wait for the sign-off, docs/deployments.md), not after.
+    tagged = StageFacts(final_tag=True, candidates=(1,))
+    in_deploy = run(tagged)
+    assert in_deploy.current == DEPLOY
+    signed = record_uat(in_deploy, tagged, True, "qa", TODAY)
+    assert signed.accepted and signed.record.uat is not None and signed.record.uat.rc == 1
+    assert signed.record.current == DEPLOY
+    deployed = StageFacts(final_tag=True, candidates=(1,), deployed=True)
+    monitoring = run(deployed)
+    assert "over" in record_uat(monitoring, deployed, True, "qa", TODAY).reply
 
 
 def test_record_round_trips_and_tolerates_garbage() -> None:

@@ -124,7 +124,13 @@ def decide_deployment(
     for stage in rule.checklists:
         title = STAGE_TITLES[stage]
         progress = release.progress.get(stage)
-        if progress is None:
+        if progress is None and stage in release.skipped:
+            reasons.append(
+                f"the release skipped {title}, so its checklist was never posted; {env} requires it "
+                f"(`deploy.environments.{neutralize(rule.name, 60)}.requires`): change that if this release "
+                "may go without it"
+            )
+        elif progress is None:
             reasons.append(f"the {title} checklist is not posted yet: the release has not reached {title}")
         elif not progress.complete:
             left = progress.total - progress.ticked

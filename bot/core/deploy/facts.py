@@ -73,6 +73,7 @@ class ReleaseAtRef:
     holds: tuple[str, ...] = ()  # why the release is held, each in words
     tracking_issue: int | None = None
     stage: str | None = None
+    skipped: frozenset[str] = frozenset()  # stages the release passed over (no checklist posted)
 
 
 def release_at_ref(
@@ -118,6 +119,7 @@ def release_at_ref(
         holds=holds,
         tracking_issue=tracking.number if tracking is not None else None,
         stage=record.current,
+        skipped=frozenset(record.skipped),
     )
 
 
