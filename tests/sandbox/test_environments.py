@@ -207,3 +207,14 @@ def test_bad_requests_are_refused(sb: RunningSandbox) -> None:
         ).status_code
         == 404
     )
+
+
+def test_a_new_successful_deployment_makes_the_previous_one_inactive(sb: RunningSandbox) -> None:
+    repo, _sha = _tagged_repo(sb)
+    first = _request(sb, repo, env="staging").json()["deployment_id"]
+    second = _request(sb, repo, env="staging").json()["deployment_id"]
+    states = [s["state"] for s in sb.api.get(f"/repos/{repo}/deployments/{first}/statuses").json()]
+    assert states == ["inactive", "success"]  # newest first
+    assert [s["state"] for s in sb.api.get(f"/repos/{repo}/deployments/{second}/statuses").json()] == [
+        "success"
+    ]
