@@ -46,7 +46,7 @@ from bot.core.tracking import (
     retro_marker,
     stage_of_comment,
 )
-from bot.core.versions import duplicate_versions, version_text
+from bot.core.versions import duplicate_versions, rc_tag, version_text
 
 
 @dataclass(frozen=True)
@@ -181,6 +181,15 @@ def _comments_seen(facts: ReleaseFacts, previous: str | None) -> str | None:
     return github_time(max(known)) if known else None
 
 
+def _latest_candidate_sha(facts: ReleaseFacts) -> str:
+    """The latest candidate tag's ref target, recorded with a UAT verdict (deployments check it)."""
+    version = facts.version_obj
+    if version is None or not facts.candidates:
+        return ""
+    name = rc_tag(version, max(facts.candidates), facts.conventions.rc_tag_pattern)
+    return next((t.sha for t in facts.tags if t.name == name), "")
+
+
 def plan_release(
     facts: ReleaseFacts, state: TrackingState, config: ReleaseSettings, today: str, run: RunInputs
 ) -> ReleasePlan | Wants:
@@ -225,6 +234,7 @@ def plan_release(
         complete_checklists=frozenset(s for s, p in progress.items() if p.complete),
         mode=config.mode,
         milestone_created=local_date(milestone.created_at, tz),
+        latest_candidate_sha=_latest_candidate_sha(facts),
     )
     first = advance(record, stage_facts, today)
     commands = run_commands(

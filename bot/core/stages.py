@@ -115,9 +115,17 @@ class UatVerdict:
     by: str
     date: str  # ISO date
     reason: str = ""
+    # The candidate tag's ref target when the verdict was given (git object id): a tag moved since
+    # then points at something UAT did not judge (bot.core.deploy). Empty in records written before.
+    tag_sha: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"passed": self.passed, "rc": self.rc, "by": self.by, "date": self.date, "reason": self.reason}
+        data: dict[str, Any] = {
+            "passed": self.passed, "rc": self.rc, "by": self.by, "date": self.date, "reason": self.reason
+        }
+        if self.tag_sha:
+            data["tag_sha"] = self.tag_sha
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> UatVerdict | None:
@@ -130,7 +138,14 @@ class UatVerdict:
             by=str(data.get("by") or ""),
             date=str(data.get("date") or ""),
             reason=str(data.get("reason") or ""),
+            tag_sha=_object_id(data.get("tag_sha")),
         )
+
+
+def _object_id(value: Any) -> str:
+    """A git object id (sha-1 or sha-256 hex), else empty: the record is read defensively."""
+    text = value if isinstance(value, str) else ""
+    return text if 40 <= len(text) <= 64 and all(c in "0123456789abcdef" for c in text) else ""
 
 
 @dataclass(frozen=True)
@@ -191,6 +206,7 @@ class StageFacts:
     complete_checklists: frozenset[str] = frozenset()  # stages whose posted checklist is fully ticked
     mode: str = AGILE
     milestone_created: str | None = None  # ISO date: when Identify Needs began, for adopted releases
+    latest_candidate_sha: str = ""  # the latest candidate tag's ref target (kept with a UAT verdict)
 
     @property
     def latest_candidate(self) -> int | None:
@@ -405,7 +421,12 @@ def record_uat(
     if not passed and not reason.strip():
         return CommandDecision(record, False, "Say why: `/uat failed <reason>`.")
     verdict = UatVerdict(
-        passed=passed, rc=facts.latest_candidate, by=by, date=today, reason=reason.strip()[:500]
+        passed=passed,
+        rc=facts.latest_candidate,
+        by=by,
+        date=today,
+        reason=reason.strip()[:500],
+        tag_sha=facts.latest_candidate_sha,
     )
     updated = replace(record, uat=verdict)
     if not passed and current == PREPARE:

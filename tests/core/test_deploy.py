@@ -257,3 +257,27 @@ def test_a_tag_that_does_not_exist_is_no_release_tag() -> None:
 def test_no_valid_configuration_rejects_everything() -> None:
     decision = decide_deployment(asked(), PRODUCTION, release(), config_valid=False)
     assert not decision.approved and "check-config" in decision.reasons[0]
+
+
+def test_a_sign_off_is_bound_to_what_the_tag_pointed_at() -> None:
+    def at(recorded: str) -> ReleaseAtRef:
+        verdict = UatVerdict(passed=True, rc=2, by="qa", date="2026-12-01", tag_sha=recorded)
+        st = TrackingState(stages=StageRecord(current="deploy", uat=verdict))
+        return release_at_ref(facts(), st, asked(), hold_label="hold", candidate_commit=GOOD)
+
+    assert at(GOOD).sign_off is not None and not at(GOOD).sign_off.moved
+    assert at(OTHER_SHA).sign_off.moved  # the rc tag points at GOOD now, not at what was signed off
+    assert not at("").sign_off.moved  # a verdict recorded before tag_sha existed: the commit decides
+
+
+def test_the_verdict_keeps_the_candidate_tag_target() -> None:
+    from bot.core.stages import StageFacts, record_uat
+
+    record = StageRecord(current="uat")
+    decided = record_uat(
+        record, StageFacts(candidates=(2,), latest_candidate_sha=GOOD), True, "qa", "2026-12-01"
+    )
+    assert decided.record.uat is not None and decided.record.uat.tag_sha == GOOD
+    again = StageRecord.from_json(decided.record.to_json())
+    assert again.uat == decided.record.uat
+    assert UatVerdict.from_json({"passed": True, "rc": 2, "tag_sha": "not-a-sha"}).tag_sha == ""

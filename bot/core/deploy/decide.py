@@ -110,6 +110,11 @@ def decide_deployment(
                 f"UAT is not signed off on the latest candidate{latest}: QA signs it off with "
                 f"`/uat passed` on {tracking}"
             )
+        elif sign_off.moved:
+            reasons.append(
+                f"the tag {_code(sign_off.tag)} was moved after UAT signed it off: what it points at now "
+                f"was not accepted; QA signs it off again with `/uat passed` on {tracking}"
+            )
         elif sign_off.commit != asked.sha:
             reasons.append(
                 f"UAT signed off {_code(sign_off.tag)} (commit {_short(sign_off.commit)}), but this "

@@ -5,9 +5,10 @@ the github layer) and its record (``TrackingState``, from the App's check run) t
 needs. Where the sign-off lives: UAT is signed off on the tracking issue with ``/uat passed``, which
 the release record keeps as a verdict bound to the candidate number it judged (``rc``); a verdict
 counts only while that candidate is the latest one (``bot.core.stages.uat_signed_off``), and its
-commit is the candidate tag's commit, peeled by the github layer. So "UAT signed off on the commit
-being deployed" is: the recorded verdict passed, for the latest candidate, whose tag points at the
-deployment's commit.
+commit is the candidate tag's commit, peeled by the github layer. The verdict also keeps what the
+tag pointed at when it was given (``tag_sha``): a tag moved since then covers nothing. So "UAT
+signed off on the commit being deployed" is: the recorded verdict passed, for the latest candidate,
+whose tag still points where it did and at the deployment's commit.
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ class SignOff:
     by: str
     date: str
     commit: str | None  # the tag's commit (None: the tag is gone)
+    moved: bool = False  # the tag points elsewhere than when UAT signed it off
 
 
 @dataclass(frozen=True)
@@ -97,12 +99,15 @@ def release_at_ref(
     sign_off = None
     if verdict is not None and uat_signed_off(record, StageFacts(candidates=facts.candidates)):
         assert verdict.rc is not None
+        tag = rc_tag(version, verdict.rc, conventions.rc_tag_pattern)
+        now = next((t.sha for t in facts.tags if t.name == tag), "")
         sign_off = SignOff(
             rc=verdict.rc,
-            tag=rc_tag(version, verdict.rc, conventions.rc_tag_pattern),
+            tag=tag,
             by=verdict.by,
             date=verdict.date,
             commit=candidate_commit,
+            moved=bool(verdict.tag_sha) and now != verdict.tag_sha,
         )
     tracking = facts.tracking_issue
     holds: tuple[str, ...] = ()
