@@ -59,7 +59,6 @@ def reconcile(ctx: JobContext) -> None:
         return
     environment = str(hints.get("environment") or asked.environment)
     kept = _kept_decision(ctx, repo_id, deployment_id)
-    release = None
     if kept is None:
         release = _release_at(ctx, asked)
         rule = ctx.repo_config.deploy_settings().rule_for(asked.environment)
