@@ -4,8 +4,18 @@ and facts about the release. No I/O, no PyGithub objects."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.core.notes.template import CheckedTemplate
+
+if TYPE_CHECKING:
+    from bot.core.notes.drafter_config import DrafterConfig
+    from bot.core.notes.github_notes import GithubNotesConfig
+
+# Which format writes the body: release-bot's own, release-drafter's, or GitHub's generated notes.
+MODE_RELEASE_BOT = "release-bot"
+MODE_RELEASE_DRAFTER = "release-drafter"
+MODE_GITHUB = "github"
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,11 @@ class NoteItem:
     merged_at: str | None = None  # ISO 8601; None for issues and unmerged pull requests
     author_is_bot: bool = False
     state_reason: str | None = None  # issues: "completed" | "not_planned"
+    # Facts only some sources give (`release-bot notes --from` a `gh` listing): None is "not known".
+    first_contribution: bool | None = None  # the author's first merged pull request in the repository
+    changed_files: tuple[str, ...] | None = None
+    base_ref: str | None = None
+    head_ref: str | None = None
 
     @classmethod
     def from_issue_json(cls, data: dict) -> NoteItem:
@@ -104,6 +119,9 @@ class NotesConfig:
     include_issues: bool
     issues_title: str
     errors: tuple[str, ...] = field(default=())  # problems found while resolving (reported, not fatal)
+    mode: str = MODE_RELEASE_BOT
+    drafter: DrafterConfig | None = None  # the release-drafter file as release-drafter reads it
+    github: GithubNotesConfig | None = None  # release.yml as GitHub reads it
 
 
 @dataclass(frozen=True)
