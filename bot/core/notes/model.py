@@ -58,6 +58,40 @@ class NoteItem:
             state_reason=data.get("state_reason"),
         )
 
+    @classmethod
+    def from_gh_json(cls, data: dict) -> NoteItem:
+        """Build from one element of ``gh pr list --json number,title,author,labels,mergedAt,body,url``
+        (``files``, ``baseRefName`` and ``headRefName`` are read when present). ``ValueError``
+        names what is missing."""
+        if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+            raise ValueError("each pull request needs an integer 'number'")
+        author = data.get("author") if isinstance(data.get("author"), dict) else {}
+        login = str(author.get("login") or "ghost")
+        if login.startswith("app/"):
+            login = login.removeprefix("app/") + "[bot]"  # how the REST API (and the web) name an app
+        files = data.get("files")
+        return cls(
+            number=data["number"],
+            title=str(data.get("title") or ""),
+            author=login,
+            url=str(data.get("url") or ""),
+            labels=tuple(
+                str(label.get("name"))
+                for label in data.get("labels") or []
+                if isinstance(label, dict) and label.get("name")
+            ),
+            body=str(data.get("body") or ""),
+            merged_at=data.get("mergedAt") or None,
+            author_is_bot=bool(author.get("is_bot")) or login.endswith("[bot]"),
+            changed_files=(
+                tuple(str(f.get("path")) for f in files if isinstance(f, dict) and f.get("path"))
+                if isinstance(files, list)
+                else None
+            ),
+            base_ref=data.get("baseRefName") if isinstance(data.get("baseRefName"), str) else None,
+            head_ref=data.get("headRefName") if isinstance(data.get("headRefName"), str) else None,
+        )
+
 
 @dataclass(frozen=True)
 class Category:
