@@ -71,7 +71,9 @@ _SNAPSHOT = re.compile(r"toMatchInlineSnapshot\(\s*`(?P<body>(?:\\.|[^`\\])*)`\s
 _BODY = re.compile(r'^ {4}"body": "(?P<body>.*?)",\n {4}"draft":', re.DOTALL | re.MULTILINE)
 _FIELD = re.compile(r'^ {4}"(?P<key>name|tag_name)": "(?P<value>[^"\n]*)",?$', re.MULTILINE)
 _CONFIG = re.compile(r"mocks\.config\.mockReturnValue\(\s*'(?P<name>[^']+)'")
-_PAYLOAD = re.compile(r"(?:query:\s*'(?P<query>[^']+)',\s*)?payload:\s*(?P<value>'[^']+'|\[[^\]]*\])", re.DOTALL)
+_PAYLOAD = re.compile(
+    r"(?:query:\s*'(?P<query>[^']+)',\s*)?payload:\s*(?P<value>'[^']+'|\[[^\]]*\])", re.DOTALL
+)
 _RELEASES = re.compile(r"fetchedReleases:\s*\[(?P<list>[^\]]*)\]")
 _INPUT = re.compile(r"mockInput\(\s*'(?P<key>[^']+)',\s*'(?P<value>[^']*)'")
 
@@ -83,13 +85,17 @@ def e2e_cases(root: Path) -> list[Case]:
         starts = [m for m in _IT.finditer(text)]
         for index, m in enumerate(starts):
             chunk = text[m.start() : starts[index + 1].start() if index + 1 < len(starts) else len(text)]
-            snapshots = [_dedent(_unescape_template_literal(s.group("body"))) for s in _SNAPSHOT.finditer(chunk)]
+            snapshots = [
+                _dedent(_unescape_template_literal(s.group("body"))) for s in _SNAPSHOT.finditer(chunk)
+            ]
             bodies = [(b, s) for s in snapshots if (b := _BODY.search(s))]
             if not bodies:
                 continue
             body_match, snapshot = bodies[-1]
             config = _CONFIG.search(chunk)
-            case = Case(path.name, m.group("name"), body_match.group("body"), config.group("name") if config else None)
+            case = Case(
+                path.name, m.group("name"), body_match.group("body"), config.group("name") if config else None
+            )
             for p in _PAYLOAD.finditer(chunk):
                 query = p.group("query") or "query findCommitsInComparison"
                 case.payloads += [(query, v) for v in re.findall(r"'([^']+)'", p.group("value"))]
@@ -107,7 +113,9 @@ def _pull_requests(root: Path, case: Case) -> list[dict[str, Any]]:
     for query, fixture in case.payloads:
         if "findCommitsInComparison" not in query:
             continue
-        data = json.loads((root / "src/tests/fixtures/graphql" / f"{fixture}.json").read_text(encoding="utf-8"))
+        data = json.loads(
+            (root / "src/tests/fixtures/graphql" / f"{fixture}.json").read_text(encoding="utf-8")
+        )
         commits = data["data"]["repository"]["ref"]["compare"]["commits"]["nodes"]
         for commit in commits:
             for pr in (commit.get("associatedPullRequests") or {}).get("nodes") or []:
@@ -145,7 +153,9 @@ def _last_release(root: Path, case: Case, config: dict[str, Any]) -> dict[str, A
     prefix = str(config.get("tag-prefix") or "")
     candidates = []
     for name in case.releases:
-        release = json.loads((root / "src/tests/fixtures/releases" / f"{name}.json").read_text(encoding="utf-8"))
+        release = json.loads(
+            (root / "src/tests/fixtures/releases" / f"{name}.json").read_text(encoding="utf-8")
+        )
         if release.get("draft") or (prefix and not release["tag_name"].startswith(prefix)):
             continue
         if release.get("prerelease") and "true" not in (include_pre, prerelease):
@@ -238,7 +248,10 @@ def render_template_cases(root: Path) -> list[tuple[str, Outcome]]:
         try:
             args = _js_literal("{" + m.group("args") + "}")
             template, values = args["template"], args.get("object") or {}
-            flat = {k: (None if v is None else (v if isinstance(v, str) else json.dumps(v))) for k, v in values.items()}
+            flat = {
+                k: (None if v is None else (v if isinstance(v, str) else json.dumps(v)))
+                for k, v in values.items()
+            }
             text = render_template(template, flat)
             for r in args.get("replacers") or []:
                 text = parse_js_replacer(r["search"], r["replace"]).apply(text)
@@ -264,9 +277,14 @@ def main(argv: list[str] | None = None) -> int:
     for outcome in outcomes:
         counts[outcome.verdict] = counts.get(outcome.verdict, 0) + 1
         if args.show_diffs and outcome.verdict != "identical":
-            print(f"--- {outcome.case.source}: {outcome.case.name} [{outcome.case.config}] ({outcome.verdict})")
+            print(
+                f"--- {outcome.case.source}: {outcome.case.name} [{outcome.case.config}] ({outcome.verdict})"
+            )
             diff = difflib.unified_diff(
-                outcome.case.expected.splitlines(), outcome.actual.splitlines(), "release-drafter", "release-bot",
+                outcome.case.expected.splitlines(),
+                outcome.actual.splitlines(),
+                "release-drafter",
+                "release-bot",
                 lineterm="",
             )
             print("\n".join(diff))
