@@ -13,15 +13,18 @@ Usage (outside CI; release-drafter's files are read from a checkout, never copie
     .venv/bin/python benchmarks/release_drafter_parity.py /tmp/rd [--show-diffs] [--only NAME]
 
 ``$RESOLVED_VERSION`` is the milestone's version in release-bot; each case uses the version
-release-drafter resolved (read from the snapshot's name/tag when they carry one, else the
-patch increment of the previous release). Cases whose expected body differs by a documented
-design choice (release-drafter's "no previous release" warning, version inputs of the action)
-are counted separately.
+release-drafter resolves (the previous release incremented by the most severe
+``semver-increment`` of the categories its pull requests land in), as the milestone's.
+Cases whose expected body differs by a documented design choice (release-drafter's "no previous
+release" warning; the action's version/tag/name inputs and release filters, where release-bot
+uses the milestone and the tags) are counted separately, and so are the cases that need the
+files a pull request changed (release-bot reports those conditions as not honoured).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import difflib
 import json
 import re
@@ -35,9 +38,35 @@ import yaml
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bot.core.notes import NoteItem, ReleaseInfo, render_notes, resolve_notes_config  # noqa: E402
-from bot.core.notes.drafter_render import render_template  # noqa: E402
-from bot.core.notes.drafter_version import parse_semver  # noqa: E402
-from bot.core.notes.jsregex import ReplacerError, parse_js_replacer  # noqa: E402
+
+try:  # release-drafter mode's pieces; absent in a tree from before it (the "before" figure)
+    from bot.core.notes.drafter_render import render_template
+    from bot.core.notes.jsregex import ReplacerError, parse_js_replacer
+except ImportError:  # pragma: no cover - measuring an older tree
+    render_template = parse_js_replacer = None  # type: ignore[assignment]
+    ReplacerError = ValueError  # type: ignore[assignment,misc]
+
+_ITEM_FIELDS = {f.name for f in dataclasses.fields(NoteItem)}
+_SEMVER = re.compile(r"(\d+)(?:\.(\d+))?(?:\.(\d+))?(?:-([0-9A-Za-z.-]+))?")
+
+
+@dataclass(frozen=True)
+class _Version:
+    major: int
+    minor: int
+    patch: int
+    pre: str
+
+    def bumped_patch(self) -> str:
+        return f"{self.major}.{self.minor}.{self.patch + (0 if self.pre else 1)}"
+
+
+def parse_semver(text: str) -> _Version | None:
+    m = _SEMVER.search(text or "")
+    if not m:
+        return None
+    return _Version(int(m.group(1)), int(m.group(2) or 0), int(m.group(3) or 0), m.group(4) or "")
+
 
 OWNER, REPO = "toolmantim", "release-drafter-test-project"
 
@@ -51,6 +80,7 @@ class Case:
     payloads: list[tuple[str, str]] = field(default_factory=list)  # (query, fixture)
     releases: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
+    overrides: list[dict[str, Any]] = field(default_factory=list)
     snapshot_name: str = ""
     snapshot_tag: str = ""
 
@@ -75,6 +105,7 @@ _PAYLOAD = re.compile(
     r"(?:query:\s*'(?P<query>[^']+)',\s*)?payload:\s*(?P<value>'[^']+'|\[[^\]]*\])", re.DOTALL
 )
 _RELEASES = re.compile(r"fetchedReleases:\s*\[(?P<list>[^\]]*)\]")
+_OVERRIDES = re.compile(r"fetchedReleasesOverrides:\s*(?P<list>\[.*?\])\s*,?\s*\}\)", re.DOTALL)
 _INPUT = re.compile(r"mockInput\(\s*'(?P<key>[^']+)',\s*'(?P<value>[^']*)'")
 
 
@@ -102,38 +133,73 @@ def e2e_cases(root: Path) -> list[Case]:
             releases = _RELEASES.search(chunk)
             case.releases = re.findall(r"'([^']+)'", releases.group("list")) if releases else []
             case.inputs = {i.group("key"): i.group("value") for i in _INPUT.finditer(chunk)}
+            overrides = _OVERRIDES.search(chunk)
+            if overrides:
+                try:
+                    case.overrides = _js_literal(overrides.group("list"))
+                except ValueError:
+                    case.overrides = []
             fields = {f.group("key"): f.group("value") for f in _FIELD.finditer(snapshot)}
             case.snapshot_name, case.snapshot_tag = fields.get("name", ""), fields.get("tag_name", "")
             cases.append(case)
     return cases
 
 
+def _fixture(root: Path, name: str) -> dict[str, Any]:
+    return json.loads((root / "src/tests/fixtures/graphql" / f"{name}.json").read_text(encoding="utf-8"))
+
+
 def _pull_requests(root: Path, case: Case) -> list[dict[str, Any]]:
+    """The merged pull requests of the comparison, as release-drafter gathers them (first seen
+    position, last seen value), each with the authors of its commits (``_commit_authors``)."""
     by_key: dict[str, dict[str, Any]] = {}
+    authors: dict[str, dict[tuple[str, bool], None]] = {}
+    oids: set[str] = set()
     for query, fixture in case.payloads:
         if "findCommitsInComparison" not in query:
             continue
-        data = json.loads(
-            (root / "src/tests/fixtures/graphql" / f"{fixture}.json").read_text(encoding="utf-8")
-        )
-        commits = data["data"]["repository"]["ref"]["compare"]["commits"]["nodes"]
+        commits = _fixture(root, fixture)["data"]["repository"]["ref"]["compare"]["commits"]["nodes"]
         for commit in commits:
+            if commit.get("oid"):
+                oids.add(commit["oid"])
+            people = (commit.get("authors") or {}).get("nodes") or (
+                [commit["author"]] if commit.get("author") else []
+            )
             for pr in (commit.get("associatedPullRequests") or {}).get("nodes") or []:
                 if pr is None:
                     continue
-                by_key[f"{(pr.get('baseRepository') or {}).get('nameWithOwner')}#{pr['number']}"] = pr
-    return [
-        pr
-        for pr in by_key.values()
-        if (pr.get("baseRepository") or {}).get("nameWithOwner") == f"{OWNER}/{REPO}" and pr.get("merged")
-    ]
+                key = f"{(pr.get('baseRepository') or {}).get('nameWithOwner')}#{pr['number']}"
+                by_key[key] = pr
+                for person in people:
+                    if person and person.get("user"):
+                        authors.setdefault(key, {})[(person["user"]["login"], True)] = None
+                    elif person and person.get("name"):
+                        authors.setdefault(key, {})[(person["name"], False)] = None
+    for query, fixture in case.payloads:
+        if "findRecentMergedPullRequests" not in query or not oids:
+            continue
+        for pr in _fixture(root, fixture)["data"]["repository"]["pullRequests"]["nodes"]:
+            key = f"{(pr.get('baseRepository') or {}).get('nameWithOwner')}#{pr['number']}"
+            if key not in by_key and (pr.get("mergeCommit") or {}).get("oid") in oids:
+                by_key[key] = pr
+    out = []
+    for key, pr in by_key.items():
+        if (pr.get("baseRepository") or {}).get("nameWithOwner") == f"{OWNER}/{REPO}" and pr.get("merged"):
+            out.append({**pr, "_commit_authors": tuple(authors.get(key, {}))})
+    return out
 
 
 def _note_item(pr: dict[str, Any]) -> NoteItem:
     author = pr.get("author") or {}
     login = str(author.get("login") or "ghost")
     bot = author.get("__typename") == "Bot"
+    extra = {
+        "base_ref": pr.get("baseRefName"),
+        "head_ref": pr.get("headRefName"),
+        "commit_authors": pr.get("_commit_authors", ()),
+    }
     return NoteItem(
+        **{k: v for k, v in extra.items() if k in _ITEM_FIELDS},
         number=int(pr["number"]),
         title=str(pr.get("title") or ""),
         author=f"{login}[bot]" if bot and not login.endswith("[bot]") else login,
@@ -142,8 +208,6 @@ def _note_item(pr: dict[str, Any]) -> NoteItem:
         body=str(pr.get("body") or ""),
         merged_at=pr.get("mergedAt"),
         author_is_bot=bot,
-        base_ref=pr.get("baseRefName"),
-        head_ref=pr.get("headRefName"),
     )
 
 
@@ -165,19 +229,84 @@ def _last_release(root: Path, case: Case, config: dict[str, Any]) -> dict[str, A
     def key(release: dict[str, Any]) -> tuple[Any, ...]:
         version = parse_semver(release["tag_name"].removeprefix(prefix))
         main = (version.major, version.minor, version.patch) if version else (-1, -1, -1)
-        return (main, not (version and version.prerelease), release.get("created_at") or "")
+        return (main, not (version and version.pre), release.get("created_at") or "")
 
     return max(candidates, key=key) if candidates else None
 
 
-def _resolved_version(case: Case, last: dict[str, Any] | None, prefix: str) -> str:
-    for text in (case.inputs.get("version"), case.snapshot_tag, case.snapshot_name):
+_PRIORITY = {"patch": 1, "minor": 2, "major": 3}
+
+
+def _increment(drafter: Any, pulls: list[NoteItem]) -> str:
+    """release-drafter's version increment: the most severe ``semver-increment`` among the
+    categories the pull requests land in (the milestone's version stands for it in release-bot)."""
+    from bot.core.notes.drafter_render import category_matches, pre_filter
+
+    kept = pre_filter(pulls, drafter.categories)
+
+    def highest(kind: str, fallback: bool) -> int | None:
+        categories = [c for c in drafter.categories if c.type == kind]
+        empty = next((c for c in categories if not c.when), None)
+        best: int | None = None
+        matched: set[int] = set()
+        remaining = list(kept)
+        for category in categories:
+            if not category.when:
+                continue
+            hits = [p for p in remaining if category_matches(category, p) is True]
+            if not hits:
+                continue
+            best = max(best or 0, _PRIORITY[category.semver_increment])
+            matched |= {id(p) for p in hits}
+            if category.exclusive:
+                remaining = [p for p in remaining if id(p) not in {id(h) for h in hits}]
+        if empty is None:
+            return best
+        if fallback:
+            return best if best is not None else _PRIORITY[empty.semver_increment]
+        if all(id(p) in matched for p in kept):
+            return best
+        return max(best or 0, _PRIORITY[empty.semver_increment])
+
+    level = max(highest("changelog", False) or 0, highest("version-resolver", True) or 1)
+    return next(k for k, v in _PRIORITY.items() if v == level)
+
+
+def _resolved_version(
+    case: Case,
+    last: dict[str, Any] | None,
+    prefix: str,
+    drafter: Any = None,
+    pulls: list[NoteItem] = (),
+    config: dict[str, Any] | None = None,
+) -> str:
+    config = config or {}
+    for text in (case.inputs.get("version"),):
         version = parse_semver(text or "")
         if version is not None and text and "$" not in text:
-            return f"{version.major}.{version.minor}.{version.patch}{version.prerelease_text}"
+            return f"{version.major}.{version.minor}.{version.patch}" + (
+                f"-{version.pre}" if version.pre else ""
+            )
     previous = parse_semver(last["tag_name"].removeprefix(prefix)) if last else None
-    base = previous.increment("patch") if previous else None
-    return f"{base.major}.{base.minor}.{base.patch}" if base else "0.0.0"
+    if previous is None:
+        return "0.0.0"
+    if drafter is None:
+        return previous.bumped_patch()
+    from bot.core.notes.drafter_version import parse_semver as full_semver
+
+    version = full_semver(last["tag_name"].removeprefix(prefix) if last else "")
+    if version is None:
+        return previous.bumped_patch()
+    key = _increment(drafter, list(pulls))
+    identifier = drafter.prerelease_identifier
+    if str(config.get("prerelease", "")).lower() == "true" and identifier:
+        # release-drafter increments as "pre<key>" (the first pre-release of the next version).
+        nxt = version.increment("prerelease", identifier) if version.prerelease else version.increment(key)
+        if not version.prerelease:
+            nxt = nxt.with_pre(identifier)
+    else:
+        nxt = version.increment(key)
+    return f"{nxt.major}.{nxt.minor}.{nxt.patch}{nxt.prerelease_text}"
 
 
 @dataclass
@@ -195,22 +324,33 @@ def replay_e2e(root: Path, case: Case) -> Outcome:
         config = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError:
         return Outcome(case, "(invalid YAML)", "error")
+    for key in ("header", "footer", "prerelease-identifier"):
+        if key in case.inputs:  # the action's inputs override the file (trimmed, as @actions/core does)
+            config[key] = case.inputs[key].strip()
     last = _last_release(root, case, config)
     pulls = [_note_item(pr) for pr in _pull_requests(root, case)] if last else []
     prefix = str(config.get("tag-prefix") or "")
+    notes = resolve_notes_config({}, drafter_yml=config)
     release = ReleaseInfo(
-        version=_resolved_version(case, last, prefix),
+        version=_resolved_version(case, last, prefix, getattr(notes, "drafter", None), pulls, config),
         tag=case.snapshot_tag or "",
         previous_tag=last["tag_name"] if last else None,
         owner=OWNER,
         repository=REPO,
     )
-    notes = resolve_notes_config({}, drafter_yml=config)
     actual = render_notes(pulls, notes, release).markdown
     if actual == case.expected:
         return Outcome(case, actual, "identical")
-    design = last is None or any(k in case.inputs for k in ("version", "tag", "name"))
-    if not design and notes.drafter is not None and notes.drafter.uses_paths:
+    # Documented differences: release-drafter's "no previous release" warning, and which release is
+    # the previous one or what the version is when the action's inputs or filters decide it
+    # (release-bot: the tags and the milestone).
+    design = (
+        last is None
+        or any(k in case.inputs for k in ("version", "tag", "name"))
+        or any(k in config for k in ("filter-by-range", "filter-by-commitish"))
+    )
+    drafter = getattr(notes, "drafter", None)
+    if not design and drafter is not None and drafter.uses_paths:
         # Conditions on changed files: release-bot reads no pull request files (reported).
         return Outcome(case, actual, "reported")
     return Outcome(case, actual, "by-design" if design else "differs")
@@ -218,18 +358,20 @@ def replay_e2e(root: Path, case: Case) -> Outcome:
 
 # ------------------------------------------------------------------ render-template unit cases
 
-_RT_CASE = re.compile(
-    r"it\((['\"`])(?P<name>.*?)\1,.*?renderTemplate\(\{(?P<args>.*?)\}\)\s*\)?\s*"
-    r"expect\(output\)\.toMatchInlineSnapshot\(\s*`(?P<snap>(?:\\.|[^`\\])*)`",
-    re.DOTALL,
+_RT_CALL = re.compile(r"renderTemplate\(\{(?P<args>.*?)\}\)\s*\n\s*expect\(output\)", re.DOTALL)
+_RT_SNAPSHOT = re.compile(
+    r"expect\(output\)\.toMatchInlineSnapshot\(\s*`(?P<snap>(?:\\.|[^`\\])*)`", re.DOTALL
 )
+_REGEX_LITERAL = re.compile(r"(search:\s*)(/(?:\\.|[^/\n])+/[a-z]*)")
 
 
 def _js_literal(text: str) -> Any:
     """A small JavaScript object/array/string literal (the render-template cases use only these)."""
-    text = re.sub(r"//[^\n]*", "", text)
+    text = re.sub(r"^\s*//[^\n]*", "", text, flags=re.MULTILINE)
     text = re.sub(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:", r'\1"\2":', text)
-    text = re.sub(r"'((?:\\.|[^'\\])*)'", lambda m: json.dumps(m.group(1).replace("\\'", "'")), text)
+    text = re.sub(
+        r"'((?:\\.|[^'\\])*)'", lambda m: '"' + m.group(1).replace("\\'", "'").replace('"', '\\"') + '"', text
+    )
     text = re.sub(r",(\s*[}\]])", r"\1", text)
     return json.loads(text)
 
@@ -238,27 +380,39 @@ def render_template_cases(root: Path) -> list[tuple[str, Outcome]]:
     path = root / "src/tests/drafter/render-template.test.ts"
     if not path.exists():
         return []
+    text = path.read_text(encoding="utf-8")
+    starts = list(_IT.finditer(text))
     out = []
-    for m in _RT_CASE.finditer(path.read_text(encoding="utf-8")):
-        expected = _unescape_template_literal(m.group("snap"))
+    for index, m in enumerate(starts):
+        chunk = text[m.start() : starts[index + 1].start() if index + 1 < len(starts) else len(text)]
+        call, snap = _RT_CALL.search(chunk), _RT_SNAPSHOT.search(chunk)
+        if not call or not snap:
+            continue
+        expected = _unescape_template_literal(snap.group("snap"))
         if expected.startswith("\n"):
-            expected = _dedent(expected.strip("\n"))
+            expected = _dedent(expected.strip("\n")).strip("\n")
         expected = expected.removeprefix('"').removesuffix('"')
         case = Case(path.name, m.group("name"), expected)
+        if render_template is None or parse_js_replacer is None:
+            out.append((path.name, Outcome(case, "(no release-drafter template renderer)", "differs")))
+            continue
         try:
-            args = _js_literal("{" + m.group("args") + "}")
+            args = _js_literal(
+                "{"
+                + _REGEX_LITERAL.sub(lambda r: r.group(1) + json.dumps(r.group(2)), call.group("args"))
+                + "}"
+            )
             template, values = args["template"], args.get("object") or {}
-            flat = {
-                k: (None if v is None else (v if isinstance(v, str) else json.dumps(v)))
-                for k, v in values.items()
-            }
-            text = render_template(template, flat)
+            if any(isinstance(v, dict) for v in values.values()):
+                raise ValueError("nested templates are an internal API of release-drafter, not configuration")
+            flat = {k: (None if v is None else str(v)) for k, v in values.items()}
+            rendered = render_template(template, flat)
             for r in args.get("replacers") or []:
-                text = parse_js_replacer(r["search"], r["replace"]).apply(text)
+                rendered = parse_js_replacer(r["search"], r["replace"]).apply(rendered)
         except (ValueError, KeyError, TypeError, ReplacerError) as exc:
             out.append((path.name, Outcome(case, f"(not replayed: {exc})", "error")))
             continue
-        out.append((path.name, Outcome(case, text, "identical" if text == expected else "differs")))
+        out.append((path.name, Outcome(case, rendered, "identical" if rendered == expected else "differs")))
     return out
 
 

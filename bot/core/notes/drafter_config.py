@@ -101,6 +101,9 @@ class DrafterCategory:
     when: tuple[Condition, ...] = ()  # empty: every change (the uncategorized bucket for changelog)
     collapse_after: int = -1
     exclusive: bool = False
+    # What the category adds to release-drafter's resolved version; release-bot releases the
+    # milestone's version, so this only documents the file (and serves comparisons).
+    semver_increment: str = "patch"
 
 
 @dataclass(frozen=True)
@@ -253,17 +256,40 @@ def _category(raw: Any, index: int, errors: list[str]) -> DrafterCategory | None
             f"{FILE} {where}: 'exclusive' only applies to changelog and version-resolver categories"
         )
         exclusive = False
+    increment = raw.get("semver-increment", "patch")
+    if increment not in ("major", "minor", "patch"):
+        errors.append(f"{FILE} {where}.semver-increment: expected major, minor or patch; using patch")
+        increment = "patch"
     return DrafterCategory(
         type=str(kind),
         title=str(title) if kind == "changelog" else "",
         when=conditions,
         collapse_after=collapse if kind == "changelog" else -1,
         exclusive=exclusive,
+        semver_increment=str(increment),
     )
 
 
 def _pre_category(kind: str, labels: tuple[str, ...], paths: tuple[str, ...]) -> DrafterCategory:
     return DrafterCategory(type=kind, when=(Condition(labels=labels, paths=paths),))
+
+
+def _version_resolver(raw: Any) -> list[DrafterCategory]:
+    """The deprecated ``version-resolver`` block, as the version-resolver categories
+    release-drafter makes of it (they render nothing)."""
+    if not isinstance(raw, Mapping):
+        return []
+    out = []
+    for key in ("major", "minor", "patch"):
+        entry = raw.get(key)
+        labels = entry.get("labels") if isinstance(entry, Mapping) else None
+        if isinstance(labels, list) and labels:
+            condition = Condition(labels=tuple(str(label) for label in labels))
+            out.append(DrafterCategory(type="version-resolver", when=(condition,), semver_increment=key))
+    default = raw.get("default")
+    if default in ("major", "minor") and not any(c.type == "version-resolver" and not c.when for c in out):
+        out.append(DrafterCategory(type="version-resolver", semver_increment=str(default)))
+    return out
 
 
 def parse_drafter_config(raw: Mapping[str, Any] | None) -> DrafterConfig:
@@ -306,6 +332,8 @@ def parse_drafter_config(raw: Mapping[str, Any] | None) -> DrafterConfig:
             )
         else:
             categories.append(_pre_category("pre-include", include_labels, include_paths))
+
+    categories += _version_resolver(raw.get("version-resolver"))
 
     replacers: list[JsReplacer] = []
     raw_replacers = raw.get("replacers")

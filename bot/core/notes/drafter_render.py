@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from bot.core.notes.compat import bot_name, disarm_markers, fit, is_bot, login_of, shown_title
 from bot.core.notes.drafter_config import Condition, DrafterCategory, DrafterConfig, capability_notes
@@ -211,29 +212,67 @@ def _locale_key(text: str) -> tuple[str, str]:
     return text.casefold(), text.swapcase()
 
 
+@dataclass(frozen=True)
+class _Contributor:
+    text: str  # login (apps with "[bot]") or, for a commit author without an account, the name
+    is_login: bool
+    bot_url: str | None
+    pr_author: bool
+
+    @property
+    def is_bot(self) -> bool:
+        return self.bot_url is not None or (self.is_login and self.text.endswith("[bot]"))
+
+    def mention(self, web: str) -> str:
+        if not self.is_login:
+            return self.text
+        if self.is_bot:
+            url = self.bot_url or f"{web}/apps/{self.text.removesuffix('[bot]')}"
+            return f"[@{self.text}]({url})"
+        return f"@{self.text}"
+
+
+def _contributors(items: Sequence[NoteItem], people: _People) -> list[_Contributor]:
+    """The authors of the pull requests and of their commits, ordered as release-drafter orders
+    them: pull request authors first, apps last, then by name."""
+    found: dict[str, _Contributor] = {}
+    for item in items:
+        for text, is_login in item.commit_authors:
+            found[("login:" if is_login else "name:") + text] = _Contributor(text, is_login, None, False)
+    for item in items:
+        login = people.login(item)
+        app = people.app_url(item) if is_bot(item) else None
+        found["login:" + login] = _Contributor(login, True, app, True)
+    return sorted(found.values(), key=lambda c: (not c.pr_author, c.is_bot, _locale_key(c.text)))
+
+
 def contributors_sentence(
     items: Sequence[NoteItem], config: DrafterConfig, people: _People, version: Mapping[str, str]
 ) -> tuple[str, tuple[str, ...]]:
     excluded = set(config.exclude_contributors)
-    seen: dict[str, NoteItem] = {}
-    for item in items:
-        seen.setdefault(people.login(item), item)
     kept = [
-        (login, item)
-        for login, item in seen.items()
-        if not any(e == login or f"{e}[bot]" == login for e in excluded)
+        c
+        for c in _contributors(items, people)
+        if not c.is_login or not any(e == c.text or f"{e}[bot]" == c.text for e in excluded)
     ]
-    kept.sort(key=lambda pair: (is_bot(pair[1]), _locale_key(pair[0])))
     if not kept:
         return render_template(config.no_contributors_template, version), ()
-    return _sentence([people.mention(item) for _, item in kept]), tuple(login for login, _ in kept)
+    logins = tuple(c.text for c in kept if c.is_login)
+    return _sentence([c.mention(people.web) for c in kept]), logins
 
 
 def _authors(item: NoteItem, config: DrafterConfig, people: _People, version: Mapping[str, str]) -> str:
-    return render_template(
-        config.change_author_template,
-        {**version, "$AUTHOR": people.login(item), "$AUTHOR_MENTION": people.mention(item)},
-    )
+    authors = [
+        render_template(
+            config.change_author_template,
+            {**version, "$AUTHOR": c.text, "$AUTHOR_MENTION": c.mention(people.web)},
+        )
+        for c in _contributors([item], people)
+    ]
+    final = config.change_authors_final_separator
+    if final is not None and len(authors) > 1:
+        return config.change_authors_separator.join(authors[:-1]) + final + authors[-1]
+    return config.change_authors_separator.join(authors)
 
 
 def _change_line(

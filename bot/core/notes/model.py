@@ -37,6 +37,8 @@ class NoteItem:
     changed_files: tuple[str, ...] | None = None
     base_ref: str | None = None
     head_ref: str | None = None
+    # Authors of the pull request's commits (co-authors): (login, True) or (name, False).
+    commit_authors: tuple[tuple[str, bool], ...] = ()
 
     @classmethod
     def from_issue_json(cls, data: dict) -> NoteItem:
