@@ -81,6 +81,7 @@ class Case:
     releases: list[str] = field(default_factory=list)
     inputs: dict[str, str] = field(default_factory=dict)
     overrides: list[dict[str, Any]] = field(default_factory=list)
+    files: dict[int, tuple[str, ...]] | None = None  # nockGetPrFiles entries: what each pull request changed
     snapshot_name: str = ""
     snapshot_tag: str = ""
 
@@ -106,6 +107,8 @@ _PAYLOAD = re.compile(
 )
 _RELEASES = re.compile(r"fetchedReleases:\s*\[(?P<list>[^\]]*)\]")
 _OVERRIDES = re.compile(r"fetchedReleasesOverrides:\s*(?P<list>\[.*?\])\s*,?\s*\}\)", re.DOTALL)
+_FILES_CALL = re.compile(r"nockGetPrFiles\(\{.*?entries:\s*\[(?P<entries>.*?)\]\s*,?\s*\}\)", re.DOTALL)
+_FILES_ENTRY = re.compile(r"\[\s*(?P<number>\d+)\s*,\s*\[(?P<files>[^\]]*)\]\s*\]")
 _INPUT = re.compile(r"mockInput\(\s*'(?P<key>[^']+)',\s*'(?P<value>[^']*)'")
 
 
@@ -133,6 +136,12 @@ def e2e_cases(root: Path) -> list[Case]:
             releases = _RELEASES.search(chunk)
             case.releases = re.findall(r"'([^']+)'", releases.group("list")) if releases else []
             case.inputs = {i.group("key"): i.group("value") for i in _INPUT.finditer(chunk)}
+            files = _FILES_CALL.search(chunk)
+            if files:
+                case.files = {
+                    int(e.group("number")): tuple(re.findall(r"'([^']+)'", e.group("files")))
+                    for e in _FILES_ENTRY.finditer(files.group("entries") + "]")
+                }
             overrides = _OVERRIDES.search(chunk)
             if overrides:
                 try:
@@ -316,7 +325,7 @@ class Outcome:
     verdict: str  # identical | by-design | reported | differs | error
 
 
-def replay_e2e(root: Path, case: Case) -> Outcome:
+def replay_e2e(root: Path, case: Case, *, with_files: bool = True) -> Outcome:
     if case.config is None:
         return Outcome(case, "", "error")
     path = root / "src/tests/fixtures/config" / f"{case.config}.yml"
@@ -329,6 +338,9 @@ def replay_e2e(root: Path, case: Case) -> Outcome:
             config[key] = case.inputs[key].strip()
     last = _last_release(root, case, config)
     pulls = [_note_item(pr) for pr in _pull_requests(root, case)] if last else []
+    if with_files and case.files is not None and "changed_files" in _ITEM_FIELDS:
+        # The files release-drafter's test serves for each pull request (as `gh --json files` gives them).
+        pulls = [dataclasses.replace(p, changed_files=case.files.get(p.number, ())) for p in pulls]
     prefix = str(config.get("tag-prefix") or "")
     notes = resolve_notes_config({}, drafter_yml=config)
     release = ReleaseInfo(
@@ -350,7 +362,7 @@ def replay_e2e(root: Path, case: Case) -> Outcome:
         or any(k in config for k in ("filter-by-range", "filter-by-commitish"))
     )
     drafter = getattr(notes, "drafter", None)
-    if not design and drafter is not None and drafter.uses_paths:
+    if not design and drafter is not None and drafter.uses_paths and (case.files is None or not with_files):
         # Conditions on changed files: release-bot reads no pull request files (reported).
         return Outcome(case, actual, "reported")
     return Outcome(case, actual, "by-design" if design else "differs")
@@ -421,9 +433,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("checkout", type=Path, help="an extracted release-drafter checkout")
     parser.add_argument("--show-diffs", action="store_true")
     parser.add_argument("--only", help="replay only cases whose name contains this text")
+    parser.add_argument(
+        "--no-files",
+        action="store_true",
+        help="give no changed files (the running bot's facts) instead of those the test serves "
+        "(what `notes --from` gets from a listing with `files`)",
+    )
     args = parser.parse_args(argv)
     root: Path = args.checkout
-    outcomes = [replay_e2e(root, c) for c in e2e_cases(root)]
+    outcomes = [replay_e2e(root, c, with_files=not args.no_files) for c in e2e_cases(root)]
     outcomes += [o for _, o in render_template_cases(root)]
     if args.only:
         outcomes = [o for o in outcomes if args.only in o.case.name]
