@@ -129,6 +129,7 @@ class DrafterConfig:
     template: str = ""
     header: str = ""
     footer: str = ""
+    extends: bool = False  # the file has `_extends`, which release-bot does not follow
     errors: tuple[str, ...] = field(default=())
 
     @property
@@ -296,11 +297,6 @@ def parse_drafter_config(raw: Mapping[str, Any] | None) -> DrafterConfig:
     """Read a release-drafter file; never raises for bad content (problems are in ``errors``)."""
     raw = raw if isinstance(raw, Mapping) else {}
     errors: list[str] = []
-    if "_extends" in raw:
-        errors.append(
-            f"{FILE} _extends: release-bot does not follow release-drafter's _extends; "
-            "copy the settings you need into this file"
-        )
     categories: list[DrafterCategory] = []
     raw_categories = raw.get("categories")
     if raw_categories is not None and not isinstance(raw_categories, list):
@@ -386,6 +382,7 @@ def parse_drafter_config(raw: Mapping[str, Any] | None) -> DrafterConfig:
         template=_string(raw, "template", "", errors),
         header=_string(raw, "header", "", errors),
         footer=_string(raw, "footer", "", errors),
+        extends="_extends" in raw,
         errors=tuple(errors),
     )
 
@@ -393,6 +390,11 @@ def parse_drafter_config(raw: Mapping[str, Any] | None) -> DrafterConfig:
 def capability_notes(config: DrafterConfig, *, files_known: bool, contributions_known: bool) -> list[str]:
     """What release-bot cannot do as release-drafter does for this file, as sentences."""
     out = []
+    if config.extends:
+        out.append(
+            f"{FILE} _extends: release-bot does not follow release-drafter's _extends; "
+            "copy the settings you need into this file"
+        )
     if config.uses_paths and not files_known:
         out.append(
             f"{FILE}: conditions on changed files (include-paths, exclude-paths, when.paths) need the "
