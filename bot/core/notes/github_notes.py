@@ -166,7 +166,8 @@ def render_github_notes(
             out.extend(group_lines)
             rendered.append(RenderedCategory(title, tuple(i for i, _ in group), tuple(group_lines)))
         sections.append("\n".join(out))
-    first = [i for i, _ in shown if i.first_contribution is True and not is_bot(i)]
+    # Apps are listed too ("@dependabot made their first contribution in …"), as GitHub lists them.
+    first = [i for i, _ in shown if i.first_contribution is True]
     seen: set[str] = set()
     newcomers = []
     for item in first:

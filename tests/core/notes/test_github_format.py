@@ -47,7 +47,7 @@ def test_documentation_example() -> None:
     items = [
         pr(1, "Drop the v1 API", ("breaking-change",), "monalisa"),
         pr(2, "Add dark mode", ("enhancement",), "hubot", first_contribution=True),
-        pr(3, "Bump lodash", (), "dependabot[bot]"),
+        pr(3, "Bump lodash", (), "dependabot[bot]", first_contribution=True),
         pr(4, "Octocat's own change", ("enhancement",), "octocat"),
         pr(5, "Flaky test", ("ignore-for-release",), "monalisa"),
     ]
@@ -62,6 +62,7 @@ def test_documentation_example() -> None:
         "\n"
         "## New Contributors\n"
         f"* @hubot made their first contribution in {URL}/pull/2\n"
+        f"* @dependabot made their first contribution in {URL}/pull/3\n"
         "\n"
         f"**Full Changelog**: {URL}/compare/v1.3.0...v1.4.0"
     )
