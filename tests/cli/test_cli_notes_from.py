@@ -137,6 +137,19 @@ def test_drafter_paths_with_files_in_the_listing(tmp_path: Path) -> None:
     assert done.stdout == "* Fix <launch> crash for @team (#14) @bob\n" and "warning" not in done.stderr
 
 
+def test_first_contribution_field(tmp_path: Path) -> None:
+    listing = [dict(GH_LISTING[0], firstContribution=True), GH_LISTING[2]]
+    config = write(tmp_path, "release.yml", "changelog: {}\n")
+    done = run(
+        tmp_path, "--version", "1.4.0", "--previous-tag", "v1.3.0", "--config", config, listing=listing
+    )
+    assert done.returncode == 0, done.stderr
+    assert (
+        "## New Contributors\n* @alice made their first contribution in https://github.com/acme/rocket/pull/12\n\n"
+        in (done.stdout)
+    )
+
+
 def test_unhonoured_option_is_a_warning_on_stderr(tmp_path: Path) -> None:
     config = write(tmp_path, "release-drafter.yml", "include-paths: [src]\ntemplate: $CHANGES\n")
     done = run(tmp_path, "--version", "1.4.0", "--config", config)

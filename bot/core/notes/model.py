@@ -63,8 +63,9 @@ class NoteItem:
     @classmethod
     def from_gh_json(cls, data: dict) -> NoteItem:
         """Build from one element of ``gh pr list --json number,title,author,labels,mergedAt,body,url``
-        (``files``, ``baseRefName`` and ``headRefName`` are read when present). ``ValueError``
-        names what is missing."""
+        (``files``, ``baseRefName`` and ``headRefName`` are read when present, and release-bot's own
+        ``firstContribution`` boolean, which gh does not write). ``ValueError`` names what is
+        missing."""
         if not isinstance(data, dict) or not isinstance(data.get("number"), int):
             raise ValueError("each pull request needs an integer 'number'")
         author = data.get("author") if isinstance(data.get("author"), dict) else {}
@@ -92,6 +93,9 @@ class NoteItem:
             ),
             base_ref=data.get("baseRefName") if isinstance(data.get("baseRefName"), str) else None,
             head_ref=data.get("headRefName") if isinstance(data.get("headRefName"), str) else None,
+            first_contribution=(
+                data["firstContribution"] if isinstance(data.get("firstContribution"), bool) else None
+            ),
         )
 
 
