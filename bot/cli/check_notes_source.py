@@ -2,7 +2,7 @@
 
 Errors: what release-drafter or GitHub would not accept (the value's default stands in when the
 bot renders). Warnings: options release-bot cannot honour the way those tools do (a condition on
-changed files, ``$NEW_CONTRIBUTORS``), so that nothing is dropped in silence.
+changed files, ``_extends``), so that nothing is dropped in silence.
 Exit codes: 0 usable (warnings may be printed), 1 errors.
 """
 
@@ -25,7 +25,8 @@ def check_notes_source(text: str, name: str, kind: str) -> int:
     if kind == "release_drafter_yml":
         config = parse_drafter_config(data or {})
         errors = list(config.errors)
-        warnings = capability_notes(config, files_known=False, contributions_known=False)
+        # The running bot reads first contributions when the template asks ($NEW_CONTRIBUTORS).
+        warnings = capability_notes(config, files_known=False, contributions_known=True)
         if "$BASE_REF_NAME" in config.change_template or "$HEAD_REF_NAME" in config.change_template:
             warnings.append(
                 "release-drafter.yml change-template: $BASE_REF_NAME / $HEAD_REF_NAME need the branches "

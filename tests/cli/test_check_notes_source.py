@@ -38,7 +38,7 @@ def test_unhonoured_options_are_warnings(tmp_path: Path, capsys: pytest.CaptureF
     out = capsys.readouterr().out
     assert f"{path}: warning: release-drafter.yml _extends: release-bot does not follow" in out
     assert f"{path}: warning: release-drafter.yml: conditions on changed files" in out
-    assert f"{path}: warning: release-drafter.yml: $NEW_CONTRIBUTORS needs" in out
+    assert "$NEW_CONTRIBUTORS" not in out  # the running bot reads first contributions
     assert "$BASE_REF_NAME / $HEAD_REF_NAME" in out
 
 

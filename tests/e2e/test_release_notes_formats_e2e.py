@@ -39,7 +39,8 @@ def section(body: str, milestone: int) -> str:
 @pytest.mark.e2e
 @pytest.mark.timeout(180)
 def test_release_drafter_then_github_format(e2e: Any) -> None:
-    admin, pm, dev = e2e.api("admin"), e2e.api("pm"), e2e.api("dev")
+    admin, pm, dev, qa = e2e.api("admin"), e2e.api("pm"), e2e.api("dev"), e2e.api("qa")
+    merge(qa, open_pr(qa, "Earlier work"))  # qa contributed before this release; dev never did
     push_file(
         admin,
         "release-drafter.yml",
@@ -51,7 +52,8 @@ def test_release_drafter_then_github_format(e2e: Any) -> None:
     feature = open_pr(dev, "Add hyperdrive", labels=("feature",), milestone=m)
     fix = open_pr(dev, "Fix hull <breach>", labels=("bug",), milestone=m)
     skipped = open_pr(dev, "Internal cleanup", labels=("skip-changelog",), milestone=m)
-    for number in (feature, fix, skipped):
+    polish = open_pr(qa, "Polish docs", milestone=m)
+    for number in (feature, fix, skipped, polish):
         merge(dev, number)
     e2e.settle()
 
@@ -64,9 +66,13 @@ def test_release_drafter_then_github_format(e2e: Any) -> None:
     # Uncategorized first, under no heading; skip-changelog means nothing to release-drafter;
     # titles as written.
     assert sorted(lines[2:]) == sorted(
-        [f"* Fix hull <breach> (#{fix}) @dev", f"* Internal cleanup (#{skipped}) @dev"]
+        [
+            f"* Fix hull <breach> (#{fix}) @dev",
+            f"* Internal cleanup (#{skipped}) @dev",
+            f"* Polish docs (#{polish}) @qa",
+        ]
     )
-    assert features == f"* Add hyperdrive (#{feature}) @dev\n\nThanks @dev", text
+    assert features == f"* Add hyperdrive (#{feature}) @dev\n\nThanks @dev and @qa", text
     assert "Full changelog" not in draft["body"]
     tracking = [
         i
@@ -75,7 +81,9 @@ def test_release_drafter_then_github_format(e2e: Any) -> None:
     ]
     assert len(tracking) == 1 and "conditions on changed files" in tracking[0]["body"], tracking
 
-    # GitHub's release.yml comes first among the sources: the same draft, GitHub's layout.
+    # GitHub's release.yml comes first among the sources: the same draft, GitHub's layout, with
+    # New Contributors read once per author (dev's first merged pull request is in this release,
+    # qa's is not).
     push_file(
         admin, "release.yml", "changelog:\n  categories:\n    - title: Features\n      labels: [feature]\n"
     )
@@ -86,6 +94,9 @@ def test_release_drafter_then_github_format(e2e: Any) -> None:
     assert text == (
         f"## What's Changed\n### Features\n* Add hyperdrive by @dev in {web}/acme/rocket/pull/{feature}\n"
         f"### Other Changes\n* Fix hull <breach> by @dev in {web}/acme/rocket/pull/{fix}\n"
-        f"* Internal cleanup by @dev in {web}/acme/rocket/pull/{skipped}\n\n"
+        f"* Internal cleanup by @dev in {web}/acme/rocket/pull/{skipped}\n"
+        f"* Polish docs by @qa in {web}/acme/rocket/pull/{polish}\n\n"
+        "## New Contributors\n"
+        f"* @dev made their first contribution in {web}/acme/rocket/pull/{feature}\n\n"
         f"**Full Changelog**: {web}/acme/rocket/commits/v3.0.0"
     ), text

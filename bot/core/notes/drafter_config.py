@@ -403,7 +403,8 @@ def capability_notes(config: DrafterConfig, *, files_known: bool, contributions_
         )
     if config.uses_new_contributors and not contributions_known:
         out.append(
-            f"{FILE}: $NEW_CONTRIBUTORS needs each author's earlier contributions, which release-bot "
-            "does not read: it renders no-new-contributor-template"
+            f"{FILE}: $NEW_CONTRIBUTORS needs to know who contributes for the first time, which these "
+            "facts do not say (notes --from: mark those pull requests \"firstContribution\": true); "
+            "it renders no-new-contributor-template"
         )
     return out

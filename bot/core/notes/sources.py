@@ -12,7 +12,7 @@ template never stops a rebuild.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -23,6 +23,7 @@ from bot.core.notes.model import (
     MODE_RELEASE_BOT,
     MODE_RELEASE_DRAFTER,
     Category,
+    NoteItem,
     NotesConfig,
     Replacer,
 )
@@ -334,3 +335,30 @@ def check_notes_config(
 ) -> list[str]:
     """For ``check-config``: every problem in the notes configuration, as sentences."""
     return list(resolve_notes_config(notes, release_yml=release_yml, drafter_yml=drafter_yml).errors)
+
+
+def needs_first_contributions(
+    notes: Mapping[str, Any] | None, release_yml: Any = None, drafter_yml: Any = None
+) -> bool:
+    """Whether the body shows first contributions: GitHub's format ("New Contributors"), or a
+    release-drafter template with ``$NEW_CONTRIBUTORS``. Only then are they read."""
+    mode, _errors = notes_mode(notes, release_yml, drafter_yml)
+    if mode == MODE_GITHUB:
+        return True
+    if mode == MODE_RELEASE_DRAFTER and isinstance(drafter_yml, Mapping):
+        return parse_drafter_config(drafter_yml).uses_new_contributors
+    return False
+
+
+def with_first_contributions(
+    items: Sequence[NoteItem], first_pulls: Mapping[str, int]
+) -> tuple[NoteItem, ...]:
+    """``items`` with ``first_contribution`` set for the authors whose earliest merged pull request
+    is known (``first_pulls``: login → number; a negative number is "not known")."""
+    out = []
+    for item in items:
+        first = first_pulls.get(item.author)
+        if item.is_pull_request and first is not None and first >= 0:
+            item = replace(item, first_contribution=item.number == first)
+        out.append(item)
+    return tuple(out)
