@@ -358,7 +358,7 @@ def render_drafter_notes(
     errors += capability_notes(
         config,
         files_known=all(i.changed_files is not None for i in pulls),
-        contributions_known=any(i.first_contribution is not None for i in pulls),
+        contributions_known=not pulls or any(i.first_contribution is not None for i in pulls),
     )
     titles = {i.number: shown_title(i) for i in pulls}
     dropped = [i.number for i in pulls if titles[i.number] is None]

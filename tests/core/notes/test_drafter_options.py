@@ -322,3 +322,68 @@ def test_a_release_bot_notes_key_keeps_release_bots_format() -> None:
     assert config.mode == "release-bot"
     forced = resolve_notes_config({"format": "release-drafter"}, drafter_yml={"template": "$CHANGES"})
     assert forced.mode == "release-drafter"
+
+
+class TestMoreOptions:
+    def test_authors_separators_with_commit_co_authors(self) -> None:
+        items = [pr(1, "Pair work", author="alice", commit_authors=(("bob", True), ("Carol Day", False)))]
+        assert body({"template": "$CHANGES"}, items) == "* Pair work (#1) @alice, @bob, Carol Day"
+        drafter = {
+            "template": "$CHANGES",
+            "change-authors-separator": " / ",
+            "change-authors-final-separator": " & ",
+        }
+        assert body(drafter, items) == "* Pair work (#1) @alice / @bob & Carol Day"
+
+    def test_new_contributor_templates(self) -> None:
+        items = [pr(3, "First", author="newbie", first_contribution=True)]
+        drafter = {
+            "template": "$NEW_CONTRIBUTORS",
+            "new-contributor-template": "- $AUTHOR in $URL ($AUTHOR_URL)",
+        }
+        assert body(drafter, items) == (
+            "- newbie in https://github.com/acme/rocket/pull/3 (https://github.com/newbie)"
+        )
+        none = {"template": "$NEW_CONTRIBUTORS", "no-new-contributor-template": "Nobody new"}
+        assert body(none, [pr(4, "Again", first_contribution=False)]) == "Nobody new"
+
+    def test_tag_prefix_is_stripped_for_next_versions(self) -> None:
+        release = ReleaseInfo("2.2.0", "app-v2.2.0", "app-v2.1.5", "acme", "rocket")
+        assert body({"template": "$NEXT_PATCH_VERSION", "tag-prefix": "app-v"}, [], release) == "2.1.6"
+
+    @pytest.mark.parametrize(
+        ("mode", "expected"),
+        [("any", ["a", "ab", "abc"]), ("all", ["ab", "abc"]), ("only", ["a", "ab"]), ("exactly", ["ab"])],
+    )
+    def test_labels_modes(self, mode: str, expected: list[str]) -> None:
+        items = [pr(1, "a", ("a",)), pr(2, "ab", ("a", "b")), pr(3, "abc", ("a", "b", "c"))]
+        drafter = {
+            "template": "$CHANGES",
+            "change-template": "$TITLE",
+            "category-template": "",
+            "categories": [{"title": "X", "when": {"labels": ["a", "b"], "labels-mode": mode}}],
+            "include-labels": ["a"],
+        }
+        config = resolve_notes_config({}, drafter_yml=drafter)
+        notes = render_notes(items, config, RELEASE)
+        (category,) = [c for c in notes.categories if c.title == "X"]
+        assert sorted(i.title for i in category.items) == expected
+
+    def test_paths_mode_only(self) -> None:
+        items = [
+            pr(1, "Docs only", changed_files=("docs/a.md",)),
+            pr(2, "Docs and code", changed_files=("docs/b.md", "src/c.py")),
+        ]
+        cats = [{"title": "Docs", "when": {"paths": ["docs/"], "paths-mode": "only"}}]
+        assert body({"template": "$CHANGES", "categories": cats}, items) == (
+            "* Docs and code (#2) @dev\n\n## Docs\n\n* Docs only (#1) @dev"
+        )
+
+    def test_category_and_author_url_variables(self) -> None:
+        drafter = {
+            "template": "$CHANGES",
+            "categories": [{"title": "Features", "label": "feature"}],
+            "category-template": "",
+            "change-template": "[$CATEGORY] $TITLE by [$AUTHOR]($AUTHOR_URL)",
+        }
+        assert body(drafter, PRS[:1]) == "[Features] Add rocket boosters by [alice](https://github.com/alice)"
