@@ -374,18 +374,43 @@ _RT_CALL = re.compile(r"renderTemplate\(\{(?P<args>.*?)\}\)\s*\n\s*expect\(outpu
 _RT_SNAPSHOT = re.compile(
     r"expect\(output\)\.toMatchInlineSnapshot\(\s*`(?P<snap>(?:\\.|[^`\\])*)`", re.DOTALL
 )
+_JOINED_CONST = re.compile(r"const (?P<name>\w+) = (?P<array>\[.*?\])\.join\('(?P<sep>[^']*)'\)", re.DOTALL)
 _REGEX_LITERAL = re.compile(r"(search:\s*)(/(?:\\.|[^/\n])+/[a-z]*)")
 
 
+_JS_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "`": "`", "0": "\0"}
+
+
 def _js_literal(text: str) -> Any:
-    """A small JavaScript object/array/string literal (the render-template cases use only these)."""
-    text = re.sub(r"^\s*//[^\n]*", "", text, flags=re.MULTILINE)
-    text = re.sub(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:", r'\1"\2":', text)
-    text = re.sub(
-        r"'((?:\\.|[^'\\])*)'", lambda m: '"' + m.group(1).replace("\\'", "'").replace('"', '\\"') + '"', text
-    )
-    text = re.sub(r",(\s*[}\]])", r"\1", text)
-    return json.loads(text)
+    """A small JavaScript object/array/string literal (the render-template cases use only these):
+    strings in either quote, bare keys, trailing commas, line comments."""
+    out: list[str] = []
+    strings: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        char = text[i]
+        if char in "'\"":
+            j, value = i + 1, []
+            while j < n and text[j] != char:
+                if text[j] == "\\" and j + 1 < n:
+                    value.append(_JS_ESCAPES.get(text[j + 1], text[j + 1]))
+                    j += 2
+                    continue
+                value.append(text[j])
+                j += 1
+            strings.append(json.dumps("".join(value)))
+            out.append(f"@{len(strings) - 1}@")  # kept aside while bare keys are quoted
+            i = j + 1
+            continue
+        if text.startswith("//", i):
+            i = text.find("\n", i) if "\n" in text[i:] else n
+            continue
+        out.append(char)
+        i += 1
+    code = "".join(out)
+    code = re.sub(r"([{,]\s*)([A-Za-z_$][\w$]*)\s*:", r'\1"\2":', code)
+    code = re.sub(r",(\s*[}\]])", r"\1", code)
+    return json.loads(re.sub(r"@(\d+)@", lambda m: strings[int(m.group(1))], code))
 
 
 def render_template_cases(root: Path) -> list[tuple[str, Outcome]]:
@@ -394,6 +419,13 @@ def render_template_cases(root: Path) -> list[tuple[str, Outcome]]:
         return []
     text = path.read_text(encoding="utf-8")
     starts = list(_IT.finditer(text))
+    # `const body = ['line', …].join('\n')` in the test file: the value the cases name.
+    consts: dict[str, str] = {}
+    for c in _JOINED_CONST.finditer(text):
+        try:
+            consts[c.group("name")] = json.loads(f'"{c.group("sep")}"').join(_js_literal(c.group("array")))
+        except ValueError:
+            continue
     out = []
     for index, m in enumerate(starts):
         chunk = text[m.start() : starts[index + 1].start() if index + 1 < len(starts) else len(text)]
@@ -409,11 +441,13 @@ def render_template_cases(root: Path) -> list[tuple[str, Outcome]]:
             out.append((path.name, Outcome(case, "(no release-drafter template renderer)", "differs")))
             continue
         try:
-            args = _js_literal(
-                "{"
-                + _REGEX_LITERAL.sub(lambda r: r.group(1) + json.dumps(r.group(2)), call.group("args"))
-                + "}"
+            source = _REGEX_LITERAL.sub(lambda r: r.group(1) + json.dumps(r.group(2)), call.group("args"))
+            source = re.sub(
+                r"(template:\s*)(\w+)(\s*,)",
+                lambda r: r.group(1) + json.dumps(consts.get(r.group(2), r.group(2))) + r.group(3),
+                source,
             )
+            args = _js_literal("{" + source + "}")
             template, values = args["template"], args.get("object") or {}
             if any(isinstance(v, dict) for v in values.values()):
                 raise ValueError("nested templates are an internal API of release-drafter, not configuration")
