@@ -4,8 +4,9 @@ Replays the cases of release-drafter's end-to-end test suite (``src/tests/drafte
 a configuration fixture, the GraphQL comparison fixtures that hold the pull requests, the
 releases fixtures, and the release body in the inline snapshot) through release-bot's
 renderer (``bot.core.notes``), plus the unit cases of ``render-template.test.ts`` (template,
-values, replacers → text) through release-drafter mode's template substitution, and prints how
-many come out identical.
+values, replacers → text) through release-drafter mode's template substitution and the
+"generate changelog" cases of ``build-release-payload.test.ts`` (a configuration and the file's
+pull requests → ``$CHANGES``), and prints how many come out identical.
 
 Usage (outside CI; release-drafter's files are read from a checkout, never copied here):
 
@@ -371,6 +372,9 @@ def replay_e2e(root: Path, case: Case, *, with_files: bool = True) -> Outcome:
 # ------------------------------------------------------------------ render-template unit cases
 
 _RT_CALL = re.compile(r"renderTemplate\(\{(?P<args>.*?)\}\)\s*\n\s*expect\(output\)", re.DOTALL)
+_RT_SNAPSHOT_ANY = re.compile(
+    r"expect\(\w+\)\.toMatchInlineSnapshot\(\s*`(?P<snap>(?:\\.|[^`\\])*)`", re.DOTALL
+)
 _RT_SNAPSHOT = re.compile(
     r"expect\(output\)\.toMatchInlineSnapshot\(\s*`(?P<snap>(?:\\.|[^`\\])*)`", re.DOTALL
 )
@@ -462,6 +466,86 @@ def render_template_cases(root: Path) -> list[tuple[str, Outcome]]:
     return out
 
 
+def _balanced(text: str, start: int) -> int:
+    """The index after the bracket that closes the one at ``start`` (strings skipped)."""
+    pairs = {"[": "]", "{": "}", "(": ")"}
+    stack: list[str] = []
+    i = start
+    while i < len(text):
+        char = text[i]
+        if char in "'\"`":
+            j = i + 1
+            while j < len(text) and text[j] != char:
+                j += 2 if text[j] == "\\" else 1
+            i = j + 1
+            continue
+        if char in pairs:
+            stack.append(pairs[char])
+        elif stack and char == stack[-1]:
+            stack.pop()
+            if not stack:
+                return i + 1
+        i += 1
+    raise ValueError("unbalanced")
+
+
+_CHANGELOG_CALL = re.compile(r"generateChangeLog\(\{")
+_SCHEMA_PARSE = re.compile(r"configSchema\.parse\(")
+_SLICE = re.compile(r"pullRequests:\s*pullRequests\.slice\((\d+),\s*(\d+)\)")
+
+
+def changelog_cases(root: Path) -> list[Outcome]:
+    """The ``generate changelog`` unit cases of ``build-release-payload.test.ts`` (a configuration,
+    the file's pull requests → the changelog in the inline snapshot) through ``$CHANGES``."""
+    path = root / "src/tests/drafter/build-release-payload.test.ts"
+    if not path.exists():
+        return []
+    text = path.read_text(encoding="utf-8")
+    start = text.find("const pullRequests:")
+    end = text.find("describe('build release payload'")
+    if start < 0 or end < 0:
+        return []
+    bracket = text.index("[", text.index("=", start))
+    pulls = [_note_item(pr) for pr in _js_literal(text[bracket : _balanced(text, bracket)])]
+    block = text[:end]
+    starts = list(_IT.finditer(block))
+    out = []
+    for index, m in enumerate(starts):
+        chunk = block[m.start() : starts[index + 1].start() if index + 1 < len(starts) else len(block)]
+        snap, call = _RT_SNAPSHOT_ANY.search(chunk), _CHANGELOG_CALL.search(chunk)
+        if not snap or not call:
+            continue
+        expected = _unescape_template_literal(snap.group("snap"))
+        if expected.startswith("\n"):
+            expected = _dedent(expected.strip("\n")).strip("\n")
+        expected = expected.removeprefix('"').removesuffix('"')
+        case = Case(path.name, m.group("name"), expected, config="(inline)")
+        try:
+            config: dict[str, Any] = {"template": "$CHANGES"}
+            schema = _SCHEMA_PARSE.search(chunk)
+            args = chunk[call.end() - 1 : _balanced(chunk, call.end() - 1)]
+            if schema:
+                brace = chunk.index("{", schema.end())
+                config = _js_literal(chunk[brace : _balanced(chunk, brace)])
+            elif "...config" in args:
+                brace = args.index("{", args.index("config:"))
+                override = args[brace : _balanced(args, brace)].replace("...config,", "")
+                config.update(_js_literal(override))
+            items = pulls
+            sliced = _SLICE.search(args)
+            if sliced:
+                items = pulls[int(sliced.group(1)) : int(sliced.group(2))]
+            elif re.search(r"pullRequests:\s*\[\]", args):
+                items = []
+        except (ValueError, KeyError) as exc:
+            out.append(Outcome(case, f"(not replayed: {exc})", "error"))
+            continue
+        release = ReleaseInfo("1.0.1", "v1.0.1", "v1.0.0", "toolmantim", "release-drafter")
+        actual = render_notes(items, resolve_notes_config({}, drafter_yml=config), release).markdown
+        out.append(Outcome(case, actual, "identical" if actual == expected else "differs"))
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkout", type=Path, help="an extracted release-drafter checkout")
@@ -477,6 +561,7 @@ def main(argv: list[str] | None = None) -> int:
     root: Path = args.checkout
     outcomes = [replay_e2e(root, c, with_files=not args.no_files) for c in e2e_cases(root)]
     outcomes += [o for _, o in render_template_cases(root)]
+    outcomes += changelog_cases(root)
     if args.only:
         outcomes = [o for o in outcomes if args.only in o.case.name]
     counts: dict[str, int] = {}

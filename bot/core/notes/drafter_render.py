@@ -360,9 +360,9 @@ def render_drafter_notes(
         files_known=all(i.changed_files is not None for i in pulls),
         contributions_known=not pulls or any(i.first_contribution is not None for i in pulls),
     )
-    titles = {i.number: shown_title(i) for i in pulls}
-    dropped = [i.number for i in pulls if titles[i.number] is None]
-    ordered = sort_items([i for i in pulls if titles[i.number] is not None], config)
+    titles = {id(i): shown_title(i) for i in pulls}  # by identity: numbers are not the renderer's key
+    dropped = [i.number for i in pulls if titles[id(i)] is None]
+    ordered = sort_items([i for i in pulls if titles[id(i)] is not None], config)
     kept = pre_filter(ordered, config.categories)
     kept_ids = {id(i) for i in kept}
     excluded = dropped + [i.number for i in ordered if id(i) not in kept_ids]
@@ -386,7 +386,7 @@ def render_drafter_notes(
 
     def lines(group: Sequence[NoteItem], category: str) -> str:
         return "\n".join(
-            _change_line(i, titles[i.number] or "", category, config, people, version) for i in group
+            _change_line(i, titles[id(i)] or "", category, config, people, version) for i in group
         )
 
     rendered: list[RenderedCategory] = []
