@@ -387,3 +387,44 @@ class TestMoreOptions:
             "change-template": "[$CATEGORY] $TITLE by [$AUTHOR]($AUTHOR_URL)",
         }
         assert body(drafter, PRS[:1]) == "[Features] Add rocket boosters by [alice](https://github.com/alice)"
+
+
+class TestContributorOrder:
+    """release-drafter's order of contributors: pull request authors first, people before apps,
+    then by name; commit co-authors after the pull request's author."""
+
+    CO_AUTHORED = pr(
+        3,
+        "Adds missing <example>",
+        author="octocat",
+        commit_authors=(
+            ("octocat", True),
+            ("jetersen", True),
+            ("cchanche", True),
+            ("github-actions[bot]", True),
+        ),
+    )
+
+    def test_contributors_sentence(self) -> None:
+        assert body({"template": "$CONTRIBUTORS"}, [self.CO_AUTHORED]) == (
+            "@octocat, @cchanche, @jetersen and [@github-actions[bot]](https://github.com/apps/github-actions)"
+        )
+
+    def test_authors_with_author_template(self) -> None:
+        drafter = {
+            "template": "$CHANGES",
+            "change-template": "$AUTHOR | $AUTHORS",
+            "change-author-template": "$AUTHOR: $AUTHOR_MENTION",
+        }
+        assert body(drafter, [self.CO_AUTHORED]) == (
+            "octocat | octocat: @octocat, cchanche: @cchanche, jetersen: @jetersen, "
+            "github-actions[bot]: [@github-actions[bot]](https://github.com/apps/github-actions)"
+        )
+
+    def test_deleted_author_is_ghost(self) -> None:
+        drafter = {
+            "template": "$CHANGES",
+            "change-template": "$AUTHORS",
+            "change-author-template": "$AUTHOR: $AUTHOR_MENTION",
+        }
+        assert body(drafter, [pr(1, "Orphan", author="ghost")]) == "ghost: @ghost"
