@@ -137,6 +137,26 @@ def test_drafter_paths_with_files_in_the_listing(tmp_path: Path) -> None:
     assert done.stdout == "* Fix <launch> crash for @team (#14) @bob\n" and "warning" not in done.stderr
 
 
+def test_commit_co_authors(tmp_path: Path) -> None:
+    commits = [
+        {
+            "oid": "a1",
+            "authors": [
+                {"login": "alice", "name": "Alice"},
+                {"login": "", "name": "Pat Pair"},
+                {"login": "carol", "name": "Carol"},
+            ],
+        }
+    ]
+    listing = [dict(GH_LISTING[0], commits=commits)]
+    config = write(tmp_path, "release-drafter.yml", "template: '$CHANGES / $CONTRIBUTORS'\n")
+    done = run(tmp_path, "--version", "1.4.0", "--config", config, listing=listing)
+    assert done.returncode == 0, done.stderr
+    assert (
+        done.stdout == "* Add rocket boosters (#12) @alice, @carol, Pat Pair / @alice, @carol and Pat Pair\n"
+    )
+
+
 def test_first_contribution_field(tmp_path: Path) -> None:
     listing = [dict(GH_LISTING[0], firstContribution=True), GH_LISTING[2]]
     config = write(tmp_path, "release.yml", "changelog: {}\n")

@@ -63,9 +63,9 @@ class NoteItem:
     @classmethod
     def from_gh_json(cls, data: dict) -> NoteItem:
         """Build from one element of ``gh pr list --json number,title,author,labels,mergedAt,body,url``
-        (``files``, ``baseRefName`` and ``headRefName`` are read when present, and release-bot's own
-        ``firstContribution`` boolean, which gh does not write). ``ValueError`` names what is
-        missing."""
+        (``files``, ``commits``, ``baseRefName`` and ``headRefName`` are read when present, and
+        release-bot's own ``firstContribution`` boolean, which gh does not write). ``ValueError``
+        names what is missing."""
         if not isinstance(data, dict) or not isinstance(data.get("number"), int):
             raise ValueError("each pull request needs an integer 'number'")
         author = data.get("author") if isinstance(data.get("author"), dict) else {}
@@ -73,6 +73,14 @@ class NoteItem:
         if login.startswith("app/"):
             login = login.removeprefix("app/") + "[bot]"  # how the REST API (and the web) name an app
         files = data.get("files")
+        # `--json commits`: each commit's authors, people with an account by login, others by name.
+        commit_authors: dict[tuple[str, bool], None] = {}
+        for commit in data.get("commits") or []:
+            for person in (commit.get("authors") or []) if isinstance(commit, dict) else []:
+                if isinstance(person, dict) and person.get("login"):
+                    commit_authors[(str(person["login"]), True)] = None
+                elif isinstance(person, dict) and person.get("name"):
+                    commit_authors[(str(person["name"]), False)] = None
         return cls(
             number=data["number"],
             title=str(data.get("title") or ""),
@@ -96,6 +104,7 @@ class NoteItem:
             first_contribution=(
                 data["firstContribution"] if isinstance(data.get("firstContribution"), bool) else None
             ),
+            commit_authors=tuple(commit_authors),
         )
 
 
