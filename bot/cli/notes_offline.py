@@ -7,8 +7,9 @@ FILE holds pull requests as ``gh`` writes them::
     release-bot notes --from prs.json --repo acme/rocket --version 1.4.0 --previous-tag v1.3.0 \\
         --config .github/release-drafter.yml
 
-(``files``, ``baseRefName`` and ``headRefName`` in the listing are used when present: release-
-drafter's path conditions and ``$BASE_REF_NAME``/``$HEAD_REF_NAME`` need them.) ``--config`` may
+(``files``, ``commits``, ``baseRefName`` and ``headRefName`` in the listing are used when present:
+release-drafter's path conditions, co-authors and ``$BASE_REF_NAME``/``$HEAD_REF_NAME`` need them;
+so is release-bot's own ``"firstContribution": true``.) ``--config`` may
 be given more than once; each file is read as what its name says: ``release-drafter.yml``
 (release-drafter's format), ``release.yml`` (GitHub's generated notes), anything else
 ``release-bot.yml``. The format is chosen as the bot chooses it (``notes.format``).
