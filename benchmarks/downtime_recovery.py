@@ -34,12 +34,16 @@ BOT = "release-bot[bot]"
 def run(issues: int) -> dict[str, float | int]:
     env = DemoEnvironment.start()
     try:
-        api = httpx.Client(base_url=env.sandbox.api_url, headers={"Authorization": "token sandbox-token-pm"},
-                           timeout=30)
+        api = httpx.Client(
+            base_url=env.sandbox.api_url, headers={"Authorization": "token sandbox-token-pm"}, timeout=30
+        )
         m = api.post(f"{REPO}/milestones", json={"title": "v3.0.0", "due_on": "2030-12-01T00:00:00Z"}).json()
         env.settle()
-        tracking = next(i for i in api.get(f"{REPO}/issues", params={"milestone": m["number"]}).json()
-                        if i["user"]["login"] == BOT)
+        tracking = next(
+            i
+            for i in api.get(f"{REPO}/issues", params={"milestone": m["number"]}).json()
+            if i["user"]["login"] == BOT
+        )
         env._stop_bot()
         for n in range(issues):
             api.post(f"{REPO}/issues", json={"title": f"Outage item {n}", "milestone": m["number"]})
@@ -67,9 +71,13 @@ def run(issues: int) -> dict[str, float | int]:
             calls = [r for r in state.requests if r.seq > first_seq and r.actor == "app"]
         listed = sum(1 for r in calls if r.method == "GET" and re.match(r"^/app/hook/deliveries$", r.path))
         asked = sum(1 for r in calls if r.method == "POST" and r.path.endswith("/attempts"))
-        return {"missed_deliveries": len(missed), "redelivered_s": round(healed_deliveries, 2),
-                "tracking_issue_current_s": round(healed_state, 2), "list_requests": listed,
-                "redelivery_requests": asked}
+        return {
+            "missed_deliveries": len(missed),
+            "redelivered_s": round(healed_deliveries, 2),
+            "tracking_issue_current_s": round(healed_state, 2),
+            "list_requests": listed,
+            "redelivery_requests": asked,
+        }
     finally:
         env.stop()
 

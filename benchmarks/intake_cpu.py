@@ -53,10 +53,16 @@ def drive(app: Any, body: bytes, threads: int, per_thread: int) -> dict[str, flo
         mine = []
         for i in range(per_thread):
             environ = {
-                "REQUEST_METHOD": "POST", "PATH_INFO": "/api/github/webhooks", "SERVER_NAME": "bench",
-                "SERVER_PORT": "80", "wsgi.url_scheme": "http", "CONTENT_TYPE": "application/json",
-                "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body),
-                "HTTP_X_GITHUB_EVENT": "milestone", "HTTP_X_GITHUB_DELIVERY": f"{run}-{n}-{i}",
+                "REQUEST_METHOD": "POST",
+                "PATH_INFO": "/api/github/webhooks",
+                "SERVER_NAME": "bench",
+                "SERVER_PORT": "80",
+                "wsgi.url_scheme": "http",
+                "CONTENT_TYPE": "application/json",
+                "CONTENT_LENGTH": str(len(body)),
+                "wsgi.input": io.BytesIO(body),
+                "HTTP_X_GITHUB_EVENT": "milestone",
+                "HTTP_X_GITHUB_DELIVERY": f"{run}-{n}-{i}",
                 "HTTP_X_HUB_SIGNATURE_256": signature,
             }
             started = time.perf_counter()

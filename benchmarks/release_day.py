@@ -289,8 +289,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", type=int, nargs="+", default=[1, 5, 10])
     parser.add_argument("--pulls", type=int, default=4)
     parser.add_argument("--cache", choices=["on", "off"], nargs="+", default=["on", "off"])
-    parser.add_argument("--think", type=float, default=1.0,
-                        help="seconds people take between seeing an effect and acting again (0: at once)")
+    parser.add_argument(
+        "--think",
+        type=float,
+        default=1.0,
+        help="seconds people take between seeing an effect and acting again (0: at once)",
+    )
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     args = parser.parse_args(argv)
     rows = []

@@ -1,5 +1,9 @@
 """`release-bot check-config FILE`: validate a `.github/release-bot.yml` offline.
 
+A file named ``release-drafter.yml`` or ``release.yml`` is checked as the notes source it is
+(release-drafter's or GitHub's format): what release-drafter or GitHub would refuse is an error,
+what release-bot cannot honour as they do is a warning (``bot.cli.check_notes_source``).
+
 The same validation the bot applies when it reads the file from GitHub (``bot.config.validate``).
 Exit codes: 0 valid, 1 invalid (each problem printed with its line), 2 the file cannot be read.
 ``_extends`` is not followed (that needs GitHub); its value is only checked for form.
@@ -14,6 +18,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from bot.cli.check_notes_source import check_notes_source
+from bot.cli.notes_offline import config_kind
 from bot.config.defaults import default_config
 from bot.config.merge import deep_merge
 from bot.config.validate import ConfigError, ConfigProblem, line_of, parse_yaml, validate_text
@@ -37,6 +43,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"{name}: cannot read: {exc}", file=sys.stderr)
         return 2
     shown_name = name if name != "-" else "<stdin>"
+    if config_kind(name) != "release_bot":
+        return check_notes_source(text, shown_name, config_kind(name))
     data, problems = validate_text(text)
     # Template problems are reported even when the schema found others, so one run shows them all.
     problems = sorted([*problems, *_notes_problems(text)], key=lambda p: (p.line or 0, p.pointer()))

@@ -1,7 +1,8 @@
 """`release-bot notes OWNER/REPO VERSION`: print the release notes the bot would write.
 
 For previewing a configuration change before committing it (``--config`` takes a local
-``.github/release-bot.yml``). Reads only; writes nothing to GitHub. A progress bar on stderr
+``.github/release-bot.yml``). Reads only; writes nothing to GitHub. ``--from FILE`` renders
+offline from a ``gh pr list --json`` listing instead (``bot.cli.notes_offline``). A progress bar on stderr
 follows the paging of large milestones.
 
 Credentials: ``GITHUB_TOKEN`` (any token that can read the repository) or the App's
@@ -20,6 +21,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from bot.cli.notes_offline import run_offline
 from bot.config.defaults import default_config
 from bot.config.merge import deep_merge
 from bot.config.repo_config import RepoConfig
@@ -37,13 +39,28 @@ HELP = "print the release notes the bot would write for a version (reads only)"
 
 def add_parser(subparsers: Any) -> None:
     parser = subparsers.add_parser("notes", help=HELP, description=HELP)
-    parser.add_argument("repo", metavar="OWNER/REPO")
-    parser.add_argument("version", metavar="VERSION", help="the milestone's version, e.g. 1.4.0 or v1.4.0")
+    parser.add_argument("repo", metavar="OWNER/REPO", nargs="?")
+    parser.add_argument(
+        "version", metavar="VERSION", nargs="?", help="the milestone's version, e.g. 1.4.0 or v1.4.0"
+    )
     parser.add_argument(
         "--config",
         metavar="FILE",
-        help="a local .github/release-bot.yml to preview instead of the repository's",
+        action="append",
+        help="a local .github/release-bot.yml to preview instead of the repository's; with --from, "
+        "also release-drafter.yml / release.yml (repeatable)",
     )
+    offline = parser.add_argument_group("offline rendering (no GitHub call)")
+    offline.add_argument(
+        "--from",
+        dest="from_file",
+        metavar="FILE",
+        help="render from a JSON list of pull requests as 'gh pr list --json "
+        "number,title,author,labels,mergedAt,body,url' writes it ('-' for stdin)",
+    )
+    offline.add_argument("--repo", dest="repo_option", metavar="OWNER/REPO", help="with --from: the repo")
+    offline.add_argument("--version", dest="release_version", metavar="VERSION", help="with --from: version")
+    offline.add_argument("--previous-tag", metavar="TAG", help="with --from: the previous release's tag")
     parser.add_argument("--format", choices=("markdown", "json"), default="markdown")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
 
@@ -154,8 +171,14 @@ def as_json(plan: NotesPlan, markdown: str, errors: list[str], collapsed: list[s
 
 
 def run(args: argparse.Namespace) -> int:
-    version = parse_version(args.version.removeprefix("v"))
-    if version is None or "/" not in args.repo:
+    if args.from_file:
+        return run_offline(args)
+    if args.config and len(args.config) > 1:
+        print("release-bot notes: give --config once (a release-bot.yml) without --from", file=sys.stderr)
+        return 2
+    args.config = args.config[0] if args.config else None
+    version = parse_version(str(args.version or "").removeprefix("v"))
+    if version is None or "/" not in str(args.repo or ""):
         print("release-bot notes: expected OWNER/REPO and a version like 1.4.0", file=sys.stderr)
         return 2
     try:

@@ -64,6 +64,7 @@ class NotesConfig:
     escape_mentions: bool
     released_label: str
     comment_on_released: bool
+    format: str = "auto"  # auto | release-bot | release-drafter | github (bot.core.notes.sources)
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class RepoConfig:
                 escape_mentions=bool(notes["escape_mentions"]),
                 released_label=str(notes["released_label"]),
                 comment_on_released=bool(notes["comment_on_released"]),
+                format=str(notes.get("format", "auto")),
             ),
             mapping=MappingProxyType(full),
         )

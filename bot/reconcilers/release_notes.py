@@ -8,7 +8,7 @@ for the desired body, and applies only the difference: a rebuild that changes no
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from bot.core.command_registry import PULL_REQUEST, spec
@@ -19,13 +19,15 @@ from bot.core.notes import (
     release_note_source,
     with_release_note_section,
 )
+from bot.core.notes.model import NoteItem
 from bot.core.notes.plan import NotesPlan
 from bot.core.notes.plan import plan_notes as plan_notes_from
+from bot.core.notes.sources import needs_first_contributions, with_first_contributions
 from bot.core.permissions import ROLE_RELEASE_MANAGERS, ROLE_TITLES
 from bot.core.release_types import Release
 from bot.core.release_view import NotesSummary
 from bot.core.tracking import ItemRef
-from bot.github import notes_io
+from bot.github import contributions_io, notes_io
 from bot.github.client import GitHubClient
 from bot.github.notes_facts import NotesInputs, read_notes_facts
 from bot.github.notes_io import DesiredRelease, ReleasedTarget, ReleaseRecord
@@ -55,6 +57,10 @@ RELEASED_PER_RUN = 30  # 60 writes: inside GitHub's 80 content-creating requests
 # costs one read once; a rebuild leaves the rest to a requeued run, inside the read budget of
 # ceil(N/100) + ceil(C/250) + 8 (a steady rebuild makes 2 fixed reads).
 MERGE_SHA_READS_PER_RUN = 4
+# Authors whose first contribution is read per rebuild, only in the formats that show it (GitHub's
+# "New Contributors", release-drafter's $NEW_CONTRIBUTORS); each author is read once, ever (kept in
+# the store), the rest in a requeued run.
+FIRST_CONTRIBUTION_READS_PER_RUN = 4
 RC_SECTION = "{number}:rc"
 
 
@@ -107,9 +113,13 @@ def plan_notes(
     bot_login: str | None = None,
     merge_shas: dict[int, str] | None = None,
     max_sha_reads: int | None = None,
+    first_pulls: dict[str, int] | None = None,
+    max_first_reads: int | None = None,
 ) -> NotesPlan:
     """Read what the notes are decided from (``bot.github.notes_facts``), then decide (pure:
-    ``bot.core.notes.plan.plan_notes``)."""
+    ``bot.core.notes.plan.plan_notes``). ``first_pulls`` (login → earliest merged pull request)
+    is what is already known and receives what is read, only when the format shows first
+    contributions."""
     facts = read_notes_facts(
         gh,
         repo,
@@ -120,7 +130,29 @@ def plan_notes(
         max_sha_reads=max_sha_reads,
         on_progress=on_progress,
     )
-    return plan_notes_from(facts, config)
+    sources = config.get("_sources") or {}
+    unresolved_first = 0
+    if needs_first_contributions(
+        config.get("notes") or {}, sources.get("release_yml"), sources.get("release_drafter_yml")
+    ):
+        known = first_pulls if first_pulls is not None else {}
+        unresolved_first = _read_first_pulls(gh, repo, facts.items, known, max_first_reads)
+        facts = replace(facts, items=with_first_contributions(facts.items, known))
+    plan = plan_notes_from(facts, config)
+    plan.unresolved_first = unresolved_first
+    return plan
+
+
+def _read_first_pulls(
+    gh: GitHubClient, repo: str, items: tuple[NoteItem, ...], known: dict[str, int], max_reads: int | None
+) -> int:
+    """Read the first contribution of the authors not in ``known`` (at most ``max_reads``);
+    return how many are left for a later run."""
+    authors = sorted({i.author for i in items if i.is_pull_request and i.merged_at and i.author not in known})
+    budget = len(authors) if max_reads is None else max_reads
+    for login in authors[:budget]:
+        known[login] = contributions_io.first_merged_pull(gh, repo, login)
+    return max(0, len(authors) - budget)
 
 
 # ---------------------------------------------------------------- sync (the release: reconcile)
@@ -132,6 +164,11 @@ def _hint_key(repo: str, number: int) -> str:
 
 def _merge_shas_key(repo: str, number: int) -> str:
     return f"notes:merge-shas:{repo}#{number}"
+
+
+def _first_pulls_key(repo: str) -> str:
+    # Per repository, not per milestone: an author's first contribution is the same for every release.
+    return f"notes:first-pulls:{repo}"
 
 
 def _released_key(repo: str, number: int) -> str:
@@ -172,6 +209,13 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
     remembered = ctx.store.get_state(_merge_shas_key(repo, number)) if ctx.store else None
     merge_shas = {int(k): str(v) for k, v in remembered.items()} if isinstance(remembered, dict) else {}
     known_before = dict(merge_shas)
+    stored_first = ctx.store.get_state(_first_pulls_key(repo)) if ctx.store else None
+    first_pulls = (
+        {str(k): int(v) for k, v in stored_first.items() if isinstance(v, int)}
+        if isinstance(stored_first, dict)
+        else {}
+    )
+    first_before = dict(first_pulls)
     plan = plan_notes(
         gh,
         repo,
@@ -180,12 +224,18 @@ def sync_release_notes(ctx: JobContext, inputs: NotesInputs, *, publish_allowed:
         bot_login=ctx.bot_login,
         merge_shas=merge_shas,
         max_sha_reads=MERGE_SHA_READS_PER_RUN,
+        first_pulls=first_pulls,
+        max_first_reads=FIRST_CONTRIBUTION_READS_PER_RUN,
     )
     if ctx.store and merge_shas != known_before:
         ctx.store.set_state(_merge_shas_key(repo, number), {str(k): v for k, v in merge_shas.items()})
+    if ctx.store and first_pulls != first_before:
+        ctx.store.set_state(_first_pulls_key(repo), first_pulls)
     if plan.unresolved:
         # The rest of the pull requests to place by SHA: a requeued run reads the next few.
         _continue(ctx, "notes.merge-sha-continue")
+    if plan.unresolved_first:
+        _continue(ctx, "notes.first-contribution-continue")
     outcome.errors.extend([*plan.config.errors, *plan.errors])
     outcome.not_on_branch = [
         NotesPR(i.number, i.title, i.url, i.author) for i in plan.selection.not_on_branch

@@ -4,8 +4,18 @@ and facts about the release. No I/O, no PyGithub objects."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from bot.core.notes.template import CheckedTemplate
+
+if TYPE_CHECKING:
+    from bot.core.notes.drafter_config import DrafterConfig
+    from bot.core.notes.github_notes import GithubNotesConfig
+
+# Which format writes the body: release-bot's own, release-drafter's, or GitHub's generated notes.
+MODE_RELEASE_BOT = "release-bot"
+MODE_RELEASE_DRAFTER = "release-drafter"
+MODE_GITHUB = "github"
 
 
 @dataclass(frozen=True)
@@ -22,6 +32,13 @@ class NoteItem:
     merged_at: str | None = None  # ISO 8601; None for issues and unmerged pull requests
     author_is_bot: bool = False
     state_reason: str | None = None  # issues: "completed" | "not_planned"
+    # Facts only some sources give (`release-bot notes --from` a `gh` listing): None is "not known".
+    first_contribution: bool | None = None  # the author's first merged pull request in the repository
+    changed_files: tuple[str, ...] | None = None
+    base_ref: str | None = None
+    head_ref: str | None = None
+    # Authors of the pull request's commits (co-authors): (login, True) or (name, False).
+    commit_authors: tuple[tuple[str, bool], ...] = ()
 
     @classmethod
     def from_issue_json(cls, data: dict) -> NoteItem:
@@ -41,6 +58,53 @@ class NoteItem:
             merged_at=(pr or {}).get("merged_at"),
             author_is_bot=user.get("type") == "Bot" or login.endswith("[bot]"),
             state_reason=data.get("state_reason"),
+        )
+
+    @classmethod
+    def from_gh_json(cls, data: dict) -> NoteItem:
+        """Build from one element of ``gh pr list --json number,title,author,labels,mergedAt,body,url``
+        (``files``, ``commits``, ``baseRefName`` and ``headRefName`` are read when present, and
+        release-bot's own ``firstContribution`` boolean, which gh does not write). ``ValueError``
+        names what is missing."""
+        if not isinstance(data, dict) or not isinstance(data.get("number"), int):
+            raise ValueError("each pull request needs an integer 'number'")
+        author = data.get("author") if isinstance(data.get("author"), dict) else {}
+        login = str(author.get("login") or "ghost")
+        if login.startswith("app/"):
+            login = login.removeprefix("app/") + "[bot]"  # how the REST API (and the web) name an app
+        files = data.get("files")
+        # `--json commits`: each commit's authors, people with an account by login, others by name.
+        commit_authors: dict[tuple[str, bool], None] = {}
+        for commit in data.get("commits") or []:
+            for person in (commit.get("authors") or []) if isinstance(commit, dict) else []:
+                if isinstance(person, dict) and person.get("login"):
+                    commit_authors[(str(person["login"]), True)] = None
+                elif isinstance(person, dict) and person.get("name"):
+                    commit_authors[(str(person["name"]), False)] = None
+        return cls(
+            number=data["number"],
+            title=str(data.get("title") or ""),
+            author=login,
+            url=str(data.get("url") or ""),
+            labels=tuple(
+                str(label.get("name"))
+                for label in data.get("labels") or []
+                if isinstance(label, dict) and label.get("name")
+            ),
+            body=str(data.get("body") or ""),
+            merged_at=data.get("mergedAt") or None,
+            author_is_bot=bool(author.get("is_bot")) or login.endswith("[bot]"),
+            changed_files=(
+                tuple(str(f.get("path")) for f in files if isinstance(f, dict) and f.get("path"))
+                if isinstance(files, list)
+                else None
+            ),
+            base_ref=data.get("baseRefName") if isinstance(data.get("baseRefName"), str) else None,
+            head_ref=data.get("headRefName") if isinstance(data.get("headRefName"), str) else None,
+            first_contribution=(
+                data["firstContribution"] if isinstance(data.get("firstContribution"), bool) else None
+            ),
+            commit_authors=tuple(commit_authors),
         )
 
 
@@ -104,6 +168,9 @@ class NotesConfig:
     include_issues: bool
     issues_title: str
     errors: tuple[str, ...] = field(default=())  # problems found while resolving (reported, not fatal)
+    mode: str = MODE_RELEASE_BOT
+    drafter: DrafterConfig | None = None  # the release-drafter file as release-drafter reads it
+    github: GithubNotesConfig | None = None  # release.yml as GitHub reads it
 
 
 @dataclass(frozen=True)

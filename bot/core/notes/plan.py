@@ -134,6 +134,7 @@ class NotesPlan:
     release: ReleaseInfo
     errors: list[str] = field(default_factory=list)  # reads that failed softly (reported, not raised)
     unresolved: int = 0  # pull requests whose merge commit SHA is still to be read (next run)
+    unresolved_first: int = 0  # authors whose first contribution is still to be read (next run)
 
     def render(self, existing_body: str | None, section_id: int | str | None = None,
                limit: int = RELEASE_BODY_LIMIT) -> RenderedNotes:

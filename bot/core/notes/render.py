@@ -8,41 +8,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 
 from bot.core.notes.blocks import release_note_of
+from bot.core.notes.drafter_render import render_drafter_notes
 from bot.core.notes.escape import escape_user_text, one_line
-from bot.core.notes.model import Category, NoteItem, NotesConfig, ReleaseInfo, Replacer
+from bot.core.notes.github_notes import render_github_notes
+from bot.core.notes.model import (
+    MODE_GITHUB,
+    MODE_RELEASE_DRAFTER,
+    Category,
+    NoteItem,
+    NotesConfig,
+    ReleaseInfo,
+    Replacer,
+)
+from bot.core.notes.rendered import RELEASE_BODY_LIMIT, TRUNCATED, RenderedCategory, RenderedNotes
 
-# GitHub refuses release bodies over 125,000 characters.
-RELEASE_BODY_LIMIT = 125_000
-_TRUNCATED = "\n\n_The notes were cut short: they exceed GitHub's release size limit._"
+_TRUNCATED = TRUNCATED
 _REPLACEMENT_TOKEN = re.compile(r"\$(\$|&|\d{1,2})")
-
-
-@dataclass(frozen=True)
-class RenderedCategory:
-    title: str
-    items: tuple[NoteItem, ...]
-    lines: tuple[str, ...]
-    collapsed: bool = False
-
-
-@dataclass(frozen=True)
-class RenderedNotes:
-    markdown: str
-    categories: tuple[RenderedCategory, ...]
-    excluded: tuple[int, ...]  # numbers left out by exclusions or a NONE release note
-    contributors: tuple[str, ...]
-    errors: tuple[str, ...]
-
-    @property
-    def collapsed(self) -> tuple[str, ...]:
-        return tuple(c.title for c in self.categories if c.collapsed)
-
-    @property
-    def included(self) -> tuple[int, ...]:
-        return tuple(item.number for c in self.categories for item in c.items)
 
 
 def apply_replacer(replacer: Replacer, text: str) -> str:
@@ -207,11 +190,16 @@ def render_notes(
     items: Sequence[NoteItem], config: NotesConfig, release: ReleaseInfo, *, limit: int = RELEASE_BODY_LIMIT
 ) -> RenderedNotes:
     """Render the notes for ``items`` (already selected: what ships on the release's target).
+    In release-drafter's and GitHub's formats (``config.mode``) their renderer writes the body.
 
     ``limit`` is how many characters the notes may take (the release body limit minus the text
     people wrote around the bot's section). Over it, the longest categories are collapsed to a
     link to the milestone, longest first, until the notes fit.
     """
+    if config.mode == MODE_RELEASE_DRAFTER and config.drafter is not None:
+        return render_drafter_notes(items, config.drafter, release, limit=limit)
+    if config.mode == MODE_GITHUB and config.github is not None:
+        return render_github_notes(items, config.github, release, limit=limit)
     categories, excluded = categorize(items, config)
     contributors = contributors_of(categories, config)
     markdown = _assemble(categories, config, release, contributors)

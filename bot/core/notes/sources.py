@@ -12,10 +12,21 @@ template never stops a rebuild.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any
 
-from bot.core.notes.model import Category, NotesConfig, Replacer
+from bot.core.notes.drafter_config import parse_drafter_config
+from bot.core.notes.github_notes import parse_release_yml
+from bot.core.notes.model import (
+    MODE_GITHUB,
+    MODE_RELEASE_BOT,
+    MODE_RELEASE_DRAFTER,
+    Category,
+    NoteItem,
+    NotesConfig,
+    Replacer,
+)
 from bot.core.notes.template import (
     BODY_VARIABLES,
     DOCUMENT_VARIABLES,
@@ -48,6 +59,10 @@ DEFAULTS: dict[str, Any] = {
     "include_issues": False,
 }
 MAX_REPLACERS = 50
+# `notes.format`: which format writes the body ("auto": the first source present, DESIGN.md's order).
+FORMATS = ("auto", MODE_RELEASE_BOT, MODE_RELEASE_DRAFTER, MODE_GITHUB)
+# The keys of `notes:` that shape the body: setting one of them is asking for release-bot's format.
+BODY_KEYS = tuple(DEFAULTS)
 MAX_PATTERN_LENGTH = 500
 
 
@@ -169,13 +184,62 @@ def _template(
         return compile_template(default, allowed, name=name)
 
 
+def notes_mode(
+    notes: Mapping[str, Any] | None, release_yml: Any = None, drafter_yml: Any = None
+) -> tuple[str, list[str]]:
+    """The format of the body, and problems with ``notes.format``.
+
+    ``auto`` (the default): release-bot's own format when ``.github/release-bot.yml`` sets a key
+    of ``notes:`` that shapes the body; else GitHub's generated notes when ``.github/release.yml``
+    exists; else release-drafter's when ``.github/release-drafter.yml`` exists; else release-bot's
+    defaults. ``notes.format`` names one outright.
+    """
+    notes = notes if isinstance(notes, Mapping) else {}
+    errors: list[str] = []
+    chosen = notes.get("format", "auto")
+    if chosen not in FORMATS:
+        errors.append(f"format: expected one of {', '.join(FORMATS)}; using 'auto'")
+        chosen = "auto"
+    if chosen != "auto":
+        return str(chosen), errors
+    if any(_is_explicit(notes, key) for key in BODY_KEYS):
+        return MODE_RELEASE_BOT, errors
+    if isinstance(release_yml, Mapping):
+        return MODE_GITHUB, errors
+    if isinstance(drafter_yml, Mapping):
+        return MODE_RELEASE_DRAFTER, errors
+    return MODE_RELEASE_BOT, errors
+
+
 def resolve_notes_config(
     notes: Mapping[str, Any] | None,
     *,
     release_yml: Mapping[str, Any] | None = None,
     drafter_yml: Mapping[str, Any] | None = None,
 ) -> NotesConfig:
-    """Merge the sources into one :class:`NotesConfig`; never raises for bad user configuration."""
+    """Merge the sources into one :class:`NotesConfig`; never raises for bad user configuration.
+    In release-drafter's and GitHub's formats, their file alone shapes the body."""
+    mode, mode_errors = notes_mode(notes, release_yml, drafter_yml)
+    own = notes if mode == MODE_RELEASE_BOT else {}
+    base = _resolve_own(own, release_yml=release_yml, drafter_yml=drafter_yml)
+    if mode == MODE_RELEASE_DRAFTER:
+        drafter = parse_drafter_config(drafter_yml if isinstance(drafter_yml, Mapping) else {})
+        return replace(base, mode=mode, drafter=drafter, category_source="release-drafter.yml",
+                       errors=(*mode_errors, *drafter.errors))
+    if mode == MODE_GITHUB:
+        github = parse_release_yml(release_yml if isinstance(release_yml, Mapping) else {})
+        return replace(base, mode=mode, github=github, category_source="release.yml",
+                       errors=(*mode_errors, *github.errors))
+    return replace(base, errors=(*mode_errors, *base.errors)) if mode_errors else base
+
+
+def _resolve_own(
+    notes: Mapping[str, Any] | None,
+    *,
+    release_yml: Mapping[str, Any] | None = None,
+    drafter_yml: Mapping[str, Any] | None = None,
+) -> NotesConfig:
+    """release-bot's own format: categories from the first source that defines them."""
     notes = dict(notes or {})
     release_yml = release_yml if isinstance(release_yml, Mapping) else {}
     drafter = drafter_yml if isinstance(drafter_yml, Mapping) else {}
@@ -271,3 +335,30 @@ def check_notes_config(
 ) -> list[str]:
     """For ``check-config``: every problem in the notes configuration, as sentences."""
     return list(resolve_notes_config(notes, release_yml=release_yml, drafter_yml=drafter_yml).errors)
+
+
+def needs_first_contributions(
+    notes: Mapping[str, Any] | None, release_yml: Any = None, drafter_yml: Any = None
+) -> bool:
+    """Whether the body shows first contributions: GitHub's format ("New Contributors"), or a
+    release-drafter template with ``$NEW_CONTRIBUTORS``. Only then are they read."""
+    mode, _errors = notes_mode(notes, release_yml, drafter_yml)
+    if mode == MODE_GITHUB:
+        return True
+    if mode == MODE_RELEASE_DRAFTER and isinstance(drafter_yml, Mapping):
+        return parse_drafter_config(drafter_yml).uses_new_contributors
+    return False
+
+
+def with_first_contributions(
+    items: Sequence[NoteItem], first_pulls: Mapping[str, int]
+) -> tuple[NoteItem, ...]:
+    """``items`` with ``first_contribution`` set for the authors whose earliest merged pull request
+    is known (``first_pulls``: login → number; a negative number is "not known")."""
+    out = []
+    for item in items:
+        first = first_pulls.get(item.author)
+        if item.is_pull_request and first is not None and first >= 0:
+            item = replace(item, first_contribution=item.number == first)
+        out.append(item)
+    return tuple(out)

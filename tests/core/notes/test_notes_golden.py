@@ -89,8 +89,10 @@ def test_github_release_yml(golden) -> None:
     assert config.category_source == "release.yml"
     notes = render_notes(items, config, RELEASE)
     # "*" is the catch-all, so no extra "Other changes" heading; the bot's PR is excluded by author.
+    # GitHub's format: skip-changelog is release-bot's own default, not GitHub's, so #6 is listed.
+    assert config.mode == "github"
     assert "### Other changes" not in notes.markdown
-    assert set(notes.excluded) == {4, 6, 8}
+    assert set(notes.excluded) == {4, 8}
     golden("release_yml", notes.markdown)
 
 
@@ -122,7 +124,11 @@ def test_release_drafter_yml(golden) -> None:
 
 
 def test_release_drafter_no_changes(golden) -> None:
-    drafter = {"template": "$CHANGES", "no-changes-template": "Nothing to see in $VERSION."}
+    drafter = {
+        "template": "$CHANGES",
+        "exclude-labels": ["skip-changelog"],
+        "no-changes-template": "Nothing to see in $RESOLVED_VERSION ($VERSION is not release-drafter's).",
+    }
     config = resolve_notes_config({}, drafter_yml=drafter)
     notes = render_notes([pr(6, "Skip me", ("skip-changelog",))], config, RELEASE)
     golden("drafter_no_changes", notes.markdown)

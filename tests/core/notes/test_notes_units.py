@@ -65,8 +65,15 @@ class TestTemplates:
         assert "Use ${VERSION} and $CONTRIBUTORS and {0.__class__} and %(x)s (#1)" in notes.markdown
         assert notes.markdown.startswith("Version 1.4.0")
 
-    def test_drafter_template_without_changes_is_reported(self) -> None:
-        errors = check_notes_config({}, drafter_yml={"template": "Hello"})
+    def test_drafter_template_without_changes_is_rendered_as_written(self) -> None:
+        # release-drafter's format: a template without $CHANGES lists no changes (as release-drafter).
+        assert check_notes_config({}, drafter_yml={"template": "Hello"}) == []
+        config = resolve_notes_config({}, drafter_yml={"template": "Hello"})
+        assert render_notes([item(1)], config, RELEASE).markdown == "Hello"
+
+    def test_own_format_still_appends_changes_to_a_drafter_template(self) -> None:
+        # release-bot's format (a notes key is set): the old mixing stays, and is reported.
+        errors = check_notes_config({"header": "Hi"}, drafter_yml={"template": "Hello"})
         assert errors == ["release-drafter template: has no $CHANGES; the changes are added after it"]
 
 
