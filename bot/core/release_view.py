@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -75,6 +75,9 @@ class ReleaseSettings:
             checklists=all_checklists(config),
             roles=roles,
         )
+
+    def with_freeze(self, freeze: FreezeSettings | None) -> ReleaseSettings:
+        return replace(self, freeze=freeze)
 
     def title(self, version: Version) -> str:
         # Plain replacement, not str.format: the template comes from the repository.

@@ -48,6 +48,7 @@ from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
 from bot.reconcilers.audit import record_audit
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.freeze import reconcile_pull_freeze
 from bot.reconcilers.merge_queue import reconcile_merge_group
 from bot.reconcilers.pr_comments import Hinted, apply_release_notes, read_comments
 from bot.reconcilers.reply_throttle import may_reply
@@ -144,6 +145,7 @@ def reconcile_pull(
                 facts = replace(facts, others=(*facts.others, *unknown))
                 plan = plan_gate(facts, comments)
         apply_plan(ctx, repo_id, number, facts, plan)
+    reconcile_pull_freeze(ctx, repo_id, pull_json, pull, hinted)
     apply_release_notes(ctx, number, hinted, pull_json)
     decided: CheckOutput | None = None
     if gated and plan.own is not None:

@@ -30,6 +30,7 @@ from bot.github.release_facts import read_release_facts, read_wanted, with_deplo
 from bot.jobs import JobSpec, comment_digests, comment_was_edited, parse_key, release_key
 from bot.reconcilers.audit import audit_entries
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.freeze import reported, sync_release_freeze
 from bot.reconcilers.release_apply import ReleaseApply, apply_deleted, record_hint_key, tracking_hint_key
 from bot.reconcilers.release_discovery import stages_key
 from bot.reconcilers.release_notes import sync_release_notes
@@ -64,6 +65,8 @@ def reconcile(ctx: JobContext) -> None:
         ctx.log.error("release %s: unusable release pattern: %s", ctx.job.key, exc)
         return
     if facts.milestone is None:
+        # An abandoned release (milestone deleted) freezes nothing any more.
+        sync_release_freeze(ctx, repo_id, number, None, None, _was_frozen(facts))
         deleted = plan_deleted(facts)
         if deleted is not None:
             apply_deleted(ctx, deleted)
@@ -87,6 +90,12 @@ def reconcile(ctx: JobContext) -> None:
     ReleaseRun(ctx, facts, repo_id).run()
 
 
+def _was_frozen(facts: ReleaseFacts) -> bool:
+    """Whether the release record, as read, has the release frozen (before this reconcile)."""
+    freeze = facts.record.state.freeze if facts.record is not None else None
+    return freeze is not None and freeze.active
+
+
 class ReleaseRun:
     """One reconcile of one release: read, plan, notes, apply."""
 
@@ -107,7 +116,11 @@ class ReleaseRun:
         # Of milestones naming the same version, the oldest keeps the release notes: two drafts
         # for one tag would fight (GitHub refuses the second release of a tag).
         notes = self._sync_notes() if plan.notes_owner else None
+        was_frozen = _was_frozen(self.facts)
         applied = ReleaseApply(self.ctx, self.facts, plan, self.repo_id).run(notes)
+        sync_release_freeze(
+            self.ctx, self.repo_id, plan.milestone_number, plan.state.freeze, applied.record_id, was_frozen
+        )
         if applied.changed_body:
             self._wake_duplicates(plan)
         self._remember_stage(plan.stage)
@@ -147,6 +160,7 @@ class ReleaseRun:
             config_valid=self.ctx.config_valid,
             edited_comments=edited,
             past_gate=self._past_gate(),
+            freeze_reports=reported(self.ctx),
         )
 
     def _past_gate(self) -> tuple[str, ...]:
