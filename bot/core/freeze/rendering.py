@@ -101,8 +101,8 @@ def freeze_check(facts: FreezeCheckFacts, record: FreezeCheckRecord) -> CheckOut
             lines += [
                 "",
                 f"While the freeze lasts, pull requests into `{base}` need an exception. To ask for "
-                "one, say in a comment why this change must go in now and ask a release manager "
-                f"({facts.rm_words}) to comment `/exception <reason>` on this pull request. An exception "
+                "one, say in a comment why this change must go in now and ask "
+                f"{facts.rm_words} to comment `/exception <reason>` on this pull request. An exception "
                 f"holds for the current head commit ({short}) only: a new commit needs it again.",
                 "",
                 f"The freeze lifts by itself when {ends} begins or the milestone closes; release managers "
@@ -127,9 +127,12 @@ def freeze_rows(state: FreezeState) -> list[str]:
     """The line of the tracking issue's summary table."""
     branches = ", ".join(f"`{_text(b, 100)}`" for b in state.branches) or "the default branch"
     if state.active:
-        how = {CAUSE_MANUAL: f"`/freeze` by {_who(state.by)}", CAUSE_DUE: "before the due date"}.get(
-            state.cause, "the release's stage"
-        )
+        if state.cause == CAUSE_MANUAL:
+            how = f"`/freeze` by {_who(state.by)}"
+        elif state.cause == CAUSE_DUE:
+            how = f"{state.detail or 'some'} day(s) before the due date"
+        else:
+            how = f"{STAGE_TITLES.get(state.detail, 'its stage')} began"
         text = f"❄️ {branches} frozen since {state.since} ({how}); `/thaw` lifts it"
     elif state.lifted:
         why = _LIFTED_WORDS.get(state.lifted_why, "its window closed")

@@ -56,6 +56,12 @@ def _login(value: Any) -> str:
     return value if isinstance(value, str) and _LOGIN_RE.match(value) and len(value) <= 60 else ""
 
 
+def _detail(value: Any) -> str:
+    if not isinstance(value, str):
+        return ""
+    return value if value in STAGES or (value.isdigit() and len(value) <= 3) else ""
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
@@ -149,11 +155,12 @@ class FreezeState:
     lifted: str = ""
     lifted_why: str = ""
     branches: tuple[str, ...] = ()  # the frozen branches, as configured (for the tracking issue)
+    detail: str = ""  # what started it: the stage id (cause stage) or the days before the due date
     exceptions: tuple[FreezeException, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"active": self.active, "version": self.version}
-        for name in ("since", "cause", "by", "manual", "manual_stage", "lifted", "lifted_why"):
+        for name in ("since", "cause", "by", "manual", "manual_stage", "lifted", "lifted_why", "detail"):
             value = getattr(self, name)
             if value:
                 data[name] = value
@@ -188,6 +195,7 @@ class FreezeState:
             if isinstance(branches, list)
             else (),
             exceptions=exceptions_from_json(data.get("exceptions")),
+            detail=_detail(data.get("detail")),
         )
 
 

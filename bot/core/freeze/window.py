@@ -115,12 +115,20 @@ def decide_freeze(
     else:
         why = LIFTED_ENDS if at >= ends else LIFTED_DUE_MOVED
 
+    detail = ""
+    if cause == CAUSE_STAGE:
+        detail = settings.starts_stage or ""
+    elif cause == CAUSE_DUE:
+        detail = str(settings.days_before_due)
     if active and prev.active:
-        since, cause = prev.since or begins, prev.cause or cause  # one freeze, however it goes on
+        # One freeze, however it goes on: its start and what started it are kept.
+        if prev.cause:
+            cause, detail = prev.cause, prev.detail
+        since = prev.since or begins
     elif active:
         since = begins
     else:
-        since = ""
+        since, cause, detail = "", "", ""
     if active:
         lifted, lifted_why = "", ""
     elif prev.active:
@@ -138,5 +146,6 @@ def decide_freeze(
         lifted=lifted,
         lifted_why=lifted_why,
         branches=settings.branches,
+        detail=detail,
         exceptions=merge_exceptions(prev.exceptions, tuple(reported)),
     )

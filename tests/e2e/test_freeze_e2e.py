@@ -1,0 +1,143 @@
+"""The code freeze end to end (issue 14 part 1): the sandbox, a real `release-bot serve`, webhooks.
+
+`releases.freeze: {starts: uat, ends: deploy}` on `main`: the candidate tag starts the freeze, a
+pull request into `main` fails `release-bot/freeze`, `dev`'s `/exception` is refused with a reply
+naming who may grant one, `releaser`'s is granted (the check passes) and listed on the tracking
+issue, a new commit needs it again, and the final tag lifts the freeze.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from typing import Any
+
+import httpx
+import pytest
+from test_release_lifecycle import BOT, REPO, create_ref, tracking_issue
+from test_release_lifecycle_strict import put_config
+
+CHECK = "release-bot/freeze"
+FREEZE_CONFIG = """\
+releases:
+  freeze:
+    starts: uat
+    ends: deploy
+"""
+_n = itertools.count(1)
+
+pytestmark = pytest.mark.e2e
+
+
+def ok(response: httpx.Response) -> Any:
+    assert response.status_code < 300, f"{response.request.url}: {response.status_code} {response.text}"
+    return response.json() if response.content else None
+
+
+def commit(api: httpx.Client, branch: str) -> str:
+    n = next(_n)
+    body = {"message": f"change {n}", "content": base64.b64encode(f"{n}\n".encode()).decode(), "branch": branch}
+    return ok(api.put(f"{REPO}/contents/freeze-{n}.txt", json=body))["commit"]["sha"]
+
+
+def open_pull(api: httpx.Client, base: str = "main") -> tuple[int, str]:
+    branch = f"feature-{next(_n)}"
+    sha = ok(api.get(f"{REPO}/git/ref/heads/{base}"))["object"]["sha"]
+    ok(api.post(f"{REPO}/git/refs", json={"ref": f"refs/heads/{branch}", "sha": sha}))
+    commit(api, branch)
+    number = ok(api.post(f"{REPO}/pulls", json={"title": f"Add {branch}", "head": branch, "base": base}))
+    return number["number"], branch
+
+
+def freeze_check(api: httpx.Client, number: int) -> dict[str, Any]:
+    sha = ok(api.get(f"{REPO}/pulls/{number}"))["head"]["sha"]
+    runs = ok(api.get(f"{REPO}/commits/{sha}/check-runs", params={"check_name": CHECK}))["check_runs"]
+    ours = [r for r in runs if r["app"]["id"] == 1]
+    assert len(ours) == 1, runs
+    return ours[0]
+
+
+def bot_replies(api: httpx.Client, number: int) -> list[str]:
+    found = ok(api.get(f"{REPO}/issues/{number}/comments", params={"per_page": 100}))
+    return [c["body"] for c in found if c["user"]["login"] == BOT]
+
+
+def reactions(api: httpx.Client, comment_id: int) -> set[str]:
+    found = ok(api.get(f"{REPO}/issues/comments/{comment_id}/reactions"))
+    return {r["content"] for r in found if r["user"]["login"] == BOT}
+
+
+def say(api: httpx.Client, number: int, body: str) -> int:
+    return ok(api.post(f"{REPO}/issues/{number}/comments", json={"body": body}))["id"]
+
+
+def test_freeze_from_candidate_to_final_tag_with_exceptions(e2e: Any) -> None:
+    admin, pm, dev, releaser = (e2e.api(u) for u in ("admin", "pm", "dev", "releaser"))
+    put_config(admin, FREEZE_CONFIG, "release-bot: code freeze from UAT to Deploy")
+    milestone = ok(pm.post(f"{REPO}/milestones", json={"title": "v1.4.0"}))["number"]
+    e2e.settle()
+    number, branch = open_pull(dev)
+    e2e.settle()
+
+    # Before the candidate: no freeze, the check passes and says when a freeze would start.
+    check = freeze_check(admin, number)
+    assert check["conclusion"] == "success", check
+    assert check["output"]["title"] == "No code freeze on main"
+    assert "when UAT begins" in check["output"]["summary"]
+
+    # The candidate tag moves the release into UAT: the freeze starts and the open pull request
+    # into `main` is woken and fails, saying which release froze it, since when, and what to do.
+    create_ref(dev, "refs/tags/v1.4.0-rc.1")
+    e2e.settle()
+    issue = tracking_issue(pm, milestone)
+    assert "| UAT | ▶️ current |" in issue["body"]
+    assert "| Code freeze | ❄️ the default branch frozen since " in issue["body"], issue["body"]
+    assert "(UAT began); `/thaw` lifts it |" in issue["body"]
+    check = freeze_check(admin, number)
+    summary = check["output"]["summary"]
+    assert check["conclusion"] == "failure", check
+    assert check["output"]["title"].startswith("Code freeze: v1.4.0 froze main since 20"), check["output"]
+    assert "Release v1.4.0 (milestone #" in summary and "(UAT began)" in summary
+    assert "`/exception <reason>`" in summary and "release managers (people with maintain" in summary
+
+    # dev (write permission) may not grant an exception: a reply names who may; nothing changes.
+    refused = say(dev, number, "/exception I really need this in")
+    e2e.settle()
+    [reply] = [r for r in bot_replies(admin, number) if "/exception" in r]
+    assert reply.startswith("@dev `/exception` may only be run by release managers (people with maintain"), reply
+    assert reactions(admin, refused) == {"confused"}
+    assert freeze_check(admin, number)["conclusion"] == "failure"
+
+    # releaser (maintain) grants it: the check passes for this head commit, and the tracking issue
+    # lists the exception with the pull request, who, when and why.
+    head = ok(admin.get(f"{REPO}/pulls/{number}"))["head"]["sha"]
+    granted = say(releaser, number, "/exception fixes the checkout crash <b>customers</b> hit")
+    e2e.settle()
+    check = freeze_check(admin, number)
+    assert check["conclusion"] == "success", check
+    assert check["output"]["title"] == f"Freeze exception for {head[:7]}: granted by @releaser"
+    assert reactions(admin, granted) == {"+1"}
+    body = tracking_issue(pm, milestone)["body"]
+    assert "### Freeze exceptions" in body, body
+    [listed] = [line for line in body.splitlines() if line.startswith(f"| #{number} |")]
+    assert f"`{head[:7]}`" in listed and "@\u200breleaser" in listed and "checkout crash" in listed
+    assert "<b>" not in listed and "&lt;b&gt;" in listed  # user text is escaped
+    created_at = ok(admin.get(f"{REPO}/issues/comments/{granted}"))["created_at"]
+    assert created_at in listed
+
+    # A new commit is a new head: the exception does not carry over.
+    new_head = commit(dev, branch)
+    e2e.settle()
+    check = freeze_check(admin, number)
+    assert check["head_sha"] == new_head and check["conclusion"] == "failure", check
+    assert sum(line.startswith(f"| #{number} |") for line in tracking_issue(pm, milestone)["body"].splitlines()) == 1
+
+    # The final tag moves the release into Deploy (`ends`): the freeze lifts by itself.
+    create_ref(dev, "refs/tags/v1.4.0")
+    e2e.settle()
+    body = tracking_issue(pm, milestone)["body"]
+    assert "| Deploy | ▶️ current |" in body
+    assert "| Code freeze | lifted on " in body, body
+    assert "### Freeze exceptions" in body  # the record of exceptions stays
+    check = freeze_check(admin, number)
+    assert check["conclusion"] == "success" and check["output"]["title"] == "No code freeze on main", check
