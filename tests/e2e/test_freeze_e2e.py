@@ -36,7 +36,8 @@ def ok(response: httpx.Response) -> Any:
 
 def commit(api: httpx.Client, branch: str) -> str:
     n = next(_n)
-    body = {"message": f"change {n}", "content": base64.b64encode(f"{n}\n".encode()).decode(), "branch": branch}
+    content = base64.b64encode(f"{n}\n".encode()).decode()
+    body = {"message": f"change {n}", "content": content, "branch": branch}
     return ok(api.put(f"{REPO}/contents/freeze-{n}.txt", json=body))["commit"]["sha"]
 
 
@@ -104,7 +105,7 @@ def test_freeze_from_candidate_to_final_tag_with_exceptions(e2e: Any) -> None:
     refused = say(dev, number, "/exception I really need this in")
     e2e.settle()
     [reply] = [r for r in bot_replies(admin, number) if "/exception" in r]
-    assert reply.startswith("@dev `/exception` may only be run by release managers (people with maintain"), reply
+    assert reply.startswith("@dev `/exception` may only be run by release managers (people with maintain")
     assert reactions(admin, refused) == {"confused"}
     assert freeze_check(admin, number)["conclusion"] == "failure"
 
@@ -130,7 +131,8 @@ def test_freeze_from_candidate_to_final_tag_with_exceptions(e2e: Any) -> None:
     e2e.settle()
     check = freeze_check(admin, number)
     assert check["head_sha"] == new_head and check["conclusion"] == "failure", check
-    assert sum(line.startswith(f"| #{number} |") for line in tracking_issue(pm, milestone)["body"].splitlines()) == 1
+    lines = tracking_issue(pm, milestone)["body"].splitlines()
+    assert sum(line.startswith(f"| #{number} |") for line in lines) == 1
 
     # The final tag moves the release into Deploy (`ends`): the freeze lifts by itself.
     create_ref(dev, "refs/tags/v1.4.0")
