@@ -10,6 +10,11 @@ By default it acts as the App (APP_ID, PRIVATE_KEY/PRIVATE_KEY_PATH, GITHUB_API_
 the optional ``administration: write`` permission; ``--token-env VAR`` acts as the person whose
 token is in the environment variable VAR instead (a repository admin). The token is never printed.
 See docs/merge-gate.md for doing the same by hand and why the pin matters.
+
+When the repository configures a code freeze (``releases.freeze`` in its ``.github/release-bot.yml``,
+read from the default branch), it also requires ``release-bot/freeze``, pinned to the App, on the
+frozen branches: a ruleset named "release-bot freeze" (or classic protection of those branches).
+``--no-freeze`` leaves that out (docs/code-freeze.md).
 """
 
 from __future__ import annotations
@@ -44,6 +49,11 @@ def add_parser(subparsers: Any) -> None:
         "--classic", action="store_true", help="use classic branch protection instead of a ruleset"
     )
     parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="do not require release-bot/freeze on the frozen branches even if a code freeze is configured",
+    )
+    parser.add_argument(
         "--token-env",
         metavar="VAR",
         help="act as the person whose token is in environment variable VAR instead of the App",
@@ -68,6 +78,8 @@ def run(args: argparse.Namespace) -> int:
         done = gate_io.protect_release_branches(
             gh, repo, patterns, check_name, app_id, classic=bool(args.classic)
         )
+        if not getattr(args, "no_freeze", False):
+            done += _protect_frozen_branches(gh, repo, app_id, bool(args.classic))
     except GithubException as exc:
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
         print(f"protect: GitHub refused ({exc.status}): {message}", file=sys.stderr)
@@ -81,6 +93,29 @@ def run(args: argparse.Namespace) -> int:
     for line in done or [f"no branch matches {', '.join(patterns)} yet; nothing to protect"]:
         print(line)
     return 0
+
+
+FREEZE_RULESET_NAME = "release-bot freeze"
+
+
+def _protect_frozen_branches(gh: GitHubClient, repo: str, app_id: int, classic: bool) -> list[str]:
+    """``release-bot/freeze`` pinned to the App on the frozen branches, when a freeze is configured."""
+    from bot.config.loader import ConfigLoader
+    from bot.config.repo_config import RepoConfig
+    from bot.github import repo_io
+
+    loaded = ConfigLoader(None).load(gh, repo)
+    if loaded.error:
+        print(f"protect: .github/release-bot.yml has problems; the freeze is judged from the last valid "
+              f"configuration:\n{loaded.error}", file=sys.stderr)
+    freeze = RepoConfig.from_mapping(loaded.config, repo.partition("/")[0]).releases.freeze
+    if freeze is None:
+        return []
+    patterns = list(freeze.patterns(repo_io.default_branch(gh, repo)))
+    done = gate_io.protect_release_branches(
+        gh, repo, patterns, freeze.check_name, app_id, classic=classic, ruleset_name=FREEZE_RULESET_NAME
+    )
+    return done or [f"no branch matches {', '.join(patterns)} yet; no freeze check to require"]
 
 
 def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[GitHubClient, int]:

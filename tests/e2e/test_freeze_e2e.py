@@ -143,3 +143,39 @@ def test_freeze_from_candidate_to_final_tag_with_exceptions(e2e: Any) -> None:
     assert "### Freeze exceptions" in body  # the record of exceptions stays
     check = freeze_check(admin, number)
     assert check["conclusion"] == "success" and check["output"]["title"] == "No code freeze on main", check
+
+
+def test_protect_requires_the_freeze_check_pinned_to_the_app(e2e: Any) -> None:
+    from test_gate_protect import protect
+
+    admin, pm, dev, releaser = (e2e.api(u) for u in ("admin", "pm", "dev", "releaser"))
+    without = protect(e2e, token_login="admin")
+    assert without.returncode == 0 and "freeze" not in without.stdout, without.stdout + without.stderr
+    put_config(admin, FREEZE_CONFIG, "release-bot: code freeze")
+    e2e.settle()
+    result = protect(e2e, token_login="admin")
+    assert result.returncode == 0, result.stderr
+    assert "ruleset 'release-bot freeze'" in result.stdout
+    assert "release-bot/freeze from app 1" in result.stdout
+    [ruleset] = [r for r in ok(admin.get(f"{REPO}/rulesets")) if r["name"] == "release-bot freeze"]
+    detail = ok(admin.get(f"{REPO}/rulesets/{ruleset['id']}"))
+    assert detail["conditions"]["ref_name"]["include"] == ["refs/heads/main"]
+    [rule] = [r for r in detail["rules"] if r["type"] == "required_status_checks"]
+    assert rule["parameters"]["required_status_checks"] == [{"context": CHECK, "integration_id": 1}]
+    again = protect(e2e, token_login="admin")
+    assert "ruleset 'release-bot freeze'" in again.stdout and "already requires" in again.stdout
+
+    ok(pm.post(f"{REPO}/milestones", json={"title": "v2.0.0"}))
+    create_ref(dev, "refs/tags/v2.0.0-rc.1")
+    number, _ = open_pull(dev)
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "failure"
+    head = ok(admin.get(f"{REPO}/pulls/{number}"))["head"]["sha"]
+    # A look-alike commit status is not the App's check: the merge is refused.
+    ok(dev.post(f"{REPO}/statuses/{head}", json={"state": "success", "context": CHECK}))
+    assert releaser.put(f"{REPO}/pulls/{number}/merge", json={}).status_code == 405
+    say(releaser, number, "/exception release blocker, approved in the go/no-go")
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "success"
+    merged = releaser.put(f"{REPO}/pulls/{number}/merge", json={})
+    assert merged.status_code == 200, merged.text
