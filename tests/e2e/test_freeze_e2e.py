@@ -179,3 +179,51 @@ def test_protect_requires_the_freeze_check_pinned_to_the_app(e2e: Any) -> None:
     assert freeze_check(admin, number)["conclusion"] == "success"
     merged = releaser.put(f"{REPO}/pulls/{number}/merge", json={})
     assert merged.status_code == 200, merged.text
+
+
+def bot_calls_since(e2e: Any, seq: int) -> list[str]:
+    return [f"{r['method']} {r['path']}" for r in e2e.requests_since(seq) if r["actor"] == BOT]
+
+
+def check_listings(calls: list[str]) -> list[str]:
+    return [c for c in calls if c.startswith("GET /repos/acme/rocket/commits/") and c.endswith("/check-runs")]
+
+
+def last_seq(e2e: Any) -> int:
+    log = e2e.requests_since(0)
+    return log[-1]["seq"] if log else 0
+
+
+def test_a_freeze_costs_nothing_where_none_is_configured(e2e: Any) -> None:
+    """Without `releases.freeze` a pull request into `main`, a push to it and a release's candidate
+    make no read or write for the freeze; with one, the pull request's reconcile adds two reads (its
+    freeze check, the frozen release's record) and the check's write."""
+    admin, pm, dev = (e2e.api(u) for u in ("admin", "pm", "dev"))
+    ok(pm.post(f"{REPO}/milestones", json={"title": "v3.0.0"}))
+    e2e.settle()
+    seq = last_seq(e2e)
+    number, branch = open_pull(dev)
+    e2e.settle()
+    create_ref(dev, "refs/tags/v3.0.0-rc.1")
+    commit(dev, branch)
+    e2e.settle()
+    calls = bot_calls_since(e2e, seq)
+    reconciles = calls.count(f"GET /repos/acme/rocket/pulls/{number}")
+    assert reconciles >= 2, calls
+    # One check-run listing per reconcile (the gate's), no check written, no pull request listing.
+    assert len(check_listings(calls)) == reconciles, calls
+    assert "POST /repos/acme/rocket/check-runs" not in calls and "GET /repos/acme/rocket/pulls" not in calls
+    head = ok(admin.get(f"{REPO}/pulls/{number}"))["head"]["sha"]
+    assert CHECK not in {r["name"] for r in ok(admin.get(f"{REPO}/commits/{head}/check-runs"))["check_runs"]}
+
+    put_config(admin, FREEZE_CONFIG, "release-bot: code freeze")  # v3.0.0 is in UAT: it freezes
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "failure"
+    seq = last_seq(e2e)
+    other, _ = open_pull(dev)
+    e2e.settle()
+    calls = bot_calls_since(e2e, seq)
+    assert calls.count(f"GET /repos/acme/rocket/pulls/{other}") == 1, calls
+    assert len(check_listings(calls)) == 2, calls  # the gate's and the freeze's
+    assert calls.count("POST /repos/acme/rocket/check-runs") == 1  # the freeze check
+    assert freeze_check(admin, other)["conclusion"] == "failure"
