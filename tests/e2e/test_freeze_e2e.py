@@ -227,3 +227,60 @@ def test_a_freeze_costs_nothing_where_none_is_configured(e2e: Any) -> None:
     assert len(check_listings(calls)) == 2, calls  # the gate's and the freeze's
     assert calls.count("POST /repos/acme/rocket/check-runs") == 1  # the freeze check
     assert freeze_check(admin, other)["conclusion"] == "failure"
+
+
+def test_freeze_and_thaw_by_hand_cancel_a_wiped_store_and_an_abandoned_release(e2e: Any) -> None:
+    from test_release_lifecycle import assert_wipe_and_reconcile_change_nothing
+
+    admin, pm, dev, releaser = (e2e.api(u) for u in ("admin", "pm", "dev", "releaser"))
+    put_config(admin, "releases:\n  freeze:\n    starts: uat\n    branches: [main]\n", "release-bot: freeze")
+    milestone = ok(pm.post(f"{REPO}/milestones", json={"title": "v5.0.0"}))["number"]
+    number, branch = open_pull(dev)
+    e2e.settle()
+    tracking = tracking_issue(pm, milestone)["number"]
+    assert freeze_check(admin, number)["conclusion"] == "success"
+
+    # Only release managers freeze by hand; then the open pull request into `main` fails.
+    refused = say(dev, tracking, "/freeze")
+    e2e.settle()
+    assert any(f"release-bot:reply:{refused} -->" in r and "`/freeze` is for release managers" in r
+               for r in bot_replies(admin, tracking))
+    assert freeze_check(admin, number)["conclusion"] == "success"
+    say(releaser, tracking, "/freeze")
+    e2e.settle()
+    check = freeze_check(admin, number)
+    assert check["conclusion"] == "failure" and "(`/freeze` by @\u200breleaser)" in check["output"]["summary"]
+    assert "(`/freeze` by @\u200breleaser); `/thaw` lifts it |" in tracking_issue(pm, milestone)["body"]
+
+    # An exception granted, then withdrawn: the check fails again, the issue keeps both facts.
+    say(releaser, number, "/exception docs only")
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "success"
+    say(releaser, number, "/exception cancel")
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "failure"
+    lines = tracking_issue(pm, milestone)["body"].splitlines()
+    [listed] = [line for line in lines if line.startswith(f"| #{number} |")]
+    assert "docs only (withdrawn by @\u200breleaser at " in listed
+
+    # The bot's store wiped (its index of frozen releases with it): the re-sync changes nothing, and
+    # a new commit is judged from the records found again on GitHub — still frozen.
+    assert_wipe_and_reconcile_change_nothing(e2e, tracking)
+    new_head = commit(dev, branch)
+    e2e.settle()
+    check = freeze_check(admin, number)
+    assert check["head_sha"] == new_head and check["conclusion"] == "failure", check
+
+    # /thaw lifts it by hand; /freeze again, then the milestone is deleted: the abandoned release
+    # freezes nothing.
+    say(releaser, tracking, "/thaw")
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "success"
+    assert "| Code freeze | lifted on " in tracking_issue(pm, milestone)["body"]
+    say(releaser, tracking, "/freeze")
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "failure"
+    assert admin.delete(f"{REPO}/milestones/{milestone}").status_code == 204
+    e2e.settle()
+    check = freeze_check(admin, number)
+    assert check["conclusion"] == "success" and check["output"]["title"] == "No code freeze on main", check
