@@ -22,14 +22,16 @@ import logging
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from bot.core.freeze.exceptions import FreezeCause, FreezeCheckFacts, plan_freeze_check
+from bot.core.freeze.exceptions import FreezeCause, FreezeCheckFacts, parse_freeze_record, plan_freeze_check
+from bot.core.freeze.rendering import merge_group_freeze_check
 from bot.core.freeze.settings import FreezeSettings
 from bot.core.freeze.state import FreezeException, FreezeState
 from bot.core.gate import CommentFacts, PullFacts
 from bot.core.gate.timeline import role_title
 from bot.core.permissions import ROLE_RELEASE_MANAGERS
 from bot.github import freeze_io, gate_io, repo_io
-from bot.jobs import JobSpec, pr_key, release_key
+from bot.github.errors import GithubException
+from bot.jobs import JobSpec, merge_group_pull_number, pr_key, release_key
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.pr_comments import Hinted
@@ -43,6 +45,7 @@ FREEZE_CHECKS_HINT = "freeze_checks"  # release: hint, check run ids holding fre
 __all__ = [
     "FREEZE_CHECKS_HINT",
     "freeze_index_key",
+    "reconcile_merge_group_freeze",
     "reconcile_pull_freeze",
     "reported",
     "sync_release_freeze",
@@ -115,13 +118,18 @@ def reconcile_pull_freeze(
     ctx: JobContext, repo_id: int, pull_json: Mapping[str, Any], pull: PullFacts, hinted: Sequence[Hinted]
 ) -> None:
     settings = _settings(ctx)
-    if settings is None or pull.state != "open":
+    if pull.state != "open":
         return
     comments = _comment_facts(hinted)
     pending = [c for c in comments if not c.handled]
+    if settings is None:
+        if pending:  # only when someone asked: a repository without a freeze pays nothing otherwise
+            _answer_unfrozen(ctx, pull, pending, "no code freeze is configured for this repository")
+        return
     if not settings.covers(pull.base, _default_branch(pull_json)):
         if pending:
-            _answer_unfrozen(ctx, pull, pending)
+            why = f"`{pull.base}` is not a frozen branch (`releases.freeze.branches`)"
+            _answer_unfrozen(ctx, pull, pending, why)
         return
     gh, repo = ctx.gh, ctx.repo_full_name
     causes = frozen_causes(ctx, repo_id)
@@ -177,21 +185,66 @@ def reconcile_pull_freeze(
     )
 
 
+def reconcile_merge_group_freeze(
+    ctx: JobContext, repo_id: int, number: int, group: Mapping[str, Any], default_branch: str
+) -> None:
+    """The freeze check on a merge queue's group head (a required check must be there too): success
+    outside a freeze, else only when every pull request of the group holds an exception."""
+    settings = _settings(ctx)
+    head_sha = str(group.get("head_sha") or "")
+    base = str(group.get("base_ref") or "").removeprefix("refs/heads/")
+    if settings is None or not head_sha or not base or not settings.covers(base, default_branch):
+        return
+    causes = frozen_causes(ctx, repo_id)
+    members: list[tuple[int, bool]] = []
+    if causes:
+        named = merge_group_pull_number(str(group.get("head_ref") or ""))
+        numbers = [named] if named is not None else [number]
+        numbers += [
+            n for n in gate_io.merge_group_member_numbers(ctx.gh, ctx.repo_full_name, base, head_sha)
+            if n not in numbers
+        ]
+        for member in numbers:
+            members.append((member, _holds_exception(ctx, member, base, settings)))
+    gate_io.ensure_check(
+        ctx.gh,
+        ctx.repo_full_name,
+        head_sha,
+        settings.check_name,
+        ctx.app_id,
+        merge_group_freeze_check(causes, base, members, head_sha),
+    )
+
+
+def _holds_exception(ctx: JobContext, number: int, base: str, settings: FreezeSettings) -> bool:
+    try:
+        head = gate_io.pull_facts(gate_io.read_pull(ctx.gh, ctx.repo_full_name, number)).head_sha
+    except GithubException as exc:
+        if exc.status in (404, 410):
+            return False
+        raise
+    existing = gate_io.latest_check(
+        gate_io.read_gate_checks(ctx.gh, ctx.repo_full_name, head, settings.check_name, ctx.app_id)
+    )
+    record = parse_freeze_record(existing.summary if existing else None, head)
+    return record.active_for(base) is not None
+
+
 def _rm_words(ctx: JobContext) -> str:
     # A zero-width space after '@' names a team without notifying it each time.
     return role_title(ctx.repo_config.roles[ROLE_RELEASE_MANAGERS]).replace("@", "@\u200b")
 
 
-def _answer_unfrozen(ctx: JobContext, pull: PullFacts, pending: Sequence[CommentFacts]) -> None:
-    """``/exception`` on a pull request into a branch no freeze covers: said once, nothing kept."""
+def _answer_unfrozen(ctx: JobContext, pull: PullFacts, pending: Sequence[CommentFacts], why: str) -> None:
+    """``/exception`` where no freeze can apply: said once (the reaction marks it), nothing kept."""
     for comment in pending:
         if not comment.edited and may_reply(ctx.store, ctx.repo_full_name, pull.number, comment.author):
             gate_io.post_comment(
                 ctx.gh,
                 ctx.repo_full_name,
                 pull.number,
-                f"@{comment.author} `{pull.base}` is not a frozen branch (`releases.freeze.branches`): "
-                "this pull request needs no freeze exception. Nothing changed.",
+                f"@{comment.author} {why}: this pull request needs no freeze exception "
+                "(docs/code-freeze.md). Nothing changed.",
             )
         gate_io.react(ctx.gh, ctx.repo_full_name, comment.id, "confused")
 

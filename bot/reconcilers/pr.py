@@ -48,7 +48,7 @@ from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
 from bot.reconcilers.audit import record_audit
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
-from bot.reconcilers.freeze import reconcile_pull_freeze
+from bot.reconcilers.freeze import reconcile_merge_group_freeze, reconcile_pull_freeze
 from bot.reconcilers.merge_queue import reconcile_merge_group
 from bot.reconcilers.pr_comments import Hinted, apply_release_notes, read_comments
 from bot.reconcilers.reply_throttle import may_reply
@@ -72,6 +72,10 @@ def reconcile(ctx: JobContext) -> None:
     group = ctx.job.hints.get("merge_group")
     if isinstance(group, Mapping):
         reconcile_merge_group(ctx, number, group, check, lambda member: reconcile_pull(ctx, repo_id, member))
+        if ctx.repo_config.releases.freeze is not None:
+            pull_json = gate_io.read_pull(ctx.gh, ctx.repo_full_name, number)
+            default = str(((pull_json.get("base") or {}).get("repo") or {}).get("default_branch") or "")
+            reconcile_merge_group_freeze(ctx, repo_id, number, group, default)
 
 
 def reconcile_pull(

@@ -284,3 +284,44 @@ def test_freeze_and_thaw_by_hand_cancel_a_wiped_store_and_an_abandoned_release(e
     e2e.settle()
     check = freeze_check(admin, number)
     assert check["conclusion"] == "success" and check["output"]["title"] == "No code freeze on main", check
+
+
+def test_a_merge_queue_group_into_a_frozen_branch_needs_every_exception(e2e: Any) -> None:
+    from test_gate_protect import protect
+
+    admin, pm, dev, releaser = (e2e.api(u) for u in ("admin", "pm", "dev", "releaser"))
+    put_config(admin, FREEZE_CONFIG, "release-bot: code freeze")
+    ok(pm.post(f"{REPO}/milestones", json={"title": "v6.0.0"}))
+    create_ref(dev, "refs/tags/v6.0.0-rc.1")
+    first, _ = open_pull(dev)
+    second, _ = open_pull(dev)
+    e2e.settle()
+    assert protect(e2e, token_login="admin").returncode == 0  # the group waits for the required check
+    say(releaser, first, "/exception needed for the release")
+    e2e.settle()
+
+    def queue(*numbers: int) -> dict[str, Any]:
+        queued = httpx.post(
+            f"{e2e.sandbox.base_url}/_sandbox/merge-queue",
+            json={"repo": "acme/rocket", "pull_numbers": list(numbers)},
+            timeout=10,
+        )
+        assert queued.status_code < 300, queued.text
+        e2e.settle()
+        with e2e.sandbox.state.lock:
+            head = [d.payload for d in e2e.sandbox.state.deliveries if d.event == "merge_group"][-1]
+        sha = head["merge_group"]["head_sha"]
+        runs = ok(admin.get(f"{REPO}/commits/{sha}/check-runs", params={"check_name": CHECK}))["check_runs"]
+        [run] = [r for r in runs if r["app"]["id"] == 1]
+        return run
+
+    run = queue(first, second)
+    assert run["conclusion"] == "failure", run["output"]
+    assert f"#{second}: no exception" in run["output"]["summary"]
+    assert not ok(admin.get(f"{REPO}/pulls/{second}"))["merged"]
+
+    say(releaser, second, "/exception needed too")
+    e2e.settle()
+    run = queue(first, second)
+    assert run["conclusion"] == "success", run["output"]
+    assert all(ok(admin.get(f"{REPO}/pulls/{n}"))["merged"] for n in (first, second))

@@ -7,6 +7,7 @@ neutralized: one line, no mentions that notify, no HTML.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from bot.core.freeze.state import (
@@ -157,3 +158,22 @@ def exceptions_section(state: FreezeState) -> list[str]:
     if more > 0:
         rows.append(f"| … | and {more} earlier | | | |")
     return ["### Freeze exceptions", "", *rows, ""]
+
+
+def merge_group_freeze_check(
+    causes: tuple[FreezeCause, ...], base: str, members: Sequence[tuple[int, bool]], head_sha: str
+) -> CheckOutput:
+    """A merge queue's group into a frozen branch: success outside a freeze, or when every pull
+    request in it (``(number, holds an exception for its head)``) has an exception."""
+    short, shown = head_sha[:7], _text(base, 100)
+    if not causes:
+        return CheckOutput("success", f"No code freeze on {shown}", f"No release has frozen `{shown}` now.")
+    missing = [n for n, granted in members if not granted]
+    versions = ", ".join(f"v{_text(c.version, 64)}" for c in causes)
+    lines = [f"Merge group {short} into `{shown}`, frozen by {versions}:", ""]
+    lines += [f"- #{n}: {'exception granted' if granted else 'no exception'}" for n, granted in members]
+    if missing:
+        title = f"Code freeze: {len(missing)} pull request(s) in the group without an exception"
+        return CheckOutput("failure", title, "\n".join(lines))
+    title = "Code freeze: every pull request in the group has an exception"
+    return CheckOutput("success", title, "\n".join(lines))
