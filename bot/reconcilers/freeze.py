@@ -24,9 +24,9 @@ from typing import Any
 
 from bot.core.freeze.exceptions import FreezeCause, FreezeCheckFacts, parse_freeze_record, plan_freeze_check
 from bot.core.freeze.rendering import merge_group_freeze_check
-from bot.core.freeze.settings import FreezeSettings
+from bot.core.freeze.settings import FREEZE_CHECK_NAME, FreezeSettings
 from bot.core.freeze.state import FreezeException, FreezeState
-from bot.core.gate import CommentFacts, PullFacts
+from bot.core.gate import CheckOutput, CommentFacts, PullFacts
 from bot.core.gate.timeline import role_title
 from bot.core.permissions import ROLE_RELEASE_MANAGERS
 from bot.github import freeze_io, gate_io, repo_io
@@ -268,14 +268,16 @@ def sync_release_freeze(
     milestone: int,
     freeze: FreezeState | None,
     record_id: int | None,
-    was_active: bool,
+    previous: FreezeState | None,
 ) -> None:
     """Keep the index in step with the release's record; wake the frozen branches' pull requests
-    when this release's freeze started or lifted. ``freeze``: None once the milestone is gone."""
+    when this release's freeze started or lifted. ``freeze``: None once the milestone is gone;
+    ``previous``: the freeze as the record held it before this reconcile."""
     settings = _settings(ctx)
     active = freeze is not None and freeze.active and record_id is not None
-    if settings is None and not was_active and not active:
-        return
+    was_active = previous is not None and previous.active
+    if settings is None and not was_active:
+        return  # no freeze configured, none running: nothing to read or write
     changed = {"index": False}
 
     def change(current: Any) -> Any:
@@ -292,21 +294,43 @@ def sync_release_freeze(
     after = ctx.store.update_state(freeze_index_key(repo_id), change)
     if not (changed["index"] or (not isinstance(after, dict) and active != was_active)):
         return
-    patterns = settings.branches if settings is not None else ()
-    if not patterns:
-        patterns = (repo_io.default_branch(ctx.gh, ctx.repo_full_name),)
-    numbers = freeze_io.open_pulls_into(ctx.gh, ctx.repo_full_name, patterns)
-    ctx.enqueue(
-        [
-            JobSpec(pr_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, "freeze.changed")
-            for n in numbers
-        ]
+    recorded = previous.branches if previous is not None else ()
+    patterns = (settings.branches if settings is not None else recorded) or (
+        repo_io.default_branch(ctx.gh, ctx.repo_full_name),
     )
+    numbers = freeze_io.open_pulls_into(ctx.gh, ctx.repo_full_name, patterns)
+    if settings is None:
+        # The configuration was removed during a freeze: pull requests no longer reconcile their
+        # freeze check (a repository without a freeze pays nothing), so lift the checks here, once.
+        _lift_checks(ctx, numbers)
+    else:
+        ctx.enqueue(
+            [
+                JobSpec(pr_key(repo_id, n), ctx.job.installation_id, ctx.repo_full_name, "freeze.changed")
+                for n in numbers
+            ]
+        )
     ctx.log.info(
         "freeze %s v%s: %s; %d open pull request(s) into %s woken",
         ctx.repo_full_name,
-        freeze.version if freeze is not None else "?",
+        (freeze or previous or FreezeState()).version or "?",
         "on" if active else "lifted",
         len(numbers),
         ", ".join(patterns),
     )
+
+
+def _lift_checks(ctx: JobContext, numbers: Sequence[int]) -> None:
+    output = CheckOutput(
+        "success",
+        "No code freeze: releases.freeze is no longer configured",
+        "The code freeze (`releases.freeze` in `.github/release-bot.yml`) was removed from the "
+        "configuration.",
+    )
+    for number in numbers:
+        head = gate_io.pull_facts(gate_io.read_pull(ctx.gh, ctx.repo_full_name, number)).head_sha
+        existing = gate_io.latest_check(
+            gate_io.read_gate_checks(ctx.gh, ctx.repo_full_name, head, FREEZE_CHECK_NAME, ctx.app_id)
+        )
+        if existing is not None and existing.conclusion != "success":
+            gate_io.write_check(ctx.gh, ctx.repo_full_name, head, FREEZE_CHECK_NAME, output, existing.id)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.core.freeze.state import FreezeState
 from bot.core.release_plan import ReleasePlan, RunInputs, plan_deleted, plan_release
 from bot.core.release_types import ReleaseFacts, Wants
 from bot.core.release_view import NotesSummary, config_error_warning
@@ -66,7 +67,7 @@ def reconcile(ctx: JobContext) -> None:
         return
     if facts.milestone is None:
         # An abandoned release (milestone deleted) freezes nothing any more.
-        sync_release_freeze(ctx, repo_id, number, None, None, _was_frozen(facts))
+        sync_release_freeze(ctx, repo_id, number, None, None, _recorded_freeze(facts))
         deleted = plan_deleted(facts)
         if deleted is not None:
             apply_deleted(ctx, deleted)
@@ -90,10 +91,9 @@ def reconcile(ctx: JobContext) -> None:
     ReleaseRun(ctx, facts, repo_id).run()
 
 
-def _was_frozen(facts: ReleaseFacts) -> bool:
-    """Whether the release record, as read, has the release frozen (before this reconcile)."""
-    freeze = facts.record.state.freeze if facts.record is not None else None
-    return freeze is not None and freeze.active
+def _recorded_freeze(facts: ReleaseFacts) -> FreezeState | None:
+    """The release's freeze as its record held it before this reconcile."""
+    return facts.record.state.freeze if facts.record is not None else None
 
 
 class ReleaseRun:
@@ -116,7 +116,7 @@ class ReleaseRun:
         # Of milestones naming the same version, the oldest keeps the release notes: two drafts
         # for one tag would fight (GitHub refuses the second release of a tag).
         notes = self._sync_notes() if plan.notes_owner else None
-        was_frozen = _was_frozen(self.facts)
+        was_frozen = _recorded_freeze(self.facts)
         applied = ReleaseApply(self.ctx, self.facts, plan, self.repo_id).run(notes)
         sync_release_freeze(
             self.ctx, self.repo_id, plan.milestone_number, plan.state.freeze, applied.record_id, was_frozen

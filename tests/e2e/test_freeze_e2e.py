@@ -325,3 +325,20 @@ def test_a_merge_queue_group_into_a_frozen_branch_needs_every_exception(e2e: Any
     run = queue(first, second)
     assert run["conclusion"] == "success", run["output"]
     assert all(ok(admin.get(f"{REPO}/pulls/{n}"))["merged"] for n in (first, second))
+
+
+def test_removing_the_configuration_lifts_a_running_freeze(e2e: Any) -> None:
+    admin, pm, dev = (e2e.api(u) for u in ("admin", "pm", "dev"))
+    put_config(admin, FREEZE_CONFIG, "release-bot: code freeze")
+    milestone = ok(pm.post(f"{REPO}/milestones", json={"title": "v7.0.0"}))["number"]
+    create_ref(dev, "refs/tags/v7.0.0-rc.1")
+    number, _ = open_pull(dev)
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "failure"
+    put_config(admin, "releases:\n  mode: agile\n", "release-bot: no more freeze")
+    e2e.settle()
+    check = freeze_check(admin, number)
+    assert check["conclusion"] == "success", check["output"]
+    assert check["output"]["title"] == "No code freeze: releases.freeze is no longer configured"
+    body = tracking_issue(pm, milestone)["body"]
+    assert "`releases.freeze` was removed from the configuration" in body, body
