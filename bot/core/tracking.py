@@ -420,8 +420,10 @@ def render_tracking_body(view: TrackingView) -> str:
         lines += ["### Post-release feedback", "", *_item_lines(view.feedback), ""]
     if view.links:
         lines += ["### Links", "", *[f"- [{label}]({url})" for label, url in view.links], ""]
+    freeze_commands = ", `/freeze`, `/thaw`" if view.state.freeze is not None else ""
     lines += [
-        "Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`, `/help`.",
+        f"Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`{freeze_commands}, "
+        "`/help`.",
         "",
     ]
     pointer = record_pointer(view.record_id) if view.record_id is not None else ""
