@@ -80,6 +80,8 @@ def reconcile(ctx: JobContext) -> None:
             )
         return
     if facts.version_obj is None:
+        # Renamed to something that is not a version: no longer a release, so it freezes nothing.
+        sync_release_freeze(ctx, repo_id, number, None, None, _recorded_freeze(facts))
         ctx.log.info(
             "release %s: milestone %r is not a version; nothing to track", ctx.job.key, facts.milestone_title
         )
