@@ -12,7 +12,9 @@ the payload: ``bot.reconcilers.pr_comments``) and ``merge_group`` (``head_sha``/
 ``base_ref`` of a merge queue group: ``bot.reconcilers.merge_queue``). Replies to one person on
 one pull request are throttled (``bot.reconcilers.reply_throttle``): beyond the burst the bot only
 reacts, so nobody can make it flood a thread (or GitHub's limits). Admin-bypass merges go to the
-audit store (``bot.reconcilers.audit``).
+audit store (``bot.reconcilers.audit``). Where ``releases.freeze`` is configured, the code freeze's
+own check run follows the gate's (``bot.reconcilers.freeze``, docs/code-freeze.md); elsewhere it
+costs nothing.
 """
 
 from __future__ import annotations
