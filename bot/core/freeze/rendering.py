@@ -17,6 +17,7 @@ from bot.core.freeze.state import (
     LIFTED_ENDS,
     LIFTED_THAWED,
     LIFTED_UNCONFIGURED,
+    LIFTED_WINDOW,
     FreezeState,
 )
 from bot.core.gate.plan import CheckOutput
@@ -120,7 +121,7 @@ _LIFTED_WORDS = {
     LIFTED_CLOSED: "the milestone closed",
     LIFTED_THAWED: "`/thaw`",
     LIFTED_UNCONFIGURED: "`releases.freeze` was removed from the configuration",
-    "due_moved": "the due date moved",
+    LIFTED_WINDOW: "the release left its window: a later due date, or a new candidate before `starts`",
 }
 
 

@@ -35,8 +35,9 @@ LIFTED_ENDS = "ends"
 LIFTED_CLOSED = "closed"
 LIFTED_THAWED = "thawed"
 LIFTED_UNCONFIGURED = "unconfigured"  # ``releases.freeze`` was removed from the configuration
+LIFTED_WINDOW = "window"  # back before the window opens (the due date moved later, say)
 
-_LIFTED = (LIFTED_ENDS, LIFTED_CLOSED, LIFTED_THAWED, LIFTED_UNCONFIGURED, "due_moved")
+_LIFTED = (LIFTED_ENDS, LIFTED_CLOSED, LIFTED_THAWED, LIFTED_UNCONFIGURED, LIFTED_WINDOW)
 
 _DATE_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")

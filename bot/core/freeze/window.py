@@ -30,6 +30,7 @@ from bot.core.freeze.state import (
     LIFTED_CLOSED,
     LIFTED_ENDS,
     LIFTED_THAWED,
+    LIFTED_WINDOW,
     MANUAL_FROZEN,
     MANUAL_THAWED,
     FreezeException,
@@ -40,7 +41,6 @@ from bot.core.stages import STAGES, index_of
 
 FREEZE = "freeze"
 THAW = "thaw"
-LIFTED_DUE_MOVED = "due_moved"  # the due date moved later: the window is not open yet
 
 
 @dataclass(frozen=True)
@@ -113,7 +113,7 @@ def decide_freeze(
     elif start is not None:
         active, cause, begins = True, (CAUSE_STAGE if settings.starts_stage else CAUSE_DUE), start
     else:
-        why = LIFTED_ENDS if at >= ends else LIFTED_DUE_MOVED
+        why = LIFTED_ENDS if at >= ends else LIFTED_WINDOW
 
     detail = ""
     if cause == CAUSE_STAGE:

@@ -153,7 +153,7 @@ def test_days_before_due_starts_on_its_day_and_records_it() -> None:
     state = decide_freeze(DUE_3, None, facts)
     assert state.active and state.since == "2026-11-27" and state.cause == "due" and state.detail == "3"
     moved = decide_freeze(DUE_3, state, window(PLAN, today="2026-11-28", due_date="2026-12-20"))
-    assert not moved.active and moved.lifted_why == "due_moved"
+    assert not moved.active and moved.lifted_why == "window"
 
 
 def grant(pr: int, sha: str = "a" * 40, comment: int = 1, withdrawn: bool = False) -> FreezeException:
@@ -192,3 +192,14 @@ def test_the_record_is_backward_compatible_and_round_trips() -> None:
     data["freeze"]["cause"] = "because"
     parsed = TrackingState.from_json(data).freeze
     assert parsed is not None and parsed.exceptions == (grant(3),) and parsed.cause == ""
+
+
+def test_a_new_candidate_before_starts_closes_the_window() -> None:
+    at_prepare = FreezeSettings(starts_stage=PREPARE, ends=DEPLOY)
+    frozen = decide_freeze(at_prepare, None, window(PREPARE))
+    assert frozen.active and frozen.since == "2026-11-24"
+    back = decide_freeze(at_prepare, frozen, window(UAT, began={**BEGAN, PREPARE: ""}))  # rc.2: back to UAT
+    assert not back.active and back.lifted_why == "window"
+    prepared = window(PREPARE, today="2026-11-28", began={**BEGAN, PREPARE: "2026-11-28"})
+    again = decide_freeze(at_prepare, back, prepared)
+    assert again.active and again.since == "2026-11-28"
