@@ -342,3 +342,24 @@ def test_removing_the_configuration_lifts_a_running_freeze(e2e: Any) -> None:
     assert check["output"]["title"] == "No code freeze: releases.freeze is no longer configured"
     body = tracking_issue(pm, milestone)["body"]
     assert "`releases.freeze` was removed from the configuration" in body, body
+
+
+def test_a_freeze_by_due_date_starts_days_before_it(e2e: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    admin, pm, dev = (e2e.api(u) for u in ("admin", "pm", "dev"))
+    config = "releases:\n  freeze:\n    starts: {days_before_due: 3}\n"
+    put_config(admin, config, "release-bot: freeze three days before the due date")
+    far = (datetime.now(UTC) + timedelta(days=30)).strftime("%Y-%m-%dT08:00:00Z")
+    soon = (datetime.now(UTC) + timedelta(days=2)).strftime("%Y-%m-%dT08:00:00Z")
+    later = ok(pm.post(f"{REPO}/milestones", json={"title": "v8.0.0", "due_on": far}))["number"]
+    number, _ = open_pull(dev)
+    e2e.settle()
+    assert freeze_check(admin, number)["conclusion"] == "success"  # 30 days out: not yet
+    assert "3 days before the due date" in freeze_check(admin, number)["output"]["summary"]
+    ok(pm.patch(f"{REPO}/milestones/{later}", json={"due_on": soon}))  # the date moves closer
+    e2e.settle()
+    check = freeze_check(admin, number)
+    assert check["conclusion"] == "failure", check["output"]
+    assert "(3 days before the due date)" in check["output"]["summary"]
+    assert "(3 days before the due date); `/thaw` lifts it |" in tracking_issue(pm, later)["body"]

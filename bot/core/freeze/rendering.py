@@ -132,7 +132,8 @@ def freeze_rows(state: FreezeState) -> list[str]:
         if state.cause == CAUSE_MANUAL:
             how = f"`/freeze` by {_who(state.by)}"
         elif state.cause == CAUSE_DUE:
-            how = f"{state.detail or 'some'} day(s) before the due date"
+            days = int(state.detail) if state.detail.isdigit() else 0
+            how = f"{days} day{'s' if days != 1 else ''} before the due date"
         else:
             how = f"{STAGE_TITLES.get(state.detail, 'its stage')} began"
         text = f"❄️ {branches} frozen since {state.since} ({how}); `/thaw` lifts it"
