@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from bot.core.command_registry import PULL_REQUEST, spec
@@ -153,9 +153,7 @@ def _run(
         if not live:
             return f"there is no exception for head commit {pull.head_sha[:7]} to withdraw. Nothing changed."
         for i in live:
-            grants[i] = FreezeException(
-                **{**grants[i].__dict__, "withdrawn_by": comment.author, "withdrawn_at": comment.created_at}
-            )
+            grants[i] = replace(grants[i], withdrawn_by=comment.author, withdrawn_at=comment.created_at)
         return None
     if len(grants) >= MAX_GRANTS_PER_COMMIT:
         return "this commit has had too many exceptions; push a new commit to start again."
