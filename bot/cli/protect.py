@@ -11,6 +11,11 @@ the optional ``administration: write`` permission; ``--token-env VAR`` acts as t
 token is in the environment variable VAR instead (a repository admin). The token is never printed.
 See docs/merge-gate.md for doing the same by hand and why the pin matters.
 
+When the repository configures a code freeze (``releases.freeze`` in its ``.github/release-bot.yml``,
+read from the default branch), it also requires ``release-bot/freeze``, pinned to the App, on the
+frozen branches: a ruleset named "release-bot freeze" (or classic protection of those branches).
+``--no-freeze`` leaves that out (docs/code-freeze.md).
+
 Then it enables the App as a custom deployment protection rule on the environments of
 ``deploy.environments`` (or ``--environments``): ``bot.cli.protect_environments``, docs/deployments.md.
 """
@@ -48,6 +53,11 @@ def add_parser(subparsers: Any) -> None:
         "--classic", action="store_true", help="use classic branch protection instead of a ruleset"
     )
     parser.add_argument(
+        "--no-freeze",
+        action="store_true",
+        help="do not require release-bot/freeze on the frozen branches even if a code freeze is configured",
+    )
+    parser.add_argument(
         "--token-env",
         metavar="VAR",
         help="act as the person whose token is in environment variable VAR instead of the App",
@@ -73,6 +83,8 @@ def run(args: argparse.Namespace) -> int:
         done = gate_io.protect_release_branches(
             gh, repo, patterns, check_name, app_id, classic=bool(args.classic)
         )
+        if not getattr(args, "no_freeze", False):
+            done += _protect_frozen_branches(gh, repo, app_id, bool(args.classic))
     except GithubException as exc:
         message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
         print(f"protect: GitHub refused ({exc.status}): {message}", file=sys.stderr)
@@ -87,6 +99,29 @@ def run(args: argparse.Namespace) -> int:
         print(line)
     # Deployments wait for the release: the App as the custom deployment protection rule.
     return protect_environments.protect_environments(gh, repo, app_id, args.environments)
+
+
+FREEZE_RULESET_NAME = "release-bot freeze"
+
+
+def _protect_frozen_branches(gh: GitHubClient, repo: str, app_id: int, classic: bool) -> list[str]:
+    """``release-bot/freeze`` pinned to the App on the frozen branches, when a freeze is configured."""
+    from bot.config.loader import ConfigLoader
+    from bot.config.repo_config import RepoConfig
+    from bot.github import repo_io
+
+    loaded = ConfigLoader(None).load(gh, repo)
+    if loaded.error:
+        print(f"protect: .github/release-bot.yml has problems; the freeze is judged from the last valid "
+              f"configuration:\n{loaded.error}", file=sys.stderr)
+    freeze = RepoConfig.from_mapping(loaded.config, repo.partition("/")[0]).releases.freeze
+    if freeze is None:
+        return []
+    patterns = list(freeze.patterns(repo_io.default_branch(gh, repo)))
+    done = gate_io.protect_release_branches(
+        gh, repo, patterns, freeze.check_name, app_id, classic=classic, ruleset_name=FREEZE_RULESET_NAME
+    )
+    return done or [f"no branch matches {', '.join(patterns)} yet; no freeze check to require"]
 
 
 def _client(settings: Settings, repo: str, token_env: str | None) -> tuple[GitHubClient, int]:

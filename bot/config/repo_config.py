@@ -18,6 +18,7 @@ from typing import Any
 from bot.config.defaults import STAGE_IDS, default_config, defaults_of_def
 from bot.config.merge import deep_merge
 from bot.core.deploy import DeploySettings, EnvironmentRule
+from bot.core.freeze import FreezeSettings, freeze_settings
 from bot.core.gate import GateSettings
 from bot.core.permissions import RoleRule, role_rules
 from bot.core.release_view import ReleaseSettings
@@ -35,6 +36,7 @@ class ReleasesConfig:
     mode: str  # agile | strict
     monitor_environment: str
     feedback_labels: tuple[str, ...]
+    freeze: FreezeSettings | None = None  # ``releases.freeze``; None: no code freeze (the default)
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ class RepoConfig:
                 mode=str(releases["mode"]),
                 monitor_environment=str(releases["monitor_environment"]),
                 feedback_labels=tuple(str(label) for label in releases["feedback_labels"]),
+                freeze=freeze_settings(releases.get("freeze")),
             ),
             stages=MappingProxyType({stage: _stage(full["stages"].get(stage) or {}) for stage in STAGE_IDS}),
             gate=gate_settings(gate),
@@ -132,7 +135,7 @@ class RepoConfig:
             tracking_label=releases.tracking_label,
             title_template=releases.tracking_issue_title,
             roles=self.roles,
-        )
+        ).with_freeze(releases.freeze)
 
     def deploy_settings(self) -> DeploySettings:
         """``deploy:`` typed: what each protected environment waits for (docs/deployments.md)."""

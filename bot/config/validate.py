@@ -143,7 +143,12 @@ def _from_schema_error(error: ValidationError, node: yaml.Node | None) -> list[C
         # "is not valid under any of the given schemas" says nothing: report the branch's own
         # problem (a checklist item {item, fact} with a misspelled fact names the fact).
         # A branch whose type fits the value is the one meant; the others only say "not a string".
-        fitting = [e for e in error.context if e.validator != "type"] or list(error.context)
+        def branch(e: ValidationError) -> Any:
+            return e.relative_schema_path[0] if e.relative_schema_path else None
+
+        misfits = {branch(e) for e in error.context if e.validator == "type"}
+        fitting = [e for e in error.context if e.validator != "type" and branch(e) not in misfits]
+        fitting = fitting or [e for e in error.context if e.validator != "type"] or list(error.context)
         return _from_schema_error(best_match(fitting), node)
     path = tuple(error.absolute_path)
     if error.validator == "additionalProperties" and isinstance(error.instance, dict):
@@ -215,6 +220,7 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Con
                 problems.append(
                     ConfigProblem("must have a named group (?P<version>...)", path, line_of(node, path))
                 )
+    problems.extend(_freeze_problems(releases.get("freeze"), node))
     tz = releases.get("timezone")
     if isinstance(tz, str):
         path = ("releases", "timezone")
@@ -229,6 +235,26 @@ def _semantic_problems(data: dict[str, Any], node: yaml.Node | None) -> list[Con
                 )
             )
     return problems
+
+
+def _freeze_problems(freeze: Any, node: yaml.Node | None) -> list[ConfigProblem]:
+    """``releases.freeze``: a freeze that ends before it starts would never hold."""
+    from bot.core.stages import STAGES
+
+    if not isinstance(freeze, dict):
+        return []
+    starts, ends = freeze.get("starts"), freeze.get("ends", "deploy")
+    if starts in STAGES and ends in STAGES and STAGES.index(ends) <= STAGES.index(starts):
+        path = ("releases", "freeze", "ends")
+        return [
+            ConfigProblem(
+                f"{ends!r} does not come after starts {starts!r}: the freeze would never hold "
+                f"(stages in order: {', '.join(STAGES)})",
+                path,
+                line_of(node, path if "ends" in freeze else ("releases", "freeze", "starts")),
+            )
+        ]
+    return []
 
 
 def line_of(node: yaml.Node | None, path: Sequence[PathPart], key_line: bool = False) -> int | None:

@@ -29,6 +29,7 @@ TRACKING_ISSUE = "tracking issue"
 GATE = "gate"  # bot.core.gate.commands
 NOTES = "notes"  # bot.reconcilers.release_notes
 RELEASE = "release"  # the tracking issue (bot.reconcilers.release)
+FREEZE = "freeze"  # bot.core.freeze.exceptions (the pull request's freeze check)
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,39 @@ REGISTRY: tuple[CommandSpec, ...] = (
         roles=frozenset({ROLE_QA}),
     ),
     CommandSpec("help", TRACKING_ISSUE, RELEASE, (Form(("/help",), "this text", ""),), anyone=True),
+)
+
+# The code freeze (``releases.freeze``, docs/code-freeze.md).
+REGISTRY += (
+    CommandSpec(
+        "exception",
+        PULL_REQUEST,
+        FREEZE,
+        (
+            Form(
+                ("/exception <reason>",),
+                "lets this pull request through a code freeze, for the current head commit",
+                "{rm}",
+            ),
+            Form(("/exception cancel",), "withdraws it", "{rm}"),
+        ),
+        roles=frozenset({ROLE_RELEASE_MANAGERS}),
+        refusal_who="{rm}",
+    ),
+    CommandSpec(
+        "freeze",
+        TRACKING_ISSUE,
+        RELEASE,
+        (Form(("/freeze",), "start the code freeze by hand", "release managers"),),
+        roles=frozenset({ROLE_RELEASE_MANAGERS}),
+    ),
+    CommandSpec(
+        "thaw",
+        TRACKING_ISSUE,
+        RELEASE,
+        (Form(("/thaw",), "lift the code freeze by hand", "release managers"),),
+        roles=frozenset({ROLE_RELEASE_MANAGERS}),
+    ),
 )
 
 

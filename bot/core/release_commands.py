@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 from bot.core.command_registry import TRACKING_ISSUE, CommandSpec, names_for, spec, tracking_issue_help
 from bot.core.commands import Command, parse_commands
+from bot.core.freeze.state import FreezeState
+from bot.core.freeze.window import FREEZE, THAW, FreezeRequest
 from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, RoleRule
 from bot.core.release_types import Comment, ReleaseFacts, local_date
 from bot.core.stages import StageFacts, StageRecord, record_uat, request_stage
@@ -51,6 +53,7 @@ class CommandsOutcome:
     record: StageRecord
     answers: tuple[Answer, ...]
     watermark: int  # the newest comment id read (handled once the record is written)
+    freeze_requests: tuple[FreezeRequest, ...] = ()  # /freeze, /thaw (bot.core.freeze.window)
 
 
 def _new_command_comments(facts: ReleaseFacts, watermark: int) -> list[tuple[Comment, list[Command]]]:
@@ -70,6 +73,8 @@ def _roles_of_command(command: Command) -> frozenset[str]:
         return spec(TRACKING_ISSUE, "stage").roles
     if command.name == "uat" and command.args.partition(" ")[0].lower() in ("passed", "failed"):
         return spec(TRACKING_ISSUE, "uat").roles
+    if command.name in (FREEZE, THAW):
+        return spec(TRACKING_ISSUE, command.name).roles
     return frozenset()
 
 
@@ -109,9 +114,13 @@ def run_commands(
     tz: ZoneInfo,
     today: str,
     roles: Mapping[str, RoleRule],
+    freeze: FreezeState | None = None,
+    freeze_configured: bool = False,
 ) -> CommandsOutcome:
     """Run the commands of comments newer than the watermark, oldest first (roles looked up first;
-    ``roles``: the configured rules, for the words of a refusal)."""
+    ``roles``: the configured rules, for the words of a refusal; ``freeze``: the release's freeze as
+    recorded, for ``/freeze`` and ``/thaw``)."""
+    requests: list[FreezeRequest] = []
     answered = {int(m.group(1)) for c in bot_comments for m in [_REPLY_RE.search(c.body)] if m}
     answers: list[Answer] = []
     newest = watermark
@@ -129,6 +138,14 @@ def run_commands(
         replies: list[str] = []
         accepted_any = False
         for command in commands:
+            if command.name in (FREEZE, THAW):
+                accepted, reply = _freeze_command(
+                    facts, command.name, author, given, roles, freeze, freeze_configured, requests
+                )
+                accepted_any = accepted_any or (accepted and not reply)
+                if reply:
+                    replies.append(reply)
+                continue
             record, accepted, reply = _command(facts, record, stage_facts, command, author, given, roles)
             accepted_any = accepted_any or (accepted and not reply)
             if reply:
@@ -138,7 +155,37 @@ def run_commands(
         answers.append(
             Answer(cid, author, accepted_any, None if cid in answered else ("\n\n".join(replies) or None))
         )
-    return CommandsOutcome(record, tuple(answers), newest)
+    return CommandsOutcome(record, tuple(answers), newest, tuple(requests))
+
+
+def _freeze_command(
+    facts: ReleaseFacts,
+    name: str,
+    author: str,
+    given: str,
+    roles: Mapping[str, RoleRule],
+    freeze: FreezeState | None,
+    configured: bool,
+    requests: list[FreezeRequest],
+) -> tuple[bool, str | None]:
+    """``/freeze`` or ``/thaw``: a request for ``bot.core.freeze.window.decide_freeze``, or why not.
+    ``freeze``: as recorded before this run, and as changed by the requests of earlier comments."""
+    if not configured:
+        return False, (
+            f"`/{name}`: no code freeze is configured for this repository (`releases.freeze` in "
+            "`.github/release-bot.yml`, docs/code-freeze.md). Nothing changed."
+        )
+    if not _may_run(facts, spec(TRACKING_ISSUE, name), author):
+        return False, f"`/{name}` is for release managers: {_rule_words(roles, ROLE_RELEASE_MANAGERS)}."
+    active = freeze is not None and freeze.active
+    if requests:
+        active = requests[-1].kind == FREEZE
+    if name == FREEZE and active:
+        return False, "The code freeze is already on. Nothing changed."
+    if name == THAW and not active:
+        return False, "No code freeze is on, so there is nothing to thaw. Nothing changed."
+    requests.append(FreezeRequest(name, author, given))
+    return True, None
 
 
 def _command(

@@ -19,6 +19,9 @@ from datetime import UTC, datetime
 
 from bot.core.checklist_facts import ticks_of
 from bot.core.checklists import Progress, parse_progress
+from bot.core.freeze import FreezeException, FreezeState, WindowFacts, decide_freeze
+from bot.core.freeze.state import LIFTED_UNCONFIGURED
+from bot.core.freeze.window import FreezeRequest
 from bot.core.release_commands import Answer, roles_needed, run_commands
 from bot.core.release_ticks import FactEdit, comments_to_read, fact_edits, known_facts
 from bot.core.release_types import Comment, ReleaseFacts, Wants, github_time, local_date
@@ -28,12 +31,23 @@ from bot.core.release_view import (
     ReleaseSettings,
     ViewInputs,
     config_error_warning,
+    due_date,
     duplicate_warning,
     overdue,
     release_view,
     retrospective,
 )
-from bot.core.stages import DEPLOY, FUTURE_PLANNING, MONITOR, STAGES, STRICT, StageFacts, advance, index_of
+from bot.core.stages import (
+    DEPLOY,
+    FUTURE_PLANNING,
+    MONITOR,
+    STAGES,
+    STRICT,
+    StageFacts,
+    StageRecord,
+    advance,
+    index_of,
+)
 from bot.core.tracking import (
     MAX_PAST_GATE,
     ChecklistRecord,
@@ -58,6 +72,8 @@ class RunInputs:
     config_valid: bool = True
     edited_comments: frozenset[int] = frozenset()  # changed since posted (bot.jobs.comment_was_edited)
     past_gate: tuple[str, ...] = ()  # the gate's audit of the release branch ("#12" or a commit sha)
+    # Freeze exceptions read back from pull requests' freeze checks (bot.reconcilers.freeze).
+    freeze_reports: tuple[FreezeException, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -190,6 +206,34 @@ def _latest_candidate_sha(facts: ReleaseFacts) -> str:
     return next((t.sha for t in facts.tags if t.name == name), "")
 
 
+def _freeze(
+    facts: ReleaseFacts,
+    known: FreezeState | None,
+    config: ReleaseSettings,
+    record: StageRecord,
+    today: str,
+    requests: tuple[FreezeRequest, ...],
+    run: RunInputs,
+) -> FreezeState | None:
+    """The release's code freeze (bot.core.freeze.window); None where none was ever configured, so
+    the record of such a release is unchanged. A freeze whose configuration was removed is lifted."""
+    if config.freeze is None:
+        if known is None or not known.active:
+            return known
+        return replace(known, active=False, since="", lifted=today, lifted_why=LIFTED_UNCONFIGURED)
+    version = facts.version_obj
+    assert version is not None
+    window = WindowFacts(
+        version=version_text(version),
+        stage=record.current,
+        began=record.began,
+        milestone_open=facts.milestone_open,
+        due_date=due_date(facts.milestone),
+        today=today,
+    )
+    return decide_freeze(config.freeze, known, window, requests, run.freeze_reports)
+
+
 def plan_release(
     facts: ReleaseFacts, state: TrackingState, config: ReleaseSettings, today: str, run: RunInputs
 ) -> ReleasePlan | Wants:
@@ -247,10 +291,13 @@ def plan_release(
         tz=tz,
         today=today,
         roles=config.roles,
+        freeze=state.freeze,
+        freeze_configured=config.freeze is not None,
     )
     outcome = advance(commands.record, stage_facts, today)
     record = outcome.record
     held = outcome.held or first.held
+    freeze = _freeze(facts, state.freeze, config, record, today, commands.freeze_requests, run)
 
     # What is still to be read: stage comments by id (a fact tick), feedback, pull requests.
     ticks = ticks_of(known_facts(facts, record, stage_facts.deployed, tz, today))
@@ -297,6 +344,7 @@ def plan_release(
         checklists=checklists,
         comments_seen=state.comments_seen,
         overdue=overdue(facts, state.overdue, record, tz, today),
+        freeze=freeze,
     )
 
     # Stage comments due: every stage that began (not skipped) and has none yet. ``posted`` (in

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.core.checklists import Progress, StageChecklist, all_checklists
 from bot.core.due_dates import github_due_day
+from bot.core.freeze.settings import FreezeSettings
 from bot.core.permissions import RoleRule
 from bot.core.release_types import Item, Milestone, ReleaseFacts, local_date
 from bot.core.stages import DEPLOY, STRICT, StageRecord
@@ -50,6 +51,7 @@ class ReleaseSettings:
     title_template: str
     checklists: Mapping[str, StageChecklist]
     roles: Mapping[str, RoleRule]  # who holds which role, for the words of a refusal
+    freeze: FreezeSettings | None = None  # ``releases.freeze``; None: no code freeze configured
 
     @classmethod
     def create(cls, config: Mapping[str, Any], *, timezone: str, mode: str, monitor_environment: str,
@@ -73,6 +75,9 @@ class ReleaseSettings:
             checklists=all_checklists(config),
             roles=roles,
         )
+
+    def with_freeze(self, freeze: FreezeSettings | None) -> ReleaseSettings:
+        return replace(self, freeze=freeze)
 
     def title(self, version: Version) -> str:
         # Plain replacement, not str.format: the template comes from the repository.

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.core.checklists import Progress, StageChecklist
+from bot.core.freeze.state import FreezeState
 from bot.core.release_record import record_pointer
 from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
 
@@ -162,6 +163,8 @@ class TrackingState:
     # date a stage began, so the body is rendered from the record and never from the clock. It
     # counts only while the milestone keeps that due date (moving the date clears the verdict).
     overdue: str | None = None
+    # The code freeze (``releases.freeze``): None where none is configured (bot.core.freeze.state).
+    freeze: FreezeState | None = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -181,6 +184,8 @@ class TrackingState:
             data["seen"] = self.comments_seen
         if self.overdue:
             data["overdue"] = self.overdue
+        if self.freeze is not None:
+            data["freeze"] = self.freeze.to_json()
         return data
 
     @classmethod
@@ -203,6 +208,7 @@ class TrackingState:
             overdue=data["overdue"]
             if isinstance(data.get("overdue"), str) and _DATE_RE.match(data["overdue"])
             else None,
+            freeze=FreezeState.from_json(data.get("freeze")),
         )
 
 
@@ -370,6 +376,7 @@ def render_tracking_body(view: TrackingView) -> str:
         f"| Final tag | {final} |",
         f"| GitHub Release | {release} |",
         f"| Mode | {view.mode} |",
+        *_freeze_rows(view.state.freeze),
         "",
         "### Stages",
         "",
@@ -405,12 +412,18 @@ def render_tracking_body(view: TrackingView) -> str:
             for entry in view.state.past_gate
         ]
         lines += [f"### Reached `{view.branch}` past the gate", "", *_bounded(gate_lines), ""]
+    if view.state.freeze is not None:
+        from bot.core.freeze.rendering import exceptions_section
+
+        lines += exceptions_section(view.state.freeze)
     if view.feedback:
         lines += ["### Post-release feedback", "", *_item_lines(view.feedback), ""]
     if view.links:
         lines += ["### Links", "", *[f"- [{label}]({url})" for label, url in view.links], ""]
+    freeze_commands = ", `/freeze`, `/thaw`" if view.state.freeze is not None else ""
     lines += [
-        "Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`, `/help`.",
+        f"Commands (on this issue): `/stage <name>`, `/uat passed`, `/uat failed <reason>`{freeze_commands}, "
+        "`/help`.",
         "",
     ]
     pointer = record_pointer(view.record_id) if view.record_id is not None else ""
@@ -420,6 +433,14 @@ def render_tracking_body(view: TrackingView) -> str:
         # Keep the head (the summary) and the record's pointer; cut the lists in the middle.
         body = body[: MAX_BODY_CHARS - len(pointer) - 40] + "\n\n… (truncated)\n\n" + pointer
     return body
+
+
+def _freeze_rows(freeze: FreezeState | None) -> list[str]:
+    if freeze is None:
+        return []
+    from bot.core.freeze.rendering import freeze_rows
+
+    return freeze_rows(freeze)
 
 
 def _outstanding(view: TrackingView) -> list[str]:

@@ -443,9 +443,11 @@ def reviews(entries: Iterable[Mapping[str, Any]]) -> tuple[Review, ...]:
 RULESET_NAME = "release-bot gate"
 
 
-def _ruleset_body(patterns: Sequence[str], check_name: str, app_id: int) -> dict[str, Any]:
+def _ruleset_body(
+    patterns: Sequence[str], check_name: str, app_id: int, name: str = RULESET_NAME
+) -> dict[str, Any]:
     return {
-        "name": RULESET_NAME,
+        "name": name,
         "target": "branch",
         "enforcement": "active",
         "conditions": {"ref_name": {"include": [f"refs/heads/{p}" for p in patterns], "exclude": []}},
@@ -482,23 +484,25 @@ def _ruleset_is_ours(ruleset: Mapping[str, Any], wanted: Mapping[str, Any]) -> b
     return False
 
 
-def ensure_ruleset(gh: Github, repo: str, patterns: Sequence[str], check_name: str, app_id: int) -> str:
-    """Create or fix the repository ruleset that requires the gate. Returns what was done."""
-    wanted = _ruleset_body(patterns, check_name, app_id)
+def ensure_ruleset(
+    gh: Github, repo: str, patterns: Sequence[str], check_name: str, app_id: int, name: str = RULESET_NAME
+) -> str:
+    """Create or fix the repository ruleset ``name`` that requires the check. Returns what was done."""
+    wanted = _ruleset_body(patterns, check_name, app_id, name)
     for summary in list_all(gh, f"{repo_path(repo)}/rulesets", max_pages=5):
-        if summary.get("name") != RULESET_NAME:
+        if summary.get("name") != name:
             continue
         ruleset_id = int(summary["id"])
         current = _get(gh, f"{repo_path(repo)}/rulesets/{ruleset_id}")
         if _ruleset_is_ours(current, wanted):
             return (
-                f"ruleset '{RULESET_NAME}' (id {ruleset_id}) already requires {check_name} from app {app_id}"
+                f"ruleset '{name}' (id {ruleset_id}) already requires {check_name} from app {app_id}"
             )
         _send(gh, "PUT", f"{repo_path(repo)}/rulesets/{ruleset_id}", wanted)
-        return f"ruleset '{RULESET_NAME}' (id {ruleset_id}) updated to require {check_name} from app {app_id}"
+        return f"ruleset '{name}' (id {ruleset_id}) updated to require {check_name} from app {app_id}"
     created = _send(gh, "POST", f"{repo_path(repo)}/rulesets", wanted)
     return (
-        f"ruleset '{RULESET_NAME}' (id {created.get('id')}) created: {check_name} from app {app_id} "
+        f"ruleset '{name}' (id {created.get('id')}) created: {check_name} from app {app_id} "
         f"on {', '.join(patterns)}"
     )
 
@@ -562,7 +566,13 @@ def matching_branches(gh: Github, repo: str, patterns: Sequence[str]) -> list[st
 
 
 def protect_release_branches(
-    gh: Github, repo: str, patterns: Sequence[str], check_name: str, app_id: int, classic: bool = False
+    gh: Github,
+    repo: str,
+    patterns: Sequence[str],
+    check_name: str,
+    app_id: int,
+    classic: bool = False,
+    ruleset_name: str = RULESET_NAME,
 ) -> list[str]:
     """Require the gate pinned to the App: a ruleset, or classic protection where rulesets are unavailable.
 
@@ -571,7 +581,7 @@ def protect_release_branches(
     """
     if not classic:
         try:
-            return [ensure_ruleset(gh, repo, patterns, check_name, app_id)]
+            return [ensure_ruleset(gh, repo, patterns, check_name, app_id, ruleset_name)]
         except GithubException as exc:
             # 404: no rulesets on this GitHub (older GHES); 403 "Upgrade to GitHub Pro or make this
             # repository public…": not on this plan. Any other 403 is a missing permission: say so.

@@ -12,7 +12,9 @@ the payload: ``bot.reconcilers.pr_comments``) and ``merge_group`` (``head_sha``/
 ``base_ref`` of a merge queue group: ``bot.reconcilers.merge_queue``). Replies to one person on
 one pull request are throttled (``bot.reconcilers.reply_throttle``): beyond the burst the bot only
 reacts, so nobody can make it flood a thread (or GitHub's limits). Admin-bypass merges go to the
-audit store (``bot.reconcilers.audit``).
+audit store (``bot.reconcilers.audit``). Where ``releases.freeze`` is configured, the code freeze's
+own check run follows the gate's (``bot.reconcilers.freeze``, docs/code-freeze.md); elsewhere it
+costs nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
 from bot.reconcilers.audit import record_audit
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.freeze import reconcile_merge_group_freeze, reconcile_pull_freeze
 from bot.reconcilers.merge_queue import reconcile_merge_group
 from bot.reconcilers.pr_comments import Hinted, apply_release_notes, read_comments
 from bot.reconcilers.reply_throttle import may_reply
@@ -71,6 +74,10 @@ def reconcile(ctx: JobContext) -> None:
     group = ctx.job.hints.get("merge_group")
     if isinstance(group, Mapping):
         reconcile_merge_group(ctx, number, group, check, lambda member: reconcile_pull(ctx, repo_id, member))
+        if ctx.repo_config.releases.freeze is not None:
+            pull_json = gate_io.read_pull(ctx.gh, ctx.repo_full_name, number)
+            default = str(((pull_json.get("base") or {}).get("repo") or {}).get("default_branch") or "")
+            reconcile_merge_group_freeze(ctx, repo_id, number, group, default)
 
 
 def reconcile_pull(
@@ -144,6 +151,7 @@ def reconcile_pull(
                 facts = replace(facts, others=(*facts.others, *unknown))
                 plan = plan_gate(facts, comments)
         apply_plan(ctx, repo_id, number, facts, plan)
+    reconcile_pull_freeze(ctx, repo_id, pull_json, pull, hinted)
     apply_release_notes(ctx, number, hinted, pull_json)
     decided: CheckOutput | None = None
     if gated and plan.own is not None:

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.command_registry import NOTES, PULL_REQUEST, names_for
-from bot.core.commands import parse_commands
+from bot.core.command_registry import FREEZE, NOTES, PULL_REQUEST, names_for
+from bot.core.commands import Command, parse_commands
 from bot.core.gate import GATE_COMMANDS, CommentFacts
 from bot.github import gate_io
 from bot.jobs import comment_was_edited
@@ -28,6 +28,8 @@ log = logging.getLogger("bot.reconcile.pr")
 MAX_HINTED_COMMENTS = 20
 # The pull-request commands the notes module handles (``/release-note``), from the registry.
 NOTES_COMMANDS = names_for(PULL_REQUEST, NOTES)
+# The pull-request commands of the code freeze (``/exception``: bot.reconcilers.freeze).
+FREEZE_COMMANDS = names_for(PULL_REQUEST, FREEZE)
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,7 @@ class Hinted:
     data: Mapping[str, Any]
     facts: CommentFacts
     release_note: bool
+    freeze: tuple[Command, ...] = ()  # its /exception commands
 
 
 def read_comments(
@@ -63,14 +66,15 @@ def read_comments(
         parsed = parse_commands(data.get("body"))
         commands = tuple(c for c in parsed if c.name in GATE_COMMANDS)
         release_note = any(c.name in NOTES_COMMANDS for c in parsed)
-        if not commands and not release_note:
+        freeze = tuple(c for c in parsed if c.name in FREEZE_COMMANDS)
+        if not commands and not release_note and not freeze:
             continue
         handled = gate_io.bot_reacted(ctx.gh, ctx.repo_full_name, raw_id, ctx.bot_login)
         created_at = str(data.get("created_at", ""))
         body = str(data.get("body") or "")
         edited = comment_was_edited(created_at, str(data.get("updated_at") or ""), body, digests.get(raw_id))
         facts = CommentFacts(raw_id, author, body, created_at, commands, handled, edited=edited)
-        out.append(Hinted(data, facts, release_note))
+        out.append(Hinted(data, facts, release_note, freeze))
     return out
 
 

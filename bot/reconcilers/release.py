@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from bot.core.freeze.state import FreezeState
 from bot.core.release_plan import ReleasePlan, RunInputs, plan_deleted, plan_release
 from bot.core.release_types import ReleaseFacts, Wants
 from bot.core.release_view import NotesSummary, config_error_warning
@@ -30,6 +31,7 @@ from bot.github.release_facts import read_release_facts, read_wanted, with_deplo
 from bot.jobs import JobSpec, comment_digests, comment_was_edited, parse_key, release_key
 from bot.reconcilers.audit import audit_entries
 from bot.reconcilers.context import JobContext
+from bot.reconcilers.freeze import reported, sync_release_freeze
 from bot.reconcilers.release_apply import ReleaseApply, apply_deleted, record_hint_key, tracking_hint_key
 from bot.reconcilers.release_discovery import stages_key
 from bot.reconcilers.release_notes import sync_release_notes
@@ -64,6 +66,8 @@ def reconcile(ctx: JobContext) -> None:
         ctx.log.error("release %s: unusable release pattern: %s", ctx.job.key, exc)
         return
     if facts.milestone is None:
+        # An abandoned release (milestone deleted) freezes nothing any more.
+        sync_release_freeze(ctx, repo_id, number, None, None, _recorded_freeze(facts))
         deleted = plan_deleted(facts)
         if deleted is not None:
             apply_deleted(ctx, deleted)
@@ -76,6 +80,8 @@ def reconcile(ctx: JobContext) -> None:
             )
         return
     if facts.version_obj is None:
+        # Renamed to something that is not a version: no longer a release, so it freezes nothing.
+        sync_release_freeze(ctx, repo_id, number, None, None, _recorded_freeze(facts))
         ctx.log.info(
             "release %s: milestone %r is not a version; nothing to track", ctx.job.key, facts.milestone_title
         )
@@ -85,6 +91,11 @@ def reconcile(ctx: JobContext) -> None:
         ctx.log.info("release %s: closed milestone without a tracking issue; left alone", ctx.job.key)
         return
     ReleaseRun(ctx, facts, repo_id).run()
+
+
+def _recorded_freeze(facts: ReleaseFacts) -> FreezeState | None:
+    """The release's freeze as its record held it before this reconcile."""
+    return facts.record.state.freeze if facts.record is not None else None
 
 
 class ReleaseRun:
@@ -107,7 +118,11 @@ class ReleaseRun:
         # Of milestones naming the same version, the oldest keeps the release notes: two drafts
         # for one tag would fight (GitHub refuses the second release of a tag).
         notes = self._sync_notes() if plan.notes_owner else None
+        was_frozen = _recorded_freeze(self.facts)
         applied = ReleaseApply(self.ctx, self.facts, plan, self.repo_id).run(notes)
+        sync_release_freeze(
+            self.ctx, self.repo_id, plan.milestone_number, plan.state.freeze, applied.record_id, was_frozen
+        )
         if applied.changed_body:
             self._wake_duplicates(plan)
         self._remember_stage(plan.stage)
@@ -147,6 +162,7 @@ class ReleaseRun:
             config_valid=self.ctx.config_valid,
             edited_comments=edited,
             past_gate=self._past_gate(),
+            freeze_reports=reported(self.ctx),
         )
 
     def _past_gate(self) -> tuple[str, ...]:

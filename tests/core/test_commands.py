@@ -55,10 +55,11 @@ def test_strip_html_comments() -> None:
 
 def test_every_pull_request_command_has_one_handler_and_a_help_row() -> None:
     from bot.core.gate import GATE_COMMANDS
-    from bot.reconcilers.pr_comments import NOTES_COMMANDS
+    from bot.reconcilers.pr_comments import FREEZE_COMMANDS, NOTES_COMMANDS
 
     declared = registry.names_for(registry.PULL_REQUEST)
-    assert GATE_COMMANDS | NOTES_COMMANDS == declared and not GATE_COMMANDS & NOTES_COMMANDS
+    assert GATE_COMMANDS | NOTES_COMMANDS | FREEZE_COMMANDS == declared
+    assert not GATE_COMMANDS & NOTES_COMMANDS and not (GATE_COMMANDS | NOTES_COMMANDS) & FREEZE_COMMANDS
     assert "release-note" in NOTES_COMMANDS
     rows = registry.pull_request_help_rows(
         {"qa": "QA", "rm": "RM", "self_rule": "", "uat_label": "u", "approval_label": "a", "hold_label": "h"}
