@@ -191,6 +191,7 @@ class ViewInputs:
     version: Version
     settings: ReleaseSettings
     warnings: tuple[str, ...]  # configuration errors, duplicates, a strict hold (notes errors follow)
+    links: tuple[tuple[str, str], ...] = ()  # (label, url) after the release's own: the release calendar
 
 
 def release_view(
@@ -225,6 +226,7 @@ def release_view(
         links.append(("Release branch", f"{repo_html}/tree/{branch}"))
     if release_url:
         links.append(("GitHub Release", release_url))
+    links += inputs.links
     return TrackingView(
         milestone_number=facts.milestone_number,
         milestone_title=facts.milestone_title,

@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from bot.core.checklists import Progress, StageChecklist
+from bot.core.record_fields import announced_of as _announced
+from bot.core.record_fields import tag_days_of as _tag_days
 from bot.core.release_record import record_pointer
 from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
 
@@ -162,6 +164,12 @@ class TrackingState:
     # date a stage began, so the body is rendered from the record and never from the clock. It
     # counts only while the milestone keeps that due date (moving the date clears the verdict).
     overdue: str | None = None
+    # The day (ISO, configured zone) the bot first saw each tag of the release (candidates, final):
+    # the release calendar's tag dates (bot.core.calendar), recorded since Git keeps no tag date.
+    tag_days: Mapping[str, str] = field(default_factory=dict)
+    # The announcements made ("{channel}/{moment}", bot.core.announce): a replay or a wiped store
+    # announces nothing twice.
+    announced: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -181,6 +189,10 @@ class TrackingState:
             data["seen"] = self.comments_seen
         if self.overdue:
             data["overdue"] = self.overdue
+        if self.tag_days:
+            data["tag_days"] = dict(sorted(self.tag_days.items()))
+        if self.announced:
+            data["announced"] = sorted(set(self.announced))
         return data
 
     @classmethod
@@ -203,7 +215,10 @@ class TrackingState:
             overdue=data["overdue"]
             if isinstance(data.get("overdue"), str) and _DATE_RE.match(data["overdue"])
             else None,
+            tag_days=_tag_days(data.get("tag_days")),
+            announced=_announced(data.get("announced")),
         )
+
 
 
 # --------------------------------------------------------------------------------------------
