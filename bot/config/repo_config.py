@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from bot.config.announce_config import AnnounceConfig, announce_config
 from bot.config.defaults import STAGE_IDS, default_config
 from bot.config.merge import deep_merge
 from bot.core.gate import GateSettings
@@ -131,6 +132,11 @@ class RepoConfig:
             roles=self.roles,
         )
 
+    @property
+    def announce(self) -> AnnounceConfig:
+        """``announce:`` typed: the channels releases are announced to (``bot.config.announce_config``)."""
+        return announce_config(self.mapping)
+
 
 def gate_settings(gate: Mapping[str, Any]) -> GateSettings:
     """``gate:`` of a schema-defaulted configuration, typed."""
@@ -159,3 +165,4 @@ def _stage(entry: Mapping[str, Any]) -> StageConfig:
         owners=tuple(entry.get("owners") or ()),
         checklist=tuple(entry.get("checklist") or ()),
     )
+

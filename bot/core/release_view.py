@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.announce.model import Highlight
 from bot.core.checklists import Progress, StageChecklist, all_checklists
 from bot.core.due_dates import github_due_day
 from bot.core.permissions import RoleRule
@@ -88,6 +89,7 @@ class NotesSummary:
     errors: tuple[str, ...] = ()
     off_milestone: tuple[ItemRef, ...] = ()  # merged into the target without the milestone
     not_on_branch: tuple[ItemRef, ...] = ()  # in the milestone, not on the release branch
+    highlights: tuple[Highlight, ...] = ()  # what ships, by category (the announcements tell it)
 
 
 def config_error_warning(error: str, last_valid_in_use: bool) -> str:
