@@ -79,7 +79,8 @@ class CalendarFeeds:
                                        "(APP_ID and PRIVATE_KEY), which this server does not have.")
                 cache = None
                 if settings.github_cache:
-                    cache = ResponseCache(settings.github_cache_max_entries, settings.github_cache_max_mb << 20)
+                    size = settings.github_cache_max_mb << 20
+                    cache = ResponseCache(settings.github_cache_max_entries, size)
                 self._app = GitHubApp(settings.app_id, key, base_url=settings.github_api_url,
                                       response_cache=cache)
             return self._app
