@@ -35,10 +35,13 @@ def announce_config(mapping: Mapping[str, Any]) -> AnnounceConfig:
         if not isinstance(entry, Mapping) or not entry.get("name") or not entry.get("url_env"):
             continue
         name = str(entry["name"])
-        channels.setdefault(name, Channel(
-            name=name,
-            url_env=str(entry["url_env"]),
-            format=str(entry.get("format") or fmt_default),
-            when=frozenset(str(w) for w in (entry.get("when") or when_default)),
-        ))
+        channels.setdefault(
+            name,
+            Channel(
+                name=name,
+                url_env=str(entry["url_env"]),
+                format=str(entry.get("format") or fmt_default),
+                when=frozenset(str(w) for w in (entry.get("when") or when_default)),
+            ),
+        )
     return AnnounceConfig(tuple(channels.values()))

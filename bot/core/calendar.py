@@ -118,27 +118,56 @@ def _entries(repo: str, release: CalendarRelease) -> list[_Entry]:
     due = _day(release.due_day)
     if due is not None:
         changed = release.milestone_updated or _midnight(due)
-        out.append(_Entry(uid(repo, "due", number), f"v{v} due", due, changed,
-                          _description(release, f"Release v{v} of {repo} is due."), release.milestone_url))
+        out.append(
+            _Entry(
+                uid(repo, "due", number),
+                f"v{v} due",
+                due,
+                changed,
+                _description(release, f"Release v{v} of {repo} is due."),
+                release.milestone_url,
+            )
+        )
     freeze = release.freeze_start
     if freeze is not None:
         changed = freeze if isinstance(freeze, datetime) else _midnight(freeze)
-        out.append(_Entry(uid(repo, "freeze", number), f"v{v} code freeze begins", freeze, changed,
-                          _description(release, f"The code freeze of v{v} begins."),
-                          release.tracking_url))
+        out.append(
+            _Entry(
+                uid(repo, "freeze", number),
+                f"v{v} code freeze begins",
+                freeze,
+                changed,
+                _description(release, f"The code freeze of v{v} begins."),
+                release.tracking_url,
+            )
+        )
     for tag in release.tags:
         day = _day(tag.day)
         if day is None:
             continue
         kind = "release candidate" if tag.candidate else "final tag"
-        out.append(_Entry(uid(repo, "tag", number, tag.name), f"{tag.name} tagged ({kind})", day,
-                          _midnight(day), _description(release, f"{tag.name} of {repo} was tagged ({kind})."),
-                          release.tracking_url))
+        out.append(
+            _Entry(
+                uid(repo, "tag", number, tag.name),
+                f"{tag.name} tagged ({kind})",
+                day,
+                _midnight(day),
+                _description(release, f"{tag.name} of {repo} was tagged ({kind})."),
+                release.tracking_url,
+            )
+        )
     if release.published_at is not None:
         moment = release.published_at.astimezone(UTC)
-        out.append(_Entry(uid(repo, "published", number), f"v{v} published", moment, moment,
-                          _description(release, f"Release v{v} of {repo} was published."),
-                          release.release_url))
+        out.append(
+            _Entry(
+                uid(repo, "published", number),
+                f"v{v} published",
+                moment,
+                moment,
+                _description(release, f"Release v{v} of {repo} was published."),
+                release.release_url,
+            )
+        )
     return out
 
 

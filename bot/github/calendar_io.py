@@ -69,8 +69,9 @@ def _tags(state: TrackingState) -> tuple[TagDay, ...]:
 def read_calendar(gh: GitHubClient, repo: str, bot_login: str, app_id: int) -> tuple[CalendarRelease, ...]:
     """Every version milestone of ``repo`` as the calendar shows it."""
     ref = RepoRef(full_name=repo, private=True, html_url="", installation_id=0, bot_login=bot_login)
-    milestones = list_all(gh, f"{repo_path(repo)}/milestones", {"state": "all", "sort": "due_on"},
-                          max_pages=MAX_MILESTONE_PAGES)
+    milestones = list_all(
+        gh, f"{repo_path(repo)}/milestones", {"state": "all", "sort": "due_on"}, max_pages=MAX_MILESTONE_PAGES
+    )
     pattern = _DEFAULTS["releases"]["milestone_pattern"]
     final_pattern = _DEFAULTS["releases"]["final_tag_pattern"]
     versions = {}
@@ -82,11 +83,15 @@ def read_calendar(gh: GitHubClient, repo: str, bot_login: str, app_id: int) -> t
         return ()
     listing = _get(gh, f"{repo_path(repo)}/releases", {"per_page": 100}) or []
     published: dict[str, Mapping[str, Any]] = {
-        str(r.get("tag_name")): r for r in listing
+        str(r.get("tag_name")): r
+        for r in listing
         if isinstance(r, Mapping) and not r.get("draft") and r.get("published_at")
     }
-    closed = sorted((m for m, _ in versions.values() if m.get("state") == "closed"),
-                    key=lambda m: str(m.get("closed_at") or ""), reverse=True)
+    closed = sorted(
+        (m for m, _ in versions.values() if m.get("state") == "closed"),
+        key=lambda m: str(m.get("closed_at") or ""),
+        reverse=True,
+    )
     with_record = {int(m["number"]) for m, _ in versions.values() if m.get("state") == "open"}
     with_record |= {int(m["number"]) for m in closed[:MAX_CLOSED_WITH_RECORD]}
     out = []
@@ -98,16 +103,18 @@ def read_calendar(gh: GitHubClient, repo: str, bot_login: str, app_id: int) -> t
             tracking_url = str(items.tracking.get("html_url") or "") if items.tracking else ""
 
         release = published.get(final_tag(version, final_pattern))
-        out.append(CalendarRelease(
-            milestone_number=number,
-            version=version_text(version),
-            milestone_url=str(milestone.get("html_url") or ""),
-            due_day=github_due_day(milestone.get("due_on")),
-            milestone_updated=_moment(milestone.get("updated_at")),
-            tags=_tags(state),
-            freeze_start=freeze_start_of(state),
-            published_at=_moment(release.get("published_at")) if release else None,
-            release_url=str(release.get("html_url") or "") if release else "",
-            tracking_url=tracking_url,
-        ))
+        out.append(
+            CalendarRelease(
+                milestone_number=number,
+                version=version_text(version),
+                milestone_url=str(milestone.get("html_url") or ""),
+                due_day=github_due_day(milestone.get("due_on")),
+                milestone_updated=_moment(milestone.get("updated_at")),
+                tags=_tags(state),
+                freeze_start=freeze_start_of(state),
+                published_at=_moment(release.get("published_at")) if release else None,
+                release_url=str(release.get("html_url") or "") if release else "",
+                tracking_url=tracking_url,
+            )
+        )
     return tuple(out)

@@ -80,7 +80,8 @@ def announce_facts(
     published = facts.published_release()
     notes_published = notes is not None and notes.published and bool(notes.release_url)
     release_url = (notes.release_url if notes is not None and notes.release_url else None) or (
-        published.html_url if published is not None else "")
+        published.html_url if published is not None else ""
+    )
     due = github_due_day(facts.milestone.due_on_text) if facts.milestone is not None else None
     titles = {i.number: i.title for i in (*(facts.feedback_issues or ()), *facts.all_items)}
     return AnnounceFacts(
@@ -93,8 +94,9 @@ def announce_facts(
         published_tag=facts.final_tag_name if (published is not None or notes_published) else None,
         due_day=due,
         late=bool(due) and state.overdue == due,
-        feedback=tuple(Ref(n, titles.get(n, ""), f"{repo_html}/issues/{n}" if repo_html else "")
-                       for n in state.feedback),
+        feedback=tuple(
+            Ref(n, titles.get(n, ""), f"{repo_html}/issues/{n}" if repo_html else "") for n in state.feedback
+        ),
         highlights=notes.highlights if notes is not None else (),
         tracking_url=f"{repo_html}/issues/{tracking_number}" if repo_html and tracking_number else "",
         milestone_url=facts.milestone.html_url if facts.milestone is not None else "",
@@ -132,17 +134,25 @@ class Announcer:
             if outcome.delivered:
                 recorded += delivery.records
                 self.sent += delivery.records
-                self.ctx.log.info("release %s: announced %s to channel %s", self.ctx.job.key, what,
-                                  delivery.channel.name)
+                self.ctx.log.info(
+                    "release %s: announced %s to channel %s", self.ctx.job.key, what, delivery.channel.name
+                )
             elif outcome.permanent:
                 recorded += delivery.records  # handled: the same message would be refused again
-                self.ctx.log.error("release %s: channel %s refused the announcement of %s: %s",
-                                   self.ctx.job.key, delivery.channel.name, what, outcome.reason)
+                self.ctx.log.error(
+                    "release %s: channel %s refused the announcement of %s: %s",
+                    self.ctx.job.key,
+                    delivery.channel.name,
+                    what,
+                    outcome.reason,
+                )
             else:
                 self.error = AnnouncementFailed(
-                    f"channel {delivery.channel.name}: {outcome.reason} (announcing {what})")
-                self.ctx.log.warning("release %s: %s; tried again on the job's rerun", self.ctx.job.key,
-                                     self.error)
+                    f"channel {delivery.channel.name}: {outcome.reason} (announcing {what})"
+                )
+                self.ctx.log.warning(
+                    "release %s: %s; tried again on the job's rerun", self.ctx.job.key, self.error
+                )
         if len(recorded) == len(state.announced):
             return state
         return replace(state, announced=tuple(sorted(set(recorded))))

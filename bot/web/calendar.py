@@ -75,14 +75,18 @@ class CalendarFeeds:
                 settings = self.settings
                 key = settings.load_private_key()
                 if settings.app_id is None or not key:
-                    raise Refused(503, "The release calendar needs the GitHub App's credentials "
-                                       "(APP_ID and PRIVATE_KEY), which this server does not have.")
+                    raise Refused(
+                        503,
+                        "The release calendar needs the GitHub App's credentials "
+                        "(APP_ID and PRIVATE_KEY), which this server does not have.",
+                    )
                 cache = None
                 if settings.github_cache:
                     size = settings.github_cache_max_mb << 20
                     cache = ResponseCache(settings.github_cache_max_entries, size)
-                self._app = GitHubApp(settings.app_id, key, base_url=settings.github_api_url,
-                                      response_cache=cache)
+                self._app = GitHubApp(
+                    settings.app_id, key, base_url=settings.github_api_url, response_cache=cache
+                )
             return self._app
 
     def feed(self, repo: str, read: Callable[[str], bytes] | None = None) -> bytes:
@@ -131,22 +135,28 @@ def calendar_feed(owner: str, name: str) -> Response:
     state = feeds()
     try:
         if not token:
-            return _text(403, "This calendar's address needs its token (?token=…): copy the whole "
-                              "address from the release's tracking issue or the releases dashboard.")
+            return _text(
+                403,
+                "This calendar's address needs its token (?token=…): copy the whole "
+                "address from the release's tracking issue or the releases dashboard.",
+            )
         if not token_matches(state.secret(), repo, token):
-            return _text(403, "This calendar token is not valid for this repository: it may have been "
-                              "revoked (the server's SESSION_SECRET was rotated). Copy the address again "
-                              "from the release's tracking issue or the releases dashboard.")
+            return _text(
+                403,
+                "This calendar token is not valid for this repository: it may have been "
+                "revoked (the server's SESSION_SECRET was rotated). Copy the address again "
+                "from the release's tracking issue or the releases dashboard.",
+            )
         body = state.feed(repo)
     except Refused as refused:
         return _text(refused.status, refused.message)
-    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-    if etag in request.if_none_match:
+    etag = hashlib.sha256(body).hexdigest()[:32]
+    if request.if_none_match.contains(etag):
         response = Response(status=304)
     else:
         response = Response(body, mimetype="text/calendar")
         response.headers["Content-Disposition"] = f'inline; filename="{name}-releases.ics"'
-    response.headers["ETag"] = etag
+    response.set_etag(etag)
     # The address is a credential: no shared cache keeps the feed, no page it links to learns it.
     response.headers["Cache-Control"] = "private, max-age=300"
     response.headers["Referrer-Policy"] = "no-referrer"

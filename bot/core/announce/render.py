@@ -109,8 +109,11 @@ def _highlights(style: _Style, facts: AnnounceFacts) -> list[str]:
 
 
 def _links(style: _Style, facts: AnnounceFacts) -> str:
-    pairs = [("Tracking issue", facts.tracking_url), ("Milestone", facts.milestone_url),
-             ("Release notes", facts.release_url)]
+    pairs = [
+        ("Tracking issue", facts.tracking_url),
+        ("Milestone", facts.milestone_url),
+        ("Release notes", facts.release_url),
+    ]
     return " · ".join(style.link(url, label) for label, url in pairs if url)
 
 
@@ -144,14 +147,23 @@ def _slack(facts: AnnounceFacts, moments: Sequence[Moment]) -> dict[str, Any]:
 def _teams(facts: AnnounceFacts, moments: Sequence[Moment]) -> dict[str, Any]:
     parts = _parts(_Teams(), facts, moments)
     body: list[dict[str, Any]] = [
-        {"type": "TextBlock", "text": parts.headline, "wrap": True, "weight": "Bolder"}]
+        {"type": "TextBlock", "text": parts.headline, "wrap": True, "weight": "Bolder"}
+    ]
     body += [{"type": "TextBlock", "text": line, "wrap": True, "spacing": "Small"} for line in parts.details]
     if parts.links:
         body.append({"type": "TextBlock", "text": parts.links, "wrap": True, "isSubtle": True})
-    card = {"$schema": "http://adaptivecards.io/schemas/adaptive-card.json", "type": "AdaptiveCard",
-            "version": "1.4", "body": body}
-    return {"type": "message", "attachments": [
-        {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}]}
+    card = {
+        "$schema": "http://adaptivecards.io/schemas/adaptive-card.json",
+        "type": "AdaptiveCard",
+        "version": "1.4",
+        "body": body,
+    }
+    return {
+        "type": "message",
+        "attachments": [
+            {"contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None, "content": card}
+        ],
+    }
 
 
 def announcement_id(facts: AnnounceFacts, channel: str, moments: Sequence[Moment]) -> str:
@@ -176,12 +188,23 @@ def _json(facts: AnnounceFacts, moments: Sequence[Moment], channel: str) -> dict
         "published_tag": facts.published_tag,
         "due": facts.due_day,
         "late": facts.late and not facts.published_tag,
-        "feedback": [{"number": m.ref.number, "title": m.ref.title, "url": m.ref.url}
-                     for m in moments if m.ref is not None],
-        "highlights": [{"category": h.category, "items": [{"number": r.number, "title": r.title, "url": r.url}
-                                                          for r in h.items]} for h in facts.highlights],
-        "links": {"tracking_issue": facts.tracking_url, "milestone": facts.milestone_url,
-                  "release": facts.release_url},
+        "feedback": [
+            {"number": m.ref.number, "title": m.ref.title, "url": m.ref.url}
+            for m in moments
+            if m.ref is not None
+        ],
+        "highlights": [
+            {
+                "category": h.category,
+                "items": [{"number": r.number, "title": r.title, "url": r.url} for r in h.items],
+            }
+            for h in facts.highlights
+        ],
+        "links": {
+            "tracking_issue": facts.tracking_url,
+            "milestone": facts.milestone_url,
+            "release": facts.release_url,
+        },
         "text": "\n".join([parts.headline, *parts.details, parts.links]).strip(),
     }
 
