@@ -56,6 +56,8 @@ class CalendarFeeds:
         self._secret: str | None = None
         ttl = settings.calendar_cache_seconds
         self._feeds: TTLCache[str, bytes] | None = TTLCache(maxsize=1024, ttl=ttl) if ttl > 0 else None
+        # Which installation covers a repository (an App JWT call): asked once an hour per repository.
+        self._installations: TTLCache[str, int] = TTLCache(maxsize=4096, ttl=3600)
 
     def secret(self) -> str:
         with self._lock:
@@ -102,13 +104,20 @@ class CalendarFeeds:
         return body
 
     def _read(self, repo: str) -> bytes:
-        from bot.github.client import installation_client
+        from bot.github.client import installation_id_of
 
         app = self._github()
+        key = repo.lower()
         try:
-            gh = installation_client(app, repo)
-            releases = read_calendar(gh, repo, app.bot_login, app.app_id)
+            with self._lock:
+                known = self._installations.get(key)
+            installation = known if known is not None else installation_id_of(app, repo)
+            with self._lock:
+                self._installations[key] = installation
+            releases = read_calendar(app.client_for(installation), repo, app.bot_login, app.app_id)
         except GithubException as exc:
+            with self._lock:
+                self._installations.pop(key, None)
             if exc.status == 404:
                 raise Refused(404, f"release-bot is not installed on {repo}.") from None
             log.warning("calendar of %s: GitHub answered %s", repo, exc.status)
