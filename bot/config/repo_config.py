@@ -165,4 +165,3 @@ def _stage(entry: Mapping[str, Any]) -> StageConfig:
         owners=tuple(entry.get("owners") or ()),
         checklist=tuple(entry.get("checklist") or ()),
     )
-
