@@ -18,15 +18,17 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import requests
 from cachetools import TTLCache
 from flask import Blueprint, Response, request
 
 from bot.core.calendar import build_calendar
 from bot.core.calendar_token import calendar_url, token_matches
+from bot.errors import RetryLater
 from bot.github.calendar_io import read_calendar
 from bot.github.errors import GithubException
 from bot.session_secret import load_session_secret
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.web.auth import web_state
 
 if TYPE_CHECKING:
@@ -75,7 +77,11 @@ class CalendarFeeds:
         with self._lock:
             if self._app is None:
                 settings = self.settings
-                key = settings.load_private_key()
+                try:
+                    key = settings.load_private_key()
+                except SettingsError as exc:
+                    log.warning("release calendar: the App's key cannot be read: %s", exc)
+                    key = None
                 if settings.app_id is None or not key:
                     raise Refused(
                         503,
@@ -121,7 +127,12 @@ class CalendarFeeds:
             if exc.status == 404:
                 raise Refused(404, f"release-bot is not installed on {repo}.") from None
             log.warning("calendar of %s: GitHub answered %s", repo, exc.status)
-            raise Refused(502, "GitHub did not answer the calendar's reads; try again later.") from None
+            raise Refused(
+                502, f"GitHub answered {exc.status} to the calendar's reads; try again later."
+            ) from None
+        except (requests.RequestException, RetryLater) as exc:  # unreachable, or rate limited
+            log.warning("calendar of %s: GitHub unavailable: %s", repo, type(exc).__name__)
+            raise Refused(502, "GitHub could not be read for the calendar; try again later.") from None
         return build_calendar(repo, releases)
 
 

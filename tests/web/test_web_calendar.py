@@ -136,3 +136,26 @@ def test_the_dashboard_links_each_repositorys_calendar(sandbox, calendar_client)
     )
     assert expected in page
     assert calendar_client.get(expected.removeprefix("https://bot.example.com")).status_code == 200
+
+
+def test_a_server_without_the_apps_key_says_so(sandbox, make_client) -> None:
+    client = make_client(SESSION_SECRET=SECRET)  # PRIVATE_KEY_PATH names a file that is not there
+    resp = client.get(
+        "/calendar/acme/rocket.ics", query_string={"token": calendar_token(SECRET, "acme/rocket")}
+    )
+    assert resp.status_code == 503 and "APP_ID and PRIVATE_KEY" in resp.text
+
+
+@pytest.mark.reliability(area="fault", case="GitHub answers 502 to a read the calendar feed needs", trials=1)
+def test_github_failing_gives_a_clear_answer_not_a_500(sandbox, calendar_client) -> None:
+    repo = new_repo(sandbox)
+    token = calendar_token(SECRET, repo)
+    # more 502s than the retry policy retries (a single one is retried away)
+    fault = {"method": "GET", "path": f"^/repos/{repo}/milestones$", "status": 502, "times": 4}
+    httpx.post(f"{sandbox.base_url}/_sandbox/faults", timeout=15, json=fault).raise_for_status()
+    try:
+        resp = calendar_client.get(f"/calendar/{repo}.ics", query_string={"token": token})
+        assert resp.status_code == 502 and "GitHub answered 502" in resp.text
+        assert calendar_client.get(f"/calendar/{repo}.ics", query_string={"token": token}).status_code == 200
+    finally:
+        httpx.delete(f"{sandbox.base_url}/_sandbox/faults", timeout=15)
