@@ -5,7 +5,7 @@ clients, the configuration loader and the store. Built once per process from ``S
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from bot.config.loader import ConfigLoader
 from bot.github.auth import GitHubApp
@@ -36,6 +36,10 @@ class Services:
         self._enqueue = enqueue or getattr(store, "enqueue", None)
         # Intake may run in another process: it records removed installations in the store.
         self._removals = RemovalWatch(store, self.forget_installation)
+        # The announcement channels' webhook URLs (ANNOUNCE_*: secrets, never logged) and the
+        # release calendar's address of a repository (None: no link), set by ``from_settings``.
+        self.announce_urls: Mapping[str, str] = {}
+        self.calendar_link: Callable[[str], str | None] = lambda _repo: None
 
     @classmethod
     def from_settings(cls, settings: Settings, store: KeyValueStore | None) -> Services:
@@ -84,7 +88,10 @@ class Services:
             if cache
             else "off",
         )
-        return cls(app, store)
+        services = cls(app, store)
+        services.announce_urls = dict(settings.announce_urls)
+        services.calendar_link = _calendar_links(settings)
+        return services
 
     @property
     def app_id(self) -> int:
@@ -122,3 +129,23 @@ class Services:
 
     def __repr__(self) -> str:  # never show keys or tokens
         return f"Services(app_id={self.app.app_id}, base_url={self.app.base_url!r})"
+
+
+def _calendar_links(settings: Settings) -> Callable[[str], str | None]:
+    """The calendar feed's address of a repository, on the bot's public address, signed with the
+    session secret (read when first needed: the web process may be the one that creates it)."""
+    from bot.core.calendar_token import calendar_url
+    from bot.session_secret import load_session_secret
+
+    secret: list[str] = []
+
+    def link(repo: str) -> str | None:
+        if not secret:
+            try:
+                secret.append(load_session_secret(settings))
+            except (OSError, RuntimeError) as exc:
+                log.warning("no release calendar link: the session secret cannot be read (%s)", exc)
+                return None
+        return calendar_url(settings.public_base_url, secret[0], repo)
+
+    return link

@@ -91,6 +91,15 @@ def _redact_url(url: str) -> str:
     return f"{scheme}://{user}:***@{host}"
 
 
+def _public_url(env: Mapping[str, str]) -> str | None:
+    raw = env.get("PUBLIC_URL", "").strip().rstrip("/")
+    if not raw:
+        return None
+    if not raw.startswith(("http://", "https://")) or "?" in raw or "#" in raw:
+        raise SettingsError(f"PUBLIC_URL must be an http(s) address without query, got {raw!r}")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     # --- the GitHub App (Probot names) ---
@@ -153,6 +162,11 @@ class Settings:
     web_cache_seconds: float = 10.0  # how long a page's GitHub reads are reused for one user
     web_refresh_seconds: int = 5  # the pages' optional live refresh (0: off)
     env_file: str = ".env"  # where the setup page writes the new App's credentials
+    # --- the release calendar and announcements (docs/calendar.md, docs/announcements.md) ---
+    public_url: str | None = None  # the bot's address as others reach it (default http://HOST:PORT)
+    calendar_cache_seconds: float = 300.0  # how long a built calendar feed is served before re-reading
+    # Every ANNOUNCE_* variable: the announcement channels' webhook URLs (secrets: never logged).
+    announce_urls: Mapping[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -215,6 +229,9 @@ class Settings:
             web_cache_seconds=_float(env, "WEB_CACHE_SECONDS", 10.0),  # type: ignore[arg-type]
             web_refresh_seconds=_int(env, "WEB_REFRESH_SECONDS", 5, minimum=0),  # type: ignore[arg-type]
             env_file=env.get("ENV_FILE", "").strip() or ".env",
+            public_url=_public_url(env),
+            calendar_cache_seconds=_float(env, "CALENDAR_CACHE_SECONDS", 300.0),  # type: ignore[arg-type]
+            announce_urls={k: v.strip() for k, v in env.items() if k.startswith("ANNOUNCE_") and v.strip()},
         )
         return settings
 
@@ -234,6 +251,11 @@ class Settings:
             except OSError as exc:
                 raise SettingsError(f"PRIVATE_KEY_PATH {self.private_key_path!r}: {exc.strerror}") from None
         return None
+
+    @property
+    def public_base_url(self) -> str:
+        """Where people and calendar clients reach this bot: PUBLIC_URL, else http://HOST:PORT."""
+        return self.public_url or f"http://{self.host}:{self.port}"
 
     @property
     def github_web_url(self) -> str:
@@ -286,6 +308,8 @@ class Settings:
             value = getattr(self, f.name)
             if f.name in ("private_key", "webhook_secret", "github_client_secret", "session_secret"):
                 out[f.name] = "<set>" if value else None
+            elif f.name == "announce_urls":
+                out[f.name] = sorted(value)  # the names only: each URL is a secret
             elif f.name == "queue_url":
                 out[f.name] = _redact_url(value)
             else:

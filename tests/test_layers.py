@@ -21,7 +21,8 @@ BOT = ROOT / "bot"
 MAX_LINES = 600
 
 # Third-party libraries bot/core may use: pure computation, no I/O.
-PURE_LIBRARIES = {"semver"}
+# icalendar: the release calendar's RFC 5545 text (bot/core/calendar.py), writing only, no I/O.
+PURE_LIBRARIES = {"semver", "icalendar"}
 
 # The top layer: command line, web pages, and the two composition roots that assemble the Flask
 # app (bot/intake/app.py mounts bot.web's /healthz and /metrics blueprints; wsgi.py is gunicorn's).

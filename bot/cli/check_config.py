@@ -60,7 +60,35 @@ def run(args: argparse.Namespace) -> int:
     else:
         extends = f" (extends {data['_extends']}, not followed offline)" if data.get("_extends") else ""
         print(f"{name}: valid{extends}")
+    for warning in announce_warnings(effective):
+        print(f"{shown_name}: warning: {warning}")
     return 0
+
+
+def announce_warnings(effective: dict[str, Any]) -> list[str]:
+    """Announcement channels whose URL variable is unset (or no URL) in this environment: reported,
+    not an error (the file is valid; where the bot runs, the variable may well be set). Only the
+    variable's name is shown, never its value."""
+    from bot.config.announce_config import announce_config
+    from bot.github.announce_send import usable_url
+    from bot.settings import Settings, SettingsError
+
+    channels = announce_config(effective).channels
+    if not channels:
+        return []
+    try:
+        urls = Settings.from_env().announce_urls
+    except SettingsError:
+        urls = {}
+    out = []
+    for channel in channels:
+        url = urls.get(channel.url_env)
+        if not url:
+            out.append(f"announce.channels {channel.name!r}: {channel.url_env} is not set in this "
+                       "environment; the bot announces nothing to this channel until it is set where it runs")
+        elif not usable_url(url):
+            out.append(f"announce.channels {channel.name!r}: {channel.url_env} does not hold an http(s) URL")
+    return out
 
 
 def _print_to_pipe(text: str) -> None:

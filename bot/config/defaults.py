@@ -13,7 +13,7 @@ from typing import Any
 
 from bot.core.stages import STAGES
 
-SECTIONS = ("roles", "releases", "stages", "gate", "notes", "deploy")
+SECTIONS = ("roles", "releases", "stages", "gate", "notes", "deploy", "announce")
 # The stage ids, in order: declared once, in bot.core.stages (schema.json lists the same ids under
 # ``stages``; tests/config/test_config_validate.py checks the two agree).
 STAGE_IDS = STAGES

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
+from bot.config.announce_config import AnnounceConfig, announce_config
 from bot.config.defaults import STAGE_IDS, default_config, defaults_of_def
 from bot.config.merge import deep_merge
 from bot.core.deploy import DeploySettings, EnvironmentRule
@@ -136,6 +137,11 @@ class RepoConfig:
             title_template=releases.tracking_issue_title,
             roles=self.roles,
         ).with_freeze(releases.freeze)
+
+    @property
+    def announce(self) -> AnnounceConfig:
+        """``announce:`` typed: the channels releases are announced to (``bot.config.announce_config``)."""
+        return announce_config(self.mapping)
 
     def deploy_settings(self) -> DeploySettings:
         """``deploy:`` typed: what each protected environment waits for (docs/deployments.md)."""

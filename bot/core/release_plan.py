@@ -60,7 +60,7 @@ from bot.core.tracking import (
     retro_marker,
     stage_of_comment,
 )
-from bot.core.versions import duplicate_versions, rc_tag, version_text
+from bot.core.versions import duplicate_versions, parse_tag, rc_tag, version_text
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,8 @@ class RunInputs:
     past_gate: tuple[str, ...] = ()  # the gate's audit of the release branch ("#12" or a commit sha)
     # Freeze exceptions read back from pull requests' freeze checks (bot.reconcilers.freeze).
     freeze_reports: tuple[FreezeException, ...] = ()
+    calendar_url: str | None = None  # the repository's release calendar feed (linked from the body)
+    announce_warnings: tuple[str, ...] = ()  # announcement channels that cannot be used (no URL set)
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,15 @@ def _past_gate(facts: ReleaseFacts, known: tuple[str, ...], audit: tuple[str, ..
         if text not in entries:
             entries.append(text)
     return tuple(entries[:MAX_PAST_GATE])
+
+
+def _tag_days(facts: ReleaseFacts, known: Mapping[str, str], today: str) -> Mapping[str, str]:
+    """The day each release tag was first seen (the calendar's tag dates): recorded once, kept."""
+    version = facts.version_obj
+    ours = [t.name for t in facts.tags if version is not None
+            and (info := parse_tag(t.name, facts.conventions)) is not None and info.version == version]
+    seen = {name: known.get(name, today) for name in ours}
+    return known if seen.items() <= known.items() else {**known, **seen}
 
 
 def _notes_owner(facts: ReleaseFacts) -> bool:
@@ -345,6 +356,8 @@ def plan_release(
         comments_seen=state.comments_seen,
         overdue=overdue(facts, state.overdue, record, tz, today),
         freeze=freeze,
+        tag_days=_tag_days(facts, state.tag_days, today),
+        announced=state.announced,
     )
 
     # Stage comments due: every stage that began (not skipped) and has none yet. ``posted`` (in
@@ -400,6 +413,7 @@ def plan_release(
     warnings = [config_error_warning(run.config_error, run.config_valid)] if run.config_error else []
     duplicate = duplicate_warning(facts, version)
     warnings += [w for w in (duplicate, held) if w]
+    warnings += run.announce_warnings
     return ReleasePlan(
         milestone_number=number,
         version=version_text(version),
@@ -425,7 +439,8 @@ def plan_release(
         publish_allowed=config.mode != STRICT or index_of(record.current or STAGES[0]) >= index_of(DEPLOY),
         notes_owner=_notes_owner(facts),
         duplicates=_duplicates(facts),
-        view=ViewInputs(facts, version, config, tuple(warnings)),
+        view=ViewInputs(facts, version, config, tuple(warnings),
+                        (("Release calendar (iCalendar)", run.calendar_url),) if run.calendar_url else ()),
     )
 
 

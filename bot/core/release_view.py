@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from bot.core.announce.model import Highlight
 from bot.core.checklists import Progress, StageChecklist, all_checklists
 from bot.core.due_dates import github_due_day
 from bot.core.freeze.settings import FreezeSettings
@@ -93,6 +94,7 @@ class NotesSummary:
     errors: tuple[str, ...] = ()
     off_milestone: tuple[ItemRef, ...] = ()  # merged into the target without the milestone
     not_on_branch: tuple[ItemRef, ...] = ()  # in the milestone, not on the release branch
+    highlights: tuple[Highlight, ...] = ()  # what ships, by category (the announcements tell it)
 
 
 def config_error_warning(error: str, last_valid_in_use: bool) -> str:
@@ -196,6 +198,7 @@ class ViewInputs:
     version: Version
     settings: ReleaseSettings
     warnings: tuple[str, ...]  # configuration errors, duplicates, a strict hold (notes errors follow)
+    links: tuple[tuple[str, str], ...] = ()  # (label, url) after the release's own: the release calendar
 
 
 def release_view(
@@ -230,6 +233,7 @@ def release_view(
         links.append(("Release branch", f"{repo_html}/tree/{branch}"))
     if release_url:
         links.append(("GitHub Release", release_url))
+    links += inputs.links
     return TrackingView(
         milestone_number=facts.milestone_number,
         milestone_title=facts.milestone_title,

@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from bot.core.checklists import Progress, StageChecklist
 from bot.core.freeze.state import FreezeState
+from bot.core.record_fields import announced_of as _announced
+from bot.core.record_fields import tag_days_of as _tag_days
 from bot.core.release_record import record_pointer
 from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
 
@@ -165,6 +167,12 @@ class TrackingState:
     overdue: str | None = None
     # The code freeze (``releases.freeze``): None where none is configured (bot.core.freeze.state).
     freeze: FreezeState | None = None
+    # The day (ISO, configured zone) the bot first saw each tag of the release (candidates, final):
+    # the release calendar's tag dates (bot.core.calendar), recorded since Git keeps no tag date.
+    tag_days: Mapping[str, str] = field(default_factory=dict)
+    # The announcements made ("{channel}/{moment}", bot.core.announce): a replay or a wiped store
+    # announces nothing twice.
+    announced: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {
@@ -186,6 +194,10 @@ class TrackingState:
             data["overdue"] = self.overdue
         if self.freeze is not None:
             data["freeze"] = self.freeze.to_json()
+        if self.tag_days:
+            data["tag_days"] = dict(sorted(self.tag_days.items()))
+        if self.announced:
+            data["announced"] = sorted(set(self.announced))
         return data
 
     @classmethod
@@ -209,6 +221,8 @@ class TrackingState:
             if isinstance(data.get("overdue"), str) and _DATE_RE.match(data["overdue"])
             else None,
             freeze=FreezeState.from_json(data.get("freeze")),
+            tag_days=_tag_days(data.get("tag_days")),
+            announced=_announced(data.get("announced")),
         )
 
 

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 GitHubClient = Github
 
-__all__ = ["GitHubClient", "GithubException", "installation_client", "token_client"]
+__all__ = ["GitHubClient", "GithubException", "installation_client", "installation_id_of", "token_client"]
 
 
 def token_client(base_url: str, token: str) -> GitHubClient:
@@ -35,9 +35,13 @@ def token_client(base_url: str, token: str) -> GitHubClient:
 
 def installation_client(app: GitHubApp, repo: str) -> GitHubClient:
     """The App's client for the installation that covers ``repo`` (``owner/name``)."""
+    return app.client_for(installation_id_of(app, repo))
+
+
+def installation_id_of(app: GitHubApp, repo: str) -> int:
+    """The id of the App's installation that covers ``repo`` (one App JWT call; 404: none)."""
     owner, _, name = repo.partition("/")
-    installation = app.integration.get_repo_installation(owner, name)
-    return app.client_for(installation.id)
+    return int(app.integration.get_repo_installation(owner, name).id)
 
 
 def active_installation_ids(app: GitHubApp) -> list[int]:

@@ -41,6 +41,11 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "PATCH", "DELET
 
 
 class GitHubRetry(Retry):
+    # The same policy serves the announcements' webhooks (bot.github.announce_send): their retries
+    # are not GitHub calls, so they are not counted as such.
+    counts_calls = True
+    peer = "GitHub"
+
     def __init__(
         self,
         *,
@@ -117,9 +122,10 @@ class GitHubRetry(Retry):
             )
         # Raises MaxRetryError once retries are exhausted: the last response then goes to PyGithub.
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        accounting.record_call(self.installation_id, status, headers)
+        if self.counts_calls:
+            accounting.record_call(self.installation_id, status, headers)
         wait = retry_after if retry_after is not None else new_retry.get_backoff_time()
-        log.info("GitHub answered %s to %s %s; retrying in %.1fs", status, method, url, wait)
+        log.info("%s answered %s to %s %s; retrying in %.1fs", self.peer, status, method, url, wait)
         if wait > 0:
             self._sleep_fn(wait)
         return new_retry
@@ -134,7 +140,8 @@ class GitHubRetry(Retry):
             return None
 
     def _give_up(self, response: Any, status: int) -> None:
-        accounting.record_call(self.installation_id, status, response.headers)
+        if self.counts_calls:
+            accounting.record_call(self.installation_id, status, response.headers)
         try:
             response.drain_conn()  # return the connection to the pool before unwinding
         except Exception:

@@ -32,6 +32,7 @@ from bot.jobs import JobSpec, comment_digests, comment_was_edited, parse_key, re
 from bot.reconcilers.audit import audit_entries
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.freeze import reported, sync_release_freeze
+from bot.reconcilers.release_announce import Announcer, announce_urls, channel_warnings
 from bot.reconcilers.release_apply import ReleaseApply, apply_deleted, record_hint_key, tracking_hint_key
 from bot.reconcilers.release_discovery import stages_key
 from bot.reconcilers.release_notes import sync_release_notes
@@ -119,7 +120,9 @@ class ReleaseRun:
         # for one tag would fight (GitHub refuses the second release of a tag).
         notes = self._sync_notes() if plan.notes_owner else None
         was_frozen = _recorded_freeze(self.facts)
-        applied = ReleaseApply(self.ctx, self.facts, plan, self.repo_id).run(notes)
+        # Of milestones naming one version, the one that keeps the notes announces too.
+        announcer = Announcer(self.ctx, self.facts, self.settings, notes) if plan.notes_owner else None
+        applied = ReleaseApply(self.ctx, self.facts, plan, self.repo_id).run(notes, announcer)
         sync_release_freeze(
             self.ctx, self.repo_id, plan.milestone_number, plan.state.freeze, applied.record_id, was_frozen
         )
@@ -128,6 +131,8 @@ class ReleaseRun:
         self._remember_stage(plan.stage)
         if self.notes_error is not None:
             raise self.notes_error
+        if announcer is not None and announcer.error is not None:
+            raise announcer.error
         self.ctx.log.info(
             "release %s v%s: stage %s, %d write(s)",
             self.ctx.job.key,
@@ -163,7 +168,16 @@ class ReleaseRun:
             edited_comments=edited,
             past_gate=self._past_gate(),
             freeze_reports=reported(self.ctx),
+            calendar_url=self._calendar_url(),
+            announce_warnings=channel_warnings(
+                self.ctx.repo_config.announce.channels, announce_urls(self.ctx)
+            ),
         )
+
+    def _calendar_url(self) -> str | None:
+        """The repository's release calendar feed, linked from the body (None without Services)."""
+        link = getattr(self.ctx.services, "calendar_link", None)
+        return link(self.ctx.repo_full_name) if callable(link) else None
 
     def _past_gate(self) -> tuple[str, ...]:
         """The gate's audit of the release branch (bypass merges, direct pushes), from the bot's store."""

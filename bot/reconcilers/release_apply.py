@@ -3,11 +3,13 @@
 Order of writes, chosen so a crash at any point is repaired by the next run without duplicates:
 record (create, before anything points at it) → tracking issue (create) → stage comments (found by
 marker) → fact ticks → retrospective (marker) → carry-over moves → reactions and replies (reply
-marker) → record update (marks the commands handled) → body/title update (the view).
+marker) → announcements (``bot.reconcilers.release_announce``: sent, then recorded at once by) →
+record update (marks the commands handled) → body/title update (the view).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.core.release_plan import DeletedPlan, ReleasePlan, record_json, with_posted_comment
@@ -20,6 +22,9 @@ from bot.github import release_writes as writes
 from bot.github.release_record_io import default_head_sha, write_record
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.reply_throttle import may_reply
+
+# Sends the announcements due and returns the state with them recorded (bot.reconcilers.release_announce).
+Announce = Callable[[TrackingState, int], TrackingState]
 
 
 def tracking_hint_key(repo_id: int, milestone_number: int) -> str:
@@ -46,7 +51,7 @@ class ReleaseApply:
         self.ctx, self.facts, self.plan, self.repo_id = ctx, facts, plan, repo_id
         self.done = Applied(record_id=facts.record.check_run_id if facts.record is not None else None)
 
-    def run(self, notes: NotesSummary | None) -> Applied:
+    def run(self, notes: NotesSummary | None, announce: Announce | None = None) -> Applied:
         ctx, facts, plan = self.ctx, self.facts, self.plan
         gh, repo = ctx.gh, ctx.repo_full_name
         state, written = plan.state, plan.written
@@ -91,6 +96,8 @@ class ReleaseApply:
                 writes.update_issue(gh, repo, move.item, {"milestone": move.to_milestone})
                 self._count()
         self._answer(number)
+        if announce is not None:  # sent right before the record that remembers them
+            state = announce(state, number)
         if record_json(state) != written:
             self._write_record(state, self.done.record_id)
         # The body last: only a view (of the record and the facts), whoever last edited it.

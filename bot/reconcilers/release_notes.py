@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from bot.core.announce.model import Highlight, Ref
 from bot.core.command_registry import PULL_REQUEST, spec
 from bot.core.commands import parse_commands
 from bot.core.notes import (
@@ -86,6 +87,7 @@ class NotesOutcome:
     off_milestone: list[NotesPR] = field(default_factory=list)  # merged into the target without the milestone
     collapsed: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    highlights: tuple[Highlight, ...] = ()  # what ships, by category (the announcements tell it)
     writes: int = 0
     skipped: str | None = None  # why nothing was done (no version in the milestone title, …)
 
@@ -97,6 +99,7 @@ class NotesOutcome:
             errors=tuple(self.errors),
             off_milestone=tuple(ItemRef(p.number, p.title, True, p.author) for p in self.off_milestone),
             not_on_branch=tuple(ItemRef(p.number, p.title, True, p.author) for p in self.not_on_branch),
+            highlights=self.highlights,
         )
 
 
@@ -330,6 +333,10 @@ def _apply_main_release(
         outcome.included = list(rendered.included)
         outcome.collapsed = list(rendered.collapsed)
         outcome.errors.extend(e for e in rendered.errors if e not in outcome.errors)
+        outcome.highlights = tuple(
+            Highlight(c.title, tuple(Ref(i.number, i.title, i.url) for i in c.items))
+            for c in rendered.categories
+        )
         return merge_release_body(current, rendered.markdown, number)
 
     if holder is None:

@@ -40,6 +40,7 @@ def _render(template: str, calls: int, **context: object) -> Response:
         gate_words=GATE_WORDS,
         refresh_seconds=state.refresh_seconds,
         live=True,
+        calendar_link=state.calendar.link,  # the repository's subscribable release calendar
         **context,
     )
     response = Response(body, mimetype="text/html")

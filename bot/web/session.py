@@ -16,41 +16,21 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
-import secrets
 import threading
 from collections.abc import Callable
 from datetime import timedelta
-from pathlib import Path
 from urllib.parse import urlsplit
 
 from cryptography.fernet import Fernet, InvalidToken
 from flask import Flask, Request, Response, request, session
 from flask.sessions import SecureCookieSession, SecureCookieSessionInterface, SessionMixin
 
+from bot.session_secret import load_session_secret
 from bot.settings import Settings
 
 SESSION_LIFETIME = timedelta(hours=8)  # GitHub's user access tokens of an App expire after 8 hours
 _LOOPBACK = {"localhost", "127.0.0.1", "::1"}
 _NO_SESSION_PATHS = frozenset({"/healthz", "/metrics"})
-
-
-def load_session_secret(settings: Settings) -> str:
-    """SESSION_SECRET, else the secret kept in SESSION_SECRET_FILE (generated on first use)."""
-    if settings.session_secret:
-        return settings.session_secret
-    path = Path(settings.session_secret_file)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        text = path.read_text(encoding="ascii").strip()
-        if len(text) < 32:
-            raise RuntimeError(f"{path}: the session secret is shorter than 32 characters") from None
-        return text
-    secret = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as fh:
-        fh.write(secret + "\n")
-    return secret
 
 
 def is_loopback(host: str) -> bool:

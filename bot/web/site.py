@@ -15,7 +15,8 @@ from flask import Flask, Response, render_template
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from bot.settings import Settings
-from bot.web import auth, dashboard, setup_page
+from bot.web import auth, calendar, dashboard, setup_page
+from bot.web.calendar import CalendarFeeds
 from bot.web.reads import PageReads
 from bot.web.session import TokenBox, configure_sessions
 
@@ -33,6 +34,7 @@ class WebState:
     client_id: str | None
     client_secret: str | None
     refresh_seconds: int = 5  # how often the pages' optional script re-reads them (0: never)
+    calendar: CalendarFeeds | None = None  # the release calendar feeds (bot.web.calendar)
 
     @property
     def oauth_configured(self) -> bool:
@@ -48,10 +50,10 @@ def register_web(app: Flask, settings: Settings) -> None:
         settings=settings,
         reads=PageReads(settings.github_api_url, settings.app_id, settings.web_cache_seconds),
         tokens=tokens, client_id=client_id, client_secret=client_secret,
-        refresh_seconds=settings.web_refresh_seconds)
+        refresh_seconds=settings.web_refresh_seconds, calendar=CalendarFeeds(settings))
     app.config["WTF_CSRF_TIME_LIMIT"] = None  # the token lives as long as the (8-hour) session
     CSRFProtect(app)
-    for bp in (auth.bp, dashboard.bp, setup_page.bp):
+    for bp in (auth.bp, dashboard.bp, setup_page.bp, calendar.bp):
         app.register_blueprint(bp)
     csp = _CSP.format(web=settings.github_web_url)
 

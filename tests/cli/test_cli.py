@@ -116,3 +116,37 @@ def test_the_store_lock_file_is_ignored_by_git():
 
     ignored = (Path(__file__).resolve().parents[2] / ".gitignore").read_text().split()
     assert {"*.db", "*.db-wal", "*.db-shm", "*.db.lock"} <= set(ignored)
+
+
+ANNOUNCE_CONFIG = """\
+announce:
+  channels:
+    - name: releases
+      url_env: ANNOUNCE_RELEASES_URL
+      format: slack
+      when: [stage, published, late, feedback]
+"""
+
+
+def test_check_config_reports_an_unset_announcement_url_by_name_only(tmp_path, monkeypatch, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text(ANNOUNCE_CONFIG)
+    monkeypatch.delenv("ANNOUNCE_RELEASES_URL", raising=False)
+    assert cli.main(["check-config", str(path)]) == 0  # valid: the variable belongs to where the bot runs
+    out = capsys.readouterr().out
+    assert "warning: announce.channels 'releases': ANNOUNCE_RELEASES_URL is not set" in out
+    monkeypatch.setenv("ANNOUNCE_RELEASES_URL", "not a url, but secret-ish")
+    assert cli.main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "does not hold an http(s) URL" in out and "secret-ish" not in out
+    monkeypatch.setenv("ANNOUNCE_RELEASES_URL", "https://hooks.example/services/T/B/secret")
+    assert cli.main(["check-config", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "warning" not in out and "hooks.example" not in out
+
+
+def test_check_config_refuses_a_url_variable_outside_announce(tmp_path, capsys):
+    path = tmp_path / "release-bot.yml"
+    path.write_text(ANNOUNCE_CONFIG.replace("ANNOUNCE_RELEASES_URL", "PRIVATE_KEY"))
+    assert cli.main(["check-config", str(path)]) == 1
+    assert "url_env" in capsys.readouterr().out

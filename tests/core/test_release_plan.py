@@ -380,3 +380,33 @@ def test_a_deleted_milestone_closes_its_tracking_issue_with_one_note() -> None:
     assert first is not None and first.issue == 90 and first.note and "v1.4.0 was deleted" in first.note
     noted = replace(gone, tracking_comments=(comment(5, first.note, BOT),))
     assert plan_deleted(noted) == replace(first, note=None)
+
+
+# -- the calendar's tag days, the announcements, the calendar link ------------------------------
+
+
+def test_the_day_each_tag_of_the_release_was_first_seen_is_recorded_once() -> None:
+    first = plan(facts(tags=("v1.4.0-rc.1", "v2.0.0", "not-a-tag"), branch=True, tracking=tracking_issue()))
+    assert dict(first.state.tag_days) == {"v1.4.0-rc.1": TODAY}  # another version's tag is not ours
+    kept = replace(first.state, tag_days={"v1.4.0-rc.1": "2026-11-20"})
+    both = ("v1.4.0-rc.1", "v1.4.0-rc.2")
+    later = plan(facts(tags=both, branch=True, state=kept, tracking=tracking_issue()))
+    assert dict(later.state.tag_days) == {"v1.4.0-rc.1": "2026-11-20", "v1.4.0-rc.2": TODAY}
+    steady = plan(facts(tags=("v1.4.0-rc.1",), branch=True, state=kept, tracking=tracking_issue()))
+    assert steady.state.tag_days is kept.tag_days  # nothing new: the record is not rewritten for it
+
+
+def test_announcements_made_are_kept_and_round_trip_the_record() -> None:
+    state = replace(recorded("plan", "identify_needs", "plan"), announced=("releases/stage:plan:2026-11-20",))
+    planned = plan(facts(ms=milestone(due="2026-12-15T08:00:00Z"), state=state, tracking=tracking_issue()))
+    assert planned.state.announced == ("releases/stage:plan:2026-11-20",)
+    assert TrackingState.from_json(planned.state.to_json()) == planned.state
+    assert "announced" not in TrackingState().to_json() and "tag_days" not in TrackingState().to_json()
+
+
+def test_the_body_links_the_calendar_and_names_unusable_channels() -> None:
+    run = replace(RUN, calendar_url="https://bot.example/calendar/acme/rocket.ics?token=ab",
+                  announce_warnings=("Announcements: channel `releases` is not announced to: …",))
+    body = plan(facts(tracking=tracking_issue()), run=run).body(TrackingState(), None, None)
+    assert "- [Release calendar (iCalendar)](https://bot.example/calendar/acme/rocket.ics?token=ab)" in body
+    assert "> Announcements: channel `releases` is not announced to" in body

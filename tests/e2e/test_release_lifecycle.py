@@ -213,7 +213,9 @@ def reconcile_now(e2e: Any, enqueue_only: bool = False) -> None:
     out = subprocess.run(
         [sys.executable, "-c", "import sys; from bot.cli import main; sys.exit(main())", *args],
         cwd=e2e.bot.workdir,
-        env={**os.environ, **e2e.bot.env},
+        # The deployment's whole environment, as the bot's own process has it (HOST and PORT too:
+        # the release calendar's link on the tracking issue is built on the bot's address).
+        env={**os.environ, **e2e.bot.env, "PORT": str(e2e.bot.port), "HOST": "127.0.0.1"},
         capture_output=True,
         text=True,
         timeout=120,
