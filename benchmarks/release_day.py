@@ -257,10 +257,50 @@ def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, An
             "pacing_max": _pacing_max(env.bot_url),
             "wall": round(wall, 1),
             "errors": errors,
+            "endpoints": breakdown(log),
             "failed_jobs": env.queue().get("failed", 0),
         }
     finally:
         env.stop()
+
+
+_SHA = re.compile(r"/[0-9a-f]{40}(?=/|$|\.\.\.)|(?<=\.\.\.)[0-9a-f]{40}")
+_REPO = re.compile(r"^(/api/v3)?/repos/[^/]+/[^/]+")
+
+
+def endpoint(method: str, path: str) -> str:
+    """``PATCH /repos/acme/day3/issues/17?x=1`` → ``PATCH /issues/{n}``: one row per kind of request."""
+    path = _REPO.sub("", path.split("?", 1)[0]) or "/"
+    path = _SHA.sub(lambda m: "/{sha}" if m.group(0).startswith("/") else "{sha}", path)
+    path = re.sub(r"/\d+(?=/|$)", "/{n}", path)
+    path = re.sub(r"/(heads|tags)/[^?]+$", r"/\1/{ref}", path)
+    path = re.sub(r"/compare/.+$", "/compare/{range}", path)
+    return f"{method} {path}"
+
+
+def breakdown(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Requests, counted (non-304) and 304s per endpoint, most counted first."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in log:
+        name = endpoint(r["method"], r["path"])
+        row = rows.setdefault(name, {"requests": 0, "counted": 0, "not_modified": 0})
+        row["requests"] += 1
+        if r["status"] == 304:
+            row["not_modified"] += 1
+        else:
+            row["counted"] += 1
+    return [
+        {"endpoint": name, **row}
+        for name, row in sorted(rows.items(), key=lambda kv: (-kv[1]["counted"], -kv[1]["requests"], kv[0]))
+    ]
+
+
+def breakdown_table(rows: list[dict[str, Any]], per: int = 1) -> str:
+    lines = ["| endpoint | requests | counted | 304 |", "|---|---|---|---|"]
+    for r in rows:
+        counts = " | ".join(f"{r[name] / per:g}" for name in ("requests", "counted", "not_modified"))
+        lines.append(f"| `{r['endpoint']}` | {counts} |")
+    return "\n".join(lines)
 
 
 def _last_seq(base: str) -> int:
@@ -292,13 +332,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think", type=float, default=1.0,
                         help="seconds people take between seeing an effect and acting again (0: at once)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="print requests per endpoint (per release) after each run")
     args = parser.parse_args(argv)
     rows = []
     for repos in args.repos:
         for cache in args.cache:
             row = run(repos, args.pulls, cache == "on", args.think)
             rows.append(row)
-            print(json.dumps(row), file=sys.stderr, flush=True)
+            print(json.dumps({k: v for k, v in row.items() if k != "endpoints"}), file=sys.stderr, flush=True)
+            if args.breakdown:
+                print(f"\nN={repos} cache {cache}, per release:", file=sys.stderr)
+                print(breakdown_table(row["endpoints"], per=repos), file=sys.stderr, flush=True)
     print(table(rows))
     if args.json:
         print(json.dumps(rows, indent=2))
