@@ -18,7 +18,7 @@ from typing import Any
 
 from bot.core.echoes import FAN_OUT_SENDER, SENDERS_HINT
 from bot.errors import PermanentError, RetryLater
-from bot.github import accounting
+from bot.github import accounting, pacer
 from bot.github.errors import GithubException, map_github_exception
 from bot.jobs import JobSpec, parse_key
 from bot.reconcilers import audit, echoes, pr, release, release_discovery, repo
@@ -108,8 +108,10 @@ def _run(
     started: float,
 ) -> JobReport:
     try:
-        ctx = _build_context(job, services, enqueue)
-        reconciler_for(job.key)(ctx)
+        # The gate (``pr:``) is what a person waits for; release bookkeeping can give way to it.
+        with pacer.priority(pacer.INTERACTIVE if job.key.startswith("pr:") else pacer.BULK):
+            ctx = _build_context(job, services, enqueue)
+            reconciler_for(job.key)(ctx)
     except (PermanentError, RetryLater) as exc:
         exc.api_calls = calls.calls  # type: ignore[attr-defined]
         raise
