@@ -54,19 +54,6 @@ def _paced(pacer: InstallationPacer, verb: str) -> None:
         metrics.record_pacing_wait(waited)
 
 
-import os as _os  # TEMP TRACE
-
-
-def _trace(verb: str, url: str, status: Any, what: str = "sent") -> None:  # TEMP TRACE
-    path = _os.environ.get("RB_TRACE")
-    if not path:
-        return
-    job = accounting.current_job_count()
-    key = getattr(job, "key", "-") if job is not None else "-"
-    with open(path, "a") as fh:
-        fh.write(f"{time.time():.3f}\t{key}|{id(job)}\t{verb}\t{url}\t{status}\t{what}\n")
-
-
 class PyGithubIncompatible(RuntimeError):
     """The installed PyGithub no longer has the request hook this layer relies on."""
 
@@ -106,7 +93,6 @@ def instrument(
             if pacer is not None:
                 pacer.release()
         accounting.record_call(installation_id, status, headers)
-        _trace(verb, url, status, "sent" if verb == "GET" else "sent " + str(args[1] if len(args) > 1 else kwargs.get("input"))[:60].replace("\t", " ").replace("\n", " ") + " #" + str(hash(str(args[1] if len(args) > 1 else kwargs.get("input"))) % 100000))
         return status, headers, output
 
     def send(
@@ -137,11 +123,9 @@ def instrument(
         answer = cache.get(key)
         if answer is not None and cache.reusable_in_job(key, answer):
             cache.count("reused_in_job")
-            _trace(verb, url, 200, "job")
             return 200, dict(answer.headers), answer.body
         if answer is not None and cache.fresh(key, answer):
             cache.count("reused_fresh")
-            _trace(verb, url, 200, "fresh")
             return 200, dict(answer.headers), answer.body
         if answer is not None:
             request_headers = {**request_headers, **cache.conditional_headers(answer)}

@@ -84,7 +84,6 @@ def run_job(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None
         return JobReport(key=job.key, outcome="ok", api_calls=0, duration_seconds=0.0)
     _record_touches(job, services)
     with accounting.count_job_calls() as calls:
-        calls.key = f"{job.key}|{job.reason}"  # type: ignore[attr-defined]  # TEMP TRACE
         try:
             return _run(job, services, enqueue, calls, started)
         finally:
