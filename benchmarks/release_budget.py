@@ -146,6 +146,9 @@ def measure(
                 "release_reads": sum(1 for r in log if r["method"] == "GET") - config_reads,
                 "writes_ok": sum(1 for r in log if r["method"] != "GET" and r["status"] < 400),
                 "writes_attempted": sum(1 for r in log if r["method"] != "GET"),
+                # What GitHub charges to the primary limit: everything but a 304 Not Modified.
+                "counted": sum(1 for r in log if r["status"] != 304),
+                "not_modified": sum(1 for r in log if r["status"] == 304),
                 "error": error,
                 "paths": sorted({f"{r['method']} {r['path']}" for r in log}),
             }
@@ -164,11 +167,16 @@ def measure(
                 ).raise_for_status()
         reconcile()  # records the comment watermark
         steady = reconcile()
+        # Nothing changed since ``steady`` read everything: every read is revalidated (304) or
+        # served inside its freshness window, so GitHub counts nothing against the primary limit.
+        unchanged = reconcile()
         n = args.items
         c = args.commits
         budget = math.ceil(n / 100) + math.ceil(c / 250) + 8
         services.close()
-        return {"N": n, "C": c, "budget_reads": budget, "first": first, "steady": steady}
+        return {
+            "N": n, "C": c, "budget_reads": budget, "first": first, "steady": steady, "unchanged": unchanged
+        }
 
 
 if __name__ == "__main__":

@@ -57,11 +57,14 @@ class EffectMissing(RuntimeError):
 @dataclass
 class Timings:
     latencies: list[float] = field(default_factory=list)
+    gate: list[float] = field(default_factory=list)  # the merge gate's check runs only
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, seconds: float) -> None:
+    def add(self, seconds: float, what: str = "") -> None:
         with self.lock:
             self.latencies.append(seconds)
+            if "gate" in what:
+                self.gate.append(seconds)
 
 
 @dataclass
@@ -86,7 +89,7 @@ class Release:
         while True:
             value = probe()
             if value:
-                self.timings.add(time.monotonic() - began)
+                self.timings.add(time.monotonic() - began, what)
                 if self.think:
                     time.sleep(self.think)
                 return value
@@ -200,7 +203,19 @@ def _pacing_max(bot_url: str) -> float | None:
     return float(match.group(1)) if match else None
 
 
-def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, Any]:
+# The repositories were set up (the App installed, its labels created) before the day began:
+# their writes must not fill the first minute's window of the releases being measured.
+SETUP_QUIET_SECONDS = 62.0
+
+
+def run(
+    repos: int,
+    pulls: int,
+    cache: bool,
+    think: float = 0.0,
+    stagger: float = 0.0,
+    quiet_start: bool = True,
+) -> dict[str, Any]:
     env = DemoEnvironment.start(
         extra_env={**REAL_LIMITS, "GITHUB_CACHE": "on" if cache else "off", "WORKER_THREADS": "8"}
     )
@@ -214,14 +229,20 @@ def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, An
         env.settle(timeout=60)
         # GitHub's secondary limits enforced by the sandbox itself: a 403 would show the bot overshot.
         httpx.post(f"{base}/_sandbox/limits", json={"enforce": True}, timeout=10).raise_for_status()
+        if quiet_start:
+            time.sleep(SETUP_QUIET_SECONDS)
         seq = _last_seq(base)
         deliveries_before = len(httpx.get(f"{base}/_sandbox/deliveries", timeout=30).json())
         timings = Timings()
         releases = [Release(env.sandbox.api_url, f"acme/{name}", pulls, timings, think) for name in names]
         began = time.monotonic()
         errors: list[str] = []
+        def play(index: int, release: Release) -> None:
+            time.sleep(index * stagger)  # a real day: releases start one after another, not at once
+            release.play()
+
         with ThreadPoolExecutor(max_workers=repos) as pool:
-            for future in [pool.submit(r.play) for r in releases]:
+            for future in [pool.submit(play, i, r) for i, r in enumerate(releases)]:
                 try:
                     future.result()
                 except EffectMissing as exc:
@@ -237,11 +258,13 @@ def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, An
         ]
         deliveries = len(httpx.get(f"{base}/_sandbox/deliveries", timeout=30).json()) - deliveries_before
         lat = sorted(timings.latencies)
+        gate = sorted(timings.gate)
         not_modified = sum(1 for r in log if r["status"] == 304)
         return {
             "repos": repos,
             "pulls": pulls,
             "think": think,
+            "stagger": stagger,
             "cache": "on" if cache else "off",
             "deliveries": deliveries,
             "requests": len(log),
@@ -254,13 +277,54 @@ def run(repos: int, pulls: int, cache: bool, think: float = 0.0) -> dict[str, An
             "counted_per_release": round((len(log) - not_modified) / repos, 1),
             "p50": round(statistics.median(lat), 3) if lat else None,
             "p95": round(lat[int(0.95 * (len(lat) - 1))], 3) if lat else None,
+            "p95_gate": round(gate[int(0.95 * (len(gate) - 1))], 3) if gate else None,
             "pacing_max": _pacing_max(env.bot_url),
             "wall": round(wall, 1),
             "errors": errors,
+            "endpoints": breakdown(log),
             "failed_jobs": env.queue().get("failed", 0),
         }
     finally:
         env.stop()
+
+
+_SHA = re.compile(r"/[0-9a-f]{40}(?=/|$|\.\.\.)|(?<=\.\.\.)[0-9a-f]{40}")
+_REPO = re.compile(r"^(/api/v3)?/repos/[^/]+/[^/]+")
+
+
+def endpoint(method: str, path: str) -> str:
+    """``PATCH /repos/acme/day3/issues/17?x=1`` → ``PATCH /issues/{n}``: one row per kind of request."""
+    path = _REPO.sub("", path.split("?", 1)[0]) or "/"
+    path = _SHA.sub(lambda m: "/{sha}" if m.group(0).startswith("/") else "{sha}", path)
+    path = re.sub(r"/\d+(?=/|$)", "/{n}", path)
+    path = re.sub(r"/(heads|tags)/[^?]+$", r"/\1/{ref}", path)
+    path = re.sub(r"/compare/.+$", "/compare/{range}", path)
+    return f"{method} {path}"
+
+
+def breakdown(log: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Requests, counted (non-304) and 304s per endpoint, most counted first."""
+    rows: dict[str, dict[str, Any]] = {}
+    for r in log:
+        name = endpoint(r["method"], r["path"])
+        row = rows.setdefault(name, {"requests": 0, "counted": 0, "not_modified": 0})
+        row["requests"] += 1
+        if r["status"] == 304:
+            row["not_modified"] += 1
+        else:
+            row["counted"] += 1
+    return [
+        {"endpoint": name, **row}
+        for name, row in sorted(rows.items(), key=lambda kv: (-kv[1]["counted"], -kv[1]["requests"], kv[0]))
+    ]
+
+
+def breakdown_table(rows: list[dict[str, Any]], per: int = 1) -> str:
+    lines = ["| endpoint | requests | counted | 304 |", "|---|---|---|---|"]
+    for r in rows:
+        counts = " | ".join(f"{r[name] / per:g}" for name in ("requests", "counted", "not_modified"))
+        lines.append(f"| `{r['endpoint']}` | {counts} |")
+    return "\n".join(lines)
 
 
 def _last_seq(base: str) -> int:
@@ -270,16 +334,18 @@ def _last_seq(base: str) -> int:
 
 def table(rows: list[dict[str, Any]]) -> str:
     head = (
-        "| N | cache | deliveries | requests | per delivery | counted (non-304) "
-        "| per release (all / counted) | writes | p50 / p95 event → effect | longest pacing wait |"
+        "| N | think / stagger | cache | deliveries | requests | per delivery | counted (non-304) "
+        "| per release (all / counted / writes) | p50 / p95 event → effect | p95 gate | longest pacing wait |"
     )
-    lines = [head, "|" + "---|" * 10]
+    lines = [head, "|" + "---|" * 11]
     for r in rows:
         pacing = "—" if r["pacing_max"] is None else f"{r['pacing_max']:.2f} s"
+        writes = round(r["writes"] / r["repos"], 1)
         lines.append(
-            f"| {r['repos']} | {r['cache']} | {r['deliveries']} | {r['requests']} | {r['per_delivery']} "
-            f"| {r['counted']} | {r['per_release']} / {r['counted_per_release']} | {r['writes']} "
-            f"| {r['p50']} s / {r['p95']} s | {pacing} |"
+            f"| {r['repos']} | {r['think']:g} s / {r.get('stagger', 0):g} s | {r['cache']} "
+            f"| {r['deliveries']} | {r['requests']} | {r['per_delivery']} | {r['counted']} "
+            f"| {r['per_release']} / {r['counted_per_release']} / {writes} "
+            f"| {r['p50']} s / {r['p95']} s | {r.get('p95_gate')} s | {pacing} |"
         )
     return "\n".join(lines)
 
@@ -289,20 +355,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repos", type=int, nargs="+", default=[1, 5, 10])
     parser.add_argument("--pulls", type=int, default=4)
     parser.add_argument("--cache", choices=["on", "off"], nargs="+", default=["on", "off"])
-    parser.add_argument(
-        "--think",
-        type=float,
-        default=1.0,
-        help="seconds people take between seeing an effect and acting again (0: at once)",
-    )
+    parser.add_argument("--think", type=float, default=1.0,
+                        help="seconds people take between seeing an effect and acting again (0: at once)")
+    parser.add_argument("--stagger", type=float, default=0.0,
+                        help="seconds between the starts of two repositories' releases (0: all at once)")
+    parser.add_argument("--no-quiet-start", action="store_true",
+                        help="start at once after set-up (its label writes then share the first minute)")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
+    parser.add_argument("--breakdown", action="store_true",
+                        help="print requests per endpoint (per release) after each run")
     args = parser.parse_args(argv)
     rows = []
     for repos in args.repos:
         for cache in args.cache:
-            row = run(repos, args.pulls, cache == "on", args.think)
+            row = run(repos, args.pulls, cache == "on", args.think, args.stagger, not args.no_quiet_start)
             rows.append(row)
-            print(json.dumps(row), file=sys.stderr, flush=True)
+            print(json.dumps({k: v for k, v in row.items() if k != "endpoints"}), file=sys.stderr, flush=True)
+            if args.breakdown:
+                print(f"\nN={repos} cache {cache}, per release:", file=sys.stderr)
+                print(breakdown_table(row["endpoints"], per=repos), file=sys.stderr, flush=True)
     print(table(rows))
     if args.json:
         print(json.dumps(rows, indent=2))

@@ -131,6 +131,13 @@ def branch_for(version: Version, branch_pattern: str = DEFAULT_BRANCH_PATTERN) -
     )
 
 
+def literal_prefix(pattern: str) -> str:
+    """'release/{major}.{minor}' -> 'release/': the part of a ref pattern matching-refs can filter on."""
+    for literal, _name, _spec, _conv in string.Formatter().parse(pattern):
+        return literal
+    return ""
+
+
 def rc_tag(version: Version, n: int, rc_tag_pattern: str = DEFAULT_RC_TAG_PATTERN) -> str:
     return _format(
         rc_tag_pattern,

@@ -30,6 +30,10 @@ class JobCallCount:
     calls: int = 0
     by_status: Counter[int] = field(default_factory=Counter)
     rate_limit_remaining: int | None = None
+    # (verb, url) of every write the job sent: the echo ledger (bot.reconcilers.echoes) names them.
+    writes: list[tuple[str, str]] = field(default_factory=list)
+    # False once the job wrote something that changes facts it decided on (``needs_second_look``).
+    echoes_settle: bool = True
 
 
 _current_job: contextvars.ContextVar[JobCallCount | None] = contextvars.ContextVar(
@@ -52,6 +56,21 @@ def count_job_calls() -> Iterator[JobCallCount]:
 
 def current_job_count() -> JobCallCount | None:
     return _current_job.get()
+
+
+def record_write(verb: str, url: str) -> None:
+    """A write left for GitHub in the current job (landed or not: its webhook may come)."""
+    job = _current_job.get()
+    if job is not None:
+        job.writes.append((verb, url))
+
+
+def needs_second_look() -> None:
+    """The current job wrote what changes the facts its own view was computed from (an item moved
+    to another milestone changes the counts it rendered): the echoes of its writes must run."""
+    job = _current_job.get()
+    if job is not None:
+        job.echoes_settle = False
 
 
 def installation_calls(installation_id: int | None) -> int:

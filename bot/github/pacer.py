@@ -20,14 +20,24 @@ keeps the windows in process memory, the budget of one process (the embedded SQL
 keeps them in Redis, one budget per installation for every process on every machine (QUEUE_URL=redis://).
 ``GitHubApp`` builds one per installation through a ``PacerFactory``. GitHub's own 403/429 answers
 remain the backstop (``retry.py``).
+
+Two classes of requests share one installation's budget (``priority``, set per job by
+``bot.reconcilers.dispatch``): *interactive* ones (the merge gate's check runs and replies, which
+a person is waiting for, and anything outside a job) may use the whole window; *bulk* ones
+(release bookkeeping: tracking issues, notes drafts, "released" comments, discovery) only
+``BULK_SHARE`` of it. So however many releases' bookkeeping fills the minute, a fifth of GitHub's
+budget stays free for the gate: a pull request's check never waits behind another repository's
+tracking issue. The windows themselves are shared (a bulk request counts for everyone).
 """
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -41,6 +51,32 @@ WINDOW_SECONDS = 60.0 + WINDOW_GUARD_SECONDS
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 WRITE_POINTS = 5
 READ_POINTS = 1
+INTERACTIVE = "interactive"
+BULK = "bulk"
+BULK_SHARE = 0.8  # of each window a bulk request may fill; the rest is kept for interactive ones
+
+_priority: contextvars.ContextVar[str] = contextvars.ContextVar("release_bot_pacing", default=INTERACTIVE)
+
+
+@contextlib.contextmanager
+def priority(level: str) -> Iterator[None]:
+    """Requests made inside the block (in this thread) are paced as ``level``."""
+    token = _priority.set(level)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+def current_priority() -> str:
+    return _priority.get()
+
+
+def share(limit: float, level: str | None = None) -> float:
+    """The part of a window's ``limit`` that a request of ``level`` (default: the current) may fill."""
+    if limit <= 0 or (level or _priority.get()) != BULK:
+        return limit
+    return max(1.0, float(int(limit * BULK_SHARE)))
 
 
 @dataclass(frozen=True)
@@ -130,9 +166,9 @@ class Pacer:
                 self._points_total -= self._points.popleft()[1]
             at = now
             if is_write and self.limits.writes_per_minute > 0:
-                at = max(at, self._earliest_write(now))
+                at = max(at, self._earliest_write(now, share(self.limits.writes_per_minute)))
             if self.limits.points_per_minute > 0:
-                at = max(at, self._earliest_points(now, cost))
+                at = max(at, self._earliest_points(now, cost, share(self.limits.points_per_minute)))
             delay = at - now
             if delay > self.limits.max_wait:
                 # Reserve nothing: the job goes back to the queue and comes back when the window moved.
@@ -146,15 +182,15 @@ class Pacer:
                 self._points_total += cost
             return delay
 
-    def _earliest_write(self, now: float) -> float:
-        limit = int(self.limits.writes_per_minute)
+    def _earliest_write(self, now: float, writes_per_minute: float) -> float:
+        limit = int(writes_per_minute)
         if len(self._writes) < max(limit, 1):
             return now
         # The request may go once the limit-th most recent write leaves the window.
         return self._writes[len(self._writes) - max(limit, 1)] + WINDOW_SECONDS
 
-    def _earliest_points(self, now: float, cost: int) -> float:
-        limit = self.limits.points_per_minute
+    def _earliest_points(self, now: float, cost: int, points_per_minute: float) -> float:
+        limit = points_per_minute
         total = self._points_total
         at = now
         for sent, points in self._points:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.errors import RetryLater
-from bot.github.pacer import READ_POINTS, WINDOW_SECONDS, WRITE_METHODS, WRITE_POINTS, PacerLimits
+from bot.github.pacer import READ_POINTS, WINDOW_SECONDS, WRITE_METHODS, WRITE_POINTS, PacerLimits, share
 
 INFLIGHT_TTL_SECONDS = 120.0  # > the GitHub client's 30 s timeout and its retries' waits
 BUSY_POLL_SECONDS = 0.02
@@ -138,8 +138,8 @@ class RedisPacer:
                     now,
                     "1" if is_write else "0",
                     WRITE_POINTS if is_write else READ_POINTS,
-                    self.limits.writes_per_minute,
-                    self.limits.points_per_minute,
+                    share(self.limits.writes_per_minute),  # bulk requests fill only their share
+                    share(self.limits.points_per_minute),
                     self.limits.max_wait,
                     WINDOW_SECONDS,
                     self.limits.max_concurrent,

@@ -17,7 +17,9 @@ ceil(N/100) + ceil(C/250) + 8 read calls for N milestone items and C commits. Wh
                                                               recorded)
     GET /repos/{o}/{r}/git/matching-refs/tags                1  (every tag: this release's and the
                                                               previous one)
-    GET /repos/{o}/{r}/git/matching-refs/heads/{branch}      1  (the release branch)
+    GET /repos/{o}/{r}/git/matching-refs/heads/{prefix}      1  (the release branch, among every head
+                                                              under the pattern's literal prefix:
+                                                              release discovery's own read)
     GET /repos/{o}/{r}/releases                              1  (first page: the draft and published release)
 
     GET /repos/{o}/{r}/deployments?ref=…&environment=…       in Deploy, until a success is recorded
@@ -52,7 +54,8 @@ from bot.core.release_types import (
     github_time,
 )
 from bot.core.tracking import TrackingState, tracking_milestone_of
-from bot.core.versions import branch_for
+from bot.core.versions import branch_for, literal_prefix
+from bot.github import repo_io
 from bot.github.paging import iter_pages, list_all
 from bot.github.paths import repo_path
 from bot.github.release_json import (
@@ -224,12 +227,8 @@ def read_release_facts(
         if t is not None
     )
     branch_name = branch_for(version, conventions.branch_pattern)
-    wanted = f"refs/heads/{branch_name}"
-    branch_sha = None
-    for ref in api_get(gh, f"{base}/git/matching-refs/heads/{quote(branch_name, safe='/')}") or []:
-        # matching-refs is a prefix match: release/1.4 also finds release/1.40.
-        if isinstance(ref, dict) and ref.get("ref") == wanted:
-            branch_sha = (ref.get("object") or {}).get("sha")
+    prefix = literal_prefix(conventions.branch_pattern)
+    branch_sha = _branch_sha(gh, repo_full_name, base, branch_name, prefix)
     try:
         releases = next(iter_pages(gh, f"{base}/releases"), [])
     except GithubException as exc:
@@ -358,6 +357,21 @@ def comments_since(seen: str | None) -> str | None:
     if moment is None:
         return None
     return github_time(moment - COMMENTS_SINCE_MARGIN)
+
+
+def _branch_sha(gh: Github, repo: str, base: str, branch_name: str, prefix: str) -> str | None:
+    """The release branch's head. Read as release discovery reads the release branches (every
+    head under the pattern's literal prefix: the same request, so the ``repo:`` job of a push and
+    the releases it wakes share one answer); a pattern without a literal prefix reads its one ref."""
+    if prefix and branch_name.startswith(prefix):
+        return repo_io.matching_refs(gh, repo, "heads", prefix).get(branch_name) or None
+    wanted = f"refs/heads/{branch_name}"
+    for ref in api_get(gh, f"{base}/git/matching-refs/heads/{quote(branch_name, safe='/')}") or []:
+        # matching-refs is a prefix match: release/1.4 also finds release/1.40.
+        if isinstance(ref, dict) and ref.get("ref") == wanted:
+            sha = (ref.get("object") or {}).get("sha")
+            return sha if isinstance(sha, str) else None
+    return None
 
 
 def _get_milestone(gh: Github, base: str, number: int) -> Milestone | None:

@@ -34,15 +34,23 @@ def open_pull_bases(gh: Github, repo: str) -> list[tuple[int, str]]:
 def ref_names(gh: Github, repo: str, namespace: str, prefix: str = "") -> list[str]:
     """The names of the refs under ``refs/{namespace}/`` starting with ``prefix`` (one
     ``matching-refs`` read), sorted: ``ref_names(gh, repo, "heads", "release/")``."""
+    return sorted(matching_refs(gh, repo, namespace, prefix))
+
+
+def matching_refs(gh: Github, repo: str, namespace: str, prefix: str = "") -> dict[str, str]:
+    """name -> sha of the refs under ``refs/{namespace}/`` starting with ``prefix``. The one read of
+    them that release discovery and every release's facts share (the same URL, so one answer of
+    the read cache serves both within a delivery: ``bot.github.freshness``)."""
     path = f"{repo_path(repo)}/git/matching-refs/{namespace}"
     if prefix:
         path += f"/{quote(prefix, safe='/')}"
-    _, data = gh.requester.requestJsonAndCheck("GET", path)
-    return sorted(
-        ref["ref"].removeprefix(f"refs/{namespace}/")
-        for ref in data or []
-        if isinstance(ref, dict) and isinstance(ref.get("ref"), str)
-    )
+    out: dict[str, str] = {}
+    for ref in list_all(gh, path):
+        name = ref.get("ref")
+        if isinstance(name, str):
+            sha = (ref.get("object") or {}).get("sha")
+            out[name.removeprefix(f"refs/{namespace}/")] = sha if isinstance(sha, str) else ""
+    return out
 
 
 def milestones(gh: Github, repo: str, state: str, max_pages: int) -> list[dict[str, Any]]:

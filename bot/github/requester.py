@@ -110,6 +110,8 @@ def instrument(
     def request_raw(
         cnx: Any, verb: str, url: str, request_headers: dict[str, str], *args: Any, **kwargs: Any
     ) -> Any:
+        if verb != "GET":
+            accounting.record_write(verb, url)
         if cache is None or kwargs.get("stream"):
             return send(cnx, verb, url, request_headers, *args, **kwargs)
         if verb != "GET":

@@ -22,15 +22,18 @@ Every error body is JSON {"error": ...}. Nothing is enqueued unless the answer i
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from bot.core.echoes import echo_hints
 from bot.installation_removals import record_removed
 from bot.intake.routing import DropInstallation, PayloadError, RoutingContext, route
 from bot.intake.verify import WebhookRejected, verify_delivery
+from bot.jobs import JobSpec
 from bot.logging import log_fields
 from bot.metrics import WEBHOOK_EVENTS
 from bot.queue.base import JobQueue, QueueUnavailable
@@ -203,9 +206,10 @@ class WebhookEndpoint:
         if routed.ignored is not None and not routed.jobs and not routed.controls:
             return finish(200, {"ignored": routed.ignored}, "ignored")
 
+        jobs = with_delivery_hints(routed.jobs, event.event, payload, time.time())
         committing = time.perf_counter()
         try:
-            accepted = self.queue.accept_delivery(event.delivery_id, routed.jobs)
+            accepted = self.queue.accept_delivery(event.delivery_id, jobs)
         except Exception as exc:  # noqa: BLE001 - any store failure: the delivery was not recorded
             # QueueUnavailable (Redis down), SQLITE_FULL (disk full), a locked store: the transaction
             # rolled back, so nothing of this delivery is stored. 503 makes GitHub record it as
@@ -231,5 +235,21 @@ class WebhookEndpoint:
             )
             if self.on_installation_removed is not None:
                 self.on_installation_removed(control)
-        keys = [job.key for job in routed.jobs]
+        keys = [job.key for job in jobs]
         return finish(202, {"accepted": event.delivery_id, "jobs": keys}, "accepted", keys=keys)
+
+
+def with_delivery_hints(jobs: list[JobSpec], event: str, payload: Any, received_at: float) -> list[JobSpec]:
+    """Hints of the delivery as a whole, on each of its jobs: who sent it and about what (the
+    echo check, bot.core.echoes) and when it arrived (``touched_at``: a freshness window closed by
+    this event stays open for answers GitHub confirmed after it arrived, bot.github.freshness)."""
+    if not isinstance(payload, dict):
+        return jobs
+    extra: dict[str, Any] = echo_hints(event, payload)
+    out = []
+    for job in jobs:
+        hints = {**job.hints, **extra}
+        if job.hints.get("touched"):
+            hints["touched_at"] = round(received_at, 3)
+        out.append(dataclasses.replace(job, hints=hints))
+    return out

@@ -13,14 +13,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.core.echoes import FAN_OUT_SENDER, SENDERS_HINT
 from bot.errors import PermanentError, RetryLater
-from bot.github import accounting
+from bot.github import accounting, pacer
 from bot.github.errors import GithubException, map_github_exception
 from bot.jobs import JobSpec, parse_key
-from bot.reconcilers import audit, deploy, pr, release, release_discovery, repo
+from bot.reconcilers import audit, deploy, echoes, pr, release, release_discovery, repo
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.repo import Discovery
 
@@ -76,30 +77,60 @@ def run_job(job: JobSpec, services: Any, enqueue: Callable[[list[JobSpec]], None
     if not job.repo or "/" not in job.repo:
         raise PermanentError(f"job {job.key} has no repository (owner/name)")
     started = time.perf_counter()
+    store = getattr(services, "store", None)
+    if echoes.may_be_echo(job) and echoes.is_own_echo(store, job, _bot_login(services)):
+        # Woken only by the webhooks of this key's own last writes: the run that wrote them
+        # already decided on what they show (bot.reconcilers.echoes).
+        log.info("job %s: only echoes of its own writes (%s); nothing to reconcile", job.key, job.reason)
+        return JobReport(key=job.key, outcome="ok", api_calls=0, duration_seconds=0.0)
     _record_touches(job, services)
     with accounting.count_job_calls() as calls:
         try:
+            return _run(job, services, enqueue, calls, started)
+        finally:
+            if store is not None and calls.writes and calls.echoes_settle and hasattr(store, "update_state"):
+                echoes.record_writes(store, job.repo, job.key, calls.writes)
+
+
+def _bot_login(services: Any) -> str | None:
+    try:
+        login = services.bot_login
+    except Exception:  # noqa: BLE001 - no login known (GitHub unreachable): never skip a job
+        return None
+    return login if isinstance(login, str) else None
+
+
+def _run(
+    job: JobSpec,
+    services: Any,
+    enqueue: Callable[[list[JobSpec]], None] | None,
+    calls: accounting.JobCallCount,
+    started: float,
+) -> JobReport:
+    try:
+        # The gate (``pr:``) is what a person waits for; release bookkeeping can give way to it.
+        with pacer.priority(pacer.INTERACTIVE if job.key.startswith("pr:") else pacer.BULK):
             ctx = _build_context(job, services, enqueue)
             reconciler_for(job.key)(ctx)
-        except (PermanentError, RetryLater) as exc:
+    except (PermanentError, RetryLater) as exc:
+        exc.api_calls = calls.calls  # type: ignore[attr-defined]
+        raise
+    except GithubException as exc:
+        mapped = map_github_exception(exc)
+        if exc.status == 401:
+            # A revoked token or an uninstalled App: rebuild the client on the next attempt.
+            services.forget_installation(job.installation_id)
+        if mapped is None:
             exc.api_calls = calls.calls  # type: ignore[attr-defined]
             raise
-        except GithubException as exc:
-            mapped = map_github_exception(exc)
-            if exc.status == 401:
-                # A revoked token or an uninstalled App: rebuild the client on the next attempt.
-                services.forget_installation(job.installation_id)
-            if mapped is None:
-                exc.api_calls = calls.calls  # type: ignore[attr-defined]
-                raise
-            if isinstance(mapped, PermanentError) and _installation_gone(exc):
-                services.forget_installation(job.installation_id)
-            mapped.api_calls = calls.calls  # type: ignore[attr-defined]
-            log.warning("job %s: GitHub answered %s: %s", job.key, exc.status, mapped)
-            raise mapped from exc
-        except Exception as exc:
-            exc.api_calls = calls.calls  # type: ignore[attr-defined]
-            raise
+        if isinstance(mapped, PermanentError) and _installation_gone(exc):
+            services.forget_installation(job.installation_id)
+        mapped.api_calls = calls.calls  # type: ignore[attr-defined]
+        log.warning("job %s: GitHub answered %s: %s", job.key, exc.status, mapped)
+        raise mapped from exc
+    except Exception as exc:
+        exc.api_calls = calls.calls  # type: ignore[attr-defined]
+        raise
     return JobReport(
         key=job.key,
         outcome="ok",
@@ -119,7 +150,14 @@ def _record_touches(job: JobSpec, services: Any) -> None:
     cache = getattr(getattr(services, "app", None), "response_cache", None)
     if cache is None or cache.touches is None or not isinstance(touched, list) or not job.repo:
         return
-    cache.touches.touch(job.repo, [family for family in touched if isinstance(family, str)])
+    # At the time the delivery arrived (hint ``touched_at``), not now: an answer GitHub confirmed
+    # after the event arrived already shows it, so the ``repo:`` and ``release:`` jobs of one
+    # delivery do not both read the same lists past their windows.
+    at = job.hints.get("touched_at")
+    when = float(at) if isinstance(at, int | float) and not isinstance(at, bool) else None
+    if when is not None and when > time.time():
+        when = None  # never trust a time from the future (a clock ahead): touch now
+    cache.touches.touch(job.repo, [family for family in touched if isinstance(family, str)], at=when)
 
 
 def _build_context(
@@ -145,10 +183,20 @@ def _build_context(
         config=loaded.config,
         config_error=loaded.error,
         store=services.store,
-        enqueue=enqueue or services.enqueue,
+        enqueue=_not_echoes(enqueue or services.enqueue),
         services=services,
         config_valid=loaded.valid,
     )
+
+
+def _not_echoes(enqueue: Callable[[list[JobSpec]], None]) -> Callable[[list[JobSpec]], None]:
+    """Jobs a reconciler enqueues (fan-out, wake-ups) are nobody's echo: their sender hint says
+    so, and it stays in the hints of any job they coalesce with (bot.reconcilers.echoes)."""
+
+    def marked(jobs: list[JobSpec]) -> None:
+        enqueue([replace(j, hints={**j.hints, SENDERS_HINT: [FAN_OUT_SENDER]}) for j in jobs])
+
+    return marked
 
 
 def _installation_gone(exc: GithubException) -> bool:

@@ -18,6 +18,7 @@ from bot.core.release_types import ReleaseFacts
 from bot.core.release_view import NotesSummary
 from bot.core.stages import STAGE_TITLES
 from bot.core.tracking import TrackingState, render_reply
+from bot.github import accounting
 from bot.github import release_writes as writes
 from bot.github.release_record_io import default_head_sha, write_record
 from bot.reconcilers.context import JobContext
@@ -91,6 +92,10 @@ class ReleaseApply:
         if plan.retrospective is not None:
             writes.create_comment(gh, repo, number, plan.retrospective)
             self._count()
+        if plan.moves:
+            # The body below is rendered from the items before the moves: the echo of a move
+            # (its ``issues`` webhook) must reconcile once more (bot.reconcilers.echoes).
+            accounting.needs_second_look()
         for move in plan.moves:
             if move.to_milestone is not None:
                 writes.update_issue(gh, repo, move.item, {"milestone": move.to_milestone})

@@ -21,13 +21,13 @@ the full fan-out of an adoption (installation, ``release-bot reconcile``): every
 
 from __future__ import annotations
 
-import string
 from typing import Any
 
 from bot.config.repo_config import RepoConfig
 from bot.core.versions import (
     PatternError,
     branch_line,
+    literal_prefix,
     owning_milestone,
     parse_milestone_title,
     parse_tag,
@@ -98,9 +98,7 @@ class _M:
 
 def _literal_prefix(pattern: str) -> str:
     """'release/{major}.{minor}' -> 'release/': what matching-refs can filter on."""
-    for literal, _name, _spec, _conv in string.Formatter().parse(pattern):
-        return literal
-    return ""
+    return literal_prefix(pattern)
 
 
 def bot_labels(config: RepoConfig) -> list[tuple[str, str, str]]:

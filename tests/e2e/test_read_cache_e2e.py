@@ -30,6 +30,10 @@ def test_a_label_removed_while_its_webhook_is_lost_is_seen_by_the_next_reconcile
     gate.say("releaser", "/approve")
     gate.settle()
     assert gate.check()["conclusion"] == "success"
+    # The echoes of the gate's own writes wake nothing (bot.reconcilers.echoes): an event of a
+    # person's makes it read, so the cache holds answers GitHub confirmed after those writes.
+    gate.say("dev", "thanks")
+    gate.settle()
 
     chaos(e2e, drop=1)
     ok(e2e.api("admin").delete(f"/repos/{REPO}/issues/{gate.number}/labels/release-approved"))
@@ -59,3 +63,23 @@ def test_with_the_cache_off_every_read_is_unconditional(tmp_path: Any, bot_facto
         gate.settle()
         reads = bot_reads(e2e, since)
         assert reads and all(r["status"] == 200 for r in reads), reads
+
+
+def test_the_echo_of_the_gates_own_label_wakes_no_second_gate_reconcile(e2e: Any) -> None:
+    gate = Gate(e2e)
+    since = last_seq(e2e)
+    gate.say("qa", "/uat passed")
+    gate.settle()
+    assert "uat-passed" in gate.labels()
+    log = e2e.requests_since(since)
+    labelled = [i for i, r in enumerate(log) if r["actor"] == BOT and r["method"] == "POST"
+                and r["path"].endswith(f"/issues/{gate.number}/labels")]
+    assert labelled, log
+    pull = f"/repos/{REPO}/pulls/{gate.number}"
+    # The gate read its pull request for the command; the `labeled` webhook of its own label
+    # (sender: the bot) woke the same key, which was skipped: no read of the pull request after it.
+    assert any(r["actor"] == BOT and r["path"] == pull for r in log[: labelled[0]]), log
+    assert not [r for r in log[labelled[0]:] if r["actor"] == BOT and r["path"] == pull], log
+    deliveries = httpx.get(f"{e2e.sandbox.base_url}/_sandbox/deliveries", timeout=30).json()
+    labeled = [d for d in deliveries if d.get("event") == "pull_request" and d.get("action") == "labeled"]
+    assert labeled, deliveries[-3:]  # the echo was delivered: it is the bot that did not act on it

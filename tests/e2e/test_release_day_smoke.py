@@ -21,7 +21,7 @@ def test_a_whole_release_runs_with_the_cache_and_revalidations_cost_nothing() ->
     module = importlib.util.module_from_spec(spec)
     sys.modules["release_day"] = module  # its dataclasses look their module up
     spec.loader.exec_module(module)
-    row = module.run(repos=1, pulls=1, cache=True)
+    row = module.run(repos=1, pulls=1, cache=True, quiet_start=False)
     assert row["errors"] == [] and row["failed_jobs"] == 0, row
     assert row["deliveries"] > 30 and row["writes"] > 20, row
     # Unchanged facts were revalidated (304: not counted against the primary limit) or not asked.

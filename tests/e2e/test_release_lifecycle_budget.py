@@ -30,3 +30,8 @@ def test_steady_release_reconcile_is_within_the_read_budget_and_writes_nothing(f
     first = result["first"]
     assert first["error"] is None, first
     assert first["release_reads"] <= result["budget_reads"], first["paths"]
+    # A reconcile whose facts did not change costs nothing against the primary limit: every read
+    # comes back 304 or is served inside its freshness window (docs/github-reads.md).
+    unchanged = result["unchanged"]
+    assert unchanged["error"] is None and unchanged["writes_attempted"] == 0, unchanged
+    assert unchanged["counted"] == 0, unchanged["paths"]

@@ -107,3 +107,21 @@ def test_sandbox_mode_is_relaxed_and_settings_win():
     assert sandbox.writes_per_minute > github.writes_per_minute
     assert PacerLimits.for_mode(sandbox=True, writes_per_minute=10).writes_per_minute == 10
     assert PacerLimits.for_mode(sandbox=False, points_per_minute=0).points_per_minute == 0
+
+
+def test_bulk_requests_leave_a_fifth_of_the_window_to_interactive_ones():
+    from bot.github.pacer import BULK, BULK_SHARE, INTERACTIVE, priority
+
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=80, points_per_minute=900, max_wait=5), t)
+    bulk_room = int(80 * BULK_SHARE)
+    with priority(BULK):
+        for _ in range(bulk_room):
+            send(pacer, "PATCH")
+        with pytest.raises(RetryLater):
+            send(pacer, "PATCH")  # release bookkeeping waits for the window to move ...
+    for _ in range(80 - bulk_room):
+        send(pacer, "POST")  # ... while the gate's check runs still go at once
+    assert t.slept == []
+    with priority(INTERACTIVE), pytest.raises(RetryLater):
+        send(pacer, "POST")  # GitHub's own limit binds everyone

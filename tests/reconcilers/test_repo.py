@@ -169,7 +169,8 @@ def test_org_config_push_reruns_dependent_repositories(
 
     dependents = {j.key: j for j in services.store.enqueued if j.key.startswith("repo:")}
     assert set(dependents) == {f"repo:{rocket.id}", f"repo:{engine.id}"}
-    assert dependents[f"repo:{rocket.id}"].hints == {"config_changed": True}
+    # Jobs a reconciler enqueues say so (never the echo of a write: bot.reconcilers.echoes).
+    assert dependents[f"repo:{rocket.id}"].hints == {"config_changed": True, "senders": ["(a reconciler)"]}
     assert dependents[f"repo:{rocket.id}"].repo == rocket.repo.full_name
     assert services.config_loader.load(gh, rocket.repo.full_name).config["gate"]["hold_label"] == "org"
 

@@ -1,0 +1,77 @@
+"""The echo ledger: a job woken only by the webhooks of its own last writes is skipped, no other."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from memory_store import MemoryStore
+
+from bot.core.echoes import SENDERS_HINT, SUBJECTS_HINT
+from bot.jobs import JobSpec
+from bot.reconcilers import dispatch, echoes
+
+BOT = "release-bot[bot]"
+REPO = "acme/rocket"
+API = f"http://127.0.0.1:1/api/v3/repos/{REPO}"
+RELEASE = "release:11@3"
+GATE = "pr:11#7"
+
+
+def job(key: str, *subjects: str, senders: tuple[str, ...] = (BOT,), **hints: Any) -> JobSpec:
+    return JobSpec(key, 1, REPO, "issues.edited",
+                   {SENDERS_HINT: list(senders), SUBJECTS_HINT: list(subjects), **hints})
+
+
+def test_the_echo_of_a_keys_own_last_write_is_recognised() -> None:
+    store = MemoryStore()
+    echoes.record_writes(store, REPO, RELEASE, [("PATCH", f"{API}/issues/1"),
+                                               ("POST", f"{API}/issues/1/comments")], now=100.0)
+    assert echoes.is_own_echo(store, job(RELEASE, "issue:1"), BOT, now=101.0)
+
+
+def test_anything_else_runs() -> None:
+    store = MemoryStore()
+    echoes.record_writes(store, REPO, GATE, [("POST", f"{API}/issues/7/labels")], now=100.0)
+    echoes.record_writes(store, REPO, RELEASE, [("PATCH", f"{API}/issues/1")], now=100.0)
+    # Another key's write: the release must see the gate's label.
+    assert not echoes.is_own_echo(store, job(RELEASE, "issue:7"), BOT, now=101.0)
+    assert echoes.is_own_echo(store, job(GATE, "issue:7"), BOT, now=101.0)
+    # A person's event coalesced into the job, or one subject nobody wrote.
+    assert not echoes.is_own_echo(store, job(RELEASE, "issue:1", senders=(BOT, "pm")), BOT, now=101.0)
+    assert not echoes.is_own_echo(store, job(RELEASE, "issue:1", "issue:2"), BOT, now=101.0)
+    # The same subject written later by another key: no longer this key's echo.
+    echoes.record_writes(store, REPO, GATE, [("PATCH", f"{API}/issues/1")], now=102.0)
+    assert not echoes.is_own_echo(store, job(RELEASE, "issue:1"), BOT, now=103.0)
+    # Too old to prove anything.
+    assert not echoes.is_own_echo(store, job(GATE, "issue:7"), BOT, now=100.0 + echoes.KEEP_SECONDS + 1)
+    assert not echoes.is_own_echo(None, job(GATE, "issue:7"), BOT, now=101.0)
+
+
+def test_the_ledger_forgets_old_writes() -> None:
+    store = MemoryStore()
+    echoes.record_writes(store, REPO, GATE, [("POST", f"{API}/issues/7/labels")], now=100.0)
+    echoes.record_writes(store, REPO, RELEASE, [("PATCH", f"{API}/issues/1")],
+                         now=100.0 + echoes.KEEP_SECONDS + 1)
+    assert set(store.get_state(f"echo-ledger:{REPO}")) == {"issue:1"}
+
+
+class _Services:
+    """Just enough of ``bot.services.Services`` for ``run_job`` to decide on an echo."""
+
+    def __init__(self, store: MemoryStore) -> None:
+        self.store = store
+        self.bot_login = BOT
+
+    def client_for(self, installation_id: int) -> Any:
+        raise AssertionError("an echo must not build a client, let alone read GitHub")
+
+
+def test_run_job_skips_an_echo_without_a_request(monkeypatch: Any) -> None:
+    store = MemoryStore()
+    echoes.record_writes(store, REPO, RELEASE, [("PATCH", f"{API}/issues/1")])
+    report = dispatch.run_job(job(RELEASE, "issue:1"), _Services(store))
+    assert report.outcome == "ok" and report.api_calls == 0
+    ran: list[str] = []
+    monkeypatch.setattr(dispatch, "_run", lambda job, *a: ran.append(job.key))
+    dispatch.run_job(job(RELEASE, "issue:1", senders=(BOT, "pm")), _Services(store))
+    assert ran == [RELEASE]
