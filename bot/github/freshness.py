@@ -84,9 +84,11 @@ def families_touched(
 ) -> frozenset[str]:
     """What a delivery may have changed, of what the windows keep."""
     if event in ("create", "delete"):
-        ref_type = (payload or {}).get("ref_type")
-        if ref_type in ("tag", "branch"):
-            return frozenset({"tags"} if ref_type == "tag" else {"heads"})
+        # Either kind of ref ends both windows. GitHub does not deliver in order: the `create` of a
+        # candidate tag can be handled before the `create` of the release branch cut just before
+        # it, and a release that then saw the tag but a cached branch list without the branch would
+        # pass Build & Test over for good. Whatever existed before this ref did is read again with
+        # it (the other family's revalidation is a 304 when nothing changed: free).
         return frozenset({"tags", "heads"})
     if event == "push":
         # Any push also ends the tags' window: the repository reconcile a push wakes is what finds

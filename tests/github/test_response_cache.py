@@ -260,8 +260,8 @@ def test_tags_are_not_asked_again_inside_their_window_until_an_event_touches_the
     assert len(tags.requests) == 1 and cache.stats.reused_fresh == 1
 
     tags.body = [{"ref": "refs/tags/v1.4.0-rc.1"}, {"ref": "refs/tags/v1.4.0"}]
-    # the `create` webhook of a branch changes nothing here; the tag's does
-    touches.touch("Acme/Rocket", families_touched("create", None, {"ref_type": "branch"}))
+    # a `release` webhook changes nothing here; a ref's `create` does
+    touches.touch("Acme/Rocket", families_touched("release", "published"))
     get(gh, "/repos/acme/rocket/git/matching-refs/tags")
     assert len(tags.requests) == 1
     touches.touch("Acme/Rocket", families_touched("create", None, {"ref_type": "tag"}))
@@ -356,9 +356,11 @@ def test_which_reads_have_a_window(url: str, family: tuple[str, ...] | None) -> 
 
 
 def test_which_events_touch_what() -> None:
-    assert families_touched("create", None, {"ref_type": "tag"}) == {"tags"}
+    # A ref's create or delete ends both windows: deliveries are not ordered, and the branch cut
+    # before a tag must be seen with the tag (a release would otherwise pass Build & Test over).
+    assert families_touched("create", None, {"ref_type": "tag"}) == {"tags", "heads"}
+    assert families_touched("delete", None, {"ref_type": "branch"}) == {"tags", "heads"}
     assert families_touched("push", None, {"ref": "refs/heads/feature"}) == {"heads", "tags"}
-    assert families_touched("create", None, {"ref_type": "branch"}) == {"heads"}
     assert families_touched("release", "published") == {"releases"}
     assert families_touched("milestone", "edited") == {"milestones"}
     assert families_touched("pull_request", "closed") == {"heads"}
