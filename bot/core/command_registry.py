@@ -176,6 +176,26 @@ REGISTRY: tuple[CommandSpec, ...] = (
         ),
         roles=frozenset({ROLE_QA}),
     ),
+    CommandSpec(
+        "hold",
+        TRACKING_ISSUE,
+        RELEASE,
+        (
+            Form(
+                ("/hold [reason]",),
+                "put the release on hold: deployments to protected environments are refused",
+                "QA or release managers",
+            ),
+        ),
+        roles=frozenset({ROLE_QA, ROLE_RELEASE_MANAGERS}),
+    ),
+    CommandSpec(
+        "unhold",
+        TRACKING_ISSUE,
+        RELEASE,
+        (Form(("/unhold",), "lift the hold", "QA or release managers"),),
+        roles=frozenset({ROLE_QA, ROLE_RELEASE_MANAGERS}),
+    ),
     CommandSpec("help", TRACKING_ISSUE, RELEASE, (Form(("/help",), "this text", ""),), anyone=True),
 )
 

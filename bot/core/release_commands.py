@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from zoneinfo import ZoneInfo
 
 from bot.core.command_registry import TRACKING_ISSUE, CommandSpec, names_for, spec, tracking_issue_help
@@ -23,7 +23,7 @@ from bot.core.freeze.state import FreezeState
 from bot.core.freeze.window import FREEZE, THAW, FreezeRequest
 from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, RoleRule
 from bot.core.release_types import Comment, ReleaseFacts, local_date
-from bot.core.stages import StageFacts, StageRecord, record_uat, request_stage
+from bot.core.stages import ReleaseHold, StageFacts, StageRecord, record_uat, request_stage
 
 # What a tracking issue answers, from the one registry (``bot.core.command_registry``).
 COMMANDS = names_for(TRACKING_ISSUE)
@@ -73,7 +73,7 @@ def _roles_of_command(command: Command) -> frozenset[str]:
         return spec(TRACKING_ISSUE, "stage").roles
     if command.name == "uat" and command.args.partition(" ")[0].lower() in ("passed", "failed"):
         return spec(TRACKING_ISSUE, "uat").roles
-    if command.name in (FREEZE, THAW):
+    if command.name in (FREEZE, THAW, "hold", "unhold"):
         return spec(TRACKING_ISSUE, command.name).roles
     return frozenset()
 
@@ -209,6 +209,8 @@ def _command(
             return record, False, f"`/stage` is for release managers: {words}."
         decision = request_stage(record, stage_facts, args)
         return decision.record, decision.accepted, decision.reply
+    if name in ("hold", "unhold"):
+        return _hold_command(facts, record, name, args, author, given, roles)
     # /uat passed | /uat failed <reason>
     verb, _, reason = args.partition(" ")
     verb = verb.lower()
@@ -218,3 +220,27 @@ def _command(
         return record, False, f"`/uat` is for QA: {_rule_words(roles, ROLE_QA)}."
     decision = record_uat(record, stage_facts, verb == "passed", author, given, reason)
     return decision.record, decision.accepted, decision.reply
+
+
+def _hold_command(
+    facts: ReleaseFacts,
+    record: StageRecord,
+    name: str,
+    args: str,
+    author: str,
+    given: str,
+    roles: Mapping[str, RoleRule],
+) -> tuple[StageRecord, bool, str | None]:
+    """``/hold [reason]`` and ``/unhold``: recorded in the release record (trusted), read by the
+    deployment decision (bot.core.deploy)."""
+    if not _may_run(facts, spec(TRACKING_ISSUE, name), author):
+        who = f"{_rule_words(roles, ROLE_QA)}, or {_rule_words(roles, ROLE_RELEASE_MANAGERS)}"
+        return record, False, f"`/{name}` is for QA or release managers: {who}."
+    held = record.hold
+    if name == "hold":
+        if held is not None:
+            return record, False, f"The release is already on hold (since {held.date}). Nothing changed."
+        return replace(record, hold=ReleaseHold(by=author, date=given, reason=args.strip()[:500])), True, None
+    if held is None:
+        return record, False, "The release is not on hold. Nothing changed."
+    return replace(record, hold=None), True, None

@@ -149,6 +149,27 @@ def _object_id(value: Any) -> str:
 
 
 @dataclass(frozen=True)
+class ReleaseHold:
+    """``/hold [reason]`` on the tracking issue: deployments to protected environments are refused
+    until ``/unhold`` (bot.core.deploy). Kept in the release record, which only the App writes, so
+    a label removed by anyone with triage does not lift it."""
+
+    by: str
+    date: str  # ISO date, configured zone
+    reason: str = ""
+
+    def to_json(self) -> dict[str, str]:
+        return {"by": self.by, "date": self.date, "reason": self.reason}
+
+    @classmethod
+    def from_json(cls, data: Any) -> ReleaseHold | None:
+        if not isinstance(data, Mapping) or not isinstance(data.get("by"), str) or not data.get("by"):
+            return None
+        reason = str(data.get("reason") or "")[:500]
+        return cls(by=str(data["by"]), date=str(data.get("date") or ""), reason=reason)
+
+
+@dataclass(frozen=True)
 class StageRecord:
     """What was recorded in the tracking issue before this reconcile (empty for a new release)."""
 
@@ -159,9 +180,10 @@ class StageRecord:
     uat: UatVerdict | None = None
     manual: str | None = None  # the highest stage requested with /stage
     deployed: bool = False  # a successful deployment of the final tag was seen (sticky)
+    hold: ReleaseHold | None = None  # /hold on the tracking issue (bot.core.deploy refuses meanwhile)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "current": self.current,
             "began": dict(sorted(self.began.items(), key=lambda kv: index_of(kv[0]))),
             "skipped": list(self.skipped),
@@ -170,6 +192,9 @@ class StageRecord:
             "manual": self.manual,
             "deployed": self.deployed,
         }
+        if self.hold is not None:  # absent otherwise: a record without a hold keeps its bytes
+            data["hold"] = self.hold.to_json()
+        return data
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any] | None) -> StageRecord:
@@ -190,6 +215,7 @@ class StageRecord:
             uat=UatVerdict.from_json(data.get("uat")),
             manual=manual,
             deployed=bool(data.get("deployed")),
+            hold=ReleaseHold.from_json(data.get("hold")),
         )
 
 
@@ -335,6 +361,7 @@ def advance(record: StageRecord, facts: StageFacts, today: str) -> StageOutcome:
         uat=record.uat,
         manual=manual,
         deployed=base.deployed,
+        hold=record.hold,
     )
     return StageOutcome(record=new_record, begun=tuple(begun), held=held, returned_to_uat=returned)
 

@@ -27,7 +27,7 @@ from bot.core.freeze.state import FreezeState
 from bot.core.record_fields import announced_of as _announced
 from bot.core.record_fields import tag_days_of as _tag_days
 from bot.core.release_record import record_pointer
-from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, StageRecord
+from bot.core.stages import CURRENT, DONE, PENDING, SKIPPED, STAGE_TITLES, STAGES, ReleaseHold, StageRecord
 
 if TYPE_CHECKING:
     from bot.core.checklist_facts import FactTick
@@ -390,6 +390,7 @@ def render_tracking_body(view: TrackingView) -> str:
         f"| Final tag | {final} |",
         f"| GitHub Release | {release} |",
         f"| Mode | {view.mode} |",
+        *_hold_rows(view.state.stages.hold),
         *_freeze_rows(view.state.freeze),
         "",
         "### Stages",
@@ -572,3 +573,11 @@ def render_deleted_note(milestone_number: int, version: str) -> str:
         f"{closed_marker(milestone_number)}\n"
         f"The milestone of v{version} was deleted, so this release is no longer tracked. Closing this issue."
     )
+
+
+def _hold_rows(hold: ReleaseHold | None) -> list[str]:
+    """The ``/hold`` row of the summary table; none while the release is not held."""
+    if hold is None:
+        return []
+    reason = f": {neutralize(hold.reason)}" if hold.reason else ""
+    return [f"| On hold | ⏸️ since {hold.date} by @\u200b{hold.by}{reason} (`/unhold` lifts it) |"]

@@ -18,7 +18,7 @@ dashboard's do. Frozen facts out (``bot.core.calendar.CalendarRelease``), no raw
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from bot.config.defaults import default_config
@@ -30,19 +30,11 @@ from bot.github.client import GitHubClient
 from bot.github.dashboard_io import MAX_MILESTONE_PAGES, _get, _milestone_items, _state_of
 from bot.github.paging import list_all
 from bot.github.paths import repo_path
+from bot.github.release_json import parse_time
 from bot.github.user_io import RepoRef
 
 MAX_CLOSED_WITH_RECORD = 3  # closed releases whose tag days are still read (the newest closed)
 _DEFAULTS = default_config()
-
-
-def _moment(value: Any) -> datetime | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        return None
 
 
 def freeze_start_of(state: TrackingState) -> date | None:
@@ -109,10 +101,10 @@ def read_calendar(gh: GitHubClient, repo: str, bot_login: str, app_id: int) -> t
                 version=version_text(version),
                 milestone_url=str(milestone.get("html_url") or ""),
                 due_day=github_due_day(milestone.get("due_on")),
-                milestone_updated=_moment(milestone.get("updated_at")),
+                milestone_updated=parse_time(milestone.get("updated_at")),
                 tags=_tags(state),
                 freeze_start=freeze_start_of(state),
-                published_at=_moment(release.get("published_at")) if release else None,
+                published_at=parse_time(release.get("published_at")) if release else None,
                 release_url=str(release.get("html_url") or "") if release else "",
                 tracking_url=tracking_url,
             )

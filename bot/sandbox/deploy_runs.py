@@ -152,26 +152,9 @@ def _finish(st: SandboxState, repo: Repo, run: DeployRun, outcome: str, comment:
         environment=deployment.environment,
     )
     if status.state == "success":
-        # As for a status written through the REST API: earlier successful deployments of the
-        # environment become inactive (GitHub sends no webhooks for that).
-        for other in repo.deployments.values():
-            if (
-                other.id != deployment.id
-                and other.environment == deployment.environment
-                and other.statuses
-                and other.statuses[-1].state == "success"
-            ):
-                other.statuses.append(
-                    DeploymentStatus(
-                        id=st.next_id("deployment_status"),
-                        deployment_id=other.id,
-                        state="inactive",
-                        creator=deployment.creator,
-                        created_at=now,
-                        updated_at=now,
-                        environment=other.environment,
-                    )
-                )
+        from bot.sandbox.api.deployments import mark_earlier_inactive
+
+        mark_earlier_inactive(st, repo, deployment, deployment.creator, now)
     deployment.statuses.append(status)
     deployment.updated_at = now
     emit(

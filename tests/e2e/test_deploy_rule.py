@@ -141,9 +141,24 @@ def test_production_waits_for_the_release(e2e: Any) -> None:
     [note] = notes(pm, issue, early)
     assert "/uat passed" in note and f"#{issue}" in note
 
-    # after the sign-off: approved, deployed, and the release moves to Monitor
+    # signed off, but QA holds the release: refused while the hold stands; a triager cannot lift it
     qa.post(f"{REPO}/issues/{issue}/comments", json={"body": "/uat passed"})
+    qa.post(f"{REPO}/issues/{issue}/comments", json={"body": "/hold the db migration is not rehearsed"})
     e2e.settle()
+    assert "| On hold | ⏸️ since " in tracking_issue(pm, m)["body"]
+    held = deploy(e2e, "v1.4.0", "production")
+    states, run = outcome(e2e, held)
+    assert states == ["failure"]
+    assert "`/hold` by @\u200bqa" in run["comments"][0]["comment"], run
+    assert "the db migration is not rehearsed" in run["comments"][0]["comment"]
+    e2e.api("triager").post(f"{REPO}/issues/{issue}/comments", json={"body": "/unhold"})
+    e2e.settle()
+    assert "| On hold | ⏸️ since " in tracking_issue(pm, m)["body"]
+
+    # after /unhold: approved, deployed, and the release moves to Monitor
+    qa.post(f"{REPO}/issues/{issue}/comments", json={"body": "/unhold"})
+    e2e.settle()
+    assert "On hold" not in tracking_issue(pm, m)["body"]
     shipped = deploy(e2e, "v1.4.0", "production")
     states, run = outcome(e2e, shipped)
     assert states == ["success"] and run["state"] == "approved", run
@@ -155,7 +170,7 @@ def test_production_waits_for_the_release(e2e: Any) -> None:
     body = tracking_issue(pm, m)["body"]
     assert "| Monitor | ▶️ current |" in body and "| Deploy | ✅ done |" in body
     # each deployment was answered exactly once, and each refusal noted once
-    for deployment_id in (refused, early, shipped):
+    for deployment_id in (refused, early, held, shipped):
         assert len(outcome(e2e, deployment_id)[1]["comments"]) == 1
     assert len(notes(pm, issue, refused)) == len(notes(pm, issue, early)) == 1
 

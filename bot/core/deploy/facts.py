@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from bot.core.checklists import Progress, parse_progress
 from bot.core.release_types import ReleaseFacts
 from bot.core.stages import StageFacts, uat_signed_off
-from bot.core.tracking import TrackingState, stage_of_comment
+from bot.core.tracking import TrackingState, neutralize, stage_of_comment
 from bot.core.versions import ReleaseConventions, final_tag, parse_tag, rc_tag, version_text
 
 FINAL = "final"
@@ -113,6 +113,10 @@ def release_at_ref(
     holds: tuple[str, ...] = ()
     if tracking is not None and hold_label.casefold() in {label.casefold() for label in tracking.labels}:
         holds = (f"the tracking issue #{tracking.number} carries `{hold_label}`",)
+    if record.hold is not None:
+        reason = f" ({neutralize(record.hold.reason, 200)})" if record.hold.reason else ""
+        by, on = neutralize(record.hold.by, 40), neutralize(record.hold.date, 12)
+        holds += (f"`/hold` by @\u200b{by} on {on}{reason}; `/unhold` lifts it",)
     return ReleaseAtRef(
         version=version_text(version),
         milestone_number=facts.milestone_number,

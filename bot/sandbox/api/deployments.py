@@ -8,6 +8,7 @@ is not simulated: the sandbox deploys the ref as it is.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from flask import Blueprint, Response, request
@@ -249,25 +250,7 @@ def create_deployment_status(owner: str, name: str, deployment_id: int) -> Respo
         if environment != d.environment:
             d.environment = environment
         if state_name == "success" and body.get("auto_inactive", True):
-            # GitHub marks earlier successful deployments of the environment inactive (no webhooks).
-            for other in repo.deployments.values():
-                if (
-                    other.id != d.id
-                    and other.environment == d.environment
-                    and other.statuses
-                    and other.statuses[-1].state == "success"
-                ):
-                    other.statuses.append(
-                        DeploymentStatus(
-                            id=st.next_id("deployment_status"),
-                            deployment_id=other.id,
-                            state="inactive",
-                            creator=actor_login(),
-                            created_at=now,
-                            updated_at=now,
-                            environment=other.environment,
-                        )
-                    )
+            mark_earlier_inactive(st, repo, d, actor_login(), now)
         emit(
             "deployment_status",
             "created",
@@ -297,3 +280,28 @@ def get_deployment_status(owner: str, name: str, deployment_id: int, status_id: 
         return status_json(st, repo, d, found(next((s for s in d.statuses if s.id == status_id), None)))
 
     return read_in_repo(owner, name, build)
+
+
+def mark_earlier_inactive(
+    st: SandboxState, repo: Repo, deployment: Deployment, creator: str, now: datetime
+) -> None:
+    """As GitHub does on a successful deployment status (REST, or a deploying job): earlier
+    successful deployments of the environment become inactive. GitHub sends no webhooks for that."""
+    for other in repo.deployments.values():
+        if (
+            other.id != deployment.id
+            and other.environment == deployment.environment
+            and other.statuses
+            and other.statuses[-1].state == "success"
+        ):
+            other.statuses.append(
+                DeploymentStatus(
+                    id=st.next_id("deployment_status"),
+                    deployment_id=other.id,
+                    state="inactive",
+                    creator=creator,
+                    created_at=now,
+                    updated_at=now,
+                    environment=other.environment,
+                )
+            )
