@@ -158,7 +158,9 @@ def deploy_settings(deploy: Mapping[str, Any], hold_label: str) -> DeploySetting
         environments[str(name)] = EnvironmentRule(
             name=str(name),
             requires=tuple(str(stage) for stage in full["requires"]),
-            candidates=bool(full["candidates"]),
+            # Unset: an environment that requires nothing takes candidates (a staging that gets every
+            # candidate), one that requires a stage only the final tag (docs/deployments.md).
+            candidates=bool(full["candidates"]) if "candidates" in full else not full["requires"],
         )
     return DeploySettings(environments=MappingProxyType(environments), hold_label=hold_label)
 

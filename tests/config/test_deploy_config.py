@@ -29,6 +29,22 @@ def test_environments_typed_with_defaults() -> None:
     assert settings.hold_label == "on-hold"
 
 
+def test_candidates_default_to_what_the_environment_requires() -> None:
+    """The issue's own example: ``staging: {requires: []}`` lets candidates deploy freely, while an
+    environment that requires a stage takes the final tag only, unless ``candidates`` says so."""
+    environments = {
+        "staging": {"requires": []},
+        "preview": {},
+        "production": {"requires": ["uat"]},
+        "canary": {"requires": ["uat"], "candidates": True},
+        "qa": {"requires": [], "candidates": False},
+    }
+    config = RepoConfig.from_mapping({"deploy": {"environments": environments}}, "acme")
+    rules = config.deploy_settings()
+    taken = {name: rules.rule_for(name).candidates for name in environments}  # type: ignore[union-attr]
+    assert taken == {"staging": True, "preview": True, "production": False, "canary": True, "qa": False}
+
+
 def test_nothing_configured_protects_nothing() -> None:
     assert dict(RepoConfig.from_mapping({}, "acme").deploy_settings().environments) == {}
 

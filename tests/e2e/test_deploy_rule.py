@@ -30,7 +30,7 @@ CONFIG = """\
 deploy:
   environments:
     production: {requires: [uat, prepare]}   # final tag only, UAT signed off on its commit, Prepare ticked
-    staging: {requires: [], candidates: true}
+    staging: {requires: []}
 stages:
   prepare: {checklist: ['Notes reviewed', 'Comms drafted']}
 """
@@ -188,7 +188,8 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
 def test_an_answer_in_flight_survives_a_crash_and_is_given_once(tmp_path: Path, bot_factory: Any) -> None:
     with open_e2e(tmp_path, bot_factory, env={"LEASE_SECONDS": "2"}) as e2e:
         admin, pm, dev = e2e.api("admin"), e2e.api("pm"), e2e.api("dev")
-        put_config(admin, "deploy:\n  environments:\n    production: {requires: []}\n", "gate production")
+        config = "deploy:\n  environments:\n    production: {requires: [], candidates: false}\n"
+        put_config(admin, config, "gate production")
         assert admin.put(f"{REPO}/environments/production").status_code == 200
         rule = admin.post(
             f"{REPO}/environments/production/deployment_protection_rules", json={"integration_id": 1}
