@@ -86,14 +86,11 @@ def run(args: argparse.Namespace) -> int:
         if not getattr(args, "no_freeze", False):
             done += _protect_frozen_branches(gh, repo, app_id, bool(args.classic))
     except GithubException as exc:
-        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
-        print(f"protect: GitHub refused ({exc.status}): {message}", file=sys.stderr)
-        if exc.status in (403, 404):
-            print(
-                "protect: the App needs the 'administration: write' permission (or use --token-env with an "
-                "admin's token); see docs/merge-gate.md to set it up by hand",
-                file=sys.stderr,
-            )
+        protect_environments.report_refusal(
+            exc,
+            "the App needs the 'administration: write' permission (or use --token-env with an "
+            "admin's token); see docs/merge-gate.md to set it up by hand",
+        )
         return 1
     for line in done or [f"no branch matches {', '.join(patterns)} yet; nothing to protect"]:
         print(line)

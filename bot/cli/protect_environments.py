@@ -47,15 +47,20 @@ def protect_environments(gh: GitHubClient, repo: str, app_id: int, names: list[s
         for name in names:
             print(deploy_io.enable_rule(gh, repo, name, app_id))
     except GithubException as exc:
-        message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
-        print(f"protect: GitHub refused ({exc.status}): {message}", file=sys.stderr)
-        if exc.status in (403, 404):
-            print(
-                "protect: enabling a deployment protection rule needs admin rights (the App's "
-                "'administration: write', or --token-env with an admin's token); see docs/deployments.md",
-                file=sys.stderr,
-            )
+        report_refusal(
+            exc,
+            "enabling a deployment protection rule needs admin rights (the App's "
+            "'administration: write', or --token-env with an admin's token); see docs/deployments.md",
+        )
         return 1
     if not names:
         print("no environment in deploy.environments; no deployment protection rule to enable")
     return 0
+
+
+def report_refusal(exc: GithubException, needs: str) -> None:
+    """GitHub's refusal of a protect step on stderr, and what it needs when it was a lack of rights."""
+    message = exc.data.get("message") if isinstance(exc.data, dict) else exc.data
+    print(f"protect: GitHub refused ({exc.status}): {message}", file=sys.stderr)
+    if exc.status in (403, 404):
+        print(f"protect: {needs}", file=sys.stderr)

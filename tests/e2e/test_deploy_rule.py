@@ -70,6 +70,17 @@ def deploy(e2e: Any, ref: str, environment: str) -> int:
     return int(resp.json()["deployment_id"])
 
 
+def gate_production(admin: httpx.Client, rule: str) -> None:
+    """``deploy.environments.production: <rule>`` configured, the environment created and the App
+    enabled as its deployment protection rule by hand (what `release-bot protect` does)."""
+    put_config(admin, f"deploy:\n  environments:\n    production: {rule}\n", "gate production")
+    assert admin.put(f"{REPO}/environments/production").status_code == 200
+    enabled = admin.post(
+        f"{REPO}/environments/production/deployment_protection_rules", json={"integration_id": 1}
+    )
+    assert enabled.status_code == 201, enabled.text
+
+
 def outcome(e2e: Any, deployment_id: int) -> tuple[list[str], dict[str, Any]]:
     """The deployment's status states (newest first) and the run's rule answers and comments."""
     statuses = e2e.api("releaser").get(f"{REPO}/deployments/{deployment_id}/statuses").json()
@@ -188,13 +199,7 @@ def _wait(predicate: Any, timeout: float, what: str) -> None:
 def test_an_answer_in_flight_survives_a_crash_and_is_given_once(tmp_path: Path, bot_factory: Any) -> None:
     with open_e2e(tmp_path, bot_factory, env={"LEASE_SECONDS": "2"}) as e2e:
         admin, pm, dev = e2e.api("admin"), e2e.api("pm"), e2e.api("dev")
-        config = "deploy:\n  environments:\n    production: {requires: [], candidates: false}\n"
-        put_config(admin, config, "gate production")
-        assert admin.put(f"{REPO}/environments/production").status_code == 200
-        rule = admin.post(
-            f"{REPO}/environments/production/deployment_protection_rules", json={"integration_id": 1}
-        )
-        assert rule.status_code == 201, rule.text
+        gate_production(admin, "{requires: [], candidates: false}")
         m = pm.post(f"{REPO}/milestones", json={"title": "v2.0.0"}).json()["number"]
         create_ref(dev, "refs/tags/v2.0.0-rc.1")
         e2e.settle()

@@ -12,9 +12,8 @@ import base64
 from typing import Any
 
 import pytest
-from test_deploy_rule import deploy, notes, outcome
+from test_deploy_rule import deploy, gate_production, notes, outcome
 from test_release_lifecycle import REPO, create_ref, main_sha, tracking_issue
-from test_release_lifecycle_strict import put_config
 
 pytestmark = pytest.mark.e2e
 
@@ -26,12 +25,7 @@ pytestmark = pytest.mark.e2e
 )
 def test_a_moved_candidate_tag_does_not_carry_its_sign_off(e2e: Any) -> None:
     admin, pm, dev, qa = e2e.api("admin"), e2e.api("pm"), e2e.api("dev"), e2e.api("qa")
-    put_config(admin, "deploy:\n  environments:\n    production: {requires: [uat]}\n", "gate production")
-    assert admin.put(f"{REPO}/environments/production").status_code == 200
-    rule = admin.post(
-        f"{REPO}/environments/production/deployment_protection_rules", json={"integration_id": 1}
-    )
-    assert rule.status_code == 201, rule.text
+    gate_production(admin, "{requires: [uat]}")
     m = pm.post(f"{REPO}/milestones", json={"title": "v3.0.0"}).json()["number"]
     create_ref(dev, "refs/tags/v3.0.0-rc.1")
     e2e.settle()
