@@ -46,7 +46,11 @@ from bot.demo.environment import DemoEnvironment  # noqa: E402
 
 T = TypeVar("T")
 PEOPLE = {"admin", "pm", "dev", "qa", "releaser", "triager", "outsider"}
-REAL_LIMITS = {"GITHUB_WRITES_PER_MINUTE": "80", "GITHUB_POINTS_PER_MINUTE": "900"}
+REAL_LIMITS = {
+    "GITHUB_WRITES_PER_MINUTE": "80",
+    "GITHUB_WRITES_PER_HOUR": "500",
+    "GITHUB_POINTS_PER_MINUTE": "900",
+}
 POLL_SECONDS = 0.05
 
 

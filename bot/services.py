@@ -54,6 +54,7 @@ class Services:
             sandbox=settings.sandbox,
             writes_per_minute=settings.github_writes_per_minute,
             points_per_minute=settings.github_points_per_minute,
+            writes_per_hour=settings.github_writes_per_hour,
         )
         pacers = None
         redis_client = getattr(store, "client", None) if settings.uses_redis else None

@@ -130,6 +130,8 @@ class Settings:
     github_writes_per_minute: float | None = None
     # Points per minute per installation (GitHub's secondary limit: GET 1 point, writes 5).
     github_points_per_minute: float | None = None
+    # Content-creating requests per hour per installation (GitHub's 500/hour); None, 0 as above.
+    github_writes_per_hour: float | None = None
     # --- the revalidating cache of GitHub reads (bot/github/response_cache.py) ---
     github_cache: bool = True  # GITHUB_CACHE=off: every read goes to GitHub unconditionally
     github_cache_max_entries: int = 4096
@@ -208,6 +210,7 @@ class Settings:
             lease_seconds=_float(env, "LEASE_SECONDS", 30.0) or 30.0,  # type: ignore[arg-type]
             github_writes_per_minute=_float(env, "GITHUB_WRITES_PER_MINUTE", None),
             github_points_per_minute=_float(env, "GITHUB_POINTS_PER_MINUTE", None),
+            github_writes_per_hour=_float(env, "GITHUB_WRITES_PER_HOUR", None),
             github_cache=_bool(env, "GITHUB_CACHE", True),
             github_cache_max_entries=_int(env, "GITHUB_CACHE_MAX_ENTRIES", 4096, minimum=1),  # type: ignore[arg-type]
             github_cache_max_mb=_int(env, "GITHUB_CACHE_MAX_MB", 64, minimum=1),  # type: ignore[arg-type]

@@ -114,17 +114,19 @@ def share_pacing(settings: Settings) -> Settings:
 
     Each gunicorn process runs its own job workers with its own pacer, while GitHub counts the
     secondary limits per installation: N processes at the default 80 writes/min would send up to
-    N x 80. Values set explicitly (GITHUB_WRITES_PER_MINUTE, GITHUB_POINTS_PER_MINUTE) are per
-    process already (README) and are kept as given.
+    N x 80. Values set explicitly (GITHUB_WRITES_PER_MINUTE, GITHUB_WRITES_PER_HOUR,
+    GITHUB_POINTS_PER_MINUTE) are per process already (README) and are kept as given.
     """
     processes = settings.serve_web_workers
     if processes <= 1 or settings.uses_redis:
         return settings  # on Redis the windows are shared by every process (bot/github/pacer_redis.py)
     defaults = PacerLimits.for_mode(sandbox=settings.sandbox)
     writes, points = settings.github_writes_per_minute, settings.github_points_per_minute
+    hourly = settings.github_writes_per_hour
     return settings.with_overrides(
         github_writes_per_minute=defaults.writes_per_minute / processes if writes is None else writes,
         github_points_per_minute=defaults.points_per_minute / processes if points is None else points,
+        github_writes_per_hour=defaults.writes_per_hour / processes if hourly is None else hourly,
     )
 
 

@@ -4,15 +4,18 @@ PyGithub sleeps 0.25 s before every request and 1 s before every write, whoever 
 whatever the load. GitHub's documented secondary limits are per installation and per minute
 (docs.github.com, "Rate limits for the REST API"):
 
-- no more than 80 content-creating requests per minute (we count every POST/PATCH/PUT/DELETE);
+- no more than 80 content-creating requests per minute and 500 per hour (we count every
+  POST/PATCH/PUT/DELETE);
 - no more than 900 points per minute for REST endpoints (GET/HEAD/OPTIONS 1 point, others 5);
 - no more than 100 concurrent requests.
 
-So one ``Pacer`` per installation keeps two sliding 60-second windows and a concurrency
-semaphore. A request that fits goes at once; one that must wait briefly sleeps; one that would
-wait longer than ``max_wait`` raises ``RetryLater`` so the job is requeued instead of holding a
-worker thread. The limits come from ``GITHUB_WRITES_PER_MINUTE`` / ``GITHUB_POINTS_PER_MINUTE``
-(0 disables that window) and are relaxed in sandbox mode.
+So one ``Pacer`` per installation keeps sliding windows (writes over a minute and over an hour,
+points over a minute) and a concurrency semaphore. A request that fits goes at once; one that
+must wait briefly sleeps; one that would wait longer than ``max_wait`` raises ``RetryLater`` so
+the job is requeued instead of holding a worker thread (a job refused by the hourly window comes
+back when that window has room: minutes, not seconds). The limits come from
+``GITHUB_WRITES_PER_MINUTE`` / ``GITHUB_WRITES_PER_HOUR`` / ``GITHUB_POINTS_PER_MINUTE`` (0
+disables that window) and are relaxed in sandbox mode.
 
 Two backends, one interface (``InstallationPacer``: ``acquire(method)`` / ``release()``): ``Pacer``
 keeps the windows in process memory, the budget of one process (the embedded SQLite deployment:
@@ -48,6 +51,7 @@ from bot.errors import RetryLater
 # 59.97 s (measured: benchmarks/release_first_sync.py). One second of guard absorbs that jitter.
 WINDOW_GUARD_SECONDS = 1.0
 WINDOW_SECONDS = 60.0 + WINDOW_GUARD_SECONDS
+HOUR_WINDOW_SECONDS = 3600.0 + WINDOW_GUARD_SECONDS
 WRITE_METHODS = frozenset({"POST", "PATCH", "PUT", "DELETE"})
 WRITE_POINTS = 5
 READ_POINTS = 1
@@ -85,6 +89,7 @@ class PacerLimits:
     points_per_minute: float = 900.0  # 0: no points window
     max_concurrent: int = 100
     max_wait: float = 5.0  # longer waits requeue the job (RetryLater)
+    writes_per_hour: float = 500.0  # 0: no hourly write window
 
     @classmethod
     def for_mode(
@@ -92,16 +97,27 @@ class PacerLimits:
         sandbox: bool,
         writes_per_minute: float | None = None,
         points_per_minute: float | None = None,
+        writes_per_hour: float | None = None,
     ) -> PacerLimits:
-        """GitHub's limits, or relaxed ones for the sandbox (which has no secondary limits but
-        still benefits from the code path being exercised); explicit settings win."""
-        default = cls(writes_per_minute=6000.0, points_per_minute=90000.0) if sandbox else cls()
+        """GitHub's limits, or relaxed ones for the sandbox (which has no secondary limits unless
+        asked, but still benefits from the code path being exercised); explicit settings win."""
+        default = (
+            cls(writes_per_minute=6000.0, points_per_minute=90000.0, writes_per_hour=360000.0)
+            if sandbox
+            else cls()
+        )
         return cls(
             writes_per_minute=default.writes_per_minute if writes_per_minute is None else writes_per_minute,
             points_per_minute=default.points_per_minute if points_per_minute is None else points_per_minute,
             max_concurrent=default.max_concurrent,
             max_wait=default.max_wait,
+            writes_per_hour=default.writes_per_hour if writes_per_hour is None else writes_per_hour,
         )
+
+    def write_windows(self) -> tuple[tuple[float, float], ...]:
+        """(limit, seconds) of every write window switched on, the longest last."""
+        windows = ((self.writes_per_minute, WINDOW_SECONDS), (self.writes_per_hour, HOUR_WINDOW_SECONDS))
+        return tuple((limit, seconds) for limit, seconds in windows if limit > 0)
 
 
 class InstallationPacer(Protocol):
@@ -135,7 +151,8 @@ class Pacer:
         self._wall_clock = wall_clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        # Send times (possibly in the near future: reserved slots) of recent requests.
+        # Send times (possibly in the near future: reserved slots) of recent requests; writes are
+        # kept as long as the longest write window (an hour), points for a minute.
         self._writes: deque[float] = deque()
         self._points: deque[tuple[float, int]] = deque()
         self._points_total = 0  # sum of the points in the window, kept so admission is O(1)
@@ -160,13 +177,16 @@ class Pacer:
         with self._lock:
             now = self._clock()
             horizon = now - WINDOW_SECONDS
-            while self._writes and self._writes[0] <= horizon:
+            windows = self.limits.write_windows()
+            write_horizon = now - (windows[-1][1] if windows else WINDOW_SECONDS)
+            while self._writes and self._writes[0] <= write_horizon:
                 self._writes.popleft()
             while self._points and self._points[0][0] <= horizon:
                 self._points_total -= self._points.popleft()[1]
             at = now
-            if is_write and self.limits.writes_per_minute > 0:
-                at = max(at, self._earliest_write(now, share(self.limits.writes_per_minute)))
+            if is_write:
+                for limit, seconds in windows:
+                    at = max(at, self._earliest_write(now, share(limit), seconds))
             if self.limits.points_per_minute > 0:
                 at = max(at, self._earliest_points(now, cost, share(self.limits.points_per_minute)))
             delay = at - now
@@ -175,19 +195,21 @@ class Pacer:
                 raise RetryLater(
                     self._wall_clock() + delay, f"pacing GitHub requests: next slot in {delay:.1f}s"
                 )
-            if is_write and self.limits.writes_per_minute > 0:
+            if is_write and windows:
                 self._writes.append(at)
             if self.limits.points_per_minute > 0:
                 self._points.append((at, cost))
                 self._points_total += cost
             return delay
 
-    def _earliest_write(self, now: float, writes_per_minute: float) -> float:
-        limit = int(writes_per_minute)
-        if len(self._writes) < max(limit, 1):
+    def _earliest_write(self, now: float, limit_in_window: float, seconds: float) -> float:
+        limit = max(int(limit_in_window), 1)
+        if len(self._writes) < limit:
             return now
-        # The request may go once the limit-th most recent write leaves the window.
-        return self._writes[len(self._writes) - max(limit, 1)] + WINDOW_SECONDS
+        # The request may go once the limit-th most recent write leaves the window. The deque spans
+        # the longest window: when fewer than ``limit`` writes lie in a shorter one, the limit-th most
+        # recent is older than it and the answer is in the past (no wait).
+        return self._writes[len(self._writes) - limit] + seconds
 
     def _earliest_points(self, now: float, cost: int, points_per_minute: float) -> float:
         limit = points_per_minute

@@ -2,8 +2,8 @@
 process on every machine (QUEUE_URL=redis://, bot/github/pacer.py for the in-process one).
 
 One Lua script per admission does what ``Pacer._reserve`` does in memory, atomically on the
-server: drop what left the 61-second windows, find the earliest moment the request fits both the
-writes window and the points window, and either reserve that slot (plus a concurrency slot) or
+server: drop what left the windows, find the earliest moment the request fits the writes windows
+(a minute and an hour) and the points window, and either reserve that slot (plus a concurrency slot) or
 reserve nothing and answer "retry later" when the wait would exceed ``max_wait``. So N workers
 together send what one worker alone would: the limits are GitHub's, undivided.
 
@@ -21,14 +21,22 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.errors import RetryLater
-from bot.github.pacer import READ_POINTS, WINDOW_SECONDS, WRITE_METHODS, WRITE_POINTS, PacerLimits, share
+from bot.github.pacer import (
+    HOUR_WINDOW_SECONDS,
+    READ_POINTS,
+    WINDOW_SECONDS,
+    WRITE_METHODS,
+    WRITE_POINTS,
+    PacerLimits,
+    share,
+)
 
 INFLIGHT_TTL_SECONDS = 120.0  # > the GitHub client's 30 s timeout and its retries' waits
 BUSY_POLL_SECONDS = 0.02
 
 # KEYS: writes zset, points zset, points total, inflight zset.
 # ARGV: now ('' = the server's TIME), is_write, cost, writes limit, points limit, max_wait, window,
-#       max_concurrent, token, inflight ttl.
+#       max_concurrent, token, inflight ttl, hourly writes limit, hour window.
 # Returns {'ok', delay} | {'wait', delay} (nothing reserved) | {'busy', 0} (concurrency cap reached).
 ADMIT = r"""
 local now
@@ -46,11 +54,16 @@ local max_wait = tonumber(ARGV[6])
 local window = tonumber(ARGV[7])
 local max_conc = tonumber(ARGV[8])
 local horizon = now - window
+local hl = math.floor(tonumber(ARGV[11]))
+local hour = tonumber(ARGV[12])
+-- Writes are kept as long as the longest write window switched on.
+local write_window = window
+if tonumber(ARGV[11]) > 0 then write_window = math.max(window, hour) end
 
 redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)  -- slots of requests whose process died
 if max_conc > 0 and redis.call('ZCARD', KEYS[4]) >= max_conc then return {'busy', '0'} end
 
-redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', horizon)
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - write_window)
 local total = tonumber(redis.call('GET', KEYS[3]) or '0')
 local gone = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', horizon)
 for _, member in ipairs(gone) do total = total - tonumber(string.match(member, '^(%d+):')) end
@@ -58,15 +71,18 @@ redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', horizon)
 if total < 0 then total = 0 end
 
 local at = now
-if is_write and tonumber(ARGV[4]) > 0 then
-  local limit = math.max(wl, 1)
+local function earliest_write(limit, seconds)
+  limit = math.max(limit, 1)
   local n = redis.call('ZCARD', KEYS[1])
   if n >= limit then
-    -- The request may go once the limit-th most recent write leaves the window.
+    -- The request may go once the limit-th most recent write leaves the window (when fewer than
+    -- limit writes lie in a shorter window than the set spans, that moment is already past).
     local entry = redis.call('ZRANGE', KEYS[1], n - limit, n - limit, 'WITHSCORES')
-    at = math.max(at, tonumber(entry[2]) + window)
+    at = math.max(at, tonumber(entry[2]) + seconds)
   end
 end
+if is_write and tonumber(ARGV[4]) > 0 then earliest_write(wl, window) end
+if is_write and tonumber(ARGV[11]) > 0 then earliest_write(hl, hour) end
 if pl > 0 and total + cost > pl then
   local left = total
   local start = 0
@@ -87,7 +103,9 @@ if delay > max_wait then
   return {'wait', tostring(delay)}
 end
 local token = ARGV[9]
-if is_write and tonumber(ARGV[4]) > 0 then redis.call('ZADD', KEYS[1], at, token) end
+if is_write and (tonumber(ARGV[4]) > 0 or tonumber(ARGV[11]) > 0) then
+  redis.call('ZADD', KEYS[1], at, token)
+end
 if pl > 0 then
   redis.call('ZADD', KEYS[2], at, cost .. ':' .. token)
   total = total + cost
@@ -95,7 +113,8 @@ end
 redis.call('SET', KEYS[3], total, 'EX', math.ceil(window * 2))
 redis.call('ZADD', KEYS[4], now + delay + tonumber(ARGV[10]), token)
 -- An installation that goes quiet leaves nothing behind.
-for i = 1, 2 do redis.call('EXPIRE', KEYS[i], math.ceil(window * 2)) end
+redis.call('EXPIRE', KEYS[1], math.ceil(write_window * 2))
+redis.call('EXPIRE', KEYS[2], math.ceil(window * 2))
 redis.call('EXPIRE', KEYS[4], math.ceil(delay + tonumber(ARGV[10]) + 1))
 return {'ok', tostring(delay)}
 """
@@ -145,6 +164,8 @@ class RedisPacer:
                     self.limits.max_concurrent,
                     token,
                     INFLIGHT_TTL_SECONDS,
+                    share(self.limits.writes_per_hour),
+                    HOUR_WINDOW_SECONDS,
                 ],
             )
             if verdict == "busy":

@@ -29,7 +29,7 @@ def make_app(app_key: str, sleeps: list[float] | None = None, now: Clock | None 
     return GitHubApp(
         7,
         app_key,
-        pacer_limits=PacerLimits(writes_per_minute=0, points_per_minute=0),
+        pacer_limits=PacerLimits(writes_per_minute=0, points_per_minute=0, writes_per_hour=0),
         sleep=(sleeps.append if sleeps is not None else None),
         now=now or (lambda: datetime.now(UTC)),
     )

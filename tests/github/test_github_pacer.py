@@ -81,7 +81,7 @@ def test_window_slides():
 
 def test_zero_disables_pacing():
     t = FakeTime()
-    pacer = make(PacerLimits(writes_per_minute=0, points_per_minute=0), t)
+    pacer = make(PacerLimits(writes_per_minute=0, points_per_minute=0, writes_per_hour=0), t)
     for _ in range(5000):
         send(pacer, "POST")
     assert t.slept == []
@@ -125,3 +125,47 @@ def test_bulk_requests_leave_a_fifth_of_the_window_to_interactive_ones():
     assert t.slept == []
     with priority(INTERACTIVE), pytest.raises(RetryLater):
         send(pacer, "POST")  # GitHub's own limit binds everyone
+
+
+def test_five_hundred_writes_an_hour_then_requeue_until_the_hour_moves():
+    """GitHub allows 500 content-creating requests an hour besides 80 a minute: spread over the hour
+    (70 a minute), the 501st is refused until the first of the hour leaves it."""
+    from bot.github.pacer import HOUR_WINDOW_SECONDS
+
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=80, points_per_minute=0, writes_per_hour=500, max_wait=5), t)
+    start = t.now
+    for i in range(500):
+        t.now = start + (i // 70) * 62.0 + (i % 70) * 0.01  # 70 writes a minute: the minute never binds
+        send(pacer, "POST")
+    assert t.slept == []
+    with pytest.raises(RetryLater) as info:
+        send(pacer, "POST")
+    assert info.value.not_before == pytest.approx(start + HOUR_WINDOW_SECONDS)
+    assert HOUR_WINDOW_SECONDS > 3600
+    t.now = start + HOUR_WINDOW_SECONDS + 0.001
+    send(pacer, "POST")  # the first write of the hour left it
+
+
+def test_bulk_requests_keep_a_fifth_of_the_hour_for_the_gate():
+    from bot.github.pacer import BULK, priority
+
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=0, points_per_minute=0, writes_per_hour=10, max_wait=5), t)
+    with priority(BULK):
+        for _ in range(8):
+            send(pacer, "PATCH")
+        with pytest.raises(RetryLater):
+            send(pacer, "PATCH")
+    send(pacer, "POST")  # interactive: the gate's check run still goes
+    send(pacer, "POST")
+    with pytest.raises(RetryLater):
+        send(pacer, "POST")
+
+
+def test_github_mode_defaults_include_the_hourly_write_limit():
+    assert PacerLimits.for_mode(sandbox=False).writes_per_hour == 500
+    assert PacerLimits.for_mode(sandbox=True).writes_per_hour > 500
+    assert PacerLimits.for_mode(sandbox=False, writes_per_hour=0).write_windows() == (
+        (80.0, pytest.approx(61.0)),
+    )

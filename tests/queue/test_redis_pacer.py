@@ -143,3 +143,29 @@ def test_a_redis_deployment_paces_through_redis_and_an_embedded_one_in_process(r
     assert isinstance(shared.app._pacer_factory(5), RedisPacer)
     embedded = Services.from_settings(Settings(app_id=1, private_key=key), None)
     assert isinstance(embedded.app._pacer_factory(5), Pacer)
+
+
+def test_hourly_write_window(make):
+    """500 an hour besides 80 a minute, in either backend: 8 writes allowed an hour here."""
+    from bot.github.pacer import HOUR_WINDOW_SECONDS
+
+    t = FakeTime()
+    pacer = make(PacerLimits(writes_per_minute=5, points_per_minute=0, writes_per_hour=8, max_wait=5), t)
+    start = t.now
+    for i in range(8):
+        t.now = start + (i // 4) * 62.0 + (i % 4)  # 4 a minute: the minute window never binds
+        send(pacer, "POST")
+    assert t.slept == []
+    with pytest.raises(RetryLater) as info:
+        send(pacer, "POST")
+    assert info.value.not_before == pytest.approx(start + HOUR_WINDOW_SECONDS)
+    t.now = start + HOUR_WINDOW_SECONDS + 0.01
+    send(pacer, "POST")
+    for _ in range(4):  # the minute window still binds on its own
+        t.now += 0.001
+        try:
+            send(pacer, "POST")
+        except RetryLater:
+            break
+    else:
+        raise AssertionError("the minute window did not bind")

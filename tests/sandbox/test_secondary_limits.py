@@ -46,3 +46,14 @@ def test_off_by_default_and_switched_on_over_http(sandbox) -> None:  # the sessi
         assert on.status_code == 200 and on.json()["enforce"] is True
     finally:
         httpx.post(f"{base}/_sandbox/limits", json={"enforce": False}, timeout=10)
+
+
+def test_writes_over_the_hour_are_refused_until_the_hour_moves() -> None:
+    limits = SecondaryLimits()
+    limits.configure(True, writes=80, points=100000, concurrent=100, writes_per_hour=5)
+    for i in range(5):
+        assert limits.admit("k", "POST", now=i * 70.0) is None  # one write every 70 s
+        limits.done("k")
+    wait = limits.admit("k", "POST", now=400.0)
+    assert wait is not None and wait == 3600.0 - 400.0
+    assert limits.admit("k", "POST", now=3600.5) is None  # the first write left the hour

@@ -199,11 +199,18 @@ def rate_limit_settings() -> Response:
 
 @bp.post("/limits")
 def secondary_limits_settings() -> Response:
-    """``{"enforce": true}`` (and optionally ``writes_per_minute``, ``points_per_minute``,
-    ``concurrent``): GitHub's secondary limits per installation, answered 403 with Retry-After."""
+    """``{"enforce": true}`` (and optionally ``writes_per_minute``, ``writes_per_hour``,
+    ``points_per_minute``, ``concurrent``): GitHub's secondary limits per installation, answered 403
+    with Retry-After."""
     body = json_body()
     values = {}
-    for name, default in (("writes_per_minute", 80), ("points_per_minute", 900), ("concurrent", 100)):
+    defaults = (
+        ("writes_per_minute", 80),
+        ("writes_per_hour", 500),
+        ("points_per_minute", 900),
+        ("concurrent", 100),
+    )
+    for name, default in defaults:
         value = body.get(name, default)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             validation_failed("Limits", name, "invalid", f"{name} must be a positive integer")
@@ -214,6 +221,7 @@ def secondary_limits_settings() -> Response:
         values["writes_per_minute"],
         values["points_per_minute"],
         values["concurrent"],
+        values["writes_per_hour"],
     )
     return respond({"enforce": limits.enforce, **values})
 
@@ -225,6 +233,7 @@ def secondary_limits_status() -> Response:
         {
             "enforce": limits.enforce,
             "writes_per_minute": limits.writes_per_minute,
+            "writes_per_hour": limits.writes_per_hour,
             "points_per_minute": limits.points_per_minute,
             "concurrent": limits.concurrent,
             "refused": limits.refused,
