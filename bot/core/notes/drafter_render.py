@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from bot.core.notes.compat import bot_name, disarm_markers, fit, is_bot, login_of, shown_title
 from bot.core.notes.drafter_config import Condition, DrafterCategory, DrafterConfig, capability_notes
 from bot.core.notes.drafter_version import version_variables
+from bot.core.notes.jsregex import ReplacerTimeout
 from bot.core.notes.matching import parse_conventional, path_matches
 from bot.core.notes.model import NoteItem, ReleaseInfo
 from bot.core.notes.rendered import RenderedCategory, RenderedNotes
@@ -431,6 +432,9 @@ def render_drafter_notes(
         },
     )
     for replacer in config.replacers:
-        body = replacer.apply(body)
+        try:
+            body = replacer.apply(body)
+        except ReplacerTimeout as exc:  # a pattern from the repository's file that backtracks for ever
+            errors.append(str(exc))
     markdown = fit(disarm_markers(body), limit, errors)
     return RenderedNotes(markdown, tuple(rendered), tuple(excluded), logins, tuple(errors))

@@ -6,6 +6,11 @@ uses (VS Code's find-and-replace): ``$&``/``$0`` the match, ``$1``…``$99`` a g
 dollar sign, ``\\n``/``\\t``/``\\\\`` a newline, a tab and a backslash, ``\\u``/``\\U``/``\\l``/``\\L``/
 ``\\E`` change the case of the next group. The replacement is built by hand: nothing in it is
 ever given to Python's ``re`` replacement syntax.
+
+The patterns come from a repository's configuration file, so they are untrusted: they run on the
+``regex`` engine (``re``'s syntax, plus a timeout), and a replacer that takes longer than
+``REPLACER_TIMEOUT_SECONDS`` on one body — catastrophic backtracking — is skipped and reported
+instead of holding a worker (release-drafter itself has no such bound).
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import regex
+
 MAX_PATTERN_LENGTH = 500
+REPLACER_TIMEOUT_SECONDS = 0.25
 # release-drafter's test of "is this a regex literal" (flags it accepts before JavaScript checks them).
 _LITERAL = re.compile(r"^/(?P<body>.+)/(?P<flags>[AJUXgimsux]*)$", re.DOTALL)
 _JS_FLAGS = frozenset("dgimsuyv")
@@ -26,15 +34,25 @@ class ReplacerError(ValueError):
     """A replacer release-drafter would drop ("Bad replacer regex")."""
 
 
+class ReplacerTimeout(ReplacerError):
+    """A replacer that ran longer than ``REPLACER_TIMEOUT_SECONDS`` on one body."""
+
+
 @dataclass(frozen=True)
 class JsReplacer:
     source: str
-    pattern: re.Pattern[str]
+    pattern: regex.Pattern[str]
     global_: bool
-    build: Callable[[re.Match[str]], str]
+    build: Callable[[regex.Match[str]], str]
 
-    def apply(self, text: str) -> str:
-        return self.pattern.sub(self.build, text, count=0 if self.global_ else 1)
+    def apply(self, text: str, timeout: float = REPLACER_TIMEOUT_SECONDS) -> str:
+        """``text`` replaced; ``ReplacerTimeout`` when the pattern runs past ``timeout`` seconds."""
+        try:
+            return self.pattern.sub(self.build, text, count=0 if self.global_ else 1, timeout=timeout)
+        except TimeoutError as exc:
+            raise ReplacerTimeout(
+                f"replacer {self.source!r} took longer than {timeout:g} s and was skipped"
+            ) from exc
 
 
 def _translate(body: str) -> str:
@@ -43,22 +61,23 @@ def _translate(body: str) -> str:
     return _NAMED_REF.sub(lambda m: f"(?P={m.group(1)})", body)
 
 
-def compile_search(search: str) -> tuple[re.Pattern[str], bool]:
+def compile_search(search: str) -> tuple[regex.Pattern[str], bool]:
     if len(search) > MAX_PATTERN_LENGTH:
         raise ReplacerError(f"search longer than {MAX_PATTERN_LENGTH} characters")
     m = _LITERAL.match(search)
     if not m:
-        return re.compile(re.escape(search)), True
+        return regex.compile(regex.escape(search)), True
     flags = m.group("flags")
     bad = sorted(set(flags) - _JS_FLAGS)
     if bad or len(set(flags)) != len(flags):
         raise ReplacerError(f"{search!r}: invalid flags {flags!r}")
     py_flags = 0
     for flag in flags:
-        py_flags |= {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL}.get(flag, 0)
+        py_flags |= {"i": regex.IGNORECASE, "m": regex.MULTILINE, "s": regex.DOTALL}.get(flag, 0)
     try:
-        return re.compile(_translate(m.group("body")), py_flags), "g" in flags
-    except re.error as exc:
+        # VERSION0: the engine reads patterns as ``re`` does (release-drafter's tests pass on it).
+        return regex.compile(_translate(m.group("body")), py_flags | regex.VERSION0), "g" in flags
+    except regex.error as exc:
         raise ReplacerError(f"{search!r}: {exc}") from exc
 
 
@@ -88,7 +107,7 @@ def _case(text: str, ops: list[str]) -> str:
     return "".join(out)
 
 
-def _group(match: re.Match[str], index: int) -> str:
+def _group(match: regex.Match[str], index: int) -> str:
     """``$n``: the group, or for ``$12`` with fewer groups, group 1 then a literal "2"."""
     if index == 0:
         return match.group(0)
@@ -102,7 +121,7 @@ def _group(match: re.Match[str], index: int) -> str:
     return "$" + remainder
 
 
-def parse_replacement(replace: str) -> Callable[[re.Match[str]], str]:
+def parse_replacement(replace: str) -> Callable[[regex.Match[str]], str]:
     """Compile ``replace`` into a function of the match (static text, groups, case changes)."""
     pieces: list[str | tuple[int, list[str]]] = []
     static: list[str] = []
@@ -166,7 +185,7 @@ def parse_replacement(replace: str) -> Callable[[re.Match[str]], str]:
         i += 1
     flush()
 
-    def build(match: re.Match[str]) -> str:
+    def build(match: regex.Match[str]) -> str:
         out = []
         for piece in pieces:
             if isinstance(piece, str):

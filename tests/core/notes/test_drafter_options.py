@@ -294,6 +294,16 @@ class TestOrderAndText:
             "[JENKINS-1](https://issues.example/JENKINS-1) and [jenkins-2](https://issues.example/JENKINS-2)"
         )
 
+    def test_a_replacer_that_backtracks_for_ever_is_skipped_and_reported(self) -> None:
+        drafter = {
+            "template": "$CHANGES " + "a" * 40 + "!",
+            "replacers": [{"search": "/(a|aa)+$/", "replace": "x"}, {"search": "Fix", "replace": "Mend"}],
+        }
+        config = resolve_notes_config({}, drafter_yml=drafter)
+        rendered = render_notes([pr(2, "Fix launch")], config, RELEASE)
+        assert rendered.markdown.startswith("* Mend launch (#2) @dev aaaa")  # the next replacer still ran
+        assert any("took longer than" in error for error in rendered.errors)
+
     def test_bad_replacer_is_reported_and_dropped(self) -> None:
         errors = check_notes_config(
             {}, drafter_yml={"template": "x", "replacers": [{"search": "/(/g", "replace": ""}]}

@@ -57,3 +57,17 @@ def test_conventional_titles() -> None:
     parsed = parse_conventional("feat(api)!: drop v1")
     assert parsed is not None and (parsed.type, parsed.scope, parsed.breaking) == ("feat", "api", True)
     assert parse_conventional("Fix typo") is None
+
+
+def test_a_backtracking_pattern_from_the_config_is_stopped_not_run_for_ever():
+    """Replacers come from the repository's file: catastrophic backtracking must not hold a worker."""
+    import time
+
+    from bot.core.notes.jsregex import ReplacerTimeout
+
+    replacer = parse_js_replacer("/(a|aa)+$/g", "x")
+    started = time.monotonic()
+    with pytest.raises(ReplacerTimeout, match="took longer than"):
+        replacer.apply("a" * 40 + "!", timeout=0.05)
+    assert time.monotonic() - started < 5  # unbounded, this input takes far longer than a minute
+    assert replacer.apply("aaa") == "x"  # the same pattern on a tame body still works
