@@ -219,9 +219,13 @@ def run(
     think: float = 0.0,
     stagger: float = 0.0,
     quiet_start: bool = True,
+    hourly_writes: int = 500,
 ) -> dict[str, Any]:
+    # The hourly write limit (GitHub's 500) binds only past about six releases in an hour; 0 plays
+    # without it, on both sides (the bot's pacer and the sandbox), to see the minute's limits alone.
+    limits = {**REAL_LIMITS, "GITHUB_WRITES_PER_HOUR": str(hourly_writes)}
     env = DemoEnvironment.start(
-        extra_env={**REAL_LIMITS, "GITHUB_CACHE": "on" if cache else "off", "WORKER_THREADS": "8"}
+        extra_env={**limits, "GITHUB_CACHE": "on" if cache else "off", "WORKER_THREADS": "8"}
     )
     try:
         base = env.sandbox.base_url
@@ -232,7 +236,9 @@ def run(
             ).raise_for_status()
         env.settle(timeout=60)
         # GitHub's secondary limits enforced by the sandbox itself: a 403 would show the bot overshot.
-        httpx.post(f"{base}/_sandbox/limits", json={"enforce": True}, timeout=10).raise_for_status()
+        sandbox_limits: dict[str, Any] = {"enforce": True}
+        sandbox_limits["writes_per_hour"] = hourly_writes or 10**9
+        httpx.post(f"{base}/_sandbox/limits", json=sandbox_limits, timeout=10).raise_for_status()
         if quiet_start:
             time.sleep(SETUP_QUIET_SECONDS)
         seq = _last_seq(base)
@@ -268,6 +274,7 @@ def run(
             "repos": repos,
             "pulls": pulls,
             "think": think,
+            "hourly_writes": hourly_writes,
             "stagger": stagger,
             "cache": "on" if cache else "off",
             "deliveries": deliveries,
@@ -365,6 +372,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds between the starts of two repositories' releases (0: all at once)")
     parser.add_argument("--no-quiet-start", action="store_true",
                         help="start at once after set-up (its label writes then share the first minute)")
+    parser.add_argument("--hourly-writes", type=int, default=500,
+                        help="writes an hour per installation (GitHub: 500); 0: without it")
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     parser.add_argument("--breakdown", action="store_true",
                         help="print requests per endpoint (per release) after each run")
@@ -372,7 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for repos in args.repos:
         for cache in args.cache:
-            row = run(repos, args.pulls, cache == "on", args.think, args.stagger, not args.no_quiet_start)
+            row = run(
+                repos, args.pulls, cache == "on", args.think, args.stagger, not args.no_quiet_start,
+                args.hourly_writes,
+            )
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "endpoints"}), file=sys.stderr, flush=True)
             if args.breakdown:
