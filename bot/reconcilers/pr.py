@@ -47,6 +47,7 @@ from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.errors import GithubException
 from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
+from bot.reconcilers import command_ledger
 from bot.reconcilers.audit import record_audit
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
@@ -120,9 +121,14 @@ def reconcile_pull(
         comments: list[CommentFacts] = []
         hinted: list[Hinted] = []
         if gated and pull.state == "open":
-            timeline = gate_io.timeline_items(gate_io.read_timeline(gh, repo, number))
+            timeline_json = gate_io.read_timeline(gh, repo, number)
+            timeline = gate_io.timeline_items(timeline_json)
             milestones = tuple(gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo))
-            hinted = read_comments(ctx, number, comment_ids, digests or {})
+            # The timeline was just read from GitHub, after the hinted comments were made: it holds
+            # them, so they cost no read of their own (bot.reconcilers.pr_comments).
+            hinted = read_comments(
+                ctx, number, comment_ids, digests or {}, gate_io.timeline_comments(timeline_json)
+            )
             comments = [h.facts for h in hinted if h.facts.commands]
             reviews = (
                 gate_io.reviews(gate_io.read_reviews(gh, repo, number))
@@ -304,6 +310,6 @@ def apply_plan(ctx: JobContext, repo_id: int, number: int, facts: GateFacts, pla
             continue
         gate_io.post_comment(gh, repo, number, reply.body)
     for comment_id, content in plan.reactions:
-        gate_io.react(gh, repo, comment_id, content)
+        command_ledger.react(ctx, comment_id, content)
     if plan.audit is not None:
         record_audit(ctx, repo_id, plan.audit, facts.pull.milestone)
