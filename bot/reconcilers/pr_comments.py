@@ -90,13 +90,17 @@ def read_comments(
         if not commands and not release_note and not freeze:
             continue
         # No reaction at all on GitHub: not the bot's either. Otherwise GitHub's list says whose.
-        handled = not gate_io.has_no_reactions(data) and gate_io.bot_reacted(
+        if not gate_io.has_no_reactions(data) and gate_io.bot_reacted(
             ctx.gh, ctx.repo_full_name, raw_id, ctx.bot_login
-        )
+        ):
+            # Handled (a handled comment counts for nothing anywhere, so it is left out). GitHub shows
+            # the bot's reaction (after a store wipe, say): the next replay needs no look either.
+            command_ledger.record(ctx.store, ctx.repo_full_name, raw_id)
+            continue
         created_at = str(data.get("created_at", ""))
         body = str(data.get("body") or "")
         edited = comment_was_edited(created_at, str(data.get("updated_at") or ""), body, digests.get(raw_id))
-        facts = CommentFacts(raw_id, author, body, created_at, commands, handled, edited=edited)
+        facts = CommentFacts(raw_id, author, body, created_at, commands, edited=edited)
         out.append(Hinted(data, facts, release_note, freeze))
     return out
 
