@@ -48,7 +48,7 @@ from bot.github import gate_io
 from bot.github.errors import GithubException
 from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
 from bot.reconcilers import command_ledger
-from bot.reconcilers.audit import record_audit
+from bot.reconcilers.audit import record_audit, record_merged
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.freeze import reconcile_merge_group_freeze, reconcile_pull_freeze
@@ -157,6 +157,11 @@ def reconcile_pull(
                 facts = replace(facts, others=(*facts.others, *unknown))
                 plan = plan_gate(facts, comments)
         apply_plan(ctx, repo_id, number, facts, plan)
+    merge_sha = str(pull_json.get("merge_commit_sha") or "")
+    if pull.merged and pull.state == "closed" and merge_sha:
+        # Converged on the merge (a bypass is audited by now): the push that landed it need not
+        # list the pulls nor wake this reconcile again (bot.reconcilers.audit.audit_branch).
+        record_merged(ctx.store, repo, pull.base, merge_sha, number, int(pull_json.get("commits") or 0))
     reconcile_pull_freeze(ctx, repo_id, pull_json, pull, hinted)
     apply_release_notes(ctx, number, hinted, pull_json)
     decided: CheckOutput | None = None

@@ -601,3 +601,29 @@ def test_a_comment_outside_the_timeline_read_is_read_on_its_own(world: World) ->
     requests = world.reconcile({"comment_ids": [elsewhere]})  # hinted for the wrong issue: ignored
     assert _comment_reads(requests) == [f"GET /repos/{world.repo}/issues/comments/{elsewhere}"], requests
     assert "uat-passed" not in world.labels()
+
+
+def test_a_push_after_the_merge_was_reconciled_lists_no_pulls_and_wakes_nothing(world: World) -> None:
+    hints = {"refs": ["refs/heads/release/1.4"]}
+    audit.gate_discovery(_repo_job(world, hints))  # first sight of the branch
+    _merge_past_the_gate(world)
+    world.reconcile()  # the `pull_request` `closed` delivery: the bypass is audited
+    assert len(_audits(world)) == 1
+    before = world.seq()
+    jobs = audit.gate_discovery(_repo_job(world, hints))  # the push that landed it
+    reads = [r["path"] for r in world.bot_requests(before) if r["method"] == "GET"]
+    assert not any(path.endswith("/pulls") or "/pulls/" in path for path in reads), reads
+    assert jobs == []  # its reconcile already ran on the merged pull request
+    assert [e["kind"] for e in audit.audit_entries(world.store, world.repo)] == ["bypass_merge"]
+
+
+def test_a_direct_push_after_a_reconciled_merge_is_still_audited(world: World) -> None:
+    hints = {"refs": ["refs/heads/release/1.4"]}
+    audit.gate_discovery(_repo_job(world, hints))
+    _merge_past_the_gate(world)
+    world.reconcile()
+    direct = world.commit("release/1.4", "dev")  # on top of the merge, in the same audit window
+    jobs = audit.gate_discovery(_repo_job(world, hints))
+    entries = audit.audit_entries(world.store, world.repo, "release/1.4")
+    assert [(e["kind"], e["sha"]) for e in entries][-1] == ("direct_push", direct)
+    assert pr_key(world.repo_id, world.number) not in [j.key for j in jobs]
