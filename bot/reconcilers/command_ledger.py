@@ -24,19 +24,27 @@ from bot.reconcilers.context import JobContext
 from bot.store import KeyValueStore
 
 KEEP_SECONDS = 3 * 24 * 3600.0
-MAX_ENTRIES = 5000  # per repository: far more commands than three days bring
+MAX_ENTRIES = 2000  # per repository: far more commands than three days bring
 
 
 def _name(repo: str) -> str:
     return f"command-ledger:{repo.lower()}"
 
 
+def handled_ids(store: KeyValueStore, repo: str, now: float | None = None) -> frozenset[int]:
+    """The comments whose bot reaction was recorded (within ``KEEP_SECONDS``): one store read."""
+    ledger = store.get_state(_name(repo))
+    moment = time.time() if now is None else now
+    return frozenset(
+        int(name)
+        for name, at in (ledger if isinstance(ledger, dict) else {}).items()
+        if name.isdigit() and isinstance(at, int | float) and moment - at < KEEP_SECONDS
+    )
+
+
 def knows(store: KeyValueStore, repo: str, comment_id: int, now: float | None = None) -> bool:
     """Whether the bot's reaction to ``comment_id`` was recorded (within ``KEEP_SECONDS``)."""
-    ledger = store.get_state(_name(repo))
-    entry = ledger.get(str(comment_id)) if isinstance(ledger, dict) else None
-    moment = time.time() if now is None else now
-    return isinstance(entry, int | float) and moment - entry < KEEP_SECONDS
+    return comment_id in handled_ids(store, repo, now)
 
 
 def record(store: KeyValueStore, repo: str, comment_id: int, now: float | None = None) -> None:

@@ -63,11 +63,13 @@ def read_comments(
     no timeline was read) is read on its own, as before."""
     out: list[Hinted] = []
     seen: set[int] = set()
-    for raw_id in list(comment_ids)[:MAX_HINTED_COMMENTS]:
+    wanted = list(comment_ids)[:MAX_HINTED_COMMENTS]
+    handled = command_ledger.handled_ids(ctx.store, ctx.repo_full_name) if wanted else frozenset()
+    for raw_id in wanted:
         if not isinstance(raw_id, int) or raw_id in seen:
             continue
         seen.add(raw_id)
-        if command_ledger.knows(ctx.store, ctx.repo_full_name, raw_id):
+        if raw_id in handled:
             # Handled: the bot's reaction is on it. Whatever the comment says now (even edited since),
             # a handled comment is never run again, so it needs no read at all.
             continue
