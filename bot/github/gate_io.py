@@ -146,6 +146,41 @@ def read_comment(gh: Github, repo: str, comment_id: int) -> dict[str, Any] | Non
     return _get_unless_gone(gh, f"{repo_path(repo)}/issues/comments/{int(comment_id)}")
 
 
+def timeline_comments(entries: Iterable[Mapping[str, Any]]) -> dict[int, Mapping[str, Any]]:
+    """The comments of a pull request's timeline (its ``commented`` entries) by id, each only when it
+    holds what a single read of the comment gives the gate: its body, author and both times.
+
+    GitHub's timeline lists every comment of the issue with the same fields as
+    ``GET /issues/comments/{id}`` (``timeline-comment-event``; ``body`` is optional there, so an
+    entry without it is left out and the comment is read on its own)."""
+    out: dict[int, Mapping[str, Any]] = {}
+    for entry in entries:
+        if entry.get("event") != "commented":
+            continue
+        comment_id = _opt_int(entry.get("id"))
+        if (
+            comment_id is None
+            or not isinstance(entry.get("body"), str)
+            or not _login(entry.get("user"))
+            or not isinstance(entry.get("created_at"), str)
+            or not isinstance(entry.get("updated_at"), str)
+        ):
+            continue
+        out[comment_id] = entry
+    return out
+
+
+def has_no_reactions(comment: Mapping[str, Any]) -> bool:
+    """Whether GitHub's own answer for a comment (its ``reactions`` rollup) says nobody reacted to it,
+    so neither did the bot: then the comment was not handled, and its reactions need no listing.
+    A missing or malformed rollup proves nothing (False)."""
+    rollup = comment.get("reactions")
+    if not isinstance(rollup, Mapping):
+        return False
+    total = rollup.get("total_count")
+    return isinstance(total, int) and not isinstance(total, bool) and total == 0
+
+
 def bot_reacted(gh: Github, repo: str, comment_id: int, bot_login: str) -> bool:
     """Whether the bot already reacted to the comment: the mark of a command already handled."""
     for page_item in list_all(

@@ -30,6 +30,9 @@ log = logging.getLogger("bot.reconcile.pr")
 
 AUDIT_STATE_PREFIX = "gate-audit:"
 AUDIT_KEEP = 200
+# Merged pull requests whose ``pr:`` reconcile has run since the merge (``record_merged``).
+MERGED_STATE_PREFIX = "gate-merged:"
+MERGED_KEEP = 200
 
 
 # ---------------------------------------------------------------------------------------------
@@ -73,6 +76,38 @@ def append_entry(store: Any, name: str, item: dict[str, Any]) -> None:
         return entries[-AUDIT_KEEP:]
 
     store.update_state(name, add)
+
+
+def record_merged(
+    store: Any, repo: str, branch: str, merge_sha: str, number: int, commits: int
+) -> None:
+    """Keep what GitHub said of a merged pull request (``GET /pulls/{n}``: merged into ``branch`` as
+    ``merge_sha``, with ``commits`` commits), once its ``pr:`` reconcile has converged on the merge
+    (a bypass is audited by then). The push that landed it then needs neither the pulls listing nor
+    to wake that reconcile again (``audit_branch``). Newest ``MERGED_KEEP`` per repository."""
+
+    def add(current: Any) -> dict[str, list[Any]]:
+        kept = dict(current) if isinstance(current, dict) else {}
+        kept.pop(merge_sha, None)
+        kept[merge_sha] = [number, commits, branch]
+        return dict(list(kept.items())[-MERGED_KEEP:])
+
+    store.update_state(f"{MERGED_STATE_PREFIX}{repo}", add)
+
+
+def merged_known(store: Any, repo: str, branch: str) -> dict[str, tuple[int, int]]:
+    """merge_commit_sha -> (number, commits) of the pull requests ``record_merged`` kept for ``branch``."""
+    known = store.get_state(f"{MERGED_STATE_PREFIX}{repo}")
+    out: dict[str, tuple[int, int]] = {}
+    for sha, entry in (known if isinstance(known, dict) else {}).items():
+        if (
+            isinstance(entry, list)
+            and len(entry) == 3
+            and entry[2] == branch
+            and all(isinstance(v, int) and not isinstance(v, bool) for v in entry[:2])
+        ):
+            out[str(sha)] = (entry[0], entry[1])
+    return out
 
 
 def audit_entries(store: Any, repo: str, branch: str | None = None) -> list[dict[str, Any]]:
@@ -148,20 +183,26 @@ def audit_branch(ctx: JobContext, repo_id: int, branch: str) -> list[JobSpec]:
         entries.append(force_push_entry(repo, branch, last, tip))
     else:
         commits = gate_io.pushed_commits(comparison)
-        merged = gate_io.merged_pulls_into(gh, repo, branch)
-        # The pull requests this push merged: their `pr:` reconcile reports a merge past a failing
-        # gate, so the audit does not hinge on the `pull_request` `closed` delivery alone.
-        for commit in commits:
-            landed = merged.get(commit.sha)
-            if landed is not None:
-                woken.append(
-                    JobSpec(pr_key(repo_id, landed[0]), ctx.job.installation_id, repo, "gate.audit merged")
-                )
 
         def count_of(number: int) -> int:
             return gate_io.pull_commit_count(gh, repo, number)
 
-        entries += direct_push_entries(repo, branch, unexplained(commits, tip, last, merged, count_of))
+        # Merges whose `pr:` reconcile already ran on the merged pull request (GitHub's answer for it,
+        # kept by `record_merged`): when they explain every commit of the push, the pulls listing
+        # would say nothing new, and their reconciles have nothing left to report.
+        known = merged_known(ctx.store, repo, branch)
+        rest = unexplained(commits, tip, last, known, count_of)
+        if rest:
+            listed = gate_io.merged_pulls_into(gh, repo, branch)
+            # The pull requests this push merged: their `pr:` reconcile reports a merge past a failing
+            # gate, so the audit does not hinge on the `pull_request` `closed` delivery alone.
+            for commit in commits:
+                landed = listed.get(commit.sha)
+                if landed is not None and commit.sha not in known:
+                    key = pr_key(repo_id, landed[0])
+                    woken.append(JobSpec(key, ctx.job.installation_id, repo, "gate.audit merged"))
+            rest = unexplained(commits, tip, last, {**listed, **known}, count_of)
+        entries += direct_push_entries(repo, branch, rest)
     for entry in entries:
         record_audit(ctx, repo_id, entry)
     if not entries:

@@ -32,6 +32,7 @@ from bot.core.permissions import ROLE_RELEASE_MANAGERS
 from bot.github import freeze_io, gate_io, repo_io
 from bot.github.errors import GithubException
 from bot.jobs import JobSpec, merge_group_pull_number, pr_key, release_key
+from bot.reconcilers import command_ledger
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.pr_comments import Hinted
@@ -160,7 +161,7 @@ def reconcile_pull_freeze(
         if may_reply(ctx.store, repo, pull.number, reply.to):
             gate_io.post_comment(gh, repo, pull.number, reply.body)
     for comment_id, content in plan.reactions:
-        gate_io.react(gh, repo, comment_id, content)
+        command_ledger.react(ctx, comment_id, content)
     if plan.unlisted and check_id is not None:
         # The tracking issues list every exception: the releases read this check run back.
         ctx.enqueue(
@@ -246,7 +247,7 @@ def _answer_unfrozen(ctx: JobContext, pull: PullFacts, pending: Sequence[Comment
                 f"@{comment.author} {why}: this pull request needs no freeze exception "
                 "(docs/code-freeze.md). Nothing changed.",
             )
-        gate_io.react(ctx.gh, ctx.repo_full_name, comment.id, "confused")
+        command_ledger.react(ctx, comment.id, "confused")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,7 +47,8 @@ from bot.errors import PermanentError
 from bot.github import gate_io
 from bot.github.errors import GithubException
 from bot.jobs import JobSpec, comment_digests, parse_key, pr_key
-from bot.reconcilers.audit import record_audit
+from bot.reconcilers import command_ledger
+from bot.reconcilers.audit import record_audit, record_merged
 from bot.reconcilers.commit_lock import commit_lock
 from bot.reconcilers.context import JobContext
 from bot.reconcilers.freeze import reconcile_merge_group_freeze, reconcile_pull_freeze
@@ -120,9 +121,14 @@ def reconcile_pull(
         comments: list[CommentFacts] = []
         hinted: list[Hinted] = []
         if gated and pull.state == "open":
-            timeline = gate_io.timeline_items(gate_io.read_timeline(gh, repo, number))
+            timeline_json = gate_io.read_timeline(gh, repo, number)
+            timeline = gate_io.timeline_items(timeline_json)
             milestones = tuple(gate_io.milestone_ref(m) for m in gate_io.read_open_milestones(gh, repo))
-            hinted = read_comments(ctx, number, comment_ids, digests or {})
+            # The timeline was just read from GitHub, after the hinted comments were made: it holds
+            # them, so they cost no read of their own (bot.reconcilers.pr_comments).
+            hinted = read_comments(
+                ctx, number, comment_ids, digests or {}, gate_io.timeline_comments(timeline_json)
+            )
             comments = [h.facts for h in hinted if h.facts.commands]
             reviews = (
                 gate_io.reviews(gate_io.read_reviews(gh, repo, number))
@@ -151,6 +157,11 @@ def reconcile_pull(
                 facts = replace(facts, others=(*facts.others, *unknown))
                 plan = plan_gate(facts, comments)
         apply_plan(ctx, repo_id, number, facts, plan)
+    merge_sha = str(pull_json.get("merge_commit_sha") or "")
+    if pull.merged and pull.state == "closed" and merge_sha:
+        # Converged on the merge (a bypass is audited by now): the push that landed it need not
+        # list the pulls nor wake this reconcile again (bot.reconcilers.audit.audit_branch).
+        record_merged(ctx.store, repo, pull.base, merge_sha, number, int(pull_json.get("commits") or 0))
     reconcile_pull_freeze(ctx, repo_id, pull_json, pull, hinted)
     apply_release_notes(ctx, number, hinted, pull_json)
     decided: CheckOutput | None = None
@@ -304,6 +315,6 @@ def apply_plan(ctx: JobContext, repo_id: int, number: int, facts: GateFacts, pla
             continue
         gate_io.post_comment(gh, repo, number, reply.body)
     for comment_id, content in plan.reactions:
-        gate_io.react(gh, repo, comment_id, content)
+        command_ledger.react(ctx, comment_id, content)
     if plan.audit is not None:
         record_audit(ctx, repo_id, plan.audit, facts.pull.milestone)

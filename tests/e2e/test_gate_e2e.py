@@ -502,3 +502,44 @@ def test_sign_offs_while_the_bot_was_down_count_from_githubs_time_of_the_head(e2
     assert f"before head commit {made[:7]} became this pull request's head" in refused[0]
     reactions = ok(e2e.api("admin").get(f"/repos/{REPO}/issues/comments/{approve}/reactions"))
     assert [r["content"] for r in reactions if r["user"]["login"] == BOT] == ["confused"]
+
+
+def test_commands_cost_no_comment_reads_and_a_wiped_store_redoes_nothing(e2e: Any) -> None:
+    """A command's comment comes from the timeline the gate reads, and its empty reactions rollup
+    spares the reactions listing (docs/github-reads.md, section 6). After the store is wiped (the
+    command ledger with it), the redelivered commands are looked up on GitHub, where the bot's
+    reactions say they were handled: nothing is done twice."""
+    from bot.sandbox.webhooks import emitter
+
+    gate = Gate(e2e, protect=None)
+    seq = last_seq(e2e)
+    uat = gate.say("qa", "/uat passed")
+    approve = gate.say("releaser", "/approve")
+    gate.settle()
+    assert gate.check()["conclusion"] == "success"
+    calls = [r for r in e2e.requests_since(seq) if r["actor"] == BOT]
+    single = [r["path"] for r in calls if r["method"] == "GET" and "/issues/comments/" in r["path"]]
+    assert single == [], single
+    replies = len(gate.bot_comments())
+
+    e2e.bot.kill()
+    for suffix in ("", "-wal", "-shm"):
+        (e2e.bot.workdir / f"queue.db{suffix}").unlink(missing_ok=True)
+    e2e.bot.start()
+    seq = last_seq(e2e)
+    with e2e.sandbox.state.lock:
+        commands = [
+            d.id
+            for d in e2e.sandbox.state.deliveries
+            if d.event == "issue_comment" and d.payload.get("comment", {}).get("id") in (uat, approve)
+        ]
+    assert len(commands) == 2, commands
+    for delivery_id in commands:  # the store forgot these deliveries: they run again
+        emitter(e2e.sandbox.state).redeliver(delivery_id)
+    gate.settle()
+    reads = [r["path"] for r in e2e.requests_since(seq) if r["actor"] == BOT and r["method"] == "GET"]
+    assert sorted(p for p in reads if p.endswith("/reactions")) == sorted(
+        f"/repos/{REPO}/issues/comments/{c}/reactions" for c in (uat, approve)
+    ), reads
+    assert bot_writes_since(e2e, seq) == []
+    assert len(gate.bot_comments()) == replies and gate.check()["conclusion"] == "success"

@@ -162,6 +162,40 @@ def test_bot_reacted_and_comment_404(gh: Github) -> None:
     assert gate_io.read_comment(gh, REPO, 6) is None
 
 
+def test_timeline_comments_keep_only_entries_as_complete_as_a_single_read() -> None:
+    full = {
+        "event": "commented",
+        "id": 7,
+        "body": "/approve",
+        "user": {"login": "releaser"},
+        "actor": {"login": "releaser"},
+        "created_at": "2026-01-01T00:00:00Z",
+        "updated_at": "2026-01-01T00:00:00Z",
+        "reactions": {"total_count": 0},
+    }
+    no_body = {**full, "id": 8}
+    del no_body["body"]  # optional in GitHub's timeline-comment-event: read on its own
+    labeled = {"event": "labeled", "id": 9, "label": {"name": "x"}}
+    found = gate_io.timeline_comments([full, no_body, labeled, {**full, "id": "10"}])
+    assert list(found) == [7] and found[7]["body"] == "/approve"
+
+
+def test_no_reactions_only_when_githubs_rollup_says_none() -> None:
+    assert gate_io.has_no_reactions({"reactions": {"total_count": 0, "+1": 0}})
+    assert not gate_io.has_no_reactions({"reactions": {"total_count": 1, "+1": 1}})
+    assert not gate_io.has_no_reactions({})  # no rollup proves nothing
+    assert not gate_io.has_no_reactions({"reactions": {"total_count": False}})
+    assert not gate_io.has_no_reactions({"reactions": None})
+
+
+def test_the_timeline_is_always_revalidated() -> None:
+    """Commands are taken from the timeline read in their job (``pr_comments.read_comments``): that
+    holds only while no freshness window serves a timeline from before the comment was made."""
+    from bot.github.freshness import window_for
+
+    assert window_for(f"{API}/repos/{REPO}/issues/5/timeline?per_page=100") is None
+
+
 def test_timeline_items_in_time_order() -> None:
     entries = [
         {

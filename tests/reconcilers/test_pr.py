@@ -498,3 +498,132 @@ def test_a_commit_the_bot_checked_for_another_pull_request_gets_no_earlier_sign_
     assert "release-approved" not in world.labels()
     refusals = [b for b in bot_bodies(world) if b.startswith("@releaser ")]
     assert len(refusals) == 1 and "became this pull request's head" in refusals[0], bot_bodies(world)
+
+
+# ---------------------------------------------------------------------------------------------
+# what a command costs: its comment comes from the timeline, its handling from the command ledger
+
+
+def _comment_reads(requests: list[dict[str, Any]]) -> list[str]:
+    """The requests about single comments: ``GET /issues/comments/{id}`` and its reactions."""
+    return [
+        f"{r['method']} {r['path']}"
+        for r in requests
+        if r["method"] == "GET" and "/issues/comments/" in r["path"]
+    ]
+
+
+def _bot_reactions(world: World, comment_id: int) -> list[str]:
+    found = world.ok(world.as_("admin").get(f"/repos/{world.repo}/issues/comments/{comment_id}/reactions"))
+    return [r["content"] for r in found if r["user"]["login"] == BOT]
+
+
+def test_a_command_costs_no_read_of_its_comment_nor_of_its_reactions(world: World) -> None:
+    uat = world.comment("qa", "/uat passed")
+    requests = world.reconcile({"comment_ids": [uat]})
+    # The gate's timeline (read anyway) holds the comment, and its empty reactions rollup says the
+    # bot has not answered it yet: neither single read is made.
+    assert _comment_reads(requests) == [], requests
+    assert any(r["path"].endswith(f"/issues/{world.number}/timeline") for r in requests)
+    assert "uat-passed" in world.labels()
+    assert _bot_reactions(world, uat) == ["+1"]
+
+
+def test_a_replayed_command_the_ledger_knows_costs_nothing_for_its_comment(world: World) -> None:
+    uat = world.comment("qa", "/uat passed")
+    approve = world.comment("releaser", "/approve")
+    world.reconcile({"comment_ids": [uat, approve]})
+    assert world.check()["conclusion"] == "success"  # type: ignore[index]
+    requests = world.reconcile({"comment_ids": [uat, approve]})  # a redelivery, a retried job
+    assert _comment_reads(requests) == [] and writes(requests) == [], requests
+    assert _bot_reactions(world, uat) == ["+1"] and _bot_reactions(world, approve) == ["+1"]
+
+
+def test_after_a_store_wipe_the_reactions_are_read_and_nothing_is_redone(world: World) -> None:
+    outsider = world.comment("outsider", "/approve")  # refused: a reply and a confused reaction
+    world.reconcile({"comment_ids": [outsider]})
+    replies = len(bot_bodies(world))
+    world.store = MemoryStore()  # the store is wiped: the ledger is gone, GitHub's reaction is not
+    requests = world.reconcile({"comment_ids": [outsider]})
+    assert _comment_reads(requests) == [
+        f"GET /repos/{world.repo}/issues/comments/{outsider}/reactions"
+    ], requests
+    assert writes(requests) == [] and len(bot_bodies(world)) == replies
+    # what GitHub showed is kept: the next replay needs no look
+    again = world.reconcile({"comment_ids": [outsider]})
+    assert _comment_reads(again) == [] and writes(again) == [], again
+
+
+def test_a_reaction_by_someone_else_first_means_the_reactions_are_listed(world: World) -> None:
+    uat = world.comment("qa", "/uat passed")
+    world.ok(
+        world.as_("dev").post(
+            f"/repos/{world.repo}/issues/comments/{uat}/reactions", json={"content": "rocket"}
+        )
+    )
+    requests = world.reconcile({"comment_ids": [uat]})
+    assert _comment_reads(requests) == [f"GET /repos/{world.repo}/issues/comments/{uat}/reactions"]
+    assert "uat-passed" in world.labels() and _bot_reactions(world, uat) == ["+1"]
+
+
+def test_an_edited_command_is_still_refused_and_a_handled_one_never_rerun(world: World) -> None:
+    from bot.jobs import comment_digest
+
+    edited = world.comment("qa", "/uat passed")
+    world.ok(
+        world.as_("admin").patch(
+            f"/repos/{world.repo}/issues/comments/{edited}", json={"body": "/uat passed\n/approve"}
+        )
+    )
+    hints = {"comment_ids": [edited], "comment_digests": [[edited, comment_digest("/uat passed")]]}
+    world.reconcile(hints)
+    assert world.labels() & {"uat-passed", "release-approved"} == set()
+    assert any("was edited after it was posted" in b for b in bot_bodies(world))
+    assert _bot_reactions(world, edited) == ["confused"]
+    # handled (the ledger knows it): edited again, replayed, it changes nothing and costs no read
+    world.ok(
+        world.as_("admin").patch(f"/repos/{world.repo}/issues/comments/{edited}", json={"body": "/hold"})
+    )
+    requests = world.reconcile(hints)
+    assert _comment_reads(requests) == [] and writes(requests) == [], requests
+
+
+def test_a_comment_outside_the_timeline_read_is_read_on_its_own(world: World) -> None:
+    world.ok(world.as_("dev").patch(f"/repos/{world.repo}/pulls/{world.number}", json={"base": "main"}))
+    world.reconcile()
+    help_id = world.comment("dev", "/help")  # not gated: no timeline is read, so the comment is
+    requests = world.reconcile({"comment_ids": [help_id]})
+    assert _comment_reads(requests) == [f"GET /repos/{world.repo}/issues/comments/{help_id}"], requests
+    assert any("merge gate commands" in b for b in bot_bodies(world))
+    elsewhere = world.gh_repo.comment(world.gh_repo.issue("Elsewhere"), "qa", "/uat passed")
+    back = {"base": "release/1.4"}
+    world.ok(world.as_("dev").patch(f"/repos/{world.repo}/pulls/{world.number}", json=back))
+    requests = world.reconcile({"comment_ids": [elsewhere]})  # hinted for the wrong issue: ignored
+    assert _comment_reads(requests) == [f"GET /repos/{world.repo}/issues/comments/{elsewhere}"], requests
+    assert "uat-passed" not in world.labels()
+
+
+def test_a_push_after_the_merge_was_reconciled_lists_no_pulls_and_wakes_nothing(world: World) -> None:
+    hints = {"refs": ["refs/heads/release/1.4"]}
+    audit.gate_discovery(_repo_job(world, hints))  # first sight of the branch
+    _merge_past_the_gate(world)
+    world.reconcile()  # the `pull_request` `closed` delivery: the bypass is audited
+    assert len(_audits(world)) == 1
+    before = world.seq()
+    jobs = audit.gate_discovery(_repo_job(world, hints))  # the push that landed it
+    reads = [r["path"] for r in world.bot_requests(before) if r["method"] == "GET"]
+    assert not any(path.endswith("/pulls") or "/pulls/" in path for path in reads), reads
+    assert jobs == []  # its reconcile already ran on the merged pull request
+    assert [e["kind"] for e in audit.audit_entries(world.store, world.repo)] == ["bypass_merge"]
+
+
+def test_a_direct_push_after_a_reconciled_merge_is_still_audited(world: World) -> None:
+    hints = {"refs": ["refs/heads/release/1.4"]}
+    audit.gate_discovery(_repo_job(world, hints))
+    _merge_past_the_gate(world)
+    world.reconcile()
+    direct = world.commit("release/1.4", "dev")  # on top of the merge, in the same audit window
+    jobs = audit.gate_discovery(_repo_job(world, hints))
+    entries = audit.audit_entries(world.store, world.repo, "release/1.4")
+    assert [(e["kind"], e["sha"]) for e in entries][-1] == ("direct_push", direct)
+    assert pr_key(world.repo_id, world.number) not in [j.key for j in jobs]
