@@ -15,8 +15,9 @@ one transaction and one fsync, and none returns before that commit.
 Rows: ``jobs`` holds live jobs (at most one pending-or-running row per key, enforced by a partial
 unique index) and dead-lettered ones (state ``failed``, kept for operators). A key enqueued while
 it runs is recorded in the running row (``dirty``, ``dirty_hints``) and turned back into a pending
-row when that run ends. Connections are per process and thread (sqlite3 connections must not cross
-threads, and a connection inherited over gunicorn's fork must not be used).
+row when that run ends. ``wakeups`` holds the timed wake-ups (``schedule``), one per key, turned
+into enqueues by the claim that finds them due. Connections are per process and thread (sqlite3
+connections must not cross threads, and a connection inherited over gunicorn's fork must not be used).
 """
 
 from __future__ import annotations
@@ -34,10 +35,20 @@ from contextlib import contextmanager
 from typing import Any
 
 from bot.jobs import JobSpec
-from bot.queue.base import FAILED, PENDING, RUNNING, FinishResult, Job, JobQueue, QueueCounts, RetryPolicy
+from bot.queue.base import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    FinishResult,
+    Job,
+    JobQueue,
+    QueueCounts,
+    RetryPolicy,
+    Wakeup,
+)
 from bot.queue.group_commit import Acceptance, GroupCommit
 from bot.queue.hints import merge_hints
-from bot.queue.sqlite_schema import JOB_COLUMNS, SCHEMA, UPSERT_PLAIN, UPSERT_STATE
+from bot.queue.sqlite_schema import JOB_COLUMNS, SCHEMA, UPSERT_PLAIN, UPSERT_STATE, UPSERT_WAKEUP
 
 FAILED_RETENTION_SECONDS = 14 * 24 * 3600  # dead letters are for people to look at, not forever
 PURGE_EVERY_N_DELIVERIES = 1000  # on average: expired ids are swept as intake goes, no cron needed
@@ -276,6 +287,77 @@ class SqliteQueue(JobQueue):
                 (json.dumps(dirty), now, live["id"]),
             )
 
+    # --- timed wake-ups ---
+
+    def _keep_wakeup(self, spec: JobSpec, at: float) -> None:
+        with self._write() as db:
+            db.execute(
+                UPSERT_WAKEUP,
+                (spec.key, spec.installation_id, spec.repo, spec.reason, json.dumps(spec.hints), at),
+            )
+
+    def list_wakeups(self, limit: int = 1000) -> list[Wakeup]:
+        rows = (
+            self._conn()
+            .execute(
+                "SELECT key, installation_id, repo, reason, hints, at FROM wakeups ORDER BY at, key LIMIT ?",
+                (limit,),
+            )
+            .fetchall()
+        )
+        return [
+            Wakeup(
+                JobSpec(
+                    row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"])
+                ),
+                row["at"],
+            )
+            for row in rows
+        ]
+
+    def _wake_due(self, now: float) -> None:
+        """Enqueue the wake-ups whose moment has come, in the transaction that deletes them (none is
+        lost or doubled by a crash). A waiting job of the key is hurried to run now: the wake-up must
+        not wait out a later due time (backoff, rate limit); a running one is marked dirty."""
+        if self._conn().execute("SELECT 1 FROM wakeups WHERE at <= ? LIMIT 1", (now,)).fetchone() is None:
+            return  # the common case, a read without the write lock
+        with self._write() as db:
+            due = db.execute(
+                "SELECT key, installation_id, repo, reason, hints FROM wakeups WHERE at <= ?"
+                " ORDER BY at LIMIT 500",
+                (now,),
+            ).fetchall()
+            for wake in due:
+                self._wake_one(db, wake, now)
+                db.execute("DELETE FROM wakeups WHERE key = ?", (wake["key"],))
+
+    def _wake_one(self, db: sqlite3.Connection, wake: sqlite3.Row, now: float) -> None:
+        hints: dict[str, Any] = json.loads(wake["hints"])
+        live = db.execute(
+            "SELECT id, state, hints, dirty_hints FROM jobs"
+            " WHERE key = ? AND state IN ('pending', 'running')",
+            (wake["key"],),
+        ).fetchone()
+        if live is None:
+            db.execute(
+                "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
+                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
+                (wake["key"], wake["installation_id"], wake["repo"], wake["reason"], wake["hints"])
+                + (now, now, now),
+            )
+        elif live["state"] == PENDING:
+            merged = json.dumps(merge_hints(json.loads(live["hints"]), hints))
+            db.execute(
+                "UPDATE jobs SET hints = ?, not_before = MIN(not_before, ?), updated_at = ? WHERE id = ?",
+                (merged, now, now, live["id"]),
+            )
+        else:
+            dirty = json.dumps(merge_hints(json.loads(live["dirty_hints"] or "{}"), hints))
+            db.execute(
+                "UPDATE jobs SET dirty = 1, dirty_hints = ?, updated_at = ? WHERE id = ?",
+                (dirty, now, live["id"]),
+            )
+
     # --- workers ---
 
     def has_runnable(self) -> bool:
@@ -293,6 +375,7 @@ class SqliteQueue(JobQueue):
         return row is not None
 
     def claim(self, lease_seconds: float) -> Job | None:
+        self._wake_due(self._clock())
         if not self.has_runnable():
             return None
         now = self._clock()
@@ -505,6 +588,14 @@ class SqliteQueue(JobQueue):
 
     def drop_installation(self, installation_id: int, repos: list[str] | None = None) -> int:
         with self._write() as db:
+            # Its timed wake-ups go too (not counted: they are no waiting jobs).
+            if repos is None:
+                db.execute("DELETE FROM wakeups WHERE installation_id = ?", (installation_id,))
+            else:
+                db.executemany(
+                    "DELETE FROM wakeups WHERE installation_id = ? AND repo = ?",
+                    [(installation_id, repo) for repo in repos],
+                )
             if repos is None:
                 return db.execute(
                     "DELETE FROM jobs WHERE installation_id = ? AND state = 'pending'", (installation_id,)
