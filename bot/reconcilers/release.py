@@ -220,15 +220,15 @@ class ReleaseRun:
         the late announcement come on time rather than with the next event. The moment is measured
         from the clock the plan read, so it lands on the queue's clock as 'that many seconds from
         now'. Scheduled after the writes: a run that fails before them is retried and asks again."""
-        if moment is None or self.ctx.schedule is None:
+        ctx = self.ctx
+        if moment is None or ctx.schedule is None:
             return
         delay = (moment - utc_now()).total_seconds()
-        ctx = self.ctx
         spec = JobSpec(ctx.job.key, ctx.job.installation_id, ctx.repo_full_name, "wakeup.timed")
-        outcome = self.ctx.schedule(spec, time.time() + delay)
-        self.ctx.log.info(
+        outcome = ctx.schedule(spec, time.time() + delay)
+        ctx.log.info(
             "release %s: facts change by time at %s (in %.0f s): wake-up %s",
-            self.ctx.job.key,
+            ctx.job.key,
             moment.isoformat(),
             delay,
             outcome,
