@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from bot.jobs import JobSpec
+from bot.queue import sqlite_wakeups
 from bot.queue.base import (
     FAILED,
     PENDING,
@@ -48,7 +49,7 @@ from bot.queue.base import (
 )
 from bot.queue.group_commit import Acceptance, GroupCommit
 from bot.queue.hints import merge_hints
-from bot.queue.sqlite_schema import JOB_COLUMNS, SCHEMA, UPSERT_PLAIN, UPSERT_STATE, UPSERT_WAKEUP
+from bot.queue.sqlite_schema import JOB_COLUMNS, SCHEMA, UPSERT_PLAIN, UPSERT_STATE
 
 FAILED_RETENTION_SECONDS = 14 * 24 * 3600  # dead letters are for people to look at, not forever
 PURGE_EVERY_N_DELIVERIES = 1000  # on average: expired ids are swept as intake goes, no cron needed
@@ -287,76 +288,20 @@ class SqliteQueue(JobQueue):
                 (json.dumps(dirty), now, live["id"]),
             )
 
-    # --- timed wake-ups ---
+    # --- timed wake-ups (bot/queue/sqlite_wakeups.py) ---
 
     def _keep_wakeup(self, spec: JobSpec, at: float) -> None:
         with self._write() as db:
-            db.execute(
-                UPSERT_WAKEUP,
-                (spec.key, spec.installation_id, spec.repo, spec.reason, json.dumps(spec.hints), at),
-            )
+            sqlite_wakeups.keep(db, spec, at)
 
     def list_wakeups(self, limit: int = 1000) -> list[Wakeup]:
-        rows = (
-            self._conn()
-            .execute(
-                "SELECT key, installation_id, repo, reason, hints, at FROM wakeups ORDER BY at, key LIMIT ?",
-                (limit,),
-            )
-            .fetchall()
-        )
-        return [
-            Wakeup(
-                JobSpec(
-                    row["key"], row["installation_id"], row["repo"], row["reason"], json.loads(row["hints"])
-                ),
-                row["at"],
-            )
-            for row in rows
-        ]
+        return sqlite_wakeups.listed(self._conn(), limit)
 
     def _wake_due(self, now: float) -> None:
-        """Enqueue the wake-ups whose moment has come, in the transaction that deletes them (none is
-        lost or doubled by a crash). A waiting job of the key is hurried to run now: the wake-up must
-        not wait out a later due time (backoff, rate limit); a running one is marked dirty."""
-        if self._conn().execute("SELECT 1 FROM wakeups WHERE at <= ? LIMIT 1", (now,)).fetchone() is None:
+        if not sqlite_wakeups.any_due(self._conn(), now):
             return  # the common case, a read without the write lock
         with self._write() as db:
-            due = db.execute(
-                "SELECT key, installation_id, repo, reason, hints FROM wakeups WHERE at <= ?"
-                " ORDER BY at LIMIT 500",
-                (now,),
-            ).fetchall()
-            for wake in due:
-                self._wake_one(db, wake, now)
-                db.execute("DELETE FROM wakeups WHERE key = ?", (wake["key"],))
-
-    def _wake_one(self, db: sqlite3.Connection, wake: sqlite3.Row, now: float) -> None:
-        hints: dict[str, Any] = json.loads(wake["hints"])
-        live = db.execute(
-            "SELECT id, state, hints, dirty_hints FROM jobs"
-            " WHERE key = ? AND state IN ('pending', 'running')",
-            (wake["key"],),
-        ).fetchone()
-        if live is None:
-            db.execute(
-                "INSERT INTO jobs (key, installation_id, repo, reason, hints, state, attempts, not_before,"
-                " created_at, updated_at) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?, ?, ?)",
-                (wake["key"], wake["installation_id"], wake["repo"], wake["reason"], wake["hints"])
-                + (now, now, now),
-            )
-        elif live["state"] == PENDING:
-            merged = json.dumps(merge_hints(json.loads(live["hints"]), hints))
-            db.execute(
-                "UPDATE jobs SET hints = ?, not_before = MIN(not_before, ?), updated_at = ? WHERE id = ?",
-                (merged, now, now, live["id"]),
-            )
-        else:
-            dirty = json.dumps(merge_hints(json.loads(live["dirty_hints"] or "{}"), hints))
-            db.execute(
-                "UPDATE jobs SET dirty = 1, dirty_hints = ?, updated_at = ? WHERE id = ?",
-                (dirty, now, live["id"]),
-            )
+            sqlite_wakeups.wake_due(db, now)
 
     # --- workers ---
 
