@@ -175,3 +175,22 @@ def test_many_due_wakeups_are_all_enqueued(queue, clock):
         keys.add(job.key)
         queue.complete(job)
     assert keys == {f"release:1@{n}" for n in range(450)}
+
+
+def test_a_wakeup_survives_a_redis_kill(redis_server, redis_url, clock):
+    import signal
+
+    from bot.queue.redis_queue import RedisQueue
+
+    q = RedisQueue(redis_url, clock=clock)
+    q.schedule(spec(), clock.now + 30)
+    redis_server.restart(signal.SIGKILL)  # only the fsynced AOF is left
+    again = RedisQueue(redis_url, clock=clock)
+    try:
+        assert [(w.key, w.at) for w in again.list_wakeups()] == [("release:1@3", clock.now + 30)]
+        clock.now += 30
+        job = again.claim(30)
+        assert job is not None and job.key == "release:1@3" and job.spec.repo == "acme/rocket"
+    finally:
+        again.close()
+        q.close()
