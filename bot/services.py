@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from bot.config.loader import ConfigLoader
 from bot.github.auth import GitHubApp
@@ -34,6 +35,7 @@ class Services:
         self.config_loader = config_loader or ConfigLoader(store)
         # Fan-out goes to the queue; the queue object is the store in production.
         self._enqueue = enqueue or getattr(store, "enqueue", None)
+        self._schedule: Callable[[JobSpec, float], Any] | None = getattr(store, "schedule", None)
         # Intake may run in another process: it records removed installations in the store.
         self._removals = RemovalWatch(store, self.forget_installation)
         # The announcement channels' webhook URLs (ANNOUNCE_*: secrets, never logged) and the
@@ -119,6 +121,13 @@ class Services:
         if self._enqueue is None:
             raise RuntimeError("Services has no queue to enqueue fan-out jobs on")
         self._enqueue(jobs)
+
+    def schedule(self, spec: JobSpec, at: float) -> Any:
+        """A timed wake-up of ``spec.key`` at ``at`` (epoch seconds): ``JobQueue.schedule``. Without a
+        queue (a store that is none: tests) nothing is kept and None is returned."""
+        if self._schedule is None:
+            return None
+        return self._schedule(spec, at)
 
     def forget_installation(self, installation_id: int) -> None:
         """Drop the installation's cached client and token (deleted, suspended, token revoked)."""

@@ -9,7 +9,7 @@ import time
 from typing import Any
 
 from bot.cli._runtime import StoreMissing, open_existing_queue
-from bot.queue.base import FAILED, PENDING, RUNNING, Job
+from bot.queue.base import FAILED, PENDING, RUNNING, Job, JobQueue
 from bot.settings import Settings, SettingsError
 
 _STATES = {
@@ -27,6 +27,9 @@ def add_parser(subparsers: Any) -> None:
     )
     parser.add_argument("--retry", type=int, metavar="ID", help="move a failed job back to pending")
     parser.add_argument("--drop", type=int, metavar="ID", help="delete a pending or failed job")
+    parser.add_argument(
+        "--wakeups", action="store_true", help="list the timed wake-ups (keys to run again at a moment)"
+    )
     parser.add_argument("--json", action="store_true", help="one JSON object per job")
     parser.add_argument("--limit", type=int, default=1000)
 
@@ -72,6 +75,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
+    if args.wakeups:
+        return _print_wakeups(queue, args)
     jobs = queue.list_jobs(_STATES[args.state], limit=args.limit)
     now = time.time()
     if args.json:
@@ -98,4 +103,19 @@ def run(args: argparse.Namespace) -> int:
     print(f"pending={counts.pending} running={counts.running} failed={counts.failed}")
     for job in jobs:
         print(_describe(job, now))
+    return 0
+
+
+def _print_wakeups(queue: JobQueue, args: argparse.Namespace) -> int:
+    now = time.time()
+    for wakeup in queue.list_wakeups(limit=args.limit):
+        spec = wakeup.spec
+        if args.json:
+            fields = {"key": spec.key, "installation_id": spec.installation_id, "repo": spec.repo}
+            print(json.dumps({**fields, "reason": spec.reason, "at": wakeup.at}))
+        else:
+            print(
+                f"{spec.key:<32} due in {max(0.0, wakeup.at - now):.0f}s"
+                f"  repo={spec.repo or '-'} reason={spec.reason or '-'}"
+            )
     return 0

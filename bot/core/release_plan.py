@@ -19,9 +19,10 @@ from datetime import UTC, datetime
 
 from bot.core.checklist_facts import ticks_of
 from bot.core.checklists import Progress, parse_progress
-from bot.core.freeze import FreezeException, FreezeState, WindowFacts, decide_freeze
+from bot.core.freeze import FreezeException, FreezeState, WindowFacts, decide_freeze, next_window_day
 from bot.core.freeze.state import LIFTED_UNCONFIGURED
 from bot.core.freeze.window import FreezeRequest
+from bot.core.next_change import earliest_day, start_of_day
 from bot.core.release_commands import Answer, roles_needed, run_commands
 from bot.core.release_ticks import FactEdit, comments_to_read, fact_edits, known_facts
 from bot.core.release_types import Comment, ReleaseFacts, Wants, github_time, local_date
@@ -33,6 +34,7 @@ from bot.core.release_view import (
     config_error_warning,
     due_date,
     duplicate_warning,
+    next_overdue_day,
     overdue,
     release_view,
     retrospective,
@@ -118,6 +120,10 @@ class ReleasePlan:
     notes_owner: bool  # of milestones naming one version the oldest keeps the notes
     duplicates: tuple[int, ...]  # other milestones of this version (woken when the body changed)
     view: ViewInputs = field(repr=False)
+    # When the facts next change by time alone (a freeze's first day, the day after the due date),
+    # as an instant (UTC); None: nothing is due by time. The reconciler asks the queue to run the
+    # key again then (``JobQueue.schedule``), so nothing waits for the next event.
+    next_change: datetime | None = None
 
     def body(self, state: TrackingState, notes: NotesSummary | None, record_id: int | None) -> str:
         return render_tracking_body(release_view(self.view, state, self.progress, notes, record_id))
@@ -232,9 +238,13 @@ def _freeze(
         if known is None or not known.active:
             return known
         return replace(known, active=False, since="", lifted=today, lifted_why=LIFTED_UNCONFIGURED)
+    return decide_freeze(config.freeze, known, _window(facts, record, today), requests, run.freeze_reports)
+
+
+def _window(facts: ReleaseFacts, record: StageRecord, today: str) -> WindowFacts:
     version = facts.version_obj
     assert version is not None
-    window = WindowFacts(
+    return WindowFacts(
         version=version_text(version),
         stage=record.current,
         began=record.began,
@@ -242,7 +252,25 @@ def _freeze(
         due_date=due_date(facts.milestone),
         today=today,
     )
-    return decide_freeze(config.freeze, known, window, requests, run.freeze_reports)
+
+
+def next_change(
+    facts: ReleaseFacts, state: TrackingState, config: ReleaseSettings, today: str
+) -> datetime | None:
+    """The first instant after ``today`` at which this release's facts change with time alone, from
+    the state about to be recorded: the earliest of the freeze's ``days_before_due`` start and the
+    day after the due date (``overdue``, the tracking issue's 'late', the ``late`` announcement) —
+    of those that exist. The days are the configured zone's, as ``today`` is; the instant is when
+    that day begins there."""
+    record = state.stages
+    freeze_day = (
+        next_window_day(config.freeze, state.freeze, _window(facts, record, today))
+        if config.freeze is not None
+        else None
+    )
+    late_day = next_overdue_day(facts, state.overdue, record, config.tz, today)
+    day = earliest_day((freeze_day, late_day), today)
+    return start_of_day(day, config.tz) if day is not None else None
 
 
 def plan_release(
@@ -441,6 +469,7 @@ def plan_release(
         duplicates=_duplicates(facts),
         view=ViewInputs(facts, version, config, tuple(warnings),
                         (("Release calendar (iCalendar)", run.calendar_url),) if run.calendar_url else ()),
+        next_change=next_change(facts, new_state, config, today),
     )
 
 

@@ -18,6 +18,7 @@ from bot.core.announce.model import Highlight
 from bot.core.checklists import Progress, StageChecklist, all_checklists
 from bot.core.due_dates import github_due_day
 from bot.core.freeze.settings import FreezeSettings
+from bot.core.next_change import next_day
 from bot.core.permissions import RoleRule
 from bot.core.release_types import Item, Milestone, ReleaseFacts, local_date
 from bot.core.stages import DEPLOY, STRICT, StageRecord
@@ -158,6 +159,18 @@ def overdue(
     if shipped_date(facts, record, tz) is None and today > due:
         return due
     return None
+
+
+def next_overdue_day(
+    facts: ReleaseFacts, recorded: str | None, record: StageRecord, tz: ZoneInfo, today: str
+) -> str | None:
+    """The day ``overdue`` turns true with no event (the day after the due date), while it is still
+    ahead and the release unshipped; it is also the moment of the ``late`` announcement."""
+    due = due_date(facts.milestone)
+    if due is None or recorded == due or shipped_date(facts, record, tz) is not None:
+        return None
+    day = next_day(due)
+    return day if day > today else None
 
 
 def scope_of(items: tuple[Item, ...]) -> Scope:

@@ -15,6 +15,14 @@ machines. Semantics every backend must keep (the tests in tests/queue/ pin them)
   ``fail_permanently`` ends the job at once with its reason (also listed as failed).
 - ``accept_delivery`` records the delivery id and enqueues its jobs in one transaction, durable on
   return, and refuses a delivery id seen within the retention window (GitHub redelivers for 3 days).
+- ``schedule(spec, at)`` is a timed wake-up (the controller-runtime ``RequeueAfter`` idea): the key
+  is enqueued at ``at``, for facts that change with time alone (a freeze's first day, a due date
+  passed). Wake-ups are kept apart from the jobs, one per key with the earliest moment asked for, and
+  turned into an ordinary enqueue when due (coalescing into a waiting job, hurrying it to run now if
+  it was due later, or marking a running one dirty). Why apart: a pending row due in three weeks would
+  hold back every event of its key until then (a waiting job keeps its due time), and would count in
+  the backlog and its age. A moment in the past runs now; one beyond ``WAKEUP_HORIZON_SECONDS`` is
+  ignored (a later reconcile schedules it again, and RESYNC_INTERVAL covers a quiet repository).
 - A small key-value store (``get_state``/``set_state``, JSON values) lives beside the queue.
 """
 
@@ -30,6 +38,26 @@ from bot.jobs import JobSpec
 PENDING = "pending"
 RUNNING = "running"
 FAILED = "failed"
+
+# Timed wake-ups further ahead than this are not kept: the key's next reconcile (any event, a
+# RESYNC round, `release-bot reconcile`) asks again, nearer the moment. Five weeks covers a
+# sprint's freeze and due date; it bounds what a wrong date (year 2126) could pile up.
+WAKEUP_HORIZON_SECONDS = 35 * 24 * 3600.0
+SCHEDULED = "scheduled"
+RUN_NOW = "now"
+TOO_FAR = "too_far"
+
+
+@dataclass(frozen=True)
+class Wakeup:
+    """A timed wake-up waiting in the queue: ``spec`` is enqueued at ``at`` (the queue's clock)."""
+
+    spec: JobSpec
+    at: float
+
+    @property
+    def key(self) -> str:
+        return self.spec.key
 
 
 class QueueUnavailable(Exception):
@@ -123,11 +151,36 @@ class JobQueue(abc.ABC):
     def enqueue(self, jobs: list[JobSpec]) -> None:
         """Enqueue with coalescing (fan-out from reconcilers, `release-bot reconcile`)."""
 
+    def schedule(self, spec: JobSpec, at: float) -> str:
+        """Enqueue ``spec`` at ``at`` (epoch seconds, the queue's clock): ``SCHEDULED`` (kept, or an
+        earlier wake-up of the key was kept: never postponed), ``RUN_NOW`` (``at`` has come: enqueued
+        now) or ``TOO_FAR`` (beyond ``WAKEUP_HORIZON_SECONDS``: ignored). Durable and idempotent:
+        the same moment twice is one wake-up."""
+        import time
+
+        now = getattr(self, "_clock", time.time)()
+        if at <= now:
+            self.enqueue([spec])
+            return RUN_NOW
+        if at - now > WAKEUP_HORIZON_SECONDS:
+            return TOO_FAR
+        self._keep_wakeup(spec, at)
+        return SCHEDULED
+
+    def _keep_wakeup(self, spec: JobSpec, at: float) -> None:
+        """Record the wake-up of ``spec.key`` at ``at``, or keep the earlier one already recorded."""
+        raise NotImplementedError(f"{type(self).__name__} keeps no timed wake-ups")
+
+    def list_wakeups(self, limit: int = 1000) -> list[Wakeup]:
+        """The timed wake-ups waiting, earliest first."""
+        return []
+
     # --- workers ---
 
     @abc.abstractmethod
     def claim(self, lease_seconds: float) -> Job | None:
-        """Take the next runnable job (pending and due, or running with an expired lease)."""
+        """Take the next runnable job (pending and due, or running with an expired lease), after
+        turning the timed wake-ups that are due into enqueues."""
 
     @abc.abstractmethod
     def renew(self, job: Job, lease_seconds: float) -> bool:

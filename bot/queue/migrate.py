@@ -25,6 +25,7 @@ class MigrationReport:
     failed_left: int = 0
     deliveries: int = 0
     state: int = 0
+    wakeups: int = 0
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -82,6 +83,9 @@ def migrate(
     live = source.list_jobs((PENDING, RUNNING), limit=10**9)
     target.enqueue([job.spec for job in live])
     report.jobs = len(live)
+    for wakeup in source.list_wakeups(limit=10**9):
+        target.schedule(wakeup.spec, wakeup.at)  # one past its moment while moving runs now
+        report.wakeups += 1
     failed = source.list_jobs((FAILED,), limit=10**9)
     if include_failed:
         target.enqueue([job.spec for job in failed])

@@ -24,6 +24,8 @@ Redis Cluster, since keys are built inside the scripts):
 - ``P seen``              zset of installations by when they last had an event (the cap applies
                           only where two or more had work in the last 10 minutes)
 - ``P delivery:<id>``     when a delivery id was accepted (expires after the retention window)
+- ``P wakeups``           zset of keys by the moment of their timed wake-up (one per key: the earliest)
+- ``P wakeup-specs``      hash key -> JSON [inst, repo, reason, hints] of the job a wake-up enqueues
 
 Hints are kept as a list of parts rather than merged here: merging is Python's (lists unioned by
 JSON equality), and folding the parts in arrival order gives the same result as merging each one
@@ -384,4 +386,65 @@ local P = ARGV[1]
 redis.call('ZREM', P .. 'workers', ARGV[2])
 redis.call('HDEL', P .. 'worker-threads', ARGV[2])
 return 1
+"""
+
+
+# Timed wake-ups (``JobQueue.schedule``): kept apart from the jobs, so a wake-up weeks ahead holds
+# back no event of its key; WAKE_DUE turns the due ones into enqueues.
+
+# ARGV: P, at, key, spec JSON ([inst, repo, reason, hints JSON]). Returns 1 when ``at`` is kept, 0
+# when the key's wake-up was already as early (never postponed; the newer spec is kept either way).
+SCHEDULE_WAKEUP = _COMMON + r"""
+local key = ARGV[3]
+redis.call('HSET', P .. 'wakeup-specs', key, ARGV[4])
+local current = redis.call('ZSCORE', P .. 'wakeups', key)
+if current and tonumber(current) <= tonumber(ARGV[2]) then return 0 end
+redis.call('ZADD', P .. 'wakeups', ARGV[2], key)
+return 1
+"""
+
+# ARGV: P, now, limit. Enqueues up to ``limit`` due wake-ups, each in the step that removes it: a
+# waiting job of the key is hurried to run now (not left to a later backoff or rate-limit due
+# time), a running one is marked dirty. Returns how many were due.
+WAKE_DUE = _COMMON + r"""
+local now = tonumber(ARGV[2])
+local due = redis.call('ZRANGEBYSCORE', P .. 'wakeups', '-inf', ARGV[2], 'LIMIT', 0, tonumber(ARGV[3]))
+for _, key in ipairs(due) do
+  local raw = redis.call('HGET', P .. 'wakeup-specs', key)
+  if raw then
+    local spec = cjson.decode(raw)
+    enqueue_one(key, spec[1], spec[2], spec[3], spec[4], now)
+    local id = redis.call('HGET', P .. 'live', key)
+    if id and redis.call('HGET', jk(id), 'state') == 'pending' then
+      local inst = redis.call('HGET', jk(id), 'inst')
+      local at = redis.call('ZSCORE', P .. 'due:' .. inst, id)
+      if at and tonumber(at) > now then
+        redis.call('ZADD', P .. 'due:' .. inst, ARGV[2], id)
+        redis.call('HSET', jk(id), 'not_before', ARGV[2])
+      end
+    end
+  end
+  redis.call('ZREM', P .. 'wakeups', key)
+  redis.call('HDEL', P .. 'wakeup-specs', key)
+end
+return #due
+"""
+
+# ARGV: P, inst, then repos ("owner/name"; none: every repository of the installation). Returns
+# how many wake-ups were dropped.
+DROP_WAKEUPS = _COMMON + r"""
+local repos = {}
+local any = #ARGV < 3
+for i = 3, #ARGV do repos[ARGV[i]] = true end
+local dropped = 0
+local specs = redis.call('HGETALL', P .. 'wakeup-specs')
+for i = 1, #specs, 2 do
+  local spec = cjson.decode(specs[i + 1])
+  if spec[1] == ARGV[2] and (any or repos[spec[2]]) then
+    redis.call('ZREM', P .. 'wakeups', specs[i])
+    redis.call('HDEL', P .. 'wakeup-specs', specs[i])
+    dropped = dropped + 1
+  end
+end
+return dropped
 """

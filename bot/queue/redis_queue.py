@@ -47,6 +47,7 @@ from bot.queue.base import (
     QueueStats,
     QueueUnavailable,
     RetryPolicy,
+    Wakeup,
 )
 from bot.queue.hints import merge_hints
 
@@ -55,6 +56,10 @@ STATE_TTL_SECONDS = 90 * 24 * 3600  # caches, hints and the last valid configura
 DEFAULT_PREFIX = "release-bot:"
 DEFAULT_INSTALLATION_SHARE = 0.75
 _NO_INSTALLATION = "-"
+# How often one process looks for due timed wake-ups (at most; on claims): a wake-up is enqueued
+# this much late at worst, and idle workers' polling costs Redis one more script no oftener.
+WAKE_POLL_SECONDS = 0.2
+WAKE_BATCH = 200
 
 
 def connect(url: str) -> redis.Redis:
@@ -148,8 +153,12 @@ class RedisQueue(JobQueue):
                 "HEARTBEAT",
                 "LEAVE",
                 "COMPACT_HINTS",
+                "SCHEDULE_WAKEUP",
+                "WAKE_DUE",
+                "DROP_WAKEUPS",
             )
         }
+        self._next_wake_check = 0.0
 
     def _run(self, script: str, *args: Any) -> Any:
         return self._scripts[script](args=[self.prefix, *args])
@@ -177,9 +186,42 @@ class RedisQueue(JobQueue):
         seen = self.client.get(f"{self.prefix}delivery:{delivery_id}")
         return seen is not None and float(seen) >= self._clock() - self.delivery_ttl_seconds
 
+    # --- timed wake-ups ---
+
+    def _keep_wakeup(self, spec: JobSpec, at: float) -> None:
+        key, inst, repo, reason, hints = _encode(spec)
+        self._run("SCHEDULE_WAKEUP", repr(at), key, json.dumps([inst, repo, reason, hints]))
+
+    def list_wakeups(self, limit: int = 1000) -> list[Wakeup]:
+        found = self.client.zrange(f"{self.prefix}wakeups", 0, max(0, limit - 1), withscores=True)
+        if not found:
+            return []
+        specs = self.client.hmget(f"{self.prefix}wakeup-specs", [key for key, _ in found])
+        out = []
+        for (key, at), raw in zip(found, specs, strict=True):
+            inst, repo, reason, hints = json.loads(raw) if raw else (_NO_INSTALLATION, "", "", "")
+            spec = JobSpec(
+                key,
+                None if inst == _NO_INSTALLATION else int(inst),
+                repo or None,
+                reason,
+                json.loads(hints) if hints else {},
+            )
+            out.append(Wakeup(spec, float(at)))
+        return out
+
+    def _wake_due(self) -> None:
+        now = self._clock()
+        if now < self._next_wake_check:
+            return
+        self._next_wake_check = now + WAKE_POLL_SECONDS
+        while self._run("WAKE_DUE", repr(now), WAKE_BATCH) >= WAKE_BATCH:
+            pass  # a backlog of wake-ups (after downtime): in batches, each one short
+
     # --- workers ---
 
     def claim(self, lease_seconds: float) -> Job | None:
+        self._wake_due()
         token = uuid.uuid4().hex
         answer = self._run(
             "CLAIM", repr(self._clock()), lease_seconds, token, self.installation_share, self._worker_id
@@ -293,6 +335,7 @@ class RedisQueue(JobQueue):
     def drop_installation(self, installation_id: int, repos: list[str] | None = None) -> int:
         if repos is not None and not repos:
             return 0
+        self._run("DROP_WAKEUPS", installation_id, *(repos or []))  # not counted: no waiting jobs
         return int(self._run("DROP_INSTALLATION", installation_id, *(repos or [])))
 
     def purge_expired(self) -> None:

@@ -15,8 +15,9 @@ one transaction and one fsync, and none returns before that commit.
 Rows: ``jobs`` holds live jobs (at most one pending-or-running row per key, enforced by a partial
 unique index) and dead-lettered ones (state ``failed``, kept for operators). A key enqueued while
 it runs is recorded in the running row (``dirty``, ``dirty_hints``) and turned back into a pending
-row when that run ends. Connections are per process and thread (sqlite3 connections must not cross
-threads, and a connection inherited over gunicorn's fork must not be used).
+row when that run ends. ``wakeups`` holds the timed wake-ups (``schedule``), one per key, turned
+into enqueues by the claim that finds them due. Connections are per process and thread (sqlite3
+connections must not cross threads, and a connection inherited over gunicorn's fork must not be used).
 """
 
 from __future__ import annotations
@@ -34,7 +35,18 @@ from contextlib import contextmanager
 from typing import Any
 
 from bot.jobs import JobSpec
-from bot.queue.base import FAILED, PENDING, RUNNING, FinishResult, Job, JobQueue, QueueCounts, RetryPolicy
+from bot.queue import sqlite_wakeups
+from bot.queue.base import (
+    FAILED,
+    PENDING,
+    RUNNING,
+    FinishResult,
+    Job,
+    JobQueue,
+    QueueCounts,
+    RetryPolicy,
+    Wakeup,
+)
 from bot.queue.group_commit import Acceptance, GroupCommit
 from bot.queue.hints import merge_hints
 from bot.queue.sqlite_schema import JOB_COLUMNS, SCHEMA, UPSERT_PLAIN, UPSERT_STATE
@@ -276,6 +288,21 @@ class SqliteQueue(JobQueue):
                 (json.dumps(dirty), now, live["id"]),
             )
 
+    # --- timed wake-ups (bot/queue/sqlite_wakeups.py) ---
+
+    def _keep_wakeup(self, spec: JobSpec, at: float) -> None:
+        with self._write() as db:
+            sqlite_wakeups.keep(db, spec, at)
+
+    def list_wakeups(self, limit: int = 1000) -> list[Wakeup]:
+        return sqlite_wakeups.listed(self._conn(), limit)
+
+    def _wake_due(self, now: float) -> None:
+        if not sqlite_wakeups.any_due(self._conn(), now):
+            return  # the common case, a read without the write lock
+        with self._write() as db:
+            sqlite_wakeups.wake_due(db, now)
+
     # --- workers ---
 
     def has_runnable(self) -> bool:
@@ -293,6 +320,7 @@ class SqliteQueue(JobQueue):
         return row is not None
 
     def claim(self, lease_seconds: float) -> Job | None:
+        self._wake_due(self._clock())
         if not self.has_runnable():
             return None
         now = self._clock()
@@ -505,6 +533,14 @@ class SqliteQueue(JobQueue):
 
     def drop_installation(self, installation_id: int, repos: list[str] | None = None) -> int:
         with self._write() as db:
+            # Its timed wake-ups go too (not counted: they are no waiting jobs).
+            if repos is None:
+                db.execute("DELETE FROM wakeups WHERE installation_id = ?", (installation_id,))
+            else:
+                db.executemany(
+                    "DELETE FROM wakeups WHERE installation_id = ? AND repo = ?",
+                    [(installation_id, repo) for repo in repos],
+                )
             if repos is None:
                 return db.execute(
                     "DELETE FROM jobs WHERE installation_id = ? AND state = 'pending'", (installation_id,)

@@ -30,6 +30,15 @@ CREATE TABLE IF NOT EXISTS deliveries (
     received_at REAL NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS deliveries_received ON deliveries(received_at);
+CREATE TABLE IF NOT EXISTS wakeups (
+    key             TEXT PRIMARY KEY,
+    installation_id INTEGER,
+    repo            TEXT,
+    reason          TEXT NOT NULL DEFAULT '',
+    hints           TEXT NOT NULL DEFAULT '{}',
+    at              REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS wakeups_at ON wakeups(at);
 CREATE TABLE IF NOT EXISTS kv (
     name       TEXT PRIMARY KEY,
     value      TEXT NOT NULL,
@@ -58,4 +67,12 @@ UPSERT_STATE = (
 JOB_COLUMNS = (
     "id, key, installation_id, repo, reason, hints, state, attempts, not_before, claim_token, "
     "last_error, permanent, created_at, updated_at, dirty, dirty_hints"
+)
+
+# A timed wake-up (``JobQueue.schedule``): one row per key, the earliest moment kept.
+UPSERT_WAKEUP = (
+    "INSERT INTO wakeups (key, installation_id, repo, reason, hints, at) VALUES (?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT(key) DO UPDATE SET at = MIN(at, excluded.at),"
+    " installation_id = COALESCE(excluded.installation_id, installation_id),"
+    " repo = COALESCE(excluded.repo, repo), reason = excluded.reason, hints = excluded.hints"
 )

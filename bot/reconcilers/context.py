@@ -33,6 +33,8 @@ class JobContext:
     enqueue: Callable[[list[JobSpec]], None]  # fan-out to other keys
     log: logging.Logger = field(default_factory=lambda: logging.getLogger("bot.reconcile"))
     services: Any = None  # the process-wide Services (GitHub app, caches) for helpers that need them
+    # A timed wake-up: run a key again at an epoch second (``JobQueue.schedule``); None without a queue.
+    schedule: Callable[[JobSpec, float], Any] | None = None
     # False only when no valid configuration was ever seen for the repository: the defaults are in
     # use and the merge gate must fail closed.
     config_valid: bool = True

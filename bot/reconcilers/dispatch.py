@@ -185,6 +185,7 @@ def _build_context(
         store=services.store,
         enqueue=_not_echoes(enqueue or services.enqueue),
         services=services,
+        schedule=_scheduled(services),
         config_valid=loaded.valid,
     )
 
@@ -195,6 +196,18 @@ def _not_echoes(enqueue: Callable[[list[JobSpec]], None]) -> Callable[[list[JobS
 
     def marked(jobs: list[JobSpec]) -> None:
         enqueue([replace(j, hints={**j.hints, SENDERS_HINT: [FAN_OUT_SENDER]}) for j in jobs])
+
+    return marked
+
+
+def _scheduled(services: Any) -> Callable[[JobSpec, float], Any] | None:
+    """The queue's timed wake-ups, marked like fan-out: a wake-up is nobody's echo."""
+    schedule = getattr(services, "schedule", None)
+    if not callable(schedule):
+        return None
+
+    def marked(spec: JobSpec, at: float) -> Any:
+        return schedule(replace(spec, hints={**spec.hints, SENDERS_HINT: [FAN_OUT_SENDER]}), at)
 
     return marked
 

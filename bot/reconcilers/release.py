@@ -17,6 +17,7 @@ does not say who edited it.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 from bot.core.freeze.state import FreezeState
@@ -126,6 +127,7 @@ class ReleaseRun:
         sync_release_freeze(
             self.ctx, self.repo_id, plan.milestone_number, plan.state.freeze, applied.record_id, was_frozen
         )
+        self._wake_at(plan.next_change)
         if applied.changed_body:
             self._wake_duplicates(plan)
         self._remember_stage(plan.stage)
@@ -211,6 +213,26 @@ class ReleaseRun:
             self.ctx.log.warning("release %s: release notes failed: %s", self.ctx.job.key, exc)
             self.notes_error = exc
             return None
+
+    def _wake_at(self, moment: datetime | None) -> None:
+        """Ask the queue to run this release again when its facts change by time alone (the plan's
+        ``next_change``: a freeze's first day, the day after the due date), so the freeze, 'late' and
+        the late announcement come on time rather than with the next event. The moment is measured
+        from the clock the plan read, so it lands on the queue's clock as 'that many seconds from
+        now'. Scheduled after the writes: a run that fails before them is retried and asks again."""
+        ctx = self.ctx
+        if moment is None or ctx.schedule is None:
+            return
+        delay = (moment - utc_now()).total_seconds()
+        spec = JobSpec(ctx.job.key, ctx.job.installation_id, ctx.repo_full_name, "wakeup.timed")
+        outcome = ctx.schedule(spec, time.time() + delay)
+        ctx.log.info(
+            "release %s: facts change by time at %s (in %.0f s): wake-up %s",
+            ctx.job.key,
+            moment.isoformat(),
+            delay,
+            outcome,
+        )
 
     def _remember_stage(self, stage: str | None) -> None:
         """Keep the wake-up map milestone -> stage (events routed to ``repo:`` wake releases by stage)."""

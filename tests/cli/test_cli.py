@@ -150,3 +150,19 @@ def test_check_config_refuses_a_url_variable_outside_announce(tmp_path, capsys):
     path.write_text(ANNOUNCE_CONFIG.replace("ANNOUNCE_RELEASES_URL", "PRIVATE_KEY"))
     assert cli.main(["check-config", str(path)]) == 1
     assert "url_env" in capsys.readouterr().out
+
+
+def test_jobs_lists_the_timed_wakeups(queue_env, capsys):
+    import json
+    import time
+
+    at = time.time() + 3600
+    queue_env.schedule(JobSpec("release:1@3", 1, "acme/rocket", "wakeup.timed"), at)
+    assert cli.main(["jobs", "--wakeups"]) == 0
+    out = capsys.readouterr().out
+    assert "release:1@3" in out and ("due in 3600s" in out or "due in 3599s" in out)
+    assert cli.main(["jobs", "--wakeups", "--json"]) == 0
+    [line] = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(line) == {
+        "key": "release:1@3", "installation_id": 1, "repo": "acme/rocket", "reason": "wakeup.timed", "at": at
+    }

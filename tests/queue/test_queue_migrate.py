@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +37,8 @@ def test_sqlite_to_redis_and_back_keeps_every_queued_key(tmp_path, redis_url):
     dead = source.claim(30)
     source.fail_permanently(dead, "gone")
     source.set_state("config:last-valid:acme/rocket", {"gate": {"check_name": "x"}})
+    at = time.time() + 3600  # a timed wake-up (a freeze's first day) moves with the jobs
+    source.schedule(JobSpec("release:1@4", 7, "acme/rocket", "wakeup"), at)
     source.close()
 
     moved = _cli("queue", "migrate", source_url, redis_url)
@@ -46,8 +49,10 @@ def test_sqlite_to_redis_and_back_keeps_every_queued_key(tmp_path, redis_url):
         "failed_left": 1,
         "deliveries": 1,
         "state": 1,
+        "wakeups": 1,
     }
     target = RedisQueue(redis_url)
+    assert [(w.key, w.at, w.spec.repo) for w in target.list_wakeups()] == [("release:1@4", at, "acme/rocket")]
     jobs = {j.key: j for j in target.list_jobs()}
     assert set(jobs) == {"pr:1#2", "release:1@3"} and interrupted.key in jobs
     assert jobs["pr:1#2"].spec.hints == {"comment_ids": [5]} and jobs["pr:1#2"].spec.installation_id == 7
@@ -60,6 +65,7 @@ def test_sqlite_to_redis_and_back_keeps_every_queued_key(tmp_path, redis_url):
     assert again.returncode == 0, again.stderr
     back = open_queue(back_url)
     assert {j.key for j in back.list_jobs()} == {"pr:1#2", "release:1@3"}
+    assert [(w.key, w.at) for w in back.list_wakeups()] == [("release:1@4", at)]
     assert back.get_state("config:last-valid:acme/rocket") == {"gate": {"check_name": "x"}}
 
 

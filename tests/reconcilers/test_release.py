@@ -237,6 +237,7 @@ class Release:
         store: Store | None = None,
         config_error: str | None = None,
         gh: Any = None,
+        schedule: Callable[[JobSpec, float], Any] | None = None,
     ) -> list[JobSpec]:
         enqueued: list[JobSpec] = []
         ctx = JobContext(
@@ -250,6 +251,7 @@ class Release:
             store=store if store is not None else self.store,
             enqueue=enqueued.extend,
             log=logging.getLogger("test"),
+            schedule=schedule,
         )
         release.reconcile(ctx)
         return enqueued
@@ -767,3 +769,46 @@ def test_a_due_date_passed_unshipped_is_recorded_late_once_and_rendered_from_the
 
     shipped = published.astimezone(ZoneInfo("Asia/Tokyo")).date().isoformat()
     assert f"{later} (America/Los_Angeles) · shipped on time ({shipped}, Asia/Tokyo)" in w.tracking()["body"]
+
+
+def test_a_release_asks_to_be_woken_when_its_facts_change_by_time(
+    world: Release, sandbox: SandboxHandle, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The plan's next moment reaches the queue as a timed wake-up of the same key, measured from the
+    clock the plan read: the freeze's first day first, then the day after the due date; none once late."""
+    import time
+
+    w = world
+    now = datetime(2026, 11, 26, 15, 0, tzinfo=UTC)
+    at(monkeypatch, now)
+    config = default_config()
+    config["releases"]["freeze"] = {"starts": {"days_before_due": 3}}
+    m = w.add_milestone("v1.4.0", due_on=due_on("2026-12-05"))
+    asked: list[tuple[JobSpec, float]] = []
+
+    def schedule(spec: JobSpec, when: float) -> str:
+        asked.append((spec, when))
+        return "scheduled"
+
+    before = time.time()
+    w.run(m, config=config, schedule=schedule)
+    after = time.time()
+    (spec, when), *_ = asked
+    assert spec.key == release_key(w.repo.id, m) and spec.repo == w.full and spec.installation_id == 1
+    to_freeze = (datetime(2026, 12, 2, tzinfo=UTC) - now).total_seconds()  # 3 days before, 00:00 UTC
+    assert before + to_freeze - 1 <= when <= after + to_freeze + 1
+    assert all(abs(w_ - when) < 5 for _, w_ in asked)  # every run of the plan asks for the same moment
+
+    asked.clear()
+    at(monkeypatch, datetime(2026, 12, 2, 0, 0, 1, tzinfo=UTC))  # woken: the freeze is on
+    w.run(m, config=config, schedule=schedule)
+    assert "frozen since 2026-12-02" in w.tracking()["body"]
+    (_, when), *_ = asked
+    to_late = (datetime(2026, 12, 6, tzinfo=UTC) - release.utc_now()).total_seconds()
+    assert abs(when - (time.time() + to_late)) < 5
+
+    asked.clear()
+    at(monkeypatch, datetime(2026, 12, 6, 0, 0, 1, tzinfo=UTC))  # woken again: late, nothing ahead
+    w.run(m, config=config, schedule=schedule)
+    assert "late: not shipped by the due date" in w.tracking()["body"]
+    assert asked == []

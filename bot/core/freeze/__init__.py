@@ -12,7 +12,15 @@ from __future__ import annotations
 
 from bot.core.freeze.settings import FREEZE_CHECK_NAME, FreezeSettings, freeze_settings
 from bot.core.freeze.state import FreezeException, FreezeState, merge_exceptions
-from bot.core.freeze.window import FREEZE, THAW, FreezeRequest, WindowFacts, automatic_start, decide_freeze
+from bot.core.freeze.window import (
+    FREEZE,
+    THAW,
+    FreezeRequest,
+    WindowFacts,
+    automatic_start,
+    decide_freeze,
+    next_window_day,
+)
 
 __all__ = [
     "FREEZE",
@@ -25,6 +33,7 @@ __all__ = [
     "WindowFacts",
     "automatic_start",
     "decide_freeze",
+    "next_window_day",
     "freeze_settings",
     "merge_exceptions",
 ]

@@ -14,6 +14,9 @@ Rules (docs/code-freeze.md):
 - a closed milestone is never frozen (an abandoned release — the milestone deleted — is handled
   by the reconciler: the release is no longer tracked at all);
 - ``since`` is recorded once, the day the freeze began, and kept while it lasts.
+
+``next_window_day`` names the day the window next changes with time alone: only a
+``days_before_due`` start is a day; the end is always a stage (an event), so it has none.
 """
 
 from __future__ import annotations
@@ -149,3 +152,21 @@ def decide_freeze(
         detail=detail,
         exceptions=merge_exceptions(prev.exceptions, tuple(reported)),
     )
+
+
+def next_window_day(settings: FreezeSettings, state: FreezeState | None, facts: WindowFacts) -> str | None:
+    """The day, after ``facts.today``, on which the automatic window opens with no event: the
+    ``days_before_due`` start of a release not yet past ``ends``. None where nothing is due by time
+    alone — a stage start, no due date, a closed milestone, a hand ``/freeze`` or ``/thaw`` in force
+    (it holds whatever the window says), or a start already passed."""
+    if settings.days_before_due is None or not facts.due_date or not facts.milestone_open:
+        return None
+    if state is not None and state.manual:
+        return None
+    if _stage_index(facts.stage) >= index_of(settings.ends):
+        return None
+    try:
+        start = (date.fromisoformat(facts.due_date) - timedelta(days=settings.days_before_due)).isoformat()
+    except ValueError:
+        return None
+    return start if start > facts.today else None
