@@ -22,7 +22,8 @@ MAX_LINES = 600
 
 # Third-party libraries bot/core may use: pure computation, no I/O.
 # icalendar: the release calendar's RFC 5545 text (bot/core/calendar.py), writing only, no I/O.
-PURE_LIBRARIES = {"semver", "icalendar"}
+# regex: release-drafter replacers with a timeout (bot/core/notes/jsregex.py), matching only, no I/O.
+PURE_LIBRARIES = {"semver", "icalendar", "regex"}
 
 # The top layer: command line, web pages, and the two composition roots that assemble the Flask
 # app (bot/intake/app.py mounts bot.web's /healthz and /metrics blueprints; wsgi.py is gunicorn's).
