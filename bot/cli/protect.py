@@ -29,7 +29,7 @@ from typing import Any
 
 from bot.cli import protect_environments
 from bot.config.repo_config import default_gate_settings
-from bot.github import gate_io
+from bot.github import branch_protection_io
 from bot.github.client import GitHubClient, GithubException, installation_client, token_client
 from bot.settings import Settings, SettingsError
 
@@ -80,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"protect: {exc}", file=sys.stderr)
         return 2
     try:
-        done = gate_io.protect_release_branches(
+        done = branch_protection_io.protect_release_branches(
             gh, repo, patterns, check_name, app_id, classic=bool(args.classic)
         )
         if not getattr(args, "no_freeze", False):
@@ -115,7 +115,7 @@ def _protect_frozen_branches(gh: GitHubClient, repo: str, app_id: int, classic: 
     if freeze is None:
         return []
     patterns = list(freeze.patterns(repo_io.default_branch(gh, repo)))
-    done = gate_io.protect_release_branches(
+    done = branch_protection_io.protect_release_branches(
         gh, repo, patterns, freeze.check_name, app_id, classic=classic, ruleset_name=FREEZE_RULESET_NAME
     )
     return done or [f"no branch matches {', '.join(patterns)} yet; no freeze check to require"]

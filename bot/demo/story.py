@@ -200,11 +200,11 @@ class Story:
 
     def protect(self) -> None:
         # The same logic as `release-bot protect acme/rocket --token-env VAR`, as the admin.
-        from bot.github import gate_io
+        from bot.github import branch_protection_io
 
         gh = token_client(self.env.sandbox.api_url, "sandbox-token-admin")
         try:
-            done = gate_io.protect_release_branches(
+            done = branch_protection_io.protect_release_branches(
                 gh, REPO, list(self.gate.release_branches), self.gate.check_name, rb.APP_ID
             )
         except GithubException as exc:

@@ -21,7 +21,7 @@ from bot.core.audit import (
 )
 from bot.core.gate import MilestoneRef, is_release_branch
 from bot.core.versions import owning_milestone
-from bot.github import gate_io
+from bot.github import branch_protection_io, gate_io
 from bot.github.errors import GithubException
 from bot.jobs import JobSpec, parse_key, pr_key, release_key
 from bot.reconcilers.context import JobContext
@@ -149,7 +149,7 @@ def gate_discovery(ctx: JobContext) -> list[JobSpec]:
         release_branches or hints.get("config_changed") or hints.get("fan_out")
     ):
         try:
-            for line in gate_io.protect_release_branches(
+            for line in branch_protection_io.protect_release_branches(
                 ctx.gh, ctx.repo_full_name, settings.release_branches, settings.check_name, ctx.app_id
             ):
                 log.info("%s: %s", ctx.repo_full_name, line)

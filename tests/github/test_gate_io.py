@@ -11,7 +11,7 @@ from github import Auth, Github
 
 from bot.core.gate import CheckOutput, ExistingCheck
 from bot.core.permissions import ROLE_QA, ROLE_RELEASE_MANAGERS, role_rules
-from bot.github import gate_io, permissions
+from bot.github import branch_protection_io, gate_io, permissions
 from bot.jobs import merge_group_pull_number
 
 API = "https://ghe.example.test:443/api/v3"
@@ -262,7 +262,7 @@ def test_protection_falls_back_to_classic_only_where_rulesets_are_unavailable(gh
         },
     )
     responses.put(f"{API}/repos/{REPO}/branches/release%2F1.4/protection", json={})
-    done = gate_io.protect_release_branches(gh, REPO, ["release/*"], "release-bot/gate", 1)
+    done = branch_protection_io.protect_release_branches(gh, REPO, ["release/*"], "release-bot/gate", 1)
     assert done == ["release/1.4: branch protection now requires release-bot/gate from app 1"]
     body = json.loads(responses.calls[-1].request.body)
     assert body == {  # everything else kept as it was
@@ -284,5 +284,5 @@ def test_protection_reports_a_missing_permission(gh: Github) -> None:
         f"{API}/repos/{REPO}/rulesets", status=403, json={"message": "Resource not accessible by integration"}
     )
     with pytest.raises(GithubException) as raised:
-        gate_io.protect_release_branches(gh, REPO, ["release/*"], "release-bot/gate", 1)
+        branch_protection_io.protect_release_branches(gh, REPO, ["release/*"], "release-bot/gate", 1)
     assert raised.value.status == 403
