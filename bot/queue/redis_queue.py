@@ -62,18 +62,52 @@ WAKE_POLL_SECONDS = 0.2
 WAKE_BATCH = 200
 
 
+RIDE_OUT_SECONDS = 15.0  # how long a call waits for Redis to come back before it fails
+_RETRIES = 20
+_BACKOFF = ExponentialBackoff(cap=1.0, base=0.05)  # 0.1, 0.2, 0.4, 0.8, then 1 s apart: ~17 s
+
+
+class _RidingOutPool(redis.ConnectionPool):
+    """A pool whose check-out waits for Redis to come back, as a command already does.
+
+    redis-py retries a command that fails once its connection is in hand (``retry`` below), but a
+    pooled connection whose server went away is re-connected while it is checked out, before that
+    retry begins, and a refused connect there (the port is closed while Redis restarts) or a
+    LOADING answer (it replays its append-only file) was raised at once. The intake then answered
+    503 to every delivery of that second, and the redelivery scan had them sent again later: a
+    restart the queue promises to ride out became failed deliveries.
+    """
+
+    def get_connection(self, *args: Any, **kwargs: Any) -> Any:
+        deadline = time.monotonic() + RIDE_OUT_SECONDS
+        failures = 0
+        while True:
+            try:
+                return super().get_connection(*args, **kwargs)
+            except (redis.ConnectionError, redis.TimeoutError):
+                failures += 1
+                pause = _BACKOFF.compute(failures)
+                if failures > _RETRIES or time.monotonic() + pause > deadline:
+                    raise
+                time.sleep(pause)
+
+
 def connect(url: str) -> redis.Redis:
     """A client that rides out a Redis restart or fail-over of up to ~15 s instead of failing the
-    request or the job (redis-py reconnects; its pool is reset after a fork, as gunicorn does)."""
-    return redis.Redis.from_url(
+    request or the job (redis-py reconnects; its pool is reset after a fork, as gunicorn does).
+    A command retried after its first attempt ran on the server is harmless (module docstring)."""
+    pool = _RidingOutPool.from_url(
         url,
         decode_responses=True,
         socket_timeout=10,
         socket_connect_timeout=5,
         health_check_interval=15,
-        retry=Retry(ExponentialBackoff(cap=1.0, base=0.05), 20),
+        retry=Retry(_BACKOFF, _RETRIES),
         retry_on_error=[redis.ConnectionError, redis.TimeoutError],
     )
+    client = redis.Redis(connection_pool=pool)
+    client.auto_close_connection_pool = True  # close() closes the pool too, as from_url's client does
+    return client
 
 
 def _fold_hints(parts: list[str]) -> dict[str, Any]:

@@ -134,7 +134,7 @@ def reconcile_pull_freeze(
         return
     gh, repo = ctx.gh, ctx.repo_full_name
     causes = frozen_causes(ctx, repo_id)
-    with commit_lock(ctx.store, repo, f"{pull.head_sha}:freeze"):
+    with commit_lock(ctx.store, repo, f"{pull.head_sha}:freeze", holder=ctx.job.key):
         existing = gate_io.latest_check(
             gate_io.read_gate_checks(gh, repo, pull.head_sha, settings.check_name, ctx.app_id)
         )

@@ -100,7 +100,7 @@ def reconcile_pull(
         raise
     pull = gate_io.pull_facts(pull_json)
     # The commit's check run is shared by every pull request at that head: one writer at a time.
-    with commit_lock(ctx.store, repo, pull.head_sha):
+    with commit_lock(ctx.store, repo, pull.head_sha, holder=ctx.job.key):
         existing = gate_io.latest_check(
             gate_io.read_gate_checks(gh, repo, pull.head_sha, settings.check_name, ctx.app_id)
         )

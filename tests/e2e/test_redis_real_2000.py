@@ -278,11 +278,18 @@ def test_real_reconcilers_on_redis_apply_every_effect_exactly_once(
         assert len(deliveries) >= MIN_DELIVERIES, len(deliveries)
         assert duplicates >= len(originals) // 10, duplicates  # chaos did duplicate
         assert set(by_web) == set(webs)
+        # Every delivery was taken, the ones that came while Redis restarted too (a 503 there is the
+        # intake giving up on a restart it must ride out). Checked first: a failed original is also
+        # redelivered by the bot's own scan (bot/recovery.py), and that redelivery is rightly taken
+        # as new (202), which read as "a redelivery not recognized" when this came second.
+        assert {d.status_code for d in originals} <= {200, 202}, (
+            Counter(d.status_code for d in originals),
+            [(d.guid, d.event, d.action, d.status) for d in originals if d.status_code not in (200, 202)],
+        )
         # Every redelivery reached a process that did not take the original, and was recognized.
         assert redelivered and {d.status_code for d in redelivered} == {200}, Counter(
             d.status_code for d in redelivered
         )
-        assert {d.status_code for d in originals} <= {200, 202}, Counter(d.status_code for d in originals)
 
         admin = people.admin
         for release in releases:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 
 import pytest
 
@@ -113,6 +114,35 @@ def test_accepted_and_running_jobs_survive_a_redis_kill(redis_server, redis_url)
     assert jobs["release:1@2"].spec.hints == {"comment_ids": [5]}
     assert again.get_state("config:1") == {"gate": True}
     assert q.complete(running).stale is False  # the old client reconnects and still owns its claim
+
+
+@pytest.mark.reliability(
+    area="crash", case="deliveries while Redis restarts wait for it: accepted, none refused", trials=1
+)
+def test_a_delivery_during_a_redis_restart_waits_for_it_instead_of_failing(redis_server, redis_url):
+    """The port is closed for a moment while Redis restarts, and a pooled connection is re-connected
+    when it is checked out: that refusal used to surface at once as QueueUnavailable (the intake's
+    503), before redis-py's command retry began."""
+    q = RedisQueue(redis_url)
+    assert q.accept_delivery("before", [job("repo:1")])  # the pool now holds a connection
+    port = redis_server.port
+    redis_server.stop(signal.SIGKILL)
+    outcome: dict[str, object] = {}
+
+    def deliver() -> None:
+        try:
+            outcome["accepted"] = q.accept_delivery("during", [job("release:1@2")])
+        except Exception as exc:  # noqa: BLE001 - the failure this test is about
+            outcome["error"] = exc
+
+    sender = threading.Thread(target=deliver)
+    sender.start()
+    time.sleep(1.0)  # the delivery arrived while Redis was down
+    redis_server.start(port)
+    sender.join(30)
+    assert outcome == {"accepted": True}
+    assert not q.accept_delivery("during", [])  # recorded: its redelivery is a duplicate
+    assert {j.key for j in q.list_jobs()} == {"repo:1", "release:1@2"}
 
 
 def test_installations_are_served_in_round_robin(redis_url):
