@@ -138,6 +138,7 @@ class ResponseCache:
         # The last write-clock value this process set per (repo, family): compared on our own
         # clock, it needs no margin for another machine's skew.
         self._own_ticks: LRUCache[tuple[str, str], float] = LRUCache(maxsize=65536)
+        self._ours: dict[str, float | None] = {}  # during one write-through (under the lock)
         # Every window ends at most this long after GitHub confirmed the answer (tests shorten it).
         self.max_window_seconds = max_window_seconds
         self.stats = CacheStats()
@@ -290,6 +291,8 @@ class ResponseCache:
             ticks = self.touches.touch_written(repo, touched)
         write = _write_of(url, verb, status, output, request_body)
         with self._lock:
+            # Which ticks before this one were this process's own (compared without a margin).
+            self._ours = {family: self._own_ticks.get((repo, family)) for family in ticks}
             for family, tick in ticks.items():
                 self._own_ticks[(repo, family)] = tick.after
             before: dict[str, int] = {}
@@ -440,7 +443,7 @@ class ResponseCache:
             tick = ticks.get(family)
             # Another write that landed after ours was sent would show on the clock before ours.
             if tick is not None and (
-                tick.before is None or tick.before < sent_at - self._margin_locked(repo, family, tick.before)
+                tick.before is None or tick.before < sent_at - self._margin_locked(family, tick.before)
             ):
                 marks[family] = tick.after
         complete = all(family in marks for family in families if family in ticks)
@@ -476,14 +479,15 @@ class ResponseCache:
                 if tick.before is None or abs(tick.before - mark) > 1e-6:
                     return None
             elif tick.before is not None and tick.before >= answer.asked_at - self._margin_locked(
-                answer.repo, family, tick.before
+                family, tick.before
             ):
                 return None
             moved[family] = tick.after
         return moved
 
-    def _margin_locked(self, repo: str | None, family: str, tick: float) -> float:
-        own = self._own_ticks.get((repo or "", family))
+    def _margin_locked(self, family: str, tick: float) -> float:
+        """The margin for a write-clock value ``tick`` seen just before this process's write."""
+        own = self._ours.get(family)
         return 0.0 if own is not None and abs(own - tick) < 1e-6 else CLOCK_SKEW_MARGIN_SECONDS
 
     def epoch(self, scope: Scope, repo: str | None, family: str) -> int:
