@@ -305,6 +305,11 @@ def echo_touched_hint(event: str, payload: Mapping[str, Any]) -> list[str] | Non
         return None
     action = payload.get("action") if isinstance(payload.get("action"), str) else None
     touched = families_touched(event, action, payload)
+    if action == "closed":
+        # Closing can be a side effect GitHub applies after the write that caused it, in the bot's
+        # name (a merge by the bot closes the issues its pull request fixes): no write of ours
+        # touched the clock after it, so the echo does.
+        return sorted(touched)
     return sorted(touched - ECHO_COVERED.get(event, frozenset()))
 
 

@@ -376,7 +376,11 @@ def test_families_every_bot_write_to_an_item_touches() -> None:
 def test_a_bots_delivery_touches_only_what_its_write_did_not() -> None:
     bot = {"login": "release-bot[bot]", "type": "Bot"}
     assert echo_touched_hint("issues", {"action": "edited", "sender": bot}) == []
-    assert echo_touched_hint("pull_request", {"action": "closed", "sender": bot}) == ["heads"]
+    assert echo_touched_hint("pull_request", {"action": "labeled", "sender": bot}) == []
+    # A merge by the bot closes the issues its pull request fixes, in the bot's name, after the
+    # merge's own tick: closing always touches.
+    assert echo_touched_hint("issues", {"action": "closed", "sender": bot}) == ["items"]
+    assert echo_touched_hint("pull_request", {"action": "closed", "sender": bot}) == ["heads", "items"]
     assert echo_touched_hint("push", {"ref": "refs/heads/main", "sender": bot}) == ["heads", "tags"]
     person = {"login": "dev", "type": "User"}
     assert echo_touched_hint("issues", {"action": "edited", "sender": person}) is None
