@@ -43,9 +43,10 @@ from cachetools import Cache, LRUCache
 
 from bot import metrics
 from bot.github import accounting
+from bot.github.cache_families import ALL_FAMILIES, families_written, repo_and_family
 from bot.github.freshness import WRITE_CLOCK, TouchClock, WriteTick, window_for
 from bot.github.freshness import families_written as window_families_written
-from bot.github.write_through import UNAFFECTED, Rewritten, Write, rewrite, written_gets
+from bot.github.write_through import UNAFFECTED, Rewritten, Write, rewrite, write_of, written_gets
 
 DEFAULT_MAX_ENTRIES = 4096
 CLOCK_SKEW_MARGIN_SECONDS = 0.25
@@ -289,14 +290,14 @@ class ResponseCache:
         touched = window_families_written(url)
         if self.touches is not None and touched:
             ticks = self.touches.touch_written(repo, touched)
-        write = _write_of(url, verb, status, output, request_body)
+        write = write_of(url, verb, status, output, request_body)
         with self._lock:
             # Which ticks before this one were this process's own (compared without a margin).
             self._ours = {family: self._own_ticks.get((repo, family)) for family in ticks}
             for family, tick in ticks.items():
                 self._own_ticks[(repo, family)] = tick.after
             before: dict[str, int] = {}
-            for family in _ALL_FAMILIES if "*" in families else families:
+            for family in ALL_FAMILIES if "*" in families else families:
                 key = (scope, repo, family)
                 before[family] = self._epochs.get(key, 0)
                 self._epochs[key] = before[family] + 1
@@ -515,26 +516,6 @@ def _replace(answer: CachedAnswer, **changes: Any) -> CachedAnswer:
     return dataclasses.replace(answer, **changes)
 
 
-def _write_of(url: str, verb: str, status: int | None, output: object, request_body: object) -> Write | None:
-    """The write as write-through needs it, when GitHub accepted it (2xx) with a JSON answer."""
-    if status is None or not 200 <= status < 300 or verb == "GET":
-        return None
-    path = urlsplit(url).path.rstrip("/")
-    parts = path.split("/")
-    if "repos" not in parts:
-        return None
-    at = parts.index("repos")
-    if len(parts) < at + 3:
-        return None
-    rest = "/" + "/".join(parts[at + 3 :]) if len(parts) > at + 3 else ""
-    try:
-        response = json.loads(output) if isinstance(output, str) and output else None
-        request = json.loads(request_body) if isinstance(request_body, str | bytes) and request_body else None
-    except ValueError:
-        return None
-    return Write(verb=verb, rest=rest, request=request, response=response)
-
-
 def _report(outcome: str, entries: int, size: int) -> None:
     try:
         metrics.record_cache(outcome, entries, size)
@@ -545,73 +526,6 @@ def _report(outcome: str, entries: int, size: int) -> None:
 def _current_job_ref() -> weakref.ref[accounting.JobCallCount] | None:
     current = accounting.current_job_count()
     return weakref.ref(current) if current is not None else None
-
-
-# --------------------------------------------------------------------------- families
-
-
-# Parts of a repository that show each other: an issue's labels and milestone appear in the issue
-# and pull request lists and in the milestone's counts; a commit's checks in check runs and
-# statuses; refs in tags, branches, commits and compares.
-_FAMILY_OF_SEGMENT = {
-    "issues": "issues",
-    "pulls": "issues",
-    "milestones": "issues",
-    "labels": "issues",
-    "git": "git",
-    "tags": "git",
-    "branches": "git",
-    "commits": "git",
-    "compare": "git",
-    "releases": "releases",
-    "contents": "contents",
-    "readme": "contents",
-    "deployments": "deployments",
-    "environments": "deployments",
-    "collaborators": "permissions",
-    "teams": "permissions",
-    "check-runs": "checks",
-    "check-suites": "checks",
-    "statuses": "checks",
-}
-_ALL_FAMILIES = frozenset(_FAMILY_OF_SEGMENT.values()) | {"repo"}
-_CHECK_SEGMENTS = frozenset({"check-runs", "check-suites", "status", "statuses"})
-
-
-def repo_and_family(url: str) -> tuple[str | None, str]:
-    """``/api/v3/repos/acme/rocket/issues/5/comments?x=1`` → ``("acme/rocket", "issues")``."""
-    path = urlsplit(url).path
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] == ["api", "v3"]:  # GitHub Enterprise Server and the sandbox serve the API under it
-        parts = parts[2:]
-    try:
-        at = parts.index("repos")
-    except ValueError:
-        return None, parts[0] if parts else ""
-    if len(parts) < at + 3:
-        return None, "repos"
-    repo = f"{parts[at + 1]}/{parts[at + 2]}".lower()
-    rest = parts[at + 3 :]
-    if not rest:
-        return repo, "repo"
-    if _CHECK_SEGMENTS.intersection(rest):
-        return repo, "checks"  # commits/{sha}/check-runs, commits/{sha}/status
-    return repo, _FAMILY_OF_SEGMENT.get(rest[0], rest[0])
-
-
-def families_written(url: str, verb: str) -> frozenset[str]:
-    """What a write to ``url`` can change, as families of cached reads."""
-    _repo, family = repo_and_family(url)
-    path = urlsplit(url).path.rstrip("/")
-    if family == "issues" and path.endswith("/merge"):
-        return frozenset({"issues", "git", "checks"})  # merging moves the base branch
-    if family == "releases":
-        return frozenset({"releases", "git"})  # publishing a release may create its tag
-    if family == "git":
-        return frozenset({"git", "checks"})
-    if family == "repo":
-        return frozenset({"*"})  # renames, default branch: everything may read differently
-    return frozenset({family})
 
 
 def _needs_unconditional(url: str, headers: Mapping[str, str], body: str) -> bool:

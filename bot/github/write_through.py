@@ -19,10 +19,12 @@ not evaluate is never rewritten. ``written_gets`` names the GETs of the written 
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Final
+from urllib.parse import urlsplit
 
 _ISSUE = re.compile(r"^/issues/(\d+)$")
 _ISSUE_LABELS = re.compile(r"^/issues/(\d+)/labels(/[^/]+)?$")
@@ -260,3 +262,23 @@ def _fits(params: Mapping[str, str], count: int) -> bool:
     """One more element still fits on the page (else the last one moves to a next page)."""
     per_page = params.get("per_page", "30")
     return per_page.isdigit() and count + 1 <= int(per_page)
+
+
+def write_of(url: str, verb: str, status: int | None, output: object, request_body: object) -> Write | None:
+    """The write as write-through needs it, when GitHub accepted it (2xx) with a JSON answer."""
+    if status is None or not 200 <= status < 300 or verb == "GET":
+        return None
+    path = urlsplit(url).path.rstrip("/")
+    parts = path.split("/")
+    if "repos" not in parts:
+        return None
+    at = parts.index("repos")
+    if len(parts) < at + 3:
+        return None
+    rest = "/" + "/".join(parts[at + 3 :]) if len(parts) > at + 3 else ""
+    try:
+        response = json.loads(output) if isinstance(output, str) and output else None
+        request = json.loads(request_body) if isinstance(request_body, str | bytes) and request_body else None
+    except ValueError:
+        return None
+    return Write(verb=verb, rest=rest, request=request, response=response)
