@@ -15,7 +15,10 @@ what a re-read costs, as Prow's ghproxy does for its bots:
   families it can change in that repository (``families_written``): an answer confirmed before
   is no longer reused within the job, only revalidated (its ETag kept, so what the write did not
   change still comes back 304), and the freshness windows of those families close in every
-  process (``bot.github.freshness``). Nothing the bot wrote is ever read back from the cache.
+  process (``bot.github.freshness``).
+- **Writes are written through.** GitHub's answer to a successful write rewrites the cached answers
+  it changes in a way this process can replay exactly (``bot.github.write_through``): they stay
+  current as of the write, here, on the write clock, so the bot never reads its own write back.
 
 Bounded twice: at most ``max_entries`` answers and ``max_bytes`` of bodies (cachetools' LRU, whose
 size of an entry is ``max(body bytes, max_bytes / max_entries)``: either bound evicts the least
