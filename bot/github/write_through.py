@@ -85,6 +85,8 @@ def written_gets(write: Write) -> list[tuple[str, Any]]:
 def rewrite(write: Write, rest: str, params: Mapping[str, str], body: Any, single_page: bool) -> Outcome:
     """What ``write`` did to the cached GET of ``rest`` (with query ``params``) answered ``body``;
     ``single_page``: that answer is the whole list (no next link, first page)."""
+    if params and any(pattern.match(rest) for pattern in (_ISSUE, _CHECK_RUN, _RELEASE)):
+        return None  # a single object read with parameters: not the representation the write answered
     if _ISSUE.match(write.rest) or write.rest == "/issues":
         return _issue_written(write, rest, params, body, single_page)
     if _ISSUE_LABELS.match(write.rest):
