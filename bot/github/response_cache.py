@@ -360,17 +360,9 @@ class ResponseCache:
         for path, body in whole_gets.items():
             key = (scope, path, accept)
             if key not in self._entries:  # not read yet: the next read will not have to be made
-                self._apply_whole(
-                    key,
-                    None,
-                    body,
-                    repo,
-                    ticks,
-                    headers,
-                    write_path,
-                    sent_at,
-                    window_for(path).families if window_for(path) else (),
-                )
+                window = window_for(path)
+                families = window.families if window else ()
+                self._apply_whole(key, body, ticks, headers, write_path, sent_at, families)
 
     def _apply(
         self,
@@ -387,9 +379,7 @@ class ResponseCache:
         if outcome is None:
             return  # may be stale: asked again (its validator kept, the clocks and epochs moved)
         if isinstance(outcome, Rewritten) and outcome.whole:
-            self._apply_whole(
-                key, answer, outcome.body, answer.repo, ticks, headers, write_path, sent_at, families
-            )
+            self._apply_whole(key, outcome.body, ticks, headers, write_path, sent_at, families)
             return
         marks = self._carried_marks(answer, families, ticks)
         in_job = answer.confirmed_in_current_job() and answer.epoch == before.get(answer.family, -1)
@@ -424,9 +414,7 @@ class ResponseCache:
     def _apply_whole(
         self,
         key: CacheKey,
-        answer: CachedAnswer | None,
         body: Any,
-        repo: str | None,
         ticks: Mapping[str, WriteTick],
         headers: Mapping[str, Any],
         write_path: str,
