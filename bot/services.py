@@ -70,7 +70,10 @@ class Services:
             # Freshness windows close for every process that shares the store (bot.github.freshness).
             touches = StoreTouchClock(store) if hasattr(store, "update_state") else LocalTouchClock()
             cache = ResponseCache(
-                settings.github_cache_max_entries, settings.github_cache_max_mb * 1024 * 1024, touches=touches
+                settings.github_cache_max_entries,
+                settings.github_cache_max_mb * 1024 * 1024,
+                touches=touches,
+                max_window_seconds=settings.github_freshness_max_seconds,
             )
         app = GitHubApp(
             settings.app_id,

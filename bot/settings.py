@@ -136,6 +136,8 @@ class Settings:
     github_cache: bool = True  # GITHUB_CACHE=off: every read goes to GitHub unconditionally
     github_cache_max_entries: int = 4096
     github_cache_max_mb: int = 64
+    # Caps every freshness window (bot/github/freshness.py); None = each window's own length.
+    github_freshness_max_seconds: float | None = None
     # --- operations ---
     log_level: str = "INFO"
     sandbox: bool = False  # no App credentials: serve against the built-in sandbox
@@ -214,6 +216,7 @@ class Settings:
             github_cache=_bool(env, "GITHUB_CACHE", True),
             github_cache_max_entries=_int(env, "GITHUB_CACHE_MAX_ENTRIES", 4096, minimum=1),  # type: ignore[arg-type]
             github_cache_max_mb=_int(env, "GITHUB_CACHE_MAX_MB", 64, minimum=1),  # type: ignore[arg-type]
+            github_freshness_max_seconds=_float(env, "GITHUB_FRESHNESS_MAX_SECONDS", None),
             log_level=log_level,
             sandbox=_bool(env, "SANDBOX", False),
             sandbox_port=_int(env, "SANDBOX_PORT", 8900, minimum=0),  # type: ignore[arg-type]

@@ -90,7 +90,7 @@ def echo_hints(event: str, payload: Mapping[str, Any]) -> dict[str, list[str]]:
 # Hints every delivery may carry: the bot's own comments carry comment ids (never commands: those
 # are read from people only), every job its freshness touches.
 _PLAIN_HINTS = frozenset(
-    {SENDERS_HINT, SUBJECTS_HINT, "touched", "touched_at", "comment_ids", "comment_digests"}
+    {SENDERS_HINT, SUBJECTS_HINT, "touched", "touched_at", "echo_touched", "comment_ids", "comment_digests"}
 )
 
 

@@ -24,7 +24,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
+
+# The bot's own writes are kept on a clock of their own, next to the events' (``touch_written``):
+# an event's touch is timed when its delivery arrived, which can be long before its job records
+# it, so it must never be hidden behind a later write of the bot's that wrote an answer through.
+WRITE_CLOCK = "!w"
 
 
 @dataclass(frozen=True)
@@ -33,10 +38,11 @@ class Window:
     families: tuple[str, ...]  # what an event touches to end the window (``families_touched``)
     ttl: float  # seconds after GitHub last confirmed the answer
     why: str
+    requires: frozenset[str] = frozenset()  # query parameters the read must carry to be in it
 
 
-def _w(pattern: str, families: tuple[str, ...], ttl: float, why: str) -> Window:
-    return Window(re.compile(pattern), families, ttl, why)
+def _w(pattern: str, families: tuple[str, ...], ttl: float, why: str, requires: str = "") -> Window:
+    return Window(re.compile(pattern), families, ttl, why, frozenset(requires.split()))
 
 
 WINDOWS: tuple[Window, ...] = (
@@ -58,14 +64,41 @@ WINDOWS: tuple[Window, ...] = (
     # with a `milestone` event; the issue counts in the same answer move with every issue, but no
     # reconciler reads them (the release counts its items from the items it lists).
     _w(r"^/milestones(/\d+)?$", ("milestones",), 120.0, "milestones: a `milestone` event"),
+    # A milestone's items (labels, states, bodies, the milestone embedded in each): a person changes
+    # them only with an `issues`/`pull_request` event (any action), a `milestone` or `label` event;
+    # the bot's own writes either write their answer through (bot.github.write_through) or end it.
+    _w(
+        r"^/issues$",
+        ("items",),
+        60.0,
+        "a milestone's items: an `issues`/`pull_request`/`milestone`/`label` event",
+        requires="milestone",
+    ),
+    # Check runs only their App can write: ours by id (the release record, the freeze grants) and
+    # the listings filtered to our App (the gate's own check). A person can only ask for a re-run
+    # (`check_run` `rerequested`, which changes nothing in them, and ends the window anyway).
+    _w(r"^/check-runs/\d+$", ("checks",), 300.0, "a check run: only its App writes it (ours)"),
+    _w(
+        r"^/commits/[^/]+/check-runs$",
+        ("checks",),
+        300.0,
+        "the App's own check runs on a commit: only the App writes them",
+        requires="app_id",
+    ),
 )
 
-ALL_WINDOW_FAMILIES = frozenset({"repo", "tags", "heads", "releases", "milestones"})
+ALL_WINDOW_FAMILIES = frozenset({"repo", "tags", "heads", "releases", "milestones", "items", "checks"})
 
 # Which families an event touches. Anything not listed touches nothing cached in a window.
 _TOUCHED_BY_EVENT: dict[str, frozenset[str]] = {
     "release": frozenset({"releases"}),
-    "milestone": frozenset({"milestones"}),
+    # Every item of a milestone embeds it (title, state): a milestone's edit shows in its items.
+    "milestone": frozenset({"milestones", "items"}),
+    "issues": frozenset({"items"}),
+    "pull_request": frozenset({"items"}),
+    "label": frozenset({"items"}),  # a renamed label shows in every item that carries it
+    "check_run": frozenset({"checks"}),
+    "check_suite": frozenset({"checks"}),
     "repository": ALL_WINDOW_FAMILIES,
     "installation": ALL_WINDOW_FAMILIES,
     "installation_repositories": ALL_WINDOW_FAMILIES,
@@ -98,6 +131,12 @@ def families_touched(
     return _TOUCHED_BY_EVENT.get(event, frozenset()) | by_action
 
 
+# Writes under these paths change what a milestone's items show (state, labels, milestone, title,
+# body, the merge). Comments and reactions do not: an item's comment count is no fact the bot reads.
+_ITEM_WRITES = re.compile(r"^/(issues|pulls|milestones|labels)(/|$)")
+_NOT_ITEM_WRITES = re.compile(r"^/issues/(\d+/)?comments(/|$)|/reactions(/|$)|^/pulls/(\d+/)?comments(/|$)")
+
+
 def families_written(url: str) -> frozenset[str]:
     """What a write the bot makes to ``url`` may change, of what the windows keep."""
     parts = urlsplit(url).path.rstrip("/").split("/")
@@ -110,9 +149,32 @@ def families_written(url: str) -> frozenset[str]:
     if rest.startswith("/git/"):
         return frozenset({"tags", "heads"})  # a ref created, moved or deleted (the body says which)
     if rest.startswith("/pulls/") and rest.endswith("/merge"):
-        return frozenset({"heads"})
+        return frozenset({"heads", "items"})  # the base branch moves; the item shows it merged
+    if rest.startswith("/milestones"):
+        return frozenset({"milestones", "items"})
+    if _ITEM_WRITES.search(rest) and not _NOT_ITEM_WRITES.search(rest):
+        return frozenset({"items"})
+    if rest.startswith("/check-runs") or rest.startswith("/check-suites"):
+        return frozenset({"checks"})
+    if rest.startswith("/releases"):
+        return frozenset({"releases"})
     window = window_for(url)
     return frozenset(window.families) if window else frozenset()
+
+
+# What the echo of the bot's own write (a delivery every sender of which is the bot's own account)
+# need not touch: every write the bot makes that causes such an event already touched these, on the
+# write clock every process shares, when GitHub answered it (``families_written``). What a side
+# effect of a write may change beyond it (a merge's push moves tags' discovery) is not listed.
+ECHO_COVERED: dict[str, frozenset[str]] = {
+    "issues": frozenset({"items"}),
+    "pull_request": frozenset({"items"}),
+    "milestone": frozenset({"milestones", "items"}),
+    "label": frozenset({"items"}),
+    "release": frozenset({"releases"}),
+    "check_run": frozenset({"checks"}),
+    "check_suite": frozenset({"checks"}),
+}
 
 
 def window_for(url: str) -> Window | None:
@@ -126,7 +188,12 @@ def window_for(url: str) -> Window | None:
     if len(parts) < at + 3:
         return None
     rest = "/" + "/".join(parts[at + 3 :]) if len(parts) > at + 3 else ""
-    return next((w for w in WINDOWS if w.pattern.search(rest)), None)
+    window = next((w for w in WINDOWS if w.pattern.search(rest)), None)
+    if window is not None and window.requires:
+        params = {name for name, _value in parse_qsl(urlsplit(url).query)}
+        if not window.requires <= params:
+            return None
+    return window
 
 
 class TouchClock(Protocol):
@@ -136,6 +203,23 @@ class TouchClock(Protocol):
     def touch(self, repo: str, families: Iterable[str], at: float | None = None) -> None: ...
 
     def last_touch(self, repo: str, family: str) -> float | None: ...
+
+    def touch_written(self, repo: str, families: Iterable[str]) -> dict[str, WriteTick]: ...
+
+
+@dataclass(frozen=True)
+class WriteTick:
+    """One bot write on a family's write clock: the clock before it (None: never written) and the
+    value it set. Every write moves the clock strictly forward (``next_write_tick``), so an answer
+    the writer marks with ``after`` is still current exactly while the clock reads ``after``."""
+
+    before: float | None
+    after: float
+
+
+def next_write_tick(now: float, before: float | None) -> float:
+    # Strictly increasing even when two processes' clocks disagree or two writes share a moment.
+    return round(max(now, (before or 0.0) + 0.001), 6)
 
 
 class LocalTouchClock:
@@ -156,6 +240,18 @@ class LocalTouchClock:
     def last_touch(self, repo: str, family: str) -> float | None:
         with self._lock:
             return self._touches.get((repo.lower(), family))
+
+    def touch_written(self, repo: str, families: Iterable[str]) -> dict[str, WriteTick]:
+        now = self._clock()
+        ticks: dict[str, WriteTick] = {}
+        with self._lock:
+            for family in families:
+                key = (repo.lower(), family + WRITE_CLOCK)
+                before = self._touches.get(key)
+                after = next_write_tick(now, before)
+                self._touches[key] = after
+                ticks[family] = WriteTick(before, after)
+        return ticks
 
 
 class StoreTouchClock:
@@ -179,6 +275,42 @@ class StoreTouchClock:
     def last_touch(self, repo: str, family: str) -> float | None:
         value = self._store.get_state(self._name(repo, family))
         return float(value) if isinstance(value, int | float) else None
+
+    def touch_written(self, repo: str, families: Iterable[str]) -> dict[str, WriteTick]:
+        now = self._clock()
+        ticks: dict[str, WriteTick] = {}
+        for family in families:
+            seen: list[float | None] = []
+
+            def tick(old: Any, seen: list[float | None] = seen) -> float:
+                # Called again when another process wrote meanwhile (Redis WATCH): the last call counts.
+                before = float(old) if isinstance(old, int | float) else None
+                seen[:] = [before]
+                return next_write_tick(now, before)
+
+            after = float(self._store.update_state(self._name(repo, family + WRITE_CLOCK), tick))
+            ticks[family] = WriteTick(seen[0] if seen else None, after)
+        return ticks
+
+
+ECHO_TOUCHED_HINT = "echo_touched"
+
+
+def echo_touched_hint(event: str, payload: Mapping[str, Any]) -> list[str] | None:
+    """For a delivery a bot sent: what it touches should that bot be ours (``ECHO_COVERED``:
+    our write touched the rest already). None for a person's delivery: it touches all it touches.
+    Coalesced jobs union these; a job uses them only when every sender was our own account."""
+    sender = payload.get("sender")
+    if not isinstance(sender, Mapping) or sender.get("type") != "Bot":
+        return None
+    action = payload.get("action") if isinstance(payload.get("action"), str) else None
+    touched = families_touched(event, action, payload)
+    if action == "closed":
+        # Closing can be a side effect GitHub applies after the write that caused it, in the bot's
+        # name (a merge by the bot closes the issues its pull request fixes): no write of ours
+        # touched the clock after it, so the echo does.
+        return sorted(touched)
+    return sorted(touched - ECHO_COVERED.get(event, frozenset()))
 
 
 def touched_hint(event: str, payload: Mapping[str, Any]) -> list[str]:

@@ -115,10 +115,26 @@ def instrument(
         if cache is None or kwargs.get("stream"):
             return send(cnx, verb, url, request_headers, *args, **kwargs)
         if verb != "GET":
+            sent_at = time.time()
+            result: Any = None
             try:
-                return send(cnx, verb, url, request_headers, *args, **kwargs)
+                result = send(cnx, verb, url, request_headers, *args, **kwargs)
+                return result
             finally:
-                cache.written(cache_scope, url, verb)  # also when it failed: it may have landed
+                # Also when it failed: it may have landed. GitHub's answer, when there is one, is
+                # written through to the cached reads it changes (bot.github.write_through).
+                status, headers, output = result if result is not None else (None, None, None)
+                cache.written(
+                    cache_scope,
+                    url,
+                    verb,
+                    status=status,
+                    headers=headers,
+                    output=output,
+                    request_body=args[0] if args else kwargs.get("input"),
+                    accept=cache.key(cache_scope, url, request_headers)[2],
+                    sent_at=sent_at,
+                )
         key = cache.key(cache_scope, url, request_headers)
         answer = cache.get(key)
         if answer is not None and cache.reusable_in_job(key, answer):

@@ -15,7 +15,10 @@ what a re-read costs, as Prow's ghproxy does for its bots:
   families it can change in that repository (``families_written``): an answer confirmed before
   is no longer reused within the job, only revalidated (its ETag kept, so what the write did not
   change still comes back 304), and the freshness windows of those families close in every
-  process (``bot.github.freshness``). Nothing the bot wrote is ever read back from the cache.
+  process (``bot.github.freshness``).
+- **Writes are written through.** GitHub's answer to a successful write rewrites the cached answers
+  it changes in a way this process can replay exactly (``bot.github.write_through``): they stay
+  current as of the write, here, on the write clock, so the bot never reads its own write back.
 
 Bounded twice: at most ``max_entries`` answers and ``max_bytes`` of bodies (cachetools' LRU, whose
 size of an entry is ``max(body bytes, max_bytes / max_entries)``: either bound evicts the least
@@ -29,6 +32,7 @@ unconditionally (``_needs_unconditional``).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -38,17 +42,22 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from cachetools import LRUCache
+from cachetools import Cache, LRUCache
 
 from bot import metrics
 from bot.github import accounting
-from bot.github.freshness import TouchClock, window_for
+from bot.github.cache_families import ALL_FAMILIES, families_written, repo_and_family
+from bot.github.freshness import WRITE_CLOCK, TouchClock, WriteTick, window_for
 from bot.github.freshness import families_written as window_families_written
+from bot.github.write_through import UNAFFECTED, Rewritten, Write, rewrite, write_of, written_gets
 
 DEFAULT_MAX_ENTRIES = 4096
 CLOCK_SKEW_MARGIN_SECONDS = 0.25
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024
 _NOT_CACHED_HEADERS = frozenset({"content-length", "content-encoding", "transfer-encoding", "connection"})
+# Not kept on an answer a write rewrote: its validators describe the old body (a new ETag is kept
+# only from the write's answer to the very URL the GET reads), the rest described the write.
+_NOT_WRITTEN_THROUGH = frozenset({"etag", "last-modified", "link", "location", "status"})
 # What a 304 refreshes in the cached headers (the rate-limit window, the clock, the validators).
 _REFRESHED_ON_304 = (
     "date",
@@ -79,6 +88,10 @@ class CachedAnswer:
     unconditional: bool  # revalidation cannot be trusted for it (see the module docstring)
     job: weakref.ref[accounting.JobCallCount] | None  # the job that last had it confirmed
     epoch: int  # the write epoch of (scope, repo, family) when it was confirmed
+    # Written through (bot.github.write_through): the body is what the bot's own write made of it,
+    # and for each window family the write clock's value it is current at (``fresh``).
+    marks: Mapping[str, float] | None = None
+    written: bool = False
 
     @property
     def etag(self) -> str | None:
@@ -101,6 +114,7 @@ class CacheStats:
     reused_fresh: int = 0  # served without a request: inside a freshness window
     stored: int = 0
     writes: int = 0  # writes that ended the reuse of answers they could change
+    written_through: int = 0  # answers a write's own answer rewrote (never read back)
 
 
 class ResponseCache:
@@ -112,6 +126,7 @@ class ResponseCache:
         max_bytes: int = DEFAULT_MAX_BYTES,
         clock: Callable[[], float] = time.monotonic,
         touches: TouchClock | None = None,
+        max_window_seconds: float | None = None,
     ) -> None:
         self.max_entries = max_entries
         # With a touch clock, reads in a freshness window (bot.github.freshness) skip GitHub.
@@ -124,6 +139,12 @@ class ResponseCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._epochs: LRUCache[tuple[Scope, str, str], int] = LRUCache(maxsize=65536)
+        # The last write-clock value this process set per (repo, family): compared on our own
+        # clock, it needs no margin for another machine's skew.
+        self._own_ticks: LRUCache[tuple[str, str], float] = LRUCache(maxsize=65536)
+        self._ours: dict[str, float | None] = {}  # during one write-through (under the lock)
+        # Every window ends at most this long after GitHub confirmed the answer (tests shorten it).
+        self.max_window_seconds = max_window_seconds
         self.stats = CacheStats()
 
     # --- lookups ---------------------------------------------------------------------------------
@@ -159,18 +180,36 @@ class ResponseCache:
 
     def fresh(self, key: CacheKey, answer: CachedAnswer) -> bool:
         """Whether ``answer`` may be served without asking: inside its freshness window and no
-        event touched its family since GitHub confirmed it."""
+        event touched its family since GitHub confirmed it, nor any write of the bot's but those
+        it was written through (``marks``)."""
         if self.touches is None or answer.unconditional or answer.repo is None:
             return False
         window = window_for(key[1])
-        if window is None or self.age(answer) >= window.ttl:
+        if window is None:
+            return False
+        ttl = window.ttl if self.max_window_seconds is None else min(window.ttl, self.max_window_seconds)
+        if self.age(answer) >= ttl:
             return False
         for family in window.families:
             touched = self.touches.last_touch(answer.repo, family)
             # Touches and answers may be timed on two machines' clocks: a margin absorbs their skew.
             if touched is not None and touched >= answer.asked_at - CLOCK_SKEW_MARGIN_SECONDS:
                 return False
+            written = self.touches.last_touch(answer.repo, family + WRITE_CLOCK)
+            if written is None:
+                continue
+            mark = answer.marks.get(family) if answer.marks else None
+            if mark is not None:
+                if written > mark + 1e-6:
+                    return False  # a write since the one it was written through
+            elif written >= answer.asked_at - self._margin(answer.repo, family, written):
+                return False
         return True
+
+    def _margin(self, repo: str, family: str, tick: float) -> float:
+        with self._lock:
+            own = self._own_ticks.get((repo, family))
+        return 0.0 if own is not None and abs(own - tick) < 1e-6 else CLOCK_SKEW_MARGIN_SECONDS
 
     def store(
         self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None
@@ -230,20 +269,218 @@ class ResponseCache:
         with self._lock:
             self._entries.pop(key, None)
 
-    def written(self, scope: Scope, url: str, verb: str) -> None:
+    def written(
+        self,
+        scope: Scope,
+        url: str,
+        verb: str,
+        status: int | None = None,
+        headers: Mapping[str, Any] | None = None,
+        output: object = None,
+        request_body: object = None,
+        accept: str = "",
+        sent_at: float | None = None,
+    ) -> None:
         """A write went to ``url``: the answers of the families it can change in that repository
-        are no longer reused without asking, here (epochs) or in any process (touches)."""
+        are no longer reused without asking, here (epochs) or in any process (the write clock),
+        except those GitHub's answer to it (``status``, ``headers``, ``output``) rewrites exactly:
+        they are current as of the write, here (bot.github.write_through)."""
         repo, _family = repo_and_family(url)
         if repo is None:
             return
         families = families_written(url, verb)
-        if self.touches is not None:
-            self.touches.touch(repo, window_families_written(url))
+        ticks: dict[str, WriteTick] = {}
+        touched = window_families_written(url)
+        if self.touches is not None and touched:
+            ticks = self.touches.touch_written(repo, touched)
+        write = write_of(url, verb, status, output, request_body)
         with self._lock:
-            for family in _ALL_FAMILIES if "*" in families else families:
+            # Which ticks before this one were this process's own (compared without a margin).
+            self._ours = {family: self._own_ticks.get((repo, family)) for family in ticks}
+            for family, tick in ticks.items():
+                self._own_ticks[(repo, family)] = tick.after
+            before: dict[str, int] = {}
+            for family in ALL_FAMILIES if "*" in families else families:
                 key = (scope, repo, family)
-                self._epochs[key] = self._epochs.get(key, 0) + 1
+                before[family] = self._epochs.get(key, 0)
+                self._epochs[key] = before[family] + 1
             self.stats.writes += 1
+            if write is not None:
+                self._write_through(
+                    scope, repo, url, write, headers or {}, accept, ticks, before, sent_at or time.time()
+                )
+
+    # --- write-through (under the lock) -----------------------------------------------------------
+
+    def _write_through(
+        self,
+        scope: Scope,
+        repo: str,
+        url: str,
+        write: Write,
+        headers: Mapping[str, Any],
+        accept: str,
+        ticks: Mapping[str, WriteTick],
+        before: Mapping[str, int],
+        sent_at: float,
+    ) -> None:
+        prefix = urlsplit(url).path[: -len(write.rest)] if write.rest else urlsplit(url).path
+        whole_gets = {prefix + rest: body for rest, body in written_gets(write)}
+        write_path = urlsplit(url).path
+        for key in list(self._entries.keys()):
+            if key[0] != scope or key[2] != accept:
+                continue  # another installation, or another representation of the same object
+            answer: CachedAnswer = Cache.__getitem__(self._entries, key)  # no LRU move
+            if answer.repo != repo:
+                continue
+            path = urlsplit(key[1]).path
+            window = window_for(key[1])
+            in_window = window is not None and bool(ticks.keys() & set(window.families))
+            if not in_window and path not in whole_gets:
+                continue  # nothing of it this write's clock or answer speaks for
+            try:
+                body = json.loads(answer.body)
+            except ValueError:
+                continue
+            params = dict(parse_qsl(urlsplit(key[1]).query))
+            first = params.get("page", "1") == "1"
+            single_page = first and 'rel="next"' not in answer.headers.get("link", "")
+            outcome = rewrite(write, path[len(prefix) :], params, body, single_page)
+            self._apply(
+                key,
+                answer,
+                outcome,
+                window.families if window else (),
+                ticks,
+                before,
+                headers,
+                write_path,
+                sent_at,
+            )
+        for path, body in whole_gets.items():
+            key = (scope, path, accept)
+            if key not in self._entries:  # not read yet: the next read will not have to be made
+                window = window_for(path)
+                families = window.families if window else ()
+                self._apply_whole(key, body, ticks, headers, write_path, sent_at, families)
+
+    def _apply(
+        self,
+        key: CacheKey,
+        answer: CachedAnswer,
+        outcome: object,
+        families: tuple[str, ...],
+        ticks: Mapping[str, WriteTick],
+        before: Mapping[str, int],
+        headers: Mapping[str, Any],
+        write_path: str,
+        sent_at: float,
+    ) -> None:
+        if outcome is None:
+            return  # may be stale: asked again (its validator kept, the clocks and epochs moved)
+        if isinstance(outcome, Rewritten) and outcome.whole:
+            self._apply_whole(key, outcome.body, ticks, headers, write_path, sent_at, families)
+            return
+        marks = self._carried_marks(answer, families, ticks)
+        in_job = answer.confirmed_in_current_job() and answer.epoch == before.get(answer.family, -1)
+        epoch = answer.epoch + 1 if in_job else answer.epoch
+        if outcome is UNAFFECTED:
+            if marks is not None or in_job:
+                self._entries[key] = _replace(
+                    answer, marks=marks if marks is not None else answer.marks, epoch=epoch
+                )
+            return
+        assert isinstance(outcome, Rewritten)
+        if marks is None and not in_job:
+            return  # it was stale already: rewriting it would only lose its validator
+        text = json.dumps(outcome.body)
+        if len(text) > self.max_bytes // 4:
+            self._entries.pop(key, None)
+            return
+        kept = {k: v for k, v in answer.headers.items() if k not in _NOT_WRITTEN_THROUGH}
+        if "link" in answer.headers:
+            kept["link"] = answer.headers["link"]  # the pages a list has are the write's no business
+        self._entries[key] = _replace(
+            answer,
+            headers=kept,
+            body=text,
+            marks=marks,
+            epoch=epoch,
+            written=True,
+            unconditional=answer.unconditional or _needs_unconditional(key[1], kept, text),
+        )
+        self.stats.written_through += 1
+
+    def _apply_whole(
+        self,
+        key: CacheKey,
+        body: Any,
+        ticks: Mapping[str, WriteTick],
+        headers: Mapping[str, Any],
+        write_path: str,
+        sent_at: float,
+        families: tuple[str, ...],
+    ) -> None:
+        """The write's answer is the whole object the GET of ``key`` reads, as of ``sent_at``."""
+        text = json.dumps(body)
+        if len(text) > self.max_bytes // 4:
+            self._entries.pop(key, None)
+            return
+        sent = {k.lower(): str(v) for k, v in headers.items() if k.lower() not in _NOT_CACHED_HEADERS}
+        kept = {k: v for k, v in sent.items() if k not in _NOT_WRITTEN_THROUGH}
+        if urlsplit(key[1]).path == write_path and "etag" in sent:
+            kept["etag"] = sent["etag"]  # GitHub's validator of this very body, at this very URL
+        marks: dict[str, float] = {}
+        for family in families:
+            tick = ticks.get(family)
+            # Another write that landed after ours was sent would show on the clock before ours.
+            if tick is not None and (
+                tick.before is None or tick.before < sent_at - self._margin_locked(family, tick.before)
+            ):
+                marks[family] = tick.after
+        complete = all(family in marks for family in families if family in ticks)
+        repo_of, family_of = repo_and_family(key[1])
+        self._entries[key] = CachedAnswer(
+            headers=kept,
+            body=text,
+            stored_at=self._clock(),
+            asked_at=sent_at,
+            repo=repo_of,
+            family=family_of,
+            unconditional=False,
+            job=_current_job_ref(),
+            epoch=self._epochs.get((key[0], repo_of, family_of), 0) if repo_of else 0,
+            marks=marks if complete and marks else None,
+            written=True,
+        )
+        self.stats.written_through += 1
+
+    def _carried_marks(
+        self, answer: CachedAnswer, families: tuple[str, ...], ticks: Mapping[str, WriteTick]
+    ) -> dict[str, float] | None:
+        """The marks of ``answer`` moved on to this write's ticks, or None when another write (or,
+        for a family this write did not tick, nothing) leaves it stale by the write clock."""
+        moved = dict(answer.marks or {})
+        touched = [family for family in families if family in ticks]
+        if not touched:
+            return None
+        for family in touched:
+            tick = ticks[family]
+            mark = moved.get(family)
+            if mark is not None:
+                if tick.before is None or abs(tick.before - mark) > 1e-6:
+                    return None
+            elif tick.before is not None and tick.before >= answer.asked_at - self._margin_locked(
+                family, tick.before
+            ):
+                return None
+            moved[family] = tick.after
+        return moved
+
+    def _margin_locked(self, family: str, tick: float) -> float:
+        """The margin for a write-clock value ``tick`` seen just before this process's write."""
+        own = self._ours.get(family)
+        return 0.0 if own is not None and abs(own - tick) < 1e-6 else CLOCK_SKEW_MARGIN_SECONDS
 
     def epoch(self, scope: Scope, repo: str | None, family: str) -> int:
         if repo is None:
@@ -266,6 +503,10 @@ class ResponseCache:
         _report(what, entries, size)
 
 
+def _replace(answer: CachedAnswer, **changes: Any) -> CachedAnswer:
+    return dataclasses.replace(answer, **changes)
+
+
 def _report(outcome: str, entries: int, size: int) -> None:
     try:
         metrics.record_cache(outcome, entries, size)
@@ -276,73 +517,6 @@ def _report(outcome: str, entries: int, size: int) -> None:
 def _current_job_ref() -> weakref.ref[accounting.JobCallCount] | None:
     current = accounting.current_job_count()
     return weakref.ref(current) if current is not None else None
-
-
-# --------------------------------------------------------------------------- families
-
-
-# Parts of a repository that show each other: an issue's labels and milestone appear in the issue
-# and pull request lists and in the milestone's counts; a commit's checks in check runs and
-# statuses; refs in tags, branches, commits and compares.
-_FAMILY_OF_SEGMENT = {
-    "issues": "issues",
-    "pulls": "issues",
-    "milestones": "issues",
-    "labels": "issues",
-    "git": "git",
-    "tags": "git",
-    "branches": "git",
-    "commits": "git",
-    "compare": "git",
-    "releases": "releases",
-    "contents": "contents",
-    "readme": "contents",
-    "deployments": "deployments",
-    "environments": "deployments",
-    "collaborators": "permissions",
-    "teams": "permissions",
-    "check-runs": "checks",
-    "check-suites": "checks",
-    "statuses": "checks",
-}
-_ALL_FAMILIES = frozenset(_FAMILY_OF_SEGMENT.values()) | {"repo"}
-_CHECK_SEGMENTS = frozenset({"check-runs", "check-suites", "status", "statuses"})
-
-
-def repo_and_family(url: str) -> tuple[str | None, str]:
-    """``/api/v3/repos/acme/rocket/issues/5/comments?x=1`` → ``("acme/rocket", "issues")``."""
-    path = urlsplit(url).path
-    parts = [p for p in path.split("/") if p]
-    if parts[:2] == ["api", "v3"]:  # GitHub Enterprise Server and the sandbox serve the API under it
-        parts = parts[2:]
-    try:
-        at = parts.index("repos")
-    except ValueError:
-        return None, parts[0] if parts else ""
-    if len(parts) < at + 3:
-        return None, "repos"
-    repo = f"{parts[at + 1]}/{parts[at + 2]}".lower()
-    rest = parts[at + 3 :]
-    if not rest:
-        return repo, "repo"
-    if _CHECK_SEGMENTS.intersection(rest):
-        return repo, "checks"  # commits/{sha}/check-runs, commits/{sha}/status
-    return repo, _FAMILY_OF_SEGMENT.get(rest[0], rest[0])
-
-
-def families_written(url: str, verb: str) -> frozenset[str]:
-    """What a write to ``url`` can change, as families of cached reads."""
-    _repo, family = repo_and_family(url)
-    path = urlsplit(url).path.rstrip("/")
-    if family == "issues" and path.endswith("/merge"):
-        return frozenset({"issues", "git", "checks"})  # merging moves the base branch
-    if family == "releases":
-        return frozenset({"releases", "git"})  # publishing a release may create its tag
-    if family == "git":
-        return frozenset({"git", "checks"})
-    if family == "repo":
-        return frozenset({"*"})  # renames, default branch: everything may read differently
-    return frozenset({family})
 
 
 def _needs_unconditional(url: str, headers: Mapping[str, str], body: str) -> bool:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.github.freshness import families_touched
+from bot.github.freshness import ECHO_TOUCHED_HINT, echo_touched_hint, families_touched
 from bot.jobs import (
     JobSpec,
     comment_digest,
@@ -166,6 +166,7 @@ class _Builder:
         )
         self.route = Route()
         self.touched = sorted(families_touched(event, self.action, payload))
+        self.echo_touched = echo_touched_hint(event, payload)
 
     def repo(self) -> tuple[int, str]:
         return _int(self.payload, "repository", "id"), str(_str(self.payload, "repository", "full_name"))
@@ -179,6 +180,8 @@ class _Builder:
             # What this event may have changed that the read cache keeps in a freshness window
             # (bot.github.freshness): the job records it before it reads anything.
             hints["touched"] = self.touched
+            if self.echo_touched is not None:
+                hints[ECHO_TOUCHED_HINT] = self.echo_touched
         self.route.jobs.append(JobSpec(key, self.installation_id, repo, self.reason, hints))
 
 

@@ -20,6 +20,7 @@ from bot.core.echoes import FAN_OUT_SENDER, SENDERS_HINT
 from bot.errors import PermanentError, RetryLater
 from bot.github import accounting, pacer
 from bot.github.errors import GithubException, map_github_exception
+from bot.github.freshness import ECHO_TOUCHED_HINT
 from bot.jobs import JobSpec, parse_key
 from bot.reconcilers import audit, deploy, echoes, pr, release, release_discovery, repo
 from bot.reconcilers.context import JobContext
@@ -150,6 +151,12 @@ def _record_touches(job: JobSpec, services: Any) -> None:
     cache = getattr(getattr(services, "app", None), "response_cache", None)
     if cache is None or cache.touches is None or not isinstance(touched, list) or not job.repo:
         return
+    echo_touched = job.hints.get(ECHO_TOUCHED_HINT)
+    if isinstance(echo_touched, list) and _only_own_senders(job, services):
+        # Only echoes of the bot's own writes: each write touched what it changed on the shared
+        # write clock when GitHub answered it, and wrote its answer through where it could
+        # (bot.github.write_through); touching again would end the windows it just renewed.
+        touched = echo_touched
     # At the time the delivery arrived (hint ``touched_at``), not now: an answer GitHub confirmed
     # after the event arrived already shows it, so the ``repo:`` and ``release:`` jobs of one
     # delivery do not both read the same lists past their windows.
@@ -158,6 +165,14 @@ def _record_touches(job: JobSpec, services: Any) -> None:
     if when is not None and when > time.time():
         when = None  # never trust a time from the future (a clock ahead): touch now
     cache.touches.touch(job.repo, [family for family in touched if isinstance(family, str)], at=when)
+
+
+def _only_own_senders(job: JobSpec, services: Any) -> bool:
+    senders = job.hints.get(SENDERS_HINT)
+    if not isinstance(senders, list) or not senders:
+        return False
+    login = _bot_login(services)
+    return login is not None and all(isinstance(s, str) and s == login.lower() for s in senders)
 
 
 def _build_context(

@@ -346,8 +346,11 @@ def test_the_store_clock_is_shared_through_the_store() -> None:
         ("/api/v3/repos/acme/rocket/releases", ("releases",)),
         ("/api/v3/repos/acme/rocket/milestones?state=open", ("milestones",)),
         ("/api/v3/repos/acme/rocket/issues/5", None),
-        ("/api/v3/repos/acme/rocket/issues?milestone=1", None),
-        ("/api/v3/repos/acme/rocket/commits/abc/check-runs", None),
+        ("/api/v3/repos/acme/rocket/issues?milestone=1", ("items",)),
+        ("/api/v3/repos/acme/rocket/issues?creator=bot&labels=release", None),
+        ("/api/v3/repos/acme/rocket/commits/abc/check-runs", None),  # any app's: no window
+        ("/api/v3/repos/acme/rocket/commits/abc/check-runs?check_name=gate&app_id=1", ("checks",)),
+        ("/api/v3/repos/acme/rocket/check-runs/77", ("checks",)),
     ],
 )
 def test_which_reads_have_a_window(url: str, family: tuple[str, ...] | None) -> None:
@@ -362,7 +365,9 @@ def test_which_events_touch_what() -> None:
     assert families_touched("delete", None, {"ref_type": "branch"}) == {"tags", "heads"}
     assert families_touched("push", None, {"ref": "refs/heads/feature"}) == {"heads", "tags"}
     assert families_touched("release", "published") == {"releases"}
-    assert families_touched("milestone", "edited") == {"milestones"}
-    assert families_touched("pull_request", "closed") == {"heads"}
-    assert families_touched("pull_request", "labeled") == frozenset()
-    assert families_touched("issue_comment", "created") == frozenset()
+    assert families_touched("milestone", "edited") == {"milestones", "items"}  # items embed it
+    assert families_touched("pull_request", "closed") == {"heads", "items"}
+    assert families_touched("pull_request", "labeled") == {"items"}
+    assert families_touched("issues", "edited") == {"items"}
+    assert families_touched("check_run", "rerequested") == {"checks"}
+    assert families_touched("issue_comment", "created") == frozenset()  # no item fact moves

@@ -75,3 +75,28 @@ def test_run_job_skips_an_echo_without_a_request(monkeypatch: Any) -> None:
     monkeypatch.setattr(dispatch, "_run", lambda job, *a: ran.append(job.key))
     dispatch.run_job(job(RELEASE, "issue:1", senders=(BOT, "pm")), _Services(store))
     assert ran == [RELEASE]
+
+
+class _CachedServices(_Services):
+    def __init__(self, store: MemoryStore) -> None:
+        from types import SimpleNamespace
+
+        from bot.github.freshness import LocalTouchClock
+        from bot.github.response_cache import ResponseCache
+
+        super().__init__(store)
+        self.touches = LocalTouchClock()
+        self.app = SimpleNamespace(response_cache=ResponseCache(touches=self.touches))
+
+
+def test_the_echo_of_the_bots_own_write_touches_only_what_the_write_did_not(monkeypatch: Any) -> None:
+    """The write touched (and wrote through) the items when GitHub answered it; its echo ending
+    the items' window again would make the next reconcile read back what the bot just wrote."""
+    monkeypatch.setattr(dispatch, "_run", lambda *a: None)
+    hints = {"touched": ["items"], "echo_touched": [], "touched_at": 100.0}
+    own = _CachedServices(MemoryStore())
+    dispatch.run_job(job(RELEASE, "?", **hints), own)  # "?": not a subject this key wrote
+    assert own.touches.last_touch(REPO, "items") is None
+    persons = _CachedServices(MemoryStore())
+    dispatch.run_job(job(RELEASE, "?", senders=(BOT, "pm"), **hints), persons)
+    assert persons.touches.last_touch(REPO, "items") == 100.0
