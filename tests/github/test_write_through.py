@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 import responses
+from fake_clock import Clock
 from github import Auth, Github
 from memory_store import MemoryStore
 from test_response_cache import API, MOCK, FakeResource, get
@@ -53,17 +54,9 @@ def run(run_id: int, name: str = "release-gate", conclusion: str = "failure") ->
     return {"id": run_id, "name": name, "head_sha": SHA, "app": {"id": 9}, "conclusion": conclusion}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(1000.0)
 
 
 @pytest.fixture

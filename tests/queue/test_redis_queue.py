@@ -9,18 +9,11 @@ import threading
 import time
 
 import pytest
+from fake_clock import Clock
 
 from bot.jobs import JobSpec
 from bot.queue.base import RetryPolicy
 from bot.queue.redis_queue import RedisQueue
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def job(key: str, installation: int = 7, **hints) -> JobSpec:

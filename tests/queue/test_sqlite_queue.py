@@ -6,23 +6,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from fake_clock import Clock
 
 from bot.jobs import JobSpec
 from bot.queue.base import RetryPolicy
 from bot.queue.sqlite import SqliteQueue
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> Clock:
-    return Clock()
 
 
 @pytest.fixture(params=["sqlite", "redis"])
