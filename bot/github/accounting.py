@@ -34,6 +34,9 @@ class JobCallCount:
     writes: list[tuple[str, str]] = field(default_factory=list)
     # False once the job wrote something that changes facts it decided on (``needs_second_look``).
     echoes_settle: bool = True
+    # repo -> the newest moment a ref answer (tags, branch heads) this job used was known to hold:
+    # a later ref read of the job is not served from a window older than that (bot.github.response_cache).
+    refs_seen_at: dict[str, float] = field(default_factory=dict)
 
 
 _current_job: contextvars.ContextVar[JobCallCount | None] = contextvars.ContextVar(

@@ -190,6 +190,14 @@ class ResponseCache:
         ttl = window.ttl if self.max_window_seconds is None else min(window.ttl, self.max_window_seconds)
         if self.age(answer) >= ttl:
             return False
+        refs = _REF_FAMILIES.intersection(window.families)
+        if refs and answer.asked_at < _refs_seen_at(answer.repo):
+            # One picture of the refs per job: a tag implies the branch cut before it. Tags and heads
+            # are two answers, each with its own window; a boundary (a touch less the margin below, an
+            # end of window) falling between them makes the tags asked again while the older heads
+            # are still served. The tags would show a candidate that the heads, from before its
+            # branch was cut, do not explain, and the release would pass Build & Test over for good.
+            return False
         for family in window.families:
             touched = self.touches.last_touch(answer.repo, family)
             # Touches and answers may be timed on two machines' clocks: a margin absorbs their skew.
@@ -204,6 +212,8 @@ class ResponseCache:
                     return False  # a write since the one it was written through
             elif written >= answer.asked_at - self._margin(answer.repo, family, written):
                 return False
+        if refs:
+            _saw_refs(answer.repo, answer.asked_at)
         return True
 
     def _margin(self, repo: str, family: str, tick: float) -> float:
@@ -215,6 +225,7 @@ class ResponseCache:
         self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None
     ) -> None:
         """Keep a 200 answer that GitHub can revalidate (it sent an ETag or Last-Modified)."""
+        _saw_refs_in(key[1], repo_and_family(key[1])[0], time.time())  # kept or not, the job saw it
         kept = {k.lower(): str(v) for k, v in headers.items() if k.lower() not in _NOT_CACHED_HEADERS}
         if "etag" not in kept and "last-modified" not in kept:
             return
@@ -258,6 +269,7 @@ class ResponseCache:
             job=_current_job_ref(),
             epoch=self.epoch(key[0], answer.repo, answer.family),
         )
+        _saw_refs_in(key[1], answer.repo, time.time())
         with self._lock:
             self._entries[key] = renewed
             self.stats.revalidated += 1
@@ -512,6 +524,30 @@ def _report(outcome: str, entries: int, size: int) -> None:
         metrics.record_cache(outcome, entries, size)
     except Exception:  # metrics must never break a read
         pass
+
+
+# The windowed families a job reads as one picture (a candidate tag implies its release branch).
+_REF_FAMILIES = frozenset({"tags", "heads"})
+
+
+def _refs_seen_at(repo: str) -> float:
+    """When the newest ref answer the current job used was known to hold (0: none, or no job)."""
+    job = accounting.current_job_count()
+    return job.refs_seen_at.get(repo, 0.0) if job is not None else 0.0
+
+
+def _saw_refs(repo: str, at: float) -> None:
+    job = accounting.current_job_count()
+    if job is not None:
+        job.refs_seen_at[repo] = max(at, job.refs_seen_at.get(repo, 0.0))
+
+
+def _saw_refs_in(url: str, repo: str | None, arrived_at: float) -> None:
+    """GitHub just answered a ref read: what the job reads of the refs after it must not be older
+    (when it arrived, not when it was asked: the answer may show a tag made while it was on its way)."""
+    window = window_for(url)
+    if repo is not None and window is not None and _REF_FAMILIES.intersection(window.families):
+        _saw_refs(repo, arrived_at)
 
 
 def _current_job_ref() -> weakref.ref[accounting.JobCallCount] | None:

@@ -371,3 +371,56 @@ def test_which_events_touch_what() -> None:
     assert families_touched("issues", "edited") == {"items"}
     assert families_touched("check_run", "rerequested") == {"checks"}
     assert families_touched("issue_comment", "created") == {"comments"}  # no item fact moves
+
+
+@responses.activate
+def test_a_job_never_combines_fresh_tags_with_branch_heads_older_than_them(
+    fresh_gh: tuple[Github, ResponseCache], touches: LocalTouchClock
+) -> None:
+    """The race of tests/e2e/test_redis_real_2000.py: one job read the tags, then the heads; a touch
+    (timed at its delivery's arrival, less the clock-skew margin) fell between the two answers, so
+    the next job had to ask for the tags again but could still serve the heads from their window.
+    The branch and its candidate tag were made in between: that job saw the tag without the branch,
+    a state GitHub never showed, and the release passed Build & Test over for good. A ref answer
+    is served from its window only when it is no older than the ref answers the job already used."""
+    gh, cache = fresh_gh
+    tags = FakeResource([{"ref": "refs/tags/v1.3.0"}])
+    heads = FakeResource([{"ref": "refs/heads/release/1.3"}])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
+    responses.add_callback(
+        responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/heads/release/", callback=heads
+    )
+    with accounting.count_job_calls():
+        get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+        get(gh, "/repos/acme/rocket/git/matching-refs/heads/release/")
+    # The boundary falls between the two answers: the tags' window ends, the heads' does not (the
+    # margin, or the tags' answer reaching its end of window first).
+    touches.touch("acme/rocket", ["tags"])
+    heads.body = [*heads.body, {"ref": "refs/heads/release/1.4"}]  # the branch is cut,
+    tags.body = [*tags.body, {"ref": "refs/tags/v1.4.0-rc.1"}]  # then its candidate tagged
+    with accounting.count_job_calls():
+        seen_tags = get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+        seen_heads = get(gh, "/repos/acme/rocket/git/matching-refs/heads/release/")
+    assert {"ref": "refs/tags/v1.4.0-rc.1"} in seen_tags
+    assert {"ref": "refs/heads/release/1.4"} in seen_heads  # asked again, with the tags' answer
+    assert heads.conditional == [False, True]
+
+
+@responses.activate
+def test_ref_answers_no_older_than_each_other_are_still_served_from_their_windows(
+    fresh_gh: tuple[Github, ResponseCache],
+) -> None:
+    """The usual case costs nothing: the tags then the heads, read by one job, serve the next."""
+    gh, cache = fresh_gh
+    tags = FakeResource([{"ref": "refs/tags/v1.3.0"}])
+    heads = FakeResource([{"ref": "refs/heads/release/1.3"}])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
+    responses.add_callback(
+        responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/heads/release/", callback=heads
+    )
+    for _ in range(3):
+        with accounting.count_job_calls():
+            get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+            get(gh, "/repos/acme/rocket/git/matching-refs/heads/release/")
+    assert len(tags.requests) == 1 and len(heads.requests) == 1
+    assert cache.stats.reused_fresh == 4
