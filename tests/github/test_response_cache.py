@@ -373,6 +373,17 @@ def test_which_events_touch_what() -> None:
     assert families_touched("issue_comment", "created") == {"comments"}  # no item fact moves
 
 
+def _tags_and_heads() -> tuple[FakeResource, FakeResource]:
+    """The tags and the release branches' heads of acme/rocket, served by ``responses``."""
+    tags = FakeResource([{"ref": "refs/tags/v1.3.0"}])
+    heads = FakeResource([{"ref": "refs/heads/release/1.3"}])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
+    responses.add_callback(
+        responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/heads/release/", callback=heads
+    )
+    return tags, heads
+
+
 @responses.activate
 def test_a_job_never_combines_fresh_tags_with_branch_heads_older_than_them(
     fresh_gh: tuple[Github, ResponseCache], touches: LocalTouchClock
@@ -384,12 +395,7 @@ def test_a_job_never_combines_fresh_tags_with_branch_heads_older_than_them(
     a state GitHub never showed, and the release passed Build & Test over for good. A ref answer
     is served from its window only when it is no older than the ref answers the job already used."""
     gh, cache = fresh_gh
-    tags = FakeResource([{"ref": "refs/tags/v1.3.0"}])
-    heads = FakeResource([{"ref": "refs/heads/release/1.3"}])
-    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
-    responses.add_callback(
-        responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/heads/release/", callback=heads
-    )
+    tags, heads = _tags_and_heads()
     with accounting.count_job_calls():
         get(gh, "/repos/acme/rocket/git/matching-refs/tags")
         get(gh, "/repos/acme/rocket/git/matching-refs/heads/release/")
@@ -412,12 +418,7 @@ def test_ref_answers_no_older_than_each_other_are_still_served_from_their_window
 ) -> None:
     """The usual case costs nothing: the tags then the heads, read by one job, serve the next."""
     gh, cache = fresh_gh
-    tags = FakeResource([{"ref": "refs/tags/v1.3.0"}])
-    heads = FakeResource([{"ref": "refs/heads/release/1.3"}])
-    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
-    responses.add_callback(
-        responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/heads/release/", callback=heads
-    )
+    tags, heads = _tags_and_heads()
     for _ in range(3):
         with accounting.count_job_calls():
             get(gh, "/repos/acme/rocket/git/matching-refs/tags")
