@@ -104,9 +104,6 @@ def test_an_item_closed_while_its_webhook_is_lost_is_seen_once_the_items_window_
     with open_e2e(tmp_path, bot_factory, env={"GITHUB_FRESHNESS_MAX_SECONDS": str(WINDOW)}) as e2e:
         pm, dev = e2e.api("pm"), e2e.api("dev")
         m = pm.post(f"/repos/{REPO}/milestones", json={"title": "v4.3.0"}).json()["number"]
-        # The items' window opens when the bot last read them, after this moment: measured from here,
-        # "inside the window" below is never claimed for a read made after it ended.
-        began = time.monotonic()
         work = dev.post(f"/repos/{REPO}/issues", json={"title": "Boosters", "milestone": m}).json()["number"]
         e2e.settle()
         tracking = tracking_issue(pm, m)
@@ -117,6 +114,7 @@ def test_an_item_closed_while_its_webhook_is_lost_is_seen_once_the_items_window_
             return [r for r in bot_reads(e2e, since) if r["path"].split("?")[0].endswith(listed)]
 
         comment = f"/repos/{REPO}/issues/{tracking['number']}/comments"
+        began = time.monotonic()
         ok(dev.post(comment, json={"body": "hello"}))  # no item changed: the items are confirmed
         e2e.settle()
         since = last_seq(e2e)
