@@ -74,6 +74,11 @@ WINDOWS: tuple[Window, ...] = (
         "a milestone's items: an `issues`/`pull_request`/`milestone`/`label` event",
         requires="milestone",
     ),
+    # An issue's (or pull request's) comments, with their reactions rollups: a person changes them
+    # only with an `issue_comment` event (created, edited, deleted); a reaction has no event of its
+    # own, and no reconciler reads a person's reactions from this list (a command's handled mark is
+    # read from the timeline, which has no window). The bot's own comment and reaction writes end it.
+    _w(r"^/issues/\d+/comments$", ("comments",), 60.0, "an issue's comments: an `issue_comment` event"),
     # Check runs only their App can write: ours by id (the release record, the freeze grants) and
     # the listings filtered to our App (the gate's own check). A person can only ask for a re-run
     # (`check_run` `rerequested`, which changes nothing in them, and ends the window anyway).
@@ -87,7 +92,9 @@ WINDOWS: tuple[Window, ...] = (
     ),
 )
 
-ALL_WINDOW_FAMILIES = frozenset({"repo", "tags", "heads", "releases", "milestones", "items", "checks"})
+ALL_WINDOW_FAMILIES = frozenset(
+    {"repo", "tags", "heads", "releases", "milestones", "items", "checks", "comments"}
+)
 
 # Which families an event touches. Anything not listed touches nothing cached in a window.
 _TOUCHED_BY_EVENT: dict[str, frozenset[str]] = {
@@ -99,6 +106,9 @@ _TOUCHED_BY_EVENT: dict[str, frozenset[str]] = {
     "label": frozenset({"items"}),  # a renamed label shows in every item that carries it
     "check_run": frozenset({"checks"}),
     "check_suite": frozenset({"checks"}),
+    # The bot's own comments too (never echo-covered): a comment it posted just before a crash, with
+    # its write's touch unrecorded, is still seen by the marker look-up that keeps it from posting twice.
+    "issue_comment": frozenset({"comments"}),
     "repository": ALL_WINDOW_FAMILIES,
     "installation": ALL_WINDOW_FAMILIES,
     "installation_repositories": ALL_WINDOW_FAMILIES,
@@ -134,6 +144,7 @@ def families_touched(
 # Writes under these paths change what a milestone's items show (state, labels, milestone, title,
 # body, the merge). Comments and reactions do not: an item's comment count is no fact the bot reads.
 _ITEM_WRITES = re.compile(r"^/(issues|pulls|milestones|labels)(/|$)")
+_COMMENT_WRITES = re.compile(r"^/issues/(\d+/)?comments(/|$)")
 _NOT_ITEM_WRITES = re.compile(r"^/issues/(\d+/)?comments(/|$)|/reactions(/|$)|^/pulls/(\d+/)?comments(/|$)")
 
 
@@ -152,6 +163,8 @@ def families_written(url: str) -> frozenset[str]:
         return frozenset({"heads", "items"})  # the base branch moves; the item shows it merged
     if rest.startswith("/milestones"):
         return frozenset({"milestones", "items"})
+    if _COMMENT_WRITES.search(rest):
+        return frozenset({"comments"})  # a comment, its edit or deletion, a reaction to one
     if _ITEM_WRITES.search(rest) and not _NOT_ITEM_WRITES.search(rest):
         return frozenset({"items"})
     if rest.startswith("/check-runs") or rest.startswith("/check-suites"):

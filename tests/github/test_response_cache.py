@@ -370,7 +370,7 @@ def test_which_events_touch_what() -> None:
     assert families_touched("pull_request", "labeled") == {"items"}
     assert families_touched("issues", "edited") == {"items"}
     assert families_touched("check_run", "rerequested") == {"checks"}
-    assert families_touched("issue_comment", "created") == frozenset()  # no item fact moves
+    assert families_touched("issue_comment", "created") == {"comments"}  # no item fact moves
 
 
 def _tags_and_heads() -> tuple[FakeResource, FakeResource]:

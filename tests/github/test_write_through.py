@@ -362,8 +362,10 @@ def test_families_every_bot_write_to_an_item_touches() -> None:
     assert families_written(f"{REPO}/milestones/3") == {"milestones", "items"}
     assert families_written(f"{REPO}/check-runs/77") == {"checks"}
     assert families_written(f"{REPO}/releases/5") == {"releases"}
-    assert families_written(f"{REPO}/issues/1/comments") == frozenset()  # no item fact moves
-    assert families_written(f"{REPO}/issues/comments/9/reactions") == frozenset()
+    # No item fact moves with a comment or a reaction; the comments' own window ends.
+    assert families_written(f"{REPO}/issues/1/comments") == {"comments"}
+    assert families_written(f"{REPO}/issues/comments/9") == {"comments"}
+    assert families_written(f"{REPO}/issues/comments/9/reactions") == {"comments"}
 
 
 def test_a_bots_delivery_touches_only_what_its_write_did_not() -> None:

@@ -55,10 +55,11 @@ def test_new_pr_comment_carries_its_id_as_a_hint_but_an_edit_does_not():
     assert keys(created) == ["pr:42#9"] and created.jobs[0].hints == {
         "comment_ids": [555],
         "comment_digests": [[555, comment_digest("/approve")]],
+        "touched": ["comments"],
     }
     assert comment_digest("/approve") != comment_digest("/approve ")
     edited = route("issue_comment", {**payload, "action": "edited"})
-    assert keys(edited) == ["pr:42#9"] and edited.jobs[0].hints == {}
+    assert keys(edited) == ["pr:42#9"] and edited.jobs[0].hints == {"touched": ["comments"]}
 
 
 def test_comment_on_tracking_issue_goes_to_its_release_and_elsewhere_is_ignored():
@@ -67,6 +68,7 @@ def test_comment_on_tracking_issue_goes_to_its_release_and_elsewhere_is_ignored(
     assert keys(r) == ["release:42@4"] and r.jobs[0].hints == {
         "comment_ids": [1],
         "comment_digests": [[1, comment_digest("")]],
+        "touched": ["comments"],
     }
     assert route("issue_comment", {**base, "issue": {"number": 3, "milestone": None}}).ignored
 
@@ -180,7 +182,7 @@ def test_release_events_of_coalesced_jobs_are_all_kept():
     assert merged == {
         "release_events": ["issues", "deployment_status"],
         "fan_out": True,
-        "touched": ["items", "checks", "heads", "milestones", "releases", "repo", "tags"],
+        "touched": ["items", "checks", "comments", "heads", "milestones", "releases", "repo", "tags"],
     }
     assert merge_hints(issue, issue) == {"release_events": ["issues"], "touched": ["items"]}
 
@@ -213,7 +215,7 @@ def test_installation_created_enqueues_each_repository_and_deleted_drops_the_ins
         job.hints
         == {
             "fan_out": True,
-            "touched": ["checks", "heads", "items", "milestones", "releases", "repo", "tags"],
+            "touched": ["checks", "comments", "heads", "items", "milestones", "releases", "repo", "tags"],
         }
         for job in created.jobs
     )
