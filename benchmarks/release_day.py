@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import re
+import shutil
 import statistics
 import sys
 import threading
@@ -220,6 +221,7 @@ def run(
     stagger: float = 0.0,
     quiet_start: bool = True,
     hourly_writes: int = 500,
+    trace: str | None = None,
 ) -> dict[str, Any]:
     # The hourly write limit (GitHub's 500) binds only past about six releases in an hour; 0 plays
     # without it, on both sides (the bot's pacer and the sandbox), to see the minute's limits alone.
@@ -261,11 +263,13 @@ def run(
         wall = time.monotonic() - began
         for release in releases:
             release.close()
-        log = [
-            r
-            for r in httpx.get(f"{base}/_sandbox/requests", params={"since": seq}, timeout=60).json()
-            if r.get("actor") not in PEOPLE
-        ]
+        everything = httpx.get(f"{base}/_sandbox/requests", params={"since": seq}, timeout=60).json()
+        if trace:
+            # People's requests stay in, in order: what each action made the bot read is readable.
+            with open(trace, "w") as out:
+                json.dump(everything, out, indent=0)
+            shutil.copyfile(env.bot_log_path, trace + ".bot.log")  # the bot's own account of its jobs
+        log = [r for r in everything if r.get("actor") not in PEOPLE]
         deliveries = len(httpx.get(f"{base}/_sandbox/deliveries", timeout=30).json()) - deliveries_before
         lat = sorted(timings.latencies)
         gate = sorted(timings.gate)
@@ -377,13 +381,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", action="store_true", help="print the rows as JSON too")
     parser.add_argument("--breakdown", action="store_true",
                         help="print requests per endpoint (per release) after each run")
+    parser.add_argument("--trace", metavar="PATH",
+                        help="write the whole request log (people's requests too) of the last run as JSON")
     args = parser.parse_args(argv)
     rows = []
     for repos in args.repos:
         for cache in args.cache:
             row = run(
                 repos, args.pulls, cache == "on", args.think, args.stagger, not args.no_quiet_start,
-                args.hourly_writes,
+                args.hourly_writes, args.trace,
             )
             rows.append(row)
             print(json.dumps({k: v for k, v in row.items() if k != "endpoints"}), file=sys.stderr, flush=True)

@@ -209,6 +209,23 @@ def window_for(url: str) -> Window | None:
     return window
 
 
+def clocks_of(touches: TouchClock, url: str) -> dict[str, float | None] | None:
+    """The touch and write clocks of ``url``'s window families as they read now, just before it is
+    asked (None: no window): kept with the answer, they date it causally, whatever the machines'
+    clocks say (``ResponseCache.fresh``)."""
+    window = window_for(url)
+    parts = urlsplit(url).path.split("/")
+    if window is None or "repos" not in parts:
+        return None
+    at = parts.index("repos")
+    repo = "/".join(parts[at + 1 : at + 3]).lower()
+    clocks: dict[str, float | None] = {}
+    for family in window.families:
+        clocks[family] = touches.last_touch(repo, family)
+        clocks[family + WRITE_CLOCK] = touches.last_touch(repo, family + WRITE_CLOCK)
+    return clocks
+
+
 class TouchClock(Protocol):
     """When an event last touched a family of a repository (wall-clock seconds), shared by the
     processes that share a cache's answers' fate."""
@@ -235,6 +252,19 @@ def next_write_tick(now: float, before: float | None) -> float:
     return round(max(now, (before or 0.0) + 0.001), 6)
 
 
+def next_touch(when: float, before: float | None) -> float:
+    """The clock after a touch timed ``when``: it moves whenever the touch may be news to an answer
+    that saw ``before`` (``CachedAnswer.seen``). A touch timed later sets it; one timed earlier
+    (an event that arrived first but is recorded later) still moves it, a little; the same time
+    again is the same delivery recorded by another of its jobs, which an answer read after the
+    first record already shows."""
+    if before is None or when > before:
+        return when
+    if when == before:
+        return before
+    return round(before + 0.000001, 6)
+
+
 class LocalTouchClock:
     """One process's clock: enough when one process runs every job (``release-bot serve``)."""
 
@@ -248,7 +278,7 @@ class LocalTouchClock:
         with self._lock:
             for family in families:
                 key = (repo.lower(), family)
-                self._touches[key] = max(when, self._touches.get(key, 0.0))
+                self._touches[key] = next_touch(when, self._touches.get(key))
 
     def last_touch(self, repo: str, family: str) -> float | None:
         with self._lock:
@@ -282,7 +312,8 @@ class StoreTouchClock:
         when = self._clock() if at is None else at
         for family in families:
             self._store.update_state(
-                self._name(repo, family), lambda old, when=when: max(when, float(old or 0.0))
+                self._name(repo, family),
+                lambda old, when=when: next_touch(when, float(old) if isinstance(old, int | float) else None),
             )
 
     def last_touch(self, repo: str, family: str) -> float | None:

@@ -145,15 +145,16 @@ def instrument(
             return 200, dict(answer.headers), answer.body
         if answer is not None:
             request_headers = {**request_headers, **cache.conditional_headers(answer)}
+        seen = cache.clocks_before(url)  # before the request: what it cannot have missed
         asked_at = time.time()
         status, headers, output = send(cnx, verb, url, request_headers, *args, **kwargs)
         if status == 304 and answer is not None:
-            renewed = cache.revalidated(key, answer, headers, asked_at)
+            renewed = cache.revalidated(key, answer, headers, asked_at, seen)
             return 200, dict(renewed.headers), renewed.body
         if status == 200 and isinstance(output, str):
             if answer is not None:
                 cache.count("refetched")
-            cache.store(key, headers, output, asked_at)
+            cache.store(key, headers, output, asked_at, seen)
         elif answer is not None:
             cache.drop(key)  # 404, 410, 5xx: the cached answer no longer stands
         return status, headers, output

@@ -47,7 +47,7 @@ from cachetools import Cache, LRUCache
 from bot import metrics
 from bot.github import accounting
 from bot.github.cache_families import ALL_FAMILIES, families_written, repo_and_family
-from bot.github.freshness import WRITE_CLOCK, TouchClock, WriteTick, window_for
+from bot.github.freshness import WRITE_CLOCK, TouchClock, WriteTick, clocks_of, window_for
 from bot.github.freshness import families_written as window_families_written
 from bot.github.write_through import UNAFFECTED, Rewritten, Write, rewrite, write_of, written_gets
 
@@ -92,6 +92,11 @@ class CachedAnswer:
     # and for each window family the write clock's value it is current at (``fresh``).
     marks: Mapping[str, float] | None = None
     written: bool = False
+    # The clocks of its window's families (events' and, under ``family + WRITE_CLOCK``, the bot's
+    # writes') as they read just before the confirming request was sent (``clocks_before``): a
+    # value unchanged since proves that nothing touched the family after it was asked, whatever
+    # the machines' clocks say; None when the answer was not confirmed by a request of its own.
+    seen: Mapping[str, float | None] | None = None
 
     @property
     def etag(self) -> str | None:
@@ -198,10 +203,16 @@ class ResponseCache:
             # are still served. The tags would show a candidate that the heads, from before its
             # branch was cut, do not explain, and the release would pass Build & Test over for good.
             return False
+        seen = answer.seen or {}
         for family in window.families:
             touched = self.touches.last_touch(answer.repo, family)
+            if family in seen:
+                # Every touch moves the clock forward (``TouchClock.touch``): unchanged, no event
+                # was recorded after the request went out; moved, one may not be in the answer.
+                if touched is not None and (seen[family] is None or touched > seen[family]):  # type: ignore[operator]
+                    return False
             # Touches and answers may be timed on two machines' clocks: a margin absorbs their skew.
-            if touched is not None and touched >= answer.asked_at - CLOCK_SKEW_MARGIN_SECONDS:
+            elif touched is not None and touched >= answer.asked_at - CLOCK_SKEW_MARGIN_SECONDS:
                 return False
             written = self.touches.last_touch(answer.repo, family + WRITE_CLOCK)
             if written is None:
@@ -210,11 +221,19 @@ class ResponseCache:
             if mark is not None:
                 if written > mark + 1e-6:
                     return False  # a write since the one it was written through
+            elif family + WRITE_CLOCK in seen:
+                before = seen[family + WRITE_CLOCK]
+                if before is None or written > before + 1e-9:
+                    return False  # a write of the bot's since it was asked (none written through)
             elif written >= answer.asked_at - self._margin(answer.repo, family, written):
                 return False
         if refs:
             _saw_refs(answer.repo, answer.asked_at)
         return True
+
+    def clocks_before(self, url: str) -> dict[str, float | None] | None:
+        """The clocks to keep with the answer of ``url`` about to be asked (``CachedAnswer.seen``)."""
+        return clocks_of(self.touches, url) if self.touches is not None else None
 
     def _margin(self, repo: str, family: str, tick: float) -> float:
         with self._lock:
@@ -222,7 +241,12 @@ class ResponseCache:
         return 0.0 if own is not None and abs(own - tick) < 1e-6 else CLOCK_SKEW_MARGIN_SECONDS
 
     def store(
-        self, key: CacheKey, headers: Mapping[str, Any], body: str, asked_at: float | None = None
+        self,
+        key: CacheKey,
+        headers: Mapping[str, Any],
+        body: str,
+        asked_at: float | None = None,
+        seen: Mapping[str, float | None] | None = None,
     ) -> None:
         """Keep a 200 answer that GitHub can revalidate (it sent an ETag or Last-Modified)."""
         _saw_refs_in(key[1], repo_and_family(key[1])[0], time.time())  # kept or not, the job saw it
@@ -242,6 +266,7 @@ class ResponseCache:
             unconditional=_needs_unconditional(key[1], kept, body),
             job=_current_job_ref(),
             epoch=self.epoch(key[0], repo, family),
+            seen=seen,
         )
         with self._lock:
             self._entries[key] = answer
@@ -250,7 +275,12 @@ class ResponseCache:
         _report("stored", entries, size)
 
     def revalidated(
-        self, key: CacheKey, answer: CachedAnswer, headers: Mapping[str, Any], asked_at: float | None = None
+        self,
+        key: CacheKey,
+        answer: CachedAnswer,
+        headers: Mapping[str, Any],
+        asked_at: float | None = None,
+        seen: Mapping[str, float | None] | None = None,
     ) -> CachedAnswer:
         """GitHub said 304: the cached body stands; refresh the headers that describe now."""
         fresh = {k.lower(): str(v) for k, v in headers.items()}
@@ -268,6 +298,7 @@ class ResponseCache:
             unconditional=answer.unconditional,
             job=_current_job_ref(),
             epoch=self.epoch(key[0], answer.repo, answer.family),
+            seen=seen,
         )
         _saw_refs_in(key[1], answer.repo, time.time())
         with self._lock:

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -32,11 +33,15 @@ _CHECK_RUN = re.compile(r"^/check-runs/(\d+)$")
 _RELEASE = re.compile(r"^/releases/(\d+)$")
 _CHECK_LISTING = re.compile(r"^/commits/([0-9a-f]{40})/check-runs$")
 _ANY_CHECK_LISTING = re.compile(r"^/commits/[^/]+/check-runs$")
+_ISSUE_COMMENTS = re.compile(r"^/issues/(\d+)/comments$")
+_COMMENT = re.compile(r"^/issues/comments/(\d+)$")
+_COMMENT_REACTIONS = re.compile(r"^/issues/comments/(\d+)/reactions(/\d+)?$")
 
 # Query parameters of list answers whose filter ``rewrite`` evaluates; any other is never rewritten.
 _ISSUE_LIST_PARAMS = frozenset({"milestone", "state", "per_page", "page"})
 _CHECK_LIST_PARAMS = frozenset({"check_name", "app_id", "filter", "per_page", "page"})
 _RELEASE_LIST_PARAMS = frozenset({"per_page", "page"})
+_COMMENT_LIST_PARAMS = frozenset({"since", "per_page", "page"})
 
 
 class _Unaffected:
@@ -71,6 +76,10 @@ def written_gets(write: Write) -> list[tuple[str, Any]]:
         return []
     if write.verb == "PATCH" and _ISSUE.match(write.rest) and isinstance(answer.get("number"), int):
         return [(f"/issues/{answer['number']}", answer)]
+    if (write.verb == "PATCH" and _COMMENT.match(write.rest)) or (
+        write.verb == "POST" and _ISSUE_COMMENTS.match(write.rest)
+    ):
+        return [(f"/issues/comments/{answer['id']}", answer)]
     if (write.verb == "PATCH" and _CHECK_RUN.match(write.rest)) or (
         write.verb == "POST" and write.rest == "/check-runs"
     ):
@@ -95,6 +104,8 @@ def rewrite(write: Write, rest: str, params: Mapping[str, str], body: Any, singl
         return _check_run_written(write, rest, params, body, single_page)
     if _RELEASE.match(write.rest) or write.rest == "/releases":
         return _release_written(write, rest, params, body, single_page)
+    if any(p.match(write.rest) for p in (_ISSUE_COMMENTS, _COMMENT, _COMMENT_REACTIONS)):
+        return _comment_written(write, rest, params, body, single_page)
     return None
 
 
@@ -126,7 +137,9 @@ def _issue_written(
         rewritten[at] = dict(issue)
         return Rewritten(rewritten)
     if included:
-        return None  # it joined the list (created, or moved in): where, the next read says
+        if write.verb == "POST" and single_page and _fits(params, len(body)):
+            return Rewritten([dict(issue), *body])  # the newest issue: first, as GitHub lists them
+        return None  # it moved in: where (by when it was created), the next read says
     request = write.request if isinstance(write.request, Mapping) else {}
     if write.verb == "POST" or not ({"milestone", "state"} & set(request)):
         return UNAFFECTED  # never in it, or the write cannot have moved it out
@@ -249,6 +262,74 @@ def _release_written(
     if write.verb != "POST" or not single_page or not _fits(params, len(body)):
         return None
     return Rewritten([dict(release), *body])  # newest first, as GitHub lists them
+
+
+# --------------------------------------------------------------------------- comments
+
+
+def _comment_written(
+    write: Write, rest: str, params: Mapping[str, str], body: Any, single_page: bool
+) -> Outcome:
+    """An issue's comment posted, edited or deleted, or a reaction to one, and the cached comment
+    lists of the repository (oldest first, as GitHub lists them; ``since``: updated at or after)."""
+    single = _COMMENT.match(rest)
+    listing = _ISSUE_COMMENTS.match(rest)
+    if params and single:
+        return None
+    reaction = _COMMENT_REACTIONS.match(write.rest)
+    comment = write.response
+    if reaction is not None:
+        # A reaction changes the rollup of its comment, not which comments a list shows.
+        target = int(reaction.group(1))
+        if single:
+            return UNAFFECTED if int(single.group(1)) != target else None
+        if listing is None or not isinstance(body, list) or not set(params) <= _COMMENT_LIST_PARAMS:
+            return None
+        return None if _index(body, "id", target) is not None or not single_page else UNAFFECTED
+    written_id = int(m.group(1)) if (m := _COMMENT.match(write.rest)) else None
+    if write.verb == "DELETE":
+        if single:
+            return UNAFFECTED if int(single.group(1)) != written_id else None
+        if listing is None or not isinstance(body, list) or not set(params) <= _COMMENT_LIST_PARAMS:
+            return None
+        at = _index(body, "id", written_id) if written_id is not None else None
+        if at is None:
+            return UNAFFECTED if single_page else None
+        return Rewritten([c for i, c in enumerate(body) if i != at]) if single_page else None
+    if write.verb not in ("POST", "PATCH") or not isinstance(comment, Mapping):
+        return None
+    if not isinstance(comment.get("id"), int):
+        return None
+    if single:
+        return Rewritten(dict(comment), whole=True) if int(single.group(1)) == comment["id"] else UNAFFECTED
+    if listing is None or not isinstance(body, list) or not set(params) <= _COMMENT_LIST_PARAMS:
+        return None
+    issue_url = comment.get("issue_url")
+    if not isinstance(issue_url, str) or not issue_url.rstrip("/").endswith(f"/issues/{listing.group(1)}"):
+        return UNAFFECTED  # a comment belongs to one issue
+    at = _index(body, "id", comment["id"])
+    if at is not None:
+        rewritten = list(body)
+        rewritten[at] = dict(comment)
+        return Rewritten(rewritten)
+    since = _moment(params.get("since")) if "since" in params else None
+    updated = _moment(comment.get("updated_at"))
+    if "since" in params and (since is None or updated is None or updated < since):
+        return None  # whether the list shows it, the next read says
+    if write.verb == "POST" and single_page and _fits(params, len(body)):
+        return Rewritten([*body, dict(comment)])  # the newest comment: last, as GitHub lists them
+    return None
+
+
+def _moment(stamp: object) -> datetime | None:
+    """A GitHub timestamp (``2026-12-03T05:44:31Z``), or None when it is not one."""
+    if not isinstance(stamp, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(stamp.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
 
 
 # --------------------------------------------------------------------------- helpers

@@ -20,8 +20,8 @@ from bot.core.audit import (
     unexplained,
 )
 from bot.core.gate import MilestoneRef, is_release_branch
-from bot.core.versions import owning_milestone
-from bot.github import branch_protection_io, gate_io
+from bot.core.versions import literal_prefix, owning_milestone
+from bot.github import branch_protection_io, gate_io, repo_io
 from bot.github.errors import GithubException
 from bot.jobs import JobSpec, parse_key, pr_key, release_key
 from bot.reconcilers.context import JobContext
@@ -164,12 +164,22 @@ def gate_discovery(ctx: JobContext) -> list[JobSpec]:
     return jobs
 
 
+def _branch_tip(ctx: JobContext, branch: str) -> str | None:
+    """The branch's head, read as release discovery and the release's facts read the release
+    branches (every head under the branch pattern's literal prefix): one request, whose answer the
+    ``release:`` jobs the same push wakes are served (bot.github.freshness), instead of two."""
+    prefix = literal_prefix(ctx.repo_config.releases.conventions.branch_pattern)
+    if prefix and branch.startswith(prefix):
+        return repo_io.matching_refs(ctx.gh, ctx.repo_full_name, "heads", prefix).get(branch) or None
+    return gate_io.read_branch_tip(ctx.gh, ctx.repo_full_name, branch)
+
+
 def audit_branch(ctx: JobContext, repo_id: int, branch: str) -> list[JobSpec]:
     """Commits that reached ``branch`` since the tip last seen without a merged pull request."""
     gh = ctx.gh
     repo = ctx.repo_full_name
     state_name = f"gate-tip:{repo}:{branch}"
-    tip = gate_io.read_branch_tip(gh, repo, branch)
+    tip = _branch_tip(ctx, branch)
     last = ctx.store.get_state(state_name)
     if tip is None or last == tip:
         return []

@@ -7,6 +7,7 @@ test sees exactly which requests left the process and with which validators.
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -270,6 +271,57 @@ def test_tags_are_not_asked_again_inside_their_window_until_an_event_touches_the
 
 
 @responses.activate
+def test_an_answer_asked_just_after_its_event_was_recorded_serves_the_next_job(
+    fresh_gh: tuple[Github, ResponseCache], touches: LocalTouchClock
+) -> None:
+    """The job an event woke reads within milliseconds of the event's touch; its answer is dated by
+    the clock it saw before asking, so the next job (an echo, the delivery's other key) is served it."""
+    gh, cache = fresh_gh
+    tags = FakeResource([{"ref": "refs/tags/v1.4.0-rc.1"}])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
+    touches.touch("acme/rocket", {"tags"})  # the event's job records its touch, then reads at once
+    get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+    touches.touch("acme/rocket", {"tags"}, at=touches.last_touch("acme/rocket", "tags"))  # its other job
+    get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+    assert len(tags.requests) == 1 and cache.stats.reused_fresh == 1
+
+
+@responses.activate
+def test_an_event_recorded_after_the_read_ends_the_window_even_if_it_arrived_before(
+    fresh_gh: tuple[Github, ResponseCache], touches: LocalTouchClock
+) -> None:
+    gh, _cache = fresh_gh
+    tags = FakeResource([])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/git/matching-refs/tags", callback=tags)
+    touches.touch("acme/rocket", {"tags"}, at=time.time())
+    get(gh, "/repos/acme/rocket/git/matching-refs/tags")
+    tags.body = [{"ref": "refs/tags/v1.4.0"}]
+    # A delivery that arrived a second before the read, whose job records its touch only now.
+    touches.touch("acme/rocket", {"tags"}, at=time.time() - 1.0)
+    assert get(gh, "/repos/acme/rocket/git/matching-refs/tags") == [{"ref": "refs/tags/v1.4.0"}]
+    assert tags.conditional == [False, True]
+
+
+@responses.activate
+def test_a_write_of_another_process_after_the_read_ends_the_window_however_close(
+    touches: LocalTouchClock,
+) -> None:
+    other = ResponseCache(touches=touches)  # another worker process sharing the clock
+    cache = ResponseCache(touches=touches)
+    gh = Github(auth=Auth.Token("t"), base_url=API, seconds_between_requests=0, seconds_between_writes=0)
+    instrument(gh.requester, 7, None, cache)
+    releases = FakeResource([])
+    responses.add_callback(responses.GET, f"{MOCK}/repos/acme/rocket/releases", callback=releases)
+    get(gh, "/repos/acme/rocket/releases")
+    get(gh, "/repos/acme/rocket/releases")
+    assert len(releases.requests) == 1
+    other.written(7, f"{API}/repos/acme/rocket/releases", "POST")  # no answer to write through
+    releases.body = [{"id": 1}]
+    assert get(gh, "/repos/acme/rocket/releases") == [{"id": 1}]
+    gh.close()
+
+
+@responses.activate
 def test_a_window_ends_by_itself_so_a_lost_webhook_is_healed(touches: LocalTouchClock) -> None:
     now = [1000.0]
     cache = ResponseCache(touches=touches, clock=lambda: now[0])
@@ -332,8 +384,12 @@ def test_the_store_clock_is_shared_through_the_store() -> None:
     writer, reader = StoreTouchClock(store, clock=lambda: 50.0), StoreTouchClock(store)
     assert reader.last_touch("acme/rocket", "tags") is None
     writer.touch("Acme/Rocket", {"tags"})
-    writer.touch("acme/rocket", {"tags"}, at=10.0)  # an older touch never moves the clock back
+    writer.touch("acme/rocket", {"tags"}, at=50.0)  # the same delivery recorded by another job
     assert reader.last_touch("acme/rocket", "tags") == 50.0
+    # An older touch recorded later never moves the clock back, but it moves it: an answer that saw
+    # 50.0 may not show that event.
+    writer.touch("acme/rocket", {"tags"}, at=10.0)
+    assert 50.0 < reader.last_touch("acme/rocket", "tags") < 50.01  # type: ignore[operator]
 
 
 @pytest.mark.parametrize(

@@ -350,7 +350,13 @@ def test_rewrite_replays_only_what_it_can_prove() -> None:
     closed = Write("PATCH", "/issues/2", {"state": "closed"}, issue(2, state="closed"))
     assert rewrite(closed, "/issues", {"milestone": "3", "state": "open"}, listed, True) is None
     created = Write("POST", "/issues", {"title": "t"}, issue(7))
-    assert rewrite(created, "/issues", {"milestone": "3", "state": "all"}, listed, True) is None  # joins
+    # A new issue joins first (GitHub lists them newest first) a whole list with room for it...
+    joined = rewrite(created, "/issues", {"milestone": "3", "state": "all", "per_page": "100"}, listed, True)
+    assert isinstance(joined, Rewritten) and [i["number"] for i in joined.body] == [7, 2, 1]
+    # ...but not a list with a next page, nor a full page (where it pushes the last one, unknown).
+    assert rewrite(created, "/issues", {"milestone": "3", "state": "all"}, listed, False) is None
+    full = {"milestone": "3", "state": "all", "per_page": "2"}
+    assert rewrite(created, "/issues", full, listed, True) is None
     assert rewrite(created, "/issues", {"milestone": "4", "state": "all"}, listed, False) is UNAFFECTED
 
 
@@ -380,3 +386,36 @@ def test_a_bots_delivery_touches_only_what_its_write_did_not() -> None:
     person = {"login": "dev", "type": "User"}
     assert echo_touched_hint("issues", {"action": "edited", "sender": person}) is None
     assert ECHO_TOUCHED_HINT == "echo_touched"
+
+
+def _comment(cid: int, issue_number: int = 1, updated: str = "2026-12-03T06:00:00Z") -> dict[str, Any]:
+    return {
+        "id": cid,
+        "body": f"c{cid}",
+        "issue_url": f"https://api.github.com/repos/acme/rocket/issues/{issue_number}",
+        "updated_at": updated,
+    }
+
+
+def test_a_comment_posted_or_edited_is_replayed_in_its_issue_comment_list_only() -> None:
+    listed = [_comment(1), _comment(2)]
+    params = {"per_page": "100", "since": "2026-12-03T05:00:00Z"}
+    posted = Write("POST", "/issues/1/comments", {"body": "c3"}, _comment(3))
+    added = rewrite(posted, "/issues/1/comments", params, listed, True)
+    assert isinstance(added, Rewritten) and [c["id"] for c in added.body] == [1, 2, 3]  # oldest first
+    assert rewrite(posted, "/issues/2/comments", params, [], True) is UNAFFECTED  # another issue's
+    assert rewrite(posted, "/issues/1/comments", params, listed, False) is None  # a next page: unknown
+    # Updated before `since`: whether the list shows it is not this module's to say.
+    old = Write("POST", "/issues/1/comments", {}, _comment(4, updated="2026-12-03T04:00:00Z"))
+    assert rewrite(old, "/issues/1/comments", params, listed, True) is None
+    edited = Write("PATCH", "/issues/comments/2", {"body": "new"}, {**_comment(2), "body": "new"})
+    replaced = rewrite(edited, "/issues/1/comments", params, listed, True)
+    assert isinstance(replaced, Rewritten) and replaced.body[1]["body"] == "new"
+    deleted = Write("DELETE", "/issues/comments/1", None, None)
+    kept = rewrite(deleted, "/issues/1/comments", params, listed, True)
+    assert isinstance(kept, Rewritten) and [c["id"] for c in kept.body] == [2]
+    # A reaction changes its comment's rollup (asked again), nothing in a list without it.
+    reacted = Write("POST", "/issues/comments/2/reactions", {"content": "+1"}, {"id": 9, "content": "+1"})
+    assert rewrite(reacted, "/issues/1/comments", params, listed, True) is None
+    assert rewrite(reacted, "/issues/5/comments", params, [_comment(7, 5)], True) is UNAFFECTED
+    assert rewrite(posted, "/issues/1/comments", {**params, "sort": "x"}, listed, True) is None
