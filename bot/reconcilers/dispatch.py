@@ -172,7 +172,9 @@ def _only_own_senders(job: JobSpec, services: Any) -> bool:
     if not isinstance(senders, list) or not senders:
         return False
     login = _bot_login(services)
-    return login is not None and all(isinstance(s, str) and s == login.lower() for s in senders)
+    # A reconciler's own wake-up is the bot's too: what it touched is in ``echo_touched``.
+    own = {login.lower(), FAN_OUT_SENDER} if login is not None else set()
+    return login is not None and all(isinstance(s, str) and s in own for s in senders)
 
 
 def _build_context(
@@ -210,8 +212,20 @@ def _not_echoes(enqueue: Callable[[list[JobSpec]], None]) -> Callable[[list[JobS
     so, and it stays in the hints of any job they coalesce with (bot.reconcilers.echoes)."""
 
     def marked(jobs: list[JobSpec]) -> None:
-        enqueue([replace(j, hints={**j.hints, SENDERS_HINT: [FAN_OUT_SENDER]}) for j in jobs])
+        enqueue([replace(j, hints=_from_a_reconciler(j.hints)) for j in jobs])
 
+    return marked
+
+
+def _from_a_reconciler(hints: dict[str, Any]) -> dict[str, Any]:
+    """The hints of a job a reconciler enqueues: nobody's echo (its sender), and whatever it says
+    it touched is touched even when it coalesces with echoes of the bot's own writes only, whose
+    touches are the smaller ``echo_touched`` (``_record_touches``)."""
+    marked = {**hints, SENDERS_HINT: [FAN_OUT_SENDER]}
+    touched = [f for f in (hints.get("touched") or []) if isinstance(f, str)]
+    if touched:
+        echo = [f for f in (hints.get(ECHO_TOUCHED_HINT) or []) if isinstance(f, str)]
+        marked[ECHO_TOUCHED_HINT] = sorted(set(touched) | set(echo))
     return marked
 
 
@@ -222,7 +236,7 @@ def _scheduled(services: Any) -> Callable[[JobSpec, float], Any] | None:
         return None
 
     def marked(spec: JobSpec, at: float) -> Any:
-        return schedule(replace(spec, hints={**spec.hints, SENDERS_HINT: [FAN_OUT_SENDER]}), at)
+        return schedule(replace(spec, hints=_from_a_reconciler(spec.hints)), at)
 
     return marked
 

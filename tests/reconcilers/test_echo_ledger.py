@@ -100,3 +100,29 @@ def test_the_echo_of_the_bots_own_write_touches_only_what_the_write_did_not(monk
     persons = _CachedServices(MemoryStore())
     dispatch.run_job(job(RELEASE, "?", senders=(BOT, "pm"), **hints), persons)
     assert persons.touches.last_touch(REPO, "items") == 100.0
+
+
+def test_a_reconcilers_wake_up_coalesced_with_echoes_touches_what_it_said_and_no_more(
+    monkeypatch: Any,
+) -> None:
+    """A job a reconciler enqueued is the bot's own too: coalesced with echoes of the bot's writes
+    only, it touches what its own hints name (kept in ``echo_touched``), not everything the echoes'
+    events could have touched."""
+    monkeypatch.setattr(dispatch, "_run", lambda *a: None)
+    enqueued: list[Any] = []
+    dispatch._not_echoes(enqueued.extend)([JobSpec(RELEASE, 1, REPO, "discovery", {"touched": ["heads"]})])
+    wake_up = enqueued[0].hints
+    from bot.queue.hints import merge_hints
+
+    echo = {"senders": [BOT], "echo_subjects": ["?"], "touched": ["items", "releases"], "echo_touched": []}
+    merged = merge_hints(merge_hints(wake_up, echo), {"touched_at": 100.0})
+    services = _CachedServices(MemoryStore())
+    dispatch.run_job(JobSpec(RELEASE, 1, REPO, "discovery", merged), services)
+    assert services.touches.last_touch(REPO, "heads") == 100.0
+    assert services.touches.last_touch(REPO, "items") is None
+    # With a person's event among them, everything their events touched is touched.
+    services = _CachedServices(MemoryStore())
+    dispatch.run_job(
+        JobSpec(RELEASE, 1, REPO, "discovery", merge_hints(merged, {"senders": ["pm"]})), services
+    )
+    assert services.touches.last_touch(REPO, "items") == 100.0
