@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit
 
+from bot.github.cache_families import repo_and_family
+
 # The bot's own writes are kept on a clock of their own, next to the events' (``touch_written``):
 # an event's touch is timed when its delivery arrived, which can be long before its job records
 # it, so it must never be hidden behind a later write of the bot's that wrote an answer through.
@@ -214,11 +216,9 @@ def clocks_of(touches: TouchClock, url: str) -> dict[str, float | None] | None:
     asked (None: no window): kept with the answer, they date it causally, whatever the machines'
     clocks say (``ResponseCache.fresh``)."""
     window = window_for(url)
-    parts = urlsplit(url).path.split("/")
-    if window is None or "repos" not in parts:
+    repo = repo_and_family(url)[0]
+    if window is None or repo is None:
         return None
-    at = parts.index("repos")
-    repo = "/".join(parts[at + 1 : at + 3]).lower()
     clocks: dict[str, float | None] = {}
     for family in window.families:
         clocks[family] = touches.last_touch(repo, family)
